@@ -1,0 +1,89 @@
+# nudge — one plain Makefile.  make, make check, make demo, make bench,
+# make install PREFIX=... DESTDIR=...
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+VERSION ?= 0.1
+
+override CFLAGS += -std=c17 -D_GNU_SOURCE -DNUDGE_VERSION=\"$(VERSION)\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+ifeq ($(WERROR),1)
+override CFLAGS += -Werror
+endif
+ifeq ($(SAN),1)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKGS := sqlite3 yaml-0.1 libcrypto
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libcurl 2>/dev/null)
+override CFLAGS += $(DEP_CFLAGS)
+# libcsv ships no .pc file.  --as-needed keeps a library out of a command
+# that does not use it: libcurl costs ~9 ms at every process start, so only
+# the commands whose objects call it (send) end up linking it.
+LIBS := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv \
+        $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null) -lm
+
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+LIB_OBJ  := $(LIB_SRC:.c=.o)
+CMD_SRC  := $(sort $(filter-out cmd/nudge.c,$(wildcard cmd/*.c)))
+CMDS     := $(patsubst cmd/%.c,nudge-%,$(CMD_SRC))
+UNIT_SRC := $(sort $(wildcard test/unit/*.c))
+UNITS    := $(UNIT_SRC:.c=.t)
+MANS     := $(sort $(wildcard man/*.[1-9]))
+BENCH_TOOLS := test/bench/gen
+
+all: nudge $(CMDS)
+
+lib/libnudge.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+lib/%.o: lib/%.c lib/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+cmd/%.o: cmd/%.c lib/*.h
+	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
+
+nudge: cmd/nudge.o
+	$(CC) $(LDFLAGS) -o $@ cmd/nudge.o
+
+nudge-%: cmd/%.o lib/libnudge.a
+	$(CC) $(LDFLAGS) -o $@ $< lib/libnudge.a $(LIBS)
+
+test/unit/%.t: test/unit/%.c test/unit/tap.h lib/libnudge.a lib/*.h
+	$(CC) $(CFLAGS) -Ilib -Itest/unit $(LDFLAGS) -o $@ $< lib/libnudge.a $(LIBS)
+
+test/bench/gen: test/bench/gen.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The test suite: shell tests (test/NNNN-*.t) and lib/ unit tests, in TAP,
+# run by prove.  `make check` first installs missing Debian packages when
+# run as root, else names them and stops.
+check: deps all $(UNITS)
+	prove $(PROVE_FLAGS) test/unit/*.t test/*.t
+
+deps:
+	@sh test/deps.sh
+
+demo: deps all
+	@sh samples/demo.sh
+
+bench: all $(BENCH_TOOLS)
+	@sh test/bench/run.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	cp nudge $(CMDS) $(DESTDIR)$(BINDIR)/
+	for m in $(MANS); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+lint:
+	mandoc -Tlint -Wwarning $(MANS)
+
+clean:
+	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS)
+
+.PHONY: all check deps demo bench install lint clean
+.PRECIOUS: cmd/%.o

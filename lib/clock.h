@@ -1,0 +1,20 @@
+/* clock: times and durations as users write them (ISO 8601, "7d"), and
+ * back.  All times are Unix seconds, UTC. */
+#ifndef NUDGE_CLOCK_H
+#define NUDGE_CLOCK_H
+
+#include <stdint.h>
+
+/* Parses YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.frac]] with Z, +HH:MM, +HHMM or
+ * nothing (UTC) after it (a space may stand for the T), or @SECONDS.
+ * Rejects impossible dates (2024-02-30).  Returns 0, or -1. */
+int nudge_time_parse(const char *s, int64_t *out);
+
+/* Parses a duration: a positive whole number and a unit s, m, h, d or w
+ * ("30m", "7d"); returns 0, or -1. */
+int nudge_duration_parse(const char *s, int64_t *out);
+
+/* Writes t as 2026-11-01T09:30:00Z into buf (at least 32 bytes). */
+char *nudge_time_format(int64_t t, char *buf, unsigned long len);
+
+#endif

@@ -1,0 +1,54 @@
+/* contact: what a contact's identifiers look like (email validation and
+ * lower-casing, phones to E.164), and finding a contact by id, email or
+ * phone. */
+#ifndef NUDGE_CONTACT_H
+#define NUDGE_CONTACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "util.h"
+
+/* Room for an E.164 number: '+', up to 15 digits, NUL. */
+#define NUDGE_PHONE_MAX 17
+/* Longest email accepted (RFC 5321's path limit less the brackets). */
+#define NUDGE_EMAIL_MAX 254
+
+/* Normalises an email address: surrounding blanks dropped, lower-cased,
+ * checked to be one plain address (dot-atom local part of ASCII, a domain
+ * of at least two labels ending in an alphabetic TLD).  Writes it to out
+ * (at least NUDGE_EMAIL_MAX + 1 bytes).  Returns 0, or -1 with *why set
+ * to a short static reason. */
+int nudge_email_norm(const char *in, size_t n, char *out, const char **why);
+
+/* Normalises a phone number as people type it ("052-123 4567",
+ * "+1 (212) 555-0134", "00972...") to E.164 ("+972521234567") into out
+ * (NUDGE_PHONE_MAX bytes).  A number without a country code needs
+ * country (ISO 3166 alpha-2, e.g. "IL"; NULL or "" for none).  Returns 0,
+ * or -1 with *why set. */
+int nudge_phone_norm(const char *in, size_t n, const char *country,
+    char *out, const char **why);
+
+/* True when nudge knows the country's calling code and trunk prefix. */
+int nudge_phone_country_known(const char *country);
+
+/* What a contact reference looks like: "a@b.c" is an email, "+972..." or a
+ * number with a leading 0 or with separators is a phone, plain digits are
+ * an id. */
+enum nudge_ref_kind { NUDGE_REF_ID, NUDGE_REF_EMAIL, NUDGE_REF_PHONE };
+enum nudge_ref_kind nudge_contact_ref_kind(const char *ref);
+
+/* Finds the contact that ref names (an id, email or phone, normalised as
+ * above with country).  Sets *id to it, or to 0 when there is none.
+ * Returns 0; EX_DATAERR with err set when ref is malformed; or a store
+ * error. */
+int nudge_contact_find(nudge_store *st, const char *ref, const char *country,
+    int64_t *id, nudge_err *err);
+
+/* Creates a contact from an email or phone reference (not an id), with
+ * created_at = updated_at = now; sets *id.  Returns 0 or a code. */
+int nudge_contact_create(nudge_store *st, const char *ref,
+    const char *country, int64_t now, int64_t *id, nudge_err *err);
+
+#endif

@@ -1,0 +1,284 @@
+/* csvin: streaming CSV records with line numbers, over libcsv. */
+#include "csvin.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK (64 * 1024)
+
+struct nudge_csv {
+	struct csv_parser p;
+	FILE *fp;
+	char *name;
+	char *block;         /* bytes read and not yet fed */
+	size_t bpos, blen;
+	int eof, first;
+	long line_no;        /* the physical line being fed */
+	int in_record;
+	long start_line;
+	/* the record being built: field bytes, each NUL-terminated, in data */
+	nudge_buf data;
+	size_t *off, *lens, nf, capf;
+	char **ptrs;
+	size_t bad;
+	int done, oom;
+	nudge_csv_rec rec;
+};
+
+/* libcsv grows its field buffer with this: refusing past the limit makes
+ * csv_parse stop with CSV_ENOMEM, which we report as a too-long field. */
+static void *
+capped_realloc(void *p, size_t n)
+{
+	if (n > NUDGE_CSV_MAX_FIELD + 1024)
+		return NULL;
+	return realloc(p, n);
+}
+
+/* Only LF ends a record (so one physical line holds at most one record
+ * end), and CR is blank space around a field, which makes CRLF work. */
+static int
+is_term(unsigned char c)
+{
+	return c == '\n';
+}
+
+static int
+is_space(unsigned char c)
+{
+	return c == '\r';
+}
+
+static void
+on_field(void *s, size_t len, void *data)
+{
+	struct nudge_csv *c = data;
+
+	if (c->oom)
+		return;
+	if (c->nf == c->capf) {
+		size_t cap = c->capf ? c->capf * 2 : 16;
+		size_t *o = realloc(c->off, cap * sizeof *o);
+		size_t *l;
+
+		if (o == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->off = o;
+		if ((l = realloc(c->lens, cap * sizeof *l)) == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->lens = l;
+		c->capf = cap;
+	}
+	c->off[c->nf] = c->data.len;
+	c->lens[c->nf] = len;
+	if (nudge_buf_add(&c->data, s, len) == -1 ||
+	    nudge_buf_putc(&c->data, '\0') == -1) {
+		c->oom = 1;
+		return;
+	}
+	if (c->bad == 0 && !nudge_utf8_valid(s != NULL ? s : "", len))
+		c->bad = c->nf + 1;
+	c->nf++;
+}
+
+static void
+on_record(int term, void *data)
+{
+	struct nudge_csv *c = data;
+
+	(void)term;
+	c->done = 1;
+}
+
+int
+nudge_csv_open(nudge_csv **out, FILE *fp, const char *name, nudge_err *err)
+{
+	struct nudge_csv *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof *c)) == NULL ||
+	    (c->block = malloc(BLOCK)) == NULL ||
+	    (c->name = strdup(name)) == NULL) {
+		if (c != NULL)
+			free(c->block);
+		free(c);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if (csv_init(&c->p, 0) != 0) {
+		free(c->block);
+		free(c->name);
+		free(c);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	csv_set_realloc_func(&c->p, capped_realloc);
+	csv_set_term_func(&c->p, is_term);
+	csv_set_space_func(&c->p, is_space);
+	c->fp = fp;
+	c->first = 1;
+	c->line_no = 1;
+	*out = c;
+	return 0;
+}
+
+static void
+finish_record(struct nudge_csv *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nf; i++)
+		c->ptrs[i] = c->data.s + c->off[i];
+	c->rec.n = c->nf;
+	c->rec.f = c->ptrs;
+	c->rec.len = c->lens;
+	c->rec.line = c->start_line;
+	c->rec.bad_utf8 = c->bad;
+}
+
+static int
+parse_error(struct nudge_csv *c, nudge_err *err)
+{
+	if (csv_error(&c->p) == CSV_ENOMEM && !c->oom)
+		return nudge_errf(err, EX_DATAERR,
+		    "%s:%ld: a field is longer than %u bytes (a quote left "
+		    "open?)", c->name, c->start_line, NUDGE_CSV_MAX_FIELD);
+	if (c->oom || csv_error(&c->p) == CSV_ENOMEM)
+		return nudge_errf(err, EX_OSERR, "%s:%ld: out of memory",
+		    c->name, c->start_line);
+	return nudge_errf(err, EX_DATAERR, "%s:%ld: %s", c->name,
+	    c->start_line, csv_strerror(csv_error(&c->p)));
+}
+
+/* Makes room for the record's field pointers; -1 when out of memory. */
+static int
+ptrs_fit(struct nudge_csv *c)
+{
+	char **p;
+
+	if (c->nf == 0)
+		return 0;
+	if ((p = realloc(c->ptrs, c->nf * sizeof *p)) == NULL)
+		return -1;
+	c->ptrs = p;
+	return 0;
+}
+
+int
+nudge_csv_next(nudge_csv *c, const nudge_csv_rec **rec, nudge_err *err)
+{
+	nudge_buf_reset(&c->data);
+	c->nf = 0;
+	c->bad = 0;
+	c->done = 0;
+	for (;;) {
+		const char *nl;
+		size_t seg;
+
+		if (c->bpos == c->blen) {
+			if (c->eof)
+				break;
+			c->blen = fread(c->block, 1, BLOCK, c->fp);
+			c->bpos = 0;
+			if (c->blen == 0) {
+				if (ferror(c->fp))
+					return nudge_errf(err, EX_IOERR, "%s: %s",
+					    c->name, strerror(errno));
+				c->eof = 1;
+				break;
+			}
+			if (c->first) {
+				c->first = 0;
+				if (c->blen >= 3 &&
+				    memcmp(c->block, "\xef\xbb\xbf", 3) == 0)
+					c->bpos = 3;
+			}
+			continue;
+		}
+		nl = memchr(c->block + c->bpos, '\n', c->blen - c->bpos);
+		seg = nl != NULL ? (size_t)(nl - c->block) + 1 - c->bpos
+		    : c->blen - c->bpos;
+		if (!c->in_record)
+			c->start_line = c->line_no;
+		if (csv_parse(&c->p, c->block + c->bpos, seg, on_field,
+		    on_record, c) != seg || c->oom)
+			return parse_error(c, err);
+		c->bpos += seg;
+		if (nl != NULL)
+			c->line_no++;
+		if (c->done) {
+			c->in_record = 0;
+			if (ptrs_fit(c) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+			finish_record(c);
+			*rec = &c->rec;
+			return 1;
+		}
+		/* pstate 0 is libcsv's ROW_NOT_BEGUN: nothing of a record
+		 * has been read yet (blank lines leave it there). */
+		c->in_record = c->p.pstate != 0 || c->nf > 0;
+	}
+	/* libcsv reports an open quote at the end only in strict mode, which
+	 * would also refuse the sloppy quoting people's files have: pstate 2
+	 * is FIELD_BEGUN. */
+	if ((c->p.pstate == 2 && c->p.quoted) ||
+	    csv_fini(&c->p, on_field, on_record, c) != 0) {
+		return nudge_errf(err, EX_DATAERR,
+		    "%s:%ld: a quoted field is not closed at the end of the "
+		    "file", c->name, c->start_line);
+	}
+	if (c->oom)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	if (c->done) {
+		c->in_record = 0;
+		if (ptrs_fit(c) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		finish_record(c);
+		*rec = &c->rec;
+		return 1;
+	}
+	return 0;
+}
+
+void
+nudge_csv_close(nudge_csv *c)
+{
+	if (c == NULL)
+		return;
+	csv_free(&c->p);
+	nudge_buf_free(&c->data);
+	free(c->off);
+	free(c->lens);
+	free(c->ptrs);
+	free(c->block);
+	free(c->name);
+	free(c);
+}
+
+int
+nudge_csv_write(FILE *fp, const char *const *f, const size_t *len, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *s = f[i] != NULL ? f[i] : "";
+		size_t l = len != NULL ? len[i] : strlen(s);
+
+		if (i > 0 && putc(',', fp) == EOF)
+			return -1;
+		if (l == 0)
+			continue;
+		if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
+		    s[l - 1] == ' ') {
+			if (csv_fwrite(fp, s, l) != 0)
+				return -1;
+		} else if (fwrite(s, 1, l, fp) != l) {
+			return -1;
+		}
+	}
+	return putc('\n', fp) == EOF ? -1 : 0;
+}

@@ -1,0 +1,379 @@
+/* store: the one SQLite file; owns the schema and its migrations. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Each entry moves the schema from version i to i + 1 and runs inside the
+ * migration's transaction.  Never edit a released entry: add one.
+ *
+ * Times are Unix seconds, UTC.  Emails are stored lower-cased, phones in
+ * E.164, so plain UNIQUE indexes make them case- and format-insensitive.
+ * consent is an append-only audit trail: the current state of a contact
+ * on a channel is its latest row (consent_now).  campaigns.first_sent_at
+ * is kept by a trigger so that "in last N campaigns" is an index lookup.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE contacts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT UNIQUE,"
+	"  phone TEXT UNIQUE,"
+	"  push_id TEXT,"
+	"  first_name TEXT,"
+	"  last_name TEXT,"
+	"  attrs TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX contacts_push ON contacts (push_id)"
+	"  WHERE push_id IS NOT NULL;"
+	"CREATE TABLE lists ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE list_members ("
+	"  list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  added_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list_id, contact_id)) WITHOUT ROWID;"
+	"CREATE TABLE consent ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('subscribed',"
+	"    'unsubscribed', 'bounced', 'complained')),"
+	"  at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  event_id INTEGER);"
+	"CREATE INDEX consent_contact ON consent (contact_id, channel, at, id);"
+	"CREATE VIEW consent_now AS"
+	"  SELECT c.* FROM consent c WHERE NOT EXISTS ("
+	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id"
+	"      AND d.channel = c.channel"
+	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));"
+	"CREATE TABLE campaigns ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  channel TEXT,"
+	"  first_sent_at INTEGER,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX campaigns_sent ON campaigns (first_sent_at)"
+	"  WHERE first_sent_at IS NOT NULL;"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  type TEXT NOT NULL,"
+	"  channel TEXT,"
+	"  campaign_id INTEGER REFERENCES campaigns (id),"
+	"  step TEXT,"
+	"  message_id INTEGER,"
+	"  at INTEGER NOT NULL,"
+	"  props TEXT);"
+	"CREATE INDEX events_contact ON events (contact_id, type, at);"
+	"CREATE INDEX events_type_at ON events (type, at, contact_id);"
+	"CREATE INDEX events_campaign ON events (campaign_id, type, contact_id);"
+	"CREATE TRIGGER events_first_sent AFTER INSERT ON events"
+	"  WHEN NEW.type = 'sent' AND NEW.campaign_id IS NOT NULL BEGIN"
+	"  UPDATE campaigns SET first_sent_at = NEW.at,"
+	"    channel = coalesce(channel, NEW.channel)"
+	"  WHERE id = NEW.campaign_id"
+	"    AND (first_sent_at IS NULL OR first_sent_at > NEW.at);"
+	"END;"
+	"CREATE TABLE segments ("
+	"  name TEXT PRIMARY KEY,"
+	"  expr TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);",
+};
+
+int
+nudge_sqlite_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EX_TEMPFAIL;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return EX_IOERR;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return EX_CANTCREAT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+		return EX_DATAERR;
+	default:
+		return EX_SOFTWARE;
+	}
+}
+
+int
+nudge_store_error(nudge_store *st, nudge_err *err, const char *what)
+{
+	int rc = sqlite3_extended_errcode(st->db);
+
+	return nudge_errf(err, nudge_sqlite_code(rc), "%s: %s: %s", st->path,
+	    what, sqlite3_errmsg(st->db));
+}
+
+int
+nudge_store_exec(nudge_store *st, const char *sql, nudge_err *err)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "exec");
+	return 0;
+}
+
+int
+nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt, const char *sql,
+    nudge_err *err)
+{
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt,
+	    NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "prepare");
+	return 0;
+}
+
+int
+nudge_store_begin(nudge_store *st, nudge_err *err)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return nudge_store_error(st, err, "begin");
+	return 0;
+}
+
+int
+nudge_store_commit(nudge_store *st, nudge_err *err)
+{
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int code = nudge_store_error(st, err, "commit");
+		nudge_store_rollback(st);
+		return code;
+	}
+	return 0;
+}
+
+void
+nudge_store_rollback(nudge_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+pragma_int(nudge_store *st, const char *sql, int *out, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "read header");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return nudge_store_error(st, err, "read header");
+	return 0;
+}
+
+/* Refuses files that are not nudge stores; says whether it is a new one. */
+static int
+check_identity(nudge_store *st, int *version, nudge_err *err)
+{
+	int app, tables, rc;
+
+	if ((rc = pragma_int(st, "PRAGMA application_id", &app, err)) != 0) {
+		if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_NOTADB)
+			return nudge_errf(err, EX_DATAERR,
+			    "%s: not a nudge store (not an SQLite database)",
+			    st->path);
+		return rc;
+	}
+	if ((rc = pragma_int(st, "PRAGMA user_version", version, err)) != 0)
+		return rc;
+	if ((rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema",
+	    &tables, err)) != 0)
+		return rc;
+	if (app != NUDGE_APPLICATION_ID && (app != 0 || tables != 0))
+		return nudge_errf(err, EX_DATAERR,
+		    "%s: not a nudge store (an SQLite database of another "
+		    "program)", st->path);
+	if (*version > NUDGE_SCHEMA_VERSION)
+		return nudge_errf(err, EX_DATAERR,
+		    "%s: schema version %d is newer than this nudge knows (%d); "
+		    "upgrade nudge", st->path, *version, NUDGE_SCHEMA_VERSION);
+	return 0;
+}
+
+static int
+migrate(nudge_store *st, nudge_err *err)
+{
+	char sql[96];
+	int v, rc;
+
+	if ((rc = nudge_store_begin(st, err)) != 0)
+		return rc;
+	/* Read again under the write lock: another process may have
+	 * migrated since we looked. */
+	if ((rc = check_identity(st, &v, err)) != 0)
+		goto fail;
+	for (; v < NUDGE_SCHEMA_VERSION; v++) {
+		if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			rc = nudge_store_error(st, err, "migrate");
+			goto fail;
+		}
+	}
+	snprintf(sql, sizeof sql,
+	    "PRAGMA application_id = %d; PRAGMA user_version = %d",
+	    NUDGE_APPLICATION_ID, NUDGE_SCHEMA_VERSION);
+	if ((rc = nudge_store_exec(st, sql, err)) != 0)
+		goto fail;
+	return nudge_store_commit(st, err);
+fail:
+	nudge_store_rollback(st);
+	return rc;
+}
+
+static int
+mkdirs(const char *path)
+{
+	char *p = strdup(path), *s;
+	int rc = 0;
+
+	if (p == NULL)
+		return -1;
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+int
+nudge_store_open(nudge_store **out, const char *path, int flags,
+    nudge_err *err)
+{
+	nudge_store *st;
+	struct stat sb;
+	int oflags, rc, version;
+
+	*out = NULL;
+	if (stat(path, &sb) == -1) {
+		if (errno != ENOENT || !(flags & NUDGE_STORE_CREATE))
+			return nudge_errf(err,
+			    errno == ENOENT ? EX_NOINPUT : EX_CANTCREAT,
+			    "%s: %s", path, strerror(errno));
+		if ((flags & NUDGE_STORE_MKDIR) && mkdirs(path) == -1)
+			return nudge_errf(err, EX_CANTCREAT,
+			    "%s: cannot create its directory: %s", path,
+			    strerror(errno));
+	} else if (S_ISDIR(sb.st_mode)) {
+		return nudge_errf(err, EX_DATAERR,
+		    "%s: not a nudge store (a directory)", path);
+	}
+	if ((st = calloc(1, sizeof *st)) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		free(st);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	oflags = (flags & NUDGE_STORE_READONLY) ? SQLITE_OPEN_READONLY
+	    : SQLITE_OPEN_READWRITE | ((flags & NUDGE_STORE_CREATE) ?
+	    SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+		rc = nudge_store_error(st, err, "open");
+		nudge_store_close(st);
+		return rc;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	if ((rc = check_identity(st, &version, err)) != 0)
+		goto fail;
+	if (!(flags & NUDGE_STORE_READONLY)) {
+		/* WAL lets readers (segment, report) run beside a writer
+		 * (send, track); NORMAL syncs at checkpoints, which in WAL
+		 * mode cannot corrupt the file. */
+		if ((rc = nudge_store_exec(st, "PRAGMA journal_mode = WAL;"
+		    "PRAGMA synchronous = NORMAL", err)) != 0)
+			goto fail;
+		if (version < NUDGE_SCHEMA_VERSION &&
+		    (rc = migrate(st, err)) != 0)
+			goto fail;
+	} else if (version < NUDGE_SCHEMA_VERSION) {
+		rc = nudge_errf(err, EX_DATAERR, "%s: schema version %d needs "
+		    "an upgrade, which a read-only open cannot do", path,
+		    version);
+		goto fail;
+	}
+	if ((rc = nudge_store_exec(st, "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY", err)) != 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	nudge_store_close(st);
+	return rc;
+}
+
+void
+nudge_store_close(nudge_store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close_v2(st->db);
+	free(st->path);
+	free(st);
+}
+
+int
+nudge_store_list_id(nudge_store *st, const char *name, int create,
+    int64_t now, int64_t *id, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*id = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM lists WHERE name = ?",
+	    -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "lists");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(st, err, "lists");
+	if (*id != 0 || !create)
+		return 0;
+	if (sqlite3_prepare_v2(st->db,
+	    "INSERT INTO lists (name, created_at) VALUES (?, ?)", -1, &s,
+	    NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "lists");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(st, err, "lists");
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}

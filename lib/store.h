@@ -1,0 +1,61 @@
+/* store: the one SQLite file — opening it, pragmas, schema migrations by
+ * PRAGMA user_version, transactions, and SQLite errors as sysexits codes. */
+#ifndef NUDGE_STORE_H
+#define NUDGE_STORE_H
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* "nudg": PRAGMA application_id of every nudge store, so that a stranger's
+ * SQLite file is refused instead of being rewritten. */
+#define NUDGE_APPLICATION_ID 0x6e756467
+/* The newest schema this build knows; see migrations[] in store.c. */
+#define NUDGE_SCHEMA_VERSION 1
+
+typedef struct nudge_store {
+	sqlite3 *db;
+	char *path;
+} nudge_store;
+
+enum {
+	NUDGE_STORE_CREATE = 1,   /* create the file (and the default
+				     directory) when missing */
+	NUDGE_STORE_READONLY = 2, /* no writes, no migration */
+	NUDGE_STORE_MKDIR = 4,    /* create missing parent directories */
+};
+
+/* Opens the store at path, applies pending migrations, and sets WAL,
+ * busy_timeout (5 s), foreign_keys and synchronous=NORMAL.
+ * Errors: EX_NOINPUT (missing and not NUDGE_STORE_CREATE), EX_DATAERR (not
+ * a nudge store, or a schema newer than this build), EX_CANTCREAT (cannot
+ * create or write), EX_TEMPFAIL (locked past the busy timeout),
+ * EX_IOERR, EX_SOFTWARE. */
+int nudge_store_open(nudge_store **out, const char *path, int flags,
+    nudge_err *err);
+void nudge_store_close(nudge_store *st);
+
+/* BEGIN IMMEDIATE (takes the write lock now, so a busy store fails here
+ * and not halfway through), COMMIT, ROLLBACK. */
+int nudge_store_begin(nudge_store *st, nudge_err *err);
+int nudge_store_commit(nudge_store *st, nudge_err *err);
+void nudge_store_rollback(nudge_store *st);
+
+int nudge_store_exec(nudge_store *st, const char *sql, nudge_err *err);
+int nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt,
+    const char *sql, nudge_err *err);
+
+/* Fills err with "what: <sqlite's message>" and returns the sysexits code
+ * for the store's last error: EX_TEMPFAIL for busy/locked, EX_IOERR for
+ * I/O errors and a full disk, EX_CANTCREAT for read-only or unopenable
+ * files, EX_DATAERR for corruption and constraint failures, else
+ * EX_SOFTWARE. */
+int nudge_store_error(nudge_store *st, nudge_err *err, const char *what);
+int nudge_sqlite_code(int rc);
+
+/* The id of the list called name, created when create is set and missing;
+ * 0 when missing and not created.  Returns 0 or a sysexits code. */
+int nudge_store_list_id(nudge_store *st, const char *name, int create,
+    int64_t now, int64_t *id, nudge_err *err);
+
+#endif

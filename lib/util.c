@@ -1,0 +1,270 @@
+/* util: error reports, growable buffers, UTF-8 checks. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+nudge_errf(nudge_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static int
+grow(nudge_buf *b, size_t need)
+{
+	size_t cap;
+	char *s;
+
+	if (b->len + need + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < b->len + need + 1) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	if ((s = realloc(b->s, cap)) == NULL)
+		return -1;
+	b->s = s;
+	b->cap = cap;
+	return 0;
+}
+
+int
+nudge_buf_add(nudge_buf *b, const void *p, size_t n)
+{
+	if (grow(b, n) == -1)
+		return -1;
+	if (n > 0)
+		memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+int
+nudge_buf_puts(nudge_buf *b, const char *s)
+{
+	return nudge_buf_add(b, s, strlen(s));
+}
+
+int
+nudge_buf_putc(nudge_buf *b, char c)
+{
+	return nudge_buf_add(b, &c, 1);
+}
+
+int
+nudge_buf_printf(nudge_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || grow(b, (size_t)n) == -1)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+nudge_buf_json_str(nudge_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, start;
+	char esc[7];
+
+	if (nudge_buf_putc(b, '"') == -1)
+		return -1;
+	for (i = start = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '"': rep = "\\\""; break;
+		case '\\': rep = "\\\\"; break;
+		case '\n': rep = "\\n"; break;
+		case '\r': rep = "\\r"; break;
+		case '\t': rep = "\\t"; break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+			rep = esc;
+		}
+		if (nudge_buf_add(b, s + start, i - start) == -1 ||
+		    nudge_buf_puts(b, rep) == -1)
+			return -1;
+		start = i + 1;
+	}
+	if (nudge_buf_add(b, s + start, n - start) == -1)
+		return -1;
+	return nudge_buf_putc(b, '"');
+}
+
+void
+nudge_buf_reset(nudge_buf *b)
+{
+	b->len = 0;
+	if (b->s != NULL)
+		b->s[0] = '\0';
+}
+
+void
+nudge_buf_free(nudge_buf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+const char *
+nudge_buf_str(const nudge_buf *b)
+{
+	return b->s != NULL ? b->s : "";
+}
+
+int
+nudge_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len, k;
+		uint32_t cp;
+
+		if (c >= 0x01 && c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1fu;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0fu;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07u;
+		} else {
+			return 0; /* NUL, stray continuation, 0xc0/0xc1, > 0xf4 */
+		}
+		if (n - i < len)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+const char *
+nudge_quote(char *dst, size_t dstlen, const char *s, size_t n)
+{
+	size_t i, o = 0, boundary = 0;
+
+	if (dstlen < 8) {
+		if (dstlen > 0)
+			dst[0] = '\0';
+		return dst;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char tmp[8];
+		size_t tl;
+
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+			if (c == '\n')
+				tl = (size_t)snprintf(tmp, sizeof tmp, "\\n");
+			else if (c == '\r')
+				tl = (size_t)snprintf(tmp, sizeof tmp, "\\r");
+			else if (c == '\t')
+				tl = (size_t)snprintf(tmp, sizeof tmp, "\\t");
+			else if (c == '"' || c == '\\')
+				tl = (size_t)snprintf(tmp, sizeof tmp, "\\%c", c);
+			else
+				tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c);
+		} else {
+			tmp[0] = (char)c;
+			tl = 1;
+		}
+		if ((c & 0xc0) != 0x80)
+			boundary = o; /* a character starts here */
+		if (o + tl + 4 >= dstlen) {
+			o = (c & 0xc0) == 0x80 ? boundary : o;
+			memcpy(dst + o, "...", 4);
+			return dst;
+		}
+		memcpy(dst + o, tmp, tl);
+		o += tl;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+char *
+nudge_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+int
+nudge_parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int
+nudge_is_name(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return 0;
+		if (i >= 64)
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,62 @@
+/* util: error reports, growable buffers and small text helpers shared by
+ * every lib/ module.  lib/ never prints and never exits: a function returns
+ * 0 or a sysexits(3) code and fills a nudge_err for cmd/ to print. */
+#ifndef NUDGE_UTIL_H
+#define NUDGE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sysexits.h>
+
+#define NUDGE_OK 0
+
+/* One error: a message without the program name or a trailing newline. */
+typedef struct nudge_err {
+	char msg[1024];
+} nudge_err;
+
+/* Formats the message into err (if not NULL) and returns code, so that a
+ * failing path reads `return nudge_errf(err, EX_DATAERR, "...", ...)`. */
+int nudge_errf(nudge_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A growable byte string, always NUL-terminated once anything was added.
+ * A zeroed struct is an empty buffer.  The add functions return 0, or -1
+ * when memory runs out (the buffer is left as it was). */
+typedef struct nudge_buf {
+	char *s;
+	size_t len, cap;
+} nudge_buf;
+
+int nudge_buf_add(nudge_buf *b, const void *p, size_t n);
+int nudge_buf_puts(nudge_buf *b, const char *s);
+int nudge_buf_putc(nudge_buf *b, char c);
+int nudge_buf_printf(nudge_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+int nudge_buf_json_str(nudge_buf *b, const char *s, size_t n);
+void nudge_buf_reset(nudge_buf *b);
+void nudge_buf_free(nudge_buf *b);
+/* Returns the contents (or "" if nothing was added). */
+const char *nudge_buf_str(const nudge_buf *b);
+
+/* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF).  A NUL byte counts as invalid. */
+int nudge_utf8_valid(const char *s, size_t n);
+
+/* Copies s, quoting it for an error message: control characters escaped,
+ * cut at max bytes with "..." (on a character boundary). */
+const char *nudge_quote(char *dst, size_t dstlen, const char *s, size_t n);
+
+/* strdup that returns NULL for NULL. */
+char *nudge_strdup(const char *s);
+
+/* Parses a decimal integer filling the whole string; 0 or -1. */
+int nudge_parse_i64(const char *s, int64_t *out);
+
+/* True when s is a name: [a-z][a-z0-9_-]* up to 64 bytes (event types,
+ * channels). */
+int nudge_is_name(const char *s);
+
+#endif

@@ -1,0 +1,35 @@
+/* yaml: a YAML file (libyaml) as a small tree of maps, sequences and
+ * scalars, each node carrying its line and column, so that config,
+ * campaign and provider readers can name file:line:col in every error.
+ * Aliases are refused (no billion laughs), and so are duplicate keys. */
+#ifndef NUDGE_YAML_H
+#define NUDGE_YAML_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+typedef enum { NUDGE_Y_SCALAR, NUDGE_Y_MAP, NUDGE_Y_SEQ } nudge_ykind;
+
+typedef struct nudge_ynode {
+	nudge_ykind kind;
+	char *key;     /* the key, for an entry of a map; else NULL */
+	char *value;   /* a scalar's text; else NULL */
+	int plain;     /* a scalar written without quotes */
+	long line, col; /* 1-based position of the node (of the key, for a
+			   map entry's value: of the value itself) */
+	size_t n;      /* children of a map or sequence */
+	struct nudge_ynode **kids;
+} nudge_ynode;
+
+/* Reads the file at path.  An empty file gives an empty map.
+ * Errors: EX_NOINPUT (cannot open), EX_DATAERR ("path:line:col: why"). */
+int nudge_yaml_load(const char *path, nudge_ynode **root, nudge_err *err);
+/* The same over a buffer; name is used in error messages. */
+int nudge_yaml_parse(const char *name, const char *text, size_t len,
+    nudge_ynode **root, nudge_err *err);
+void nudge_yaml_free(nudge_ynode *node);
+/* The entry called key in a map, or NULL. */
+const nudge_ynode *nudge_yaml_get(const nudge_ynode *map, const char *key);
+
+#endif

@@ -1,0 +1,117 @@
+# test/lib.sh: sourced by every test/NNNN-*.t.  Prints TAP for prove.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   plan 3
+#   ok   "imports the file"        nudge import-list a.csv
+#   is   "prints the ids"          "$(nudge segment 'list "a"')" "1
+#   2"
+#   exits "bad input is 65"  65    nudge import-list bad.csv
+#   cmp_file "rejects as expected" expected.txt got.txt
+#
+# Each test file runs in a fresh scratch directory ($T, also the cwd) that
+# is removed at exit; NUDGE_DB points into it and no user configuration or
+# store can leak in.  The built commands come first on PATH.
+
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+TESTDIR="$TOP/test"
+PATH="$TOP:$PATH"
+T=$(mktemp -d "${TMPDIR:-/tmp}/nudge-test.XXXXXX")
+trap 'cleanup_test' EXIT
+cleanup_test() {
+	for p in $CLEANUP_PIDS; do kill "$p" 2>/dev/null; done
+	cd / && rm -rf "$T"
+}
+CLEANUP_PIDS=""
+cd "$T" || exit 1
+export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share"
+export NUDGE_DB="$T/nudge.db"
+unset NUDGE_CONFIG
+export LC_ALL=C.UTF-8 TZ=UTC
+mkdir -p "$HOME"
+
+_n=0
+_failed=0
+
+plan() { echo "1..$1"; }
+
+_result() { # _result OK DESC
+	_n=$((_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+# diag MSG: a comment line for a failing test
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# ok DESC CMD...: passes when CMD exits 0; shows its stderr otherwise.
+ok() {
+	_d=$1; shift
+	if "$@" >"$T/.out" 2>"$T/.err"; then
+		_result 0 "$_d"
+	else
+		_rc=$?
+		_result 1 "$_d"
+		diag "exit $_rc: $*" "$(cat "$T/.err")"
+	fi
+}
+
+# exits DESC CODE CMD...: passes when CMD exits with CODE.  Its stdout and
+# stderr are left in $T/.out and $T/.err for later checks.
+exits() {
+	_d=$1 _want=$2; shift 2
+	"$@" >"$T/.out" 2>"$T/.err"
+	_rc=$?
+	if [ "$_rc" = "$_want" ]; then
+		_result 0 "$_d"
+	else
+		_result 1 "$_d"
+		diag "want exit $_want, got $_rc: $*" "$(cat "$T/.err")"
+	fi
+}
+
+# is DESC GOT WANT: string equality, with a diff when they differ.
+is() {
+	if [ "$2" = "$3" ]; then
+		_result 0 "$1"
+	else
+		_result 1 "$1"
+		printf '%s\n' "$3" >"$T/.want"
+		printf '%s\n' "$2" >"$T/.got"
+		diag "$(diff -u "$T/.want" "$T/.got" | tail -n +3)"
+	fi
+}
+
+# like DESC GOT PATTERN: GOT matches the grep -E pattern.
+like() {
+	if printf '%s\n' "$2" | grep -qE -- "$3"; then
+		_result 0 "$1"
+	else
+		_result 1 "$1"
+		diag "got: $2" "want match: $3"
+	fi
+}
+
+# cmp_file DESC WANT_FILE GOT_FILE
+cmp_file() {
+	if cmp -s "$2" "$3"; then
+		_result 0 "$1"
+	else
+		_result 1 "$1"
+		diag "$(diff -u "$2" "$3" | tail -n +3)"
+	fi
+}
+
+# sql QUERY: runs a query on the test store and prints the rows.
+sql() { sqlite3 -batch -separator '	' "$NUDGE_DB" "$@"; }
+
+# skip_all REASON: for a missing optional tool only, never a failure.
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+
+done_testing() {
+	[ "$_failed" = 0 ]
+}
