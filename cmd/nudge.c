@@ -29,7 +29,7 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
-	char self[PATH_MAX], path[PATH_MAX + 64], name[128];
+	char self[PATH_MAX], path[PATH_MAX + 256], name[128];
 	const char *cmd;
 	ssize_t n;
 

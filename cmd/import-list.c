@@ -1,0 +1,229 @@
+/* nudge-import-list: import contacts from CSV into the store and lists. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listimport.h"
+
+#define SHOWN_REJECTS 10
+
+static const char usage_text[] =
+    "usage: nudge import-list [-n] [-k email|phone] [-l name]... "
+    "[-m column=field]...\n"
+    "                         [-r rejects.csv] [--replace-lists] "
+    "[--db file] [--config file]\n"
+    "                         [file | -]\n";
+
+enum { OPT_CONFIG = 256, OPT_DB, OPT_REPLACE_LISTS };
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "list", required_argument, NULL, 'l' },
+	{ "map", required_argument, NULL, 'm' },
+	{ "rejects", required_argument, NULL, 'r' },
+	{ "replace-lists", no_argument, NULL, OPT_REPLACE_LISTS },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct rejects {
+	FILE *fp;          /* --rejects file, or NULL */
+	const char *path;
+	const char *name;  /* the input's name */
+	long shown;
+};
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		warnx("%s", why);
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
+}
+
+static int
+write_fail(struct rejects *rj, nudge_err *err)
+{
+	return nudge_errf(err, EX_IOERR, "%s: %s", rj->path, strerror(errno));
+}
+
+static int
+on_header(void *ctx, const nudge_csv_rec *hdr, nudge_err *err)
+{
+	struct rejects *rj = ctx;
+
+	if (rj->fp == NULL)
+		return 0;
+	if (fputs("line,reason,", rj->fp) == EOF ||
+	    nudge_csv_write(rj->fp, (const char *const *)hdr->f, hdr->len,
+	    hdr->n) == -1)
+		return write_fail(rj, err);
+	return 0;
+}
+
+static int
+on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
+    nudge_err *err)
+{
+	struct rejects *rj = ctx;
+	const char **f;
+	size_t *len, i;
+	char line[24];
+	int rc = 0;
+
+	if (rj->fp == NULL) {
+		if (rj->shown++ < SHOWN_REJECTS)
+			warnx("%s:%ld: %s", rj->name, rec->line, reason);
+		return 0;
+	}
+	/* line, reason, then the record as it came */
+	f = calloc(rec->n + 2, sizeof *f);
+	len = calloc(rec->n + 2, sizeof *len);
+	if (f == NULL || len == NULL) {
+		free(f);
+		free(len);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	snprintf(line, sizeof line, "%ld", rec->line);
+	f[0] = line;
+	len[0] = strlen(line);
+	f[1] = reason;
+	len[1] = strlen(reason);
+	for (i = 0; i < rec->n; i++) {
+		f[i + 2] = rec->f[i];
+		len[i + 2] = rec->len[i];
+	}
+	if (nudge_csv_write(rj->fp, f, len, rec->n + 2) == -1)
+		rc = write_fail(rj, err);
+	free(f);
+	free(len);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cfgpath = NULL, *dbpath = NULL, *input;
+	const char **lists = NULL, **maps = NULL;
+	struct rejects rj = { 0 };
+	nudge_import_opts o = { 0 };
+	nudge_import_stats stats;
+	nudge_config cfg;
+	nudge_store *st;
+	nudge_err ne;
+	FILE *fp;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "hk:l:m:nr:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'k':
+			if (strcmp(optarg, "phone") == 0)
+				o.key_phone = 1;
+			else if (strcmp(optarg, "email") != 0)
+				usage("--key: expected email or phone");
+			break;
+		case 'l':
+			if (*optarg == '\0')
+				usage("--list: empty list name");
+			if ((lists = reallocarray(lists, o.nlists + 1,
+			    sizeof *lists)) == NULL)
+				err(EX_OSERR, NULL);
+			lists[o.nlists++] = optarg;
+			break;
+		case 'm':
+			if ((maps = reallocarray(maps, o.nmaps + 1,
+			    sizeof *maps)) == NULL)
+				err(EX_OSERR, NULL);
+			maps[o.nmaps++] = optarg;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'r':
+			rj.path = optarg;
+			break;
+		case OPT_CONFIG:
+			cfgpath = optarg;
+			break;
+		case OPT_DB:
+			dbpath = optarg;
+			break;
+		case OPT_REPLACE_LISTS:
+			o.replace_lists = 1;
+			break;
+		default:
+			usage(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage("one input file at most");
+	input = argc == 1 ? argv[0] : "-";
+	if (strcmp(input, "-") == 0) {
+		if (argc == 0 && isatty(STDIN_FILENO))
+			usage("no input: give a CSV file, or pipe one in");
+		fp = stdin;
+		input = "(stdin)";
+	} else if ((fp = fopen(input, "r")) == NULL) {
+		err(EX_NOINPUT, "%s", input);
+	}
+	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_CREATE,
+	    &st, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	if (rj.path != NULL && (rj.fp = fopen(rj.path, "w")) == NULL)
+		err(EX_CANTCREAT, "%s", rj.path);
+	rj.name = input;
+	o.name = input;
+	o.lists = lists;
+	o.maps = maps;
+	o.country = cfg.default_country;
+	o.now = (int64_t)time(NULL);
+	o.on_header = on_header;
+	o.on_reject = on_reject;
+	o.ctx = &rj;
+	rc = nudge_import_contacts(st, fp, &o, &stats, &ne);
+	if (rc == 0 && rj.fp != NULL && fflush(rj.fp) == EOF)
+		rc = write_fail(&rj, &ne);
+	if (rc != 0) {
+		warnx("%s", ne.msg);
+		warnx("%s: nothing imported", input);
+	} else {
+		if (rj.fp == NULL && rj.shown > SHOWN_REJECTS)
+			warnx("%s: %ld more rejected rows not shown (--rejects "
+			    "FILE keeps them all)", input,
+			    rj.shown - SHOWN_REJECTS);
+		warnx("%s: read %ld, inserted %ld, updated %ld, unchanged %ld, "
+		    "rejected %ld; %ld list memberships added%s", input,
+		    stats.read, stats.inserted, stats.updated, stats.unchanged,
+		    stats.rejected, stats.memberships,
+		    o.dry_run ? " (dry run: nothing written)" : "");
+		if (stats.rejected > 0)
+			rc = EX_DATAERR;
+	}
+	if (rj.fp != NULL && fclose(rj.fp) == EOF && rc == 0)
+		rc = EX_IOERR;
+	if (fp != stdin)
+		fclose(fp);
+	nudge_store_close(st);
+	nudge_config_free(&cfg);
+	free(lists);
+	free(maps);
+	return rc;
+}

@@ -1,0 +1,657 @@
+/* listimport: CSV contacts into the store, one transaction per import. */
+#include "listimport.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contact.h"
+
+enum field { F_EMAIL, F_PHONE, F_PUSH, F_FIRST, F_LAST, F_LISTS, F_ATTR,
+	F_SKIP, F_NFIELDS };
+
+static const char *const field_names[F_NFIELDS] = {
+	"email", "phone", "push_id", "first_name", "last_name", "lists",
+	"attrs", "-",
+};
+
+/* Header spellings seen in exported contact lists, after lower-casing and
+ * turning spaces and hyphens into underscores. */
+static const struct alias {
+	const char *name;
+	enum field f;
+} aliases[] = {
+	{ "email", F_EMAIL }, { "e_mail", F_EMAIL },
+	{ "email_address", F_EMAIL }, { "mail", F_EMAIL },
+	{ "phone", F_PHONE }, { "mobile", F_PHONE }, { "phone_number", F_PHONE },
+	{ "mobile_phone", F_PHONE }, { "cell", F_PHONE }, { "tel", F_PHONE },
+	{ "telephone", F_PHONE },
+	{ "push_id", F_PUSH }, { "device_token", F_PUSH },
+	{ "player_id", F_PUSH },
+	{ "first_name", F_FIRST }, { "firstname", F_FIRST },
+	{ "given_name", F_FIRST }, { "first", F_FIRST },
+	{ "last_name", F_LAST }, { "lastname", F_LAST }, { "surname", F_LAST },
+	{ "family_name", F_LAST }, { "last", F_LAST },
+	{ "lists", F_LISTS }, { "list", F_LISTS },
+};
+
+struct col {
+	enum field f;
+	char *key; /* the attrs key, for F_ATTR */
+};
+
+struct list_id {
+	char *name;
+	int64_t id;
+};
+
+struct imp {
+	nudge_store *st;
+	const nudge_import_opts *o;
+	struct col *cols;
+	size_t ncols;
+	int have[F_NFIELDS]; /* column index + 1 of each single field */
+	sqlite3_stmt *ins, *upd, *find_email, *find_phone, *member, *unlist;
+	struct list_id *lists;
+	size_t nlists, caplists;
+	int64_t *row_lists;
+	size_t nrow, caprow;
+	nudge_buf attrs, tmp;
+	nudge_err *err;
+};
+
+static void
+norm_header(const char *in, char *out, size_t len)
+{
+	size_t i, o = 0;
+
+	while (*in == ' ' || *in == '\t')
+		in++;
+	for (i = 0; in[i] != '\0' && o + 1 < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[o++] = (c == ' ' || c == '-') ? '_' : (char)tolower(c);
+	}
+	while (o > 0 && out[o - 1] == '_')
+		o--;
+	out[o] = '\0';
+}
+
+const char *
+nudge_import_field(const char *column)
+{
+	char n[64];
+	size_t i;
+
+	norm_header(column, n, sizeof n);
+	for (i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+		if (strcmp(aliases[i].name, n) == 0)
+			return field_names[aliases[i].f];
+	return NULL;
+}
+
+static int
+field_by_name(const char *name, enum field *f)
+{
+	int i;
+
+	for (i = 0; i < F_NFIELDS; i++) {
+		if (i == F_ATTR)
+			continue;
+		if (strcmp(field_names[i], name) == 0) {
+			*f = (enum field)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static char *
+trimmed_dup(const char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return strndup(s, n);
+}
+
+/* Maps the header's columns to fields, --map first. */
+static int
+map_header(struct imp *im, const nudge_csv_rec *h)
+{
+	const nudge_import_opts *o = im->o;
+	size_t i, k;
+
+	if (h->bad_utf8)
+		return nudge_errf(im->err, EX_DATAERR, "%s:%ld: header: column "
+		    "%zu is not valid UTF-8", o->name, h->line, h->bad_utf8);
+	if ((im->cols = calloc(h->n, sizeof *im->cols)) == NULL)
+		return nudge_errf(im->err, EX_OSERR, "out of memory");
+	im->ncols = h->n;
+	for (i = 0; i < h->n; i++) {
+		struct col *c = &im->cols[i];
+		const char *f;
+
+		if ((c->key = trimmed_dup(h->f[i])) == NULL)
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+		if (c->key[0] == '\0')
+			return nudge_errf(im->err, EX_DATAERR, "%s:%ld: header: "
+			    "column %zu has no name", o->name, h->line, i + 1);
+		for (k = 0; k < i; k++)
+			if (strcmp(im->cols[k].key, c->key) == 0)
+				return nudge_errf(im->err, EX_DATAERR,
+				    "%s:%ld: header: column \"%s\" appears twice",
+				    o->name, h->line, c->key);
+		c->f = F_ATTR;
+		if ((f = nudge_import_field(c->key)) != NULL)
+			field_by_name(f, &c->f);
+	}
+	for (k = 0; k < o->nmaps; k++) {
+		const char *eq = strchr(o->maps[k], '=');
+		char col[256];
+		enum field f;
+
+		if (eq == NULL || eq == o->maps[k] ||
+		    (size_t)(eq - o->maps[k]) >= sizeof col)
+			return nudge_errf(im->err, EX_USAGE, "--map %s: expected "
+			    "COLUMN=FIELD", o->maps[k]);
+		memcpy(col, o->maps[k], (size_t)(eq - o->maps[k]));
+		col[eq - o->maps[k]] = '\0';
+		for (i = 0; i < im->ncols; i++)
+			if (strcasecmp(im->cols[i].key, col) == 0)
+				break;
+		if (i == im->ncols)
+			return nudge_errf(im->err, EX_USAGE, "--map %s: no column "
+			    "\"%s\" in %s", o->maps[k], col, o->name);
+		if (strncmp(eq + 1, "attrs.", 6) == 0 && eq[7] != '\0') {
+			char *key = strdup(eq + 7);
+
+			if (key == NULL)
+				return nudge_errf(im->err, EX_OSERR,
+				    "out of memory");
+			free(im->cols[i].key);
+			im->cols[i].key = key;
+			im->cols[i].f = F_ATTR;
+		} else if (field_by_name(eq + 1, &f) == 0) {
+			im->cols[i].f = f;
+		} else {
+			return nudge_errf(im->err, EX_USAGE, "--map %s: unknown "
+			    "field \"%s\" (email, phone, push_id, first_name, "
+			    "last_name, lists, attrs.NAME or -)", o->maps[k],
+			    eq + 1);
+		}
+	}
+	for (i = 0; i < im->ncols; i++) {
+		enum field f = im->cols[i].f;
+
+		if (f == F_ATTR || f == F_SKIP)
+			continue;
+		if (im->have[f])
+			return nudge_errf(im->err, EX_DATAERR, "%s:%ld: header: "
+			    "columns \"%s\" and \"%s\" are both %s (use --map "
+			    "COLUMN=- to skip one)", o->name, h->line,
+			    im->cols[im->have[f] - 1].key, im->cols[i].key,
+			    field_names[f]);
+		im->have[f] = (int)i + 1;
+	}
+	for (i = 0; i < im->ncols; i++)
+		for (k = 0; k < i; k++)
+			if (im->cols[i].f == F_ATTR && im->cols[k].f == F_ATTR &&
+			    strcmp(im->cols[i].key, im->cols[k].key) == 0)
+				return nudge_errf(im->err, EX_DATAERR,
+				    "%s: two columns map to attrs.%s", o->name,
+				    im->cols[i].key);
+	if (!im->have[o->key_phone ? F_PHONE : F_EMAIL])
+		return nudge_errf(im->err, EX_DATAERR, "%s:%ld: header: no %s "
+		    "column (name one with --map COLUMN=%s)", o->name, h->line,
+		    o->key_phone ? "phone" : "email",
+		    o->key_phone ? "phone" : "email");
+	if (o->replace_lists && !im->have[F_LISTS] && o->nlists == 0)
+		return nudge_errf(im->err, EX_USAGE, "--replace-lists needs a "
+		    "lists column or --list");
+	return 0;
+}
+
+static int
+prepare(struct imp *im)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} stmts[] = {
+		{ offsetof(struct imp, ins),
+		  "INSERT INTO contacts (email, phone, push_id, first_name,"
+		  " last_name, attrs, created_at, updated_at)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'), ?7, ?7)"
+		  " ON CONFLICT DO NOTHING" },
+		/* Blank cells keep what the store has; the WHERE makes an
+		 * unchanged row no write at all. */
+		{ offsetof(struct imp, upd),
+		  "UPDATE contacts SET email = coalesce(?1, email),"
+		  " phone = coalesce(?2, phone), push_id = coalesce(?3, push_id),"
+		  " first_name = coalesce(?4, first_name),"
+		  " last_name = coalesce(?5, last_name),"
+		  " attrs = CASE WHEN ?6 IS NULL THEN attrs"
+		  "   ELSE json_patch(attrs, ?6) END,"
+		  " updated_at = ?7"
+		  " WHERE id = ?8 AND (email IS NOT coalesce(?1, email)"
+		  "  OR phone IS NOT coalesce(?2, phone)"
+		  "  OR push_id IS NOT coalesce(?3, push_id)"
+		  "  OR first_name IS NOT coalesce(?4, first_name)"
+		  "  OR last_name IS NOT coalesce(?5, last_name)"
+		  "  OR (?6 IS NOT NULL AND json_patch(attrs, ?6) IS NOT attrs))" },
+		{ offsetof(struct imp, find_email),
+		  "SELECT id FROM contacts WHERE email = ?" },
+		{ offsetof(struct imp, find_phone),
+		  "SELECT id FROM contacts WHERE phone = ?" },
+		{ offsetof(struct imp, member),
+		  "INSERT OR IGNORE INTO list_members (list_id, contact_id,"
+		  " added_at) VALUES (?, ?, ?)" },
+		/* list_id IN (...) lets the (list_id, contact_id) key serve a
+		 * lookup by contact: a few seeks instead of a scan. */
+		{ offsetof(struct imp, unlist),
+		  "DELETE FROM list_members WHERE list_id IN (SELECT id FROM lists)"
+		  " AND contact_id = ?1"
+		  " AND list_id NOT IN (SELECT value FROM json_each(?2))" },
+	};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		sqlite3_stmt **s = (sqlite3_stmt **)(void *)((char *)im +
+		    stmts[i].off);
+
+		if ((rc = nudge_store_prepare(im->st, s, stmts[i].sql,
+		    im->err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+step_done(struct imp *im, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(im->st, im->err, what);
+	return 0;
+}
+
+/* The id of a list, created on first sight; cached for the import. */
+static int
+list_id(struct imp *im, const char *name, size_t n, int64_t *id)
+{
+	size_t i;
+	char *dup;
+	int rc;
+
+	for (i = 0; i < im->nlists; i++) {
+		if (strncmp(im->lists[i].name, name, n) == 0 &&
+		    im->lists[i].name[n] == '\0') {
+			*id = im->lists[i].id;
+			return 0;
+		}
+	}
+	if ((dup = strndup(name, n)) == NULL)
+		return nudge_errf(im->err, EX_OSERR, "out of memory");
+	if ((rc = nudge_store_list_id(im->st, dup, 1, im->o->now, id,
+	    im->err)) != 0) {
+		free(dup);
+		return rc;
+	}
+	if (im->nlists == im->caplists) {
+		size_t cap = im->caplists ? im->caplists * 2 : 16;
+		struct list_id *l = realloc(im->lists, cap * sizeof *l);
+
+		if (l == NULL) {
+			free(dup);
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+		}
+		im->lists = l;
+		im->caplists = cap;
+	}
+	im->lists[im->nlists].name = dup;
+	im->lists[im->nlists++].id = *id;
+	return 0;
+}
+
+static int
+row_list_add(struct imp *im, const char *name, size_t n)
+{
+	int64_t id;
+	size_t i;
+	int rc;
+
+	while (n > 0 && (*name == ' ' || *name == '\t')) {
+		name++;
+		n--;
+	}
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return 0;
+	if ((rc = list_id(im, name, n, &id)) != 0)
+		return rc;
+	for (i = 0; i < im->nrow; i++)
+		if (im->row_lists[i] == id)
+			return 0;
+	if (im->nrow == im->caprow) {
+		size_t cap = im->caprow ? im->caprow * 2 : 16;
+		int64_t *l = realloc(im->row_lists, cap * sizeof *l);
+
+		if (l == NULL)
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+		im->row_lists = l;
+		im->caprow = cap;
+	}
+	im->row_lists[im->nrow++] = id;
+	return 0;
+}
+
+/* Sets the row's memberships: adds each list, and with --replace-lists
+ * removes the others. */
+static int
+memberships(struct imp *im, int64_t cid, nudge_import_stats *stats)
+{
+	size_t i;
+	int rc;
+
+	if (im->o->replace_lists) {
+		nudge_buf_reset(&im->tmp);
+		nudge_buf_putc(&im->tmp, '[');
+		for (i = 0; i < im->nrow; i++)
+			nudge_buf_printf(&im->tmp, "%s%lld", i ? "," : "",
+			    (long long)im->row_lists[i]);
+		if (nudge_buf_putc(&im->tmp, ']') == -1)
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+		sqlite3_bind_int64(im->unlist, 1, cid);
+		sqlite3_bind_text(im->unlist, 2, im->tmp.s, (int)im->tmp.len,
+		    SQLITE_STATIC);
+		if ((rc = step_done(im, im->unlist, "replace lists")) != 0)
+			return rc;
+	}
+	for (i = 0; i < im->nrow; i++) {
+		sqlite3_bind_int64(im->member, 1, im->row_lists[i]);
+		sqlite3_bind_int64(im->member, 2, cid);
+		sqlite3_bind_int64(im->member, 3, im->o->now);
+		if ((rc = step_done(im, im->member, "add to list")) != 0)
+			return rc;
+		stats->memberships += sqlite3_changes(im->st->db);
+	}
+	return 0;
+}
+
+static int
+find(struct imp *im, sqlite3_stmt *s, const char *key, int64_t *id)
+{
+	int rc;
+
+	*id = 0;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(im->st, im->err, "find contact");
+	return 0;
+}
+
+static void
+bind_opt(sqlite3_stmt *s, int i, const char *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		sqlite3_bind_text(s, i, p, (int)n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* A cell with its surrounding blanks dropped. */
+static const char *
+cell(const nudge_csv_rec *r, int have, size_t *n)
+{
+	const char *p;
+	size_t len;
+
+	*n = 0;
+	if (have == 0)
+		return NULL;
+	p = r->f[have - 1];
+	len = r->len[have - 1];
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	*n = len;
+	return p;
+}
+
+static int
+reject(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+reject(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats,
+    const char *fmt, ...)
+{
+	char reason[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	stats->rejected++;
+	if (im->o->on_reject != NULL)
+		return im->o->on_reject(im->o->ctx, r, reason, im->err);
+	return 0;
+}
+
+static int
+import_row(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats)
+{
+	const nudge_import_opts *o = im->o;
+	char email[NUDGE_EMAIL_MAX + 1], phone[NUDGE_PHONE_MAX], q[128];
+	const char *v, *why, *ep = NULL, *pp = NULL;
+	size_t n, i;
+	int64_t cid = 0, other;
+	int rc;
+
+	if (r->n != im->ncols)
+		return reject(im, r, stats, "wrong number of fields: %zu, the "
+		    "header has %zu", r->n, im->ncols);
+	if (r->bad_utf8)
+		return reject(im, r, stats, "%s: not valid UTF-8",
+		    im->cols[r->bad_utf8 - 1].key);
+	v = cell(r, im->have[F_EMAIL], &n);
+	if (n > 0) {
+		if (nudge_email_norm(v, n, email, &why) == -1)
+			return reject(im, r, stats, "email: not an address "
+			    "(%s): \"%s\"", why, nudge_quote(q, sizeof q, v, n));
+		ep = email;
+	} else if (!o->key_phone) {
+		return reject(im, r, stats, "email: missing");
+	}
+	v = cell(r, im->have[F_PHONE], &n);
+	if (n > 0) {
+		if (nudge_phone_norm(v, n, o->country, phone, &why) == -1)
+			return reject(im, r, stats, "phone: %s: \"%s\"", why,
+			    nudge_quote(q, sizeof q, v, n));
+		pp = phone;
+	} else if (o->key_phone) {
+		return reject(im, r, stats, "phone: missing");
+	}
+	/* attrs: every other non-blank column, as a JSON object of strings */
+	nudge_buf_reset(&im->attrs);
+	for (i = 0; i < im->ncols; i++) {
+		if (im->cols[i].f != F_ATTR)
+			continue;
+		v = cell(r, (int)i + 1, &n);
+		if (n == 0)
+			continue;
+		nudge_buf_putc(&im->attrs, im->attrs.len ? ',' : '{');
+		nudge_buf_json_str(&im->attrs, im->cols[i].key,
+		    strlen(im->cols[i].key));
+		nudge_buf_putc(&im->attrs, ':');
+		if (nudge_buf_json_str(&im->attrs, v, n) == -1)
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+	}
+	if (im->attrs.len > 0 && nudge_buf_putc(&im->attrs, '}') == -1)
+		return nudge_errf(im->err, EX_OSERR, "out of memory");
+
+	sqlite3_bind_text(im->ins, 1, ep, -1, SQLITE_STATIC);
+	sqlite3_bind_text(im->ins, 2, pp, -1, SQLITE_STATIC);
+	v = cell(r, im->have[F_PUSH], &n);
+	bind_opt(im->ins, 3, v, n);
+	v = cell(r, im->have[F_FIRST], &n);
+	bind_opt(im->ins, 4, v, n);
+	v = cell(r, im->have[F_LAST], &n);
+	bind_opt(im->ins, 5, v, n);
+	bind_opt(im->ins, 6, im->attrs.s, im->attrs.len);
+	sqlite3_bind_int64(im->ins, 7, o->now);
+	if ((rc = step_done(im, im->ins, "insert contact")) != 0)
+		return rc;
+	if (sqlite3_changes(im->st->db) == 1) {
+		cid = sqlite3_last_insert_rowid(im->st->db);
+		stats->inserted++;
+	} else {
+		/* It exists: by its key, or (a conflict on the other unique
+		 * column) as somebody else. */
+		if ((rc = find(im, o->key_phone ? im->find_phone :
+		    im->find_email, o->key_phone ? pp : ep, &cid)) != 0)
+			return rc;
+		if (cid == 0) {
+			if (o->key_phone)
+				return reject(im, r, stats, "email: %s belongs to "
+				    "another contact", ep);
+			return reject(im, r, stats, "phone: %s belongs to "
+			    "another contact", pp);
+		}
+		sqlite3_bind_text(im->upd, 1, ep, -1, SQLITE_STATIC);
+		sqlite3_bind_text(im->upd, 2, pp, -1, SQLITE_STATIC);
+		v = cell(r, im->have[F_PUSH], &n);
+		bind_opt(im->upd, 3, v, n);
+		v = cell(r, im->have[F_FIRST], &n);
+		bind_opt(im->upd, 4, v, n);
+		v = cell(r, im->have[F_LAST], &n);
+		bind_opt(im->upd, 5, v, n);
+		bind_opt(im->upd, 6, im->attrs.s, im->attrs.len);
+		sqlite3_bind_int64(im->upd, 7, o->now);
+		sqlite3_bind_int64(im->upd, 8, cid);
+		rc = sqlite3_step(im->upd);
+		sqlite3_reset(im->upd);
+		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT) {
+			const char *col = o->key_phone ? "email" : "phone";
+			const char *val = o->key_phone ? ep : pp;
+
+			if (find(im, o->key_phone ? im->find_email :
+			    im->find_phone, val, &other) == 0 && other != 0)
+				return reject(im, r, stats, "%s: %s belongs to "
+				    "contact %lld", col, val, (long long)other);
+			return reject(im, r, stats, "%s: %s belongs to another "
+			    "contact", col, val);
+		}
+		if (rc != SQLITE_DONE)
+			return nudge_store_error(im->st, im->err,
+			    "update contact");
+		if (sqlite3_changes(im->st->db) == 1)
+			stats->updated++;
+		else
+			stats->unchanged++;
+	}
+	im->nrow = 0;
+	for (i = 0; i < o->nlists; i++)
+		if ((rc = row_list_add(im, o->lists[i], strlen(o->lists[i]))) != 0)
+			return rc;
+	v = cell(r, im->have[F_LISTS], &n);
+	while (n > 0) {
+		const char *semi = memchr(v, ';', n);
+		size_t len = semi != NULL ? (size_t)(semi - v) : n;
+
+		if ((rc = row_list_add(im, v, len)) != 0)
+			return rc;
+		if (semi == NULL)
+			break;
+		n -= len + 1;
+		v = semi + 1;
+	}
+	return memberships(im, cid, stats);
+}
+
+static void
+imp_free(struct imp *im)
+{
+	size_t i;
+
+	sqlite3_finalize(im->ins);
+	sqlite3_finalize(im->upd);
+	sqlite3_finalize(im->find_email);
+	sqlite3_finalize(im->find_phone);
+	sqlite3_finalize(im->member);
+	sqlite3_finalize(im->unlist);
+	for (i = 0; i < im->ncols; i++)
+		free(im->cols[i].key);
+	free(im->cols);
+	for (i = 0; i < im->nlists; i++)
+		free(im->lists[i].name);
+	free(im->lists);
+	free(im->row_lists);
+	nudge_buf_free(&im->attrs);
+	nudge_buf_free(&im->tmp);
+}
+
+int
+nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
+    nudge_import_stats *stats, nudge_err *err)
+{
+	struct imp im = { .st = st, .o = o, .err = err };
+	const nudge_csv_rec *r;
+	nudge_csv *csv = NULL;
+	int rc;
+
+	memset(stats, 0, sizeof *stats);
+	if ((rc = nudge_csv_open(&csv, fp, o->name, err)) != 0)
+		return rc;
+	/* A page cache of 32 MiB keeps the indexes' hot pages in memory and
+	 * the whole import under 64 MB of RSS.  Foreign keys are not checked
+	 * during the import (two lookups per membership, 10% of the time):
+	 * every id it writes was just found or inserted in this transaction. */
+	if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -32768;"
+	    "PRAGMA foreign_keys = OFF", err)) != 0)
+		goto out;
+	if ((rc = nudge_csv_next(csv, &r, err)) != 1) {
+		if (rc == 0)
+			rc = nudge_errf(err, EX_DATAERR, "%s: empty: no header "
+			    "row", o->name);
+		goto out;
+	}
+	if ((rc = map_header(&im, r)) != 0)
+		goto out;
+	if (o->on_header != NULL && (rc = o->on_header(o->ctx, r, err)) != 0)
+		goto out;
+	if ((rc = prepare(&im)) != 0 || (rc = nudge_store_begin(st, err)) != 0)
+		goto out;
+	while ((rc = nudge_csv_next(csv, &r, err)) == 1) {
+		stats->read++;
+		if ((rc = import_row(&im, r, stats)) != 0)
+			break;
+	}
+	if (rc != 0 || o->dry_run)
+		nudge_store_rollback(st);
+	else
+		rc = nudge_store_commit(st, err);
+out:
+	imp_free(&im);
+	nudge_csv_close(csv);
+	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	return rc;
+}

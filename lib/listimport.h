@@ -1,0 +1,51 @@
+/* listimport: importing contacts from CSV into the store (import-list):
+ * header mapping, validation, upsert by email or phone, list memberships,
+ * all in one transaction. */
+#ifndef NUDGE_LISTIMPORT_H
+#define NUDGE_LISTIMPORT_H
+
+#include <stdio.h>
+
+#include "csvin.h"
+#include "store.h"
+#include "util.h"
+
+typedef struct nudge_import_opts {
+	const char *name;           /* the input's name in messages */
+	int key_phone;              /* upsert by phone instead of email */
+	const char *const *lists;   /* --list: every row joins these */
+	size_t nlists;
+	const char *const *maps;    /* --map COLUMN=FIELD */
+	size_t nmaps;
+	int replace_lists;          /* a row's lists become its only ones */
+	int dry_run;                /* validate and count, then roll back */
+	const char *country;        /* default_country for phones, or NULL */
+	int64_t now;
+	/* Called once with the header, then for every rejected row with a
+	 * reason such as `email: not an address (no @): "foo"`.  A non-zero
+	 * return (a sysexits code, with err set) stops the import. */
+	int (*on_header)(void *ctx, const nudge_csv_rec *hdr, nudge_err *err);
+	int (*on_reject)(void *ctx, const nudge_csv_rec *rec,
+	    const char *reason, nudge_err *err);
+	void *ctx;
+} nudge_import_opts;
+
+typedef struct nudge_import_stats {
+	long read, inserted, updated, unchanged, rejected, memberships;
+} nudge_import_stats;
+
+/* The field a header column maps to by default ("E-mail" -> "email",
+ * "Mobile" -> "phone", ...), or NULL for an attrs column. */
+const char *nudge_import_field(const char *column);
+
+/* Imports every record of fp into st in one transaction: committed when
+ * the whole input was read (rejected rows included, reported through
+ * on_reject), rolled back on any error or with dry_run.  A rejected row
+ * never touches the store.  Consent is never changed: an unsubscribed
+ * contact stays unsubscribed.
+ * Errors: EX_USAGE (a bad --map), EX_DATAERR (no header, no key column,
+ * duplicate columns, an unreadable record), EX_IOERR, store errors. */
+int nudge_import_contacts(nudge_store *st, FILE *fp,
+    const nudge_import_opts *o, nudge_import_stats *stats, nudge_err *err);
+
+#endif
