@@ -1,0 +1,41 @@
+#!/bin/sh
+# make demo: a fresh store in demo/, the sample contacts and events
+# imported, and every seed segment of nudge-segment(7) run on them, as
+# of 2026-11-01 (the samples' "now").
+cd "$(dirname "$0")/.." || exit 1
+top=$PWD
+PATH="$top:$PATH"
+export NUDGE_CONFIG="$top/samples/config.yaml"
+unset NUDGE_DB
+rm -rf demo && mkdir demo
+now=2026-11-01T00:00:00Z
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step nudge import-list --rejects demo/rejects.csv samples/contacts.csv
+nudge import-list --rejects demo/rejects.csv samples/contacts.csv
+rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 65 ] || exit "$rc"
+step cat demo/rejects.csv
+cat demo/rejects.csv
+
+step nudge event import samples/events.csv
+nudge event import samples/events.csv
+rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 65 ] || exit "$rc"
+
+while IFS= read -r expr; do
+	step nudge segment --now $now --format table --fields id,email,first_name "'$expr'"
+	nudge segment --now $now --format table --fields id,email,first_name "$expr" ||
+		exit $?
+done <<'SEGMENTS'
+not opened within 7d
+list "vip" or list "newsletter"
+clicked in last 3 email campaigns
+received channel push campaign "promo" and not clicked campaign "promo"
+ad_view source = "facebook" at least 2 times within 30d
+sales_call within 14d
+not received within 1d and not purchase within 2d
+SEGMENTS
+printf '\nThe store is demo/nudge.db; try: NUDGE_CONFIG=samples/config.yaml ./nudge segment --count %s\n' \
+	"'subscribed email'"
