@@ -1,0 +1,30 @@
+#!/bin/sh
+# nudge(1) runs nudge-NAME; the data commands link no libcurl; every
+# command has --help and a lint-clean man page.
+. "$(dirname "$0")/lib.sh"
+
+cmds=$(cd "$TOP/cmd" && ls *.c | sed 's/\.c$//' | grep -v '^nudge$')
+n=$(echo "$cmds" | wc -l)
+plan $((5 + 4 * n))
+
+exits "nudge with no command is a usage error" 64 nudge
+exits "nudge --help" 0 nudge --help
+exits "an unknown command is 64" 64 nudge frobnicate
+is "and says so" "$(cat .err)" "nudge: 'frobnicate' is not a nudge command; see 'nudge --help'"
+if command -v mandoc >/dev/null; then
+	ok "man pages are mandoc -Tlint clean" sh -c \
+		"out=\$(mandoc -Tlint -Wwarning '$TOP'/man/*.[0-9] 2>&1); [ -z \"\$out\" ] || { echo \"\$out\" >&2; false; }"
+else
+	_result 0 "# SKIP mandoc is not installed"
+fi
+for c in $cmds; do
+	exits "nudge $c --help exits 0" 0 nudge "$c" --help
+	like "nudge $c --help prints its usage" "$(cat .out)" "^usage: nudge $c"
+	ok "nudge-$c has a man page" test -f "$TOP/man/nudge-$c.1"
+	case $c in
+	send) _result 0 "nudge-send may link libcurl" ;;
+	*) ok "nudge-$c does not link libcurl" sh -c \
+		"! ldd '$TOP/nudge-$c' | grep -q libcurl" ;;
+	esac
+done
+done_testing
