@@ -13,7 +13,9 @@
  * migration's transaction.  Never edit a released entry: add one.
  *
  * Times are Unix seconds, UTC.  Emails are stored lower-cased, phones in
- * E.164, so plain UNIQUE indexes make them case- and format-insensitive.
+ * E.164, so plain unique indexes make them case- and format-insensitive.
+ * Those are named indexes, not column constraints, so that a first import
+ * can drop them and build them by sorting (listimport.c).
  * consent is an append-only audit trail: the current state of a contact
  * on a channel is its latest row (consent_now).  campaigns.first_sent_at
  * is kept by a trigger so that "in last N campaigns" is an index lookup.
@@ -22,14 +24,16 @@ static const char *const migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE contacts ("
 	"  id INTEGER PRIMARY KEY,"
-	"  email TEXT UNIQUE,"
-	"  phone TEXT UNIQUE,"
+	"  email TEXT,"
+	"  phone TEXT,"
 	"  push_id TEXT,"
 	"  first_name TEXT,"
 	"  last_name TEXT,"
 	"  attrs TEXT NOT NULL DEFAULT '{}',"
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX contacts_email ON contacts (email);"
+	"CREATE UNIQUE INDEX contacts_phone ON contacts (phone);"
 	"CREATE INDEX contacts_push ON contacts (push_id)"
 	"  WHERE push_id IS NOT NULL;"
 	"CREATE TABLE lists ("
