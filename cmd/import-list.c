@@ -114,7 +114,7 @@ int
 main(int argc, char **argv)
 {
 	const char *cfgpath = NULL, *dbpath = NULL, *input;
-	const char **lists = NULL, **maps = NULL;
+	const char **lists = NULL, **maps = NULL, **tmp;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
 	nudge_import_stats stats;
@@ -139,15 +139,17 @@ main(int argc, char **argv)
 		case 'l':
 			if (*optarg == '\0')
 				usage("--list: empty list name");
-			if ((lists = reallocarray(lists, o.nlists + 1,
+			if ((tmp = reallocarray(lists, o.nlists + 1,
 			    sizeof *lists)) == NULL)
 				err(EX_OSERR, NULL);
+			lists = tmp;
 			lists[o.nlists++] = optarg;
 			break;
 		case 'm':
-			if ((maps = reallocarray(maps, o.nmaps + 1,
+			if ((tmp = reallocarray(maps, o.nmaps + 1,
 			    sizeof *maps)) == NULL)
 				err(EX_OSERR, NULL);
+			maps = tmp;
 			maps[o.nmaps++] = optarg;
 			break;
 		case 'n':

@@ -100,8 +100,8 @@ nudge_time_parse(const char *s, int64_t *out)
 	}
 	if (*p != '\0')
 		return -1;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	    sign * (oh * 3600 + om * 60);
+	*out = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 +
+	    (int64_t)mi * 60 + sec - (int64_t)sign * (oh * 3600 + om * 60);
 	return 0;
 }
 

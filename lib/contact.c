@@ -288,7 +288,7 @@ nudge_contact_find(nudge_store *st, const char *ref, const char *country,
     int64_t *id, nudge_err *err)
 {
 	char key[NUDGE_EMAIL_MAX + 1], sql[64];
-	const char *col;
+	const char *col = "id";
 	sqlite3_stmt *s;
 	int rc;
 
@@ -324,7 +324,7 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
     int64_t now, int64_t *id, nudge_err *err)
 {
 	char key[NUDGE_EMAIL_MAX + 1], sql[128];
-	const char *col;
+	const char *col = "id";
 	sqlite3_stmt *s;
 	int rc;
 
