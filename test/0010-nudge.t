@@ -5,7 +5,7 @@
 
 cmds=$(cd "$TOP/cmd" && ls *.c | sed 's/\.c$//' | grep -v '^nudge$')
 n=$(echo "$cmds" | wc -l)
-plan $((5 + 4 * n))
+plan $((7 + 4 * n))
 
 exits "nudge with no command is a usage error" 64 nudge
 exits "nudge --help" 0 nudge --help
@@ -17,6 +17,15 @@ if command -v mandoc >/dev/null; then
 else
 	_result 0 "# SKIP mandoc is not installed"
 fi
+ok "make install DESTDIR=... PREFIX=/usr" \
+	make -s -C "$TOP" install DESTDIR="$T/inst" PREFIX=/usr
+is "installs every command and man page" \
+	"$(cd "$T/inst/usr" && find . -type f | sort | sed -n '/nudge-import-list\|bin\/nudge$\|nudge-config.5\|man1\/nudge.1/p')" \
+"./bin/nudge
+./bin/nudge-import-list
+./share/man/man1/nudge-import-list.1
+./share/man/man1/nudge.1
+./share/man/man5/nudge-config.5"
 for c in $cmds; do
 	exits "nudge $c --help exits 0" 0 nudge "$c" --help
 	like "nudge $c --help prints its usage" "$(cat .out)" "^usage: nudge $c"
