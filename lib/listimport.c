@@ -620,6 +620,33 @@ bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
 	return 0;
 }
 
+/* Binds a row's fields to the insert or the update (whose ?8 is the
+ * contact) and runs it; returns SQLite's result code. */
+static int
+write_contact(struct imp *im, const nudge_csv_rec *r, sqlite3_stmt *s,
+    const char *ep, const char *pp, int64_t cid)
+{
+	const char *v;
+	size_t n;
+	int rc;
+
+	sqlite3_bind_text(s, 1, ep, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, pp, -1, SQLITE_STATIC);
+	v = cell(r, im->have[F_PUSH], &n);
+	bind_opt(s, 3, v, n);
+	v = cell(r, im->have[F_FIRST], &n);
+	bind_opt(s, 4, v, n);
+	v = cell(r, im->have[F_LAST], &n);
+	bind_opt(s, 5, v, n);
+	bind_opt(s, 6, im->attrs.s, im->attrs.len);
+	sqlite3_bind_int64(s, 7, im->o->now);
+	if (cid != 0)
+		sqlite3_bind_int64(s, 8, cid);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc;
+}
+
 static int
 import_row(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats)
 {
@@ -683,53 +710,30 @@ import_row(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats)
 		if (conflict)
 			return reject(im, r, stats, "phone: %s belongs to another "
 			    "contact", pp);
-		if (cid != 0)
-			goto update;
-	}
-	sqlite3_bind_text(im->ins, 1, ep, -1, SQLITE_STATIC);
-	sqlite3_bind_text(im->ins, 2, pp, -1, SQLITE_STATIC);
-	v = cell(r, im->have[F_PUSH], &n);
-	bind_opt(im->ins, 3, v, n);
-	v = cell(r, im->have[F_FIRST], &n);
-	bind_opt(im->ins, 4, v, n);
-	v = cell(r, im->have[F_LAST], &n);
-	bind_opt(im->ins, 5, v, n);
-	bind_opt(im->ins, 6, im->attrs.s, im->attrs.len);
-	sqlite3_bind_int64(im->ins, 7, o->now);
-	if ((rc = step_done(im, im->ins, "insert contact")) != 0)
-		return rc;
-	if (sqlite3_changes(im->st->db) == 1) {
-		cid = sqlite3_last_insert_rowid(im->st->db);
-		stats->inserted++;
 	} else {
-		/* It exists: by its key, or (a conflict on the other unique
-		 * column) as somebody else. */
+		/* By key first: a re-import, mostly of known contacts, then
+		 * costs one index lookup a row and no failed insert. */
 		if ((rc = find(im, o->key_phone ? im->find_phone :
 		    im->find_email, o->key_phone ? pp : ep, &cid)) != 0)
 			return rc;
-		if (cid == 0) {
-			if (o->key_phone)
-				return reject(im, r, stats, "email: %s belongs to "
-				    "another contact", ep);
-			return reject(im, r, stats, "phone: %s belongs to "
-			    "another contact", pp);
-		}
-update:
-		sqlite3_bind_text(im->upd, 1, ep, -1, SQLITE_STATIC);
-		sqlite3_bind_text(im->upd, 2, pp, -1, SQLITE_STATIC);
-		v = cell(r, im->have[F_PUSH], &n);
-		bind_opt(im->upd, 3, v, n);
-		v = cell(r, im->have[F_FIRST], &n);
-		bind_opt(im->upd, 4, v, n);
-		v = cell(r, im->have[F_LAST], &n);
-		bind_opt(im->upd, 5, v, n);
-		bind_opt(im->upd, 6, im->attrs.s, im->attrs.len);
-		sqlite3_bind_int64(im->upd, 7, o->now);
-		sqlite3_bind_int64(im->upd, 8, cid);
-		rc = sqlite3_step(im->upd);
-		sqlite3_reset(im->upd);
-		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-		    rc == SQLITE_CONSTRAINT) {
+	}
+	if (cid == 0) {
+		if ((rc = write_contact(im, r, im->ins, ep, pp, 0)) != SQLITE_DONE)
+			return nudge_store_error(im->st, im->err,
+			    "insert contact");
+		/* The key is new, so a conflict is on the other unique
+		 * column: somebody else's. */
+		if (sqlite3_changes(im->st->db) == 0 && o->key_phone)
+			return reject(im, r, stats, "email: %s belongs to "
+			    "another contact", ep);
+		if (sqlite3_changes(im->st->db) == 0)
+			return reject(im, r, stats, "phone: %s belongs to another "
+			    "contact", pp);
+		cid = sqlite3_last_insert_rowid(im->st->db);
+		stats->inserted++;
+	} else {
+		rc = write_contact(im, r, im->upd, ep, pp, cid);
+		if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 			const char *col = o->key_phone ? "email" : "phone";
 			const char *val = o->key_phone ? ep : pp;
 
