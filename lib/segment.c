@@ -292,6 +292,8 @@ expected(struct parser *p, const struct tok *t, const char *what)
 {
 	char g[96];
 
+	if (t->kind == T_BAD)
+		return fail(p, t->off, "%s", t->why);
 	return fail(p, t->off, "expected %s, got %s", what,
 	    got(p, t, g, sizeof g));
 }
