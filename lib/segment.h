@@ -1,0 +1,90 @@
+/* segment: the segment language of nudge-segment(7) — lexer, parser, and
+ * the compiler to one parameterised SQL query over the store; saved
+ * segments (@name). */
+#ifndef NUDGE_SEGMENT_H
+#define NUDGE_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+enum nudge_seg_type {
+	NUDGE_SEG_INT,
+	NUDGE_SEG_REAL,
+	NUDGE_SEG_TEXT,
+	NUDGE_SEG_TIME,  /* an integer that is a time (Unix seconds) */
+};
+
+/* One bound parameter: ?N of the SQL is params[N - 1]. */
+typedef struct nudge_seg_param {
+	enum nudge_seg_type type;
+	int64_t i;
+	double r;
+	char *s;
+} nudge_seg_param;
+
+typedef struct nudge_seg {
+	/* A condition on one contact, the row of `contacts c` in scope: so
+	 * another query can embed it (trigger: `... FROM contacts c WHERE
+	 * <cond> AND ...`, its own parameters numbered after nparams).
+	 * Subqueries inside use the aliases e, m, l, k and n. */
+	char *cond;
+	/* The contact ids in ascending order, one column: SELECT c.id FROM
+	 * contacts c WHERE <cond> ORDER BY c.id, or when every predicate
+	 * is a list or event one, the same ids without reading contacts. */
+	char *sql;
+	nudge_seg_param *params;
+	size_t nparams;
+	/* After a failed compile: where the error is in the expression, as
+	 * a byte offset and as a 1-based column counted in characters. */
+	size_t err_off, err_col;
+} nudge_seg;
+
+/* Compiles expr.  st (may be NULL, then @name is an error) is read for
+ * saved segments, expanded in place; name, when not NULL, is the segment
+ * being defined, so that a reference back to it is reported as a cycle.
+ * now is the clock for `within`.  On success fills seg (free it with
+ * nudge_seg_free).  Errors: EX_USAGE for a bad expression, an unknown
+ * @name or a cycle, with err "column N: what was expected, got what" and
+ * seg->err_off/err_col set; EX_OSERR; a store error.  seg needs
+ * nudge_seg_free after a failure too. */
+int nudge_seg_compile(nudge_store *st, const char *name, const char *expr,
+    int64_t now, nudge_seg *seg, nudge_err *err);
+void nudge_seg_free(nudge_seg *seg);
+
+/* Binds seg's parameters to ?1..?nparams of s. */
+int nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err);
+
+/* Makes out (free with nudge_seg_free) the query that prints seg: with
+ * count set `SELECT count(*)`; else seg->sql when nfields is 0, or one
+ * result column per field: a contacts column such as email, or else a
+ * key of attrs (json_extract, its path a parameter added after seg's).
+ * Errors: EX_USAGE for a name that cannot be a field (empty, or with a
+ * double quote, backslash or control character), EX_OSERR. */
+int nudge_seg_select(const nudge_seg *seg, const char *const *fields,
+    size_t nfields, int count, nudge_seg *out, nudge_err *err);
+
+/* Prepares seg->sql on st and binds its parameters. */
+int nudge_seg_prepare(nudge_store *st, const nudge_seg *seg,
+    sqlite3_stmt **stmt, nudge_err *err);
+
+/* Appends the SQL and then one `-- ?N = value` line per parameter (times
+ * also in ISO 8601), which is how `nudge segment --explain` shows it. */
+int nudge_seg_explain(const nudge_seg *seg, nudge_buf *out);
+
+/* Appends two lines for an error report: expr indented by four spaces
+ * (tabs and newlines shown as spaces) and a caret under byte offset off,
+ * placed by display width. */
+int nudge_seg_caret(nudge_buf *out, const char *expr, size_t off);
+
+/* Stores expr as the saved segment name (a name: [a-z][a-z0-9_-]*),
+ * replacing an earlier one; the caller compiles it first.  Errors:
+ * EX_USAGE for a bad name, store errors. */
+int nudge_seg_save(nudge_store *st, const char *name, const char *expr,
+    int64_t now, nudge_err *err);
+
+#endif
