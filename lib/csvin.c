@@ -126,11 +126,19 @@ nudge_csv_open(nudge_csv **out, FILE *fp, const char *name, nudge_err *err)
 	return 0;
 }
 
-static void
-finish_record(struct nudge_csv *c)
+/* Hands the completed record to the caller: returns 1, or EX_OSERR. */
+static int
+finish_record(struct nudge_csv *c, const nudge_csv_rec **rec, nudge_err *err)
 {
 	size_t i;
+	char **p;
 
+	c->in_record = 0;
+	if (c->nf > 0) {
+		if ((p = realloc(c->ptrs, c->nf * sizeof *p)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		c->ptrs = p;
+	}
 	for (i = 0; i < c->nf; i++)
 		c->ptrs[i] = c->data.s + c->off[i];
 	c->rec.n = c->nf;
@@ -138,6 +146,8 @@ finish_record(struct nudge_csv *c)
 	c->rec.len = c->lens;
 	c->rec.line = c->start_line;
 	c->rec.bad_utf8 = c->bad;
+	*rec = &c->rec;
+	return 1;
 }
 
 static int
@@ -152,20 +162,6 @@ parse_error(struct nudge_csv *c, nudge_err *err)
 		    c->name, c->start_line);
 	return nudge_errf(err, EX_DATAERR, "%s:%ld: %s", c->name,
 	    c->start_line, csv_strerror(csv_error(&c->p)));
-}
-
-/* Makes room for the record's field pointers; -1 when out of memory. */
-static int
-ptrs_fit(struct nudge_csv *c)
-{
-	char **p;
-
-	if (c->nf == 0)
-		return 0;
-	if ((p = realloc(c->ptrs, c->nf * sizeof *p)) == NULL)
-		return -1;
-	c->ptrs = p;
-	return 0;
 }
 
 int
@@ -210,14 +206,8 @@ nudge_csv_next(nudge_csv *c, const nudge_csv_rec **rec, nudge_err *err)
 		c->bpos += seg;
 		if (nl != NULL)
 			c->line_no++;
-		if (c->done) {
-			c->in_record = 0;
-			if (ptrs_fit(c) == -1)
-				return nudge_errf(err, EX_OSERR, "out of memory");
-			finish_record(c);
-			*rec = &c->rec;
-			return 1;
-		}
+		if (c->done)
+			return finish_record(c, rec, err);
 		/* pstate 0 is libcsv's ROW_NOT_BEGUN: nothing of a record
 		 * has been read yet (blank lines leave it there). */
 		c->in_record = c->p.pstate != 0 || c->nf > 0;
@@ -233,14 +223,8 @@ nudge_csv_next(nudge_csv *c, const nudge_csv_rec **rec, nudge_err *err)
 	}
 	if (c->oom)
 		return nudge_errf(err, EX_OSERR, "out of memory");
-	if (c->done) {
-		c->in_record = 0;
-		if (ptrs_fit(c) == -1)
-			return nudge_errf(err, EX_OSERR, "out of memory");
-		finish_record(c);
-		*rec = &c->rec;
-		return 1;
-	}
+	if (c->done)
+		return finish_record(c, rec, err);
 	return 0;
 }
 
