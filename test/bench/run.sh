@@ -68,6 +68,7 @@ median() {
 }
 
 ns() { date +%s%N; }
+t=0		# set by timed_run
 
 # secs T0 T1: nanosecond stamps to seconds.
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }'; }
@@ -159,8 +160,8 @@ contacts_csv() {
 	_f=$BENCH_TMP/contacts-$NC-$KEY.csv
 	if [ ! -s "$_f" ]; then
 		say "generating $_f"
-		"$GEN" contacts "$NC" >"$_f.tmp" 2>>"$LOG" && mv "$_f.tmp" "$_f" ||
-			die "gen contacts failed"
+		{ "$GEN" contacts "$NC" >"$_f.tmp" 2>>"$LOG" &&
+		    mv "$_f.tmp" "$_f"; } || die "gen contacts failed"
 		tail -n 1 "$LOG" >&2
 	fi
 	echo "$_f"
@@ -170,8 +171,8 @@ events_csv() {
 	_f=$BENCH_TMP/events-$NC-$NE-$KEY.csv
 	if [ ! -s "$_f" ]; then
 		say "generating $_f"
-		"$GEN" events "$NC" "$NE" >"$_f.tmp" 2>>"$LOG" && mv "$_f.tmp" "$_f" ||
-			die "gen events failed"
+		{ "$GEN" events "$NC" "$NE" >"$_f.tmp" 2>>"$LOG" &&
+		    mv "$_f.tmp" "$_f"; } || die "gen events failed"
 		tail -n 1 "$LOG" >&2
 	fi
 	echo "$_f"
@@ -443,7 +444,11 @@ done
 	echo "# $(uname -srm); $(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
 } >"$RESULTS"
 say "results also in $RESULTS; details in $LOG"
+start=$(date +%s)
 for p; do
+	t0=$(date +%s)
 	"part_$p"
+	say "$p: $(($(date +%s) - t0)) s"
 done
 summary
+say "done in $(($(date +%s) - start)) s"
