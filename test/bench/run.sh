@@ -1,0 +1,454 @@
+#!/bin/sh
+# run.sh [import] [events] [segment] [startup]: nudge's benchmarks
+# (`make bench`), each against its peers, measured in the same run.
+#
+# One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
+# in $BENCH_TMP/results-DATE.tsv), then a summary with ratios and targets
+# as "# " lines; progress on stderr.  Each figure is the median of $RUNS
+# runs (imports) or of $QRUNS runs after a warm-up (queries); the 10M-event
+# load runs once.  Data is generated once under $BENCH_TMP and reused.
+# A nudge command that is not built yet is skipped with a note.
+# Environment: BENCH_TMP, RUNS, QRUNS, NC, NE, QUICK=1 (NC=20000,
+# NE=200000, RUNS=1: a smoke check), NUDGE_BIN (where nudge-* are; default
+# the top of the tree), BENCH_STORE (run the segment part on this store
+# instead of building one), HYPERFINE=no (time with a shell loop even if
+# hyperfine is installed).  See test/bench/README.md.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH=$TOP/test/bench
+BIN=${NUDGE_BIN:-$TOP}
+BENCH_TMP=${BENCH_TMP:-/tmp/nudge-bench}
+if [ "${QUICK:-0}" = 1 ]; then
+	NC=${NC:-20000} NE=${NE:-200000} RUNS=${RUNS:-1} STARTN=${STARTN:-50}
+fi
+NC=${NC:-1000000}
+NE=${NE:-10000000}
+RUNS=${RUNS:-3}
+QRUNS=${QRUNS:-5}
+STARTN=${STARTN:-200}
+NOW=2026-11-01T00:00:00Z
+PY=/usr/bin/python3
+GEN=$BENCH/gen
+# The push campaign of seed segment 4 (gen's calendar does not depend on
+# the seed or the sizes); sql/seg4.sql names it too.
+PUSH=2026-10-28-push-new-arrivals
+export LC_ALL=C
+unset NUDGE_DB NUDGE_CONFIG
+
+mkdir -p "$BENCH_TMP" || exit 73
+RESULTS=$BENCH_TMP/results-$(date -u +%Y%m%dT%H%M%SZ).tsv
+LOG=$BENCH_TMP/bench.log
+CFG=$BENCH_TMP/nudge.yaml
+: >"$LOG"
+printf 'default_country: IL\n' >"$CFG"
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# emit NAME METRIC VALUE: one result line.
+emit() {
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3"
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"
+}
+
+# have CMD: true when the nudge command CMD (e.g. segment) is built;
+# otherwise says that what needs it is skipped.
+have() {
+	[ -x "$BIN/nudge-$1" ] && return 0
+	say "skipped: $2 ($BIN/nudge-$1 is not built)"
+	return 1
+}
+
+# median: the median of the numbers on stdin, one per line.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) print v[(NR + 1) / 2]
+		else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ns() { date +%s%N; }
+t=0		# set by timed_run
+
+# secs T0 T1: nanosecond stamps to seconds.
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }'; }
+
+# rate COUNT SECONDS
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d\n", n / s + 0.5 }'; }
+
+# ok_rc RC: 0 or 65 (some rows rejected, as the dirty data intends).
+ok_rc() { [ "$1" = 0 ] || [ "$1" = 65 ]; }
+
+# GNU time gives the peak RSS; else a python wrapper does.
+if /usr/bin/time --version 2>&1 | grep -q GNU; then
+	rss_run() { f=$1; shift; /usr/bin/time -f %M -o "$f" "$@"; }
+else
+	rss_run() { "$PY" "$BENCH/rss.py" "$@"; }
+fi
+
+# timed_run OUTVAR CMD...: runs CMD once (stdout to /dev/null, stderr to
+# the log), sets OUTVAR to the seconds it took; returns CMD's status.
+timed_run() {
+	_v=$1
+	shift
+	_t0=$(ns)
+	"$@" >/dev/null 2>>"$LOG"
+	_rc=$?
+	_t1=$(ns)
+	eval "$_v=\$(secs $_t0 $_t1)"
+	return $_rc
+}
+
+if [ "${HYPERFINE:-yes}" != no ] && command -v hyperfine >/dev/null 2>&1; then
+	HF=1
+else
+	HF=0
+fi
+
+# quote ARG...: the arguments as one sh-quoted string (for hyperfine -N).
+quote() {
+	_q=""
+	for _a; do
+		_q="$_q '$(printf '%s' "$_a" | sed "s/'/'\\\\''/g")'"
+	done
+	printf '%s\n' "${_q# }"
+}
+
+# qtime RUNS WARMUP CMD...: median seconds of RUNS runs of CMD after
+# WARMUP runs, output discarded, no shell in between (hyperfine -N); or
+# a loop of date +%s%N stamps less the cost of the stamps themselves.
+qtime() {
+	_r=$1 _w=$2
+	shift 2
+	if [ "$HF" = 1 ]; then
+		_j=$BENCH_TMP/hf.json
+		hyperfine -N -i --style none --warmup "$_w" --runs "$_r" \
+		    --export-json "$_j" -- "$(quote "$@")" >/dev/null 2>>"$LOG" ||
+			{ say "hyperfine failed: $*"; echo nan; return; }
+		sed -n 's/^ *"median": *\([0-9.e+-]*\),*$/\1/p' "$_j" | head -n 1 |
+		    awk '{ printf "%.6f\n", $1 }'
+		return
+	fi
+	_i=0
+	while [ $_i -lt "$_w" ]; do
+		"$@" >/dev/null 2>&1
+		_i=$((_i + 1))
+	done
+	if [ -z "${STAMP_COST:-}" ]; then
+		STAMP_COST=$(_i=0; while [ $_i -lt 50 ]; do
+			_t0=$(ns); _t1=$(ns); echo $((_t1 - _t0)); _i=$((_i + 1))
+		done | median)
+	fi
+	_i=0
+	while [ $_i -lt "$_r" ]; do
+		_t0=$(ns)
+		"$@" >/dev/null 2>&1
+		_t1=$(ns)
+		echo $((_t1 - _t0))
+		_i=$((_i + 1))
+	done | median | awk -v c="$STAMP_COST" '{ $1 -= c
+		printf "%.6f\n", ($1 < 0 ? 0 : $1) / 1e9 }'
+}
+
+# --- data ----------------------------------------------------------------
+
+[ -x "$GEN" ] || die "$GEN is not built: run make bench"
+KEY=$(cksum <"$BENCH/gen.c" | cut -d' ' -f1)
+
+# contacts: the path of the contacts CSV, generated on first use.
+contacts_csv() {
+	_f=$BENCH_TMP/contacts-$NC-$KEY.csv
+	if [ ! -s "$_f" ]; then
+		say "generating $_f"
+		{ "$GEN" contacts "$NC" >"$_f.tmp" 2>>"$LOG" &&
+		    mv "$_f.tmp" "$_f"; } || die "gen contacts failed"
+		tail -n 1 "$LOG" >&2
+	fi
+	echo "$_f"
+}
+
+events_csv() {
+	_f=$BENCH_TMP/events-$NC-$NE-$KEY.csv
+	if [ ! -s "$_f" ]; then
+		say "generating $_f"
+		{ "$GEN" events "$NC" "$NE" >"$_f.tmp" 2>>"$LOG" &&
+		    mv "$_f.tmp" "$_f"; } || die "gen events failed"
+		tail -n 1 "$LOG" >&2
+	fi
+	echo "$_f"
+}
+
+rmdb() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
+
+CSTORE=$BENCH_TMP/contacts-$NC.db		# contacts only, made by nudge
+STORE=${BENCH_STORE:-$BENCH_TMP/store-$NC-$NE.db}	# contacts and events
+
+# nudge_import DB CSV: nudge import-list into DB; RSS_FILE gets its peak.
+nudge_import() {
+	rss_run "$BENCH_TMP/rss" "$BIN/nudge-import-list" --db "$1" \
+	    --config "$CFG" "$2"
+}
+
+# --- (a) import ----------------------------------------------------------
+
+part_import() {
+	csv=$(contacts_csv)
+	db=$BENCH_TMP/import.db
+	say "import: $NC contacts, median of $RUNS runs each"
+
+	: >"$BENCH_TMP/t"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		rmdb "$db"
+		timed_run t sqlite3 "$db" ".import --csv $csv bare" ||
+			die "sqlite3 .import failed (see $LOG)"
+		echo "$t" >>"$BENCH_TMP/t"
+		i=$((i + 1))
+	done
+	emit import-sqlite3-bare rows_per_s "$(rate "$NC" "$(median <"$BENCH_TMP/t")")"
+
+	: >"$BENCH_TMP/t"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		rmdb "$db"
+		timed_run t "$PY" "$BENCH/import-typical.py" "$db" "$csv" ||
+			die "import-typical.py failed (see $LOG)"
+		echo "$t" >>"$BENCH_TMP/t"
+		i=$((i + 1))
+	done
+	emit import-python-typical rows_per_s "$(rate "$NC" "$(median <"$BENCH_TMP/t")")"
+	say "import-typical.py: $(tail -n 1 "$LOG")"
+	rmdb "$db"
+
+	have import-list "nudge import-list" || return 0
+	: >"$BENCH_TMP/t"
+	: >"$BENCH_TMP/m"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		rmdb "$db"
+		timed_run t nudge_import "$db" "$csv"
+		rc=$?
+		ok_rc $rc || { say "nudge import-list exited $rc (see $LOG)"; return 0; }
+		echo "$t" >>"$BENCH_TMP/t"
+		tail -n 1 "$BENCH_TMP/rss" >>"$BENCH_TMP/m"
+		i=$((i + 1))
+	done
+	emit import-nudge rows_per_s "$(rate "$NC" "$(median <"$BENCH_TMP/t")")"
+	emit import-nudge peak_rss_mb "$(median <"$BENCH_TMP/m" | awk '{ printf "%.1f\n", $1 / 1024 }')"
+	say "nudge import-list: $(tail -n 1 "$LOG")"
+	say "store: $(sqlite3 -readonly "$db" 'SELECT count(*) FROM contacts') contacts, $(sqlite3 -readonly "$db" 'SELECT count(*) FROM list_members') list memberships"
+
+	: >"$BENCH_TMP/t"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		timed_run t nudge_import "$db" "$csv"
+		rc=$?
+		ok_rc $rc || { say "nudge import-list (again) exited $rc"; return 0; }
+		echo "$t" >>"$BENCH_TMP/t"
+		i=$((i + 1))
+	done
+	emit reimport-nudge rows_per_s "$(rate "$NC" "$(median <"$BENCH_TMP/t")")"
+	rmdb "$CSTORE"
+	mv "$db" "$CSTORE"
+}
+
+# --- (b) events ----------------------------------------------------------
+
+# contacts_store: make $CSTORE with one (untimed) nudge import-list, unless
+# the import part just left it.
+contacts_store() {
+	[ -s "$CSTORE" ] && return 0
+	have import-list "the store for events and segments" || return 1
+	csv=$(contacts_csv)
+	say "importing $NC contacts with nudge import-list (not timed)"
+	rmdb "$CSTORE.tmp"
+	nudge_import "$CSTORE.tmp" "$csv" >/dev/null 2>>"$LOG"
+	rc=$?
+	ok_rc $rc || { say "nudge import-list exited $rc (see $LOG)"; return 1; }
+	mv "$CSTORE.tmp" "$CSTORE"
+}
+
+part_events() {
+	have event "nudge event import" || return 0
+	contacts_store || return 0
+	csv=$(events_csv)
+	rmdb "$STORE"
+	rm -f "$STORE.ok"
+	cp "$CSTORE" "$STORE"
+	say "events: loading $NE events with nudge event import (one run)"
+	timed_run t rss_run "$BENCH_TMP/rss" "$BIN/nudge-event" import \
+	    --db "$STORE" --config "$CFG" "$csv"
+	rc=$?
+	ok_rc $rc || { say "nudge event import exited $rc (see $LOG)"; return 0; }
+	emit events-nudge events_per_s "$(rate "$NE" "$t")"
+	emit events-nudge peak_rss_mb "$(tail -n 1 "$BENCH_TMP/rss" | awk '{ printf "%.1f\n", $1 / 1024 }')"
+	say "nudge event import: $(tail -n 1 "$LOG")"
+	say "store: $(sqlite3 -readonly "$STORE" 'SELECT count(*) FROM events') events, $(du -m "$STORE" | cut -f1) MB"
+	touch "$STORE.ok"
+}
+
+# --- (c) segments --------------------------------------------------------
+
+# The seed segments; sql/segN.sql is the hand-written SQL for segN.
+seg_expr() {
+	case $1 in
+	1) echo 'list "newsletter" and not opened within 7d' ;;
+	2) echo 'list "vip" or list "newsletter"' ;;
+	3) echo 'clicked in last 3 email campaigns' ;;
+	4) echo "received channel push campaign \"$PUSH\" and not clicked campaign \"$PUSH\"" ;;
+	5) echo 'ad_view source = "facebook" at least 2 times within 30d' ;;
+	6) echo 'sales_call within 14d' ;;
+	7) echo 'not received within 1d and not purchase within 2d' ;;
+	esac
+}
+
+part_segment() {
+	if [ -z "${BENCH_STORE:-}" ] && [ ! -e "$STORE.ok" ]; then
+		say "segment: no store of $NC contacts and $NE events yet: building it"
+		part_events
+		[ -e "$STORE.ok" ] || { say "skipped: segments (no store)"; return 0; }
+	fi
+	[ -s "$STORE" ] || die "$STORE: no such store"
+	"$GEN" campaigns | grep -q "^$PUSH," || die "gen has no campaign $PUSH"
+	nudge=1
+	have segment "nudge segment (the hand-written SQL still runs)" || nudge=0
+	say "segments on $STORE: median of $QRUNS runs after a warm-up"
+	n=1
+	while [ $n -le 7 ]; do
+		expr=$(seg_expr $n)
+		sql=$BENCH/sql/seg$n.sql
+		sqlite3 -readonly "$STORE" <"$sql" >"$BENCH_TMP/ids" 2>>"$LOG" ||
+			say "seg$n.sql failed (see $LOG)"
+		srows=$(wc -l <"$BENCH_TMP/ids")
+		emit seg$n-sql seconds "$(qtime "$QRUNS" 1 sqlite3 -readonly "$STORE" ".read $sql")"
+		emit seg$n-sql rows "$srows"
+		if [ $nudge = 1 ]; then
+			set -- "$BIN/nudge-segment" --db "$STORE" --config "$CFG" \
+			    --now "$NOW" --format ids "$expr"
+			"$@" >"$BENCH_TMP/ids" 2>>"$LOG" ||
+				say "nudge segment failed: $expr (see $LOG)"
+			nrows=$(wc -l <"$BENCH_TMP/ids")
+			emit seg$n-nudge seconds "$(qtime "$QRUNS" 1 "$@")"
+			emit seg$n-nudge rows "$nrows"
+			[ "$nrows" = "$srows" ] ||
+				say "WARNING: seg$n: nudge segment gives $nrows rows, the SQL $srows: $expr"
+		fi
+		n=$((n + 1))
+	done
+}
+
+# --- (d) process start ---------------------------------------------------
+
+part_startup() {
+	d=$BENCH_TMP/startup
+	mkdir -p "$d"
+	say "startup: median of $STARTN runs each"
+	printf 'int main(void) { return 0; }\n' >"$d/empty.c"
+	cc -O2 -o "$d/empty" "$d/empty.c" || die "cannot compile $d/empty.c"
+	emit start-c-empty ms "$(qtime "$STARTN" 10 "$d/empty" | awk '{ printf "%.2f\n", $1 * 1000 }')"
+	emit start-sqlite3-cli ms "$(qtime "$STARTN" 10 sqlite3 :memory: 'SELECT 1' | awk '{ printf "%.2f\n", $1 * 1000 }')"
+	if have event "the nudge-event start-up figure"; then
+		emit start-nudge-event-help ms "$(qtime "$STARTN" 10 "$BIN/nudge-event" --help | awk '{ printf "%.2f\n", $1 * 1000 }')"
+	fi
+	if have segment "the nudge-segment start-up figure" &&
+	    have import-list "the nudge-segment start-up figure (its tiny store)"; then
+		tiny=$d/tiny.db
+		rmdb "$tiny"
+		printf 'email,first_name,lists\na@example.com,A,one\nb@example.com,B,two\n' >"$d/tiny.csv"
+		"$BIN/nudge-import-list" --db "$tiny" --config "$CFG" "$d/tiny.csv" 2>>"$LOG" ||
+			say "nudge import-list of $d/tiny.csv failed"
+		"$BIN/nudge-segment" --db "$tiny" --count 'list "none"' >/dev/null 2>>"$LOG" ||
+			say "nudge segment --count 'list \"none\"' exits non-zero"
+		emit start-nudge-segment ms "$(qtime "$STARTN" 10 "$BIN/nudge-segment" --db "$tiny" --count 'list "none"' | awk '{ printf "%.2f\n", $1 * 1000 }')"
+	fi
+	for c in segment event import-list; do
+		[ -x "$BIN/nudge-$c" ] || continue
+		if ldd "$BIN/nudge-$c" 2>/dev/null | grep -q libcurl; then
+			emit link-nudge-$c libcurl yes
+			say "WARNING: nudge-$c links libcurl (~9 ms at every start)"
+		else
+			emit link-nudge-$c libcurl no
+		fi
+	done
+}
+
+# --- summary -------------------------------------------------------------
+
+summary() {
+	awk -F'\t' '
+	{ v[$1 "/" $2] = $3 }
+	function has(k) { return (k in v) && v[k] != "" && v[k] != "nan" }
+	function x(a, b) { return sprintf("%.2fx", a / b) }
+	END {
+		print "#"
+		print "# summary (targets in brackets)"
+		if (has("import-nudge/rows_per_s")) {
+			n = v["import-nudge/rows_per_s"]
+			printf "# import: nudge %d rows/s = %s the bare sqlite3 .import [>= 0.5x: within 2x], %s import-typical.py [~4x]; peak RSS %s MB [< 64]; re-import %d rows/s\n",
+			    n, x(n, v["import-sqlite3-bare/rows_per_s"]),
+			    x(n, v["import-python-typical/rows_per_s"]),
+			    v["import-nudge/peak_rss_mb"], v["reimport-nudge/rows_per_s"]
+		} else if (has("import-python-typical/rows_per_s"))
+			printf "# import: peers only: bare .import %d rows/s, import-typical.py %d rows/s (%s)\n",
+			    v["import-sqlite3-bare/rows_per_s"],
+			    v["import-python-typical/rows_per_s"],
+			    x(v["import-sqlite3-bare/rows_per_s"], v["import-python-typical/rows_per_s"])
+		if (has("events-nudge/events_per_s"))
+			printf "# events: nudge event import %d events/s, peak RSS %s MB\n",
+			    v["events-nudge/events_per_s"], v["events-nudge/peak_rss_mb"]
+		for (i = 1; i <= 7; i++) {
+			s = "seg" i
+			if (!has(s "-sql/seconds"))
+				continue
+			if (has(s "-nudge/seconds")) {
+				a = v[s "-nudge/seconds"]; b = v[s "-sql/seconds"]
+				miss = (a > 1.5 * b || a >= 1) ? "  MISSED" : ""
+				if (v[s "-nudge/rows"] != v[s "-sql/rows"])
+					rows = sprintf("  ROWS DIFFER: nudge %d, SQL %d",
+					    v[s "-nudge/rows"], v[s "-sql/rows"])
+				else
+					rows = sprintf("  (%d rows)", v[s "-sql/rows"])
+				printf("# %s: nudge %.3f s, SQL %.3f s = %s [<= 1.5x, < 1 s]%s%s\n",
+				    s, a, b, x(a, b), miss, rows)
+			} else
+				printf "# %s: SQL %.3f s (%d rows)\n", s,
+				    v[s "-sql/seconds"], v[s "-sql/rows"]
+		}
+		if (has("start-c-empty/ms")) {
+			printf "# startup: C empty %s ms, sqlite3 CLI %s ms", v["start-c-empty/ms"], v["start-sqlite3-cli/ms"]
+			if (has("start-nudge-segment/ms"))
+				printf ", nudge segment --count %s ms", v["start-nudge-segment/ms"]
+			if (has("start-nudge-event-help/ms"))
+				printf ", nudge-event --help %s ms", v["start-nudge-event-help/ms"]
+			printf " [< 3 ms]\n"
+		}
+		for (k in v)
+			if (k ~ /^link-/)
+				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
+		if (l != "")
+			printf "# links libcurl [no]:%s\n", l
+	}' "$RESULTS"
+}
+
+# --- main ----------------------------------------------------------------
+
+[ $# -gt 0 ] || set -- import events segment startup
+for p; do
+	case $p in
+	import|events|segment|startup) ;;
+	*) die "usage: run.sh [import] [events] [segment] [startup]" ;;
+	esac
+done
+{
+	echo "# nudge bench $(date -u +%Y-%m-%dT%H:%M:%SZ) NC=$NC NE=$NE RUNS=$RUNS QRUNS=$QRUNS"
+	echo "# $(uname -srm); $(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+} >"$RESULTS"
+say "results also in $RESULTS; details in $LOG"
+start=$(date +%s)
+for p; do
+	t0=$(date +%s)
+	"part_$p"
+	say "$p: $(($(date +%s) - t0)) s"
+done
+summary
+say "done in $(($(date +%s) - start)) s"
