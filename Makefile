@@ -8,7 +8,7 @@ CFLAGS  ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 VERSION ?= 0.1
 
-override CFLAGS += -std=c17 -D_GNU_SOURCE -DNUDGE_VERSION=\"$(VERSION)\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+override CFLAGS += -pthread -std=c17 -D_GNU_SOURCE -DNUDGE_VERSION=\"$(VERSION)\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
 ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
@@ -23,7 +23,7 @@ override CFLAGS += $(DEP_CFLAGS)
 # libcsv ships no .pc file.  --as-needed keeps a library out of a command
 # that does not use it: libcurl costs ~9 ms at every process start, so only
 # the commands whose objects call it (send) end up linking it.
-LIBS := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv \
+LIBS := -pthread -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv \
         $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null) -lm
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))

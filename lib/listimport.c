@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,42 @@ struct imp {
 	long bulk_rows, bulk_max;
 	uint64_t *hemail, *hphone; /* (hash tag << 32 | contact id), 0 empty */
 	sqlite3_stmt *byid;
+};
+
+/*
+ * The reader (a thread of its own) parses and checks rows and hands them in
+ * batches to the writer (the caller's thread), which alone touches the
+ * store: parsing and checking, a third of an import's CPU, overlaps the
+ * writes.  Rows are handed over and written in file order, so the result is
+ * the same as one thread's.
+ */
+struct row {
+	nudge_buf b;             /* the row's bytes: its fields, then the
+				    email, phone, attrs and reason derived */
+	size_t *off, *len, capf; /* the fields in b */
+	char **ptr;
+	nudge_csv_rec rec;       /* the row as it came, over b */
+	long reason, email, phone, attrs; /* offsets in b, or -1 */
+};
+
+#define BATCH 256
+#define NBATCH 4
+
+struct batch {
+	struct row rows[BATCH];
+	size_t n;
+};
+
+struct pipeline {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *slot[NBATCH];
+	size_t head, filled;     /* the writer's slot; slots handed over */
+	int done, stop, rc;      /* reader finished; writer gave up; reader's
+				    result */
+	nudge_err err;
+	nudge_csv *csv;
+	struct imp *im;
 };
 
 /* Rows the bulk path takes before it builds the indexes and goes on row by
@@ -447,27 +484,6 @@ cell(const nudge_csv_rec *r, int have, size_t *n)
 	return p;
 }
 
-static int
-reject(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-reject(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats,
-    const char *fmt, ...)
-{
-	char reason[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
-	va_end(ap);
-	stats->rejected++;
-	if (im->o->on_reject != NULL)
-		return im->o->on_reject(im->o->ctx, r, reason, im->err);
-	return 0;
-}
-
-
 /* 64-bit FNV-1a with a final avalanche (splitmix64's), so both the low bits
  * (the slot) and the high bits (the tag) are well mixed. */
 static uint64_t
@@ -647,68 +663,190 @@ write_contact(struct imp *im, const nudge_csv_rec *r, sqlite3_stmt *s,
 	return rc;
 }
 
+/* Records why the row is rejected; returns 0 (the row is done). */
 static int
-import_row(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats)
+row_reject(struct row *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+row_reject(struct row *w, const char *fmt, ...)
+{
+	char reason[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	w->reason = (long)w->b.len;
+	if (nudge_buf_add(&w->b, reason, strlen(reason) + 1) == -1)
+		return EX_OSERR;
+	return 0;
+}
+
+static long
+row_put(struct row *w, const char *s, size_t n)
+{
+	long at = (long)w->b.len;
+
+	if (nudge_buf_add(&w->b, s, n) == -1 || nudge_buf_putc(&w->b, '\0') ==
+	    -1)
+		return -2;
+	return at;
+}
+
+/* The reader's half: copies the record into w and checks it, filling the
+ * normalised email and phone and the attrs JSON, or the reason it is
+ * rejected.  Touches no store.  Returns 0 or EX_OSERR. */
+static int
+validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 {
 	const nudge_import_opts *o = im->o;
 	char email[NUDGE_EMAIL_MAX + 1], phone[NUDGE_PHONE_MAX], q[128];
-	const char *v, *why, *ep = NULL, *pp = NULL;
+	const char *v, *why;
 	size_t n, i;
-	int64_t cid = 0, other;
-	int rc;
+	long at;
 
+	nudge_buf_reset(&w->b);
+	w->reason = w->email = w->phone = w->attrs = -1;
+	if (r->n > w->capf) {
+		size_t *off = realloc(w->off, r->n * sizeof *off);
+		size_t *len;
+		char **ptr;
+
+		if (off == NULL)
+			return EX_OSERR;
+		w->off = off;
+		if ((len = realloc(w->len, r->n * sizeof *len)) == NULL)
+			return EX_OSERR;
+		w->len = len;
+		if ((ptr = realloc(w->ptr, r->n * sizeof *ptr)) == NULL)
+			return EX_OSERR;
+		w->ptr = ptr;
+		w->capf = r->n;
+	}
+	for (i = 0; i < r->n; i++) {
+		if ((at = row_put(w, r->f[i], r->len[i])) < 0)
+			return EX_OSERR;
+		w->off[i] = (size_t)at;
+		w->len[i] = r->len[i];
+	}
+	w->rec = *r;
 	if (r->n != im->ncols)
-		return reject(im, r, stats, "wrong number of fields: %zu, the "
-		    "header has %zu", r->n, im->ncols);
+		return row_reject(w, "wrong number of fields: %zu, the header "
+		    "has %zu", r->n, im->ncols);
 	if (r->bad_utf8)
-		return reject(im, r, stats, "%s: not valid UTF-8",
+		return row_reject(w, "%s: not valid UTF-8",
 		    im->cols[r->bad_utf8 - 1].key);
 	v = cell(r, im->have[F_EMAIL], &n);
 	if (n > 0) {
 		if (nudge_email_norm(v, n, email, &why) == -1)
-			return reject(im, r, stats, "email: not an address "
-			    "(%s): \"%s\"", why, nudge_quote(q, sizeof q, v, n));
-		ep = email;
+			return row_reject(w, "email: not an address (%s): "
+			    "\"%s\"", why, nudge_quote(q, sizeof q, v, n));
+		if ((w->email = row_put(w, email, strlen(email))) < 0)
+			return EX_OSERR;
 	} else if (!o->key_phone) {
-		return reject(im, r, stats, "email: missing");
+		return row_reject(w, "email: missing");
 	}
 	v = cell(r, im->have[F_PHONE], &n);
 	if (n > 0) {
 		if (nudge_phone_norm(v, n, o->country, phone, &why) == -1)
-			return reject(im, r, stats, "phone: %s: \"%s\"", why,
+			return row_reject(w, "phone: %s: \"%s\"", why,
 			    nudge_quote(q, sizeof q, v, n));
-		pp = phone;
+		if ((w->phone = row_put(w, phone, strlen(phone))) < 0)
+			return EX_OSERR;
 	} else if (o->key_phone) {
-		return reject(im, r, stats, "phone: missing");
+		return row_reject(w, "phone: missing");
 	}
 	/* attrs: every other non-blank column, as a JSON object of strings */
-	nudge_buf_reset(&im->attrs);
+	at = (long)w->b.len;
 	for (i = 0; i < im->ncols; i++) {
 		if (im->cols[i].f != F_ATTR)
 			continue;
 		v = cell(r, (int)i + 1, &n);
 		if (n == 0)
 			continue;
-		nudge_buf_putc(&im->attrs, im->attrs.len ? ',' : '{');
-		nudge_buf_json_str(&im->attrs, im->cols[i].key,
+		nudge_buf_putc(&w->b, (long)w->b.len > at ? ',' : '{');
+		nudge_buf_json_str(&w->b, im->cols[i].key,
 		    strlen(im->cols[i].key));
-		nudge_buf_putc(&im->attrs, ':');
-		if (nudge_buf_json_str(&im->attrs, v, n) == -1)
-			return nudge_errf(im->err, EX_OSERR, "out of memory");
+		nudge_buf_putc(&w->b, ':');
+		if (nudge_buf_json_str(&w->b, v, n) == -1)
+			return EX_OSERR;
 	}
-	if (im->attrs.len > 0 && nudge_buf_putc(&im->attrs, '}') == -1)
-		return nudge_errf(im->err, EX_OSERR, "out of memory");
+	if ((long)w->b.len > at) {
+		if (nudge_buf_add(&w->b, "}", 2) == -1)
+			return EX_OSERR;
+		w->attrs = at;
+	}
+	return 0;
+}
 
+/* Points the row's record at its bytes, once b no longer moves. */
+static void
+row_seal(struct row *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->rec.n; i++)
+		w->ptr[i] = w->b.s + w->off[i];
+	w->rec.f = w->ptr;
+	w->rec.len = w->len;
+}
+
+static const char *
+row_str(const struct row *w, long at)
+{
+	return at >= 0 ? w->b.s + at : NULL;
+}
+
+static int
+reject(struct imp *im, const struct row *w, nudge_import_stats *stats,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+reject(struct imp *im, const struct row *w, nudge_import_stats *stats,
+    const char *fmt, ...)
+{
+	char reason[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	stats->rejected++;
+	if (im->o->on_reject != NULL)
+		return im->o->on_reject(im->o->ctx, &w->rec, reason, im->err);
+	return 0;
+}
+
+/* The writer's half: upserts the checked row and its memberships, or
+ * reports it rejected. */
+static int
+apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
+{
+	const nudge_import_opts *o = im->o;
+	const nudge_csv_rec *r = &w->rec;
+	const char *v, *ep = row_str(w, w->email), *pp = row_str(w, w->phone);
+	size_t n, i;
+	int64_t cid = 0, other;
+	int rc;
+
+	stats->read++;
+	if (w->reason >= 0)
+		return reject(im, w, stats, "%s", row_str(w, w->reason));
+	nudge_buf_reset(&im->attrs);
+	if (w->attrs >= 0 && nudge_buf_puts(&im->attrs, row_str(w, w->attrs)) ==
+	    -1)
+		return nudge_errf(im->err, EX_OSERR, "out of memory");
 	if (im->bulk) {
 		int conflict;
 
 		if ((rc = bulk_match(im, ep, pp, &cid, &conflict)) != 0)
 			return rc;
 		if (conflict && o->key_phone)
-			return reject(im, r, stats, "email: %s belongs to another "
+			return reject(im, w, stats, "email: %s belongs to another "
 			    "contact", ep);
 		if (conflict)
-			return reject(im, r, stats, "phone: %s belongs to another "
+			return reject(im, w, stats, "phone: %s belongs to another "
 			    "contact", pp);
 	} else {
 		/* By key first: a re-import, mostly of known contacts, then
@@ -724,10 +862,10 @@ import_row(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats)
 		/* The key is new, so a conflict is on the other unique
 		 * column: somebody else's. */
 		if (sqlite3_changes(im->st->db) == 0 && o->key_phone)
-			return reject(im, r, stats, "email: %s belongs to "
+			return reject(im, w, stats, "email: %s belongs to "
 			    "another contact", ep);
 		if (sqlite3_changes(im->st->db) == 0)
-			return reject(im, r, stats, "phone: %s belongs to another "
+			return reject(im, w, stats, "phone: %s belongs to another "
 			    "contact", pp);
 		cid = sqlite3_last_insert_rowid(im->st->db);
 		stats->inserted++;
@@ -739,9 +877,9 @@ import_row(struct imp *im, const nudge_csv_rec *r, nudge_import_stats *stats)
 
 			if (find(im, o->key_phone ? im->find_email :
 			    im->find_phone, val, &other) == 0 && other != 0)
-				return reject(im, r, stats, "%s: %s belongs to "
+				return reject(im, w, stats, "%s: %s belongs to "
 				    "contact %lld", col, val, (long long)other);
-			return reject(im, r, stats, "%s: %s belongs to another "
+			return reject(im, w, stats, "%s: %s belongs to another "
 			    "contact", col, val);
 		}
 		if (rc != SQLITE_DONE)
@@ -804,6 +942,161 @@ imp_free(struct imp *im)
 	nudge_buf_free(&im->tmp);
 }
 
+/* Reads and checks up to BATCH records into bt; bt->n < BATCH at the end
+ * of the input.  Returns 0, or a code with err set. */
+static int
+fill_batch(const struct imp *im, nudge_csv *csv, struct batch *bt,
+    nudge_err *err)
+{
+	const nudge_csv_rec *r;
+	int rc;
+
+	for (bt->n = 0; bt->n < BATCH; bt->n++) {
+		if ((rc = nudge_csv_next(csv, &r, err)) != 1)
+			return rc;
+		if (validate_row(im, r, &bt->rows[bt->n]) != 0)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		row_seal(&bt->rows[bt->n]);
+	}
+	return 0;
+}
+
+static void *
+reader(void *arg)
+{
+	struct pipeline *pl = arg;
+	struct batch *bt;
+	int rc, end = 0;
+
+	while (!end) {
+		pthread_mutex_lock(&pl->mu);
+		while (pl->filled == NBATCH && !pl->stop)
+			pthread_cond_wait(&pl->cv, &pl->mu);
+		if (pl->stop) {
+			pthread_mutex_unlock(&pl->mu);
+			break;
+		}
+		/* the first slot the writer is not holding or waiting on */
+		bt = pl->slot[(pl->head + pl->filled) % NBATCH];
+		pthread_mutex_unlock(&pl->mu);
+		rc = fill_batch(pl->im, pl->csv, bt, &pl->err);
+		end = rc != 0 || bt->n < BATCH;
+		pthread_mutex_lock(&pl->mu);
+		pl->filled++;
+		if (end) {
+			pl->done = 1;
+			pl->rc = rc;
+		}
+		pthread_cond_broadcast(&pl->cv);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	return NULL;
+}
+
+/* Writes every row the reader hands over, in order.  Without a thread
+ * (threaded == 0) it reads each batch itself. */
+static int
+write_rows(struct pipeline *pl, int threaded, nudge_import_stats *stats,
+    nudge_err *err)
+{
+	struct imp *im = pl->im;
+	struct batch *bt;
+	size_t i;
+	int rc = 0, end;
+
+	for (;;) {
+		if (threaded) {
+			pthread_mutex_lock(&pl->mu);
+			while (pl->filled == 0 && !pl->done)
+				pthread_cond_wait(&pl->cv, &pl->mu);
+			if (pl->filled == 0) {
+				rc = pl->rc;
+				pthread_mutex_unlock(&pl->mu);
+				break;
+			}
+			bt = pl->slot[pl->head];
+			end = 0;
+			pthread_mutex_unlock(&pl->mu);
+		} else {
+			bt = pl->slot[0];
+			pl->rc = fill_batch(im, pl->csv, bt, &pl->err);
+			end = pl->rc != 0 || bt->n < BATCH;
+		}
+		for (i = 0; i < bt->n && rc == 0; i++) {
+			rc = apply_row(im, &bt->rows[i], stats);
+			if (rc == 0 && im->bulk && ++im->bulk_rows >= im->bulk_max)
+				rc = bulk_end(im);
+		}
+		if (threaded) {
+			pthread_mutex_lock(&pl->mu);
+			pl->head = (pl->head + 1) % NBATCH;
+			pl->filled--;
+			if (rc != 0)
+				pl->stop = 1;
+			pthread_cond_broadcast(&pl->cv);
+			pthread_mutex_unlock(&pl->mu);
+		}
+		if (rc != 0)
+			return rc;
+		if (end) {
+			rc = pl->rc;
+			break;
+		}
+	}
+	if (rc != 0)
+		*err = pl->err;
+	return rc;
+}
+
+static void
+batches_free(struct pipeline *pl)
+{
+	size_t i, k;
+
+	for (i = 0; i < NBATCH; i++) {
+		if (pl->slot[i] == NULL)
+			continue;
+		for (k = 0; k < BATCH; k++) {
+			struct row *w = &pl->slot[i]->rows[k];
+
+			nudge_buf_free(&w->b);
+			free(w->off);
+			free(w->len);
+			free(w->ptr);
+		}
+		free(pl->slot[i]);
+	}
+}
+
+/* Runs the reader thread beside the writer; one thread when it cannot
+ * start one (or NUDGE_IMPORT_NO_THREAD is set, for tests). */
+static int
+run_pipeline(struct imp *im, nudge_csv *csv, nudge_import_stats *stats,
+    nudge_err *err)
+{
+	struct pipeline pl = { .csv = csv, .im = im };
+	pthread_t tid;
+	int threaded, rc;
+	size_t i;
+
+	for (i = 0; i < NBATCH; i++)
+		if ((pl.slot[i] = calloc(1, sizeof *pl.slot[i])) == NULL) {
+			batches_free(&pl);
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		}
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	threaded = getenv("NUDGE_IMPORT_NO_THREAD") == NULL &&
+	    pthread_create(&tid, NULL, reader, &pl) == 0;
+	rc = write_rows(&pl, threaded, stats, err);
+	if (threaded)
+		pthread_join(tid, NULL);
+	pthread_cond_destroy(&pl.cv);
+	pthread_mutex_destroy(&pl.mu);
+	batches_free(&pl);
+	return rc;
+}
+
 int
 nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
     nudge_import_stats *stats, nudge_err *err)
@@ -839,14 +1132,7 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 		nudge_store_rollback(st);
 		goto out;
 	}
-	while ((rc = nudge_csv_next(csv, &r, err)) == 1) {
-		stats->read++;
-		if ((rc = import_row(&im, r, stats)) != 0)
-			break;
-		if (im.bulk && ++im.bulk_rows >= im.bulk_max &&
-		    (rc = bulk_end(&im)) != 0)
-			break;
-	}
+	rc = run_pipeline(&im, csv, stats, err);
 	if (rc == 0)
 		rc = bulk_end(&im);
 	if (rc != 0 || o->dry_run)

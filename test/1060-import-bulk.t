@@ -2,9 +2,10 @@
 # import-list: the first import into an empty store takes the bulk path
 # (indexes dropped and rebuilt, duplicates found by hashing).  It must
 # store exactly what the row-by-row path stores, also when it hands over
-# to the row-by-row path halfway (NUDGE_IMPORT_BULK_MAX).
+# to the row-by-row path halfway (NUDGE_IMPORT_BULK_MAX), and whether the
+# rows are read by a thread of their own or not (NUDGE_IMPORT_NO_THREAD).
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 13
 
 printf 'default_country: IL\n' >config.yaml
 # duplicates in other case, phones shared between contacts, a contact
@@ -36,11 +37,17 @@ is "bulk: exit 65 for the rejects" "$?" 65
 NUDGE_IMPORT_BULK_MAX=1000 nudge import-list --config config.yaml \
 	--db half.db --rejects half.rej mix.csv 2>half.err
 is "bulk then row by row: exit 65" "$?" 65
+NUDGE_IMPORT_NO_THREAD=1 nudge import-list --config config.yaml --db one.db \
+	--rejects one.rej mix.csv 2>one.err
+state one.db >one.state
 state rows.db >rows.state
 state bulk.db >bulk.state
 state half.db >half.state
 cmp_file "bulk stores what row by row stores" rows.state bulk.state
 cmp_file "so does the hand-over at row 1000" rows.state half.state
+cmp_file "one thread stores what the reader thread and writer store" \
+	rows.state one.state
+cmp_file "the same rejects (one thread)" rows.rej one.rej
 cmp_file "the same rejects (bulk)" rows.rej bulk.rej
 cmp_file "the same rejects (hand-over)" rows.rej half.rej
 cmp_file "the same summary" rows.err bulk.err
