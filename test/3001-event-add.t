@@ -76,3 +76,4 @@ exits "a missing --type is 64" 64 nudge event add --contact 1
 exits "an import option is 64 for add" 64 nudge event add --contact 1 \
 	--type x --dry-run
 is "nothing stored by the failures" "$(sql 'SELECT count(*) FROM events')" 5
+done_testing

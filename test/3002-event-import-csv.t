@@ -121,3 +121,4 @@ exits "an unknown subcommand is 64" 64 nudge event frob
 nudge event --help >help.txt
 is "--help prints the usage" "$(head -n 1 help.txt)" \
 	"usage: nudge event add --contact ref --type type [--channel channel]"
+done_testing

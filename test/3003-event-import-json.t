@@ -78,3 +78,4 @@ is "stdin is named stdin" "$(head -n 1 .err)" \
 	"nudge-event: stdin:6: not valid JSON"
 is "created by email" "$(sql "SELECT id FROM contacts
 	WHERE email = 'nobody@example.com'")" 3
+done_testing

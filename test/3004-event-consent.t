@@ -63,3 +63,4 @@ is "first_sent_at kept by the schema's trigger" "$(sql "SELECT name,
 "nov	NULL	NULL
 spring	1772409600	'email'
 summer	1780272000	'push'"
+done_testing
