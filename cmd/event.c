@@ -15,13 +15,12 @@
 
 static const char usage_text[] =
     "usage: nudge event add --contact ref --type type [--channel channel]\n"
-    "                       [--campaign name] [--step step] [--at time]\n"
-    "                       [--prop key=value]... [--source text] [--create]\n"
-    "                       [--db file] [--config file]\n"
-    "       nudge event import [-n] [-r rejects] [--format csv|json] "
+    "           [--campaign name] [--step step] [--at time] "
+    "[--prop key=value ...]\n"
+    "           [--source text] [--create] [--db file] [--config file]\n"
+    "       nudge event import [-n] [-r rejects] [--format csv | json] "
     "[--create]\n"
-    "                       [--source text] [--db file] [--config file]\n"
-    "                       [file | -]\n";
+    "           [--source text] [--db file] [--config file] [file | -]\n";
 
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONFIG, OPT_CONTACT,

@@ -1,6 +1,8 @@
 /* event: recording events and their consent rows; CSV and JSON import. */
 #include "event.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,16 @@
  * enough to keep the upper levels of the contacts and events indexes in
  * memory, small enough that an import stays well under 64 MB of RSS. */
 #define IMPORT_CACHE_KIB 32768
+
+/* An input file at least this big, and with more rows (at one per
+ * IMPORT_ROW_BYTES, a low guess) than the events table holds, is
+ * imported with the events indexes dropped and rebuilt at the end: random
+ * inserts into indexes larger than the cache reread and rewrite the same
+ * pages over and over (10M events: 65 GB read from the WAL), while
+ * CREATE INDEX sorts once. */
+#define IMPORT_REBUILD_BYTES (32 << 20)
+#define IMPORT_ROW_BYTES 128
+#define REBUILD_CACHE_KIB "12288"
 
 struct camp {
 	char *name;
@@ -1081,14 +1093,114 @@ oom:
 	goto out;
 }
 
+/* Whether to drop the events indexes for this import: see
+ * IMPORT_REBUILD_BYTES. */
+static int
+worth_rebuild(nudge_store *st, FILE *in)
+{
+	struct stat sb;
+	sqlite3_stmt *s;
+	int64_t have = 0;
+
+	if (fstat(fileno(in), &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < IMPORT_REBUILD_BYTES)
+		return 0;
+	/* max(id) is an O(log n) guess at the row count */
+	if (sqlite3_prepare_v2(st->db, "SELECT max(id) FROM events", -1, &s,
+	    NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		have = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return sb.st_size / IMPORT_ROW_BYTES >= have;
+}
+
+/* Drops the events table's indexes, keeping their CREATE statements in
+ * *out (*n of them) for rebuild(). */
+static int
+drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	char **v = NULL, **nv, *drop;
+	size_t cnt = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = nudge_store_prepare(st, &s, "SELECT name, sql FROM "
+	    "sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND "
+	    "sql IS NOT NULL", err)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (cnt + 1) * 2 * sizeof *v)) == NULL)
+			goto oom;
+		v = nv;
+		v[2 * cnt] = nudge_strdup((const char *)sqlite3_column_text(s, 0));
+		v[2 * cnt + 1] = nudge_strdup((const char *)
+		    sqlite3_column_text(s, 1));
+		cnt++;
+		if (v[2 * cnt - 2] == NULL || v[2 * cnt - 1] == NULL)
+			goto oom;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_DONE) {
+		rc = nudge_store_error(st, err, "indexes");
+		goto fail;
+	}
+	for (i = 0; i < cnt; i++) {
+		if ((drop = sqlite3_mprintf("DROP INDEX \"%w\"", v[2 * i])) ==
+		    NULL)
+			goto oom;
+		rc = nudge_store_exec(st, drop, err);
+		sqlite3_free(drop);
+		if (rc != 0)
+			goto fail;
+	}
+	/* keep only the CREATE statements */
+	for (i = 0; i < cnt; i++) {
+		free(v[2 * i]);
+		v[i] = v[2 * i + 1];
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+oom:
+	rc = nudge_errf(err, EX_OSERR, "out of memory");
+fail:
+	sqlite3_finalize(s);
+	for (i = 0; i < 2 * cnt; i++)
+		free(v[i]);
+	free(v);
+	return rc;
+}
+
+static int
+rebuild(nudge_store *st, char **create, size_t n, nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	/* The sorter's memory follows the cache size: page cache plus
+	 * sort buffer stay near the import's own peak. */
+	if (n > 0 && (rc = nudge_store_exec(st, "PRAGMA cache_size = -"
+	    REBUILD_CACHE_KIB, err)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_store_exec(st, create[i], err)) != 0)
+			return rc;
+	return 0;
+}
+
 int
 nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
     nudge_event_counts *n, nudge_err *err)
 {
 	struct imp im;
 	sqlite3_stmt *s;
-	char sql[64];
-	int rc, old_cache = 0;
+	char sql[64], **idx = NULL;
+	size_t nidx = 0, i;
+	int rc, old_cache = 0, rebuilding;
 
 	memset(n, 0, sizeof *n);
 	memset(&im, 0, sizeof im);
@@ -1101,10 +1213,15 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 			old_cache = sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 	}
-	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", IMPORT_CACHE_KIB);
+	rebuilding = worth_rebuild(st, in);
+	/* CREATE INDEX sorts in temporary files: on disk, not in memory. */
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d;%s",
+	    IMPORT_CACHE_KIB, rebuilding ? "PRAGMA temp_store = FILE" : "");
 	if ((rc = nudge_store_exec(st, sql, err)) != 0)
 		return rc;
 	if ((rc = nudge_store_begin(st, err)) != 0)
+		goto out;
+	if (rebuilding && (rc = drop_indexes(st, &idx, &nidx, err)) != 0)
 		goto out;
 	if ((rc = nudge_event_writer_open(&im.w, st, o->now, err)) != 0)
 		goto out;
@@ -1116,14 +1233,22 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 		rc = nudge_errf(err, EX_IOERR, "rejects: %s", strerror(errno));
 	nudge_event_writer_close(im.w);
 	im.w = NULL;
-	if (rc == 0 && !o->dry_run)
-		rc = nudge_store_commit(st, err);
+	if (rc == 0 && !o->dry_run) {
+		if ((rc = rebuild(st, idx, nidx, err)) == 0)
+			rc = nudge_store_commit(st, err);
+	}
 out:
 	nudge_event_writer_close(im.w);
 	nudge_store_rollback(st);
 	nudge_buf_free(&im.props);
 	free(im.rf);
 	free(im.rl);
+	for (i = 0; i < nidx; i++)
+		free(idx[i]);
+	free(idx);
+	if (rebuilding)
+		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL,
+		    NULL);
 	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", old_cache);
 	if (old_cache != 0)
 		sqlite3_exec(st->db, sql, NULL, NULL, NULL);

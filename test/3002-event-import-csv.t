@@ -119,6 +119,10 @@ exits "a missing input is 66" 66 nudge event import nosuch.csv
 exits "a bad --format is 64" 64 nudge event import --format xml empty.csv
 exits "an unknown subcommand is 64" 64 nudge event frob
 nudge event --help >help.txt
-is "--help prints the usage" "$(head -n 1 help.txt)" \
-	"usage: nudge event add --contact ref --type type [--channel channel]"
+is "--help prints the usage" "$(cat help.txt)" \
+"usage: nudge event add --contact ref --type type [--channel channel]
+           [--campaign name] [--step step] [--at time] [--prop key=value ...]
+           [--source text] [--create] [--db file] [--config file]
+       nudge event import [-n] [-r rejects] [--format csv | json] [--create]
+           [--source text] [--db file] [--config file] [file | -]"
 done_testing
