@@ -1096,14 +1096,16 @@ oom:
 /* Whether to drop the events indexes for this import: see
  * IMPORT_REBUILD_BYTES. */
 static int
-worth_rebuild(nudge_store *st, FILE *in)
+worth_rebuild(nudge_store *st, FILE *in, int64_t min)
 {
 	struct stat sb;
 	sqlite3_stmt *s;
 	int64_t have = 0;
 
+	if (min <= 0)
+		min = IMPORT_REBUILD_BYTES;
 	if (fstat(fileno(in), &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size < IMPORT_REBUILD_BYTES)
+	    sb.st_size < min)
 		return 0;
 	/* max(id) is an O(log n) guess at the row count */
 	if (sqlite3_prepare_v2(st->db, "SELECT max(id) FROM events", -1, &s,
@@ -1213,7 +1215,7 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 			old_cache = sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 	}
-	rebuilding = worth_rebuild(st, in);
+	rebuilding = worth_rebuild(st, in, o->rebuild_bytes);
 	/* CREATE INDEX sorts in temporary files: on disk, not in memory. */
 	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d;%s",
 	    IMPORT_CACHE_KIB, rebuilding ? "PRAGMA temp_store = FILE" : "");

@@ -113,6 +113,10 @@ typedef struct nudge_event_import_opts {
 	const char *country;
 	int create, dry_run;
 	int64_t now;             /* the default `at`, and created_at */
+	int64_t rebuild_bytes;   /* a regular file this big (and bigger
+				    than the events table) is imported with
+				    its indexes rebuilt at the end; 0 means
+				    32 MiB */
 	FILE *rejects;           /* rejected rows go here, or NULL */
 	nudge_event_reject_fn *on_reject;  /* or NULL */
 	void *arg;

@@ -263,6 +263,60 @@ test_import(nudge_store *st)
 	    "json row stored with typed props");
 }
 
+/* A large import drops the events indexes and builds them again. */
+static void
+test_rebuild(void)
+{
+	nudge_event_import_opts o;
+	nudge_event_counts n;
+	nudge_store *st;
+	nudge_err err;
+	char path[300], csv[300];
+	const char *schema = "SELECT group_concat(sql, ';') FROM (SELECT sql "
+	    "FROM sqlite_schema WHERE tbl_name = 'events' AND type = 'index' "
+	    "ORDER BY name)";
+	char want[1024];
+	FILE *fp;
+	int i;
+
+	snprintf(path, sizeof path, "%s/r.db", dir);
+	snprintf(csv, sizeof csv, "%s/r.csv", dir);
+	if (nudge_store_open(&st, path, NUDGE_STORE_CREATE, &err) != 0)
+		return;
+	snprintf(want, sizeof want, "%s", qs(st, schema));
+	ok(strstr(want, "events_contact") != NULL, "the schema has indexes");
+	nudge_store_exec(st, "INSERT INTO contacts (email, created_at, "
+	    "updated_at) VALUES ('a@example.com', 0, 0)", &err);
+	fp = fopen(csv, "w");
+	fprintf(fp, "contact,type,campaign,at\n");
+	for (i = 0; i < 3000; i++)
+		fprintf(fp, "1,sent,c%d,@%d\n", i % 5, 1000000 + i);
+	fclose(fp);
+	memset(&o, 0, sizeof o);
+	o.name = "r.csv";
+	o.rebuild_bytes = 1;
+	o.dry_run = 1;
+	fp = fopen(csv, "r");
+	ok(nudge_event_import(st, fp, &o, &n, &err) == 0 && n.recorded == 3000,
+	    "dry run with a rebuild");
+	fclose(fp);
+	is_str(qs(st, schema), want, "a dry run keeps the indexes");
+	o.dry_run = 0;
+	fp = fopen(csv, "r");
+	ok(nudge_event_import(st, fp, &o, &n, &err) == 0 && n.recorded == 3000,
+	    "import with a rebuild");
+	fclose(fp);
+	is_str(qs(st, schema), want, "the same indexes afterwards");
+	is_str(qs(st, "PRAGMA integrity_check"), "ok",
+	    "indexes agree with the table");
+	is_int(q1(st, "SELECT count(*) FROM events INDEXED BY events_campaign "
+	    "WHERE campaign_id = 1 AND type = 'sent'"), 600,
+	    "the rebuilt index answers");
+	is_int(q1(st, "SELECT min(first_sent_at) FROM campaigns"), 1000000,
+	    "the trigger ran while the indexes were away");
+	nudge_store_close(st);
+}
+
 int
 main(void)
 {
@@ -280,6 +334,7 @@ main(void)
 	test_writer(st);
 	test_import(st);
 	nudge_store_close(st);
+	test_rebuild();
 	{
 		char cmd[300];
 
