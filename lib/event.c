@@ -24,7 +24,7 @@
  * CREATE INDEX sorts once. */
 #define IMPORT_REBUILD_BYTES (32 << 20)
 #define IMPORT_ROW_BYTES 128
-#define REBUILD_CACHE_KIB "12288"
+#define REBUILD_CACHE_KIB "8192"
 
 struct camp {
 	char *name;
@@ -1200,7 +1200,7 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 {
 	struct imp im;
 	sqlite3_stmt *s;
-	char sql[64], **idx = NULL;
+	char sql[128], **idx = NULL;
 	size_t nidx = 0, i;
 	int rc, old_cache = 0, rebuilding;
 
@@ -1216,9 +1216,15 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 		sqlite3_finalize(s);
 	}
 	rebuilding = worth_rebuild(st, in, o->rebuild_bytes);
-	/* CREATE INDEX sorts in temporary files: on disk, not in memory. */
-	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d;%s",
-	    IMPORT_CACHE_KIB, rebuilding ? "PRAGMA temp_store = FILE" : "");
+	/* CREATE INDEX sorts in temporary files: on disk, not in memory.
+	 * Foreign keys are off for the import: every contact_id and
+	 * campaign_id it writes was just looked up or inserted in this
+	 * transaction, which holds the write lock, so the check would only
+	 * repeat a random read of the contacts table for every row (half
+	 * the time of a 10M-row import into 1M contacts). */
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d;"
+	    "PRAGMA foreign_keys = OFF;%s", IMPORT_CACHE_KIB,
+	    rebuilding ? "PRAGMA temp_store = FILE" : "");
 	if ((rc = nudge_store_exec(st, sql, err)) != 0)
 		return rc;
 	if ((rc = nudge_store_begin(st, err)) != 0)
@@ -1248,6 +1254,7 @@ out:
 	for (i = 0; i < nidx; i++)
 		free(idx[i]);
 	free(idx);
+	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rebuilding)
 		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL,
 		    NULL);
