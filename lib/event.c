@@ -83,7 +83,8 @@ nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
 	slot[7] = &w->camp_get;
 	slot[8] = &w->camp_put;
 	for (i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
-		if ((rc = nudge_store_prepare(st, slot[i], sqls[i], err)) != 0) {
+		rc = nudge_store_prepare(st, slot[i], sqls[i], err);
+		if (rc != 0) {
 			nudge_event_writer_close(w);
 			return rc;
 		}
@@ -516,8 +517,8 @@ nudge_event_add(nudge_store *st, const nudge_event_add_opts *o, int64_t *id,
 
 		if (eq == NULL || kl == 0) {
 			nudge_buf_free(&props);
-			return nudge_errf(err, EX_USAGE, "--prop wants KEY=VALUE: "
-			    "\"%s\"", p);
+			return nudge_errf(err, EX_USAGE,
+			    "--prop wants KEY=VALUE: \"%s\"", p);
 		}
 		if (!nudge_utf8_valid(p, strlen(p))) {
 			nudge_buf_free(&props);
@@ -826,7 +827,8 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 	hdr.f = hf;
 	hdr.len = hl;
 	for (i = 0; i < hdr.n; i++) {
-		static const char *const cn[3] = { "contact", "email", "phone" };
+		static const char *const cn[3] = { "contact", "email",
+		    "phone" };
 		long *slot = NULL;
 		int k;
 
@@ -844,8 +846,9 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 		if (slot == NULL)
 			continue;
 		if (*slot != -1) {
-			rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: column "
-			    "\"%s\" appears twice", o->name, rec->line, hf[i]);
+			rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: "
+			    "column \"%s\" appears twice", o->name, rec->line,
+			    hf[i]);
 			goto out;
 		}
 		*slot = (long)i;
@@ -869,8 +872,8 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 		memset(&r, 0, sizeof r);
 		r.line = rec->line;
 		if (rec->n != hdr.n) {
-			snprintf(why, sizeof why, "expected %zu fields, got %zu",
-			    hdr.n, rec->n);
+			snprintf(why, sizeof why,
+			    "expected %zu fields, got %zu", hdr.n, rec->n);
 			reject(im, "", why, NULL);
 			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
 				goto out;
@@ -921,6 +924,21 @@ out:
 oom:
 	rc = nudge_errf(err, EX_OSERR, "out of memory");
 	goto out;
+}
+
+/* Adds "key":value to props, value as json_each gave it: strings are
+ * quoted again, other types are JSON text already. */
+static int
+json_prop(nudge_buf *b, const char *key, size_t kl, const char *type,
+    const char *val, size_t vl)
+{
+	if (nudge_buf_putc(b, b->len == 0 ? '{' : ',') == -1 ||
+	    nudge_buf_json_str(b, key, kl) == -1 ||
+	    nudge_buf_putc(b, ':') == -1)
+		return -1;
+	if (strcmp(type, "text") == 0)
+		return nudge_buf_json_str(b, val, vl);
+	return nudge_buf_add(b, val, vl);
 }
 
 /*
@@ -990,16 +1008,15 @@ import_json(struct imp *im, FILE *in, nudge_err *err)
 		nudge_buf_reset(&im->props);
 		sqlite3_bind_text(each, 1, line, (int)n, SQLITE_STATIC);
 		while ((rc = sqlite3_step(each)) == SQLITE_ROW) {
-			const char *key = (const char *)sqlite3_column_text(each,
-			    0);
-			const char *type = (const char *)sqlite3_column_text(
-			    each, 1);
-			const char *val = (const char *)sqlite3_column_text(each,
-			    2);
-			size_t kl = (size_t)sqlite3_column_bytes(each, 0);
-			size_t vl = (size_t)sqlite3_column_bytes(each, 2);
+			const char *key, *type, *val;
+			size_t kl, vl;
 			int slot = -1;
 
+			key = (const char *)sqlite3_column_text(each, 0);
+			type = (const char *)sqlite3_column_text(each, 1);
+			val = (const char *)sqlite3_column_text(each, 2);
+			kl = (size_t)sqlite3_column_bytes(each, 0);
+			vl = (size_t)sqlite3_column_bytes(each, 2);
 			if (key == NULL || type == NULL || val == NULL)
 				continue;
 			for (k = 0; k < 3; k++)
@@ -1009,13 +1026,8 @@ import_json(struct imp *im, FILE *in, nudge_err *err)
 				if (strcmp(key, fnames[f]) == 0)
 					slot = f;
 			if (slot == -1) {
-				if (nudge_buf_putc(&im->props,
-				    im->props.len == 0 ? '{' : ',') == -1 ||
-				    nudge_buf_json_str(&im->props, key, kl) ==
-				    -1 || nudge_buf_putc(&im->props, ':') == -1 ||
-				    (strcmp(type, "text") == 0 ?
-				    nudge_buf_json_str(&im->props, val, vl) :
-				    nudge_buf_add(&im->props, val, vl)) == -1)
+				if (json_prop(&im->props, key, kl, type, val,
+				    vl) == -1)
 					goto oom;
 				continue;
 			}
@@ -1137,7 +1149,8 @@ drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
 		if ((nv = realloc(v, (cnt + 1) * 2 * sizeof *v)) == NULL)
 			goto oom;
 		v = nv;
-		v[2 * cnt] = nudge_strdup((const char *)sqlite3_column_text(s, 0));
+		v[2 * cnt] = nudge_strdup((const char *)
+		    sqlite3_column_text(s, 0));
 		v[2 * cnt + 1] = nudge_strdup((const char *)
 		    sqlite3_column_text(s, 1));
 		cnt++;

@@ -206,7 +206,8 @@ test_import(nudge_store *st)
 	    "a@example.com,purchase,yesterday,1\n"
 	    "\"b@example.com\",opened,,\n"
 	    "nobody@example.com,opened,,\n";
-	static char json[] = "{\"contact\":\"a@example.com\",\"type\":\"ad_view\","
+	static char json[] = "{\"contact\":\"a@example.com\","
+	    "\"type\":\"ad_view\","
 	    "\"at\":1700000000,\"src\":\"fb\",\"n\":[1]}\n"
 	    "{\"contact\":\"a@example.com\"\n";
 	nudge_event_import_opts o;
@@ -259,7 +260,8 @@ test_import(nudge_store *st)
 	ok(n.read == 2 && n.recorded == 1 && n.rejected == 1, "json counts");
 	is_str(seen.buf, "2  not valid JSON ;", "bad JSON rejected");
 	is_str(qs(st, "SELECT type || '|' || at || '|' || props FROM events "
-	    "ORDER BY id DESC"), "ad_view|1700000000|{\"src\":\"fb\",\"n\":[1]}",
+	    "ORDER BY id DESC"),
+	    "ad_view|1700000000|{\"src\":\"fb\",\"n\":[1]}",
 	    "json row stored with typed props");
 }
 
