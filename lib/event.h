@@ -1,0 +1,141 @@
+/* event: recording events (what happened to a contact: sent, opened,
+ * purchase, ...) with their consent side effects, and importing them in
+ * bulk from CSV or JSON lines. */
+#ifndef NUDGE_EVENT_H
+#define NUDGE_EVENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store.h"
+#include "util.h"
+
+/* One event, ready to store: every reference resolved, every field
+ * checked by the caller or by nudge_event_record.  Strings are borrowed. */
+typedef struct nudge_event {
+	int64_t contact_id;
+	const char *type;        /* [a-z][a-z0-9_]*: nudge_event_type_ok */
+	const char *channel;     /* a name, or NULL */
+	const char *campaign;    /* a campaign name, or NULL */
+	const char *step;        /* or NULL */
+	int64_t message_id;      /* the ledger row, or 0 */
+	int64_t at;              /* Unix seconds */
+	const char *props_json;  /* a JSON object, or NULL */
+	const char *source;      /* where consent rows say they came from;
+				    NULL means "event" */
+} nudge_event;
+
+/* Prepared statements and the campaign cache for recording many events
+ * over one store connection.  Not thread-safe; one per connection. */
+typedef struct nudge_event_writer nudge_event_writer;
+
+/* Prepares the writer; now is the created_at of campaigns and contacts
+ * it creates.  Errors: store errors, EX_OSERR. */
+int nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
+    int64_t now, nudge_err *err);
+void nudge_event_writer_close(nudge_event_writer *w);
+
+/* Stores ev and its consent rows: `unsubscribed` unsubscribes ev's
+ * channel, or email, sms and push when it has none; `bounced` and
+ * `complained` mark ev's channel (email when none); `subscribed` with a
+ * channel subscribes it again.  The consent rows carry ev->at and
+ * ev->source and point at the event.  Sets *id (if not NULL) to the new
+ * event's id.  Makes no transaction of its own: the caller wraps the
+ * call (or a whole import) in nudge_store_begin/commit.
+ * Errors: EX_DATAERR for a bad type or channel; store errors. */
+int nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
+    int64_t *id, nudge_err *err);
+
+/* The id of the campaign called name, inserted with created_at = the
+ * writer's now when missing.  Cached in memory: a repeated name costs a
+ * hash lookup.  Errors: store errors, EX_OSERR. */
+int nudge_event_campaign_id(nudge_event_writer *w, const char *name,
+    int64_t *id, nudge_err *err);
+
+/* Finds the contact that ref names (an id, an email or a phone,
+ * normalised with country as nudge_contact_find does) with the writer's
+ * prepared statements.  When there is none and create is set, creates it
+ * from an email or phone and sets *created.  *id is 0 when the contact
+ * does not exist and was not created.  Errors: EX_DATAERR (a malformed
+ * reference, or create with an unknown id; err holds the reason without
+ * a field name), store errors. */
+int nudge_event_contact(nudge_event_writer *w, const char *ref,
+    const char *country, int create, int64_t *id, int *created,
+    nudge_err *err);
+
+/* True when s is an event type: [a-z][a-z0-9_]*, at most 64 bytes. */
+int nudge_event_type_ok(const char *s);
+
+/* Adds "key":value to the JSON object being built in b (opening it when
+ * b is empty).  A value that is a JSON number (at most 15 significant
+ * digits, so that no precision is lost) is stored as a number, anything
+ * else as a string.  Close the object with nudge_event_props_end.
+ * Returns 0, or -1 when memory runs out. */
+int nudge_event_prop(nudge_buf *b, const char *key, size_t klen,
+    const char *val, size_t vlen);
+/* Closes the object; returns b's text, or NULL when no prop was added. */
+const char *nudge_event_props_end(nudge_buf *b);
+
+/* `nudge event add`: one event from command-line text. */
+typedef struct nudge_event_add_opts {
+	const char *contact;       /* id, email or phone */
+	const char *type;
+	const char *channel, *campaign, *step;  /* or NULL */
+	const char *at;            /* ISO 8601, or NULL for now */
+	const char *const *props;  /* "K=V" strings */
+	size_t nprops;
+	const char *source;        /* NULL: "event add" */
+	const char *country;       /* default_country for phones */
+	int create;                /* create an unknown contact */
+	int64_t now;
+} nudge_event_add_opts;
+
+/* Records one event in its own transaction.  Sets *id to the event and
+ * *created when the contact was created.  Errors: EX_USAGE (a --prop
+ * without '=' or an empty or repeated key), EX_DATAERR ("FIELD: why:
+ * \"value\"", including "contact: no such contact"), store errors
+ * (EX_TEMPFAIL when locked). */
+int nudge_event_add(nudge_store *st, const nudge_event_add_opts *o,
+    int64_t *id, int *created, nudge_err *err);
+
+enum nudge_event_format { NUDGE_EVENT_CSV, NUDGE_EVENT_JSON };
+
+/* Called for each rejected row: field is the column or key ("" for the
+ * whole row), why a short reason, value the offending text. */
+typedef void nudge_event_reject_fn(void *arg, long line, const char *field,
+    const char *why, const char *value, size_t vlen);
+
+typedef struct nudge_event_import_opts {
+	enum nudge_event_format format;
+	const char *name;        /* the input's name, for messages and the
+				    consent source "import:NAME:LINE" */
+	const char *source;      /* consent source instead, or NULL */
+	const char *country;
+	int create, dry_run;
+	int64_t now;             /* the default `at`, and created_at */
+	int64_t rebuild_bytes;   /* a regular file this big (and bigger
+				    than the events table) is imported with
+				    its indexes rebuilt at the end; 0 means
+				    32 MiB */
+	FILE *rejects;           /* rejected rows go here, or NULL */
+	nudge_event_reject_fn *on_reject;  /* or NULL */
+	void *arg;
+} nudge_event_import_opts;
+
+typedef struct nudge_event_counts {
+	long read, recorded, rejected, created;
+} nudge_event_counts;
+
+/* Imports events from in, streaming, in constant memory, as one
+ * transaction (BEGIN IMMEDIATE ... COMMIT; ROLLBACK for a dry run).
+ * A bad row is rejected (counted, written to o->rejects, passed to
+ * o->on_reject) and the import goes on; the good rows are recorded.
+ * Returns 0 when the import ran to the end, whatever was rejected.
+ * Fatal errors roll everything back: EX_DATAERR (a CSV header without a
+ * contact or type column, a quote left open, a field over the limit),
+ * EX_IOERR (reading in or writing rejects), EX_TEMPFAIL (store locked),
+ * other store errors, EX_OSERR. */
+int nudge_event_import(nudge_store *st, FILE *in,
+    const nudge_event_import_opts *o, nudge_event_counts *n, nudge_err *err);
+
+#endif

@@ -1,0 +1,91 @@
+#!/bin/sh
+# An import is one transaction: a fatal error, a kill -9 or a dry run leave
+# the store as it was; a locked store is exit 75.
+. "$(dirname "$0")/lib.sh"
+plan 14
+
+: >empty.csv
+nudge event import empty.csv 2>/dev/null
+sql "INSERT INTO contacts (email, created_at, updated_at) VALUES
+	('a@example.com', 0, 0)"
+nudge event add --contact 1 --type signup --at 2026-01-01 >/dev/null
+sqlite3 "$NUDGE_DB" .dump >before.sql
+
+# A quote left open at the end is fatal: the good rows before it go too.
+{
+	echo 'contact,type,campaign'
+	echo '1,sent,c1'
+	echo 'new@example.com,unsubscribed,c2'
+	echo '1,opened,"open'
+} >fatal.csv
+exits "a fatal error late in the file is 65" 65 nudge event import --create \
+	fatal.csv
+is "it says so" "$(cat .err)" \
+'nudge-event: fatal.csv:4: a quoted field is not closed at the end of the file
+nudge-event: fatal.csv: nothing recorded'
+sqlite3 "$NUDGE_DB" .dump >after.sql
+cmp_file "the store is unchanged: no event, campaign, contact or consent" \
+	before.sql after.sql
+
+# kill -9 while the importer holds an open transaction: it has read rows
+# from a pipe that is still open, so it is certainly in the middle.  The
+# pipe is opened read-write so that nothing blocks if the importer fails,
+# and what is written fits in its buffer.
+mkfifo fifo
+nudge event import --create fifo 2>/dev/null &
+pid=$!
+exec 3<>fifo
+i=0
+while [ $i -lt 500 ]; do
+	[ $i = 0 ] && echo 'contact,type,channel,campaign'
+	echo "u$i@example.com,unsubscribed,,c$((i % 7))"
+	i=$((i + 1))
+done >&3
+sleep 1
+kill -9 $pid
+wait $pid 2>/dev/null
+exec 3>&-
+sqlite3 "$NUDGE_DB" .dump >after.sql
+cmp_file "kill -9 mid-import (pipe) leaves the store unchanged" \
+	before.sql after.sql
+
+# A large import whose page cache spills into the WAL before the end.
+awk 'BEGIN { print "contact,type,channel,campaign,at";
+	for (i = 0; i < 1500000; i++)
+		printf "1,sent,email,camp%d,2026-01-01T00:00:%02dZ\n", i % 50, i % 60
+}' >big.csv
+nudge event import big.csv 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 600 ]; do
+	sz=$(stat -c %s "$NUDGE_DB-wal" 2>/dev/null || echo 0)
+	[ "$sz" -gt 4000000 ] && break
+	sleep 0.1
+	n=$((n + 1))
+done
+ok "the large import was still running when killed" kill -9 $pid
+wait $pid 2>/dev/null
+like "it had spilled uncommitted pages into the WAL" "$sz" '^[0-9]{7,}$'
+sqlite3 "$NUDGE_DB" .dump >after.sql
+cmp_file "kill -9 mid-import (large file) leaves the store unchanged" \
+	before.sql after.sql
+is "and the store is sound" "$(sql 'PRAGMA integrity_check')" ok
+
+# --dry-run of good rows
+printf 'contact,type\n1,opened\n1,clicked\n' >good.csv
+ok "a dry run of good rows exits 0" nudge event import --dry-run good.csv
+is "it counts" "$(cat .err)" \
+	"nudge-event: read 2, recorded 2, rejected 0 (dry run: nothing stored)"
+sqlite3 "$NUDGE_DB" .dump >after.sql
+cmp_file "and stores nothing" before.sql after.sql
+
+# Another writer holds the lock past the 5 s busy timeout: exit 75.
+(echo 'BEGIN IMMEDIATE;'; sleep 13; echo 'COMMIT;') | sqlite3 "$NUDGE_DB" &
+lockpid=$!
+sleep 1
+exits "a locked store is 75 for import" 75 nudge event import good.csv
+like "it says locked" "$(head -n 1 .err)" 'database is locked'
+exits "and for add" 75 nudge event add --contact 1 --type opened
+kill $lockpid
+wait $lockpid 2>/dev/null
+done_testing
