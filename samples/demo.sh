@@ -1,23 +1,24 @@
 #!/bin/sh
 # make demo: a fresh store in demo/, the sample contacts and events
 # imported, and every seed segment of nudge-segment(7) run on them, as
-# of 2026-11-01 (the samples' "now").
+# of 2026-11-01 (the samples' "now").  NUDGE_DEMO_DIR puts the store
+# elsewhere (test/0020-demo.t does).
 cd "$(dirname "$0")/.." || exit 1
 top=$PWD
 PATH="$top:$PATH"
-export NUDGE_CONFIG="$top/samples/config.yaml"
-unset NUDGE_DB
-rm -rf demo && mkdir demo
+dir=${NUDGE_DEMO_DIR:-$top/demo}
+export NUDGE_CONFIG="$top/samples/config.yaml" NUDGE_DB="$dir/nudge.db"
+rm -rf "$dir" && mkdir -p "$dir" || exit 73
 now=2026-11-01T00:00:00Z
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
 step nudge import-list --rejects demo/rejects.csv samples/contacts.csv
-nudge import-list --rejects demo/rejects.csv samples/contacts.csv
+nudge import-list --rejects "$dir/rejects.csv" samples/contacts.csv
 rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 65 ] || exit "$rc"
 step cat demo/rejects.csv
-cat demo/rejects.csv
+cat "$dir/rejects.csv"
 
 step nudge event import samples/events.csv
 nudge event import samples/events.csv
