@@ -115,21 +115,12 @@ nudge_event_writer_close(nudge_event_writer *w)
 	free(w);
 }
 
+/* A name (util.h) without '-', so that a type is also a word of the
+ * segment language on its own. */
 int
 nudge_event_type_ok(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z'))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (i >= 64 || !((c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_'))
-			return 0;
-	}
-	return 1;
+	return nudge_is_name(s) && strchr(s, '-') == NULL;
 }
 
 /* Steps a statement that yields at most one integer; *v = 0 for none. */
