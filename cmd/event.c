@@ -242,7 +242,7 @@ main(int argc, char **argv)
 		rc = EX_CANTCREAT;
 		goto done;
 	}
-	sh.name = io.name = strcmp(input, "-") == 0 ? "stdin" : input;
+	sh.name = io.name = strcmp(input, "-") == 0 ? "(stdin)" : input;
 	io.country = cfg.default_country;
 	io.now = (int64_t)time(NULL);
 	io.rejects = rej;
@@ -254,14 +254,16 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if (sh.n > SHOWN_REJECTS)
-		warnx("%s: %ld more rejected rows not shown (use --rejects)",
+		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
+		    "keeps them all)",
 		    io.name, sh.n - SHOWN_REJECTS);
 	if (io.create)
-		warnx("read %ld, recorded %ld, rejected %ld, created %ld%s",
-		    cnt.read, cnt.recorded, cnt.rejected, cnt.created,
+		warnx("%s: read %ld, recorded %ld, rejected %ld, created %ld%s",
+		    io.name, cnt.read, cnt.recorded, cnt.rejected, cnt.created,
 		    io.dry_run ? " (dry run: nothing stored)" : "");
 	else
-		warnx("read %ld, recorded %ld, rejected %ld%s", cnt.read,
+		warnx("%s: read %ld, recorded %ld, rejected %ld%s", io.name,
+		    cnt.read,
 		    cnt.recorded, cnt.rejected,
 		    io.dry_run ? " (dry run: nothing stored)" : "");
 	rc = cnt.rejected > 0 ? EX_DATAERR : 0;

@@ -8,7 +8,7 @@ plan 30
 ok "an empty file creates the store and records nothing" \
 	nudge event import empty.csv
 is "summary for nothing" "$(cat .err)" \
-	"nudge-event: read 0, recorded 0, rejected 0"
+	"nudge-event: empty.csv: read 0, recorded 0, rejected 0"
 sql "INSERT INTO contacts (email, created_at, updated_at) VALUES
 	('a@example.com', 0, 0), ('b@example.com', 0, 0)"
 
@@ -41,7 +41,7 @@ nudge-event: events.csv:11: contact: not an email address (no domain): "foo@"
 nudge-event: events.csv:12: expected 7 fields, got 2
 nudge-event: events.csv:13: note: not valid UTF-8
 nudge-event: events.csv:14: contact: missing
-nudge-event: read 12, recorded 3, rejected 9'
+nudge-event: events.csv: read 12, recorded 3, rejected 9'
 is "the good rows are recorded exactly" "$(sql 'SELECT id, contact_id,
 	type, quote(channel), quote(campaign_id), quote(step), at,
 	quote(props) FROM events ORDER BY id')" \
@@ -56,7 +56,7 @@ sql 'DELETE FROM events; DELETE FROM campaigns'
 exits "with --rejects: still 65" 65 nudge event import --rejects rej.csv \
 	events.csv
 is "with --rejects stderr has only the summary" "$(cat .err)" \
-	"nudge-event: read 12, recorded 3, rejected 9"
+	"nudge-event: events.csv: read 12, recorded 3, rejected 9"
 cat >want.csv <<'EOT'
 line,reason,contact,type,channel,campaign,step,at,note
 6,contact: no such contact,nobody@example.com,opened,email,promo,1,2026-11-01,
@@ -75,7 +75,7 @@ sql 'DELETE FROM events; DELETE FROM campaigns'
 exits "--create makes the unknown contact" 65 nudge event import --create \
 	events.csv
 is "summary counts it" "$(tail -n 1 .err)" \
-	"nudge-event: read 12, recorded 4, rejected 8, created 1"
+	"nudge-event: events.csv: read 12, recorded 4, rejected 8, created 1"
 is "the new contact" "$(sql "SELECT id, email, created_at > 0 FROM contacts
 	WHERE id = 3")" "3	nobody@example.com	1"
 is "its event" "$(sql 'SELECT type, campaign_id FROM events
@@ -90,7 +90,7 @@ sqlite3 "$NUDGE_DB" .dump >before.sql
 exits "--dry-run validates and exits like a real run" 65 nudge event import \
 	--dry-run --create events.csv
 is "dry-run summary" "$(tail -n 1 .err)" \
-	"nudge-event: read 12, recorded 4, rejected 8, created 1 (dry run: nothing stored)"
+	"nudge-event: events.csv: read 12, recorded 4, rejected 8, created 1 (dry run: nothing stored)"
 sqlite3 "$NUDGE_DB" .dump >after.sql
 cmp_file "--dry-run leaves the store as it was" before.sql after.sql
 
@@ -99,7 +99,7 @@ cmp_file "--dry-run leaves the store as it was" before.sql after.sql
 printf '%s\n' 'email,type,at,מוצר,amount,zip' \
 	'b@example.com,purchase,@1700000000,שמלה אדומה,99.90,02134' >heb.csv
 ok "an all-good import exits 0" nudge event import - <heb.csv
-is "summary" "$(cat .err)" "nudge-event: read 1, recorded 1, rejected 0"
+is "summary" "$(cat .err)" "nudge-event: (stdin): read 1, recorded 1, rejected 0"
 is "Hebrew header and value in props" "$(sql 'SELECT contact_id, type, at,
 	props FROM events')" \
 	'2	purchase	1700000000	{"מוצר":"שמלה אדומה","amount":99.90,"zip":"02134"}'
@@ -109,8 +109,8 @@ is "Hebrew header and value in props" "$(sql 'SELECT contact_id, type, at,
 exits "fifteen rejects" 65 nudge event import many.csv
 is "ten shown" "$(grep -c 'type: not a name' .err)" 10
 is "then the rest counted" "$(tail -n 2 .err)" \
-"nudge-event: many.csv: 5 more rejected rows not shown (use --rejects)
-nudge-event: read 15, recorded 0, rejected 15"
+"nudge-event: many.csv: 5 more rejected rows not shown (--rejects FILE keeps them all)
+nudge-event: many.csv: read 15, recorded 0, rejected 15"
 
 printf 'email,channel\na@example.com,email\n' >notype.csv
 exits "a header without type is 65" 65 nudge event import notype.csv

@@ -37,7 +37,7 @@ nudge-event: events.jsonl:11: channel: not a name: "e-mail!"
 nudge-event: events.jsonl:12: type: not a string
 nudge-event: events.jsonl:13: contact: missing
 nudge-event: events.jsonl:14: not valid UTF-8
-nudge-event: read 13, recorded 4, rejected 9'
+nudge-event: events.jsonl: read 13, recorded 4, rejected 9'
 is "the rows, props keeping their JSON types" "$(sql 'SELECT id,
 	contact_id, type, quote(channel), quote(campaign_id), quote(step), at,
 	quote(props) FROM events ORDER BY id')" \
@@ -56,7 +56,7 @@ is "sent set the campaign's first_sent_at" \
 sql 'DELETE FROM events; DELETE FROM campaigns'
 exits "with --rejects" 65 nudge event import -r rej.tsv events.jsonl
 is "stderr has the summary only" "$(cat .err)" \
-	"nudge-event: read 13, recorded 4, rejected 9"
+	"nudge-event: events.jsonl: read 13, recorded 4, rejected 9"
 {
 	printf '6\tnot valid JSON\t{"contact":"a@example.com","type":"opened"\n'
 	printf '7\tnot a JSON object\t[1,2]\n'
@@ -73,9 +73,9 @@ cmp_file "rejects: line, reason, the original line" want.tsv rej.tsv
 exits "--create with JSON" 65 nudge event import --create \
 	--format json - <events.jsonl
 is "summary names the created contact" "$(tail -n 1 .err)" \
-	"nudge-event: read 13, recorded 5, rejected 8, created 1"
-is "stdin is named stdin" "$(head -n 1 .err)" \
-	"nudge-event: stdin:6: not valid JSON"
+	"nudge-event: (stdin): read 13, recorded 5, rejected 8, created 1"
+is "stdin is named (stdin)" "$(head -n 1 .err)" \
+	"nudge-event: (stdin):6: not valid JSON"
 is "created by email" "$(sql "SELECT id FROM contacts
 	WHERE email = 'nobody@example.com'")" 3
 done_testing

@@ -75,7 +75,7 @@ is "and the store is sound" "$(sql 'PRAGMA integrity_check')" ok
 printf 'contact,type\n1,opened\n1,clicked\n' >good.csv
 ok "a dry run of good rows exits 0" nudge event import --dry-run good.csv
 is "it counts" "$(cat .err)" \
-	"nudge-event: read 2, recorded 2, rejected 0 (dry run: nothing stored)"
+	"nudge-event: good.csv: read 2, recorded 2, rejected 0 (dry run: nothing stored)"
 sqlite3 "$NUDGE_DB" .dump >after.sql
 cmp_file "and stores nothing" before.sql after.sql
 
