@@ -62,11 +62,8 @@ on_header(void *ctx, const nudge_csv_rec *hdr, nudge_err *err)
 {
 	struct rejects *rj = ctx;
 
-	if (rj->fp == NULL)
-		return 0;
-	if (fputs("line,reason,", rj->fp) == EOF ||
-	    nudge_csv_write(rj->fp, (const char *const *)hdr->f, hdr->len,
-	    hdr->n) == -1)
+	if (rj->fp != NULL && nudge_csv_write_rejected(rj->fp, "line",
+	    "reason", hdr) == -1)
 		return write_fail(rj, err);
 	return 0;
 }
@@ -76,38 +73,17 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
     nudge_err *err)
 {
 	struct rejects *rj = ctx;
-	const char **f;
-	size_t *len, i;
 	char line[24];
-	int rc = 0;
 
 	if (rj->fp == NULL) {
 		if (rj->shown++ < SHOWN_REJECTS)
 			warnx("%s:%ld: %s", rj->name, rec->line, reason);
 		return 0;
 	}
-	/* line, reason, then the record as it came */
-	f = calloc(rec->n + 2, sizeof *f);
-	len = calloc(rec->n + 2, sizeof *len);
-	if (f == NULL || len == NULL) {
-		free(f);
-		free(len);
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	}
 	snprintf(line, sizeof line, "%ld", rec->line);
-	f[0] = line;
-	len[0] = strlen(line);
-	f[1] = reason;
-	len[1] = strlen(reason);
-	for (i = 0; i < rec->n; i++) {
-		f[i + 2] = rec->f[i];
-		len[i + 2] = rec->len[i];
-	}
-	if (nudge_csv_write(rj->fp, f, len, rec->n + 2) == -1)
-		rc = write_fail(rj, err);
-	free(f);
-	free(len);
-	return rc;
+	if (nudge_csv_write_rejected(rj->fp, line, reason, rec) == -1)
+		return write_fail(rj, err);
+	return 0;
 }
 
 int

@@ -243,6 +243,17 @@ nudge_csv_close(nudge_csv *c)
 	free(c);
 }
 
+/* One field, quoted when it has to be. */
+static int
+write_field(FILE *fp, const char *s, size_t l)
+{
+	if (l == 0)
+		return 0;
+	if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || s[l - 1] == ' ')
+		return csv_fwrite(fp, s, l) != 0 ? -1 : 0;
+	return fwrite(s, 1, l, fp) != l ? -1 : 0;
+}
+
 int
 nudge_csv_write(FILE *fp, const char *const *f, const size_t *len, size_t n)
 {
@@ -250,19 +261,23 @@ nudge_csv_write(FILE *fp, const char *const *f, const size_t *len, size_t n)
 
 	for (i = 0; i < n; i++) {
 		const char *s = f[i] != NULL ? f[i] : "";
-		size_t l = len != NULL ? len[i] : strlen(s);
 
-		if (i > 0 && putc(',', fp) == EOF)
+		if ((i > 0 && putc(',', fp) == EOF) ||
+		    write_field(fp, s, len != NULL ? len[i] : strlen(s)) == -1)
 			return -1;
-		if (l == 0)
-			continue;
-		if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
-		    s[l - 1] == ' ') {
-			if (csv_fwrite(fp, s, l) != 0)
-				return -1;
-		} else if (fwrite(s, 1, l, fp) != l) {
-			return -1;
-		}
 	}
 	return putc('\n', fp) == EOF ? -1 : 0;
+}
+
+int
+nudge_csv_write_rejected(FILE *fp, const char *a, const char *b,
+    const nudge_csv_rec *rec)
+{
+	if (write_field(fp, a, strlen(a)) == -1 || putc(',', fp) == EOF ||
+	    write_field(fp, b, strlen(b)) == -1)
+		return -1;
+	if (rec->n > 0 && putc(',', fp) == EOF)
+		return -1;
+	return nudge_csv_write(fp, (const char *const *)rec->f, rec->len,
+	    rec->n);
 }

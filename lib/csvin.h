@@ -39,4 +39,11 @@ void nudge_csv_close(nudge_csv *c);
 int nudge_csv_write(FILE *fp, const char *const *f, const size_t *len,
     size_t n);
 
+/* Writes the two leading fields a and b, then rec's fields, as one CSV
+ * record: the form of a rejects file ("line,reason,..." for the header,
+ * then each rejected row with its line number and reason).  Returns 0, or
+ * -1 on a write error. */
+int nudge_csv_write_rejected(FILE *fp, const char *a, const char *b,
+    const nudge_csv_rec *rec);
+
 #endif

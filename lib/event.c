@@ -588,9 +588,6 @@ struct imp {
 	const char *rfield, *rwhy, *rvalue;
 	nudge_err rerr;
 	char src[512];
-	/* CSV: the header, and room for a reject record */
-	const char **rf;
-	size_t *rl, rcap;
 	int rejects_started;
 };
 
@@ -679,24 +676,6 @@ reason(struct imp *im, char *buf, size_t len)
 	return buf;
 }
 
-static int
-rf_fit(struct imp *im, size_t n)
-{
-	const char **f;
-	size_t *l;
-
-	if (n <= im->rcap)
-		return 0;
-	if ((f = realloc(im->rf, n * sizeof *f)) == NULL)
-		return -1;
-	im->rf = f;
-	if ((l = realloc(im->rl, n * sizeof *l)) == NULL)
-		return -1;
-	im->rl = l;
-	im->rcap = n;
-	return 0;
-}
-
 /* Writes "line,reason,fields..." to the rejects file; the first time, a
  * header "line,reason,<the input's header>" before it. */
 static int
@@ -704,39 +683,19 @@ csv_reject(struct imp *im, const nudge_csv_rec *hdr, const nudge_csv_rec *rec,
     nudge_err *err)
 {
 	char num[24], why[1100];
-	size_t i;
 
 	tell(im, rec->line);
 	if (im->o->rejects == NULL)
 		return 0;
 	if (!im->rejects_started) {
 		im->rejects_started = 1;
-		if (rf_fit(im, hdr->n + 2) == -1)
-			return nudge_errf(err, EX_OSERR, "out of memory");
-		im->rf[0] = "line";
-		im->rf[1] = "reason";
-		im->rl[0] = 4;
-		im->rl[1] = 6;
-		for (i = 0; i < hdr->n; i++) {
-			im->rf[i + 2] = hdr->f[i];
-			im->rl[i + 2] = hdr->len[i];
-		}
-		if (nudge_csv_write(im->o->rejects, im->rf, im->rl,
-		    hdr->n + 2) == -1)
+		if (nudge_csv_write_rejected(im->o->rejects, "line", "reason",
+		    hdr) == -1)
 			goto ioerr;
 	}
-	if (rf_fit(im, rec->n + 2) == -1)
-		return nudge_errf(err, EX_OSERR, "out of memory");
 	snprintf(num, sizeof num, "%ld", rec->line);
-	im->rf[0] = num;
-	im->rl[0] = strlen(num);
-	im->rf[1] = reason(im, why, sizeof why);
-	im->rl[1] = strlen(why);
-	for (i = 0; i < rec->n; i++) {
-		im->rf[i + 2] = rec->f[i];
-		im->rl[i + 2] = rec->len[i];
-	}
-	if (nudge_csv_write(im->o->rejects, im->rf, im->rl, rec->n + 2) == -1)
+	if (nudge_csv_write_rejected(im->o->rejects, num,
+	    reason(im, why, sizeof why), rec) == -1)
 		goto ioerr;
 	return 0;
 ioerr:
@@ -1253,8 +1212,6 @@ out:
 	nudge_event_writer_close(im.w);
 	nudge_store_rollback(st);
 	nudge_buf_free(&im.props);
-	free(im.rf);
-	free(im.rl);
 	for (i = 0; i < nidx; i++)
 		free(idx[i]);
 	free(idx);
