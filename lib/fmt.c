@@ -17,11 +17,19 @@ struct nudge_fmt {
 	size_t ncols;
 	char **cols;
 	nudge_buf line;        /* the row being built */
+	nudge_buf tmp;
 	nudge_buf arena;       /* table: every cell's text */
 	struct cell *cells;    /* table: nrows * ncols cells, header first */
 	size_t ncells, cap;
 	int ioerr;
+	int formula_safe;      /* CSV: neutralise spreadsheet formulas */
 };
+
+void
+nudge_fmt_formula_safe(nudge_fmt *f)
+{
+	f->formula_safe = 1;
+}
 
 int
 nudge_fmt_kind_parse(const char *name, enum nudge_fmt_kind *kind)
@@ -273,7 +281,16 @@ nudge_fmt_row(nudge_fmt *f, const nudge_fmt_val *v, nudge_err *err)
 		for (i = 0; i < f->ncols && rc == 0; i++) {
 			if (i > 0)
 				rc = nudge_buf_putc(&f->line, ',');
-			if (rc == 0 && v[i].s != NULL)
+			if (rc == 0 && v[i].s != NULL && f->formula_safe &&
+			    v[i].type == NUDGE_FMT_TEXT && v[i].n > 0 &&
+			    strchr("=+-@\t\r", v[i].s[0]) != NULL) {
+				/* a spreadsheet would run "=HYPERLINK(...)":
+				 * a leading ' makes it text (OWASP) */
+				nudge_buf_reset(&f->tmp);
+				rc = nudge_buf_putc(&f->tmp, '\'') |
+				    nudge_buf_add(&f->tmp, v[i].s, v[i].n) |
+				    add_csv(&f->line, f->tmp.s, f->tmp.len);
+			} else if (rc == 0 && v[i].s != NULL)
 				rc = add_csv(&f->line, v[i].s, v[i].n);
 		}
 		rc = rc | nudge_buf_puts(&f->line, "\r\n");
@@ -442,6 +459,7 @@ nudge_fmt_close(nudge_fmt *f, nudge_err *err)
 	free(f->cols);
 	free(f->cells);
 	nudge_buf_free(&f->line);
+	nudge_buf_free(&f->tmp);
 	nudge_buf_free(&f->arena);
 	free(f);
 	return ioerr ? nudge_errf(err, EX_IOERR, "write error") : 0;

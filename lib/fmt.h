@@ -42,6 +42,10 @@ int nudge_fmt_kind_parse(const char *name, enum nudge_fmt_kind *kind);
 int nudge_fmt_open(nudge_fmt **out, FILE *fp, enum nudge_fmt_kind kind,
     const char *const *cols, size_t ncols, nudge_err *err);
 
+/* CSV only: a text value that a spreadsheet would take for a formula (it
+ * starts with = + - @, a tab or CR) is written with a ' before it. */
+void nudge_fmt_formula_safe(nudge_fmt *f);
+
 /* Writes one row of the ncols values.  Returns 0, EX_OSERR or EX_IOERR. */
 int nudge_fmt_row(nudge_fmt *f, const nudge_fmt_val *vals, nudge_err *err);
 

@@ -38,5 +38,7 @@ ad_view source = "facebook" at least 2 times within 30d
 sales_call within 14d
 not received within 1d and not purchase within 2d
 SEGMENTS
+step nudge report
+nudge report || exit $?
 printf '\nThe store is demo/nudge.db; try: NUDGE_CONFIG=samples/config.yaml ./nudge segment --count %s\n' \
 	"'subscribed email'"

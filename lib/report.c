@@ -1,0 +1,118 @@
+/* report: campaign figures from the events table, in one query. */
+#include "report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const figures[] = { "sent", "failed", "bounced",
+	"opened", "open_pct", "clicked", "click_pct", "unsubscribed",
+	"complained", "conversions", "conversion_pct" };
+
+static const struct grouping {
+	const char *name;
+	const char *keys;      /* select list of the key columns, over the
+				  events e and campaigns c */
+	const char *names[2];  /* their column names */
+	size_t nkeys;
+} groupings[] = {
+	[NUDGE_REPORT_CAMPAIGN] = { "campaign", "c.name AS k1",
+	    { "campaign" }, 1 },
+	[NUDGE_REPORT_STEP] = { "step",
+	    "c.name AS k1, coalesce(e.step, '') AS k2",
+	    { "campaign", "step" }, 2 },
+	[NUDGE_REPORT_CHANNEL] = { "channel",
+	    "coalesce(e.channel, '') AS k1", { "channel" }, 1 },
+	[NUDGE_REPORT_DAY] = { "day", "date(e.at, 'unixepoch') AS k1",
+	    { "day" }, 1 },
+};
+
+int
+nudge_report_by_parse(const char *name, enum nudge_report_by *by)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof groupings / sizeof groupings[0]; i++) {
+		if (strcmp(groupings[i].name, name) == 0) {
+			*by = (enum nudge_report_by)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
+    sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,
+    nudge_err *err)
+{
+	static const char *names[2 + sizeof figures / sizeof figures[0]];
+	const struct grouping *g = &groupings[o->by];
+	const char *keys = g->nkeys == 2 ? "k1, k2" : "k1";
+	nudge_buf sql = { 0 };
+	size_t i;
+	int rc;
+
+	/*
+	 * ev: the campaign events in scope with their group; conv: per
+	 * group, the contacts who converted within the window after a sent
+	 * message (a probe of events_contact per message: O(sent)).  Figures
+	 * count distinct contacts, so a contact who opened twice is one open.
+	 */
+	nudge_buf_printf(&sql,
+	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at"
+	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
+	    " WHERE (?1 IS NULL OR c.name = ?1) AND (?2 IS NULL OR e.at >= ?2)"
+	    " AND e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
+	    " 'unsubscribed', 'complained')),"
+	    " conv AS (SELECT %s, count(DISTINCT e.contact_id) AS n"
+	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
+	    " WHERE e.type = 'sent' AND (?1 IS NULL OR c.name = ?1)"
+	    " AND (?2 IS NULL OR e.at >= ?2) AND EXISTS (SELECT 1 FROM events p"
+	    " WHERE p.contact_id = e.contact_id AND p.type = ?3"
+	    " AND p.at >= e.at AND p.at <= e.at + ?4) GROUP BY %s),"
+	    " agg AS (SELECT %s, min(at) AS first_at",
+	    g->keys, g->keys, keys, keys);
+	for (i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+		const char *f = figures[i];
+
+		/* rates and conversions come after; the other figures are
+		 * named after their event type */
+		if (strstr(f, "_pct") != NULL || strcmp(f, "conversions") == 0)
+			continue;
+		nudge_buf_printf(&sql, ", count(DISTINCT CASE WHEN type = '%s'"
+		    " THEN contact_id END) AS %s", f, f);
+	}
+	nudge_buf_printf(&sql, " FROM ev GROUP BY %s)"
+	    " SELECT agg.k1%s, sent, failed, bounced,"
+	    " opened, round(100.0 * opened / nullif(sent, 0), 1),"
+	    " clicked, round(100.0 * clicked / nullif(sent, 0), 1),"
+	    " unsubscribed, complained, coalesce(conv.n, 0),"
+	    " round(100.0 * coalesce(conv.n, 0) / nullif(sent, 0), 1)"
+	    " FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
+	    " ORDER BY first_at, agg.k1%s",
+	    keys, g->nkeys == 2 ? ", agg.k2" : "",
+	    g->nkeys == 2 ? " AND conv.k2 IS agg.k2" : "",
+	    g->nkeys == 2 ? ", agg.k2" : "");
+	if (sql.s == NULL) {
+		nudge_buf_free(&sql);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	rc = nudge_store_prepare(st, stmt, sql.s, err);
+	nudge_buf_free(&sql);
+	if (rc != 0)
+		return rc;
+	if (o->campaign != NULL)
+		sqlite3_bind_text(*stmt, 1, o->campaign, -1, SQLITE_TRANSIENT);
+	if (o->has_since)
+		sqlite3_bind_int64(*stmt, 2, o->since);
+	sqlite3_bind_text(*stmt, 3, o->conversion != NULL ? o->conversion :
+	    "purchase", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(*stmt, 4, o->window > 0 ? o->window : 7 * 86400);
+	for (i = 0; i < g->nkeys; i++)
+		names[i] = g->names[i];
+	for (i = 0; i < sizeof figures / sizeof figures[0]; i++)
+		names[g->nkeys + i] = figures[i];
+	*cols = names;
+	*ncols = g->nkeys + sizeof figures / sizeof figures[0];
+	return 0;
+}

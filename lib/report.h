@@ -1,0 +1,48 @@
+/* report: what campaigns did — messages sent, failed and bounced, opens,
+ * clicks, unsubscribes, complaints and conversions — as unique contacts
+ * and rates, grouped by campaign, step, channel or day. */
+#ifndef NUDGE_REPORT_H
+#define NUDGE_REPORT_H
+
+#include <stdint.h>
+
+#include "store.h"
+#include "util.h"
+
+enum nudge_report_by {
+	NUDGE_REPORT_CAMPAIGN,
+	NUDGE_REPORT_STEP,     /* campaign and step */
+	NUDGE_REPORT_CHANNEL,
+	NUDGE_REPORT_DAY,      /* the UTC day of each event */
+};
+
+typedef struct nudge_report_opts {
+	const char *campaign;    /* only this campaign, or NULL */
+	int has_since;
+	int64_t since;           /* only events at or after this time */
+	enum nudge_report_by by;
+	const char *conversion;  /* the event type that counts as a
+				    conversion: "purchase" when NULL */
+	int64_t window;          /* a conversion counts when it comes at
+				    most this long after a sent message:
+				    7 days when 0 */
+} nudge_report_opts;
+
+/* Sets *by from "campaign", "step", "channel" or "day"; 0 or -1. */
+int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
+
+/*
+ * Prepares the report as one query over the events that belong to a
+ * campaign.  Each row holds the group's key columns (campaign; campaign,
+ * step; channel; or day), then sent, failed, bounced, opened, open_pct,
+ * clicked, click_pct, unsubscribed, complained, conversions,
+ * conversion_pct: each figure the number of distinct contacts with such an
+ * event, each rate a percentage of sent with one decimal.  *cols and
+ * *ncols name the columns (static storage).  Rows come in the order the
+ * groups started.  Errors: store errors.
+ */
+int nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
+    sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,
+    nudge_err *err);
+
+#endif
