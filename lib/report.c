@@ -48,6 +48,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	static const char *names[2 + sizeof figures / sizeof figures[0]];
 	const struct grouping *g = &groupings[o->by];
 	const char *keys = g->nkeys == 2 ? "k1, k2" : "k1";
+	char filter[160];
 	nudge_buf sql = { 0 };
 	size_t i;
 	int rc;
@@ -57,21 +58,28 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	 * group, the contacts who converted within the window after a sent
 	 * message (a probe of events_contact per message: O(sent)).  Figures
 	 * count distinct contacts, so a contact who opened twice is one open.
+	 * The filters are written only when given, so that a campaign is
+	 * found by name and its events through events_campaign: a "x IS
+	 * NULL OR" would make every report scan the whole events table.
 	 */
+	filter[0] = '\0';
+	if (o->campaign != NULL)
+		strcat(filter, " AND e.campaign_id = (SELECT id FROM campaigns"
+		    " WHERE name = :campaign)");
+	if (o->has_since)
+		strcat(filter, " AND e.at >= :since");
 	nudge_buf_printf(&sql,
 	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at"
 	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
-	    " WHERE (?1 IS NULL OR c.name = ?1) AND (?2 IS NULL OR e.at >= ?2)"
-	    " AND e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
-	    " 'unsubscribed', 'complained')),"
+	    " WHERE e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
+	    " 'unsubscribed', 'complained')%s),"
 	    " conv AS (SELECT %s, count(DISTINCT e.contact_id) AS n"
 	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
-	    " WHERE e.type = 'sent' AND (?1 IS NULL OR c.name = ?1)"
-	    " AND (?2 IS NULL OR e.at >= ?2) AND EXISTS (SELECT 1 FROM events p"
-	    " WHERE p.contact_id = e.contact_id AND p.type = ?3"
-	    " AND p.at >= e.at AND p.at <= e.at + ?4) GROUP BY %s),"
+	    " WHERE e.type = 'sent'%s AND EXISTS (SELECT 1 FROM events p"
+	    " WHERE p.contact_id = e.contact_id AND p.type = :conversion"
+	    " AND p.at >= e.at AND p.at <= e.at + :window) GROUP BY %s),"
 	    " agg AS (SELECT %s, min(at) AS first_at",
-	    g->keys, g->keys, keys, keys);
+	    g->keys, filter, g->keys, filter, keys, keys);
 	for (i = 0; i < sizeof figures / sizeof figures[0]; i++) {
 		const char *f = figures[i];
 
@@ -102,12 +110,16 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	if (rc != 0)
 		return rc;
 	if (o->campaign != NULL)
-		sqlite3_bind_text(*stmt, 1, o->campaign, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    ":campaign"), o->campaign, -1, SQLITE_TRANSIENT);
 	if (o->has_since)
-		sqlite3_bind_int64(*stmt, 2, o->since);
-	sqlite3_bind_text(*stmt, 3, o->conversion != NULL ? o->conversion :
-	    "purchase", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(*stmt, 4, o->window > 0 ? o->window : 7 * 86400);
+		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    ":since"), o->since);
+	sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
+	    ":conversion"), o->conversion != NULL ? o->conversion : "purchase",
+	    -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
+	    ":window"), o->window > 0 ? o->window : 7 * 86400);
 	for (i = 0; i < g->nkeys; i++)
 		names[i] = g->names[i];
 	for (i = 0; i < sizeof figures / sizeof figures[0]; i++)
