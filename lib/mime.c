@@ -74,7 +74,7 @@ check_addr(const char *a, const char *what, nudge_err *err)
 
 		if (c <= 0x20 || c >= 0x7f || strchr("<>,;\"()[]\\", c))
 			return nudge_errf(err, EX_DATAERR, "%s: not an "
-			    "address: %s", what, nudge_quote(q, sizeof q, a,
+			    "address: \"%s\"", what, nudge_quote(q, sizeof q, a,
 			    strlen(a)));
 		if (c == '@') {
 			if (at != NULL)
@@ -84,7 +84,7 @@ check_addr(const char *a, const char *what, nudge_err *err)
 		}
 	}
 	if (at == NULL || at == a || at[1] == '\0' || s - a > 254)
-		return nudge_errf(err, EX_DATAERR, "%s: not an address: %s",
+		return nudge_errf(err, EX_DATAERR, "%s: not an address: \"%s\"",
 		    what, nudge_quote(q, sizeof q, a, strlen(a)));
 	return 0;
 }
@@ -101,7 +101,7 @@ check_domain(const char *d, nudge_err *err)
 			break;
 	if (*s != '\0' || s == d || s - d > 253)
 		return nudge_errf(err, EX_DATAERR, "Message-ID domain: not a "
-		    "domain: %s", nudge_quote(q, sizeof q, d, strlen(d)));
+		    "domain: \"%s\"", nudge_quote(q, sizeof q, d, strlen(d)));
 	return 0;
 }
 
@@ -381,7 +381,7 @@ check_url(const char *u, const char *scheme, const char *what,
 			break;
 	if (*s != '\0' || strncasecmp(u, scheme, strlen(scheme)) != 0 ||
 	    strlen(u) <= strlen(scheme) || s - u > 900)
-		return nudge_errf(err, EX_DATAERR, "%s: not a %s URL: %s", what,
+		return nudge_errf(err, EX_DATAERR, "%s: not a %s URL: \"%s\"", what,
 		    scheme, nudge_quote(q, sizeof q, u, strlen(u)));
 	return 0;
 }
@@ -403,13 +403,13 @@ check_hname(const char *n, nudge_err *err)
 		    *s == ':')
 			break;
 	if (*s != '\0' || s == n || s - n > 76)
-		return nudge_errf(err, EX_DATAERR, "not a header name: %s",
+		return nudge_errf(err, EX_DATAERR, "not a header name: \"%s\"",
 		    nudge_quote(q, sizeof q, n, strlen(n)));
 	for (i = 0; i < sizeof own / sizeof own[0]; i++)
 		if (strcasecmp(n, own[i]) == 0)
 			break;
 	if (i < sizeof own / sizeof own[0] || strncasecmp(n, "Content-", 8) == 0)
-		return nudge_errf(err, EX_DATAERR, "header %s is nudge's own",
+		return nudge_errf(err, EX_DATAERR, "header \"%s\" is nudge's own",
 		    nudge_quote(q, sizeof q, n, strlen(n)));
 	return 0;
 }
@@ -756,7 +756,7 @@ nudge_mime_mailbox(const char *s, char *name, size_t namelen, char *addr,
 	if (lt != NULL) {
 		as = lt + 1;
 		if ((ae = strchr(as, '>')) == NULL || ae[1] != '\0')
-			return nudge_errf(err, EX_DATAERR, "not a mailbox: %s",
+			return nudge_errf(err, EX_DATAERR, "not a mailbox: \"%s\"",
 			    nudge_quote(q, sizeof q, s, strlen(s)));
 		ns = s;
 		ne = lt;
@@ -778,7 +778,7 @@ nudge_mime_mailbox(const char *s, char *name, size_t namelen, char *addr,
 	while (ae > as && ae[-1] == ' ')
 		ae--;
 	if ((size_t)(ne - ns) >= namelen || (size_t)(ae - as) >= addrlen)
-		return nudge_errf(err, EX_DATAERR, "mailbox too long: %s",
+		return nudge_errf(err, EX_DATAERR, "mailbox too long: \"%s\"",
 		    nudge_quote(q, sizeof q, s, strlen(s)));
 	memcpy(name, ns, (size_t)(ne - ns));
 	name[ne - ns] = '\0';

@@ -70,7 +70,7 @@ perr(nudge_err *err, const struct pos *p, const char *at, const char *what,
 	if (val == NULL)
 		return nudge_errf(err, EX_DATAERR, "%s:%d:%d: %s", p->name,
 		    p->line, col_of(p, at), what);
-	return nudge_errf(err, EX_DATAERR, "%s:%d:%d: %s: %s", p->name,
+	return nudge_errf(err, EX_DATAERR, "%s:%d:%d: %s: \"%s\"", p->name,
 	    p->line, col_of(p, at), what, nudge_quote(q, sizeof q, val, vn));
 }
 
@@ -368,9 +368,14 @@ parse_part(nudge_tpl *t, struct pos *p, char *s, size_t n, int hdr,
 		r = q + 2;
 		while (*r == ' ' || *r == '\t')
 			r++;
-		if (!is_name_start(*r))
+		if (!is_name_start(*r)) {
+			char *e = r;
+
+			while (e < close && *e != ' ' && *e != '\t')
+				e++;
 			return perr(err, p, r, "expected a field name after "
-			    "\"{{\"", r, (size_t)(close - r));
+			    "\"{{\"", r, (size_t)(e - r));
+		}
 		for (name = r; is_name_char(*r); r++)
 			;
 		nn = (size_t)(r - name);
@@ -981,7 +986,7 @@ nudge_tpl_render(const nudge_tpl *t, nudge_tpl_lookup lookup, void *ctx,
 
 					return nudge_errf(err, EX_DATAERR,
 					    "field \"%s\" is not an http, "
-					    "https or mailto URL: %s", g->name,
+					    "https or mailto URL: \"%s\"", g->name,
 					    nudge_quote(q, sizeof q, v, n));
 				}
 				rc = emit_html(b, v, n);
