@@ -186,8 +186,9 @@ q_safe(unsigned char c)
 }
 
 /*
- * Writes s[0..n) as RFC 2047 encoded words, each at most 75 characters and
- * never splitting a UTF-8 character: B when most bytes would need escaping
+ * Writes s[0..n) as RFC 2047 encoded words, each at most 68 characters (so
+ * that "Subject: " and one word fit in 78; 75 is the limit), never
+ * splitting a UTF-8 character: B when most bytes would need escaping
  * (Hebrew), else Q.  Whitespace between encoded words is not content, so
  * the folding between them changes nothing.
  */
@@ -218,7 +219,7 @@ h_encoded(struct hdr *h, const char *s, size_t n)
 
 				if (i + cl > n)
 					cl = n - i;
-				if (i + cl - start > 45)
+				if (i + cl - start > 42)
 					break;
 				i += cl;
 			}
@@ -245,7 +246,7 @@ h_encoded(struct hdr *h, const char *s, size_t n)
 
 					cost += q_safe(c) || c == ' ' ? 1 : 3;
 				}
-				if (wl + cost > 73)
+				if (wl + cost > 66)
 					break;
 				for (k = 0; k < cl; k++) {
 					unsigned char c = (unsigned char)s[i + k];
@@ -755,7 +756,8 @@ nudge_mime_mailbox(const char *s, char *name, size_t namelen, char *addr,
 
 	if (lt != NULL) {
 		as = lt + 1;
-		if ((ae = strchr(as, '>')) == NULL || ae[1] != '\0')
+		if ((ae = strchr(as, '>')) == NULL ||
+		    ae[1 + strspn(ae + 1, " \t")] != '\0')
 			return nudge_errf(err, EX_DATAERR, "not a mailbox: \"%s\"",
 			    nudge_quote(q, sizeof q, s, strlen(s)));
 		ns = s;
