@@ -379,6 +379,40 @@ test_cases(const char *dir)
 	free(ents);
 }
 
+static void
+test_samples(void)
+{
+	struct contact c = {0};
+	nudge_tpl *t = NULL;
+	nudge_tpl_out o = {0};
+	nudge_err err;
+
+	SET(&c, "first_name", "דנה");
+	SET(&c, "attrs.city", "תל אביב");
+	is_int(nudge_tpl_load("samples/templates/welcome.txt", &t, &err), 0,
+	    "the sample email template loads");
+	if (t == NULL)
+		return;
+	is_int(nudge_tpl_parts(t), 0x7f & ~(1u << NUDGE_TPL_TITLE),
+	    "it has subject, from, reply-to, preheader, text and HTML");
+	is_int(nudge_tpl_render(t, lookup, &c, &o, &err), 0, "and renders");
+	is_str(nudge_buf_str(nudge_tpl_subject(&o)),
+	    "דנה, ברוכים הבאים ל-Shop! 🎉", "its Hebrew subject");
+	ok(strstr(nudge_buf_str(nudge_tpl_html(&o)), "href=\"https://shop."
+	    "example/deals?city=%D7%AA%D7%9C%20%D7%90%D7%91%D7%99%D7%91\"")
+	    != NULL, "the city is URL-encoded in the link");
+	nudge_tpl_free(t);
+	c.n = 0;
+	is_int(nudge_tpl_load("samples/templates/cart.push", &t, &err), 0,
+	    "the sample push template loads");
+	is_int(nudge_tpl_render(t, lookup, &c, &o, &err), 0,
+	    "and renders for a contact with no fields");
+	is_str(nudge_buf_str(&o.part[NUDGE_TPL_TITLE]),
+	    "היי, העגלה שלך מחכה", "its title takes the default");
+	nudge_tpl_out_free(&o);
+	nudge_tpl_free(t);
+}
+
 int
 main(void)
 {
@@ -386,6 +420,7 @@ main(void)
 	test_render();
 	test_escaping();
 	test_headers();
+	test_samples();
 	test_cases("test/template");
 	return done_testing();
 }
