@@ -417,120 +417,171 @@ check_hname(const char *n, nudge_err *err)
 
 /* Bodies. */
 
+/* The bytes quoted-printable writes as themselves (and \n, a line
+ * break): a table, as the test runs for every byte of every body. */
+static const unsigned char qp_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* Whether base64 is shorter than quoted-printable for s[0..n). */
 static int
 want_base64(const char *s, size_t n)
 {
-	size_t i, qp = 0;
+	size_t i, esc = 0;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (i = 0; i < n; i++)
+		esc += !qp_plain[(unsigned char)s[i]];
+	return n + 2 * esc > n / 3 * 4 + 4;
+}
 
-		qp += (c >= 0x20 && c < 0x7f && c != '=') || c == '\n' ||
-		    c == '\t' ? 1 : 3;
+/* Makes room for need more bytes in b, growing it as nudge_buf_add does,
+ * so that the encoders below write through a pointer: a call per byte
+ * cost more than the encoding itself. */
+static char *
+room(nudge_buf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 64;
+	char *s;
+
+	if (b->s != NULL && b->len + need + 1 <= b->cap)
+		return b->s + b->len;
+	while (cap < b->len + need + 1) {
+		if (cap > SIZE_MAX / 2)
+			return NULL;
+		cap *= 2;
 	}
-	return qp > n / 3 * 4 + 4;
+	if ((s = realloc(b->s, cap)) == NULL)
+		return NULL;
+	b->s = s;
+	b->cap = cap;
+	return s + b->len;
 }
 
 /*
  * Quoted-printable (RFC 2045 6.7): lines of at most 76 characters, a
  * line break of the input (LF or CRLF) a CRLF, a lone CR, '=' and every
  * byte outside printable ASCII escaped, a space or tab before a line end
- * escaped.  No output line ends in "=XX" split by a soft break.
+ * escaped.  No "=XX" is split by a soft break.
  */
 static int
 put_qp(nudge_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, col = 0;
+	char *o, *o0;
 
+
+	/* Worst case: every byte 3 characters, a soft break each 25. */
+	if (n > SIZE_MAX / 4 || (o = o0 = room(b, n * 3 + n / 8 + 8)) == NULL)
+		return -1;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char t[3];
-		size_t tl = 1;
 
 		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
 			if (c == '\r')
 				i++;
-			if (nudge_buf_add(b, "\r\n", 2) == -1)
-				return -1;
+			*o++ = '\r';
+			*o++ = '\n';
 			col = 0;
 			continue;
 		}
-		t[0] = (char)c;
-		if (c == '=' || c == '\r' || c >= 0x7f ||
-		    (c < 0x20 && c != '\t') ||
+		if (!qp_plain[c] ||
 		    ((c == ' ' || c == '\t') && (i + 1 == n ||
 		    s[i + 1] == '\n' || s[i + 1] == '\r'))) {
-			t[0] = '=';
-			t[1] = hex[c >> 4];
-			t[2] = hex[c & 15];
-			tl = 3;
+			if (col + 3 > 75) {
+				memcpy(o, "=\r\n", 3);
+				o += 3;
+				col = 0;
+			}
+			*o++ = '=';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+			col += 3;
+		} else {
+			if (col + 1 > 75) {
+				memcpy(o, "=\r\n", 3);
+				o += 3;
+				col = 0;
+			}
+			*o++ = (char)c;
+			col++;
 		}
-		if (col + tl > 75) {
-			if (nudge_buf_add(b, "=\r\n", 3) == -1)
-				return -1;
-			col = 0;
-		}
-		if (nudge_buf_add(b, t, tl) == -1)
-			return -1;
-		col += tl;
 	}
+	b->len += (size_t)(o - o0);
+	b->s[b->len] = '\0';
 	return 0;
 }
 
 /* Base64 of the text s[0..n) in canonical form (LF -> CRLF), 76
- * characters a line. */
+ * characters a line: 57 canonical bytes are gathered, then encoded. */
 static int
 put_b64(nudge_buf *b, const char *s, size_t n)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char in[3];
-	size_t i = 0, got = 0, col = 0;
-	int pend_lf = 0;
+	unsigned char in[60];
+	size_t i = 0, got, k;
+	int first = 1, pend_lf = 0;
+	char *o, *o0;
 
-	for (;;) {
-		int last;
+	/* Worst case: all LF (2n bytes), 4/3, a CRLF each 76. */
+	if (n > SIZE_MAX / 4 || (o = o0 = room(b, n * 3 + 8)) == NULL)
+		return -1;
+	while (i < n || pend_lf) {
+		for (got = 0; got < 57 && (i < n || pend_lf);) {
+			unsigned char c;
 
-		if (pend_lf) {
-			in[got++] = '\n';
-			pend_lf = 0;
-		} else if (i < n) {
-			unsigned char c = (unsigned char)s[i++];
-
+			if (pend_lf) {
+				in[got++] = '\n';
+				pend_lf = 0;
+				continue;
+			}
+			c = (unsigned char)s[i++];
 			if (c == '\n' && (i < 2 || s[i - 2] != '\r')) {
 				c = '\r';
 				pend_lf = 1;
 			}
 			in[got++] = c;
 		}
-		last = i >= n && !pend_lf;
-		if (got < 3 && !last)
-			continue;
-		if (got > 0) {
-			char o[4];
-
-			if (got < 3)
-				memset(in + got, 0, 3 - got);
-			o[0] = b64[in[0] >> 2];
-			o[1] = b64[((in[0] & 3) << 4) | (in[1] >> 4)];
-			o[2] = got > 1 ? b64[((in[1] & 15) << 2) | (in[2] >> 6)] :
-			    '=';
-			o[3] = got > 2 ? b64[in[2] & 63] : '=';
-			if (col == 76) {
-				if (nudge_buf_add(b, "\r\n", 2) == -1)
-					return -1;
-				col = 0;
-			}
-			if (nudge_buf_add(b, o, 4) == -1)
-				return -1;
-			col += 4;
-			got = 0;
+		if (!first) {
+			*o++ = '\r';
+			*o++ = '\n';
 		}
-		if (last)
-			return 0;
+		first = 0;
+		for (k = 0; k + 3 <= got; k += 3, o += 4) {
+			o[0] = b64[in[k] >> 2];
+			o[1] = b64[((in[k] & 3) << 4) | (in[k + 1] >> 4)];
+			o[2] = b64[((in[k + 1] & 15) << 2) | (in[k + 2] >> 6)];
+			o[3] = b64[in[k + 2] & 63];
+		}
+		if (k < got) {
+			in[got] = in[got + 1] = 0;
+			o[0] = b64[in[k] >> 2];
+			o[1] = b64[((in[k] & 3) << 4) | (in[k + 1] >> 4)];
+			o[2] = got - k > 1 ?
+			    b64[((in[k + 1] & 15) << 2) | (in[k + 2] >> 6)] : '=';
+			o[3] = '=';
+			o += 4;
+		}
 	}
+	b->len += (size_t)(o - o0);
+	b->s[b->len] = '\0';
+	return 0;
 }
 
 static int
@@ -538,9 +589,12 @@ put_part(nudge_buf *b, const char *type, const char *s, size_t n)
 {
 	int b64 = want_base64(s, n);
 
-	if (nudge_buf_printf(b, "Content-Type: %s; charset=utf-8\r\n"
-	    "Content-Transfer-Encoding: %s\r\n\r\n", type,
-	    b64 ? "base64" : "quoted-printable") == -1)
+	if (nudge_buf_puts(b, "Content-Type: ") == -1 ||
+	    nudge_buf_puts(b, type) == -1 ||
+	    nudge_buf_puts(b, b64 ? "; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n" :
+	    "; charset=utf-8\r\nContent-Transfer-Encoding: "
+	    "quoted-printable\r\n\r\n") == -1)
 		return -1;
 	return b64 ? put_b64(b, s, n) : put_qp(b, s, n);
 }
