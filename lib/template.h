@@ -1,0 +1,76 @@
+/* template: message templates (nudge-template(5)) parsed once into literal
+ * and placeholder segments, rendered many times with escaping chosen by
+ * where each placeholder sits: header, text, HTML text, HTML attribute or
+ * URL. */
+#ifndef NUDGE_TEMPLATE_H
+#define NUDGE_TEMPLATE_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/* Returns the value of field name (e.g. "first_name", "attrs.city") for
+ * the contact behind ctx and sets *len, or returns NULL when the contact
+ * has no such field.  The value need not be NUL-terminated and must stay
+ * valid until the next call. */
+typedef const char *(*nudge_tpl_lookup)(void *ctx, const char *name,
+    size_t *len);
+
+typedef struct nudge_tpl nudge_tpl;
+
+/* The parts a template may have, as bits for nudge_tpl_parts(). */
+enum nudge_tpl_part {
+	NUDGE_TPL_SUBJECT,
+	NUDGE_TPL_FROM,
+	NUDGE_TPL_REPLY_TO,
+	NUDGE_TPL_PREHEADER,
+	NUDGE_TPL_TITLE,
+	NUDGE_TPL_TEXT,
+	NUDGE_TPL_HTML,
+	NUDGE_TPL_NPARTS
+};
+
+/* One rendering.  A zeroed struct is ready; nudge_tpl_render resets and
+ * refills the buffers, so reusing one struct for many contacts allocates
+ * only while the buffers grow.  part[i] is the part NUDGE_TPL_i; the
+ * aliases below name them.  A part the template lacks is left empty. */
+typedef struct nudge_tpl_out {
+	nudge_buf part[NUDGE_TPL_NPARTS];
+	nudge_buf scratch; /* internal: filtered values */
+} nudge_tpl_out;
+
+#define nudge_tpl_subject(o)   (&(o)->part[NUDGE_TPL_SUBJECT])
+#define nudge_tpl_text(o)      (&(o)->part[NUDGE_TPL_TEXT])
+#define nudge_tpl_html(o)      (&(o)->part[NUDGE_TPL_HTML])
+
+/* Reads and parses the template at path, and the HTML part from the
+ * sibling file (path with its extension replaced by ".html") when the
+ * template has no "--- html ---" line and that file exists.  Errors name
+ * file:line:col: EX_NOINPUT (cannot read), EX_DATAERR (an unknown header,
+ * an unclosed "{{", an unknown filter, a placeholder where HTML cannot
+ * take one), EX_OSERR (memory). */
+int nudge_tpl_load(const char *path, nudge_tpl **out, nudge_err *err);
+
+/* Parses the template src[0..n), named name in errors; html, if not NULL,
+ * is the HTML part (as from a sibling file) and the template itself may
+ * then not have one.  Errors as for nudge_tpl_load. */
+int nudge_tpl_parse(const char *name, const char *src, size_t n,
+    const char *html, size_t hn, nudge_tpl **out, nudge_err *err);
+
+/* Returns the parts t has, as bits (1u << NUDGE_TPL_SUBJECT, ...). */
+unsigned nudge_tpl_parts(const nudge_tpl *t);
+
+/* Renders t for the contact behind ctx.  Returns 0, EX_DATAERR when a
+ * field has no value and no default (the error names it: skip that
+ * contact) or an URL field is not an http, https or mailto URL, or
+ * EX_OSERR (memory). */
+int nudge_tpl_render(const nudge_tpl *t, nudge_tpl_lookup lookup, void *ctx,
+    nudge_tpl_out *out, nudge_err *err);
+
+/* Frees the buffers of out (not out itself). */
+void nudge_tpl_out_free(nudge_tpl_out *out);
+
+/* Frees t (NULL is fine). */
+void nudge_tpl_free(nudge_tpl *t);
+
+#endif

@@ -1,0 +1,5 @@
+Subject: x
+
+text
+--- html ---
+<p>inline</p>

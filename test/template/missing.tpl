@@ -1,0 +1,3 @@
+Subject: Hi {{first_name}}
+
+Hi {{first_name}},

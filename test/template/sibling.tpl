@@ -1,0 +1,4 @@
+Subject: {{title|News}}
+Title: {{title|News}}
+
+Text for {{first_name}}.
