@@ -112,7 +112,14 @@ oom(nudge_err *err)
 static const char *
 q(char *buf, size_t len, const nudge_ynode *n)
 {
-	return nudge_quote(buf, len, n->value, strlen(n->value));
+	size_t k;
+
+	buf[0] = '"';
+	nudge_quote(buf + 1, len - 2, n->value, strlen(n->value));
+	k = strlen(buf);
+	buf[k] = '"';
+	buf[k + 1] = '\0';
+	return buf;
 }
 
 static int
@@ -437,8 +444,8 @@ unknown(struct rd *r, const nudge_ynode *n, const char *prefix,
 {
 	char b[128];
 
-	return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %sunknown setting %s",
-	    r->path, n->line, n->col, prefix,
+	return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %sunknown setting "
+	    "\"%s\"", r->path, n->line, n->col, prefix,
 	    nudge_quote(b, sizeof b, n->key, strlen(n->key)));
 }
 
