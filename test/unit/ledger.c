@@ -171,6 +171,24 @@ test_claim_outcome(void)
 	    "claims batched in the caller's transaction");
 	is_int(q1(st2, "SELECT count(*) FROM messages WHERE step = 'batch'"),
 	    2, "committed together");
+
+	/* Two connections at once: while one holds a claim uncommitted,
+	 * the other cannot decide on that key (it waits, then gives up
+	 * with EX_TEMPFAIL); after the commit it sees the claim taken. */
+	sqlite3_busy_timeout(st2->db, 100);
+	ok(nudge_store_begin(st, &err) == 0 &&
+	    nudge_ledger_claim(l, 1, "both", 3, "email", 0, 120, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_WON, "one connection claims, "
+	    "uncommitted");
+	is_int(nudge_ledger_claim(l2, 1, "both", 3, "email", 0, 120, &res,
+	    &id2, &err), EX_TEMPFAIL, "the other waits and gives up");
+	ok(res == NUDGE_CLAIM_DONE, "without winning");
+	ok(nudge_store_commit(st, &err) == 0, "the first commits");
+	ok(nudge_ledger_claim(l2, 1, "both", 3, "email", 0, 121, &res, &id2,
+	    &err) == 0 && res == NUDGE_CLAIM_DONE && id2 == id,
+	    "then the other finds the key taken");
+	is_int(q1(st, "SELECT count(*) FROM messages WHERE step = 'both'"), 1,
+	    "one row");
 	nudge_ledger_close(l);
 	nudge_ledger_close(l2);
 	nudge_store_close(st);
