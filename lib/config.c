@@ -6,9 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "contact.h"
+#include "segment.h"
 #include "yaml.h"
 
 /* $VAR/suffix, else $HOME/fallback/suffix; NULL when neither is set. */
@@ -68,15 +73,632 @@ scalar(const char *path, const nudge_ynode *n, nudge_err *err)
 	return 0;
 }
 
+/* The reader's state: the file's name for messages, and where an inline
+ * secret was seen (checked against the file's mode at the end). */
+struct rd {
+	const char *path;
+	nudge_config *cfg;
+	const nudge_ynode *secret_at;
+	const char *secret_what;
+};
+
+/* "file:line:col: PREFIX: KEY: why" where fmt says why.  Never pass a
+ * secret's value as an argument. */
+static int
+badf(struct rd *r, const nudge_ynode *n, const char *prefix, nudge_err *err,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+badf(struct rd *r, const nudge_ynode *n, const char *prefix, nudge_err *err,
+    const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s%s: %s", r->path,
+	    n->line, n->col, prefix, n->key != NULL ? n->key : "", msg);
+}
+
+static int
+oom(nudge_err *err)
+{
+	return nudge_errf(err, EX_OSERR, "out of memory");
+}
+
+/* The value quoted for a message (not for secrets). */
+static const char *
+q(char *buf, size_t len, const nudge_ynode *n)
+{
+	size_t k;
+
+	buf[0] = '"';
+	nudge_quote(buf + 1, len - 2, n->value, strlen(n->value));
+	k = strlen(buf);
+	buf[k] = '"';
+	buf[k + 1] = '\0';
+	return buf;
+}
+
+static int
+want_map(struct rd *r, const nudge_ynode *n, const char *prefix,
+    nudge_err *err)
+{
+	if (n->kind != NUDGE_Y_MAP)
+		return badf(r, n, prefix, err, "expected a map of settings");
+	return 0;
+}
+
+/* A non-empty single value without control characters. */
+static int
+want_text(struct rd *r, const nudge_ynode *n, const char *prefix,
+    nudge_err *err)
+{
+	const unsigned char *p;
+
+	if (n->kind != NUDGE_Y_SCALAR)
+		return badf(r, n, prefix, err, "expected a single value");
+	if (*n->value == '\0')
+		return badf(r, n, prefix, err, "expected a value, got nothing");
+	for (p = (const unsigned char *)n->value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return badf(r, n, prefix, err,
+			    "control characters are not allowed");
+	return 0;
+}
+
+static int
+set_text(struct rd *r, const nudge_ynode *n, const char *prefix,
+    char **dst, nudge_err *err)
+{
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	free(*dst);
+	if ((*dst = strdup(n->value)) == NULL)
+		return oom(err);
+	return 0;
+}
+
+static int
+set_path(struct rd *r, const nudge_ynode *n, const char *prefix,
+    char **dst, nudge_err *err)
+{
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	free(*dst);
+	if ((*dst = resolve(r->path, n->value)) == NULL)
+		return oom(err);
+	return 0;
+}
+
+static int
+set_bool(struct rd *r, const nudge_ynode *n, const char *prefix, int *dst,
+    nudge_err *err)
+{
+	char b[64];
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	if (strcmp(n->value, "true") == 0 || strcmp(n->value, "yes") == 0)
+		*dst = 1;
+	else if (strcmp(n->value, "false") == 0 || strcmp(n->value, "no") == 0)
+		*dst = 0;
+	else
+		return badf(r, n, prefix, err, "expected true or false, not %s",
+		    q(b, sizeof b, n));
+	return 0;
+}
+
+static int
+set_duration(struct rd *r, const nudge_ynode *n, const char *prefix,
+    int64_t *dst, nudge_err *err)
+{
+	char b[64];
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	if (nudge_duration_parse(n->value, dst) != 0)
+		return badf(r, n, prefix, err, "expected a duration such as "
+		    "12h, 7d or 4w, not %s", q(b, sizeof b, n));
+	return 0;
+}
+
+/* An environment variable's name: [A-Za-z_][A-Za-z0-9_]*. */
+static int
+set_envname(struct rd *r, const nudge_ynode *n, const char *prefix,
+    char **dst, nudge_err *err)
+{
+	const char *p;
+	char b[64];
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	for (p = n->value; *p != '\0'; p++)
+		if (!(isalpha((unsigned char)*p) || *p == '_' ||
+		    (p > n->value && isdigit((unsigned char)*p))))
+			return badf(r, n, prefix, err, "expected the name of "
+			    "an environment variable, not %s",
+			    q(b, sizeof b, n));
+	return set_text(r, n, prefix, dst, err);
+}
+
+/* An address as a From: or Reply-To: header gives it: addr or
+ * "Display Name <addr>". */
+static int
+set_address(struct rd *r, const nudge_ynode *n, const char *prefix,
+    char **dst, nudge_err *err)
+{
+	char b[128], norm[NUDGE_EMAIL_MAX + 1];
+	const char *v, *lt, *why;
+	size_t len;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	v = n->value;
+	len = strlen(v);
+	if ((lt = strrchr(v, '<')) != NULL) {
+		if (len < 2 || v[len - 1] != '>')
+			return badf(r, n, prefix, err, "expected \"Name "
+			    "<address>\" or an address, not %s",
+			    q(b, sizeof b, n));
+		v = lt + 1;
+		len = strlen(v) - 1;
+	}
+	if (nudge_email_norm(v, len, norm, &why) != 0)
+		return badf(r, n, prefix, err, "%s: %s", why,
+		    q(b, sizeof b, n));
+	return set_text(r, n, prefix, dst, err);
+}
+
+/* smtp://host[:port][/...], smtps://..., file:///dir. */
+static int
+set_url(struct rd *r, const nudge_ynode *n, const char *prefix, char **dst,
+    nudge_err *err)
+{
+	const char *v, *h, *e, *colon;
+	char b[128];
+	long port;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	v = n->value;
+	if (strncmp(v, "file://", 7) == 0) {
+		if (v[7] != '/')
+			return badf(r, n, prefix, err, "a file URL needs an "
+			    "absolute path (file:///dir), not %s",
+			    q(b, sizeof b, n));
+		return set_text(r, n, prefix, dst, err);
+	}
+	if (strncmp(v, "smtp://", 7) == 0)
+		h = v + 7;
+	else if (strncmp(v, "smtps://", 8) == 0)
+		h = v + 8;
+	else
+		return badf(r, n, prefix, err, "expected smtp://host:port, "
+		    "smtps://host:port or file:///dir, not %s",
+		    q(b, sizeof b, n));
+	e = h + strcspn(h, "/?#");
+	colon = NULL;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(e - h));
+
+		if (rb != NULL && rb + 1 < e && rb[1] == ':')
+			colon = rb + 1;
+		else if (rb == NULL)
+			h = e;  /* an unclosed bracket: no host */
+	} else if ((colon = memchr(h, ':', (size_t)(e - h))) == NULL) {
+		colon = NULL;
+	}
+	if (h == e || colon == h || strchr(v, ' ') != NULL)
+		return badf(r, n, prefix, err, "no host in %s",
+		    q(b, sizeof b, n));
+	if (colon != NULL) {
+		char *end;
+
+		errno = 0;
+		port = strtol(colon + 1, &end, 10);
+		if (end != e || colon + 1 == e || port < 1 || port > 65535 ||
+		    !isdigit((unsigned char)colon[1]))
+			return badf(r, n, prefix, err, "bad port in %s",
+			    q(b, sizeof b, n));
+	}
+	return set_text(r, n, prefix, dst, err);
+}
+
+/* "N/s", "N/m", "N/h" or a bare N (per second). */
+static int
+set_rate(struct rd *r, const nudge_ynode *n, const char *prefix,
+    double *dst, nudge_err *err)
+{
+	char b[64], *end;
+	double v;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	errno = 0;
+	v = strtod(n->value, &end);
+	if (end == n->value || errno != 0 || !(v > 0) || v > 1e6 ||
+	    !isdigit((unsigned char)n->value[0]))
+		goto no;
+	if (*end == '\0' || strcmp(end, "/s") == 0)
+		;
+	else if (strcmp(end, "/m") == 0)
+		v /= 60;
+	else if (strcmp(end, "/h") == 0)
+		v /= 3600;
+	else
+		goto no;
+	*dst = v;
+	return 0;
+no:
+	return badf(r, n, prefix, err, "expected a rate such as 20/s, 600/m "
+	    "or 1000/h, not %s", q(b, sizeof b, n));
+}
+
+static int
+set_int(struct rd *r, const nudge_ynode *n, const char *prefix,
+    int64_t lo, int64_t hi, int64_t *dst, nudge_err *err)
+{
+	char b[64];
+	int64_t v;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	if (nudge_parse_i64(n->value, &v) != 0 || v < lo || v > hi)
+		return badf(r, n, prefix, err, "expected a whole number from "
+		    "%lld to %lld, not %s", (long long)lo, (long long)hi,
+		    q(b, sizeof b, n));
+	*dst = v;
+	return 0;
+}
+
+/* HH:MM, 00:00 to 23:59, as minutes after midnight. */
+static int
+set_clock(struct rd *r, const nudge_ynode *n, const char *prefix, int *dst,
+    nudge_err *err)
+{
+	const char *v = n->value;
+	char b[64];
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	if (strlen(v) != 5 || !isdigit((unsigned char)v[0]) ||
+	    !isdigit((unsigned char)v[1]) || v[2] != ':' ||
+	    !isdigit((unsigned char)v[3]) || !isdigit((unsigned char)v[4]) ||
+	    (v[0] - '0') * 10 + (v[1] - '0') > 23 || v[3] > '5')
+		return badf(r, n, prefix, err, "expected a time of day such as "
+		    "08:00 or 21:30, not %s", q(b, sizeof b, n));
+	*dst = ((v[0] - '0') * 10 + (v[1] - '0')) * 60 +
+	    (v[3] - '0') * 10 + (v[4] - '0');
+	return 0;
+}
+
+/* An Olson time zone that this system has ($TZDIR or
+ * /usr/share/zoneinfo), or UTC. */
+static int
+set_tz(struct rd *r, const nudge_ynode *n, const char *prefix, char **dst,
+    nudge_err *err)
+{
+	const char *v = n->value, *dir = getenv("TZDIR"), *p;
+	char b[96], file[512];
+	struct stat sb;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	if (dir == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	for (p = v; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL)
+			break;
+	if (strcmp(v, "UTC") != 0 && (*p != '\0' || *v == '/' ||
+	    strstr(v, "..") != NULL ||
+	    (size_t)snprintf(file, sizeof file, "%s/%s", dir, v) >=
+	    sizeof file || stat(file, &sb) == -1 || !S_ISREG(sb.st_mode)))
+		return badf(r, n, prefix, err, "unknown time zone %s; expected "
+		    "a name such as Europe/Paris or Asia/Jerusalem",
+		    q(b, sizeof b, n));
+	return set_text(r, n, prefix, dst, err);
+}
+
+/* An inline secret: taken, and remembered so that the file's mode is
+ * checked once the whole file is read.  Its value is never quoted. */
+static int
+set_secret(struct rd *r, const nudge_ynode *n, const char *prefix,
+    const char *what, char **dst, nudge_err *err)
+{
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	if (*dst != NULL) {
+		explicit_bzero(*dst, strlen(*dst));
+		free(*dst);
+	}
+	if ((*dst = strdup(n->value)) == NULL)
+		return oom(err);
+	if (r->secret_at == NULL) {
+		r->secret_at = n;
+		r->secret_what = what;
+	}
+	return 0;
+}
+
+static int
+unknown(struct rd *r, const nudge_ynode *n, const char *prefix,
+    nudge_err *err)
+{
+	char b[128];
+
+	return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %sunknown setting "
+	    "\"%s\"", r->path, n->line, n->col, prefix,
+	    nudge_quote(b, sizeof b, n->key, strlen(n->key)));
+}
+
+/* At most one source for a secret. */
+static int
+one_source(struct rd *r, const nudge_ynode *n, const char *prefix,
+    const char *names, int count, nudge_err *err)
+{
+	if (count > 1)
+		return badf(r, n, prefix, err, "give only one of %s", names);
+	return 0;
+}
+
+static int
+read_email(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char P[] = "channels: email: ";
+	nudge_email_cfg *e = &r->cfg->email;
+	size_t i;
+	int rc;
+
+	if ((rc = want_map(r, m, "channels: ", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+		const char *k = n->key;
+		int64_t v;
+
+		if (strcmp(k, "url") == 0)
+			rc = set_url(r, n, P, &e->url, err);
+		else if (strcmp(k, "from") == 0)
+			rc = set_address(r, n, P, &e->from, err);
+		else if (strcmp(k, "reply_to") == 0)
+			rc = set_address(r, n, P, &e->reply_to, err);
+		else if (strcmp(k, "username") == 0)
+			rc = set_text(r, n, P, &e->username, err);
+		else if (strcmp(k, "password_env") == 0)
+			rc = set_envname(r, n, P, &e->password_env, err);
+		else if (strcmp(k, "password_file") == 0)
+			rc = set_path(r, n, P, &e->password_file, err);
+		else if (strcmp(k, "password") == 0)
+			rc = set_secret(r, n, P, "channels: email: password",
+			    &e->password, err);
+		else if (strcmp(k, "parallel") == 0) {
+			if ((rc = set_int(r, n, P, 1, 64, &v, err)) == 0)
+				e->parallel = (int)v;
+		} else if (strcmp(k, "rate") == 0)
+			rc = set_rate(r, n, P, &e->rate, err);
+		else if (strcmp(k, "allow_plaintext") == 0)
+			rc = set_bool(r, n, P, &e->allow_plaintext, err);
+		else
+			rc = unknown(r, n, P, err);
+		if (rc == 0 && strncmp(k, "password", 8) == 0)
+			rc = one_source(r, n, P, "password, password_env and "
+			    "password_file", (e->password != NULL) +
+			    (e->password_env != NULL) +
+			    (e->password_file != NULL), err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+read_channels(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		if (strcmp(m->kids[i]->key, "email") == 0)
+			rc = read_email(r, m->kids[i], err);
+		else
+			rc = unknown(r, m->kids[i], "channels: ", err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+read_tracking(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char P[] = "tracking: ";
+	nudge_tracking_cfg *t = &r->cfg->tracking;
+	char b[128];
+	size_t i;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+		const char *k = n->key;
+
+		if (strcmp(k, "base_url") == 0) {
+			if ((rc = want_text(r, n, P, err)) == 0 &&
+			    strncmp(n->value, "https://", 8) != 0 &&
+			    strncmp(n->value, "http://", 7) != 0)
+				rc = badf(r, n, P, err, "expected an http:// or "
+				    "https:// URL, not %s", q(b, sizeof b, n));
+			if (rc == 0)
+				rc = set_text(r, n, P, &t->base_url, err);
+		} else if (strcmp(k, "secret_env") == 0)
+			rc = set_envname(r, n, P, &t->secret_env, err);
+		else if (strcmp(k, "secret_file") == 0)
+			rc = set_path(r, n, P, &t->secret_file, err);
+		else if (strcmp(k, "secret") == 0)
+			rc = set_secret(r, n, P, "tracking: secret", &t->secret,
+			    err);
+		else
+			rc = unknown(r, n, P, err);
+		if (rc == 0 && strncmp(k, "secret", 6) == 0)
+			rc = one_source(r, n, P, "secret, secret_env and "
+			    "secret_file", (t->secret != NULL) +
+			    (t->secret_env != NULL) + (t->secret_file != NULL),
+			    err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	nudge_policy_cfg *p = &r->cfg->policy;
+	size_t i, j;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+		const char *k = n->key;
+
+		if (strcmp(k, "frequency_cap") == 0) {
+			static const char P[] = "policy: frequency_cap: ";
+			int have_max = 0, have_per = 0;
+
+			if ((rc = want_map(r, n, "policy: ", err)) != 0)
+				return rc;
+			for (j = 0; j < n->n && rc == 0; j++) {
+				const nudge_ynode *c = n->kids[j];
+
+				if (strcmp(c->key, "max") == 0) {
+					rc = set_int(r, c, P, 1, 1000000,
+					    &p->cap_max, err);
+					have_max = 1;
+				} else if (strcmp(c->key, "per") == 0) {
+					rc = set_duration(r, c, P, &p->cap_per,
+					    err);
+					have_per = 1;
+				} else
+					rc = unknown(r, c, P, err);
+			}
+			if (rc == 0 && (!have_max || !have_per))
+				rc = badf(r, n, "policy: ", err, "needs both "
+				    "max and per, as in {max: 3, per: 7d}");
+		} else if (strcmp(k, "quiet_hours") == 0) {
+			static const char P[] = "policy: quiet_hours: ";
+			int have_from = 0, have_to = 0;
+
+			if ((rc = want_map(r, n, "policy: ", err)) != 0)
+				return rc;
+			for (j = 0; j < n->n && rc == 0; j++) {
+				const nudge_ynode *c = n->kids[j];
+
+				if (strcmp(c->key, "from") == 0) {
+					rc = set_clock(r, c, P, &p->quiet_from,
+					    err);
+					have_from = 1;
+				} else if (strcmp(c->key, "to") == 0) {
+					rc = set_clock(r, c, P, &p->quiet_to,
+					    err);
+					have_to = 1;
+				} else if (strcmp(c->key, "timezone") == 0)
+					rc = set_tz(r, c, P, &p->quiet_tz, err);
+				else
+					rc = unknown(r, c, P, err);
+			}
+			if (rc == 0 && (!have_from || !have_to))
+				rc = badf(r, n, "policy: ", err, "needs both "
+				    "from and to, as in {from: \"21:00\", "
+				    "to: \"08:00\"}");
+			if (rc == 0 && p->quiet_from == p->quiet_to)
+				rc = badf(r, n, "policy: ", err, "from and to "
+				    "are the same time");
+		} else if (strcmp(k, "exclude") == 0) {
+			rc = set_text(r, n, "policy: ", &p->exclude, err);
+			/* Checked now unless it names saved segments, which
+			 * live in the store: those are checked when used. */
+			if (rc == 0 && strchr(n->value, '@') == NULL) {
+				nudge_seg seg;
+				nudge_err e;
+
+				if (nudge_seg_compile(NULL, NULL, n->value, 0,
+				    &seg, &e) != 0)
+					rc = badf(r, n, "policy: ", err, "%s",
+					    e.msg);
+				nudge_seg_free(&seg);
+			}
+		} else if (strcmp(k, "sunset") == 0)
+			rc = set_duration(r, n, "policy: ", &p->sunset, err);
+		else
+			rc = unknown(r, n, "policy: ", err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A secret in the file itself is only accepted when nobody else can read
+ * the file. */
+static int
+check_secret_mode(struct rd *r, nudge_err *err)
+{
+	struct stat sb;
+
+	if (r->secret_at == NULL)
+		return 0;
+	if (stat(r->path, &sb) == -1)
+		return nudge_errf(err, EX_IOERR, "%s: %s", r->path,
+		    strerror(errno));
+	if ((sb.st_mode & 077) != 0)
+		return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: refused: "
+		    "the file holds a secret but is readable or writable by "
+		    "group or others (mode %04o); chmod 600 it, or use %s_env "
+		    "or %s_file", r->path, r->secret_at->line,
+		    r->secret_at->col, r->secret_what,
+		    (unsigned)(sb.st_mode & 07777), r->secret_at->key,
+		    r->secret_at->key);
+	if (sb.st_uid != geteuid())
+		return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: refused: "
+		    "the file holds a secret but belongs to another user "
+		    "(uid %u)", r->path, r->secret_at->line, r->secret_at->col,
+		    r->secret_what, (unsigned)sb.st_uid);
+	return 0;
+}
+
 int
 nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 {
 	nudge_ynode *root = NULL;
 	char *found = NULL;
+	struct rd r;
 	size_t i;
 	int rc;
 
 	memset(cfg, 0, sizeof *cfg);
+	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	if (path == NULL && (path = getenv("NUDGE_CONFIG")) != NULL &&
 	    *path == '\0')
 		path = NULL;
@@ -93,6 +715,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
 	free(found);
+	memset(&r, 0, sizeof r);
+	r.path = cfg->path;
+	r.cfg = cfg;
 	if ((rc = nudge_yaml_load(cfg->path, &root, err)) != 0)
 		goto fail;
 	if (root->kind != NUDGE_Y_MAP) {
@@ -132,12 +757,23 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 				    "\"%.40s\"", v);
 				goto fail;
 			}
+		} else if (strcmp(n->key, "channels") == 0) {
+			if ((rc = read_channels(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "tracking") == 0) {
+			if ((rc = read_tracking(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "policy") == 0) {
+			if ((rc = read_policy(&r, n, err)) != 0)
+				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",
 			    n->key);
 			goto fail;
 		}
 	}
+	if ((rc = check_secret_mode(&r, err)) != 0)
+		goto fail;
 	nudge_yaml_free(root);
 	return 0;
 fail:
@@ -146,12 +782,144 @@ fail:
 	return rc;
 }
 
+static void
+wipe(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 void
 nudge_config_free(nudge_config *cfg)
 {
 	free(cfg->path);
 	free(cfg->db);
+	free(cfg->email.url);
+	free(cfg->email.from);
+	free(cfg->email.reply_to);
+	free(cfg->email.username);
+	free(cfg->email.password_env);
+	free(cfg->email.password_file);
+	wipe(cfg->email.password);
+	free(cfg->tracking.base_url);
+	free(cfg->tracking.secret_env);
+	free(cfg->tracking.secret_file);
+	wipe(cfg->tracking.secret);
+	free(cfg->policy.quiet_tz);
+	free(cfg->policy.exclude);
 	memset(cfg, 0, sizeof *cfg);
+	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
+}
+
+void
+nudge_config_secret_free(char *secret)
+{
+	wipe(secret);
+}
+
+/* Reads a secret file: a regular file of ours that nobody else may read
+ * or write, at most 4 KiB, one trailing newline dropped. */
+static int
+read_secret_file(const char *path, const char *what, char **out,
+    nudge_err *err)
+{
+	char buf[4097];
+	struct stat sb;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return nudge_errf(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    "%s_file %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &sb) == -1) {
+		close(fd);
+		return nudge_errf(err, EX_IOERR, "%s_file %s: %s", what, path,
+		    strerror(errno));
+	}
+	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0 ||
+	    sb.st_uid != geteuid()) {
+		close(fd);
+		if (!S_ISREG(sb.st_mode))
+			return nudge_errf(err, EX_DATAERR, "%s_file %s: refused: "
+			    "not a regular file", what, path);
+		if (sb.st_uid != geteuid())
+			return nudge_errf(err, EX_DATAERR, "%s_file %s: refused: "
+			    "it belongs to another user (uid %u)", what, path,
+			    (unsigned)sb.st_uid);
+		return nudge_errf(err, EX_DATAERR, "%s_file %s: refused: "
+		    "readable or writable by group or others (mode %04o); "
+		    "chmod 600 it", what, path,
+		    (unsigned)(sb.st_mode & 07777));
+	}
+	while (len < sizeof buf - 1 &&
+	    (n = read(fd, buf + len, sizeof buf - 1 - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			explicit_bzero(buf, sizeof buf);
+			return nudge_errf(err, EX_IOERR, "%s_file %s: %s", what,
+			    path, strerror(errno));
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len == sizeof buf - 1) {
+		explicit_bzero(buf, sizeof buf);
+		return nudge_errf(err, EX_DATAERR, "%s_file %s: longer than "
+		    "4096 bytes", what, path);
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || memchr(buf, '\0', len) != NULL ||
+	    strchr(buf, '\n') != NULL) {
+		explicit_bzero(buf, sizeof buf);
+		return nudge_errf(err, EX_DATAERR, "%s_file %s: expected one "
+		    "line holding the %s", what, path, what);
+	}
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return *out == NULL ? oom(err) : 0;
+}
+
+int
+nudge_config_secret(const nudge_config *cfg, enum nudge_secret which,
+    char **out, nudge_err *err)
+{
+	const char *env, *file, *inl, *what, *v;
+
+	*out = NULL;
+	if (which == NUDGE_SECRET_EMAIL_PASSWORD) {
+		env = cfg->email.password_env;
+		file = cfg->email.password_file;
+		inl = cfg->email.password;
+		what = "password";
+	} else {
+		env = cfg->tracking.secret_env;
+		file = cfg->tracking.secret_file;
+		inl = cfg->tracking.secret;
+		what = "secret";
+	}
+	if (env != NULL) {
+		if ((v = getenv(env)) == NULL || *v == '\0')
+			return nudge_errf(err, EX_DATAERR, "%s_env: the "
+			    "environment variable %s is %s", what, env,
+			    v == NULL ? "not set" : "empty");
+		if ((*out = strdup(v)) == NULL)
+			return oom(err);
+		return 0;
+	}
+	if (file != NULL)
+		return read_secret_file(file, what, out, err);
+	if (inl != NULL && (*out = strdup(inl)) == NULL)
+		return oom(err);
+	return 0;
 }
 
 int

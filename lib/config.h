@@ -1,10 +1,47 @@
-/* config: finding and reading nudge's configuration (nudge-config(5)) and
- * resolving which store to open. */
+/* config: finding and reading nudge's configuration (nudge-config(5)),
+ * resolving which store to open, and fetching secrets it points at. */
 #ifndef NUDGE_CONFIG_H
 #define NUDGE_CONFIG_H
 
+#include <stdint.h>
+
 #include "store.h"
 #include "util.h"
+
+/* channels: email: */
+typedef struct nudge_email_cfg {
+	char *url;              /* smtp://host[:port], smtps://..., or
+				   file:///dir; NULL if not set */
+	char *from;             /* "Name <addr>" or addr; NULL if not set */
+	char *reply_to;         /* NULL if not set */
+	char *username;         /* NULL if not set */
+	char *password_env;     /* the variable's name, or NULL */
+	char *password_file;    /* resolved path, or NULL */
+	char *password;         /* inline (only in a 0600 file), or NULL */
+	int parallel;           /* connections; 0 when not set */
+	double rate;            /* messages per second; 0 when not set */
+	int allow_plaintext;    /* SMTP without STARTTLS to a non-loopback
+				   host */
+} nudge_email_cfg;
+
+/* tracking: (read by the tracking issue) */
+typedef struct nudge_tracking_cfg {
+	char *base_url;         /* http(s)://...; NULL if not set */
+	char *secret_env;
+	char *secret_file;
+	char *secret;           /* inline (only in a 0600 file), or NULL */
+} nudge_tracking_cfg;
+
+/* policy: the global send policy; a campaign may override it. */
+typedef struct nudge_policy_cfg {
+	int64_t cap_max;        /* frequency_cap: max; 0 means no cap */
+	int64_t cap_per;        /* frequency_cap: per, in seconds */
+	int quiet_from;         /* quiet_hours: minutes after midnight, */
+	int quiet_to;           /* -1 when quiet hours are not set */
+	char *quiet_tz;         /* an Olson name; NULL means UTC */
+	char *exclude;          /* a segment expression, or NULL */
+	int64_t sunset;         /* seconds; 0 when not set */
+} nudge_policy_cfg;
 
 typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
@@ -12,13 +49,19 @@ typedef struct nudge_config {
 				     directory; NULL if not set */
 	char default_country[3];  /* `default_country:` (ISO 3166 alpha-2,
 				     upper case), or "" */
+	nudge_email_cfg email;
+	nudge_tracking_cfg tracking;
+	nudge_policy_cfg policy;
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml
  * (~/.config/...).  A missing default file is no error (all defaults);
  * a named file that is missing is.  Unknown keys are errors naming
- * file:line:col.  Errors: EX_NOINPUT, EX_DATAERR, EX_IOERR. */
+ * file:line:col; so is a secret written in a file that is readable by
+ * group or others or not owned by the user.  No message ever holds a
+ * secret's value.  Errors: EX_NOINPUT, EX_DATAERR, EX_IOERR. */
 int nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err);
+/* Frees everything, wiping inline secrets first. */
 void nudge_config_free(nudge_config *cfg);
 
 /* Opens the store: db_opt (--db), else $NUDGE_DB, else the config's db,
@@ -27,5 +70,22 @@ void nudge_config_free(nudge_config *cfg);
  * nudge_store_open. */
 int nudge_config_open_store(const nudge_config *cfg, const char *db_opt,
     int flags, nudge_store **st, nudge_err *err);
+
+enum nudge_secret {
+	NUDGE_SECRET_EMAIL_PASSWORD,  /* channels: email: password_* */
+	NUDGE_SECRET_TRACKING,        /* tracking: secret_* */
+};
+
+/* Resolves a secret into *out (malloc'd; wipe and free it with
+ * nudge_config_secret_free), or NULL when the config names none.  From
+ * the environment variable, else from the file, which must be a regular
+ * file owned by the user and not readable or writable by group or others
+ * (one trailing newline is dropped), else the inline value.
+ * Errors: EX_DATAERR (variable unset or empty, file of
+ * wrong mode or owner, empty), EX_NOINPUT (file missing), EX_IOERR,
+ * EX_OSERR.  Messages name the variable or file, never the value. */
+int nudge_config_secret(const nudge_config *cfg, enum nudge_secret which,
+    char **out, nudge_err *err);
+void nudge_config_secret_free(char *secret);
 
 #endif

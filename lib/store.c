@@ -96,6 +96,29 @@ static const char *const migrations[] = {
 	"  expr TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL);",
+	/* 1 -> 2: the message ledger (ledger.c).  One row per idempotency
+	 * key (campaign, step, contact), inserted as `claimed` before the
+	 * message leaves; claimed_by names the process ("pid@host:start")
+	 * so that a later run can tell a crashed claim from a live one.
+	 * The status index serves recovery (status = 'claimed') and
+	 * reports. */
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
+	"  step TEXT NOT NULL DEFAULT '',"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('claimed', 'sent',"
+	"    'failed', 'bounced', 'unknown')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  provider_id TEXT,"
+	"  error TEXT,"
+	"  claimed_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  claimed_by TEXT,"
+	"  UNIQUE (campaign_id, step, contact_id));"
+	"CREATE INDEX messages_status ON messages (status, updated_at);"
+	"CREATE INDEX messages_contact ON messages (contact_id);",
 };
 
 int

@@ -1,0 +1,449 @@
+/* ledger: claims, outcomes and crash recovery over the messages table. */
+#include "ledger.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct nudge_ledger {
+	nudge_store *st;
+	sqlite3_stmt *ins, *find, *take, *out, *retry, *status;
+	char me[320];
+};
+
+/* The start time of process pid, in clock ticks after boot (field 22 of
+ * /proc/PID/stat), and whether it is a zombie.  -1 when there is no such
+ * process. */
+static int
+proc_start(long pid, unsigned long long *start, int *zombie)
+{
+	char path[64], buf[1024], *p, state;
+	FILE *fp;
+	size_t n;
+	int i;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and parentheses: the
+	 * fields after it start after its last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c", &state) !=
+	    1)
+		return -1;
+	p += 2;
+	for (i = 3; i < 22; i++) {
+		if ((p = strchr(p, ' ')) == NULL)
+			return -1;
+		p++;
+	}
+	if (sscanf(p, "%llu", start) != 1)
+		return -1;
+	*zombie = state == 'Z' || state == 'X';
+	return 0;
+}
+
+static void
+hostname(char *buf, size_t len)
+{
+	if (gethostname(buf, len) == -1 || *buf == '\0')
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+}
+
+int
+nudge_ledger_claimer_alive(const char *s)
+{
+	char host[256], *end;
+	const char *at, *colon;
+	unsigned long long start, now_start;
+	long pid;
+	int zombie;
+
+	if (s == NULL || (at = strchr(s, '@')) == NULL ||
+	    (colon = strrchr(at, ':')) == NULL)
+		return -1;
+	errno = 0;
+	pid = strtol(s, &end, 10);
+	if (end != at || pid <= 0 || errno != 0)
+		return -1;
+	start = strtoull(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0')
+		return -1;
+	hostname(host, sizeof host);
+	if (strlen(host) != (size_t)(colon - at - 1) ||
+	    strncmp(host, at + 1, (size_t)(colon - at - 1)) != 0)
+		return -1;
+	if (proc_start(pid, &now_start, &zombie) == -1)
+		return 0;
+	return now_start == start && !zombie;
+}
+
+char *
+nudge_ledger_key(char *buf, size_t len, int64_t campaign_id,
+    const char *step, int64_t contact_id)
+{
+	int n = snprintf(buf, len, "nudge-%" PRId64 "-%s-%" PRId64,
+	    campaign_id, step != NULL ? step : "", contact_id);
+
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+int
+nudge_ledger_open(nudge_ledger **out, nudge_store *st, nudge_err *err)
+{
+	nudge_ledger *l;
+	unsigned long long start = 0;
+	char host[256];
+	int zombie, rc;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	l->st = st;
+	hostname(host, sizeof host);
+	if (proc_start((long)getpid(), &start, &zombie) == -1)
+		start = 0;
+	snprintf(l->me, sizeof l->me, "%ld@%s:%llu", (long)getpid(), host,
+	    start);
+	if ((rc = nudge_store_exec(st, "PRAGMA synchronous = FULL", err)) ||
+	    (rc = nudge_store_prepare(st, &l->ins,
+	    "INSERT INTO messages (campaign_id, step, contact_id, channel,"
+	    " status, attempts, claimed_at, updated_at, claimed_by)"
+	    " VALUES (?1, ?2, ?3, ?4, 'claimed', 1, ?5, ?5, ?6)"
+	    " ON CONFLICT (campaign_id, step, contact_id) DO NOTHING", err)) ||
+	    (rc = nudge_store_prepare(st, &l->find,
+	    "SELECT id, status FROM messages"
+	    " WHERE campaign_id = ?1 AND step = ?2 AND contact_id = ?3",
+	    err)) ||
+	    (rc = nudge_store_prepare(st, &l->take,
+	    "UPDATE messages SET status = 'claimed', attempts = attempts + 1,"
+	    " channel = ?2, claimed_at = ?3, updated_at = ?3, claimed_by = ?4,"
+	    " error = NULL WHERE id = ?1 AND status = 'unknown'", err)) ||
+	    /* From claimed only by its claimer; from unknown by anyone,
+	     * since a late outcome is the truth a recovery could not know;
+	     * sent -> bounced for a bounce that comes back later. */
+	    (rc = nudge_store_prepare(st, &l->out,
+	    "UPDATE messages SET status = ?2,"
+	    " provider_id = CASE WHEN ?2 = 'sent' THEN ?3 ELSE provider_id END,"
+	    " error = CASE WHEN ?2 = 'sent' THEN NULL ELSE ?3 END,"
+	    " updated_at = ?4 WHERE id = ?1 AND ("
+	    " (status = 'claimed' AND claimed_by = ?5) OR status = 'unknown'"
+	    " OR (status = 'sent' AND ?2 = 'bounced'))", err)) ||
+	    (rc = nudge_store_prepare(st, &l->retry,
+	    "UPDATE messages SET attempts = attempts + 1, error = ?2,"
+	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'"
+	    " AND claimed_by = ?4", err)) ||
+	    (rc = nudge_store_prepare(st, &l->status,
+	    "SELECT status, claimed_by FROM messages WHERE id = ?1", err))) {
+		nudge_ledger_close(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+void
+nudge_ledger_close(nudge_ledger *l)
+{
+	if (l == NULL)
+		return;
+	sqlite3_finalize(l->ins);
+	sqlite3_finalize(l->find);
+	sqlite3_finalize(l->take);
+	sqlite3_finalize(l->out);
+	sqlite3_finalize(l->retry);
+	sqlite3_finalize(l->status);
+	free(l);
+}
+
+const char *
+nudge_ledger_me(const nudge_ledger *l)
+{
+	return l->me;
+}
+
+/* Steps a write statement to its end; returns the changes it made, or -1
+ * with err filled. */
+static int
+step_write(nudge_ledger *l, sqlite3_stmt *s, const char *what, int *code,
+    nudge_err *err)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE)
+		*code = nudge_store_error(l->st, err, what);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc != SQLITE_DONE ? -1 : sqlite3_changes(l->st->db);
+}
+
+int
+nudge_ledger_claim(nudge_ledger *l, int64_t campaign_id, const char *step,
+    int64_t contact_id, const char *channel, int resend_unknown,
+    int64_t now, enum nudge_claim *result, int64_t *id, nudge_err *err)
+{
+	int own = sqlite3_get_autocommit(l->st->db), rc = 0, n;
+	const char *status;
+
+	*id = 0;
+	*result = NUDGE_CLAIM_DONE;
+	if (step == NULL)
+		step = "";
+	/* BEGIN IMMEDIATE: the write lock is taken before we look, so
+	 * that the insert-or-take below is one atomic decision. */
+	if (own && (rc = nudge_store_begin(l->st, err)) != 0)
+		return rc;
+	sqlite3_bind_int64(l->ins, 1, campaign_id);
+	sqlite3_bind_text(l->ins, 2, step, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->ins, 3, contact_id);
+	sqlite3_bind_text(l->ins, 4, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->ins, 5, now);
+	sqlite3_bind_text(l->ins, 6, l->me, -1, SQLITE_STATIC);
+	if ((n = step_write(l, l->ins, "claim", &rc, err)) < 0)
+		goto fail;
+	if (n == 1) {
+		*id = sqlite3_last_insert_rowid(l->st->db);
+		*result = NUDGE_CLAIM_WON;
+	} else {
+		sqlite3_bind_int64(l->find, 1, campaign_id);
+		sqlite3_bind_text(l->find, 2, step, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(l->find, 3, contact_id);
+		if (sqlite3_step(l->find) != SQLITE_ROW) {
+			rc = nudge_store_error(l->st, err, "claim");
+			sqlite3_reset(l->find);
+			goto fail;
+		}
+		*id = sqlite3_column_int64(l->find, 0);
+		status = (const char *)sqlite3_column_text(l->find, 1);
+		if (status != NULL && strcmp(status, "unknown") == 0)
+			*result = NUDGE_CLAIM_UNKNOWN;
+		sqlite3_reset(l->find);
+		sqlite3_clear_bindings(l->find);
+		if (*result == NUDGE_CLAIM_UNKNOWN && resend_unknown) {
+			sqlite3_bind_int64(l->take, 1, *id);
+			sqlite3_bind_text(l->take, 2, channel, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(l->take, 3, now);
+			sqlite3_bind_text(l->take, 4, l->me, -1,
+			    SQLITE_STATIC);
+			if ((n = step_write(l, l->take, "claim", &rc, err)) < 0)
+				goto fail;
+			if (n == 1)
+				*result = NUDGE_CLAIM_WON;
+		}
+	}
+	if (own && (rc = nudge_store_commit(l->st, err)) != 0) {
+		*result = NUDGE_CLAIM_DONE;
+		return rc;
+	}
+	return 0;
+fail:
+	*result = NUDGE_CLAIM_DONE;
+	if (own)
+		nudge_store_rollback(l->st);
+	return rc;
+}
+
+/* Why row id refused a transition: it is missing or in another state. */
+static int
+refused(nudge_ledger *l, int64_t id, const char *to, nudge_err *err)
+{
+	const char *status, *by;
+	int rc;
+
+	sqlite3_bind_int64(l->status, 1, id);
+	if ((rc = sqlite3_step(l->status)) == SQLITE_ROW) {
+		status = (const char *)sqlite3_column_text(l->status, 0);
+		by = (const char *)sqlite3_column_text(l->status, 1);
+		if (strcmp(status, "claimed") == 0)
+			rc = nudge_errf(err, EX_DATAERR, "message %" PRId64
+			    ": claimed by %s, not by this process: cannot "
+			    "mark it %s", id, by != NULL ? by : "nobody", to);
+		else
+			rc = nudge_errf(err, EX_DATAERR, "message %" PRId64
+			    ": cannot go from %s to %s", id, status, to);
+	} else if (rc == SQLITE_DONE) {
+		rc = nudge_errf(err, EX_DATAERR, "message %" PRId64
+		    ": no such message", id);
+	} else {
+		rc = nudge_store_error(l->st, err, "ledger");
+	}
+	sqlite3_reset(l->status);
+	return rc;
+}
+
+/* Runs s (bound) as its own transaction unless one is open; 0 changes is
+ * a refused transition. */
+static int
+transition(nudge_ledger *l, sqlite3_stmt *s, int64_t id, const char *to,
+    nudge_err *err)
+{
+	int own = sqlite3_get_autocommit(l->st->db), rc = 0, n;
+
+	if (own && (rc = nudge_store_begin(l->st, err)) != 0) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return rc;
+	}
+	if ((n = step_write(l, s, "ledger", &rc, err)) == 0)
+		rc = refused(l, id, to, err);
+	if (rc != 0) {
+		if (own)
+			nudge_store_rollback(l->st);
+		return rc;
+	}
+	return own ? nudge_store_commit(l->st, err) : 0;
+}
+
+int
+nudge_ledger_outcome(nudge_ledger *l, int64_t id, enum nudge_outcome out,
+    const char *detail, int64_t now, nudge_err *err)
+{
+	static const char *const names[] = { "sent", "failed", "bounced" };
+	const char *to = names[out];
+
+	sqlite3_bind_int64(l->out, 1, id);
+	sqlite3_bind_text(l->out, 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(l->out, 3, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->out, 4, now);
+	sqlite3_bind_text(l->out, 5, l->me, -1, SQLITE_STATIC);
+	return transition(l, l->out, id, to, err);
+}
+
+int
+nudge_ledger_retry(nudge_ledger *l, int64_t id, const char *error,
+    int64_t now, nudge_err *err)
+{
+	sqlite3_bind_int64(l->retry, 1, id);
+	sqlite3_bind_text(l->retry, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->retry, 3, now);
+	sqlite3_bind_text(l->retry, 4, l->me, -1, SQLITE_STATIC);
+	return transition(l, l->retry, id, "retried", err);
+}
+
+struct lost {
+	nudge_ledger_lost m;
+	char *step, *channel, *by;
+};
+
+static void
+free_lost(struct lost *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].step);
+		free(v[i].channel);
+		free(v[i].by);
+	}
+	free(v);
+}
+
+int
+nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
+    nudge_ledger_lost_fn *fn, void *arg, long *np, nudge_err *err)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct lost *v = NULL, *nv;
+	size_t n = 0, cap = 0, i;
+	char why[512];
+	int rc, src;
+
+	if (np != NULL)
+		*np = 0;
+	if ((rc = nudge_store_begin(l->st, err)) != 0)
+		return rc;
+	if ((rc = nudge_store_prepare(l->st, &sel,
+	    "SELECT id, campaign_id, step, contact_id, channel, claimed_at,"
+	    " claimed_by FROM messages WHERE status = 'claimed' ORDER BY id",
+	    err)) != 0 ||
+	    (rc = nudge_store_prepare(l->st, &upd,
+	    "UPDATE messages SET status = 'unknown', error = ?2,"
+	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0)
+		goto fail;
+	/* Collected first, then updated: the scan walks the status index
+	 * that the updates change. */
+	while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *by = (const char *)sqlite3_column_text(sel, 6);
+		int64_t at = sqlite3_column_int64(sel, 5);
+		int alive;
+
+		if (by != NULL && strcmp(by, l->me) == 0)
+			continue;
+		alive = nudge_ledger_claimer_alive(by);
+		if (alive != 0 && !(timeout > 0 && at < now - timeout))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+				goto fail;
+			}
+			v = nv;
+		}
+		memset(&v[n], 0, sizeof v[n]);
+		v[n].m.id = sqlite3_column_int64(sel, 0);
+		v[n].m.campaign_id = sqlite3_column_int64(sel, 1);
+		v[n].m.contact_id = sqlite3_column_int64(sel, 3);
+		v[n].m.claimed_at = at;
+		v[n].step = nudge_strdup(
+		    (const char *)sqlite3_column_text(sel, 2));
+		v[n].channel = nudge_strdup(
+		    (const char *)sqlite3_column_text(sel, 4));
+		v[n].by = nudge_strdup(by);
+		n++;
+		if (v[n - 1].step == NULL || v[n - 1].channel == NULL ||
+		    (by != NULL && v[n - 1].by == NULL)) {
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+			goto fail;
+		}
+		if (alive != 0)
+			snprintf(why, sizeof why, "claimed by %s more than "
+			    "%" PRId64 " s before recovery; sent or not is "
+			    "unknown", by != NULL ? by : "?", timeout);
+		else
+			snprintf(why, sizeof why, "claimed by %s, which ended "
+			    "before recording the outcome; sent or not is "
+			    "unknown", by);
+		sqlite3_bind_int64(upd, 1, v[n - 1].m.id);
+		sqlite3_bind_text(upd, 2, why, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 3, now);
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			rc = nudge_store_error(l->st, err, "recover");
+			goto fail;
+		}
+		sqlite3_reset(upd);
+	}
+	if (src != SQLITE_DONE) {
+		rc = nudge_store_error(l->st, err, "recover");
+		goto fail;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sel = upd = NULL;
+	if ((rc = nudge_store_commit(l->st, err)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		v[i].m.step = v[i].step;
+		v[i].m.channel = v[i].channel;
+		v[i].m.claimed_by = v[i].by;
+		if (fn != NULL)
+			fn(arg, &v[i].m);
+	}
+	if (np != NULL)
+		*np = (long)n;
+	goto out;
+fail:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	nudge_store_rollback(l->st);
+out:
+	free_lost(v, n);
+	return rc;
+}

@@ -1,0 +1,228 @@
+/* policy: the per-contact send checks of nudge-config(5) "policy". */
+#include "policy.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "segment.h"
+
+struct nudge_policy {
+	nudge_store *st;
+	sqlite3_stmt *addr, *consent, *cap, *excl;
+	int64_t now, cap_max, cap_per;
+	char *exclude;
+	nudge_seg seg;
+	int have_seg;
+	int excl_id;      /* the parameter number of the contact id in excl */
+};
+
+int
+nudge_policy_open(nudge_policy **out, nudge_store *st,
+    const nudge_policy_cfg *cfg, int64_t now, nudge_err *err)
+{
+	nudge_policy *p;
+	nudge_buf sql = { 0 };
+	int rc;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	p->st = st;
+	p->now = now;
+	if (cfg != NULL && cfg->cap_max > 0 && cfg->cap_per > 0) {
+		p->cap_max = cfg->cap_max;
+		p->cap_per = cfg->cap_per;
+	}
+	/* The latest consent row of the channel straight from the
+	 * consent_contact index (what consent_now gives, for one row). */
+	if ((rc = nudge_store_prepare(st, &p->addr,
+	    "SELECT email, phone, push_id FROM contacts WHERE id = ?1",
+	    err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &p->consent,
+	    "SELECT status, at, source FROM consent"
+	    " WHERE contact_id = ?1 AND channel = ?2"
+	    " ORDER BY at DESC, id DESC LIMIT 1", err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &p->cap,
+	    "SELECT count(*) FROM events"
+	    " WHERE contact_id = ?1 AND type = 'sent' AND at >= ?2", err)) != 0)
+		goto fail;
+	if (cfg != NULL && cfg->exclude != NULL) {
+		nudge_err e;
+
+		if ((p->exclude = strdup(cfg->exclude)) == NULL) {
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+			goto fail;
+		}
+		p->have_seg = 1;
+		if ((rc = nudge_seg_compile(st, NULL, cfg->exclude, now,
+		    &p->seg, &e)) != 0) {
+			rc = nudge_errf(err, rc, "exclude: %s", e.msg);
+			goto fail;
+		}
+		/* The segment's condition for one contact: an id lookup and
+		 * one evaluation of the condition per check, however big
+		 * the segment is. */
+		p->excl_id = (int)p->seg.nparams + 1;
+		if (nudge_buf_printf(&sql, "SELECT 1 FROM contacts c WHERE "
+		    "c.id = ?%d AND (%s)", p->excl_id, p->seg.cond) == -1) {
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+			goto fail;
+		}
+		if ((rc = nudge_store_prepare(st, &p->excl, sql.s, err)) != 0 ||
+		    (rc = nudge_seg_bind(&p->seg, p->excl, err)) != 0)
+			goto fail;
+	}
+	nudge_buf_free(&sql);
+	*out = p;
+	return 0;
+fail:
+	nudge_buf_free(&sql);
+	nudge_policy_close(p);
+	return rc;
+}
+
+void
+nudge_policy_close(nudge_policy *p)
+{
+	if (p == NULL)
+		return;
+	sqlite3_finalize(p->addr);
+	sqlite3_finalize(p->consent);
+	sqlite3_finalize(p->cap);
+	sqlite3_finalize(p->excl);
+	if (p->have_seg)
+		nudge_seg_free(&p->seg);
+	free(p->exclude);
+	free(p);
+}
+
+/* A duration as people write it: 7d, 12h, 30m, 45s. */
+static void
+fmt_dur(char *buf, size_t len, int64_t s)
+{
+	if (s % 86400 == 0)
+		snprintf(buf, len, "%" PRId64 "d", s / 86400);
+	else if (s % 3600 == 0)
+		snprintf(buf, len, "%" PRId64 "h", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, len, "%" PRId64 "m", s / 60);
+	else
+		snprintf(buf, len, "%" PRId64 "s", s);
+}
+
+static int
+skip(enum nudge_verdict *verdict, char *reason, size_t len, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+static int
+skip(enum nudge_verdict *verdict, char *reason, size_t len, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	*verdict = NUDGE_POLICY_SKIP;
+	if (len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(reason, len, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+int
+nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
+    int transactional, enum nudge_verdict *verdict, char *reason,
+    size_t len, nudge_err *err)
+{
+	static const char *const what[] = { "email address", "phone number",
+	    "push id" };
+	char status[16], source[256], day[32];
+	int col, rc, has;
+	int64_t at = 0, n;
+
+	*verdict = NUDGE_POLICY_SEND;
+	if (len > 0)
+		*reason = '\0';
+	if (strcmp(channel, "email") == 0)
+		col = 0;
+	else if (strcmp(channel, "sms") == 0)
+		col = 1;
+	else if (strcmp(channel, "push") == 0)
+		col = 2;
+	else
+		return nudge_errf(err, EX_DATAERR, "channel: not one of email, "
+		    "sms and push: \"%.64s\"", channel);
+
+	sqlite3_bind_int64(p->addr, 1, contact_id);
+	rc = sqlite3_step(p->addr);
+	has = rc == SQLITE_ROW && sqlite3_column_type(p->addr, col) !=
+	    SQLITE_NULL && sqlite3_column_bytes(p->addr, col) > 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rc = nudge_store_error(p->st, err, "policy");
+	sqlite3_reset(p->addr);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (rc == SQLITE_DONE)
+		return skip(verdict, reason, len, "no such contact");
+	if (!has)
+		return skip(verdict, reason, len, "no %s", what[col]);
+
+	sqlite3_bind_int64(p->consent, 1, contact_id);
+	sqlite3_bind_text(p->consent, 2, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(p->consent);
+	*status = '\0';
+	if (rc == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(p->consent, 0);
+		const char *src = (const char *)sqlite3_column_text(p->consent,
+		    2);
+
+		snprintf(status, sizeof status, "%s", s != NULL ? s : "");
+		at = sqlite3_column_int64(p->consent, 1);
+		snprintf(source, sizeof source, "%s", src != NULL ? src : "");
+	} else if (rc != SQLITE_DONE) {
+		rc = nudge_store_error(p->st, err, "policy");
+		sqlite3_reset(p->consent);
+		return rc;
+	}
+	sqlite3_reset(p->consent);
+	if (*status != '\0' && strcmp(status, "subscribed") != 0) {
+		nudge_time_format(at, day, sizeof day);
+		return skip(verdict, reason, len, "%s (%s, %.10s, %s)", status,
+		    channel, day, source);
+	}
+
+	if (p->excl != NULL) {
+		sqlite3_bind_int64(p->excl, p->excl_id, contact_id);
+		rc = sqlite3_step(p->excl);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			rc = nudge_store_error(p->st, err, "policy: exclude");
+		sqlite3_reset(p->excl);
+		if (rc == SQLITE_ROW)
+			return skip(verdict, reason, len,
+			    "excluded by policy: %s", p->exclude);
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
+
+	if (p->cap_max > 0 && !transactional) {
+		sqlite3_bind_int64(p->cap, 1, contact_id);
+		sqlite3_bind_int64(p->cap, 2, p->now - p->cap_per);
+		rc = sqlite3_step(p->cap);
+		n = rc == SQLITE_ROW ? sqlite3_column_int64(p->cap, 0) : 0;
+		if (rc != SQLITE_ROW)
+			rc = nudge_store_error(p->st, err, "policy: cap");
+		sqlite3_reset(p->cap);
+		if (rc != SQLITE_ROW)
+			return rc;
+		if (n >= p->cap_max) {
+			fmt_dur(day, sizeof day, p->cap_per);
+			return skip(verdict, reason, len,
+			    "frequency cap: %" PRId64 " in %s", n, day);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,410 @@
+/* Unit tests for ledger: claims, outcomes, concurrent claims over two
+ * connections and two processes, crash recovery, --resend-unknown, and
+ * the migration that adds the table. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ledger.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/nudge-ledger-unit.XXXXXX";
+static char dbpath[256];
+
+static long long
+q1(nudge_store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -2;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static const char *
+qs(nudge_store *st, const char *sql)
+{
+	static char buf[1024];
+	sqlite3_stmt *s;
+
+	strcpy(buf, "(none)");
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return "(error)";
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(buf, sizeof buf, "%s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return buf;
+}
+
+static nudge_store *
+open_store(void)
+{
+	nudge_store *st = NULL;
+	nudge_err err;
+
+	if (nudge_store_open(&st, dbpath, NUDGE_STORE_CREATE, &err) != 0)
+		printf("# open: %s\n", err.msg);
+	return st;
+}
+
+static void
+test_migration(void)
+{
+	nudge_store *st;
+	nudge_err err;
+
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), 2, "a new store is version 2");
+	nudge_store_exec(st, "DROP TABLE messages; PRAGMA user_version = 1",
+	    &err);
+	nudge_store_close(st);
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), 2, "a version 1 store migrates");
+	is_int(q1(st, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+	    "('messages', 'messages_status')"), 2, "to the messages table");
+	ok(sqlite3_exec(st->db, "INSERT INTO messages (campaign_id, "
+	    "contact_id, channel, status, claimed_at, updated_at) VALUES "
+	    "(1, 1, 'email', 'queued', 0, 0)", NULL, NULL, NULL) != SQLITE_OK,
+	    "status is checked");
+	nudge_store_exec(st, "INSERT INTO campaigns (id, name, created_at) "
+	    "VALUES (1, 'promo', 0);"
+	    "INSERT INTO contacts (id, email, created_at, updated_at) VALUES "
+	    "(1, 'a@example.com', 0, 0), (2, 'b@example.com', 0, 0),"
+	    "(3, 'c@example.com', 0, 0)", &err);
+	nudge_store_close(st);
+}
+
+static void
+test_claim_outcome(void)
+{
+	nudge_store *st = open_store(), *st2 = open_store();
+	nudge_ledger *l, *l2;
+	enum nudge_claim res;
+	sqlite3_stmt *s;
+	int64_t id, id2;
+	nudge_err err;
+	char key[64];
+
+	ok(nudge_ledger_open(&l, st, &err) == 0 &&
+	    nudge_ledger_open(&l2, st2, &err) == 0, "two ledgers open");
+	is_int(q1(st, "PRAGMA synchronous"), 2, "synchronous is FULL");
+	is_str(nudge_ledger_key(key, sizeof key, 1, "welcome", 42),
+	    "nudge-1-welcome-42", "the idempotency key");
+	is_str(nudge_ledger_key(key, sizeof key, 7, NULL, 3), "nudge-7--3",
+	    "the key of a blast (no step)");
+	ok(nudge_ledger_key(key, 8, 1, "welcome", 42) == NULL,
+	    "a key that does not fit is NULL");
+
+	ok(nudge_ledger_claim(l, 1, NULL, 1, "email", 0, 100, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_WON && id > 0, "first claim wins");
+	is_str(qs(st, "SELECT status || ' ' || attempts || ' ' || step || '|' "
+	    "|| claimed_at FROM messages"), "claimed 1 |100",
+	    "the row is claimed, attempt 1");
+	is_str(qs(st, "SELECT claimed_by FROM messages"), nudge_ledger_me(l),
+	    "claimed_by names this process");
+	is_int(nudge_ledger_claimer_alive(nudge_ledger_me(l)), 1,
+	    "which is alive");
+	ok(nudge_ledger_claim(l, 1, "", 1, "email", 0, 101, &res, &id2,
+	    &err) == 0 && res == NUDGE_CLAIM_DONE && id2 == id,
+	    "the same key again: done, same row");
+	ok(nudge_ledger_claim(l2, 1, "", 1, "email", 1, 101, &res, &id2,
+	    &err) == 0 && res == NUDGE_CLAIM_DONE && id2 == id,
+	    "from another connection, even with resend_unknown: done");
+	ok(nudge_ledger_claim(l2, 1, "", 2, "email", 0, 102, &res, &id2,
+	    &err) == 0 && res == NUDGE_CLAIM_WON && id2 != id,
+	    "another contact is another key");
+
+	/* claimed_by names a process: both ledgers here are this one. */
+	nudge_store_exec(st, "UPDATE messages SET claimed_by = "
+	    "'1@other.example:5' WHERE id = 1", &err);
+	is_int(nudge_ledger_outcome(l2, id, NUDGE_OUT_SENT, "x", 103, &err),
+	    EX_DATAERR, "only the claiming process records the outcome");
+	is_str(err.msg, "message 1: claimed by 1@other.example:5, not by this "
+	    "process: cannot mark it sent", "the refusal names the claimer");
+	is_int(nudge_ledger_retry(l, id, "x", 103, &err), EX_DATAERR,
+	    "nor retries it");
+	sqlite3_prepare_v2(st->db, "UPDATE messages SET claimed_by = ?1 WHERE "
+	    "id = 1", -1, &s, NULL);
+	sqlite3_bind_text(s, 1, nudge_ledger_me(l), -1, SQLITE_STATIC);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+	ok(nudge_ledger_retry(l, id, "451 try later", 103, &err) == 0,
+	    "a retry");
+	is_str(qs(st, "SELECT attempts || ' ' || error FROM messages WHERE "
+	    "id = 1"), "2 451 try later", "counts an attempt, keeps the error");
+	ok(nudge_ledger_outcome(l, id, NUDGE_OUT_SENT, "<abc@mx>", 104,
+	    &err) == 0, "claimed -> sent");
+	is_str(qs(st, "SELECT status || ' ' || provider_id || ' ' || "
+	    "coalesce(error, '-') || ' ' || updated_at FROM messages WHERE "
+	    "id = 1"), "sent <abc@mx> - 104", "with the provider id");
+	is_int(nudge_ledger_outcome(l, id, NUDGE_OUT_FAILED, "oops", 105,
+	    &err), EX_DATAERR, "sent -> failed is refused");
+	is_str(err.msg, "message 1: cannot go from sent to failed",
+	    "naming both states");
+	ok(nudge_ledger_outcome(l, id, NUDGE_OUT_BOUNCED, "550 no such user",
+	    106, &err) == 0, "sent -> bounced (a late bounce)");
+	is_str(qs(st, "SELECT status || ' ' || provider_id || ' ' || error "
+	    "FROM messages WHERE id = 1"), "bounced <abc@mx> 550 no such user",
+	    "keeps the provider id, records the error");
+	ok(nudge_ledger_outcome(l2, id2, NUDGE_OUT_FAILED, "554 rejected", 107,
+	    &err) == 0, "claimed -> failed");
+	is_int(nudge_ledger_retry(l2, id2, "x", 108, &err), EX_DATAERR,
+	    "no retry of a failed row");
+	is_int(nudge_ledger_outcome(l, 999, NUDGE_OUT_SENT, NULL, 108, &err),
+	    EX_DATAERR, "an unknown row");
+	is_str(err.msg, "message 999: no such message", "is named");
+
+	/* A batch: claims inside the caller's transaction. */
+	ok(nudge_store_begin(st, &err) == 0 &&
+	    nudge_ledger_claim(l, 1, "batch", 1, "email", 0, 110, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_WON &&
+	    nudge_ledger_claim(l, 1, "batch", 2, "email", 0, 110, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_WON &&
+	    !sqlite3_get_autocommit(st->db) && nudge_store_commit(st, &err) == 0,
+	    "claims batched in the caller's transaction");
+	is_int(q1(st2, "SELECT count(*) FROM messages WHERE step = 'batch'"),
+	    2, "committed together");
+
+	/* Two connections at once: while one holds a claim uncommitted,
+	 * the other cannot decide on that key (it waits, then gives up
+	 * with EX_TEMPFAIL); after the commit it sees the claim taken. */
+	sqlite3_busy_timeout(st2->db, 100);
+	ok(nudge_store_begin(st, &err) == 0 &&
+	    nudge_ledger_claim(l, 1, "both", 3, "email", 0, 120, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_WON, "one connection claims, "
+	    "uncommitted");
+	is_int(nudge_ledger_claim(l2, 1, "both", 3, "email", 0, 120, &res,
+	    &id2, &err), EX_TEMPFAIL, "the other waits and gives up");
+	ok(res == NUDGE_CLAIM_DONE, "without winning");
+	ok(nudge_store_commit(st, &err) == 0, "the first commits");
+	ok(nudge_ledger_claim(l2, 1, "both", 3, "email", 0, 121, &res, &id2,
+	    &err) == 0 && res == NUDGE_CLAIM_DONE && id2 == id,
+	    "then the other finds the key taken");
+	is_int(q1(st, "SELECT count(*) FROM messages WHERE step = 'both'"), 1,
+	    "one row");
+	nudge_ledger_close(l);
+	nudge_ledger_close(l2);
+	nudge_store_close(st);
+	nudge_store_close(st2);
+}
+
+/* Each of NPROC processes claims the same NKEY keys on its own
+ * connection, and writes how many it won to the pipe. */
+#define NPROC 4
+#define NKEY 60
+
+static void
+test_concurrent(void)
+{
+	nudge_store *st;
+	int fds[2], i, k, status, total = 0, allok = 1;
+	pid_t pids[NPROC];
+
+	if (pipe(fds) == -1)
+		return;
+	for (i = 0; i < NPROC; i++) {
+		if ((pids[i] = fork()) == 0) {
+			nudge_store *cst;
+			nudge_ledger *l;
+			enum nudge_claim res;
+			nudge_err err;
+			int64_t id;
+			int won = 0, bad = 0;
+
+			close(fds[0]);
+			if (nudge_store_open(&cst, dbpath, 0, &err) != 0 ||
+			    nudge_ledger_open(&l, cst, &err) != 0)
+				_exit(1);
+			for (k = 0; k < NKEY; k++) {
+				if (nudge_ledger_claim(l, 1, "race",
+				    (k % 3) + 1, "email", 0, 200, &res,
+				    &id, &err) != 0 && (bad = 1))
+					break;
+				if (res == NUDGE_CLAIM_WON) {
+					won++;
+					if (nudge_ledger_outcome(l, id,
+					    NUDGE_OUT_SENT, NULL, 201, &err))
+						bad = 1;
+				}
+			}
+			nudge_ledger_close(l);
+			nudge_store_close(cst);
+			if (write(fds[1], &won, sizeof won) != sizeof won)
+				_exit(1);
+			_exit(bad);
+		}
+	}
+	close(fds[1]);
+	for (i = 0; i < NPROC; i++) {
+		int won;
+
+		if (read(fds[0], &won, sizeof won) == sizeof won)
+			total += won;
+		if (waitpid(pids[i], &status, 0) == -1 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			allok = 0;
+	}
+	close(fds[0]);
+	ok(allok, "four processes claimed without an error");
+	is_int(total, 3, "each of the 3 keys was won exactly once");
+	st = open_store();
+	is_int(q1(st, "SELECT count(*) FROM messages WHERE step = 'race'"), 3,
+	    "one row per key");
+	nudge_store_close(st);
+}
+
+static int nlost;
+static char lost_by[320];
+
+static void
+on_lost(void *arg, const nudge_ledger_lost *m)
+{
+	(void)arg;
+	nlost++;
+	if (m->contact_id == 3)
+		snprintf(lost_by, sizeof lost_by, "%s %s %lld", m->step,
+		    m->channel, (long long)m->claimed_at);
+}
+
+static void
+test_recovery(void)
+{
+	nudge_store *st = open_store();
+	nudge_ledger *l;
+	enum nudge_claim res;
+	int64_t id;
+	nudge_err err;
+	int fds[2], status;
+	pid_t dead, live;
+	long n;
+	char c, by[320];
+
+	nudge_ledger_open(&l, st, &err);
+	/* A process that claims and is killed before the outcome. */
+	if ((dead = fork()) == 0) {
+		nudge_store *cst;
+		nudge_ledger *cl;
+
+		if (nudge_store_open(&cst, dbpath, 0, &err) != 0 ||
+		    nudge_ledger_open(&cl, cst, &err) != 0 ||
+		    nudge_ledger_claim(cl, 1, "crash", 3, "email", 0, 300, &res,
+		    &id, &err) != 0)
+			_exit(1);
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	waitpid(dead, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "a claimer killed with SIGKILL");
+	/* A live one, blocked on a pipe until we close it. */
+	if (pipe(fds) == -1)
+		return;
+	if ((live = fork()) == 0) {
+		nudge_store *cst;
+		nudge_ledger *cl;
+
+		close(fds[1]);
+		if (nudge_store_open(&cst, dbpath, 0, &err) != 0 ||
+		    nudge_ledger_open(&cl, cst, &err) != 0 ||
+		    nudge_ledger_claim(cl, 1, "crash", 2, "email", 0, 300, &res,
+		    &id, &err) != 0)
+			_exit(1);
+		c = 'x';
+		if (write(STDOUT_FILENO, "", 0) != 0 ||
+		    read(fds[0], &c, 1) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[0]);
+	/* Wait for the live claim to land. */
+	while (q1(st, "SELECT count(*) FROM messages WHERE step = 'crash' "
+	    "AND contact_id = 2") != 1)
+		usleep(10000);
+	nudge_store_exec(st, "INSERT INTO messages (campaign_id, step, "
+	    "contact_id, channel, status, attempts, claimed_at, updated_at, "
+	    "claimed_by) VALUES (1, 'crash', 1, 'email', 'claimed', 1, 300, "
+	    "300, '123@elsewhere.example:99')", &err);
+	snprintf(by, sizeof by, "%s", qs(st, "SELECT claimed_by FROM messages "
+	    "WHERE step = 'crash' AND contact_id = 3"));
+	is_int(nudge_ledger_claimer_alive(by), 0, "the killed one is gone");
+	is_int(nudge_ledger_claimer_alive("123@elsewhere.example:99"), -1,
+	    "another host cannot be told");
+	is_int(nudge_ledger_claimer_alive("junk"), -1, "nor can junk");
+
+	nlost = 0;
+	ok(nudge_ledger_recover(l, 400, 0, on_lost, NULL, &n, &err) == 0 &&
+	    n == 1 && nlost == 1, "recovery without a timeout marks one row");
+	is_str(lost_by, "crash email 300", "the killed process's claim");
+	is_str(qs(st, "SELECT status FROM messages WHERE step = 'crash' AND "
+	    "contact_id = 3"), "unknown", "which is now unknown");
+	{
+		char want[512];
+
+		snprintf(want, sizeof want, "claimed by %s, which ended before "
+		    "recording the outcome; sent or not is unknown", by);
+		is_str(qs(st, "SELECT error FROM messages WHERE step = 'crash' "
+		    "AND contact_id = 3"), want, "with the reason");
+	}
+	is_str(qs(st, "SELECT group_concat(contact_id || status) FROM "
+	    "(SELECT * FROM messages WHERE step = 'crash' AND contact_id != 3 "
+	    "ORDER BY contact_id)"), "1claimed,2claimed",
+	    "a live claim and another host's are left alone");
+	ok(nudge_ledger_recover(l, 400, 0, NULL, NULL, &n, &err) == 0 &&
+	    n == 0, "recovering again finds nothing");
+	ok(nudge_ledger_recover(l, 400, 50, NULL, NULL, &n, &err) == 0 &&
+	    n == 2, "with a timeout, old claims of others are marked too");
+	is_str(qs(st, "SELECT error FROM messages WHERE step = 'crash' AND "
+	    "contact_id = 1"), "claimed by 123@elsewhere.example:99 more "
+	    "than 50 s before recovery; sent or not is unknown",
+	    "the timeout is the reason");
+	close(fds[1]);
+	waitpid(live, &status, 0);
+
+	ok(nudge_ledger_claim(l, 1, "crash", 3, "email", 0, 500, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_UNKNOWN,
+	    "an unknown row is not claimed by default");
+	ok(nudge_ledger_claim(l, 1, "crash", 3, "email", 1, 500, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_WON,
+	    "with resend_unknown it is");
+	is_str(qs(st, "SELECT status || ' ' || attempts || ' ' || "
+	    "coalesce(error, '-') || ' ' || claimed_at FROM messages WHERE "
+	    "step = 'crash' AND contact_id = 3"), "claimed 2 - 500",
+	    "claimed again: second attempt, error cleared");
+	ok(nudge_ledger_claim(l, 1, "crash", 3, "email", 1, 501, &res, &id,
+	    &err) == 0 && res == NUDGE_CLAIM_DONE,
+	    "and not twice");
+	{
+		int64_t uid = q1(st, "SELECT id FROM messages WHERE step = "
+		    "'crash' AND contact_id = 1");
+
+		ok(nudge_ledger_outcome(l, uid, NUDGE_OUT_SENT, "late", 503,
+		    &err) == 0, "unknown -> sent when the truth comes late");
+	}
+	nudge_ledger_close(l);
+	nudge_store_close(st);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(dbpath, sizeof dbpath, "%s/l.db", dir);
+	test_migration();
+	test_claim_outcome();
+	test_concurrent();
+	test_recovery();
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+	return done_testing();
+}
