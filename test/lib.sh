@@ -115,3 +115,29 @@ skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 done_testing() {
 	[ "$_failed" = 0 ]
 }
+
+# start_smtpd: starts test/smtpd.py (a real SMTP server, python3-aiosmtpd)
+# on a free loopback port, waits until it listens and exports SMTPD_PORT
+# and SMTPD_DIR (where each received message is saved as NNNNNN.eml with
+# its envelope in NNNNNN.env).  It is stopped by PID at exit.  Skips the
+# whole test file when python3-aiosmtpd is missing.
+start_smtpd() {
+	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
+		skip_all "python3-aiosmtpd is not installed"
+	SMTPD_DIR="$T/smtpd"
+	mkdir -p "$SMTPD_DIR"
+	/usr/bin/python3 "$TESTDIR/smtpd.py" "$SMTPD_DIR" \
+	    2>"$T/smtpd.log" </dev/null &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	_i=0
+	while [ ! -s "$SMTPD_DIR/port" ]; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 200 ] || ! kill -0 "$!" 2>/dev/null; then
+			echo "Bail out! smtpd.py did not start: $(cat "$T/smtpd.log")"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	SMTPD_PORT=$(cat "$SMTPD_DIR/port")
+	export SMTPD_PORT SMTPD_DIR
+}

@@ -1,0 +1,862 @@
+/* transport: file:// (maildir-style) and smtp(s):// delivery of built
+ * messages; the only module that calls libcurl. */
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define BACKOFF_MAX_MS (15L * 60 * 1000)
+
+/* One submitted message.  from, rcpt and data live in one allocation. */
+struct msg {
+	struct msg *next;
+	char *from, *rcpt, *data;
+	size_t len, off;
+	void *cookie;
+	int attempts;
+	int64_t not_before;	/* monotonic ms: no retry before */
+};
+
+/* One easy handle; with the multi's connection pool capped at the number
+ * of slots, each slot's transfers reuse one connection. */
+struct slot {
+	CURL *easy;
+	struct msg *m;		/* NULL when idle */
+	struct curl_slist *rcpt;
+	char errbuf[CURL_ERROR_SIZE];
+	char reply[256];	/* the last reply line the server sent */
+};
+
+struct nudge_transport {
+	nudge_transport_info info;
+	nudge_transport_opts o;
+	char *url;
+	size_t pending;
+	nudge_delivery *res;	/* outcomes not yet handed out */
+	size_t nres, capres;
+	unsigned rnd;
+	/* file:// */
+	int dirfd, tmpfd, newfd;
+	unsigned counter;
+	int unsynced;
+	char host[64];
+	/* smtp:// */
+	CURLM *multi;
+	struct slot *slots;
+	int nslots;
+	struct msg *qhead, *qtail;	/* ready, in submission order */
+	struct msg *retry;		/* waiting for not_before */
+	double tokens;
+	int64_t tok_at;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+nudge_delivery_status_name(enum nudge_delivery_status s)
+{
+	switch (s) {
+	case NUDGE_SENT:
+		return "sent";
+	case NUDGE_TEMPFAIL:
+		return "tempfail";
+	case NUDGE_FAILED:
+		return "failed";
+	case NUDGE_BOUNCED:
+		return "bounced";
+	}
+	return "?";
+}
+
+/* True for 127.0.0.0/8, ::1, ::ffff:127.x and the name "localhost": the
+ * literal forms only, so deciding needs no resolver. */
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return 1;
+		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+	}
+	return 0;
+}
+
+int
+nudge_transport_parse(const char *url, int allow_plaintext,
+    nudge_transport_info *info, nudge_err *err)
+{
+	const char *p, *end, *hs, *he, *colon;
+	size_t n;
+	char q[200];
+
+	memset(info, 0, sizeof *info);
+	if (strncmp(url, "file://", 7) == 0) {
+		p = url + 7;
+		if (strncmp(p, "localhost/", 10) == 0)
+			p += 9;
+		if (*p != '/' || p[1] == '\0')
+			return nudge_errf(err, EX_USAGE,
+			    "file transport needs an absolute directory: %s",
+			    nudge_quote(q, sizeof q, url, strlen(url)));
+		if (strlen(p) >= sizeof info->host)
+			return nudge_errf(err, EX_USAGE,
+			    "file transport: directory name too long");
+		info->is_file = 1;
+		strcpy(info->host, p);
+		return 0;
+	}
+	if (strncmp(url, "smtp://", 7) == 0) {
+		p = url + 7;
+		info->port = 25;
+		info->tls = NUDGE_TLS_STARTTLS;
+	} else if (strncmp(url, "smtps://", 8) == 0) {
+		p = url + 8;
+		info->port = 465;
+		info->tls = NUDGE_TLS_IMPLICIT;
+	} else {
+		/* Not quoted in full: it may hold a password. */
+		return nudge_errf(err, EX_USAGE, "transport: unknown scheme "
+		    "(want smtp://, smtps:// or file:///dir)");
+	}
+	end = p + strcspn(p, "/?#");
+	if (memchr(p, '@', (size_t)(end - p)) != NULL)
+		return nudge_errf(err, EX_USAGE, "transport: no user name or "
+		    "password in the URL: give them in the configuration");
+	hs = p;
+	if (*p == '[') {
+		hs = p + 1;
+		he = memchr(hs, ']', (size_t)(end - hs));
+		if (he == NULL)
+			return nudge_errf(err, EX_USAGE,
+			    "transport: unclosed '[' in the host");
+		colon = he + 1 < end && he[1] == ':' ? he + 1 : NULL;
+		if (colon == NULL && he + 1 != end)
+			return nudge_errf(err, EX_USAGE,
+			    "transport: junk after ']' in the host");
+	} else {
+		colon = memchr(hs, ':', (size_t)(end - hs));
+		he = colon ? colon : end;
+	}
+	n = (size_t)(he - hs);
+	if (n == 0 || n >= sizeof info->host)
+		return nudge_errf(err, EX_USAGE, "transport: %s host name",
+		    n == 0 ? "no" : "too long a");
+	memcpy(info->host, hs, n);
+	info->host[n] = '\0';
+	if (strspn(info->host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:_%") != n)
+		return nudge_errf(err, EX_USAGE, "transport: not a host name: %s",
+		    nudge_quote(q, sizeof q, info->host, n));
+	if (colon != NULL) {
+		char port[8];
+		int64_t v;
+
+		n = (size_t)(end - colon - 1);
+		if (n == 0 || n >= sizeof port)
+			return nudge_errf(err, EX_USAGE, "transport: bad port");
+		memcpy(port, colon + 1, n);
+		port[n] = '\0';
+		if (nudge_parse_i64(port, &v) == -1 || v < 1 || v > 65535)
+			return nudge_errf(err, EX_USAGE,
+			    "transport: bad port: %s",
+			    nudge_quote(q, sizeof q, port, n));
+		info->port = (long)v;
+	}
+	info->loopback = is_loopback(info->host);
+	if (info->tls == NUDGE_TLS_STARTTLS &&
+	    (info->loopback || allow_plaintext))
+		info->tls = NUDGE_TLS_NONE;
+	return 0;
+}
+
+/* Queues an outcome for the next run or drain to hand out. */
+static int
+push_result(nudge_transport *t, const nudge_delivery *d)
+{
+	nudge_delivery *r;
+	size_t cap;
+
+	if (t->nres == t->capres) {
+		cap = t->capres ? t->capres * 2 : 16;
+		if ((r = realloc(t->res, cap * sizeof *r)) == NULL)
+			return -1;
+		t->res = r;
+		t->capres = cap;
+	}
+	t->res[t->nres++] = *d;
+	return 0;
+}
+
+static void
+flush_results(nudge_transport *t, nudge_delivery_fn *fn, void *arg)
+{
+	nudge_delivery d;
+	size_t i;
+
+	/* fn may submit, appending here: index, copy, then call. */
+	for (i = 0; i < t->nres; i++) {
+		d = t->res[i];
+		t->pending--;
+		if (fn != NULL)
+			fn(arg, &d);
+	}
+	t->nres = 0;
+}
+
+/* ---- file:// ---- */
+
+static int
+open_subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int
+file_open(nudge_transport *t, nudge_err *err)
+{
+	const char *dir = t->info.host;
+	char *s;
+	int fd;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
+		    strerror(errno));
+	if ((t->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
+		    strerror(errno));
+	if ((t->tmpfd = open_subdir(t->dirfd, "tmp")) == -1 ||
+	    (t->newfd = open_subdir(t->dirfd, "new")) == -1 ||
+	    (fd = open_subdir(t->dirfd, "cur")) == -1)
+		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
+		    strerror(errno));
+	close(fd);
+	if (gethostname(t->host, sizeof t->host) == -1)
+		strcpy(t->host, "localhost");
+	t->host[sizeof t->host - 1] = '\0';
+	/* Maildir names must not hold '/' or ':'. */
+	for (s = t->host; *s; s++)
+		if (*s == '/' || *s == ':')
+			*s = '_';
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes tmp/NAME, fsyncs it, renames it to new/NAME without replacing
+ * anything: a reader of new/ never sees a partial message. */
+static int
+file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
+    nudge_err *err)
+{
+	nudge_delivery d;
+	struct timeval tv;
+	char name[128];
+	int fd, tries;
+
+	memset(&d, 0, sizeof d);
+	d.cookie = cookie;
+	d.attempts = 1;
+	for (tries = 0;; tries++) {
+		gettimeofday(&tv, NULL);
+		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%u.%s.eml",
+		    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+		    ++t->counter, t->host);
+		fd = openat(t->tmpfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST || tries > 100)
+			break;
+	}
+	if (fd == -1)
+		return nudge_errf(err, EX_IOERR, "%s/tmp/%s: %s",
+		    t->info.host, name, strerror(errno));
+	if (write_all(fd, data, len) == -1 ||
+	    (!t->o.nosync && fsync(fd) == -1)) {
+		nudge_errf(err, EX_IOERR, "%s/tmp/%s: %s", t->info.host, name,
+		    strerror(errno));
+		close(fd);
+		unlinkat(t->tmpfd, name, 0);
+		return EX_IOERR;
+	}
+	if (close(fd) == -1 ||
+	    renameat2(t->tmpfd, name, t->newfd, name, RENAME_NOREPLACE) ==
+	    -1) {
+		nudge_errf(err, EX_IOERR, "%s/new/%s: %s", t->info.host, name,
+		    strerror(errno));
+		unlinkat(t->tmpfd, name, 0);
+		return EX_IOERR;
+	}
+	t->unsynced = 1;
+	snprintf(d.id, sizeof d.id, "%s", name);
+	if (push_result(t, &d) == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	t->pending++;
+	return 0;
+}
+
+/* ---- smtp:// ---- */
+
+static size_t
+read_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct msg *m = ud;
+	size_t n = size * nmemb;
+
+	if (n > m->len - m->off)
+		n = m->len - m->off;
+	memcpy(buf, m->data + m->off, n);
+	m->off += n;
+	return n;
+}
+
+/* Every server reply line comes here (libcurl's pingpong code hands them
+ * to the header callback).  The last one but the "221" to the QUIT libcurl
+ * sends after a failure is the reply a message ended on. */
+static size_t
+header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+	size_t n = size * nmemb, k = n;
+
+	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
+		k--;
+	if (k >= 4 && memcmp(buf, "221 ", 4) == 0)
+		return n;
+	if (k >= sizeof s->reply)
+		k = sizeof s->reply - 1;
+	memcpy(s->reply, buf, k);
+	s->reply[k] = '\0';
+	return n;
+}
+
+static size_t
+write_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	(void)buf;
+	(void)ud;
+	return size * nmemb;
+}
+
+#define SETOPT(e, o, v) \
+	do { \
+		if (curl_easy_setopt((e), (o), (v)) != CURLE_OK) \
+			goto fail; \
+	} while (0)
+
+static int
+slot_init(nudge_transport *t, struct slot *s)
+{
+	CURL *e;
+
+	if ((s->easy = e = curl_easy_init()) == NULL)
+		return -1;
+	SETOPT(e, CURLOPT_URL, t->url);
+	SETOPT(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SETOPT(e, CURLOPT_UPLOAD, 1L);
+	SETOPT(e, CURLOPT_READFUNCTION, read_cb);
+	SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(e, CURLOPT_HEADERDATA, s);
+	SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(e, CURLOPT_ERRORBUFFER, s->errbuf);
+	SETOPT(e, CURLOPT_PRIVATE, s);
+	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+	SETOPT(e, CURLOPT_TIMEOUT_MS, t->o.timeout_ms);
+	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, t->o.timeout_ms);
+	/* Verification is never turned off, whatever the TLS mode. */
+	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(e, CURLOPT_USE_SSL, t->info.tls == NUDGE_TLS_NONE ?
+	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+	if (t->o.username != NULL) {
+		SETOPT(e, CURLOPT_USERNAME, t->o.username);
+		SETOPT(e, CURLOPT_PASSWORD,
+		    t->o.password ? t->o.password : "");
+	}
+	return 0;
+fail:
+	return -1;
+}
+
+static int
+smtp_open(nudge_transport *t, nudge_err *err)
+{
+	int i;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (t->multi = curl_multi_init()) == NULL)
+		return nudge_errf(err, EX_SOFTWARE, "libcurl: cannot start");
+	curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)t->nslots);
+	curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)t->nslots);
+	curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, (long)t->nslots);
+	if ((t->slots = calloc((size_t)t->nslots, sizeof *t->slots)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	for (i = 0; i < t->nslots; i++)
+		if (slot_init(t, &t->slots[i]) == -1)
+			return nudge_errf(err, EX_SOFTWARE,
+			    "libcurl: cannot set up a transfer");
+	t->tokens = 1;
+	t->tok_at = now_ms();
+	return 0;
+}
+
+static int
+slot_start(nudge_transport *t, struct slot *s, struct msg *m)
+{
+	CURL *e = s->easy;
+
+	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
+		return -1;
+	m->off = 0;
+	m->attempts++;
+	s->m = m;
+	s->errbuf[0] = s->reply[0] = '\0';
+	SETOPT(e, CURLOPT_MAIL_FROM, m->from);
+	SETOPT(e, CURLOPT_MAIL_RCPT, s->rcpt);
+	SETOPT(e, CURLOPT_READDATA, m);
+	SETOPT(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
+		goto fail;
+	return 0;
+fail:
+	curl_slist_free_all(s->rcpt);
+	s->rcpt = NULL;
+	s->m = NULL;
+	return -1;
+}
+
+/* Errors no retry can mend: the configuration or the peer is wrong. */
+static int
+permanent(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_LOGIN_DENIED:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_FILESIZE_EXCEEDED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static long
+backoff_ms(nudge_transport *t, int attempts)
+{
+	long d = t->o.retry_base_ms;
+	int i;
+
+	for (i = 1; i < attempts && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > BACKOFF_MAX_MS)
+		d = BACKOFF_MAX_MS;
+	/* Jitter over [d/2, d] spreads the retries of a burst apart. */
+	t->rnd = t->rnd * 1103515245u + 12345u;
+	return d / 2 + (long)((t->rnd >> 8) % (unsigned long)(d / 2 + 1));
+}
+
+static void
+msg_free(struct msg *m)
+{
+	free(m);
+}
+
+/* Classifies a finished transfer: sent, a retry scheduled, or an outcome
+ * queued for the caller. */
+static int
+slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
+{
+	struct msg *m = s->m;
+	nudge_delivery d;
+	long code = 0;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(t->multi, s->easy);
+	curl_slist_free_all(s->rcpt);
+	s->rcpt = NULL;
+	s->m = NULL;
+
+	memset(&d, 0, sizeof d);
+	d.cookie = m->cookie;
+	d.attempts = m->attempts;
+	d.smtp_code = (int)code;
+	if (rc == CURLE_OK) {
+		d.status = NUDGE_SENT;
+		snprintf(d.id, sizeof d.id, "%s", s->reply);
+	} else {
+		if (code >= 500)
+			/* libcurl names the failing command: "RCPT failed". */
+			d.status = strncmp(s->errbuf, "RCPT", 4) == 0 ?
+			    NUDGE_BOUNCED : NUDGE_FAILED;
+		else if (code >= 400 || !permanent(rc))
+			d.status = NUDGE_TEMPFAIL;
+		else
+			d.status = NUDGE_FAILED;
+		if (code >= 400 && s->reply[0] != '\0')
+			snprintf(d.detail, sizeof d.detail, "%s", s->reply);
+		else {
+			/* Not a reply's fault: a code here would mislead. */
+			d.smtp_code = 0;
+			snprintf(d.detail, sizeof d.detail, "%s",
+			    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		}
+		if (d.status == NUDGE_TEMPFAIL &&
+		    m->attempts <= t->o.max_retries) {
+			m->not_before = now_ms() + backoff_ms(t, m->attempts);
+			m->next = t->retry;
+			t->retry = m;
+			return 0;
+		}
+	}
+	msg_free(m);
+	return push_result(t, &d);
+}
+
+/* Moves due retries to the head of the queue; returns the earliest time a
+ * waiting retry becomes due, or INT64_MAX. */
+static int64_t
+due_retries(nudge_transport *t, int64_t now)
+{
+	struct msg **pp = &t->retry, *m;
+	int64_t next = INT64_MAX;
+
+	while ((m = *pp) != NULL) {
+		if (m->not_before <= now) {
+			*pp = m->next;
+			m->next = t->qhead;
+			t->qhead = m;
+			if (t->qtail == NULL)
+				t->qtail = m;
+		} else {
+			if (m->not_before < next)
+				next = m->not_before;
+			pp = &m->next;
+		}
+	}
+	return next;
+}
+
+/* Starts queued messages on idle slots as the rate allows; returns the
+ * time more work could start (a token or a retry due), or INT64_MAX. */
+static int64_t
+fill(nudge_transport *t, nudge_err *err, int *rc)
+{
+	int64_t now = now_ms(), next;
+	double cap;
+	struct msg *m;
+	int i;
+
+	next = due_retries(t, now);
+	if (t->o.rate > 0) {
+		cap = t->nslots;
+		t->tokens += (double)(now - t->tok_at) * t->o.rate / 1000.0;
+		if (t->tokens > cap)
+			t->tokens = cap;
+		t->tok_at = now;
+	}
+	for (i = 0; i < t->nslots && t->qhead != NULL; i++) {
+		if (t->slots[i].m != NULL)
+			continue;
+		if (t->o.rate > 0) {
+			if (t->tokens < 1.0) {
+				int64_t at = now + 1 + (int64_t)((1.0 -
+				    t->tokens) * 1000.0 / t->o.rate);
+				return at < next ? at : next;
+			}
+			t->tokens -= 1.0;
+		}
+		m = t->qhead;
+		if ((t->qhead = m->next) == NULL)
+			t->qtail = NULL;
+		m->next = NULL;
+		if (slot_start(t, &t->slots[i], m) == -1) {
+			*rc = nudge_errf(err, EX_SOFTWARE,
+			    "libcurl: cannot start a transfer");
+			m->next = t->qhead;
+			t->qhead = m;
+			if (t->qtail == NULL)
+				t->qtail = m;
+			return next;
+		}
+	}
+	return next;
+}
+
+static int
+smtp_step(nudge_transport *t, int64_t deadline, nudge_err *err)
+{
+	CURLMsg *cm;
+	struct slot *s;
+	int running, left, rc = 0, done = 0;
+	int64_t next, now;
+	long wait;
+
+	next = fill(t, err, &rc);
+	if (rc != 0)
+		return rc;
+	if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+		return nudge_errf(err, EX_SOFTWARE, "libcurl: multi failed");
+	while ((cm = curl_multi_info_read(t->multi, &left)) != NULL) {
+		if (cm->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, &s);
+		if (slot_done(t, s, cm->data.result) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		done = 1;
+	}
+	if (done || t->nres > 0)
+		return 0;
+	now = now_ms();
+	if (now >= deadline)
+		return 0;
+	if (next > deadline)
+		next = deadline;
+	wait = (long)(next - now);
+	if (wait > 1000)
+		wait = 1000;
+	if (curl_multi_poll(t->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
+		return nudge_errf(err, EX_SOFTWARE, "libcurl: poll failed");
+	return 0;
+}
+
+/* ---- the common API ---- */
+
+int
+nudge_transport_open(nudge_transport **out, const char *url,
+    const nudge_transport_opts *opts, nudge_err *err)
+{
+	nudge_transport *t;
+	int rc;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	t->dirfd = t->tmpfd = t->newfd = -1;
+	if (opts != NULL)
+		t->o = *opts;
+	t->o.username = t->o.password = NULL;
+	if (t->o.parallel <= 0)
+		t->o.parallel = 1;
+	if (t->o.parallel > 256 || t->o.rate < 0 || t->o.timeout_ms < 0 ||
+	    t->o.retry_base_ms < 0) {
+		rc = nudge_errf(err, EX_USAGE, "transport: %s out of range",
+		    t->o.parallel > 256 ? "parallel" : t->o.rate < 0 ? "rate" :
+		    t->o.timeout_ms < 0 ? "timeout" : "retry backoff");
+		free(t);
+		return rc;
+	}
+	if (t->o.timeout_ms == 0)
+		t->o.timeout_ms = 60000;
+	if (t->o.max_retries < 0)
+		t->o.max_retries = 0;
+	if (t->o.retry_base_ms == 0)
+		t->o.retry_base_ms = 1000;
+	t->nslots = t->o.parallel;
+	t->rnd = (unsigned)getpid() ^ (unsigned)now_ms();
+	if ((rc = nudge_transport_parse(url, t->o.allow_plaintext, &t->info,
+	    err)) != 0) {
+		free(t);
+		return rc;
+	}
+	if ((t->url = strdup(url)) == NULL ||
+	    (opts != NULL && opts->username != NULL &&
+	    (t->o.username = strdup(opts->username)) == NULL) ||
+	    (opts != NULL && opts->password != NULL &&
+	    (t->o.password = strdup(opts->password)) == NULL)) {
+		nudge_transport_close(t);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	rc = t->info.is_file ? file_open(t, err) : smtp_open(t, err);
+	if (rc != 0) {
+		nudge_transport_close(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static int
+bad_address(const char *a)
+{
+	return a[strcspn(a, "\r\n<>")] != '\0';
+}
+
+int
+nudge_transport_submit(nudge_transport *t, const char *from,
+    const char *rcpt, const char *data, size_t len, void *cookie,
+    nudge_err *err)
+{
+	size_t fl = strlen(from), rl = strlen(rcpt);
+	char q[200];
+	struct msg *m;
+
+	if (bad_address(from))
+		return nudge_errf(err, EX_USAGE, "envelope from: bad address: "
+		    "%s", nudge_quote(q, sizeof q, from, fl));
+	if (rl == 0 || bad_address(rcpt))
+		return nudge_errf(err, EX_USAGE, "envelope recipient: bad "
+		    "address: %s", nudge_quote(q, sizeof q, rcpt, rl));
+	if (t->info.is_file)
+		return file_submit(t, data, len, cookie, err);
+	if (len > SIZE_MAX - sizeof *m - fl - rl - 2 ||
+	    (m = malloc(sizeof *m + fl + rl + 2 + len)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	memset(m, 0, sizeof *m);
+	m->from = (char *)(m + 1);
+	memcpy(m->from, from, fl + 1);
+	m->rcpt = m->from + fl + 1;
+	memcpy(m->rcpt, rcpt, rl + 1);
+	m->data = m->rcpt + rl + 1;
+	if (len > 0)
+		memcpy(m->data, data, len);
+	m->len = len;
+	m->cookie = cookie;
+	if (t->qtail != NULL)
+		t->qtail->next = m;
+	else
+		t->qhead = m;
+	t->qtail = m;
+	t->pending++;
+	return 0;
+}
+
+size_t
+nudge_transport_pending(const nudge_transport *t)
+{
+	return t->pending;
+}
+
+int
+nudge_transport_run(nudge_transport *t, int timeout_ms,
+    nudge_delivery_fn *fn, void *arg, nudge_err *err)
+{
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int rc;
+
+	for (;;) {
+		flush_results(t, fn, arg);
+		if (t->pending == 0 || t->info.is_file)
+			return 0;
+		if ((rc = smtp_step(t, deadline, err)) != 0)
+			return rc;
+		flush_results(t, fn, arg);
+		if (t->pending == 0 || now_ms() >= deadline)
+			return 0;
+	}
+}
+
+int
+nudge_transport_drain(nudge_transport *t, nudge_delivery_fn *fn, void *arg,
+    nudge_err *err)
+{
+	int rc;
+
+	while (t->pending > 0)
+		if ((rc = nudge_transport_run(t, 1000, fn, arg, err)) != 0)
+			return rc;
+	if (t->info.is_file && t->unsynced && !t->o.nosync) {
+		if (fsync(t->newfd) == -1)
+			return nudge_errf(err, EX_IOERR, "%s/new: %s",
+			    t->info.host, strerror(errno));
+		t->unsynced = 0;
+	}
+	return 0;
+}
+
+static void
+free_list(struct msg *m)
+{
+	struct msg *n;
+
+	for (; m != NULL; m = n) {
+		n = m->next;
+		msg_free(m);
+	}
+}
+
+void
+nudge_transport_close(nudge_transport *t)
+{
+	struct slot *s;
+	int i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; t->slots != NULL && i < t->nslots; i++) {
+		s = &t->slots[i];
+		if (s->m != NULL) {
+			curl_multi_remove_handle(t->multi, s->easy);
+			msg_free(s->m);
+		}
+		curl_slist_free_all(s->rcpt);
+		if (s->easy != NULL)
+			curl_easy_cleanup(s->easy);
+	}
+	free(t->slots);
+	if (t->multi != NULL)
+		curl_multi_cleanup(t->multi);
+	free_list(t->qhead);
+	free_list(t->retry);
+	if (t->dirfd != -1)
+		close(t->dirfd);
+	if (t->tmpfd != -1)
+		close(t->tmpfd);
+	if (t->newfd != -1)
+		close(t->newfd);
+	free(t->res);
+	free(t->url);
+	if (t->o.password != NULL) {
+		explicit_bzero((char *)t->o.password, strlen(t->o.password));
+		free((char *)t->o.password);
+	}
+	free((char *)t->o.username);
+	free(t);
+}

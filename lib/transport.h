@@ -1,0 +1,111 @@
+/* transport: delivery of already-built messages (CRLF line ends, one
+ * envelope sender, one recipient) to a maildir-style directory (file://)
+ * or an SMTP server (smtp://, smtps://) through the libcurl multi
+ * interface: several connections, each reused for many messages, a rate
+ * limit, retries with backoff.  Only this module uses libcurl, so a command
+ * that never sends does not link it. */
+#ifndef NUDGE_TRANSPORT_H
+#define NUDGE_TRANSPORT_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+typedef struct nudge_transport nudge_transport;
+
+enum nudge_delivery_status {
+	NUDGE_SENT,	/* accepted by the server, or written to the dir */
+	NUDGE_TEMPFAIL,	/* still failing temporarily after the last retry */
+	NUDGE_FAILED,	/* permanent failure (5xx other than to RCPT, TLS...) */
+	NUDGE_BOUNCED	/* 5xx to RCPT TO: a hard bounce */
+};
+
+/* The outcome of one submitted message, handed to a nudge_delivery_fn. */
+typedef struct nudge_delivery {
+	void *cookie;			/* as given to submit */
+	enum nudge_delivery_status status;
+	int smtp_code;			/* the deciding reply's code, or 0 */
+	int attempts;			/* 1 + the retries made */
+	char id[256];			/* provider id: file name, or server reply */
+	char detail[256];		/* reason of a failure ("" when sent) */
+} nudge_delivery;
+
+typedef void nudge_delivery_fn(void *arg, const nudge_delivery *d);
+
+typedef struct nudge_transport_opts {
+	int parallel;		/* SMTP connections; 0 means 1 */
+	double rate;		/* messages per second; 0 means no limit */
+	int allow_plaintext;	/* smtp:// without STARTTLS to any host */
+	const char *username;	/* SMTP AUTH when not NULL */
+	const char *password;
+	long timeout_ms;	/* per attempt; 0 means 60 s */
+	int max_retries;	/* retries after a temporary failure; <0: 0 */
+	long retry_base_ms;	/* first backoff; 0 means 1 s, doubled each time */
+	int nosync;		/* file://: do not fsync (tests, demos) */
+} nudge_transport_opts;
+
+/* How a URL is reached, decided without touching the network. */
+enum nudge_tls {
+	NUDGE_TLS_NONE,		/* plaintext: loopback or allow_plaintext */
+	NUDGE_TLS_STARTTLS,	/* smtp:// elsewhere: STARTTLS required */
+	NUDGE_TLS_IMPLICIT	/* smtps:// */
+};
+
+typedef struct nudge_transport_info {
+	int is_file;		/* file:// */
+	enum nudge_tls tls;
+	int loopback;		/* host is 127.0.0.0/8, ::1 or localhost */
+	char host[256];		/* smtp: the host; file: the directory */
+	long port;
+} nudge_transport_info;
+
+/* Parses url (file:///dir, smtp://host[:port][/ehlo-name],
+ * smtps://host[:port]) and decides the TLS policy: STARTTLS is required
+ * for smtp:// unless the host is a loopback address (by its literal form or
+ * the name "localhost"; no name is resolved) or allow_plaintext is set.
+ * Certificate verification is never turned off.  Returns 0, or EX_USAGE
+ * with err naming what is wrong (never quoting a password in the URL). */
+int nudge_transport_parse(const char *url, int allow_plaintext,
+    nudge_transport_info *info, nudge_err *err);
+
+/* Opens a transport for url with opts (NULL: defaults).  Nothing is
+ * connected yet.  Returns 0, EX_USAGE for a bad URL or option,
+ * EX_CANTCREAT when the directory of a file:// URL cannot be made, or
+ * EX_OSERR / EX_SOFTWARE when memory or libcurl fail. */
+int nudge_transport_open(nudge_transport **out, const char *url,
+    const nudge_transport_opts *opts, nudge_err *err);
+
+/* Queues one message: envelope from and rcpt, data[0..len) with CRLF line
+ * ends.  The transport keeps a copy, so data may be freed on return.  The
+ * file transport writes the message now; its outcome, like every other,
+ * is handed to the callback of the next run or drain.  Returns 0, EX_USAGE
+ * for an address with CR, LF, NUL or '<' '>', or EX_OSERR. */
+int nudge_transport_submit(nudge_transport *t, const char *from,
+    const char *rcpt, const char *data, size_t len, void *cookie,
+    nudge_err *err);
+
+/* Messages submitted whose outcome was not yet handed out.  A sender keeps
+ * this under a window (say 4 x parallel) by running between submits. */
+size_t nudge_transport_pending(const nudge_transport *t);
+
+/* Moves messages along for up to timeout_ms (0: do what can be done
+ * without waiting), calling fn(arg, delivery) once for each message whose
+ * outcome is final (sent, bounced, failed, or temporary failure after the
+ * last retry).  Returns early once nothing is pending.  Returns 0, or
+ * EX_SOFTWARE when libcurl fails as a whole. */
+int nudge_transport_run(nudge_transport *t, int timeout_ms,
+    nudge_delivery_fn *fn, void *arg, nudge_err *err);
+
+/* Runs until nothing is pending, then makes the file transport's renames
+ * durable (fsync of new/).  Returns as nudge_transport_run, or EX_IOERR. */
+int nudge_transport_drain(nudge_transport *t, nudge_delivery_fn *fn,
+    void *arg, nudge_err *err);
+
+/* Closes connections and frees t; messages still pending are dropped
+ * without an outcome (drain first). */
+void nudge_transport_close(nudge_transport *t);
+
+/* "sent", "tempfail", "failed", "bounced". */
+const char *nudge_delivery_status_name(enum nudge_delivery_status s);
+
+#endif

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""smtpd.py DIR: a real SMTP server (Debian's python3-aiosmtpd) for the
+tests, on a free port of 127.0.0.1.  Once it listens it writes the port to
+DIR/port (atomically: the harness waits for that file).
+
+Each accepted message is saved as DIR/NNNNNN.eml (the bytes received,
+dot-stuffing undone) with its envelope in DIR/NNNNNN.env, one line
+"from ADDR" then one "rcpt ADDR" per recipient.  Files appear atomically
+(written to a .tmp name, then renamed), numbered in order of acceptance.
+The reply to the end of data is "250 2.0.0 Ok: queued as NNNNNN".
+
+Faults, chosen by the local part of a recipient (N is an optional count:
+fail only the first N times this address is seen, then behave; without N,
+always fail):
+  tempfailN...  451 4.3.0 to RCPT TO
+  bounce...     550 5.1.1 to RCPT TO
+  rejectN...    554 5.7.1 to the end of data (a 5xx that is not a bounce)
+  dropN...      the connection is closed after the data, with no reply
+Every session is counted in DIR/sessions (one line per EHLO/HELO), so a
+test can tell how many connections carried its messages.
+"""
+import asyncio
+import os
+import re
+import signal
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+FAULT = re.compile(r"^(tempfail|bounce|reject|drop)([0-9]*)")
+
+
+class Handler:
+    def __init__(self, outdir):
+        self.dir = outdir
+        self.seq = 0
+        self.seen = {}
+
+    def fault(self, address, kinds):
+        """The fault this recipient asks for now, or None."""
+        m = FAULT.match(address.split("@")[0].lower())
+        if not m or m.group(1) not in kinds:
+            return None
+        key = (m.group(1), address.lower())
+        self.seen[key] = self.seen.get(key, 0) + 1
+        if m.group(2) and self.seen[key] > int(m.group(2)):
+            return None
+        return m.group(1)
+
+    def write(self, name, data):
+        tmp = os.path.join(self.dir, name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, os.path.join(self.dir, name))
+
+    async def handle_EHLO(self, server, session, envelope, hostname,
+                          responses):
+        session.host_name = hostname
+        with open(os.path.join(self.dir, "sessions"), "a") as f:
+            f.write(hostname + "\n")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address,
+                          rcpt_options):
+        f = self.fault(address, ("tempfail", "bounce"))
+        if f == "tempfail":
+            return "451 4.3.0 Try again later"
+        if f == "bounce":
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        f = None
+        for r in envelope.rcpt_tos:
+            f = f or self.fault(r, ("reject", "drop"))
+        if f == "drop":
+            server.transport.abort()
+            return "421 4.4.2 Dropped"
+        if f == "reject":
+            return "554 5.7.1 Message refused"
+        self.seq += 1
+        name = "%06d" % self.seq
+        env = "from %s\n" % envelope.mail_from
+        env += "".join("rcpt %s\n" % r for r in envelope.rcpt_tos)
+        self.write(name + ".eml", envelope.original_content)
+        self.write(name + ".env", env.encode())
+        return "250 2.0.0 Ok: queued as " + name
+
+
+async def main(outdir):
+    loop = asyncio.get_running_loop()
+    handler = Handler(outdir)
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="smtpd.test", ident="nudge-smtpd"),
+        "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    handler.write("port", b"%d\n" % port)
+    done = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+    loop.add_signal_handler(signal.SIGINT, done.set)
+    await done.wait()
+    server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))
