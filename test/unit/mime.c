@@ -530,6 +530,14 @@ test_misc(void)
 	free(p.copy);
 
 	m = base_msg();
+	m.text = ".\nFrom here\nx.\n";
+	m.text_len = strlen(m.text);
+	nudge_buf_reset(&b);
+	nudge_mime_build(&m, &b, &err);
+	ok(strstr(b.s, "\r\n\r\n=2E\r\n=46rom here\r\nx.\r\n") != NULL,
+	    "a leading '.' and \"From \" are escaped");
+
+	m = base_msg();
 	m.to_name = "Levi, Dana";
 	nudge_buf_reset(&b);
 	nudge_mime_build(&m, &b, &err);
