@@ -476,7 +476,8 @@ room(nudge_buf *b, size_t need)
  * Quoted-printable (RFC 2045 6.7): lines of at most 76 characters, a
  * line break of the input (LF or CRLF) a CRLF, a lone CR, '=' and every
  * byte outside printable ASCII escaped, a space or tab before a line end
- * escaped.  No "=XX" is split by a soft break.
+ * escaped, and a line's first '.' or "From ".  No "=XX" is split by a
+ * soft break.
  */
 static int
 put_qp(nudge_buf *b, const char *s, size_t n)
@@ -500,7 +501,11 @@ put_qp(nudge_buf *b, const char *s, size_t n)
 			col = 0;
 			continue;
 		}
-		if (!qp_plain[c] ||
+		/* A '.' or "From " opening a line is escaped too: some
+		 * transports and mailboxes would change the line. */
+		if (!qp_plain[c] || (col == 0 && (c == '.' ||
+		    (c == 'F' && n - i >= 5 && memcmp(s + i, "From ", 5) ==
+		    0))) ||
 		    ((c == ' ' || c == '\t') && (i + 1 == n ||
 		    s[i + 1] == '\n' || s[i + 1] == '\r'))) {
 			if (col + 3 > 75) {

@@ -15,10 +15,11 @@ typedef struct nudge_mime_header {
 } nudge_mime_header;
 
 /* What a message is built from.  Strings are NUL-terminated UTF-8;
- * optional ones are NULL.  Names and the subject may hold anything: a
- * control character (CR, LF, NUL...) becomes a space.  Addresses are
- * checked instead, and refused when they hold a control character, a
- * space or one of <>,;"()[]\ or non-ASCII, or not one '@'. */
+ * optional ones are NULL.  Names, the subject and extra header values may
+ * hold anything: a run of control characters (CR, LF, tab...) and spaces
+ * becomes one space, and they are trimmed; a NUL ends the string.
+ * Addresses are checked instead, and refused when they hold a control
+ * character, a space, one of <>,;"()[]\ or non-ASCII, or not one '@'. */
 typedef struct nudge_mime_msg {
 	const char *from_addr, *from_name;   /* from_addr required */
 	const char *to_addr, *to_name;       /* to_addr required */

@@ -771,12 +771,12 @@ filter(const struct seg *g, const char *v, size_t n, nudge_buf *b)
 	if (nudge_buf_add(b, v, n) == -1)
 		return -1;
 	for (k = 0; k < g->nfilt; k++) {
-		int word_start = 1;
+		size_t wlen = 0; /* characters since the word started */
 
 		for (i = 0; i < b->len; i++) {
 			unsigned char c = (unsigned char)b->s[i];
 			int up = g->filt[k] == F_UPPER ||
-			    (g->filt[k] == F_TITLE && word_start);
+			    (g->filt[k] == F_TITLE && wlen == 0);
 
 			if (c >= 'a' && c <= 'z' && up)
 				b->s[i] = (char)(c - 32);
@@ -791,9 +791,14 @@ filter(const struct seg *g, const char *v, size_t n, nudge_buf *b)
 				    d != 0x97)
 					b->s[i + 1] = (char)(d + 0x20);
 			}
-			if ((c & 0xc0) != 0x80)
-				word_start = c == ' ' || c == '-' ||
-				    c == '\t' || c == '\'';
+			/* A word starts after a space, a tab or '-', and
+			 * after a "'" that follows one letter: O'Neil,
+			 * D'Angelo, but Don't. */
+			if (c == ' ' || c == '-' || c == '\t' ||
+			    (c == '\'' && wlen == 1))
+				wlen = 0;
+			else if ((c & 0xc0) != 0x80)
+				wlen++;
 		}
 	}
 	return 0;

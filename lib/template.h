@@ -60,10 +60,12 @@ int nudge_tpl_parse(const char *name, const char *src, size_t n,
 /* Returns the parts t has, as bits (1u << NUDGE_TPL_SUBJECT, ...). */
 unsigned nudge_tpl_parts(const nudge_tpl *t);
 
-/* Renders t for the contact behind ctx.  Returns 0, EX_DATAERR when a
- * field has no value and no default (the error names it: skip that
- * contact) or an URL field is not an http, https or mailto URL, or
- * EX_OSERR (memory). */
+/* Renders t for the contact behind ctx into out.  Returns 0, EX_DATAERR
+ * when a field has no value and no default (the error names it: skip that
+ * contact) or a field filling a whole URL attribute is not an http, https
+ * or mailto URL, or EX_OSERR (memory); after an error the parts in out
+ * are unspecified.  t is only read: threads may share it, each with its
+ * own out. */
 int nudge_tpl_render(const nudge_tpl *t, nudge_tpl_lookup lookup, void *ctx,
     nudge_tpl_out *out, nudge_err *err);
 

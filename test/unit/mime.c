@@ -6,6 +6,7 @@
 
 #include "mime.h"
 #include "tap.h"
+#include "template.h"
 
 /* A parsed message: unfolded header lines and the body. */
 struct parsed {
@@ -530,6 +531,14 @@ test_misc(void)
 	free(p.copy);
 
 	m = base_msg();
+	m.text = ".\nFrom here\nx.\n";
+	m.text_len = strlen(m.text);
+	nudge_buf_reset(&b);
+	nudge_mime_build(&m, &b, &err);
+	ok(strstr(b.s, "\r\n\r\n=2E\r\n=46rom here\r\nx.\r\n") != NULL,
+	    "a leading '.' and \"From \" are escaped");
+
+	m = base_msg();
 	m.to_name = "Levi, Dana";
 	nudge_buf_reset(&b);
 	nudge_mime_build(&m, &b, &err);
@@ -586,6 +595,71 @@ test_exact_shape(void)
 	nudge_buf_free(&c);
 }
 
+static const char *
+lookup(void *ctx, const char *name, size_t *len)
+{
+	const char *const *kv = ctx;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0) {
+			*len = strlen(kv[1]);
+			return kv[1];
+		}
+	return NULL;
+}
+
+/* The sample template rendered for a contact whose first name tries to
+ * add a header, built, and parsed back. */
+static void
+test_template(void)
+{
+	const char *contact[] = {
+		"first_name", "דנה\r\nBcc: all@example.com",
+		"attrs.city", "חיפה", NULL,
+	};
+	nudge_tpl *t = NULL;
+	nudge_tpl_out o = {0};
+	nudge_mime_msg m = base_msg();
+	nudge_buf b = {0}, part = {0};
+	nudge_err err;
+	struct parsed p;
+	char name[200], addr[200], ct[200], *dec;
+	size_t maxw;
+
+	if (!ok(nudge_tpl_load("samples/templates/welcome.txt", &t, &err) == 0,
+	    "sample template loads"))
+		return;
+	ok(nudge_tpl_render(t, lookup, contact, &o, &err) == 0, "renders");
+	ok(nudge_mime_mailbox(nudge_buf_str(&o.part[NUDGE_TPL_FROM]), name,
+	    sizeof name, addr, sizeof addr, &err) == 0, "its From: parses");
+	m.from_name = name;
+	m.from_addr = addr;
+	m.subject = nudge_buf_str(nudge_tpl_subject(&o));
+	m.preheader = nudge_buf_str(&o.part[NUDGE_TPL_PREHEADER]);
+	m.text = o.part[NUDGE_TPL_TEXT].s;
+	m.text_len = o.part[NUDGE_TPL_TEXT].len;
+	m.html = o.part[NUDGE_TPL_HTML].s;
+	m.html_len = o.part[NUDGE_TPL_HTML].len;
+	is_int(nudge_mime_build(&m, &b, &err), 0, "and builds");
+	parse_msg(b.s, &p);
+	is_int(p.nhdr, 7, "seven header fields");
+	ok(hget(&p, "Bcc") == NULL, "none of them Bcc");
+	dec = decode_words(hget(&p, "Subject"), &maxw);
+	is_str(dec, "דנה Bcc: all@example.com, ברוכים הבאים ל-Shop! 🎉",
+	    "the subject decodes, CR/LF a space");
+	free(dec);
+	get_part(&p, 1, &part, ct, sizeof ct);
+	ok(strstr(part.s, "<body>\r\n<div style=\"display:none;") != NULL,
+	    "the preheader sits just inside <body>");
+	ok(strstr(part.s, "city=%D7%97%D7%99%D7%A4%D7%94\"") != NULL,
+	    "the link carries the encoded city");
+	free(p.copy);
+	nudge_buf_free(&part);
+	nudge_buf_free(&b);
+	nudge_tpl_out_free(&o);
+	nudge_tpl_free(t);
+}
+
 int
 main(void)
 {
@@ -595,5 +669,6 @@ main(void)
 	test_long_lines();
 	test_injection();
 	test_misc();
+	test_template();
 	return done_testing();
 }

@@ -169,6 +169,10 @@ test_render(void)
 	is_str(render("Subject: {{n:lower:title}}\n\n", &c, NUDGE_TPL_SUBJECT),
 	    "Jean-Luc O'Neil École Élan", "filters chain");
 	c.n = 0;
+	SET(&c, "n", "DON'T d'angelo mary-ann");
+	is_str(render("Subject: {{n:title}}\n\n", &c, NUDGE_TPL_SUBJECT),
+	    "Don't D'Angelo Mary-Ann", "title after an apostrophe");
+	c.n = 0;
 	SET(&c, "n", "דנה");
 	is_str(render("Subject: {{n:upper}}!\n\n", &c, NUDGE_TPL_SUBJECT),
 	    "דנה!", "Hebrew has no case");
