@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +80,11 @@ nudge_ledger_claimer_alive(const char *s)
 	if (strlen(host) != (size_t)(colon - at - 1) ||
 	    strncmp(host, at + 1, (size_t)(colon - at - 1)) != 0)
 		return -1;
+	/* /proc may hide other users' processes (hidepid): then only
+	 * kill(2) can say that the pid is gone, and a pid that exists
+	 * cannot be told from a reused one. */
 	if (proc_start(pid, &now_start, &zombie) == -1)
-		return 0;
+		return kill((pid_t)pid, 0) == -1 && errno == ESRCH ? 0 : -1;
 	return now_start == start && !zombie;
 }
 

@@ -91,7 +91,8 @@ int nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 
 /* True when the claimer named by s ("pid@host:starttime") is a live
  * process on this host; false when it is surely gone; -1 when this host
- * cannot tell (another host, or a malformed name). */
+ * cannot tell (another host, a malformed name, or a live pid that /proc
+ * hides, which may be a reused one). */
 int nudge_ledger_claimer_alive(const char *s);
 
 /* Writes the idempotency key "nudge-CAMPAIGN-STEP-CONTACT" (what HTTP
