@@ -540,6 +540,9 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 			d.status = NUDGE_TEMPFAIL;
 		else
 			d.status = NUDGE_FAILED;
+		/* 530/535: authentication; the rest is URL or TLS. */
+		d.fatal = code == 530 || code == 535 || (code < 400 &&
+		    permanent(rc));
 		if (code >= 400 && s->reply[0] != '\0')
 			snprintf(d.detail, sizeof d.detail, "%s", s->reply);
 		else {

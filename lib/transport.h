@@ -26,6 +26,8 @@ typedef struct nudge_delivery {
 	enum nudge_delivery_status status;
 	int smtp_code;			/* the deciding reply's code, or 0 */
 	int attempts;			/* 1 + the retries made */
+	int fatal;			/* no message can get through: bad
+					   credentials, TLS, URL; stop sending */
 	char id[256];			/* provider id: file name, or server reply */
 	char detail[256];		/* reason of a failure ("" when sent) */
 } nudge_delivery;
