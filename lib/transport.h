@@ -94,7 +94,11 @@ size_t nudge_transport_pending(const nudge_transport *t);
  * without waiting), calling fn(arg, delivery) once for each message whose
  * outcome is final (sent, bounced, failed, or temporary failure after the
  * last retry).  Returns early once nothing is pending.  Returns 0, or
- * EX_SOFTWARE when libcurl fails as a whole. */
+ * EX_SOFTWARE when libcurl fails as a whole.
+ * Temporary failures: a 4xx reply, a refused, dropped or timed-out
+ * connection.  A connection dropped after the end of data is retried too,
+ * so a server that queued the message but lost the reply may get it twice
+ * (RFC 1047).  A 5xx to RCPT TO is a bounce, any other 5xx a failure. */
 int nudge_transport_run(nudge_transport *t, int timeout_ms,
     nudge_delivery_fn *fn, void *arg, nudge_err *err);
 
