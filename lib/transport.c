@@ -171,7 +171,8 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 	info->host[n] = '\0';
 	if (strspn(info->host, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:_%") != n)
-		return nudge_errf(err, EX_USAGE, "transport: not a host name: %s",
+		return nudge_errf(err, EX_USAGE,
+		    "transport: not a host name: %s",
 		    nudge_quote(q, sizeof q, info->host, n));
 	if (colon != NULL) {
 		char port[8];
