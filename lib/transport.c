@@ -171,7 +171,8 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 	info->host[n] = '\0';
 	if (strspn(info->host, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:_%") != n)
-		return nudge_errf(err, EX_USAGE, "transport: not a host name: %s",
+		return nudge_errf(err, EX_USAGE,
+		    "transport: not a host name: %s",
 		    nudge_quote(q, sizeof q, info->host, n));
 	if (colon != NULL) {
 		char port[8];
@@ -540,6 +541,9 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 			d.status = NUDGE_TEMPFAIL;
 		else
 			d.status = NUDGE_FAILED;
+		/* 530/535: authentication; the rest is URL or TLS. */
+		d.fatal = code == 530 || code == 535 || (code < 400 &&
+		    permanent(rc));
 		if (code >= 400 && s->reply[0] != '\0')
 			snprintf(d.detail, sizeof d.detail, "%s", s->reply);
 		else {

@@ -22,12 +22,14 @@ enum nudge_delivery_status {
 
 /* The outcome of one submitted message, handed to a nudge_delivery_fn. */
 typedef struct nudge_delivery {
-	void *cookie;			/* as given to submit */
+	void *cookie;		/* as given to submit */
 	enum nudge_delivery_status status;
-	int smtp_code;			/* the deciding reply's code, or 0 */
-	int attempts;			/* 1 + the retries made */
-	char id[256];			/* provider id: file name, or server reply */
-	char detail[256];		/* reason of a failure ("" when sent) */
+	int smtp_code;		/* the deciding reply's code, or 0 */
+	int attempts;		/* 1 + the retries made */
+	int fatal;		/* no message can pass (credentials, TLS,
+				   URL): stop sending */
+	char id[256];		/* provider id: file name, or server reply */
+	char detail[256];	/* reason of a failure ("" when sent) */
 } nudge_delivery;
 
 typedef void nudge_delivery_fn(void *arg, const nudge_delivery *d);
@@ -40,7 +42,7 @@ typedef struct nudge_transport_opts {
 	const char *password;
 	long timeout_ms;	/* per attempt; 0 means 60 s */
 	int max_retries;	/* retries after a temporary failure; <0: 0 */
-	long retry_base_ms;	/* first backoff; 0 means 1 s, doubled each time */
+	long retry_base_ms;	/* first backoff, doubled each time; 0: 1 s */
 	int nosync;		/* file://: do not fsync (tests, demos) */
 } nudge_transport_opts;
 
@@ -92,7 +94,11 @@ size_t nudge_transport_pending(const nudge_transport *t);
  * without waiting), calling fn(arg, delivery) once for each message whose
  * outcome is final (sent, bounced, failed, or temporary failure after the
  * last retry).  Returns early once nothing is pending.  Returns 0, or
- * EX_SOFTWARE when libcurl fails as a whole. */
+ * EX_SOFTWARE when libcurl fails as a whole.
+ * Temporary failures: a 4xx reply, a refused, dropped or timed-out
+ * connection.  A connection dropped after the end of data is retried too,
+ * so a server that queued the message but lost the reply may get it twice
+ * (RFC 1047).  A 5xx to RCPT TO is a bounce, any other 5xx a failure. */
 int nudge_transport_run(nudge_transport *t, int timeout_ms,
     nudge_delivery_fn *fn, void *arg, nudge_err *err);
 

@@ -3,7 +3,7 @@
 # connections arrive byte-exact with the right envelope.
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 6
+plan 8
 DRIVER="$TOP/test/unit/transport.t"
 
 # 50 messages with what SMTP must carry untouched: a lone "." line, lines
@@ -50,4 +50,11 @@ done
 is "50 messages arrived" "$(ls "$SMTPD_DIR" | grep -c '\.eml$')" 50
 is "each arrived byte-exact, envelope from and rcpt right" "$bad" ""
 is "2 SMTP sessions carried them" "$(wc -l <"$SMTPD_DIR/sessions")" 2
+
+# The rate limit holds messages back without losing any (its pace is for
+# the benchmark to show, not a test).
+head -n 20 list >list20
+exits "20 more at 500/s over 3 connections" 0 \
+    "$DRIVER" send -R 500 -p 3 "smtp://127.0.0.1:$SMTPD_PORT" <list20
+is "all 20 sent" "$(cut -f2 "$T/.out" | sort | uniq -c | tr -s ' ')" " 20 sent"
 done_testing

@@ -4,7 +4,7 @@
 # refused connection a temporary failure, the STARTTLS policy.
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 12
+plan 16
 DRIVER="$TOP/test/unit/transport.t"
 URL="smtp://127.0.0.1:$SMTPD_PORT"
 printf 'Subject: faults\r\n\r\nbody\r\n' >m.eml
@@ -62,6 +62,17 @@ exits "smtp://localhost: plaintext to loopback" 0 \
     "$DRIVER" send "smtp://localhost:$SMTPD_PORT" <list
 like "sent" "$(cat "$T/.out")" "^1	sent	250	1	250 2\.0\.0 Ok"
 
+# SMTP AUTH: the right password sends; a wrong one is a failure that stops
+# the run (fatal), not retried, and the password is never repeated.
+exits "AUTH with the right password" 0 "$DRIVER" send -u nudge \
+    -w 's3cret pass' "$URL" <list
+like "sent" "$(cat "$T/.out")" "^1	sent	250	1	250 2\.0\.0 Ok"
+exits "AUTH with a wrong password" 0 "$DRIVER" send -b 10 -u nudge \
+    -w 'wr0ng-pw' "$URL" <list
+is "failed, fatal, not retried, no password shown" \
+    "$(cat "$T/.out" "$T/.err")" \
+    "$(printf '1\tfailed\t535\t1\t535 5.7.8 Authentication credentials invalid (fatal)')"
+
 # A name that is not "localhost" or a loopback literal needs STARTTLS,
 # which smtpd.py does not offer.  Only tried when this machine's own name
 # resolves to a loopback address, so nothing leaves the machine.
@@ -71,9 +82,9 @@ if getent hosts "$h" | grep -q '^127\.' &&
 	"$DRIVER" send "smtp://$h:$SMTPD_PORT" <list >"$T/.out" 2>&1
 	is "STARTTLS required for $h: failed, not sent, not retried" \
 	    "$(cat "$T/.out")" \
-	    "$(printf '1\tfailed\t0\t1\tSTARTTLS not supported.')"
+	    "$(printf '1\tfailed\t0\t1\tSTARTTLS not supported. (fatal)')"
 else
-	echo "ok 12 # SKIP $h does not resolve to loopback only"
+	echo "ok 16 # SKIP $h does not resolve to loopback only"
 	_n=$((_n + 1))
 fi
 done_testing

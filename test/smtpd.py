@@ -16,6 +16,8 @@ always fail):
   bounce...     550 5.1.1 to RCPT TO
   rejectN...    554 5.7.1 to the end of data (a 5xx that is not a bounce)
   dropN...      the connection is closed after the data, with no reply
+AUTH PLAIN and LOGIN are offered in plaintext (loopback only): user
+"nudge" with password "s3cret pass" succeeds, anything else gets 535.
 Every session is counted in DIR/sessions (one line per EHLO/HELO), so a
 test can tell how many connections carried its messages.
 """
@@ -25,7 +27,7 @@ import re
 import signal
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 FAULT = re.compile(r"^(tempfail|bounce|reject|drop)([0-9]*)")
 
@@ -88,11 +90,19 @@ class Handler:
         return "250 2.0.0 Ok: queued as " + name
 
 
+def authenticator(server, session, envelope, mechanism, auth_data):
+    good = (auth_data.login == b"nudge" and
+            auth_data.password == b"s3cret pass")
+    # handled=False: aiosmtpd itself answers 535 to a failure.
+    return AuthResult(success=good, handled=False)
+
+
 async def main(outdir):
     loop = asyncio.get_running_loop()
     handler = Handler(outdir)
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="smtpd.test", ident="nudge-smtpd"),
+        lambda: SMTP(handler, hostname="smtpd.test", ident="nudge-smtpd",
+                     authenticator=authenticator, auth_require_tls=False),
         "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     handler.write("port", b"%d\n" % port)

@@ -1,9 +1,10 @@
 /* Unit tests for transport: URL and TLS policy, the file transport.  With
  * arguments it is the SMTP test driver of test/4*-transport-*.t:
  *
- *   transport.t send [-P] [-b MS] [-p N] [-r N] URL < LIST
+ *   transport.t send [-P] [-b MS] [-p N] [-R RATE] [-r N] [-u USER]
+ *	[-w PASSWORD] URL < LIST
  *	LIST: lines "FROM RCPT FILE"; prints per message, in input order,
- *	"N<TAB>status<TAB>code<TAB>attempts<TAB>id-or-detail".
+ *	"N<TAB>status<TAB>code<TAB>attempts<TAB>id-or-detail[ (fatal)]".
  *   transport.t bench [-P] [-p N] URL COUNT SIZE
  *	sends COUNT messages of SIZE bytes, prints messages/s on stdout. */
 #include <getopt.h>
@@ -253,10 +254,13 @@ driver(int argc, char **argv)
 	o.nosync = 1;
 	o.max_retries = 3;
 	optind = 2;
-	while ((c = getopt(argc, argv, "Pb:p:r:")) != -1) {
+	while ((c = getopt(argc, argv, "PR:b:p:r:u:w:")) != -1) {
 		switch (c) {
 		case 'P':
 			o.allow_plaintext = 1;
+			break;
+		case 'R':
+			o.rate = atof(optarg);
 			break;
 		case 'b':
 			o.retry_base_ms = atol(optarg);
@@ -266,6 +270,12 @@ driver(int argc, char **argv)
 			break;
 		case 'r':
 			o.max_retries = atoi(optarg);
+			break;
+		case 'u':
+			o.username = optarg;
+			break;
+		case 'w':
+			o.password = optarg;
 			break;
 		default:
 			return 64;
@@ -333,11 +343,11 @@ driver(int argc, char **argv)
 	if (nudge_transport_drain(t, record, &out, &err) != 0)
 		goto fail;
 	for (i = 0; i < out.n; i++)
-		printf("%d\t%s\t%d\t%d\t%s\n", i + 1,
+		printf("%d\t%s\t%d\t%d\t%s%s\n", i + 1,
 		    nudge_delivery_status_name(out.d[i].status),
 		    out.d[i].smtp_code, out.d[i].attempts,
 		    out.d[i].status == NUDGE_SENT ? out.d[i].id :
-		    out.d[i].detail);
+		    out.d[i].detail, out.d[i].fatal ? " (fatal)" : "");
 	free(out.d);
 	nudge_transport_close(t);
 	return out.done == out.n ? 0 : 1;
