@@ -12,6 +12,7 @@ static const char *const commands[][2] = {
 	{ "import-list", "import contacts from CSV into lists" },
 	{ "event", "record or import events (opens, purchases, ...)" },
 	{ "segment", "select contacts with the segment language" },
+	{ "send", "send a template to contacts read from stdin" },
 	{ "report", "what campaigns did: opens, clicks, conversions" },
 };
 

@@ -56,7 +56,9 @@ static const char *const sqls[] = {
 	"INSERT INTO contacts (email, created_at, updated_at) VALUES (?, ?, ?)",
 	"INSERT INTO contacts (phone, created_at, updated_at) VALUES (?, ?, ?)",
 	"SELECT id FROM campaigns WHERE name = ?",
-	"INSERT INTO campaigns (name, created_at) VALUES (?, ?)",
+	/* another process may add the same campaign at the same time */
+	"INSERT INTO campaigns (name, created_at) VALUES (?, ?)"
+	" ON CONFLICT (name) DO NOTHING",
 };
 
 int
@@ -220,6 +222,13 @@ nudge_event_campaign_id(nudge_event_writer *w, const char *name,
 		if ((rc = step_insert(w, w->camp_put, id, err,
 		    "campaigns")) != 0)
 			return rc;
+		if (sqlite3_changes(w->st->db) == 0) {
+			sqlite3_bind_text(w->camp_get, 1, name, -1,
+			    SQLITE_STATIC);
+			if ((rc = step_id(w, w->camp_get, id, err,
+			    "campaigns")) != 0)
+				return rc;
+		}
 	}
 	if ((w->used + 1) * 2 > w->cap && camp_grow(w) == -1)
 		return nudge_errf(err, EX_OSERR, "out of memory");

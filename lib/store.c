@@ -346,10 +346,14 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		    (rc = migrate(st, err)) != 0)
 			goto fail;
 	} else if (version < NUDGE_SCHEMA_VERSION) {
-		rc = nudge_errf(err, EX_DATAERR, "%s: schema version %d needs "
-		    "an upgrade, which a read-only open cannot do", path,
-		    version);
-		goto fail;
+		/* An older store is upgraded by whoever opens it first, a
+		 * reader too: open it for writing once, then as asked. */
+		nudge_store_close(st);
+		if ((rc = nudge_store_open(&st, path, flags &
+		    ~NUDGE_STORE_READONLY, err)) != 0)
+			return rc;
+		nudge_store_close(st);
+		return nudge_store_open(out, path, flags, err);
 	}
 	if ((rc = nudge_store_exec(st, "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY", err)) != 0)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: a fresh store in demo/, the sample contacts and events
-# imported, and every seed segment of nudge-segment(7) run on them, as
-# of 2026-11-01 (the samples' "now").  NUDGE_DEMO_DIR puts the store
+# imported, every seed segment of nudge-segment(7) run on them as of
+# 2026-11-01 (the samples' "now"), a welcome campaign sent to the
+# newsletter into the file transport (demo/outbox), and the report.  NUDGE_DEMO_DIR puts the store
 # elsewhere (test/0020-demo.t does).
 cd "$(dirname "$0")/.." || exit 1
 top=$PWD
@@ -38,6 +39,14 @@ ad_view source = "facebook" at least 2 times within 30d
 sales_call within 14d
 not received within 1d and not purchase within 2d
 SEGMENTS
+step "nudge segment 'list \"newsletter\"' | nudge send --campaign welcome --template samples/templates/welcome.txt --transport file://demo/outbox"
+nudge segment 'list "newsletter"' |
+	NUDGE_FILE_NOSYNC=1 nudge send --now $now --campaign welcome \
+	    --template samples/templates/welcome.txt \
+	    --transport "file://$dir/outbox" || exit $?
+step ls demo/outbox/new
+ls "$dir/outbox/new"
+
 step nudge report
 nudge report || exit $?
 printf '\nThe store is demo/nudge.db; try: NUDGE_CONFIG=samples/config.yaml ./nudge segment --count %s\n' \

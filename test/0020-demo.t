@@ -2,7 +2,7 @@
 # make demo: the samples import, and every seed segment gives the answer
 # worked out by hand from samples/contacts.csv and samples/events.csv.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 12
 
 NUDGE_DEMO_DIR="$T/demo" sh "$TOP/samples/demo.sh" >demo.out 2>demo.err
 is "the demo runs to the end" "$?" 0
@@ -28,4 +28,6 @@ is "not received in a day and not bought in two" "$(ids 7)" \
 	"1 3 4 5 6 7 8 9 11 12 "
 like "and the report: oct-news-4 reached 3, all opened" "$(cat demo.out)" \
 	'^oct-news-4 +3 +0 +0 +3 +100\.0 '
+is "the welcome campaign reached the 7 newsletter contacts" \
+	"$(ls "$T/demo/outbox/new" | wc -l)" 7
 done_testing

@@ -1,0 +1,235 @@
+/* nudge-send: send a template to the contacts read from standard input. */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "send.h"
+
+static const char usage_text[] =
+    "usage: nudge send [-n] [-c name] [-t file] [--channel email] "
+    "[--transport url]\n"
+    "                  [--from address] [--parallel n] [--rate n] "
+    "[--resend-unknown]\n"
+    "                  [--transactional] [--format tsv|json] [--now time]\n"
+    "                  [--db file] [--config file] < contacts\n";
+
+enum { OPT_CHANNEL = 256, OPT_CONFIG, OPT_DB, OPT_FORMAT, OPT_FROM,
+	OPT_NOW, OPT_PARALLEL, OPT_RATE, OPT_RESEND, OPT_TRANSACTIONAL,
+	OPT_TRANSPORT };
+
+static const struct option longopts[] = {
+	{ "campaign", required_argument, NULL, 'c' },
+	{ "channel", required_argument, NULL, OPT_CHANNEL },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "help", no_argument, NULL, 'h' },
+	{ "now", required_argument, NULL, OPT_NOW },
+	{ "parallel", required_argument, NULL, OPT_PARALLEL },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "resend-unknown", no_argument, NULL, OPT_RESEND },
+	{ "template", required_argument, NULL, 't' },
+	{ "transactional", no_argument, NULL, OPT_TRANSACTIONAL },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct out {
+	int json;
+	int progress;       /* stderr is a terminal */
+	nudge_send_stats *stats;
+	long done;
+};
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		warnx("%s", why);
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
+}
+
+/* TSV: tabs and newlines in a detail would break the stream's lines. */
+static void
+put_field(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+static void
+put_json(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+on_result(void *arg, const nudge_send_result *r)
+{
+	struct out *o = arg;
+
+	if (o->json) {
+		printf("{\"line\":%ld,\"input\":", r->line);
+		put_json(r->input);
+		printf(",\"contact\":%lld,\"status\":\"%s\",\"detail\":",
+		    (long long)r->contact_id, r->status);
+		put_json(r->detail != NULL ? r->detail : "");
+		fputs("}\n", stdout);
+	} else {
+		if (r->contact_id != 0)
+			printf("%lld", (long long)r->contact_id);
+		else
+			put_field(r->input);
+		printf("\t%s\t", r->status);
+		put_field(r->detail != NULL ? r->detail : "");
+		putchar('\n');
+	}
+	if (o->progress && ++o->done % 100 == 0)
+		fprintf(stderr, "\r%ld done: %ld sent, %ld skipped", o->done,
+		    o->stats->sent, o->stats->skipped);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cfgpath = NULL, *dbpath = NULL;
+	nudge_send_opts so = { .channel = "email" };
+	nudge_send_stats stats;
+	struct out out = { .stats = &stats };
+	nudge_config cfg;
+	nudge_store *st;
+	nudge_err ne;
+	char *end;
+	int ch, rc, have_now = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:hnt:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			so.campaign = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'n':
+			so.dry_run = 1;
+			break;
+		case 't':
+			so.template_path = optarg;
+			break;
+		case OPT_CHANNEL:
+			so.channel = optarg;
+			break;
+		case OPT_CONFIG:
+			cfgpath = optarg;
+			break;
+		case OPT_DB:
+			dbpath = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				out.json = 1;
+			else if (strcmp(optarg, "tsv") != 0)
+				usage("--format: expected tsv or json");
+			break;
+		case OPT_FROM:
+			so.from = optarg;
+			break;
+		case OPT_NOW:
+			if (nudge_time_parse(optarg, &so.now) == -1)
+				usage("--now: expected an ISO 8601 time");
+			have_now = 1;
+			break;
+		case OPT_PARALLEL:
+			so.parallel = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || so.parallel < 1 || so.parallel > 64)
+				usage("--parallel: expected 1 to 64 connections");
+			break;
+		case OPT_RATE:
+			so.rate = strtod(optarg, &end);
+			if ((*end != '\0' && strcmp(end, "/s") != 0) ||
+			    !(so.rate > 0))
+				usage("--rate: expected messages per second, "
+				    "such as 50 or 50/s");
+			break;
+		case OPT_RESEND:
+			so.resend_unknown = 1;
+			break;
+		case OPT_TRANSACTIONAL:
+			so.transactional = 1;
+			break;
+		case OPT_TRANSPORT:
+			so.transport = optarg;
+			break;
+		default:
+			usage(NULL);
+		}
+	}
+	if (optind != argc)
+		usage("contacts come on standard input, not as operands");
+	if (isatty(STDIN_FILENO))
+		usage("no contacts: pipe them in, e.g. nudge segment ... | "
+		    "nudge send ...");
+	if (so.campaign == NULL)
+		usage("--campaign: every message belongs to a campaign");
+	if (so.template_path == NULL)
+		usage("--template: which message to send");
+	if (!have_now)
+		so.now = (int64_t)time(NULL);
+	out.progress = isatty(STDERR_FILENO);
+	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	so.cfg = &cfg;
+	so.on_result = on_result;
+	so.arg = &out;
+	so.file_nosync = getenv("NUDGE_FILE_NOSYNC") != NULL;
+	rc = nudge_send_run(st, stdin, &so, &stats, &ne);
+	if (fflush(stdout) == EOF && rc == 0) {
+		warn("stdout");
+		rc = EX_IOERR;
+	}
+	if (out.progress && out.done >= 100)
+		fputc('\n', stderr);
+	if (stats.recovered > 0)
+		warnx("%ld messages of an earlier send that died are now "
+		    "unknown (not resent; --resend-unknown sends them)",
+		    stats.recovered);
+	if (so.dry_run)
+		warnx("%s: read %ld, rendered %ld, skipped %ld (dry run: nothing "
+		    "sent or stored)", so.campaign, stats.read, stats.rendered,
+		    stats.skipped);
+	else
+		warnx("%s: read %ld, sent %ld, skipped %ld, duplicate %ld, "
+		    "bounced %ld, failed %ld, tempfail %ld, unknown %ld",
+		    so.campaign, stats.read, stats.sent, stats.skipped,
+		    stats.duplicate, stats.bounced, stats.failed, stats.tempfail,
+		    stats.unknown);
+	if (rc != 0)
+		warnx("%s", ne.msg);
+	else if (stats.tempfail > 0)
+		rc = EX_TEMPFAIL;
+	nudge_store_close(st);
+	nudge_config_free(&cfg);
+	return rc;
+}

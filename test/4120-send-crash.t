@@ -1,0 +1,38 @@
+#!/bin/sh
+# send: kill -9 in the middle of a blast, then run it again: no contact
+# gets a message twice, the messages whose outcome died with the process
+# are `unknown` and are not resent, and everyone else is sent.
+. "$(dirname "$0")/lib.sh"
+plan 7
+
+export NUDGE_FILE_NOSYNC=1
+awk 'BEGIN { print "email,first_name"
+	for (i = 1; i <= 3000; i++) printf "u%d@example.com,U%d\n", i, i }' >c.csv
+ok "3000 contacts" nudge import-list c.csv
+printf 'Subject: Hi {{first_name}}\nFrom: shop@example.com\n\nHello.\n' >t.txt
+nudge segment 'email contains "@"' >ids
+
+nudge send -c crash -t t.txt --transport "file://$T/out" <ids >run1.out 2>/dev/null &
+pid=$!
+# kill it once some messages are out
+n=0
+while [ "$(ls "$T/out/new" 2>/dev/null | wc -l)" -lt 300 ] && [ "$n" -lt 400 ]; do
+	sleep 0.01
+	n=$((n + 1))
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+is "the first send was killed" "$?" 137
+
+exits "the same send again" 0 sh -c "nudge send -c crash -t t.txt \
+	--transport file://$T/out <ids >run2.out"
+like "it says which outcomes were lost" "$(cat .err)" \
+	'messages of an earlier send that died are now unknown'
+is "no contact got two messages" \
+	"$(grep -h '^To: ' "$T"/out/new/*.eml | sort | uniq -d | wc -l)" 0
+is "every contact ends sent or unknown" \
+	"$(sql "SELECT count(*) FROM messages WHERE status IN ('sent', 'unknown')")" 3000
+is "every sent one has its message, and no more files than claims" \
+	"$(test "$(ls "$T/out/new" | wc -l)" -ge "$(sql "SELECT count(*) FROM messages WHERE status = 'sent'")" &&
+	   test "$(ls "$T/out/new" | wc -l)" -le 3000 && echo yes)" yes
+done_testing
