@@ -509,6 +509,105 @@ read_email(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	return 0;
 }
 
+/* channels: sms: or channels: push: (nudge-config(5)). */
+static int
+read_http(struct rd *r, const nudge_ynode *m, const char *P,
+    const char *what, nudge_http_cfg *h, nudge_err *err)
+{
+	int sms = strstr(P, "sms") != NULL;
+	char b[128];
+	size_t i, j;
+	int rc;
+
+	if ((rc = want_map(r, m, "channels: ", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+		const char *k = n->key;
+		int64_t v;
+
+		if (strcmp(k, "provider") == 0) {
+			if ((rc = want_text(r, n, P, err)) == 0) {
+				free(h->provider);
+				if ((h->provider = strchr(n->value, '/') != NULL ?
+				    resolve(r->path, n->value) :
+				    strdup(n->value)) == NULL)
+					rc = oom(err);
+			}
+		} else if (strcmp(k, "url") == 0) {
+			if ((rc = want_text(r, n, P, err)) == 0 &&
+			    strncmp(n->value, "http://", 7) != 0 &&
+			    strncmp(n->value, "https://", 8) != 0 &&
+			    strncmp(n->value, "exec:", 5) != 0 &&
+			    strncmp(n->value, "file:///", 8) != 0)
+				rc = badf(r, n, P, err, "expected http://, "
+				    "https://, exec: or file:///, not %s",
+				    q(b, sizeof b, n));
+			if (rc == 0)
+				rc = set_text(r, n, P, &h->url, err);
+		} else if (strcmp(k, "user") == 0)
+			rc = set_text(r, n, P, &h->user, err);
+		else if (strcmp(k, "secret_env") == 0)
+			rc = set_envname(r, n, P, &h->secret_env, err);
+		else if (strcmp(k, "secret_file") == 0)
+			rc = set_path(r, n, P, &h->secret_file, err);
+		else if (strcmp(k, "secret") == 0)
+			rc = set_secret(r, n, P, what, &h->secret, err);
+		else if (strcmp(k, "parallel") == 0) {
+			if ((rc = set_int(r, n, P, 1, 64, &v, err)) == 0)
+				h->parallel = (int)v;
+		} else if (strcmp(k, "rate") == 0)
+			rc = set_rate(r, n, P, &h->rate, err);
+		else if (strcmp(k, "burst") == 0) {
+			if ((rc = set_int(r, n, P, 1, 10000, &v, err)) == 0)
+				h->burst = (int)v;
+		} else if (strcmp(k, "max_retries") == 0) {
+			if ((rc = set_int(r, n, P, 0, 20, &v, err)) == 0)
+				h->max_retries = (int)v;
+		} else if (strcmp(k, "breaker") == 0) {
+			if ((rc = set_int(r, n, P, 1, 100000, &v, err)) == 0)
+				h->breaker = (int)v;
+		} else if (strcmp(k, "allow_plaintext") == 0)
+			rc = set_bool(r, n, P, &h->allow_plaintext, err);
+		else if (sms && strcmp(k, "stop_text") == 0)
+			rc = set_text(r, n, P, &h->stop_text, err);
+		else if (sms && strcmp(k, "sender") == 0) {
+			if ((rc = want_map(r, n, P, err)) != 0)
+				return rc;
+			h->sender_cc = calloc(n->n + 1, sizeof *h->sender_cc);
+			h->sender_id = calloc(n->n + 1, sizeof *h->sender_id);
+			if (h->sender_cc == NULL || h->sender_id == NULL)
+				return oom(err);
+			for (j = 0; j < n->n; j++) {
+				const nudge_ynode *c = n->kids[j];
+
+				if (strcmp(c->key, "default") != 0 &&
+				    !nudge_phone_country_known(c->key))
+					return badf(r, c, "channels: sms: sender: ",
+					    err, "not \"default\" or a country "
+					    "nudge knows (IL, US, ...)");
+				if ((rc = want_text(r, c, "channels: sms: "
+				    "sender: ", err)) != 0)
+					return rc;
+				snprintf(h->sender_cc[j], sizeof h->sender_cc[j],
+				    "%s", c->key);
+				if ((h->sender_id[j] = strdup(c->value)) == NULL)
+					return oom(err);
+				h->nsenders++;
+			}
+		} else
+			rc = unknown(r, n, P, err);
+		if (rc == 0 && strncmp(k, "secret", 6) == 0)
+			rc = one_source(r, n, P, "secret, secret_env and "
+			    "secret_file", (h->secret != NULL) +
+			    (h->secret_env != NULL) + (h->secret_file != NULL),
+			    err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 read_channels(struct rd *r, const nudge_ynode *m, nudge_err *err)
 {
@@ -520,6 +619,12 @@ read_channels(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	for (i = 0; i < m->n; i++) {
 		if (strcmp(m->kids[i]->key, "email") == 0)
 			rc = read_email(r, m->kids[i], err);
+		else if (strcmp(m->kids[i]->key, "sms") == 0)
+			rc = read_http(r, m->kids[i], "channels: sms: ",
+			    "channels: sms: secret", &r->cfg->sms, err);
+		else if (strcmp(m->kids[i]->key, "push") == 0)
+			rc = read_http(r, m->kids[i], "channels: push: ",
+			    "channels: push: secret", &r->cfg->push, err);
 		else
 			rc = unknown(r, m->kids[i], "channels: ", err);
 		if (rc != 0)
@@ -699,6 +804,7 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
+	cfg->sms.max_retries = cfg->push.max_retries = -1;
 	if (path == NULL && (path = getenv("NUDGE_CONFIG")) != NULL &&
 	    *path == '\0')
 		path = NULL;
@@ -791,6 +897,41 @@ wipe(char *s)
 	}
 }
 
+static void
+http_free(nudge_http_cfg *h)
+{
+	size_t i;
+
+	free(h->provider);
+	free(h->url);
+	free(h->user);
+	free(h->secret_env);
+	free(h->secret_file);
+	wipe(h->secret);
+	free(h->stop_text);
+	for (i = 0; i < h->nsenders; i++)
+		free(h->sender_id[i]);
+	free(h->sender_id);
+	free(h->sender_cc);
+}
+
+const char *
+nudge_config_sms_sender(const nudge_config *cfg, const char *phone)
+{
+	const nudge_http_cfg *h = &cfg->sms;
+	const char *dflt = NULL;
+	size_t i;
+
+	for (i = 0; i < h->nsenders; i++) {
+		if (strcmp(h->sender_cc[i], "default") == 0)
+			dflt = h->sender_id[i];
+		else if (phone != NULL &&
+		    nudge_phone_in_country(phone, h->sender_cc[i]))
+			return h->sender_id[i];
+	}
+	return dflt;
+}
+
 void
 nudge_config_free(nudge_config *cfg)
 {
@@ -809,8 +950,11 @@ nudge_config_free(nudge_config *cfg)
 	wipe(cfg->tracking.secret);
 	free(cfg->policy.quiet_tz);
 	free(cfg->policy.exclude);
+	http_free(&cfg->sms);
+	http_free(&cfg->push);
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
+	cfg->sms.max_retries = cfg->push.max_retries = -1;
 }
 
 void
@@ -900,6 +1044,14 @@ nudge_config_secret(const nudge_config *cfg, enum nudge_secret which,
 		file = cfg->email.password_file;
 		inl = cfg->email.password;
 		what = "password";
+	} else if (which == NUDGE_SECRET_SMS || which == NUDGE_SECRET_PUSH) {
+		const nudge_http_cfg *h = which == NUDGE_SECRET_SMS ?
+		    &cfg->sms : &cfg->push;
+
+		env = h->secret_env;
+		file = h->secret_file;
+		inl = h->secret;
+		what = "secret";
 	} else {
 		env = cfg->tracking.secret_env;
 		file = cfg->tracking.secret_file;

@@ -24,6 +24,30 @@ typedef struct nudge_email_cfg {
 				   host */
 } nudge_email_cfg;
 
+/* channels: sms: and channels: push: -- an HTTP provider profile
+ * (nudge-provider(5)) or an exec: or file:// transport. */
+typedef struct nudge_http_cfg {
+	char *provider;         /* a profile: a path (resolved against the
+				   file's directory) or a name; or NULL */
+	char *url;              /* replaces the profile URL's scheme, host
+				   and port; or exec:..., file:///dir */
+	char *user;             /* account, API key or app id; or NULL */
+	char *secret_env;       /* the variable's name, or NULL */
+	char *secret_file;      /* resolved path, or NULL */
+	char *secret;           /* inline (only in a 0600 file), or NULL */
+	int parallel;           /* connections; 0 when not set */
+	double rate;            /* requests per second; 0 when not set */
+	int burst;              /* requests above rate at once; 0: not set */
+	int max_retries;        /* -1 when not set */
+	int breaker;            /* failures in a row that stop a run; 0:
+				   not set */
+	int allow_plaintext;    /* http:// to a non-loopback host */
+	char *stop_text;        /* sms: appended to marketing messages */
+	size_t nsenders;        /* sms: sender ids by country */
+	char (*sender_cc)[8];   /* "IL", ..., or "default" */
+	char **sender_id;
+} nudge_http_cfg;
+
 /* tracking: (read by the tracking issue) */
 typedef struct nudge_tracking_cfg {
 	char *base_url;         /* http(s)://...; NULL if not set */
@@ -50,6 +74,7 @@ typedef struct nudge_config {
 	char default_country[3];  /* `default_country:` (ISO 3166 alpha-2,
 				     upper case), or "" */
 	nudge_email_cfg email;
+	nudge_http_cfg sms, push;
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
 } nudge_config;
@@ -74,6 +99,8 @@ int nudge_config_open_store(const nudge_config *cfg, const char *db_opt,
 enum nudge_secret {
 	NUDGE_SECRET_EMAIL_PASSWORD,  /* channels: email: password_* */
 	NUDGE_SECRET_TRACKING,        /* tracking: secret_* */
+	NUDGE_SECRET_SMS,             /* channels: sms: secret_* */
+	NUDGE_SECRET_PUSH,            /* channels: push: secret_* */
 };
 
 /* Resolves a secret into *out (malloc'd; wipe and free it with
@@ -87,5 +114,10 @@ enum nudge_secret {
 int nudge_config_secret(const nudge_config *cfg, enum nudge_secret which,
     char **out, nudge_err *err);
 void nudge_config_secret_free(char *secret);
+
+/* The sender id of channels: sms: for a phone number in E.164: the one
+ * given for its country, else "default", else NULL. */
+const char *nudge_config_sms_sender(const nudge_config *cfg,
+    const char *phone);
 
 #endif

@@ -148,6 +148,15 @@ country_by_iso(const char *iso)
 }
 
 int
+nudge_phone_in_country(const char *phone, const char *country)
+{
+	const struct country *c = country_by_iso(country);
+
+	return c != NULL && phone[0] == '+' &&
+	    strncmp(phone + 1, c->cc, strlen(c->cc)) == 0;
+}
+
+int
 nudge_phone_country_known(const char *country)
 {
 	return country_by_iso(country) != NULL;

@@ -30,6 +30,10 @@ int nudge_email_norm(const char *in, size_t n, char *out, const char **why);
 int nudge_phone_norm(const char *in, size_t n, const char *country,
     char *out, const char **why);
 
+/* True when phone (E.164) has the calling code of country (ISO 3166
+ * alpha-2): "+1..." is in both US and CA. */
+int nudge_phone_in_country(const char *phone, const char *country);
+
 /* True when nudge knows the country's calling code and trunk prefix. */
 int nudge_phone_country_known(const char *country);
 

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +25,7 @@
 /* One submitted message.  from, rcpt and data live in one allocation. */
 struct msg {
 	struct msg *next;
-	char *from, *rcpt, *data;
+	char *from, *rcpt, *data;	/* http: url, headers, body */
 	size_t len, off;
 	void *cookie;
 	int attempts;
@@ -37,7 +40,14 @@ struct slot {
 	struct curl_slist *rcpt;
 	char errbuf[CURL_ERROR_SIZE];
 	char reply[256];	/* the last reply line the server sent */
+	/* http */
+	struct curl_slist *hdrs;
+	nudge_buf resp;		/* the answer's body, up to RESP_MAX */
+	long retry_after_ms;	/* from Retry-After, or -1 */
 };
+
+#define RESP_MAX 65536
+#define BREAKER_HTTP 10
 
 struct nudge_transport {
 	nudge_transport_info info;
@@ -60,6 +70,12 @@ struct nudge_transport {
 	struct msg *retry;		/* waiting for not_before */
 	double tokens;
 	int64_t tok_at;
+	int64_t pause_until;		/* a 429's Retry-After holds all */
+	long submitted, retries;	/* for the retry budget */
+	int fails_in_row;		/* for the circuit breaker */
+	int tripped;			/* the breaker is open */
+	/* exec: */
+	char **argv;
 };
 
 static int64_t
@@ -131,6 +147,16 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 		strcpy(info->host, p);
 		return 0;
 	}
+	if (strncmp(url, "exec:", 5) == 0) {
+		p = url + 5 + strspn(url + 5, " \t");
+		if (*p == '\0')
+			return nudge_errf(err, EX_USAGE, "exec transport: no "
+			    "command, as in exec:/usr/sbin/sendmail -t");
+		info->is_exec = 1;
+		snprintf(info->host, sizeof info->host, "%.*s",
+		    (int)strcspn(p, " \t"), p);
+		return 0;
+	}
 	if (strncmp(url, "smtp://", 7) == 0) {
 		p = url + 7;
 		info->port = 25;
@@ -139,10 +165,21 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 		p = url + 8;
 		info->port = 465;
 		info->tls = NUDGE_TLS_IMPLICIT;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		p = url + 7;
+		info->port = 80;
+		info->tls = NUDGE_TLS_STARTTLS;	/* refused unless loopback */
+		info->is_http = 1;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		p = url + 8;
+		info->port = 443;
+		info->tls = NUDGE_TLS_IMPLICIT;
+		info->is_http = 1;
 	} else {
 		/* Not quoted in full: it may hold a password. */
 		return nudge_errf(err, EX_USAGE, "transport: unknown scheme "
-		    "(want smtp://, smtps:// or file:///dir)");
+		    "(want smtp://, smtps://, http://, https://, exec:COMMAND "
+		    "or file:///dir)");
 	}
 	end = p + strcspn(p, "/?#");
 	if (memchr(p, '@', (size_t)(end - p)) != NULL)
@@ -193,6 +230,10 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 	if (info->tls == NUDGE_TLS_STARTTLS &&
 	    (info->loopback || allow_plaintext))
 		info->tls = NUDGE_TLS_NONE;
+	if (info->is_http && info->tls == NUDGE_TLS_STARTTLS)
+		return nudge_errf(err, EX_USAGE, "transport: http:// to %s, "
+		    "which is not a loopback address: use https:// (or set "
+		    "allow_plaintext)", info->host);
 	return 0;
 }
 
@@ -380,6 +421,50 @@ write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
+/* http: keeps Retry-After (seconds or an HTTP date) of the answer. */
+static size_t
+http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+	size_t n = size * nmemb;
+	char v[128];
+	size_t k;
+	time_t at;
+
+	if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
+		k = n - 12;
+		if (k >= sizeof v)
+			k = sizeof v - 1;
+		memcpy(v, buf + 12, k);
+		v[k] = '\0';
+		v[strcspn(v, "\r\n")] = '\0';
+		if (v[strspn(v, " \t0123456789")] == '\0' &&
+		    v[strspn(v, " \t")] != '\0') {
+			s->retry_after_ms = strtol(v, NULL, 10) * 1000;
+		} else if ((at = curl_getdate(v + strspn(v, " \t"), NULL)) !=
+		    -1) {
+			at -= time(NULL);
+			s->retry_after_ms = at > 0 ? (long)at * 1000 : 0;
+		}
+		if (s->retry_after_ms > BACKOFF_MAX_MS)
+			s->retry_after_ms = BACKOFF_MAX_MS;
+	}
+	return n;
+}
+
+static size_t
+http_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+	size_t n = size * nmemb, k = n;
+
+	if (s->resp.len + k > RESP_MAX)
+		k = RESP_MAX - s->resp.len;
+	if (k > 0 && nudge_buf_add(&s->resp, buf, k) == -1)
+		return 0;
+	return n;
+}
+
 #define SETOPT(e, o, v) \
 	do { \
 		if (curl_easy_setopt((e), (o), (v)) != CURLE_OK) \
@@ -393,6 +478,28 @@ slot_init(nudge_transport *t, struct slot *s)
 
 	if ((s->easy = e = curl_easy_init()) == NULL)
 		return -1;
+	if (t->info.is_http) {
+		SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+		SETOPT(e, CURLOPT_HEADERDATA, s);
+		SETOPT(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+		SETOPT(e, CURLOPT_WRITEDATA, s);
+		SETOPT(e, CURLOPT_ERRORBUFFER, s->errbuf);
+		SETOPT(e, CURLOPT_PRIVATE, s);
+		SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+		SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+		SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+		SETOPT(e, CURLOPT_TIMEOUT_MS, t->o.timeout_ms);
+		SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, t->o.timeout_ms);
+		SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+		SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+		SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+		if (strcmp(t->o.provider->method, "POST") == 0)
+			SETOPT(e, CURLOPT_POST, 1L);
+		else
+			SETOPT(e, CURLOPT_CUSTOMREQUEST, t->o.provider->method);
+		return 0;
+	}
 	SETOPT(e, CURLOPT_URL, t->url);
 	SETOPT(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	SETOPT(e, CURLOPT_UPLOAD, 1L);
@@ -445,11 +552,54 @@ smtp_open(nudge_transport *t, nudge_err *err)
 	return 0;
 }
 
+/* http: the request of m (url, "Name: value\n" headers, body). */
+static int
+http_start(nudge_transport *t, struct slot *s, struct msg *m)
+{
+	CURL *e = s->easy;
+	struct curl_slist *l = NULL, *n;
+	char *h, *nl;
+
+	/* "Expect:" off: a 100-continue round trip per small body */
+	if ((l = curl_slist_append(NULL, "Expect:")) == NULL)
+		return -1;
+	for (h = m->rcpt; *h != '\0'; h = nl + 1) {
+		if ((nl = strchr(h, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		n = curl_slist_append(l, h);
+		*nl = '\n';
+		if (n == NULL)
+			goto fail;
+		l = n;
+	}
+	m->attempts++;
+	s->m = m;
+	s->hdrs = l;
+	s->errbuf[0] = '\0';
+	s->retry_after_ms = -1;
+	nudge_buf_reset(&s->resp);
+	SETOPT(e, CURLOPT_URL, m->from);
+	SETOPT(e, CURLOPT_HTTPHEADER, l);
+	SETOPT(e, CURLOPT_POSTFIELDS, m->data);
+	SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
+	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
+		goto fail;
+	return 0;
+fail:
+	curl_slist_free_all(l);
+	s->hdrs = NULL;
+	s->m = NULL;
+	return -1;
+}
+
 static int
 slot_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
 	CURL *e = s->easy;
 
+	if (t->info.is_http)
+		return http_start(t, s, m);
 	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
 		return -1;
 	m->off = 0;
@@ -510,6 +660,115 @@ msg_free(struct msg *m)
 	free(m);
 }
 
+/* Opens the circuit breaker: every message not yet tried comes back
+ * held (its claim may be released: it never left), those waiting for a
+ * retry come back as temporary failures. */
+static int
+trip(nudge_transport *t)
+{
+	nudge_delivery d;
+	struct msg *m;
+	int held;
+
+	t->tripped = 1;
+	for (held = 1; held >= 0; held--) {
+		while ((m = held ? t->qhead : t->retry) != NULL) {
+			if (held && (t->qhead = m->next) == NULL)
+				t->qtail = NULL;
+			if (!held)
+				t->retry = m->next;
+			memset(&d, 0, sizeof d);
+			d.cookie = m->cookie;
+			d.status = NUDGE_TEMPFAIL;
+			d.attempts = m->attempts;
+			d.held = m->attempts == 0;
+			snprintf(d.detail, sizeof d.detail, "not sent: the "
+			    "circuit breaker is open (the provider failed %d "
+			    "times in a row)", t->fails_in_row);
+			msg_free(m);
+			if (push_result(t, &d) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* http: sent (the profile reads an id), a retry scheduled (a retryable
+ * status, or a connection refused, dropped or timed out) or a failure. */
+static int
+http_done(nudge_transport *t, struct slot *s, CURLcode rc)
+{
+	const nudge_provider *p = t->o.provider;
+	struct msg *m = s->m;
+	nudge_delivery d;
+	long code = 0, ra = s->retry_after_ms;
+	int64_t now;
+	int trouble;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(t->multi, s->easy);
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	s->m = NULL;
+
+	memset(&d, 0, sizeof d);
+	d.cookie = m->cookie;
+	d.attempts = m->attempts;
+	d.smtp_code = (int)code;
+	if (rc == CURLE_OK) {
+		if (nudge_provider_answer(p, (int)code, s->resp.s != NULL ?
+		    s->resp.s : "", s->resp.len, d.id, sizeof d.id, d.detail,
+		    sizeof d.detail)) {
+			d.status = NUDGE_SENT;
+			t->fails_in_row = 0;
+			msg_free(m);
+			return push_result(t, &d);
+		}
+		d.status = nudge_provider_retryable(p, (int)code) ?
+		    NUDGE_TEMPFAIL : NUDGE_FAILED;
+		/* wrong credentials: no message will pass */
+		d.fatal = code == 401 || code == 403;
+		trouble = code >= 500;
+	} else {
+		d.status = permanent(rc) ? NUDGE_FAILED : NUDGE_TEMPFAIL;
+		d.fatal = permanent(rc);
+		d.smtp_code = 0;
+		snprintf(d.detail, sizeof d.detail, "%s", s->errbuf[0] ?
+		    s->errbuf : curl_easy_strerror(rc));
+		trouble = 1;
+	}
+	t->fails_in_row = trouble ? t->fails_in_row + 1 : 0;
+	now = now_ms();
+	if (code == 429 && ra > 0 && now + ra > t->pause_until)
+		t->pause_until = now + ra;
+	if (t->o.breaker > 0 && t->fails_in_row >= t->o.breaker &&
+	    !t->tripped) {
+		d.fatal = 2;
+		if (d.status == NUDGE_TEMPFAIL)
+			snprintf(d.detail + strlen(d.detail), sizeof d.detail -
+			    strlen(d.detail), " (circuit breaker: %d failures "
+			    "in a row)", t->fails_in_row);
+		msg_free(m);
+		if (push_result(t, &d) == -1 || trip(t) == -1)
+			return -1;
+		return 0;
+	}
+	if (d.status == NUDGE_TEMPFAIL && !t->tripped &&
+	    m->attempts <= t->o.max_retries &&
+	    t->retries < (t->o.retry_budget > 0 ? t->o.retry_budget :
+	    10 + t->submitted / 10)) {
+		long b = backoff_ms(t, m->attempts);
+
+		t->retries++;
+		m->not_before = now + (ra > b ? ra : b);
+		m->next = t->retry;
+		t->retry = m;
+		return 0;
+	}
+	msg_free(m);
+	return push_result(t, &d);
+}
+
 /* Classifies a finished transfer: sent, a retry scheduled, or an outcome
  * queued for the caller. */
 static int
@@ -518,6 +777,9 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	struct msg *m = s->m;
 	nudge_delivery d;
 	long code = 0;
+
+	if (t->info.is_http)
+		return http_done(t, s, rc);
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_multi_remove_handle(t->multi, s->easy);
@@ -599,8 +861,10 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 	int i;
 
 	next = due_retries(t, now);
+	if (t->pause_until > now)
+		return t->pause_until < next ? t->pause_until : next;
 	if (t->o.rate > 0) {
-		cap = t->nslots;
+		cap = t->o.burst > 0 ? t->o.burst : t->nslots;
 		t->tokens += (double)(now - t->tok_at) * t->o.rate / 1000.0;
 		if (t->tokens > cap)
 			t->tokens = cap;
@@ -671,6 +935,203 @@ smtp_step(nudge_transport *t, int64_t deadline, nudge_err *err)
 	return 0;
 }
 
+/* ---- exec: ---- */
+
+/* Splits the command after "exec:" at blanks into argv: no shell, no
+ * quoting, so no value of a message can ever become a word of it. */
+static int
+exec_open(nudge_transport *t, nudge_err *err)
+{
+	char *copy, *w, *save = NULL;
+	size_t n = 0;
+
+	if ((copy = strdup(t->url + 5 + strspn(t->url + 5, " \t"))) == NULL ||
+	    (t->argv = calloc(strlen(copy) / 2 + 2, sizeof *t->argv)) ==
+	    NULL) {
+		free(copy);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save))
+		t->argv[n++] = w;
+	if (n == 0) {
+		free(copy);
+		free(t->argv);
+		t->argv = NULL;
+		return nudge_errf(err, EX_USAGE, "exec: no command");
+	}
+	return 0;
+}
+
+/* Feeds data to the child's stdin while reading its stdout (so neither
+ * side can block the other), keeping the first line of output in id. */
+static int
+exec_talk(int in, int out, const char *data, size_t len, char *id,
+    size_t idlen)
+{
+	struct pollfd pf[2];
+	char buf[4096];
+	size_t off = 0, got = 0;
+	ssize_t n;
+
+	id[0] = '\0';
+	if (len == 0) {
+		close(in);
+		in = -1;
+	}
+	while (in != -1 || out != -1) {
+		pf[0].fd = in;
+		pf[0].events = POLLOUT;
+		pf[1].fd = out;
+		pf[1].events = POLLIN;
+		if (poll(pf, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (in != -1 && pf[0].revents != 0) {
+			n = write(in, data + off, len - off);
+			if (n > 0)
+				off += (size_t)n;
+			if ((n == -1 && errno != EINTR && errno != EAGAIN) ||
+			    off == len) {
+				close(in);
+				in = -1;
+			}
+		}
+		if (out != -1 && pf[1].revents != 0) {
+			n = read(out, buf, sizeof buf);
+			if (n > 0) {
+				size_t k = (size_t)n;
+
+				if (got + 1 < idlen) {
+					if (k > idlen - 1 - got)
+						k = idlen - 1 - got;
+					memcpy(id + got, buf, k);
+					got += k;
+					id[got] = '\0';
+				}
+			} else if (n == 0 || errno != EINTR) {
+				close(out);
+				out = -1;
+			}
+		}
+	}
+	if (in != -1)
+		close(in);
+	id[strcspn(id, "\r\n")] = '\0';
+	return 0;
+}
+
+extern char **environ;
+
+static int
+exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
+    nudge_err *err)
+{
+	nudge_delivery d;
+	nudge_buf ev = { 0 };
+	char **envp = NULL, *p;
+	size_t ne, i, k;
+	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, status;
+	pid_t pid;
+	const char *names[5] = { "NUDGE_TO", "NUDGE_FROM", "NUDGE_TITLE",
+		"NUDGE_KEY", "NUDGE_CHANNEL" };
+	const char *vals[5] = { mm->to, mm->from, mm->title, mm->key,
+		mm->channel };
+
+	for (ne = 0; environ[ne] != NULL; ne++)
+		;
+	/* the environment, less any NUDGE_TO... of ours, plus the message's */
+	for (i = 0; i < 5; i++)
+		if (vals[i] != NULL && (nudge_buf_printf(&ev, "%s=%s",
+		    names[i], vals[i]) == -1 || nudge_buf_putc(&ev, '\0') == -1))
+			goto nomem;
+	if ((envp = calloc(ne + 6, sizeof *envp)) == NULL)
+		goto nomem;
+	for (i = k = 0; i < ne; i++) {
+		size_t j;
+
+		for (j = 0; j < 5; j++)
+			if (strncmp(environ[i], names[j], strlen(names[j])) ==
+			    0 && environ[i][strlen(names[j])] == '=')
+				break;
+		if (j == 5)
+			envp[k++] = environ[i];
+	}
+	for (p = ev.s, i = 0; i < 5; i++)
+		if (vals[i] != NULL) {
+			envp[k++] = p;
+			p += strlen(p) + 1;
+		}
+	if (pipe2(inp, O_CLOEXEC) == -1 || pipe2(outp, O_CLOEXEC) == -1) {
+		nudge_errf(err, EX_OSERR, "exec: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if ((pid = fork()) == -1) {
+		nudge_errf(err, EX_OSERR, "exec: fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		if (dup2(inp[0], 0) == -1 || dup2(outp[1], 1) == -1)
+			_exit(EX_OSERR);
+		execvpe(t->argv[0], t->argv, envp);
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	inp[0] = outp[1] = -1;
+	memset(&d, 0, sizeof d);
+	d.cookie = cookie;
+	d.attempts = 1;
+	exec_talk(inp[1], outp[0], mm->text, mm->len, d.id, sizeof d.id);
+	inp[1] = outp[0] = -1;
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			status = 0x7f00;
+			break;
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		d.status = NUDGE_SENT;
+		if (d.id[0] == '\0')
+			snprintf(d.id, sizeof d.id, "%.200s: exit 0",
+			    t->info.host);
+	} else {
+		d.status = WIFEXITED(status) && WEXITSTATUS(status) ==
+		    EX_TEMPFAIL ? NUDGE_TEMPFAIL : NUDGE_FAILED;
+		if (WIFEXITED(status))
+			snprintf(d.detail, sizeof d.detail, "%.200s: exit %d%s",
+			    t->info.host, WEXITSTATUS(status),
+			    WEXITSTATUS(status) == 127 ? " (no such command)" :
+			    "");
+		else
+			snprintf(d.detail, sizeof d.detail, "%.200s: killed by "
+			    "signal %d", t->info.host, WTERMSIG(status));
+		/* a command that cannot run fails every message */
+		d.fatal = WIFEXITED(status) && (WEXITSTATUS(status) == 127 ||
+		    WEXITSTATUS(status) == 126);
+		d.id[0] = '\0';
+	}
+	free(envp);
+	nudge_buf_free(&ev);
+	if (push_result(t, &d) == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	t->pending++;
+	return 0;
+nomem:
+	nudge_errf(err, EX_OSERR, "out of memory");
+fail:
+	for (i = 0; i < 2; i++) {
+		if (inp[i] != -1)
+			close(inp[i]);
+		if (outp[i] != -1)
+			close(outp[i]);
+	}
+	free(envp);
+	nudge_buf_free(&ev);
+	return EX_OSERR;
+}
+
 /* ---- the common API ---- */
 
 int
@@ -705,11 +1166,24 @@ nudge_transport_open(nudge_transport **out, const char *url,
 		t->o.retry_base_ms = 1000;
 	t->nslots = t->o.parallel;
 	t->rnd = (unsigned)getpid() ^ (unsigned)now_ms();
+	if (url == NULL && t->o.provider != NULL)
+		url = t->o.provider->url;
+	if (url == NULL) {
+		free(t);
+		return nudge_errf(err, EX_USAGE, "transport: no URL");
+	}
 	if ((rc = nudge_transport_parse(url, t->o.allow_plaintext, &t->info,
 	    err)) != 0) {
 		free(t);
 		return rc;
 	}
+	if (t->info.is_http && t->o.provider == NULL) {
+		free(t);
+		return nudge_errf(err, EX_USAGE, "transport: http(s):// takes "
+		    "a provider profile (channels: sms: provider:)");
+	}
+	if (t->info.is_http && t->o.breaker == 0)
+		t->o.breaker = BREAKER_HTTP;
 	if ((t->url = strdup(url)) == NULL ||
 	    (opts != NULL && opts->username != NULL &&
 	    (t->o.username = strdup(opts->username)) == NULL) ||
@@ -718,7 +1192,8 @@ nudge_transport_open(nudge_transport **out, const char *url,
 		nudge_transport_close(t);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
-	rc = t->info.is_file ? file_open(t, err) : smtp_open(t, err);
+	rc = t->info.is_file ? file_open(t, err) : t->info.is_exec ?
+	    exec_open(t, err) : smtp_open(t, err);
 	if (rc != 0) {
 		nudge_transport_close(t);
 		return rc;
@@ -772,6 +1247,94 @@ nudge_transport_submit(nudge_transport *t, const char *from,
 	return 0;
 }
 
+/* Queues a message (the caller's allocation) after the others. */
+static void
+enqueue(nudge_transport *t, struct msg *m)
+{
+	if (t->qtail != NULL)
+		t->qtail->next = m;
+	else
+		t->qhead = m;
+	t->qtail = m;
+	t->pending++;
+	t->submitted++;
+}
+
+int
+nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
+    void *cookie, nudge_err *err)
+{
+	const nudge_provider *p = t->o.provider;
+	nudge_prov_vars v;
+	nudge_http_req r = { 0 };
+	struct msg *m;
+	nudge_buf b = { 0 };
+	int rc;
+
+	if (t->info.is_exec)
+		return exec_submit(t, mm, cookie, err);
+	if (t->info.is_file) {
+		if (strcmp(mm->channel, "email") == 0)
+			return file_submit(t, mm->text, mm->len, cookie, err);
+		if (nudge_buf_printf(&b, "To: %s\n", mm->to) == -1 ||
+		    (mm->from != NULL && nudge_buf_printf(&b, "From: %s\n",
+		    mm->from) == -1) || (mm->title != NULL &&
+		    nudge_buf_printf(&b, "Title: %s\n", mm->title) == -1) ||
+		    nudge_buf_printf(&b, "Key: %s\n\n", mm->key) == -1 ||
+		    nudge_buf_add(&b, mm->text, mm->len) == -1 ||
+		    nudge_buf_putc(&b, '\n') == -1) {
+			nudge_buf_free(&b);
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		}
+		rc = file_submit(t, b.s, b.len, cookie, err);
+		nudge_buf_free(&b);
+		return rc;
+	}
+	if (!t->info.is_http)
+		return nudge_transport_submit(t, mm->from != NULL ? mm->from :
+		    "", mm->to, mm->text, mm->len, cookie, err);
+	if (t->tripped) {
+		nudge_delivery d;
+
+		memset(&d, 0, sizeof d);
+		d.cookie = cookie;
+		d.status = NUDGE_TEMPFAIL;
+		d.held = 1;
+		snprintf(d.detail, sizeof d.detail, "not sent: the circuit "
+		    "breaker is open");
+		if (push_result(t, &d) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		t->pending++;
+		return 0;
+	}
+	v.to = mm->to;
+	v.from = mm->from;
+	v.text = mm->text;
+	v.title = mm->title;
+	v.key = mm->key;
+	if ((rc = nudge_provider_render(p, &v, &r, err)) != 0) {
+		nudge_http_req_free(&r);
+		return rc;
+	}
+	if ((m = malloc(sizeof *m + r.url.len + r.headers.len + r.body.len +
+	    3)) == NULL) {
+		nudge_http_req_free(&r);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	memset(m, 0, sizeof *m);
+	m->from = (char *)(m + 1);
+	memcpy(m->from, r.url.s, r.url.len + 1);
+	m->rcpt = m->from + r.url.len + 1;
+	memcpy(m->rcpt, r.headers.s, r.headers.len + 1);
+	m->data = m->rcpt + r.headers.len + 1;
+	memcpy(m->data, r.body.s, r.body.len + 1);
+	m->len = r.body.len;
+	m->cookie = cookie;
+	nudge_http_req_free(&r);
+	enqueue(t, m);
+	return 0;
+}
+
 size_t
 nudge_transport_pending(const nudge_transport *t)
 {
@@ -787,7 +1350,7 @@ nudge_transport_run(nudge_transport *t, int timeout_ms,
 
 	for (;;) {
 		flush_results(t, fn, arg);
-		if (t->pending == 0 || t->info.is_file)
+		if (t->pending == 0 || t->info.is_file || t->info.is_exec)
 			return 0;
 		if ((rc = smtp_step(t, deadline, err)) != 0)
 			return rc;
@@ -841,8 +1404,14 @@ nudge_transport_close(nudge_transport *t)
 			msg_free(s->m);
 		}
 		curl_slist_free_all(s->rcpt);
+		curl_slist_free_all(s->hdrs);
+		nudge_buf_free(&s->resp);
 		if (s->easy != NULL)
 			curl_easy_cleanup(s->easy);
+	}
+	if (t->argv != NULL) {
+		free(t->argv[0]);
+		free(t->argv);
 	}
 	free(t->slots);
 	if (t->multi != NULL)

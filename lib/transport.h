@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "provider.h"
 #include "util.h"
 
 typedef struct nudge_transport nudge_transport;
@@ -27,7 +28,10 @@ typedef struct nudge_delivery {
 	int smtp_code;		/* the deciding reply's code, or 0 */
 	int attempts;		/* 1 + the retries made */
 	int fatal;		/* no message can pass (credentials, TLS,
-				   URL): stop sending */
+				   URL): stop sending; 2: the circuit
+				   breaker opened (the provider is down) */
+	int held;		/* never left: the breaker was open before
+				   its first attempt (status TEMPFAIL) */
 	char id[256];		/* provider id: file name, or server reply */
 	char detail[256];	/* reason of a failure ("" when sent) */
 } nudge_delivery;
@@ -44,6 +48,15 @@ typedef struct nudge_transport_opts {
 	int max_retries;	/* retries after a temporary failure; <0: 0 */
 	long retry_base_ms;	/* first backoff, doubled each time; 0: 1 s */
 	int nosync;		/* file://: do not fsync (tests, demos) */
+	const nudge_provider *provider;	/* http(s): the profile, bound;
+				   the URL then replaces its base (or is
+				   NULL: the profile's own) */
+	int burst;		/* messages above rate at once; 0: parallel */
+	int breaker;		/* failures in a row (5xx, refused, dropped,
+				   timed out) that open the circuit
+				   breaker; 0: 10 for http, off for smtp */
+	int retry_budget;	/* retries in the whole run; 0: 10 + a
+				   tenth of the messages submitted */
 } nudge_transport_opts;
 
 /* How a URL is reached, decided without touching the network. */
@@ -55,6 +68,8 @@ enum nudge_tls {
 
 typedef struct nudge_transport_info {
 	int is_file;		/* file:// */
+	int is_http;		/* http(s):// through a provider profile */
+	int is_exec;		/* exec:COMMAND ARGS */
 	enum nudge_tls tls;
 	int loopback;		/* host is 127.0.0.0/8, ::1 or localhost */
 	char host[256];		/* smtp: the host; file: the directory */
@@ -62,7 +77,8 @@ typedef struct nudge_transport_info {
 } nudge_transport_info;
 
 /* Parses url (file:///dir, smtp://host[:port][/ehlo-name],
- * smtps://host[:port]) and decides the TLS policy: STARTTLS is required
+ * smtps://host[:port], http(s)://host[:port], exec:COMMAND ARGS) and
+ * decides the TLS policy: STARTTLS is required
  * for smtp:// unless the host is a loopback address (by its literal form or
  * the name "localhost"; no name is resolved) or allow_plaintext is set.
  * Certificate verification is never turned off.  Returns 0, or EX_USAGE
@@ -85,6 +101,29 @@ int nudge_transport_open(nudge_transport **out, const char *url,
 int nudge_transport_submit(nudge_transport *t, const char *from,
     const char *rcpt, const char *data, size_t len, void *cookie,
     nudge_err *err);
+
+/* One sms or push message (or an email for exec:), for
+ * nudge_transport_submit_msg. */
+typedef struct nudge_transport_msg {
+	const char *channel;	/* "sms", "push" or "email" */
+	const char *to;		/* phone, push id or address */
+	const char *from;	/* sender id, or NULL */
+	const char *title;	/* push: the title, or NULL */
+	const char *key;	/* the ledger key (idempotency key) */
+	const char *text;	/* the message (email: all of it, CRLF) */
+	size_t len;
+} nudge_transport_msg;
+
+/* Queues one message of any channel: over http(s) the provider profile
+ * renders its request; exec: runs the command now with the message on
+ * its standard input and NUDGE_TO, NUDGE_FROM, NUDGE_TITLE, NUDGE_KEY and
+ * NUDGE_CHANNEL in its environment (exit 0: sent, its first line of
+ * output the id; 75: temporary failure; else failed); file:// writes the
+ * message with To:, From: and Title: lines first.  Outcomes as for
+ * nudge_transport_submit.  Returns 0, EX_DATAERR (a value the request
+ * cannot carry), EX_OSERR. */
+int nudge_transport_submit_msg(nudge_transport *t,
+    const nudge_transport_msg *m, void *cookie, nudge_err *err);
 
 /* Messages submitted whose outcome was not yet handed out.  A sender keeps
  * this under a window (say 4 x parallel) by running between submits. */
