@@ -564,6 +564,9 @@ read_http(struct rd *r, const nudge_ynode *m, const char *P,
 		} else if (strcmp(k, "max_retries") == 0) {
 			if ((rc = set_int(r, n, P, 0, 20, &v, err)) == 0)
 				h->max_retries = (int)v;
+		} else if (strcmp(k, "backoff_ms") == 0) {
+			if ((rc = set_int(r, n, P, 1, 3600000, &v, err)) == 0)
+				h->backoff_ms = (int)v;
 		} else if (strcmp(k, "breaker") == 0) {
 			if ((rc = set_int(r, n, P, 1, 100000, &v, err)) == 0)
 				h->breaker = (int)v;

@@ -70,6 +70,13 @@ int nudge_ledger_outcome(nudge_ledger *l, int64_t id,
 int nudge_ledger_retry(nudge_ledger *l, int64_t id, const char *error,
     int64_t now, nudge_err *err);
 
+/* Gives back a claim of this process whose message never left (a
+ * circuit breaker opened before its first attempt): the row is deleted,
+ * so that the next run sends it.  A row not `claimed` by this process is
+ * left alone.  Like a claim, its own transaction unless the caller has
+ * one open.  Errors: store errors. */
+int nudge_ledger_release(nudge_ledger *l, int64_t id, nudge_err *err);
+
 /* A claim that recovery turned into `unknown`. */
 typedef struct nudge_ledger_lost {
 	int64_t id, campaign_id, contact_id, claimed_at;

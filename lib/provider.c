@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "yaml.h"
 
 #ifndef PROVIDERDIR
@@ -21,7 +23,7 @@
 enum esc { E_URL, E_FORM, E_JSON, E_HEADER };
 
 static const char *const varnames[] = { "to", "from", "text", "title",
-	"key", "user", "secret" };
+	"key", "key_uuid", "user", "secret" };
 #define NVARS (sizeof varnames / sizeof varnames[0])
 
 static int
@@ -68,7 +70,7 @@ check_tpl(const char *path, const nudge_ynode *n, nudge_err *err)
 		if (i == NVARS)
 			return bad(path, n, err, "unknown placeholder "
 			    "\"{{%.*s}}\"; expected to, from, text, title, key, "
-			    "user or secret", (int)(len > 40 ? 40 : len), p + 2);
+			    "key_uuid, user or secret", (int)(len > 40 ? 40 : len), p + 2);
 		p = e + 2;
 	}
 	return 0;
@@ -333,8 +335,10 @@ read_profile(const char *path, const nudge_ynode *root, nudge_provider *p,
 		else if (strcmp(k, "channel") == 0) {
 			if ((rc = text(path, n, &p->channel, err)) == 0 &&
 			    strcmp(p->channel, "sms") != 0 &&
-			    strcmp(p->channel, "push") != 0)
-				rc = bad(path, n, err, "expected sms or push, not "
+			    strcmp(p->channel, "push") != 0 &&
+			    strcmp(p->channel, "any") != 0)
+				rc = bad(path, n, err, "expected sms, push or any, "
+				    "not "
 				    "\"%.40s\"", p->channel);
 		} else if (strcmp(k, "method") == 0) {
 			if ((rc = text(path, n, &p->method, err)) == 0 &&
@@ -557,9 +561,32 @@ put_esc(nudge_buf *b, const char *v, size_t n, enum esc how)
 	return 0;
 }
 
+/* A UUID made from the key (SHA-1, laid out as RFC 4122 version 5), for
+ * providers whose idempotency key must be a UUID: the same key, the same
+ * UUID, in every run. */
+static const char *
+key_uuid(const char *key, char *out)
+{
+	unsigned char h[SHA_DIGEST_LENGTH];
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	SHA1((const unsigned char *)key, strlen(key), h);
+	h[6] = (unsigned char)((h[6] & 0x0f) | 0x50);
+	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[h[i] >> 4];
+		out[o++] = hex[h[i] & 15];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static const char *
 var(const nudge_provider *p, const nudge_prov_vars *v, const char *name,
-    size_t len)
+    size_t len, char *uuid)
 {
 	const char *r = NULL;
 
@@ -574,6 +601,8 @@ var(const nudge_provider *p, const nudge_prov_vars *v, const char *name,
 		r = v->title;
 	else if (IS("key"))
 		r = v->key;
+	else if (IS("key_uuid"))
+		r = v->key != NULL ? key_uuid(v->key, uuid) : NULL;
 	else if (IS("user"))
 		r = p->user;
 	else if (IS("secret"))
@@ -589,6 +618,7 @@ expand(const nudge_provider *p, const nudge_prov_vars *v, const char *s,
     enum esc how, nudge_buf *b)
 {
 	const char *o, *e, *val;
+	char uuid[40];
 	int rc;
 
 	for (;;) {
@@ -601,7 +631,7 @@ expand(const nudge_provider *p, const nudge_prov_vars *v, const char *s,
 		if (rc != 0 || *o == '\0')
 			return rc;
 		e = strstr(o + 2, "}}");
-		val = var(p, v, o + 2, (size_t)(e - o - 2));
+		val = var(p, v, o + 2, (size_t)(e - o - 2), uuid);
 		if ((rc = put_esc(b, val, strlen(val), how)) != 0)
 			return rc;
 		s = e + 2;

@@ -27,7 +27,7 @@ enum nudge_prov_body {
 typedef struct nudge_provider {
 	char *path;		/* the file read */
 	char *name;		/* name: */
-	char *channel;		/* "sms" or "push" */
+	char *channel;		/* "sms", "push" or "any" */
 	char *method;		/* "POST", "PUT", ... */
 	char *url;		/* a template: placeholders percent-encoded */
 	enum nudge_prov_auth auth;
@@ -53,7 +53,8 @@ typedef struct nudge_provider {
 } nudge_provider;
 
 /* What one message fills in: {{to}}, {{from}}, {{text}}, {{title}},
- * {{key}}; {{user}} and {{secret}} come from nudge_provider_bind. */
+ * {{key}} (and {{key_uuid}}, a UUID made from it); {{user}} and
+ * {{secret}} come from nudge_provider_bind. */
 typedef struct nudge_prov_vars {
 	const char *to, *from, *text, *title, *key;
 } nudge_prov_vars;

@@ -11,6 +11,8 @@
 #include "ledger.h"
 #include "mime.h"
 #include "policy.h"
+#include "provider.h"
+#include "sms.h"
 #include "template.h"
 #include "transport.h"
 
@@ -40,12 +42,16 @@ struct slot {
 	int64_t contact_id;
 	char from[NUDGE_EMAIL_MAX + 1], to[NUDGE_EMAIL_MAX + 1];
 	nudge_buf msg;
+	nudge_buf title;        /* push */
+	nudge_sms_count sc;     /* sms */
 };
 
 /* What the transport carries back to us with each outcome. */
 struct pending {
 	long line;
 	int64_t contact_id, ledger_id;
+	int segments;           /* sms; else 0 */
+	int ucs2;
 	char input[];
 };
 
@@ -71,6 +77,9 @@ struct sender {
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
+	int stop;               /* EX_TEMPFAIL: the circuit breaker opened;
+				   read no more lines, record what ends */
+	nudge_provider *prov;   /* sms, push over http(s) */
 };
 
 static void
@@ -202,11 +211,30 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	enum nudge_outcome out = NUDGE_OUT_FAILED;
 	const char *type = "failed", *status = "failed";
-	char detail[320];
+	char detail[320], props[64], shown[400];
 	nudge_event ev = { 0 };
 	nudge_err e;
 	int rc;
 
+	if (d->held) {
+		/* never left: give the claim back so a rerun sends it */
+		s->stats->tempfail++;
+		if (s->rc == 0 && (rc = nudge_ledger_release(s->ledger,
+		    p->ledger_id, &e)) != 0) {
+			s->rc = rc;
+			*s->err = e;
+		}
+		result(s, p->line, p->input, p->contact_id, "tempfail",
+		    d->detail);
+		free(p);
+		return;
+	}
+	if (d->fatal == 2 && s->stop == 0) {
+		s->stop = EX_TEMPFAIL;
+		nudge_errf(s->err, EX_TEMPFAIL, "%s: the provider is down "
+		    "(%s); the messages not sent are left for a rerun",
+		    s->prov != NULL ? s->prov->name : s->o->channel, d->detail);
+	}
 	switch (d->status) {
 	case NUDGE_SENT:
 		out = NUDGE_OUT_SENT;
@@ -247,7 +275,7 @@ on_delivery(void *arg, const nudge_delivery *d)
 			s->rc = EX_SOFTWARE;
 			*s->err = e;
 		}
-	if (d->fatal && s->rc == 0) {
+	if (d->fatal == 1 && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
 		 * rather than fail every message of the campaign */
 		s->rc = EX_UNAVAILABLE;
@@ -261,6 +289,12 @@ on_delivery(void *arg, const nudge_delivery *d)
 		ev.message_id = p->ledger_id;
 		ev.at = s->o->now;
 		ev.source = "send";
+		if (p->segments > 0) {
+			snprintf(props, sizeof props, "{\"segments\":%d,"
+			    "\"encoding\":\"%s\"}", p->segments, p->ucs2 ?
+			    "UCS-2" : "GSM-7");
+			ev.props_json = props;
+		}
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, s->o->now, &e)) != 0 ||
 		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0) {
@@ -270,7 +304,14 @@ on_delivery(void *arg, const nudge_delivery *d)
 			s->rc = commit_outcomes(s);
 		}
 	}
-	result(s, p->line, p->input, p->contact_id, status, detail);
+	if (p->segments > 0 && d->status == NUDGE_SENT) {
+		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
+		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
+		    "GSM-7");
+		result(s, p->line, p->input, p->contact_id, status, shown);
+	} else {
+		result(s, p->line, p->input, p->contact_id, status, detail);
+	}
 	free(p);
 }
 
@@ -288,6 +329,98 @@ pick_from(struct sender *s, struct slot *sl, char *name, size_t namelen)
 		    "config");
 	return nudge_mime_mailbox(spec, name, namelen, sl->from,
 	    sizeof sl->from, s->err);
+}
+
+/* sms, push: the rendered text (and title) of the contact in s->c for
+ * its phone or push id, with the sender id and STOP wording of the
+ * config; adds it to the batch. */
+static int
+take_msg(struct sender *s, long line, const char *text, int64_t cid)
+{
+	const nudge_send_opts *o = s->o;
+	struct slot *sl = &s->slots[s->nslots];
+	const nudge_buf *body = &s->out.part[NUDGE_TPL_TEXT];
+	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
+	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
+	const nudge_http_cfg *h = NULL;
+	int sms = strcmp(o->channel, "sms") == 0;
+	const char *to, *sender = NULL;
+	char why[160];
+	size_t n = body->len;
+
+	if (o->cfg != NULL)
+		h = sms ? &o->cfg->sms : &o->cfg->push;
+	if (s->c.off[sms ? 1 : 2] < 0) {
+		s->stats->skipped++;
+		result(s, line, text, cid, "skipped", sms ? "no phone" :
+		    "no push id");
+		return 0;
+	}
+	to = s->c.vals.s + s->c.off[sms ? 1 : 2];
+	snprintf(sl->to, sizeof sl->to, "%s", to);
+	if (o->from != NULL)
+		sender = o->from;
+	else if (tf->len > 0)
+		sender = tf->s;
+	else if (sms && o->cfg != NULL)
+		sender = nudge_config_sms_sender(o->cfg, to);
+	snprintf(sl->from, sizeof sl->from, "%s", sender != NULL ? sender :
+	    "");
+	/* the text part ends with the template's last newline */
+	while (n > 0 && (body->s[n - 1] == '\n' || body->s[n - 1] == '\r'))
+		n--;
+	nudge_buf_reset(&sl->msg);
+	nudge_buf_reset(&sl->title);
+	if (nudge_buf_add(&sl->msg, body->s != NULL ? body->s : "", n) == -1 ||
+	    (sms && h != NULL && h->stop_text != NULL && !o->transactional &&
+	    (nudge_buf_putc(&sl->msg, '\n') == -1 ||
+	    nudge_buf_puts(&sl->msg, h->stop_text) == -1)) ||
+	    nudge_buf_add(&sl->title, title->s != NULL ? title->s : "",
+	    title->len) == -1)
+		return nudge_errf(s->err, EX_OSERR, "out of memory");
+	memset(&sl->sc, 0, sizeof sl->sc);
+	if (sms)
+		nudge_sms_measure(sl->msg.s, sl->msg.len, &sl->sc);
+	if (o->dry_run) {
+		if (sms)
+			snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
+			    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
+			    nudge_sms_encoding(&sl->sc), sl->sc.units,
+			    sl->sc.ucs2 ? "UTF-16 units" : "septets");
+		else
+			snprintf(why, sizeof why, "%zu bytes", sl->msg.len);
+		s->stats->rendered++;
+		result(s, line, text, cid, "rendered", why);
+		return 0;
+	}
+	free(sl->input);
+	if ((sl->input = strdup(text)) == NULL)
+		return nudge_errf(s->err, EX_OSERR, "out of memory");
+	sl->line = line;
+	sl->contact_id = cid;
+	s->nslots++;
+	return 0;
+}
+
+/* Hands one claimed sms or push message to the transport, the ledger key
+ * as its idempotency key. */
+static int
+submit_msg(struct sender *s, struct slot *sl, struct pending *p)
+{
+	nudge_transport_msg m = { 0 };
+	char key[96];
+
+	m.channel = s->o->channel;
+	m.to = sl->to;
+	m.from = sl->from[0] != '\0' ? sl->from : NULL;
+	m.title = sl->title.len > 0 ? sl->title.s : NULL;
+	m.key = nudge_ledger_key(key, sizeof key, s->campaign_id, "",
+	    sl->contact_id);
+	m.text = nudge_buf_str(&sl->msg);
+	m.len = sl->msg.len;
+	p->segments = sl->sc.segments;
+	p->ucs2 = sl->sc.ucs2;
+	return nudge_transport_submit_msg(s->t, &m, p, s->err);
 }
 
 /* Resolves, checks and renders one line; adds it to the batch or reports
@@ -332,7 +465,7 @@ take_line(struct sender *s, long line, char *text)
 	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
-	if (s->c.off[0] < 0) {
+	if (strcmp(o->channel, "email") == 0 && s->c.off[0] < 0) {
 		s->stats->skipped++;
 		result(s, line, text, cid, "skipped", "no email address");
 		return 0;
@@ -346,6 +479,8 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
+	if (strcmp(o->channel, "email") != 0)
+		return take_msg(s, line, text, cid);
 	if ((rc = pick_from(s, sl, name, sizeof name)) != 0)
 		return rc;
 	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
@@ -448,9 +583,11 @@ flush_batch(struct sender *s)
 		p->line = sl->line;
 		p->contact_id = sl->contact_id;
 		p->ledger_id = ids[i];
+		p->segments = p->ucs2 = 0;
 		strcpy(p->input, sl->input);
-		if ((rc = nudge_transport_submit(s->t, sl->from, sl->to,
-		    sl->msg.s, sl->msg.len, p, s->err)) != 0) {
+		if ((rc = strcmp(s->o->channel, "email") == 0 ?
+		    nudge_transport_submit(s->t, sl->from, sl->to, sl->msg.s,
+		    sl->msg.len, p, s->err) : submit_msg(s, sl, p)) != 0) {
 			free(p);
 			return rc;
 		}
@@ -485,6 +622,62 @@ campaign_id(struct sender *s)
 	return 0;
 }
 
+/* sms, push: the provider profile and account of channels: sms: (or
+ * push:), or an exec: or file:// transport. */
+static int
+open_http(struct sender *s)
+{
+	const nudge_send_opts *o = s->o;
+	int sms = strcmp(o->channel, "sms") == 0;
+	const nudge_http_cfg *h = o->cfg == NULL ? NULL : sms ? &o->cfg->sms :
+	    &o->cfg->push;
+	const char *url = o->transport != NULL ? o->transport : h != NULL ?
+	    h->url : NULL;
+	nudge_transport_opts to = { 0 };
+	char *secret = NULL;
+	int rc;
+
+	if (url == NULL || strncmp(url, "http", 4) == 0) {
+		if (h == NULL || h->provider == NULL)
+			return nudge_errf(s->err, EX_USAGE, "no %s provider: "
+			    "give channels: %s: provider: in the config, or "
+			    "--transport exec:COMMAND or file:///dir",
+			    o->channel, o->channel);
+		if ((rc = nudge_provider_find(h->provider, &s->prov,
+		    s->err)) != 0)
+			return rc;
+		if (strcmp(s->prov->channel, o->channel) != 0 &&
+		    strcmp(s->prov->channel, "any") != 0)
+			return nudge_errf(s->err, EX_USAGE, "provider %s sends "
+			    "%s, not %s", s->prov->name, s->prov->channel,
+			    o->channel);
+		if ((rc = nudge_config_secret(o->cfg, sms ? NUDGE_SECRET_SMS :
+		    NUDGE_SECRET_PUSH, &secret, s->err)) != 0)
+			return rc;
+		rc = nudge_provider_bind(s->prov, h->user, secret, url, s->err);
+		nudge_config_secret_free(secret);
+		if (rc != 0)
+			return rc;
+		to.provider = s->prov;
+		url = s->prov->base;
+	}
+	to.parallel = o->parallel > 0 ? o->parallel : h != NULL &&
+	    h->parallel > 0 ? h->parallel : s->prov != NULL &&
+	    s->prov->parallel > 0 ? s->prov->parallel : 4;
+	to.rate = o->rate > 0 ? o->rate : h != NULL && h->rate > 0 ? h->rate :
+	    s->prov != NULL ? s->prov->rate : 0;
+	to.burst = h != NULL && h->burst > 0 ? h->burst : s->prov != NULL ?
+	    s->prov->burst : 0;
+	to.max_retries = h != NULL && h->max_retries >= 0 ? h->max_retries :
+	    3;
+	to.retry_base_ms = h != NULL ? h->backoff_ms : 0;
+	to.breaker = h != NULL ? h->breaker : 0;
+	to.allow_plaintext = h != NULL ? h->allow_plaintext : 0;
+	to.nosync = o->file_nosync;
+	s->window = 4 * (size_t)to.parallel;
+	return nudge_transport_open(&s->t, url, &to, s->err);
+}
+
 static int
 open_transport(struct sender *s)
 {
@@ -495,6 +688,8 @@ open_transport(struct sender *s)
 	char *password = NULL;
 	int rc;
 
+	if (strcmp(o->channel, "email") != 0)
+		return open_http(s);
 	if (url == NULL && ec != NULL)
 		url = ec->url;
 	if (url == NULL)
@@ -535,9 +730,10 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	if (o->campaign == NULL || *o->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
-	if (o->channel == NULL || strcmp(o->channel, "email") != 0)
-		return nudge_errf(err, EX_USAGE, "channel %s: only email can be "
-		    "sent so far", o->channel != NULL ? o->channel : "(none)");
+	if (o->channel == NULL || (strcmp(o->channel, "email") != 0 &&
+	    strcmp(o->channel, "sms") != 0 && strcmp(o->channel, "push") != 0))
+		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
+		    "sms or push", o->channel != NULL ? o->channel : "(none)");
 	if (o->template_path == NULL)
 		return nudge_errf(err, EX_USAGE, "no template: give --template "
 		    "FILE");
@@ -547,7 +743,13 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	}
 	if ((rc = nudge_tpl_load(o->template_path, &s.tpl, err)) != 0)
 		goto out;
-	if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_SUBJECT))) {
+	if (strcmp(o->channel, "email") != 0) {
+		if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_TEXT))) {
+			rc = nudge_errf(err, EX_DATAERR, "%s: no text",
+			    o->template_path);
+			goto out;
+		}
+	} else if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_SUBJECT))) {
 		rc = nudge_errf(err, EX_DATAERR, "%s: no Subject: line",
 		    o->template_path);
 		goto out;
@@ -579,6 +781,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 			goto out;
 		if (s.nslots == BATCH && (rc = flush_batch(&s)) != 0)
 			goto out;
+		if (s.stop)
+			break;
 	}
 	if (ferror(in)) {
 		rc = nudge_errf(err, EX_IOERR, "reading the contacts: %s",
@@ -591,6 +795,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	    err)) != 0)
 		goto out;
 	rc = s.rc != 0 ? s.rc : commit_outcomes(&s);
+	if (rc == 0)
+		rc = s.stop;
 out:
 	if (s.in_txn)
 		nudge_store_commit(st, NULL);
@@ -599,6 +805,7 @@ out:
 	for (i = 0; i < BATCH; i++) {
 		free(s.slots[i].input);
 		nudge_buf_free(&s.slots[i].msg);
+		nudge_buf_free(&s.slots[i].title);
 	}
 	nudge_buf_free(&s.c.vals);
 	nudge_buf_free(&s.c.attrs);
@@ -609,5 +816,6 @@ out:
 	nudge_event_writer_close(s.ew);
 	nudge_tpl_out_free(&s.out);
 	nudge_tpl_free(s.tpl);
+	nudge_provider_free(s.prov);
 	return rc;
 }

@@ -1225,6 +1225,12 @@ nudge_transport_submit(nudge_transport *t, const char *from,
 		    "address: %s", nudge_quote(q, sizeof q, rcpt, rl));
 	if (t->info.is_file)
 		return file_submit(t, data, len, cookie, err);
+	if (t->info.is_exec) {
+		nudge_transport_msg mm = { "email", rcpt, from, NULL, NULL,
+			data, len };
+
+		return exec_submit(t, &mm, cookie, err);
+	}
 	if (len > SIZE_MAX - sizeof *m - fl - rl - 2 ||
 	    (m = malloc(sizeof *m + fl + rl + 2 + len)) == NULL)
 		return nudge_errf(err, EX_OSERR, "out of memory");

@@ -141,3 +141,26 @@ start_smtpd() {
 	SMTPD_PORT=$(cat "$SMTPD_DIR/port")
 	export SMTPD_PORT SMTPD_DIR
 }
+
+# start_emu: starts test/provider-emu.py (an emulator of the HTTP APIs of
+# samples/providers/) on a free loopback port and exports EMU_PORT and
+# EMU_DIR (EMU_DIR/requests: one JSON line a request; EMU_DIR/faults:
+# faults to inject, see the script).  It is stopped by PID at exit.
+start_emu() {
+	EMU_DIR="$T/emu"
+	mkdir -p "$EMU_DIR"
+	/usr/bin/python3 "$TESTDIR/provider-emu.py" "$EMU_DIR" \
+	    2>"$T/emu.log" </dev/null &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	_i=0
+	while [ ! -s "$EMU_DIR/port" ]; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 200 ] || ! kill -0 "$!" 2>/dev/null; then
+			echo "Bail out! provider-emu.py did not start: $(cat "$T/emu.log")"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	EMU_PORT=$(cat "$EMU_DIR/port")
+	export EMU_PORT EMU_DIR
+}
