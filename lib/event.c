@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "contact.h"
 #include "csvin.h"
+#include "provider.h"
 
 /* The page cache during an import, in KiB (a negative cache_size): big
  * enough to keep the upper levels of the contacts and events indexes in
@@ -317,6 +319,33 @@ consent_row(nudge_event_writer *w, const nudge_event *ev, const char *channel,
 	return step_insert(w, s, NULL, err, "consent");
 }
 
+/* True when an inbound SMS text (the whole of it, blanks and case aside)
+ * asks to stop: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, or the
+ * Hebrew הסר that Israeli law makes the removal word. */
+static int
+stop_word(const char *props)
+{
+	static const char *const words[] = { "stop", "stopall",
+		"unsubscribe", "cancel", "end", "quit", "\xd7\x94\xd7\xa1\xd7\xa8" };
+	char text[64], *p, *e;
+	size_t i;
+
+	if (props == NULL || nudge_json_path(props, strlen(props), "text",
+	    text, sizeof text) != 0)
+		return 0;
+	for (p = text; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+	    p++)
+		;
+	e = p + strlen(p);
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+	    e[-1] == '\r' || e[-1] == '.' || e[-1] == '!'))
+		*--e = '\0';
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp(p, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* The consent side of an event: see nudge_event_record. */
 static int
 consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
@@ -340,6 +369,9 @@ consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
 		    "email", t, eid, err);
 	if (strcmp(t, "subscribed") == 0 && ev->channel != NULL)
 		return consent_row(w, ev, ev->channel, t, eid, err);
+	if (strcmp(t, "inbound") == 0 && ev->channel != NULL &&
+	    strcmp(ev->channel, "sms") == 0 && stop_word(ev->props_json))
+		return consent_row(w, ev, "sms", "unsubscribed", eid, err);
 	return 0;
 }
 
@@ -350,7 +382,8 @@ is_consent_type(const char *t)
 	return (t[0] == 'u' && strcmp(t, "unsubscribed") == 0) ||
 	    (t[0] == 'b' && strcmp(t, "bounced") == 0) ||
 	    (t[0] == 'c' && strcmp(t, "complained") == 0) ||
-	    (t[0] == 's' && strcmp(t, "subscribed") == 0);
+	    (t[0] == 's' && strcmp(t, "subscribed") == 0) ||
+	    (t[0] == 'i' && strcmp(t, "inbound") == 0);
 }
 
 int

@@ -38,7 +38,9 @@ void nudge_event_writer_close(nudge_event_writer *w);
 /* Stores ev and its consent rows: `unsubscribed` unsubscribes ev's
  * channel, or email, sms and push when it has none; `bounced` and
  * `complained` mark ev's channel (email when none); `subscribed` with a
- * channel subscribes it again.  The consent rows carry ev->at and
+ * channel subscribes it again; `inbound` on channel sms whose text prop
+ * is a stop word (STOP, UNSUBSCRIBE, CANCEL, ..., Hebrew הסר)
+ * unsubscribes sms.  The consent rows carry ev->at and
  * ev->source and point at the event.  Sets *id (if not NULL) to the new
  * event's id.  Makes no transaction of its own: the caller wraps the
  * call (or a whole import) in nudge_store_begin/commit.
