@@ -567,6 +567,12 @@ read_http(struct rd *r, const nudge_ynode *m, const char *P,
 		} else if (strcmp(k, "backoff_ms") == 0) {
 			if ((rc = set_int(r, n, P, 1, 3600000, &v, err)) == 0)
 				h->backoff_ms = (int)v;
+		} else if (strcmp(k, "retry_budget") == 0) {
+			if ((rc = set_int(r, n, P, 1, 1000000, &v, err)) == 0)
+				h->retry_budget = (int)v;
+		} else if (strcmp(k, "timeout_ms") == 0) {
+			if ((rc = set_int(r, n, P, 1, 3600000, &v, err)) == 0)
+				h->timeout_ms = (int)v;
 		} else if (strcmp(k, "breaker") == 0) {
 			if ((rc = set_int(r, n, P, 1, 100000, &v, err)) == 0)
 				h->breaker = (int)v;

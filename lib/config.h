@@ -42,6 +42,8 @@ typedef struct nudge_http_cfg {
 	int breaker;            /* failures in a row that stop a run; 0:
 				   not set */
 	int backoff_ms;         /* the first retry's wait; 0: not set */
+	int retry_budget;       /* retries in a run; 0: not set */
+	int timeout_ms;         /* per request; 0: not set */
 	int allow_plaintext;    /* http:// to a non-loopback host */
 	char *stop_text;        /* sms: appended to marketing messages */
 	size_t nsenders;        /* sms: sender ids by country */

@@ -216,16 +216,21 @@ on_delivery(void *arg, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
+	if (d->fatal == 1 && s->rc == 0) {
+		/* nothing can get through (authentication, TLS): stop
+		 * rather than fail every message of the campaign */
+		s->rc = EX_UNAVAILABLE;
+		nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
+	}
 	if (d->held) {
-		/* never left: give the claim back so a rerun sends it */
+		/* not sent: give the claim back so a rerun sends it */
 		s->stats->tempfail++;
-		if (s->rc == 0 && (rc = nudge_ledger_release(s->ledger,
-		    p->ledger_id, &e)) != 0) {
+		if ((rc = nudge_ledger_release(s->ledger, p->ledger_id,
+		    &e)) != 0 && s->rc == 0) {
 			s->rc = rc;
 			*s->err = e;
 		}
-		result(s, p->line, p->input, p->contact_id, "tempfail",
-		    d->detail);
+		result(s, p->line, p->input, p->contact_id, "held", d->detail);
 		free(p);
 		return;
 	}
@@ -275,12 +280,6 @@ on_delivery(void *arg, const nudge_delivery *d)
 			s->rc = EX_SOFTWARE;
 			*s->err = e;
 		}
-	if (d->fatal == 1 && s->rc == 0) {
-		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign */
-		s->rc = EX_UNAVAILABLE;
-		nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
-	}
 	if (s->rc == 0) {
 		ev.contact_id = p->contact_id;
 		ev.type = type;
@@ -672,6 +671,8 @@ open_http(struct sender *s)
 	    3;
 	to.retry_base_ms = h != NULL ? h->backoff_ms : 0;
 	to.breaker = h != NULL ? h->breaker : 0;
+	to.retry_budget = h != NULL ? h->retry_budget : 0;
+	to.timeout_ms = h != NULL ? h->timeout_ms : 0;
 	to.allow_plaintext = h != NULL ? h->allow_plaintext : 0;
 	to.nosync = o->file_nosync;
 	s->window = 4 * (size_t)to.parallel;

@@ -16,7 +16,8 @@ typedef struct nudge_send_result {
 	const char *input;    /* the line's first field, as given */
 	int64_t contact_id;   /* 0 when no contact was found */
 	const char *status;   /* sent, failed, bounced, skipped, duplicate,
-				 unknown, tempfail, rendered (--dry-run) */
+				 unknown, tempfail, held (not sent, left for
+				 a rerun), rendered (--dry-run) */
 	const char *detail;   /* the provider's id, or why */
 } nudge_send_result;
 

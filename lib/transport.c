@@ -664,7 +664,7 @@ msg_free(struct msg *m)
  * held (its claim may be released: it never left), those waiting for a
  * retry come back as temporary failures. */
 static int
-trip(nudge_transport *t)
+trip(nudge_transport *t, const char *why)
 {
 	nudge_delivery d;
 	struct msg *m;
@@ -682,9 +682,8 @@ trip(nudge_transport *t)
 			d.status = NUDGE_TEMPFAIL;
 			d.attempts = m->attempts;
 			d.held = m->attempts == 0;
-			snprintf(d.detail, sizeof d.detail, "not sent: the "
-			    "circuit breaker is open (the provider failed %d "
-			    "times in a row)", t->fails_in_row);
+			snprintf(d.detail, sizeof d.detail, "not sent: %s",
+			    why);
 			msg_free(m);
 			if (push_result(t, &d) == -1)
 				return -1;
@@ -726,8 +725,16 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 		}
 		d.status = nudge_provider_retryable(p, (int)code) ?
 		    NUDGE_TEMPFAIL : NUDGE_FAILED;
-		/* wrong credentials: no message will pass */
-		d.fatal = code == 401 || code == 403;
+		/* wrong credentials: no message will pass, this one
+		 * did not either; the rest are held */
+		if (code == 401 || code == 403) {
+			d.fatal = d.held = 1;
+			msg_free(m);
+			if (push_result(t, &d) == -1 || trip(t, "the "
+			    "provider refused the credentials") == -1)
+				return -1;
+			return 0;
+		}
 		trouble = code >= 500;
 	} else {
 		d.status = permanent(rc) ? NUDGE_FAILED : NUDGE_TEMPFAIL;
@@ -749,7 +756,8 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 			    strlen(d.detail), " (circuit breaker: %d failures "
 			    "in a row)", t->fails_in_row);
 		msg_free(m);
-		if (push_result(t, &d) == -1 || trip(t) == -1)
+		if (push_result(t, &d) == -1 || trip(t, "the circuit breaker "
+		    "is open (the provider is failing)") == -1)
 			return -1;
 		return 0;
 	}
