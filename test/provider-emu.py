@@ -4,7 +4,7 @@ provider profiles (samples/providers/), for the tests.
 
 Listens on a free loopback port, written to DIR/port once it listens.
 Every request is appended to DIR/requests as one JSON line: n (1, 2, ...),
-t (Unix time, float), method, path, headers (all but Host and
+t (Unix time, float), port (the client's: one per connection), method, path, headers (all but Host and
 Content-Length, names lower-cased, sorted), body, and what it answered
 (status, or "drop").
 
@@ -116,7 +116,8 @@ class Handler(BaseHTTPRequestHandler):
             n = STATE["n"]
         hdrs = {k.lower(): v for k, v in self.headers.items()
                 if k.lower() not in ("host", "content-length")}
-        entry = {"n": n, "t": time.time(), "method": self.command,
+        entry = {"n": n, "t": time.time(), "port": self.client_address[1],
+                 "method": self.command,
                  "path": self.path, "headers": dict(sorted(hdrs.items())),
                  "body": body}
         fault = next_fault()
