@@ -564,6 +564,19 @@ flush_batch(struct sender *s)
 		struct slot *sl = &s->slots[i];
 		struct pending *p;
 
+		if (s->rc != 0 && claim[i] == NUDGE_CLAIM_WON) {
+			/* the run is stopping (credentials, a command that
+			 * cannot run): what did not leave is given back */
+			nudge_err e;
+
+			if (nudge_ledger_release(s->ledger, ids[i], &e) == 0) {
+				s->stats->tempfail++;
+				result(s, sl->line, sl->input, sl->contact_id,
+				    "held", "not sent: the run stopped");
+			}
+			continue;
+		}
+
 		if (claim[i] == NUDGE_CLAIM_DONE) {
 			s->stats->duplicate++;
 			result(s, sl->line, sl->input, sl->contact_id,
@@ -590,6 +603,9 @@ flush_batch(struct sender *s)
 			free(p);
 			return rc;
 		}
+		/* hand out what is done (exec: and file:// finish in submit)
+		 * so that a stop is seen before the next message goes */
+		rc = nudge_transport_run(s->t, 0, on_delivery, s, s->err);
 		while (rc == 0 && s->rc == 0 &&
 		    nudge_transport_pending(s->t) > s->window)
 			rc = nudge_transport_run(s->t, 100, on_delivery, s,
