@@ -120,8 +120,16 @@ test_errors(void)
 	static const char *const cases[][2] = {
 		{ "channels:\n  email:\n    url: smtp://h:25\n    colour: red\n",
 		  "c.yaml:4:13: channels: email: unknown setting \"colour\"" },
-		{ "channels:\n  sms: {}\n",
-		  "c.yaml:2:8: channels: unknown setting \"sms\"" },
+		{ "channels:\n  fax: {}\n",
+		  "c.yaml:2:8: channels: unknown setting \"fax\"" },
+		{ "channels:\n  sms:\n    sender: {XX: Shop}\n",
+		  "c.yaml:3:18: channels: sms: sender: XX: not \"default\" or a "
+		  "country nudge knows (IL, US, ...)" },
+		{ "channels:\n  push:\n    url: ftp://x\n",
+		  "c.yaml:3:10: channels: push: url: expected http://, https://, "
+		  "exec: or file:///, not \"ftp://x\"" },
+		{ "channels:\n  push:\n    stop_text: STOP\n",
+		  "c.yaml:3:16: channels: push: unknown setting \"stop_text\"" },
 		{ "policy:\n  frequency_cap: {max: 3, per: 7d, burst: 2}\n",
 		  "c.yaml:2:43: policy: frequency_cap: unknown setting "
 		  "\"burst\"" },
