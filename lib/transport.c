@@ -69,7 +69,7 @@ struct nudge_transport {
 	struct msg *qhead, *qtail;	/* ready, in submission order */
 	struct msg *retry;		/* waiting for not_before */
 	double tokens;
-	int64_t tok_at;
+	int64_t tok_at;			/* monotonic microseconds */
 	int64_t pause_until;		/* a 429's Retry-After holds all */
 	long submitted, retries;	/* for the retry budget */
 	int fails_in_row;		/* for the circuit breaker */
@@ -77,6 +77,15 @@ struct nudge_transport {
 	/* exec: */
 	char **argv;
 };
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t
 now_ms(void)
@@ -548,7 +557,7 @@ smtp_open(nudge_transport *t, nudge_err *err)
 			return nudge_errf(err, EX_SOFTWARE,
 			    "libcurl: cannot set up a transfer");
 	t->tokens = 1;
-	t->tok_at = now_ms();
+	t->tok_at = now_us();
 	return 0;
 }
 
@@ -873,10 +882,14 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 		return t->pause_until < next ? t->pause_until : next;
 	if (t->o.rate > 0) {
 		cap = t->o.burst > 0 ? t->o.burst : t->nslots;
-		t->tokens += (double)(now - t->tok_at) * t->o.rate / 1000.0;
+		/* microseconds: at a high rate a millisecond clock would
+		 * add whole batches of tokens at once, or none */
+		int64_t us = now_us();
+
+		t->tokens += (double)(us - t->tok_at) * t->o.rate / 1e6;
 		if (t->tokens > cap)
 			t->tokens = cap;
-		t->tok_at = now;
+		t->tok_at = us;
 	}
 	for (i = 0; i < t->nslots && t->qhead != NULL; i++) {
 		if (t->slots[i].m != NULL)
