@@ -3,12 +3,14 @@
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 VERSION ?= 0.1
 
-override CFLAGS += -pthread -std=c17 -D_GNU_SOURCE -DNUDGE_VERSION=\"$(VERSION)\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+override CFLAGS += -pthread -std=c17 -D_GNU_SOURCE -DNUDGE_VERSION=\"$(VERSION)\" \
+	-DPROVIDERDIR=\"$(DATADIR)/nudge/providers\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
 ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
@@ -78,6 +80,8 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp nudge $(CMDS) $(DESTDIR)$(BINDIR)/
 	for m in $(MANS); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	mkdir -p $(DESTDIR)$(DATADIR)/nudge/providers
+	cp samples/providers/*.yaml $(DESTDIR)$(DATADIR)/nudge/providers/
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)

@@ -12,12 +12,14 @@
 #include "send.h"
 
 static const char usage_text[] =
-    "usage: nudge send [-n] [-c name] [-t file] [--channel email] "
-    "[--transport url]\n"
-    "                  [--from address] [--parallel n] [--rate n] "
-    "[--resend-unknown]\n"
-    "                  [--transactional] [--format tsv|json] [--now time]\n"
-    "                  [--db file] [--config file] < contacts\n";
+    "usage: nudge send [-n] [-c name] [-t file] [--channel email | sms | "
+    "push]\n"
+    "                  [--transport url] [--from address] [--parallel n] "
+    "[--rate n]\n"
+    "                  [--resend-unknown] [--transactional] "
+    "[--format tsv|json]\n"
+    "                  [--now time] [--db file] [--config file] "
+    "< contacts\n";
 
 enum { OPT_CHANNEL = 256, OPT_CONFIG, OPT_DB, OPT_FORMAT, OPT_FROM,
 	OPT_NOW, OPT_PARALLEL, OPT_RATE, OPT_RESEND, OPT_TRANSACTIONAL,

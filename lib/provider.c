@@ -541,8 +541,10 @@ put_esc(nudge_buf *b, const char *v, size_t n, enum esc how)
 		for (i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)v[i];
 
+			/* ':' and '@' may stand in a path (a bot token) */
 			if (isalnum(c) || c == '-' || c == '.' || c == '_' ||
-			    c == '~') {
+			    c == '~' || (how == E_URL && (c == ':' ||
+			    c == '@'))) {
 				if (nudge_buf_putc(b, (char)c) == -1)
 					return -1;
 			} else if (c == ' ' && how == E_FORM) {
