@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [sms]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -372,6 +372,83 @@ part_startup() {
 	done
 }
 
+# --- (e) sms -------------------------------------------------------------
+
+# nudge send --channel sms (twilio profile, ledger and events written for
+# every message) to nginx on loopback answering 201 at once, against a
+# Python http.client keep-alive loop, curl --parallel --parallel-max 4 and
+# wrk (the server's limit), all on the same nginx in the same run.
+# Environment: SMS_N (messages, default 20000), SMS_PARALLEL (nudge's
+# connections, default 8).
+part_sms() {
+	n=${SMS_N:-20000}
+	d=$BENCH_TMP/sms
+	rm -rf "$d" && mkdir -p "$d/nginx" || die "sms: cannot make $d"
+	port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	sed -e "s|@DIR@|$d/nginx|g" -e "s|@PORT@|$port|g" \
+	    "$BENCH/nginx-sms.conf" >"$d/nginx/nginx.conf"
+	nginx -p "$d/nginx" -c "$d/nginx/nginx.conf" 2>>"$LOG" &
+	ngx=$!
+	i=0
+	until curl -s -o /dev/null -d x "http://127.0.0.1:$port/"; do
+		i=$((i + 1))
+		[ "$i" -gt 100 ] && { kill "$ngx"; die "sms: nginx did not start"; }
+		sleep 0.05
+	done
+	# the store: n contacts with phones (untimed)
+	awk -v n="$n" 'BEGIN { print "phone,first_name,lists"
+		for (i = 1; i <= n; i++) printf "+97250%07d,Name%d,bench\n", i, i }' \
+	    >"$d/contacts.csv"
+	export NUDGE_DB="$d/sms.db" BENCH_TOKEN=authtoken
+	"$BIN/nudge-import-list" -k phone "$d/contacts.csv" 2>>"$LOG" >&2 ||
+	    { kill "$ngx"; die "sms: import failed"; }
+	"$BIN/nudge-segment" 'list "bench"' >"$d/ids"
+	cat >"$d/nudge.yaml" <<-EOF
+	channels:
+	  sms:
+	    provider: $TOP/samples/providers/twilio.yaml
+	    url: http://127.0.0.1:$port
+	    user: AC0123456789
+	    secret_env: BENCH_TOKEN
+	    sender: {default: "+15005550006"}
+	    parallel: ${SMS_PARALLEL:-8}
+	    rate: 1000000/s
+	EOF
+	printf '\nAutumn sale: 20%% off everything until Sunday, {{first_name}}. Code AUTUMN20. Reply STOP to opt out\n' >"$d/promo.sms"
+	url="http://127.0.0.1:$port/2010-04-01/Accounts/AC0123456789/Messages.json"
+	awk -v n="$n" -v u="$url" 'BEGIN { for (i = 1; i <= n; i++) {
+		printf "url = \"%s\"\nrequest = \"POST\"\n", u
+		printf "data = \"To=%%2B97250%07d&From=%%2B15005550006&Body=Autumn+sale%%3A+20%%25+off+everything+until+Sunday%%2C+Name%d.+Code+AUTUMN20.+Reply+STOP+to+opt+out\"\n", i, i
+		print "header = \"Authorization: Basic QUMwMTIzNDU2Nzg5OmF1dGh0b2tlbg==\""
+		print "output = \"/dev/null\""
+		if (i < n) print "next" } }' >"$d/curl.cfg"
+	for r in $(seq "$RUNS"); do
+		say "sms: run $r of $RUNS"
+		if timed_run t "$BIN/nudge-send" --config "$d/nudge.yaml" \
+		    --channel sms -c "bench-$r" -t "$d/promo.sms" <"$d/ids"; then
+			rate "$n" "$t" >>"$d/nudge.r"
+		else
+			say "sms: nudge send failed (see $LOG)"
+		fi
+		timed_run t $PY "$BENCH/sms-python.py" "$port" "$n" &&
+		    rate "$n" "$t" >>"$d/python.r"
+		timed_run t curl --no-progress-meter --parallel --parallel-max 4 \
+		    -K "$d/curl.cfg" && rate "$n" "$t" >>"$d/curl.r"
+	done
+	sent=$(sqlite3 "$d/sms.db" "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE c.name = 'bench-1' AND m.status = 'sent'")
+	evs=$(sqlite3 "$d/sms.db" "SELECT count(*) FROM events e JOIN campaigns c ON c.id = e.campaign_id WHERE c.name = 'bench-1' AND e.type = 'sent'")
+	wrk -t2 -c64 -d5s -s "$BENCH/sms-post.lua" "$url" >"$d/wrk.out" 2>&1
+	kill "$ngx" 2>/dev/null
+	wait "$ngx" 2>/dev/null
+	unset NUDGE_DB
+	[ -s "$d/nudge.r" ] && emit sms-nudge req_per_s "$(median <"$d/nudge.r")"
+	emit sms-nudge ledger_sent "$sent"
+	emit sms-nudge sent_events "$evs"
+	[ -s "$d/python.r" ] && emit sms-python-keepalive req_per_s "$(median <"$d/python.r")"
+	[ -s "$d/curl.r" ] && emit sms-curl-parallel4 req_per_s "$(median <"$d/curl.r")"
+	emit sms-wrk req_per_s "$(awk '/Requests\/sec/ { printf "%d", $2 }' "$d/wrk.out")"
+}
+
 # --- summary -------------------------------------------------------------
 
 summary() {
@@ -427,16 +504,25 @@ summary() {
 				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
 		if (l != "")
 			printf "# links libcurl [no]:%s\n", l
+		if (has("sms-nudge/req_per_s")) {
+			n = v["sms-nudge/req_per_s"]
+			printf "# sms: nudge send %d req/s = %s the Python keep-alive loop [>= 5x], %s curl --parallel 4 [>= 2x], %s of wrk (%d req/s) [aim 0.5]; ledger %d sent, %d sent events\n",
+			    n, x(n, v["sms-python-keepalive/req_per_s"]),
+			    x(n, v["sms-curl-parallel4/req_per_s"]),
+			    sprintf("%.2f", n / v["sms-wrk/req_per_s"]),
+			    v["sms-wrk/req_per_s"], v["sms-nudge/ledger_sent"],
+			    v["sms-nudge/sent_events"]
+		}
 	}' "$RESULTS"
 }
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment startup
+[ $# -gt 0 ] || set -- import events segment startup sms
 for p; do
 	case $p in
-	import|events|segment|startup) ;;
-	*) die "usage: run.sh [import] [events] [segment] [startup]" ;;
+	import|events|segment|startup|sms) ;;
+	*) die "usage: run.sh [import] [events] [segment] [startup] [sms]" ;;
 	esac
 done
 {
