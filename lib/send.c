@@ -442,8 +442,15 @@ take_line(struct sender *s, long line, char *text)
 	if (*text == '\0')
 		return 0;
 	s->stats->read++;
-	rc = nudge_contact_find(s->st, text, o->cfg != NULL ?
-	    o->cfg->default_country : NULL, &cid, &e);
+	/* an id, as nudge segment prints them, needs no lookup (a prepared
+	 * query per line): the policy says "no such contact" for a wrong
+	 * one */
+	if (nudge_contact_ref_kind(text) == NUDGE_REF_ID &&
+	    nudge_parse_i64(text, &cid) == 0 && cid > 0)
+		rc = 0;
+	else
+		rc = nudge_contact_find(s->st, text, o->cfg != NULL ?
+		    o->cfg->default_country : NULL, &cid, &e);
 	if (rc == EX_DATAERR || (rc == 0 && cid == 0)) {
 		s->stats->skipped++;
 		result(s, line, text, 0, "skipped", rc != 0 ? e.msg :

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -76,6 +77,20 @@ struct nudge_transport {
 	int tripped;			/* the breaker is open */
 	/* exec: */
 	char **argv;
+	/* http: the multi loop runs in a thread of its own, so that the
+	 * network overlaps the sender's store writes.  Under mu: inq, quit,
+	 * res/nres/capres, wrc/werr; tripped is atomic; the rest of the
+	 * loop's state (queues, slots, tokens, multi) is the loop's alone. */
+	int threaded;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct msg *inq, *inq_tail;
+	int quit;
+	int wrc;
+	nudge_err werr;
+	nudge_delivery *res2;		/* the array being handed out */
+	size_t capres2;
 };
 
 static int64_t
@@ -252,23 +267,53 @@ push_result(nudge_transport *t, const nudge_delivery *d)
 {
 	nudge_delivery *r;
 	size_t cap;
+	int rc = 0;
 
+	if (t->threaded)
+		pthread_mutex_lock(&t->mu);
 	if (t->nres == t->capres) {
 		cap = t->capres ? t->capres * 2 : 16;
-		if ((r = realloc(t->res, cap * sizeof *r)) == NULL)
-			return -1;
+		if ((r = realloc(t->res, cap * sizeof *r)) == NULL) {
+			rc = -1;
+			goto out;
+		}
 		t->res = r;
 		t->capres = cap;
 	}
 	t->res[t->nres++] = *d;
-	return 0;
+out:
+	if (t->threaded) {
+		pthread_cond_signal(&t->cv);
+		pthread_mutex_unlock(&t->mu);
+	}
+	return rc;
 }
 
 static void
 flush_results(nudge_transport *t, nudge_delivery_fn *fn, void *arg)
 {
-	nudge_delivery d;
-	size_t i;
+	nudge_delivery d, *r;
+	size_t i, n, cap;
+
+	if (t->threaded) {
+		/* take the loop's array, leave it the spare one */
+		pthread_mutex_lock(&t->mu);
+		r = t->res;
+		n = t->nres;
+		cap = t->capres;
+		t->res = t->res2;
+		t->capres = t->capres2;
+		t->nres = 0;
+		pthread_mutex_unlock(&t->mu);
+		for (i = 0; i < n; i++) {
+			t->pending--;
+			if (fn != NULL)
+				fn(arg, &r[i]);
+		}
+		t->res2 = r;
+		t->capres2 = cap;
+		return;
+	}
 
 	/* fn may submit, appending here: index, copy, then call. */
 	for (i = 0; i < t->nres; i++) {
@@ -679,7 +724,7 @@ trip(nudge_transport *t, const char *why)
 	struct msg *m;
 	int held;
 
-	t->tripped = 1;
+	__atomic_store_n(&t->tripped, 1, __ATOMIC_RELEASE);
 	for (held = 1; held >= 0; held--) {
 		while ((m = held ? t->qhead : t->retry) != NULL) {
 			if (held && (t->qhead = m->next) == NULL)
@@ -956,6 +1001,137 @@ smtp_step(nudge_transport *t, int64_t deadline, nudge_err *err)
 	return 0;
 }
 
+/* ---- the http loop's thread ---- */
+
+/* One turn of the loop: start what may start, move transfers along, hand
+ * out what finished, then sleep until a socket, a token, a retry or a
+ * wakeup (a submit, close) is due. */
+static int
+loop_step(nudge_transport *t, nudge_err *err)
+{
+	CURLMsg *cm;
+	struct slot *s;
+	int running, left, rc = 0, done = 0;
+	int64_t next, now;
+	long wait;
+
+	next = fill(t, err, &rc);
+	if (rc != 0)
+		return rc;
+	if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+		return nudge_errf(err, EX_SOFTWARE, "libcurl: multi failed");
+	while ((cm = curl_multi_info_read(t->multi, &left)) != NULL) {
+		if (cm->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, &s);
+		if (slot_done(t, s, cm->data.result) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		done = 1;
+	}
+	if (done)
+		return 0;
+	now = now_ms();
+	wait = next == INT64_MAX ? 1000 : (long)(next - now);
+	if (wait > 1000)
+		wait = 1000;
+	if (wait < 0)
+		wait = 0;
+	if (curl_multi_poll(t->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
+		return nudge_errf(err, EX_SOFTWARE, "libcurl: poll failed");
+	return 0;
+}
+
+static void *
+loop_main(void *arg)
+{
+	nudge_transport *t = arg;
+	struct msg *in, *m;
+	nudge_err e;
+	int quit, rc = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		in = t->inq;
+		t->inq = t->inq_tail = NULL;
+		quit = t->quit;
+		pthread_mutex_unlock(&t->mu);
+		for (; in != NULL; in = m) {
+			m = in->next;
+			in->next = NULL;
+			if (t->qtail != NULL)
+				t->qtail->next = in;
+			else
+				t->qhead = in;
+			t->qtail = in;
+			t->submitted++;
+		}
+		if (quit)
+			break;
+		/* a submit that raced with the breaker: held too */
+		if (t->tripped && t->qhead != NULL && trip(t, "the circuit "
+		    "breaker is open") == -1) {
+			rc = nudge_errf(&e, EX_OSERR, "out of memory");
+			break;
+		}
+		if ((rc = loop_step(t, &e)) != 0)
+			break;
+	}
+	if (rc != 0) {
+		pthread_mutex_lock(&t->mu);
+		t->wrc = rc;
+		t->werr = e;
+		pthread_cond_signal(&t->cv);
+		pthread_mutex_unlock(&t->mu);
+	}
+	return NULL;
+}
+
+static int
+loop_start(nudge_transport *t, nudge_err *err)
+{
+	pthread_condattr_t ca;
+
+	if (pthread_mutex_init(&t->mu, NULL) != 0)
+		return nudge_errf(err, EX_OSERR, "cannot make a mutex");
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&t->cv, &ca) != 0) {
+		pthread_mutex_destroy(&t->mu);
+		return nudge_errf(err, EX_OSERR, "cannot make a condition");
+	}
+	pthread_condattr_destroy(&ca);
+	t->threaded = 1;
+	if (pthread_create(&t->thr, NULL, loop_main, t) != 0) {
+		t->threaded = 0;
+		pthread_cond_destroy(&t->cv);
+		pthread_mutex_destroy(&t->mu);
+		return nudge_errf(err, EX_OSERR, "cannot start a thread");
+	}
+	return 0;
+}
+
+/* Waits up to deadline (monotonic ms) for an outcome or a failure of the
+ * loop; returns the loop's failure code, or 0. */
+static int
+loop_wait(nudge_transport *t, int64_t deadline, nudge_err *err)
+{
+	struct timespec ts;
+	int64_t at;
+	int rc;
+
+	pthread_mutex_lock(&t->mu);
+	while (t->nres == 0 && t->wrc == 0 && now_ms() < deadline) {
+		at = deadline;
+		ts.tv_sec = (time_t)(at / 1000);
+		ts.tv_nsec = (long)(at % 1000) * 1000000;
+		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+	}
+	if ((rc = t->wrc) != 0 && err != NULL)
+		*err = t->werr;
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 /* ---- exec: ---- */
 
 /* Splits the command after "exec:" at blanks into argv: no shell, no
@@ -1215,6 +1391,8 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	}
 	rc = t->info.is_file ? file_open(t, err) : t->info.is_exec ?
 	    exec_open(t, err) : smtp_open(t, err);
+	if (rc == 0 && t->info.is_http)
+		rc = loop_start(t, err);
 	if (rc != 0) {
 		nudge_transport_close(t);
 		return rc;
@@ -1278,6 +1456,18 @@ nudge_transport_submit(nudge_transport *t, const char *from,
 static void
 enqueue(nudge_transport *t, struct msg *m)
 {
+	if (t->threaded) {
+		pthread_mutex_lock(&t->mu);
+		if (t->inq_tail != NULL)
+			t->inq_tail->next = m;
+		else
+			t->inq = m;
+		t->inq_tail = m;
+		pthread_mutex_unlock(&t->mu);
+		t->pending++;
+		curl_multi_wakeup(t->multi);
+		return;
+	}
 	if (t->qtail != NULL)
 		t->qtail->next = m;
 	else
@@ -1320,7 +1510,7 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 	if (!t->info.is_http)
 		return nudge_transport_submit(t, mm->from != NULL ? mm->from :
 		    "", mm->to, mm->text, mm->len, cookie, err);
-	if (t->tripped) {
+	if (__atomic_load_n(&t->tripped, __ATOMIC_ACQUIRE)) {
 		nudge_delivery d;
 
 		memset(&d, 0, sizeof d);
@@ -1375,6 +1565,19 @@ nudge_transport_run(nudge_transport *t, int timeout_ms,
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int rc;
 
+	if (t->threaded) {
+		for (;;) {
+			flush_results(t, fn, arg);
+			if (t->pending == 0)
+				return 0;
+			if ((rc = loop_wait(t, deadline, err)) != 0)
+				return rc;
+			if (now_ms() >= deadline) {
+				flush_results(t, fn, arg);
+				return 0;
+			}
+		}
+	}
 	for (;;) {
 		flush_results(t, fn, arg);
 		if (t->pending == 0 || t->info.is_file || t->info.is_exec)
@@ -1424,6 +1627,18 @@ nudge_transport_close(nudge_transport *t)
 
 	if (t == NULL)
 		return;
+	if (t->threaded) {
+		pthread_mutex_lock(&t->mu);
+		t->quit = 1;
+		pthread_mutex_unlock(&t->mu);
+		curl_multi_wakeup(t->multi);
+		pthread_join(t->thr, NULL);
+		t->threaded = 0;
+		pthread_cond_destroy(&t->cv);
+		pthread_mutex_destroy(&t->mu);
+		free_list(t->inq);
+		free(t->res2);
+	}
 	for (i = 0; t->slots != NULL && i < t->nslots; i++) {
 		s = &t->slots[i];
 		if (s->m != NULL) {
