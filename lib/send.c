@@ -16,8 +16,10 @@
 #include "template.h"
 #include "transport.h"
 
-/* Messages claimed in one transaction: one fsync for this many. */
+/* Messages claimed in one transaction: one fsync for this many (email);
+ * sms and push, many more for as much work, claim BATCH_HTTP. */
 #define BATCH 64
+#define BATCH_HTTP 256
 /* Outcomes recorded in one transaction at the most. */
 #define OUTCOMES 256
 
@@ -72,8 +74,8 @@ struct sender {
 	const char *reply_to;
 	sqlite3_stmt *get_contact, *get_attrs;
 	struct contact c;
-	struct slot slots[BATCH];
-	size_t nslots;
+	struct slot slots[BATCH_HTTP];
+	size_t nslots, batch;
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
@@ -547,8 +549,8 @@ take_line(struct sender *s, long line, char *text)
 static int
 flush_batch(struct sender *s)
 {
-	enum nudge_claim claim[BATCH];
-	int64_t ids[BATCH];
+	enum nudge_claim claim[BATCH_HTTP];
+	int64_t ids[BATCH_HTTP];
 	size_t i;
 	int rc;
 
@@ -698,7 +700,9 @@ open_http(struct sender *s)
 	to.timeout_ms = h != NULL ? h->timeout_ms : 0;
 	to.allow_plaintext = h != NULL ? h->allow_plaintext : 0;
 	to.nosync = o->file_nosync;
-	s->window = 4 * (size_t)to.parallel;
+	/* the http loop runs in its own thread: a deep window keeps it
+	 * fed while this one writes the store */
+	s->window = 64 * (size_t)to.parallel;
 	return nudge_transport_open(&s->t, url, &to, s->err);
 }
 
@@ -751,6 +755,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	int rc;
 
 	memset(stats, 0, sizeof *stats);
+	s.batch = o->channel != NULL && strcmp(o->channel, "email") != 0 ?
+	    BATCH_HTTP : BATCH;
 	if (o->campaign == NULL || *o->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
@@ -803,7 +809,7 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 			line[--n] = '\0';
 		if ((rc = take_line(&s, lineno, line)) != 0)
 			goto out;
-		if (s.nslots == BATCH && (rc = flush_batch(&s)) != 0)
+		if (s.nslots == s.batch && (rc = flush_batch(&s)) != 0)
 			goto out;
 		if (s.stop)
 			break;
@@ -826,7 +832,7 @@ out:
 		nudge_store_commit(st, NULL);
 	nudge_transport_close(s.t);
 	free(line);
-	for (i = 0; i < BATCH; i++) {
+	for (i = 0; i < BATCH_HTTP; i++) {
 		free(s.slots[i].input);
 		nudge_buf_free(&s.slots[i].msg);
 		nudge_buf_free(&s.slots[i].title);
