@@ -661,6 +661,11 @@ open_http(struct sender *s)
 	char *secret = NULL;
 	int rc;
 
+	if (url != NULL && strncmp(url, "http", 4) != 0 &&
+	    strncmp(url, "exec:", 5) != 0 && strncmp(url, "file://", 7) != 0)
+		return nudge_errf(s->err, EX_USAGE, "%s goes through a provider "
+		    "(http:// or https://), exec:COMMAND or file:///dir, not "
+		    "%.*s", o->channel, (int)strcspn(url, ":"), url);
 	if (url == NULL || strncmp(url, "http", 4) == 0) {
 		if (h == NULL || h->provider == NULL)
 			return nudge_errf(s->err, EX_USAGE, "no %s provider: "

@@ -1305,8 +1305,8 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 			snprintf(d.detail, sizeof d.detail, "%.200s: killed by "
 			    "signal %d", t->info.host, WTERMSIG(status));
 		/* a command that cannot run fails every message */
-		d.fatal = WIFEXITED(status) && (WEXITSTATUS(status) == 127 ||
-		    WEXITSTATUS(status) == 126);
+		d.fatal = d.held = WIFEXITED(status) &&
+		    (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126);
 		d.id[0] = '\0';
 	}
 	free(envp);

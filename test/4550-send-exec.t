@@ -5,7 +5,7 @@
 # line of output is the id; exit 75 is a temporary failure, another
 # status a failure, a command that cannot run stops the send.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 16
 now=2026-11-02T09:00:00Z
 
 cat >c.csv <<'EOT'
@@ -73,5 +73,18 @@ is "another status is a failure" "$(grep '^2	' e5.out | cut -f2,3)" \
 	"failed	$T/sink.sh: exit 3"
 exits "a command that cannot run stops the send" 69 sh -c \
 	"nudge segment 'list \"all\"' | nudge send --channel sms --now $now -c e6 -t t.sms --transport 'exec:$T/nonesuch'"
-is "after the first message; the other is held" "$(grep -c "exit 127 (no such command)" .out)/$(grep -c "	held	not sent: the run stopped" .out)" 1/1
+is "after the first message; both are held" "$(grep -c "	held	$T/nonesuch: exit 127 (no such command)" .out)/$(grep -c "	held	not sent: the run stopped" .out)" 1/1
+is "and left for a rerun: no ledger row" "$(sql "SELECT count(*) FROM messages WHERE campaign_id = 6")" 0
+
+# file:// for sms: each message a file, its envelope lines first
+echo 2 | nudge send --channel sms --now $now -c f1 -t t.sms --from Shop \
+    --transport "file://$T/smsdir" >f1.out 2>f1.err
+is "file:// takes sms" "$(cut -f2 f1.out)" sent
+is "To:, From:, Key: and the text" "$(cat "$T"/smsdir/new/*)" "To: +15552222222
+From: Shop
+Key: nudge-7--2
+
+Hi Bob!"
+exits "sms cannot go over SMTP" 64 sh -c \
+	"echo 2 | nudge send --channel sms -c f2 -t t.sms --transport smtp://127.0.0.1:25"
 done_testing
