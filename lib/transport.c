@@ -91,6 +91,7 @@ struct nudge_transport {
 	nudge_err werr;
 	nudge_delivery *res2;		/* the array being handed out */
 	size_t capres2;
+	nudge_http_req req;		/* submit's, reused */
 };
 
 static int64_t
@@ -1483,7 +1484,7 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 {
 	const nudge_provider *p = t->o.provider;
 	nudge_prov_vars v;
-	nudge_http_req r = { 0 };
+	nudge_http_req *rq = &t->req;
 	struct msg *m;
 	nudge_buf b = { 0 };
 	int rc;
@@ -1529,25 +1530,20 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 	v.text = mm->text;
 	v.title = mm->title;
 	v.key = mm->key;
-	if ((rc = nudge_provider_render(p, &v, &r, err)) != 0) {
-		nudge_http_req_free(&r);
+	if ((rc = nudge_provider_render(p, &v, rq, err)) != 0)
 		return rc;
-	}
-	if ((m = malloc(sizeof *m + r.url.len + r.headers.len + r.body.len +
-	    3)) == NULL) {
-		nudge_http_req_free(&r);
+	if ((m = malloc(sizeof *m + rq->url.len + rq->headers.len +
+	    rq->body.len + 3)) == NULL)
 		return nudge_errf(err, EX_OSERR, "out of memory");
-	}
 	memset(m, 0, sizeof *m);
 	m->from = (char *)(m + 1);
-	memcpy(m->from, r.url.s, r.url.len + 1);
-	m->rcpt = m->from + r.url.len + 1;
-	memcpy(m->rcpt, r.headers.s, r.headers.len + 1);
-	m->data = m->rcpt + r.headers.len + 1;
-	memcpy(m->data, r.body.s, r.body.len + 1);
-	m->len = r.body.len;
+	memcpy(m->from, rq->url.s, rq->url.len + 1);
+	m->rcpt = m->from + rq->url.len + 1;
+	memcpy(m->rcpt, rq->headers.s, rq->headers.len + 1);
+	m->data = m->rcpt + rq->headers.len + 1;
+	memcpy(m->data, rq->body.s, rq->body.len + 1);
+	m->len = rq->body.len;
 	m->cookie = cookie;
-	nudge_http_req_free(&r);
 	enqueue(t, m);
 	return 0;
 }
@@ -1668,6 +1664,7 @@ nudge_transport_close(nudge_transport *t)
 		close(t->newfd);
 	free(t->res);
 	free(t->url);
+	nudge_http_req_free(&t->req);
 	if (t->o.password != NULL) {
 		explicit_bzero((char *)t->o.password, strlen(t->o.password));
 		free((char *)t->o.password);

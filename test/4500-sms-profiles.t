@@ -5,7 +5,7 @@
 # provider's id read from its answer; profile errors name file:line.
 . "$(dirname "$0")/lib.sh"
 start_emu
-plan 22
+plan 26
 
 S="$TESTDIR/sms"
 P="$TOP/samples/providers"
@@ -186,4 +186,17 @@ exits "a missing secret stops the send before anything" 65 sh -c \
 	"echo 1 | nudge send --config sms-twilio.yaml --channel sms -c y -t '$S/cart.sms'"
 is "naming the variable, not a value" "$(tail -1 .err)" \
 	"nudge-send: secret_env: the environment variable SMS_TOKEN is not set"
+# a secret from a file only its owner can read
+printf 's3cr3t\n' >tok
+chmod 644 tok
+sed "s|secret_env: SMS_TOKEN|secret_file: $T/tok|" sms-twilio.yaml >file-cfg.yaml
+exits "a secret file others can read is refused" 65 sh -c \
+	"echo 1 | nudge send --config file-cfg.yaml --channel sms -c z -t '$S/cart.sms'"
+is "saying why" "$(tail -1 .err)" \
+	"nudge-send: secret_file $T/tok: refused: readable or writable by group or others (mode 0644); chmod 600 it"
+chmod 600 tok
+rm -f "$EMU_DIR/requests"
+exits "chmod 600: sent" 0 sh -c \
+	"echo 1 | nudge send --config file-cfg.yaml --channel sms -c z -t '$S/cart.sms'"
+is "with the file's secret" "$(grep -c -F '"authorization": "Basic QUMwMDAxOnMzY3IzdA=="' "$EMU_DIR/requests")" 1
 done_testing
