@@ -800,7 +800,11 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	    " FROM json_each(?)", err)) != 0)
 		goto out;
 	if (!o->dry_run) {
-		if ((rc = nudge_ledger_open(&s.ledger, st, err)) != 0 ||
+		/* claims, outcomes and events touch index pages all over a
+		 * big store: 32 MB of cache instead of 2 saves the rereads */
+		if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -32768",
+		    err)) != 0 ||
+		    (rc = nudge_ledger_open(&s.ledger, st, err)) != 0 ||
 		    (rc = nudge_ledger_recover(s.ledger, o->now, 0, NULL, NULL,
 		    &lost, err)) != 0 || (rc = open_transport(&s)) != 0)
 			goto out;

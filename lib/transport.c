@@ -87,6 +87,8 @@ struct nudge_transport {
 	pthread_cond_t cv;
 	struct msg *inq, *inq_tail;
 	int quit;
+	int idle;			/* the loop is (about to be) asleep in
+					   poll: a submit must wake it */
 	int wrc;
 	nudge_err werr;
 	nudge_delivery *res2;		/* the array being handed out */
@@ -1037,8 +1039,20 @@ loop_step(nudge_transport *t, nudge_err *err)
 		wait = 1000;
 	if (wait < 0)
 		wait = 0;
-	if (curl_multi_poll(t->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
+	/* a wakeup is a syscall on each side: the sender makes one only
+	 * when the loop said it is going to sleep */
+	pthread_mutex_lock(&t->mu);
+	if (t->inq != NULL || t->quit)
+		wait = 0;
+	else
+		t->idle = 1;
+	pthread_mutex_unlock(&t->mu);
+	if (wait > 0 && curl_multi_poll(t->multi, NULL, 0, (int)wait,
+	    NULL) != CURLM_OK)
 		return nudge_errf(err, EX_SOFTWARE, "libcurl: poll failed");
+	pthread_mutex_lock(&t->mu);
+	t->idle = 0;
+	pthread_mutex_unlock(&t->mu);
 	return 0;
 }
 
@@ -1458,15 +1472,20 @@ static void
 enqueue(nudge_transport *t, struct msg *m)
 {
 	if (t->threaded) {
+		int wake;
+
 		pthread_mutex_lock(&t->mu);
 		if (t->inq_tail != NULL)
 			t->inq_tail->next = m;
 		else
 			t->inq = m;
 		t->inq_tail = m;
+		wake = t->idle;
+		t->idle = 0;
 		pthread_mutex_unlock(&t->mu);
 		t->pending++;
-		curl_multi_wakeup(t->multi);
+		if (wake)
+			curl_multi_wakeup(t->multi);
 		return;
 	}
 	if (t->qtail != NULL)
