@@ -556,9 +556,14 @@ flush_batch(struct sender *s)
 
 	if (s->nslots == 0)
 		return 0;
-	if ((rc = commit_outcomes(s)) != 0 ||
-	    (rc = nudge_store_begin(s->st, s->err)) != 0)
+	/* the outcomes recorded since the last commit ride in the claims'
+	 * transaction: one commit (one fsync, one write of each page) for
+	 * both.  Should a claim fail, they roll back with it and those
+	 * messages are found `unknown` next time: never sent twice. */
+	if (!s->in_txn && (rc = nudge_store_begin(s->st, s->err)) != 0)
 		return rc;
+	s->in_txn = 0;
+	s->outcomes = 0;
 	for (i = 0; i < s->nslots; i++) {
 		if ((rc = nudge_ledger_claim(s->ledger, s->campaign_id, "",
 		    s->slots[i].contact_id, s->o->channel, s->o->resend_unknown,
