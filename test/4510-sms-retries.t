@@ -5,7 +5,7 @@
 # leaves the messages for a rerun.
 . "$(dirname "$0")/lib.sh"
 start_emu
-plan 18
+plan 20
 . "$TESTDIR/sms/head.sh"
 
 cfg "parallel: 1" "timeout_ms: 700" "max_retries: 4"
@@ -21,6 +21,15 @@ is "the id is the last answer's" "$(cut -f2,3 c1.out)" "sent	SM000005 (1 segment
 ok "Retry-After: 1 was honoured" /usr/bin/python3 -c 'import json,sys
 r=[json.loads(l) for l in open(sys.argv[1])]
 r.sort(key=lambda x: x["n"])
+sys.exit(0 if r[1]["t"] - r[0]["t"] >= 1.0 else 1)' "$EMU_DIR/requests"
+
+# Retry-After as an HTTP date, 2 s ahead (whole seconds: at least 1 s)
+rm -f "$EMU_DIR/requests"
+printf '429 date+2\n' >"$EMU_DIR/faults"
+IDS=3 blast c1
+is "a Retry-After date: sent on the retry" "$(statuses)" "429 201"
+ok "and the date was honoured" /usr/bin/python3 -c 'import json,sys
+r=sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda x: x["n"])
 sys.exit(0 if r[1]["t"] - r[0]["t"] >= 1.0 else 1)' "$EMU_DIR/requests"
 
 rm -f "$EMU_DIR/requests"

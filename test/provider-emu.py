@@ -21,7 +21,7 @@ answer's id again, and is recorded with "repeat": true.
 
 Faults come from DIR/faults, read at each request: one action a line,
 the first line used up by the request it applies to:
-  429 SECS      429 with Retry-After: SECS
+  429 SECS      429 with Retry-After: SECS (date+SECS: as an HTTP date)
   500, 503      that status (the provider's error JSON)
   400           a permanent error: {"message"/"error": "invalid number"}
   401           bad credentials
@@ -29,6 +29,7 @@ the first line used up by the request it applies to:
   drop          close the connection without an answer
 A line ending in '*' is never used up (e.g. "500*": the provider is down).
 """
+import email.utils
 import json
 import os
 import socket
@@ -136,7 +137,11 @@ class Handler(BaseHTTPRequestHandler):
             fault = None
         if fault and fault.split()[0] == "429":
             status, data = 429, error_json(self.path, "Too Many Requests")
-            extra["Retry-After"] = fault.split()[1] if len(fault.split()) > 1 else "1"
+            ra = fault.split()[1] if len(fault.split()) > 1 else "1"
+            if ra.startswith("date+"):
+                ra = email.utils.formatdate(time.time() + float(ra[5:]),
+                                            usegmt=True)
+            extra["Retry-After"] = ra
         elif fault in ("500", "502", "503", "504"):
             status, data = int(fault), error_json(self.path, "internal error")
         elif fault == "400":
