@@ -1,9 +1,16 @@
 /* transport: delivery of already-built messages (CRLF line ends, one
  * envelope sender, one recipient) to a maildir-style directory (file://)
- * or an SMTP server (smtp://, smtps://) through the libcurl multi
- * interface: several connections, each reused for many messages, a rate
- * limit, retries with backoff.  Only this module uses libcurl, so a command
- * that never sends does not link it. */
+ * or an SMTP server (smtp://, smtps://), and of sms and push messages to
+ * an HTTP provider (http://, https://, through a provider profile), all
+ * through the libcurl multi interface: several connections, each reused
+ * for many messages, a token-bucket rate limit, retries with backoff and
+ * jitter; for http also Retry-After, a retry budget and a circuit
+ * breaker.  exec: pipes each message to a command instead.  The http
+ * multi loop runs in a thread of its own (started by open, joined by
+ * close) so that the network overlaps the caller's work; every function
+ * here is still called from one thread, the caller's, and the delivery
+ * callback runs in it.  Only this module uses libcurl, so a command that
+ * never sends does not link it. */
 #ifndef NUDGE_TRANSPORT_H
 #define NUDGE_TRANSPORT_H
 
