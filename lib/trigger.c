@@ -1,0 +1,210 @@
+/* trigger: due steps of campaigns, one query per step. */
+#include "trigger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "segment.h"
+
+void
+nudge_trigger_round(const nudge_campaign *c, int64_t now, char *buf,
+    unsigned long len)
+{
+	char t[40];
+	int64_t start;
+
+	if (c->every <= 0) {
+		if (len > 0)
+			*buf = '\0';
+		return;
+	}
+	/* rounds are counted from 1970-01-01T00:00Z: every 1d starts at
+	 * midnight UTC, every 1w on a Thursday */
+	start = now - ((now % c->every) + c->every) % c->every;
+	snprintf(buf, len, "@%s", nudge_time_format(start, t, sizeof t));
+}
+
+/* Compiles expr (with the campaign's context) and appends its condition
+ * to sql and its parameters to q. */
+static int
+add_cond(nudge_store *st, const nudge_campaign *c, const char *sfx,
+    const char *expr, int64_t now, nudge_seg *q, nudge_buf *sql,
+    nudge_err *err)
+{
+	nudge_seg_ctx ctx = { c->name, *sfx != '\0' ? sfx : NULL, 0 };
+	nudge_seg seg;
+	nudge_err e;
+	int rc;
+
+	if ((rc = nudge_seg_compile_ctx(st, NULL, expr, now, &ctx, &seg,
+	    &e)) != 0) {
+		nudge_seg_free(&seg);
+		return nudge_errf(err, rc, "%s: %s", c->path, e.msg);
+	}
+	rc = nudge_buf_puts(sql, " AND (") == -1 ? nudge_errf(err, EX_OSERR,
+	    "out of memory") : nudge_seg_append(q, &seg, sql, NULL, err);
+	if (rc == 0 && nudge_buf_putc(sql, ')') == -1)
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+	nudge_seg_free(&seg);
+	return rc;
+}
+
+/* The query for step k into q (its parameters) and sql. */
+static int
+step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
+    const char *sfx, nudge_seg *q, nudge_buf *sql, nudge_err *err)
+{
+	static const char *const addr[][2] = { { "email", "email" },
+	    { "sms", "phone" }, { "push", "push_id" } };
+	const nudge_step *s = &c->steps[k];
+	nudge_buf rest = { 0 }, key = { 0 }, prev = { 0 };
+	nudge_seg_ctx ctx = { c->name, *sfx != '\0' ? sfx : NULL, 0 };
+	nudge_seg aud;
+	nudge_err e;
+	const char *col = "email";
+	size_t i;
+	int cn, sn, pn, tn, chn, rc = 0;
+
+	memset(q, 0, sizeof *q);
+	memset(&aud, 0, sizeof aud);
+	for (i = 0; i < 3; i++)
+		if (strcmp(s->channel, addr[i][0]) == 0)
+			col = addr[i][1];
+	if (nudge_buf_printf(&key, "%s%s", s->id, sfx) == -1 ||
+	    (k > 0 && nudge_buf_printf(&prev, "%s%s", c->steps[k - 1].id,
+	    sfx) == -1))
+		goto nomem;
+	if ((cn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, c->name, err)) ==
+	    -1 || (sn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, key.s,
+	    err)) == -1 || (chn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0,
+	    s->channel, err)) == -1) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	if (k == 0) {
+		/* the audience's own query drives: SQLite looks contacts up
+		 * by rowid for the ids it yields, so the cost follows the
+		 * audience, not the store */
+		if ((rc = nudge_seg_compile_ctx(st, NULL, c->audience, now,
+		    &ctx, &aud, &e)) != 0) {
+			rc = nudge_errf(err, rc, "%s: audience: %s", c->path,
+			    e.msg);
+			goto out;
+		}
+		if (nudge_buf_puts(sql, "SELECT c.id FROM contacts c WHERE "
+		    "c.id IN (") == -1)
+			goto nomem;
+		if ((rc = nudge_seg_append(q, &aud, NULL, sql, err)) != 0)
+			goto out;
+		if (nudge_buf_putc(sql, ')') == -1)
+			goto nomem;
+	} else {
+		/* the previous step's sent rows drive, from the ledger's
+		 * unique (campaign_id, step, contact_id) index */
+		if ((pn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, prev.s,
+		    err)) == -1 || (tn = nudge_seg_param_add(q, NUDGE_SEG_TIME,
+		    now - s->after, NULL, err)) == -1) {
+			rc = EX_OSERR;
+			goto out;
+		}
+		if (nudge_buf_printf(sql, "SELECT c.id FROM messages m "
+		    "JOIN contacts c ON c.id = m.contact_id "
+		    "WHERE m.campaign_id = (SELECT k.id FROM campaigns k "
+		    "WHERE k.name = ?%d) AND m.step = ?%d "
+		    "AND m.status = 'sent' AND m.updated_at <= ?%d",
+		    cn, pn, tn) == -1)
+			goto nomem;
+	}
+	/* not yet in the ledger; an address and no opt-out on the channel,
+	 * the latest consent row read per contact from its index */
+	if (nudge_buf_printf(sql, " AND c.id NOT IN (SELECT x.contact_id "
+	    "FROM messages x WHERE x.campaign_id = (SELECT k.id FROM "
+	    "campaigns k WHERE k.name = ?%d) AND x.step = ?%d)"
+	    " AND coalesce(c.%s, '') != ''"
+	    " AND coalesce((SELECT n.status FROM consent n"
+	    " WHERE n.contact_id = c.id AND n.channel = ?%d"
+	    " ORDER BY n.at DESC, n.id DESC LIMIT 1), 'subscribed')"
+	    " = 'subscribed'", cn, sn, col, chn) == -1)
+		goto nomem;
+	if (c->goal != NULL &&
+	    nudge_buf_printf(&rest, "not (%s)", c->goal) == -1)
+		goto nomem;
+	if (s->cond != NULL && nudge_buf_printf(&rest, "%s(%s)",
+	    rest.len > 0 ? " and " : "", s->cond) == -1)
+		goto nomem;
+	if (s->unless != NULL && nudge_buf_printf(&rest, "%snot (%s)",
+	    rest.len > 0 ? " and " : "", s->unless) == -1)
+		goto nomem;
+	if (s->fallback && nudge_buf_printf(&rest, "%snot opened step "
+	    "\"%s\" and not clicked step \"%s\"", rest.len > 0 ? " and " : "",
+	    c->steps[k - 1].id, c->steps[k - 1].id) == -1)
+		goto nomem;
+	if (rest.len > 0 && (rc = add_cond(st, c, sfx, rest.s, now, q, sql,
+	    err)) != 0)
+		goto out;
+	if (nudge_buf_puts(sql, " ORDER BY c.id") == -1)
+		goto nomem;
+	goto out;
+nomem:
+	rc = nudge_errf(err, EX_OSERR, "out of memory");
+out:
+	nudge_seg_free(&aud);
+	nudge_buf_free(&rest);
+	nudge_buf_free(&key);
+	nudge_buf_free(&prev);
+	return rc;
+}
+
+int
+nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
+{
+	char sfx[48], key[128];
+	nudge_seg q;
+	nudge_buf sql = { 0 };
+	sqlite3_stmt *s = NULL;
+	nudge_due d;
+	size_t k;
+	int rc = 0, r;
+
+	nudge_trigger_round(c, now, sfx, sizeof sfx);
+	/* last step first: a contact made due for step k by this run's
+	 * sends is found by the next run, never twice in one */
+	for (k = c->nsteps; k-- > 0 && rc == 0;) {
+		nudge_buf_reset(&sql);
+		if ((rc = step_query(st, c, k, now, sfx, &q, &sql, err)) != 0) {
+			nudge_seg_free(&q);
+			break;
+		}
+		if (explain != NULL) {
+			q.sql = sql.s;
+			if (nudge_buf_printf(explain, "-- %s: campaign %s, step "
+			    "%s%s\n", c->path, c->name, c->steps[k].id, sfx) ==
+			    -1 || nudge_seg_explain(&q, explain) == -1)
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+			q.sql = NULL;
+			nudge_seg_free(&q);
+			continue;
+		}
+		if ((rc = nudge_store_prepare(st, &s, sql.s, err)) == 0 &&
+		    (rc = nudge_seg_bind(&q, s, err)) == 0) {
+			snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
+			d.c = c;
+			d.s = &c->steps[k];
+			d.step = key;
+			while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+				d.contact_id = sqlite3_column_int64(s, 0);
+				fn(arg, &d);
+			}
+			if (r != SQLITE_DONE)
+				rc = nudge_store_error(st, err, c->path);
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+		nudge_seg_free(&q);
+	}
+	nudge_buf_free(&sql);
+	return rc;
+}
