@@ -10,11 +10,13 @@
 #include "clock.h"
 #include "config.h"
 #include "send.h"
+#include "sendtrig.h"
 
 static const char usage_text[] =
     "usage: nudge send [-n] [-c name] [-t file] [--channel email] "
     "[--transport url]\n"
-    "                  [--from address] [--parallel n] [--rate n] "
+    "                  [--campaigns dir] "
+    "[--from address] [--parallel n] [--rate n] "
     "[--resend-unknown]\n"
     "                  [--transactional] [--format tsv|json] [--now time]\n"
     "                  [--db file] [--config file] < contacts\n";
@@ -22,9 +24,11 @@ static const char usage_text[] =
 enum { OPT_CHANNEL = 256, OPT_CONFIG, OPT_DB, OPT_FORMAT, OPT_FROM,
 	OPT_NOW, OPT_PARALLEL, OPT_RATE, OPT_RESEND, OPT_TRANSACTIONAL,
 	OPT_TRANSPORT };
+enum { OPT_CAMPAIGNS = 300 };  /* trigger lines: where campaign files are */
 
 static const struct option longopts[] = {
 	{ "campaign", required_argument, NULL, 'c' },
+	{ "campaigns", required_argument, NULL, OPT_CAMPAIGNS },
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "db", required_argument, NULL, OPT_DB },
@@ -112,7 +116,7 @@ on_result(void *arg, const nudge_send_result *r)
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL;
+	const char *cfgpath = NULL, *dbpath = NULL, *dir = NULL;
 	nudge_send_opts so = { .channel = "email" };
 	nudge_send_stats stats;
 	struct out out = { .stats = &stats };
@@ -135,6 +139,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			so.template_path = optarg;
+			break;
+		case OPT_CAMPAIGNS:
+			dir = optarg;
 			break;
 		case OPT_CHANNEL:
 			so.channel = optarg;
@@ -189,10 +196,12 @@ main(int argc, char **argv)
 	if (isatty(STDIN_FILENO))
 		usage("no contacts: pipe them in, e.g. nudge segment ... | "
 		    "nudge send ...");
-	if (so.campaign == NULL)
-		usage("--campaign: every message belongs to a campaign");
-	if (so.template_path == NULL)
+	/* without --campaign the lines are nudge trigger's, each naming
+	 * its campaign and step */
+	if (so.campaign != NULL && so.template_path == NULL)
 		usage("--template: which message to send");
+	if (so.campaign == NULL && so.template_path != NULL)
+		usage("--campaign: every message belongs to a campaign");
 	if (!have_now)
 		so.now = (int64_t)time(NULL);
 	out.progress = isatty(STDERR_FILENO);
@@ -204,7 +213,7 @@ main(int argc, char **argv)
 	so.on_result = on_result;
 	so.arg = &out;
 	so.file_nosync = getenv("NUDGE_FILE_NOSYNC") != NULL;
-	rc = nudge_send_run(st, stdin, &so, &stats, &ne);
+	rc = nudge_send_stream(st, stdin, &so, dir, &stats, &ne);
 	if (fflush(stdout) == EOF && rc == 0) {
 		warn("stdout");
 		rc = EX_IOERR;
@@ -217,14 +226,18 @@ main(int argc, char **argv)
 		    stats.recovered);
 	if (so.dry_run)
 		warnx("%s: read %ld, rendered %ld, skipped %ld (dry run: nothing "
-		    "sent or stored)", so.campaign, stats.read, stats.rendered,
-		    stats.skipped);
+		    "sent or stored)", so.campaign != NULL ? so.campaign :
+		    "campaigns", stats.read, stats.rendered, stats.skipped);
 	else
 		warnx("%s: read %ld, sent %ld, skipped %ld, duplicate %ld, "
-		    "bounced %ld, failed %ld, tempfail %ld, unknown %ld",
-		    so.campaign, stats.read, stats.sent, stats.skipped,
-		    stats.duplicate, stats.bounced, stats.failed, stats.tempfail,
-		    stats.unknown);
+		    "bounced %ld, failed %ld, tempfail %ld, unknown %ld%s",
+		    so.campaign != NULL ? so.campaign : "campaigns", stats.read,
+		    stats.sent, stats.skipped, stats.duplicate, stats.bounced,
+		    stats.failed, stats.tempfail, stats.unknown,
+		    stats.held > 0 ? ", held (quiet hours)" : "");
+	if (stats.held > 0)
+		warnx("%ld held for quiet hours: not sent, offered again by "
+		    "the next nudge trigger", stats.held);
 	if (rc != 0)
 		warnx("%s", ne.msg);
 	else if (stats.tempfail > 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "segment.h"
@@ -224,5 +225,62 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 			    "frequency cap: %" PRId64 " in %s", n, day);
 		}
 	}
+	return 0;
+}
+
+/* The minute of the day at t in the zone tz (NULL: UTC).  localtime_r
+ * reads TZ, so TZ is set for the call and put back: not thread-safe, like
+ * the rest of a policy. */
+static int
+local_minute(int64_t t, const char *tz, int *minute)
+{
+	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	int ok;
+
+	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	tzset();
+	ok = localtime_r(&tt, &tm) != NULL;
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	if (!ok)
+		return -1;
+	*minute = tm.tm_hour * 60 + tm.tm_min;
+	return 0;
+}
+
+int
+nudge_policy_quiet(const nudge_policy_cfg *cfg, int64_t now, char *why,
+    size_t len, nudge_err *err)
+{
+	char until[32];
+	int m, from, to, quiet, left;
+
+	if (len > 0)
+		*why = '\0';
+	if (cfg == NULL || cfg->quiet_from < 0 || cfg->quiet_to < 0)
+		return 0;
+	if (local_minute(now, cfg->quiet_tz, &m) == -1)
+		return nudge_errf(err, EX_SOFTWARE, "quiet hours: cannot read "
+		    "the time in %s", cfg->quiet_tz != NULL ? cfg->quiet_tz :
+		    "UTC");
+	from = cfg->quiet_from;
+	to = cfg->quiet_to;
+	/* 21:00-08:00 wraps midnight; 13:00-14:00 does not */
+	quiet = from < to ? m >= from && m < to : m >= from || m < to;
+	if (!quiet)
+		return 0;
+	left = ((to - m) % 1440 + 1440) % 1440;
+	nudge_time_format(now - now % 60 + (int64_t)left * 60, until,
+	    sizeof until);
+	snprintf(why, len, "quiet hours %02d:%02d-%02d:%02d %s, until %s",
+	    from / 60, from % 60, to / 60, to % 60, cfg->quiet_tz != NULL ?
+	    cfg->quiet_tz : "UTC", until);
 	return 0;
 }
