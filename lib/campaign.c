@@ -93,7 +93,7 @@ duration(struct rd *r, const nudge_ynode *n, const char *where,
 static int
 expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
 {
-	nudge_seg_ctx ctx = { r->c->name, NULL, 1 };
+	nudge_seg_ctx ctx = { .campaign = r->c->name, .lenient_refs = 1 };
 	nudge_seg seg;
 	nudge_err e;
 	const char *msg;

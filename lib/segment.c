@@ -1071,6 +1071,10 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 		    "k.id DESC LIMIT ?%d)", n) == -1)
 			goto nomem;
 	}
+	if (p->ctx != NULL && p->ctx->event_since != NULL &&
+	    nudge_buf_printf(&b, " AND e.contact_id = c.id AND e.at >= (%s)",
+	    p->ctx->event_since) == -1)
+		goto nomem;
 	if (ev.has_since) {
 		if ((n = param_int(p, NUDGE_SEG_TIME, ev.since)) == -1)
 			goto out;

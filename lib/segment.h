@@ -64,6 +64,11 @@ typedef struct nudge_seg_ctx {
 	/* Appended to step ids of that campaign ("@2026-11-02T00:00:00Z"
 	 * for a round of a recurring campaign), or NULL. */
 	const char *step_suffix;
+	/* An SQL expression without parameters (the caller's own, never
+	 * user text) that bounds every event predicate from below, as
+	 * `AND e.contact_id = c.id AND e.at >= (event_since)`: a campaign's
+	 * goal counts only events since the contact entered.  NULL: none. */
+	const char *event_since;
 	/* With st NULL: @name is accepted unchecked (it matches nobody),
 	 * so a file can be checked without its store. */
 	int lenient_refs;

@@ -30,10 +30,11 @@ nudge_trigger_round(const nudge_campaign *c, int64_t now, char *buf,
  * to sql and its parameters to q. */
 static int
 add_cond(nudge_store *st, const nudge_campaign *c, const char *sfx,
-    const char *expr, int64_t now, nudge_seg *q, nudge_buf *sql,
-    nudge_err *err)
+    const char *expr, const char *since, int64_t now, nudge_seg *q,
+    nudge_buf *sql, nudge_err *err)
 {
-	nudge_seg_ctx ctx = { c->name, *sfx != '\0' ? sfx : NULL, 0 };
+	nudge_seg_ctx ctx = { .campaign = c->name, .step_suffix = *sfx !=
+	    '\0' ? sfx : NULL, .event_since = since };
 	nudge_seg seg;
 	nudge_err e;
 	int rc;
@@ -60,12 +61,13 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	    { "sms", "phone" }, { "push", "push_id" } };
 	const nudge_step *s = &c->steps[k];
 	nudge_buf rest = { 0 }, key = { 0 }, prev = { 0 };
-	nudge_seg_ctx ctx = { c->name, *sfx != '\0' ? sfx : NULL, 0 };
+	nudge_seg_ctx ctx = { .campaign = c->name, .step_suffix = *sfx != '\0' ?
+	    sfx : NULL };
 	nudge_seg aud;
 	nudge_err e;
 	const char *col = "email";
 	size_t i;
-	int cn, sn, pn, tn, chn, rc = 0;
+	int cn, sn, pn, tn, chn, en, rc = 0;
 
 	memset(q, 0, sizeof *q);
 	memset(&aud, 0, sizeof aud);
@@ -103,18 +105,27 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	} else {
 		/* the previous step's sent rows drive, from the ledger's
 		 * unique (campaign_id, step, contact_id) index */
+		nudge_buf_reset(&rest);
+		if (nudge_buf_printf(&rest, "%s%s", c->steps[0].id, sfx) == -1)
+			goto nomem;
 		if ((pn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, prev.s,
 		    err)) == -1 || (tn = nudge_seg_param_add(q, NUDGE_SEG_TIME,
-		    now - s->after, NULL, err)) == -1) {
+		    now - s->after, NULL, err)) == -1 ||
+		    (en = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, rest.s,
+		    err)) == -1) {
 			rc = EX_OSERR;
 			goto out;
 		}
+		nudge_buf_reset(&rest);
+		/* j0, the entry step's row, dates the journey for the goal */
 		if (nudge_buf_printf(sql, "SELECT c.id FROM messages m "
 		    "JOIN contacts c ON c.id = m.contact_id "
+		    "JOIN messages j0 ON j0.campaign_id = m.campaign_id "
+		    "AND j0.step = ?%d AND j0.contact_id = m.contact_id "
 		    "WHERE m.campaign_id = (SELECT k.id FROM campaigns k "
 		    "WHERE k.name = ?%d) AND m.step = ?%d "
 		    "AND m.status = 'sent' AND m.updated_at <= ?%d",
-		    cn, pn, tn) == -1)
+		    en, cn, pn, tn) == -1)
 			goto nomem;
 	}
 	/* not yet in the ledger; an address and no opt-out on the channel,
@@ -128,9 +139,16 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	    " ORDER BY n.at DESC, n.id DESC LIMIT 1), 'subscribed')"
 	    " = 'subscribed'", cn, sn, col, chn) == -1)
 		goto nomem;
-	if (c->goal != NULL &&
-	    nudge_buf_printf(&rest, "not (%s)", c->goal) == -1)
-		goto nomem;
+	/* the goal, once reached since the contact entered, ends the
+	 * journey: its events count from the entry step's claim on */
+	if (k > 0 && c->goal != NULL) {
+		if (nudge_buf_printf(&rest, "not (%s)", c->goal) == -1)
+			goto nomem;
+		if ((rc = add_cond(st, c, sfx, rest.s, "j0.claimed_at", now, q,
+		    sql, err)) != 0)
+			goto out;
+		nudge_buf_reset(&rest);
+	}
 	if (s->cond != NULL && nudge_buf_printf(&rest, "%s(%s)",
 	    rest.len > 0 ? " and " : "", s->cond) == -1)
 		goto nomem;
@@ -141,8 +159,8 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	    "\"%s\" and not clicked step \"%s\"", rest.len > 0 ? " and " : "",
 	    c->steps[k - 1].id, c->steps[k - 1].id) == -1)
 		goto nomem;
-	if (rest.len > 0 && (rc = add_cond(st, c, sfx, rest.s, now, q, sql,
-	    err)) != 0)
+	if (rest.len > 0 && (rc = add_cond(st, c, sfx, rest.s, NULL, now, q,
+	    sql, err)) != 0)
 		goto out;
 	if (nudge_buf_puts(sql, " ORDER BY c.id") == -1)
 		goto nomem;

@@ -29,8 +29,9 @@ typedef void nudge_due_fn(void *arg, const nudge_due *d);
  *   step k > 0: contacts whose step k-1 was sent (ledger status sent) at
  *     least `after` ago, not yet in the ledger for step k;
  * and for both: the contact has an address for the step's channel and is
- * not unsubscribed, bounced or complained on it; the goal does not hold;
- * the step's if: holds and unless: does not; with fallback, no opened or
+ * not unsubscribed, bounced or complained on it; for k > 0, the goal did
+ * not hold (its events counted since the contact's entry step); the step's
+ * if: holds and unless: does not; with fallback, no opened or
  * clicked event of the previous step.  Steps are evaluated last to first
  * so that one run never makes a contact due for two steps of a journey.
  * With explain not NULL, nothing runs: each step's SQL and parameters are
