@@ -15,8 +15,8 @@
 static const char usage_text[] =
     "usage: nudge send [-n] [-c name] [-t file] [--channel email] "
     "[--transport url]\n"
-    "                  [--campaigns dir] "
-    "[--from address] [--parallel n] [--rate n] "
+    "                  [--campaigns dir]\n"
+    "                  [--from address] [--parallel n] [--rate n] "
     "[--resend-unknown]\n"
     "                  [--transactional] [--format tsv|json] [--now time]\n"
     "                  [--db file] [--config file] < contacts\n";
