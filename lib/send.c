@@ -577,6 +577,12 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 			line[--n] = '\0';
 		if ((rc = take_line(&s, lineno, line)) != 0)
 			goto out;
+		/* keep the connections busy while the next batch renders:
+		 * without this they idle for a whole batch's rendering */
+		if (s.t != NULL && nudge_transport_pending(s.t) > 0 &&
+		    ((rc = nudge_transport_run(s.t, 0, on_delivery, &s,
+		    err)) != 0 || (rc = s.rc) != 0))
+			goto out;
 		if (s.nslots == BATCH && (rc = flush_batch(&s)) != 0)
 			goto out;
 	}
