@@ -261,6 +261,9 @@ on_delivery(void *arg, const nudge_delivery *d)
 		ev.message_id = p->ledger_id;
 		ev.at = s->o->now;
 		ev.source = "send";
+		/* a receipt's sent event is not counted by frequency caps */
+		if (s->o->transactional && out == NUDGE_OUT_SENT)
+			ev.props_json = "{\"transactional\":true}";
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, s->o->now, &e)) != 0 ||
 		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0) {
