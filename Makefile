@@ -72,6 +72,7 @@ demo: deps all
 	@sh samples/demo.sh
 
 bench: all $(BENCH_TOOLS)
+	@sh test/deps.sh bench
 	@sh test/bench/run.sh
 
 install: all

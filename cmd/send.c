@@ -1,4 +1,6 @@
 /* nudge-send: send a template to the contacts read from standard input. */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -49,8 +51,11 @@ static const struct option longopts[] = {
 struct out {
 	int json;
 	int progress;       /* stderr is a terminal */
+	int dry_run;
 	nudge_send_stats *stats;
 	long done;
+	off_t total;        /* stdin's size when it is a file, else 0 */
+	struct timespec t0, last;
 };
 
 static void __attribute__((noreturn))
@@ -87,6 +92,45 @@ put_json(const char *s)
 	putchar('"');
 }
 
+static double
+since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The progress line on a terminal's stderr, redrawn at most ten times a
+ * second (and once more at the end): a bar when stdin is a file whose size
+ * is known, the counts, and the rate. */
+static void
+progress(struct out *o, int last)
+{
+	struct timespec now;
+	char bar[24];
+	double el;
+	off_t at;
+	int i, fill;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!last && since(&o->last, &now) < 0.1)
+		return;
+	o->last = now;
+	el = since(&o->t0, &now);
+	fputc('\r', stderr);
+	if (o->total > 0 && (at = ftello(stdin)) >= 0) {
+		fill = last ? 20 : (int)(20 * (double)at / (double)o->total);
+		for (i = 0; i < 20; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[20] = '\0';
+		fprintf(stderr, "[%s] %3d%% ", bar, fill * 5);
+	}
+	fprintf(stderr, "%ld done: %ld %s, %ld skipped, %ld failed, %ld "
+	    "bounced  %.0f/s \033[K", o->done, o->stats->sent +
+	    o->stats->rendered, o->dry_run ? "rendered" : "sent",
+	    o->stats->skipped, o->stats->failed + o->stats->tempfail,
+	    o->stats->bounced, el > 0 ? (double)o->done / el : 0.0);
+}
+
 static void
 on_result(void *arg, const nudge_send_result *r)
 {
@@ -108,9 +152,9 @@ on_result(void *arg, const nudge_send_result *r)
 		put_field(r->detail != NULL ? r->detail : "");
 		putchar('\n');
 	}
-	if (o->progress && ++o->done % 100 == 0)
-		fprintf(stderr, "\r%ld done: %ld sent, %ld skipped", o->done,
-		    o->stats->sent, o->stats->skipped);
+	o->done++;
+	if (o->progress)
+		progress(o, 0);
 }
 
 int
@@ -205,6 +249,14 @@ main(int argc, char **argv)
 	if (!have_now)
 		so.now = (int64_t)time(NULL);
 	out.progress = isatty(STDERR_FILENO);
+	out.dry_run = so.dry_run;
+	if (out.progress) {
+		struct stat sb;
+
+		if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode))
+			out.total = sb.st_size;
+		clock_gettime(CLOCK_MONOTONIC, &out.t0);
+	}
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
 	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
@@ -218,8 +270,10 @@ main(int argc, char **argv)
 		warn("stdout");
 		rc = EX_IOERR;
 	}
-	if (out.progress && out.done >= 100)
+	if (out.progress && out.done > 0) {
+		progress(&out, 1);
 		fputc('\n', stderr);
+	}
 	if (stats.recovered > 0)
 		warnx("%ld messages of an earlier send that died are now "
 		    "unknown (not resent; --resend-unknown sends them)",

@@ -49,7 +49,9 @@ nudge_policy_open(nudge_policy **out, nudge_store *st,
 	    " ORDER BY at DESC, id DESC LIMIT 1", err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &p->cap,
 	    "SELECT count(*) FROM events"
-	    " WHERE contact_id = ?1 AND type = 'sent' AND at >= ?2", err)) != 0)
+	    " WHERE contact_id = ?1 AND type = 'sent' AND at >= ?2"
+	    " AND (props IS NULL OR props ->> 'transactional' IS NULL)",
+	    err)) != 0)
 		goto fail;
 	if (cfg != NULL && cfg->exclude != NULL) {
 		nudge_err e;
@@ -196,7 +198,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 		    channel, day, source);
 	}
 
-	if (p->excl != NULL) {
+	if (p->excl != NULL && !transactional) {
 		sqlite3_bind_int64(p->excl, p->excl_id, contact_id);
 		rc = sqlite3_step(p->excl);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)

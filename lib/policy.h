@@ -31,8 +31,9 @@ enum nudge_verdict {
 };
 
 /* Decides for contact_id on channel (email, sms or push).  transactional
- * messages (a receipt, a password reset) do not count against, and are
- * not stopped by, the frequency cap.  On NUDGE_POLICY_SKIP, reason (at
+ * messages (a receipt, a password reset) are not stopped by the
+ * frequency cap or the exclusion segment, only by consent; their sent
+ * events (props {"transactional":true}) do not count against the cap.  On NUDGE_POLICY_SKIP, reason (at
  * least 64 bytes are useful; cut to len) says why, first match wins:
  *   "no such contact"
  *   "no email address" (phone for sms, push id for push)

@@ -265,6 +265,9 @@ on_delivery(void *arg, const nudge_delivery *d)
 		ev.message_id = p->ledger_id;
 		ev.at = s->o->now;
 		ev.source = "send";
+		/* a receipt's sent event is not counted by frequency caps */
+		if (s->o->transactional && out == NUDGE_OUT_SENT)
+			ev.props_json = "{\"transactional\":true}";
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, s->o->now, &e)) != 0 ||
 		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0) {
@@ -618,6 +621,12 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if ((rc = take_line(&s, lineno, line)) != 0)
+			goto out;
+		/* keep the connections busy while the next batch renders:
+		 * without this they idle for a whole batch's rendering */
+		if (s.t != NULL && nudge_transport_pending(s.t) > 0 &&
+		    ((rc = nudge_transport_run(s.t, 0, on_delivery, &s,
+		    err)) != 0 || (rc = s.rc) != 0))
 			goto out;
 		if (s.nslots == BATCH && (rc = flush_batch(&s)) != 0)
 			goto out;

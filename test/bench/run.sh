@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [send]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -20,7 +20,9 @@ BIN=${NUDGE_BIN:-$TOP}
 BENCH_TMP=${BENCH_TMP:-/tmp/nudge-bench}
 if [ "${QUICK:-0}" = 1 ]; then
 	NC=${NC:-20000} NE=${NE:-200000} RUNS=${RUNS:-1} STARTN=${STARTN:-50}
+	NS=${NS:-2000}
 fi
+NS=${NS:-20000}
 NC=${NC:-1000000}
 NE=${NE:-10000000}
 RUNS=${RUNS:-3}
@@ -372,6 +374,138 @@ part_startup() {
 	done
 }
 
+# --- (e) send ------------------------------------------------------------
+
+# free_port: a TCP port free on 127.0.0.1 just now.
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something listens on 127.0.0.1:PORT (5 s at most).
+wait_port() {
+	"$PY" - "$1" <<'PYEOF'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PYEOF
+}
+
+# ticks PID: the user + system clock ticks a live process has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# send_run NAME CMD...: runs CMD (stdin from $d/ids) $RUNS times into the
+# sink and emits NAME msgs_per_s (median), and the CPU of the client and
+# of the sink (100 = one core) of the median run; each run with a fresh
+# copy of the store ($d/run.db) and a fresh campaign.
+send_run() {
+	_name=$1
+	shift
+	: >"$d/runs"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		rmdb "$d/run.db"
+		cp "$d/base.db" "$d/run.db"
+		_s0=$(ticks "$SINK")
+		_t0=$(ns)
+		/usr/bin/time -f '%U %S' -o "$d/cpu" "$@" <"$d/ids" >/dev/null 2>>"$LOG" ||
+			{ say "send: $_name failed (see $LOG)"; return 1; }
+		_t1=$(ns)
+		_s1=$(ticks "$SINK")
+		_w=$(secs "$_t0" "$_t1")
+		printf '%s %s %s\n' "$(rate "$NS" "$_w")" \
+		    "$(awk -v w="$_w" '{ printf "%d", 100 * ($1 + $2) / w }' "$d/cpu")" \
+		    "$(awk -v a="$_s0" -v b="$_s1" -v w="$_w" -v hz="$(getconf CLK_TCK)" \
+		    'BEGIN { printf "%d", 100 * (b - a) / hz / w }')" >>"$d/runs"
+		_i=$((_i + 1))
+	done
+	# the median run by rate, with its CPU figures
+	sort -n "$d/runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)' >"$d/med"
+	emit "$_name" msgs_per_s "$(cut -d' ' -f1 "$d/med")"
+	emit "$_name" cpu_pct_client "$(cut -d' ' -f2 "$d/med")"
+	emit "$_name" cpu_pct_sink "$(cut -d' ' -f3 "$d/med")"
+}
+
+# check_ledger: every message of the last run is in the ledger as sent,
+# with its sent event.
+check_ledger() {
+	_m=$(sqlite3 "$d/run.db" "SELECT count(*) FROM messages WHERE status = 'sent'")
+	_e=$(sqlite3 "$d/run.db" "SELECT count(*) FROM events WHERE type = 'sent'")
+	[ "$_m" = "$NS" ] && [ "$_e" = "$NS" ] ||
+		die "send: the ledger holds $_m sent messages and $_e sent events, not $NS"
+}
+
+part_send() {
+	have send "the send part" && have import-list "the send part" &&
+	    have segment "the send part" || return 0
+	if [ ! -x /usr/sbin/smtp-sink ]; then
+		say "skipped: send (no /usr/sbin/smtp-sink: apt-get install postfix)"
+		return 0
+	fi
+	d=$BENCH_TMP/send
+	rm -rf "$d"
+	mkdir -p "$d"
+	awk -v n="$NS" 'BEGIN { print "email,first_name,last_name,city"
+		for (i = 0; i < n; i++)
+			printf "contact%d@example.test,Dana%d,Levi,Haifa\n", i, i }' >"$d/contacts.csv"
+	"$BIN/nudge-import-list" --db "$d/base.db" --config "$CFG" --list bench \
+	    "$d/contacts.csv" 2>>"$LOG" || die "send: the import failed"
+	"$BIN/nudge-segment" --db "$d/base.db" 'list "bench"' >"$d/ids" ||
+		die "send: the segment failed"
+	tpl=$BENCH/mail.tmpl
+	nudge="$BIN/nudge-send --db $d/run.db --campaign bench --template $tpl"
+
+	say "send: $NS messages, rendering only (--dry-run)"
+	cp "$d/base.db" "$d/run.db"
+	: >"$d/dry"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		timed_run t $nudge --dry-run <"$d/ids" ||
+			die "send --dry-run failed (see $LOG)"
+		rate "$NS" "$t" >>"$d/dry"
+		_i=$((_i + 1))
+	done
+	emit send-nudge-dryrun msgs_per_s "$(median <"$d/dry")"
+
+	# the message the peers send: one nudge wrote, so sizes are the same
+	rmdb "$d/run.db"
+	cp "$d/base.db" "$d/run.db"
+	head -n 1 "$d/ids" | $nudge --transport "file://$d/one" >/dev/null 2>>"$LOG" ||
+		die "send: the file transport failed"
+	cp "$d"/one/new/*.eml "$d/one.eml"
+	emit send-message bytes "$(wc -c <"$d/one.eml" | tr -d ' ')"
+
+	port=$(free_port)
+	if [ "$(id -u)" = 0 ]; then sinkuser="-u nobody"; else sinkuser=""; fi
+	/usr/sbin/smtp-sink -h sink.test $sinkuser "127.0.0.1:$port" 256 \
+	    >/dev/null 2>>"$LOG" &
+	SINK=$!
+	wait_port "$port" || { kill "$SINK"; die "send: smtp-sink did not start"; }
+	say "send: $NS messages of $(wc -c <"$d/one.eml") bytes into smtp-sink on port $port, $RUNS runs each"
+	url=smtp://127.0.0.1:$port
+	for np in 1 4 8; do
+		send_run "send-nudge-$np" $nudge --transport "$url" --parallel "$np" &&
+		    check_ledger
+	done
+	q=$((NS / 4))
+	send_run send-smtplib-1 "$PY" "$BENCH/smtp-peer.py" "$port" "$NS" 0 "$d/one.eml"
+	send_run send-smtplib-4 sh -c 'for k in 0 1 2 3; do
+		"$1" "$2" "$3" "$4" $((k * $4)) "$5" & done; wait' sh \
+	    "$PY" "$BENCH/smtp-peer.py" "$port" "$q" "$d/one.eml"
+	if command -v curl >/dev/null 2>&1; then
+		awk -v n="$NS" -v url="$url" -v f="$d/one.eml" 'BEGIN {
+			for (i = 0; i < n; i++)
+				printf "%surl = \"%s\"\nmail-from = \"news@acme-shop.test\"\nmail-rcpt = \"contact%d@example.test\"\nupload-file = \"%s\"\n", i ? "next\n" : "", url, i, f }' >"$d/curl.cfg"
+		send_run send-curl-parallel4 curl -sS --parallel --parallel-max 4 -K "$d/curl.cfg"
+	fi
+	kill "$SINK"
+	wait "$SINK" 2>/dev/null
+}
+
 # --- summary -------------------------------------------------------------
 
 summary() {
@@ -422,6 +556,22 @@ summary() {
 				printf ", nudge-event --help %s ms", v["start-nudge-event-help/ms"]
 			printf " [< 3 ms]\n"
 		}
+		if (has("send-nudge-4/msgs_per_s") && has("send-smtplib-4/msgs_per_s")) {
+			b = v["send-nudge-1/msgs_per_s"]
+			for (p = 4; p <= 8; p += 4)
+				if (v["send-nudge-" p "/msgs_per_s"] > b)
+					b = v["send-nudge-" p "/msgs_per_s"]
+			printf "# send into smtp-sink (%d B messages): nudge %d msgs/s with 1 connection, %d with 4, %d with 8; smtplib %d (1 connection), %d (4 processes); curl --parallel 4: %s\n",
+			    v["send-message/bytes"], v["send-nudge-1/msgs_per_s"],
+			    v["send-nudge-4/msgs_per_s"], v["send-nudge-8/msgs_per_s"],
+			    v["send-smtplib-1/msgs_per_s"], v["send-smtplib-4/msgs_per_s"],
+			    has("send-curl-parallel4/msgs_per_s") ? v["send-curl-parallel4/msgs_per_s"] : "-"
+			printf "# send: best nudge %d msgs/s = %s smtplib 4 processes [>= 1.5x], %s smtplib 1 connection [>= 5x]; 1 connection each: %s\n",
+			    b, x(b, v["send-smtplib-4/msgs_per_s"]), x(b, v["send-smtplib-1/msgs_per_s"]),
+			    x(v["send-nudge-1/msgs_per_s"], v["send-smtplib-1/msgs_per_s"])
+		}
+		if (has("send-nudge-dryrun/msgs_per_s"))
+			printf "# send --dry-run (render and build): %d msgs/s [>= 50000]\n", v["send-nudge-dryrun/msgs_per_s"]
 		for (k in v)
 			if (k ~ /^link-/)
 				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
@@ -432,11 +582,11 @@ summary() {
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment startup
+[ $# -gt 0 ] || set -- import events segment startup send
 for p; do
 	case $p in
-	import|events|segment|startup) ;;
-	*) die "usage: run.sh [import] [events] [segment] [startup]" ;;
+	import|events|segment|startup|send) ;;
+	*) die "usage: run.sh [import] [events] [segment] [startup] [send]" ;;
 	esac
 done
 {
