@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup] [send]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [send] [trigger]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -506,6 +506,101 @@ part_send() {
 	wait "$SINK" 2>/dev/null
 }
 
+# --- (f) trigger ---------------------------------------------------------
+
+# trigger_campaigns DIR: the ten campaigns of the trigger part — the seven
+# seed segments as audiences of one-step campaigns, a three-step waterfall,
+# a two-step win-back with a goal, and a weekly recurring message (gen's
+# contacts have no push ids: the "push" steps go by email).
+trigger_campaigns() {
+	mkdir -p "$1/t"
+	printf 'Subject: hi {{first_name|there}}\nFrom: a@example.com\n\nhi\n' >"$1/t/m.txt"
+	printf '\nhi {{first_name|there}}\n' >"$1/t/m.sms"
+	n=1
+	while [ $n -le 7 ]; do
+		{
+			printf 'name: bench-seg%d\naudience: >-\n  %s\n' $n "$(seg_expr $n)"
+			printf 'steps:\n  - {id: s1, channel: email, template: t/m.txt}\n'
+		} >"$1/seg$n.yaml"
+		n=$((n + 1))
+	done
+	cat >"$1/waterfall.yaml" <<'YAML'
+name: bench-waterfall
+audience: list "vip"
+goal: purchase
+steps:
+  - {id: push1, channel: email, template: t/m.txt}
+  - {id: email1, channel: email, template: t/m.txt, after: 2d, if: not opened step "push1"}
+  - {id: sms1, channel: sms, template: t/m.sms, after: 3d, fallback: true}
+YAML
+	cat >"$1/win-back.yaml" <<'YAML'
+name: bench-win-back
+audience: purchase and not purchase within 90d
+goal: purchase
+steps:
+  - {id: email1, channel: email, template: t/m.txt}
+  - {id: email2, channel: email, template: t/m.txt, after: 2d, fallback: true}
+YAML
+	cat >"$1/weekly.yaml" <<'YAML'
+name: bench-weekly
+audience: not opened within 7d
+entry: every 7d
+steps:
+  - {id: push, channel: email, template: t/m.txt}
+YAML
+}
+
+# ledger_claim DB DUE TIME: records every line of DUE (trigger's output)
+# as a sent ledger row, as send would have, in one sqlite3 transaction.
+ledger_claim() {
+	sqlite3 "$1" >/dev/null 2>>"$LOG" <<SQL
+CREATE TEMP TABLE due (contact_id INTEGER, campaign TEXT, step TEXT, file TEXT);
+.mode tabs
+.import $2 due
+BEGIN;
+INSERT OR IGNORE INTO campaigns (name, created_at) SELECT DISTINCT campaign, $3 FROM due;
+INSERT INTO messages (campaign_id, step, contact_id, channel, status, attempts, claimed_at, updated_at)
+  SELECT k.id, d.step, d.contact_id, 'email', 'sent', 1, $3, $3
+  FROM due d JOIN campaigns k ON k.name = d.campaign;
+COMMIT;
+SQL
+}
+
+part_trigger() {
+	have trigger "nudge trigger" || return 0
+	if [ -z "${BENCH_STORE:-}" ] && [ ! -e "$STORE.ok" ]; then
+		say "trigger: no store of $NC contacts and $NE events yet: building it"
+		part_events
+		[ -e "$STORE.ok" ] || { say "skipped: trigger (no store)"; return 0; }
+	fi
+	db=$BENCH_TMP/trigger.db
+	dir=$BENCH_TMP/campaigns
+	rm -rf "$dir"
+	trigger_campaigns "$dir"
+	# a copy: the ledger rows written here stay out of the shared store
+	rmdb "$db"
+	sqlite3 -readonly "$STORE" ".backup '$db'" 2>>"$LOG" || { say "trigger: cannot copy $STORE"; return 0; }
+	now=$(date -u -d "${NOW%Z}" +%s)
+	set -- "$BIN/nudge-trigger" --db "$db" --config "$CFG" "$dir"/*.yaml
+	say "trigger: 10 campaigns on $NC contacts and $NE events"
+	"$@" --now "$NOW" >"$BENCH_TMP/due" 2>>"$LOG" || { say "nudge trigger failed (see $LOG)"; return 0; }
+	timed_run t "$@" --now "$NOW"
+	emit trigger-first seconds "$t"
+	emit trigger-first due "$(wc -l <"$BENCH_TMP/due")"
+	say "trigger: $(cut -f2 "$BENCH_TMP/due" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+	ledger_claim "$db" "$BENCH_TMP/due" "$now"
+	"$@" --now "$NOW" >"$BENCH_TMP/due2" 2>>"$LOG"
+	emit trigger-idle due "$(wc -l <"$BENCH_TMP/due2")"
+	emit trigger-idle seconds "$(qtime "$QRUNS" 1 "$@" --now "$NOW")"
+	later=$(date -u -d "@$((now + 2 * 86400 + 60))" +%Y-%m-%dT%H:%M:%SZ)
+	"$@" --now "$later" >"$BENCH_TMP/due3" 2>>"$LOG"
+	emit trigger-later due "$(wc -l <"$BENCH_TMP/due3")"
+	emit trigger-later seconds "$(qtime "$QRUNS" 1 "$@" --now "$later")"
+	# the peer: the seven seed audiences alone, hand-written, in sqlite3
+	cat "$BENCH"/sql/seg[1-7].sql >"$BENCH_TMP/audiences.sql"
+	emit trigger-peer-audiences seconds "$(qtime "$QRUNS" 1 sqlite3 -readonly "$db" ".read $BENCH_TMP/audiences.sql")"
+}
+
 # --- summary -------------------------------------------------------------
 
 summary() {
@@ -572,6 +667,12 @@ summary() {
 		}
 		if (has("send-nudge-dryrun/msgs_per_s"))
 			printf "# send --dry-run (render and build): %d msgs/s [>= 50000]\n", v["send-nudge-dryrun/msgs_per_s"]
+		if (has("trigger-idle/seconds"))
+			printf "# trigger, 10 campaigns: nothing due %.3f s [< 2 s]%s; first run %.3f s (%d due); two days later %.3f s (%d due); the 7 seed audiences alone in sqlite3 %.3f s\n",
+			    v["trigger-idle/seconds"], (v["trigger-idle/seconds"] >= 2 ? "  MISSED" : ""),
+			    v["trigger-first/seconds"], v["trigger-first/due"],
+			    v["trigger-later/seconds"], v["trigger-later/due"],
+			    v["trigger-peer-audiences/seconds"]
 		for (k in v)
 			if (k ~ /^link-/)
 				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
@@ -582,11 +683,11 @@ summary() {
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment startup send
+[ $# -gt 0 ] || set -- import events segment startup send trigger
 for p; do
 	case $p in
-	import|events|segment|startup|send) ;;
-	*) die "usage: run.sh [import] [events] [segment] [startup] [send]" ;;
+	import|events|segment|startup|send|trigger) ;;
+	*) die "usage: run.sh [import] [events] [segment] [startup] [send] [trigger]" ;;
 	esac
 done
 {
