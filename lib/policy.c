@@ -14,7 +14,8 @@
 struct nudge_policy {
 	nudge_store *st;
 	sqlite3_stmt *addr, *consent, *cap, *excl;
-	int64_t now, cap_max, cap_per;
+	sqlite3_stmt *sunset_q;   /* NULL when no sunset is set */
+	int64_t now, cap_max, cap_per, sunset;
 	char *exclude;
 	nudge_seg seg;
 	int have_seg;
@@ -53,6 +54,17 @@ nudge_policy_open(nudge_policy **out, nudge_store *st,
 	    " AND (props IS NULL OR props ->> 'transactional' IS NULL)",
 	    err)) != 0)
 		goto fail;
+	/* sunset: known for longer than the period and no open or click
+	 * in it, from the events_contact index */
+	if (cfg != NULL && cfg->sunset > 0) {
+		p->sunset = cfg->sunset;
+		if ((rc = nudge_store_prepare(st, &p->sunset_q,
+		    "SELECT 1 FROM contacts c WHERE c.id = ?1"
+		    " AND c.created_at <= ?2 AND NOT EXISTS (SELECT 1 FROM"
+		    " events e WHERE e.contact_id = c.id AND e.type IN"
+		    " ('opened', 'clicked') AND e.at >= ?2)", err)) != 0)
+			goto fail;
+	}
 	if (cfg != NULL && cfg->exclude != NULL) {
 		nudge_err e;
 
@@ -97,6 +109,7 @@ nudge_policy_close(nudge_policy *p)
 	sqlite3_finalize(p->consent);
 	sqlite3_finalize(p->cap);
 	sqlite3_finalize(p->excl);
+	sqlite3_finalize(p->sunset_q);
 	if (p->have_seg)
 		nudge_seg_free(&p->seg);
 	free(p->exclude);
@@ -226,6 +239,21 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 			return skip(verdict, reason, len,
 			    "frequency cap: %" PRId64 " in %s", n, day);
 		}
+	}
+	if (p->sunset_q != NULL && !transactional) {
+		sqlite3_bind_int64(p->sunset_q, 1, contact_id);
+		sqlite3_bind_int64(p->sunset_q, 2, p->now - p->sunset);
+		rc = sqlite3_step(p->sunset_q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			rc = nudge_store_error(p->st, err, "policy: sunset");
+		sqlite3_reset(p->sunset_q);
+		if (rc == SQLITE_ROW) {
+			fmt_dur(day, sizeof day, p->sunset);
+			return skip(verdict, reason, len,
+			    "sunset: no open or click in %s", day);
+		}
+		if (rc != SQLITE_DONE)
+			return rc;
 	}
 	return 0;
 }

@@ -15,8 +15,8 @@
  * the exclusion segment, compiled once.  Not thread-safe. */
 typedef struct nudge_policy nudge_policy;
 
-/* Prepares the checks of cfg (its frequency cap and exclude; quiet hours
- * and sunset are not enforced here yet) with now as the clock: the cap's
+/* Prepares the checks of cfg (its frequency cap, exclude and sunset;
+ * quiet hours are nudge_policy_quiet's) with now as the clock: the cap's
  * window and the segment's `within` count back from it.  cfg may be NULL
  * (consent and addresses only).
  * Errors: EX_USAGE for a bad exclude expression (err "exclude: column N:
@@ -42,6 +42,9 @@ enum nudge_verdict {
  *     source
  *   "excluded by policy: bought within 2d"
  *   "frequency cap: 3 in 7d"
+ *   "sunset: no open or click in 180d" -- known for longer than the
+ *     sunset period and no opened or clicked event in it (not for
+ *     transactional messages)
  * A contact with no consent row for the channel may be sent to.
  * Errors: EX_DATAERR for an unknown channel; store errors. */
 int nudge_policy_check(nudge_policy *p, int64_t contact_id,
