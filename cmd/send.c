@@ -142,6 +142,12 @@ on_result(void *arg, const nudge_send_result *r)
 		printf(",\"contact\":%lld,\"status\":\"%s\",\"detail\":",
 		    (long long)r->contact_id, r->status);
 		put_json(r->detail != NULL ? r->detail : "");
+		if (r->step != NULL) {
+			fputs(",\"campaign\":", stdout);
+			put_json(r->campaign);
+			fputs(",\"step\":", stdout);
+			put_json(r->step);
+		}
 		fputs("}\n", stdout);
 	} else {
 		if (r->contact_id != 0)
@@ -150,6 +156,8 @@ on_result(void *arg, const nudge_send_result *r)
 			put_field(r->input);
 		printf("\t%s\t", r->status);
 		put_field(r->detail != NULL ? r->detail : "");
+		if (r->step != NULL)  /* a trigger line's campaign and step */
+			printf("\t%s\t%s", r->campaign, r->step);
 		putchar('\n');
 	}
 	o->done++;

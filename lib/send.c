@@ -80,7 +80,8 @@ static void
 result(struct sender *s, long line, const char *input, int64_t cid,
     const char *status, const char *detail)
 {
-	nudge_send_result r = { line, input, cid, status, detail };
+	nudge_send_result r = { line, input, cid, status, detail,
+		s->o->step != NULL ? s->o->campaign : NULL, s->o->step };
 
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);

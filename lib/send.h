@@ -18,6 +18,7 @@ typedef struct nudge_send_result {
 	const char *status;   /* sent, failed, bounced, skipped, duplicate,
 				 unknown, tempfail, rendered (--dry-run) */
 	const char *detail;   /* the provider's id, or why */
+	const char *campaign, *step; /* a trigger line's; else NULL */
 } nudge_send_result;
 
 typedef void nudge_send_result_fn(void *arg, const nudge_send_result *r);

@@ -104,6 +104,8 @@ no_transport(struct ctx *x, const char *channel)
 		r.input = p;
 		r.status = "skipped";
 		r.detail = why;
+		r.campaign = g->campaign;
+		r.step = g->step;
 		x->stats->read++;
 		x->stats->skipped++;
 		if (x->o->on_result != NULL)

@@ -21,9 +21,9 @@ is "day 0: Cy is due in two campaigns, Fay in three" "$(trig $DAY0 $C)" \
 ok "day 0: trigger | send" capped $DAY0 $C
 is "one message each; the others skipped by the cap" \
 	"$(grep -v '	sent	' .sent; grep '	sent	' .sent | cut -f1,2)" \
-"6	skipped	frequency cap: 1 in 1d
-3	skipped	frequency cap: 1 in 1d
-6	skipped	frequency cap: 1 in 1d
+"6	skipped	frequency cap: 1 in 1d	clicked-recent	email
+3	skipped	frequency cap: 1 in 1d	win-back	email1
+6	skipped	frequency cap: 1 in 1d	win-back	email1
 3	sent
 6	sent
 4	sent"
@@ -46,7 +46,7 @@ is "and the last one" "$(cut -f1,2 .sent)" "6	sent"
 W=campaigns/waterfall.yaml
 ok "22:00 in Jerusalem: trigger | send" run 2026-11-10T20:00:00Z $W
 is "every message is held, until 08:00 there" "$(sort -u -k2 .sent)" \
-	"1	held	quiet hours 21:00-08:00 Asia/Jerusalem, until 2026-11-11T06:00:00Z"
+	"1	held	quiet hours 21:00-08:00 Asia/Jerusalem, until 2026-11-11T06:00:00Z	waterfall	push1"
 is "held: nothing claimed" \
 	"$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'waterfall'")" 0
 like "the summary says so" "$(cat .senderr)" "5 held for quiet hours"

@@ -32,7 +32,7 @@ is "each step with its own template" "$(subjects)" \
  1 Your 15% off is waiting, Cy"
 exits "day 14" 0 cron 2026-11-24T10:00:00Z
 is "the SMS step has no transport yet: skipped, saying so" "$(cat .out)" \
-	"3	skipped	no transport for sms yet (only --transport file://)"
+	"3	skipped	no transport for sms yet (only --transport file://)	win-back	sms1"
 is "and not claimed" \
 	"$(sql "SELECT step, count(*) FROM messages GROUP BY 1 ORDER BY 1")" \
 "email1	2
