@@ -1410,6 +1410,14 @@ nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
 	}
 	seg->cond = cond.s;
 	seg->sql = sql.s;
+	/* both forms end with the ORDER BY (fast_sql and the scan) */
+	{
+		const char *o = strstr(sql.s, " ORDER BY "), *n;
+
+		while (o != NULL && (n = strstr(o + 1, " ORDER BY ")) != NULL)
+			o = n;
+		seg->sql_order = o != NULL ? (size_t)(o - sql.s) : sql.len;
+	}
 	return 0;
 }
 
@@ -1449,6 +1457,22 @@ nudge_seg_append(nudge_seg *dst, const nudge_seg *src, nudge_buf *cond,
 		if (copy_param(dst, &src->params[i]) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
 	return 0;
+}
+
+int
+nudge_seg_append_unordered(nudge_seg *dst, const nudge_seg *src,
+    nudge_buf *sql, nudge_err *err)
+{
+	nudge_seg part = *src;
+	char *cut;
+	int rc;
+
+	if ((cut = strndup(src->sql, src->sql_order)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	part.sql = cut;
+	rc = nudge_seg_append(dst, &part, NULL, sql, err);
+	free(cut);
+	return rc;
 }
 
 int

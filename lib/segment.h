@@ -37,6 +37,9 @@ typedef struct nudge_seg {
 	 * contacts c WHERE <cond> ORDER BY c.id, or when every predicate
 	 * is a list or event one, the same ids without reading contacts. */
 	char *sql;
+	/* sql[0..sql_order) is that query without its final ORDER BY: an
+	 * operand of a compound SELECT (trigger: AUDIENCE EXCEPT LEDGER). */
+	size_t sql_order;
 	nudge_seg_param *params;
 	size_t nparams;
 	/* After a failed compile: where the error is in the expression, as
@@ -85,6 +88,11 @@ int nudge_seg_compile_ctx(nudge_store *st, const char *name,
  * (into sql), when not NULL, renumbered to follow dst's: so that several
  * segments make one query with one parameter list.  Errors: EX_OSERR. */
 int nudge_seg_append(nudge_seg *dst, const nudge_seg *src, nudge_buf *cond,
+    nudge_buf *sql, nudge_err *err);
+
+/* As nudge_seg_append with cond NULL, but appends src's ids query
+ * without its final ORDER BY (src->sql[0..sql_order)). */
+int nudge_seg_append_unordered(nudge_seg *dst, const nudge_seg *src,
     nudge_buf *sql, nudge_err *err);
 
 /* Appends one parameter (s copied when type is NUDGE_SEG_TEXT) and

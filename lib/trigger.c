@@ -52,10 +52,13 @@ add_cond(nudge_store *st, const nudge_campaign *c, const char *sfx,
 	return rc;
 }
 
-/* The query for step k into q (its parameters) and sql. */
+/* The query for step k into q (its parameters) and sql; for the first
+ * step also the query of candidates, entry, whose ids sql reads as a JSON
+ * array from parameter *json_param. */
 static int
 step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
-    const char *sfx, nudge_seg *q, nudge_buf *sql, nudge_err *err)
+    const char *sfx, nudge_seg *q, nudge_buf *sql, nudge_buf *entry,
+    int *json_param, nudge_err *err)
 {
 	static const char *const addr[][2] = { { "email", "email" },
 	    { "sms", "phone" }, { "push", "push_id" } };
@@ -67,7 +70,7 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	nudge_err e;
 	const char *col = "email";
 	size_t i;
-	int cn, sn, pn, tn, chn, en, rc = 0;
+	int cn, sn, pn, tn, chn, en, jn, rc = 0;
 
 	memset(q, 0, sizeof *q);
 	memset(&aud, 0, sizeof aud);
@@ -86,21 +89,37 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		goto out;
 	}
 	if (k == 0) {
-		/* the audience's own query drives: SQLite looks contacts up
-		 * by rowid for the ids it yields, so the cost follows the
-		 * audience, not the store */
+		/*
+		 * Two queries.  The first: the audience less the step's
+		 * ledger rows, as a top-level EXCEPT, which SQLite runs as
+		 * a merge of two id-ordered streams (the audience's own
+		 * query and the ledger's unique index) without building a
+		 * temporary index of either: when nothing is due it costs
+		 * the audience's query and one pass over the ledger range
+		 * (a big audience: 0.24 s against 0.78 s for NOT IN).  The
+		 * second checks only those ids, passed as a JSON array.
+		 */
 		if ((rc = nudge_seg_compile_ctx(st, NULL, c->audience, now,
 		    &ctx, &aud, &e)) != 0) {
 			rc = nudge_errf(err, rc, "%s: audience: %s", c->path,
 			    e.msg);
 			goto out;
 		}
-		if (nudge_buf_puts(sql, "SELECT c.id FROM contacts c WHERE "
-		    "c.id IN (") == -1)
-			goto nomem;
-		if ((rc = nudge_seg_append(q, &aud, NULL, sql, err)) != 0)
+		if ((rc = nudge_seg_append_unordered(q, &aud, entry, err)) != 0)
 			goto out;
-		if (nudge_buf_putc(sql, ')') == -1)
+		if (nudge_buf_printf(entry, " EXCEPT SELECT x.contact_id "
+		    "FROM messages x WHERE x.campaign_id = (SELECT k.id FROM "
+		    "campaigns k WHERE k.name = ?%d) AND x.step = ?%d "
+		    "ORDER BY 1", cn, sn) == -1)
+			goto nomem;
+		if ((jn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, "[]",
+		    err)) == -1) {
+			rc = EX_OSERR;
+			goto out;
+		}
+		*json_param = jn;
+		if (nudge_buf_printf(sql, "SELECT c.id FROM contacts c WHERE "
+		    "c.id IN (SELECT j.value FROM json_each(?%d) j)", jn) == -1)
 			goto nomem;
 	} else {
 		/* the previous step's sent rows drive, from the ledger's
@@ -128,16 +147,19 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		    en, cn, pn, tn) == -1)
 			goto nomem;
 	}
-	/* not yet in the ledger; an address and no opt-out on the channel,
-	 * the latest consent row read per contact from its index */
-	if (nudge_buf_printf(sql, " AND c.id NOT IN (SELECT x.contact_id "
-	    "FROM messages x WHERE x.campaign_id = (SELECT k.id FROM "
-	    "campaigns k WHERE k.name = ?%d) AND x.step = ?%d)"
-	    " AND coalesce(c.%s, '') != ''"
+	/* not yet in the ledger (the first step: done by the EXCEPT) */
+	if (k > 0 && nudge_buf_printf(sql, " AND c.id NOT IN (SELECT "
+	    "x.contact_id FROM messages x WHERE x.campaign_id = (SELECT k.id "
+	    "FROM campaigns k WHERE k.name = ?%d) AND x.step = ?%d)", cn,
+	    sn) == -1)
+		goto nomem;
+	/* an address and no opt-out on the channel, the latest consent row
+	 * read per contact from its index */
+	if (nudge_buf_printf(sql, " AND coalesce(c.%s, '') != ''"
 	    " AND coalesce((SELECT n.status FROM consent n"
 	    " WHERE n.contact_id = c.id AND n.channel = ?%d"
 	    " ORDER BY n.at DESC, n.id DESC LIMIT 1), 'subscribed')"
-	    " = 'subscribed'", cn, sn, col, chn) == -1)
+	    " = 'subscribed'", col, chn) == -1)
 		goto nomem;
 	/* the goal, once reached since the contact entered, ends the
 	 * journey: its events count from the entry step's claim on */
@@ -175,39 +197,106 @@ out:
 	return rc;
 }
 
+/* Binds q's parameters that s has (s may use only some of them). */
+static int
+bind_some(nudge_store *st, const nudge_seg *q, sqlite3_stmt *s,
+    nudge_err *err)
+{
+	nudge_seg part = *q;
+	size_t n = (size_t)sqlite3_bind_parameter_count(s);
+
+	(void)st;
+	if (part.nparams > n)
+		part.nparams = n;
+	return nudge_seg_bind(&part, s, err);
+}
+
+/* Runs the first step's candidate query; *ids gets them as a JSON array
+ * and *n their count. */
+static int
+candidates(nudge_store *st, const nudge_campaign *c, const nudge_seg *q,
+    const char *sql, nudge_buf *ids, long *n, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r;
+
+	*n = 0;
+	nudge_buf_reset(ids);
+	if (nudge_buf_putc(ids, '[') == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0 ||
+	    (rc = bind_some(st, q, s, err)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
+	}
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		if (nudge_buf_printf(ids, "%s%lld", (*n)++ > 0 ? "," : "",
+		    (long long)sqlite3_column_int64(s, 0)) == -1) {
+			sqlite3_finalize(s);
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		}
+	if (r != SQLITE_DONE)
+		rc = nudge_store_error(st, err, c->path);
+	sqlite3_finalize(s);
+	if (rc == 0 && nudge_buf_putc(ids, ']') == -1)
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+	return rc;
+}
+
 int
 nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
     nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
 {
 	char sfx[48], key[128];
 	nudge_seg q;
-	nudge_buf sql = { 0 };
+	nudge_buf sql = { 0 }, entry = { 0 }, ids = { 0 };
 	sqlite3_stmt *s = NULL;
 	nudge_due d;
 	size_t k;
-	int rc = 0, r;
+	long n;
+	int rc = 0, r, jn;
 
 	nudge_trigger_round(c, now, sfx, sizeof sfx);
 	/* last step first: a contact made due for step k by this run's
 	 * sends is found by the next run, never twice in one */
 	for (k = c->nsteps; k-- > 0 && rc == 0;) {
 		nudge_buf_reset(&sql);
-		if ((rc = step_query(st, c, k, now, sfx, &q, &sql, err)) != 0) {
+		nudge_buf_reset(&entry);
+		jn = 0;
+		if ((rc = step_query(st, c, k, now, sfx, &q, &sql, &entry, &jn,
+		    err)) != 0) {
 			nudge_seg_free(&q);
 			break;
 		}
 		if (explain != NULL) {
-			q.sql = sql.s;
 			if (nudge_buf_printf(explain, "-- %s: campaign %s, step "
 			    "%s%s\n", c->path, c->name, c->steps[k].id, sfx) ==
-			    -1 || nudge_seg_explain(&q, explain) == -1)
+			    -1 || (entry.len > 0 && nudge_buf_printf(explain,
+			    "-- the candidates, then those of them due "
+			    "(?%d: the candidates as a JSON array)\n%s;\n",
+			    jn, entry.s) == -1))
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+			q.sql = sql.s;
+			if (rc == 0 && nudge_seg_explain(&q, explain) == -1)
 				rc = nudge_errf(err, EX_OSERR, "out of memory");
 			q.sql = NULL;
 			nudge_seg_free(&q);
 			continue;
 		}
+		if (entry.len > 0) {
+			if ((rc = candidates(st, c, &q, entry.s, &ids, &n,
+			    err)) != 0 || n == 0) {
+				nudge_seg_free(&q);
+				continue;
+			}
+			/* the JSON array replaces the "[]" placeholder */
+			free(q.params[jn - 1].s);
+			q.params[jn - 1].s = ids.s;
+			ids.s = NULL;
+			ids.len = ids.cap = 0;
+		}
 		if ((rc = nudge_store_prepare(st, &s, sql.s, err)) == 0 &&
-		    (rc = nudge_seg_bind(&q, s, err)) == 0) {
+		    (rc = bind_some(st, &q, s, err)) == 0) {
 			snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
 			d.c = c;
 			d.s = &c->steps[k];
@@ -224,5 +313,7 @@ nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
 		nudge_seg_free(&q);
 	}
 	nudge_buf_free(&sql);
+	nudge_buf_free(&entry);
+	nudge_buf_free(&ids);
 	return rc;
 }

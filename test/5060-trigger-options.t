@@ -3,7 +3,7 @@
 # without running it, --dry-run only counts, --now is required to be a
 # time, and usage errors are 64.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 11
 . "$TESTDIR/trigger/fixture.sh"
 W=campaigns/win-back.yaml
 
@@ -13,9 +13,12 @@ is "one block per step, last step first, each a query with its parameters" \
 "-- campaigns/win-back.yaml: campaign win-back, step sms1
 -- campaigns/win-back.yaml: campaign win-back, step email2
 -- campaigns/win-back.yaml: campaign win-back, step email1"
-like "the entry step is driven by the audience's own query" \
-	"$(grep -A1 'step email1' .out | tail -1)" \
-	'^SELECT c.id FROM contacts c WHERE c.id IN \(SELECT e.contact_id FROM events e'
+like "the entry step's candidates: the audience's own query less the ledger" \
+	"$(grep -A2 'step email1' .out | tail -1)" \
+	'^SELECT e.contact_id FROM events e .* EXCEPT SELECT x.contact_id FROM messages x WHERE .* ORDER BY 1;$'
+like "then only those candidates are checked" \
+	"$(grep -A3 'step email1' .out | tail -1)" \
+	'^SELECT c.id FROM contacts c WHERE c.id IN \(SELECT j.value FROM json_each\(\?7\) j\) AND coalesce\(c.email'
 like "a later step by the previous step's ledger rows, after its wait" \
 	"$(grep -A1 'step email2' .out | tail -1)" \
 	"FROM messages m JOIN contacts c .* AND m.step = \?[0-9]+ AND m.status = 'sent' AND m.updated_at <= \?[0-9]+"

@@ -550,6 +550,16 @@ steps:
 YAML
 }
 
+# trigger_audience NAME: the audience of campaign NAME of trigger_campaigns.
+trigger_audience() {
+	case $1 in
+	seg[1-7]) seg_expr "${1#seg}" ;;
+	waterfall) echo 'list "vip"' ;;
+	win-back) echo 'purchase and not purchase within 90d' ;;
+	weekly) echo 'not opened within 7d' ;;
+	esac
+}
+
 # ledger_claim DB DUE TIME: records every line of DUE (trigger's output)
 # as a sent ledger row, as send would have, in one sqlite3 transaction.
 ledger_claim() {
@@ -592,6 +602,13 @@ part_trigger() {
 	"$@" --now "$NOW" >"$BENCH_TMP/due2" 2>>"$LOG"
 	emit trigger-idle due "$(wc -l <"$BENCH_TMP/due2")"
 	emit trigger-idle seconds "$(qtime "$QRUNS" 1 "$@" --now "$NOW")"
+	# per campaign, nothing due, beside its audience alone (nudge
+	# segment --count): what trigger adds to the audience's own query
+	for f in "$dir"/*.yaml; do
+		c=$(basename "$f" .yaml)
+		emit "trigger-idle-$c" seconds "$(qtime 3 1 "$BIN/nudge-trigger" --db "$db" --config "$CFG" --now "$NOW" "$f")"
+		emit "audience-$c" seconds "$(qtime 3 1 "$BIN/nudge-segment" --db "$db" --config "$CFG" --now "$NOW" --count "$(trigger_audience "$c")")"
+	done
 	later=$(date -u -d "@$((now + 2 * 86400 + 60))" +%Y-%m-%dT%H:%M:%SZ)
 	"$@" --now "$later" >"$BENCH_TMP/due3" 2>>"$LOG"
 	emit trigger-later due "$(wc -l <"$BENCH_TMP/due3")"
@@ -673,6 +690,15 @@ summary() {
 			    v["trigger-first/seconds"], v["trigger-first/due"],
 			    v["trigger-later/seconds"], v["trigger-later/due"],
 			    v["trigger-peer-audiences/seconds"]
+		ts = 0; as = 0; line = ""
+		for (k in v)
+			if (k ~ /^trigger-idle-.*\/seconds$/) {
+				c = substr(k, 14, index(k, "/") - 14)
+				ts += v[k]; as += v["audience-" c "/seconds"]
+				line = line sprintf(" %s %.2f/%.2f", c, v[k], v["audience-" c "/seconds"])
+			}
+		if (line != "")
+			printf "# trigger, nothing due, per campaign (trigger/its audience alone, nudge segment --count): sum %.2f/%.2f s;%s\n", ts, as, line
 		for (k in v)
 			if (k ~ /^link-/)
 				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
