@@ -265,6 +265,7 @@ read_root(struct rd *r, const nudge_ynode *root)
 	nudge_campaign *c = r->c;
 	const nudge_ynode *n, *steps = NULL, *aud = NULL, *goal = NULL;
 	const char *v;
+	int64_t total = 0;
 	char b[100];
 	size_t i;
 	int rc = 0;
@@ -333,7 +334,13 @@ read_root(struct rd *r, const nudge_ynode *root)
 		c->nsteps = i + 1;
 		if ((rc = read_step(r, steps->kids[i], i)) != 0)
 			return rc;
+		total += c->steps[i].after;
 	}
+	/* a round's journey may run on into the next round, no further */
+	if (c->every > 0 && total >= c->every)
+		return bad(r, steps->line, steps->col, "steps", "the waits add "
+		    "up to a round or more (entry: every ...): a journey "
+		    "must end within its round's length");
 	return 0;
 }
 

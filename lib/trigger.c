@@ -243,77 +243,88 @@ candidates(nudge_store *st, const nudge_campaign *c, const nudge_seg *q,
 	return rc;
 }
 
-int
-nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
-    nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
+/* Runs (or explains) step k of the round with suffix sfx. */
+static int
+run_step(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
+    const char *sfx, nudge_due_fn *fn, void *arg, nudge_buf *explain,
+    nudge_err *err)
 {
-	char sfx[48], key[128];
+	char key[128];
 	nudge_seg q;
 	nudge_buf sql = { 0 }, entry = { 0 }, ids = { 0 };
 	sqlite3_stmt *s = NULL;
 	nudge_due d;
-	size_t k;
 	long n;
-	int rc = 0, r, jn;
+	int rc, r, jn = 0;
 
-	nudge_trigger_round(c, now, sfx, sizeof sfx);
-	/* last step first: a contact made due for step k by this run's
-	 * sends is found by the next run, never twice in one */
-	for (k = c->nsteps; k-- > 0 && rc == 0;) {
-		nudge_buf_reset(&sql);
-		nudge_buf_reset(&entry);
-		jn = 0;
-		if ((rc = step_query(st, c, k, now, sfx, &q, &sql, &entry, &jn,
-		    err)) != 0) {
-			nudge_seg_free(&q);
-			break;
-		}
-		if (explain != NULL) {
-			if (nudge_buf_printf(explain, "-- %s: campaign %s, step "
-			    "%s%s\n", c->path, c->name, c->steps[k].id, sfx) ==
-			    -1 || (entry.len > 0 && nudge_buf_printf(explain,
-			    "-- the candidates, then those of them due "
-			    "(?%d: the candidates as a JSON array)\n%s;\n",
-			    jn, entry.s) == -1))
-				rc = nudge_errf(err, EX_OSERR, "out of memory");
-			q.sql = sql.s;
-			if (rc == 0 && nudge_seg_explain(&q, explain) == -1)
-				rc = nudge_errf(err, EX_OSERR, "out of memory");
-			q.sql = NULL;
-			nudge_seg_free(&q);
-			continue;
-		}
-		if (entry.len > 0) {
-			if ((rc = candidates(st, c, &q, entry.s, &ids, &n,
-			    err)) != 0 || n == 0) {
-				nudge_seg_free(&q);
-				continue;
-			}
-			/* the JSON array replaces the "[]" placeholder */
-			free(q.params[jn - 1].s);
-			q.params[jn - 1].s = ids.s;
-			ids.s = NULL;
-			ids.len = ids.cap = 0;
-		}
-		if ((rc = nudge_store_prepare(st, &s, sql.s, err)) == 0 &&
-		    (rc = bind_some(st, &q, s, err)) == 0) {
-			snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
-			d.c = c;
-			d.s = &c->steps[k];
-			d.step = key;
-			while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-				d.contact_id = sqlite3_column_int64(s, 0);
-				fn(arg, &d);
-			}
-			if (r != SQLITE_DONE)
-				rc = nudge_store_error(st, err, c->path);
-		}
-		sqlite3_finalize(s);
-		s = NULL;
-		nudge_seg_free(&q);
+	if ((rc = step_query(st, c, k, now, sfx, &q, &sql, &entry, &jn,
+	    err)) != 0)
+		goto out;
+	if (explain != NULL) {
+		if (nudge_buf_printf(explain, "-- %s: campaign %s, step %s%s\n",
+		    c->path, c->name, c->steps[k].id, sfx) == -1 ||
+		    (entry.len > 0 && nudge_buf_printf(explain, "-- the "
+		    "candidates, then those of them due (?%d: the candidates "
+		    "as a JSON array)\n%s;\n", jn, entry.s) == -1))
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+		q.sql = sql.s;
+		if (rc == 0 && nudge_seg_explain(&q, explain) == -1)
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+		q.sql = NULL;
+		goto out;
 	}
+	if (entry.len > 0) {
+		if ((rc = candidates(st, c, &q, entry.s, &ids, &n, err)) != 0 ||
+		    n == 0)
+			goto out;
+		/* the JSON array replaces the "[]" placeholder */
+		free(q.params[jn - 1].s);
+		q.params[jn - 1].s = ids.s;
+		ids.s = NULL;
+		ids.len = ids.cap = 0;
+	}
+	if ((rc = nudge_store_prepare(st, &s, sql.s, err)) == 0 &&
+	    (rc = bind_some(st, &q, s, err)) == 0) {
+		snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
+		d.c = c;
+		d.s = &c->steps[k];
+		d.step = key;
+		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+			d.contact_id = sqlite3_column_int64(s, 0);
+			fn(arg, &d);
+		}
+		if (r != SQLITE_DONE)
+			rc = nudge_store_error(st, err, c->path);
+	}
+	sqlite3_finalize(s);
+out:
+	nudge_seg_free(&q);
 	nudge_buf_free(&sql);
 	nudge_buf_free(&entry);
 	nudge_buf_free(&ids);
+	return rc;
+}
+
+int
+nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
+{
+	char sfx[48], prev[48];
+	size_t k;
+	int rc = 0;
+
+	nudge_trigger_round(c, now, sfx, sizeof sfx);
+	/* a journey that entered late in the last round goes on in this
+	 * one: later steps look at both (the steps of a round fit in its
+	 * length, nudge_campaign_load checks) */
+	nudge_trigger_round(c, now - c->every, prev, sizeof prev);
+	/* last step first: a contact made due for step k by this run's
+	 * sends is found by the next run, never twice in one */
+	for (k = c->nsteps; k-- > 0 && rc == 0;) {
+		if (k > 0 && c->every > 0 && (rc = run_step(st, c, k, now, prev,
+		    fn, arg, explain, err)) != 0)
+			break;
+		rc = run_step(st, c, k, now, sfx, fn, arg, explain, err);
+	}
 	return rc;
 }
