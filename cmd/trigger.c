@@ -67,11 +67,21 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 	int i, rc, first = 0;
 
 	for (i = 0; i < n; i++) {
+		int j;
+
 		if ((rc = nudge_campaign_load(paths[i], &cs[i], &e)) != 0) {
 			warnx("%s", e.msg);
 			first = first != 0 ? first : rc;
 			continue;
 		}
+		/* one name, one ledger: two files may not share it */
+		for (j = 0; j < i; j++)
+			if (cs[j] != NULL && strcmp(cs[j]->name, cs[i]->name) ==
+			    0) {
+				warnx("%s: campaign \"%s\" is also %s", paths[i],
+				    cs[i]->name, paths[j]);
+				first = first != 0 ? first : EX_DATAERR;
+			}
 		for (k = 0; check && k < cs[i]->nsteps; k++) {
 			if ((rc = nudge_tpl_load(cs[i]->steps[k].tpl, &t,
 			    &e)) != 0) {

@@ -3,7 +3,7 @@
 # was expected (test/trigger/bad/*.yaml, the errors in errors.want);
 # --check reads no store; a bad file stops trigger before it reads one.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 11
 B="$TESTDIR/trigger/bad"
 cp -R "$B" bad
 cd bad || exit 1
@@ -34,4 +34,9 @@ printf 'email\na@example.com\n' | nudge import-list - 2>/dev/null
 exits "but not a run" 64 nudge trigger saved.yaml
 is "which names the file" "$(cat .err)" \
 	"nudge-trigger: saved.yaml: audience: column 1: no saved segment @nosuch"
+cp -R "$TOP/campaigns" c
+sed 's/^name: waterfall/name: win-back/' c/waterfall.yaml >c/twin.yaml
+exits "two files with one campaign name" 65 nudge trigger --check c/win-back.yaml c/twin.yaml
+is "are refused: they would share a ledger" "$(cat .err)" \
+	'nudge-trigger: c/twin.yaml: campaign "win-back" is also c/win-back.yaml'
 done_testing
