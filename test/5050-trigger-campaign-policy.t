@@ -2,7 +2,7 @@
 # A campaign's own policy: its exclusion segment and sunset rule replace
 # the configuration's for its steps only, and send says why it skips.
 . "$(dirname "$0")/lib.sh"
-plan 5
+plan 6
 . "$TESTDIR/trigger/fixture.sh"
 cat >campaigns/careful.yaml <<'YAML'
 name: careful
@@ -31,6 +31,8 @@ is "Ann (VIP, but the campaign's exclude replaces the config's) is sent; Bob jus
 7	skipped	sunset: no open or click in 30d
 8	skipped	sunset: no open or click in 30d
 1	sent"
+is "send's summary counts the skips by reason" "$(grep skipped: .senderr)" \
+	"nudge-send: skipped: 1 excluded by policy, 4 sunset"
 is "the skipped are not claimed" "$(sql "SELECT contact_id FROM messages")" 1
 ok "a campaign without overrides" run $now campaigns/lists-sms.yaml
 is "keeps the config's exclusion" "$(cut -f1-3 .sent)" \
