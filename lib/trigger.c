@@ -1,4 +1,5 @@
-/* trigger: due steps of campaigns, one query per step. */
+/* trigger: due steps of campaigns, one query per step (two for the
+ * first). */
 #include "trigger.h"
 
 #include <stdio.h>
@@ -199,13 +200,11 @@ out:
 
 /* Binds q's parameters that s has (s may use only some of them). */
 static int
-bind_some(nudge_store *st, const nudge_seg *q, sqlite3_stmt *s,
-    nudge_err *err)
+bind_some(const nudge_seg *q, sqlite3_stmt *s, nudge_err *err)
 {
 	nudge_seg part = *q;
 	size_t n = (size_t)sqlite3_bind_parameter_count(s);
 
-	(void)st;
 	if (part.nparams > n)
 		part.nparams = n;
 	return nudge_seg_bind(&part, s, err);
@@ -225,7 +224,7 @@ candidates(nudge_store *st, const nudge_campaign *c, const nudge_seg *q,
 	if (nudge_buf_putc(ids, '[') == -1)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0 ||
-	    (rc = bind_some(st, q, s, err)) != 0) {
+	    (rc = bind_some(q, s, err)) != 0) {
 		sqlite3_finalize(s);
 		return rc;
 	}
@@ -284,7 +283,7 @@ run_step(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		ids.len = ids.cap = 0;
 	}
 	if ((rc = nudge_store_prepare(st, &s, sql.s, err)) == 0 &&
-	    (rc = bind_some(st, &q, s, err)) == 0) {
+	    (rc = bind_some(&q, s, err)) == 0) {
 		snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
 		d.c = c;
 		d.s = &c->steps[k];

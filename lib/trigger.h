@@ -1,5 +1,6 @@
 /* trigger: which (contact, campaign, step) are due now and not yet in the
- * ledger — one SQL query per step of a campaign. */
+ * ledger — one SQL query per step of a campaign (the first step: the
+ * audience less the ledger, then those candidates checked). */
 #ifndef NUDGE_TRIGGER_H
 #define NUDGE_TRIGGER_H
 
