@@ -61,7 +61,7 @@ on_due(void *arg, const nudge_due *d)
 static int
 load_all(char **paths, int n, nudge_campaign **cs, int check)
 {
-	nudge_err e;
+	nudge_err e = { "" };
 	nudge_tpl *t;
 	size_t k;
 	int i, rc, first = 0;
