@@ -38,7 +38,8 @@ typedef struct nudge_seg {
 	 * is a list or event one, the same ids without reading contacts. */
 	char *sql;
 	/* sql[0..sql_order) is that query without its final ORDER BY: an
-	 * operand of a compound SELECT (trigger: AUDIENCE EXCEPT LEDGER). */
+	 * operand of a compound SELECT (trigger: AUDIENCE EXCEPT LEDGER).
+	 * Set by nudge_seg_compile; 0 after nudge_seg_select. */
 	size_t sql_order;
 	nudge_seg_param *params;
 	size_t nparams;
