@@ -123,4 +123,12 @@ void nudge_config_secret_free(char *secret);
 const char *nudge_config_sms_sender(const nudge_config *cfg,
     const char *phone);
 
+struct nudge_ynode;
+/* Reads a `policy:` map m of the YAML file path into p (initialised by
+ * the caller, quiet_from = quiet_to = -1; what m sets is replaced): the
+ * per-campaign overrides of a campaign file.  Errors: EX_DATAERR naming
+ * path:line:col, EX_OSERR. */
+int nudge_config_read_policy(const char *path, const struct nudge_ynode *m,
+    nudge_policy_cfg *p, nudge_err *err);
+
 #endif

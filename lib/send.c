@@ -82,13 +82,17 @@ struct sender {
 	int stop;               /* EX_TEMPFAIL: the circuit breaker opened;
 				   read no more lines, record what ends */
 	nudge_provider *prov;   /* sms, push over http(s) */
+	int col;                /* the recipient's field: 0 email, 1 phone,
+				   2 push_id */
+	char quiet[128];        /* why messages are held now, or "" */
 };
 
 static void
 result(struct sender *s, long line, const char *input, int64_t cid,
     const char *status, const char *detail)
 {
-	nudge_send_result r = { line, input, cid, status, detail };
+	nudge_send_result r = { line, input, cid, status, detail,
+		s->o->step != NULL ? s->o->campaign : NULL, s->o->step };
 
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
@@ -213,7 +217,7 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	enum nudge_outcome out = NUDGE_OUT_FAILED;
 	const char *type = "failed", *status = "failed";
-	char detail[320], props[64], shown[400];
+	char detail[320], props[96], shown[400];
 	nudge_event ev = { 0 };
 	nudge_err e;
 	int rc;
@@ -226,7 +230,7 @@ on_delivery(void *arg, const nudge_delivery *d)
 	}
 	if (d->held) {
 		/* not sent: give the claim back so a rerun sends it */
-		s->stats->tempfail++;
+		s->stats->held++;
 		if ((rc = nudge_ledger_release(s->ledger, p->ledger_id,
 		    &e)) != 0 && s->rc == 0) {
 			s->rc = rc;
@@ -287,14 +291,22 @@ on_delivery(void *arg, const nudge_delivery *d)
 		ev.type = type;
 		ev.channel = s->o->channel;
 		ev.campaign = s->o->campaign;
+		ev.step = s->o->step;
 		ev.message_id = p->ledger_id;
 		ev.at = s->o->now;
 		ev.source = "send";
 		if (p->segments > 0) {
+			/* the cost: segments and encoding, for the report */
 			snprintf(props, sizeof props, "{\"segments\":%d,"
-			    "\"encoding\":\"%s\"}", p->segments, p->ucs2 ?
-			    "UCS-2" : "GSM-7");
+			    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ?
+			    "UCS-2" : "GSM-7", s->o->transactional &&
+			    out == NUDGE_OUT_SENT ? ",\"transactional\":true" :
+			    "");
 			ev.props_json = props;
+		} else if (s->o->transactional && out == NUDGE_OUT_SENT) {
+			/* a receipt's sent event is not counted by frequency
+			 * caps */
+			ev.props_json = "{\"transactional\":true}";
 		}
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, s->o->now, &e)) != 0 ||
@@ -415,7 +427,7 @@ submit_msg(struct sender *s, struct slot *sl, struct pending *p)
 	m.to = sl->to;
 	m.from = sl->from[0] != '\0' ? sl->from : NULL;
 	m.title = sl->title.len > 0 ? sl->title.s : NULL;
-	m.key = nudge_ledger_key(key, sizeof key, s->campaign_id, "",
+	m.key = nudge_ledger_key(key, sizeof key, s->campaign_id, s->o->step,
 	    sl->contact_id);
 	m.text = nudge_buf_str(&sl->msg);
 	m.len = sl->msg.len;
@@ -463,6 +475,12 @@ take_line(struct sender *s, long line, char *text)
 		*s->err = e;
 		return rc;
 	}
+	if (s->quiet[0] != '\0') {
+		/* quiet hours: held, not claimed; trigger offers it again */
+		s->stats->held++;
+		result(s, line, text, cid, "held", s->quiet);
+		return 0;
+	}
 	if ((rc = nudge_policy_check(s->policy, cid, o->channel,
 	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
 		return rc;
@@ -473,9 +491,11 @@ take_line(struct sender *s, long line, char *text)
 	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
-	if (strcmp(o->channel, "email") == 0 && s->c.off[0] < 0) {
+	if (s->c.off[s->col] < 0) {
 		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", "no email address");
+		result(s, line, text, cid, "skipped", s->col == 0 ?
+		    "no email address" : s->col == 1 ? "no phone number" :
+		    "no push id");
 		return 0;
 	}
 	if ((rc = nudge_tpl_render(s->tpl, lookup, &s->c, &s->out, &e)) != 0) {
@@ -487,7 +507,7 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
-	if (strcmp(o->channel, "email") != 0)
+	if (s->col != 0)
 		return take_msg(s, line, text, cid);
 	if ((rc = pick_from(s, sl, name, sizeof name)) != 0)
 		return rc;
@@ -508,8 +528,8 @@ take_line(struct sender *s, long line, char *text)
 	    s->out.part[NUDGE_TPL_REPLY_TO].s : s->reply_to;
 	m.subject = nudge_buf_str(&s->out.part[NUDGE_TPL_SUBJECT]);
 	m.date = o->now;
-	m.msgid_key = nudge_ledger_key(key, sizeof key, s->campaign_id, "",
-	    cid);
+	m.msgid_key = nudge_ledger_key(key, sizeof key, s->campaign_id,
+	    o->step, cid);
 	m.text = nudge_buf_str(&s->out.part[NUDGE_TPL_TEXT]);
 	m.text_len = s->out.part[NUDGE_TPL_TEXT].len;
 	if (s->out.part[NUDGE_TPL_HTML].len > 0) {
@@ -565,7 +585,7 @@ flush_batch(struct sender *s)
 	s->in_txn = 0;
 	s->outcomes = 0;
 	for (i = 0; i < s->nslots; i++) {
-		if ((rc = nudge_ledger_claim(s->ledger, s->campaign_id, "",
+		if ((rc = nudge_ledger_claim(s->ledger, s->campaign_id, s->o->step,
 		    s->slots[i].contact_id, s->o->channel, s->o->resend_unknown,
 		    s->o->now, &claim[i], &ids[i], s->err)) != 0) {
 			nudge_store_rollback(s->st);
@@ -584,7 +604,7 @@ flush_batch(struct sender *s)
 			nudge_err e;
 
 			if (nudge_ledger_release(s->ledger, ids[i], &e) == 0) {
-				s->stats->tempfail++;
+				s->stats->held++;
 				result(s, sl->line, sl->input, sl->contact_id,
 				    "held", "not sent: the run stopped");
 			}
@@ -774,6 +794,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	    strcmp(o->channel, "sms") != 0 && strcmp(o->channel, "push") != 0))
 		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
 		    "sms or push", o->channel != NULL ? o->channel : "(none)");
+	s.col = strcmp(o->channel, "sms") == 0 ? 1 :
+	    strcmp(o->channel, "push") == 0 ? 2 : 0;
 	if (o->template_path == NULL)
 		return nudge_errf(err, EX_USAGE, "no template: give --template "
 		    "FILE");
@@ -783,7 +805,7 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	}
 	if ((rc = nudge_tpl_load(o->template_path, &s.tpl, err)) != 0)
 		goto out;
-	if (strcmp(o->channel, "email") != 0) {
+	if (s.col != 0) {
 		if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_TEXT))) {
 			rc = nudge_errf(err, EX_DATAERR, "%s: no text",
 			    o->template_path);
@@ -796,13 +818,18 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	}
 	if ((rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
 	    (rc = campaign_id(&s)) != 0 ||
-	    (rc = nudge_policy_open(&s.policy, st, o->cfg != NULL ?
-	    &o->cfg->policy : NULL, o->now, err)) != 0 ||
+	    (rc = nudge_policy_open(&s.policy, st, o->policy != NULL ?
+	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
+	    err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s.get_contact, "SELECT email, phone,"
 	    " push_id, first_name, last_name, attrs FROM contacts WHERE id = ?",
 	    err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s.get_attrs, "SELECT key, value"
 	    " FROM json_each(?)", err)) != 0)
+		goto out;
+	if (!o->transactional && (rc = nudge_policy_quiet(o->policy != NULL ?
+	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
+	    s.quiet, sizeof s.quiet, err)) != 0)
 		goto out;
 	if (!o->dry_run) {
 		/* claims, outcomes and events touch index pages all over a
@@ -822,6 +849,12 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if ((rc = take_line(&s, lineno, line)) != 0)
+			goto out;
+		/* keep the connections busy while the next batch renders:
+		 * without this they idle for a whole batch's rendering */
+		if (s.t != NULL && nudge_transport_pending(s.t) > 0 &&
+		    ((rc = nudge_transport_run(s.t, 0, on_delivery, &s,
+		    err)) != 0 || (rc = s.rc) != 0))
 			goto out;
 		if (s.nslots == s.batch && (rc = flush_batch(&s)) != 0)
 			goto out;

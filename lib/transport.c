@@ -1513,11 +1513,11 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 	if (t->info.is_file) {
 		if (strcmp(mm->channel, "email") == 0)
 			return file_submit(t, mm->text, mm->len, cookie, err);
-		if (nudge_buf_printf(&b, "To: %s\n", mm->to) == -1 ||
-		    (mm->from != NULL && nudge_buf_printf(&b, "From: %s\n",
-		    mm->from) == -1) || (mm->title != NULL &&
-		    nudge_buf_printf(&b, "Title: %s\n", mm->title) == -1) ||
-		    nudge_buf_printf(&b, "Key: %s\n\n", mm->key) == -1 ||
+		if (nudge_buf_printf(&b, "To: %s\nChannel: %s\n", mm->to,
+		    mm->channel) == -1 || (mm->from != NULL &&
+		    nudge_buf_printf(&b, "From: %s\n", mm->from) == -1) ||
+		    (mm->title != NULL && nudge_buf_printf(&b, "Title: %s\n",
+		    mm->title) == -1) || nudge_buf_putc(&b, '\n') == -1 ||
 		    nudge_buf_add(&b, mm->text, mm->len) == -1 ||
 		    nudge_buf_putc(&b, '\n') == -1) {
 			nudge_buf_free(&b);

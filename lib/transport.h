@@ -126,7 +126,7 @@ typedef struct nudge_transport_msg {
  * its standard input and NUDGE_TO, NUDGE_FROM, NUDGE_TITLE, NUDGE_KEY and
  * NUDGE_CHANNEL in its environment (exit 0: sent, its first line of
  * output the id; 75: temporary failure; else failed); file:// writes the
- * message with To:, From: and Title: lines first.  Outcomes as for
+ * message with To:, Channel:, From: and Title: lines first.  Outcomes as for
  * nudge_transport_submit.  Returns 0, EX_DATAERR (a value the request
  * cannot carry), EX_OSERR. */
 int nudge_transport_submit_msg(nudge_transport *t,

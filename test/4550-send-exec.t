@@ -80,9 +80,9 @@ is "and left for a rerun: no ledger row" "$(sql "SELECT count(*) FROM messages W
 echo 2 | nudge send --channel sms --now $now -c f1 -t t.sms --from Shop \
     --transport "file://$T/smsdir" >f1.out 2>f1.err
 is "file:// takes sms" "$(cut -f2 f1.out)" sent
-is "To:, From:, Key: and the text" "$(cat "$T"/smsdir/new/*)" "To: +15552222222
+is "To:, Channel:, From: and the text" "$(cat "$T"/smsdir/new/*)" "To: +15552222222
+Channel: sms
 From: Shop
-Key: nudge-7--2
 
 Hi Bob!"
 exits "sms cannot go over SMTP" 64 sh -c \
