@@ -715,6 +715,25 @@ nudge_http_req_free(nudge_http_req *r)
 	nudge_buf_free(&r->body);
 }
 
+/* True when a template of p holds the placeholder ph. */
+static int
+uses(const nudge_provider *p, const char *ph)
+{
+	size_t i;
+
+	if (strstr(p->url, ph) != NULL || (p->auth_value != NULL &&
+	    strstr(p->auth_value, ph) != NULL) || (p->json != NULL &&
+	    strstr(p->json, ph) != NULL))
+		return 1;
+	for (i = 0; i < p->nheaders; i++)
+		if (strstr(p->hvalue[i], ph) != NULL)
+			return 1;
+	for (i = 0; i < p->nform; i++)
+		if (strstr(p->fvalue[i], ph) != NULL)
+			return 1;
+	return 0;
+}
+
 int
 nudge_provider_bind(nudge_provider *p, const char *user, const char *secret,
     const char *base, nudge_err *err)
@@ -722,14 +741,14 @@ nudge_provider_bind(nudge_provider *p, const char *user, const char *secret,
 	nudge_buf b = { 0 };
 	size_t n;
 
-	if ((p->auth == NUDGE_AUTH_BASIC && (user == NULL || secret == NULL)) ||
-	    ((p->auth == NUDGE_AUTH_BEARER || p->auth == NUDGE_AUTH_HEADER ||
-	    (p->json != NULL && strstr(p->json, "{{secret}}") != NULL)) &&
+	if (((p->auth == NUDGE_AUTH_BASIC || uses(p, "{{user}}")) &&
+	    user == NULL) || ((p->auth == NUDGE_AUTH_BASIC ||
+	    p->auth == NUDGE_AUTH_BEARER || uses(p, "{{secret}}")) &&
 	    secret == NULL))
 		return nudge_errf(err, EX_USAGE, "provider %s: needs %s: give "
 		    "user: and secret_env: (or secret_file:) under channels: "
-		    "%s: in the config", p->name, p->auth == NUDGE_AUTH_BASIC ?
-		    "a user and a secret" : "a secret", p->channel);
+		    "%s: in the config", p->name, user == NULL ? "a user" :
+		    "a secret", p->channel);
 	if (user != NULL && (p->user = strdup(user)) == NULL)
 		return oom(err);
 	if (secret != NULL && (p->secret = strdup(secret)) == NULL)

@@ -5,7 +5,7 @@
 # provider's id read from its answer; profile errors name file:line.
 . "$(dirname "$0")/lib.sh"
 start_emu
-plan 26
+plan 28
 
 S="$TESTDIR/sms"
 P="$TOP/samples/providers"
@@ -186,6 +186,13 @@ exits "a missing secret stops the send before anything" 65 sh -c \
 	"echo 1 | nudge send --config sms-twilio.yaml --channel sms -c y -t '$S/cart.sms'"
 is "naming the variable, not a value" "$(tail -1 .err)" \
 	"nudge-send: secret_env: the environment variable SMS_TOKEN is not set"
+sed '/user:/d' sms-twilio.yaml >nouser.yaml
+export SMS_TOKEN=s3cr3t
+exits "twilio without a user is refused before anything is sent" 64 sh -c \
+	"echo 1 | nudge send --config nouser.yaml --channel sms -c nu -t '$S/cart.sms'"
+is "saying what it needs" "$(tail -1 .err)" \
+	"nudge-send: provider twilio: needs a user: give user: and secret_env: (or secret_file:) under channels: sms: in the config"
+
 # a secret from a file only its owner can read
 printf 's3cr3t\n' >tok
 chmod 644 tok
