@@ -141,3 +141,46 @@ start_smtpd() {
 	SMTPD_PORT=$(cat "$SMTPD_DIR/port")
 	export SMTPD_PORT SMTPD_DIR
 }
+
+# start_lighttpd: starts a real lighttpd (mod_cgi) on a free loopback
+# port, serving nudge-track as the CGI program at /t, so that
+# $HTTPD_URL/c/TOKEN reaches it with PATH_INFO=/c/TOKEN.  The CGI gets
+# every NUDGE_* variable set when it starts (NUDGE_DB, NUDGE_CONFIG, the
+# webhook secrets).  Exports HTTPD_PORT and HTTPD_URL; the error log (the
+# CGI's stderr) is $T/lighttpd.err.  Stopped by PID at exit.  Skips the
+# whole test file when lighttpd is missing.
+start_lighttpd() {
+	_lh=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+	[ -x "$_lh" ] || skip_all "lighttpd is not installed"
+	mkdir -p "$T/www"
+	ln -sf "$TOP/nudge-track" "$T/www/t"
+	HTTPD_PORT=$(/usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	{
+		echo 'server.modules = ( "mod_setenv", "mod_cgi" )'
+		echo "server.document-root = \"$T/www\""
+		echo 'server.bind = "127.0.0.1"'
+		echo "server.port = $HTTPD_PORT"
+		echo "server.errorlog = \"$T/lighttpd.err\""
+		echo "server.pid-file = \"$T/lighttpd.pid\""
+		echo 'server.max-worker = 0'
+		echo '$HTTP["url"] =~ "^/t(/|$)" { cgi.assign = ( "" => "" ) }'
+		printf 'setenv.add-environment = ('
+		env | grep '^NUDGE_' | sed 's/\\/\\\\/g; s/"/\\"/g;
+		    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
+		echo ' "LC_ALL" => "C.UTF-8" )'
+	} >"$T/lighttpd.conf"
+	"$_lh" -D -f "$T/lighttpd.conf" >"$T/lighttpd.out" 2>&1 </dev/null &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	_i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$HTTPD_PORT/"; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 200 ] || ! kill -0 "$!" 2>/dev/null; then
+			echo "Bail out! lighttpd did not start: $(cat "$T/lighttpd.out" "$T/lighttpd.err" 2>/dev/null)"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	HTTPD_URL="http://127.0.0.1:$HTTPD_PORT/t"
+	export HTTPD_PORT HTTPD_URL
+}
