@@ -9,6 +9,7 @@
 #include "contact.h"
 #include "event.h"
 #include "ledger.h"
+#include "links.h"
 #include "mime.h"
 #include "policy.h"
 #include "template.h"
@@ -28,6 +29,7 @@ struct contact {
 				 last_name in vals, or -1 */
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
+	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 };
 
 static const char *const fields[5] = { "email", "phone", "push_id",
@@ -59,6 +61,8 @@ struct sender {
 	nudge_event_writer *ew;
 	nudge_tpl *tpl;
 	nudge_tpl_out out;
+	nudge_links *links;     /* tracking (links.c), or NULL */
+	nudge_buf unsub;        /* this message's unsubscribe URL */
 	nudge_transport *t;
 	size_t window;
 	int64_t campaign_id;
@@ -93,6 +97,10 @@ lookup(void *ctx, const char *name, size_t *len)
 	if (strcmp(name, "id") == 0) {
 		*len = strlen(c->idtext);
 		return c->idtext;
+	}
+	if (strcmp(name, "unsubscribe_url") == 0) {
+		*len = c->unsub != NULL ? strlen(c->unsub) : 0;
+		return c->unsub;
 	}
 	for (i = 0; i < 5; i++) {
 		if (strcmp(name, fields[i]) != 0)
@@ -290,6 +298,28 @@ pick_from(struct sender *s, struct slot *sl, char *name, size_t namelen)
 	    sizeof sl->from, s->err);
 }
 
+/* Tracking (links.c), when the config has it: before rendering, the
+ * contact's {{unsubscribe_url}}; after, tracked links and the open pixel
+ * unless the template says X-Nudge-Track: no. */
+static int
+track(struct sender *s, int64_t cid, int after)
+{
+	nudge_links_msg m = { s->campaign_id, "", cid, s->o->now };
+
+	if (s->links == NULL)
+		return 0;
+	if (!after) {
+		s->c.unsub = NULL;
+		if (nudge_links_unsub(s->links, &m, &s->unsub, s->err) != 0)
+			return EX_OSERR;
+		s->c.unsub = s->unsub.s;
+		return 0;
+	}
+	if (!nudge_tpl_track(s->tpl))
+		return 0;
+	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
+}
+
 /* Resolves, checks and renders one line; adds it to the batch or reports
  * why not.  Returns 0 (also when the line was skipped) or a fatal code. */
 static int
@@ -337,6 +367,8 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", "no email address");
 		return 0;
 	}
+	if ((rc = track(s, cid, 0)) != 0)
+		return rc;
 	if ((rc = nudge_tpl_render(s->tpl, lookup, &s->c, &s->out, &e)) != 0) {
 		if (rc != EX_DATAERR) {
 			*s->err = e;
@@ -346,7 +378,8 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
-	if ((rc = pick_from(s, sl, name, sizeof name)) != 0)
+	if ((rc = track(s, cid, 1)) != 0 ||
+	    (rc = pick_from(s, sl, name, sizeof name)) != 0)
 		return rc;
 	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
 	snprintf(unsub, sizeof unsub, "mailto:%s?subject=unsubscribe",
@@ -376,6 +409,8 @@ take_line(struct sender *s, long line, char *text)
 	if (s->out.part[NUDGE_TPL_PREHEADER].len > 0)
 		m.preheader = s->out.part[NUDGE_TPL_PREHEADER].s;
 	m.unsub_mailto = unsub;
+	if (s->links != NULL && nudge_links_https(s->links))
+		m.unsub_https = s->unsub.s;
 	nudge_buf_reset(&sl->msg);
 	if ((rc = nudge_mime_build(&m, &sl->msg, &e)) != 0) {
 		if (rc != EX_DATAERR) {
@@ -552,7 +587,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		    o->template_path);
 		goto out;
 	}
-	if ((rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
+	if ((rc = nudge_links_open(&s.links, o->cfg, err)) != 0 ||
+	    (rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
 	    (rc = campaign_id(&s)) != 0 ||
 	    (rc = nudge_policy_open(&s.policy, st, o->cfg != NULL ?
 	    &o->cfg->policy : NULL, o->now, err)) != 0 ||
@@ -609,5 +645,7 @@ out:
 	nudge_event_writer_close(s.ew);
 	nudge_tpl_out_free(&s.out);
 	nudge_tpl_free(s.tpl);
+	nudge_links_close(s.links);
+	nudge_buf_free(&s.unsub);
 	return rc;
 }
