@@ -19,9 +19,9 @@ static const char usage_text[] =
     "           [--campaign name] [--step step] [--at time] "
     "[--prop key=value ...]\n"
     "           [--source text] [--create] [--db file] [--config file]\n"
-    "       nudge event import [-n] [-r rejects] [--format csv | json | dsn] "
-    "[--create]\n"
-    "           [--source text] [--db file] [--config file] [file | -]\n";
+    "       nudge event import [-n] [-r rejects] [--format csv | json | dsn]\n"
+    "           [--create] [--source text] [--db file] [--config file] "
+    "[file | -]\n";
 
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONFIG, OPT_CONTACT,

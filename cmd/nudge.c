@@ -14,6 +14,7 @@ static const char *const commands[][2] = {
 	{ "segment", "select contacts with the segment language" },
 	{ "send", "send a template to contacts read from stdin" },
 	{ "report", "what campaigns did: opens, clicks, conversions" },
+	{ "track", "CGI: record opens, clicks, unsubscribes, webhooks" },
 };
 
 static void

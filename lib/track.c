@@ -385,10 +385,11 @@ do_open(struct req *q, const nudge_token *t)
 	char props[48];
 	int rc;
 
-	if (proxy != NULL)
-		snprintf(props, sizeof props, "{\"proxy\":\"%s\"}", proxy);
-	rc = record_token(q, t, "opened", proxy != NULL ? props : NULL,
-	    "track");
+	/* "none" too, so that a segment can keep only real opens:
+	 * opened proxy = "none" */
+	snprintf(props, sizeof props, "{\"proxy\":\"%s\"}",
+	    proxy != NULL ? proxy : "none");
+	rc = record_token(q, t, "opened", props, "track");
 	/* a contact deleted since the send: the pixel all the same */
 	if (rc != 0 && rc != EX_DATAERR) {
 		store_failed(q, rc);

@@ -27,7 +27,7 @@ cmp_file "the body is the 43-byte transparent GIF" "$T/want.gif" "$T/b"
 is "records opened, on the message's ledger row" \
     "$(sql "SELECT contact_id, type, channel, campaign_id, quote(step),
     message_id, quote(props) FROM events WHERE id = 3")" \
-    "1	opened	email	1	NULL	1	NULL"
+    "1	opened	email	1	NULL	1	'{\"proxy\":\"none\"}'"
 hit GET "$o" -A 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' >/dev/null
 hit GET "$o" -A 'Mozilla/5.0' >/dev/null
 is "Gmail's and Apple's proxies are flagged in props" \
