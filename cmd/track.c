@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "clock.h"
 #include "config.h"
 #include "track.h"
@@ -65,6 +67,18 @@ open_store(void *arg, nudge_store **st, nudge_err *err)
 	    ms > 60000))
 		ms = BUSY_MS;
 	sqlite3_busy_timeout((*st)->db, (int)ms);
+	/* Each request is a process, most often the store's only
+	 * connection: by default its close would checkpoint the WAL,
+	 * fsync and delete it, for the next request to create it again.
+	 * Leave that to the automatic checkpoints of later writers. */
+	sqlite3_db_config((*st)->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	    NULL);
+	{
+		int persist = 1;
+
+		sqlite3_file_control((*st)->db, "main",
+		    SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	return 0;
 }
 
@@ -306,5 +320,8 @@ main(int argc, char **argv)
 		usage("unknown operand");
 	if (getenv("GATEWAY_INTERFACE") == NULL)
 		usage("not run as a CGI program (no GATEWAY_INTERFACE)");
+	/* Only HMAC and SHA-256 from the default provider: reading the
+	 * system's openssl.cnf costs a fair part of a request. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	return cgi(cfgpath, dbpath);
 }
