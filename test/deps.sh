@@ -3,7 +3,7 @@
 # installs what is missing; otherwise it prints the exact apt-get line and
 # fails, so `make demo` and `make check` work on a fresh Debian machine.
 PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libyaml-dev
-libcsv-dev libssl-dev sqlite3 python3-aiosmtpd lighttpd mandoc"
+libcsv-dev libssl-dev sqlite3 python3-aiosmtpd lighttpd mandoc curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

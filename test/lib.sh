@@ -146,7 +146,8 @@ start_smtpd() {
 # port, serving nudge-track as the CGI program at /t, so that
 # $HTTPD_URL/c/TOKEN reaches it with PATH_INFO=/c/TOKEN.  The CGI gets
 # every NUDGE_* variable set when it starts (NUDGE_DB, NUDGE_CONFIG, the
-# webhook secrets).  Exports HTTPD_PORT and HTTPD_URL; the error log (the
+# webhook secrets), and ASAN_OPTIONS and UBSAN_OPTIONS (set log_path to
+# see what a sanitizer build of nudge-track reports).  Exports HTTPD_PORT and HTTPD_URL; the error log (the
 # CGI's stderr) is $T/lighttpd.err.  Stopped by PID at exit.  Skips the
 # whole test file when lighttpd is missing.
 start_lighttpd() {
@@ -166,7 +167,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		echo 'server.max-worker = 0'
 		echo '$HTTP["url"] =~ "^/t(/|$)" { cgi.assign = ( "" => "" ) }'
 		printf 'setenv.add-environment = ('
-		env | grep '^NUDGE_' | sed 's/\\/\\\\/g; s/"/\\"/g;
+		env | grep '^NUDGE_\|^ASAN_OPTIONS=\|^UBSAN_OPTIONS=' | sed 's/\\/\\\\/g; s/"/\\"/g;
 		    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
 		echo ' "LC_ALL" => "C.UTF-8" )'
 	} >"$T/lighttpd.conf"
