@@ -64,10 +64,17 @@ nudge_links_https(const nudge_links *l)
 	return strncmp(l->base, "https://", 8) == 0;
 }
 
+/* Links longer than this stay as written: a token must open again
+ * (token.c reads at most 8 KiB of base64). */
+#define MAXLINK 4096
+
 static int
 make(const nudge_links *l, const nudge_links_msg *m, char kind,
     const char *link, size_t len, nudge_buf *out, nudge_err *err)
 {
+	if (len > MAXLINK)
+		return nudge_errf(err, EX_DATAERR, "a link over %d bytes",
+		    MAXLINK);
 	return nudge_track_url(out, l->base, l->secret, l->keylen, kind,
 	    m->campaign_id, m->step != NULL ? m->step : "", m->contact_id,
 	    link, len, m->now, err);
@@ -360,7 +367,14 @@ nudge_links_text(const nudge_links *l, const nudge_links_msg *m,
 			continue;
 		}
 		nudge_buf_reset(&url);
-		if ((rc = make(l, m, 'c', q, (size_t)(e - q), &url, err)) != 0)
+		if ((rc = make(l, m, 'c', q, (size_t)(e - q), &url, err)) ==
+		    EX_DATAERR) {
+			/* too long to seal: left as written */
+			rc = 0;
+			q = e;
+			continue;
+		}
+		if (rc != 0)
 			goto out;
 		if (nudge_buf_add(out, p, (size_t)(q - p)) == -1 ||
 		    nudge_buf_add(out, url.s, url.len) == -1) {
