@@ -940,7 +940,7 @@ nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
 		not_found(&q);
 	}
 	nudge_buf_free(&scratch);
-	if (q.st != NULL)
+	if (q.st != NULL && !o->keep_store)
 		nudge_store_close(q.st);
 	if (q.oom)
 		return nudge_errf(err, EX_OSERR, "out of memory");

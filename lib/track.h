@@ -47,6 +47,8 @@ typedef struct nudge_track_opts {
 	int64_t now;
 	nudge_track_open_fn *open;
 	void *arg;
+	int keep_store;           /* the store open returns outlives the
+				     request: do not close it */
 } nudge_track_opts;
 
 /*

@@ -19,6 +19,10 @@ PATH="$TOP:$PATH"
 T=$(mktemp -d "${TMPDIR:-/tmp}/nudge-test.XXXXXX")
 trap 'cleanup_test' EXIT
 cleanup_test() {
+	# the children first (lighttpd's FastCGI servers), by their pids
+	for p in $CLEANUP_PIDS; do
+		for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null; done
+	done
 	for p in $CLEANUP_PIDS; do kill "$p" 2>/dev/null; done
 	cd / && rm -rf "$T"
 }
@@ -147,7 +151,9 @@ start_smtpd() {
 # $HTTPD_URL/c/TOKEN reaches it with PATH_INFO=/c/TOKEN.  The CGI gets
 # every NUDGE_* variable set when it starts (NUDGE_DB, NUDGE_CONFIG, the
 # webhook secrets), and ASAN_OPTIONS and UBSAN_OPTIONS (set log_path to
-# see what a sanitizer build of nudge-track reports).  Exports HTTPD_PORT and HTTPD_URL; the error log (the
+# see what a sanitizer build of nudge-track reports).  With HTTPD_FASTCGI=1,
+# lighttpd also runs nudge-track as a FastCGI server (mod_fastcgi, two
+# processes) at /f: $HTTPD_FURL.  Exports HTTPD_PORT and HTTPD_URL; the error log (the
 # CGI's stderr) is $T/lighttpd.err.  Stopped by PID at exit.  Skips the
 # whole test file when lighttpd is missing.
 start_lighttpd() {
@@ -166,6 +172,14 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		echo "server.pid-file = \"$T/lighttpd.pid\""
 		echo 'server.max-worker = 0'
 		echo '$HTTP["url"] =~ "^/t(/|$)" { cgi.assign = ( "" => "" ) }'
+		if [ "${HTTPD_FASTCGI:-0}" = 1 ]; then
+			echo 'server.modules += ( "mod_fastcgi" )'
+			printf 'fastcgi.server = ( "/f" => (( "socket" => "%s", "bin-path" => "%s", "max-procs" => 2, "check-local" => "disable", "bin-environment" => (' \
+			    "$T/fcgi.sock" "$TOP/nudge-track"
+			env | grep '^NUDGE_\|^ASAN_OPTIONS=\|^UBSAN_OPTIONS=' | sed 's/\\/\\\\/g; s/"/\\"/g;
+			    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
+			echo ' "LC_ALL" => "C.UTF-8" ) )) )'
+		fi
 		printf 'setenv.add-environment = ('
 		env | grep '^NUDGE_\|^ASAN_OPTIONS=\|^UBSAN_OPTIONS=' | sed 's/\\/\\\\/g; s/"/\\"/g;
 		    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
@@ -183,5 +197,6 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		sleep 0.05
 	done
 	HTTPD_URL="http://127.0.0.1:$HTTPD_PORT/t"
-	export HTTPD_PORT HTTPD_URL
+	HTTPD_FURL="http://127.0.0.1:$HTTPD_PORT/f"
+	export HTTPD_PORT HTTPD_URL HTTPD_FURL
 }
