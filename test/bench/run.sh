@@ -378,7 +378,8 @@ part_startup() {
 # real lighttpd on loopback, driven by wrk; the peers in the same run are
 # the same lighttpd serving the 43-byte GIF as a static file and running a
 # CGI program that only prints it (cgi-floor.c: the cost of a fork and
-# exec per request, which no CGI program can beat).  TRACK_SECS: seconds
+# exec per request, which no CGI program can beat); then clicks through
+# nudge-track's FastCGI mode (mod_fastcgi, two processes).  TRACK_SECS: seconds
 # of wrk per URL (10).
 part_track() {
 	d=$BENCH_TMP/track
@@ -388,8 +389,8 @@ part_track() {
 	lh=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 	[ -x "$lh" ] || { say "skipped: track (lighttpd is not installed)"; return; }
 	have track "the track part" && have event "the track part (its store)" || return
-	cc -O2 -o "$d/www/floor" "$BENCH/cgi-floor.c" || die "cannot compile cgi-floor.c"
-	"$d/www/floor" | tail -c 43 >"$d/www/pixel.gif"
+	cc -O2 -o "$d/www/zero" "$BENCH/cgi-floor.c" || die "cannot compile cgi-floor.c"
+	"$d/www/zero" | tail -c 43 >"$d/www/pixel.gif"
 	ln -sf "$BIN/nudge-track" "$d/www/t"
 	db=$d/track.db
 	rmdb "$db"
@@ -411,7 +412,9 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		echo "server.port = $port"
 		echo "server.errorlog = \"$d/lighttpd.err\""
 		echo 'server.max-worker = 0'
-		echo '$HTTP["url"] =~ "^/(t|floor)(/|$)" { cgi.assign = ( "" => "" ) }'
+		echo '$HTTP["url"] =~ "^/(t|zero)(/|$)" { cgi.assign = ( "" => "" ) }'
+		echo 'server.modules += ( "mod_fastcgi" )'
+		echo "fastcgi.server = ( \"/f\" => (( \"socket\" => \"$d/fcgi.sock\", \"bin-path\" => \"$BIN/nudge-track\", \"max-procs\" => 2, \"check-local\" => \"disable\", \"bin-environment\" => ( \"NUDGE_CONFIG\" => \"$tcfg\", \"NUDGE_DB\" => \"$db\" ) )) )"
 		echo "setenv.add-environment = ( \"NUDGE_CONFIG\" => \"$tcfg\", \"NUDGE_DB\" => \"$db\" )"
 	} >"$d/lighttpd.conf"
 	"$lh" -D -f "$d/lighttpd.conf" >>"$LOG" 2>&1 </dev/null &
@@ -438,8 +441,15 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	emit track-click events_recorded "$((after - before))"
 	track_wrk track-open "$open"
-	track_wrk track-cgi-floor "http://127.0.0.1:$port/floor"
+	# the same through the FastCGI server (two processes, store kept open)
+	fclick=$(echo "$click" | sed "s|:$port/t/|:$port/f/|")
+	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	track_wrk track-fcgi-click "$fclick"
+	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	emit track-fcgi-click events_recorded "$((after - before))"
+	track_wrk track-cgi-floor "http://127.0.0.1:$port/zero"
 	track_wrk track-static-gif "http://127.0.0.1:$port/pixel.gif"
+	for c in $(pgrep -P "$lpid"); do kill "$c"; done
 	kill "$lpid"
 	wait "$lpid" 2>/dev/null
 }
@@ -518,6 +528,11 @@ summary() {
 			    v["track-open/req_per_s"], v["track-cgi-floor/req_per_s"],
 			    v["track-static-gif/req_per_s"],
 			    x(v["track-click/req_per_s"], v["track-cgi-floor/req_per_s"])
+		if (has("track-fcgi-click/req_per_s"))
+			printf "# track FastCGI: clicks %d/s (%d requests, %d events recorded, %d errors) = %s the CGI program\n",
+			    v["track-fcgi-click/req_per_s"], v["track-fcgi-click/requests"],
+			    v["track-fcgi-click/events_recorded"], v["track-fcgi-click/errors"],
+			    x(v["track-fcgi-click/req_per_s"], v["track-click/req_per_s"])
 	}' "$RESULTS"
 }
 
