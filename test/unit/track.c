@@ -69,7 +69,7 @@ req(const char *method, const char *path, const char *body,
     nudge_track_resp *resp)
 {
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, 1800000000, opener, NULL };
+		NULL, NULL, 1800000000, opener, NULL, 0 };
 	nudge_track_req r = { 0 };
 	nudge_err err;
 
