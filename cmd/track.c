@@ -362,8 +362,8 @@ url(int argc, char **argv, const char *cfgpath, const char *dbpath,
 	}
 	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
 		goto done;
-	if (sqlite3_prepare_v2(st->db, "SELECT id FROM campaigns WHERE name = ?",
-	    -1, &s, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM campaigns"
+	    " WHERE name = ?", -1, &s, NULL) != SQLITE_OK) {
 		rc = nudge_store_error(st, &ne, "campaigns");
 		goto done;
 	}

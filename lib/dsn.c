@@ -246,8 +246,8 @@ walk(struct report *r, const char *s, size_t n, int depth, nudge_buf *tmp)
 
 					if (le > i && b[le - 1] == '\r')
 						le--;
-					if (le > i && nudge_b64_decode(&r->dec[k],
-					    b + i, le - i, 0) == -1)
+					if (le > i && nudge_b64_decode(
+					    &r->dec[k], b + i, le - i, 0) == -1)
 						return;
 				}
 				i = e + 1;

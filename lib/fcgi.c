@@ -115,7 +115,8 @@ pairs(nudge_fcgi_req *r, const unsigned char *p, size_t n)
 				if (end - p < 4)
 					return -1;
 				len[k] = (size_t)(p[0] & 0x7f) << 24 |
-				    (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+				    (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+				    p[3];
 				p += 4;
 			} else
 				len[k] = *p++;
@@ -178,7 +179,8 @@ conn(int fd, size_t maxbody, nudge_fcgi_handler *h, void *arg,
 			}
 			break;
 		case ABORT_REQUEST:
-			if (end_request(fd, id, REQUEST_COMPLETE) == -1 || !keep)
+			if (end_request(fd, id, REQUEST_COMPLETE) == -1 ||
+			    !keep)
 				return;
 			id = 0;
 			break;

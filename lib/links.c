@@ -136,11 +136,14 @@ unescape(nudge_buf *out, const char *s, size_t n)
 				if (hex)
 					j++;
 				for (; j < n && j < i + 10; j++) {
-					int c = s[j], d = c >= '0' && c <= '9' ?
-					    c - '0' : hex && c >= 'a' &&
-					    c <= 'f' ? c - 'a' + 10 : hex &&
-					    c >= 'A' && c <= 'F' ? c - 'A' + 10 :
-					    -1;
+					int c = s[j], d = -1;
+
+					if (c >= '0' && c <= '9')
+						d = c - '0';
+					else if (hex && c >= 'a' && c <= 'f')
+						d = c - 'a' + 10;
+					else if (hex && c >= 'A' && c <= 'F')
+						d = c - 'A' + 10;
 
 					if (d < 0)
 						break;
@@ -239,7 +242,8 @@ rewrite_html(nudge_links *l, const nudge_links_msg *m, const nudge_buf *in,
 		if (lt == NULL)
 			break;
 		if (end - lt >= 4 && memcmp(lt, "<!--", 4) == 0) {
-			const char *c = memmem(lt, (size_t)(end - lt), "-->", 3);
+			const char *c = memmem(lt, (size_t)(end - lt),
+			    "-->", 3);
 
 			gt = c != NULL ? c + 2 : end - 1;
 			if (nudge_buf_add(out, p, (size_t)(gt + 1 - p)) == -1)

@@ -632,7 +632,8 @@ hook_twilio(struct req *q)
 		goto out;
 	}
 	if (!twilio_ok(q, &f)) {
-		nudge_errf(q->err, EX_DATAERR, "twilio: bad X-Twilio-Signature");
+		nudge_errf(q->err, EX_DATAERR,
+		    "twilio: bad X-Twilio-Signature");
 		text(q, 403, "forbidden\n");
 		goto out;
 	}
@@ -757,7 +758,8 @@ hook_mailgun(struct req *q)
 	    " json_extract(?1, '$.\"event-data\".event'),"
 	    " json_extract(?1, '$.\"event-data\".severity'),"
 	    " json_extract(?1, '$.\"event-data\".recipient'),"
-	    " json_extract(?1, '$.\"event-data\".message.headers.\"message-id\"'),"
+	    " json_extract(?1,"
+	    "  '$.\"event-data\".message.headers.\"message-id\"'),"
 	    " json_extract(?1, '$.\"event-data\".\"delivery-status\".code')"
 	    " WHERE json_valid(?1)", -1, &s, NULL) != SQLITE_OK) {
 		rc = nudge_store_error(q->st, q->err, "json");

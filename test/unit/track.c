@@ -153,14 +153,16 @@ untoken(const char *s)
 	char *out = malloc(strlen(s) + 1), *o = out;
 
 	while (*s) {
-		if ((s[0] == '/' && strchr("ocu", s[1]) && s[1] && s[2] == '/')) {
+		if (s[0] == '/' && s[1] != '\0' && strchr("ocu", s[1]) &&
+		    s[2] == '/') {
 			memcpy(o, s, 3);
 			o += 3;
 			s += 3;
 			strcpy(o, "TOKEN");
 			o += 5;
-			while (*s && (strchr("-_", *s) || (*s >= '0' && *s <= '9') ||
-			    (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+			while (*s != '\0' && strchr("-_0123456789"
+			    "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", *s) != NULL)
 				s++;
 			continue;
 		}
@@ -199,9 +201,10 @@ test_links(void)
 	    "nor mailto:a@b.c; xhttps://c.example/ stays.",
 	    "URLs tracked, punctuation kept out, ours and others kept");
 	free(u);
-	nudge_buf_puts(&t.part[NUDGE_TPL_HTML], "<p><A HREF=\"https://a.example/"
-	    "?a=1&amp;b=2\">x</a><a data-nudge-notrack href=\"https://b.example"
-	    "/\">y</a><a name=z>z</a></p></BODY>");
+	nudge_buf_puts(&t.part[NUDGE_TPL_HTML],
+	    "<p><A HREF=\"https://a.example/?a=1&amp;b=2\">x</a>"
+	    "<a data-nudge-notrack href=\"https://b.example/\">y</a>"
+	    "<a name=z>z</a></p></BODY>");
 	ok(nudge_links_rewrite(l, &m, &t, &err) == 0, "HTML rewrites");
 	u = untoken(t.part[NUDGE_TPL_HTML].s);
 	is_str(u, "<p><A HREF=\"https://t.example/t/c/TOKEN\">x</a>"
