@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
 export NUDGE_TRACK_BUSY_MS=200
-plan 48
+plan 49
 
 seed
 track_setup
@@ -58,6 +58,8 @@ is "an open token is no click token" "$(hit GET "/c/${o#/o/}")" 404
 is "nor an unsubscribe token" \
     "$(hit GET "/c/$(path_of "$(nudge track url unsub promo 1)" | sed 's|^/u/||')")" 404
 is "and no Location comes with a 404" "$(grep -c '^Location' "$T/h")" 0
+is "a sealed javascript: URL is no redirect either" \
+    "$(hit GET "$(path_of "$(nudge track url click promo 1 'javascript:alert(1)')")")" 404
 
 # Bad tokens: 404, nothing recorded
 tok=${c#/c/}

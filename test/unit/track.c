@@ -26,6 +26,51 @@ opener(void *arg, nudge_store **st, nudge_err *err)
 	return nudge_store_open(st, dbpath, NUDGE_STORE_CREATE, err);
 }
 
+static int fail_code;
+
+static int
+failing(void *arg, nudge_store **st, nudge_err *err)
+{
+	(void)arg;
+	*st = NULL;
+	return nudge_errf(err, fail_code, "simulated");
+}
+
+/* A store that cannot be opened or written: 503 for what may pass
+ * (locked, full, unwritable), 500 for the rest, short bodies both. */
+static void
+test_unavailable(void)
+{
+	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
+		NULL, NULL, 1800000000, failing, NULL, 0 };
+	nudge_track_req r = { 0 };
+	nudge_track_resp resp = { 0 };
+	nudge_buf u = { 0 };
+	nudge_err err;
+	static const int codes[] = { EX_TEMPFAIL, EX_IOERR, EX_CANTCREAT,
+		EX_SOFTWARE };
+	static const int want[] = { 503, 503, 503, 500 };
+	size_t i;
+
+	nudge_track_url(&u, "https://t.example/t", key, sizeof key - 1, 'c',
+	    1, "", 1, "https://a.example/", 18, 1800000000, &err);
+	r.method = "GET";
+	r.path = u.s + 19;
+	for (i = 0; i < 4; i++) {
+		char d[64];
+
+		fail_code = codes[i];
+		snprintf(d, sizeof d, "store error %d answers %d", codes[i],
+		    want[i]);
+		ok(nudge_track_handle(&o, &r, &resp, &err) == 0 &&
+		    resp.status == want[i] && resp.body.len < 40, d);
+	}
+	ok(strstr(resp.headers.s, "Location") == NULL,
+	    "and no redirect goes with them");
+	nudge_track_resp_free(&resp);
+	nudge_buf_free(&u);
+}
+
 static void
 test_msgid(void)
 {
@@ -239,6 +284,7 @@ main(void)
 	test_msgid();
 	test_proxy();
 	test_handle();
+	test_unavailable();
 	test_links();
 	snprintf(dbpath, sizeof dbpath, "rm -rf %s", dir);
 	if (system(dbpath) != 0)
