@@ -435,7 +435,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		kill "$lpid"
 		die "a click answered $code, not 302"
 	fi
-	say "track: wrk -t2 -c8 -d${secs}s on each of 4 URLs"
+	say "track: wrk -t2 -c8 -d${secs}s on each of 5 URLs"
 	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	track_wrk track-click "$click"
 	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
