@@ -72,6 +72,7 @@ demo: deps all
 	@sh samples/demo.sh
 
 bench: all $(BENCH_TOOLS)
+	@sh test/deps.sh bench
 	@sh test/bench/run.sh
 
 install: all
@@ -81,6 +82,9 @@ install: all
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
+	if command -v cppcheck >/dev/null; then cppcheck --quiet --error-exitcode=1 \
+	    --enable=warning,performance,portability --std=c11 -D_GNU_SOURCE \
+	    -Ilib --suppress=missingIncludeSystem lib cmd; fi
 
 clean:
 	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS)

@@ -13,6 +13,7 @@ static const char *const commands[][2] = {
 	{ "event", "record or import events (opens, purchases, ...)" },
 	{ "segment", "select contacts with the segment language" },
 	{ "send", "send a template to contacts read from stdin" },
+	{ "trigger", "print the due steps of campaign files, for send" },
 	{ "report", "what campaigns did: opens, clicks, conversions" },
 	{ "track", "CGI: record opens, clicks, unsubscribes, webhooks" },
 };

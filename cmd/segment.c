@@ -49,13 +49,14 @@ usage(const char *why)
 static size_t
 split_fields(char *s, const char ***out)
 {
-	const char **f = NULL;
+	const char **f = NULL, **nf;
 	size_t n = 0;
 	char *p;
 
 	for (;;) {
-		if ((f = reallocarray(f, n + 1, sizeof *f)) == NULL)
+		if ((nf = reallocarray(f, n + 1, sizeof *f)) == NULL)
 			err(EX_OSERR, NULL);
+		f = nf;
 		if ((p = strchr(s, ',')) != NULL)
 			*p = '\0';
 		if (*s == '\0')

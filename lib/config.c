@@ -947,3 +947,23 @@ nudge_config_open_store(const nudge_config *cfg, const char *db_opt,
 	free(dflt);
 	return rc;
 }
+
+/* For campaign files (campaign.c): the same `policy:` map, read into p,
+ * which the caller initialised (quiet_from = quiet_to = -1). */
+int
+nudge_config_read_policy(const char *path, const nudge_ynode *m,
+    nudge_policy_cfg *p, nudge_err *err)
+{
+	nudge_config tmp;
+	struct rd r;
+	int rc;
+
+	memset(&tmp, 0, sizeof tmp);
+	memset(&r, 0, sizeof r);
+	tmp.policy = *p;
+	r.path = path;
+	r.cfg = &tmp;
+	rc = read_policy(&r, m, err);
+	*p = tmp.policy;
+	return rc;
+}

@@ -88,4 +88,12 @@ int nudge_config_secret(const nudge_config *cfg, enum nudge_secret which,
     char **out, nudge_err *err);
 void nudge_config_secret_free(char *secret);
 
+struct nudge_ynode;
+/* Reads a `policy:` map m of the YAML file path into p (initialised by
+ * the caller, quiet_from = quiet_to = -1; what m sets is replaced): the
+ * per-campaign overrides of a campaign file.  Errors: EX_DATAERR naming
+ * path:line:col, EX_OSERR. */
+int nudge_config_read_policy(const char *path, const struct nudge_ynode *m,
+    nudge_policy_cfg *p, nudge_err *err);
+
 #endif

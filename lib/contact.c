@@ -287,7 +287,10 @@ int
 nudge_contact_find(nudge_store *st, const char *ref, const char *country,
     int64_t *id, nudge_err *err)
 {
-	char key[NUDGE_EMAIL_MAX + 1], sql[64];
+	static const char by_id[] = "SELECT id FROM contacts WHERE id = ?",
+	    by_email[] = "SELECT id FROM contacts WHERE email = ?",
+	    by_phone[] = "SELECT id FROM contacts WHERE phone = ?";
+	char key[NUDGE_EMAIL_MAX + 1];
 	const char *col = "id";
 	sqlite3_stmt *s;
 	int rc;
@@ -295,17 +298,15 @@ nudge_contact_find(nudge_store *st, const char *ref, const char *country,
 	*id = 0;
 	if ((rc = ref_key(ref, country, key, &col, err)) != 0)
 		return rc;
-	snprintf(sql, sizeof sql, "SELECT id FROM contacts WHERE %s = ?", col);
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "find contact");
+	if ((rc = nudge_store_cached(st, strcmp(col, "id") == 0 ? by_id :
+	    strcmp(col, "email") == 0 ? by_email : by_phone, &s, err)) != 0)
+		return rc;
 	if (strcmp(col, "id") == 0) {
 		int64_t v;
 
-		if (nudge_parse_i64(key, &v) == -1) {
-			sqlite3_finalize(s);
+		if (nudge_parse_i64(key, &v) == -1)
 			return nudge_errf(err, EX_DATAERR, "bad contact id: %s",
 			    key);
-		}
 		sqlite3_bind_int64(s, 1, v);
 	} else {
 		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -313,9 +314,12 @@ nudge_contact_find(nudge_store *st, const char *ref, const char *country,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "find contact");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = nudge_store_error(st, err, "find contact");
+		sqlite3_reset(s);
+		return rc;
+	}
+	sqlite3_reset(s);
 	return 0;
 }
 

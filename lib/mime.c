@@ -493,6 +493,29 @@ put_qp(nudge_buf *b, const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		/* Fast path: a run of bytes written as themselves that fits
+		 * on the line, copied at once (most of a text body).  Not at
+		 * a line's start ('.', "From "), and without a space or tab
+		 * just before a line end, which the slow path escapes. */
+		if (col > 0 && c != '\n' && qp_plain[c]) {
+			size_t j = i, lim = i + (75 - col);
+
+			if (lim > n)
+				lim = n;
+			while (j < lim && s[j] != '\n' &&
+			    qp_plain[(unsigned char)s[j]])
+				j++;
+			if ((j == n || s[j] == '\n' || s[j] == '\r') &&
+			    (s[j - 1] == ' ' || s[j - 1] == '\t'))
+				j--;
+			if (j > i) {
+				memcpy(o, s + i, j - i);
+				o += j - i;
+				col += j - i;
+				i = j - 1;
+				continue;
+			}
+		}
 		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
 			if (c == '\r')
 				i++;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "segment.h"
@@ -13,7 +14,8 @@
 struct nudge_policy {
 	nudge_store *st;
 	sqlite3_stmt *addr, *consent, *cap, *excl;
-	int64_t now, cap_max, cap_per;
+	sqlite3_stmt *sunset_q;   /* NULL when no sunset is set */
+	int64_t now, cap_max, cap_per, sunset;
 	char *exclude;
 	nudge_seg seg;
 	int have_seg;
@@ -48,8 +50,21 @@ nudge_policy_open(nudge_policy **out, nudge_store *st,
 	    " ORDER BY at DESC, id DESC LIMIT 1", err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &p->cap,
 	    "SELECT count(*) FROM events"
-	    " WHERE contact_id = ?1 AND type = 'sent' AND at >= ?2", err)) != 0)
+	    " WHERE contact_id = ?1 AND type = 'sent' AND at >= ?2"
+	    " AND (props IS NULL OR props ->> 'transactional' IS NULL)",
+	    err)) != 0)
 		goto fail;
+	/* sunset: known for longer than the period and no open or click
+	 * in it, from the events_contact index */
+	if (cfg != NULL && cfg->sunset > 0) {
+		p->sunset = cfg->sunset;
+		if ((rc = nudge_store_prepare(st, &p->sunset_q,
+		    "SELECT 1 FROM contacts c WHERE c.id = ?1"
+		    " AND c.created_at <= ?2 AND NOT EXISTS (SELECT 1 FROM"
+		    " events e WHERE e.contact_id = c.id AND e.type IN"
+		    " ('opened', 'clicked') AND e.at >= ?2)", err)) != 0)
+			goto fail;
+	}
 	if (cfg != NULL && cfg->exclude != NULL) {
 		nudge_err e;
 
@@ -94,6 +109,7 @@ nudge_policy_close(nudge_policy *p)
 	sqlite3_finalize(p->consent);
 	sqlite3_finalize(p->cap);
 	sqlite3_finalize(p->excl);
+	sqlite3_finalize(p->sunset_q);
 	if (p->have_seg)
 		nudge_seg_free(&p->seg);
 	free(p->exclude);
@@ -195,7 +211,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 		    channel, day, source);
 	}
 
-	if (p->excl != NULL) {
+	if (p->excl != NULL && !transactional) {
 		sqlite3_bind_int64(p->excl, p->excl_id, contact_id);
 		rc = sqlite3_step(p->excl);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -224,5 +240,77 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 			    "frequency cap: %" PRId64 " in %s", n, day);
 		}
 	}
+	if (p->sunset_q != NULL && !transactional) {
+		sqlite3_bind_int64(p->sunset_q, 1, contact_id);
+		sqlite3_bind_int64(p->sunset_q, 2, p->now - p->sunset);
+		rc = sqlite3_step(p->sunset_q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			rc = nudge_store_error(p->st, err, "policy: sunset");
+		sqlite3_reset(p->sunset_q);
+		if (rc == SQLITE_ROW) {
+			fmt_dur(day, sizeof day, p->sunset);
+			return skip(verdict, reason, len,
+			    "sunset: no open or click in %s", day);
+		}
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
+	return 0;
+}
+
+/* The minute of the day at t in the zone tz (NULL: UTC).  localtime_r
+ * reads TZ, so TZ is set for the call and put back: not thread-safe, like
+ * the rest of a policy. */
+static int
+local_minute(int64_t t, const char *tz, int *minute)
+{
+	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	int ok;
+
+	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	tzset();
+	ok = localtime_r(&tt, &tm) != NULL;
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	if (!ok)
+		return -1;
+	*minute = tm.tm_hour * 60 + tm.tm_min;
+	return 0;
+}
+
+int
+nudge_policy_quiet(const nudge_policy_cfg *cfg, int64_t now, char *why,
+    size_t len, nudge_err *err)
+{
+	char until[32];
+	int m, from, to, quiet, left;
+
+	if (len > 0)
+		*why = '\0';
+	if (cfg == NULL || cfg->quiet_from < 0 || cfg->quiet_to < 0)
+		return 0;
+	if (local_minute(now, cfg->quiet_tz, &m) == -1)
+		return nudge_errf(err, EX_SOFTWARE, "quiet hours: cannot read "
+		    "the time in %s", cfg->quiet_tz != NULL ? cfg->quiet_tz :
+		    "UTC");
+	from = cfg->quiet_from;
+	to = cfg->quiet_to;
+	/* 21:00-08:00 wraps midnight; 13:00-14:00 does not */
+	quiet = from < to ? m >= from && m < to : m >= from || m < to;
+	if (!quiet)
+		return 0;
+	left = ((to - m) % 1440 + 1440) % 1440;
+	nudge_time_format(now - now % 60 + (int64_t)left * 60, until,
+	    sizeof until);
+	snprintf(why, len, "quiet hours %02d:%02d-%02d:%02d %s, until %s",
+	    from / 60, from % 60, to / 60, to % 60, cfg->quiet_tz != NULL ?
+	    cfg->quiet_tz : "UTC", until);
 	return 0;
 }

@@ -15,8 +15,8 @@
  * the exclusion segment, compiled once.  Not thread-safe. */
 typedef struct nudge_policy nudge_policy;
 
-/* Prepares the checks of cfg (its frequency cap and exclude; quiet hours
- * and sunset are not enforced here yet) with now as the clock: the cap's
+/* Prepares the checks of cfg (its frequency cap, exclude and sunset;
+ * quiet hours are nudge_policy_quiet's) with now as the clock: the cap's
  * window and the segment's `within` count back from it.  cfg may be NULL
  * (consent and addresses only).
  * Errors: EX_USAGE for a bad exclude expression (err "exclude: column N:
@@ -31,8 +31,9 @@ enum nudge_verdict {
 };
 
 /* Decides for contact_id on channel (email, sms or push).  transactional
- * messages (a receipt, a password reset) do not count against, and are
- * not stopped by, the frequency cap.  On NUDGE_POLICY_SKIP, reason (at
+ * messages (a receipt, a password reset) are not stopped by the
+ * frequency cap or the exclusion segment, only by consent; their sent
+ * events (props {"transactional":true}) do not count against the cap.  On NUDGE_POLICY_SKIP, reason (at
  * least 64 bytes are useful; cut to len) says why, first match wins:
  *   "no such contact"
  *   "no email address" (phone for sms, push id for push)
@@ -41,10 +42,21 @@ enum nudge_verdict {
  *     source
  *   "excluded by policy: bought within 2d"
  *   "frequency cap: 3 in 7d"
+ *   "sunset: no open or click in 180d" -- known for longer than the
+ *     sunset period and no opened or clicked event in it (not for
+ *     transactional messages)
  * A contact with no consent row for the channel may be sent to.
  * Errors: EX_DATAERR for an unknown channel; store errors. */
 int nudge_policy_check(nudge_policy *p, int64_t contact_id,
     const char *channel, int transactional, enum nudge_verdict *verdict,
     char *reason, size_t len, nudge_err *err);
+
+/* Whether now falls in cfg's quiet hours (cfg may be NULL).  When it
+ * does, why says so and until when, as "quiet hours 21:00-08:00
+ * Asia/Jerusalem, until 2026-11-03T06:00:00Z": send holds every message
+ * (no claim, nothing written) and the next trigger run offers them again.
+ * Otherwise why is "".  Errors: EX_SOFTWARE (the zone cannot be read). */
+int nudge_policy_quiet(const nudge_policy_cfg *cfg, int64_t now, char *why,
+    size_t len, nudge_err *err);
 
 #endif

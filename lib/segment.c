@@ -66,6 +66,7 @@ struct parser {
 	const char *stack[MAX_REFS + 2]; /* saved segments being expanded */
 	int nstack;
 	int nest;
+	const nudge_seg_ctx *ctx; /* campaign context, or NULL */
 	int code;          /* once failed: the sysexits code */
 	size_t err_off;
 	char msg[900];
@@ -92,6 +93,8 @@ struct cmp {
 struct event {
 	const char *type;
 	char *channel, *campaign, *last_channel;
+	char *step;        /* `step "ID"`, or NULL */
+	size_t step_off;
 	int64_t last_n, at_least, since;
 	int has_since;
 	struct cmp *props;
@@ -747,6 +750,13 @@ parse_ref(struct parser *p, int neg, nudge_buf *out)
 		fail(p, t.off, "saved segments nested too deeply");
 		goto out;
 	}
+	if (p->st == NULL && p->ctx != NULL && p->ctx->lenient_refs) {
+		/* checking a file without its store: @name stays unknown */
+		free(name);
+		p->sh->npreds++;
+		p->sh->contact = 1;
+		return nudge_buf_puts(out, neg ? "1" : "0") == -1 ? oom(p) : 0;
+	}
 	if (p->st == NULL) {
 		fail(p, t.off, "no store to look @%s up in", name);
 		goto out;
@@ -812,6 +822,7 @@ event_free(struct event *ev)
 	free(ev->channel);
 	free(ev->campaign);
 	free(ev->last_channel);
+	free(ev->step);
 	for (i = 0; i < ev->nprops; i++) {
 		free(ev->props[i].name);
 		free(ev->props[i].v.s);
@@ -906,6 +917,17 @@ parse_event_tail(struct parser *p, struct event *ev)
 			if ((ev->campaign = str_value(p, &t)) == NULL)
 				return oom(p);
 			advance(p, &t);
+		} else if (is_kw(p, &t, "step")) {
+			ev->step_off = t.off;
+			advance(p, &t);
+			peek(p, &t);
+			if (t.kind != T_STR)
+				return expected(p, &t, "a step id in double "
+				    "quotes after \"step\"");
+			free(ev->step);
+			if ((ev->step = str_value(p, &t)) == NULL)
+				return oom(p);
+			advance(p, &t);
 		} else if (is_kw(p, &t, "in")) {
 			advance(p, &t);
 			if (parse_last(p, ev) == -1)
@@ -987,6 +1009,27 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 	ev.type = strcmp(type, "received") == 0 ? "sent" : type;
 	if (parse_event_tail(p, &ev) == -1)
 		goto out;
+	if (ev.step != NULL && ev.campaign == NULL) {
+		/* `step "x"` alone: a step of the campaign being run */
+		if (p->ctx == NULL || p->ctx->campaign == NULL) {
+			fail(p, ev.step_off, "\"step\" outside a campaign file "
+			    "needs campaign \"NAME\" before it");
+			goto out;
+		}
+		if ((ev.campaign = strdup(p->ctx->campaign)) == NULL)
+			goto nomem;
+	}
+	if (ev.step != NULL && p->ctx != NULL && p->ctx->step_suffix != NULL &&
+	    p->ctx->campaign != NULL && strcmp(ev.campaign,
+	    p->ctx->campaign) == 0) {
+		/* a recurring campaign's steps of this round */
+		char *sx;
+
+		if (asprintf(&sx, "%s%s", ev.step, p->ctx->step_suffix) == -1)
+			goto nomem;
+		free(ev.step);
+		ev.step = sx;
+	}
 	if ((n = param_text(p, ev.type)) == -1)
 		goto out;
 	if (nudge_buf_printf(&b, "FROM events e WHERE e.type = ?%d", n) == -1)
@@ -1002,6 +1045,12 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 			goto out;
 		if (nudge_buf_printf(&b, " AND e.campaign_id = (SELECT k.id "
 		    "FROM campaigns k WHERE k.name = ?%d)", n) == -1)
+			goto nomem;
+	}
+	if (ev.step != NULL) {
+		if ((n = param_text(p, ev.step)) == -1)
+			goto out;
+		if (nudge_buf_printf(&b, " AND e.step = ?%d", n) == -1)
 			goto nomem;
 	}
 	if (ev.last_n > 0) {
@@ -1022,6 +1071,10 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 		    "k.id DESC LIMIT ?%d)", n) == -1)
 			goto nomem;
 	}
+	if (p->ctx != NULL && p->ctx->event_since != NULL &&
+	    nudge_buf_printf(&b, " AND e.contact_id = c.id AND e.at >= (%s)",
+	    p->ctx->event_since) == -1)
+		goto nomem;
 	if (ev.has_since) {
 		if ((n = param_int(p, NUDGE_SEG_TIME, ev.since)) == -1)
 			goto out;
@@ -1306,6 +1359,13 @@ int
 nudge_seg_compile(nudge_store *st, const char *name, const char *expr,
     int64_t now, nudge_seg *seg, nudge_err *err)
 {
+	return nudge_seg_compile_ctx(st, name, expr, now, NULL, seg, err);
+}
+
+int
+nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
+    int64_t now, const nudge_seg_ctx *ctx, nudge_seg *seg, nudge_err *err)
+{
 	struct parser p;
 	struct shared sh;
 	struct tok t;
@@ -1320,6 +1380,7 @@ nudge_seg_compile(nudge_store *st, const char *name, const char *expr,
 	p.s = expr;
 	p.now = now;
 	p.seg = seg;
+	p.ctx = ctx;
 	if (name != NULL)
 		p.stack[p.nstack++] = name;
 	if (parse_join(&p, 0, "or", &cond, 1) == 0) {
@@ -1349,7 +1410,82 @@ nudge_seg_compile(nudge_store *st, const char *name, const char *expr,
 	}
 	seg->cond = cond.s;
 	seg->sql = sql.s;
+	/* both forms end with the ORDER BY (fast_sql and the scan) */
+	{
+		const char *o = strstr(sql.s, " ORDER BY "), *n;
+
+		while (o != NULL && (n = strstr(o + 1, " ORDER BY ")) != NULL)
+			o = n;
+		seg->sql_order = o != NULL ? (size_t)(o - sql.s) : sql.len;
+	}
 	return 0;
+}
+
+static int copy_param(nudge_seg *seg, const nudge_seg_param *q);
+
+/* Appends s to b with every parameter ?N written ?(N + base).  The
+ * compiler never pastes user text into SQL, so every '?' in its output
+ * starts a parameter. */
+static int
+add_shifted(nudge_buf *b, const char *s, size_t base)
+{
+	const char *q;
+	char *end;
+	unsigned long n;
+
+	while ((q = strchr(s, '?')) != NULL) {
+		if (nudge_buf_add(b, s, (size_t)(q - s)) == -1)
+			return -1;
+		n = strtoul(q + 1, &end, 10);
+		if (nudge_buf_printf(b, "?%lu", n + base) == -1)
+			return -1;
+		s = end;
+	}
+	return nudge_buf_puts(b, s);
+}
+
+int
+nudge_seg_append(nudge_seg *dst, const nudge_seg *src, nudge_buf *cond,
+    nudge_buf *sql, nudge_err *err)
+{
+	size_t i, base = dst->nparams;
+
+	if ((cond != NULL && add_shifted(cond, src->cond, base) == -1) ||
+	    (sql != NULL && add_shifted(sql, src->sql, base) == -1))
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	for (i = 0; i < src->nparams; i++)
+		if (copy_param(dst, &src->params[i]) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	return 0;
+}
+
+int
+nudge_seg_append_unordered(nudge_seg *dst, const nudge_seg *src,
+    nudge_buf *sql, nudge_err *err)
+{
+	nudge_seg part = *src;
+	char *cut;
+	int rc;
+
+	if ((cut = strndup(src->sql, src->sql_order)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	part.sql = cut;
+	rc = nudge_seg_append(dst, &part, NULL, sql, err);
+	free(cut);
+	return rc;
+}
+
+int
+nudge_seg_param_add(nudge_seg *dst, enum nudge_seg_type type, int64_t i,
+    const char *s, nudge_err *err)
+{
+	nudge_seg_param q = { type, i, 0, (char *)s };
+
+	if (copy_param(dst, &q) == -1) {
+		nudge_errf(err, EX_OSERR, "out of memory");
+		return -1;
+	}
+	return (int)dst->nparams;
 }
 
 void

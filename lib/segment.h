@@ -37,6 +37,10 @@ typedef struct nudge_seg {
 	 * contacts c WHERE <cond> ORDER BY c.id, or when every predicate
 	 * is a list or event one, the same ids without reading contacts. */
 	char *sql;
+	/* sql[0..sql_order) is that query without its final ORDER BY: an
+	 * operand of a compound SELECT (trigger: AUDIENCE EXCEPT LEDGER).
+	 * Set by nudge_seg_compile; 0 after nudge_seg_select. */
+	size_t sql_order;
 	nudge_seg_param *params;
 	size_t nparams;
 	/* After a failed compile: where the error is in the expression, as
@@ -55,6 +59,47 @@ typedef struct nudge_seg {
 int nudge_seg_compile(nudge_store *st, const char *name, const char *expr,
     int64_t now, nudge_seg *seg, nudge_err *err);
 void nudge_seg_free(nudge_seg *seg);
+
+/* What a campaign file's expressions know beyond the store. */
+typedef struct nudge_seg_ctx {
+	/* The campaign being run: `step "ID"` without `campaign "NAME"`
+	 * means a step of this one.  NULL: such a step is an error. */
+	const char *campaign;
+	/* Appended to step ids of that campaign ("@2026-11-02T00:00:00Z"
+	 * for a round of a recurring campaign), or NULL. */
+	const char *step_suffix;
+	/* An SQL expression without parameters (the caller's own, never
+	 * user text) that bounds every event predicate from below, as
+	 * `AND e.contact_id = c.id AND e.at >= (event_since)`: a campaign's
+	 * goal counts only events since the contact entered.  NULL: none. */
+	const char *event_since;
+	/* With st NULL: @name is accepted unchecked (it matches nobody),
+	 * so a file can be checked without its store. */
+	int lenient_refs;
+} nudge_seg_ctx;
+
+/* nudge_seg_compile with a campaign context (ctx may be NULL): also
+ * `EVENT step "ID"`, the contact's events of that step of ctx's
+ * campaign.  Errors as nudge_seg_compile. */
+int nudge_seg_compile_ctx(nudge_store *st, const char *name,
+    const char *expr, int64_t now, const nudge_seg_ctx *ctx, nudge_seg *seg,
+    nudge_err *err);
+
+/* Appends src's parameters to dst's, and src's cond (into cond) and sql
+ * (into sql), when not NULL, renumbered to follow dst's: so that several
+ * segments make one query with one parameter list.  Errors: EX_OSERR. */
+int nudge_seg_append(nudge_seg *dst, const nudge_seg *src, nudge_buf *cond,
+    nudge_buf *sql, nudge_err *err);
+
+/* As nudge_seg_append with cond NULL, but appends src's ids query
+ * without its final ORDER BY (src->sql[0..sql_order)). */
+int nudge_seg_append_unordered(nudge_seg *dst, const nudge_seg *src,
+    nudge_buf *sql, nudge_err *err);
+
+/* Appends one parameter (s copied when type is NUDGE_SEG_TEXT) and
+ * returns its number, or -1 when memory runs out (err says so). */
+int nudge_seg_param_add(nudge_seg *dst, enum nudge_seg_type type, int64_t i,
+    const char *s, nudge_err *err);
 
 /* Binds seg's parameters to ?1..?nparams of s. */
 int nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err);

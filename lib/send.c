@@ -75,13 +75,17 @@ struct sender {
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
+	int col;                /* the recipient's field: 0 email, 1 phone,
+				   2 push_id */
+	char quiet[128];        /* why messages are held now, or "" */
 };
 
 static void
 result(struct sender *s, long line, const char *input, int64_t cid,
     const char *status, const char *detail)
 {
-	nudge_send_result r = { line, input, cid, status, detail };
+	nudge_send_result r = { line, input, cid, status, detail,
+		s->o->step != NULL ? s->o->campaign : NULL, s->o->step };
 
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
@@ -266,9 +270,13 @@ on_delivery(void *arg, const nudge_delivery *d)
 		ev.type = type;
 		ev.channel = s->o->channel;
 		ev.campaign = s->o->campaign;
+		ev.step = s->o->step;
 		ev.message_id = p->ledger_id;
 		ev.at = s->o->now;
 		ev.source = "send";
+		/* a receipt's sent event is not counted by frequency caps */
+		if (s->o->transactional && out == NUDGE_OUT_SENT)
+			ev.props_json = "{\"transactional\":true}";
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, s->o->now, &e)) != 0 ||
 		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0) {
@@ -304,7 +312,8 @@ pick_from(struct sender *s, struct slot *sl, char *name, size_t namelen)
 static int
 track(struct sender *s, int64_t cid, int after)
 {
-	nudge_links_msg m = { s->campaign_id, "", cid, s->o->now };
+	nudge_links_msg m = { s->campaign_id, s->o->step != NULL ?
+	    s->o->step : "", cid, s->o->now };
 
 	if (s->links == NULL)
 		return 0;
@@ -352,6 +361,12 @@ take_line(struct sender *s, long line, char *text)
 		*s->err = e;
 		return rc;
 	}
+	if (s->quiet[0] != '\0') {
+		/* quiet hours: held, not claimed; trigger offers it again */
+		s->stats->held++;
+		result(s, line, text, cid, "held", s->quiet);
+		return 0;
+	}
 	if ((rc = nudge_policy_check(s->policy, cid, o->channel,
 	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
 		return rc;
@@ -362,9 +377,11 @@ take_line(struct sender *s, long line, char *text)
 	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
-	if (s->c.off[0] < 0) {
+	if (s->c.off[s->col] < 0) {
 		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", "no email address");
+		result(s, line, text, cid, "skipped", s->col == 0 ?
+		    "no email address" : s->col == 1 ? "no phone number" :
+		    "no push id");
 		return 0;
 	}
 	if ((rc = track(s, cid, 0)) != 0)
@@ -378,8 +395,26 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
-	if ((rc = track(s, cid, 1)) != 0 ||
-	    (rc = pick_from(s, sl, name, sizeof name)) != 0)
+	/* tracked links in every channel's text, before either builder */
+	if ((rc = track(s, cid, 1)) != 0)
+		return rc;
+	if (s->col != 0) {
+		/* sms and push into the file transport (until the HTTP
+		 * providers land): "To:" and the rendered text */
+		nudge_buf_reset(&sl->msg);
+		snprintf(sl->from, sizeof sl->from, "%s", o->channel);
+		snprintf(sl->to, sizeof sl->to, "%s",
+		    s->c.vals.s + s->c.off[s->col]);
+		if (nudge_buf_printf(&sl->msg, "To: %s\nChannel: %s\n%s%s%s"
+		    "\n%s", sl->to, o->channel,
+		    s->out.part[NUDGE_TPL_TITLE].len > 0 ? "Title: " : "",
+		    nudge_buf_str(&s->out.part[NUDGE_TPL_TITLE]),
+		    s->out.part[NUDGE_TPL_TITLE].len > 0 ? "\n" : "",
+		    nudge_buf_str(&s->out.part[NUDGE_TPL_TEXT])) == -1)
+			return nudge_errf(s->err, EX_OSERR, "out of memory");
+		goto built;
+	}
+	if ((rc = pick_from(s, sl, name, sizeof name)) != 0)
 		return rc;
 	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
 	snprintf(unsub, sizeof unsub, "mailto:%s?subject=unsubscribe",
@@ -398,8 +433,8 @@ take_line(struct sender *s, long line, char *text)
 	    s->out.part[NUDGE_TPL_REPLY_TO].s : s->reply_to;
 	m.subject = nudge_buf_str(&s->out.part[NUDGE_TPL_SUBJECT]);
 	m.date = o->now;
-	m.msgid_key = nudge_ledger_key(key, sizeof key, s->campaign_id, "",
-	    cid);
+	m.msgid_key = nudge_ledger_key(key, sizeof key, s->campaign_id,
+	    o->step, cid);
 	m.text = nudge_buf_str(&s->out.part[NUDGE_TPL_TEXT]);
 	m.text_len = s->out.part[NUDGE_TPL_TEXT].len;
 	if (s->out.part[NUDGE_TPL_HTML].len > 0) {
@@ -421,6 +456,7 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
+built:
 	if (o->dry_run) {
 		snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
 		s->stats->rendered++;
@@ -452,7 +488,7 @@ flush_batch(struct sender *s)
 	    (rc = nudge_store_begin(s->st, s->err)) != 0)
 		return rc;
 	for (i = 0; i < s->nslots; i++) {
-		if ((rc = nudge_ledger_claim(s->ledger, s->campaign_id, "",
+		if ((rc = nudge_ledger_claim(s->ledger, s->campaign_id, s->o->step,
 		    s->slots[i].contact_id, s->o->channel, s->o->resend_unknown,
 		    s->o->now, &claim[i], &ids[i], s->err)) != 0) {
 			nudge_store_rollback(s->st);
@@ -570,9 +606,16 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	if (o->campaign == NULL || *o->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
-	if (o->channel == NULL || strcmp(o->channel, "email") != 0)
+	if (o->channel != NULL && strcmp(o->channel, "email") != 0 &&
+	    o->transport != NULL && strncmp(o->transport, "file://", 7) == 0)
+		/* sms and push: only into the file transport so far */
+		s.col = strcmp(o->channel, "sms") == 0 ? 1 :
+		    strcmp(o->channel, "push") == 0 ? 2 : 0;
+	if (o->channel == NULL || (strcmp(o->channel, "email") != 0 &&
+	    s.col == 0))
 		return nudge_errf(err, EX_USAGE, "channel %s: only email can be "
-		    "sent so far", o->channel != NULL ? o->channel : "(none)");
+		    "sent so far (sms and push into file:// only)",
+		    o->channel != NULL ? o->channel : "(none)");
 	if (o->template_path == NULL)
 		return nudge_errf(err, EX_USAGE, "no template: give --template "
 		    "FILE");
@@ -582,7 +625,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	}
 	if ((rc = nudge_tpl_load(o->template_path, &s.tpl, err)) != 0)
 		goto out;
-	if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_SUBJECT))) {
+	if (s.col == 0 &&
+	    !(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_SUBJECT))) {
 		rc = nudge_errf(err, EX_DATAERR, "%s: no Subject: line",
 		    o->template_path);
 		goto out;
@@ -590,13 +634,18 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	if ((rc = nudge_links_open(&s.links, o->cfg, err)) != 0 ||
 	    (rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
 	    (rc = campaign_id(&s)) != 0 ||
-	    (rc = nudge_policy_open(&s.policy, st, o->cfg != NULL ?
-	    &o->cfg->policy : NULL, o->now, err)) != 0 ||
+	    (rc = nudge_policy_open(&s.policy, st, o->policy != NULL ?
+	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
+	    err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s.get_contact, "SELECT email, phone,"
 	    " push_id, first_name, last_name, attrs FROM contacts WHERE id = ?",
 	    err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s.get_attrs, "SELECT key, value"
 	    " FROM json_each(?)", err)) != 0)
+		goto out;
+	if (!o->transactional && (rc = nudge_policy_quiet(o->policy != NULL ?
+	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
+	    s.quiet, sizeof s.quiet, err)) != 0)
 		goto out;
 	if (!o->dry_run) {
 		if ((rc = nudge_ledger_open(&s.ledger, st, err)) != 0 ||
@@ -612,6 +661,12 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if ((rc = take_line(&s, lineno, line)) != 0)
+			goto out;
+		/* keep the connections busy while the next batch renders:
+		 * without this they idle for a whole batch's rendering */
+		if (s.t != NULL && nudge_transport_pending(s.t) > 0 &&
+		    ((rc = nudge_transport_run(s.t, 0, on_delivery, &s,
+		    err)) != 0 || (rc = s.rc) != 0))
 			goto out;
 		if (s.nslots == BATCH && (rc = flush_batch(&s)) != 0)
 			goto out;

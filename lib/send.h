@@ -18,6 +18,7 @@ typedef struct nudge_send_result {
 	const char *status;   /* sent, failed, bounced, skipped, duplicate,
 				 unknown, tempfail, rendered (--dry-run) */
 	const char *detail;   /* the provider's id, or why */
+	const char *campaign, *step; /* a trigger line's; else NULL */
 } nudge_send_result;
 
 typedef void nudge_send_result_fn(void *arg, const nudge_send_result *r);
@@ -25,7 +26,12 @@ typedef void nudge_send_result_fn(void *arg, const nudge_send_result *r);
 typedef struct nudge_send_opts {
 	const nudge_config *cfg;  /* may be NULL */
 	const char *campaign;     /* the campaign the messages belong to */
-	const char *channel;      /* "email" (the only one so far) */
+	const char *step;         /* the campaign's step (trigger lines), or
+				     NULL: the ledger key's step is "" */
+	const nudge_policy_cfg *policy; /* replaces cfg's policy (a
+				     campaign's overrides), or NULL */
+	const char *channel;      /* "email"; sms and push only into a
+				     file:// transport so far */
 	const char *template_path;
 	const char *transport;    /* overrides the config's channels: email:
 				     url */
@@ -46,7 +52,7 @@ typedef struct nudge_send_opts {
 
 typedef struct nudge_send_stats {
 	long read, sent, failed, bounced, tempfail, skipped, duplicate,
-	    unknown, rendered, recovered;
+	    unknown, rendered, recovered, held;
 } nudge_send_stats;
 
 /*

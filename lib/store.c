@@ -174,6 +174,29 @@ nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt, const char *sql,
 }
 
 int
+nudge_store_cached(nudge_store *st, const char *sql, sqlite3_stmt **stmt,
+    nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NUDGE_STORE_CACHE && st->cache_sql[i] != NULL; i++)
+		if (st->cache_sql[i] == sql) {
+			*stmt = st->cache[i];
+			sqlite3_reset(*stmt);
+			sqlite3_clear_bindings(*stmt);
+			return 0;
+		}
+	if (i == NUDGE_STORE_CACHE)
+		return nudge_errf(err, EX_SOFTWARE, "statement cache full");
+	if ((rc = nudge_store_prepare(st, &st->cache[i], sql, err)) != 0)
+		return rc;
+	st->cache_sql[i] = sql;
+	*stmt = st->cache[i];
+	return 0;
+}
+
+int
 nudge_store_begin(nudge_store *st, nudge_err *err)
 {
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
@@ -368,8 +391,12 @@ fail:
 void
 nudge_store_close(nudge_store *st)
 {
+	size_t i;
+
 	if (st == NULL)
 		return;
+	for (i = 0; i < NUDGE_STORE_CACHE; i++)
+		sqlite3_finalize(st->cache[i]);
 	sqlite3_close_v2(st->db);
 	free(st->path);
 	free(st);

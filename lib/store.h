@@ -13,9 +13,15 @@
 /* The newest schema this build knows; see migrations[] in store.c. */
 #define NUDGE_SCHEMA_VERSION 2
 
+#define NUDGE_STORE_CACHE 8
+
 typedef struct nudge_store {
 	sqlite3 *db;
 	char *path;
+	/* statements kept prepared for nudge_store_cached(), keyed by the
+	 * address of their SQL text */
+	const char *cache_sql[NUDGE_STORE_CACHE];
+	sqlite3_stmt *cache[NUDGE_STORE_CACHE];
 } nudge_store;
 
 enum {
@@ -44,6 +50,15 @@ void nudge_store_rollback(nudge_store *st);
 int nudge_store_exec(nudge_store *st, const char *sql, nudge_err *err);
 int nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt,
     const char *sql, nudge_err *err);
+
+/* Sets *stmt to sql prepared once for the life of the store and reset
+ * for a new run: for a statement run once per message or line, where
+ * preparing it again would cost more than running it (a primary key
+ * lookup).  sql must have static storage: the cache is keyed by its
+ * address.  The caller binds, steps and resets; it never finalizes.
+ * Errors: as nudge_store_prepare; EX_SOFTWARE when the cache is full. */
+int nudge_store_cached(nudge_store *st, const char *sql, sqlite3_stmt **stmt,
+    nudge_err *err);
 
 /* Fills err with "what: <sqlite's message>" and returns the sysexits code
  * for the store's last error: EX_TEMPFAIL for busy/locked, EX_IOERR for

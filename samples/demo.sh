@@ -47,6 +47,11 @@ nudge segment 'list "newsletter"' |
 step ls demo/outbox/new
 ls "$dir/outbox/new"
 
+step "nudge trigger campaigns/*.yaml | nudge send --transport file://demo/campaigns"
+nudge trigger --now $now campaigns/*.yaml |
+	NUDGE_FILE_NOSYNC=1 nudge send --now $now \
+	    --transport "file://$dir/campaigns" || exit $?
+
 step nudge report
 nudge report || exit $?
 printf '\nThe store is demo/nudge.db; try: NUDGE_CONFIG=samples/config.yaml ./nudge segment --count %s\n' \

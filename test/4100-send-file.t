@@ -3,7 +3,7 @@
 # reasons, the ledger and events, a re-run that sends nothing twice, a dry
 # run that writes nothing.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 
 S="$TESTDIR/send"
 export NUDGE_FILE_NOSYNC=1
@@ -45,4 +45,12 @@ exits "a field with no default skips the contact" 0 sh -c "echo 1 |
 	nudge send --now $now -c coupon -t '$S/strict.txt' --transport file://$T/out"
 is "and names the field" "$(cat .out)" \
 	"1	skipped	no value for field \"attrs.coupon\" and no default"
+# the progress line: on a terminal's stderr only (script(1) gives one)
+nudge segment 'list "news"' >ids
+script -qec "nudge send --dry-run --now $now -c prog -t '$S/hello.txt' <ids >/dev/null" /dev/null >tty.txt 2>&1
+like "on a terminal, a progress bar with the counts" "$(tr '\r' '\n' <tty.txt | grep -a 'done:' | tail -n 1)" \
+	'^\[####################\] 100% 7 done: 5 rendered, 2 skipped, 0 failed, 0 bounced'
+nudge send --dry-run --now $now -c prog -t "$S/hello.txt" <ids >/dev/null 2>notty.txt
+is "not when stderr is a file: the summary alone" "$(cat notty.txt)" \
+	"nudge-send: prog: read 7, rendered 5, skipped 2 (dry run: nothing sent or stored)"
 done_testing

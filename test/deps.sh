@@ -3,7 +3,12 @@
 # installs what is missing; otherwise it prints the exact apt-get line and
 # fails, so `make demo` and `make check` work on a fresh Debian machine.
 PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libyaml-dev
-libcsv-dev libssl-dev sqlite3 python3-aiosmtpd lighttpd mandoc curl"
+libcsv-dev libssl-dev sqlite3 python3-aiosmtpd lighttpd mandoc tzdata curl"
+# `deps.sh bench`: also the peers and sinks of `make bench` (Postfix for
+# its smtp-sink, installed with no mail configuration at all)
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS postfix hyperfine wrk nginx-light curl"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -13,6 +18,10 @@ done
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
+	case $missing in
+	*postfix*) echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections ;;
+	esac
 	{ apt-get update -qq && apt-get install -y -qq $missing; } >&2 || {
 		echo "deps: apt-get install failed" >&2; exit 69; }
 	exit 0

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup] [track]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [send] [trigger] [track]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -20,7 +20,9 @@ BIN=${NUDGE_BIN:-$TOP}
 BENCH_TMP=${BENCH_TMP:-/tmp/nudge-bench}
 if [ "${QUICK:-0}" = 1 ]; then
 	NC=${NC:-20000} NE=${NE:-200000} RUNS=${RUNS:-1} STARTN=${STARTN:-50}
+	NS=${NS:-2000}
 fi
+NS=${NS:-20000}
 NC=${NC:-1000000}
 NE=${NE:-10000000}
 RUNS=${RUNS:-3}
@@ -372,7 +374,251 @@ part_startup() {
 	done
 }
 
-# --- (e) tracking through a web server ------------------------------------
+# --- (e) send ------------------------------------------------------------
+
+# free_port: a TCP port free on 127.0.0.1 just now.
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something listens on 127.0.0.1:PORT (5 s at most).
+wait_port() {
+	"$PY" - "$1" <<'PYEOF'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PYEOF
+}
+
+# ticks PID: the user + system clock ticks a live process has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# send_run NAME CMD...: runs CMD (stdin from $d/ids) $RUNS times into the
+# sink and emits NAME msgs_per_s (median), and the CPU of the client and
+# of the sink (100 = one core) of the median run; each run with a fresh
+# copy of the store ($d/run.db) and a fresh campaign.
+send_run() {
+	_name=$1
+	shift
+	: >"$d/runs"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		rmdb "$d/run.db"
+		cp "$d/base.db" "$d/run.db"
+		_s0=$(ticks "$SINK")
+		_t0=$(ns)
+		/usr/bin/time -f '%U %S' -o "$d/cpu" "$@" <"$d/ids" >/dev/null 2>>"$LOG" ||
+			{ say "send: $_name failed (see $LOG)"; return 1; }
+		_t1=$(ns)
+		_s1=$(ticks "$SINK")
+		_w=$(secs "$_t0" "$_t1")
+		printf '%s %s %s\n' "$(rate "$NS" "$_w")" \
+		    "$(awk -v w="$_w" '{ printf "%d", 100 * ($1 + $2) / w }' "$d/cpu")" \
+		    "$(awk -v a="$_s0" -v b="$_s1" -v w="$_w" -v hz="$(getconf CLK_TCK)" \
+		    'BEGIN { printf "%d", 100 * (b - a) / hz / w }')" >>"$d/runs"
+		_i=$((_i + 1))
+	done
+	# the median run by rate, with its CPU figures
+	sort -n "$d/runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)' >"$d/med"
+	emit "$_name" msgs_per_s "$(cut -d' ' -f1 "$d/med")"
+	emit "$_name" cpu_pct_client "$(cut -d' ' -f2 "$d/med")"
+	emit "$_name" cpu_pct_sink "$(cut -d' ' -f3 "$d/med")"
+}
+
+# check_ledger: every message of the last run is in the ledger as sent,
+# with its sent event.
+check_ledger() {
+	_m=$(sqlite3 "$d/run.db" "SELECT count(*) FROM messages WHERE status = 'sent'")
+	_e=$(sqlite3 "$d/run.db" "SELECT count(*) FROM events WHERE type = 'sent'")
+	[ "$_m" = "$NS" ] && [ "$_e" = "$NS" ] ||
+		die "send: the ledger holds $_m sent messages and $_e sent events, not $NS"
+}
+
+part_send() {
+	have send "the send part" && have import-list "the send part" &&
+	    have segment "the send part" || return 0
+	if [ ! -x /usr/sbin/smtp-sink ]; then
+		say "skipped: send (no /usr/sbin/smtp-sink: apt-get install postfix)"
+		return 0
+	fi
+	d=$BENCH_TMP/send
+	rm -rf "$d"
+	mkdir -p "$d"
+	awk -v n="$NS" 'BEGIN { print "email,first_name,last_name,city"
+		for (i = 0; i < n; i++)
+			printf "contact%d@example.test,Dana%d,Levi,Haifa\n", i, i }' >"$d/contacts.csv"
+	"$BIN/nudge-import-list" --db "$d/base.db" --config "$CFG" --list bench \
+	    "$d/contacts.csv" 2>>"$LOG" || die "send: the import failed"
+	"$BIN/nudge-segment" --db "$d/base.db" 'list "bench"' >"$d/ids" ||
+		die "send: the segment failed"
+	tpl=$BENCH/mail.tmpl
+	nudge="$BIN/nudge-send --db $d/run.db --campaign bench --template $tpl"
+
+	say "send: $NS messages, rendering only (--dry-run)"
+	cp "$d/base.db" "$d/run.db"
+	: >"$d/dry"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		timed_run t $nudge --dry-run <"$d/ids" ||
+			die "send --dry-run failed (see $LOG)"
+		rate "$NS" "$t" >>"$d/dry"
+		_i=$((_i + 1))
+	done
+	emit send-nudge-dryrun msgs_per_s "$(median <"$d/dry")"
+
+	# the message the peers send: one nudge wrote, so sizes are the same
+	rmdb "$d/run.db"
+	cp "$d/base.db" "$d/run.db"
+	head -n 1 "$d/ids" | $nudge --transport "file://$d/one" >/dev/null 2>>"$LOG" ||
+		die "send: the file transport failed"
+	cp "$d"/one/new/*.eml "$d/one.eml"
+	emit send-message bytes "$(wc -c <"$d/one.eml" | tr -d ' ')"
+
+	port=$(free_port)
+	if [ "$(id -u)" = 0 ]; then sinkuser="-u nobody"; else sinkuser=""; fi
+	/usr/sbin/smtp-sink -h sink.test $sinkuser "127.0.0.1:$port" 256 \
+	    >/dev/null 2>>"$LOG" &
+	SINK=$!
+	wait_port "$port" || { kill "$SINK"; die "send: smtp-sink did not start"; }
+	say "send: $NS messages of $(wc -c <"$d/one.eml") bytes into smtp-sink on port $port, $RUNS runs each"
+	url=smtp://127.0.0.1:$port
+	for np in 1 4 8; do
+		send_run "send-nudge-$np" $nudge --transport "$url" --parallel "$np" &&
+		    check_ledger
+	done
+	q=$((NS / 4))
+	send_run send-smtplib-1 "$PY" "$BENCH/smtp-peer.py" "$port" "$NS" 0 "$d/one.eml"
+	send_run send-smtplib-4 sh -c 'for k in 0 1 2 3; do
+		"$1" "$2" "$3" "$4" $((k * $4)) "$5" & done; wait' sh \
+	    "$PY" "$BENCH/smtp-peer.py" "$port" "$q" "$d/one.eml"
+	if command -v curl >/dev/null 2>&1; then
+		awk -v n="$NS" -v url="$url" -v f="$d/one.eml" 'BEGIN {
+			for (i = 0; i < n; i++)
+				printf "%surl = \"%s\"\nmail-from = \"news@acme-shop.test\"\nmail-rcpt = \"contact%d@example.test\"\nupload-file = \"%s\"\n", i ? "next\n" : "", url, i, f }' >"$d/curl.cfg"
+		send_run send-curl-parallel4 curl -sS --parallel --parallel-max 4 -K "$d/curl.cfg"
+	fi
+	kill "$SINK"
+	wait "$SINK" 2>/dev/null
+}
+
+# --- (f) trigger ---------------------------------------------------------
+
+# trigger_campaigns DIR: the ten campaigns of the trigger part — the seven
+# seed segments as audiences of one-step campaigns, a three-step waterfall,
+# a two-step win-back with a goal, and a weekly recurring message (gen's
+# contacts have no push ids: the "push" steps go by email).
+trigger_campaigns() {
+	mkdir -p "$1/t"
+	printf 'Subject: hi {{first_name|there}}\nFrom: a@example.com\n\nhi\n' >"$1/t/m.txt"
+	printf '\nhi {{first_name|there}}\n' >"$1/t/m.sms"
+	n=1
+	while [ $n -le 7 ]; do
+		{
+			printf 'name: bench-seg%d\naudience: >-\n  %s\n' $n "$(seg_expr $n)"
+			printf 'steps:\n  - {id: s1, channel: email, template: t/m.txt}\n'
+		} >"$1/seg$n.yaml"
+		n=$((n + 1))
+	done
+	cat >"$1/waterfall.yaml" <<'YAML'
+name: bench-waterfall
+audience: list "vip"
+goal: purchase
+steps:
+  - {id: push1, channel: email, template: t/m.txt}
+  - {id: email1, channel: email, template: t/m.txt, after: 2d, if: not opened step "push1"}
+  - {id: sms1, channel: sms, template: t/m.sms, after: 3d, fallback: true}
+YAML
+	cat >"$1/win-back.yaml" <<'YAML'
+name: bench-win-back
+audience: purchase and not purchase within 90d
+goal: purchase
+steps:
+  - {id: email1, channel: email, template: t/m.txt}
+  - {id: email2, channel: email, template: t/m.txt, after: 2d, fallback: true}
+YAML
+	cat >"$1/weekly.yaml" <<'YAML'
+name: bench-weekly
+audience: not opened within 7d
+entry: every 7d
+steps:
+  - {id: push, channel: email, template: t/m.txt}
+YAML
+}
+
+# trigger_audience NAME: the audience of campaign NAME of trigger_campaigns.
+trigger_audience() {
+	case $1 in
+	seg[1-7]) seg_expr "${1#seg}" ;;
+	waterfall) echo 'list "vip"' ;;
+	win-back) echo 'purchase and not purchase within 90d' ;;
+	weekly) echo 'not opened within 7d' ;;
+	esac
+}
+
+# ledger_claim DB DUE TIME: records every line of DUE (trigger's output)
+# as a sent ledger row, as send would have, in one sqlite3 transaction.
+ledger_claim() {
+	sqlite3 "$1" >/dev/null 2>>"$LOG" <<SQL
+CREATE TEMP TABLE due (contact_id INTEGER, campaign TEXT, step TEXT, file TEXT);
+.mode tabs
+.import $2 due
+BEGIN;
+INSERT OR IGNORE INTO campaigns (name, created_at) SELECT DISTINCT campaign, $3 FROM due;
+INSERT INTO messages (campaign_id, step, contact_id, channel, status, attempts, claimed_at, updated_at)
+  SELECT k.id, d.step, d.contact_id, 'email', 'sent', 1, $3, $3
+  FROM due d JOIN campaigns k ON k.name = d.campaign;
+COMMIT;
+SQL
+}
+
+part_trigger() {
+	have trigger "nudge trigger" || return 0
+	if [ -z "${BENCH_STORE:-}" ] && [ ! -e "$STORE.ok" ]; then
+		say "trigger: no store of $NC contacts and $NE events yet: building it"
+		part_events
+		[ -e "$STORE.ok" ] || { say "skipped: trigger (no store)"; return 0; }
+	fi
+	db=$BENCH_TMP/trigger.db
+	dir=$BENCH_TMP/campaigns
+	rm -rf "$dir"
+	trigger_campaigns "$dir"
+	# a copy: the ledger rows written here stay out of the shared store
+	rmdb "$db"
+	sqlite3 -readonly "$STORE" ".backup '$db'" 2>>"$LOG" || { say "trigger: cannot copy $STORE"; return 0; }
+	now=$(date -u -d "${NOW%Z}" +%s)
+	set -- "$BIN/nudge-trigger" --db "$db" --config "$CFG" "$dir"/*.yaml
+	say "trigger: 10 campaigns on $NC contacts and $NE events"
+	"$@" --now "$NOW" >"$BENCH_TMP/due" 2>>"$LOG" || { say "nudge trigger failed (see $LOG)"; return 0; }
+	timed_run t "$@" --now "$NOW"
+	emit trigger-first seconds "$t"
+	emit trigger-first due "$(wc -l <"$BENCH_TMP/due")"
+	say "trigger: $(cut -f2 "$BENCH_TMP/due" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+	ledger_claim "$db" "$BENCH_TMP/due" "$now"
+	"$@" --now "$NOW" >"$BENCH_TMP/due2" 2>>"$LOG"
+	emit trigger-idle due "$(wc -l <"$BENCH_TMP/due2")"
+	emit trigger-idle seconds "$(qtime "$QRUNS" 1 "$@" --now "$NOW")"
+	# per campaign, nothing due, beside its audience alone (nudge
+	# segment --count): what trigger adds to the audience's own query
+	for f in "$dir"/*.yaml; do
+		c=$(basename "$f" .yaml)
+		emit "trigger-idle-$c" seconds "$(qtime 3 1 "$BIN/nudge-trigger" --db "$db" --config "$CFG" --now "$NOW" "$f")"
+		emit "audience-$c" seconds "$(qtime 3 1 "$BIN/nudge-segment" --db "$db" --config "$CFG" --now "$NOW" --count "$(trigger_audience "$c")")"
+	done
+	later=$(date -u -d "@$((now + 2 * 86400 + 60))" +%Y-%m-%dT%H:%M:%SZ)
+	"$@" --now "$later" >"$BENCH_TMP/due3" 2>>"$LOG"
+	emit trigger-later due "$(wc -l <"$BENCH_TMP/due3")"
+	emit trigger-later seconds "$(qtime "$QRUNS" 1 "$@" --now "$later")"
+	# the peer: the seven seed audiences alone, hand-written, in sqlite3
+	cat "$BENCH"/sql/seg[1-7].sql >"$BENCH_TMP/audiences.sql"
+	emit trigger-peer-audiences seconds "$(qtime "$QRUNS" 1 sqlite3 -readonly "$db" ".read $BENCH_TMP/audiences.sql")"
+}
+
+# --- (g) track: tracking through a web server ----------------------------
 
 # part_track: events/s recorded by nudge-track as a CGI program under a
 # real lighttpd on loopback, driven by wrk; the peers in the same run are
@@ -516,6 +762,37 @@ summary() {
 				printf ", nudge-event --help %s ms", v["start-nudge-event-help/ms"]
 			printf " [< 3 ms]\n"
 		}
+		if (has("send-nudge-4/msgs_per_s") && has("send-smtplib-4/msgs_per_s")) {
+			b = v["send-nudge-1/msgs_per_s"]
+			for (p = 4; p <= 8; p += 4)
+				if (v["send-nudge-" p "/msgs_per_s"] > b)
+					b = v["send-nudge-" p "/msgs_per_s"]
+			printf "# send into smtp-sink (%d B messages): nudge %d msgs/s with 1 connection, %d with 4, %d with 8; smtplib %d (1 connection), %d (4 processes); curl --parallel 4: %s\n",
+			    v["send-message/bytes"], v["send-nudge-1/msgs_per_s"],
+			    v["send-nudge-4/msgs_per_s"], v["send-nudge-8/msgs_per_s"],
+			    v["send-smtplib-1/msgs_per_s"], v["send-smtplib-4/msgs_per_s"],
+			    has("send-curl-parallel4/msgs_per_s") ? v["send-curl-parallel4/msgs_per_s"] : "-"
+			printf "# send: best nudge %d msgs/s = %s smtplib 4 processes [>= 1.5x], %s smtplib 1 connection [>= 5x]; 1 connection each: %s\n",
+			    b, x(b, v["send-smtplib-4/msgs_per_s"]), x(b, v["send-smtplib-1/msgs_per_s"]),
+			    x(v["send-nudge-1/msgs_per_s"], v["send-smtplib-1/msgs_per_s"])
+		}
+		if (has("send-nudge-dryrun/msgs_per_s"))
+			printf "# send --dry-run (render and build): %d msgs/s [>= 50000]\n", v["send-nudge-dryrun/msgs_per_s"]
+		if (has("trigger-idle/seconds"))
+			printf "# trigger, 10 campaigns: nothing due %.3f s [< 2 s]%s; first run %.3f s (%d due); two days later %.3f s (%d due); the 7 seed audiences alone in sqlite3 %.3f s\n",
+			    v["trigger-idle/seconds"], (v["trigger-idle/seconds"] >= 2 ? "  MISSED" : ""),
+			    v["trigger-first/seconds"], v["trigger-first/due"],
+			    v["trigger-later/seconds"], v["trigger-later/due"],
+			    v["trigger-peer-audiences/seconds"]
+		ts = 0; as = 0; line = ""
+		for (k in v)
+			if (k ~ /^trigger-idle-.*\/seconds$/) {
+				c = substr(k, 14, index(k, "/") - 14)
+				ts += v[k]; as += v["audience-" c "/seconds"]
+				line = line sprintf(" %s %.2f/%.2f", c, v[k], v["audience-" c "/seconds"])
+			}
+		if (line != "")
+			printf "# trigger, nothing due, per campaign (trigger/its audience alone, nudge segment --count): sum %.2f/%.2f s;%s\n", ts, as, line
 		for (k in v)
 			if (k ~ /^link-/)
 				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
@@ -538,11 +815,11 @@ summary() {
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment startup track
+[ $# -gt 0 ] || set -- import events segment startup send trigger track
 for p; do
 	case $p in
-	import|events|segment|startup|track) ;;
-	*) die "usage: run.sh [import] [events] [segment] [startup] [track]" ;;
+	import|events|segment|startup|send|trigger|track) ;;
+	*) die "usage: run.sh [import] [events] [segment] [startup] [send] [trigger] [track]" ;;
 	esac
 done
 {

@@ -218,6 +218,27 @@ get_part(const struct parsed *p, int idx, nudge_buf *out, char *ctype,
 	return 0;
 }
 
+/* The decoded body of a single-part message, trailing line breaks
+ * dropped.  Returns 0 or -1. */
+static int
+get_single(const struct parsed *p, nudge_buf *out)
+{
+	const char *cte = hget(p, "Content-Transfer-Encoding");
+	size_t n = strlen(p->body);
+
+	if (cte == NULL)
+		return -1;
+	if (strncmp(cte, "base64", 6) == 0)
+		unb64(out, p->body, n);
+	else
+		unqp(out, p->body, n, 0);
+	while (out->len > 0 && (out->s[out->len - 1] == '\n' ||
+	    out->s[out->len - 1] == '\r'))
+		out->len--;
+	nudge_buf_add(out, "", 0);
+	return 0;
+}
+
 static char *
 crlf(const char *s)
 {
@@ -660,6 +681,93 @@ test_template(void)
 	nudge_tpl_free(t);
 }
 
+/* s with each line break (LF or CRLF) as CRLF. */
+static char *
+canon(const char *s)
+{
+	nudge_buf o = {0};
+
+	for (; *s; s++)
+		if (*s == '\n' && (o.len == 0 || o.s[o.len - 1] != '\r'))
+			nudge_buf_add(&o, "\r\n", 2);
+		else
+			nudge_buf_putc(&o, *s);
+	nudge_buf_add(&o, "", 0);
+	return o.s;
+}
+
+/* Quoted-printable over many texts of the bytes that matter (spaces and
+ * tabs before line ends, '.', "From ", '=', UTF-8, lines of every length
+ * around the 76-column limit): each decodes to the input with its line
+ * breaks as CRLF, no line is longer than 76, and no line ends in a space
+ * or tab. */
+static void
+test_qp_random(void)
+{
+	static const char *const bits[] = {
+		"a", "b", " ", "\t", ".", "From ", "=", "\n", "\r\n", "שלום",
+		"xyz", "  ", "F", "\xc3\xa9",
+	};
+	unsigned rnd = 12345;
+	int round, bad_dec = 0, bad_len = 0, bad_ws = 0;
+
+	for (round = 0; round < 400; round++) {
+		nudge_mime_msg m = base_msg();
+		struct parsed p;
+		nudge_buf b = {0}, part = {0}, text = {0}, *want;
+		char ct[200], *wantc;
+		const char *body, *l, *e;
+		int k, n;
+
+		n = 1 + round % 97;
+		for (k = 0; k < n * 3; k++) {
+			rnd = rnd * 1103515245u + 12345u;
+			nudge_buf_puts(&text,
+			    bits[(rnd >> 16) % (sizeof bits / sizeof *bits)]);
+		}
+		/* keep it text: base64 would be chosen for too many escapes */
+		m.text = text.s;
+		m.text_len = text.len;
+		m.html = NULL;
+		m.html_len = 0;
+		if (nudge_mime_build(&m, &b, NULL) != 0) {
+			bad_dec++;
+			goto next;
+		}
+		parse_msg(b.s, &p);
+		wantc = canon(text.s);
+		(void)want;
+		for (k = (int)strlen(wantc); k > 0 && (wantc[k - 1] == '\n' ||
+		    wantc[k - 1] == '\r'); k--)
+			wantc[k - 1] = '\0';
+		if (strstr(b.s, "quoted-printable") != NULL) {
+			body = p.body;
+			for (l = body; (e = strstr(l, "\r\n")) != NULL; l = e + 2) {
+				if (e - l > 76)
+					bad_len++;
+				if (e > l && (e[-1] == ' ' || e[-1] == '\t'))
+					bad_ws++;
+			}
+		}
+		nudge_buf_reset(&part);
+		if (get_single(&p, &part) != 0 || strcmp(part.s, wantc) != 0) {
+			if (bad_dec++ == 0)
+				fprintf(stderr, "# first difference, round %d:\n%s\n---\n%s\n",
+				    round, b.s, wantc);
+		}
+		free(wantc);
+		free(p.copy);
+next:
+		nudge_buf_free(&part);
+		nudge_buf_free(&text);
+		nudge_buf_free(&b);
+		(void)ct;
+	}
+	is_int(bad_dec, 0, "400 random texts: quoted-printable decodes to each");
+	is_int(bad_len, 0, "no encoded line over 76 characters");
+	is_int(bad_ws, 0, "no encoded line ends in a space or tab");
+}
+
 int
 main(void)
 {
@@ -667,6 +775,7 @@ main(void)
 	test_exact();
 	test_hebrew();
 	test_long_lines();
+	test_qp_random();
 	test_injection();
 	test_misc();
 	test_template();

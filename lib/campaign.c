@@ -1,0 +1,438 @@
+/* campaign: nudge-campaign(5) files read into structs. */
+#include "campaign.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "segment.h"
+#include "yaml.h"
+
+struct rd {
+	const char *path;
+	nudge_campaign *c;
+	nudge_err *err;
+};
+
+/* "path:line:col: where: why". */
+static int
+bad(struct rd *r, long line, long col, const char *where, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
+
+static int
+bad(struct rd *r, long line, long col, const char *where, const char *fmt,
+    ...)
+{
+	char msg[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return nudge_errf(r->err, EX_DATAERR, "%s:%ld:%ld: %s%s%s", r->path,
+	    line, col, where, *where != '\0' ? ": " : "", msg);
+}
+
+static int
+oom(struct rd *r)
+{
+	return nudge_errf(r->err, EX_OSERR, "out of memory");
+}
+
+/* A quoted value for a message. */
+static const char *
+qv(char *buf, size_t len, const char *v)
+{
+	char t[80];
+
+	nudge_quote(t, sizeof t, v, strlen(v));
+	snprintf(buf, len, "\"%s\"", t);
+	return buf;
+}
+
+/* A non-empty single value without control characters, copied to *dst. */
+static int
+text(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
+{
+	const unsigned char *p;
+
+	if (n->kind != NUDGE_Y_SCALAR)
+		return bad(r, n->line, n->col, where, "expected a single value");
+	if (*n->value == '\0')
+		return bad(r, n->line, n->col, where, "expected a value, got "
+		    "nothing");
+	for (p = (const unsigned char *)n->value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return bad(r, n->line, n->col, where, "control "
+			    "characters are not allowed");
+	free(*dst);
+	if ((*dst = strdup(n->value)) == NULL)
+		return oom(r);
+	return 0;
+}
+
+static int
+duration(struct rd *r, const nudge_ynode *n, const char *where,
+    int64_t *dst)
+{
+	char b[100];
+
+	if (n->kind != NUDGE_Y_SCALAR)
+		return bad(r, n->line, n->col, where, "expected a single value");
+	if (nudge_duration_parse(n->value, dst) != 0)
+		return bad(r, n->line, n->col, where, "expected a duration such "
+		    "as 30m, 12h, 2d or 1w, got %s", qv(b, sizeof b, n->value));
+	return 0;
+}
+
+/* Compiles a segment expression written at node n, so that a mistake is
+ * reported at its line and column in the file. */
+static int
+expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
+{
+	nudge_seg_ctx ctx = { .campaign = r->c->name, .lenient_refs = 1 };
+	nudge_seg seg;
+	nudge_err e;
+	const char *msg;
+	int rc;
+
+	if ((rc = text(r, n, where, dst)) != 0)
+		return rc;
+	rc = nudge_seg_compile_ctx(NULL, NULL, *dst, 0, &ctx, &seg, &e);
+	if (rc != 0) {
+		long col = n->col + (n->plain ? 0 : 1) + (long)seg.err_col - 1;
+
+		/* "column N: why": the file's column replaces it */
+		msg = strncmp(e.msg, "column ", 7) == 0 && strchr(e.msg, ':') !=
+		    NULL ? strchr(e.msg, ':') + 2 : e.msg;
+		nudge_seg_free(&seg);
+		if (rc != EX_USAGE)
+			return nudge_errf(r->err, rc, "%s", e.msg);
+		return bad(r, n->line, col, where, "%s", msg);
+	}
+	nudge_seg_free(&seg);
+	return 0;
+}
+
+static int
+step_id_ok(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return i <= 64;
+}
+
+/* The template path, relative to the campaign file's directory. */
+static int
+tpl_path(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
+{
+	const char *slash = strrchr(r->path, '/');
+	char *v = NULL, *p;
+	int rc;
+
+	if ((rc = text(r, n, where, &v)) != 0)
+		return rc;
+	if (v[0] == '/' || slash == NULL)
+		rc = asprintf(&p, "%s", v);
+	else
+		rc = asprintf(&p, "%.*s/%s", (int)(slash - r->path), r->path, v);
+	if (rc == -1) {
+		free(v);
+		return oom(r);
+	}
+	if (access(p, R_OK) != 0) {
+		char b[100];
+
+		rc = bad(r, n->line, n->col, where, "no such template file: %s "
+		    "(%s)", qv(b, sizeof b, v), p);
+		free(v);
+		free(p);
+		return rc;
+	}
+	free(v);
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+static int
+read_step(struct rd *r, const nudge_ynode *m, size_t k)
+{
+	nudge_step *s = &r->c->steps[k];
+	char where[64], b[100];
+	size_t i, j;
+	int rc = 0;
+
+	snprintf(where, sizeof where, "steps[%zu]", k + 1);
+	s->line = m->line;
+	s->col = m->col;
+	if (m->kind != NUDGE_Y_MAP)
+		return bad(r, m->line, m->col, where, "expected a map with id, "
+		    "channel and template");
+	for (i = 0; i < m->n && rc == 0; i++) {
+		const nudge_ynode *n = m->kids[i];
+		char w[128];
+
+		snprintf(w, sizeof w, "%s: %s", where, n->key);
+		if (strcmp(n->key, "id") == 0) {
+			if ((rc = text(r, n, w, &s->id)) == 0 &&
+			    !step_id_ok(s->id))
+				rc = bad(r, n->line, n->col, w, "expected a step "
+				    "id of lower-case letters, digits, _ and "
+				    "-, got %s", qv(b, sizeof b, s->id));
+			for (j = 0; rc == 0 && j < k; j++)
+				if (strcmp(r->c->steps[j].id, s->id) == 0)
+					rc = bad(r, n->line, n->col, w, "%s is "
+					    "already the id of steps[%zu]",
+					    qv(b, sizeof b, s->id), j + 1);
+		} else if (strcmp(n->key, "channel") == 0) {
+			if ((rc = text(r, n, w, &s->channel)) == 0 &&
+			    strcmp(s->channel, "email") != 0 &&
+			    strcmp(s->channel, "sms") != 0 &&
+			    strcmp(s->channel, "push") != 0)
+				rc = bad(r, n->line, n->col, w, "expected email, "
+				    "sms or push, got %s", qv(b, sizeof b,
+				    s->channel));
+		} else if (strcmp(n->key, "template") == 0) {
+			rc = tpl_path(r, n, w, &s->tpl);
+		} else if (strcmp(n->key, "after") == 0) {
+			if (k == 0)
+				rc = bad(r, n->line, n->col, w, "the first step "
+				    "starts the journey: only later steps wait "
+				    "after the one before");
+			else
+				rc = duration(r, n, w, &s->after);
+		} else if (strcmp(n->key, "if") == 0) {
+			rc = expr(r, n, w, &s->cond);
+		} else if (strcmp(n->key, "unless") == 0) {
+			rc = expr(r, n, w, &s->unless);
+		} else if (strcmp(n->key, "fallback") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR || (strcmp(n->value,
+			    "true") != 0 && strcmp(n->value, "false") != 0))
+				rc = bad(r, n->line, n->col, w, "expected true "
+				    "or false");
+			else if (k == 0)
+				rc = bad(r, n->line, n->col, w, "the first step "
+				    "has no step before it to fall back from");
+			else
+				s->fallback = strcmp(n->value, "true") == 0;
+		} else {
+			rc = bad(r, n->line, n->col, where, "unknown key \"%.64s\" "
+			    "(expected id, channel, template, after, if, unless "
+			    "or fallback)", n->key);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (s->id == NULL)
+		return bad(r, m->line, m->col, where, "no id");
+	if (s->channel == NULL)
+		return bad(r, m->line, m->col, where, "no channel (email, sms or "
+		    "push)");
+	if (s->tpl == NULL)
+		return bad(r, m->line, m->col, where, "no template");
+	return 0;
+}
+
+/* The file's base name without .yaml or .yml. */
+static char *
+base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b != NULL ? b + 1 : path;
+	n = strlen(b);
+	if (n > 5 && strcmp(b + n - 5, ".yaml") == 0)
+		n -= 5;
+	else if (n > 4 && strcmp(b + n - 4, ".yml") == 0)
+		n -= 4;
+	return strndup(b, n);
+}
+
+static int
+read_root(struct rd *r, const nudge_ynode *root)
+{
+	nudge_campaign *c = r->c;
+	const nudge_ynode *n, *steps = NULL, *aud = NULL, *goal = NULL;
+	const char *v;
+	int64_t total = 0;
+	char b[100];
+	size_t i;
+	int rc = 0;
+
+	if (root->kind != NUDGE_Y_MAP)
+		return bad(r, root->line, root->col, "", "expected a map with "
+		    "name, audience and steps");
+	/* the name first: step references in expressions need it */
+	if ((n = nudge_yaml_get(root, "name")) != NULL) {
+		if ((rc = text(r, n, "name", &c->name)) != 0)
+			return rc;
+	} else if ((c->name = base_name(r->path)) == NULL) {
+		return oom(r);
+	}
+	if (*c->name == '\0')
+		return bad(r, 1, 1, "name", "the file name gives an empty "
+		    "name: add name:");
+	for (i = 0; i < root->n && rc == 0; i++) {
+		n = root->kids[i];
+		if (strcmp(n->key, "name") == 0) {
+			continue;
+		} else if (strcmp(n->key, "audience") == 0) {
+			aud = n;
+		} else if (strcmp(n->key, "goal") == 0) {
+			goal = n;
+		} else if (strcmp(n->key, "steps") == 0) {
+			steps = n;
+		} else if (strcmp(n->key, "entry") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR)
+				return bad(r, n->line, n->col, "entry",
+				    "expected once or every DURATION");
+			v = n->value;
+			if (strcmp(v, "once") == 0)
+				c->every = 0;
+			else if (strncmp(v, "every ", 6) != 0 ||
+			    nudge_duration_parse(v + 6, &c->every) != 0)
+				rc = bad(r, n->line, n->col, "entry", "expected "
+				    "once or every DURATION (every 7d), got %s",
+				    qv(b, sizeof b, v));
+		} else if (strcmp(n->key, "policy") == 0) {
+			rc = nudge_config_read_policy(r->path, n, &c->policy,
+			    r->err);
+		} else {
+			rc = bad(r, n->line, n->col, "", "unknown key \"%.64s\" "
+			    "(expected name, audience, entry, goal, policy or "
+			    "steps)", n->key);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (aud == NULL)
+		return bad(r, root->line, root->col, "", "no audience: who may "
+		    "enter, as a segment expression");
+	if ((rc = expr(r, aud, "audience", &c->audience)) != 0)
+		return rc;
+	if (goal != NULL && (rc = expr(r, goal, "goal", &c->goal)) != 0)
+		return rc;
+	if (steps == NULL)
+		return bad(r, root->line, root->col, "", "no steps");
+	if (steps->kind != NUDGE_Y_SEQ || steps->n == 0)
+		return bad(r, steps->line, steps->col, "steps", "expected a list "
+		    "of steps (- id: ...)");
+	if ((c->steps = calloc(steps->n, sizeof *c->steps)) == NULL)
+		return oom(r);
+	for (i = 0; i < steps->n; i++) {
+		c->nsteps = i + 1;
+		if ((rc = read_step(r, steps->kids[i], i)) != 0)
+			return rc;
+		total += c->steps[i].after;
+	}
+	/* a round's journey may run on into the next round, no further */
+	if (c->every > 0 && total >= c->every)
+		return bad(r, steps->line, steps->col, "steps", "the waits add "
+		    "up to a round or more (entry: every ...): a journey "
+		    "must end within its round's length");
+	return 0;
+}
+
+int
+nudge_campaign_load(const char *path, nudge_campaign **out, nudge_err *err)
+{
+	nudge_ynode *root = NULL;
+	nudge_campaign *c;
+	struct rd r = { path, NULL, err };
+	int rc;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	c->policy.quiet_from = c->policy.quiet_to = -1;
+	r.c = c;
+	if ((c->path = strdup(path)) == NULL) {
+		rc = oom(&r);
+		goto fail;
+	}
+	if ((rc = nudge_yaml_load(path, &root, err)) != 0 ||
+	    (rc = read_root(&r, root)) != 0)
+		goto fail;
+	nudge_yaml_free(root);
+	*out = c;
+	return 0;
+fail:
+	nudge_yaml_free(root);
+	nudge_campaign_free(c);
+	return rc;
+}
+
+void
+nudge_campaign_free(nudge_campaign *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nsteps; i++) {
+		free(c->steps[i].id);
+		free(c->steps[i].channel);
+		free(c->steps[i].tpl);
+		free(c->steps[i].cond);
+		free(c->steps[i].unless);
+	}
+	free(c->steps);
+	free(c->path);
+	free(c->name);
+	free(c->audience);
+	free(c->goal);
+	free(c->policy.quiet_tz);
+	free(c->policy.exclude);
+	free(c);
+}
+
+const nudge_step *
+nudge_campaign_step(const nudge_campaign *c, const char *id, size_t *index)
+{
+	size_t i, n = strcspn(id, "@");
+
+	for (i = 0; i < c->nsteps; i++)
+		if (strlen(c->steps[i].id) == n &&
+		    strncmp(c->steps[i].id, id, n) == 0) {
+			if (index != NULL)
+				*index = i;
+			return &c->steps[i];
+		}
+	return NULL;
+}
+
+void
+nudge_campaign_policy(const nudge_campaign *c, const nudge_policy_cfg *g,
+    nudge_policy_cfg *p)
+{
+	const nudge_policy_cfg *o = &c->policy;
+
+	memset(p, 0, sizeof *p);
+	p->quiet_from = p->quiet_to = -1;
+	if (g != NULL)
+		*p = *g;
+	if (o->cap_max > 0) {
+		p->cap_max = o->cap_max;
+		p->cap_per = o->cap_per;
+	}
+	if (o->quiet_from >= 0) {
+		p->quiet_from = o->quiet_from;
+		p->quiet_to = o->quiet_to;
+		p->quiet_tz = o->quiet_tz;
+	}
+	if (o->exclude != NULL)
+		p->exclude = o->exclude;
+	if (o->sunset > 0)
+		p->sunset = o->sunset;
+}

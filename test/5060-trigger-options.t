@@ -1,0 +1,35 @@
+#!/bin/sh
+# nudge trigger's options: --explain shows each step's SQL and parameters
+# without running it, --dry-run only counts, --now is required to be a
+# time, and usage errors are 64.
+. "$(dirname "$0")/lib.sh"
+plan 11
+. "$TESTDIR/trigger/fixture.sh"
+W=campaigns/win-back.yaml
+
+exits "--explain" 0 nudge trigger --explain --now $DAY0 $W
+is "one block per step, last step first, each a query with its parameters" \
+	"$(grep '^-- campaigns' .out)" \
+"-- campaigns/win-back.yaml: campaign win-back, step sms1
+-- campaigns/win-back.yaml: campaign win-back, step email2
+-- campaigns/win-back.yaml: campaign win-back, step email1"
+like "the entry step's candidates: the audience's own query less the ledger" \
+	"$(grep -A2 'step email1' .out | tail -1)" \
+	'^SELECT e.contact_id FROM events e .* EXCEPT SELECT x.contact_id FROM messages x WHERE .* ORDER BY 1;$'
+like "then only those candidates are checked" \
+	"$(grep -A3 'step email1' .out | tail -1)" \
+	'^SELECT c.id FROM contacts c WHERE c.id IN \(SELECT j.value FROM json_each\(\?7\) j\) AND coalesce\(c.email'
+like "a later step by the previous step's ledger rows, after its wait" \
+	"$(grep -A1 'step email2' .out | tail -1)" \
+	"FROM messages m JOIN contacts c .* AND m.step = \?[0-9]+ AND m.status = 'sent' AND m.updated_at <= \?[0-9]+"
+like "parameters are shown, times also in ISO 8601" "$(cat .out)" \
+	"-- \?[0-9]+ = 1793700000 \(2026-11-03T10:00:00Z\)"
+exits "--dry-run" 0 nudge trigger -n --now $DAY0 campaigns/win-back.yaml campaigns/lists-sms.yaml
+is "prints nothing on stdout, the counts on stderr" "$(cat .out; cat .err)" \
+"nudge-trigger: win-back: 2 due
+nudge-trigger: lists-sms: 2 due"
+exits "no campaign file" 64 nudge trigger --now $DAY0
+exits "a bad --now" 64 nudge trigger --now yesterday $W
+is "says what it wants" "$(head -1 .err)" \
+	"nudge-trigger: --now: expected an ISO 8601 time"
+done_testing

@@ -1,0 +1,25 @@
+# test/trigger/fixture.sh: sourced by test/5xxx-*.t after test/lib.sh.
+# The hand-built store of the campaign tests (contacts.csv, events.csv:
+# eight contacts, four email campaigns c1..c4, a push campaign "promo",
+# ad views, sales calls, purchases) and the example campaigns copied
+# into ./campaigns.  Day 0 is 2026-11-10T10:00:00Z.
+export NUDGE_FILE_NOSYNC=1
+nudge import-list "$TESTDIR/trigger/contacts.csv" 2>/dev/null || exit 1
+nudge event import "$TESTDIR/trigger/events.csv" 2>/dev/null || exit 1
+cp -R "$TOP/campaigns" campaigns
+DAY0=2026-11-10T10:00:00Z
+# trig TIME [FILES...]: the due lines, without the file field
+trig() {
+	_at=$1; shift
+	[ $# -gt 0 ] || set -- campaigns/*.yaml
+	nudge trigger --now "$_at" "$@" | cut -f1-3
+}
+# run TIME [FILES...]: trigger piped into send into ./out; send's result
+# lines (contact, status, reason) in .sent
+run() {
+	_at=$1; shift
+	[ $# -gt 0 ] || set -- campaigns/*.yaml
+	nudge trigger --now "$_at" "$@" |
+		nudge send --now "$_at" --transport "file://$T/out" \
+		    >"$T/.sent" 2>"$T/.senderr"
+}
