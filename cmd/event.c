@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dsn.h"
 #include "event.h"
 
 #define SHOWN_REJECTS 10
@@ -18,9 +19,9 @@ static const char usage_text[] =
     "           [--campaign name] [--step step] [--at time] "
     "[--prop key=value ...]\n"
     "           [--source text] [--create] [--db file] [--config file]\n"
-    "       nudge event import [-n] [-r rejects] [--format csv | json] "
-    "[--create]\n"
-    "           [--source text] [--db file] [--config file] [file | -]\n";
+    "       nudge event import [-n] [-r rejects] [--format csv | json | dsn]\n"
+    "           [--create] [--source text] [--db file] [--config file] "
+    "[file | -]\n";
 
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONFIG, OPT_CONTACT,
@@ -89,7 +90,7 @@ format_of(const char *opt, const char *path)
 		if (strcmp(opt, "json") == 0)
 			return NUDGE_EVENT_JSON;
 		if (strcmp(opt, "csv") != 0)
-			usage("--format: expected csv or json");
+			usage("--format: expected csv, json or dsn");
 		return NUDGE_EVENT_CSV;
 	}
 	if (dot != NULL && (strcmp(dot, ".json") == 0 ||
@@ -107,6 +108,42 @@ check_utf8(const char *opt, const char *s)
 		snprintf(buf, sizeof buf, "--%s: not valid UTF-8", opt);
 		usage(buf);
 	}
+}
+
+static void
+show_dsn(void *arg, const nudge_dsn_result *r)
+{
+	(void)arg;
+	printf("%s\t%s\t%s\t%s\n", r->where, r->status, r->recipient,
+	    r->detail != NULL ? r->detail : "");
+}
+
+/* --format dsn: one line per report on stdout, a summary on stderr. */
+static int
+import_dsn(nudge_store *st, const char *input,
+    const nudge_event_import_opts *io, const nudge_config *cfg)
+{
+	nudge_dsn_opts o = { 0 };
+	nudge_dsn_counts n;
+	nudge_err ne;
+	int rc;
+
+	o.source = io->source;
+	o.country = cfg->default_country;
+	o.dry_run = io->dry_run;
+	o.now = (int64_t)time(NULL);
+	o.on_result = show_dsn;
+	if ((rc = nudge_dsn_import(st, input, &o, &n, &ne)) != 0) {
+		warnx("%s", ne.msg);
+		warnx("%s: nothing recorded", input);
+		return rc;
+	}
+	warnx("%s: read %ld, bounced %ld, complained %ld, duplicate %ld, "
+	    "unmatched %ld, ignored %ld%s", strcmp(input, "-") == 0 ?
+	    "(stdin)" : input, n.messages, n.bounced, n.complained,
+	    n.duplicate, n.unmatched, n.ignored, o.dry_run ?
+	    " (dry run: nothing stored)" : "");
+	return 0;
 }
 
 int
@@ -215,8 +252,14 @@ main(int argc, char **argv)
 			input = argv[0];
 		else if (isatty(STDIN_FILENO))
 			usage("no file given and stdin is a terminal");
-		io.format = format_of(format, input);
-		if (strcmp(input, "-") != 0 && (in = fopen(input, "r")) == NULL)
+		if (format != NULL && strcmp(format, "dsn") == 0) {
+			if (io.create || rejpath != NULL)
+				usage("--format dsn takes no --create or "
+				    "--rejects");
+		} else
+			io.format = format_of(format, input);
+		if ((format == NULL || strcmp(format, "dsn") != 0) &&
+		    strcmp(input, "-") != 0 && (in = fopen(input, "r")) == NULL)
 			err(EX_NOINPUT, "%s", input);
 	}
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
@@ -235,6 +278,10 @@ main(int argc, char **argv)
 		} else {
 			printf("%lld\n", (long long)id);
 		}
+		goto done;
+	}
+	if (format != NULL && strcmp(format, "dsn") == 0) {
+		rc = import_dsn(st, input, &io, &cfg);
 		goto done;
 	}
 	if (rejpath != NULL && (rej = fopen(rejpath, "w")) == NULL) {

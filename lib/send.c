@@ -9,6 +9,7 @@
 #include "contact.h"
 #include "event.h"
 #include "ledger.h"
+#include "links.h"
 #include "mime.h"
 #include "policy.h"
 #include "provider.h"
@@ -32,6 +33,7 @@ struct contact {
 				 last_name in vals, or -1 */
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
+	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 };
 
 static const char *const fields[5] = { "email", "phone", "push_id",
@@ -67,6 +69,8 @@ struct sender {
 	nudge_event_writer *ew;
 	nudge_tpl *tpl;
 	nudge_tpl_out out;
+	nudge_links *links;     /* tracking (links.c), or NULL */
+	nudge_buf unsub;        /* this message's unsubscribe URL */
 	nudge_transport *t;
 	size_t window;
 	int64_t campaign_id;
@@ -108,6 +112,10 @@ lookup(void *ctx, const char *name, size_t *len)
 	if (strcmp(name, "id") == 0) {
 		*len = strlen(c->idtext);
 		return c->idtext;
+	}
+	if (strcmp(name, "unsubscribe_url") == 0) {
+		*len = c->unsub != NULL ? strlen(c->unsub) : 0;
+		return c->unsub;
 	}
 	for (i = 0; i < 5; i++) {
 		if (strcmp(name, fields[i]) != 0)
@@ -436,6 +444,29 @@ submit_msg(struct sender *s, struct slot *sl, struct pending *p)
 	return nudge_transport_submit_msg(s->t, &m, p, s->err);
 }
 
+/* Tracking (links.c), when the config has it: before rendering, the
+ * contact's {{unsubscribe_url}}; after, tracked links and the open pixel
+ * unless the template says X-Nudge-Track: no. */
+static int
+track(struct sender *s, int64_t cid, int after)
+{
+	nudge_links_msg m = { s->campaign_id, s->o->step != NULL ?
+	    s->o->step : "", cid, s->o->now };
+
+	if (s->links == NULL)
+		return 0;
+	if (!after) {
+		s->c.unsub = NULL;
+		if (nudge_links_unsub(s->links, &m, &s->unsub, s->err) != 0)
+			return EX_OSERR;
+		s->c.unsub = s->unsub.s;
+		return 0;
+	}
+	if (!nudge_tpl_track(s->tpl))
+		return 0;
+	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
+}
+
 /* Resolves, checks and renders one line; adds it to the batch or reports
  * why not.  Returns 0 (also when the line was skipped) or a fatal code. */
 static int
@@ -498,6 +529,8 @@ take_line(struct sender *s, long line, char *text)
 		    "no push id");
 		return 0;
 	}
+	if ((rc = track(s, cid, 0)) != 0)
+		return rc;
 	if ((rc = nudge_tpl_render(s->tpl, lookup, &s->c, &s->out, &e)) != 0) {
 		if (rc != EX_DATAERR) {
 			*s->err = e;
@@ -507,6 +540,9 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
+	/* tracked links in every channel's text, before either builder */
+	if ((rc = track(s, cid, 1)) != 0)
+		return rc;
 	if (s->col != 0)
 		return take_msg(s, line, text, cid);
 	if ((rc = pick_from(s, sl, name, sizeof name)) != 0)
@@ -539,6 +575,8 @@ take_line(struct sender *s, long line, char *text)
 	if (s->out.part[NUDGE_TPL_PREHEADER].len > 0)
 		m.preheader = s->out.part[NUDGE_TPL_PREHEADER].s;
 	m.unsub_mailto = unsub;
+	if (s->links != NULL && nudge_links_https(s->links))
+		m.unsub_https = s->unsub.s;
 	nudge_buf_reset(&sl->msg);
 	if ((rc = nudge_mime_build(&m, &sl->msg, &e)) != 0) {
 		if (rc != EX_DATAERR) {
@@ -816,7 +854,8 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		    o->template_path);
 		goto out;
 	}
-	if ((rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
+	if ((rc = nudge_links_open(&s.links, o->cfg, err)) != 0 ||
+	    (rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
 	    (rc = campaign_id(&s)) != 0 ||
 	    (rc = nudge_policy_open(&s.policy, st, o->policy != NULL ?
 	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
@@ -894,5 +933,7 @@ out:
 	nudge_tpl_out_free(&s.out);
 	nudge_tpl_free(s.tpl);
 	nudge_provider_free(s.prov);
+	nudge_links_close(s.links);
+	nudge_buf_free(&s.unsub);
 	return rc;
 }

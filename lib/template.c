@@ -35,6 +35,7 @@ struct nudge_tpl {
 	size_t first[NUDGE_TPL_NPARTS], last[NUDGE_TPL_NPARTS];
 	unsigned parts;
 	int missing_empty;
+	int notrack;               /* X-Nudge-Track: no */
 };
 
 static const char *const header_names[] = {
@@ -559,9 +560,19 @@ parse_headers(nudge_tpl *t, struct pos *p, char **sp, char *end,
 			else
 				return perr(err, p, v, "X-Nudge-Missing is "
 				    "skip or empty", v, (size_t)(ve - v));
+		} else if ((size_t)(colon - s) == 13 &&
+		    strncasecmp(s, "X-Nudge-Track", 13) == 0) {
+			if (ve - v == 2 && strncasecmp(v, "no", 2) == 0)
+				t->notrack = 1;
+			else if (ve - v == 3 && strncasecmp(v, "yes", 3) == 0)
+				t->notrack = 0;
+			else
+				return perr(err, p, v, "X-Nudge-Track is yes "
+				    "or no", v, (size_t)(ve - v));
 		} else
 			return perr(err, p, s, "unknown header (Subject, From, "
-			    "Reply-To, Preheader, Title, X-Nudge-Missing)",
+			    "Reply-To, Preheader, Title, X-Nudge-Missing, "
+			    "X-Nudge-Track)",
 			    s, (size_t)(colon - s));
 		p->line++;
 		p->line_start = next;
@@ -718,6 +729,12 @@ unsigned
 nudge_tpl_parts(const nudge_tpl *t)
 {
 	return t->parts;
+}
+
+int
+nudge_tpl_track(const nudge_tpl *t)
+{
+	return !t->notrack;
 }
 
 void

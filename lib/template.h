@@ -60,6 +60,10 @@ int nudge_tpl_parse(const char *name, const char *src, size_t n,
 /* Returns the parts t has, as bits (1u << NUDGE_TPL_SUBJECT, ...). */
 unsigned nudge_tpl_parts(const nudge_tpl *t);
 
+/* False when the template says X-Nudge-Track: no (its links are sent as
+ * written, with no open pixel); true otherwise. */
+int nudge_tpl_track(const nudge_tpl *t);
+
 /* Renders t for the contact behind ctx into out.  Returns 0, EX_DATAERR
  * when a field has no value and no default (the error names it: skip that
  * contact) or a field filling a whole URL attribute is not an http, https

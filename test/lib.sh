@@ -19,6 +19,10 @@ PATH="$TOP:$PATH"
 T=$(mktemp -d "${TMPDIR:-/tmp}/nudge-test.XXXXXX")
 trap 'cleanup_test' EXIT
 cleanup_test() {
+	# the children first (lighttpd's FastCGI servers), by their pids
+	for p in $CLEANUP_PIDS; do
+		for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null; done
+	done
 	for p in $CLEANUP_PIDS; do kill "$p" 2>/dev/null; done
 	cd / && rm -rf "$T"
 }
@@ -140,6 +144,61 @@ start_smtpd() {
 	done
 	SMTPD_PORT=$(cat "$SMTPD_DIR/port")
 	export SMTPD_PORT SMTPD_DIR
+}
+
+# start_lighttpd: starts a real lighttpd (mod_cgi) on a free loopback
+# port, serving nudge-track as the CGI program at /t, so that
+# $HTTPD_URL/c/TOKEN reaches it with PATH_INFO=/c/TOKEN.  The CGI gets
+# every NUDGE_* variable set when it starts (NUDGE_DB, NUDGE_CONFIG, the
+# webhook secrets), and ASAN_OPTIONS and UBSAN_OPTIONS (set log_path to
+# see what a sanitizer build of nudge-track reports).  With HTTPD_FASTCGI=1,
+# lighttpd also runs nudge-track as a FastCGI server (mod_fastcgi, two
+# processes) at /f: $HTTPD_FURL.  Exports HTTPD_PORT and HTTPD_URL; the error log (the
+# CGI's stderr) is $T/lighttpd.err.  Stopped by PID at exit.  Skips the
+# whole test file when lighttpd is missing.
+start_lighttpd() {
+	_lh=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+	[ -x "$_lh" ] || skip_all "lighttpd is not installed"
+	mkdir -p "$T/www"
+	ln -sf "$TOP/nudge-track" "$T/www/t"
+	HTTPD_PORT=$(/usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	{
+		echo 'server.modules = ( "mod_setenv", "mod_cgi" )'
+		echo "server.document-root = \"$T/www\""
+		echo 'server.bind = "127.0.0.1"'
+		echo "server.port = $HTTPD_PORT"
+		echo "server.errorlog = \"$T/lighttpd.err\""
+		echo "server.pid-file = \"$T/lighttpd.pid\""
+		echo 'server.max-worker = 0'
+		echo '$HTTP["url"] =~ "^/t(/|$)" { cgi.assign = ( "" => "" ) }'
+		if [ "${HTTPD_FASTCGI:-0}" = 1 ]; then
+			echo 'server.modules += ( "mod_fastcgi" )'
+			printf 'fastcgi.server = ( "/f" => (( "socket" => "%s", "bin-path" => "%s", "max-procs" => 2, "check-local" => "disable", "bin-environment" => (' \
+			    "$T/fcgi.sock" "$TOP/nudge-track"
+			env | grep '^NUDGE_\|^ASAN_OPTIONS=\|^UBSAN_OPTIONS=' | sed 's/\\/\\\\/g; s/"/\\"/g;
+			    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
+			echo ' "LC_ALL" => "C.UTF-8" ) )) )'
+		fi
+		printf 'setenv.add-environment = ('
+		env | grep '^NUDGE_\|^ASAN_OPTIONS=\|^UBSAN_OPTIONS=' | sed 's/\\/\\\\/g; s/"/\\"/g;
+		    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
+		echo ' "LC_ALL" => "C.UTF-8" )'
+	} >"$T/lighttpd.conf"
+	"$_lh" -D -f "$T/lighttpd.conf" >"$T/lighttpd.out" 2>&1 </dev/null &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	_i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$HTTPD_PORT/"; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 200 ] || ! kill -0 "$!" 2>/dev/null; then
+			echo "Bail out! lighttpd did not start: $(cat "$T/lighttpd.out" "$T/lighttpd.err" 2>/dev/null)"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	HTTPD_URL="http://127.0.0.1:$HTTPD_PORT/t"
+	HTTPD_FURL="http://127.0.0.1:$HTTPD_PORT/f"
+	export HTTPD_PORT HTTPD_URL HTTPD_FURL
 }
 
 # start_emu: starts test/provider-emu.py (an emulator of the HTTP APIs of

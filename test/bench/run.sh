@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup] [send] [trigger] [sms]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -618,7 +618,101 @@ part_trigger() {
 	emit trigger-peer-audiences seconds "$(qtime "$QRUNS" 1 sqlite3 -readonly "$db" ".read $BENCH_TMP/audiences.sql")"
 }
 
-# --- (g) sms -------------------------------------------------------------
+# --- (g) track: tracking through a web server ----------------------------
+
+# part_track: events/s recorded by nudge-track as a CGI program under a
+# real lighttpd on loopback, driven by wrk; the peers in the same run are
+# the same lighttpd serving the 43-byte GIF as a static file and running a
+# CGI program that only prints it (cgi-floor.c: the cost of a fork and
+# exec per request, which no CGI program can beat); then clicks through
+# nudge-track's FastCGI mode (mod_fastcgi, two processes).  TRACK_SECS: seconds
+# of wrk per URL (10).
+part_track() {
+	d=$BENCH_TMP/track
+	secs=${TRACK_SECS:-10}
+	mkdir -p "$d/www"
+	command -v wrk >/dev/null || { say "skipped: track (wrk is not installed)"; return; }
+	lh=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+	[ -x "$lh" ] || { say "skipped: track (lighttpd is not installed)"; return; }
+	have track "the track part" && have event "the track part (its store)" || return
+	cc -O2 -o "$d/www/zero" "$BENCH/cgi-floor.c" || die "cannot compile cgi-floor.c"
+	"$d/www/zero" | tail -c 43 >"$d/www/pixel.gif"
+	ln -sf "$BIN/nudge-track" "$d/www/t"
+	db=$d/track.db
+	rmdb "$db"
+	printf 'email\n' >"$d/c.csv"
+	awk 'BEGIN { for (i = 0; i < 1000; i++) printf "c%d@example.com\n", i }' >>"$d/c.csv"
+	"$BIN/nudge-import-list" --db "$db" --config "$CFG" "$d/c.csv" 2>>"$LOG" ||
+		die "import for track failed"
+	"$BIN/nudge-event" add --db "$db" --config "$CFG" --contact 1 --type sent \
+	    --channel email --campaign bench 2>>"$LOG" >/dev/null || die "event add failed"
+	port=$($PY -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	tcfg=$d/config.yaml
+	printf 'tracking:\n  base_url: http://127.0.0.1:%s/t\n  secret: bench-secret\n' "$port" >"$tcfg"
+	chmod 600 "$tcfg"
+	{
+		echo 'server.modules = ( "mod_setenv", "mod_cgi" )'
+		echo "server.document-root = \"$d/www\""
+		echo 'server.bind = "127.0.0.1"'
+		echo "server.port = $port"
+		echo "server.errorlog = \"$d/lighttpd.err\""
+		echo 'server.max-worker = 0'
+		echo '$HTTP["url"] =~ "^/(t|zero)(/|$)" { cgi.assign = ( "" => "" ) }'
+		echo 'server.modules += ( "mod_fastcgi" )'
+		echo "fastcgi.server = ( \"/f\" => (( \"socket\" => \"$d/fcgi.sock\", \"bin-path\" => \"$BIN/nudge-track\", \"max-procs\" => 2, \"check-local\" => \"disable\", \"bin-environment\" => ( \"NUDGE_CONFIG\" => \"$tcfg\", \"NUDGE_DB\" => \"$db\" ) )) )"
+		echo "setenv.add-environment = ( \"NUDGE_CONFIG\" => \"$tcfg\", \"NUDGE_DB\" => \"$db\" )"
+	} >"$d/lighttpd.conf"
+	"$lh" -D -f "$d/lighttpd.conf" >>"$LOG" 2>&1 </dev/null &
+	lpid=$!
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$port/pixel.gif"; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ]; then
+			kill "$lpid" 2>/dev/null
+			die "lighttpd did not start"
+		fi
+		sleep 0.05
+	done
+	click=$(NUDGE_CONFIG=$tcfg "$BIN/nudge-track" url --db "$db" click bench 1 https://shop.example/)
+	open=$(NUDGE_CONFIG=$tcfg "$BIN/nudge-track" url --db "$db" open bench 1)
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$click")
+	if [ "$code" != 302 ]; then
+		kill "$lpid"
+		die "a click answered $code, not 302"
+	fi
+	say "track: wrk -t2 -c8 -d${secs}s on each of 5 URLs"
+	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	track_wrk track-click "$click"
+	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	emit track-click events_recorded "$((after - before))"
+	track_wrk track-open "$open"
+	# the same through the FastCGI server (two processes, store kept open)
+	fclick=$(echo "$click" | sed "s|:$port/t/|:$port/f/|")
+	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	track_wrk track-fcgi-click "$fclick"
+	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	emit track-fcgi-click events_recorded "$((after - before))"
+	track_wrk track-cgi-floor "http://127.0.0.1:$port/zero"
+	track_wrk track-static-gif "http://127.0.0.1:$port/pixel.gif"
+	for c in $(pgrep -P "$lpid"); do kill "$c"; done
+	kill "$lpid"
+	wait "$lpid" 2>/dev/null
+}
+
+# track_wrk NAME URL: wrk on URL; emits requests/s, requests and answers
+# that were not 2xx or 3xx (or socket errors).
+track_wrk() {
+	out=$(wrk -t2 -c8 -d"${secs}s" "$2" 2>&1)
+	echo "$out" >>"$LOG"
+	emit "$1" req_per_s "$(echo "$out" | awk '/^Requests\/sec/ { printf "%d\n", $2 + 0.5 }')"
+	emit "$1" requests "$(echo "$out" | awk '/requests in/ { print $1 }')"
+	emit "$1" errors "$(echo "$out" | awk '/Non-2xx or 3xx/ { n += $NF }
+	    /Socket errors/ { gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i }
+	    END { print n + 0 }')"
+}
+
+# --- (h) sms -------------------------------------------------------------
 
 # nudge send --channel sms (twilio profile, ledger and events written for
 # every message) to nginx on loopback answering 201 at once, against a
@@ -787,6 +881,18 @@ summary() {
 				l = l " " substr(k, 6, index(k, "/") - 6) "=" v[k]
 		if (l != "")
 			printf "# links libcurl [no]:%s\n", l
+		if (has("track-click/req_per_s"))
+			printf "# track: clicks %d/s (%d requests, %d events recorded, %d errors), opens %d/s; peers: CGI floor %d/s, static GIF %d/s; clicks = %s the CGI floor\n",
+			    v["track-click/req_per_s"], v["track-click/requests"],
+			    v["track-click/events_recorded"], v["track-click/errors"],
+			    v["track-open/req_per_s"], v["track-cgi-floor/req_per_s"],
+			    v["track-static-gif/req_per_s"],
+			    x(v["track-click/req_per_s"], v["track-cgi-floor/req_per_s"])
+		if (has("track-fcgi-click/req_per_s"))
+			printf "# track FastCGI: clicks %d/s (%d requests, %d events recorded, %d errors) = %s the CGI program\n",
+			    v["track-fcgi-click/req_per_s"], v["track-fcgi-click/requests"],
+			    v["track-fcgi-click/events_recorded"], v["track-fcgi-click/errors"],
+			    x(v["track-fcgi-click/req_per_s"], v["track-click/req_per_s"])
 		if (has("sms-nudge/req_per_s")) {
 			n = v["sms-nudge/req_per_s"]
 			printf "# sms: nudge send %d req/s = %s the Python keep-alive loop [>= 5x], %s curl --parallel 4 [>= 2x], %s of wrk (%d req/s) [aim 0.5]; ledger %d sent, %d sent events\n",
@@ -801,11 +907,11 @@ summary() {
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment startup send trigger sms
+[ $# -gt 0 ] || set -- import events segment startup send trigger track sms
 for p; do
 	case $p in
-	import|events|segment|startup|send|trigger|sms) ;;
-	*) die "usage: run.sh [import] [events] [segment] [startup] [send] [trigger] [sms]" ;;
+	import|events|segment|startup|send|trigger|track|sms) ;;
+	*) die "usage: run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms]" ;;
 	esac
 done
 {

@@ -100,7 +100,8 @@ test_errors(void)
 	    "unknown filter, with its column");
 	parse_err("Subject: x\nX-Mailer: me\n\nbody\n",
 	    "t.tpl:2:1: unknown header (Subject, From, Reply-To, Preheader, "
-	    "Title, X-Nudge-Missing): \"X-Mailer\"", "unknown header");
+	    "Title, X-Nudge-Missing, X-Nudge-Track): \"X-Mailer\"",
+	    "unknown header");
 	parse_err("Hello there\n\nbody\n",
 	    "t.tpl:1:1: expected a header line \"Name: value\" or a blank "
 	    "line: \"Hello there\"", "no headers");

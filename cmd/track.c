@@ -1,0 +1,441 @@
+/* nudge-track: the tracking endpoints as a CGI program (RFC 3875), and
+ * tracking URLs minted by hand. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "clock.h"
+#include "config.h"
+#include "fcgi.h"
+#include "track.h"
+
+static const char usage_text[] =
+    "usage: nudge track [--config file] [--db file]\n"
+    "       nudge track url [--config file] [--db file] [--now time] "
+    "[--step name]\n"
+    "                   open|click|unsub campaign contact [link]\n";
+
+enum { OPT_CONFIG = 256, OPT_DB, OPT_NOW, OPT_STEP };
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "help", no_argument, NULL, 'h' },
+	{ "now", required_argument, NULL, OPT_NOW },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The largest request body read: webhooks are a few KiB. */
+#define MAXBODY (1 << 20)
+/* How long a request waits for the store's write lock (ms) before it
+ * answers 503: long enough to ride out a send's commit, short enough
+ * not to tie up the web server.  NUDGE_TRACK_BUSY_MS overrides it. */
+#define BUSY_MS 2000
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		warnx("%s", why);
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
+}
+
+/* What every request needs, loaded once per process: per request for a
+ * CGI program, once for the FastCGI server. */
+struct app {
+	nudge_config cfg;
+	const char *db;
+	char *secret;
+	const char *twilio, *mailgun;
+	nudge_store *st;        /* FastCGI: the connection kept open */
+	int persistent;
+};
+
+static int
+open_store(void *arg, nudge_store **st, nudge_err *err)
+{
+	struct app *a = arg;
+	const char *env = getenv("NUDGE_TRACK_BUSY_MS");
+	int64_t ms = BUSY_MS;
+	int rc, persist = 1;
+
+	if (a->st != NULL) {
+		*st = a->st;
+		return 0;
+	}
+	if ((rc = nudge_config_open_store(&a->cfg, a->db, 0, st, err)) != 0)
+		return rc;
+	if (env != NULL && (nudge_parse_i64(env, &ms) == -1 || ms < 0 ||
+	    ms > 60000))
+		ms = BUSY_MS;
+	sqlite3_busy_timeout((*st)->db, (int)ms);
+	/* A CGI request is a process, most often the store's only
+	 * connection: by default its close would checkpoint the WAL, fsync
+	 * and delete it, for the next request to create it again.  Leave
+	 * that to the automatic checkpoints of later writers. */
+	sqlite3_db_config((*st)->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	    NULL);
+	sqlite3_file_control((*st)->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+	if (a->persistent)
+		a->st = *st;
+	return 0;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Appends a CGI response to out; a HEAD request gets no body. */
+static void
+reply(nudge_buf *out, int status, const char *headers, const char *body,
+    size_t n, int head)
+{
+	nudge_buf_printf(out, "Status: %d %s\r\n%s\r\n", status, reason(status),
+	    headers != NULL ? headers : "");
+	if (!head && n > 0)
+		nudge_buf_add(out, body, n);
+}
+
+static void
+reply_text(nudge_buf *out, int status, const char *msg)
+{
+	char h[96];
+
+	snprintf(h, sizeof h, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n", strlen(msg));
+	reply(out, status, h, msg, strlen(msg), 0);
+}
+
+/* Loads the configuration and the secrets.  On failure says why on the
+ * standard error and returns non-zero. */
+static int
+app_load(struct app *a, const char *cfgpath, const char *db)
+{
+	nudge_err ne;
+	int rc;
+
+	memset(a, 0, sizeof *a);
+	a->db = db;
+	if ((rc = nudge_config_load(&a->cfg, cfgpath, &ne)) != 0) {
+		warnx("%s", ne.msg);
+		return rc;
+	}
+	if ((rc = nudge_config_secret(&a->cfg, NUDGE_SECRET_TRACKING,
+	    &a->secret, &ne)) != 0 || a->secret == NULL ||
+	    a->cfg.tracking.base_url == NULL) {
+		warnx("%s", rc != 0 ? ne.msg : "the config has no tracking: "
+		    "base_url and secret");
+		return rc != 0 ? rc : EX_CONFIG;
+	}
+	a->twilio = getenv("NUDGE_TWILIO_AUTH_TOKEN");
+	a->mailgun = getenv("NUDGE_MAILGUN_SIGNING_KEY");
+	if (a->twilio != NULL && *a->twilio == '\0')
+		a->twilio = NULL;
+	if (a->mailgun != NULL && *a->mailgun == '\0')
+		a->mailgun = NULL;
+	return 0;
+}
+
+static void
+app_free(struct app *a)
+{
+	nudge_store_close(a->st);
+	nudge_config_secret_free(a->secret);
+	nudge_config_free(&a->cfg);
+}
+
+typedef const char *getter(const void *arg, const char *name);
+
+/* One request: the meta-variables from get, the body, the response
+ * appended to out. */
+static void
+answer(struct app *a, getter *get, const void *garg, const char *body,
+    size_t len, nudge_buf *out)
+{
+	nudge_track_req r = { 0 };
+	nudge_track_resp resp = { 0 };
+	nudge_track_opts o = { 0 };
+	nudge_err ne;
+
+	r.method = get(garg, "REQUEST_METHOD");
+	r.path = get(garg, "PATH_INFO");
+	r.query = get(garg, "QUERY_STRING");
+	r.content_type = get(garg, "CONTENT_TYPE");
+	r.body = body;
+	r.body_len = len;
+	r.user_agent = get(garg, "HTTP_USER_AGENT");
+	r.remote_addr = get(garg, "REMOTE_ADDR");
+	r.twilio_sig = get(garg, "HTTP_X_TWILIO_SIGNATURE");
+	o.key = a->secret;
+	o.keylen = strlen(a->secret);
+	o.base_url = a->cfg.tracking.base_url;
+	o.twilio_token = a->twilio;
+	o.mailgun_key = a->mailgun;
+	o.now = (int64_t)time(NULL);
+	o.open = open_store;
+	o.arg = a;
+	o.keep_store = a->persistent;
+	if (nudge_track_handle(&o, &r, &resp, &ne) != 0) {
+		warnx("%s", ne.msg);
+		reply_text(out, 500, "internal error\n");
+	} else {
+		if (ne.msg[0] != '\0')
+			warnx("%s %s: %d: %s", r.method ? r.method : "-",
+			    r.path != NULL ? r.path : "-", resp.status, ne.msg);
+		reply(out, resp.status, nudge_buf_str(&resp.headers),
+		    nudge_buf_str(&resp.body), resp.body.len,
+		    r.method != NULL && strcmp(r.method, "HEAD") == 0);
+	}
+	nudge_track_resp_free(&resp);
+}
+
+static const char *
+env_get(const void *arg, const char *name)
+{
+	(void)arg;
+	return getenv(name);
+}
+
+/* One CGI request (RFC 3875). */
+static int
+cgi(const char *cfgpath, const char *dbpath)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	struct app a;
+	nudge_buf out = { 0 };
+	char *body = NULL;
+	int64_t len = 0;
+	size_t got = 0;
+
+	if (app_load(&a, cfgpath, dbpath) != 0)
+		reply_text(&out, 500, "not configured\n");
+	else if (cl != NULL && *cl != '\0' && (nudge_parse_i64(cl, &len) ==
+	    -1 || len < 0 || len > MAXBODY))
+		reply_text(&out, 413, "too large\n");
+	else if (len > 0 && (body = malloc((size_t)len + 1)) == NULL)
+		reply_text(&out, 500, "internal error\n");
+	else {
+		while (got < (size_t)len) {
+			size_t n = fread(body + got, 1, (size_t)len - got,
+			    stdin);
+
+			if (n == 0)
+				break;
+			got += n;
+		}
+		if (body != NULL)
+			body[got] = '\0';
+		answer(&a, env_get, NULL, body, got, &out);
+	}
+	fwrite(nudge_buf_str(&out), 1, out.len, stdout);
+	fflush(stdout);
+	free(body);
+	nudge_buf_free(&out);
+	app_free(&a);
+	return 0;
+}
+
+static const char *
+fcgi_get(const void *arg, const char *name)
+{
+	return nudge_fcgi_param(arg, name);
+}
+
+/* The FastCGI server's state: the configuration is read at the first
+ * request (and again after a failure), so that a server started before
+ * its configuration was complete comes right without a restart. */
+struct fcgi_app {
+	struct app a;
+	const char *cfgpath, *dbpath;
+	int loaded;
+};
+
+static int
+fcgi_handle(void *arg, const nudge_fcgi_req *r, nudge_buf *out)
+{
+	struct fcgi_app *f = arg;
+
+	if (!f->loaded) {
+		if (app_load(&f->a, f->cfgpath, f->dbpath) != 0) {
+			app_free(&f->a);
+			reply_text(out, 500, "not configured\n");
+			return 0;
+		}
+		f->a.persistent = 1;
+		f->loaded = 1;
+	}
+	answer(&f->a, fcgi_get, r, r->body.s, r->body.len, out);
+	return 0;
+}
+
+/* The FastCGI server: descriptor 0 is the listening socket the web
+ * server made; the configuration, secrets and store are opened once. */
+static int
+fastcgi(const char *cfgpath, const char *dbpath)
+{
+	struct fcgi_app f;
+	nudge_err ne;
+	int rc;
+
+	memset(&f, 0, sizeof f);
+	f.cfgpath = cfgpath;
+	f.dbpath = dbpath;
+	signal(SIGPIPE, SIG_IGN);
+#ifdef __linux__
+	/* end with the web server that started us, whatever it does */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() == 1)
+		return EX_OSERR;
+#endif
+	rc = nudge_fcgi_serve(STDIN_FILENO, MAXBODY, fcgi_handle, &f, &ne);
+	if (rc != 0)
+		warnx("%s", ne.msg);
+	if (f.loaded)
+		app_free(&f.a);
+	return rc;
+}
+
+/* `nudge track url`: prints a tracking URL. */
+static int
+url(int argc, char **argv, const char *cfgpath, const char *dbpath,
+    const char *step, int64_t now)
+{
+	nudge_config cfg;
+	nudge_store *st = NULL;
+	nudge_buf out = { 0 };
+	sqlite3_stmt *s;
+	nudge_err ne;
+	char *secret = NULL;
+	int64_t camp = 0, contact;
+	char kind;
+	int rc;
+
+	if (argc < 3 || argc > 4)
+		usage("url: expected open, click or unsub, a campaign, a "
+		    "contact id and, for click, a link");
+	if (strcmp(argv[0], "open") == 0)
+		kind = 'o';
+	else if (strcmp(argv[0], "click") == 0)
+		kind = 'c';
+	else if (strcmp(argv[0], "unsub") == 0)
+		kind = 'u';
+	else
+		usage("url: expected open, click or unsub");
+	if ((kind == 'c') != (argc == 4))
+		usage("url: a link goes with click, and only with click");
+	if (nudge_parse_i64(argv[2], &contact) == -1 || contact <= 0)
+		usage("url: the contact is an id");
+	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	if ((rc = nudge_config_secret(&cfg, NUDGE_SECRET_TRACKING, &secret,
+	    &ne)) != 0)
+		goto done;
+	if (secret == NULL || cfg.tracking.base_url == NULL) {
+		rc = nudge_errf(&ne, EX_USAGE, "the config has no tracking: "
+		    "base_url and secret");
+		goto done;
+	}
+	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
+		goto done;
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM campaigns"
+	    " WHERE name = ?", -1, &s, NULL) != SQLITE_OK) {
+		rc = nudge_store_error(st, &ne, "campaigns");
+		goto done;
+	}
+	sqlite3_bind_text(s, 1, argv[1], -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		camp = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (camp == 0) {
+		rc = nudge_errf(&ne, EX_DATAERR, "campaign: no such campaign: "
+		    "\"%s\"", argv[1]);
+		goto done;
+	}
+	if ((rc = nudge_track_url(&out, cfg.tracking.base_url, secret,
+	    strlen(secret), kind, camp, step, contact, argc == 4 ? argv[3] :
+	    NULL, argc == 4 ? strlen(argv[3]) : 0, now, &ne)) != 0)
+		goto done;
+	printf("%s\n", out.s);
+	if (fflush(stdout) == EOF)
+		rc = nudge_errf(&ne, EX_IOERR, "stdout: %s", strerror(errno));
+done:
+	if (rc != 0)
+		warnx("%s", ne.msg);
+	nudge_buf_free(&out);
+	nudge_store_close(st);
+	nudge_config_secret_free(secret);
+	nudge_config_free(&cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cfgpath = NULL, *dbpath = NULL, *step = "";
+	int64_t now = (int64_t)time(NULL);
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case OPT_CONFIG:
+			cfgpath = optarg;
+			break;
+		case OPT_DB:
+			dbpath = optarg;
+			break;
+		case OPT_NOW:
+			if (nudge_time_parse(optarg, &now) == -1)
+				usage("--now: expected a time such as "
+				    "2026-11-01T09:00:00Z");
+			break;
+		case OPT_STEP:
+			step = optarg;
+			break;
+		default:
+			usage(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0 && strcmp(argv[0], "url") == 0)
+		return url(argc - 1, argv + 1, cfgpath, dbpath, step, now);
+	if (argc > 0)
+		usage("unknown operand");
+	/* Only HMAC and SHA-256 from the default provider: reading the
+	 * system's openssl.cnf costs a fair part of a request. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return cgi(cfgpath, dbpath);
+	if (nudge_fcgi_is_listener(STDIN_FILENO))
+		return fastcgi(cfgpath, dbpath);
+	usage("not run as a CGI program (no GATEWAY_INTERFACE) nor as a "
+	    "FastCGI server (standard input is no listening socket)");
+}

@@ -1,0 +1,59 @@
+/* dsn: bounces and complaints by mail — RFC 3464 delivery status
+ * notifications and RFC 5965 (ARF) feedback reports, read from a maildir,
+ * an mbox or a single message, recorded as bounced and complained events
+ * (and so into consent). */
+#ifndef NUDGE_DSN_H
+#define NUDGE_DSN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "util.h"
+
+/* What one message of the input turned out to be. */
+typedef struct nudge_dsn_result {
+	const char *where;      /* "FILE" or "FILE:N" (the Nth of an mbox) */
+	const char *status;     /* bounced, complained, duplicate, unmatched,
+				   ignored */
+	const char *recipient;  /* the address reported, or "" */
+	int64_t contact_id;     /* 0 when unmatched */
+	int64_t message_id;     /* the ledger row found, or 0 */
+	const char *detail;     /* the status code, feedback type, or why */
+} nudge_dsn_result;
+
+typedef void nudge_dsn_result_fn(void *arg, const nudge_dsn_result *r);
+
+typedef struct nudge_dsn_opts {
+	const char *source;     /* the consent source, or NULL for
+				   "dsn:NAME" */
+	const char *country;
+	int dry_run;            /* everything but the commit */
+	int64_t now;            /* the events' time */
+	nudge_dsn_result_fn *on_result;
+	void *arg;
+} nudge_dsn_opts;
+
+typedef struct nudge_dsn_counts {
+	long messages, bounced, complained, duplicate, unmatched, ignored;
+} nudge_dsn_counts;
+
+/*
+ * Reads path — a maildir (new/ then cur/, each in name order), a
+ * directory of message files, an mbox ("From " lines), one message, or
+ * "-" for stdin (an mbox or one message) — and for each report:
+ * a DSN recipient with Action: failed and a 5.x.x Status is a hard bounce,
+ * recorded as a `bounced` email event; an ARF report (any Feedback-Type)
+ * is a `complained` email event.  The contact is the Original-Recipient
+ * (else Final-Recipient; for ARF Original-Rcpt-To, else the returned
+ * message's To:); the returned message's Message-ID, when it is one that
+ * nudge-send made, names the ledger row (campaign, step, message_id; the
+ * row becomes `bounced`).  The same report for the same ledger row twice
+ * is a duplicate, recorded once.  Soft bounces (4.x.x), delays and
+ * anything that is no report are ignored.  One transaction.
+ * Errors: EX_NOINPUT (path missing), EX_IOERR, store errors.
+ */
+int nudge_dsn_import(nudge_store *st, const char *path,
+    const nudge_dsn_opts *o, nudge_dsn_counts *n, nudge_err *err);
+
+#endif

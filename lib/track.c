@@ -1,0 +1,957 @@
+/* track: tracking requests in, HTTP responses out (nudge-track(1)). */
+#include "track.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/sha.h>
+
+#include "contact.h"
+#include "event.h"
+#include "ledger.h"
+#include "token.h"
+
+/* The smallest transparent GIF: 1x1, one palette entry, 43 bytes. */
+static const unsigned char pixel[43] = {
+	'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0,
+	0xff, 0xff, 0xff, 0, 0, 0,
+	0x21, 0xf9, 4, 1, 0, 0, 0, 0,
+	0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0,
+	2, 2, 0x44, 1, 0, 0x3b,
+};
+
+#define NOCACHE "Cache-Control: no-cache, no-store, must-revalidate, " \
+    "max-age=0\r\nPragma: no-cache\r\nExpires: 0\r\n"
+
+/* Twilio's opt-out and opt-in keywords (its Advanced Opt-Out defaults). */
+static const char *const stop_words[] = { "STOP", "STOPALL", "UNSUBSCRIBE",
+	"CANCEL", "END", "QUIT", "OPTOUT", "REVOKE" };
+static const char *const start_words[] = { "START", "YES", "UNSTOP" };
+
+/* Mailgun signatures older than this are refused: a replay. */
+#define MAILGUN_SKEW 900
+
+/* The state of one request. */
+struct req {
+	const nudge_track_opts *o;
+	const nudge_track_req *r;
+	nudge_track_resp *resp;
+	nudge_err *err;
+	nudge_store *st;
+	int oom;
+};
+
+/* One form field, percent-decoded. */
+struct field {
+	char *k, *v;
+};
+
+struct form {
+	struct field *f;
+	size_t n, cap;
+};
+
+static void
+set(struct req *q, int status, const char *ctype, const void *body,
+    size_t n)
+{
+	nudge_track_resp *p = q->resp;
+
+	p->status = status;
+	nudge_buf_reset(&p->headers);
+	nudge_buf_reset(&p->body);
+	if (ctype != NULL && nudge_buf_printf(&p->headers,
+	    "Content-Type: %s\r\n", ctype) == -1)
+		q->oom = 1;
+	if (body != NULL && (nudge_buf_add(&p->body, body, n) == -1 ||
+	    nudge_buf_printf(&p->headers, "Content-Length: %zu\r\n", n) ==
+	    -1))
+		q->oom = 1;
+}
+
+static void
+header(struct req *q, const char *h)
+{
+	if (nudge_buf_puts(&q->resp->headers, h) == -1)
+		q->oom = 1;
+}
+
+static void
+text(struct req *q, int status, const char *msg)
+{
+	set(q, status, "text/plain; charset=utf-8", msg, strlen(msg));
+}
+
+static void
+not_found(struct req *q)
+{
+	text(q, 404, "not found\n");
+}
+
+/* A store error as a response: busy, full or unwritable is 503 (the
+ * client may come back), anything else 500; err keeps the detail. */
+static void
+store_failed(struct req *q, int code)
+{
+	if (code == EX_TEMPFAIL || code == EX_IOERR || code == EX_CANTCREAT ||
+	    code == EX_NOINPUT) {
+		text(q, 503, "busy, try again later\n");
+		header(q, "Retry-After: 5\r\n");
+	} else {
+		text(q, 500, "internal error\n");
+	}
+}
+
+static int
+open_store(struct req *q)
+{
+	int rc;
+
+	if (q->st != NULL)
+		return 0;
+	if ((rc = q->o->open(q->o->arg, &q->st, q->err)) != 0) {
+		q->st = NULL;
+		store_failed(q, rc);
+	}
+	return rc;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static char *
+pct_decode(const char *s, size_t n)
+{
+	char *d = malloc(n + 1), *p = d;
+	size_t i;
+
+	if (d == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		int a, b;
+
+		if (s[i] == '+')
+			*p++ = ' ';
+		else if (s[i] == '%' && i + 2 < n &&
+		    (a = hexval(s[i + 1])) >= 0 &&
+		    (b = hexval(s[i + 2])) >= 0) {
+			*p++ = (char)(a << 4 | b);
+			i += 2;
+		} else
+			*p++ = s[i];
+	}
+	*p = '\0';
+	return d;
+}
+
+static void
+form_free(struct form *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		free(f->f[i].k);
+		free(f->f[i].v);
+	}
+	free(f->f);
+	memset(f, 0, sizeof *f);
+}
+
+/* Parses application/x-www-form-urlencoded s[0..n); 0 or -1 (memory). */
+static int
+form_parse(struct form *f, const char *s, size_t n)
+{
+	const char *end = s + n;
+
+	while (s < end) {
+		const char *amp = memchr(s, '&', (size_t)(end - s));
+		const char *e = amp != NULL ? amp : end, *eq;
+
+		eq = memchr(s, '=', (size_t)(e - s));
+		if (e > s) {
+			if (f->n == f->cap) {
+				size_t cap = f->cap ? 2 * f->cap : 16;
+				struct field *nf = realloc(f->f,
+				    cap * sizeof *nf);
+
+				if (nf == NULL)
+					return -1;
+				f->f = nf;
+				f->cap = cap;
+			}
+			f->f[f->n].k = pct_decode(s, (size_t)((eq ? eq : e) -
+			    s));
+			f->f[f->n].v = eq ? pct_decode(eq + 1,
+			    (size_t)(e - eq - 1)) : pct_decode("", 0);
+			f->n++;
+			if (f->f[f->n - 1].k == NULL ||
+			    f->f[f->n - 1].v == NULL)
+				return -1;
+		}
+		s = e + 1;
+	}
+	return 0;
+}
+
+static const char *
+form_get(const struct form *f, const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->f[i].k, k) == 0)
+			return f->f[i].v;
+	return NULL;
+}
+
+void
+nudge_track_msgid_local(const char *key, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int i;
+
+	SHA256((const unsigned char *)key, strlen(key), md);
+	for (i = 0; i < 16; i++) {
+		buf[2 * i] = hex[md[i] >> 4];
+		buf[2 * i + 1] = hex[md[i] & 15];
+	}
+	memcpy(buf + 32, ".nudge", 7);
+}
+
+const char *
+nudge_track_proxy(const char *ua, const char *addr)
+{
+	if (ua != NULL && strstr(ua, "GoogleImageProxy") != NULL)
+		return "google";
+	if (ua != NULL && strstr(ua, "YahooMailProxy") != NULL)
+		return "yahoo";
+	/* Mail Privacy Protection fetches with a bare "Mozilla/5.0" from
+	 * Apple's relays; 17.0.0.0/8 is Apple's own. */
+	if (ua != NULL && strcmp(ua, "Mozilla/5.0") == 0)
+		return "apple";
+	if (addr != NULL && strncmp(addr, "17.", 3) == 0)
+		return "apple";
+	return NULL;
+}
+
+int
+nudge_track_url(nudge_buf *out, const char *base, const void *key,
+    size_t keylen, char kind, int64_t campaign_id, const char *step,
+    int64_t contact_id, const char *link, size_t len, int64_t now,
+    nudge_err *err)
+{
+	nudge_token t = { 0 };
+	size_t i, blen = strlen(base);
+
+	for (i = 0; link != NULL && i < len; i++)
+		if ((unsigned char)link[i] <= 0x20 || link[i] == 0x7f)
+			return nudge_errf(err, EX_DATAERR, "a link with a "
+			    "space or control character");
+	t.kind = kind == 'o' ? NUDGE_TOKEN_OPEN : kind == 'c' ?
+	    NUDGE_TOKEN_CLICK : NUDGE_TOKEN_UNSUB;
+	t.campaign_id = campaign_id;
+	t.contact_id = contact_id;
+	t.step = step;
+	t.expires = now + (kind == 'u' ? NUDGE_TOKEN_UNSUB_TTL :
+	    NUDGE_TOKEN_TTL);
+	t.link = link;
+	t.link_len = len;
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	if (nudge_buf_add(out, base, blen) == -1 ||
+	    nudge_buf_printf(out, "/%c/", kind) == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	return nudge_token_seal(&t, key, keylen, out, err);
+}
+
+/* What the ledger and campaigns know of the message a token names. */
+struct msg {
+	int64_t id;           /* the ledger row, or 0 */
+	char channel[32];
+	char campaign[256];   /* "" when the campaign is gone */
+};
+
+static int
+lookup_msg(struct req *q, const nudge_token *t, struct msg *m)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(m, 0, sizeof *m);
+	strcpy(m->channel, "email");
+	if (sqlite3_prepare_v2(q->st->db, "SELECT c.name, m.id, m.channel"
+	    " FROM campaigns c LEFT JOIN messages m ON m.campaign_id = c.id"
+	    " AND m.step = ?1 AND m.contact_id = ?2 WHERE c.id = ?3", -1, &s,
+	    NULL) != SQLITE_OK)
+		return nudge_store_error(q->st, q->err, "messages");
+	sqlite3_bind_text(s, 1, t->step, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, t->contact_id);
+	sqlite3_bind_int64(s, 3, t->campaign_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(s, 0);
+
+		snprintf(m->campaign, sizeof m->campaign, "%s",
+		    v ? (const char *)v : "");
+		m->id = sqlite3_column_int64(s, 1);
+		if ((v = sqlite3_column_text(s, 2)) != NULL)
+			snprintf(m->channel, sizeof m->channel, "%s", v);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(q->st, q->err, "messages");
+	return 0;
+}
+
+/* Records one event in its own transaction. */
+static int
+record(struct req *q, nudge_event *ev)
+{
+	nudge_event_writer *w = NULL;
+	int rc;
+
+	if ((rc = nudge_store_begin(q->st, q->err)) != 0)
+		return rc;
+	if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
+	    q->err)) == 0 && (rc = nudge_event_record(w, ev, NULL,
+	    q->err)) == 0) {
+		nudge_event_writer_close(w);
+		return nudge_store_commit(q->st, q->err);
+	}
+	nudge_event_writer_close(w);
+	nudge_store_rollback(q->st);
+	return rc;
+}
+
+/* Records type for the message of token t; the contact must exist. */
+static int
+record_token(struct req *q, const nudge_token *t, const char *type,
+    const char *props, const char *source)
+{
+	nudge_event ev = { 0 };
+	struct msg m;
+	int rc;
+
+	if ((rc = open_store(q)) != 0)
+		return rc;
+	if ((rc = lookup_msg(q, t, &m)) != 0)
+		return rc;
+	ev.contact_id = t->contact_id;
+	ev.type = type;
+	ev.channel = m.channel;
+	ev.campaign = m.campaign[0] != '\0' ? m.campaign : NULL;
+	ev.step = t->step[0] != '\0' ? t->step : NULL;
+	ev.message_id = m.id;
+	ev.at = q->o->now;
+	ev.props_json = props;
+	ev.source = source;
+	return record(q, &ev);
+}
+
+/* The token of a /K/TOKEN path of kind want, or NULL (404 set). */
+static int
+get_token(struct req *q, const char *tok, enum nudge_token_kind want,
+    nudge_token *t, nudge_buf *scratch)
+{
+	enum nudge_token_verdict v;
+
+	v = nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
+	    q->o->now, t, scratch);
+	if (v == NUDGE_TOKEN_OK && t->kind == want)
+		return 0;
+	nudge_errf(q->err, EX_DATAERR, "%s token", v == NUDGE_TOKEN_EXPIRED ?
+	    "an expired" : "a bad");
+	not_found(q);
+	return -1;
+}
+
+static void
+do_open(struct req *q, const nudge_token *t)
+{
+	const char *proxy = nudge_track_proxy(q->r->user_agent,
+	    q->r->remote_addr);
+	char props[48];
+	int rc;
+
+	/* "none" too, so that a segment can keep only real opens:
+	 * opened proxy = "none" */
+	snprintf(props, sizeof props, "{\"proxy\":\"%s\"}",
+	    proxy != NULL ? proxy : "none");
+	rc = record_token(q, t, "opened", props, "track");
+	/* a contact deleted since the send: the pixel all the same */
+	if (rc != 0 && rc != EX_DATAERR) {
+		store_failed(q, rc);
+		return;
+	}
+	set(q, 200, "image/gif", pixel, sizeof pixel);
+	header(q, NOCACHE);
+}
+
+static void
+do_click(struct req *q, const nudge_token *t)
+{
+	nudge_buf props = { 0 }, loc = { 0 };
+	int rc;
+
+	/* only an http(s) URL sealed in the token is ever a Location */
+	if (!(strncasecmp(t->link, "https://", 8) == 0 ||
+	    strncasecmp(t->link, "http://", 7) == 0) ||
+	    strpbrk(t->link, "\r\n") != NULL) {
+		nudge_errf(q->err, EX_DATAERR, "a token with a bad link");
+		not_found(q);
+		return;
+	}
+	if (nudge_event_prop(&props, "url", 3, t->link, t->link_len) == -1 ||
+	    nudge_event_props_end(&props) == NULL) {
+		q->oom = 1;
+		return;
+	}
+	rc = record_token(q, t, "clicked", props.s, "track");
+	nudge_buf_free(&props);
+	if (rc != 0 && rc != EX_DATAERR) {
+		store_failed(q, rc);
+		return;
+	}
+	text(q, 302, "");
+	if (nudge_buf_printf(&loc, "Location: %s\r\n", t->link) == -1)
+		q->oom = 1;
+	else
+		header(q, loc.s);
+	header(q, NOCACHE);
+	nudge_buf_free(&loc);
+}
+
+static const char page_head[] =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width\">"
+    "<meta name=\"robots\" content=\"noindex\">"
+    "<title>Unsubscribe</title></head><body>\n";
+
+/* True when the body is an RFC 8058 one-click POST: the form field
+ * List-Unsubscribe=One-Click, urlencoded or as multipart/form-data. */
+static int
+one_click(const nudge_track_req *r, const struct form *f)
+{
+	const char *v = form_get(f, "List-Unsubscribe");
+	const char *p, *end;
+
+	if (v != NULL)
+		return strcmp(v, "One-Click") == 0;
+	if (r->content_type == NULL || strncasecmp(r->content_type,
+	    "multipart/form-data", 19) != 0 || r->body == NULL)
+		return 0;
+	end = r->body + r->body_len;
+	p = memmem(r->body, r->body_len, "name=\"List-Unsubscribe\"", 23);
+	if (p == NULL)
+		return 0;
+	p = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+	return p != NULL && (size_t)(end - p) >= 13 &&
+	    memcmp(p + 4, "One-Click", 9) == 0 &&
+	    (p[13] == '\r' || p[13] == '\n');
+}
+
+static void
+do_unsub(struct req *q, const nudge_token *t)
+{
+	struct form f = { 0 };
+	int rc, oneclick;
+	nudge_buf page = { 0 };
+
+	if (strcmp(q->r->method, "GET") == 0 ||
+	    strcmp(q->r->method, "HEAD") == 0) {
+		/* no change on GET: scanners and prefetchers follow links */
+		if (nudge_buf_puts(&page, page_head) == -1 ||
+		    nudge_buf_puts(&page, "<h1>Unsubscribe</h1>\n"
+		    "<p>Stop receiving these messages?</p>\n"
+		    "<form method=\"post\">"
+		    "<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
+		    "<button type=\"submit\">Unsubscribe</button></form>\n"
+		    "</body></html>\n") == -1)
+			q->oom = 1;
+		else
+			set(q, 200, "text/html; charset=utf-8", page.s,
+			    page.len);
+		header(q, NOCACHE);
+		nudge_buf_free(&page);
+		return;
+	}
+	if (strcmp(q->r->method, "POST") != 0) {
+		text(q, 405, "method not allowed\n");
+		header(q, "Allow: GET, POST\r\n");
+		return;
+	}
+	if (q->r->body != NULL && form_parse(&f, q->r->body,
+	    q->r->body_len) == -1) {
+		form_free(&f);
+		q->oom = 1;
+		return;
+	}
+	oneclick = one_click(q->r, &f);
+	if (!oneclick && (form_get(&f, "confirm") == NULL ||
+	    strcmp(form_get(&f, "confirm"), "yes") != 0)) {
+		form_free(&f);
+		nudge_errf(q->err, EX_DATAERR, "an unsubscribe POST without "
+		    "List-Unsubscribe=One-Click or confirm=yes");
+		text(q, 400, "bad request\n");
+		return;
+	}
+	form_free(&f);
+	rc = record_token(q, t, "unsubscribed", NULL, oneclick ?
+	    "track:one-click" : "track:page");
+	if (rc != 0 && rc != EX_DATAERR) {
+		store_failed(q, rc);
+		return;
+	}
+	if (oneclick) {
+		text(q, 200, "unsubscribed\n");
+		return;
+	}
+	if (nudge_buf_puts(&page, page_head) == -1 ||
+	    nudge_buf_puts(&page, "<h1>Unsubscribed</h1>\n<p>You will not "
+	    "receive these messages any more.</p>\n</body></html>\n") == -1)
+		q->oom = 1;
+	else
+		set(q, 200, "text/html; charset=utf-8", page.s, page.len);
+	nudge_buf_free(&page);
+}
+
+static int
+field_cmp(const void *a, const void *b)
+{
+	const struct field *x = a, *y = b;
+	int c = strcmp(x->k, y->k);
+
+	return c != 0 ? c : strcmp(x->v, y->v);
+}
+
+/* Twilio's scheme: base64 of HMAC-SHA1 over the URL it called and every
+ * POST field, sorted by name, each name then its value. */
+static int
+twilio_ok(struct req *q, struct form *f)
+{
+	nudge_buf s = { 0 }, sig = { 0 };
+	unsigned char md[20];
+	const char *base = q->o->base_url;
+	size_t i, blen = strlen(base);
+	int good = 0;
+
+	if (q->r->twilio_sig == NULL)
+		return 0;
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	qsort(f->f, f->n, sizeof *f->f, field_cmp);
+	if (nudge_buf_add(&s, base, blen) == -1 ||
+	    nudge_buf_puts(&s, q->r->path) == -1 ||
+	    (q->r->query != NULL && *q->r->query != '\0' &&
+	    nudge_buf_printf(&s, "?%s", q->r->query) == -1))
+		goto out;
+	for (i = 0; i < f->n; i++)
+		if (nudge_buf_puts(&s, f->f[i].k) == -1 ||
+		    nudge_buf_puts(&s, f->f[i].v) == -1)
+			goto out;
+	if (nudge_hmac(20, q->o->twilio_token, strlen(q->o->twilio_token),
+	    s.s, s.len, md) == -1 || nudge_b64_encode(&sig, md, 20, 0) == -1)
+		goto out;
+	good = strlen(q->r->twilio_sig) == sig.len &&
+	    nudge_ct_equal(sig.s, q->r->twilio_sig, sig.len);
+out:
+	nudge_buf_free(&s);
+	nudge_buf_free(&sig);
+	return good;
+}
+
+/* The ledger row whose provider id is pid, for Twilio's callbacks. */
+static int
+msg_by_provider(struct req *q, const char *pid, int64_t *id, int64_t *cid,
+    char *campaign, size_t clen, char *step, size_t slen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*id = *cid = 0;
+	if (sqlite3_prepare_v2(q->st->db, "SELECT m.id, m.contact_id, c.name,"
+	    " m.step FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
+	    " WHERE m.provider_id = ?", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(q->st, q->err, "messages");
+	sqlite3_bind_text(s, 1, pid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*cid = sqlite3_column_int64(s, 1);
+		snprintf(campaign, clen, "%s", sqlite3_column_text(s, 2));
+		snprintf(step, slen, "%s", sqlite3_column_text(s, 3));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(q->st, q->err, "messages");
+	return 0;
+}
+
+static int
+word_in(const char *w, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(w, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Twilio: a status callback (MessageStatus) or an inbound message. */
+static void
+hook_twilio(struct req *q)
+{
+	static const char twiml[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Response></Response>\n";
+	struct form f = { 0 };
+	const char *status, *body, *from;
+	nudge_event ev = { 0 };
+	nudge_buf props = { 0 };
+	char campaign[256], step[256], word[32];
+	int rc = 0;
+
+	if (q->o->twilio_token == NULL) {
+		not_found(q);
+		return;
+	}
+	if (q->r->body != NULL && form_parse(&f, q->r->body,
+	    q->r->body_len) == -1) {
+		q->oom = 1;
+		goto out;
+	}
+	if (!twilio_ok(q, &f)) {
+		nudge_errf(q->err, EX_DATAERR,
+		    "twilio: bad X-Twilio-Signature");
+		text(q, 403, "forbidden\n");
+		goto out;
+	}
+	status = form_get(&f, "MessageStatus");
+	body = form_get(&f, "Body");
+	from = form_get(&f, "From");
+	ev.at = q->o->now;
+	ev.channel = "sms";
+	if (status != NULL && strcmp(status, "received") != 0) {
+		const char *sid = form_get(&f, "MessageSid");
+		const char *code = form_get(&f, "ErrorCode");
+
+		if (strcmp(status, "delivered") == 0)
+			ev.type = "delivered";
+		else if (strcmp(status, "undelivered") == 0 ||
+		    strcmp(status, "failed") == 0)
+			/* 30003 unreachable, 30005 unknown number, 30006
+			 * landline: the number itself is bad */
+			ev.type = code != NULL && (strcmp(code, "30003") == 0 ||
+			    strcmp(code, "30005") == 0 || strcmp(code,
+			    "30006") == 0) ? "bounced" : "failed";
+		if (ev.type == NULL || sid == NULL)
+			goto ack;
+		if ((rc = open_store(q)) != 0)
+			goto out;
+		if ((rc = msg_by_provider(q, sid, &ev.message_id,
+		    &ev.contact_id, campaign, sizeof campaign, step,
+		    sizeof step)) != 0)
+			goto fail;
+		if (ev.message_id == 0)
+			goto ack;
+		ev.campaign = campaign;
+		ev.step = step[0] != '\0' ? step : NULL;
+		ev.source = "twilio";
+		if (code != NULL && *code != '\0' && (nudge_event_prop(&props,
+		    "error_code", 10, code, strlen(code)) == -1 ||
+		    (ev.props_json = nudge_event_props_end(&props)) == NULL)) {
+			q->oom = 1;
+			goto out;
+		}
+	} else if (body != NULL && from != NULL) {
+		size_t n;
+
+		if ((rc = open_store(q)) != 0)
+			goto out;
+		if ((rc = nudge_contact_find(q->st, from, NULL,
+		    &ev.contact_id, q->err)) == EX_DATAERR ||
+		    (rc == 0 && ev.contact_id == 0)) {
+			rc = 0;
+			goto ack;
+		}
+		if (rc != 0)
+			goto fail;
+		while (*body == ' ' || *body == '\t' || *body == '\n' ||
+		    *body == '\r')
+			body++;
+		n = strlen(body);
+		while (n > 0 && (body[n - 1] == ' ' || body[n - 1] == '\n' ||
+		    body[n - 1] == '\r' || body[n - 1] == '\t' ||
+		    body[n - 1] == '.' || body[n - 1] == '!'))
+			n--;
+		snprintf(word, sizeof word, "%.*s", (int)(n < 31 ? n : 31),
+		    body);
+		if (n < 32 && word_in(word, stop_words, sizeof stop_words /
+		    sizeof stop_words[0])) {
+			ev.type = "unsubscribed";
+			ev.source = "twilio:STOP";
+		} else if (n < 32 && word_in(word, start_words,
+		    sizeof start_words / sizeof start_words[0])) {
+			ev.type = "subscribed";
+			ev.source = "twilio:START";
+		} else {
+			ev.type = "replied";
+			ev.source = "twilio";
+			if (nudge_event_prop(&props, "body", 4, body,
+			    strlen(body)) == -1 || (ev.props_json =
+			    nudge_event_props_end(&props)) == NULL) {
+				q->oom = 1;
+				goto out;
+			}
+		}
+	} else {
+		goto ack;
+	}
+	if ((rc = record(q, &ev)) != 0 && rc != EX_DATAERR)
+		goto fail;
+	rc = 0;
+ack:
+	set(q, 200, "text/xml", twiml, sizeof twiml - 1);
+	goto out;
+fail:
+	store_failed(q, rc);
+out:
+	nudge_buf_free(&props);
+	form_free(&f);
+}
+
+/* Mailgun's webhooks (JSON): permanent failures, complaints and
+ * unsubscribes, signed with HMAC-SHA256 over timestamp and token. */
+static void
+hook_mailgun(struct req *q)
+{
+	sqlite3_stmt *s = NULL;
+	const char *ts, *tok, *sig, *event, *sev, *rcpt, *mid, *code;
+	nudge_event ev = { 0 };
+	nudge_buf m = { 0 }, props = { 0 };
+	unsigned char md[32];
+	char hex[65], step[256], chan[32], campaign[256];
+	int64_t t, camp_id = 0;
+	int i, rc = 0;
+
+	if (q->o->mailgun_key == NULL) {
+		not_found(q);
+		return;
+	}
+	if ((rc = open_store(q)) != 0)
+		return;
+	if (sqlite3_prepare_v2(q->st->db, "SELECT"
+	    " json_extract(?1, '$.signature.timestamp'),"
+	    " json_extract(?1, '$.signature.token'),"
+	    " json_extract(?1, '$.signature.signature'),"
+	    " json_extract(?1, '$.\"event-data\".event'),"
+	    " json_extract(?1, '$.\"event-data\".severity'),"
+	    " json_extract(?1, '$.\"event-data\".recipient'),"
+	    " json_extract(?1,"
+	    "  '$.\"event-data\".message.headers.\"message-id\"'),"
+	    " json_extract(?1, '$.\"event-data\".\"delivery-status\".code')"
+	    " WHERE json_valid(?1)", -1, &s, NULL) != SQLITE_OK) {
+		rc = nudge_store_error(q->st, q->err, "json");
+		goto fail;
+	}
+	sqlite3_bind_text(s, 1, q->r->body != NULL ? q->r->body : "",
+	    (int)q->r->body_len, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		nudge_errf(q->err, EX_DATAERR, "mailgun: not a JSON object");
+		text(q, 400, "bad request\n");
+		goto out;
+	}
+	ts = (const char *)sqlite3_column_text(s, 0);
+	tok = (const char *)sqlite3_column_text(s, 1);
+	sig = (const char *)sqlite3_column_text(s, 2);
+	if (ts == NULL || tok == NULL || sig == NULL ||
+	    nudge_parse_i64(ts, &t) == -1 || strlen(sig) != 64 ||
+	    nudge_buf_puts(&m, ts) == -1 || nudge_buf_puts(&m, tok) == -1 ||
+	    nudge_hmac(32, q->o->mailgun_key, strlen(q->o->mailgun_key), m.s,
+	    m.len, md) == -1) {
+		nudge_errf(q->err, EX_DATAERR, "mailgun: no signature");
+		text(q, 403, "forbidden\n");
+		goto out;
+	}
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (!nudge_ct_equal(hex, sig, 64) || t < q->o->now - MAILGUN_SKEW ||
+	    t > q->o->now + MAILGUN_SKEW) {
+		nudge_errf(q->err, EX_DATAERR, "mailgun: bad or stale "
+		    "signature");
+		text(q, 403, "forbidden\n");
+		goto out;
+	}
+	event = (const char *)sqlite3_column_text(s, 3);
+	sev = (const char *)sqlite3_column_text(s, 4);
+	rcpt = (const char *)sqlite3_column_text(s, 5);
+	mid = (const char *)sqlite3_column_text(s, 6);
+	code = (const char *)sqlite3_column_text(s, 7);
+	if (event == NULL || rcpt == NULL)
+		goto ack;
+	if (strcmp(event, "failed") == 0 && sev != NULL &&
+	    strcmp(sev, "permanent") == 0)
+		ev.type = "bounced";
+	else if (strcmp(event, "complained") == 0)
+		ev.type = "complained";
+	else if (strcmp(event, "unsubscribed") == 0)
+		ev.type = "unsubscribed";
+	else if (strcmp(event, "delivered") == 0)
+		ev.type = "delivered";
+	else
+		goto ack;
+	if ((rc = nudge_contact_find(q->st, rcpt, NULL, &ev.contact_id,
+	    q->err)) == EX_DATAERR || (rc == 0 && ev.contact_id == 0)) {
+		rc = 0;
+		goto ack;
+	}
+	if (rc != 0)
+		goto fail;
+	ev.channel = "email";
+	ev.at = q->o->now;
+	ev.source = "mailgun";
+	if (mid != NULL && (rc = nudge_track_find_message(q->st,
+	    ev.contact_id, mid, &ev.message_id, &camp_id, step, sizeof step,
+	    chan, sizeof chan, q->err)) != 0)
+		goto fail;
+	if (ev.message_id != 0) {
+		sqlite3_stmt *c;
+
+		if (sqlite3_prepare_v2(q->st->db, "SELECT name FROM campaigns"
+		    " WHERE id = ?", -1, &c, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(c, 1, camp_id);
+			if (sqlite3_step(c) == SQLITE_ROW) {
+				snprintf(campaign, sizeof campaign, "%s",
+				    sqlite3_column_text(c, 0));
+				ev.campaign = campaign;
+				ev.step = step[0] != '\0' ? step : NULL;
+			}
+			sqlite3_finalize(c);
+		}
+	}
+	if (code != NULL && (nudge_event_prop(&props, "code", 4, code,
+	    strlen(code)) == -1 || (ev.props_json =
+	    nudge_event_props_end(&props)) == NULL)) {
+		q->oom = 1;
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if ((rc = record(q, &ev)) != 0 && rc != EX_DATAERR)
+		goto fail;
+ack:
+	text(q, 200, "ok\n");
+	goto out;
+fail:
+	store_failed(q, rc);
+out:
+	sqlite3_finalize(s);
+	nudge_buf_free(&m);
+	nudge_buf_free(&props);
+}
+
+int
+nudge_track_find_message(nudge_store *st, int64_t contact_id,
+    const char *msgid, int64_t *id, int64_t *campaign_id, char *step,
+    size_t steplen, char *channel, size_t chanlen, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	const char *p = msgid, *at;
+	char key[96], local[40];
+	size_t n;
+	int rc;
+
+	*id = *campaign_id = 0;
+	while (*p == ' ' || *p == '<')
+		p++;
+	if ((at = strchr(p, '@')) == NULL || (n = (size_t)(at - p)) != 38)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, campaign_id, step, channel"
+	    " FROM messages WHERE contact_id = ?", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "messages");
+	sqlite3_bind_int64(s, 1, contact_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *stp = (const char *)sqlite3_column_text(s, 2);
+
+		if (nudge_ledger_key(key, sizeof key,
+		    sqlite3_column_int64(s, 1), stp, contact_id) == NULL)
+			continue;
+		nudge_track_msgid_local(key, local);
+		if (strncasecmp(local, p, 38) != 0)
+			continue;
+		*id = sqlite3_column_int64(s, 0);
+		*campaign_id = sqlite3_column_int64(s, 1);
+		snprintf(step, steplen, "%s", stp != NULL ? stp : "");
+		snprintf(channel, chanlen, "%s", sqlite3_column_text(s, 3));
+		break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(st, err, "messages");
+	return 0;
+}
+
+int
+nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
+    nudge_track_resp *resp, nudge_err *err)
+{
+	struct req q = { o, r, resp, err, NULL, 0 };
+	const char *path = r->path != NULL ? r->path : "";
+	const char *method = r->method != NULL ? r->method : "";
+	nudge_buf scratch = { 0 };
+	nudge_token t;
+
+	err->msg[0] = '\0';
+	if ((path[0] == '/' && strchr("ocu", path[1]) != NULL &&
+	    path[1] != '\0' && path[2] == '/')) {
+		enum nudge_token_kind want = path[1] == 'o' ? NUDGE_TOKEN_OPEN :
+		    path[1] == 'c' ? NUDGE_TOKEN_CLICK : NUDGE_TOKEN_UNSUB;
+
+		if (want != NUDGE_TOKEN_UNSUB && strcmp(method, "GET") != 0 &&
+		    strcmp(method, "HEAD") != 0) {
+			text(&q, 405, "method not allowed\n");
+			header(&q, "Allow: GET\r\n");
+		} else if (get_token(&q, path + 3, want, &t, &scratch) == 0) {
+			if (want == NUDGE_TOKEN_OPEN)
+				do_open(&q, &t);
+			else if (want == NUDGE_TOKEN_CLICK)
+				do_click(&q, &t);
+			else
+				do_unsub(&q, &t);
+		}
+	} else if (strncmp(path, "/hook/", 6) == 0 &&
+	    strcmp(method, "POST") != 0) {
+		text(&q, 405, "method not allowed\n");
+		header(&q, "Allow: POST\r\n");
+	} else if (strcmp(path, "/hook/twilio") == 0) {
+		hook_twilio(&q);
+	} else if (strcmp(path, "/hook/mailgun") == 0) {
+		hook_mailgun(&q);
+	} else {
+		not_found(&q);
+	}
+	nudge_buf_free(&scratch);
+	if (q.st != NULL && !o->keep_store)
+		nudge_store_close(q.st);
+	if (q.oom)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	return 0;
+}
+
+void
+nudge_track_resp_free(nudge_track_resp *resp)
+{
+	nudge_buf_free(&resp->headers);
+	nudge_buf_free(&resp->body);
+}

@@ -1,0 +1,97 @@
+/* track: the tracking endpoints of nudge-track(1) as a function from an
+ * HTTP request to an HTTP response, so that they are tested without a web
+ * server: the open pixel, clicks, unsubscribes (page and RFC 8058
+ * one-click) and provider webhooks (Twilio, Mailgun), written into the
+ * store as events. */
+#ifndef NUDGE_TRACK_H
+#define NUDGE_TRACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+/* The request, as a CGI program gets it (RFC 3875 meta-variables).
+ * Strings are borrowed; any may be NULL. */
+typedef struct nudge_track_req {
+	const char *method;        /* REQUEST_METHOD */
+	const char *path;          /* PATH_INFO: "/c/TOKEN", "/hook/twilio" */
+	const char *query;         /* QUERY_STRING */
+	const char *content_type;  /* CONTENT_TYPE */
+	const char *body;          /* the request body, body_len bytes */
+	size_t body_len;
+	const char *user_agent;    /* HTTP_USER_AGENT */
+	const char *remote_addr;   /* REMOTE_ADDR */
+	const char *twilio_sig;    /* HTTP_X_TWILIO_SIGNATURE */
+} nudge_track_req;
+
+/* The response: a status, header lines ("Name: value\r\n" each) and a
+ * body.  A zeroed struct is ready; free it with nudge_track_resp_free. */
+typedef struct nudge_track_resp {
+	int status;
+	nudge_buf headers;
+	nudge_buf body;
+} nudge_track_resp;
+
+/* Opens the store on demand: a refused token never touches it. */
+typedef int nudge_track_open_fn(void *arg, nudge_store **st, nudge_err *err);
+
+typedef struct nudge_track_opts {
+	const void *key;          /* the tracking secret */
+	size_t keylen;
+	const char *base_url;     /* tracking: base_url, no trailing '/' */
+	const char *twilio_token; /* Twilio's auth token, or NULL: no hook */
+	const char *mailgun_key;  /* Mailgun's webhook signing key, or NULL */
+	int64_t now;
+	nudge_track_open_fn *open;
+	void *arg;
+	int keep_store;           /* the store open returns outlives the
+				     request: do not close it */
+} nudge_track_opts;
+
+/*
+ * Answers one request.  Always fills resp (status, headers, body) and
+ * returns 0, even for refused requests (404 for a bad, forged or expired
+ * token and an unknown path, 403 for a bad webhook signature, 400 for a
+ * malformed body, 405 for a wrong method, 503 with Retry-After when the
+ * store is locked past its busy timeout, full or unwritable); err then
+ * holds what the server log should say, or "" when nothing went wrong.
+ * Only a failing allocation returns EX_OSERR.  What each path records is
+ * in nudge-track(1).
+ */
+int nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
+    nudge_track_resp *resp, nudge_err *err);
+
+void nudge_track_resp_free(nudge_track_resp *resp);
+
+/* Appends base/KIND/TOKEN for the message (campaign_id, step, contact)
+ * to out: kind 'o' (open pixel), 'c' (a click on link[0..len)) or 'u'
+ * (unsubscribe); the token expires NUDGE_TOKEN_TTL (or _UNSUB_TTL)
+ * after now.  Errors: EX_DATAERR (a link with a control character or a
+ * space), EX_OSERR. */
+int nudge_track_url(nudge_buf *out, const char *base, const void *key,
+    size_t keylen, char kind, int64_t campaign_id, const char *step,
+    int64_t contact_id, const char *link, size_t len, int64_t now,
+    nudge_err *err);
+
+/* Writes the local part of the Message-ID that nudge_mime_build derives
+ * from the ledger key ("<32 hex digits>.nudge") into buf (at least 39
+ * bytes). */
+void nudge_track_msgid_local(const char *key, char *buf);
+
+/* Finds the ledger row of contact_id whose Message-ID (as sent by
+ * nudge-send, "<...@domain>" or without brackets) is msgid: sets *id (0
+ * when none matches), *campaign_id, step and channel.  O(messages of the
+ * contact).  Errors: store errors. */
+int nudge_track_find_message(nudge_store *st, int64_t contact_id,
+    const char *msgid, int64_t *id, int64_t *campaign_id, char *step,
+    size_t steplen, char *channel, size_t chanlen, nudge_err *err);
+
+/* Says which image proxy fetched an open pixel, from its User-Agent and
+ * address: "apple" (Mail Privacy Protection), "google" (Gmail's image
+ * proxy), "yahoo", or NULL for none known. */
+const char *nudge_track_proxy(const char *user_agent, const char *addr);
+
+#endif
