@@ -124,8 +124,8 @@ import_dsn(nudge_store *st, const char *input,
     const nudge_event_import_opts *io, const nudge_config *cfg)
 {
 	nudge_dsn_opts o = { 0 };
-	nudge_dsn_counts n;
-	nudge_err ne;
+	nudge_dsn_counts n = { 0 };
+	nudge_err ne = { .msg = "" };
 	int rc;
 
 	o.source = io->source;

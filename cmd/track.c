@@ -181,7 +181,7 @@ answer(struct app *a, getter *get, const void *garg, const char *body,
 	nudge_track_req r = { 0 };
 	nudge_track_resp resp = { 0 };
 	nudge_track_opts o = { 0 };
-	nudge_err ne;
+	nudge_err ne = { .msg = "" };
 
 	r.method = get(garg, "REQUEST_METHOD");
 	r.path = get(garg, "PATH_INFO");
