@@ -768,7 +768,7 @@ open_http(struct sender *s)
 	to.timeout_ms = h != NULL ? h->timeout_ms : 0;
 	to.allow_plaintext = h != NULL ? h->allow_plaintext : 0;
 	to.nosync = o->file_nosync;
-	/* the http loop runs in its own thread: a deep window keeps it
+	/* the network loop runs in its own thread: a deep window keeps it
 	 * fed while this one writes the store */
 	s->window = 64 * (size_t)to.parallel;
 	return nudge_transport_open(&s->t, url, &to, s->err);
@@ -807,7 +807,9 @@ open_transport(struct sender *s)
 	}
 	rc = nudge_transport_open(&s->t, url, &to, s->err);
 	nudge_config_secret_free(password);
-	s->window = 4 * (size_t)to.parallel;
+	/* the loop runs in its own thread: a deep window keeps it busy
+	 * while this thread renders and writes the store */
+	s->window = 64 * (size_t)to.parallel;
 	return rc;
 }
 

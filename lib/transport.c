@@ -1004,7 +1004,7 @@ smtp_step(nudge_transport *t, int64_t deadline, nudge_err *err)
 	return 0;
 }
 
-/* ---- the http loop's thread ---- */
+/* ---- the network loop's thread (smtp and http) ---- */
 
 /* One turn of the loop: start what may start, move transfers along, hand
  * out what finished, then sleep until a socket, a token, a retry or a
@@ -1406,7 +1406,7 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	}
 	rc = t->info.is_file ? file_open(t, err) : t->info.is_exec ?
 	    exec_open(t, err) : smtp_open(t, err);
-	if (rc == 0 && t->info.is_http)
+	if (rc == 0 && !t->info.is_file && !t->info.is_exec)
 		rc = loop_start(t, err);
 	if (rc != 0) {
 		nudge_transport_close(t);
@@ -1421,6 +1421,8 @@ bad_address(const char *a)
 {
 	return a[strcspn(a, "\r\n<>")] != '\0';
 }
+
+static void enqueue(nudge_transport *t, struct msg *m);
 
 int
 nudge_transport_submit(nudge_transport *t, const char *from,
@@ -1458,12 +1460,7 @@ nudge_transport_submit(nudge_transport *t, const char *from,
 		memcpy(m->data, data, len);
 	m->len = len;
 	m->cookie = cookie;
-	if (t->qtail != NULL)
-		t->qtail->next = m;
-	else
-		t->qhead = m;
-	t->qtail = m;
-	t->pending++;
+	enqueue(t, m);
 	return 0;
 }
 

@@ -5,8 +5,8 @@
  * through the libcurl multi interface: several connections, each reused
  * for many messages, a token-bucket rate limit, retries with backoff and
  * jitter; for http also Retry-After, a retry budget and a circuit
- * breaker.  exec: pipes each message to a command instead.  The http
- * multi loop runs in a thread of its own (started by open, joined by
+ * breaker.  exec: pipes each message to a command instead.  The smtp and
+ * http multi loop runs in a thread of its own (started by open, joined by
  * close) so that the network overlaps the caller's work; every function
  * here is still called from one thread, the caller's, and the delivery
  * callback runs in it.  Only this module uses libcurl, so a command that
