@@ -6,7 +6,7 @@
 
 static const char *const figures[] = { "sent", "failed", "bounced",
 	"opened", "open_pct", "clicked", "click_pct", "unsubscribed",
-	"complained", "conversions", "conversion_pct" };
+	"complained", "conversions", "conversion_pct", "sms_segments" };
 
 static const struct grouping {
 	const char *name;
@@ -69,7 +69,10 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	if (o->has_since)
 		strcat(filter, " AND e.at >= :since");
 	nudge_buf_printf(&sql,
-	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at"
+	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at,"
+	    /* what an sms cost: the parts it went out in (send's props) */
+	    " CASE WHEN e.type = 'sent' AND e.channel = 'sms' THEN"
+	    " coalesce(e.props ->> 'segments', 1) END AS seg"
 	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
 	    " WHERE e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
 	    " 'unsubscribed', 'complained')%s),"
@@ -85,18 +88,20 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 
 		/* rates and conversions come after; the other figures are
 		 * named after their event type */
-		if (strstr(f, "_pct") != NULL || strcmp(f, "conversions") == 0)
+		if (strstr(f, "_pct") != NULL || strcmp(f, "conversions") == 0 ||
+		    strcmp(f, "sms_segments") == 0)
 			continue;
 		nudge_buf_printf(&sql, ", count(DISTINCT CASE WHEN type = '%s'"
 		    " THEN contact_id END) AS %s", f, f);
 	}
-	nudge_buf_printf(&sql, " FROM ev GROUP BY %s)"
+	nudge_buf_printf(&sql, ", coalesce(sum(seg), 0) AS sms_segments"
+	    " FROM ev GROUP BY %s)"
 	    " SELECT agg.k1%s, sent, failed, bounced,"
 	    " opened, round(100.0 * opened / nullif(sent, 0), 1),"
 	    " clicked, round(100.0 * clicked / nullif(sent, 0), 1),"
 	    " unsubscribed, complained, coalesce(conv.n, 0),"
-	    " round(100.0 * coalesce(conv.n, 0) / nullif(sent, 0), 1)"
-	    " FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
+	    " round(100.0 * coalesce(conv.n, 0) / nullif(sent, 0), 1),"
+	    " sms_segments FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
 	    " ORDER BY first_at, agg.k1%s",
 	    keys, g->nkeys == 2 ? ", agg.k2" : "",
 	    g->nkeys == 2 ? " AND conv.k2 IS agg.k2" : "",

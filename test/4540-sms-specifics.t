@@ -6,7 +6,7 @@
 # And one segment sent by email, sms and push, one command each.
 . "$(dirname "$0")/lib.sh"
 start_emu
-plan 15
+plan 16
 N_CONTACTS=0
 . "$TESTDIR/sms/head.sh"
 
@@ -67,6 +67,10 @@ nudge segment 'list "all"' | nudge send --config cfg.yaml --channel sms \
     --now $now -c s2 -t g2.sms >s2.out 2>&1
 is "the next sms blast skips Bob" "$(grep '^2	' s2.out | cut -f2,3)" \
 	"skipped	unsubscribed (sms, 2026-11-02, import:inbound.json:1)"
+nudge segment 'list "all"' | nudge send --config cfg.yaml --channel sms \
+    --now $now -c s3 -t g1.sms >s3.out 2>&1
+is "the report's cost: two messages of 2 segments" \
+	"$(nudge report -c s3 -f csv | tr -d '\r' | cut -d, -f2,13 | tail -n 1)" "2,4"
 
 # one segment by email, sms and push, one command each (a campaign is one
 # message per contact in the ledger: one campaign per channel)
