@@ -967,43 +967,6 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 	return next;
 }
 
-static int
-smtp_step(nudge_transport *t, int64_t deadline, nudge_err *err)
-{
-	CURLMsg *cm;
-	struct slot *s;
-	int running, left, rc = 0, done = 0;
-	int64_t next, now;
-	long wait;
-
-	next = fill(t, err, &rc);
-	if (rc != 0)
-		return rc;
-	if (curl_multi_perform(t->multi, &running) != CURLM_OK)
-		return nudge_errf(err, EX_SOFTWARE, "libcurl: multi failed");
-	while ((cm = curl_multi_info_read(t->multi, &left)) != NULL) {
-		if (cm->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, &s);
-		if (slot_done(t, s, cm->data.result) == -1)
-			return nudge_errf(err, EX_OSERR, "out of memory");
-		done = 1;
-	}
-	if (done || t->nres > 0)
-		return 0;
-	now = now_ms();
-	if (now >= deadline)
-		return 0;
-	if (next > deadline)
-		next = deadline;
-	wait = (long)(next - now);
-	if (wait > 1000)
-		wait = 1000;
-	if (curl_multi_poll(t->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
-		return nudge_errf(err, EX_SOFTWARE, "libcurl: poll failed");
-	return 0;
-}
-
 /* ---- the network loop's thread (smtp and http) ---- */
 
 /* One turn of the loop: start what may start, move transfers along, hand
@@ -1590,16 +1553,9 @@ nudge_transport_run(nudge_transport *t, int timeout_ms,
 			}
 		}
 	}
-	for (;;) {
-		flush_results(t, fn, arg);
-		if (t->pending == 0 || t->info.is_file || t->info.is_exec)
-			return 0;
-		if ((rc = smtp_step(t, deadline, err)) != 0)
-			return rc;
-		flush_results(t, fn, arg);
-		if (t->pending == 0 || now_ms() >= deadline)
-			return 0;
-	}
+	/* file: and exec: deliver in submit; their outcomes are ready */
+	flush_results(t, fn, arg);
+	return 0;
 }
 
 int
