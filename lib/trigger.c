@@ -2,6 +2,7 @@
  * first). */
 #include "trigger.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,4 +327,210 @@ nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
 		rc = run_step(st, c, k, now, sfx, fn, arg, explain, err);
 	}
 	return rc;
+}
+
+/* One campaign of a pool: its due steps as (contact, index into keys). */
+struct rec {
+	int64_t id;
+	size_t key;
+};
+
+struct job {
+	const nudge_campaign *c;
+	struct rec *v;
+	size_t n, cap;
+	char **keys; /* the ledger steps seen, e.g. "push1" */
+	size_t nkeys;
+	int done, oom, rc;
+	nudge_err err;
+};
+
+struct nudge_trigger_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *path;
+	int64_t now;
+	struct job *jobs;
+	size_t n, next; /* next: the first campaign no thread took */
+	int stop;
+	pthread_t *th;
+	int nth;
+};
+
+/* nudge_due_fn of a pool's thread: keeps d in its job. */
+static void
+collect(void *arg, const nudge_due *d)
+{
+	struct job *j = arg;
+	size_t k;
+
+	if (j->oom)
+		return;
+	/* a campaign has a few keys (its steps, two rounds of each): the
+	 * last one matches nearly always */
+	for (k = j->nkeys; k-- > 0;)
+		if (strcmp(j->keys[k], d->step) == 0)
+			break;
+	if (k == (size_t)-1) {
+		char **nk = realloc(j->keys, (j->nkeys + 1) * sizeof *nk);
+
+		if (nk == NULL) {
+			j->oom = 1;
+			return;
+		}
+		j->keys = nk;
+		if ((nk[j->nkeys] = strdup(d->step)) == NULL) {
+			j->oom = 1;
+			return;
+		}
+		k = j->nkeys++;
+	}
+	if (j->n == j->cap) {
+		size_t cap = j->cap > 0 ? 2 * j->cap : 1024;
+		struct rec *v = realloc(j->v, cap * sizeof *v);
+
+		if (v == NULL) {
+			j->oom = 1;
+			return;
+		}
+		j->v = v;
+		j->cap = cap;
+	}
+	j->v[j->n].id = d->contact_id;
+	j->v[j->n++].key = k;
+}
+
+/* A pool's thread: takes the next campaign until none is left, on its own
+ * connection (SQLite connections are not shared between threads here). */
+static void *
+worker(void *arg)
+{
+	nudge_trigger_pool *p = arg;
+	nudge_store *st = NULL;
+	struct job *j;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		if (p->stop || p->next == p->n) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		j = &p->jobs[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		rc = st != NULL ? 0 : nudge_store_open(&st, p->path,
+		    NUDGE_STORE_READONLY, &j->err);
+		if (rc == 0)
+			rc = nudge_trigger_run(st, j->c, p->now, collect, j, NULL,
+			    &j->err);
+		pthread_mutex_lock(&p->mu);
+		j->rc = rc;
+		j->done = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	nudge_store_close(st);
+	return NULL;
+}
+
+int
+nudge_trigger_start(const char *path, nudge_campaign *const *cs, size_t n,
+    int64_t now, int nthreads, nudge_trigger_pool **out, nudge_err *err)
+{
+	nudge_trigger_pool *p;
+	size_t i;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof *p)) == NULL ||
+	    (p->jobs = calloc(n > 0 ? n : 1, sizeof *p->jobs)) == NULL ||
+	    (p->th = calloc(nthreads > 0 ? (size_t)nthreads : 1,
+	    sizeof *p->th)) == NULL) {
+		if (p != NULL)
+			free(p->jobs);
+		free(p);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->path = path;
+	p->now = now;
+	p->n = n;
+	for (i = 0; i < n; i++)
+		p->jobs[i].c = cs[i];
+	if (nthreads < 1)
+		nthreads = 1;
+	if ((size_t)nthreads > n)
+		nthreads = n > 0 ? (int)n : 1;
+	/* fewer threads than asked, if some cannot start, still do it all */
+	while (p->nth < nthreads && pthread_create(&p->th[p->nth], NULL,
+	    worker, p) == 0)
+		p->nth++;
+	if (p->nth == 0) {
+		nudge_trigger_end(p);
+		return nudge_errf(err, EX_OSERR, "cannot start a thread");
+	}
+	*out = p;
+	return 0;
+}
+
+int
+nudge_trigger_next(nudge_trigger_pool *p, size_t i, nudge_due_fn *fn,
+    void *arg, nudge_err *err)
+{
+	struct job *j = &p->jobs[i];
+	const nudge_step *last = NULL;
+	nudge_due d;
+	size_t k, key = (size_t)-1;
+
+	pthread_mutex_lock(&p->mu);
+	while (!j->done)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	if (j->rc != 0) {
+		*err = j->err;
+		return j->rc;
+	}
+	if (j->oom)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	d.c = j->c;
+	for (k = 0; k < j->n; k++) {
+		if (j->v[k].key != key) {
+			key = j->v[k].key;
+			last = nudge_campaign_step(j->c, j->keys[key], NULL);
+		}
+		d.contact_id = j->v[k].id;
+		d.s = last;
+		d.step = j->keys[key];
+		fn(arg, &d);
+	}
+	free(j->v);
+	j->v = NULL;
+	j->n = j->cap = 0;
+	return 0;
+}
+
+void
+nudge_trigger_end(nudge_trigger_pool *p)
+{
+	size_t i, k;
+	int t;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_mutex_unlock(&p->mu);
+	for (t = 0; t < p->nth; t++)
+		pthread_join(p->th[t], NULL);
+	for (i = 0; i < p->n; i++) {
+		free(p->jobs[i].v);
+		for (k = 0; k < p->jobs[i].nkeys; k++)
+			free(p->jobs[i].keys[k]);
+		free(p->jobs[i].keys);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->jobs);
+	free(p->th);
+	free(p);
 }

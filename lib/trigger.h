@@ -49,4 +49,26 @@ int nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
 void nudge_trigger_round(const nudge_campaign *c, int64_t now, char *buf,
     unsigned long len);
 
+/*
+ * Campaigns run side by side.  nudge_trigger_start starts up to nthreads
+ * threads (at least 1), each with its own read-only connection to the
+ * store at path, which run cs[0..n) as nudge_trigger_run does, each
+ * campaign's due steps kept in memory (16 bytes a step); the campaigns'
+ * order is kept by nudge_trigger_next, which waits for campaign i (call
+ * it for i = 0, 1, ... in turn) and calls fn for its due steps from the
+ * calling thread, in the order nudge_trigger_run would.  Errors of
+ * start: EX_OSERR (no thread could start); of next: those of
+ * nudge_trigger_run and of opening the store, for that campaign.
+ * nudge_trigger_end waits for the threads and frees p (stopping the
+ * campaigns not yet started).
+ */
+typedef struct nudge_trigger_pool nudge_trigger_pool;
+
+int nudge_trigger_start(const char *path, nudge_campaign *const *cs,
+    size_t n, int64_t now, int nthreads, nudge_trigger_pool **p,
+    nudge_err *err);
+int nudge_trigger_next(nudge_trigger_pool *p, size_t i, nudge_due_fn *fn,
+    void *arg, nudge_err *err);
+void nudge_trigger_end(nudge_trigger_pool *p);
+
 #endif
