@@ -107,13 +107,35 @@ step_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 			    e.msg);
 			goto out;
 		}
+		if (nudge_buf_puts(entry, "WITH t(id) AS (") == -1)
+			goto nomem;
 		if ((rc = nudge_seg_append_unordered(q, &aud, entry, err)) != 0)
 			goto out;
+		/*
+		 * Then, on the merge's output (a co-routine, so in id order
+		 * and never sorted again), the consent and the address: a
+		 * probe each, and so contacts that stay in the audience but
+		 * cannot be reached on the channel (opted out, or without
+		 * an address) are passed over here at a probe's cost each
+		 * run, not carried to the second query as JSON.  An ORDER
+		 * BY here would make SQLite run the EXCEPT with a temporary
+		 * B-tree of the whole audience instead of the merge.
+		 */
 		if (nudge_buf_printf(entry, " EXCEPT SELECT x.contact_id "
 		    "FROM messages x WHERE x.campaign_id = (SELECT k.id FROM "
 		    "campaigns k WHERE k.name = ?%d) AND x.step = ?%d "
-		    "ORDER BY 1", cn, sn) == -1)
+		    "ORDER BY 1) SELECT t.id FROM t WHERE coalesce((SELECT "
+		    "n.status FROM "
+		    "consent n WHERE n.contact_id = t.id AND n.channel = ?%d "
+		    "ORDER BY n.at DESC, n.id DESC LIMIT 1), 'subscribed') = "
+		    "'subscribed' AND EXISTS (SELECT 1 FROM contacts a WHERE "
+		    "a.id = t.id AND coalesce(a.%s, '') != '')", cn, sn, chn,
+		    col) == -1)
 			goto nomem;
+		/* with no if: or unless:, the candidates are the due */
+		*json_param = 0;
+		if (s->cond == NULL && s->unless == NULL)
+			goto out;
 		if ((jn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, "[]",
 		    err)) == -1) {
 			rc = EX_OSERR;
@@ -243,6 +265,62 @@ candidates(nudge_store *st, const nudge_campaign *c, const nudge_seg *q,
 	return rc;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs the first step's candidate query when its rows are the due ones,
+ * and calls fn for each in id order. */
+static int
+entry_due(nudge_store *st, const nudge_campaign *c, const nudge_seg *q,
+    const char *sql, nudge_due *d, nudge_due_fn *fn, void *arg,
+    nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t *v = NULL, *nv;
+	size_t n = 0, cap = 0, i;
+	int rc, r, sorted = 1;
+
+	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0 ||
+	    (rc = bind_some(q, s, err)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
+	}
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap > 0 ? 2 * cap : 1024;
+			if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		v[n] = sqlite3_column_int64(s, 0);
+		if (n > 0 && v[n] < v[n - 1])
+			sorted = 0;
+		n++;
+	}
+	if (r != SQLITE_DONE) {
+		rc = nudge_store_error(st, err, c->path);
+		goto out;
+	}
+	/* the merge gives them in id order; SQL does not promise it */
+	if (!sorted)
+		qsort(v, n, sizeof *v, cmp_id);
+	for (i = 0; i < n; i++) {
+		d->contact_id = v[i];
+		fn(arg, d);
+	}
+out:
+	sqlite3_finalize(s);
+	free(v);
+	return rc;
+}
+
 /* Runs (or explains) step k of the round with suffix sfx. */
 static int
 run_step(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
@@ -263,14 +341,25 @@ run_step(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	if (explain != NULL) {
 		if (nudge_buf_printf(explain, "-- %s: campaign %s, step %s%s\n",
 		    c->path, c->name, c->steps[k].id, sfx) == -1 ||
-		    (entry.len > 0 && nudge_buf_printf(explain, "-- the "
+		    (entry.len > 0 && jn == 0 && nudge_buf_printf(explain,
+		    "-- the due: the audience less the ledger, reachable "
+		    "on the channel\n") == -1) ||
+		    (entry.len > 0 && jn > 0 && nudge_buf_printf(explain, "-- the "
 		    "candidates, then those of them due (?%d: the candidates "
 		    "as a JSON array)\n%s;\n", jn, entry.s) == -1))
 			rc = nudge_errf(err, EX_OSERR, "out of memory");
-		q.sql = sql.s;
+		q.sql = entry.len > 0 && jn == 0 ? entry.s : sql.s;
 		if (rc == 0 && nudge_seg_explain(&q, explain) == -1)
 			rc = nudge_errf(err, EX_OSERR, "out of memory");
 		q.sql = NULL;
+		goto out;
+	}
+	snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
+	d.c = c;
+	d.s = &c->steps[k];
+	d.step = key;
+	if (entry.len > 0 && jn == 0) {
+		rc = entry_due(st, c, &q, entry.s, &d, fn, arg, err);
 		goto out;
 	}
 	if (entry.len > 0) {
@@ -285,10 +374,6 @@ run_step(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	}
 	if ((rc = nudge_store_prepare(st, &s, sql.s, err)) == 0 &&
 	    (rc = bind_some(&q, s, err)) == 0) {
-		snprintf(key, sizeof key, "%s%s", c->steps[k].id, sfx);
-		d.c = c;
-		d.s = &c->steps[k];
-		d.step = key;
 		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 			d.contact_id = sqlite3_column_int64(s, 0);
 			fn(arg, &d);

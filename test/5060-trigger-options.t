@@ -3,7 +3,7 @@
 # without running it, --dry-run only counts, --now is required to be a
 # time, and usage errors are 64.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 13
 . "$TESTDIR/trigger/fixture.sh"
 W=campaigns/win-back.yaml
 
@@ -13,17 +13,30 @@ is "one block per step, last step first, each a query with its parameters" \
 "-- campaigns/win-back.yaml: campaign win-back, step sms1
 -- campaigns/win-back.yaml: campaign win-back, step email2
 -- campaigns/win-back.yaml: campaign win-back, step email1"
-like "the entry step's candidates: the audience's own query less the ledger" \
+like "the entry step: the audience less the ledger, then who can get the channel" \
 	"$(grep -A2 'step email1' .out | tail -1)" \
-	'^SELECT e.contact_id FROM events e .* EXCEPT SELECT x.contact_id FROM messages x WHERE .* ORDER BY 1;$'
-like "then only those candidates are checked" \
-	"$(grep -A3 'step email1' .out | tail -1)" \
-	'^SELECT c.id FROM contacts c WHERE c.id IN \(SELECT j.value FROM json_each\(\?7\) j\) AND coalesce\(c.email'
+	'^WITH t\(id\) AS \(SELECT e.contact_id FROM events e .* EXCEPT SELECT x.contact_id FROM messages x WHERE .* ORDER BY 1\) SELECT t.id FROM t WHERE coalesce\(\(SELECT n.status FROM consent n WHERE n.contact_id = t.id .* AND EXISTS \(SELECT 1 FROM contacts a WHERE a.id = t.id AND coalesce\(a.email, .*\);$'
+like "with no if: or unless: on it, that query is all" \
+	"$(grep -A3 'step email1' .out | tail -1)" '^-- \?1 = '
 like "a later step by the previous step's ledger rows, after its wait" \
 	"$(grep -A1 'step email2' .out | tail -1)" \
 	"FROM messages m JOIN contacts c .* AND m.step = \?[0-9]+ AND m.status = 'sent' AND m.updated_at <= \?[0-9]+"
 like "parameters are shown, times also in ISO 8601" "$(cat .out)" \
 	"-- \?[0-9]+ = 1793700000 \(2026-11-03T10:00:00Z\)"
+# an if: on the first step: the candidates are checked by a second query
+cat >campaigns/first-if.yaml <<'EOT'
+name: first-if
+audience: list "newsletter"
+steps:
+  - {id: e1, channel: email, template: templates/sale.txt, if: list "vip"}
+EOT
+nudge trigger --explain --now $DAY0 campaigns/first-if.yaml >.out
+like "an if: on the first step: the candidates, then a query of those" \
+	"$(grep -A3 'step e1' .out | tail -1)" \
+	'^SELECT c.id FROM contacts c WHERE c.id IN \(SELECT j.value FROM json_each\(\?[0-9]+\) j\) AND coalesce\(c.email, .* AND \(c.id IN \(SELECT m.contact_id FROM list_members m '
+is "which holds the if:" "$(trig $DAY0 campaigns/first-if.yaml)" \
+"1	first-if	e1
+3	first-if	e1"
 exits "--dry-run" 0 nudge trigger -n --now $DAY0 campaigns/win-back.yaml campaigns/lists-sms.yaml
 is "prints nothing on stdout, the counts on stderr" "$(cat .out; cat .err)" \
 "nudge-trigger: win-back: 2 due
