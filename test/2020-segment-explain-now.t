@@ -7,7 +7,7 @@ plan 8
 
 seg --explain 'not opened within 7d' >got
 cat >want <<'EOT'
-SELECT c.id FROM contacts c WHERE c.id NOT IN (SELECT e.contact_id FROM events e WHERE e.type = ?1 AND e.at >= ?2) ORDER BY c.id;
+SELECT c.id FROM contacts c EXCEPT SELECT e.contact_id FROM events e WHERE e.type = ?1 AND e.at >= ?2 ORDER BY 1;
 -- ?1 = 'opened'
 -- ?2 = 1792886400 (2026-10-25T00:00:00Z)
 EOT
