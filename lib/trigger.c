@@ -197,6 +197,21 @@ step_conds(nudge_store *st, const nudge_campaign *c, size_t k,
 	return rc;
 }
 
+/* Appends the conditions of steps [lo, k): a step is passed over only
+ * when it would have been due but for its channel. */
+static int
+over_conds(nudge_store *st, const nudge_campaign *c, size_t lo, size_t k,
+    const char *sfx, int64_t now, nudge_seg *q, nudge_buf *sql,
+    nudge_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = lo; i < k && rc == 0; i++)
+		rc = step_conds(st, c, i, sfx, now, q, sql, err);
+	return rc;
+}
+
 /*
  * The entry query of round sfx into q and sql: the audience less every
  * step's ledger rows of the round, each a top-level EXCEPT, which SQLite
@@ -263,7 +278,7 @@ entry_query(nudge_store *st, const nudge_campaign *c, int64_t now,
  * The query of step k entered with steps [0, k) passed over, into q and
  * sql: of the entry query's ids (a JSON array in parameter *json), those
  * who can get k's channel and none of those of the steps before, and for
- * whom k's conditions hold.
+ * whom the conditions of those steps and of k hold.
  */
 static int
 enter_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
@@ -281,6 +296,7 @@ enter_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	if ((rc = reach(q, sql, "c.id", "c", c->steps[k].channel, err)) != 0 ||
 	    (rc = not_reach(q, sql, c, 0, k, "c.id", "c", err)) != 0 ||
+	    (rc = over_conds(st, c, 0, k, sfx, now, q, sql, err)) != 0 ||
 	    (rc = step_conds(st, c, k, sfx, now, q, sql, err)) != 0)
 		return rc;
 	if (nudge_buf_puts(sql, " ORDER BY c.id") == -1)
@@ -295,7 +311,8 @@ enter_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
  * drive, from the ledger's unique (campaign_id, step, contact_id) index),
  * with no ledger row for a step after j, who can get k's channel and none
  * of those of the steps passed over, the goal not reached since the
- * journey's first row (j0), and k's conditions holding.
+ * journey's first row (j0), and the conditions of the steps passed over
+ * and of k holding.
  */
 static int
 next_query(nudge_store *st, const nudge_campaign *c, size_t k, size_t j,
@@ -333,7 +350,8 @@ next_query(nudge_store *st, const nudge_campaign *c, size_t k, size_t j,
 	if (nudge_buf_puts(sql, ") AND ") == -1)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	if ((rc = reach(q, sql, "c.id", "c", c->steps[k].channel, err)) != 0 ||
-	    (rc = not_reach(q, sql, c, j + 1, k, "c.id", "c", err)) != 0)
+	    (rc = not_reach(q, sql, c, j + 1, k, "c.id", "c", err)) != 0 ||
+	    (rc = over_conds(st, c, j + 1, k, sfx, now, q, sql, err)) != 0)
 		return rc;
 	/* the goal, once reached since the contact entered, ends the
 	 * journey: its events count from the journey's first claim on */

@@ -34,17 +34,20 @@ f=$(grep -l '^To: Cy <cy@example.com>' out/new/*)
 is "Cy's is the email" "$(tr -d '\r' <"$f" | sed -n 's/^Subject: //p')" "The sale is on, Cy"
 is "the same run again: nothing" "$(trig $DAY0 $W)" ""
 
-# Ann opens the push; Eve unsubscribes from email; Cy installs the app.
+# Ann opens the push; Ann and Eve unsubscribe from email; Cy installs the
+# app.
 nudge event add --contact ann@example.com --type opened --channel push \
 	--campaign waterfall --step push1 --at 2026-11-10T12:00:00Z >/dev/null
 nudge event add --contact eve@example.com --type unsubscribed \
+	--channel email --at 2026-11-11T12:00:00Z >/dev/null
+nudge event add --contact ann@example.com --type unsubscribed \
 	--channel email --at 2026-11-11T12:00:00Z >/dev/null
 printf 'email,push_id\ncy@example.com,push-cy\n' >cy.csv
 nudge import-list cy.csv 2>/dev/null
 is "Cy has a push id now" "$(sql "SELECT push_id FROM contacts WHERE id = 3")" "push-cy"
 is "day 1: nothing is due: Cy's push was passed over for good" \
 	"$(trig 2026-11-11T10:00:00Z $W)" ""
-is "day 2: the email to Bob (Ann opened the push); Eve's email passed over, her SMS is due at once" \
+is "day 2: the email to Bob; Eve's email passed over, her SMS is due at once; not Ann's: she opened the push, so her email was not due (its if:), to be passed over" \
 	"$(trig 2026-11-12T10:00:00Z $W)" \
 "5	waterfall	sms1
 2	waterfall	email1"
