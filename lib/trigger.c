@@ -1,5 +1,6 @@
-/* trigger: due steps of campaigns, one query per step (two for the
- * first). */
+/* trigger: due steps of campaigns — a few queries per step, steps a
+ * contact cannot get passed over — and a pool of threads that runs
+ * campaigns side by side. */
 #include "trigger.h"
 
 #include <pthread.h>
