@@ -3,7 +3,7 @@
 # without running it, --dry-run only counts, --now is required to be a
 # time, and usage errors are 64.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 . "$TESTDIR/trigger/fixture.sh"
 W=campaigns/win-back.yaml
 
@@ -54,6 +54,14 @@ exits "--dry-run" 0 nudge trigger -n --now $DAY0 campaigns/win-back.yaml campaig
 is "prints nothing on stdout, the counts on stderr" "$(cat .out; cat .err)" \
 "nudge-trigger: win-back: 2 due
 nudge-trigger: lists-sms: 2 due"
+nudge trigger --now $DAY0 campaigns/*.yaml >all
+nudge trigger -j 1 --now $DAY0 campaigns/*.yaml >one
+nudge trigger --jobs 2 --now $DAY0 campaigns/*.yaml >two
+ok "campaigns side by side print what one after the other does, in the files' order" \
+	sh -c 'test -s all && cmp all one && cmp all two'
+is "file by file" "$(cut -f4 all | uniq | tr '\n' ' ')" \
+	"$(for f in campaigns/*.yaml; do grep -q "	$f\$" all && printf '%s ' "$f"; done)"
+exits "-j 0" 64 nudge trigger -j 0 --now $DAY0 $W
 exits "no campaign file" 64 nudge trigger --now $DAY0
 exits "a bad --now" 64 nudge trigger --now yesterday $W
 is "says what it wants" "$(head -1 .err)" \
