@@ -225,11 +225,16 @@ over_conds(nudge_store *st, const nudge_campaign *c, size_t lo, size_t k,
  * over), a probe or two each: so that contacts who stay in the audience
  * but can get none of its channels cost a probe each run, not a second
  * query.  An ORDER BY on the outer query would make SQLite run the
- * EXCEPT with a temporary B-tree of the whole audience instead.
+ * EXCEPT with a temporary B-tree of the whole audience instead.  With
+ * prefilter, nudge_blocked() (a pool's, see below) passes over first,
+ * for the price of a binary search, the contacts whose latest consent on
+ * the channel was not subscribed when the run started: those in a big
+ * audience cost 0.15 s a campaign in probes on 1M contacts otherwise.
  */
 static int
 entry_query(nudge_store *st, const nudge_campaign *c, int64_t now,
-    const char *sfx, nudge_seg *q, nudge_buf *sql, nudge_err *err)
+    const char *sfx, int prefilter, nudge_seg *q, nudge_buf *sql,
+    nudge_err *err)
 {
 	nudge_seg_ctx ctx = { .campaign = c->name, .step_suffix = *sfx != '\0' ?
 	    sfx : NULL };
@@ -270,7 +275,19 @@ entry_query(nudge_store *st, const nudge_campaign *c, int64_t now,
 			continue;
 		if ((i > 0 && nudge_buf_puts(sql, " OR ") == -1))
 			return nudge_errf(err, EX_OSERR, "out of memory");
+		if (prefilter) {
+			int n = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0,
+			    c->steps[i].channel, err);
+
+			if (n == -1)
+				return EX_OSERR;
+			if (nudge_buf_printf(sql, "(NOT nudge_blocked(?%d, t.id) "
+			    "AND ", n) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+		}
 		rc = reach(q, sql, "t.id", NULL, c->steps[i].channel, err);
+		if (rc == 0 && prefilter && nudge_buf_putc(sql, ')') == -1)
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
 	}
 	return rc;
 }
@@ -609,9 +626,11 @@ out:
 	return rc;
 }
 
-int
-nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
-    nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
+/* nudge_trigger_run, with prefilter as entry_query's. */
+static int
+run_campaign(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_due_fn *fn, void *arg, nudge_buf *explain, int prefilter,
+    nudge_err *err)
 {
 	struct run r = { st, c, now, fn, arg, explain, { 0 }, 0 };
 	char sfx[48], prev[48];
@@ -633,7 +652,8 @@ nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
 			direct = 0;
 	if (c->steps[0].cond != NULL || c->steps[0].unless != NULL)
 		direct = 0;
-	if ((rc = entry_query(st, c, now, sfx, &eq, &esql, err)) == 0 &&
+	if ((rc = entry_query(st, c, now, sfx, prefilter, &eq, &esql,
+	    err)) == 0 &&
 	    !direct && explain == NULL)
 		rc = candidates(st, c, &eq, esql.s, &r.ids, &r.nids, err);
 	/* last step first: a contact made due for step k by this run's
@@ -654,6 +674,13 @@ nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
 	return rc;
 }
 
+int
+nudge_trigger_run(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
+{
+	return run_campaign(st, c, now, fn, arg, explain, 0, err);
+}
+
 /* One campaign of a pool: its due steps as (contact, index into keys). */
 struct rec {
 	int64_t id;
@@ -670,7 +697,19 @@ struct job {
 	nudge_err err;
 };
 
+/* The contacts whose latest consent on a channel is not subscribed, in
+ * id order, read once for all the pool's campaigns. */
+struct blocked {
+	int done;
+	int64_t *v;
+	size_t n;
+};
+
+static const char *const channels[] = { "email", "sms", "push" };
+
 struct nudge_trigger_pool {
+	pthread_mutex_t bmu; /* guards blk */
+	struct blocked blk[3];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	const char *path;
@@ -725,6 +764,87 @@ collect(void *arg, const nudge_due *d)
 	j->v[j->n++].key = k;
 }
 
+static size_t
+channel_index(const char *ch)
+{
+	size_t i;
+
+	for (i = 1; i < 3; i++)
+		if (strcmp(ch, channels[i]) == 0)
+			return i;
+	return 0;
+}
+
+/* Reads p's blocked list of channel ch with st, once. */
+static int
+need_blocked(nudge_trigger_pool *p, nudge_store *st, const char *ch,
+    nudge_err *err)
+{
+	static const char sql[] = "SELECT n.contact_id FROM consent n WHERE "
+	    "n.channel = ?1 AND n.status != 'subscribed' AND NOT EXISTS "
+	    "(SELECT 1 FROM consent d WHERE d.contact_id = n.contact_id AND "
+	    "d.channel = n.channel AND (d.at > n.at OR (d.at = n.at AND "
+	    "d.id > n.id))) ORDER BY 1";
+	struct blocked *b = &p->blk[channel_index(ch)];
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int64_t *v;
+	int rc = 0, r;
+
+	pthread_mutex_lock(&p->bmu);
+	if (b->done)
+		goto out;
+	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
+		goto out;
+	sqlite3_bind_text(s, 1, ch, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (b->n == cap) {
+			cap = cap > 0 ? 2 * cap : 1024;
+			if ((v = realloc(b->v, cap * sizeof *v)) == NULL) {
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+				goto out;
+			}
+			b->v = v;
+		}
+		b->v[b->n++] = sqlite3_column_int64(s, 0);
+	}
+	if (r != SQLITE_DONE)
+		rc = nudge_store_error(st, err, "consent");
+	else
+		b->done = 1;
+out:
+	if (rc != 0)
+		b->n = 0;
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&p->bmu);
+	return rc;
+}
+
+/* SQL nudge_blocked(channel, id): whether id is on the pool's blocked
+ * list of channel (0 if the list was not read: the exact test follows).
+ * A thread reads a list only after need_blocked, under bmu, so no lock. */
+static void
+blocked_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	nudge_trigger_pool *p = sqlite3_user_data(ctx);
+	const unsigned char *ch = sqlite3_value_text(argv[0]);
+	const struct blocked *b;
+	int64_t id = sqlite3_value_int64(argv[1]);
+	size_t lo = 0, hi, mid;
+
+	(void)argc;
+	b = &p->blk[channel_index(ch != NULL ? (const char *)ch : "")];
+	hi = b->done ? b->n : 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (b->v[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	sqlite3_result_int(ctx, b->done && lo < b->n && b->v[lo] == id);
+}
+
 /* A pool's thread: takes the next campaign until none is left, on its own
  * connection (SQLite connections are not shared between threads here). */
 static void *
@@ -733,6 +853,7 @@ worker(void *arg)
 	nudge_trigger_pool *p = arg;
 	nudge_store *st = NULL;
 	struct job *j;
+	size_t k;
 	int rc;
 
 	for (;;) {
@@ -743,10 +864,21 @@ worker(void *arg)
 		}
 		j = &p->jobs[p->next++];
 		pthread_mutex_unlock(&p->mu);
-		rc = st != NULL ? 0 : nudge_store_open(&st, p->path,
-		    NUDGE_STORE_READONLY, &j->err);
+		rc = 0;
+		if (st == NULL && (rc = nudge_store_open(&st, p->path,
+		    NUDGE_STORE_READONLY, &j->err)) == 0 &&
+		    sqlite3_create_function(st->db, "nudge_blocked", 2,
+		    SQLITE_UTF8, p, blocked_fn, NULL, NULL) != SQLITE_OK)
+			rc = nudge_store_error(st, &j->err, "nudge_blocked");
+		if (rc != 0) {
+			nudge_store_close(st);
+			st = NULL;
+		}
+		for (k = 0; rc == 0 && k < j->c->nsteps; k++)
+			rc = need_blocked(p, st, j->c->steps[k].channel,
+			    &j->err);
 		if (rc == 0)
-			rc = nudge_trigger_run(st, j->c, p->now, collect, j, NULL,
+			rc = run_campaign(st, j->c, p->now, collect, j, NULL, 1,
 			    &j->err);
 		pthread_mutex_lock(&p->mu);
 		j->rc = rc;
@@ -775,6 +907,7 @@ nudge_trigger_start(const char *path, nudge_campaign *const *cs, size_t n,
 		free(p);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
+	pthread_mutex_init(&p->bmu, NULL);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->path = path;
@@ -853,8 +986,11 @@ nudge_trigger_end(nudge_trigger_pool *p)
 			free(p->jobs[i].keys[k]);
 		free(p->jobs[i].keys);
 	}
+	for (i = 0; i < 3; i++)
+		free(p->blk[i].v);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->bmu);
 	free(p->jobs);
 	free(p->th);
 	free(p);
