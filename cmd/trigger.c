@@ -2,10 +2,12 @@
  * files, for nudge send. */
 #include <err.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "campaign.h"
 #include "clock.h"
@@ -14,9 +16,9 @@
 #include "trigger.h"
 
 static const char usage_text[] =
-    "usage: nudge trigger [-n] [--check] [--explain] [--now time] "
-    "[--db file]\n"
-    "                     [--config file] campaign.yaml ...\n";
+    "usage: nudge trigger [-n] [-j jobs] [--check] [--explain] "
+    "[--now time]\n"
+    "                     [--db file] [--config file] campaign.yaml ...\n";
 
 enum { OPT_CHECK = 256, OPT_CONFIG, OPT_DB, OPT_EXPLAIN, OPT_NOW };
 
@@ -27,9 +29,12 @@ static const struct option longopts[] = {
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ "help", no_argument, NULL, 'h' },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "now", required_argument, NULL, OPT_NOW },
 	{ NULL, 0, NULL, 0 },
 };
+
+#define JOBS_MAX 16
 
 struct out {
 	int dry_run;
@@ -103,17 +108,26 @@ main(int argc, char **argv)
 	nudge_campaign **cs;
 	nudge_config cfg;
 	nudge_store *st = NULL;
+	nudge_trigger_pool *pool = NULL;
 	nudge_buf ex = { 0 };
 	nudge_err ne;
 	struct out out = { 0 };
 	int64_t now = 0;
+	char *end;
+	long jobs = 0;
 	int ch, i, n, rc, check = 0, explain = 0, have_now = 0;
 
-	while ((ch = getopt_long(argc, argv, "hn", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hj:n", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
+		case 'j':
+			jobs = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || jobs < 1 ||
+			    jobs > 64)
+				usage("--jobs: expected a number from 1 to 64");
+			break;
 		case 'n':
 			out.dry_run = 1;
 			break;
@@ -155,15 +169,26 @@ main(int argc, char **argv)
 	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_READONLY,
 	    &st, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
+	/* campaigns side by side, each thread on its own connection: by
+	 * default one per campaign up to JOBS_MAX, so that the system
+	 * shares the processors among them and a slow campaign never waits
+	 * for others queued before it */
+	if (jobs == 0)
+		jobs = n < JOBS_MAX ? n : JOBS_MAX;
+	if (!explain && (rc = nudge_trigger_start(st->path, cs, (size_t)n,
+	    now, (int)jobs, &pool, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
 	for (i = 0; i < n && rc == 0; i++) {
 		long before = out.n;
 
-		rc = nudge_trigger_run(st, cs[i], now, on_due, &out,
-		    explain ? &ex : NULL, &ne);
+		rc = explain ? nudge_trigger_run(st, cs[i], now, on_due, &out,
+		    &ex, &ne) : nudge_trigger_next(pool, (size_t)i, on_due,
+		    &out, &ne);
 		if (rc == 0 && out.dry_run)
 			fprintf(stderr, "nudge-trigger: %s: %ld due\n",
 			    cs[i]->name, out.n - before);
 	}
+	nudge_trigger_end(pool);
 	if (explain)
 		fputs(nudge_buf_str(&ex), stdout);
 	if (rc != 0)

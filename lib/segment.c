@@ -1263,6 +1263,71 @@ add_renamed(nudge_buf *b, const char *s, const char *id)
 	return nudge_buf_puts(b, s);
 }
 
+/* Whether parameters ?a and ?b of seg hold the same value. */
+static int
+same_param(const nudge_seg *seg, unsigned long a, unsigned long b)
+{
+	const nudge_seg_param *x, *y;
+
+	if (a == 0 || b == 0 || a > seg->nparams || b > seg->nparams)
+		return 0;
+	x = &seg->params[a - 1];
+	y = &seg->params[b - 1];
+	if (x->type != y->type || x->i != y->i)
+		return 0;
+	if (x->s != NULL || y->s != NULL)
+		return x->s != NULL && y->s != NULL && strcmp(x->s, y->s) == 0;
+	return memcmp(&x->r, &y->r, sizeof x->r) == 0;
+}
+
+/* When the SQL b is a followed by more, their parameters equal in value
+ * (so the same predicate), returns the rest of b; else NULL. */
+static const char *
+same_prefix(const nudge_seg *seg, const char *a, const char *b)
+{
+	char *ea, *eb;
+	unsigned long na, nb;
+
+	while (*a != '\0') {
+		if (*a == '?' && *b == '?') {
+			na = strtoul(a + 1, &ea, 10);
+			nb = strtoul(b + 1, &eb, 10);
+			if (!same_param(seg, na, nb))
+				return NULL;
+			a = ea;
+			b = eb;
+		} else if (*a++ != *b++) {
+			return NULL;
+		}
+	}
+	return b;
+}
+
+/*
+ * "E and not E within D" (a win-back: purchase and not purchase within
+ * 90d) reads only E's events before the window: a contact with one
+ * inside it is out anyway.  Appends " AND e.at < ?N" to sql when part q
+ * is E's body (the driver d's) with " AND e.at >= ?N" after it.
+ */
+static int
+narrow(const nudge_seg *seg, const struct part *d, const struct part *q,
+    nudge_buf *sql)
+{
+	static const char ge[] = " AND e.at >= ?";
+	const char *r;
+	char *end;
+	unsigned long n;
+
+	if (!d->set.event || !q->set.event || *d->set.tail != '\0' ||
+	    *q->set.tail != '\0' || (r = same_prefix(seg, d->set.body,
+	    q->set.body)) == NULL || strncmp(r, ge, sizeof ge - 1) != 0)
+		return 0;
+	n = strtoul(r + sizeof ge - 1, &end, 10);
+	if (n == 0 || *end != '\0')
+		return 0;
+	return nudge_buf_printf(sql, " AND e.at < ?%lu", n) == -1 ? -1 : 0;
+}
+
 /*
  * The ids query without the contacts table, when every predicate is a
  * set predicate (list, event): rowid lookups into contacts for each id
@@ -1277,12 +1342,43 @@ add_renamed(nudge_buf *b, const char *s, const char *id)
  * scans contacts.  Returns 1 when it wrote sql, 0 when it cannot, -1.
  */
 static int
-fast_sql(const struct shared *sh, nudge_buf *sql)
+fast_sql(const struct shared *sh, const nudge_seg *seg, nudge_buf *sql)
 {
 	const struct part *d = NULL, *q;
-	size_t i;
+	size_t i, nex = 0, npos = 0;
+	const char *sep = " WHERE ";
 	int rc = 0;
 
+	/*
+	 * Only negated sets (beside contact fields): all contacts EXCEPT
+	 * each set, a merge of the contacts' rowid order with a sort of
+	 * the set, instead of an ephemeral index of it probed once per
+	 * contact: not opened within 7d on 1M contacts, 0.19 s against
+	 * 0.32 s.
+	 */
+	for (i = 0; i < sh->nparts; i++)
+		if (sh->parts[i].set.body != NULL)
+			*(sh->parts[i].set.neg ? &nex : &npos) += 1;
+	if (sh->nterms == 1 && nex > 0 && npos == 0) {
+		rc = nudge_buf_puts(sql, "SELECT c.id FROM contacts c");
+		for (i = 0; i < sh->nparts && rc == 0; i++) {
+			q = &sh->parts[i];
+			if (q->set.body != NULL)
+				continue;
+			rc = nudge_buf_printf(sql, "%s%s", sep, q->sql);
+			sep = " AND ";
+		}
+		for (i = 0; i < sh->nparts && rc == 0; i++) {
+			q = &sh->parts[i];
+			if (q->set.body != NULL)
+				rc = nudge_buf_printf(sql, " EXCEPT SELECT %s "
+				    "%s%s", q->set.idcol, q->set.body,
+				    q->set.tail);
+		}
+		rc |= nudge_buf_puts(sql, " ORDER BY 1");
+		return rc == 0 ? 1 : -1;
+	}
+	nex = 0;
 	if (sh->contact || sh->nparts == 0)
 		return 0;
 	if (sh->nterms > 1) {
@@ -1311,16 +1407,46 @@ fast_sql(const struct shared *sh, nudge_buf *sql)
 		return 0;
 	rc = nudge_buf_printf(sql, "SELECT %s %s", d->set.idcol, d->set.body);
 	for (i = 0; i < sh->nparts && rc == 0; i++) {
-		if (&sh->parts[i] == d)
+		q = &sh->parts[i];
+		if (q == d)
 			continue;
+		if (q->set.body != NULL && q->set.neg && !d->set.event) {
+			nex++;
+			continue;
+		}
+		if (q->set.body != NULL && q->set.neg &&
+		    narrow(seg, d, q, sql) == -1)
+			return -1;
 		rc = nudge_buf_puts(sql, " AND ") |
-		    add_renamed(sql, sh->parts[i].sql, d->set.idcol);
+		    add_renamed(sql, q->sql, d->set.idcol);
 	}
-	/* GROUP BY sorts as it removes repeats: the ORDER BY is free */
-	if (d->set.event && *d->set.tail == '\0')
-		rc |= nudge_buf_printf(sql, " GROUP BY %s", d->set.idcol);
-	rc |= nudge_buf_printf(sql, "%s ORDER BY %s", d->set.tail,
-	    d->set.idcol);
+	if (nex == 0) {
+		/* GROUP BY sorts as it removes repeats: the ORDER BY is
+		 * free */
+		if (d->set.event && *d->set.tail == '\0')
+			rc |= nudge_buf_printf(sql, " GROUP BY %s",
+			    d->set.idcol);
+		rc |= nudge_buf_printf(sql, "%s ORDER BY %s", d->set.tail,
+		    d->set.idcol);
+		return rc == 0 ? 1 : -1;
+	}
+	/*
+	 * A list's "and not b" as EXCEPT b: SQLite merges two id-ordered
+	 * streams (the list's primary key and a sort of b) instead of
+	 * building b's ephemeral index and probing it once per member:
+	 * list "newsletter" and not opened within 7d on 1M contacts and
+	 * 10M events, 0.15 s against 0.38 s.  Not for events, which
+	 * repeat contacts: EXCEPT would sort all of a's rows, where NOT IN
+	 * drops most before GROUP BY sorts (win-back: 2.1 s against 1.7).
+	 */
+	rc |= nudge_buf_puts(sql, d->set.tail);
+	for (i = 0; i < sh->nparts && rc == 0; i++) {
+		q = &sh->parts[i];
+		if (q != d && q->set.body != NULL && q->set.neg)
+			rc = nudge_buf_printf(sql, " EXCEPT SELECT %s %s%s",
+			    q->set.idcol, q->set.body, q->set.tail);
+	}
+	rc |= nudge_buf_puts(sql, " ORDER BY 1");
 	return rc == 0 ? 1 : -1;
 }
 
@@ -1390,7 +1516,7 @@ nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
 	}
 	if (p.code == 0 && cond.s != NULL) {
 		strip_parens(cond.s);
-		if ((fast = fast_sql(&sh, &sql)) == 0 &&
+		if ((fast = fast_sql(&sh, seg, &sql)) == 0 &&
 		    nudge_buf_printf(&sql, "SELECT c.id FROM contacts c "
 		    "WHERE %s ORDER BY c.id", cond.s) == -1)
 			fast = -1;

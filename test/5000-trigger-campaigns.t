@@ -9,7 +9,7 @@ plan 22
 
 ok "every example campaign checks" nudge trigger --check campaigns/*.yaml
 
-is "day 0: who is due, campaign by campaign, step by step" "$(trig $DAY0)" \
+is "day 0: who is due, campaign by campaign, step by step (Cy has no push id: the waterfall passes its push over, its email is due at once)" "$(trig $DAY0)" \
 "3	ads-or-calls	email
 6	ads-or-calls	email
 4	clicked-recent	email
@@ -27,13 +27,14 @@ is "day 0: who is due, campaign by campaign, step by step" "$(trig $DAY0)" \
 5	waterfall	push1
 7	waterfall	push1
 8	waterfall	push1
+3	waterfall	email1
 3	win-back	email1
 6	win-back	email1"
 is "the fourth field is the campaign file" \
 	"$(nudge trigger --now $DAY0 campaigns/win-back.yaml | cut -f4 | uniq)" \
 	"campaigns/win-back.yaml"
 ok "day 0: trigger | send" run $DAY0
-is "send sent them all" "$(cut -f2 .sent | sort | uniq -c | tr -s ' ')" " 19 sent"
+is "send sent them all" "$(cut -f2 .sent | sort | uniq -c | tr -s ' ')" " 20 sent"
 is "the ledger holds (campaign, step, contact) with the step's channel" \
 	"$(sql "SELECT k.name, m.step, m.channel, count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id GROUP BY 1, 2, 3 ORDER BY 1, 2")" \
 "ads-or-calls	email	email	2
@@ -41,6 +42,7 @@ clicked-recent	email	email	2
 lists-sms	sms	sms	2
 no-open-push	nudge@2026-11-05T00:00:00Z	push	4
 push-no-response	email	email	2
+waterfall	email1	email	1
 waterfall	push1	push	5
 win-back	email1	email	2"
 is "sent events name the step" \
@@ -59,11 +61,14 @@ Title: The sale is on, Gil
 Everything 30% off until Friday."
 is "running trigger again at once finds nothing due" "$(trig $DAY0)" ""
 
-# Ann opens the push; Hal unsubscribes from email before his email step.
+# Ann opens the push; Hal unsubscribes from email and SMS, the channels of
+# the waterfall's steps to come, before his email step.
 nudge event add --contact ann@example.com --type opened --channel push \
 	--campaign waterfall --step push1 --at 2026-11-10T12:00:00Z >/dev/null
 nudge event add --contact hal@example.com --type unsubscribed \
 	--channel email --at 2026-11-11T12:00:00Z >/dev/null
+nudge event add --contact hal@example.com --type unsubscribed \
+	--channel sms --at 2026-11-11T12:00:00Z >/dev/null
 is "day 1: nothing is due" "$(trig 2026-11-11T10:00:00Z)" ""
 is "day 2: the weekly push's new round; the waterfall's email to those who did not open the push (not Ann) and are still subscribed (not Hal)" \
 	"$(trig 2026-11-12T10:00:00Z)" \
@@ -84,11 +89,12 @@ nudge event add --contact eve@example.com --type purchase \
 	--at 2026-11-13T15:00:00Z >/dev/null
 nudge event add --contact fay@example.com --type purchase \
 	--at 2026-11-12T15:00:00Z >/dev/null
-is "day 4: the SMS waits three days after the email" \
-	"$(trig 2026-11-14T10:00:00Z campaigns/waterfall.yaml)" ""
-is "day 5: the SMS only to Gil: Bob clicked, Eve bought (goal), Hal left; Dan's open is a week old now" \
+is "day 4: the SMS waits three days after the email; only Cy's, whose email went on day 0 (she has no push id), is due" \
+	"$(trig 2026-11-14T10:00:00Z campaigns/waterfall.yaml)" "3	waterfall	sms1"
+is "day 5: the SMS to Cy and Gil: Bob clicked, Eve bought (goal), Hal left; Dan's open is a week old now" \
 	"$(trig 2026-11-15T10:00:00Z)" \
 "4	no-open-push	nudge@2026-11-12T00:00:00Z
+3	waterfall	sms1
 7	waterfall	sms1"
 ok "day 5: trigger | send" run 2026-11-15T10:00:00Z
 is "day 7: the win-back reminder to Cy; Fay bought (goal)" \

@@ -6,7 +6,7 @@ plan 9
 . "$TESTDIR/trigger/fixture.sh"
 
 nudge trigger --now $DAY0 campaigns/*.yaml >due
-is "19 steps are due" "$(wc -l <due)" 19
+is "20 steps are due" "$(wc -l <due)" 20
 # two cron runs at once
 ( nudge trigger --now $DAY0 campaigns/*.yaml |
 	nudge send --now $DAY0 --transport "file://$T/out" >a 2>/dev/null ) &
@@ -18,18 +18,18 @@ wait $pa; ra=$?
 wait $pb; rb=$?
 is "both pipelines succeed" "$ra $rb" "0 0"
 is "between them every due step was sent exactly once" \
-	"$(cat a b | grep -c '	sent	')" 19
+	"$(cat a b | grep -c '	sent	')" 20
 is "the rest were duplicates, not sends" \
 	"$(cat a b | grep -v '	sent	' | cut -f2 | sort -u)" \
 	"$(cat a b | grep -qv '	sent	' && echo duplicate)"
-is "19 messages in the outbox" "$(ls out/new | wc -l)" 19
-is "19 ledger rows, all sent" \
-	"$(sql "SELECT status, count(*) FROM messages GROUP BY 1")" "sent	19"
+is "20 messages in the outbox" "$(ls out/new | wc -l)" 20
+is "20 ledger rows, all sent" \
+	"$(sql "SELECT status, count(*) FROM messages GROUP BY 1")" "sent	20"
 is "trigger again: nothing is due" \
 	"$(nudge trigger --now $DAY0 campaigns/*.yaml)" ""
 exits "replaying the old lines into send" 0 sh -c \
 	"nudge send --now $DAY0 --transport file://$T/out <due"
 is "sends nothing: every line is a duplicate" \
 	"$(cut -f2 .out | sort | uniq -c | tr -s ' ') $(ls out/new | wc -l)" \
-	" 19 duplicate 19"
+	" 20 duplicate 20"
 done_testing
