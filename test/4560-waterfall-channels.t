@@ -54,8 +54,8 @@ nudge event add --contact bob@example.com --type opened --channel push \
 	--campaign waterfall --step push1 --at 2026-11-10T12:00:00Z >/dev/null
 rm -f "$EMU_DIR/requests"
 ok "day 2: the email step" cron 2026-11-12T10:00:00Z
-is "over SMTP to those who did not open the push" "$(rcpts)" \
-	"ann@example.com eve@example.com gil@example.com hal@example.com "
+is "over SMTP to those who did not open the push, and to Cy, who has no push id (the push passed over)" "$(rcpts)" \
+	"ann@example.com cy@example.com eve@example.com gil@example.com hal@example.com "
 is "nothing went to the providers that day" "$(paths)" ""
 # Eve clicks the email: no SMS for her
 nudge event add --contact eve@example.com --type clicked --channel email \
@@ -63,14 +63,15 @@ nudge event add --contact eve@example.com --type clicked --channel email \
 ok "day 5: the SMS step" cron 2026-11-15T10:00:00Z
 is "through Twilio to the phones of those who clicked nothing" "$(paths)" \
 "/2010-04-01/Accounts/AC1/Messages.json +972521000001
+/2010-04-01/Accounts/AC1/Messages.json +972521000003
 /2010-04-01/Accounts/AC1/Messages.json +972521000007
 /2010-04-01/Accounts/AC1/Messages.json +972521000008"
 is "the ledger: each step on its channel, each message sent once" \
 	"$(sql "SELECT m.step, m.channel, m.status, count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'waterfall' GROUP BY 1, 2, 3 ORDER BY 1")" \
-"email1	email	sent	4
+"email1	email	sent	5
 push1	push	sent	5
-sms1	sms	sent	3"
+sms1	sms	sent	4"
 is "the SMS carried the step's key as its idempotency key" \
 	"$(grep -o '"i-twilio-idempotency-token": "[^"]*"' "$EMU_DIR/requests" | sed 's/.*"nudge-[0-9]*-//; s/"$//' | sort | tr '\n' ' ')" \
-	"sms1-1 sms1-7 sms1-8 "
+	"sms1-1 sms1-3 sms1-7 sms1-8 "
 done_testing
