@@ -494,7 +494,13 @@ read_email(struct rd *r, const nudge_ynode *m, nudge_err *err)
 				e->parallel = (int)v;
 		} else if (strcmp(k, "rate") == 0)
 			rc = set_rate(r, n, P, &e->rate, err);
-		else if (strcmp(k, "allow_plaintext") == 0)
+		else if (strcmp(k, "max_retries") == 0) {
+			if ((rc = set_int(r, n, P, 0, 20, &v, err)) == 0)
+				e->max_retries = (int)v;
+		} else if (strcmp(k, "backoff_ms") == 0) {
+			if ((rc = set_int(r, n, P, 1, 3600000, &v, err)) == 0)
+				e->backoff_ms = (int)v;
+		} else if (strcmp(k, "allow_plaintext") == 0)
 			rc = set_bool(r, n, P, &e->allow_plaintext, err);
 		else
 			rc = unknown(r, n, P, err);
@@ -814,6 +820,7 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;
+	cfg->email.max_retries = -1;
 	if (path == NULL && (path = getenv("NUDGE_CONFIG")) != NULL &&
 	    *path == '\0')
 		path = NULL;
@@ -964,6 +971,7 @@ nudge_config_free(nudge_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;
+	cfg->email.max_retries = -1;
 }
 
 void

@@ -22,6 +22,8 @@ typedef struct nudge_email_cfg {
 	double rate;            /* messages per second; 0 when not set */
 	int allow_plaintext;    /* SMTP without STARTTLS to a non-loopback
 				   host */
+	int max_retries;        /* retries after a 4xx; -1 when not set */
+	int backoff_ms;         /* the first retry's wait; 0: not set */
 } nudge_email_cfg;
 
 /* channels: sms: and channels: push: -- an HTTP provider profile

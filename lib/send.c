@@ -268,7 +268,29 @@ on_delivery(void *arg, const nudge_delivery *d)
 		s->stats->bounced++;
 		break;
 	case NUDGE_TEMPFAIL:
-		/* given up for this run: the server kept deferring it */
+		/* given up for this run: the server kept deferring it.  When
+		 * its last word was a refusal (an SMTP 4xx, an HTTP 429), the
+		 * message surely did not get through: the claim is given
+		 * back, so the next run (cron, after exit 75) sends it.  A
+		 * dropped connection or a timeout may have delivered it: that
+		 * claim stays, recorded failed, never sent twice. */
+		if ((s->prov == NULL && d->smtp_code >= 400 &&
+		    d->smtp_code < 500) || (s->prov != NULL &&
+		    d->smtp_code == 429)) {
+			s->stats->tempfail++;
+			if ((rc = nudge_ledger_release(s->ledger, p->ledger_id,
+			    &e)) != 0 && s->rc == 0) {
+				s->rc = rc;
+				*s->err = e;
+			}
+			snprintf(detail, sizeof detail, "refused %d times, last: "
+			    "%s; not sent, a rerun sends it", d->attempts,
+			    d->detail);
+			result(s, p->line, p->input, p->contact_id, "tempfail",
+			    detail);
+			free(p);
+			return;
+		}
 		status = "tempfail";
 		snprintf(detail, sizeof detail, "temporary failure after %d "
 		    "attempts: %s", d->attempts, d->detail);
@@ -795,7 +817,9 @@ open_transport(struct sender *s)
 	to.parallel = o->parallel > 0 ? o->parallel : ec != NULL &&
 	    ec->parallel > 0 ? ec->parallel : 1;
 	to.rate = o->rate > 0 ? o->rate : ec != NULL ? ec->rate : 0;
-	to.max_retries = 3;
+	to.max_retries = ec != NULL && ec->max_retries >= 0 ?
+	    ec->max_retries : 3;
+	to.retry_base_ms = ec != NULL ? ec->backoff_ms : 0;
 	to.nosync = o->file_nosync;
 	if (ec != NULL) {
 		to.allow_plaintext = ec->allow_plaintext;
