@@ -535,21 +535,23 @@ slot_init(nudge_transport *t, struct slot *s)
 
 	if ((s->easy = e = curl_easy_init()) == NULL)
 		return -1;
+	/* what every transfer has, SMTP or HTTP */
+	SETOPT(e, CURLOPT_HEADERDATA, s);
+	SETOPT(e, CURLOPT_ERRORBUFFER, s->errbuf);
+	SETOPT(e, CURLOPT_PRIVATE, s);
+	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+	SETOPT(e, CURLOPT_TIMEOUT_MS, t->o.timeout_ms);
+	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, t->o.timeout_ms);
+	/* Verification is never turned off, whatever the TLS mode. */
+	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->info.is_http) {
 		SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
 		SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
-		SETOPT(e, CURLOPT_HEADERDATA, s);
 		SETOPT(e, CURLOPT_WRITEFUNCTION, http_write_cb);
 		SETOPT(e, CURLOPT_WRITEDATA, s);
-		SETOPT(e, CURLOPT_ERRORBUFFER, s->errbuf);
-		SETOPT(e, CURLOPT_PRIVATE, s);
-		SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-		SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
 		SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-		SETOPT(e, CURLOPT_TIMEOUT_MS, t->o.timeout_ms);
-		SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, t->o.timeout_ms);
-		SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
-		SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 		SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
 		if (strcmp(t->o.provider->method, "POST") == 0)
 			SETOPT(e, CURLOPT_POST, 1L);
@@ -562,17 +564,7 @@ slot_init(nudge_transport *t, struct slot *s)
 	SETOPT(e, CURLOPT_UPLOAD, 1L);
 	SETOPT(e, CURLOPT_READFUNCTION, read_cb);
 	SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb);
-	SETOPT(e, CURLOPT_HEADERDATA, s);
 	SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(e, CURLOPT_ERRORBUFFER, s->errbuf);
-	SETOPT(e, CURLOPT_PRIVATE, s);
-	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
-	SETOPT(e, CURLOPT_TIMEOUT_MS, t->o.timeout_ms);
-	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, t->o.timeout_ms);
-	/* Verification is never turned off, whatever the TLS mode. */
-	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(e, CURLOPT_USE_SSL, t->info.tls == NUDGE_TLS_NONE ?
 	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
 	if (t->o.username != NULL) {
