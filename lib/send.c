@@ -218,6 +218,25 @@ commit_outcomes(struct sender *s)
 	return 0;
 }
 
+/* A message that surely did not leave (held by a stopping run, refused
+ * to the end): its claim is given back, so that a rerun sends it, and
+ * its line reported with status and detail. */
+static void
+give_back(struct sender *s, struct pending *p, const char *status,
+    const char *detail)
+{
+	nudge_err e;
+	int rc;
+
+	if ((rc = nudge_ledger_release(s->ledger, p->ledger_id, &e)) != 0 &&
+	    s->rc == 0) {
+		s->rc = rc;
+		*s->err = e;
+	}
+	result(s, p->line, p->input, p->contact_id, status, detail);
+	free(p);
+}
+
 static void
 on_delivery(void *arg, const nudge_delivery *d)
 {
@@ -237,15 +256,8 @@ on_delivery(void *arg, const nudge_delivery *d)
 		nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
 	}
 	if (d->held) {
-		/* not sent: give the claim back so a rerun sends it */
 		s->stats->held++;
-		if ((rc = nudge_ledger_release(s->ledger, p->ledger_id,
-		    &e)) != 0 && s->rc == 0) {
-			s->rc = rc;
-			*s->err = e;
-		}
-		result(s, p->line, p->input, p->contact_id, "held", d->detail);
-		free(p);
+		give_back(s, p, "held", d->detail);
 		return;
 	}
 	if (d->fatal == 2 && s->stop == 0) {
@@ -278,17 +290,10 @@ on_delivery(void *arg, const nudge_delivery *d)
 		    d->smtp_code < 500) || (s->prov != NULL &&
 		    d->smtp_code == 429)) {
 			s->stats->tempfail++;
-			if ((rc = nudge_ledger_release(s->ledger, p->ledger_id,
-			    &e)) != 0 && s->rc == 0) {
-				s->rc = rc;
-				*s->err = e;
-			}
 			snprintf(detail, sizeof detail, "refused %d times, last: "
 			    "%s; not sent, a rerun sends it", d->attempts,
 			    d->detail);
-			result(s, p->line, p->input, p->contact_id, "tempfail",
-			    detail);
-			free(p);
+			give_back(s, p, "tempfail", detail);
 			return;
 		}
 		status = "tempfail";
@@ -374,6 +379,26 @@ pick_from(struct sender *s, struct slot *sl, char *name, size_t namelen)
 	    sizeof sl->from, s->err);
 }
 
+/* A built message (sl->msg): with --dry-run reported as rendered with
+ * why (its size), else kept in the batch for the next claim. */
+static int
+keep(struct sender *s, struct slot *sl, long line, const char *text,
+    int64_t cid, const char *why)
+{
+	if (s->o->dry_run) {
+		s->stats->rendered++;
+		result(s, line, text, cid, "rendered", why);
+		return 0;
+	}
+	free(sl->input);
+	if ((sl->input = strdup(text)) == NULL)
+		return nudge_errf(s->err, EX_OSERR, "out of memory");
+	sl->line = line;
+	sl->contact_id = cid;
+	s->nslots++;
+	return 0;
+}
+
 /* sms, push: the rendered text (and title) of the contact in s->c for
  * its phone or push id, with the sender id and STOP wording of the
  * config; adds it to the batch. */
@@ -393,13 +418,8 @@ take_msg(struct sender *s, long line, const char *text, int64_t cid)
 
 	if (o->cfg != NULL)
 		h = sms ? &o->cfg->sms : &o->cfg->push;
-	if (s->c.off[sms ? 1 : 2] < 0) {
-		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", sms ? "no phone" :
-		    "no push id");
-		return 0;
-	}
-	to = s->c.vals.s + s->c.off[sms ? 1 : 2];
+	/* take_line saw the phone or push id (s->col) is there */
+	to = s->c.vals.s + s->c.off[s->col];
 	snprintf(sl->to, sizeof sl->to, "%s", to);
 	if (o->from != NULL)
 		sender = o->from;
@@ -424,25 +444,14 @@ take_msg(struct sender *s, long line, const char *text, int64_t cid)
 	memset(&sl->sc, 0, sizeof sl->sc);
 	if (sms)
 		nudge_sms_measure(sl->msg.s, sl->msg.len, &sl->sc);
-	if (o->dry_run) {
-		if (sms)
-			snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
-			    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
-			    nudge_sms_encoding(&sl->sc), sl->sc.units,
-			    sl->sc.ucs2 ? "UTF-16 units" : "septets");
-		else
-			snprintf(why, sizeof why, "%zu bytes", sl->msg.len);
-		s->stats->rendered++;
-		result(s, line, text, cid, "rendered", why);
-		return 0;
-	}
-	free(sl->input);
-	if ((sl->input = strdup(text)) == NULL)
-		return nudge_errf(s->err, EX_OSERR, "out of memory");
-	sl->line = line;
-	sl->contact_id = cid;
-	s->nslots++;
-	return 0;
+	if (sms)
+		snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
+		    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
+		    nudge_sms_encoding(&sl->sc), sl->sc.units,
+		    sl->sc.ucs2 ? "UTF-16 units" : "septets");
+	else
+		snprintf(why, sizeof why, "%zu bytes", sl->msg.len);
+	return keep(s, sl, line, text, cid, why);
 }
 
 /* Hands one claimed sms or push message to the transport, the ledger key
@@ -609,19 +618,8 @@ take_line(struct sender *s, long line, char *text)
 		result(s, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
-	if (o->dry_run) {
-		snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
-		s->stats->rendered++;
-		result(s, line, text, cid, "rendered", reason);
-		return 0;
-	}
-	free(sl->input);
-	if ((sl->input = strdup(text)) == NULL)
-		return nudge_errf(s->err, EX_OSERR, "out of memory");
-	sl->line = line;
-	sl->contact_id = cid;
-	s->nslots++;
-	return 0;
+	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
+	return keep(s, sl, line, text, cid, reason);
 }
 
 /* Claims the batch in one transaction, then hands what it won to the
