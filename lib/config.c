@@ -316,35 +316,22 @@ set_url(struct rd *r, const nudge_ynode *n, const char *prefix, char **dst,
 	return set_text(r, n, prefix, dst, err);
 }
 
-/* "N/s", "N/m", "N/h" or a bare N (per second). */
+/* "N/s", "N/m", "N/h" or a bare N (per second); N written with a digit
+ * first. */
 static int
 set_rate(struct rd *r, const nudge_ynode *n, const char *prefix,
     double *dst, nudge_err *err)
 {
-	char b[64], *end;
-	double v;
+	char b[64];
 	int rc;
 
 	if ((rc = want_text(r, n, prefix, err)) != 0)
 		return rc;
-	errno = 0;
-	v = strtod(n->value, &end);
-	if (end == n->value || errno != 0 || !(v > 0) || v > 1e6 ||
-	    !isdigit((unsigned char)n->value[0]))
-		goto no;
-	if (*end == '\0' || strcmp(end, "/s") == 0)
-		;
-	else if (strcmp(end, "/m") == 0)
-		v /= 60;
-	else if (strcmp(end, "/h") == 0)
-		v /= 3600;
-	else
-		goto no;
-	*dst = v;
+	if (!isdigit((unsigned char)n->value[0]) ||
+	    nudge_parse_rate(n->value, dst) == -1)
+		return badf(r, n, prefix, err, "expected a rate such as 20/s, "
+		    "600/m or 1000/h, not %s", q(b, sizeof b, n));
 	return 0;
-no:
-	return badf(r, n, prefix, err, "expected a rate such as 20/s, 600/m "
-	    "or 1000/h, not %s", q(b, sizeof b, n));
 }
 
 static int

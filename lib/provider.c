@@ -129,28 +129,12 @@ pairs(const char *path, const nudge_ynode *n, size_t *np, char ***names,
 static int
 rate_of(const char *path, const nudge_ynode *n, double *dst, nudge_err *err)
 {
-	char *end;
-	double v;
-
 	if (n->kind != NUDGE_Y_SCALAR)
 		return bad(path, n, err, "expected a rate such as 100/s");
-	errno = 0;
-	v = strtod(n->value, &end);
-	if (end == n->value || errno != 0 || !(v > 0) || v > 1e6)
-		goto no;
-	if (*end == '\0' || strcmp(end, "/s") == 0)
-		;
-	else if (strcmp(end, "/m") == 0)
-		v /= 60;
-	else if (strcmp(end, "/h") == 0)
-		v /= 3600;
-	else
-		goto no;
-	*dst = v;
+	if (nudge_parse_rate(n->value, dst) == -1)
+		return bad(path, n, err, "expected a rate such as 100/s, 600/m "
+		    "or 1000/h, not \"%.40s\"", n->value);
 	return 0;
-no:
-	return bad(path, n, err, "expected a rate such as 100/s, 600/m or "
-	    "1000/h, not \"%.40s\"", n->value);
 }
 
 static int

@@ -266,6 +266,26 @@ nudge_parse_i64(const char *s, int64_t *out)
 }
 
 int
+nudge_parse_rate(const char *s, double *per_s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || !(v > 0) || v > 1e6)
+		return -1;
+	if (strcmp(end, "/m") == 0)
+		v /= 60;
+	else if (strcmp(end, "/h") == 0)
+		v /= 3600;
+	else if (*end != '\0' && strcmp(end, "/s") != 0)
+		return -1;
+	*per_s = v;
+	return 0;
+}
+
+int
 nudge_is_name(const char *s)
 {
 	size_t i;

@@ -55,6 +55,10 @@ char *nudge_strdup(const char *s);
 /* Parses a decimal integer filling the whole string; 0 or -1. */
 int nudge_parse_i64(const char *s, int64_t *out);
 
+/* Parses a rate, "N/s", "N/m", "N/h" or a bare N (per second), N a
+ * number above 0 and at most 1e6, into messages per second; 0 or -1. */
+int nudge_parse_rate(const char *s, double *per_s);
+
 /* True when s is a name: [a-z][a-z0-9_-]* up to 64 bytes (event types,
  * channels). */
 int nudge_is_name(const char *s);
