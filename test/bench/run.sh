@@ -646,8 +646,7 @@ part_track() {
 		die "import for track failed"
 	"$BIN/nudge-event" add --db "$db" --config "$CFG" --contact 1 --type sent \
 	    --channel email --campaign bench 2>>"$LOG" >/dev/null || die "event add failed"
-	port=$($PY -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	tcfg=$d/config.yaml
 	printf 'tracking:\n  base_url: http://127.0.0.1:%s/t\n  secret: bench-secret\n' "$port" >"$tcfg"
 	chmod 600 "$tcfg"
@@ -730,7 +729,7 @@ part_sms() {
 	n=${SMS_N:-20000}
 	d=$BENCH_TMP/sms
 	rm -rf "$d" && mkdir -p "$d/nginx" || die "sms: cannot make $d"
-	port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	sed -e "s|@DIR@|$d/nginx|g" -e "s|@PORT@|$port|g" \
 	    "$BENCH/nginx-sms.conf" >"$d/nginx/nginx.conf"
 	nginx -p "$d/nginx" -c "$d/nginx/nginx.conf" 2>>"$LOG" &
