@@ -318,7 +318,7 @@ report(struct run *u, const char *where, const struct report *r,
 	nudge_event ev = { 0 };
 	nudge_buf props = { 0 };
 	char step[256], chan[32], campaign[256];
-	int64_t camp = 0, cid = 0;
+	int64_t cid = 0;
 	nudge_err e;
 	int rc;
 
@@ -339,12 +339,10 @@ report(struct run *u, const char *where, const struct report *r,
 	ev.source = u->source;
 	if (r->orig != NULL && field(r->orig, r->orign, "Message-ID",
 	    &u->val) && (rc = nudge_track_find_message(u->st, cid,
-	    u->val.s, &ev.message_id, &camp, step, sizeof step, chan,
-	    sizeof chan, u->err)) != 0)
+	    u->val.s, &ev.message_id, campaign, sizeof campaign, step,
+	    sizeof step, chan, sizeof chan, u->err)) != 0)
 		return rc;
 	if (ev.message_id != 0) {
-		sqlite3_stmt *c;
-
 		sqlite3_reset(u->dup);
 		sqlite3_bind_int64(u->dup, 1, cid);
 		sqlite3_bind_text(u->dup, 2, type, -1, SQLITE_STATIC);
@@ -359,17 +357,8 @@ report(struct run *u, const char *where, const struct report *r,
 		}
 		if (rc != SQLITE_DONE)
 			return nudge_store_error(u->st, u->err, "events");
-		if (sqlite3_prepare_v2(u->st->db, "SELECT name FROM campaigns"
-		    " WHERE id = ?", -1, &c, NULL) != SQLITE_OK)
-			return nudge_store_error(u->st, u->err, "campaigns");
-		sqlite3_bind_int64(c, 1, camp);
-		if (sqlite3_step(c) == SQLITE_ROW) {
-			snprintf(campaign, sizeof campaign, "%s",
-			    sqlite3_column_text(c, 0));
-			ev.campaign = campaign;
-			ev.step = step[0] != '\0' ? step : NULL;
-		}
-		sqlite3_finalize(c);
+		ev.campaign = campaign;
+		ev.step = step[0] != '\0' ? step : NULL;
 	}
 	if (detail != NULL && *detail != '\0' && (nudge_event_prop(&props,
 	    strcmp(type, "bounced") == 0 ? "status" : "feedback_type",

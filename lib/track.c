@@ -742,7 +742,7 @@ hook_mailgun(struct req *q)
 	nudge_buf m = { 0 }, props = { 0 };
 	unsigned char md[32];
 	char hex[65], step[256], chan[32], campaign[256];
-	int64_t t, camp_id = 0;
+	int64_t t;
 	int i, rc = 0;
 
 	if (q->o->mailgun_key == NULL) {
@@ -822,23 +822,12 @@ hook_mailgun(struct req *q)
 	ev.at = q->o->now;
 	ev.source = "mailgun";
 	if (mid != NULL && (rc = nudge_track_find_message(q->st,
-	    ev.contact_id, mid, &ev.message_id, &camp_id, step, sizeof step,
-	    chan, sizeof chan, q->err)) != 0)
+	    ev.contact_id, mid, &ev.message_id, campaign, sizeof campaign,
+	    step, sizeof step, chan, sizeof chan, q->err)) != 0)
 		goto fail;
 	if (ev.message_id != 0) {
-		sqlite3_stmt *c;
-
-		if (sqlite3_prepare_v2(q->st->db, "SELECT name FROM campaigns"
-		    " WHERE id = ?", -1, &c, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(c, 1, camp_id);
-			if (sqlite3_step(c) == SQLITE_ROW) {
-				snprintf(campaign, sizeof campaign, "%s",
-				    sqlite3_column_text(c, 0));
-				ev.campaign = campaign;
-				ev.step = step[0] != '\0' ? step : NULL;
-			}
-			sqlite3_finalize(c);
-		}
+		ev.campaign = campaign;
+		ev.step = step[0] != '\0' ? step : NULL;
 	}
 	if (code != NULL && (nudge_event_prop(&props, "code", 4, code,
 	    strlen(code)) == -1 || (ev.props_json =
@@ -863,8 +852,9 @@ out:
 
 int
 nudge_track_find_message(nudge_store *st, int64_t contact_id,
-    const char *msgid, int64_t *id, int64_t *campaign_id, char *step,
-    size_t steplen, char *channel, size_t chanlen, nudge_err *err)
+    const char *msgid, int64_t *id, char *campaign, size_t camplen,
+    char *step, size_t steplen, char *channel, size_t chanlen,
+    nudge_err *err)
 {
 	sqlite3_stmt *s;
 	const char *p = msgid, *at;
@@ -872,13 +862,15 @@ nudge_track_find_message(nudge_store *st, int64_t contact_id,
 	size_t n;
 	int rc;
 
-	*id = *campaign_id = 0;
+	*id = 0;
 	while (*p == ' ' || *p == '<')
 		p++;
 	if ((at = strchr(p, '@')) == NULL || (n = (size_t)(at - p)) != 38)
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, campaign_id, step, channel"
-	    " FROM messages WHERE contact_id = ?", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT m.id, m.campaign_id, m.step,"
+	    " m.channel, c.name FROM messages m"
+	    " JOIN campaigns c ON c.id = m.campaign_id"
+	    " WHERE m.contact_id = ?", -1, &s, NULL) != SQLITE_OK)
 		return nudge_store_error(st, err, "messages");
 	sqlite3_bind_int64(s, 1, contact_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -891,7 +883,7 @@ nudge_track_find_message(nudge_store *st, int64_t contact_id,
 		if (strncasecmp(local, p, 38) != 0)
 			continue;
 		*id = sqlite3_column_int64(s, 0);
-		*campaign_id = sqlite3_column_int64(s, 1);
+		snprintf(campaign, camplen, "%s", sqlite3_column_text(s, 4));
 		snprintf(step, steplen, "%s", stp != NULL ? stp : "");
 		snprintf(channel, chanlen, "%s", sqlite3_column_text(s, 3));
 		break;

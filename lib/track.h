@@ -83,11 +83,12 @@ void nudge_track_msgid_local(const char *key, char *buf);
 
 /* Finds the ledger row of contact_id whose Message-ID (as sent by
  * nudge-send, "<...@domain>" or without brackets) is msgid: sets *id (0
- * when none matches), *campaign_id, step and channel.  O(messages of the
- * contact).  Errors: store errors. */
+ * when none matches), and the campaign's name, the step and the channel
+ * of the row.  O(messages of the contact).  Errors: store errors. */
 int nudge_track_find_message(nudge_store *st, int64_t contact_id,
-    const char *msgid, int64_t *id, int64_t *campaign_id, char *step,
-    size_t steplen, char *channel, size_t chanlen, nudge_err *err);
+    const char *msgid, int64_t *id, char *campaign, size_t camplen,
+    char *step, size_t steplen, char *channel, size_t chanlen,
+    nudge_err *err);
 
 /* Says which image proxy fetched an open pixel, from its User-Agent and
  * address: "apple" (Mail Privacy Protection), "google" (Gmail's image
