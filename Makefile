@@ -70,6 +70,11 @@ check: deps all $(UNITS)
 deps:
 	@sh test/deps.sh
 
+# The long fault tests (allocation failures, crash loops): minutes, so not
+# part of `make check`; see test/torture/README.
+torture: deps all
+	prove $(PROVE_FLAGS) test/torture/*.t
+
 demo: deps all
 	@sh samples/demo.sh
 
@@ -93,5 +98,5 @@ lint:
 clean:
 	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS)
 
-.PHONY: all check deps demo bench install lint clean
+.PHONY: all check deps demo bench install lint clean torture
 .PRECIOUS: cmd/%.o
