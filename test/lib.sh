@@ -14,6 +14,8 @@
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+# test/torture/*.t are one level deeper
+[ -f "$TOP/Makefile" ] || TOP=$(cd "$TOP/.." && pwd)
 TESTDIR="$TOP/test"
 PATH="$TOP:$PATH"
 T=$(mktemp -d "${TMPDIR:-/tmp}/nudge-test.XXXXXX")

@@ -8,6 +8,10 @@ dot-stuffing undone) with its envelope in DIR/NNNNNN.env, one line
 "from ADDR" then one "rcpt ADDR" per recipient.  Files appear atomically
 (written to a .tmp name, then renamed), numbered in order of acceptance.
 The reply to the end of data is "250 2.0.0 Ok: queued as NNNNNN".
+Each acceptance is also appended to DIR/accepted, one line
+"NNNNNN<TAB>RCPT<TAB>MESSAGE-ID" per recipient (the Message-ID without
+its angle brackets, "-" when the message has none), written and flushed
+before the 250 is sent: whatever the client saw accepted is in it.
 
 Faults, chosen by the local part of a recipient (N is an optional count:
 fail only the first N times this address is seen, then behave; without N,
@@ -30,6 +34,7 @@ import sys
 from aiosmtpd.smtp import SMTP, AuthResult
 
 FAULT = re.compile(r"^(tempfail|bounce|reject|drop)([0-9]*)")
+MSGID = re.compile(rb"^Message-ID:[ \t]*<([^>\r\n]*)>", re.I | re.M)
 
 
 class Handler:
@@ -87,6 +92,12 @@ class Handler:
         env += "".join("rcpt %s\n" % r for r in envelope.rcpt_tos)
         self.write(name + ".eml", envelope.original_content)
         self.write(name + ".env", env.encode())
+        head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+        m = MSGID.search(head)
+        mid = m.group(1).decode("ascii", "replace") if m else "-"
+        with open(os.path.join(self.dir, "accepted"), "a") as f:
+            f.write("".join("%s\t%s\t%s\n" % (name, r, mid)
+                            for r in envelope.rcpt_tos))
         return "250 2.0.0 Ok: queued as " + name
 
 
