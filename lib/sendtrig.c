@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "ledger.h"
 
 #define GROUP_MAX 4096
 
@@ -182,6 +183,29 @@ flush(struct ctx *x)
 	return rc;
 }
 
+/* The claims of a send that died become `unknown` at the start of every
+ * run, even one that reads no line: once every due key is in the ledger
+ * (the killed run's claims too), trigger prints nothing, no
+ * nudge_send_run starts, and those claims would stay `claimed` for good,
+ * their loss never reported.  Adds the rows marked to stats->recovered. */
+static int
+recover(nudge_store *st, const nudge_send_opts *o, nudge_send_stats *stats,
+    nudge_err *err)
+{
+	nudge_ledger *l;
+	long lost = 0;
+	int rc;
+
+	if (o->dry_run)
+		return 0;
+	if ((rc = nudge_ledger_open(&l, st, err)) != 0)
+		return rc;
+	rc = nudge_ledger_recover(l, o->now, 0, NULL, NULL, &lost, err);
+	nudge_ledger_close(l);
+	stats->recovered += lost;
+	return rc;
+}
+
 static int
 same(const char *a, const char *b)
 {
@@ -201,6 +225,8 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	int rc = 0, nf;
 
 	memset(stats, 0, sizeof *stats);
+	if ((rc = recover(st, o, stats, err)) != 0)
+		return rc;
 	if ((g->lines = malloc(GROUP_MAX * sizeof *g->lines)) == NULL)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	while ((n = getline(&line, &cap, in)) != -1) {

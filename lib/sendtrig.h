@@ -20,7 +20,9 @@
  * fields follow the first.  Consecutive lines of one
  * (campaign, step), at most 4096 at a time, go through one
  * nudge_send_run; o->on_result hears of every line with its line number
- * in the whole stream.  stats add up over the runs.
+ * in the whole stream.  stats add up over the runs.  First, even when
+ * no line comes, the claims of a send that died become `unknown`
+ * (nudge_ledger_recover), counted in stats->recovered.
  * Errors: those of nudge_send_run, and EX_DATAERR for a trigger line
  * whose campaign file is bad, names another campaign or has no such step,
  * EX_NOINPUT for a missing campaign file, EX_USAGE for a trigger line with
