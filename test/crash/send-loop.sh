@@ -1,0 +1,73 @@
+# test/crash/send-loop.sh: the body of the send crash loops, sourced by
+# test/4160-send-crash-loop.t (make check: CONTACTS=1000, KILLS=10) and
+# test/torture/4160-send-crash-loop.t (make torture: 10,000 and 100) after
+# test/lib.sh.
+#
+# A blast of CONTACTS messages over SMTP to a real server (aiosmtpd, which
+# logs every message it accepts) is killed with SIGKILL at KILLS random
+# points, restarted each time with the same command, then rerun until it
+# exits 0, as a user would (no --resend-unknown: at most once).  Then the
+# server's log and the ledger must agree: no contact got two messages,
+# every accepted message has a row `sent` or `unknown` (never one saying
+# it did not leave), every `sent` row was accepted, every contact ends
+# sent, failed or unknown, and a kill leaves at most the in-flight window
+# `unknown`.  NUDGE_SEED replays a run: the seed is printed.
+start_smtpd
+plan 11
+
+SEED=${NUDGE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+echo "# seed $SEED (NUDGE_SEED=$SEED replays this run)"
+# What a kill can leave unknown: the in-flight window, as send has it
+# now: 64 messages a connection queued in the transport, and a batch of
+# claims (64 for email) on top, all claimed before they leave.  One
+# connection, so that the window leaves room for the kills.
+PARALLEL=${PARALLEL:-1}
+WINDOW=$((64 * PARALLEL + 64))
+
+export NUDGE_FILE_NOSYNC=1
+cat >cfg.yaml <<EOT
+channels:
+  email:
+    url: smtp://127.0.0.1:$SMTPD_PORT
+    parallel: $PARALLEL
+EOT
+export NUDGE_CONFIG="$T/cfg.yaml"
+awk -v n="$CONTACTS" 'BEGIN { print "email,first_name"
+	for (i = 1; i <= n; i++) printf "u%d@example.com,U%d\n", i, i }' >c.csv
+ok "$CONTACTS contacts" nudge import-list c.csv
+printf 'Subject: Hi {{first_name}}, ref blast//{{id}}\nFrom: shop@example.com\n\nHello {{first_name}}, ref blast//{{id}}.\n' >t.txt
+nudge segment 'email contains "@"' >ids
+
+ok "killed $KILLS times, then rerun until it exits 0" \
+    /usr/bin/python3 "$TESTDIR/crash/loop.py" --seed "$SEED" \
+    --kills "$KILLS" --total "$CONTACTS" --progress "$SMTPD_DIR/accepted" \
+    --db "$NUDGE_DB" --stdin ids --dir runs -- nudge send -c blast -t t.txt
+cp .out loop.out
+diag "$(tail -n 3 loop.out)"
+kills=$(sed -n 's/^kills \([0-9]*\) .*/\1/p' loop.out)
+[ "${kills:-0}" -ge "$KILLS" ] ||
+    diag "only $kills kills: every message was in the ledger before the last target"
+# what each kill left claimed, then unknown
+sed -n 's/.*, \([0-9]*\) claimed$/\1/p' loop.out >left
+is "no kill left more claims than the window ($WINDOW)" \
+    "$(awk -v w="$WINDOW" '$1 > w' left)" ""
+
+/usr/bin/python3 "$TESTDIR/crash/check.py" "$NUDGE_DB" --smtpd "$SMTPD_DIR" \
+    --chain blast "" >check.out
+n() { sed -n "s/^$1 //p" check.out; }
+grep -v '^[a-z-]* [0-9]*$' check.out | head -20 | while read -r l; do diag "$l"; done
+diag "$(grep '^[a-z-]* [0-9]*$' check.out | tr '\n' ' ')"
+is "no contact received two messages" "$(n twice)" 0
+is "every accepted message has a ledger row" "$(n no-row)" 0
+is "no accepted message has a row saying it did not leave" "$(n not-sent-row)" 0
+is "each went to its contact's address" "$(n wrong-rcpt)" 0
+is "every sent row was accepted by the server" "$(n lost-sent)" 0
+is "every contact ends sent, failed or unknown (none left claimed)" \
+    "$(($(n sent) + $(n failed) + $(n unknown)))/$(n missing)" "$CONTACTS/0"
+is "the server accepted the sent ones, and at most the unknown ones more" \
+    "$(test "$(n accepted)" -ge "$(n sent)" &&
+       test "$(n accepted)" -le $(($(n sent) + $(n unknown))) && echo yes)" yes
+u=$(n unknown)
+is "unknown ($u) is what the $kills kills left claimed" \
+    "$u" "$(awk '{ n += $1 } END { print n + 0 }' left)"
+done_testing
