@@ -80,6 +80,8 @@ struct sender {
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
 	size_t nslots, batch;
+	nudge_delivery *done;   /* outcomes not yet written: OUTCOMES */
+	size_t ndone;
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
@@ -237,10 +239,11 @@ give_back(struct sender *s, struct pending *p, const char *status,
 	free(p);
 }
 
+/* Writes one outcome: the ledger row, its event, the line's result.
+ * Opens the outcomes' transaction if none is (see record_done). */
 static void
-on_delivery(void *arg, const nudge_delivery *d)
+record_one(struct sender *s, const nudge_delivery *d)
 {
-	struct sender *s = arg;
 	struct pending *p = d->cookie;
 	enum nudge_outcome out = NUDGE_OUT_FAILED;
 	const char *type = "failed", *status = "failed";
@@ -249,22 +252,10 @@ on_delivery(void *arg, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
-	if (d->fatal == 1 && s->rc == 0) {
-		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign */
-		s->rc = EX_UNAVAILABLE;
-		nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
-	}
 	if (d->held) {
 		s->stats->held++;
 		give_back(s, p, "held", d->detail);
 		return;
-	}
-	if (d->fatal == 2 && s->stop == 0) {
-		s->stop = EX_TEMPFAIL;
-		nudge_errf(s->err, EX_TEMPFAIL, "%s: the provider is down "
-		    "(%s); the messages not sent are left for a rerun",
-		    s->prov != NULL ? s->prov->name : s->o->channel, d->detail);
 	}
 	switch (d->status) {
 	case NUDGE_SENT:
@@ -361,6 +352,59 @@ on_delivery(void *arg, const nudge_delivery *d)
 		result(s, p->line, p->input, p->contact_id, status, detail);
 	}
 	free(p);
+}
+
+/* Writes the outcomes kept so far, in the order they came, in one
+ * transaction; commits it when commit is set, else leaves it open for
+ * the claims of flush_batch.  The transport's outcomes are kept in
+ * memory until then, not written as they come: a write transaction holds
+ * the store's write lock until its commit, and one opened at the first
+ * outcome stayed open while this thread waited for the network, so that
+ * other sends and nudge track starved for the lock (busy timeouts, exit
+ * 75, 503s).  Errors go to s->rc. */
+static void
+record_done(struct sender *s, int commit)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndone; i++)
+		record_one(s, &s->done[i]);
+	s->ndone = 0;
+	if (commit && s->in_txn) {
+		int rc = commit_outcomes(s);
+
+		if (s->rc == 0)
+			s->rc = rc;
+	}
+}
+
+/* The transport's callback: what stops the run takes effect at once;
+ * the outcome is kept for record_done. */
+static void
+on_delivery(void *arg, const nudge_delivery *d)
+{
+	struct sender *s = arg;
+
+	if (d->fatal == 1 && s->rc == 0) {
+		/* nothing can get through (authentication, TLS): stop
+		 * rather than fail every message of the campaign; the
+		 * outcomes that came before are written, those after not
+		 * (their claims become unknown) */
+		record_done(s, 0);
+		if (s->rc == 0) {
+			s->rc = EX_UNAVAILABLE;
+			nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
+		}
+	}
+	if (!d->held && d->fatal == 2 && s->stop == 0) {
+		s->stop = EX_TEMPFAIL;
+		nudge_errf(s->err, EX_TEMPFAIL, "%s: the provider is down "
+		    "(%s); the messages not sent are left for a rerun",
+		    s->prov != NULL ? s->prov->name : s->o->channel, d->detail);
+	}
+	if (s->ndone == OUTCOMES)
+		record_done(s, 1);
+	s->done[s->ndone++] = *d;
 }
 
 /* The envelope sender and From: of this message. */
@@ -638,6 +682,7 @@ flush_batch(struct sender *s)
 	 * transaction: one commit (one fsync, one write of each page) for
 	 * both.  Should a claim fail, they roll back with it and those
 	 * messages are found `unknown` next time: never sent twice. */
+	record_done(s, 0);
 	if (!s->in_txn && (rc = nudge_store_begin(s->st, s->err)) != 0)
 		return rc;
 	s->in_txn = 0;
@@ -865,6 +910,10 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		s.from_spec = o->cfg->email.from;
 		s.reply_to = o->cfg->email.reply_to;
 	}
+	if ((s.done = malloc(OUTCOMES * sizeof *s.done)) == NULL) {
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+		goto out;
+	}
 	if ((rc = nudge_tpl_load(o->template_path, &s.tpl, err)) != 0)
 		goto out;
 	if (s.col != 0) {
@@ -934,10 +983,13 @@ nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	if (s.t != NULL && (rc = nudge_transport_drain(s.t, on_delivery, &s,
 	    err)) != 0)
 		goto out;
+	record_done(&s, 1);
 	rc = s.rc != 0 ? s.rc : commit_outcomes(&s);
 	if (rc == 0)
 		rc = s.stop;
 out:
+	if (s.ndone > 0)
+		record_done(&s, 0);
 	if (s.in_txn)
 		nudge_store_commit(st, NULL);
 	nudge_transport_close(s.t);
@@ -959,5 +1011,6 @@ out:
 	nudge_provider_free(s.prov);
 	nudge_links_close(s.links);
 	nudge_buf_free(&s.unsub);
+	free(s.done);
 	return rc;
 }
