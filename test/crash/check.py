@@ -61,9 +61,12 @@ def main():
         "SELECT id, email, phone, push_id FROM contacts")}
     rows = {}      # (campaign, step, contact) -> (status, channel, cid)
     byid = {}      # Message-ID -> key
+    names = {c for c, _ in chains}
     for name, cid, step, contact, channel, status in con.execute(
             "SELECT k.name, k.id, m.step, m.contact_id, m.channel, m.status"
             " FROM messages m JOIN campaigns k ON k.id = m.campaign_id"):
+        if name not in names:
+            continue   # another campaign's, not through these servers
         rows[(name, step, contact)] = (status, channel)
         byid[msgid(cid, step, contact)] = (name, step, contact)
     problems = []
