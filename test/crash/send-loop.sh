@@ -10,10 +10,10 @@
 # server's log and the ledger must agree: no contact got two messages,
 # every accepted message has a row `sent` or `unknown` (never one saying
 # it did not leave), every `sent` row was accepted, every contact ends
-# sent, failed or unknown, and a kill leaves at most the in-flight window
+# sent, failed, bounced or unknown, and a kill leaves at most the in-flight window
 # `unknown`.  NUDGE_SEED replays a run: the seed is printed.
 start_smtpd
-plan 11
+plan 12
 
 SEED=${NUDGE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 echo "# seed $SEED (NUDGE_SEED=$SEED replays this run)"
@@ -30,10 +30,16 @@ channels:
   email:
     url: smtp://127.0.0.1:$SMTPD_PORT
     parallel: $PARALLEL
+    backoff_ms: 10
 EOT
 export NUDGE_CONFIG="$T/cfg.yaml"
+# one address in 50 bounces (550 to RCPT TO), one in 70 is deferred
+# (451) the first time the server sees it
 awk -v n="$CONTACTS" 'BEGIN { print "email,first_name"
-	for (i = 1; i <= n; i++) printf "u%d@example.com,U%d\n", i, i }' >c.csv
+	for (i = 1; i <= n; i++) {
+		p = i % 50 == 0 ? "bounce-" : i % 70 == 0 ? "tempfail1-" : ""
+		printf "%su%d@example.com,U%d\n", p, i, i
+	} }' >c.csv
 ok "$CONTACTS contacts" nudge import-list c.csv
 printf 'Subject: Hi {{first_name}}, ref blast//{{id}}\nFrom: shop@example.com\n\nHello {{first_name}}, ref blast//{{id}}.\n' >t.txt
 nudge segment 'email contains "@"' >ids
@@ -62,8 +68,11 @@ is "every accepted message has a ledger row" "$(n no-row)" 0
 is "no accepted message has a row saying it did not leave" "$(n not-sent-row)" 0
 is "each went to its contact's address" "$(n wrong-rcpt)" 0
 is "every sent row was accepted by the server" "$(n lost-sent)" 0
-is "every contact ends sent, failed or unknown (none left claimed)" \
-    "$(($(n sent) + $(n failed) + $(n unknown)))/$(n missing)" "$CONTACTS/0"
+is "every contact ends sent, failed, bounced or unknown (none left claimed)" \
+    "$(($(n sent) + $(n failed) + $(n bounced) + $(n unknown)))/$(n missing)" "$CONTACTS/0"
+is "the addresses that bounce end bounced or unknown, never sent" \
+    "$(sql "SELECT count(*) FROM messages m JOIN contacts c ON c.id = m.contact_id
+	WHERE c.email LIKE 'bounce-%' AND m.status NOT IN ('bounced', 'unknown')")" 0
 is "the server accepted the sent ones, and at most the unknown ones more" \
     "$(test "$(n accepted)" -ge "$(n sent)" &&
        test "$(n accepted)" -le $(($(n sent) + $(n unknown))) && echo yes)" yes
