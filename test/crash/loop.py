@@ -25,9 +25,11 @@ the store's opening, the recovery of an earlier crash or the skipping of
 what is done) or when the delivered count reaches a random target between
 the current count and what is left, spread so that the kills cover the
 whole send.  The victim is the last stage (send); with two stages, one
-kill in ten takes the first (trigger) instead.
+kill in ten takes the whole pipeline (trigger and send, as a reboot or a
+timeout would).
 
-Prints one line a run: "run N: killed STAGE at COUNT (MODE), C claimed"
+Prints one line a run: "run N: killed WHO at COUNT (MODE), C claimed"
+(WHO: send, or all)
 (C: the ledger rows the killed process had claimed, with --db) or
 "run N: exit CODES", and at the end "kills K runs R".  Exits 1 when the
 reruns after the last kill do not end with every stage 0 within 20 runs.
@@ -150,23 +152,28 @@ def main():
             elif count(progress) >= target:
                 killed = count(progress)
             if killed is not None:
-                try:
-                    procs[victim].send_signal(signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                # victim 0: the whole pipeline, first to last (a reboot,
+                # a timeout); else the last stage alone
+                for p in procs[victim:] if victim == 0 else [procs[-1]]:
+                    try:
+                        p.send_signal(signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
             else:
                 time.sleep(0.003)
         codes = [p.wait() for p in procs]
-        if killed is not None and codes[victim] == -signal.SIGKILL:
+        if killed is not None and codes[-1] == -signal.SIGKILL:
             done += 1
             print("run %d: killed %s at %d (%s), %d claimed" % (
-                  run, stages[victim][1] if len(stages[victim]) > 1 else
-                  stages[victim][0], killed, "%.0f ms" % (delay * 1000)
+                  run, "all" if victim == 0 and len(stages) > 1 else
+                  stages[-1][1] if len(stages[-1]) > 1 else stages[-1][0],
+                  killed, "%.0f ms" % (delay * 1000)
                   if early else "target %d" % target,
-                  claimed_by(opts["--db"], procs[victim].pid)), flush=True)
+                  claimed_by(opts["--db"], procs[-1].pid)), flush=True)
         else:
-            print("run %d: exit %s" % (run, " ".join(map(str, codes))),
-                  flush=True)
+            print("run %d: exit %s (%s, at %d)" % (run, " ".join(map(str,
+                  codes)), "%.0f ms" % (delay * 1000) if early else
+                  "target %d" % target, count(progress)), flush=True)
             if all(c == 0 for c in codes):
                 break   # it finished before the kill: nothing left
     for _ in range(20):
