@@ -96,8 +96,9 @@ due=$(nudge trigger --now "$now" campaigns/*.yaml | wc -l)
 lpid=$!
 pipelines 3 "$now"
 wait "$lpid"
+lrc=$?
 is "three pipelines and a fourth killed ($due due): they exit 0, it is rerun until it does" \
-    "$(codes 3) $?" "3 0 0 0"
+    "$(codes 3) $lrc" "3 0 0 0"
 diag "$(cat loop.out)"
 left=$(sed -n 's/.*, \([0-9]*\) claimed$/\1/p' loop.out)
 : >"$T/stop"
