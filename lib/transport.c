@@ -126,6 +126,8 @@ nudge_delivery_status_name(enum nudge_delivery_status s)
 		return "failed";
 	case NUDGE_BOUNCED:
 		return "bounced";
+	case NUDGE_UNKNOWN:
+		return "unknown";
 	}
 	return "?";
 }
@@ -546,6 +548,8 @@ slot_init(nudge_transport *t, struct slot *s)
 	/* Verification is never turned off, whatever the TLS mode. */
 	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (t->o.ca_file != NULL)
+		SETOPT(e, CURLOPT_CAINFO, t->o.ca_file);
 	if (t->info.is_http) {
 		SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
 		SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
@@ -851,6 +855,40 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	if (rc == CURLE_OK) {
 		d.status = NUDGE_SENT;
 		snprintf(d.id, sizeof d.id, "%s", s->reply);
+	} else if (strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
+	    rc != CURLE_SEND_ERROR) {
+		/* All of the message went out, then no answer came: the
+		 * server may have queued it and lost only the reply (RFC
+		 * 1047).  A retry could deliver it twice. */
+		d.status = NUDGE_UNKNOWN;
+		d.smtp_code = 0;
+		snprintf(d.detail, sizeof d.detail, "%s after the end of "
+		    "data: the server may have accepted the message",
+		    rc == CURLE_OPERATION_TIMEDOUT ? "no answer in time" :
+		    "the connection was lost");
+	} else if (rc == CURLE_USE_SSL_FAILED ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION) {
+		/* Refused before MAIL FROM: this message, and every other,
+		 * never left.  Their claims can be given back. */
+		d.status = NUDGE_FAILED;
+		d.smtp_code = 0;
+		d.fatal = d.held = 1;
+		if (rc == CURLE_USE_SSL_FAILED)
+			snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the "
+			    "server does not offer STARTTLS and TLS is "
+			    "required: nothing sent in plaintext (allow_"
+			    "plaintext sends without TLS)", t->info.host,
+			    t->info.port);
+		else
+			snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the "
+			    "server's certificate is not trusted: %.100s "
+			    "(tls_ca_file trusts a private CA)", t->info.host,
+			    t->info.port, s->errbuf[0] ? s->errbuf :
+			    curl_easy_strerror(rc));
+		msg_free(m);
+		if (push_result(t, &d) == -1 || trip(t, "TLS failed") == -1)
+			return -1;
+		return 0;
 	} else {
 		if (code >= 500)
 			/* libcurl names the failing command: "RCPT failed". */
@@ -1314,7 +1352,7 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	t->dirfd = t->tmpfd = t->newfd = -1;
 	if (opts != NULL)
 		t->o = *opts;
-	t->o.username = t->o.password = NULL;
+	t->o.username = t->o.password = t->o.ca_file = NULL;
 	if (t->o.parallel <= 0)
 		t->o.parallel = 1;
 	if (t->o.parallel > 256 || t->o.rate < 0 || t->o.timeout_ms < 0 ||
@@ -1344,6 +1382,10 @@ nudge_transport_open(nudge_transport **out, const char *url,
 		free(t);
 		return rc;
 	}
+	/* asked for: no plaintext even to a loopback relay or tunnel */
+	if (t->o.require_tls && t->info.tls == NUDGE_TLS_NONE &&
+	    !t->info.is_http)
+		t->info.tls = NUDGE_TLS_STARTTLS;
 	if (t->info.is_http && t->o.provider == NULL) {
 		free(t);
 		return nudge_errf(err, EX_USAGE, "transport: http(s):// takes "
@@ -1355,7 +1397,9 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	    (opts != NULL && opts->username != NULL &&
 	    (t->o.username = strdup(opts->username)) == NULL) ||
 	    (opts != NULL && opts->password != NULL &&
-	    (t->o.password = strdup(opts->password)) == NULL)) {
+	    (t->o.password = strdup(opts->password)) == NULL) ||
+	    (opts != NULL && opts->ca_file != NULL &&
+	    (t->o.ca_file = strdup(opts->ca_file)) == NULL)) {
 		nudge_transport_close(t);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
@@ -1634,5 +1678,6 @@ nudge_transport_close(nudge_transport *t)
 		free((char *)t->o.password);
 	}
 	free((char *)t->o.username);
+	free((char *)t->o.ca_file);
 	free(t);
 }
