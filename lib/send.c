@@ -688,8 +688,8 @@ flush_batch(struct sender *s)
 		if (claim[i] == NUDGE_CLAIM_UNKNOWN) {
 			s->stats->unknown++;
 			result(s, sl->line, sl->input, sl->contact_id, "unknown",
-			    "an earlier send died before its outcome was "
-			    "known; --resend-unknown sends it again");
+			    "an earlier send lost its outcome (it may have "
+			    "arrived); --resend-unknown sends it again");
 			continue;
 		}
 		if ((p = malloc(sizeof *p + strlen(sl->input) + 1)) == NULL)

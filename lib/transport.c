@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/time.h>
@@ -843,6 +844,17 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 		return http_done(t, s, rc);
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_WEIRD_SERVER_REPLY) {
+		curl_socket_t fd = CURL_SOCKET_BAD;
+
+		/* libcurl (7.88) keeps a connection whose answer timed out
+		 * in its pool; the next message would take the late answer
+		 * for its own.  Shut down, it is found dead and closed. */
+		if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) ==
+		    CURLE_OK && fd != CURL_SOCKET_BAD)
+			shutdown(fd, SHUT_RDWR);
+	}
 	curl_multi_remove_handle(t->multi, s->easy);
 	curl_slist_free_all(s->rcpt);
 	s->rcpt = NULL;

@@ -14,6 +14,8 @@ client sent (its verb, or "AUTH" with no data) a line to DIR/commands.
 Options (faults):
   --drop-after-data N   the first N messages: the connection is closed
                         after the end of data, before any reply (-1: all)
+  --stall-after-data N  the first N messages: the reply to the end of
+                        data comes only after 30 s (-1: all)
   --tls CERT KEY        implicit TLS (smtps) with this certificate
   --starttls CERT KEY   offer STARTTLS with this certificate
   --mail-421 N          in each session, after N messages, answer
@@ -41,6 +43,7 @@ class Handler:
         self.o = opts
         self.seq = 0
         self.dropped = 0
+        self.stalled = 0
         self.rcpt421 = 0
 
     def write(self, name, data):
@@ -95,6 +98,11 @@ class Handler:
             self.log("dropped", name)
             server.transport.abort()
             return "451 4.3.0 never seen"
+        d = self.o.stall_after_data
+        if d is not None and (d < 0 or self.stalled < d):
+            self.stalled += 1
+            self.log("stalled", name)
+            await asyncio.sleep(30)
         return "250 2.0.0 Ok: queued as " + name
 
 
@@ -145,6 +153,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--drop-after-data", type=int)
+    ap.add_argument("--stall-after-data", type=int)
     ap.add_argument("--tls", nargs=2)
     ap.add_argument("--starttls", nargs=2)
     ap.add_argument("--mail-421", type=int)

@@ -7,8 +7,8 @@
 #   blast CAMPAIGN [send options]  the list by email with $F/hello.txt;
 #       results in CAMPAIGN.out, stderr in CAMPAIGN.err, exit status in $rc
 #   ledger CAMPAIGN  "contact status attempts" lines of its ledger rows
-#   cert NAME  a self-signed certificate NAME.crt, key NAME.key for
-#       127.0.0.1 and localhost (openssl req)
+#   cert NAME [HOST]  a self-signed certificate NAME.crt, key NAME.key
+#       for HOST (default: localhost and 127.0.0.1), by openssl req
 F="$TESTDIR/faults"
 now=2026-11-02T09:00:00Z
 printf 'email,first_name,lists\na@x.test,A,all\nb@x.test,B,all\nc@x.test,C,all\n' \
@@ -46,7 +46,10 @@ ledger() {
 	    ORDER BY m.contact_id" | tr '\t' ' '
 }
 cert() {
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	command -v openssl >/dev/null || skip_all "openssl is not installed"
+	_san=${2:+DNS:$2}
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj "/CN=${2:-localhost}" \
+	    -addext "subjectAltName=${_san:-DNS:localhost,IP:127.0.0.1}" \
 	    -keyout "$1.key" -out "$1.crt" >/dev/null 2>&1
 }
