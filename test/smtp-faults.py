@@ -125,12 +125,15 @@ class FaultySMTP(SMTP):
             self._writer.write(status + b"\r\n")
             await self._writer.drain()
             return
-        for i in status + b"\r\n":
+        # No pause after the last byte: STARTTLS swaps the protocol as
+        # soon as its 220 is written, before the client's hello comes.
+        for i, c in enumerate(status + b"\r\n"):
+            if i > 0:
+                await asyncio.sleep(0.001)
             if self._writer.transport.is_closing():
                 return
-            self._writer.write(bytes([i]))
+            self._writer.write(bytes([c]))
             await self._writer.drain()
-            await asyncio.sleep(0.001)
 
     async def smtp_AUTH(self, arg):
         self.h.log("commands", "AUTH")
