@@ -746,6 +746,88 @@ trip(nudge_transport *t, const char *why)
 	return 0;
 }
 
+/* http: true when the request of a failed transfer went out (its
+ * headers were written) and the failure came after: no answer in time,
+ * the connection reset or closed, an answer that is not HTTP.  The
+ * provider may have the message.  A refused connection, a failed name
+ * lookup or TLS handshake send nothing. */
+static int
+went_out(struct slot *s, CURLcode rc)
+{
+	long n = 0;
+
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_OUT_OF_MEMORY:
+		return 0;
+	default:
+		break;
+	}
+	return curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &n) ==
+	    CURLE_OK && n > 0;
+}
+
+/* True when the profile's requests carry the ledger key (an idempotency
+ * header, or {{key}} / {{key_uuid}} in the body or a header), so that
+ * the provider can drop a repeat: a request that may have arrived can
+ * then be retried without a second message. */
+static int
+idempotent(const nudge_provider *p)
+{
+	size_t i;
+
+	if (p->idem_header != NULL ||
+	    (p->json != NULL && strstr(p->json, "{{key") != NULL))
+		return 1;
+	for (i = 0; i < p->nheaders; i++)
+		if (strstr(p->hvalue[i], "{{key") != NULL)
+			return 1;
+	for (i = 0; i < p->nform; i++)
+		if (strstr(p->fvalue[i], "{{key") != NULL)
+			return 1;
+	return 0;
+}
+
+/* True when a 2xx answer in which the profile found no id is not JSON at
+ * all (its first character is not '{' or '['). */
+static int
+not_json(const nudge_provider *p, const nudge_buf *b, const char *id)
+{
+	size_t i = 0;
+
+	if (p->id_path == NULL || id[0] != '\0' || b->len == 0)
+		return 0;
+	while (i < b->len && strchr(" \t\r\n", b->s[i]) != NULL)
+		i++;
+	return i < b->len && b->s[i] != '{' && b->s[i] != '[';
+}
+
+/* What went wrong once a request was out, in words. */
+static const char *
+no_answer(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return "no answer in time";
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return "an answer that is not HTTP";
+	case CURLE_GOT_NOTHING:
+		return "the connection closed with no answer";
+	case CURLE_PARTIAL_FILE:
+		return "the answer was cut short";
+	default:
+		return "the connection failed";
+	}
+}
+
 /* http: sent (the profile reads an id), a retry scheduled (a retryable
  * status, or a connection refused, dropped or timed out) or a failure. */
 static int
@@ -769,9 +851,27 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	d.attempts = m->attempts;
 	d.smtp_code = (int)code;
 	if (rc == CURLE_OK) {
-		if (nudge_provider_answer(p, (int)code, s->resp.s != NULL ?
-		    s->resp.s : "", s->resp.len, d.id, sizeof d.id, d.detail,
-		    sizeof d.detail)) {
+		int ok = nudge_provider_answer(p, (int)code, s->resp.s !=
+		    NULL ? s->resp.s : "", s->resp.len, d.id, sizeof d.id,
+		    d.detail, sizeof d.detail);
+
+		if (ok && not_json(p, &s->resp, d.id)) {
+			char *ct = NULL;
+
+			/* a 2xx from something that is not the API (a
+			 * proxy's or a web server's page): delivered or
+			 * not, nobody can tell */
+			curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
+			d.status = NUDGE_UNKNOWN;
+			snprintf(d.detail, sizeof d.detail, "%.30s: HTTP %ld "
+			    "but the answer is not JSON (%.60s): is the URL "
+			    "the provider's API?", p->name, code, ct != NULL ?
+			    ct : "no Content-Type");
+			t->fails_in_row++;
+			msg_free(m);
+			return push_result(t, &d);
+		}
+		if (ok) {
 			d.status = NUDGE_SENT;
 			t->fails_in_row = 0;
 			msg_free(m);
@@ -790,6 +890,35 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 			return 0;
 		}
 		trouble = code >= 500;
+	} else if (went_out(s, rc)) {
+		/* the request went out, no usable answer came back */
+		d.smtp_code = 0;
+		trouble = 1;
+		if (!idempotent(p)) {
+			snprintf(d.detail, sizeof d.detail, "%.30s: %.40s "
+			    "after the request (%.100s): it may have arrived, "
+			    "and the profile sends no idempotency key", p->name,
+			    no_answer(rc), s->errbuf[0] ? s->errbuf :
+			    curl_easy_strerror(rc));
+			d.status = NUDGE_UNKNOWN;
+			t->fails_in_row++;
+			if (t->o.breaker > 0 && t->fails_in_row >=
+			    t->o.breaker && !t->tripped) {
+				d.fatal = 2;
+				msg_free(m);
+				if (push_result(t, &d) == -1 || trip(t, "the "
+				    "circuit breaker is open (the provider is "
+				    "failing)") == -1)
+					return -1;
+				return 0;
+			}
+			msg_free(m);
+			return push_result(t, &d);
+		}
+		d.status = NUDGE_TEMPFAIL;
+		snprintf(d.detail, sizeof d.detail, "%.30s: %.40s after the "
+		    "request (%.100s)", p->name, no_answer(rc),
+		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
 	} else {
 		d.status = permanent(rc) ? NUDGE_FAILED : NUDGE_TEMPFAIL;
 		d.fatal = permanent(rc);
