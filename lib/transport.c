@@ -154,6 +154,18 @@ is_loopback(const char *host)
 }
 
 int
+nudge_transport_userinfo(const char *url)
+{
+	const char *p;
+
+	if (strncmp(url, "exec:", 5) == 0 || strncmp(url, "file:", 5) == 0 ||
+	    (p = strstr(url, "://")) == NULL)
+		return 0;
+	p += 3;
+	return memchr(p, '@', strcspn(p, "/?#")) != NULL;
+}
+
+int
 nudge_transport_parse(const char *url, int allow_plaintext,
     nudge_transport_info *info, nudge_err *err)
 {
@@ -211,10 +223,11 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 		    "(want smtp://, smtps://, http://, https://, exec:COMMAND "
 		    "or file:///dir)");
 	}
-	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(end - p)) != NULL)
+	if (nudge_transport_userinfo(url))
 		return nudge_errf(err, EX_USAGE, "transport: no user name or "
-		    "password in the URL: give them in the configuration");
+		    "password in the URL: give username and password_env "
+		    "(or password_file) in the configuration");
+	end = p + strcspn(p, "/?#");
 	hs = p;
 	if (*p == '[') {
 		hs = p + 1;

@@ -92,6 +92,11 @@ typedef struct nudge_transport_info {
 	long port;
 } nudge_transport_info;
 
+/* True when url (scheme://...) carries a user name or password before
+ * its host ("smtp://user:pw@host"), which nudge refuses: on a command
+ * line it would show in ps(1) and /proc/PID/cmdline. */
+int nudge_transport_userinfo(const char *url);
+
 /* Parses url (file:///dir, smtp://host[:port][/ehlo-name],
  * smtps://host[:port], http(s)://host[:port], exec:COMMAND ARGS) and
  * decides the TLS policy: STARTTLS is required
