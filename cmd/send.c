@@ -352,7 +352,10 @@ main(int argc, char **argv)
 			    out.why[i].what);
 		warnx("skipped: %s", line);
 	}
-	if (stats.held > 0)
+	if (stats.held > 0 && rc != 0)
+		warnx("%ld held: not sent, not claimed; a rerun sends them",
+		    stats.held);
+	else if (stats.held > 0)
 		warnx("%ld held for quiet hours: not sent, offered again by "
 		    "the next nudge trigger", stats.held);
 	if (rc != 0)

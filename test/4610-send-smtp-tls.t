@@ -6,7 +6,7 @@
 # then.  Every refused message is held: its claim given back, exit 69.
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/faults/head.sh"
-plan 21
+plan 22
 cert srv
 export SMTP_PW='s3cret pass'
 
@@ -26,6 +26,8 @@ is "every message held, the first says why" "$(sort -n p1.out)" \
 "1	held	127.0.0.1:$FPORT: the server does not offer STARTTLS and TLS is required: nothing sent in plaintext (allow_plaintext sends without TLS)
 2	held	not sent: TLS failed
 3	held	not sent: TLS failed"
+is "the summary says they are held for a rerun" "$(sed -n 2p p1.err)" \
+	"nudge-send: 3 held: not sent, not claimed; a rerun sends them"
 is "the error line" "$(tail -1 p1.err)" \
 	"nudge-send: 127.0.0.1:$FPORT: the server does not offer STARTTLS and TLS is required: nothing sent in plaintext (allow_plaintext sends without TLS)"
 is "no claim left: a rerun sends them" "$(ledger p1)" ""
