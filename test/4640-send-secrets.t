@@ -3,22 +3,24 @@
 # not in nudge-send's /proc/PID/cmdline while it runs, not on its
 # standard output or error, not in the store, not in the argv of an exec:
 # child, not in --dry-run or nudge trigger --explain output, not in an
-# error about a wrong one; the servers did get them.  A password in
+# error about a wrong one, not in nudge track's answers or log (tracking
+# secret, webhook keys); the servers did get them.  A password in
 # --transport is refused at once, before any input is read.
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/faults/head.sh"
 start_emu
-plan 23
-export SMTP_PW='s3cret pass' TRACK_SECRET='Trk-S3cr3t-QQ'
+plan 25
+export SMTP_PW='s3cret pass' TRACK_SECRET='Trk-S3cr3t-QQ' \
+    NUDGE_TWILIO_AUTH_TOKEN='TwHook-S3cr3t' NUDGE_MAILGUN_SIGNING_KEY='Mg-S3cr3t'
 printf 'TwilioTok3n-XYZ\n' >twilio.key
 chmod 600 twilio.key
 sql "UPDATE contacts SET phone = '+97250000000' || id"
-# no_secret DESC FILE...: none of the three secrets in the files
+# no_secret DESC FILE...: none of the secrets in the files
 no_secret() {
 	_d=$1; shift
-	if cat "$@" | grep -a -q -e 's3cret' -e 'Trk-S3cr3t' -e 'TwilioTok3n'; then
+	if cat "$@" | grep -a -q -i -e 's3cret' -e 'TwilioTok3n'; then
 		_result 1 "$_d"
-		diag "$(cat "$@" | grep -a -e 's3cret' -e 'Trk-S3cr3t' -e 'TwilioTok3n')"
+		diag "$(cat "$@" | grep -a -i -e 's3cret' -e 'TwilioTok3n')"
 	else
 		_result 0 "$_d"
 	fi
@@ -114,6 +116,25 @@ printf '1\n2\n' | nudge send --config cfg.yaml --now $now -c x1 -t link.txt \
 is "exec: sent" "$? $(cut -f2 x1.out | tr '\n' ' ')" "0 sent sent "
 is "the child's argv is the command's words only" "$(sort -u child.argv)" "/bin/sh $T/child.sh --flag "
 no_secret "no secret in its argv, its input, the output" child.argv child.stdin x1.out x1.err
+
+# nudge track (CGI): a bad token, webhooks with bad signatures
+cgi() { # METHOD PATH [BODY]
+	_b=${3:-}
+	printf '%s' "$_b" | GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=$1 \
+	    PATH_INFO=$2 SCRIPT_NAME=/t SERVER_NAME=t.example.com \
+	    CONTENT_TYPE=application/x-www-form-urlencoded \
+	    CONTENT_LENGTH=${#_b} HTTP_X_TWILIO_SIGNATURE=bad \
+	    NUDGE_CONFIG=cfg.yaml nudge-track
+}
+{
+	cgi GET /c/AAAAAAAAAAAAAAAAAAAAAAAAAAAA
+	cgi POST /u/AAAAAAAAAAAAAAAAAAAAAAAAAAAA List-Unsubscribe=One-Click
+	cgi POST /hook/twilio 'MessageSid=SM1&MessageStatus=delivered'
+	cgi POST /hook/mailgun '{"signature": {"timestamp": "1", "token": "x", "signature": "bad"}, "event-data": {"event": "opened"}}'
+} >track.out 2>track.err
+is "track refuses them all" "$(grep '^Status:' track.out | tr '\n' ' ')" \
+	"Status: 404 Not Found Status: 404 Not Found Status: 403 Forbidden Status: 403 Forbidden "
+no_secret "its answers and log show no secret" track.out track.err
 
 # the store keeps none of them
 sqlite3 "$NUDGE_DB" .dump >dump.sql
