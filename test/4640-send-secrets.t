@@ -132,7 +132,7 @@ cgi() { # METHOD PATH [BODY]
 	cgi POST /hook/twilio 'MessageSid=SM1&MessageStatus=delivered'
 	cgi POST /hook/mailgun '{"signature": {"timestamp": "1", "token": "x", "signature": "bad"}, "event-data": {"event": "opened"}}'
 } >track.out 2>track.err
-is "track refuses them all" "$(grep '^Status:' track.out | tr '\n' ' ')" \
+is "track refuses them all" "$(grep '^Status:' track.out | tr -d '\r' | tr '\n' ' ')" \
 	"Status: 404 Not Found Status: 404 Not Found Status: 403 Forbidden Status: 403 Forbidden "
 no_secret "its answers and log show no secret" track.out track.err
 
