@@ -76,6 +76,8 @@ struct nudge_transport {
 	long submitted, retries;	/* for the retry budget */
 	int fails_in_row;		/* for the circuit breaker */
 	int tripped;			/* the breaker is open */
+	char why[96];			/* why it opened: set once, before
+					   tripped, never after */
 	/* exec: */
 	char **argv;
 	/* http: the multi loop runs in a thread of its own, so that the
@@ -737,6 +739,8 @@ trip(nudge_transport *t, const char *why)
 	struct msg *m;
 	int held;
 
+	if (!t->tripped)
+		snprintf(t->why, sizeof t->why, "%s", why);
 	__atomic_store_n(&t->tripped, 1, __ATOMIC_RELEASE);
 	for (held = 1; held >= 0; held--) {
 		while ((m = held ? t->qhead : t->retry) != NULL) {
@@ -750,7 +754,7 @@ trip(nudge_transport *t, const char *why)
 			d.attempts = m->attempts;
 			d.held = m->attempts == 0;
 			snprintf(d.detail, sizeof d.detail, "not sent: %s",
-			    why);
+			    t->why);
 			msg_free(m);
 			if (push_result(t, &d) == -1)
 				return -1;
@@ -932,9 +936,21 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 		snprintf(d.detail, sizeof d.detail, "%.30s: %.40s after the "
 		    "request (%.100s)", p->name, no_answer(rc),
 		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+	} else if (permanent(rc)) {
+		/* nothing went out (a certificate refused, a bad URL), and
+		 * nothing will: this message and the rest are held */
+		d.status = NUDGE_FAILED;
+		d.fatal = d.held = 1;
+		d.smtp_code = 0;
+		snprintf(d.detail, sizeof d.detail, "%.30s: %.200s", p->name,
+		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		msg_free(m);
+		if (push_result(t, &d) == -1 || trip(t, "the provider cannot "
+		    "be reached safely") == -1)
+			return -1;
+		return 0;
 	} else {
-		d.status = permanent(rc) ? NUDGE_FAILED : NUDGE_TEMPFAIL;
-		d.fatal = permanent(rc);
+		d.status = NUDGE_TEMPFAIL;
 		d.smtp_code = 0;
 		snprintf(d.detail, sizeof d.detail, "%s", s->errbuf[0] ?
 		    s->errbuf : curl_easy_strerror(rc));
@@ -1230,8 +1246,7 @@ loop_main(void *arg)
 		if (quit)
 			break;
 		/* a submit that raced with the breaker: held too */
-		if (t->tripped && t->qhead != NULL && trip(t, "the circuit "
-		    "breaker is open") == -1) {
+		if (t->tripped && t->qhead != NULL && trip(t, t->why) == -1) {
 			rc = nudge_errf(&e, EX_OSERR, "out of memory");
 			break;
 		}
@@ -1687,8 +1702,7 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 		d.cookie = cookie;
 		d.status = NUDGE_TEMPFAIL;
 		d.held = 1;
-		snprintf(d.detail, sizeof d.detail, "not sent: the circuit "
-		    "breaker is open");
+		snprintf(d.detail, sizeof d.detail, "not sent: %s", t->why);
 		if (push_result(t, &d) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
 		t->pending++;

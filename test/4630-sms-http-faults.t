@@ -8,10 +8,11 @@
 # server's page) is unknown too; a huge answer is read up to a bound.
 # Each result line names the provider and what happened.
 . "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || skip_all "openssl is not installed"
 start_emu
 N_CONTACTS=2
 . "$TESTDIR/sms/head.sh"
-plan 25
+plan 29
 plivo() {
 	cat >cfg.yaml <<-EOT
 	channels:
@@ -99,4 +100,27 @@ N=2 blast pb
 is "breaker after two resets: exit 75" "$rc" 75
 is "two unknown, none held (two contacts)" "$(cut -f2 pb.out | sort | uniq -c | tr -s ' ' | tr '\n' ';')" " 2 unknown;"
 like "the error names the provider" "$(tail -1 pb.err)" "^nudge-send: plivo: the provider is down \\(plivo: the connection failed after the request"
+
+# an https provider with a self-signed certificate: nothing goes out, the
+# error names the provider and the certificate problem, exit 69, held
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	-addext "subjectAltName=DNS:localhost" -keyout emu.key -out emu.crt \
+	>/dev/null 2>&1
+mkdir emu2
+/usr/bin/python3 "$TESTDIR/provider-emu.py" "$T/emu2" emu.crt emu.key \
+	2>"$T/emu2.log" </dev/null &
+CLEANUP_PIDS="$CLEANUP_PIDS $!"
+i=0
+until [ -s emu2/port ] || [ $i -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
+cfg "parallel: 1"
+sed -i "s|url: http://127.0.0.1:$EMU_PORT|url: https://localhost:$(cat emu2/port)|" cfg.yaml
+IDS="1 2" blast tls
+is "self-signed: exit 69" "$rc" 69
+is "held, the first naming the provider and the problem" "$(sort -n tls.out)" \
+"1	held	twilio: SSL certificate problem: self-signed certificate
+2	held	not sent: the provider cannot be reached safely"
+is "the error line" "$(tail -1 tls.err)" \
+	"nudge-send: twilio: SSL certificate problem: self-signed certificate"
+is "no claim left, no request received" \
+	"$(sql "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE c.name = 'tls'")/$(cat emu2/requests 2>/dev/null | wc -l)" "0/0"
 done_testing

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""provider-emu.py DIR: a local emulator of the HTTP APIs of nudge's shipped
+"""provider-emu.py DIR [CERT KEY]: a local emulator of the HTTP APIs of nudge's shipped
 provider profiles (samples/providers/), for the tests.
 
-Listens on a free loopback port, written to DIR/port once it listens.
+Listens on a free loopback port, written to DIR/port once it listens;
+with CERT and KEY it speaks HTTPS with that certificate.
 Every request is appended to DIR/requests as one JSON line: n (1, 2, ...),
 t (Unix time, float), port (the client's: one per connection), method, path, headers (all but Host and
 Content-Length, names lower-cased, sorted), body, and what it answered
@@ -40,6 +41,7 @@ import email.utils
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -226,6 +228,10 @@ class Server(ThreadingHTTPServer):
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) > 3:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(os.path.join(DIR, "port.tmp"), "w") as f:
         f.write("%d\n" % srv.server_address[1])
     os.rename(os.path.join(DIR, "port.tmp"), os.path.join(DIR, "port"))
