@@ -6,7 +6,8 @@
 # retried and sent; with one that does not (plivo) it is `unknown`, not
 # retried, not resent by a rerun.  A 2xx that is not JSON (a web
 # server's page) is unknown too; a huge answer is read up to a bound.
-# Each result line names the provider and what happened.
+# Each result line names the provider and what happened.  An https
+# provider with a self-signed certificate gets nothing: exit 69, held.
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || skip_all "openssl is not installed"
 start_emu
