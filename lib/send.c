@@ -426,6 +426,16 @@ on_delivery(void *arg, const nudge_delivery *d)
 		snprintf(detail, sizeof detail, "%s", d->detail);
 		s->stats->failed++;
 		break;
+	case NUDGE_UNKNOWN:
+		/* may have arrived: the row becomes `unknown`, never sent
+		 * again unless --resend-unknown; no event, as after a crash */
+		out = NUDGE_OUT_UNKNOWN;
+		type = NULL;
+		status = "unknown";
+		snprintf(detail, sizeof detail, "%s; not sent again unless "
+		    "--resend-unknown", d->detail);
+		s->stats->unknown++;
+		break;
 	}
 	if (s->rc == 0 && !s->in_txn) {
 		if ((rc = nudge_store_begin(s->st, &e)) != 0) {
@@ -465,8 +475,8 @@ on_delivery(void *arg, const nudge_delivery *d)
 			ev.props_json = "{\"transactional\":true}";
 		}
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
-		    detail, o->now, &e)) != 0 ||
-		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0) {
+		    detail, o->now, &e)) != 0 || (type != NULL &&
+		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0)) {
 			s->rc = rc;
 			*s->err = e;
 		} else if (++s->outcomes >= OUTCOMES) {
@@ -843,8 +853,8 @@ flush_batch(nudge_sender *s)
 		if (claim[i] == NUDGE_CLAIM_UNKNOWN) {
 			s->stats->unknown++;
 			result(s, l, sl->line, sl->input, sl->contact_id,
-			    "unknown", "an earlier send died before its outcome "
-			    "was known; --resend-unknown sends it again");
+			    "unknown", "an earlier send lost its outcome (it may "
+			    "have arrived); --resend-unknown sends it again");
 			continue;
 		}
 		if ((p = malloc(sizeof *p + strlen(sl->input) + 1)) == NULL)
@@ -970,6 +980,9 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	to.nosync = o->file_nosync;
 	if (ec != NULL) {
 		to.allow_plaintext = ec->allow_plaintext;
+		to.require_tls = ec->require_tls;
+		to.ca_file = ec->tls_ca_file;
+		to.timeout_ms = ec->timeout_ms;
 		to.username = ec->username;
 		if (ec->username != NULL && (rc = nudge_config_secret(o->cfg,
 		    NUDGE_SECRET_EMAIL_PASSWORD, &password, s->err)) != 0)
