@@ -13,6 +13,7 @@
 #include "config.h"
 #include "send.h"
 #include "sendtrig.h"
+#include "transport.h"
 
 static const char usage_text[] =
     "usage: nudge send [-n] [-c name] [-t file] [--channel email | sms | "
@@ -280,6 +281,12 @@ main(int argc, char **argv)
 			usage(NULL);
 		}
 	}
+	/* at once, before any input: the password is in our argv now */
+	if (so.transport != NULL && nudge_transport_userinfo(so.transport))
+		errx(EX_USAGE, "--transport: no user name or password in the "
+		    "URL, where ps(1) shows it: give username and "
+		    "password_env (or password_file) under channels: email: "
+		    "in the configuration, nudge-config(5)");
 	if (optind != argc)
 		usage("contacts come on standard input, not as operands");
 	if (isatty(STDIN_FILENO))
@@ -345,7 +352,10 @@ main(int argc, char **argv)
 			    out.why[i].what);
 		warnx("skipped: %s", line);
 	}
-	if (stats.held > 0)
+	if (stats.held > 0 && rc != 0)
+		warnx("%ld held: not sent, not claimed; a rerun sends them",
+		    stats.held);
+	else if (stats.held > 0)
 		warnx("%ld held for quiet hours: not sent, offered again by "
 		    "the next nudge trigger", stats.held);
 	if (rc != 0)

@@ -489,8 +489,18 @@ read_email(struct rd *r, const nudge_ynode *m, nudge_err *err)
 				e->backoff_ms = (int)v;
 		} else if (strcmp(k, "allow_plaintext") == 0)
 			rc = set_bool(r, n, P, &e->allow_plaintext, err);
-		else
+		else if (strcmp(k, "require_tls") == 0)
+			rc = set_bool(r, n, P, &e->require_tls, err);
+		else if (strcmp(k, "tls_ca_file") == 0)
+			rc = set_path(r, n, P, &e->tls_ca_file, err);
+		else if (strcmp(k, "timeout_ms") == 0) {
+			if ((rc = set_int(r, n, P, 100, 3600000, &v, err)) == 0)
+				e->timeout_ms = (int)v;
+		} else
 			rc = unknown(r, n, P, err);
+		if (rc == 0 && e->require_tls && e->allow_plaintext)
+			rc = badf(r, n, P, err, "require_tls and "
+			    "allow_plaintext contradict each other");
 		if (rc == 0 && strncmp(k, "password", 8) == 0)
 			rc = one_source(r, n, P, "password, password_env and "
 			    "password_file", (e->password != NULL) +
@@ -946,6 +956,7 @@ nudge_config_free(nudge_config *cfg)
 	free(cfg->email.username);
 	free(cfg->email.password_env);
 	free(cfg->email.password_file);
+	free(cfg->email.tls_ca_file);
 	wipe(cfg->email.password);
 	free(cfg->tracking.base_url);
 	free(cfg->tracking.secret_env);

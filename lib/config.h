@@ -24,6 +24,10 @@ typedef struct nudge_email_cfg {
 				   host */
 	int max_retries;        /* retries after a 4xx; -1 when not set */
 	int backoff_ms;         /* the first retry's wait; 0: not set */
+	int require_tls;        /* STARTTLS even to a loopback host */
+	char *tls_ca_file;      /* resolved path of the CA certificates to
+				   trust instead of the system's, or NULL */
+	int timeout_ms;         /* per message; 0: not set */
 } nudge_email_cfg;
 
 /* channels: sms: and channels: push: -- an HTTP provider profile

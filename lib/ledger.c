@@ -309,7 +309,8 @@ int
 nudge_ledger_outcome(nudge_ledger *l, int64_t id, enum nudge_outcome out,
     const char *detail, int64_t now, nudge_err *err)
 {
-	static const char *const names[] = { "sent", "failed", "bounced" };
+	static const char *const names[] = { "sent", "failed", "bounced",
+	    "unknown" };
 	const char *to = names[out];
 
 	sqlite3_bind_int64(l->out, 1, id);

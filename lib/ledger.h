@@ -54,10 +54,13 @@ enum nudge_outcome {
 	NUDGE_OUT_SENT,      /* detail: the provider's message id, or NULL */
 	NUDGE_OUT_FAILED,    /* detail: the error */
 	NUDGE_OUT_BOUNCED,   /* detail: the error (e.g. the 5xx reply) */
+	NUDGE_OUT_UNKNOWN,   /* handed over, no answer: may have arrived;
+				detail: what happened.  A later claim finds
+				it NUDGE_CLAIM_UNKNOWN: not sent again */
 };
 
-/* Records the outcome of row id.  Allowed: claimed -> sent, failed or
- * bounced; sent -> bounced (a bounce that comes back later).  Like a
+/* Records the outcome of row id.  Allowed: claimed -> sent, failed,
+ * bounced or unknown; sent -> bounced (a bounce that comes back later).  Like a
  * claim, its own transaction unless the caller has one open.
  * Errors: EX_DATAERR when the row does not exist or is in a state the
  * transition does not start from (its status is named); store errors. */

@@ -20,6 +20,8 @@ struct nudge_policy {
 	nudge_seg seg;
 	int have_seg;
 	int excl_id;      /* the parameter number of the contact id in excl */
+	int64_t (*inflight)(void *, int64_t); /* nudge_policy_inflight's */
+	void *inflight_arg;
 };
 
 int
@@ -98,6 +100,14 @@ fail:
 	nudge_buf_free(&sql);
 	nudge_policy_close(p);
 	return rc;
+}
+
+void
+nudge_policy_inflight(nudge_policy *p, int64_t (*fn)(void *, int64_t),
+    void *arg)
+{
+	p->inflight = fn;
+	p->inflight_arg = arg;
 }
 
 void
@@ -234,6 +244,8 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 		sqlite3_reset(p->cap);
 		if (rc != SQLITE_ROW)
 			return rc;
+		if (p->inflight != NULL)
+			n += p->inflight(p->inflight_arg, contact_id);
 		if (n >= p->cap_max) {
 			fmt_dur(day, sizeof day, p->cap_per);
 			return skip(verdict, reason, len,

@@ -25,6 +25,12 @@ int nudge_policy_open(nudge_policy **out, nudge_store *st,
     const nudge_policy_cfg *cfg, int64_t now, nudge_err *err);
 void nudge_policy_close(nudge_policy *p);
 
+/* fn(arg, contact_id): the contact's messages of this run not yet sent
+ * events (in flight on another channel), added to what the frequency cap
+ * counts. */
+void nudge_policy_inflight(nudge_policy *p, int64_t (*fn)(void *, int64_t),
+    void *arg);
+
 enum nudge_verdict {
 	NUDGE_POLICY_SEND,
 	NUDGE_POLICY_SKIP,

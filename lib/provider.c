@@ -479,12 +479,13 @@ nudge_provider_find(const char *name, nudge_provider **out, nudge_err *err)
 	    xdg[0] != '\0' ? xdg : "~/.config/nudge/providers", PROVIDERDIR);
 }
 
-static int
-base64(nudge_buf *b, const unsigned char *s, size_t n)
+/* Writes the base64 of s[0..n) and a NUL to out, which holds at least
+ * 4 * ((n + 2) / 3) + 1 bytes. */
+static void
+base64(char *out, const unsigned char *s, size_t n)
 {
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
 	size_t i;
 
 	for (i = 0; i < n; i += 3) {
@@ -494,14 +495,12 @@ base64(nudge_buf *b, const unsigned char *s, size_t n)
 			v |= (unsigned)s[i + 1] << 8;
 		if (i + 2 < n)
 			v |= s[i + 2];
-		q[0] = t[v >> 18 & 63];
-		q[1] = t[v >> 12 & 63];
-		q[2] = i + 1 < n ? t[v >> 6 & 63] : '=';
-		q[3] = i + 2 < n ? t[v & 63] : '=';
-		if (nudge_buf_add(b, q, 4) == -1)
-			return -1;
+		*out++ = t[v >> 18 & 63];
+		*out++ = t[v >> 12 & 63];
+		*out++ = i + 1 < n ? t[v >> 6 & 63] : '=';
+		*out++ = i + 2 < n ? t[v & 63] : '=';
 	}
-	return 0;
+	*out = '\0';
 }
 
 /* Appends v escaped for where it goes. */
@@ -753,19 +752,27 @@ nudge_provider_bind(nudge_provider *p, const char *user, const char *secret,
 			return oom(err);
 	}
 	if (p->auth == NUDGE_AUTH_BASIC) {
-		if (nudge_buf_puts(&b, user) == -1 ||
-		    nudge_buf_putc(&b, ':') == -1 ||
-		    nudge_buf_puts(&b, secret) == -1)
-			goto nomem;
-		n = b.len;
-		if (nudge_buf_puts(&b, "Authorization: Basic ") == -1 ||
-		    base64(&b, (const unsigned char *)b.s, n) == -1)
-			goto nomem;
-		p->authline = strdup(b.s + n);
-		explicit_bzero(b.s, b.cap);
-		nudge_buf_free(&b);
-		if (p->authline == NULL)
+		/* buffers of their final size: a growing one would leave
+		 * copies of the secret in freed memory */
+		size_t ul = user != NULL ? strlen(user) : 0, sl = strlen(secret);
+		char *pair, *line;
+
+		n = ul + 1 + sl;
+		if ((pair = malloc(n)) == NULL)
 			return oom(err);
+		if ((line = malloc(21 + 4 * ((n + 2) / 3) + 1)) == NULL) {
+			free(pair);
+			return oom(err);
+		}
+		if (ul > 0)
+			memcpy(pair, user, ul);
+		pair[ul] = ':';
+		memcpy(pair + ul + 1, secret, sl);
+		memcpy(line, "Authorization: Basic ", 21);
+		base64(line + 21, (const unsigned char *)pair, n);
+		explicit_bzero(pair, n);
+		free(pair);
+		p->authline = line;
 	} else if (p->auth == NUDGE_AUTH_BEARER) {
 		if (secret[strcspn(secret, "\r\n")] != '\0')
 			return nudge_errf(err, EX_USAGE, "provider %s: the secret "

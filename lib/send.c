@@ -23,6 +23,9 @@
 #define BATCH_HTTP 256
 /* Outcomes recorded in one transaction at the most. */
 #define OUTCOMES 256
+/* Lines waiting for a busy channel, all channels, at the most: then the
+ * run waits for room. */
+#define WAIT_MAX 65536
 
 /* The contact being rendered, as the template's lookup sees it. */
 struct contact {
@@ -39,11 +42,53 @@ struct contact {
 static const char *const fields[5] = { "email", "phone", "push_id",
 	"first_name", "last_name" };
 
+/* What a line is sent as: one campaign step (or the blast's campaign),
+ * its template, its policy.  A run has one lane for each step it meets;
+ * all live until the run ends, the messages in flight pointing at them. */
+struct nudge_sender_lane {
+	nudge_send_opts o;      /* the run's, with this step's campaign,
+				   step, channel, template and policy */
+	nudge_policy_cfg pol;   /* o.policy's storage, for a campaign's */
+	nudge_tpl *tpl;
+	nudge_policy *policy;
+	int64_t campaign_id;
+	int col;                /* the recipient's field: 0 email, 1 phone,
+				   2 push_id */
+	char quiet[128];        /* why messages are held now, or "" */
+	struct chan *ch;
+	struct nudge_sender_lane *next;
+};
+
+/* A line waiting for its channel: that transport had a full window when
+ * the line came, and the lines of the other channels go on meanwhile. */
+struct waiting {
+	struct waiting *next;
+	struct nudge_sender_lane *lane;
+	long line;
+	char text[];
+};
+
+/* One channel's transport, opened for its first message and shared by
+ * every lane of the channel: email, sms and push go out at once, each on
+ * its own connections and its own network thread. */
+struct chan {
+	const char *name;
+	nudge_transport *t;
+	nudge_provider *prov;   /* sms, push over http(s) */
+	size_t window;
+	int stop;               /* the circuit breaker opened: what is not
+				   sent yet is held for a rerun */
+	char why[640];          /* the stop's reason */
+	struct waiting *head, **tail;
+	size_t nwait;
+};
+
 /* A message of the batch being claimed. */
 struct slot {
 	long line;
 	char *input;
 	int64_t contact_id;
+	struct nudge_sender_lane *lane;
 	char from[NUDGE_EMAIL_MAX + 1], to[NUDGE_EMAIL_MAX + 1];
 	nudge_buf msg;
 	nudge_buf title;        /* push */
@@ -54,54 +99,127 @@ struct slot {
 struct pending {
 	long line;
 	int64_t contact_id, ledger_id;
+	struct nudge_sender_lane *lane;
 	int segments;           /* sms; else 0 */
 	int ucs2;
 	char input[];
 };
 
-struct sender {
+/* Messages of this run not yet counted by the frequency cap's query (no
+ * sent event yet), by contact: with several channels in flight at once,
+ * the cap counts them too, so two channels never both take a contact's
+ * last message of the period. */
+struct inflight {
+	int64_t *id;
+	int *n;
+	size_t cap, used;
+};
+
+struct nudge_sender {
 	nudge_store *st;
 	const nudge_send_opts *o;
 	nudge_send_stats *stats;
 	nudge_err *err;
 	nudge_ledger *ledger;
-	nudge_policy *policy;
 	nudge_event_writer *ew;
-	nudge_tpl *tpl;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
-	nudge_transport *t;
-	size_t window;
-	int64_t campaign_id;
-	const char *from_spec;  /* --from or the config's, or NULL */
-	const char *reply_to;
 	sqlite3_stmt *get_contact, *get_attrs;
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
-	size_t nslots, batch;
-	nudge_delivery *done;   /* outcomes not yet written: OUTCOMES */
-	size_t ndone;
+	size_t nslots, nemail;
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
-	int stop;               /* EX_TEMPFAIL: the circuit breaker opened;
-				   read no more lines, record what ends */
-	nudge_provider *prov;   /* sms, push over http(s) */
-	int col;                /* the recipient's field: 0 email, 1 phone,
-				   2 push_id */
-	char quiet[128];        /* why messages are held now, or "" */
+	struct chan ch[3];      /* email, sms, push */
+	struct nudge_sender_lane *lanes;
+	size_t nwait;           /* lines waiting, all channels */
+	struct inflight fl;
 };
 
 static void
-result(struct sender *s, long line, const char *input, int64_t cid,
-    const char *status, const char *detail)
+result(nudge_sender *s, const struct nudge_sender_lane *l, long line, const char *input,
+    int64_t cid, const char *status, const char *detail)
 {
 	nudge_send_result r = { line, input, cid, status, detail,
-		s->o->step != NULL ? s->o->campaign : NULL, s->o->step };
+		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
+		l != NULL ? l->o.step : NULL };
 
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
+}
+
+/* The in-flight count of contact id (fl.n[i]), found or made: open
+ * addressing over a table that doubles at half full.  Returns its index,
+ * or -1 when out of memory. */
+static long
+inflight_at(struct inflight *fl, int64_t id, int make)
+{
+	size_t i, mask;
+
+	if (make && (fl->used + 1) * 2 > fl->cap) {
+		struct inflight nf = { 0 };
+		size_t k;
+
+		nf.cap = fl->cap > 0 ? fl->cap * 2 : 1024;
+		if ((nf.id = calloc(nf.cap, sizeof *nf.id)) == NULL ||
+		    (nf.n = calloc(nf.cap, sizeof *nf.n)) == NULL) {
+			free(nf.id);
+			return -1;
+		}
+		for (k = 0; k < fl->cap; k++) {
+			if (fl->id[k] == 0)
+				continue;
+			for (i = (size_t)fl->id[k] & (nf.cap - 1);
+			    nf.id[i] != 0; i = (i + 1) & (nf.cap - 1))
+				;
+			nf.id[i] = fl->id[k];
+			nf.n[i] = fl->n[k];
+			nf.used++;
+		}
+		free(fl->id);
+		free(fl->n);
+		*fl = nf;
+	}
+	if (fl->cap == 0)
+		return -1;
+	mask = fl->cap - 1;
+	for (i = (size_t)id & mask; fl->id[i] != 0; i = (i + 1) & mask)
+		if (fl->id[i] == id)
+			return (long)i;
+	if (!make)
+		return -1;
+	fl->id[i] = id;
+	fl->n[i] = 0;
+	fl->used++;
+	return (long)i;
+}
+
+/* The policy's count of messages in flight to contact id. */
+static int64_t
+inflight_count(void *arg, int64_t id)
+{
+	nudge_sender *s = arg;
+	long i = inflight_at(&s->fl, id, 0);
+
+	return i >= 0 ? s->fl.n[i] : 0;
+}
+
+/* One message more (d 1) or less (d -1) in flight to contact id; a
+ * transactional lane's do not count. */
+static int
+inflight_add(nudge_sender *s, const struct nudge_sender_lane *l, int64_t id, int d)
+{
+	long i;
+
+	if (l->o.transactional)
+		return 0;
+	if ((i = inflight_at(&s->fl, id, d > 0)) < 0)
+		return d > 0 ? nudge_errf(s->err, EX_OSERR, "out of memory") : 0;
+	if (s->fl.n[i] + d >= 0)
+		s->fl.n[i] += d;
+	return 0;
 }
 
 static const char *
@@ -144,7 +262,7 @@ lookup(void *ctx, const char *name, size_t *len)
 
 /* Loads contact id's fields and attrs for the template. */
 static int
-load_contact(struct sender *s, int64_t id)
+load_contact(nudge_sender *s, int64_t id)
 {
 	struct contact *c = &s->c;
 	const unsigned char *attrs = NULL;
@@ -207,24 +325,20 @@ nomem:
 
 /* Commits the outcomes recorded so far. */
 static int
-commit_outcomes(struct sender *s)
+commit_outcomes(nudge_sender *s)
 {
-	int rc;
-
 	if (!s->in_txn)
 		return 0;
 	s->in_txn = 0;
 	s->outcomes = 0;
-	if ((rc = nudge_store_commit(s->st, s->err)) != 0)
-		return rc;
-	return 0;
+	return nudge_store_commit(s->st, s->err);
 }
 
 /* A message that surely did not leave (held by a stopping run, refused
  * to the end): its claim is given back, so that a rerun sends it, and
  * its line reported with status and detail. */
 static void
-give_back(struct sender *s, struct pending *p, const char *status,
+give_back(nudge_sender *s, struct pending *p, const char *status,
     const char *detail)
 {
 	nudge_err e;
@@ -235,16 +349,18 @@ give_back(struct sender *s, struct pending *p, const char *status,
 		s->rc = rc;
 		*s->err = e;
 	}
-	result(s, p->line, p->input, p->contact_id, status, detail);
+	inflight_add(s, p->lane, p->contact_id, -1);
+	result(s, p->lane, p->line, p->input, p->contact_id, status, detail);
 	free(p);
 }
 
-/* Writes one outcome: the ledger row, its event, the line's result.
- * Opens the outcomes' transaction if none is (see record_done). */
 static void
-record_one(struct sender *s, const nudge_delivery *d)
+on_delivery(void *arg, const nudge_delivery *d)
 {
+	nudge_sender *s = arg;
 	struct pending *p = d->cookie;
+	struct nudge_sender_lane *l = p->lane;
+	const nudge_send_opts *o = &l->o;
 	enum nudge_outcome out = NUDGE_OUT_FAILED;
 	const char *type = "failed", *status = "failed";
 	char detail[320], props[96], shown[400];
@@ -252,10 +368,24 @@ record_one(struct sender *s, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
+	if (d->fatal == 1 && s->rc == 0) {
+		/* nothing can get through (authentication, TLS): stop
+		 * rather than fail every message of the campaign */
+		s->rc = EX_UNAVAILABLE;
+		nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
+	}
 	if (d->held) {
 		s->stats->held++;
 		give_back(s, p, "held", d->detail);
 		return;
+	}
+	if (d->fatal == 2 && l->ch->stop == 0) {
+		/* this channel stops; the others go on */
+		l->ch->stop = EX_TEMPFAIL;
+		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
+		    "down (%s); the messages not sent are left for a rerun",
+		    l->ch->prov != NULL ? l->ch->prov->name : o->channel,
+		    d->detail);
 	}
 	switch (d->status) {
 	case NUDGE_SENT:
@@ -277,8 +407,8 @@ record_one(struct sender *s, const nudge_delivery *d)
 		 * back, so the next run (cron, after exit 75) sends it.  A
 		 * dropped connection or a timeout may have delivered it: that
 		 * claim stays, recorded failed, never sent twice. */
-		if ((s->prov == NULL && d->smtp_code >= 400 &&
-		    d->smtp_code < 500) || (s->prov != NULL &&
+		if ((l->ch->prov == NULL && d->smtp_code >= 400 &&
+		    d->smtp_code < 500) || (l->ch->prov != NULL &&
 		    d->smtp_code == 429)) {
 			s->stats->tempfail++;
 			snprintf(detail, sizeof detail, "refused %d times, last: "
@@ -296,6 +426,16 @@ record_one(struct sender *s, const nudge_delivery *d)
 		snprintf(detail, sizeof detail, "%s", d->detail);
 		s->stats->failed++;
 		break;
+	case NUDGE_UNKNOWN:
+		/* may have arrived: the row becomes `unknown`, never sent
+		 * again unless --resend-unknown; no event, as after a crash */
+		out = NUDGE_OUT_UNKNOWN;
+		type = NULL;
+		status = "unknown";
+		snprintf(detail, sizeof detail, "%s; not sent again unless "
+		    "--resend-unknown", d->detail);
+		s->stats->unknown++;
+		break;
 	}
 	if (s->rc == 0 && !s->in_txn) {
 		if ((rc = nudge_store_begin(s->st, &e)) != 0) {
@@ -308,112 +448,63 @@ record_one(struct sender *s, const nudge_delivery *d)
 	/* the transport's retries of this message, kept in the ledger */
 	for (rc = 1; s->rc == 0 && rc < d->attempts; rc++)
 		if (nudge_ledger_retry(s->ledger, p->ledger_id, "retried",
-		    s->o->now, &e) != 0) {
+		    o->now, &e) != 0) {
 			s->rc = EX_SOFTWARE;
 			*s->err = e;
 		}
 	if (s->rc == 0) {
 		ev.contact_id = p->contact_id;
 		ev.type = type;
-		ev.channel = s->o->channel;
-		ev.campaign = s->o->campaign;
-		ev.step = s->o->step;
+		ev.channel = o->channel;
+		ev.campaign = o->campaign;
+		ev.step = o->step;
 		ev.message_id = p->ledger_id;
-		ev.at = s->o->now;
+		ev.at = o->now;
 		ev.source = "send";
 		if (p->segments > 0) {
 			/* the cost: segments and encoding, for the report */
 			snprintf(props, sizeof props, "{\"segments\":%d,"
 			    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ?
-			    "UCS-2" : "GSM-7", s->o->transactional &&
+			    "UCS-2" : "GSM-7", o->transactional &&
 			    out == NUDGE_OUT_SENT ? ",\"transactional\":true" :
 			    "");
 			ev.props_json = props;
-		} else if (s->o->transactional && out == NUDGE_OUT_SENT) {
+		} else if (o->transactional && out == NUDGE_OUT_SENT) {
 			/* a receipt's sent event is not counted by frequency
 			 * caps */
 			ev.props_json = "{\"transactional\":true}";
 		}
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
-		    detail, s->o->now, &e)) != 0 ||
-		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0) {
+		    detail, o->now, &e)) != 0 || (type != NULL &&
+		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0)) {
 			s->rc = rc;
 			*s->err = e;
 		} else if (++s->outcomes >= OUTCOMES) {
 			s->rc = commit_outcomes(s);
 		}
 	}
+	/* a sent message is the cap's query's now, a failed one nobody's */
+	inflight_add(s, l, p->contact_id, -1);
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
 		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
 		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
 		    "GSM-7");
-		result(s, p->line, p->input, p->contact_id, status, shown);
+		result(s, l, p->line, p->input, p->contact_id, status, shown);
 	} else {
-		result(s, p->line, p->input, p->contact_id, status, detail);
+		result(s, l, p->line, p->input, p->contact_id, status, detail);
 	}
 	free(p);
 }
 
-/* Writes the outcomes kept so far, in the order they came, in one
- * transaction; commits it when commit is set, else leaves it open for
- * the claims of flush_batch.  The transport's outcomes are kept in
- * memory until then, not written as they come: a write transaction holds
- * the store's write lock until its commit, and one opened at the first
- * outcome stayed open while this thread waited for the network, so that
- * other sends and nudge track starved for the lock (busy timeouts, exit
- * 75, 503s).  Errors go to s->rc. */
-static void
-record_done(struct sender *s, int commit)
-{
-	size_t i;
-
-	for (i = 0; i < s->ndone; i++)
-		record_one(s, &s->done[i]);
-	s->ndone = 0;
-	if (commit && s->in_txn) {
-		int rc = commit_outcomes(s);
-
-		if (s->rc == 0)
-			s->rc = rc;
-	}
-}
-
-/* The transport's callback: what stops the run takes effect at once;
- * the outcome is kept for record_done. */
-static void
-on_delivery(void *arg, const nudge_delivery *d)
-{
-	struct sender *s = arg;
-
-	if (d->fatal == 1 && s->rc == 0) {
-		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign; the
-		 * outcomes that came before are written, those after not
-		 * (their claims become unknown) */
-		record_done(s, 0);
-		if (s->rc == 0) {
-			s->rc = EX_UNAVAILABLE;
-			nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
-		}
-	}
-	if (!d->held && d->fatal == 2 && s->stop == 0) {
-		s->stop = EX_TEMPFAIL;
-		nudge_errf(s->err, EX_TEMPFAIL, "%s: the provider is down "
-		    "(%s); the messages not sent are left for a rerun",
-		    s->prov != NULL ? s->prov->name : s->o->channel, d->detail);
-	}
-	if (s->ndone == OUTCOMES)
-		record_done(s, 1);
-	s->done[s->ndone++] = *d;
-}
-
 /* The envelope sender and From: of this message. */
 static int
-pick_from(struct sender *s, struct slot *sl, char *name, size_t namelen)
+pick_from(nudge_sender *s, const struct nudge_sender_lane *l, struct slot *sl, char *name,
+    size_t namelen)
 {
 	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
-	const char *spec = s->o->from != NULL ? s->o->from :
-	    tf->len > 0 ? tf->s : s->from_spec;
+	const nudge_email_cfg *ec = l->o.cfg != NULL ? &l->o.cfg->email : NULL;
+	const char *spec = l->o.from != NULL ? l->o.from :
+	    tf->len > 0 ? tf->s : ec != NULL ? ec->from : NULL;
 
 	if (spec == NULL)
 		return nudge_errf(s->err, EX_USAGE, "no sender: give --from, a "
@@ -426,12 +517,19 @@ pick_from(struct sender *s, struct slot *sl, char *name, size_t namelen)
 /* A built message (sl->msg): with --dry-run reported as rendered with
  * why (its size), else kept in the batch for the next claim. */
 static int
-keep(struct sender *s, struct slot *sl, long line, const char *text,
-    int64_t cid, const char *why)
+keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
+    const char *text, int64_t cid, const char *why)
 {
+	int rc;
+
+	/* counted in flight from now: the next lane's cap sees it (a dry
+	 * run's too, to show what the cap would skip) */
+	if (s->o->campaign == NULL &&
+	    (rc = inflight_add(s, l, cid, 1)) != 0)
+		return rc;
 	if (s->o->dry_run) {
 		s->stats->rendered++;
-		result(s, line, text, cid, "rendered", why);
+		result(s, l, line, text, cid, "rendered", why);
 		return 0;
 	}
 	free(sl->input);
@@ -439,7 +537,10 @@ keep(struct sender *s, struct slot *sl, long line, const char *text,
 		return nudge_errf(s->err, EX_OSERR, "out of memory");
 	sl->line = line;
 	sl->contact_id = cid;
+	sl->lane = l;
 	s->nslots++;
+	if (l->col == 0)
+		s->nemail++;
 	return 0;
 }
 
@@ -447,23 +548,24 @@ keep(struct sender *s, struct slot *sl, long line, const char *text,
  * its phone or push id, with the sender id and STOP wording of the
  * config; adds it to the batch. */
 static int
-take_msg(struct sender *s, long line, const char *text, int64_t cid)
+take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text,
+    int64_t cid)
 {
-	const nudge_send_opts *o = s->o;
+	const nudge_send_opts *o = &l->o;
 	struct slot *sl = &s->slots[s->nslots];
 	const nudge_buf *body = &s->out.part[NUDGE_TPL_TEXT];
 	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
 	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
 	const nudge_http_cfg *h = NULL;
-	int sms = strcmp(o->channel, "sms") == 0;
+	int sms = l->col == 1;
 	const char *to, *sender = NULL;
 	char why[160];
 	size_t n = body->len;
 
 	if (o->cfg != NULL)
 		h = sms ? &o->cfg->sms : &o->cfg->push;
-	/* take_line saw the phone or push id (s->col) is there */
-	to = s->c.vals.s + s->c.off[s->col];
+	/* take_line saw the phone or push id (l->col) is there */
+	to = s->c.vals.s + s->c.off[l->col];
 	snprintf(sl->to, sizeof sl->to, "%s", to);
 	if (o->from != NULL)
 		sender = o->from;
@@ -495,38 +597,39 @@ take_msg(struct sender *s, long line, const char *text, int64_t cid)
 		    sl->sc.ucs2 ? "UTF-16 units" : "septets");
 	else
 		snprintf(why, sizeof why, "%zu bytes", sl->msg.len);
-	return keep(s, sl, line, text, cid, why);
+	return keep(s, l, sl, line, text, cid, why);
 }
 
 /* Hands one claimed sms or push message to the transport, the ledger key
  * as its idempotency key. */
 static int
-submit_msg(struct sender *s, struct slot *sl, struct pending *p)
+submit_msg(nudge_sender *s, struct slot *sl, struct pending *p)
 {
+	const struct nudge_sender_lane *l = sl->lane;
 	nudge_transport_msg m = { 0 };
 	char key[96];
 
-	m.channel = s->o->channel;
+	m.channel = l->o.channel;
 	m.to = sl->to;
 	m.from = sl->from[0] != '\0' ? sl->from : NULL;
 	m.title = sl->title.len > 0 ? sl->title.s : NULL;
-	m.key = nudge_ledger_key(key, sizeof key, s->campaign_id, s->o->step,
+	m.key = nudge_ledger_key(key, sizeof key, l->campaign_id, l->o.step,
 	    sl->contact_id);
 	m.text = nudge_buf_str(&sl->msg);
 	m.len = sl->msg.len;
 	p->segments = sl->sc.segments;
 	p->ucs2 = sl->sc.ucs2;
-	return nudge_transport_submit_msg(s->t, &m, p, s->err);
+	return nudge_transport_submit_msg(l->ch->t, &m, p, s->err);
 }
 
 /* Tracking (links.c), when the config has it: before rendering, the
  * contact's {{unsubscribe_url}}; after, tracked links and the open pixel
  * unless the template says X-Nudge-Track: no. */
 static int
-track(struct sender *s, int64_t cid, int after)
+track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after)
 {
-	nudge_links_msg m = { s->campaign_id, s->o->step != NULL ?
-	    s->o->step : "", cid, s->o->now };
+	nudge_links_msg m = { l->campaign_id, l->o.step != NULL ?
+	    l->o.step : "", cid, l->o.now };
 
 	if (s->links == NULL)
 		return 0;
@@ -537,31 +640,26 @@ track(struct sender *s, int64_t cid, int after)
 		s->c.unsub = s->unsub.s;
 		return 0;
 	}
-	if (!nudge_tpl_track(s->tpl))
+	if (!nudge_tpl_track(l->tpl))
 		return 0;
 	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
 }
 
-/* Resolves, checks and renders one line; adds it to the batch or reports
- * why not.  Returns 0 (also when the line was skipped) or a fatal code. */
+/* Resolves, checks and renders one line of lane l; adds it to the batch
+ * or reports why not.  Returns 0 (also when the line was skipped) or a
+ * fatal code. */
 static int
-take_line(struct sender *s, long line, char *text)
+take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text)
 {
-	const nudge_send_opts *o = s->o;
+	const nudge_send_opts *o = &l->o;
 	char reason[256], name[256], key[96], unsub[NUDGE_EMAIL_MAX + 40];
 	enum nudge_verdict verdict;
 	struct slot *sl = &s->slots[s->nslots];
 	nudge_mime_msg m = { 0 };
 	int64_t cid;
 	nudge_err e;
-	char *tab;
 	int rc;
 
-	if ((tab = strchr(text, '\t')) != NULL)
-		*tab = '\0';
-	if (*text == '\0')
-		return 0;
-	s->stats->read++;
 	/* an id, as nudge segment prints them, needs no lookup (a prepared
 	 * query per line): the policy says "no such contact" for a wrong
 	 * one */
@@ -573,7 +671,7 @@ take_line(struct sender *s, long line, char *text)
 		    o->cfg->default_country : NULL, &cid, &e);
 	if (rc == EX_DATAERR || (rc == 0 && cid == 0)) {
 		s->stats->skipped++;
-		result(s, line, text, 0, "skipped", rc != 0 ? e.msg :
+		result(s, l, line, text, 0, "skipped", rc != 0 ? e.msg :
 		    "no such contact");
 		return 0;
 	}
@@ -581,46 +679,48 @@ take_line(struct sender *s, long line, char *text)
 		*s->err = e;
 		return rc;
 	}
-	if (s->quiet[0] != '\0') {
-		/* quiet hours: held, not claimed; trigger offers it again */
+	if (l->quiet[0] != '\0' || (l->ch != NULL && l->ch->stop)) {
+		/* quiet hours (trigger offers it again), or the channel's
+		 * provider is down: held, not claimed */
 		s->stats->held++;
-		result(s, line, text, cid, "held", s->quiet);
+		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
+		    l->quiet : "not sent: the provider is down");
 		return 0;
 	}
-	if ((rc = nudge_policy_check(s->policy, cid, o->channel,
+	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
 	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
 		return rc;
 	if (verdict == NUDGE_POLICY_SKIP) {
 		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", reason);
+		result(s, l, line, text, cid, "skipped", reason);
 		return 0;
 	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
-	if (s->c.off[s->col] < 0) {
+	if (s->c.off[l->col] < 0) {
 		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", s->col == 0 ?
-		    "no email address" : s->col == 1 ? "no phone number" :
+		result(s, l, line, text, cid, "skipped", l->col == 0 ?
+		    "no email address" : l->col == 1 ? "no phone number" :
 		    "no push id");
 		return 0;
 	}
-	if ((rc = track(s, cid, 0)) != 0)
+	if ((rc = track(s, l, cid, 0)) != 0)
 		return rc;
-	if ((rc = nudge_tpl_render(s->tpl, lookup, &s->c, &s->out, &e)) != 0) {
+	if ((rc = nudge_tpl_render(l->tpl, lookup, &s->c, &s->out, &e)) != 0) {
 		if (rc != EX_DATAERR) {
 			*s->err = e;
 			return rc;
 		}
 		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", e.msg);
+		result(s, l, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
 	/* tracked links in every channel's text, before either builder */
-	if ((rc = track(s, cid, 1)) != 0)
+	if ((rc = track(s, l, cid, 1)) != 0)
 		return rc;
-	if (s->col != 0)
-		return take_msg(s, line, text, cid);
-	if ((rc = pick_from(s, sl, name, sizeof name)) != 0)
+	if (l->col != 0)
+		return take_msg(s, l, line, text, cid);
+	if ((rc = pick_from(s, l, sl, name, sizeof name)) != 0)
 		return rc;
 	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
 	snprintf(unsub, sizeof unsub, "mailto:%s?subject=unsubscribe",
@@ -636,10 +736,11 @@ take_line(struct sender *s, long line, char *text)
 		m.to_name = reason;
 	}
 	m.reply_to = s->out.part[NUDGE_TPL_REPLY_TO].len > 0 ?
-	    s->out.part[NUDGE_TPL_REPLY_TO].s : s->reply_to;
+	    s->out.part[NUDGE_TPL_REPLY_TO].s : o->cfg != NULL ?
+	    o->cfg->email.reply_to : NULL;
 	m.subject = nudge_buf_str(&s->out.part[NUDGE_TPL_SUBJECT]);
 	m.date = o->now;
-	m.msgid_key = nudge_ledger_key(key, sizeof key, s->campaign_id,
+	m.msgid_key = nudge_ledger_key(key, sizeof key, l->campaign_id,
 	    o->step, cid);
 	m.text = nudge_buf_str(&s->out.part[NUDGE_TPL_TEXT]);
 	m.text_len = s->out.part[NUDGE_TPL_TEXT].len;
@@ -659,22 +760,43 @@ take_line(struct sender *s, long line, char *text)
 			return rc;
 		}
 		s->stats->skipped++;
-		result(s, line, text, cid, "skipped", e.msg);
+		result(s, l, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
 	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
-	return keep(s, sl, line, text, cid, reason);
+	return keep(s, l, sl, line, text, cid, reason);
+}
+
+/* Hands out the outcomes every open transport has ready, waiting up to
+ * timeout_ms on one that has messages in flight: on the only one, or in
+ * short turns over several, so that none waits on another's. */
+static int
+poll_all(nudge_sender *s, int timeout_ms)
+{
+	nudge_transport *busy[3];
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < 3; i++)
+		if (s->ch[i].t != NULL && nudge_transport_pending(s->ch[i].t) >
+		    0)
+			busy[n++] = s->ch[i].t;
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_transport_run(busy[i], n == 1 ? timeout_ms :
+		    timeout_ms > 0 ? 2 : 0, on_delivery, s, s->err)) != 0)
+			return rc;
+	return s->rc;
 }
 
 /* Claims the batch in one transaction, then hands what it won to the
- * transport: nothing leaves before its claim is on disk. */
+ * transports: nothing leaves before its claim is on disk. */
 static int
-flush_batch(struct sender *s)
+flush_batch(nudge_sender *s)
 {
 	enum nudge_claim claim[BATCH_HTTP];
 	int64_t ids[BATCH_HTTP];
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	if (s->nslots == 0)
 		return 0;
@@ -682,15 +804,17 @@ flush_batch(struct sender *s)
 	 * transaction: one commit (one fsync, one write of each page) for
 	 * both.  Should a claim fail, they roll back with it and those
 	 * messages are found `unknown` next time: never sent twice. */
-	record_done(s, 0);
 	if (!s->in_txn && (rc = nudge_store_begin(s->st, s->err)) != 0)
 		return rc;
 	s->in_txn = 0;
 	s->outcomes = 0;
 	for (i = 0; i < s->nslots; i++) {
-		if ((rc = nudge_ledger_claim(s->ledger, s->campaign_id, s->o->step,
-		    s->slots[i].contact_id, s->o->channel, s->o->resend_unknown,
-		    s->o->now, &claim[i], &ids[i], s->err)) != 0) {
+		const struct nudge_sender_lane *l = s->slots[i].lane;
+
+		if ((rc = nudge_ledger_claim(s->ledger, l->campaign_id,
+		    l->o.step, s->slots[i].contact_id, l->o.channel,
+		    l->o.resend_unknown, l->o.now, &claim[i], &ids[i],
+		    s->err)) != 0) {
 			nudge_store_rollback(s->st);
 			return rc;
 		}
@@ -699,32 +823,38 @@ flush_batch(struct sender *s)
 		return rc;
 	for (i = 0; i < s->nslots && rc == 0; i++) {
 		struct slot *sl = &s->slots[i];
+		struct nudge_sender_lane *l = sl->lane;
 		struct pending *p;
 
-		if (s->rc != 0 && claim[i] == NUDGE_CLAIM_WON) {
+		if (claim[i] != NUDGE_CLAIM_WON)
+			inflight_add(s, l, sl->contact_id, -1);
+		if ((s->rc != 0 || l->ch->stop) && claim[i] == NUDGE_CLAIM_WON) {
 			/* the run is stopping (credentials, a command that
-			 * cannot run): what did not leave is given back */
+			 * cannot run), or this channel's provider is down:
+			 * what did not leave is given back */
 			nudge_err e;
 
+			inflight_add(s, l, sl->contact_id, -1);
 			if (nudge_ledger_release(s->ledger, ids[i], &e) == 0) {
 				s->stats->held++;
-				result(s, sl->line, sl->input, sl->contact_id,
-				    "held", "not sent: the run stopped");
+				result(s, l, sl->line, sl->input,
+				    sl->contact_id, "held", s->rc != 0 ?
+				    "not sent: the run stopped" :
+				    "not sent: the provider is down");
 			}
 			continue;
 		}
-
 		if (claim[i] == NUDGE_CLAIM_DONE) {
 			s->stats->duplicate++;
-			result(s, sl->line, sl->input, sl->contact_id,
+			result(s, l, sl->line, sl->input, sl->contact_id,
 			    "duplicate", "already in the ledger");
 			continue;
 		}
 		if (claim[i] == NUDGE_CLAIM_UNKNOWN) {
 			s->stats->unknown++;
-			result(s, sl->line, sl->input, sl->contact_id, "unknown",
-			    "an earlier send died before its outcome was "
-			    "known; --resend-unknown sends it again");
+			result(s, l, sl->line, sl->input, sl->contact_id,
+			    "unknown", "an earlier send lost its outcome (it may "
+			    "have arrived); --resend-unknown sends it again");
 			continue;
 		}
 		if ((p = malloc(sizeof *p + strlen(sl->input) + 1)) == NULL)
@@ -732,54 +862,34 @@ flush_batch(struct sender *s)
 		p->line = sl->line;
 		p->contact_id = sl->contact_id;
 		p->ledger_id = ids[i];
+		p->lane = l;
 		p->segments = p->ucs2 = 0;
 		strcpy(p->input, sl->input);
-		if ((rc = strcmp(s->o->channel, "email") == 0 ?
-		    nudge_transport_submit(s->t, sl->from, sl->to, sl->msg.s,
-		    sl->msg.len, p, s->err) : submit_msg(s, sl, p)) != 0) {
+		if ((rc = l->col == 0 ? nudge_transport_submit(l->ch->t,
+		    sl->from, sl->to, sl->msg.s, sl->msg.len, p, s->err) :
+		    submit_msg(s, sl, p)) != 0) {
 			free(p);
 			return rc;
 		}
 		/* hand out what is done (exec: and file:// finish in submit)
 		 * so that a stop is seen before the next message goes */
-		rc = nudge_transport_run(s->t, 0, on_delivery, s, s->err);
-		while (rc == 0 && s->rc == 0 &&
-		    nudge_transport_pending(s->t) > s->window)
-			rc = nudge_transport_run(s->t, 100, on_delivery, s,
-			    s->err);
+		rc = nudge_transport_run(l->ch->t, 0, on_delivery, s, s->err);
+		while (rc == 0 && s->rc == 0 && !l->ch->stop &&
+		    nudge_transport_pending(l->ch->t) > l->ch->window)
+			rc = poll_all(s, 5);
 	}
 	s->nslots = 0;
+	s->nemail = 0;
 	if (rc == 0)
-		rc = nudge_transport_run(s->t, 0, on_delivery, s, s->err);
+		rc = poll_all(s, 0);
 	return rc != 0 ? rc : s->rc;
-}
-
-static int
-campaign_id(struct sender *s)
-{
-	sqlite3_stmt *q;
-	int rc;
-
-	if (!s->o->dry_run)
-		return nudge_event_campaign_id(s->ew, s->o->campaign,
-		    &s->campaign_id, s->err);
-	/* a dry run creates nothing: an unknown campaign is 0 */
-	if ((rc = nudge_store_prepare(s->st, &q, "SELECT id FROM campaigns "
-	    "WHERE name = ?", s->err)) != 0)
-		return rc;
-	sqlite3_bind_text(q, 1, s->o->campaign, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		s->campaign_id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return 0;
 }
 
 /* sms, push: the provider profile and account of channels: sms: (or
  * push:), or an exec: or file:// transport. */
 static int
-open_http(struct sender *s)
+open_http(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 {
-	const nudge_send_opts *o = s->o;
 	int sms = strcmp(o->channel, "sms") == 0;
 	const nudge_http_cfg *h = o->cfg == NULL ? NULL : sms ? &o->cfg->sms :
 	    &o->cfg->push;
@@ -800,31 +910,31 @@ open_http(struct sender *s)
 			    "give channels: %s: provider: in the config, or "
 			    "--transport exec:COMMAND or file:///dir",
 			    o->channel, o->channel);
-		if ((rc = nudge_provider_find(h->provider, &s->prov,
+		if ((rc = nudge_provider_find(h->provider, &ch->prov,
 		    s->err)) != 0)
 			return rc;
-		if (strcmp(s->prov->channel, o->channel) != 0 &&
-		    strcmp(s->prov->channel, "any") != 0)
+		if (strcmp(ch->prov->channel, o->channel) != 0 &&
+		    strcmp(ch->prov->channel, "any") != 0)
 			return nudge_errf(s->err, EX_USAGE, "provider %s sends "
-			    "%s, not %s", s->prov->name, s->prov->channel,
+			    "%s, not %s", ch->prov->name, ch->prov->channel,
 			    o->channel);
 		if ((rc = nudge_config_secret(o->cfg, sms ? NUDGE_SECRET_SMS :
 		    NUDGE_SECRET_PUSH, &secret, s->err)) != 0)
 			return rc;
-		rc = nudge_provider_bind(s->prov, h->user, secret, url, s->err);
+		rc = nudge_provider_bind(ch->prov, h->user, secret, url, s->err);
 		nudge_config_secret_free(secret);
 		if (rc != 0)
 			return rc;
-		to.provider = s->prov;
-		url = s->prov->base;
+		to.provider = ch->prov;
+		url = ch->prov->base;
 	}
 	to.parallel = o->parallel > 0 ? o->parallel : h != NULL &&
-	    h->parallel > 0 ? h->parallel : s->prov != NULL &&
-	    s->prov->parallel > 0 ? s->prov->parallel : 4;
+	    h->parallel > 0 ? h->parallel : ch->prov != NULL &&
+	    ch->prov->parallel > 0 ? ch->prov->parallel : 4;
 	to.rate = o->rate > 0 ? o->rate : h != NULL && h->rate > 0 ? h->rate :
-	    s->prov != NULL ? s->prov->rate : 0;
-	to.burst = h != NULL && h->burst > 0 ? h->burst : s->prov != NULL ?
-	    s->prov->burst : 0;
+	    ch->prov != NULL ? ch->prov->rate : 0;
+	to.burst = h != NULL && h->burst > 0 ? h->burst : ch->prov != NULL ?
+	    ch->prov->burst : 0;
 	to.max_retries = h != NULL && h->max_retries >= 0 ? h->max_retries :
 	    3;
 	to.retry_base_ms = h != NULL ? h->backoff_ms : 0;
@@ -835,22 +945,26 @@ open_http(struct sender *s)
 	to.nosync = o->file_nosync;
 	/* the network loop runs in its own thread: a deep window keeps it
 	 * fed while this one writes the store */
-	s->window = 64 * (size_t)to.parallel;
-	return nudge_transport_open(&s->t, url, &to, s->err);
+	ch->window = 64 * (size_t)to.parallel;
+	return nudge_transport_open(&ch->t, url, &to, s->err);
 }
 
+/* The transport of lane l's channel, opened at the channel's first
+ * lane with that lane's options (--transport, --parallel, --rate apply
+ * to every lane of the channel). */
 static int
-open_transport(struct sender *s)
+open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 {
-	const nudge_send_opts *o = s->o;
 	const nudge_email_cfg *ec = o->cfg != NULL ? &o->cfg->email : NULL;
 	nudge_transport_opts to = { 0 };
 	const char *url = o->transport;
 	char *password = NULL;
 	int rc;
 
+	if (ch->t != NULL)
+		return 0;
 	if (strcmp(o->channel, "email") != 0)
-		return open_http(s);
+		return open_http(s, o, ch);
 	if (url == NULL && ec != NULL)
 		url = ec->url;
 	if (url == NULL)
@@ -866,151 +980,318 @@ open_transport(struct sender *s)
 	to.nosync = o->file_nosync;
 	if (ec != NULL) {
 		to.allow_plaintext = ec->allow_plaintext;
+		to.require_tls = ec->require_tls;
+		to.ca_file = ec->tls_ca_file;
+		to.timeout_ms = ec->timeout_ms;
 		to.username = ec->username;
 		if (ec->username != NULL && (rc = nudge_config_secret(o->cfg,
 		    NUDGE_SECRET_EMAIL_PASSWORD, &password, s->err)) != 0)
 			return rc;
 		to.password = password;
 	}
-	rc = nudge_transport_open(&s->t, url, &to, s->err);
+	rc = nudge_transport_open(&ch->t, url, &to, s->err);
 	nudge_config_secret_free(password);
 	/* the loop runs in its own thread: a deep window keeps it busy
 	 * while this thread renders and writes the store */
-	s->window = 64 * (size_t)to.parallel;
+	ch->window = 64 * (size_t)to.parallel;
 	return rc;
 }
 
 int
-nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
-    nudge_send_stats *stats, nudge_err *err)
+nudge_sender_open(nudge_sender **out, nudge_store *st,
+    const nudge_send_opts *o, nudge_send_stats *stats, nudge_err *err)
 {
-	struct sender s = { .st = st, .o = o, .stats = stats, .err = err };
-	char *line = NULL;
-	size_t cap = 0, i;
-	long lineno = 0, lost = 0;
-	ssize_t n;
-	int rc;
+	static const char *const names[3] = { "email", "sms", "push" };
+	nudge_sender *s;
+	long lost = 0;
+	int rc, i;
 
+	*out = NULL;
 	memset(stats, 0, sizeof *stats);
-	s.batch = o->channel != NULL && strcmp(o->channel, "email") != 0 ?
-	    BATCH_HTTP : BATCH;
-	if (o->campaign == NULL || *o->campaign == '\0')
-		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
-		    "NAME");
-	if (o->channel == NULL || (strcmp(o->channel, "email") != 0 &&
-	    strcmp(o->channel, "sms") != 0 && strcmp(o->channel, "push") != 0))
-		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
-		    "sms or push", o->channel != NULL ? o->channel : "(none)");
-	s.col = strcmp(o->channel, "sms") == 0 ? 1 :
-	    strcmp(o->channel, "push") == 0 ? 2 : 0;
-	if (o->template_path == NULL)
-		return nudge_errf(err, EX_USAGE, "no template: give --template "
-		    "FILE");
-	if (o->cfg != NULL) {
-		s.from_spec = o->cfg->email.from;
-		s.reply_to = o->cfg->email.reply_to;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	s->st = st;
+	s->o = o;
+	s->stats = stats;
+	s->err = err;
+	for (i = 0; i < 3; i++) {
+		s->ch[i].name = names[i];
+		s->ch[i].tail = &s->ch[i].head;
 	}
-	if ((s.done = malloc(OUTCOMES * sizeof *s.done)) == NULL) {
-		rc = nudge_errf(err, EX_OSERR, "out of memory");
-		goto out;
-	}
-	if ((rc = nudge_tpl_load(o->template_path, &s.tpl, err)) != 0)
-		goto out;
-	if (s.col != 0) {
-		if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_TEXT))) {
-			rc = nudge_errf(err, EX_DATAERR, "%s: no text",
-			    o->template_path);
-			goto out;
-		}
-	} else if (!(nudge_tpl_parts(s.tpl) & (1u << NUDGE_TPL_SUBJECT))) {
-		rc = nudge_errf(err, EX_DATAERR, "%s: no Subject: line",
-		    o->template_path);
-		goto out;
-	}
-	if ((rc = nudge_links_open(&s.links, o->cfg, err)) != 0 ||
-	    (rc = nudge_event_writer_open(&s.ew, st, o->now, err)) != 0 ||
-	    (rc = campaign_id(&s)) != 0 ||
-	    (rc = nudge_policy_open(&s.policy, st, o->policy != NULL ?
-	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
-	    err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &s.get_contact, "SELECT email, phone,"
-	    " push_id, first_name, last_name, attrs FROM contacts WHERE id = ?",
-	    err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &s.get_attrs, "SELECT key, value"
+	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
+	    (rc = nudge_event_writer_open(&s->ew, st, o->now, err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &s->get_contact, "SELECT email, "
+	    "phone, push_id, first_name, last_name, attrs FROM contacts WHERE "
+	    "id = ?", err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &s->get_attrs, "SELECT key, value"
 	    " FROM json_each(?)", err)) != 0)
-		goto out;
-	if (!o->transactional && (rc = nudge_policy_quiet(o->policy != NULL ?
-	    o->policy : o->cfg != NULL ? &o->cfg->policy : NULL, o->now,
-	    s.quiet, sizeof s.quiet, err)) != 0)
-		goto out;
+		goto fail;
 	if (!o->dry_run) {
 		/* claims, outcomes and events touch index pages all over a
 		 * big store: 32 MB of cache instead of 2 saves the rereads */
 		if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -32768",
 		    err)) != 0 ||
-		    (rc = nudge_ledger_open(&s.ledger, st, err)) != 0 ||
-		    (rc = nudge_ledger_recover(s.ledger, o->now, 0, NULL, NULL,
-		    &lost, err)) != 0 || (rc = open_transport(&s)) != 0)
-			goto out;
+		    (rc = nudge_ledger_open(&s->ledger, st, err)) != 0 ||
+		    (rc = nudge_ledger_recover(s->ledger, o->now, 0, NULL, NULL,
+		    &lost, err)) != 0)
+			goto fail;
 		stats->recovered = lost;
 	}
-	while ((n = getline(&line, &cap, in)) != -1) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if ((rc = take_line(&s, lineno, line)) != 0)
-			goto out;
-		/* keep the connections busy while the next batch renders:
-		 * without this they idle for a whole batch's rendering */
-		if (s.t != NULL && nudge_transport_pending(s.t) > 0 &&
-		    ((rc = nudge_transport_run(s.t, 0, on_delivery, &s,
-		    err)) != 0 || (rc = s.rc) != 0))
-			goto out;
-		if (s.nslots == s.batch && (rc = flush_batch(&s)) != 0)
-			goto out;
-		if (s.stop)
-			break;
-	}
-	if (ferror(in)) {
-		rc = nudge_errf(err, EX_IOERR, "reading the contacts: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if ((rc = flush_batch(&s)) != 0)
-		goto out;
-	if (s.t != NULL && (rc = nudge_transport_drain(s.t, on_delivery, &s,
-	    err)) != 0)
-		goto out;
-	record_done(&s, 1);
-	rc = s.rc != 0 ? s.rc : commit_outcomes(&s);
-	if (rc == 0)
-		rc = s.stop;
-out:
-	if (s.ndone > 0)
-		record_done(&s, 0);
-	if (s.in_txn)
-		nudge_store_commit(st, NULL);
-	nudge_transport_close(s.t);
-	free(line);
-	for (i = 0; i < BATCH_HTTP; i++) {
-		free(s.slots[i].input);
-		nudge_buf_free(&s.slots[i].msg);
-		nudge_buf_free(&s.slots[i].title);
-	}
-	nudge_buf_free(&s.c.vals);
-	nudge_buf_free(&s.c.attrs);
-	sqlite3_finalize(s.get_contact);
-	sqlite3_finalize(s.get_attrs);
-	nudge_ledger_close(s.ledger);
-	nudge_policy_close(s.policy);
-	nudge_event_writer_close(s.ew);
-	nudge_tpl_out_free(&s.out);
-	nudge_tpl_free(s.tpl);
-	nudge_provider_free(s.prov);
-	nudge_links_close(s.links);
-	nudge_buf_free(&s.unsub);
-	free(s.done);
+	*out = s;
+	return 0;
+fail:
+	nudge_sender_close(s);
 	return rc;
+}
+
+static int
+campaign_id(nudge_sender *s, struct nudge_sender_lane *l)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!l->o.dry_run)
+		return nudge_event_campaign_id(s->ew, l->o.campaign,
+		    &l->campaign_id, s->err);
+	/* a dry run creates nothing: an unknown campaign is 0 */
+	if ((rc = nudge_store_prepare(s->st, &q, "SELECT id FROM campaigns "
+	    "WHERE name = ?", s->err)) != 0)
+		return rc;
+	sqlite3_bind_text(q, 1, l->o.campaign, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		l->campaign_id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static void
+lane_free(struct nudge_sender_lane *l)
+{
+	nudge_tpl_free(l->tpl);
+	nudge_policy_close(l->policy);
+	free(l);
+}
+
+int
+nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
+    struct nudge_sender_lane **out, nudge_err *err)
+{
+	const nudge_policy_cfg *pc;
+	struct nudge_sender_lane *l;
+	int rc;
+
+	*out = NULL;
+	if (lo->campaign == NULL || *lo->campaign == '\0')
+		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
+		    "NAME");
+	if (lo->channel == NULL || (strcmp(lo->channel, "email") != 0 &&
+	    strcmp(lo->channel, "sms") != 0 && strcmp(lo->channel, "push") !=
+	    0))
+		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
+		    "sms or push", lo->channel != NULL ? lo->channel : "(none)");
+	if (lo->template_path == NULL)
+		return nudge_errf(err, EX_USAGE, "no template: give --template "
+		    "FILE");
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	l->o = *lo;
+	if (lo->policy != NULL) {
+		l->pol = *lo->policy;
+		l->o.policy = &l->pol;
+	}
+	pc = l->o.policy != NULL ? l->o.policy : lo->cfg != NULL ?
+	    &lo->cfg->policy : NULL;
+	l->col = strcmp(lo->channel, "sms") == 0 ? 1 :
+	    strcmp(lo->channel, "push") == 0 ? 2 : 0;
+	l->ch = &s->ch[l->col];
+	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0)
+		goto fail;
+	if (l->col != 0) {
+		if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_TEXT))) {
+			rc = nudge_errf(err, EX_DATAERR, "%s: no text",
+			    lo->template_path);
+			goto fail;
+		}
+	} else if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_SUBJECT))) {
+		rc = nudge_errf(err, EX_DATAERR, "%s: no Subject: line",
+		    lo->template_path);
+		goto fail;
+	}
+	if ((rc = campaign_id(s, l)) != 0 ||
+	    (rc = nudge_policy_open(&l->policy, s->st, pc, lo->now,
+	    err)) != 0)
+		goto fail;
+	if (s->o->campaign == NULL)
+		nudge_policy_inflight(l->policy, inflight_count, s);
+	if (!lo->transactional && (rc = nudge_policy_quiet(pc, lo->now,
+	    l->quiet, sizeof l->quiet, err)) != 0)
+		goto fail;
+	if (!lo->dry_run && (rc = open_chan(s, &l->o, l->ch)) != 0)
+		goto fail;
+	l->next = s->lanes;
+	s->lanes = l;
+	*out = l;
+	return 0;
+fail:
+	lane_free(l);
+	return rc;
+}
+
+/* Whether lane l's channel has a full window: its lines wait. */
+static int
+full(const struct nudge_sender_lane *l)
+{
+	const struct chan *ch = l->ch;
+
+	return ch->t != NULL && !ch->stop && (ch->head != NULL ||
+	    nudge_transport_pending(ch->t) > ch->window);
+}
+
+/* Takes one line, batches it and claims a full batch. */
+static int
+take(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text)
+{
+	int rc;
+
+	if ((rc = take_line(s, l, line, text)) != 0)
+		return rc;
+	if (s->nslots == BATCH_HTTP || s->nemail == BATCH)
+		return flush_batch(s);
+	return 0;
+}
+
+/* Takes the waiting lines of every channel whose window has room. */
+static int
+pump(nudge_sender *s)
+{
+	struct waiting *w;
+	struct chan *ch;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 3; i++) {
+		ch = &s->ch[i];
+		while ((w = ch->head) != NULL && (ch->stop || ch->t == NULL ||
+		    nudge_transport_pending(ch->t) <= ch->window)) {
+			if ((ch->head = w->next) == NULL)
+				ch->tail = &ch->head;
+			ch->nwait--;
+			s->nwait--;
+			rc = take(s, w->lane, w->line, w->text);
+			free(w);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int
+nudge_sender_take(nudge_sender *s, struct nudge_sender_lane *l, long line,
+    const char *text)
+{
+	struct waiting *w;
+	size_t n;
+	int rc;
+
+	if (*text == '\0')
+		return 0;
+	s->stats->read++;
+	if (!full(l)) {
+		if ((rc = take(s, l, line, text)) != 0)
+			return rc;
+	} else {
+		/* its channel is busy: the line waits, and the lines of the
+		 * other channels behind it go on */
+		n = strlen(text);
+		if ((w = malloc(sizeof *w + n + 1)) == NULL)
+			return nudge_errf(s->err, EX_OSERR, "out of memory");
+		w->next = NULL;
+		w->lane = l;
+		w->line = line;
+		memcpy(w->text, text, n + 1);
+		*l->ch->tail = w;
+		l->ch->tail = &w->next;
+		l->ch->nwait++;
+		s->nwait++;
+	}
+	/* keep the connections busy while the next batch renders: without
+	 * this they idle for a whole batch's rendering */
+	if ((rc = poll_all(s, 0)) != 0 || (rc = pump(s)) != 0)
+		return rc;
+	while (s->nwait >= WAIT_MAX)
+		if ((rc = poll_all(s, 5)) != 0 || (rc = pump(s)) != 0)
+			return rc;
+	return 0;
+}
+
+int
+nudge_sender_finish(nudge_sender *s)
+{
+	size_t i;
+	int rc;
+
+	for (;;) {
+		if ((rc = pump(s)) != 0 || (rc = flush_batch(s)) != 0)
+			return rc;
+		if (s->nwait == 0)
+			break;
+		if ((rc = poll_all(s, 100)) != 0)
+			return rc;
+	}
+	for (i = 0; i < 3; i++)
+		if (s->ch[i].t != NULL && (rc = nudge_transport_drain(s->ch[i].t,
+		    on_delivery, s, s->err)) != 0)
+			return rc;
+	if (s->rc != 0)
+		return s->rc;
+	if ((rc = commit_outcomes(s)) != 0)
+		return rc;
+	for (i = 0; i < 3; i++)
+		if (s->ch[i].stop)
+			return nudge_errf(s->err, s->ch[i].stop, "%s",
+			    s->ch[i].why);
+	return 0;
+}
+
+void
+nudge_sender_close(nudge_sender *s)
+{
+	struct waiting *w;
+	struct nudge_sender_lane *l;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->in_txn)
+		nudge_store_commit(s->st, NULL);
+	for (i = 0; i < 3; i++) {
+		nudge_transport_close(s->ch[i].t);
+		nudge_provider_free(s->ch[i].prov);
+		while ((w = s->ch[i].head) != NULL) {
+			s->ch[i].head = w->next;
+			free(w);
+		}
+	}
+	while ((l = s->lanes) != NULL) {
+		s->lanes = l->next;
+		lane_free(l);
+	}
+	for (i = 0; i < BATCH_HTTP; i++) {
+		free(s->slots[i].input);
+		nudge_buf_free(&s->slots[i].msg);
+		nudge_buf_free(&s->slots[i].title);
+	}
+	nudge_buf_free(&s->c.vals);
+	nudge_buf_free(&s->c.attrs);
+	sqlite3_finalize(s->get_contact);
+	sqlite3_finalize(s->get_attrs);
+	nudge_ledger_close(s->ledger);
+	nudge_event_writer_close(s->ew);
+	nudge_tpl_out_free(&s->out);
+	nudge_links_close(s->links);
+	nudge_buf_free(&s->unsub);
+	free(s->fl.id);
+	free(s->fl.n);
+	free(s);
 }

@@ -55,24 +55,66 @@ typedef struct nudge_send_stats {
 	    unknown, rendered, recovered, held;
 } nudge_send_stats;
 
+/* A send run: the store's ledger and event writer, one transport per
+ * channel (opened for its first message, all delivering at once, each
+ * on its own network thread), and the lanes that feed them. */
+typedef struct nudge_sender nudge_sender;
+/* One campaign step (or a blast's campaign) of a run: its channel,
+ * template and policy. */
+typedef struct nudge_sender_lane nudge_sender_lane;
+
 /*
- * Reads contacts from in (one a line; the first tab-separated field an id,
- * email or E.164 phone; further fields are ignored) and sends each the
- * template.  Per contact: the policy (consent, suppression, frequency cap,
- * exclusion) may skip it; the template is rendered (a missing field skips
- * it); the ledger key (campaign, "", contact) is claimed and committed
- * before the message is handed to the transport, so a crash never sends
- * one twice (the claim is left `unknown`, resent only with
- * resend_unknown); the outcome is recorded in the ledger with a sent,
- * failed or bounced event (a bounce also suppresses the address).  Claims
- * left by a send that died are first marked `unknown` and counted in
- * stats->recovered.  on_result hears of every line.
- * Errors (the run stops; what was sent is recorded): EX_USAGE (no
- * transport, a bad URL or from), EX_DATAERR (a template or address
- * problem for all messages), EX_NOINPUT (template missing), EX_TEMPFAIL,
- * store and transport errors.
+ * Opens a run over st with the options o (o->campaign, template_path,
+ * channel and policy are the lanes'; the rest hold for the whole run).
+ * Claims left by a send that died are first marked `unknown` and counted
+ * in stats->recovered.  stats start at zero and add up over the run.
+ * Errors: store errors, EX_OSERR.
  */
-int nudge_send_run(nudge_store *st, FILE *in, const nudge_send_opts *o,
-    nudge_send_stats *stats, nudge_err *err);
+int nudge_sender_open(nudge_sender **out, nudge_store *st,
+    const nudge_send_opts *o, nudge_send_stats *stats, nudge_err *err);
+
+/*
+ * A lane for lo (lo->campaign, step, channel, template_path, policy,
+ * transactional; lo must outlive nothing: it is copied): loads the
+ * template, prepares the policy (with quiet hours) and opens the
+ * channel's transport if it is the channel's first lane (with lo's
+ * transport, parallel and rate).  The lane lives until the run closes.
+ * Errors: EX_USAGE (no campaign, channel, template, transport; a bad URL
+ * or provider), EX_NOINPUT (template missing), EX_DATAERR (a template
+ * without Subject: or text), store and transport errors.
+ */
+int nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
+    nudge_sender_lane **out, nudge_err *err);
+
+/*
+ * Sends contact text (an id, email or E.164 phone; line its number in
+ * the stream) by lane l.  Per contact: the policy (consent, suppression,
+ * frequency cap counting this run's messages in flight on every
+ * channel, exclusion) may skip it; the template is rendered (a missing
+ * field skips it); the ledger key (campaign, step, contact) is claimed
+ * and committed before the message is handed to the transport, so a
+ * crash never sends one twice (the claim is left `unknown`, resent only
+ * with resend_unknown); the outcome is recorded in the ledger with a
+ * sent, failed or bounced event (a bounce also suppresses the address).
+ * A line whose channel has a full window waits in memory while the
+ * lines of other channels go on.  o->on_result hears of every line,
+ * in the order outcomes come.  A channel whose provider is down (the
+ * circuit breaker) holds its lines for a rerun; the others go on.
+ * Returns 0, or a fatal code that stops the run (credentials, a command
+ * that cannot run: EX_UNAVAILABLE; store errors; EX_OSERR).
+ */
+int nudge_sender_take(nudge_sender *s, nudge_sender_lane *l, long line,
+    const char *text);
+
+/*
+ * Sends what waits, claims the last batch, waits for every outcome and
+ * records it.  Returns 0, the fatal code of the run, or EX_TEMPFAIL with
+ * err naming the provider that went down.
+ */
+int nudge_sender_finish(nudge_sender *s);
+
+/* Closes the transports (messages without an outcome are left claimed,
+ * `unknown` for the next run) and frees s and its lanes. */
+void nudge_sender_close(nudge_sender *s);
 
 #endif

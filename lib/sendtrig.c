@@ -1,4 +1,4 @@
-/* sendtrig: trigger lines into send runs, one per step. */
+/* sendtrig: trigger lines into the lanes of one send run, a lane a step. */
 #include "sendtrig.h"
 
 #include <errno.h>
@@ -6,15 +6,14 @@
 #include <string.h>
 
 #include "campaign.h"
-#include "ledger.h"
 
-#define GROUP_MAX 4096
-
-struct group {
-	char *campaign, *step, *file; /* NULL campaign: bare lines */
-	nudge_buf ids;                /* the first fields, one a line */
-	long *lines;                  /* their line numbers in the stream */
-	size_t n;
+/* A step met in the stream, and how its lines go. */
+struct step {
+	char *campaign, *step, *file; /* the line's fields */
+	nudge_sender_lane *lane;      /* NULL: skipped, why says why */
+	char why[128];
+	nudge_policy_cfg pol;
+	struct step *next;
 };
 
 struct ctx {
@@ -23,39 +22,34 @@ struct ctx {
 	const char *dir;
 	nudge_send_stats *stats;
 	nudge_err *err;
+	nudge_sender *s;
 	nudge_campaign **cs;          /* loaded files, by path */
 	size_t ncs;
-	struct group g;
+	struct step *steps, *last;
 };
 
-static void
-relay(void *arg, const nudge_send_result *r)
+static int
+same(const char *a, const char *b)
 {
-	struct ctx *x = arg;
-	nudge_send_result rr = *r;
-
-	if (r->line >= 1 && (size_t)r->line <= x->g.n)
-		rr.line = x->g.lines[r->line - 1];
-	if (x->o->on_result != NULL)
-		x->o->on_result(x->o->arg, &rr);
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* The campaign of st, loaded once a file. */
 static int
-campaign_for(struct ctx *x, nudge_campaign **out)
+campaign_for(struct ctx *x, struct step *st, long line, nudge_campaign **out)
 {
-	struct group *g = &x->g;
 	nudge_campaign **nc;
 	char *path = NULL;
 	size_t i;
 	int rc;
 
-	if (g->file != NULL) {
-		path = strdup(g->file);
+	if (st->file != NULL) {
+		path = strdup(st->file);
 	} else if (x->dir == NULL) {
 		return nudge_errf(x->err, EX_USAGE, "line %ld: a trigger line "
-		    "without its campaign file: give --campaigns DIR",
-		    g->lines[0]);
-	} else if (asprintf(&path, "%s/%s.yaml", x->dir, g->campaign) == -1) {
+		    "without its campaign file: give --campaigns DIR", line);
+	} else if (asprintf(&path, "%s/%s.yaml", x->dir, st->campaign) ==
+	    -1) {
 		path = NULL;
 	}
 	if (path == NULL)
@@ -78,74 +72,39 @@ campaign_for(struct ctx *x, nudge_campaign **out)
 	}
 	free(path);
 	*out = x->cs[i];
-	if (strcmp((*out)->name, g->campaign) != 0)
+	if (strcmp((*out)->name, st->campaign) != 0)
 		return nudge_errf(x->err, EX_DATAERR, "line %ld: campaign "
-		    "\"%.100s\", but %s is campaign \"%.100s\"", g->lines[0],
-		    g->campaign, (*out)->path, (*out)->name);
+		    "\"%.100s\", but %s is campaign \"%.100s\"", line,
+		    st->campaign, (*out)->path, (*out)->name);
 	return 0;
 }
 
-/* An sms or push step with no transport (no channels: sms: or push: in
- * the config, no --transport file://): its lines are skipped (not
- * claimed: a later run offers them again), so that the other steps of
- * the same cron run still go out. */
+/* The lane of st, a new step met at line: its campaign's step with its
+ * channel, template and policy.  An sms or push step with no transport
+ * (no channels: sms: or push: in the config, no --transport file://) is
+ * skipped, its lines not claimed (a later run offers them again), so that
+ * the other steps of the same cron run still go out. */
 static int
-no_transport(struct ctx *x, const char *channel)
+open_step(struct ctx *x, struct step *st, long line)
 {
-	struct group *g = &x->g;
-	nudge_send_result r = { 0 };
-	char why[128], *p, *nl;
-	size_t i;
-
-	snprintf(why, sizeof why, "no transport for %s: give channels: %s: "
-	    "in the config", channel, channel);
-	for (i = 0, p = g->ids.s; i < g->n; i++, p = nl + 1) {
-		nl = strchr(p, '\n');
-		*nl = '\0';
-		r.line = g->lines[i];
-		r.input = p;
-		r.status = "skipped";
-		r.detail = why;
-		r.campaign = g->campaign;
-		r.step = g->step;
-		x->stats->read++;
-		x->stats->skipped++;
-		if (x->o->on_result != NULL)
-			x->o->on_result(x->o->arg, &r);
-	}
-	nudge_buf_reset(&g->ids);
-	g->n = 0;
-	return 0;
-}
-
-static int
-flush(struct ctx *x)
-{
-	struct group *g = &x->g;
 	nudge_send_opts so = *x->o;
-	nudge_send_stats st;
-	nudge_policy_cfg pol;
 	nudge_campaign *c = NULL;
 	const nudge_step *s;
-	FILE *fp;
 	int rc;
 
-	if (g->n == 0)
-		return 0;
-	if (g->campaign != NULL) {
-		if ((rc = campaign_for(x, &c)) != 0)
+	if (st->campaign != NULL) {
+		if ((rc = campaign_for(x, st, line, &c)) != 0)
 			return rc;
-		if ((s = nudge_campaign_step(c, g->step, NULL)) == NULL)
+		if ((s = nudge_campaign_step(c, st->step, NULL)) == NULL)
 			return nudge_errf(x->err, EX_DATAERR, "line %ld: %s has "
-			    "no step \"%.100s\"", g->lines[0], c->path,
-			    g->step);
+			    "no step \"%.100s\"", line, c->path, st->step);
 		nudge_campaign_policy(c, x->o->cfg != NULL ?
-		    &x->o->cfg->policy : NULL, &pol);
+		    &x->o->cfg->policy : NULL, &st->pol);
 		so.campaign = c->name;
-		so.step = g->step;
+		so.step = st->step;
 		so.channel = s->channel;
 		so.template_path = s->tpl;
-		so.policy = &pol;
+		so.policy = &st->pol;
 		if (strcmp(s->channel, "email") != 0) {
 			const nudge_http_cfg *h = x->o->cfg == NULL ? NULL :
 			    strcmp(s->channel, "sms") == 0 ? &x->o->cfg->sms :
@@ -156,79 +115,90 @@ flush(struct ctx *x)
 			    strncmp(so.transport, "file://", 7) != 0)
 				so.transport = NULL;
 			if (so.transport == NULL && (h == NULL ||
-			    (h->provider == NULL && h->url == NULL)))
-				return no_transport(x, s->channel);
+			    (h->provider == NULL && h->url == NULL))) {
+				snprintf(st->why, sizeof st->why, "no transport "
+				    "for %s: give channels: %s: in the config",
+				    s->channel, s->channel);
+				return 0;
+			}
 		}
 	}
-	so.on_result = relay;
-	so.arg = x;
-	if ((fp = fmemopen(g->ids.s, g->ids.len, "r")) == NULL)
-		return nudge_errf(x->err, EX_OSERR, "fmemopen: %s",
-		    strerror(errno));
-	rc = nudge_send_run(x->st, fp, &so, &st, x->err);
-	fclose(fp);
-	x->stats->read += st.read;
-	x->stats->sent += st.sent;
-	x->stats->failed += st.failed;
-	x->stats->bounced += st.bounced;
-	x->stats->tempfail += st.tempfail;
-	x->stats->skipped += st.skipped;
-	x->stats->duplicate += st.duplicate;
-	x->stats->unknown += st.unknown;
-	x->stats->rendered += st.rendered;
-	x->stats->recovered += st.recovered;
-	x->stats->held += st.held;
-	nudge_buf_reset(&g->ids);
-	g->n = 0;
-	return rc;
+	return nudge_sender_add_lane(x->s, &so, &st->lane, x->err);
 }
 
-/* The claims of a send that died become `unknown` at the start of every
- * run, even one that reads no line: once every due key is in the ledger
- * (the killed run's claims too), trigger prints nothing, no
- * nudge_send_run starts, and those claims would stay `claimed` for good,
- * their loss never reported.  Adds the rows marked to stats->recovered. */
+/* The step of a line's fields (campaign NULL: a bare line), met before
+ * or new. */
 static int
-recover(nudge_store *st, const nudge_send_opts *o, nudge_send_stats *stats,
-    nudge_err *err)
+step_for(struct ctx *x, const char *campaign, const char *step,
+    const char *file, long line, struct step **out)
 {
-	nudge_ledger *l;
-	long lost = 0;
+	struct step *st;
 	int rc;
 
-	if (o->dry_run)
+	if ((st = x->last) != NULL && same(st->campaign, campaign) &&
+	    same(st->step, step) && same(st->file, file)) {
+		*out = st;
 		return 0;
-	if ((rc = nudge_ledger_open(&l, st, err)) != 0)
-		return rc;
-	rc = nudge_ledger_recover(l, o->now, 0, NULL, NULL, &lost, err);
-	nudge_ledger_close(l);
-	stats->recovered += lost;
-	return rc;
+	}
+	for (st = x->steps; st != NULL; st = st->next)
+		if (same(st->campaign, campaign) && same(st->step, step) &&
+		    same(st->file, file))
+			break;
+	if (st == NULL) {
+		if ((st = calloc(1, sizeof *st)) == NULL ||
+		    (campaign != NULL && (st->campaign = strdup(campaign)) ==
+		    NULL) || (step != NULL && (st->step = strdup(step)) ==
+		    NULL) || (file != NULL && (st->file = strdup(file)) ==
+		    NULL)) {
+			if (st != NULL) {
+				free(st->campaign);
+				free(st->step);
+				free(st);
+			}
+			return nudge_errf(x->err, EX_OSERR, "out of memory");
+		}
+		st->next = x->steps;
+		x->steps = st;
+		if ((rc = open_step(x, st, line)) != 0)
+			return rc;
+	}
+	x->last = st;
+	*out = st;
+	return 0;
 }
 
-static int
-same(const char *a, const char *b)
+/* A line of a step with no transport: skipped, with why. */
+static void
+skip(struct ctx *x, const struct step *st, long line, const char *text)
 {
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+	nudge_send_result r = { 0 };
+
+	r.line = line;
+	r.input = text;
+	r.status = "skipped";
+	r.detail = st->why;
+	r.campaign = st->campaign;
+	r.step = st->step;
+	x->stats->read++;
+	x->stats->skipped++;
+	if (x->o->on_result != NULL)
+		x->o->on_result(x->o->arg, &r);
 }
 
 int
 nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
     const char *dir, nudge_send_stats *stats, nudge_err *err)
 {
-	struct ctx x = { st, o, dir, stats, err, NULL, 0, { 0 } };
-	struct group *g = &x.g;
+	struct ctx x = { st, o, dir, stats, err, NULL, NULL, 0, NULL, NULL };
+	struct step *sp = NULL;
 	char *line = NULL, *f[4];
 	size_t cap = 0, i;
 	long lineno = 0;
 	ssize_t n;
-	int rc = 0, nf;
+	int rc, nf;
 
-	memset(stats, 0, sizeof *stats);
-	if ((rc = recover(st, o, stats, err)) != 0)
+	if ((rc = nudge_sender_open(&x.s, st, o, stats, err)) != 0)
 		return rc;
-	if ((g->lines = malloc(GROUP_MAX * sizeof *g->lines)) == NULL)
-		return nudge_errf(err, EX_OSERR, "out of memory");
 	while ((n = getline(&line, &cap, in)) != -1) {
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -249,42 +219,31 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 			    "CONTACT<TAB>CAMPAIGN<TAB>STEP[<TAB>FILE]", lineno);
 			break;
 		}
-		if (g->n == GROUP_MAX || (g->n > 0 && (!same(g->campaign,
-		    nf >= 3 ? f[1] : NULL) || !same(g->step, nf >= 3 ? f[2] :
-		    NULL) || !same(g->file, nf == 4 ? f[3] : NULL)))) {
-			if ((rc = flush(&x)) != 0)
-				break;
-		}
-		if (g->n == 0) {
-			free(g->campaign);
-			free(g->step);
-			free(g->file);
-			g->campaign = g->step = g->file = NULL;
-			if ((nf >= 3 && ((g->campaign = strdup(f[1])) == NULL ||
-			    (g->step = strdup(f[2])) == NULL)) ||
-			    (nf == 4 && (g->file = strdup(f[3])) == NULL)) {
-				rc = nudge_errf(err, EX_OSERR, "out of memory");
-				break;
-			}
-		}
-		if (nudge_buf_puts(&g->ids, f[0]) == -1 ||
-		    nudge_buf_putc(&g->ids, '\n') == -1) {
-			rc = nudge_errf(err, EX_OSERR, "out of memory");
+		if (*f[0] == '\0')
+			continue;
+		if ((rc = step_for(&x, nf >= 3 ? f[1] : NULL, nf >= 3 ? f[2] :
+		    NULL, nf == 4 ? f[3] : NULL, lineno, &sp)) != 0)
 			break;
-		}
-		g->lines[g->n++] = lineno;
+		if (sp->lane == NULL)
+			skip(&x, sp, lineno, f[0]);
+		else if ((rc = nudge_sender_take(x.s, sp->lane, lineno,
+		    f[0])) != 0)
+			break;
 	}
 	if (rc == 0 && ferror(in))
 		rc = nudge_errf(err, EX_IOERR, "reading the contacts: %s",
 		    strerror(errno));
 	if (rc == 0)
-		rc = flush(&x);
+		rc = nudge_sender_finish(x.s);
+	nudge_sender_close(x.s);
 	free(line);
-	free(g->campaign);
-	free(g->step);
-	free(g->file);
-	free(g->lines);
-	nudge_buf_free(&g->ids);
+	while ((sp = x.steps) != NULL) {
+		x.steps = sp->next;
+		free(sp->campaign);
+		free(sp->step);
+		free(sp->file);
+		free(sp);
+	}
 	for (i = 0; i < x.ncs; i++)
 		nudge_campaign_free(x.cs[i]);
 	free(x.cs);

@@ -1,7 +1,7 @@
 /* sendtrig: send's input stream when it may hold trigger lines
- * (CONTACT<TAB>CAMPAIGN<TAB>STEP[<TAB>FILE]): each run of lines of one
- * step is sent with that step's channel and template and the campaign's
- * policy, through nudge_send_run. */
+ * (CONTACT<TAB>CAMPAIGN<TAB>STEP[<TAB>FILE]): each step a lane of one
+ * send run (send.h), with that step's channel and template and the
+ * campaign's policy; all channels deliver at once. */
 #ifndef NUDGE_SENDTRIG_H
 #define NUDGE_SENDTRIG_H
 
@@ -17,13 +17,10 @@
  * kept in the ledger key) names the channel and template, and the
  * campaign's policy overrides o->cfg's.  With o->campaign, every line is
  * sent as o says (o->campaign, o->template_path, o->channel), whatever
- * fields follow the first.  Consecutive lines of one
- * (campaign, step), at most 4096 at a time, go through one
- * nudge_send_run; o->on_result hears of every line with its line number
- * in the whole stream.  stats add up over the runs.  First, even when
- * no line comes, the claims of a send that died become `unknown`
- * (nudge_ledger_recover), counted in stats->recovered.
- * Errors: those of nudge_send_run, and EX_DATAERR for a trigger line
+ * fields follow the first.  Every step met is a lane of one
+ * nudge_sender; o->on_result hears of every line with its line number
+ * in the stream.
+ * Errors: those of nudge_sender_*, and EX_DATAERR for a trigger line
  * whose campaign file is bad, names another campaign or has no such step,
  * EX_NOINPUT for a missing campaign file, EX_USAGE for a trigger line with
  * no file and no dir.

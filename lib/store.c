@@ -346,9 +346,11 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		free(st);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
-	oflags = (flags & NUDGE_STORE_READONLY) ? SQLITE_OPEN_READONLY
-	    : SQLITE_OPEN_READWRITE | ((flags & NUDGE_STORE_CREATE) ?
-	    SQLITE_OPEN_CREATE : 0);
+	/* a connection is only ever used by one thread at a time: no
+	 * mutex around every call */
+	oflags = SQLITE_OPEN_NOMUTEX | ((flags & NUDGE_STORE_READONLY) ?
+	    SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE |
+	    ((flags & NUDGE_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0));
 	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
 		rc = nudge_store_error(st, err, "open");
 		nudge_store_close(st);

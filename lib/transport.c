@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/time.h>
@@ -75,6 +76,8 @@ struct nudge_transport {
 	long submitted, retries;	/* for the retry budget */
 	int fails_in_row;		/* for the circuit breaker */
 	int tripped;			/* the breaker is open */
+	char why[96];			/* why it opened: set once, before
+					   tripped, never after */
 	/* exec: */
 	char **argv;
 	/* http: the multi loop runs in a thread of its own, so that the
@@ -126,6 +129,8 @@ nudge_delivery_status_name(enum nudge_delivery_status s)
 		return "failed";
 	case NUDGE_BOUNCED:
 		return "bounced";
+	case NUDGE_UNKNOWN:
+		return "unknown";
 	}
 	return "?";
 }
@@ -148,6 +153,18 @@ is_loopback(const char *host)
 		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
 	}
 	return 0;
+}
+
+int
+nudge_transport_userinfo(const char *url)
+{
+	const char *p;
+
+	if (strncmp(url, "exec:", 5) == 0 || strncmp(url, "file:", 5) == 0 ||
+	    (p = strstr(url, "://")) == NULL)
+		return 0;
+	p += 3;
+	return memchr(p, '@', strcspn(p, "/?#")) != NULL;
 }
 
 int
@@ -208,10 +225,11 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 		    "(want smtp://, smtps://, http://, https://, exec:COMMAND "
 		    "or file:///dir)");
 	}
-	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(end - p)) != NULL)
+	if (nudge_transport_userinfo(url))
 		return nudge_errf(err, EX_USAGE, "transport: no user name or "
-		    "password in the URL: give them in the configuration");
+		    "password in the URL: give username and password_env "
+		    "(or password_file) in the configuration");
+	end = p + strcspn(p, "/?#");
 	hs = p;
 	if (*p == '[') {
 		hs = p + 1;
@@ -546,6 +564,8 @@ slot_init(nudge_transport *t, struct slot *s)
 	/* Verification is never turned off, whatever the TLS mode. */
 	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (t->o.ca_file != NULL)
+		SETOPT(e, CURLOPT_CAINFO, t->o.ca_file);
 	if (t->info.is_http) {
 		SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
 		SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
@@ -719,6 +739,8 @@ trip(nudge_transport *t, const char *why)
 	struct msg *m;
 	int held;
 
+	if (!t->tripped)
+		snprintf(t->why, sizeof t->why, "%s", why);
 	__atomic_store_n(&t->tripped, 1, __ATOMIC_RELEASE);
 	for (held = 1; held >= 0; held--) {
 		while ((m = held ? t->qhead : t->retry) != NULL) {
@@ -732,13 +754,95 @@ trip(nudge_transport *t, const char *why)
 			d.attempts = m->attempts;
 			d.held = m->attempts == 0;
 			snprintf(d.detail, sizeof d.detail, "not sent: %s",
-			    why);
+			    t->why);
 			msg_free(m);
 			if (push_result(t, &d) == -1)
 				return -1;
 		}
 	}
 	return 0;
+}
+
+/* http: true when the request of a failed transfer went out (its
+ * headers were written) and the failure came after: no answer in time,
+ * the connection reset or closed, an answer that is not HTTP.  The
+ * provider may have the message.  A refused connection, a failed name
+ * lookup or TLS handshake send nothing. */
+static int
+went_out(struct slot *s, CURLcode rc)
+{
+	long n = 0;
+
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_OUT_OF_MEMORY:
+		return 0;
+	default:
+		break;
+	}
+	return curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &n) ==
+	    CURLE_OK && n > 0;
+}
+
+/* True when the profile's requests carry the ledger key (an idempotency
+ * header, or {{key}} / {{key_uuid}} in the body or a header), so that
+ * the provider can drop a repeat: a request that may have arrived can
+ * then be retried without a second message. */
+static int
+idempotent(const nudge_provider *p)
+{
+	size_t i;
+
+	if (p->idem_header != NULL ||
+	    (p->json != NULL && strstr(p->json, "{{key") != NULL))
+		return 1;
+	for (i = 0; i < p->nheaders; i++)
+		if (strstr(p->hvalue[i], "{{key") != NULL)
+			return 1;
+	for (i = 0; i < p->nform; i++)
+		if (strstr(p->fvalue[i], "{{key") != NULL)
+			return 1;
+	return 0;
+}
+
+/* True when a 2xx answer in which the profile found no id is not JSON at
+ * all (its first character is not '{' or '['). */
+static int
+not_json(const nudge_provider *p, const nudge_buf *b, const char *id)
+{
+	size_t i = 0;
+
+	if (p->id_path == NULL || id[0] != '\0' || b->len == 0)
+		return 0;
+	while (i < b->len && strchr(" \t\r\n", b->s[i]) != NULL)
+		i++;
+	return i < b->len && b->s[i] != '{' && b->s[i] != '[';
+}
+
+/* What went wrong once a request was out, in words. */
+static const char *
+no_answer(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return "no answer in time";
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return "an answer that is not HTTP";
+	case CURLE_GOT_NOTHING:
+		return "the connection closed with no answer";
+	case CURLE_PARTIAL_FILE:
+		return "the answer was cut short";
+	default:
+		return "the connection failed";
+	}
 }
 
 /* http: sent (the profile reads an id), a retry scheduled (a retryable
@@ -764,9 +868,27 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	d.attempts = m->attempts;
 	d.smtp_code = (int)code;
 	if (rc == CURLE_OK) {
-		if (nudge_provider_answer(p, (int)code, s->resp.s != NULL ?
-		    s->resp.s : "", s->resp.len, d.id, sizeof d.id, d.detail,
-		    sizeof d.detail)) {
+		int ok = nudge_provider_answer(p, (int)code, s->resp.s !=
+		    NULL ? s->resp.s : "", s->resp.len, d.id, sizeof d.id,
+		    d.detail, sizeof d.detail);
+
+		if (ok && not_json(p, &s->resp, d.id)) {
+			char *ct = NULL;
+
+			/* a 2xx from something that is not the API (a
+			 * proxy's or a web server's page): delivered or
+			 * not, nobody can tell */
+			curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
+			d.status = NUDGE_UNKNOWN;
+			snprintf(d.detail, sizeof d.detail, "%.30s: HTTP %ld "
+			    "but the answer is not JSON (%.60s): is the URL "
+			    "the provider's API?", p->name, code, ct != NULL ?
+			    ct : "no Content-Type");
+			t->fails_in_row++;
+			msg_free(m);
+			return push_result(t, &d);
+		}
+		if (ok) {
 			d.status = NUDGE_SENT;
 			t->fails_in_row = 0;
 			msg_free(m);
@@ -785,9 +907,50 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 			return 0;
 		}
 		trouble = code >= 500;
+	} else if (went_out(s, rc)) {
+		/* the request went out, no usable answer came back */
+		d.smtp_code = 0;
+		trouble = 1;
+		if (!idempotent(p)) {
+			snprintf(d.detail, sizeof d.detail, "%.30s: %.40s "
+			    "after the request (%.100s): it may have arrived, "
+			    "and the profile sends no idempotency key", p->name,
+			    no_answer(rc), s->errbuf[0] ? s->errbuf :
+			    curl_easy_strerror(rc));
+			d.status = NUDGE_UNKNOWN;
+			t->fails_in_row++;
+			if (t->o.breaker > 0 && t->fails_in_row >=
+			    t->o.breaker && !t->tripped) {
+				d.fatal = 2;
+				msg_free(m);
+				if (push_result(t, &d) == -1 || trip(t, "the "
+				    "circuit breaker is open (the provider is "
+				    "failing)") == -1)
+					return -1;
+				return 0;
+			}
+			msg_free(m);
+			return push_result(t, &d);
+		}
+		d.status = NUDGE_TEMPFAIL;
+		snprintf(d.detail, sizeof d.detail, "%.30s: %.40s after the "
+		    "request (%.100s)", p->name, no_answer(rc),
+		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+	} else if (permanent(rc)) {
+		/* nothing went out (a certificate refused, a bad URL), and
+		 * nothing will: this message and the rest are held */
+		d.status = NUDGE_FAILED;
+		d.fatal = d.held = 1;
+		d.smtp_code = 0;
+		snprintf(d.detail, sizeof d.detail, "%.30s: %.200s", p->name,
+		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		msg_free(m);
+		if (push_result(t, &d) == -1 || trip(t, "the provider cannot "
+		    "be reached safely") == -1)
+			return -1;
+		return 0;
 	} else {
-		d.status = permanent(rc) ? NUDGE_FAILED : NUDGE_TEMPFAIL;
-		d.fatal = permanent(rc);
+		d.status = NUDGE_TEMPFAIL;
 		d.smtp_code = 0;
 		snprintf(d.detail, sizeof d.detail, "%s", s->errbuf[0] ?
 		    s->errbuf : curl_easy_strerror(rc));
@@ -839,6 +1002,17 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 		return http_done(t, s, rc);
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_WEIRD_SERVER_REPLY) {
+		curl_socket_t fd = CURL_SOCKET_BAD;
+
+		/* libcurl (7.88) keeps a connection whose answer timed out
+		 * in its pool; the next message would take the late answer
+		 * for its own.  Shut down, it is found dead and closed. */
+		if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) ==
+		    CURLE_OK && fd != CURL_SOCKET_BAD)
+			shutdown(fd, SHUT_RDWR);
+	}
 	curl_multi_remove_handle(t->multi, s->easy);
 	curl_slist_free_all(s->rcpt);
 	s->rcpt = NULL;
@@ -851,6 +1025,40 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	if (rc == CURLE_OK) {
 		d.status = NUDGE_SENT;
 		snprintf(d.id, sizeof d.id, "%s", s->reply);
+	} else if (strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
+	    rc != CURLE_SEND_ERROR) {
+		/* All of the message went out, then no answer came: the
+		 * server may have queued it and lost only the reply (RFC
+		 * 1047).  A retry could deliver it twice. */
+		d.status = NUDGE_UNKNOWN;
+		d.smtp_code = 0;
+		snprintf(d.detail, sizeof d.detail, "%s after the end of "
+		    "data: the server may have accepted the message",
+		    rc == CURLE_OPERATION_TIMEDOUT ? "no answer in time" :
+		    "the connection was lost");
+	} else if (rc == CURLE_USE_SSL_FAILED ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION) {
+		/* Refused before MAIL FROM: this message, and every other,
+		 * never left.  Their claims can be given back. */
+		d.status = NUDGE_FAILED;
+		d.smtp_code = 0;
+		d.fatal = d.held = 1;
+		if (rc == CURLE_USE_SSL_FAILED)
+			snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the "
+			    "server does not offer STARTTLS and TLS is "
+			    "required: nothing sent in plaintext (allow_"
+			    "plaintext sends without TLS)", t->info.host,
+			    t->info.port);
+		else
+			snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the "
+			    "server's certificate is not trusted: %.100s "
+			    "(tls_ca_file trusts a private CA)", t->info.host,
+			    t->info.port, s->errbuf[0] ? s->errbuf :
+			    curl_easy_strerror(rc));
+		msg_free(m);
+		if (push_result(t, &d) == -1 || trip(t, "TLS failed") == -1)
+			return -1;
+		return 0;
 	} else {
 		if (code >= 500)
 			/* libcurl names the failing command: "RCPT failed". */
@@ -1038,8 +1246,7 @@ loop_main(void *arg)
 		if (quit)
 			break;
 		/* a submit that raced with the breaker: held too */
-		if (t->tripped && t->qhead != NULL && trip(t, "the circuit "
-		    "breaker is open") == -1) {
+		if (t->tripped && t->qhead != NULL && trip(t, t->why) == -1) {
 			rc = nudge_errf(&e, EX_OSERR, "out of memory");
 			break;
 		}
@@ -1314,7 +1521,7 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	t->dirfd = t->tmpfd = t->newfd = -1;
 	if (opts != NULL)
 		t->o = *opts;
-	t->o.username = t->o.password = NULL;
+	t->o.username = t->o.password = t->o.ca_file = NULL;
 	if (t->o.parallel <= 0)
 		t->o.parallel = 1;
 	if (t->o.parallel > 256 || t->o.rate < 0 || t->o.timeout_ms < 0 ||
@@ -1344,6 +1551,10 @@ nudge_transport_open(nudge_transport **out, const char *url,
 		free(t);
 		return rc;
 	}
+	/* asked for: no plaintext even to a loopback relay or tunnel */
+	if (t->o.require_tls && t->info.tls == NUDGE_TLS_NONE &&
+	    !t->info.is_http)
+		t->info.tls = NUDGE_TLS_STARTTLS;
 	if (t->info.is_http && t->o.provider == NULL) {
 		free(t);
 		return nudge_errf(err, EX_USAGE, "transport: http(s):// takes "
@@ -1355,7 +1566,9 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	    (opts != NULL && opts->username != NULL &&
 	    (t->o.username = strdup(opts->username)) == NULL) ||
 	    (opts != NULL && opts->password != NULL &&
-	    (t->o.password = strdup(opts->password)) == NULL)) {
+	    (t->o.password = strdup(opts->password)) == NULL) ||
+	    (opts != NULL && opts->ca_file != NULL &&
+	    (t->o.ca_file = strdup(opts->ca_file)) == NULL)) {
 		nudge_transport_close(t);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
@@ -1489,8 +1702,7 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 		d.cookie = cookie;
 		d.status = NUDGE_TEMPFAIL;
 		d.held = 1;
-		snprintf(d.detail, sizeof d.detail, "not sent: the circuit "
-		    "breaker is open");
+		snprintf(d.detail, sizeof d.detail, "not sent: %s", t->why);
 		if (push_result(t, &d) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
 		t->pending++;
@@ -1634,5 +1846,6 @@ nudge_transport_close(nudge_transport *t)
 		free((char *)t->o.password);
 	}
 	free((char *)t->o.username);
+	free((char *)t->o.ca_file);
 	free(t);
 }

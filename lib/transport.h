@@ -25,7 +25,12 @@ enum nudge_delivery_status {
 	NUDGE_SENT,	/* accepted by the server, or written to the dir */
 	NUDGE_TEMPFAIL,	/* still failing temporarily after the last retry */
 	NUDGE_FAILED,	/* permanent failure (5xx other than to RCPT, TLS...) */
-	NUDGE_BOUNCED	/* 5xx to RCPT TO: a hard bounce */
+	NUDGE_BOUNCED,	/* 5xx to RCPT TO: a hard bounce */
+	NUDGE_UNKNOWN	/* handed over, but no answer came (the connection
+			   dropped or timed out after the end of data, or
+			   after a request to a provider that takes no
+			   idempotency key): it may have arrived, so it is
+			   not retried */
 };
 
 /* The outcome of one submitted message, handed to a nudge_delivery_fn. */
@@ -64,6 +69,10 @@ typedef struct nudge_transport_opts {
 				   breaker; 0: 10 for http, off for smtp */
 	int retry_budget;	/* retries in the whole run; 0: 10 + a
 				   tenth of the messages submitted */
+	int require_tls;	/* smtp://: STARTTLS even to a loopback host */
+	const char *ca_file;	/* PEM certificates to trust instead of the
+				   system's (a private CA, a self-signed
+				   server), or NULL */
 } nudge_transport_opts;
 
 /* How a URL is reached, decided without touching the network. */
@@ -82,6 +91,11 @@ typedef struct nudge_transport_info {
 	char host[256];		/* smtp: the host; file: the directory */
 	long port;
 } nudge_transport_info;
+
+/* True when url (scheme://...) carries a user name or password before
+ * its host ("smtp://user:pw@host"), which nudge refuses: on a command
+ * line it would show in ps(1) and /proc/PID/cmdline. */
+int nudge_transport_userinfo(const char *url);
 
 /* Parses url (file:///dir, smtp://host[:port][/ehlo-name],
  * smtps://host[:port], http(s)://host[:port], exec:COMMAND ARGS) and
@@ -141,10 +155,13 @@ size_t nudge_transport_pending(const nudge_transport *t);
  * outcome is final (sent, bounced, failed, or temporary failure after the
  * last retry).  Returns early once nothing is pending.  Returns 0, or
  * EX_SOFTWARE when libcurl fails as a whole.
- * Temporary failures: a 4xx reply, a refused, dropped or timed-out
- * connection.  A connection dropped after the end of data is retried too,
- * so a server that queued the message but lost the reply may get it twice
- * (RFC 1047).  A 5xx to RCPT TO is a bounce, any other 5xx a failure. */
+ * Temporary failures, retried: a 4xx reply, a refused, dropped or
+ * timed-out connection.  But a connection dropped or timed out after the
+ * end of data (SMTP), or after an HTTP request went out to a provider
+ * that takes no idempotency key, is NUDGE_UNKNOWN and never retried: the
+ * server may have queued the message and lost only its answer (RFC 1047),
+ * and a retry would deliver it twice.  A 5xx to RCPT TO is a bounce, any
+ * other 5xx a failure. */
 int nudge_transport_run(nudge_transport *t, int timeout_ms,
     nudge_delivery_fn *fn, void *arg, nudge_err *err);
 
@@ -157,7 +174,7 @@ int nudge_transport_drain(nudge_transport *t, nudge_delivery_fn *fn,
  * without an outcome (drain first). */
 void nudge_transport_close(nudge_transport *t);
 
-/* "sent", "tempfail", "failed", "bounced". */
+/* "sent", "tempfail", "failed", "bounced", "unknown". */
 const char *nudge_delivery_status_name(enum nudge_delivery_status s);
 
 #endif

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""provider-emu.py DIR: a local emulator of the HTTP APIs of nudge's shipped
+"""provider-emu.py DIR [CERT KEY]: a local emulator of the HTTP APIs of nudge's shipped
 provider profiles (samples/providers/), for the tests.
 
-Listens on a free loopback port, written to DIR/port once it listens.
+Listens on a free loopback port, written to DIR/port once it listens;
+with CERT and KEY it speaks HTTPS with that certificate.
 Every request is appended to DIR/requests as one JSON line: n (1, 2, ...),
 t (Unix time, float), port (the client's: one per connection), method, path, headers (all but Host and
 Content-Length, names lower-cased, sorted), body, and what it answered
@@ -27,12 +28,21 @@ the first line used up by the request it applies to:
   401           bad credentials
   slow SECS     answer normally after SECS seconds
   drop          close the connection without an answer
+  reset         reset the connection (RST) without an answer
+  stall         send the status line, headers and part of the body,
+                then nothing more for 30 s
+  garbage       answer bytes that are not HTTP, then close
+  html STATUS   that status with an HTML page (not JSON)
+  huge STATUS   that status with a 2 MB body: JSON whose id comes after
+                1 MB of padding, for a 2xx; else plain text
 A line ending in '*' is never used up (e.g. "500*": the provider is down).
 """
 import email.utils
 import json
 import os
 import socket
+import ssl
+import struct
 import sys
 import threading
 import time
@@ -135,6 +145,47 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        if fault in ("reset", "stall", "garbage"):
+            entry["status"] = fault
+            record(entry)
+            self.close_connection = True
+            if fault == "reset":
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+                self.connection.close()
+                return
+            if fault == "garbage":
+                self.wfile.write(b"\x16\x03\x01 SSH-2.0-OpenSSH_9.2 garbage\r\n")
+            else:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: "
+                                 b"application/json\r\nContent-Length: "
+                                 b"64\r\n\r\n{\"sid\": \"SM")
+            self.wfile.flush()
+            if fault == "stall":
+                time.sleep(30)
+            return
+        if fault and fault.split()[0] in ("html", "huge"):
+            kind, status = fault.split()[0], int(fault.split()[1])
+            entry["status"] = status
+            record(entry)
+            if kind == "html":
+                ctype = "text/html"
+                out = b"<html><body><h1>Welcome to nginx!</h1></body></html>\n"
+            elif status < 300:
+                ctype = "application/json"
+                out = json.dumps({"pad": "x" * (1 << 20),
+                                  "sid": "SM%06d" % n}).encode()
+                out += b" " * (2 * (1 << 20) - len(out))
+            else:
+                ctype = "text/plain"
+                out = b"error " * (2 * (1 << 20) // 6)
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if fault and fault.startswith("slow"):
             time.sleep(float(fault.split()[1]))
             fault = None
@@ -180,6 +231,10 @@ class Server(ThreadingHTTPServer):
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) > 3:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(os.path.join(DIR, "port.tmp"), "w") as f:
         f.write("%d\n" % srv.server_address[1])
     os.rename(os.path.join(DIR, "port.tmp"), os.path.join(DIR, "port"))

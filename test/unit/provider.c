@@ -104,5 +104,20 @@ main(void)
 		is_str(count(two), "GSM-7 306 3", "an escape pair never "
 		    "splits: 2 + 150, 152, 2 septets, not 2 x 153");
 	}
+	{
+		/* basic auth with a secret long enough that a growing
+		 * buffer would move under the base64 reading it */
+		nudge_provider *tw = NULL;
+		nudge_err e;
+
+		ok(nudge_provider_load("samples/providers/twilio.yaml", &tw,
+		    &e) == 0 && nudge_provider_bind(tw, "AC1",
+		    "TwilioTok3n-XYZ-0123456789abcdef", NULL, &e) == 0,
+		    "twilio bound");
+		is_str(tw != NULL && tw->authline != NULL ? tw->authline :
+		    "", "Authorization: Basic QUMxOlR3aWxpb1RvazNuLVhZWi0wMTIz"
+		    "NDU2Nzg5YWJjZGVm", "basic auth: base64 of user:secret");
+		nudge_provider_free(tw);
+	}
 	return done_testing();
 }
