@@ -129,6 +129,8 @@ struct nudge_sender {
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
 	size_t nslots, nemail;
+	nudge_delivery *done;   /* outcomes not yet written: OUTCOMES */
+	size_t ndone;
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
@@ -354,10 +356,11 @@ give_back(nudge_sender *s, struct pending *p, const char *status,
 	free(p);
 }
 
+/* Writes one outcome: the ledger row, its event, the line's result.
+ * Opens the outcomes' transaction if none is (see record_done). */
 static void
-on_delivery(void *arg, const nudge_delivery *d)
+record_one(nudge_sender *s, const nudge_delivery *d)
 {
-	nudge_sender *s = arg;
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 	const nudge_send_opts *o = &l->o;
@@ -368,24 +371,10 @@ on_delivery(void *arg, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
-	if (d->fatal == 1 && s->rc == 0) {
-		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign */
-		s->rc = EX_UNAVAILABLE;
-		nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
-	}
 	if (d->held) {
 		s->stats->held++;
 		give_back(s, p, "held", d->detail);
 		return;
-	}
-	if (d->fatal == 2 && l->ch->stop == 0) {
-		/* this channel stops; the others go on */
-		l->ch->stop = EX_TEMPFAIL;
-		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
-		    "down (%s); the messages not sent are left for a rerun",
-		    l->ch->prov != NULL ? l->ch->prov->name : o->channel,
-		    d->detail);
 	}
 	switch (d->status) {
 	case NUDGE_SENT:
@@ -494,6 +483,62 @@ on_delivery(void *arg, const nudge_delivery *d)
 		result(s, l, p->line, p->input, p->contact_id, status, detail);
 	}
 	free(p);
+}
+
+/* Writes the outcomes kept so far, in the order they came, in one
+ * transaction; commits it when commit is set, else leaves it open for
+ * the claims of flush_batch.  The transports' outcomes are kept in
+ * memory until then, not written as they come: a write transaction holds
+ * the store's write lock until its commit, and one opened at the first
+ * outcome stayed open while this thread waited for the network, so that
+ * other sends and nudge track starved for the lock (busy timeouts, exit
+ * 75, 503s).  A kept outcome's message stays in flight for the frequency
+ * cap until its sent event is written.  Errors go to s->rc. */
+static void
+record_done(nudge_sender *s, int commit)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->ndone; i++)
+		record_one(s, &s->done[i]);
+	s->ndone = 0;
+	if (commit && s->in_txn && (rc = commit_outcomes(s)) != 0 &&
+	    s->rc == 0)
+		s->rc = rc;
+}
+
+/* The transports' callback: what stops the run or a channel takes
+ * effect at once; the outcome is kept for record_done. */
+static void
+on_delivery(void *arg, const nudge_delivery *d)
+{
+	nudge_sender *s = arg;
+	struct pending *p = d->cookie;
+	struct nudge_sender_lane *l = p->lane;
+
+	if (d->fatal == 1 && s->rc == 0) {
+		/* nothing can get through (authentication, TLS): stop
+		 * rather than fail every message of the campaign; the
+		 * outcomes that came before are written, those after not
+		 * (their claims become unknown) */
+		record_done(s, 0);
+		if (s->rc == 0) {
+			s->rc = EX_UNAVAILABLE;
+			nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
+		}
+	}
+	if (!d->held && d->fatal == 2 && l->ch->stop == 0) {
+		/* this channel stops; the others go on */
+		l->ch->stop = EX_TEMPFAIL;
+		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
+		    "down (%s); the messages not sent are left for a rerun",
+		    l->ch->prov != NULL ? l->ch->prov->name : l->o.channel,
+		    d->detail);
+	}
+	if (s->ndone == OUTCOMES)
+		record_done(s, 1);
+	s->done[s->ndone++] = *d;
 }
 
 /* The envelope sender and From: of this message. */
@@ -804,6 +849,7 @@ flush_batch(nudge_sender *s)
 	 * transaction: one commit (one fsync, one write of each page) for
 	 * both.  Should a claim fail, they roll back with it and those
 	 * messages are found `unknown` next time: never sent twice. */
+	record_done(s, 0);
 	if (!s->in_txn && (rc = nudge_store_begin(s->st, s->err)) != 0)
 		return rc;
 	s->in_txn = 0;
@@ -1008,8 +1054,11 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 
 	*out = NULL;
 	memset(stats, 0, sizeof *stats);
-	if ((s = calloc(1, sizeof *s)) == NULL)
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (s->done = malloc(OUTCOMES * sizeof *s->done)) == NULL) {
+		free(s);
 		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
 	s->st = st;
 	s->o = o;
 	s->stats = stats;
@@ -1243,6 +1292,7 @@ nudge_sender_finish(nudge_sender *s)
 		if (s->ch[i].t != NULL && (rc = nudge_transport_drain(s->ch[i].t,
 		    on_delivery, s, s->err)) != 0)
 			return rc;
+	record_done(s, 0);
 	if (s->rc != 0)
 		return s->rc;
 	if ((rc = commit_outcomes(s)) != 0)
@@ -1263,8 +1313,11 @@ nudge_sender_close(nudge_sender *s)
 
 	if (s == NULL)
 		return;
+	if (s->ndone > 0)
+		record_done(s, 0);
 	if (s->in_txn)
 		nudge_store_commit(s->st, NULL);
+	free(s->done);
 	for (i = 0; i < 3; i++) {
 		nudge_transport_close(s->ch[i].t);
 		nudge_provider_free(s->ch[i].prov);
