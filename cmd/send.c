@@ -326,6 +326,9 @@ main(int argc, char **argv)
 		progress(&out, 1);
 		fputc('\n', stderr);
 	}
+	if (stats.given_back > 0)
+		warnx("%ld messages of an earlier send that died had not left: "
+		    "given back, sent when their lines come", stats.given_back);
 	if (stats.recovered > 0)
 		warnx("%ld messages of an earlier send that died are now "
 		    "unknown (not resent; --resend-unknown sends them)",

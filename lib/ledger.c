@@ -9,9 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal.h"
+
 struct nudge_ledger {
 	nudge_store *st;
 	sqlite3_stmt *ins, *find, *take, *out, *retry, *status;
+	long given_back;	/* by the last recover */
 	char me[320];
 };
 
@@ -357,6 +360,45 @@ struct lost {
 	char *step, *channel, *by;
 };
 
+/* The in-flight journal of one dead claimer, as read by recover. */
+struct jrnl {
+	char *by;
+	int trusted;
+	int64_t *ids;
+	size_t n;
+};
+
+/* The journal of claimer by among the nj read so far, read now if it is
+ * not; NULL when out of memory. */
+static struct jrnl *
+journal_of(nudge_ledger *l, struct jrnl **js, size_t *nj, const char *by)
+{
+	struct jrnl *v, *j;
+	size_t i;
+
+	for (i = 0; i < *nj; i++)
+		if (strcmp((*js)[i].by, by) == 0)
+			return &(*js)[i];
+	if ((v = realloc(*js, (*nj + 1) * sizeof *v)) == NULL)
+		return NULL;
+	*js = v;
+	j = &v[*nj];
+	memset(j, 0, sizeof *j);
+	if ((j->by = nudge_strdup(by)) == NULL)
+		return NULL;
+	(*nj)++;
+	if ((j->trusted = nudge_journal_load(l->st->path, by, &j->ids,
+	    &j->n)) == -1)
+		return NULL;
+	return j;
+}
+
+long
+nudge_ledger_given_back(const nudge_ledger *l)
+{
+	return l->given_back;
+}
+
 static void
 free_lost(struct lost *v, size_t n)
 {
@@ -374,20 +416,25 @@ int
 nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
     nudge_ledger_lost_fn *fn, void *arg, long *np, nudge_err *err)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL;
+	sqlite3_stmt *sel = NULL, *upd = NULL, *del = NULL;
 	struct lost *v = NULL, *nv;
-	size_t n = 0, cap = 0, i;
+	struct jrnl *js = NULL, *j;
+	size_t n = 0, cap = 0, i, nj = 0;
+	long back = 0;
 	char why[512];
 	int rc, src;
 
 	if (np != NULL)
 		*np = 0;
+	l->given_back = 0;
 	if ((rc = nudge_store_begin(l->st, err)) != 0)
 		return rc;
 	if ((rc = nudge_store_prepare(l->st, &sel,
 	    "SELECT id, campaign_id, step, contact_id, channel, claimed_at,"
-	    " claimed_by FROM messages WHERE status = 'claimed' ORDER BY id",
-	    err)) != 0 ||
+	    " claimed_by, attempts FROM messages WHERE status = 'claimed'"
+	    " ORDER BY id", err)) != 0 ||
+	    (rc = nudge_store_prepare(l->st, &del, "DELETE FROM messages"
+	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
 	    (rc = nudge_store_prepare(l->st, &upd,
 	    "UPDATE messages SET status = 'unknown', error = ?2,"
 	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0)
@@ -404,6 +451,33 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 		alive = nudge_ledger_claimer_alive(by);
 		if (alive != 0 && !(timeout > 0 && at < now - timeout))
 			continue;
+		/* A surely dead claimer's journal lists every message whose
+		 * first attempt it started, written before the first byte
+		 * could leave: a row not in a journal of this boot never
+		 * left, and its claim is given back (deleted, as
+		 * nudge_ledger_release does) for the next run to send.  Not
+		 * one that was `unknown` before (attempts > 1: taken over by
+		 * --resend-unknown): an earlier run may have sent it. */
+		if (alive == 0 && by != NULL &&
+		    sqlite3_column_int64(sel, 7) == 1) {
+			if ((j = journal_of(l, &js, &nj, by)) == NULL) {
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+				goto fail;
+			}
+			if (j->trusted && !nudge_journal_has(j->ids, j->n,
+			    sqlite3_column_int64(sel, 0))) {
+				sqlite3_bind_int64(del, 1,
+				    sqlite3_column_int64(sel, 0));
+				if (sqlite3_step(del) != SQLITE_DONE) {
+					rc = nudge_store_error(l->st, err,
+					    "recover");
+					goto fail;
+				}
+				sqlite3_reset(del);
+				back++;
+				continue;
+			}
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
@@ -451,9 +525,15 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 	}
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	sel = upd = NULL;
+	sqlite3_finalize(del);
+	sel = upd = del = NULL;
 	if ((rc = nudge_store_commit(l->st, err)) != 0)
 		goto out;
+	/* their rows dealt with, the dead claimers' journals go */
+	for (i = 0; i < nj; i++)
+		nudge_journal_remove(l->st->path, js[i].by);
+	nudge_journal_sweep(l->st->path);
+	l->given_back = back;
 	for (i = 0; i < n; i++) {
 		v[i].m.step = v[i].step;
 		v[i].m.channel = v[i].channel;
@@ -467,8 +547,14 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 fail:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
+	sqlite3_finalize(del);
 	nudge_store_rollback(l->st);
 out:
 	free_lost(v, n);
+	for (i = 0; i < nj; i++) {
+		free(js[i].by);
+		free(js[i].ids);
+	}
+	free(js);
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "contact.h"
 #include "event.h"
+#include "journal.h"
 #include "ledger.h"
 #include "links.h"
 #include "mime.h"
@@ -121,6 +122,8 @@ struct nudge_sender {
 	nudge_send_stats *stats;
 	nudge_err *err;
 	nudge_ledger *ledger;
+	nudge_journal *journal; /* in flight: what may have left, or NULL */
+	int clean;              /* finished: the journal can go */
 	nudge_event_writer *ew;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
@@ -931,6 +934,15 @@ flush_batch(nudge_sender *s)
 	return rc != 0 ? rc : s->rc;
 }
 
+/* The transport's on_start: journals the ledger id of a message about
+ * to start (from the network thread; the pending is not touched by the
+ * caller's thread until its outcome comes back). */
+static void
+started(void *arg, void *cookie)
+{
+	nudge_journal_add(arg, ((const struct pending *)cookie)->ledger_id);
+}
+
 /* sms, push: the provider profile and account of channels: sms: (or
  * push:), or an exec: or file:// transport. */
 static int
@@ -989,6 +1001,10 @@ open_http(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	to.timeout_ms = h != NULL ? h->timeout_ms : 0;
 	to.allow_plaintext = h != NULL ? h->allow_plaintext : 0;
 	to.nosync = o->file_nosync;
+	if (s->journal != NULL) {
+		to.on_start = started;
+		to.start_arg = s->journal;
+	}
 	/* the network loop runs in its own thread: a deep window keeps it
 	 * fed while this one writes the store */
 	ch->window = 64 * (size_t)to.parallel;
@@ -1024,6 +1040,10 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	    ec->max_retries : 3;
 	to.retry_base_ms = ec != NULL ? ec->backoff_ms : 0;
 	to.nosync = o->file_nosync;
+	if (s->journal != NULL) {
+		to.on_start = started;
+		to.start_arg = s->journal;
+	}
 	if (ec != NULL) {
 		to.allow_plaintext = ec->allow_plaintext;
 		to.require_tls = ec->require_tls;
@@ -1049,6 +1069,7 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 {
 	static const char *const names[3] = { "email", "sms", "push" };
 	nudge_sender *s;
+	nudge_err je;
 	long lost = 0;
 	int rc, i;
 
@@ -1085,6 +1106,12 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 		    &lost, err)) != 0)
 			goto fail;
 		stats->recovered = lost;
+		stats->given_back = nudge_ledger_given_back(s->ledger);
+		/* Without a journal (no boot id, a directory not writable) a
+		 * kill leaves every claim `unknown`, as it would anyway. */
+		if (nudge_journal_open(&s->journal, st->path,
+		    nudge_ledger_me(s->ledger), &je) != 0)
+			s->journal = NULL;
 	}
 	*out = s;
 	return 0;
@@ -1297,6 +1324,8 @@ nudge_sender_finish(nudge_sender *s)
 		return s->rc;
 	if ((rc = commit_outcomes(s)) != 0)
 		return rc;
+	/* every claim of the run has its outcome: nothing left to tell */
+	s->clean = 1;
 	for (i = 0; i < 3; i++)
 		if (s->ch[i].stop)
 			return nudge_errf(s->err, s->ch[i].stop, "%s",
@@ -1321,6 +1350,12 @@ nudge_sender_close(nudge_sender *s)
 	for (i = 0; i < 3; i++) {
 		nudge_transport_close(s->ch[i].t);
 		nudge_provider_free(s->ch[i].prov);
+	}
+	/* after the network threads are joined; kept when the run did not
+	 * finish: its claims left `claimed` are then told apart by the next
+	 * run's recovery */
+	nudge_journal_close(s->journal, s->clean);
+	for (i = 0; i < 3; i++) {
 		while ((w = s->ch[i].head) != NULL) {
 			s->ch[i].head = w->next;
 			free(w);

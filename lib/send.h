@@ -53,6 +53,8 @@ typedef struct nudge_send_opts {
 typedef struct nudge_send_stats {
 	long read, sent, failed, bounced, tempfail, skipped, duplicate,
 	    unknown, rendered, recovered, held;
+	long given_back;          /* claims of a send that died that never
+				     left: given back to be sent (journal.h) */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
@@ -67,7 +69,9 @@ typedef struct nudge_sender_lane nudge_sender_lane;
  * Opens a run over st with the options o (o->campaign, template_path,
  * channel and policy are the lanes'; the rest hold for the whole run).
  * Claims left by a send that died are first marked `unknown` and counted
- * in stats->recovered.  stats start at zero and add up over the run.
+ * in stats->recovered, except those its in-flight journal shows never
+ * started: given back (sent by this run if its input has them) and
+ * counted in stats->given_back.  stats start at zero and add up over the run.
  * Errors: store errors, EX_OSERR.
  */
 int nudge_sender_open(nudge_sender **out, nudge_store *st,

@@ -416,6 +416,8 @@ file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
 	memset(&d, 0, sizeof d);
 	d.cookie = cookie;
 	d.attempts = 1;
+	if (t->o.on_start != NULL)
+		t->o.on_start(t->o.start_arg, cookie);
 	for (tries = 0;; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%u.%s.eml",
@@ -667,6 +669,8 @@ slot_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
 	CURL *e = s->easy;
 
+	if (m->attempts == 0 && t->o.on_start != NULL)
+		t->o.on_start(t->o.start_arg, m->cookie);
 	if (t->info.is_http)
 		return http_start(t, s, m);
 	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
@@ -1442,6 +1446,8 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 		nudge_errf(err, EX_OSERR, "exec: pipe: %s", strerror(errno));
 		goto fail;
 	}
+	if (t->o.on_start != NULL)
+		t->o.on_start(t->o.start_arg, cookie);
 	if ((pid = fork()) == -1) {
 		nudge_errf(err, EX_OSERR, "exec: fork: %s", strerror(errno));
 		goto fail;

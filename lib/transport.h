@@ -73,6 +73,13 @@ typedef struct nudge_transport_opts {
 	const char *ca_file;	/* PEM certificates to trust instead of the
 				   system's (a private CA, a self-signed
 				   server), or NULL */
+	/* When not NULL: called with a message's cookie just before its
+	 * first attempt can put a byte on the wire or run its command
+	 * (retries do not call it again); from the network thread for
+	 * smtp and http, so it must be thread-safe (send.c appends the
+	 * ledger id to the in-flight journal, journal.h). */
+	void (*on_start)(void *arg, void *cookie);
+	void *start_arg;
 } nudge_transport_opts;
 
 /* How a URL is reached, decided without touching the network. */

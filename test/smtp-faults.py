@@ -16,6 +16,8 @@ Options (faults):
                         after the end of data, before any reply (-1: all)
   --stall-after-data N  the first N messages: the reply to the end of
                         data comes only after 30 s (-1: all)
+  --stall-from N        the same from the Nth message of the run on (a
+                        server that hangs once N - 1 are accepted)
   --tls CERT KEY        implicit TLS (smtps) with this certificate
   --starttls CERT KEY   offer STARTTLS with this certificate
   --mail-421 N          in each session, after N messages, answer
@@ -99,7 +101,9 @@ class Handler:
             server.transport.abort()
             return "451 4.3.0 never seen"
         d = self.o.stall_after_data
-        if d is not None and (d < 0 or self.stalled < d):
+        if (d is not None and (d < 0 or self.stalled < d) or
+                self.o.stall_from is not None and
+                self.seq >= self.o.stall_from):
             self.stalled += 1
             self.log("stalled", name)
             await asyncio.sleep(30)
@@ -157,6 +161,7 @@ async def main():
     ap.add_argument("dir")
     ap.add_argument("--drop-after-data", type=int)
     ap.add_argument("--stall-after-data", type=int)
+    ap.add_argument("--stall-from", type=int)
     ap.add_argument("--tls", nargs=2)
     ap.add_argument("--starttls", nargs=2)
     ap.add_argument("--mail-421", type=int)

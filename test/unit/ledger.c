@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "ledger.h"
 #include "tap.h"
 
@@ -391,6 +392,77 @@ test_recovery(void)
 	nudge_store_close(st);
 }
 
+/* A claimer killed with an in-flight journal: its claims not in the
+ * journal are given back (deleted), those in it become unknown, and one
+ * taken over from unknown (attempts 2) stays unknown; the journal goes. */
+static void
+test_journal(void)
+{
+	nudge_store *st;
+	nudge_ledger *l;
+	nudge_err err;
+	char jdir[300];
+	int status;
+	long n = -1;
+	pid_t dead;
+
+	if (nudge_store_open(&st, dbpath, 0, &err) != 0)
+		return;
+	nudge_ledger_open(&l, st, &err);
+	nudge_store_exec(st, "INSERT INTO contacts (id, email, created_at, "
+	    "updated_at) VALUES (10, 'j10@example.com', 0, 0), (11, "
+	    "'j11@example.com', 0, 0), (12, 'j12@example.com', 0, 0), (13, "
+	    "'j13@example.com', 0, 0);"
+	    "INSERT INTO messages (campaign_id, step, "
+	    "contact_id, channel, status, attempts, claimed_at, updated_at) "
+	    "VALUES (1, 'jrn', 13, 'email', 'unknown', 1, 300, 300)", &err);
+	if ((dead = fork()) == 0) {
+		nudge_store *cst;
+		nudge_ledger *cl;
+		nudge_journal *j;
+		enum nudge_claim res;
+		int64_t id, c;
+
+		if (nudge_store_open(&cst, dbpath, 0, &err) != 0 ||
+		    nudge_ledger_open(&cl, cst, &err) != 0 ||
+		    nudge_journal_open(&j, dbpath, nudge_ledger_me(cl),
+		    &err) != 0) {
+			printf("# %s\n", err.msg);
+			fflush(stdout);
+			_exit(1);
+		}
+		for (c = 10; c <= 13; c++) {
+			if (nudge_ledger_claim(cl, 1, "jrn", c, "email", 1, 300,
+			    &res, &id, &err) != 0 || res != NUDGE_CLAIM_WON) {
+				printf("# %lld: %d %s\n", (long long)c, (int)res, err.msg);
+				fflush(stdout);
+				_exit(1);
+			}
+			if (c == 11)
+				nudge_journal_add(j, id);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	waitpid(dead, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "a claimer with a journal killed with SIGKILL");
+	is_int(q1(st, "SELECT count(*) FROM messages WHERE step = 'jrn' AND "
+	    "status = 'claimed'"), 4, "it left four claims");
+	snprintf(jdir, sizeof jdir, "%s.inflight", dbpath);
+	ok(access(jdir, F_OK) == 0, "and its journal");
+	ok(nudge_ledger_recover(l, 400, 0, NULL, NULL, &n, &err) == 0 &&
+	    n == 2 && nudge_ledger_given_back(l) == 2,
+	    "recovery: two unknown, two given back");
+	is_str(qs(st, "SELECT group_concat(contact_id || status || attempts) "
+	    "FROM (SELECT * FROM messages WHERE step = 'jrn' ORDER BY "
+	    "contact_id)"), "11unknown1,13unknown2",
+	    "the journalled one and the one taken over from unknown stay");
+	ok(access(jdir, F_OK) == -1, "the journal is gone");
+	nudge_ledger_close(l);
+	nudge_store_close(st);
+}
+
 int
 main(void)
 {
@@ -403,6 +475,7 @@ main(void)
 	test_claim_outcome();
 	test_concurrent();
 	test_recovery();
+	test_journal();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup failed\n");
