@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "contact.h"
 #include "event.h"
@@ -24,6 +25,8 @@
 #define BATCH_HTTP 256
 /* Outcomes recorded in one transaction at the most. */
 #define OUTCOMES 256
+/* Kept outcomes older than this are written when the run waits. */
+#define OUTCOMES_AGE_MS 200
 /* Lines waiting for a busy channel, all channels, at the most: then the
  * run waits for room. */
 #define WAIT_MAX 65536
@@ -134,6 +137,7 @@ struct nudge_sender {
 	size_t nslots, nemail;
 	nudge_delivery *done;   /* outcomes not yet written: OUTCOMES */
 	size_t ndone;
+	int64_t done_at;        /* when the oldest kept outcome came (ms) */
 	int in_txn;             /* outcomes being recorded */
 	long outcomes;          /* in the open transaction */
 	int rc;                 /* a store error in a delivery callback */
@@ -153,6 +157,16 @@ result(nudge_sender *s, const struct nudge_sender_lane *l, long line, const char
 
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
+}
+
+/* A monotonic clock in milliseconds. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The in-flight count of contact id (fl.n[i]), found or made: open
@@ -541,6 +555,8 @@ on_delivery(void *arg, const nudge_delivery *d)
 	}
 	if (s->ndone == OUTCOMES)
 		record_done(s, 1);
+	if (s->ndone == 0)
+		s->done_at = mono_ms();
 	s->done[s->ndone++] = *d;
 }
 
@@ -829,6 +845,20 @@ poll_all(nudge_sender *s, int timeout_ms)
 		if (s->ch[i].t != NULL && nudge_transport_pending(s->ch[i].t) >
 		    0)
 			busy[n++] = s->ch[i].t;
+	/* about to wait on the network: the outcomes kept for a while are
+	 * written now, in a short transaction, so that a kill does not
+	 * turn messages that arrived into `unknown` (a slow provider may
+	 * take minutes to make OUTCOMES) */
+	if (timeout_ms > 0 && s->ndone > 0 && s->rc == 0 &&
+	    (s->ndone >= OUTCOMES / 8 || mono_ms() - s->done_at >=
+	    OUTCOMES_AGE_MS)) {
+		if (s->in_txn || (rc = nudge_store_begin(s->st, s->err)) == 0) {
+			s->in_txn = 1;
+			record_done(s, 1);
+		} else if (rc != EX_TEMPFAIL) {
+			return rc;
+		}
+	}
 	for (i = 0; i < n; i++)
 		if ((rc = nudge_transport_run(busy[i], n == 1 ? timeout_ms :
 		    timeout_ms > 0 ? 2 : 0, on_delivery, s, s->err)) != 0)
@@ -1311,6 +1341,17 @@ nudge_sender_finish(nudge_sender *s)
 		if ((rc = pump(s)) != 0 || (rc = flush_batch(s)) != 0)
 			return rc;
 		if (s->nwait == 0)
+			break;
+		if ((rc = poll_all(s, 100)) != 0)
+			return rc;
+	}
+	/* the last outcomes, written as they come in (poll_all) */
+	for (;;) {
+		for (i = 0; i < 3; i++)
+			if (s->ch[i].t != NULL &&
+			    nudge_transport_pending(s->ch[i].t) > 0)
+				break;
+		if (i == 3)
 			break;
 		if ((rc = poll_all(s, 100)) != 0)
 			return rc;
