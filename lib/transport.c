@@ -513,16 +513,20 @@ nudge_transport_retry_after(const char *buf, size_t n, int64_t now)
 		memcpy(v, buf + 12, k);
 		v[k] = '\0';
 		v[strcspn(v, "\r\n")] = '\0';
+		/* Compared in seconds before multiplying: a huge value
+		 * (strtol saturates at LONG_MAX) would overflow. */
 		if (v[strspn(v, " \t0123456789")] == '\0' &&
 		    v[strspn(v, " \t")] != '\0') {
-			ms = strtol(v, NULL, 10) * 1000;
+			long sec = strtol(v, NULL, 10);
+
+			ms = sec > BACKOFF_MAX_MS / 1000 ? BACKOFF_MAX_MS :
+			    sec * 1000;
 		} else if ((at = curl_getdate(v + strspn(v, " \t"), NULL)) !=
 		    -1) {
 			at -= (time_t)now;
-			ms = at > 0 ? (long)at * 1000 : 0;
+			ms = at <= 0 ? 0 : at > BACKOFF_MAX_MS / 1000 ?
+			    BACKOFF_MAX_MS : (long)at * 1000;
 		}
-		if (ms > BACKOFF_MAX_MS)
-			ms = BACKOFF_MAX_MS;
 	}
 	return ms;
 }
