@@ -52,8 +52,15 @@ roundtrip(const uint8_t *data, size_t size)
 		CHECK(nudge_csv_next(c2, &r2, &err) == 1);
 		CHECK(r2->n == r->n);
 		for (i = 0; i < r->n; i++)
-			CHECK(r2->len[i] == r->len[i] &&
-			    memcmp(r2->f[i], r->f[i], r->len[i]) == 0);
+			if (r2->len[i] != r->len[i] ||
+			    memcmp(r2->f[i], r->f[i], r->len[i]) != 0) {
+				fprintf(stderr, "line %ld field %zu: read "
+				    "\"%.*s\", written \"%.*s\", read back "
+				    "\"%.*s\"\n", r->line, i, (int)r->len[i],
+				    r->f[i], (int)blen, buf, (int)r2->len[i],
+				    r2->f[i]);
+				abort();
+			}
 		CHECK(nudge_csv_next(c2, &r2, &err) == 0);
 		nudge_csv_close(c2);
 		fclose(back);
