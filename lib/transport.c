@@ -452,14 +452,15 @@ read_cb(char *buf, size_t size, size_t nmemb, void *ud)
 
 /*
  * Keeps the SMTP reply line buf[0..n) (as libcurl hands it, with its line
- * end) in reply[0..len), NUL-terminated and cut to fit, unless it is the
+ * end) in reply[0..len), NUL-terminated, cut to fit and with control
+ * characters made spaces, unless it is the
  * "221" to the QUIT libcurl sends after a failure: so that reply holds the
  * last line a message ended on.  Exposed for the fuzz target smtp-reply.
  */
 void
 nudge_transport_smtp_line(char *reply, size_t len, const char *buf, size_t n)
 {
-	size_t k = n;
+	size_t k = n, i;
 
 	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
 		k--;
@@ -467,7 +468,11 @@ nudge_transport_smtp_line(char *reply, size_t len, const char *buf, size_t n)
 		return;
 	if (k >= len)
 		k = len - 1;
-	memcpy(reply, buf, k);
+	/* A server's control characters (a lone CR, a NUL, an escape
+	 * sequence) become spaces: the reply is printed and stored. */
+	for (i = 0; i < k; i++)
+		reply[i] = (unsigned char)buf[i] < 0x20 || buf[i] == 0x7f ?
+		    ' ' : buf[i];
 	reply[k] = '\0';
 }
 
