@@ -87,6 +87,7 @@ FUZZ_SRC     := $(filter-out test/fuzz/driver.c,$(sort $(wildcard test/fuzz/*.c)
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
 FUZZ_REGRESS := $(patsubst %,test/fuzz/%.regress,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 60
+FUZZ_FLAGS   ?= -timeout=10 -rss_limit_mb=2048
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_WORK    ?= $(FUZZ_BUILD)/work
 CC_FUZZ      ?= clang
