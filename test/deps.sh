@@ -9,6 +9,11 @@ libcsv-dev libssl-dev sqlite3 python3-aiosmtpd lighttpd mandoc tzdata curl"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS postfix hyperfine wrk nginx-light curl"
 fi
+# `deps.sh fuzz`: clang and its libFuzzer for `make fuzz`, AFL++ for
+# `make fuzz-afl`
+if [ "${1:-}" = fuzz ]; then
+	PKGS="$PKGS clang libclang-rt-14-dev afl++"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
