@@ -114,7 +114,9 @@ $(FUZZ_BUILD)/%: test/fuzz/%.c test/fuzz/fuzz.h $(FUZZ_BUILD)/libnudge.a
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz:
+	@sh test/deps.sh fuzz
+	$(MAKE) fuzz-build
 	@rc=0; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_WORK)/$$t test/fuzz/crashes/$$t; \
 	    echo "fuzz: $$t for $(FUZZ_TIME) s"; \
@@ -127,6 +129,7 @@ fuzz: fuzz-build
 # same targets (its -fsanitize=fuzzer links AFL++'s libFuzzer driver);
 # one afl-fuzz per target for FUZZ_TIME seconds.
 fuzz-afl:
+	@sh test/deps.sh fuzz
 	$(MAKE) fuzz-build CC_FUZZ=afl-clang-fast FUZZ_BUILD=build/fuzz-afl
 	@rc=0; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p test/fuzz/crashes/$$t; rm -rf build/fuzz-afl/work/$$t; \
