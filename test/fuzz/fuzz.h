@@ -6,6 +6,7 @@
 #define NUDGE_FUZZ_H
 
 #include <ftw.h>
+#include <sys/mman.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,6 +130,30 @@ fuzz_store(void)
 		CHECK(nudge_store_exec(st, "PRAGMA synchronous=OFF", &err) == 0);
 	}
 	return st;
+}
+
+/* Copies data[0..n) (n at most 64 KiB) so that it ends where an
+ * unreadable page begins: a read past its end faults at once, with or
+ * without a sanitizer, even inside libc (sscanf's strlen, which ASan does
+ * not see).  The copy is valid until the next call. */
+static inline const char *
+fuzz_guarded(const void *data, size_t n)
+{
+	static char *map;
+	static size_t maplen;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), room = 65536;
+
+	CHECK(n <= room);
+	if (map == NULL) {
+		maplen = room + pg;
+		map = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(map != MAP_FAILED);
+		CHECK(mprotect(map + room, pg, PROT_NONE) == 0);
+	}
+	if (n > 0)
+		memcpy(map + room - n, data, n);
+	return map + room - n;
 }
 
 /* Splits data[0..size) at NUL bytes into up to max NUL-terminated

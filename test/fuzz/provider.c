@@ -2,7 +2,8 @@
  * and the error, with the paths of the sample profiles (the first byte
  * picks one, and the status) or with a path from the input (after the
  * first byte, up to a NUL).  The body is handed over without a NUL after
- * it, so that a read past its end is caught. */
+ * it and ending at an unreadable page, so that a read past its end
+ * faults. */
 #include "fuzz.h"
 
 #include "provider.h"
@@ -23,7 +24,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	nudge_provider p = { 0 };
-	char id[256], detail[256], small[8], *body, *path = NULL;
+	char id[256], detail[256], small[8], *path = NULL;
+	const char *body;
 	const char *nul;
 	size_t len, k;
 	int ok, status;
@@ -49,9 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.error_path = (char *)(uintptr_t)paths[k][1];
 	}
 	len = size;
-	CHECK((body = malloc(len > 0 ? len : 1)) != NULL);
-	if (len > 0)
-		memcpy(body, data, len);
+	body = fuzz_guarded(data, len);
 	ok = nudge_provider_answer(&p, status, body, len, id, sizeof id,
 	    detail, sizeof detail);
 	CHECK(memchr(id, '\0', sizeof id) != NULL);
@@ -62,7 +62,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    nudge_json_path(body, len, p.id_path, small, sizeof small) == 0)
 		CHECK(memchr(small, '\0', sizeof small) != NULL);
 	(void)nudge_provider_retryable(&p, status);
-	free(body);
 	free(path);
 	return 0;
 }
