@@ -132,7 +132,8 @@ fuzz-afl:
 	@sh test/deps.sh fuzz
 	$(MAKE) fuzz-build CC_FUZZ=afl-clang-fast FUZZ_BUILD=build/fuzz-afl
 	@rc=0; for t in $(FUZZ_TARGETS); do \
-	    mkdir -p test/fuzz/crashes/$$t; rm -rf build/fuzz-afl/work/$$t; \
+	    mkdir -p build/fuzz-afl/work test/fuzz/crashes/$$t; \
+	    rm -rf build/fuzz-afl/work/$$t; \
 	    AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 afl-fuzz -V $(FUZZ_TIME) \
 	        -i test/fuzz/corpus/$$t -o build/fuzz-afl/work/$$t \
 	        -x test/fuzz/$$t.dict -- build/fuzz-afl/$$t || rc=1; \
