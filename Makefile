@@ -75,6 +75,75 @@ deps:
 torture: deps all
 	prove $(PROVE_FLAGS) test/torture/*.t
 
+# ---- fuzzing: test/fuzz/README ----
+# Each test/fuzz/TARGET.c is a libFuzzer target.  `make fuzz` builds them
+# with clang (lib/ recompiled into build/fuzz/, apart from the gcc
+# objects) and runs each for FUZZ_TIME seconds on its seed corpus and
+# dictionary; new inputs go to FUZZ_WORK, crashes to test/fuzz/crashes/.
+# `make fuzz-afl` does the same with AFL++.  `make check` runs every
+# target once over its corpus and kept crashes (test/fuzz/TARGET.regress,
+# the normal compiler and flags).
+FUZZ_SRC     := $(filter-out test/fuzz/driver.c,$(sort $(wildcard test/fuzz/*.c)))
+FUZZ_TARGETS := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_REGRESS := $(patsubst %,test/fuzz/%.regress,$(FUZZ_TARGETS))
+FUZZ_TIME    ?= 60
+FUZZ_FLAGS   ?= -timeout=10 -rss_limit_mb=2048
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_WORK    ?= $(FUZZ_BUILD)/work
+CC_FUZZ      ?= clang
+FUZZ_SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -pthread -std=c17 -D_GNU_SOURCE \
+	-DNUDGE_VERSION=\"$(VERSION)\" -DPROVIDERDIR=\"$(DATADIR)/nudge/providers\" \
+	$(FUZZ_SAN) $(DEP_CFLAGS)
+FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
+
+# (a line of its own here: a rule's prerequisites expand where it is read)
+check: $(FUZZ_REGRESS)
+
+test/fuzz/%.regress: test/fuzz/%.c test/fuzz/driver.c test/fuzz/fuzz.h lib/libnudge.a lib/*.h
+	$(CC) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< test/fuzz/driver.c lib/libnudge.a $(LIBS)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC_FUZZ) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libnudge.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_LIB_OBJ)
+
+$(FUZZ_BUILD)/%: test/fuzz/%.c test/fuzz/fuzz.h $(FUZZ_BUILD)/libnudge.a
+	$(CC_FUZZ) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ilib -o $@ $< $(FUZZ_BUILD)/libnudge.a $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@sh test/deps.sh fuzz
+	$(MAKE) fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_WORK)/$$t test/fuzz/crashes/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_TIME) s"; \
+	    $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	        -dict=test/fuzz/$$t.dict -artifact_prefix=test/fuzz/crashes/$$t/ \
+	        $(FUZZ_FLAGS) $(FUZZ_WORK)/$$t test/fuzz/corpus/$$t || rc=1; \
+	done; exit $$rc
+
+# AFL++ (Debian's afl++: `sh test/deps.sh fuzz`): afl-clang-fast builds the
+# same targets (its -fsanitize=fuzzer links AFL++'s libFuzzer driver);
+# one afl-fuzz per target for FUZZ_TIME seconds.
+fuzz-afl:
+	@sh test/deps.sh fuzz
+	$(MAKE) fuzz-build CC_FUZZ=afl-clang-fast FUZZ_BUILD=build/fuzz-afl
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/fuzz-afl/work test/fuzz/crashes/$$t; \
+	    rm -rf build/fuzz-afl/work/$$t; \
+	    AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 afl-fuzz -V $(FUZZ_TIME) \
+	        -i test/fuzz/corpus/$$t -o build/fuzz-afl/work/$$t \
+	        -x test/fuzz/$$t.dict -- build/fuzz-afl/$$t || rc=1; \
+	    for c in build/fuzz-afl/work/$$t/default/crashes/id*; do \
+	        [ -f "$$c" ] && cp "$$c" test/fuzz/crashes/$$t/; done; \
+	done; exit $$rc
+
 demo: deps all
 	@sh samples/demo.sh
 
@@ -97,6 +166,7 @@ lint:
 
 clean:
 	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS)
+	rm -rf test/fuzz/*.regress build/fuzz build/fuzz-afl
 
-.PHONY: all check deps demo bench install lint clean torture
-.PRECIOUS: cmd/%.o
+.PHONY: all check deps demo bench install lint clean torture fuzz fuzz-build fuzz-afl
+.PRECIOUS: cmd/%.o $(FUZZ_BUILD)/lib/%.o

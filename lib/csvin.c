@@ -249,7 +249,10 @@ write_field(FILE *fp, const char *s, size_t l)
 {
 	if (l == 0)
 		return 0;
-	if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || s[l - 1] == ' ')
+	/* A field starting with a UTF-8 BOM is quoted too: at the start of
+	 * a file a reader would take the BOM for the file's. */
+	if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || s[l - 1] == ' ' ||
+	    (l >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0))
 		return csv_fwrite(fp, s, l) != 0 ? -1 : 0;
 	return fwrite(s, 1, l, fp) != l ? -1 : 0;
 }

@@ -801,12 +801,39 @@ nudge_provider_retryable(const nudge_provider *p, int status)
 	return 0;
 }
 
+/* The four hex digits at p (before e) as a number, or -1.  By hand, not
+ * sscanf: the text need not be NUL-terminated, and sscanf would also take
+ * a sign or spaces. */
+static long
+hex4(const char *p, const char *e)
+{
+	long u = 0;
+	int i;
+
+	if (e - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		u <<= 4;
+		if (c >= '0' && c <= '9')
+			u |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			u |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			u |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return u;
+}
+
 /* Copies the JSON string at p (its opening quote) unescaped. */
 static void
 copy_string(const char *p, const char *e, char *out, size_t outlen)
 {
 	size_t o = 0;
-	unsigned u;
+	long u;
 
 	for (p++; p < e && *p != '"' && o + 4 < outlen; p++) {
 		if (*p != '\\') {
@@ -822,7 +849,7 @@ copy_string(const char *p, const char *e, char *out, size_t outlen)
 		case 'b': out[o++] = '\b'; break;
 		case 'f': out[o++] = '\f'; break;
 		case 'u':
-			if (e - p < 5 || sscanf(p + 1, "%4x", &u) != 1) {
+			if ((u = hex4(p + 1, e)) == -1) {
 				out[o++] = '?';
 				break;
 			}

@@ -1516,7 +1516,10 @@ nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
 	}
 	if (p.code == 0 && cond.s != NULL) {
 		strip_parens(cond.s);
-		if ((fast = fast_sql(&sh, seg, &sql)) == 0 &&
+		/* An event_since bound names c (the contact's row), which
+		 * the faster form has not in scope: scan contacts then. */
+		if ((fast = ctx != NULL && ctx->event_since != NULL ? 0 :
+		    fast_sql(&sh, seg, &sql)) == 0 &&
 		    nudge_buf_printf(&sql, "SELECT c.id FROM contacts c "
 		    "WHERE %s ORDER BY c.id", cond.s) == -1)
 			fast = -1;

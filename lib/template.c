@@ -540,9 +540,10 @@ parse_headers(nudge_tpl *t, struct pos *p, char **sp, char *end,
 			if (t->parts & (1u << k))
 				return perr(err, p, s, "header given twice",
 				    s, (size_t)(colon - s));
-			/* Tabs become spaces: a header value is one line. */
+			/* Tabs and other control characters (a lone CR)
+			 * become spaces: a header value is one line. */
 			for (c = v; c < ve; c++)
-				if (*c == '\t')
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
 					*c = ' ';
 			t->parts |= 1u << k;
 			t->first[k] = t->nseg;

@@ -8,6 +8,8 @@
 #include <openssl/hmac.h>
 
 #define VERSION 1
+/* The longest token nudge_token_open reads, in base64 characters. */
+#define TOKEN_MAX 8192
 
 static const char b64std[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -171,6 +173,12 @@ nudge_token_seal(const nudge_token *t, const void *key, size_t keylen,
 		    "bytes");
 	if (t->kind < NUDGE_TOKEN_OPEN || t->kind > NUDGE_TOKEN_UNSUB)
 		return nudge_errf(err, EX_DATAERR, "token: unknown kind");
+	/* What nudge_token_open refuses is not sealed: a click without a
+	 * link or with a NUL in it would be a link that never opens. */
+	if (t->kind == NUDGE_TOKEN_CLICK && (t->link == NULL ||
+	    t->link_len == 0 || memchr(t->link, '\0', t->link_len) != NULL))
+		return nudge_errf(err, EX_DATAERR, "token: a click without a "
+		    "link, or with a NUL in it");
 	head = (unsigned char)(VERSION << 4 | t->kind);
 	if (nudge_buf_add(&p, &head, 1) == -1 ||
 	    put_varint(&p, (uint64_t)t->campaign_id) == -1 ||
@@ -185,8 +193,14 @@ nudge_token_seal(const nudge_token *t, const void *key, size_t keylen,
 		rc = nudge_errf(err, EX_SOFTWARE, "token: HMAC failed");
 		goto out;
 	}
-	if (nudge_buf_add(&p, md, NUDGE_TOKEN_MAC) == -1 ||
-	    nudge_b64_encode(out, p.s, p.len, 1) == -1)
+	if (nudge_buf_add(&p, md, NUDGE_TOKEN_MAC) == -1)
+		goto nomem;
+	if ((p.len * 4 + 2) / 3 > TOKEN_MAX) {
+		rc = nudge_errf(err, EX_DATAERR, "token: over %d characters",
+		    TOKEN_MAX);
+		goto out;
+	}
+	if (nudge_b64_encode(out, p.s, p.len, 1) == -1)
 		goto nomem;
 	goto out;
 nomem:
@@ -210,7 +224,7 @@ nudge_token_open(const char *s, size_t n, const void *key, size_t keylen,
 	memset(t, 0, sizeof *t);
 	nudge_buf_reset(scratch);
 	/* a generous bound: no link of ours is 4 KiB */
-	if (keylen == 0 || n > 8192 ||
+	if (keylen == 0 || n > TOKEN_MAX ||
 	    nudge_b64_decode(scratch, s, n, 1) == -1 ||
 	    scratch->len < 6 + NUDGE_TOKEN_MAC)
 		return NUDGE_TOKEN_BAD;

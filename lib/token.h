@@ -42,7 +42,8 @@ typedef struct nudge_token {
  * base64 (RFC 4648 section 5, no padding) of a version and kind byte,
  * the numbers as varints, the step, the link and the MAC.
  * Errors: EX_DATAERR (a negative number, a step over 255 bytes, an empty
- * key), EX_OSERR. */
+ * key, a click without a link or with a NUL in it, a token longer than
+ * nudge_token_open reads), EX_OSERR. */
 int nudge_token_seal(const nudge_token *t, const void *key, size_t keylen,
     nudge_buf *out, nudge_err *err);
 

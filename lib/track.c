@@ -551,7 +551,8 @@ twilio_ok(struct req *q, struct form *f)
 		return 0;
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	qsort(f->f, f->n, sizeof *f->f, field_cmp);
+	if (f->n > 1)	/* qsort's base may not be NULL, even for 0 */
+		qsort(f->f, f->n, sizeof *f->f, field_cmp);
 	if (nudge_buf_add(&s, base, blen) == -1 ||
 	    nudge_buf_puts(&s, q->r->path) == -1 ||
 	    (q->r->query != NULL && *q->r->query != '\0' &&

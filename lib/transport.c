@@ -470,24 +470,42 @@ read_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* Every server reply line comes here (libcurl's pingpong code hands them
- * to the header callback).  The last one but the "221" to the QUIT libcurl
- * sends after a failure is the reply a message ended on. */
-static size_t
-header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+/*
+ * Keeps the SMTP reply line buf[0..n) (as libcurl hands it, with its line
+ * end) in reply[0..len), NUL-terminated, cut to fit and with control
+ * characters made spaces, unless it is the
+ * "221" to the QUIT libcurl sends after a failure: so that reply holds the
+ * last line a message ended on.  Exposed for the fuzz target smtp-reply.
+ */
+void
+nudge_transport_smtp_line(char *reply, size_t len, const char *buf, size_t n)
 {
-	struct slot *s = ud;
-	size_t n = size * nmemb, k = n;
+	size_t k = n, i;
 
 	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
 		k--;
 	if (k >= 4 && memcmp(buf, "221 ", 4) == 0)
-		return n;
-	if (k >= sizeof s->reply)
-		k = sizeof s->reply - 1;
-	memcpy(s->reply, buf, k);
-	s->reply[k] = '\0';
-	return n;
+		return;
+	if (k >= len)
+		k = len - 1;
+	/* A server's control characters (a lone CR, a NUL, an escape
+	 * sequence) become spaces: the reply is printed and stored. */
+	for (i = 0; i < k; i++)
+		reply[i] = (unsigned char)buf[i] < 0x20 || buf[i] == 0x7f ?
+		    ' ' : buf[i];
+	reply[k] = '\0';
+}
+
+/* Every server reply line comes here (libcurl's pingpong code hands them
+ * to the header callback). */
+static size_t
+header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+
+	nudge_transport_smtp_line(s->reply, sizeof s->reply, buf,
+	    size * nmemb);
+	return size * nmemb;
 }
 
 static size_t
@@ -498,15 +516,20 @@ write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-/* http: keeps Retry-After (seconds or an HTTP date) of the answer. */
-static size_t
-http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+/*
+ * Reads the HTTP header line buf[0..n): when it is a Retry-After with
+ * delay-seconds or an HTTP date (taken relative to now, Unix seconds),
+ * returns the wait in milliseconds, at most BACKOFF_MAX_MS and 0 for a
+ * date past; else (another header, an unreadable value) -1.  Exposed for
+ * the fuzz target retry-after.
+ */
+long
+nudge_transport_retry_after(const char *buf, size_t n, int64_t now)
 {
-	struct slot *s = ud;
-	size_t n = size * nmemb;
 	char v[128];
 	size_t k;
 	time_t at;
+	long ms = -1;
 
 	if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
 		k = n - 12;
@@ -515,17 +538,34 @@ http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
 		memcpy(v, buf + 12, k);
 		v[k] = '\0';
 		v[strcspn(v, "\r\n")] = '\0';
+		/* Compared in seconds before multiplying: a huge value
+		 * (strtol saturates at LONG_MAX) would overflow. */
 		if (v[strspn(v, " \t0123456789")] == '\0' &&
 		    v[strspn(v, " \t")] != '\0') {
-			s->retry_after_ms = strtol(v, NULL, 10) * 1000;
+			long sec = strtol(v, NULL, 10);
+
+			ms = sec > BACKOFF_MAX_MS / 1000 ? BACKOFF_MAX_MS :
+			    sec * 1000;
 		} else if ((at = curl_getdate(v + strspn(v, " \t"), NULL)) !=
 		    -1) {
-			at -= time(NULL);
-			s->retry_after_ms = at > 0 ? (long)at * 1000 : 0;
+			at -= (time_t)now;
+			ms = at <= 0 ? 0 : at > BACKOFF_MAX_MS / 1000 ?
+			    BACKOFF_MAX_MS : (long)at * 1000;
 		}
-		if (s->retry_after_ms > BACKOFF_MAX_MS)
-			s->retry_after_ms = BACKOFF_MAX_MS;
 	}
+	return ms;
+}
+
+/* http: keeps Retry-After (seconds or an HTTP date) of the answer. */
+static size_t
+http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+	size_t n = size * nmemb;
+	long ms = nudge_transport_retry_after(buf, n, (int64_t)time(NULL));
+
+	if (ms != -1)
+		s->retry_after_ms = ms;
 	return n;
 }
 
@@ -709,6 +749,43 @@ permanent(CURLcode rc)
 		return 1;
 	default:
 		return 0;
+	}
+}
+
+/*
+ * Fills d's status, fatal, smtp_code and detail for an SMTP transfer that
+ * failed with libcurl's rc (a CURLcode, not CURLE_OK), the last reply's
+ * code (0 when none), libcurl's error text errbuf ("" when none) and the
+ * last reply line reply (""): a 5xx to RCPT TO is a bounce, another 5xx a
+ * failure, a 4xx or a transient libcurl error a temporary failure; an
+ * authentication reply or a configuration error is fatal.  Exposed for
+ * the fuzz target smtp-reply.
+ */
+void
+nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
+    const char *reply, nudge_delivery *d)
+{
+	CURLcode c = (CURLcode)rc;
+
+	d->smtp_code = (int)code;
+	if (code >= 500)
+		/* libcurl names the failing command: "RCPT failed". */
+		d->status = strncmp(errbuf, "RCPT", 4) == 0 ?
+		    NUDGE_BOUNCED : NUDGE_FAILED;
+	else if (code >= 400 || !permanent(c))
+		d->status = NUDGE_TEMPFAIL;
+	else
+		d->status = NUDGE_FAILED;
+	/* 530/535: authentication; the rest is URL or TLS. */
+	d->fatal = code == 530 || code == 535 || (code < 400 &&
+	    permanent(c));
+	if (code >= 400 && reply[0] != '\0')
+		snprintf(d->detail, sizeof d->detail, "%s", reply);
+	else {
+		/* Not a reply's fault: a code here would mislead. */
+		d->smtp_code = 0;
+		snprintf(d->detail, sizeof d->detail, "%s",
+		    errbuf[0] ? errbuf : curl_easy_strerror(c));
 	}
 }
 
@@ -1064,25 +1141,8 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 			return -1;
 		return 0;
 	} else {
-		if (code >= 500)
-			/* libcurl names the failing command: "RCPT failed". */
-			d.status = strncmp(s->errbuf, "RCPT", 4) == 0 ?
-			    NUDGE_BOUNCED : NUDGE_FAILED;
-		else if (code >= 400 || !permanent(rc))
-			d.status = NUDGE_TEMPFAIL;
-		else
-			d.status = NUDGE_FAILED;
-		/* 530/535: authentication; the rest is URL or TLS. */
-		d.fatal = code == 530 || code == 535 || (code < 400 &&
-		    permanent(rc));
-		if (code >= 400 && s->reply[0] != '\0')
-			snprintf(d.detail, sizeof d.detail, "%s", s->reply);
-		else {
-			/* Not a reply's fault: a code here would mislead. */
-			d.smtp_code = 0;
-			snprintf(d.detail, sizeof d.detail, "%s",
-			    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-		}
+		nudge_transport_smtp_failure(code, (int)rc, s->errbuf,
+		    s->reply, &d);
 		if (d.status == NUDGE_TEMPFAIL &&
 		    m->attempts <= t->o.max_retries) {
 			m->not_before = now_ms() + backoff_ms(t, m->attempts);

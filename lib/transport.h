@@ -15,6 +15,7 @@
 #define NUDGE_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "provider.h"
 #include "util.h"
@@ -183,5 +184,14 @@ void nudge_transport_close(nudge_transport *t);
 
 /* "sent", "tempfail", "failed", "bounced", "unknown". */
 const char *nudge_delivery_status_name(enum nudge_delivery_status s);
+
+/* Parsers of what servers answer, exposed for the fuzz targets (see
+ * test/fuzz/): an SMTP reply line kept, an SMTP failure classified, an
+ * HTTP Retry-After header read.  Comments at their definitions. */
+void nudge_transport_smtp_line(char *reply, size_t len, const char *buf,
+    size_t n);
+void nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
+    const char *reply, nudge_delivery *d);
+long nudge_transport_retry_after(const char *buf, size_t n, int64_t now);
 
 #endif

@@ -10,6 +10,11 @@ openssl"
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS postfix hyperfine wrk nginx-light curl"
 fi
+# `deps.sh fuzz`: clang and its libFuzzer for `make fuzz`, AFL++ for
+# `make fuzz-afl`
+if [ "${1:-}" = fuzz ]; then
+	PKGS="$PKGS clang libclang-rt-14-dev afl++"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
