@@ -195,7 +195,7 @@ nudge_ledger_claim(nudge_ledger *l, int64_t campaign_id, const char *step,
     int64_t contact_id, const char *channel, int resend_unknown,
     int64_t now, enum nudge_claim *result, int64_t *id, nudge_err *err)
 {
-	int own = sqlite3_get_autocommit(l->st->db), rc = 0, n;
+	int own = !nudge_store_writing(l->st), rc = 0, n;
 	const char *status;
 
 	*id = 0;
@@ -291,7 +291,7 @@ static int
 transition(nudge_ledger *l, sqlite3_stmt *s, int64_t id, const char *to,
     nudge_err *err)
 {
-	int own = sqlite3_get_autocommit(l->st->db), rc = 0, n;
+	int own = !nudge_store_writing(l->st), rc = 0, n;
 
 	if (own && (rc = nudge_store_begin(l->st, err)) != 0) {
 		sqlite3_reset(s);

@@ -724,6 +724,10 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	nudge_err e;
 	int rc;
 
+	/* the reads of the lines between two waits share one read
+	 * transaction (one WAL snapshot and lock, not one a statement);
+	 * a write (claims, outcomes) ends it first */
+	nudge_store_read(s->st);
 	/* an id, as nudge segment prints them, needs no lookup (a prepared
 	 * query per line): the policy says "no such contact" for a wrong
 	 * one */
@@ -845,6 +849,9 @@ poll_all(nudge_sender *s, int timeout_ms)
 		if (s->ch[i].t != NULL && nudge_transport_pending(s->ch[i].t) >
 		    0)
 			busy[n++] = s->ch[i].t;
+	/* no snapshot held while waiting */
+	if (timeout_ms > 0)
+		nudge_store_read_end(s->st);
 	/* about to wait on the network: the outcomes kept for a while are
 	 * written now, in a short transaction, so that a kill does not
 	 * turn messages that arrived into `unknown` (a slow provider may
@@ -1187,6 +1194,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	int rc;
 
 	*out = NULL;
+	nudge_store_read_end(s->st);	/* a lane may write its campaign */
 	if (lo->campaign == NULL || *lo->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
@@ -1337,6 +1345,7 @@ nudge_sender_finish(nudge_sender *s)
 	size_t i;
 	int rc;
 
+	nudge_store_read_end(s->st);
 	for (;;) {
 		if ((rc = pump(s)) != 0 || (rc = flush_batch(s)) != 0)
 			return rc;
@@ -1383,6 +1392,7 @@ nudge_sender_close(nudge_sender *s)
 
 	if (s == NULL)
 		return;
+	nudge_store_read_end(s->st);
 	if (s->ndone > 0)
 		record_done(s, 0);
 	if (s->in_txn)

@@ -196,9 +196,35 @@ nudge_store_cached(nudge_store *st, const char *sql, sqlite3_stmt **stmt,
 	return 0;
 }
 
+void
+nudge_store_read(nudge_store *st)
+{
+	if (!st->reading && sqlite3_get_autocommit(st->db) &&
+	    sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		st->reading = 1;
+}
+
+void
+nudge_store_read_end(nudge_store *st)
+{
+	if (!st->reading)
+		return;
+	st->reading = 0;
+	if (!sqlite3_get_autocommit(st->db) &&
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+nudge_store_writing(const nudge_store *st)
+{
+	return !st->reading && !sqlite3_get_autocommit(st->db);
+}
+
 int
 nudge_store_begin(nudge_store *st, nudge_err *err)
 {
+	nudge_store_read_end(st);
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return nudge_store_error(st, err, "begin");
@@ -397,6 +423,7 @@ nudge_store_close(nudge_store *st)
 
 	if (st == NULL)
 		return;
+	nudge_store_read_end(st);
 	for (i = 0; i < NUDGE_STORE_CACHE; i++)
 		sqlite3_finalize(st->cache[i]);
 	sqlite3_close_v2(st->db);

@@ -22,6 +22,7 @@ typedef struct nudge_store {
 	 * address of their SQL text */
 	const char *cache_sql[NUDGE_STORE_CACHE];
 	sqlite3_stmt *cache[NUDGE_STORE_CACHE];
+	int reading;              /* nudge_store_read's transaction is open */
 } nudge_store;
 
 enum {
@@ -40,6 +41,18 @@ enum {
 int nudge_store_open(nudge_store **out, const char *path, int flags,
     nudge_err *err);
 void nudge_store_close(nudge_store *st);
+
+/* Opens a read transaction (BEGIN, deferred) unless a transaction is
+ * open: the reads that follow share one snapshot of the WAL and one
+ * lock, not one each (in WAL mode every read outside a transaction takes
+ * and drops locks: several fcntl(2) calls a statement).  Writers of other
+ * connections are not held up; nudge_store_begin ends it first, and so
+ * does nudge_store_read_end.  A failure only leaves the reads as they
+ * were, each its own transaction. */
+void nudge_store_read(nudge_store *st);
+void nudge_store_read_end(nudge_store *st);
+/* Whether a write transaction (nudge_store_begin's) is open. */
+int nudge_store_writing(const nudge_store *st);
 
 /* BEGIN IMMEDIATE (takes the write lock now, so a busy store fails here
  * and not halfway through), COMMIT, ROLLBACK. */
