@@ -345,9 +345,12 @@ main(int argc, char **argv)
 			    out.why[i].what);
 		warnx("skipped: %s", line);
 	}
-	if (stats.held > 0)
+	if (stats.held > 0 && rc == 0)
 		warnx("%ld held for quiet hours: not sent, offered again by "
 		    "the next nudge trigger", stats.held);
+	else if (stats.held > 0) /* the run stopped: not all quiet hours */
+		warnx("%ld held: not sent (quiet hours, or the run stopped "
+		    "first), offered again by the next run", stats.held);
 	if (rc != 0)
 		warnx("%s", ne.msg);
 	else if (stats.tempfail > 0)
