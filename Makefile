@@ -79,7 +79,7 @@ check-valgrind: deps all $(UNITS)
 	mkdir -p test/valgrind/bin test/valgrind/log
 	for c in nudge $(CMDS); do ln -s ../vg test/valgrind/bin/$$c; done
 	st=0; prove $(PROVE_FLAGS) --exec test/valgrind/vg test/unit/*.t || st=1; \
-	NUDGE_TEST_BIN=$(CURDIR)/test/valgrind/bin prove $(PROVE_FLAGS) \
+	TEST_BIN_DIR=$(CURDIR)/test/valgrind/bin TEST_SLOW=20 prove $(PROVE_FLAGS) \
 	    $(VG_TESTS) || st=1; \
 	bad=$$(grep -l 'ERROR SUMMARY: [1-9]\|definitely lost\|indirectly lost\|Invalid\|uninitialised' \
 	    test/valgrind/log/*.log 2>/dev/null); \
