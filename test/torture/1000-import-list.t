@@ -26,12 +26,14 @@ state() {
 printf 'email,first_name,lists\nmoshe@example.com,Moses,old\n' >old.csv
 nudge-import-list old.csv 2>/dev/null
 cp "$NUDGE_DB" base.db
+FAIL_BASE=base.db
 before=$(state)
 nudge-import-list c.csv 2>/dev/null
 want=$(state)
 prep() { rm -f "$NUDGE_DB"-*; cp base.db "$NUDGE_DB"; }
 FAIL_SUMMARY=': nothing imported$'
 check() { # N RC
+	[ "$FAIL_SAME" = 1 ] && [ "$2" != 0 ] && return # as it was: no rerun
 	if [ "$2" = 0 ]; then
 		[ "$(state)" = "$want" ] || fail_bad own "exit 0 but the store holds: $(state | tr '\n' ' ')"
 		return

@@ -26,12 +26,14 @@ state() {
 	    SELECT id, name FROM campaigns ORDER BY id" 2>&1
 }
 cp "$NUDGE_DB" base.db
+FAIL_BASE=base.db
 before=$(state)
 nudge-event import ev.csv 2>/dev/null
 want=$(state)
 prep() { rm -f "$NUDGE_DB"-*; cp base.db "$NUDGE_DB"; }
 FAIL_SUMMARY=': nothing recorded$'
 check() { # N RC
+	[ "$FAIL_SAME" = 1 ] && [ "$2" != 0 ] && return # as it was: no rerun
 	if [ "$2" = 0 ]; then
 		[ "$(state)" = "$want" ] || fail_bad own "exit 0 but the store holds: $(state | tr '\n' ' ')"
 		return

@@ -25,6 +25,7 @@ CSV
 nudge-import-list c.csv 2>/dev/null
 nudge-segment 'list "news"' >"$T/stdin"
 cp "$NUDGE_DB" base.db
+FAIL_BASE=base.db
 ADDRS="ann@example.com bob@example.com cy@example.com di@example.com"
 send_run() {
 	nudge-send --now 2026-11-02T09:00:00Z -c torture \
@@ -71,13 +72,13 @@ verify() {
 	done
 }
 check() { # N RC
+	# the store untouched and nothing on the server: nothing to verify
+	[ "$FAIL_SAME" = 1 ] && [ -z "$(got_all)" ] && return
 	verify "" "$2"
 	# a clean exit with all sent, or nothing changed at all: the rerun
 	# would send nothing, or be the first run
 	if [ "$2" = 0 ]; then
 		[ "$(printf '%s\n' "$_l" | grep -vc ' sent$')" = 0 ] && return
-	elif cmp -s base.db "$NUDGE_DB" && [ -z "$_got" ]; then
-		return
 	fi
 	send_run <"$T/stdin" >"$T/rerun.out" 2>"$T/rerun.err" ||
 		fail_bad own "the rerun exits $?: $(tr '\n' '|' <"$T/rerun.err")"
