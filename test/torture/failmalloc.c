@@ -18,7 +18,10 @@
  *                  EVP_MD_fetch; found at N=2019 of a send): its bug,
  *                  not nudge's to handle, and thousands of allocations
  *                  it otherwise shrugs off.  FAILMALLOC_SPARE= spares
- *                  nothing.
+ *                  nothing.  Whatever pthread_getattr_np allocates is
+ *                  spared too: ASan calls it as each thread starts and
+ *                  aborts when it fails (a SAN=1 build, N=1186 of
+ *                  import-list).
  * FAILIO_N=N       the N-th write, pwrite, pwrite64, writev, fsync or
  *                  fdatasync on a file whose path contains FAILIO_MATCH
  *                  (default ".db": the store, its journal and WAL) fails
@@ -32,8 +35,9 @@
  *                  (a run with N set past the end tells how far to go).
  *
  * Counting starts when main is called (__libc_start_main is wrapped), not
- * at process start: the dynamic loader's and libc's own start-up
- * allocations are not the program's to handle.  Everything after that
+ * at process start, and stops at exit: the dynamic loader's and libc's own
+ * start-up and tear-down, and a sanitizer's leak check, are not the
+ * program's to handle.  Everything after that
  * counts, the libraries' (SQLite, libcurl, libyaml, OpenSSL, stdio)
  * included, in every thread: with several threads the N-th allocation is
  * not always the same one from run to run.
@@ -47,6 +51,7 @@
 #include <execinfo.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -75,7 +80,7 @@ static int (*real_fdatasync)(int);
 
 static long fail_alloc = -1, fail_io = -1;
 static atomic_long n_alloc, n_io;
-static atomic_int armed, hit;
+static atomic_int armed, started, hit;
 static const char *hit_file, *io_match = ".db", *spare = "libcrypto";
 static int io_errno = EIO;
 
@@ -194,13 +199,31 @@ spared(const void *pc)
 	return 0;
 }
 
+static _Thread_local int in_getattr;
+
+/* ASan's thread start calls it: what it allocates is spared. */
+int
+pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
+{
+	static int (*real)(pthread_t, pthread_attr_t *);
+	int rc;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "pthread_getattr_np");
+	in_getattr++;
+	rc = real(th, attr);
+	in_getattr--;
+	return rc;
+}
+
 /* True when this allocation (called from pc) is the one to fail. */
 static int
 fail_now(const void *pc)
 {
 	long n;
 
-	if (!atomic_load(&armed) || fail_alloc < 0 || spared(pc))
+	if (!atomic_load(&armed) || fail_alloc < 0 || in_getattr > 0 ||
+	    spared(pc))
 		return 0;
 	n = atomic_fetch_add(&n_alloc, 1) + 1;
 	if (n != fail_alloc)
@@ -418,7 +441,7 @@ write_count(void)
 	char line[64];
 	int fd, len;
 
-	if (f == NULL || !atomic_load(&armed))
+	if (f == NULL || !atomic_load(&started))
 		return;
 	len = snprintf(line, sizeof line, "%ld %ld\n", atomic_load(&n_alloc),
 	    atomic_load(&n_io));
@@ -429,6 +452,16 @@ write_count(void)
 			errno = 0;
 		syscall(SYS_close, fd);
 	}
+}
+
+/* At exit (the first handler to run): what runs after is LeakSanitizer's
+ * check (whose pthread_getattr_np aborts the process when its allocation
+ * fails, found at N=1186 of import-list in a SAN=1 build) and libc's
+ * tear-down, not the program's to handle. */
+static void
+disarm(void)
+{
+	atomic_store(&armed, 0);
 }
 
 typedef int main_fn(int, char **, char **);
@@ -448,6 +481,8 @@ counted_main(int argc, char **argv, char **envp)
 		io_match = e;
 	if ((e = getenv("FAILIO_ERRNO")) != NULL && strcmp(e, "ENOSPC") == 0)
 		io_errno = ENOSPC;
+	atexit(disarm);
+	atomic_store(&started, 1);
 	atomic_store(&armed, 1);
 	return real_main(argc, argv, envp);
 }
