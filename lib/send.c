@@ -56,10 +56,12 @@ struct pending {
 	int64_t contact_id, ledger_id;
 	int segments;           /* sms; else 0 */
 	int ucs2;
+	struct pending *prev, *next; /* sender.live */
 	char input[];
 };
 
 struct sender {
+	struct pending *live;   /* submitted, outcome not yet handed out */
 	nudge_store *st;
 	const nudge_send_opts *o;
 	nudge_send_stats *stats;
@@ -221,6 +223,19 @@ commit_outcomes(struct sender *s)
 /* A message that surely did not leave (held by a stopping run, refused
  * to the end): its claim is given back, so that a rerun sends it, and
  * its line reported with status and detail. */
+/* Frees p, unlinking it from s->live. */
+static void
+pending_drop(struct sender *s, struct pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		s->live = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	free(p);
+}
+
 static void
 give_back(struct sender *s, struct pending *p, const char *status,
     const char *detail)
@@ -234,7 +249,7 @@ give_back(struct sender *s, struct pending *p, const char *status,
 		*s->err = e;
 	}
 	result(s, p->line, p->input, p->contact_id, status, detail);
-	free(p);
+	pending_drop(s, p);
 }
 
 static void
@@ -360,7 +375,7 @@ on_delivery(void *arg, const nudge_delivery *d)
 	} else {
 		result(s, p->line, p->input, p->contact_id, status, detail);
 	}
-	free(p);
+	pending_drop(s, p);
 }
 
 /* The envelope sender and From: of this message. */
@@ -689,10 +704,14 @@ flush_batch(struct sender *s)
 		p->ledger_id = ids[i];
 		p->segments = p->ucs2 = 0;
 		strcpy(p->input, sl->input);
+		p->prev = NULL;
+		if ((p->next = s->live) != NULL)
+			p->next->prev = p;
+		s->live = p;
 		if ((rc = strcmp(s->o->channel, "email") == 0 ?
 		    nudge_transport_submit(s->t, sl->from, sl->to, sl->msg.s,
 		    sl->msg.len, p, s->err) : submit_msg(s, sl, p)) != 0) {
-			free(p);
+			pending_drop(s, p);
 			return rc;
 		}
 		/* hand out what is done (exec: and file:// finish in submit)
@@ -941,6 +960,9 @@ out:
 	if (s.in_txn)
 		nudge_store_commit(st, NULL);
 	nudge_transport_close(s.t);
+	/* a run that stopped early: the transport dropped these */
+	while (s.live != NULL)
+		pending_drop(&s, s.live);
 	free(line);
 	for (i = 0; i < BATCH_HTTP; i++) {
 		free(s.slots[i].input);
