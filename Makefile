@@ -36,6 +36,7 @@ UNIT_SRC := $(sort $(wildcard test/unit/*.c))
 UNITS    := $(UNIT_SRC:.c=.t)
 MANS     := $(sort $(wildcard man/*.[1-9]))
 BENCH_TOOLS := test/bench/gen
+VG_TESTS ?= test/*.t
 
 all: nudge $(CMDS)
 
@@ -70,10 +71,28 @@ check: deps all $(UNITS)
 deps:
 	@sh test/deps.sh
 
+# The suite again with every command and unit test under valgrind memcheck
+# (test/valgrind/vg): an error or a definite/indirect leak fails the test.
+# Slow (see README); the reports with errors are listed at the end.
+check-valgrind: deps all $(UNITS)
+	rm -rf test/valgrind/bin test/valgrind/log
+	mkdir -p test/valgrind/bin test/valgrind/log
+	for c in nudge $(CMDS); do ln -s ../vg test/valgrind/bin/$$c; done
+	st=0; prove $(PROVE_FLAGS) --exec test/valgrind/vg test/unit/*.t || st=1; \
+	TEST_BIN_DIR=$(CURDIR)/test/valgrind/bin TEST_SLOW=20 prove $(PROVE_FLAGS) \
+	    $(VG_TESTS) || st=1; \
+	bad=$$(grep -l 'ERROR SUMMARY: [1-9]\|definitely lost\|indirectly lost\|Invalid\|uninitialised' \
+	    test/valgrind/log/*.log 2>/dev/null); \
+	if [ -n "$$bad" ]; then echo "valgrind reports: $$bad"; st=1; fi; exit $$st
+
 # The long fault tests (allocation failures, crash loops): minutes, so not
 # part of `make check`; see test/torture/README.
-torture: deps all
+torture: deps all test/torture/failmalloc.so
 	prove $(PROVE_FLAGS) test/torture/*.t
+
+# The LD_PRELOAD shim that fails the N-th allocation or store write
+test/torture/failmalloc.so: test/torture/failmalloc.c
+	$(CC) -shared -fPIC -O1 -g -Wall -Wextra -o $@ $< -ldl
 
 # ---- fuzzing: test/fuzz/README ----
 # Each test/fuzz/TARGET.c is a libFuzzer target.  `make fuzz` builds them
@@ -165,8 +184,8 @@ lint:
 	    -Ilib --suppress=missingIncludeSystem lib cmd; fi
 
 clean:
-	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS)
-	rm -rf test/fuzz/*.regress build/fuzz build/fuzz-afl
+	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS) test/torture/failmalloc.so
+	rm -rf test/fuzz/*.regress build/fuzz build/fuzz-afl test/valgrind/bin test/valgrind/log
 
-.PHONY: all check deps demo bench install lint clean torture fuzz fuzz-build fuzz-afl
+.PHONY: all check check-valgrind deps demo bench install lint clean torture fuzz fuzz-build fuzz-afl
 .PRECIOUS: cmd/%.o $(FUZZ_BUILD)/lib/%.o

@@ -106,6 +106,7 @@ struct pending {
 	struct nudge_sender_lane *lane;
 	int segments;           /* sms; else 0 */
 	int ucs2;
+	struct pending *prev, *next; /* sender.live */
 	char input[];
 };
 
@@ -120,6 +121,7 @@ struct inflight {
 };
 
 struct nudge_sender {
+	struct pending *live;   /* submitted, outcome not yet handed out */
 	nudge_store *st;
 	const nudge_send_opts *o;
 	nudge_send_stats *stats;
@@ -356,6 +358,19 @@ commit_outcomes(nudge_sender *s)
 /* A message that surely did not leave (held by a stopping run, refused
  * to the end): its claim is given back, so that a rerun sends it, and
  * its line reported with status and detail. */
+/* Frees p, unlinking it from s->live. */
+static void
+pending_drop(nudge_sender *s, struct pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		s->live = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	free(p);
+}
+
 static void
 give_back(nudge_sender *s, struct pending *p, const char *status,
     const char *detail)
@@ -370,7 +385,7 @@ give_back(nudge_sender *s, struct pending *p, const char *status,
 	}
 	inflight_add(s, p->lane, p->contact_id, -1);
 	result(s, p->lane, p->line, p->input, p->contact_id, status, detail);
-	free(p);
+	pending_drop(s, p);
 }
 
 /* Writes one outcome: the ledger row, its event, the line's result.
@@ -499,7 +514,7 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	} else {
 		result(s, l, p->line, p->input, p->contact_id, status, detail);
 	}
-	free(p);
+	pending_drop(s, p);
 }
 
 /* Writes the outcomes kept so far, in the order they came, in one
@@ -951,10 +966,14 @@ flush_batch(nudge_sender *s)
 		p->lane = l;
 		p->segments = p->ucs2 = 0;
 		strcpy(p->input, sl->input);
+		p->prev = NULL;
+		if ((p->next = s->live) != NULL)
+			p->next->prev = p;
+		s->live = p;
 		if ((rc = l->col == 0 ? nudge_transport_submit(l->ch->t,
 		    sl->from, sl->to, sl->msg.s, sl->msg.len, p, s->err) :
 		    submit_msg(s, sl, p)) != 0) {
-			free(p);
+			pending_drop(s, p);
 			return rc;
 		}
 		/* hand out what is done (exec: and file:// finish in submit)
@@ -1402,6 +1421,9 @@ nudge_sender_close(nudge_sender *s)
 		nudge_transport_close(s->ch[i].t);
 		nudge_provider_free(s->ch[i].prov);
 	}
+	/* a run that stopped early: the transports dropped these */
+	while (s->live != NULL)
+		pending_drop(s, s->live);
 	/* after the network threads are joined; kept when the run did not
 	 * finish: its claims left `claimed` are then told apart by the next
 	 * run's recovery */

@@ -26,16 +26,22 @@ grow(nudge_buf *b, size_t need)
 	size_t cap;
 	char *s;
 
+	if (b->failed)
+		return -1;
 	if (b->len + need + 1 <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 64;
 	while (cap < b->len + need + 1) {
-		if (cap > SIZE_MAX / 2)
+		if (cap > SIZE_MAX / 2) {
+			b->failed = 1;
 			return -1;
+		}
 		cap *= 2;
 	}
-	if ((s = realloc(b->s, cap)) == NULL)
+	if ((s = realloc(b->s, cap)) == NULL) {
+		b->failed = 1;
 		return -1;
+	}
 	b->s = s;
 	b->cap = cap;
 	return 0;
@@ -71,6 +77,8 @@ nudge_buf_printf(nudge_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (b->failed)
+		return -1;
 	/* one pass when it fits in the room left, as it mostly does */
 	if (b->s != NULL && b->cap > b->len) {
 		va_start(ap, fmt);
@@ -139,6 +147,7 @@ void
 nudge_buf_reset(nudge_buf *b)
 {
 	b->len = 0;
+	b->failed = 0;
 	if (b->s != NULL)
 		b->s[0] = '\0';
 }
@@ -149,6 +158,7 @@ nudge_buf_free(nudge_buf *b)
 	free(b->s);
 	b->s = NULL;
 	b->len = b->cap = 0;
+	b->failed = 0;
 }
 
 const char *

@@ -23,10 +23,14 @@ int nudge_errf(nudge_err *err, int code, const char *fmt, ...)
 
 /* A growable byte string, always NUL-terminated once anything was added.
  * A zeroed struct is an empty buffer.  The add functions return 0, or -1
- * when memory runs out (the buffer is left as it was). */
+ * when memory runs out (the buffer is left as it was).  A failure sticks:
+ * every later add fails too, until nudge_buf_reset, so that checking the
+ * last add of a sequence is enough (a failed add in the middle can no
+ * longer leave a buffer that reads well-formed but lacks a piece). */
 typedef struct nudge_buf {
 	char *s;
 	size_t len, cap;
+	int failed;
 } nudge_buf;
 
 int nudge_buf_add(nudge_buf *b, const void *p, size_t n);

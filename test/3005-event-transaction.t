@@ -57,7 +57,7 @@ awk 'BEGIN { print "contact,type,channel,campaign,at";
 nudge event import big.csv 2>/dev/null &
 pid=$!
 n=0
-while [ $n -lt 600 ]; do
+while [ $n -lt $((600 * SLOW)) ]; do
 	sz=$(stat -c %s "$NUDGE_DB-wal" 2>/dev/null || echo 0)
 	[ "$sz" -gt 4000000 ] && break
 	sleep 0.1
@@ -80,7 +80,7 @@ sqlite3 "$NUDGE_DB" .dump >after.sql
 cmp_file "and stores nothing" before.sql after.sql
 
 # Another writer holds the lock past the 5 s busy timeout: exit 75.
-(echo 'BEGIN IMMEDIATE;'; sleep 13; echo 'COMMIT;') | sqlite3 "$NUDGE_DB" &
+(echo 'BEGIN IMMEDIATE;'; sleep $((8 + 5 * SLOW)); echo 'COMMIT;') | sqlite3 "$NUDGE_DB" &
 lockpid=$!
 sleep 1
 exits "a locked store is 75 for import" 75 nudge event import good.csv

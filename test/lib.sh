@@ -10,14 +10,19 @@
 #
 # Each test file runs in a fresh scratch directory ($T, also the cwd) that
 # is removed at exit; NUDGE_DB points into it and no user configuration or
-# store can leak in.  The built commands come first on PATH.
+# store can leak in.  The built commands come first on PATH; with
+# TEST_BIN_DIR set (`make check-valgrind`), that directory's wrappers
+# come before them.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # test/torture/*.t are one level deeper
 [ -f "$TOP/Makefile" ] || TOP=$(cd "$TOP/.." && pwd)
 TESTDIR="$TOP/test"
-PATH="$TOP:$PATH"
+PATH="${TEST_BIN_DIR:+$TEST_BIN_DIR:}$TOP:$PATH"
+# SLOW: a factor for the waits of tests that wait on a command (20 under
+# valgrind: TEST_SLOW from `make check-valgrind`; the waits end early)
+SLOW=${TEST_SLOW:-1}
 T=$(mktemp -d "${TMPDIR:-/tmp}/nudge-test.XXXXXX")
 trap 'cleanup_test' EXIT
 cleanup_test() {
@@ -162,7 +167,7 @@ start_lighttpd() {
 	_lh=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 	[ -x "$_lh" ] || skip_all "lighttpd is not installed"
 	mkdir -p "$T/www"
-	ln -sf "$TOP/nudge-track" "$T/www/t"
+	ln -sf "${TEST_BIN_DIR:-$TOP}/nudge-track" "$T/www/t"
 	HTTPD_PORT=$(/usr/bin/python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	{
@@ -177,7 +182,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		if [ "${HTTPD_FASTCGI:-0}" = 1 ]; then
 			echo 'server.modules += ( "mod_fastcgi" )'
 			printf 'fastcgi.server = ( "/f" => (( "socket" => "%s", "bin-path" => "%s", "max-procs" => 2, "check-local" => "disable", "bin-environment" => (' \
-			    "$T/fcgi.sock" "$TOP/nudge-track"
+			    "$T/fcgi.sock" "${TEST_BIN_DIR:-$TOP}/nudge-track"
 			env | grep '^NUDGE_\|^ASAN_OPTIONS=\|^UBSAN_OPTIONS=' | sed 's/\\/\\\\/g; s/"/\\"/g;
 			    s/^\([^=]*\)=\(.*\)$/ "\1" => "\2",/' | tr -d '\n'
 			echo ' "LC_ALL" => "C.UTF-8" ) )) )'

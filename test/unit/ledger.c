@@ -211,6 +211,7 @@ test_concurrent(void)
 	if (pipe(fds) == -1)
 		return;
 	for (i = 0; i < NPROC; i++) {
+		fflush(stdout); /* a child under valgrind flushes its copy at exit */
 		if ((pids[i] = fork()) == 0) {
 			nudge_store *cst;
 			nudge_ledger *l;
@@ -289,6 +290,7 @@ test_recovery(void)
 
 	nudge_ledger_open(&l, st, &err);
 	/* A process that claims and is killed before the outcome. */
+	fflush(stdout); /* a child under valgrind flushes its copy at exit */
 	if ((dead = fork()) == 0) {
 		nudge_store *cst;
 		nudge_ledger *cl;
@@ -307,6 +309,7 @@ test_recovery(void)
 	/* A live one, blocked on a pipe until we close it. */
 	if (pipe(fds) == -1)
 		return;
+	fflush(stdout);
 	if ((live = fork()) == 0) {
 		nudge_store *cst;
 		nudge_ledger *cl;
