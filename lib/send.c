@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "contact.h"
 #include "event.h"
@@ -159,16 +158,6 @@ result(nudge_sender *s, const struct nudge_sender_lane *l, long line, const char
 
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
-}
-
-/* A monotonic clock in milliseconds. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The in-flight count of contact id (fl.n[i]), found or made: open
@@ -571,7 +560,7 @@ on_delivery(void *arg, const nudge_delivery *d)
 	if (s->ndone == OUTCOMES)
 		record_done(s, 1);
 	if (s->ndone == 0)
-		s->done_at = mono_ms();
+		s->done_at = nudge_mono_ms();
 	s->done[s->ndone++] = *d;
 }
 
@@ -872,7 +861,7 @@ poll_all(nudge_sender *s, int timeout_ms)
 	 * turn messages that arrived into `unknown` (a slow provider may
 	 * take minutes to make OUTCOMES) */
 	if (timeout_ms > 0 && s->ndone > 0 && s->rc == 0 &&
-	    (s->ndone >= OUTCOMES / 8 || mono_ms() - s->done_at >=
+	    (s->ndone >= OUTCOMES / 8 || nudge_mono_ms() - s->done_at >=
 	    OUTCOMES_AGE_MS)) {
 		if (s->in_txn || (rc = nudge_store_begin(s->st, s->err)) == 0) {
 			s->in_txn = 1;

@@ -108,15 +108,6 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 nudge_delivery_status_name(enum nudge_delivery_status s)
 {
@@ -1038,7 +1029,7 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 		trouble = 1;
 	}
 	t->fails_in_row = trouble ? t->fails_in_row + 1 : 0;
-	now = now_ms();
+	now = nudge_mono_ms();
 	if (code == 429 && ra > 0 && now + ra > t->pause_until)
 		t->pause_until = now + ra;
 	if (t->o.breaker > 0 && t->fails_in_row >= t->o.breaker &&
@@ -1145,7 +1136,7 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 		    s->reply, &d);
 		if (d.status == NUDGE_TEMPFAIL &&
 		    m->attempts <= t->o.max_retries) {
-			m->not_before = now_ms() + backoff_ms(t, m->attempts);
+			m->not_before = nudge_mono_ms() + backoff_ms(t, m->attempts);
 			m->next = t->retry;
 			t->retry = m;
 			return 0;
@@ -1184,7 +1175,7 @@ due_retries(nudge_transport *t, int64_t now)
 static int64_t
 fill(nudge_transport *t, nudge_err *err, int *rc)
 {
-	int64_t now = now_ms(), next;
+	int64_t now = nudge_mono_ms(), next;
 	double cap;
 	struct msg *m;
 	int i;
@@ -1260,7 +1251,7 @@ loop_step(nudge_transport *t, nudge_err *err)
 	}
 	if (done)
 		return 0;
-	now = now_ms();
+	now = nudge_mono_ms();
 	wait = next == INT64_MAX ? 1000 : (long)(next - now);
 	if (wait > 1000)
 		wait = 1000;
@@ -1361,7 +1352,7 @@ loop_wait(nudge_transport *t, int64_t deadline, nudge_err *err)
 	int rc;
 
 	pthread_mutex_lock(&t->mu);
-	while (t->nres == 0 && t->wrc == 0 && now_ms() < deadline) {
+	while (t->nres == 0 && t->wrc == 0 && nudge_mono_ms() < deadline) {
 		at = deadline;
 		ts.tv_sec = (time_t)(at / 1000);
 		ts.tv_nsec = (long)(at % 1000) * 1000000;
@@ -1605,7 +1596,7 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	if (t->o.retry_base_ms == 0)
 		t->o.retry_base_ms = 1000;
 	t->nslots = t->o.parallel;
-	t->rnd = (unsigned)getpid() ^ (unsigned)now_ms();
+	t->rnd = (unsigned)getpid() ^ (unsigned)nudge_mono_ms();
 	if (url == NULL && t->o.provider != NULL)
 		url = t->o.provider->url;
 	if (url == NULL) {
@@ -1807,7 +1798,7 @@ int
 nudge_transport_run(nudge_transport *t, int timeout_ms,
     nudge_delivery_fn *fn, void *arg, nudge_err *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = nudge_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int rc;
 
 	if (t->threaded) {
@@ -1817,7 +1808,7 @@ nudge_transport_run(nudge_transport *t, int timeout_ms,
 				return 0;
 			if ((rc = loop_wait(t, deadline, err)) != 0)
 				return rc;
-			if (now_ms() >= deadline) {
+			if (nudge_mono_ms() >= deadline) {
 				flush_results(t, fn, arg);
 				return 0;
 			}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int
 nudge_errf(nudge_err *err, int code, const char *fmt, ...)
@@ -311,4 +312,13 @@ nudge_is_name(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+int64_t
+nudge_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

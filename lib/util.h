@@ -59,6 +59,10 @@ char *nudge_strdup(const char *s);
 /* Parses a decimal integer filling the whole string; 0 or -1. */
 int nudge_parse_i64(const char *s, int64_t *out);
 
+/* The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for timeouts
+ * and ages, never for dates. */
+int64_t nudge_mono_ms(void);
+
 /* Parses a rate, "N/s", "N/m", "N/h" or a bare N (per second), N a
  * number above 0 and at most 1e6, into messages per second; 0 or -1. */
 int nudge_parse_rate(const char *s, double *per_s);
