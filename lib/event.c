@@ -32,6 +32,11 @@ struct camp {
 	char *name;
 	uint32_t hash;
 	int64_t id;
+	/* first_sent_at is at most sent_at in the store, as long as no
+	 * transaction rolled back since (sent_gen: the store's rollbacks
+	 * then, plus 1; 0: not known) */
+	int64_t sent_at;
+	unsigned long sent_gen;
 };
 
 struct nudge_event_writer {
@@ -40,7 +45,7 @@ struct nudge_event_writer {
 	sqlite3_stmt *ins_event, *ins_consent;
 	sqlite3_stmt *by_email, *by_phone, *by_id;
 	sqlite3_stmt *new_email, *new_phone;
-	sqlite3_stmt *camp_get, *camp_put;
+	sqlite3_stmt *camp_get, *camp_put, *camp_sent;
 	/* campaign name -> id: open addressing, at most half full */
 	struct camp *tab;
 	size_t cap, used;
@@ -61,6 +66,11 @@ static const char *const sqls[] = {
 	/* another process may add the same campaign at the same time */
 	"INSERT INTO campaigns (name, created_at) VALUES (?, ?)"
 	" ON CONFLICT (name) DO NOTHING",
+	/* a campaign's first sent event dates it, for "in last N
+	 * campaigns" (segment.c), and names its channel */
+	"UPDATE campaigns SET first_sent_at = ?2,"
+	" channel = coalesce(channel, ?3) WHERE id = ?1"
+	" AND (first_sent_at IS NULL OR first_sent_at > ?2)",
 };
 
 int
@@ -68,7 +78,7 @@ nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
     int64_t now, nudge_err *err)
 {
 	nudge_event_writer *w;
-	sqlite3_stmt **slot[9];
+	sqlite3_stmt **slot[10];
 	size_t i;
 	int rc;
 
@@ -86,6 +96,7 @@ nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
 	slot[6] = &w->new_phone;
 	slot[7] = &w->camp_get;
 	slot[8] = &w->camp_put;
+	slot[9] = &w->camp_sent;
 	for (i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
 		rc = nudge_store_prepare(st, slot[i], sqls[i], err);
 		if (rc != 0) {
@@ -113,6 +124,7 @@ nudge_event_writer_close(nudge_event_writer *w)
 	sqlite3_finalize(w->new_phone);
 	sqlite3_finalize(w->camp_get);
 	sqlite3_finalize(w->camp_put);
+	sqlite3_finalize(w->camp_sent);
 	for (i = 0; i < w->cap; i++)
 		free(w->tab[i].name);
 	free(w->tab);
@@ -241,6 +253,8 @@ nudge_event_campaign_id(nudge_event_writer *w, const char *name,
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	w->tab[j].hash = h;
 	w->tab[j].id = *id;
+	w->tab[j].sent_at = 0;
+	w->tab[j].sent_gen = 0;
 	w->used++;
 	w->last = &w->tab[j];
 	return 0;
@@ -386,6 +400,32 @@ is_consent_type(const char *t)
 	    (t[0] == 'i' && strcmp(t, "inbound") == 0);
 }
 
+/* A sent event of campaign k at `at`: the campaign's first_sent_at
+ * becomes at if it is later or unset (and its channel, if unset, the
+ * event's).  Once a transaction for each campaign, not at every event. */
+static int
+first_sent(nudge_event_writer *w, struct camp *k, int64_t at,
+    const char *channel, nudge_err *err)
+{
+	unsigned long gen = w->st->rollbacks + 1;
+	int rc;
+
+	if (k->sent_gen == gen && k->sent_at <= at)
+		return 0;
+	sqlite3_bind_int64(w->camp_sent, 1, k->id);
+	sqlite3_bind_int64(w->camp_sent, 2, at);
+	if (channel != NULL)
+		sqlite3_bind_text(w->camp_sent, 3, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(w->camp_sent);
+	sqlite3_reset(w->camp_sent);
+	sqlite3_clear_bindings(w->camp_sent);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(w->st, err, "campaigns");
+	k->sent_at = at;
+	k->sent_gen = gen;
+	return 0;
+}
+
 int
 nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
     int64_t *id, nudge_err *err)
@@ -423,6 +463,9 @@ nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
 		return rc;
 	if (id != NULL)
 		*id = eid;
+	if (cid != 0 && strcmp(ev->type, "sent") == 0 &&
+	    (rc = first_sent(w, w->last, ev->at, ev->channel, err)) != 0)
+		return rc;
 	if (is_consent_type(ev->type))
 		return consent(w, ev, eid, err);
 	return 0;

@@ -11,7 +11,7 @@
  * SQLite file is refused instead of being rewritten. */
 #define NUDGE_APPLICATION_ID 0x6e756467
 /* The newest schema this build knows; see migrations[] in store.c. */
-#define NUDGE_SCHEMA_VERSION 2
+#define NUDGE_SCHEMA_VERSION 3
 
 #define NUDGE_STORE_CACHE 8
 
@@ -23,6 +23,9 @@ typedef struct nudge_store {
 	const char *cache_sql[NUDGE_STORE_CACHE];
 	sqlite3_stmt *cache[NUDGE_STORE_CACHE];
 	int reading;              /* nudge_store_read's transaction is open */
+	unsigned long rollbacks;  /* transactions rolled back so far: what
+				     a writer knows of the store since is
+				     void */
 } nudge_store;
 
 enum {

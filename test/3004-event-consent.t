@@ -58,7 +58,7 @@ printf '%s\n' 'contact,type,channel,campaign,at' \
 	'1,sent,push,summer,2026-06-01' \
 	'1,sent,email,,2026-01-01' >s.csv
 nudge event import s.csv 2>/dev/null
-is "first_sent_at kept by the schema's trigger" "$(sql "SELECT name,
+is "first_sent_at kept by the event writer" "$(sql "SELECT name,
 	quote(first_sent_at), quote(channel) FROM campaigns ORDER BY id")" \
 "nov	NULL	NULL
 spring	1772409600	'email'

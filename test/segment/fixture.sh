@@ -3,7 +3,8 @@
 # campaigns and the events below, with now = 2026-11-01T00:00:00Z
 # (1793491200).  The store is created by saving a segment (a write,
 # which creates a missing store; reading never does), then that segment
-# is dropped and the rows go in with sqlite3 into the real schema.
+# is dropped and the rows go in with sqlite3 into the real schema, with
+# campaigns.first_sent_at as nudge event would have set it.
 #
 #   id  name         lists           events (d = days before now)
 #   1   דנה כהן      vip             sent e4 email 5d, clicked e4 4d, opened 2d,
@@ -71,6 +72,9 @@ INSERT INTO events (contact_id, type, channel, campaign_id, at, props) VALUES
  (6, 'sent', 'email', 4, $NOW - 10*$D, NULL),
  (6, 'ad_view', NULL, NULL, $NOW - 1*$D, '{\"source\":\"facebook\"}'),
  (6, 'ad_view', NULL, NULL, $NOW - 2*$D, '{\"source\":\"facebook\"}'),
- (6, 'ad_view', NULL, NULL, $NOW - 3*$D, '{\"source\":\"facebook\"}');" || exit 1
+ (6, 'ad_view', NULL, NULL, $NOW - 3*$D, '{\"source\":\"facebook\"}');
+-- what nudge's event writer keeps for the sent events it writes
+UPDATE campaigns SET first_sent_at = (SELECT min(at) FROM events e
+  WHERE e.campaign_id = campaigns.id AND e.type = 'sent');" || exit 1
 # seg EXPR...: nudge segment at the fixture's now
 seg() { nudge segment --now 2026-11-01 "$@"; }

@@ -138,13 +138,34 @@ test_writer(nudge_store *st)
 	    " at || '|' || props FROM events"), "1|sent|email|1|1|7|5000|"
 	    "{\"a\":1}", "every column stored");
 	is_int(q1(st, "SELECT first_sent_at FROM campaigns WHERE id = 1"),
-	    5000, "first_sent_at set by the trigger");
+	    5000, "first_sent_at set by the writer");
+	is_str(qs(st, "SELECT channel FROM campaigns WHERE id = 1"), "email",
+	    "and the campaign's channel");
 	ev.at = 4000;
 	nudge_event_record(w, &ev, NULL, &err);
 	ev.at = 6000;
 	nudge_event_record(w, &ev, NULL, &err);
 	is_int(q1(st, "SELECT first_sent_at FROM campaigns WHERE id = 1"),
 	    4000, "first_sent_at is the earliest");
+	/* a rolled back transaction takes its update along: the writer
+	 * must not go on believing it */
+	ev.campaign = "other";
+	ev.channel = "sms";
+	ev.at = 3000;
+	nudge_store_begin(st, &err);
+	nudge_event_record(w, &ev, NULL, &err);
+	is_int(q1(st, "SELECT first_sent_at FROM campaigns WHERE name ="
+	    " 'other'"), 3000, "set in a transaction");
+	nudge_store_rollback(st);
+	is_int(q1(st, "SELECT count(first_sent_at) FROM campaigns WHERE name ="
+	    " 'other'"), 0, "gone with its rollback");
+	ev.at = 3500;
+	nudge_event_record(w, &ev, NULL, &err);
+	is_str(qs(st, "SELECT first_sent_at || ' ' || channel FROM campaigns"
+	    " WHERE name = 'other'"), "3500 sms",
+	    "set again by the next sent event after a rollback");
+	ev.campaign = "promo";
+	ev.channel = "email";
 
 	memset(&ev, 0, sizeof ev);
 	ev.contact_id = id;

@@ -62,12 +62,14 @@ test_migration(void)
 	nudge_err err;
 
 	st = open_store();
-	is_int(q1(st, "PRAGMA user_version"), 2, "a new store is version 2");
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "a new store has the newest version");
 	nudge_store_exec(st, "DROP TABLE messages; PRAGMA user_version = 1",
 	    &err);
 	nudge_store_close(st);
 	st = open_store();
-	is_int(q1(st, "PRAGMA user_version"), 2, "a version 1 store migrates");
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "a version 1 store migrates");
 	is_int(q1(st, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 	    "('messages', 'messages_status')"), 2, "to the messages table");
 	ok(sqlite3_exec(st->db, "INSERT INTO messages (campaign_id, "
@@ -79,6 +81,75 @@ test_migration(void)
 	    "INSERT INTO contacts (id, email, created_at, updated_at) VALUES "
 	    "(1, 'a@example.com', 0, 0), (2, 'b@example.com', 0, 0),"
 	    "(3, 'c@example.com', 0, 0)", &err);
+	nudge_store_close(st);
+}
+
+/* 2 -> 3: messages and consent are copied into tables with cheaper
+ * CHECKs; their rows, ids and checks stay, the view still reads. */
+static void
+test_migration_3(void)
+{
+	static const char v2[] =
+	    "DROP VIEW consent_now; DROP TABLE consent; DROP TABLE messages;"
+	    "CREATE TABLE consent (id INTEGER PRIMARY KEY, contact_id INTEGER"
+	    " NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, channel TEXT"
+	    " NOT NULL, status TEXT NOT NULL CHECK (status IN ('subscribed',"
+	    " 'unsubscribed', 'bounced', 'complained')), at INTEGER NOT NULL,"
+	    " source TEXT NOT NULL, event_id INTEGER);"
+	    "CREATE INDEX consent_contact ON consent (contact_id, channel, at,"
+	    " id);"
+	    "CREATE VIEW consent_now AS SELECT c.* FROM consent c WHERE NOT"
+	    " EXISTS (SELECT 1 FROM consent d WHERE d.contact_id ="
+	    " c.contact_id AND d.channel = c.channel AND (d.at > c.at OR"
+	    " (d.at = c.at AND d.id > c.id)));"
+	    "CREATE TABLE messages (id INTEGER PRIMARY KEY, campaign_id INTEGER"
+	    " NOT NULL REFERENCES campaigns (id), step TEXT NOT NULL DEFAULT"
+	    " '', contact_id INTEGER NOT NULL REFERENCES contacts (id), channel"
+	    " TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('claimed',"
+	    " 'sent', 'failed', 'bounced', 'unknown')), attempts INTEGER NOT"
+	    " NULL DEFAULT 0, provider_id TEXT, error TEXT, claimed_at INTEGER"
+	    " NOT NULL, updated_at INTEGER NOT NULL, claimed_by TEXT, UNIQUE"
+	    " (campaign_id, step, contact_id));"
+	    "CREATE INDEX messages_status ON messages (status, updated_at);"
+	    "CREATE INDEX messages_contact ON messages (contact_id);"
+	    "INSERT INTO messages VALUES (7, 1, 's1', 1, 'sms', 'sent', 2,"
+	    " 'SM1', NULL, 10, 11, 'x'), (9, 1, '', 2, 'email', 'claimed', 1,"
+	    " NULL, NULL, 12, 12, 'y');"
+	    "INSERT INTO consent VALUES (4, 1, 'sms', 'subscribed', 5, 'import',"
+	    " NULL), (6, 1, 'sms', 'unsubscribed', 8, 'event', 3);"
+	    "PRAGMA user_version = 2";
+	nudge_store *st;
+	nudge_err err;
+
+	st = open_store();
+	is_int(nudge_store_exec(st, v2, &err), 0, "a version 2 store");
+	nudge_store_close(st);
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), 3, "migrates to version 3");
+	is_str(qs(st, "SELECT group_concat(id || ':' || campaign_id || ':' ||"
+	    " step || ':' || contact_id || ':' || channel || ':' || status ||"
+	    " ':' || attempts || ':' || coalesce(provider_id, '-') || ':' ||"
+	    " claimed_at || ':' || updated_at || ':' || claimed_by, ' ') FROM"
+	    " (SELECT * FROM messages ORDER BY id)"),
+	    "7:1:s1:1:sms:sent:2:SM1:10:11:x 9:1::2:email:claimed:1:-:12:12:y",
+	    "messages rows and ids kept");
+	is_str(qs(st, "SELECT group_concat(id || ':' || status, ' ') FROM"
+	    " consent_now"), "6:unsubscribed", "consent kept, its view reads");
+	ok(sqlite3_exec(st->db, "UPDATE messages SET status = 'queued'",
+	    NULL, NULL, NULL) != SQLITE_OK, "messages status still checked");
+	ok(sqlite3_exec(st->db, "INSERT INTO consent (contact_id, channel,"
+	    " status, at, source) VALUES (1, 'sms', 'maybe', 9, 't')", NULL,
+	    NULL, NULL) != SQLITE_OK, "consent status still checked");
+	is_str(qs(st, "SELECT sql FROM sqlite_schema WHERE name ="
+	    " 'messages_status'"), "CREATE INDEX messages_status ON messages"
+	    " (status, updated_at)  WHERE status = 'claimed' OR status ="
+	    " 'unknown'", "the status index holds claimed and unknown rows");
+	is_str(qs(st, "SELECT group_concat(id) FROM messages WHERE status ="
+	    " 'claimed'"), "9", "which recovery finds");
+	is_int(q1(st, "SELECT count(*) FROM pragma_foreign_key_check"), 0,
+	    "no foreign key broken");
+	nudge_store_exec(st, "DELETE FROM messages; DELETE FROM consent",
+	    &err);
 	nudge_store_close(st);
 }
 
@@ -475,6 +546,7 @@ main(void)
 		return 1;
 	snprintf(dbpath, sizeof dbpath, "%s/l.db", dir);
 	test_migration();
+	test_migration_3();
 	test_claim_outcome();
 	test_concurrent();
 	test_recovery();
