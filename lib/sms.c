@@ -19,13 +19,17 @@ septets(uint32_t c)
 {
 	size_t i;
 
-	if (c == '\n' || c == '\r')
+	switch (c) {
+	case '\n': case '\r':
 		return 1;
-	if (c == '^' || c == '{' || c == '}' || c == '\\' || c == '[' ||
-	    c == '~' || c == ']' || c == '|' || c == 0x20ac || c == '\f')
+	case '^': case '{': case '}': case '\\': case '[': case '~':
+	case ']': case '|': case 0x20ac: case '\f':
 		return 2;
-	if (c == '`')
+	case '`':
 		return 0;
+	default:
+		break;
+	}
 	if (c >= 0x20 && c < 0x7f)
 		return 1;
 	for (i = 0; i < sizeof gsm_basic / sizeof gsm_basic[0]; i++)
@@ -62,36 +66,52 @@ decode(const unsigned char *s, size_t n, size_t *len)
 	return c;
 }
 
-void
-nudge_sms_measure(const char *s, size_t n, nudge_sms_count *c)
+/* Counts the units of p[0..n) and the parts of a long message, where a
+ * character of w units that does not fit starts the next part; in
+ * GSM-7, -1 at the first character it lacks. */
+static int
+count(const unsigned char *p, size_t n, int ucs2, size_t *units, int *segs)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i, len, units = 0, seg_units = 0;
-	int segs = 1, w, ucs2 = 0;
+	size_t i, len, seg_units = 0, max = ucs2 ? 67u : 153u;
 	uint32_t ch;
+	int w;
 
-	for (i = 0; i < n; i += len)
-		if (septets(decode(p + i, n - i, &len)) == 0) {
-			ucs2 = 1;
-			break;
-		}
-	/* count twice: the total, and the parts of a long message, where
-	 * a character of w units that does not fit starts the next part */
+	*units = 0;
+	*segs = 1;
 	for (i = 0; i < n; i += len) {
-		ch = decode(p + i, n - i, &len);
-		w = ucs2 ? (ch > 0xffff ? 2 : 1) : septets(ch);
-		units += (size_t)w;
-		if (seg_units + (size_t)w > (ucs2 ? 67u : 153u)) {
-			segs++;
+		if (p[i] < 0x80) {
+			ch = p[i];
+			len = 1;
+		} else {
+			ch = decode(p + i, n - i, &len);
+		}
+		if (ucs2)
+			w = ch > 0xffff ? 2 : 1;
+		else if ((w = septets(ch)) == 0)
+			return -1;
+		*units += (size_t)w;
+		if (seg_units + (size_t)w > max) {
+			(*segs)++;
 			seg_units = 0;
 		}
 		seg_units += (size_t)w;
 	}
-	c->ucs2 = ucs2;
+	return 0;
+}
+
+void
+nudge_sms_measure(const char *s, size_t n, nudge_sms_count *c)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t units;
+	int segs;
+
+	/* GSM-7 unless a character is not in it: then all of it UCS-2 */
+	c->ucs2 = count(p, n, 0, &units, &segs) == -1;
+	if (c->ucs2)
+		(void)count(p, n, 1, &units, &segs);
 	c->units = units;
-	c->segments = units <= (ucs2 ? 70u : 160u) ? 1 : segs;
-	if (n == 0)
-		c->segments = 1;
+	c->segments = units <= (c->ucs2 ? 70u : 160u) ? 1 : segs;
 }
 
 const char *
