@@ -131,7 +131,7 @@ static const char *const migrations[] = {
 	 * kept campaigns.first_sent_at ran a program at every event insert
 	 * (a tenth of an event's cost); the event writer keeps it now, with
 	 * one update a campaign and transaction. */
-	"DROP TRIGGER events_first_sent;"
+	"DROP TRIGGER IF EXISTS events_first_sent;"
 	"CREATE TABLE messages_v3 ("
 	"  id INTEGER PRIMARY KEY,"
 	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"

@@ -117,6 +117,11 @@ test_migration_3(void)
 	    " NULL, NULL, 12, 12, 'y');"
 	    "INSERT INTO consent VALUES (4, 1, 'sms', 'subscribed', 5, 'import',"
 	    " NULL), (6, 1, 'sms', 'unsubscribed', 8, 'event', 3);"
+	    "CREATE TRIGGER IF NOT EXISTS events_first_sent AFTER INSERT ON"
+	    " events WHEN NEW.type = 'sent' AND NEW.campaign_id IS NOT NULL"
+	    " BEGIN UPDATE campaigns SET first_sent_at = NEW.at WHERE id ="
+	    " NEW.campaign_id AND (first_sent_at IS NULL OR first_sent_at >"
+	    " NEW.at); END;"
 	    "PRAGMA user_version = 2";
 	nudge_store *st;
 	nudge_err err;
@@ -148,6 +153,9 @@ test_migration_3(void)
 	    " 'claimed'"), "9", "which recovery finds");
 	is_int(q1(st, "SELECT count(*) FROM pragma_foreign_key_check"), 0,
 	    "no foreign key broken");
+	is_int(q1(st, "SELECT count(*) FROM sqlite_schema WHERE type ="
+	    " 'trigger'"), 0, "the event writer keeps first_sent_at, not a "
+	    "trigger");
 	nudge_store_exec(st, "DELETE FROM messages; DELETE FROM consent",
 	    &err);
 	nudge_store_close(st);
@@ -513,7 +521,7 @@ test_journal(void)
 				_exit(1);
 			}
 			if (c == 11)
-				nudge_journal_add(j, id);
+				nudge_journal_add(j, &id, 1);
 		}
 		kill(getpid(), SIGKILL);
 		_exit(1);
