@@ -107,8 +107,16 @@ usage(const char *why)
 static void
 put_field(const char *s)
 {
-	for (; *s != '\0'; s++)
-		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+	size_t n;
+
+	for (;;) {
+		n = strcspn(s, "\t\n\r");
+		fwrite(s, 1, n, stdout);
+		if (s[n] == '\0')
+			return;
+		putchar(' ');
+		s += n + 1;
+	}
 }
 
 static void

@@ -523,13 +523,20 @@ put_esc(nudge_buf *b, const char *v, size_t n, enum esc how)
 	case E_FORM:
 		for (i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)v[i];
+			size_t j;
 
-			/* ':' and '@' may stand in a path (a bot token) */
-			if (isalnum(c) || c == '-' || c == '.' || c == '_' ||
-			    c == '~' || (how == E_URL && (c == ':' ||
-			    c == '@'))) {
-				if (nudge_buf_putc(b, (char)c) == -1)
+			/* a run of characters that stand as they are in one
+			 * copy; ':' and '@' may stand in a path (a bot
+			 * token) */
+			for (j = i; j < n && (isalnum((unsigned char)v[j]) ||
+			    v[j] == '-' || v[j] == '.' || v[j] == '_' ||
+			    v[j] == '~' || (how == E_URL && (v[j] == ':' ||
+			    v[j] == '@'))); j++)
+				;
+			if (j > i) {
+				if (nudge_buf_add(b, v + i, j - i) == -1)
 					return -1;
+				i = j - 1;
 			} else if (c == ' ' && how == E_FORM) {
 				if (nudge_buf_putc(b, '+') == -1)
 					return -1;

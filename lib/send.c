@@ -26,6 +26,9 @@
 #define OUTCOMES 256
 /* Kept outcomes older than this are written when the run waits. */
 #define OUTCOMES_AGE_MS 200
+/* A full window waits for room for this many messages, so that the
+ * threads switch once for a run of outcomes, not once for each. */
+#define ROOM 64
 /* Lines waiting for a busy channel, all channels, at the most: then the
  * run waits for room. */
 #define WAIT_MAX 65536
@@ -658,12 +661,14 @@ take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *te
 	memset(&sl->sc, 0, sizeof sl->sc);
 	if (sms)
 		nudge_sms_measure(sl->msg.s, sl->msg.len, &sl->sc);
-	if (sms)
+	/* what a dry run reports */
+	why[0] = '\0';
+	if (sms && s->o->dry_run)
 		snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
 		    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
 		    nudge_sms_encoding(&sl->sc), sl->sc.units,
 		    sl->sc.ucs2 ? "UTF-16 units" : "septets");
-	else
+	else if (s->o->dry_run)
 		snprintf(why, sizeof why, "%zu bytes", sl->msg.len);
 	return keep(s, l, sl, line, text, cid, why);
 }
@@ -841,9 +846,11 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 
 /* Hands out the outcomes every open transport has ready, waiting up to
  * timeout_ms on one that has messages in flight: on the only one, or in
- * short turns over several, so that none waits on another's. */
+ * short turns over several, so that none waits on another's.  Waiting on
+ * one, returns once want outcomes came (0: waits out timeout_ms unless
+ * nothing is left): a thread switch for many outcomes, not one each. */
 static int
-poll_all(nudge_sender *s, int timeout_ms)
+poll_all(nudge_sender *s, int timeout_ms, size_t want)
 {
 	nudge_transport *busy[3];
 	size_t i, n = 0;
@@ -861,7 +868,7 @@ poll_all(nudge_sender *s, int timeout_ms)
 	 * turn messages that arrived into `unknown` (a slow provider may
 	 * take minutes to make OUTCOMES) */
 	if (timeout_ms > 0 && s->ndone > 0 && s->rc == 0 &&
-	    (s->ndone >= OUTCOMES / 8 || nudge_mono_ms() - s->done_at >=
+	    (s->ndone >= OUTCOMES / 2 || nudge_mono_ms() - s->done_at >=
 	    OUTCOMES_AGE_MS)) {
 		if (s->in_txn || (rc = nudge_store_begin(s->st, s->err)) == 0) {
 			s->in_txn = 1;
@@ -872,7 +879,8 @@ poll_all(nudge_sender *s, int timeout_ms)
 	}
 	for (i = 0; i < n; i++)
 		if ((rc = nudge_transport_run(busy[i], n == 1 ? timeout_ms :
-		    timeout_ms > 0 ? 2 : 0, on_delivery, s, s->err)) != 0)
+		    timeout_ms > 0 ? 2 : 0, n == 1 ? want : 1, on_delivery, s,
+		    s->err)) != 0)
 			return rc;
 	return s->rc;
 }
@@ -967,25 +975,38 @@ flush_batch(nudge_sender *s)
 		}
 		/* hand out what is done (exec: and file:// finish in submit)
 		 * so that a stop is seen before the next message goes */
-		rc = nudge_transport_run(l->ch->t, 0, on_delivery, s, s->err);
+		rc = nudge_transport_run(l->ch->t, 0, 0, on_delivery, s,
+		    s->err);
+		/* a full window: wait for room for a run of messages, not
+		 * for each one */
 		while (rc == 0 && s->rc == 0 && !l->ch->stop &&
 		    nudge_transport_pending(l->ch->t) > l->ch->window)
-			rc = poll_all(s, 5);
+			rc = poll_all(s, 5, nudge_transport_pending(l->ch->t) -
+			    l->ch->window + ROOM);
 	}
 	s->nslots = 0;
 	s->nemail = 0;
 	if (rc == 0)
-		rc = poll_all(s, 0);
+		rc = poll_all(s, 0, 0);
 	return rc != 0 ? rc : s->rc;
 }
 
-/* The transport's on_start: journals the ledger id of a message about
- * to start (from the network thread; the pending is not touched by the
- * caller's thread until its outcome comes back). */
+/* The transport's on_start: journals the ledger ids of the messages
+ * about to start, in one write (from the network thread; the pendings
+ * are not touched by the caller's thread until their outcomes come
+ * back). */
 static void
-started(void *arg, void *cookie)
+started(void *arg, void *const *cookies, size_t n)
 {
-	nudge_journal_add(arg, ((const struct pending *)cookie)->ledger_id);
+	int64_t ids[64];
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < 64 && i + k < n; k++)
+			ids[k] = ((const struct pending *)cookies[i + k])->
+			    ledger_id;
+		nudge_journal_add(arg, ids, k);
+	}
 }
 
 /* sms, push: the provider profile and account of channels: sms: (or
@@ -1339,10 +1360,10 @@ nudge_sender_take(nudge_sender *s, struct nudge_sender_lane *l, long line,
 	}
 	/* keep the connections busy while the next batch renders: without
 	 * this they idle for a whole batch's rendering */
-	if ((rc = poll_all(s, 0)) != 0 || (rc = pump(s)) != 0)
+	if ((rc = poll_all(s, 0, 0)) != 0 || (rc = pump(s)) != 0)
 		return rc;
 	while (s->nwait >= WAIT_MAX)
-		if ((rc = poll_all(s, 5)) != 0 || (rc = pump(s)) != 0)
+		if ((rc = poll_all(s, 5, ROOM)) != 0 || (rc = pump(s)) != 0)
 			return rc;
 	return 0;
 }
@@ -1359,7 +1380,7 @@ nudge_sender_finish(nudge_sender *s)
 			return rc;
 		if (s->nwait == 0)
 			break;
-		if ((rc = poll_all(s, 100)) != 0)
+		if ((rc = poll_all(s, 100, ROOM)) != 0)
 			return rc;
 	}
 	/* the last outcomes, written as they come in (poll_all) */
@@ -1370,7 +1391,7 @@ nudge_sender_finish(nudge_sender *s)
 				break;
 		if (i == 3)
 			break;
-		if ((rc = poll_all(s, 100)) != 0)
+		if ((rc = poll_all(s, 100, ROOM)) != 0)
 			return rc;
 	}
 	for (i = 0; i < 3; i++)
