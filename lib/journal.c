@@ -105,16 +105,37 @@ nudge_journal_open(nudge_journal **out, const char *store_path,
 }
 
 void
-nudge_journal_add(nudge_journal *j, int64_t id)
+nudge_journal_add(nudge_journal *j, const int64_t *ids, size_t n)
 {
-	char buf[32];
-	int n;
+	char buf[64 * 21], tmp[24];
+	size_t len = 0, i, k;
+	ssize_t w;
 
-	if (j == NULL)
+	if (j == NULL || n == 0)
 		return;
-	n = snprintf(buf, sizeof buf, "%" PRId64 "\n", id);
-	if (write(j->fd, buf, (size_t)n) == n)
+	/* the lines in one write; an id's digits without printf */
+	for (i = 0; i < n; i++) {
+		uint64_t v = (uint64_t)ids[i];
+
+		k = 0;
+		do {
+			tmp[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		if (len + k + 1 > sizeof buf) {
+			/* more than a buffer: in parts, each a write */
+			if ((w = write(j->fd, buf, len)) < 0 ||
+			    (size_t)w != len)
+				goto bad;
+			len = 0;
+		}
+		while (k > 0)
+			buf[len++] = tmp[--k];
+		buf[len++] = '\n';
+	}
+	if ((w = write(j->fd, buf, len)) >= 0 && (size_t)w == len)
 		return;
+bad:
 	/* a short or failed write: trust none of it */
 	if (unlink(j->path) == -1)
 		(void)!pwrite(j->fd, "-", 1, 0);

@@ -24,12 +24,12 @@ typedef struct nudge_journal nudge_journal;
 int nudge_journal_open(nudge_journal **out, const char *store_path,
     const char *claimer, nudge_err *err);
 
-/* Appends id with one write(2) to an O_APPEND file: safe from any
- * thread, and on the file when it returns.  Should the write fail, the
+/* Appends the n ids with one write(2) to an O_APPEND file: safe from
+ * any thread, and on the file when it returns.  Should the write fail, the
  * journal is removed (or, failing that, its boot id overwritten), so
  * that recovery trusts none of it and keeps every claim `unknown`: a
  * message missing from a trusted journal would be sent twice. */
-void nudge_journal_add(nudge_journal *j, int64_t id);
+void nudge_journal_add(nudge_journal *j, const int64_t *ids, size_t n);
 
 /* Closes j; with clean set (every claim of the run has its outcome)
  * also removes the file, and the directory if it is then empty. */

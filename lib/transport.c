@@ -92,6 +92,9 @@ struct nudge_transport {
 	int quit;
 	int idle;			/* the loop is (about to be) asleep in
 					   poll: a submit must wake it */
+	size_t want;			/* the caller waits for this many
+					   outcomes: the loop wakes it then,
+					   not at each one */
 	int wrc;
 	nudge_err werr;
 	nudge_delivery *res2;		/* the array being handed out */
@@ -295,7 +298,8 @@ push_result(nudge_transport *t, const nudge_delivery *d)
 	t->res[t->nres++] = *d;
 out:
 	if (t->threaded) {
-		pthread_cond_signal(&t->cv);
+		if (rc != 0 || t->nres >= t->want)
+			pthread_cond_signal(&t->cv);
 		pthread_mutex_unlock(&t->mu);
 	}
 	return rc;
@@ -408,7 +412,7 @@ file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
 	d.cookie = cookie;
 	d.attempts = 1;
 	if (t->o.on_start != NULL)
-		t->o.on_start(t->o.start_arg, cookie);
+		t->o.on_start(t->o.start_arg, &cookie, 1);
 	for (tries = 0;; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%u.%s.eml",
@@ -700,8 +704,6 @@ slot_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
 	CURL *e = s->easy;
 
-	if (m->attempts == 0 && t->o.on_start != NULL)
-		t->o.on_start(t->o.start_arg, m->cookie);
 	if (t->info.is_http)
 		return http_start(t, s, m);
 	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
@@ -1178,6 +1180,8 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 	int64_t now = nudge_mono_ms(), next;
 	double cap;
 	struct msg *m;
+	void *start[64];
+	size_t ns = 0;
 	int i;
 
 	next = due_retries(t, now);
@@ -1194,6 +1198,8 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 			t->tokens = cap;
 		t->tok_at = us;
 	}
+	/* the first attempts started here are told to on_start in one
+	 * call (one journal write), before curl_multi_perform sends them */
 	for (i = 0; i < t->nslots && t->qhead != NULL; i++) {
 		if (t->slots[i].m != NULL)
 			continue;
@@ -1201,7 +1207,10 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 			if (t->tokens < 1.0) {
 				int64_t at = now + 1 + (int64_t)((1.0 -
 				    t->tokens) * 1000.0 / t->o.rate);
-				return at < next ? at : next;
+
+				if (at < next)
+					next = at;
+				break;
 			}
 			t->tokens -= 1.0;
 		}
@@ -1209,6 +1218,13 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 		if ((t->qhead = m->next) == NULL)
 			t->qtail = NULL;
 		m->next = NULL;
+		if (m->attempts == 0 && t->o.on_start != NULL) {
+			start[ns++] = m->cookie;
+			if (ns == sizeof start / sizeof start[0]) {
+				t->o.on_start(t->o.start_arg, start, ns);
+				ns = 0;
+			}
+		}
 		if (slot_start(t, &t->slots[i], m) == -1) {
 			*rc = nudge_errf(err, EX_SOFTWARE,
 			    "libcurl: cannot start a transfer");
@@ -1216,9 +1232,11 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 			t->qhead = m;
 			if (t->qtail == NULL)
 				t->qtail = m;
-			return next;
+			break;
 		}
 	}
+	if (ns > 0)
+		t->o.on_start(t->o.start_arg, start, ns);
 	return next;
 }
 
@@ -1333,6 +1351,7 @@ loop_start(nudge_transport *t, nudge_err *err)
 	}
 	pthread_condattr_destroy(&ca);
 	t->threaded = 1;
+	t->want = 1;
 	if (pthread_create(&t->thr, NULL, loop_main, t) != 0) {
 		t->threaded = 0;
 		pthread_cond_destroy(&t->cv);
@@ -1342,22 +1361,29 @@ loop_start(nudge_transport *t, nudge_err *err)
 	return 0;
 }
 
-/* Waits up to deadline (monotonic ms) for an outcome or a failure of the
- * loop; returns the loop's failure code, or 0. */
+/* Waits up to deadline (monotonic ms) for want outcomes (at most as
+ * many as are pending) or a failure of the loop; returns the loop's
+ * failure code, or 0. */
 static int
-loop_wait(nudge_transport *t, int64_t deadline, nudge_err *err)
+loop_wait(nudge_transport *t, int64_t deadline, size_t want, nudge_err *err)
 {
 	struct timespec ts;
 	int64_t at;
 	int rc;
 
+	if (want > t->pending)
+		want = t->pending;
+	if (want == 0)
+		want = 1;
 	pthread_mutex_lock(&t->mu);
-	while (t->nres == 0 && t->wrc == 0 && nudge_mono_ms() < deadline) {
+	t->want = want;
+	while (t->nres < want && t->wrc == 0 && nudge_mono_ms() < deadline) {
 		at = deadline;
 		ts.tv_sec = (time_t)(at / 1000);
 		ts.tv_nsec = (long)(at % 1000) * 1000000;
 		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
 	}
+	t->want = 1;
 	if ((rc = t->wrc) != 0 && err != NULL)
 		*err = t->werr;
 	pthread_mutex_unlock(&t->mu);
@@ -1498,7 +1524,7 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 		goto fail;
 	}
 	if (t->o.on_start != NULL)
-		t->o.on_start(t->o.start_arg, cookie);
+		t->o.on_start(t->o.start_arg, &cookie, 1);
 	if ((pid = fork()) == -1) {
 		nudge_errf(err, EX_OSERR, "exec: fork: %s", strerror(errno));
 		goto fail;
@@ -1795,18 +1821,21 @@ nudge_transport_pending(const nudge_transport *t)
 }
 
 int
-nudge_transport_run(nudge_transport *t, int timeout_ms,
+nudge_transport_run(nudge_transport *t, int timeout_ms, size_t want,
     nudge_delivery_fn *fn, void *arg, nudge_err *err)
 {
 	int64_t deadline = nudge_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	size_t before = t->pending, done;
 	int rc;
 
 	if (t->threaded) {
 		for (;;) {
 			flush_results(t, fn, arg);
-			if (t->pending == 0)
+			done = before - t->pending;
+			if (t->pending == 0 || (want > 0 && done >= want))
 				return 0;
-			if ((rc = loop_wait(t, deadline, err)) != 0)
+			if ((rc = loop_wait(t, deadline, want > 0 ? want -
+			    done : SIZE_MAX, err)) != 0)
 				return rc;
 			if (nudge_mono_ms() >= deadline) {
 				flush_results(t, fn, arg);
@@ -1826,7 +1855,7 @@ nudge_transport_drain(nudge_transport *t, nudge_delivery_fn *fn, void *arg,
 	int rc;
 
 	while (t->pending > 0)
-		if ((rc = nudge_transport_run(t, 1000, fn, arg, err)) != 0)
+		if ((rc = nudge_transport_run(t, 1000, 0, fn, arg, err)) != 0)
 			return rc;
 	if (t->info.is_file && t->unsynced && !t->o.nosync) {
 		if (fsync(t->newfd) == -1)

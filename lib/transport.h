@@ -74,12 +74,14 @@ typedef struct nudge_transport_opts {
 	const char *ca_file;	/* PEM certificates to trust instead of the
 				   system's (a private CA, a self-signed
 				   server), or NULL */
-	/* When not NULL: called with a message's cookie just before its
-	 * first attempt can put a byte on the wire or run its command
-	 * (retries do not call it again); from the network thread for
-	 * smtp and http, so it must be thread-safe (send.c appends the
-	 * ledger id to the in-flight journal, journal.h). */
-	void (*on_start)(void *arg, void *cookie);
+	/* When not NULL: called with the cookies of the n messages whose
+	 * first attempts are about to start, before any of them can put a
+	 * byte on the wire or run its command (retries do not call it
+	 * again): for smtp and http once a turn of the network thread, for
+	 * every message that turn starts, so it must be thread-safe
+	 * (send.c appends their ledger ids to the in-flight journal,
+	 * journal.h, in one write). */
+	void (*on_start)(void *arg, void *const *cookies, size_t n);
 	void *start_arg;
 } nudge_transport_opts;
 
@@ -161,7 +163,9 @@ size_t nudge_transport_pending(const nudge_transport *t);
 /* Moves messages along for up to timeout_ms (0: do what can be done
  * without waiting), calling fn(arg, delivery) once for each message whose
  * outcome is final (sent, bounced, failed, or temporary failure after the
- * last retry).  Returns early once nothing is pending.  Returns 0, or
+ * last retry).  Returns early once nothing is pending, or once it handed
+ * out want outcomes (0: none early); the network thread wakes the caller
+ * when that many are ready, not at each.  Returns 0, or
  * EX_SOFTWARE when libcurl fails as a whole.
  * Temporary failures, retried: a 4xx reply, a refused, dropped or
  * timed-out connection.  But a connection dropped or timed out after the
@@ -170,7 +174,7 @@ size_t nudge_transport_pending(const nudge_transport *t);
  * server may have queued the message and lost only its answer (RFC 1047),
  * and a retry would deliver it twice.  A 5xx to RCPT TO is a bounce, any
  * other 5xx a failure. */
-int nudge_transport_run(nudge_transport *t, int timeout_ms,
+int nudge_transport_run(nudge_transport *t, int timeout_ms, size_t want,
     nudge_delivery_fn *fn, void *arg, nudge_err *err);
 
 /* Runs until nothing is pending, then makes the file transport's renames

@@ -304,7 +304,7 @@ driver(int argc, char **argv)
 		for (k = 0; k < n; k++) {
 			snprintf(rcpt, sizeof rcpt, "r%ld@example.com", k);
 			while (nudge_transport_pending(t) >= window)
-				if (nudge_transport_run(t, 100, record, &out,
+				if (nudge_transport_run(t, 100, 0, record, &out,
 				    &err) != 0)
 					goto fail;
 			if (nudge_transport_submit(t, "bench@example.com", rcpt,
