@@ -107,30 +107,22 @@ nudge_journal_open(nudge_journal **out, const char *store_path,
 void
 nudge_journal_add(nudge_journal *j, const int64_t *ids, size_t n)
 {
-	char buf[64 * 21], tmp[24];
-	size_t len = 0, i, k;
+	char buf[64 * 22];
+	size_t len = 0, i;
 	ssize_t w;
 
 	if (j == NULL || n == 0)
 		return;
-	/* the lines in one write; an id's digits without printf */
+	/* the lines in one write */
 	for (i = 0; i < n; i++) {
-		uint64_t v = (uint64_t)ids[i];
-
-		k = 0;
-		do {
-			tmp[k++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v > 0);
-		if (len + k + 1 > sizeof buf) {
+		if (len + 22 > sizeof buf) {
 			/* more than a buffer: in parts, each a write */
 			if ((w = write(j->fd, buf, len)) < 0 ||
 			    (size_t)w != len)
 				goto bad;
 			len = 0;
 		}
-		while (k > 0)
-			buf[len++] = tmp[--k];
+		len += nudge_fmt_i64(buf + len, ids[i]);
 		buf[len++] = '\n';
 	}
 	if ((w = write(j->fd, buf, len)) >= 0 && (size_t)w == len)

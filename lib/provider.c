@@ -504,12 +504,22 @@ base64(char *out, const unsigned char *s, size_t n)
 }
 
 /* Appends v escaped for where it goes. */
+/* RFC 3986's unreserved characters (ASCII whatever the locale), and in
+ * a URL ':' and '@' too */
+static int
+unreserved(unsigned char c, int url)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~' || (url && (c == ':' || c == '@'));
+}
+
 static int
 put_esc(nudge_buf *b, const char *v, size_t n, enum esc how)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char e[3];
-	size_t i;
+	char *o;
+	size_t i, k;
 
 	switch (how) {
 	case E_JSON:
@@ -521,33 +531,23 @@ put_esc(nudge_buf *b, const char *v, size_t n, enum esc how)
 		return nudge_buf_add(b, v, n);
 	case E_URL:
 	case E_FORM:
-		for (i = 0; i < n; i++) {
+		/* at most 3 bytes a byte, written in place */
+		if (n > SIZE_MAX / 3 || (o = nudge_buf_room(b, 3 * n)) == NULL)
+			return -1;
+		for (i = k = 0; i < n; i++) {
 			unsigned char c = (unsigned char)v[i];
-			size_t j;
 
-			/* a run of characters that stand as they are in one
-			 * copy; ':' and '@' may stand in a path (a bot
-			 * token) */
-			for (j = i; j < n && (isalnum((unsigned char)v[j]) ||
-			    v[j] == '-' || v[j] == '.' || v[j] == '_' ||
-			    v[j] == '~' || (how == E_URL && (v[j] == ':' ||
-			    v[j] == '@'))); j++)
-				;
-			if (j > i) {
-				if (nudge_buf_add(b, v + i, j - i) == -1)
-					return -1;
-				i = j - 1;
+			if (unreserved(c, how == E_URL)) {
+				o[k++] = (char)c;
 			} else if (c == ' ' && how == E_FORM) {
-				if (nudge_buf_putc(b, '+') == -1)
-					return -1;
+				o[k++] = '+';
 			} else {
-				e[0] = '%';
-				e[1] = hex[c >> 4];
-				e[2] = hex[c & 15];
-				if (nudge_buf_add(b, e, 3) == -1)
-					return -1;
+				o[k++] = '%';
+				o[k++] = hex[c >> 4];
+				o[k++] = hex[c & 15];
 			}
 		}
+		nudge_buf_wrote(b, k);
 		return 0;
 	}
 	return 0;

@@ -283,7 +283,7 @@ load_contact(nudge_sender *s, int64_t id)
 	int rc;
 
 	c->id = id;
-	snprintf(c->idtext, sizeof c->idtext, "%lld", (long long)id);
+	c->idtext[nudge_fmt_i64(c->idtext, id)] = '\0';
 	nudge_buf_reset(&c->vals);
 	nudge_buf_reset(&c->attrs);
 	c->nattrs = 0;
@@ -380,6 +380,22 @@ give_back(nudge_sender *s, struct pending *p, const char *status,
 	pending_drop(s, p);
 }
 
+/* Appends s to dst (len bytes, at most len - 1 used) from at; returns
+ * the new end.  What record_one builds once a message, without printf. */
+static size_t
+cat(char *dst, size_t len, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (at >= len)
+		return at;
+	if (n > len - 1 - at)
+		n = len - 1 - at;
+	memcpy(dst + at, s, n);
+	dst[at + n] = '\0';
+	return at + n;
+}
+
 /* Writes one outcome: the ledger row, its event, the line's result.
  * Opens the outcomes' transaction if none is (see record_done). */
 static void
@@ -391,6 +407,7 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	enum nudge_outcome out = NUDGE_OUT_FAILED;
 	const char *type = "failed", *status = "failed";
 	char detail[320], props[96], shown[400];
+	size_t n;
 	nudge_event ev = { 0 };
 	nudge_err e;
 	int rc;
@@ -404,13 +421,13 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	case NUDGE_SENT:
 		out = NUDGE_OUT_SENT;
 		type = status = "sent";
-		snprintf(detail, sizeof detail, "%s", d->id);
+		nudge_strcpy(detail, sizeof detail, d->id);
 		s->stats->sent++;
 		break;
 	case NUDGE_BOUNCED:
 		out = NUDGE_OUT_BOUNCED;
 		type = status = "bounced";
-		snprintf(detail, sizeof detail, "%s", d->detail);
+		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->bounced++;
 		break;
 	case NUDGE_TEMPFAIL:
@@ -436,7 +453,7 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		s->stats->tempfail++;
 		break;
 	case NUDGE_FAILED:
-		snprintf(detail, sizeof detail, "%s", d->detail);
+		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->failed++;
 		break;
 	case NUDGE_UNKNOWN:
@@ -476,11 +493,17 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		ev.source = "send";
 		if (p->segments > 0) {
 			/* the cost: segments and encoding, for the report */
-			snprintf(props, sizeof props, "{\"segments\":%d,"
-			    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ?
-			    "UCS-2" : "GSM-7", o->transactional &&
-			    out == NUDGE_OUT_SENT ? ",\"transactional\":true" :
-			    "");
+			char num[24];
+
+			num[nudge_fmt_i64(num, p->segments)] = '\0';
+			n = cat(props, sizeof props, 0, "{\"segments\":");
+			n = cat(props, sizeof props, n, num);
+			n = cat(props, sizeof props, n, p->ucs2 ?
+			    ",\"encoding\":\"UCS-2\"" :
+			    ",\"encoding\":\"GSM-7\"");
+			n = cat(props, sizeof props, n, o->transactional &&
+			    out == NUDGE_OUT_SENT ? ",\"transactional\":true}" :
+			    "}");
 			ev.props_json = props;
 		} else if (o->transactional && out == NUDGE_OUT_SENT) {
 			/* a receipt's sent event is not counted by frequency
@@ -499,9 +522,15 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	/* a sent message is the cap's query's now, a failed one nobody's */
 	inflight_add(s, l, p->contact_id, -1);
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
-		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
-		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
-		    "GSM-7");
+		char num[24];
+
+		num[nudge_fmt_i64(num, p->segments)] = '\0';
+		n = cat(shown, sizeof shown, 0, detail);
+		n = cat(shown, sizeof shown, n, " (");
+		n = cat(shown, sizeof shown, n, num);
+		n = cat(shown, sizeof shown, n, p->segments > 1 ?
+		    " segments, " : " segment, ");
+		n = cat(shown, sizeof shown, n, p->ucs2 ? "UCS-2)" : "GSM-7)");
 		result(s, l, p->line, p->input, p->contact_id, status, shown);
 	} else {
 		result(s, l, p->line, p->input, p->contact_id, status, detail);
@@ -637,15 +666,14 @@ take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *te
 		h = sms ? &o->cfg->sms : &o->cfg->push;
 	/* take_line saw the phone or push id (l->col) is there */
 	to = s->c.vals.s + s->c.off[l->col];
-	snprintf(sl->to, sizeof sl->to, "%s", to);
+	nudge_strcpy(sl->to, sizeof sl->to, to);
 	if (o->from != NULL)
 		sender = o->from;
 	else if (tf->len > 0)
 		sender = tf->s;
 	else if (sms && o->cfg != NULL)
 		sender = nudge_config_sms_sender(o->cfg, to);
-	snprintf(sl->from, sizeof sl->from, "%s", sender != NULL ? sender :
-	    "");
+	nudge_strcpy(sl->from, sizeof sl->from, sender != NULL ? sender : "");
 	/* the text part ends with the template's last newline */
 	while (n > 0 && (body->s[n - 1] == '\n' || body->s[n - 1] == '\r'))
 		n--;

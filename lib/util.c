@@ -60,6 +60,19 @@ nudge_buf_add(nudge_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+char *
+nudge_buf_room(nudge_buf *b, size_t n)
+{
+	return grow(b, n) == -1 ? NULL : b->s + b->len;
+}
+
+void
+nudge_buf_wrote(nudge_buf *b, size_t n)
+{
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
 int
 nudge_buf_puts(nudge_buf *b, const char *s)
 {
@@ -258,6 +271,36 @@ char *
 nudge_strdup(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
+}
+
+size_t
+nudge_fmt_i64(char *buf, int64_t v)
+{
+	char tmp[20];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t k = 0, n = 0;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		buf[n++] = '-';
+	while (k > 0)
+		buf[n++] = tmp[--k];
+	return n;
+}
+
+char *
+nudge_strcpy(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return dst;
 }
 
 int

@@ -35,6 +35,10 @@ typedef struct nudge_buf {
 
 int nudge_buf_add(nudge_buf *b, const void *p, size_t n);
 int nudge_buf_puts(nudge_buf *b, const char *s);
+/* Room for n more bytes at the end of b (NULL when out of memory): the
+ * caller writes there, then says how many with nudge_buf_wrote. */
+char *nudge_buf_room(nudge_buf *b, size_t n);
+void nudge_buf_wrote(nudge_buf *b, size_t n);
 int nudge_buf_putc(nudge_buf *b, char c);
 int nudge_buf_printf(nudge_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -58,6 +62,14 @@ char *nudge_strdup(const char *s);
 
 /* Parses a decimal integer filling the whole string; 0 or -1. */
 int nudge_parse_i64(const char *s, int64_t *out);
+
+/* Writes v in decimal at buf (room for 21 bytes), no NUL; returns the
+ * length.  For hot paths, where snprintf costs more than the rest. */
+size_t nudge_fmt_i64(char *buf, int64_t v);
+
+/* Copies src into dst of len bytes (len > 0), cut to fit, NUL-ended;
+ * returns dst. */
+char *nudge_strcpy(char *dst, size_t len, const char *src);
 
 /* The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for timeouts
  * and ages, never for dates. */

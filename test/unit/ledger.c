@@ -181,6 +181,12 @@ test_claim_outcome(void)
 	    "the key of a blast (no step)");
 	ok(nudge_ledger_key(key, 8, 1, "welcome", 42) == NULL,
 	    "a key that does not fit is NULL");
+	is_str(nudge_ledger_key(key, 19, 1, "welcome", 42),
+	    "nudge-1-welcome-42", "one that just fits is whole");
+	ok(nudge_ledger_key(key, 18, 1, "welcome", 42) == NULL,
+	    "one byte less (no room for the NUL) is NULL");
+	is_str(nudge_ledger_key(key, sizeof key, -5, "s", INT64_MAX),
+	    "nudge--5-s-9223372036854775807", "any int64");
 
 	ok(nudge_ledger_claim(l, 1, NULL, 1, "email", 0, 100, &res, &id,
 	    &err) == 0 && res == NUDGE_CLAIM_WON && id > 0, "first claim wins");
