@@ -42,8 +42,10 @@ struct slot {
 	struct curl_slist *rcpt;
 	char errbuf[CURL_ERROR_SIZE];
 	char reply[256];	/* the last reply line the server sent */
-	/* http */
+	/* http: the request headers, kept from one request to the next
+	 * while their text (hdrs_text) stays the same */
 	struct curl_slist *hdrs;
+	nudge_buf hdrs_text;
 	nudge_buf resp;		/* the answer's body, up to RESP_MAX */
 	long retry_after_ms;	/* from Retry-After, or -1 */
 };
@@ -583,6 +585,20 @@ http_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 			goto fail; \
 	} while (0)
 
+/* Whether the environment names a proxy libcurl would use. */
+static int
+proxy_env(void)
+{
+	static const char *const names[] = { "http_proxy", "HTTP_PROXY",
+		"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (getenv(names[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 static int
 slot_init(nudge_transport *t, struct slot *s)
 {
@@ -590,6 +606,10 @@ slot_init(nudge_transport *t, struct slot *s)
 
 	if ((s->easy = e = curl_easy_init()) == NULL)
 		return -1;
+	/* with no proxy in the environment, say so once: else libcurl
+	 * looks there again for every request */
+	if (!proxy_env())
+		SETOPT(e, CURLOPT_PROXY, "");
 	/* what every transfer has, SMTP or HTTP */
 	SETOPT(e, CURLOPT_HEADERDATA, s);
 	SETOPT(e, CURLOPT_ERRORBUFFER, s->errbuf);
@@ -666,6 +686,14 @@ http_start(nudge_transport *t, struct slot *s, struct msg *m)
 	struct curl_slist *l = NULL, *n;
 	char *h, *nl;
 
+	if (s->hdrs != NULL && strcmp(nudge_buf_str(&s->hdrs_text),
+	    m->rcpt) == 0)
+		goto same;
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	nudge_buf_reset(&s->hdrs_text);
+	if (nudge_buf_puts(&s->hdrs_text, m->rcpt) == -1)
+		return -1;
 	/* "Expect:" off: a 100-continue round trip per small body */
 	if ((l = curl_slist_append(NULL, "Expect:")) == NULL)
 		return -1;
@@ -679,22 +707,25 @@ http_start(nudge_transport *t, struct slot *s, struct msg *m)
 			goto fail;
 		l = n;
 	}
+	s->hdrs = l;
+	SETOPT(e, CURLOPT_HTTPHEADER, l);
+same:
 	m->attempts++;
 	s->m = m;
-	s->hdrs = l;
 	s->errbuf[0] = '\0';
 	s->retry_after_ms = -1;
 	nudge_buf_reset(&s->resp);
 	SETOPT(e, CURLOPT_URL, m->from);
-	SETOPT(e, CURLOPT_HTTPHEADER, l);
 	SETOPT(e, CURLOPT_POSTFIELDS, m->data);
 	SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
 	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
 		goto fail;
 	return 0;
 fail:
-	curl_slist_free_all(l);
+	/* the list built here and not kept, or the one kept */
+	curl_slist_free_all(s->hdrs != NULL ? s->hdrs : l);
 	s->hdrs = NULL;
+	nudge_buf_reset(&s->hdrs_text);
 	s->m = NULL;
 	return -1;
 }
@@ -933,8 +964,6 @@ http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_multi_remove_handle(t->multi, s->easy);
-	curl_slist_free_all(s->hdrs);
-	s->hdrs = NULL;
 	s->m = NULL;
 
 	memset(&d, 0, sizeof d);
@@ -1905,6 +1934,7 @@ nudge_transport_close(nudge_transport *t)
 		}
 		curl_slist_free_all(s->rcpt);
 		curl_slist_free_all(s->hdrs);
+		nudge_buf_free(&s->hdrs_text);
 		nudge_buf_free(&s->resp);
 		if (s->easy != NULL)
 			curl_easy_cleanup(s->easy);
