@@ -658,9 +658,9 @@ nudge_provider_render(const nudge_provider *p, const nudge_prov_vars *v,
 	    p->auth_value, E_HEADER, &r->headers)) != 0 ||
 	    nudge_buf_putc(&r->headers, '\n') == -1))
 		goto fail;
-	if (p->body == NUDGE_BODY_FORM && nudge_buf_puts(&r->headers,
-	    "Content-Type: application/x-www-form-urlencoded\n") == -1)
-		return oom(err);
+	/* a form body's Content-Type, application/x-www-form-urlencoded,
+	 * is libcurl's own for a posted body: not a header of ours, which
+	 * libcurl would format again at every request */
 	if (p->body == NUDGE_BODY_JSON && nudge_buf_puts(&r->headers,
 	    "Content-Type: application/json\n") == -1)
 		return oom(err);

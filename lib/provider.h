@@ -62,7 +62,8 @@ typedef struct nudge_prov_vars {
 /* One rendered request.  A zeroed struct is ready; render resets it. */
 typedef struct nudge_http_req {
 	nudge_buf url;
-	nudge_buf headers;	/* "Name: value\n" lines */
+	nudge_buf headers;	/* "Name: value\n" lines; a form body's
+				   Content-Type is left to libcurl */
 	nudge_buf body;
 } nudge_http_req;
 
