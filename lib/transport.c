@@ -46,6 +46,9 @@ struct slot {
 	 * while their text (hdrs_text) stays the same */
 	struct curl_slist *hdrs;
 	nudge_buf hdrs_text;
+	/* and the URL, parsed once while it stays the same (url_text) */
+	CURLU *url;
+	nudge_buf url_text;
 	nudge_buf resp;		/* the answer's body, up to RESP_MAX */
 	long retry_after_ms;	/* from Retry-After, or -1 */
 };
@@ -710,12 +713,31 @@ http_start(nudge_transport *t, struct slot *s, struct msg *m)
 	s->hdrs = l;
 	SETOPT(e, CURLOPT_HTTPHEADER, l);
 same:
+	if (s->url == NULL || strcmp(nudge_buf_str(&s->url_text),
+	    m->from) != 0) {
+		if (s->url == NULL && (s->url = curl_url()) == NULL)
+			goto fail;
+		nudge_buf_reset(&s->url_text);
+		/* parsed as libcurl parses CURLOPT_URL; then read-only to
+		 * libcurl, which copies it for each transfer instead of
+		 * parsing the text again */
+		if (curl_url_set(s->url, CURLUPART_URL, m->from,
+		    CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+		    CURLUE_OK) {
+			if (nudge_buf_puts(&s->url_text, m->from) == -1)
+				goto fail;
+			SETOPT(e, CURLOPT_CURLU, s->url);
+		} else {
+			/* the transfer says what is wrong with it */
+			SETOPT(e, CURLOPT_CURLU, (CURLU *)NULL);
+			SETOPT(e, CURLOPT_URL, m->from);
+		}
+	}
 	m->attempts++;
 	s->m = m;
 	s->errbuf[0] = '\0';
 	s->retry_after_ms = -1;
 	nudge_buf_reset(&s->resp);
-	SETOPT(e, CURLOPT_URL, m->from);
 	SETOPT(e, CURLOPT_POSTFIELDS, m->data);
 	SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
 	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
@@ -1938,6 +1960,8 @@ nudge_transport_close(nudge_transport *t)
 		nudge_buf_free(&s->resp);
 		if (s->easy != NULL)
 			curl_easy_cleanup(s->easy);
+		curl_url_cleanup(s->url);
+		nudge_buf_free(&s->url_text);
 	}
 	if (t->argv != NULL) {
 		free(t->argv[0]);
