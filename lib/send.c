@@ -26,8 +26,9 @@
 #define OUTCOMES 256
 /* Kept outcomes older than this are written when the run waits. */
 #define OUTCOMES_AGE_MS 200
-/* A full window waits for room for this many messages, so that the
- * threads switch once for a run of outcomes, not once for each. */
+/* A full window waits for room for this many messages (a quarter of a
+ * small window), so that the threads switch once for a run of outcomes,
+ * not once for each, and the network never runs dry meanwhile. */
 #define ROOM 64
 /* Lines waiting for a busy channel, all channels, at the most: then the
  * run waits for room. */
@@ -1010,7 +1011,8 @@ flush_batch(nudge_sender *s)
 		while (rc == 0 && s->rc == 0 && !l->ch->stop &&
 		    nudge_transport_pending(l->ch->t) > l->ch->window)
 			rc = poll_all(s, 5, nudge_transport_pending(l->ch->t) -
-			    l->ch->window + ROOM);
+			    l->ch->window + (l->ch->window / 4 < ROOM ?
+			    l->ch->window / 4 + 1 : ROOM));
 	}
 	s->nslots = 0;
 	s->nemail = 0;
