@@ -118,7 +118,7 @@ FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
 
 # (a line of its own here: a rule's prerequisites expand where it is read)
-check: $(FUZZ_REGRESS)
+check check-valgrind: $(FUZZ_REGRESS)
 
 test/fuzz/%.regress: test/fuzz/%.c test/fuzz/driver.c test/fuzz/fuzz.h lib/libnudge.a lib/*.h
 	$(CC) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< test/fuzz/driver.c lib/libnudge.a $(LIBS)

@@ -123,6 +123,16 @@ sql() { sqlite3 -batch -separator '	' "$NUDGE_DB" "$@"; }
 # skip_all REASON: for a missing optional tool only, never a failure.
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
+# wrapped: true under `make check-valgrind`, where every command runs as
+# valgrind (its /proc cmdline, its process name, the argv it gives an
+# exec: child are valgrind's).  A test of those says so with
+# skip_wrapped DESC instead of checking: TAP's skip, counted in the plan.
+wrapped() { [ -n "${TEST_BIN_DIR:-}" ]; }
+skip_wrapped() {
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP under valgrind: the process is valgrind's"
+}
+
 done_testing() {
 	[ "$_failed" = 0 ]
 }
