@@ -95,25 +95,10 @@ char *
 nudge_ledger_key(char *buf, size_t len, int64_t campaign_id,
     const char *step, int64_t contact_id)
 {
-	char a[21], b[21];
-	size_t sl = step != NULL ? strlen(step) : 0, al, bl, n;
+	int n = snprintf(buf, len, "nudge-%" PRId64 "-%s-%" PRId64,
+	    campaign_id, step != NULL ? step : "", contact_id);
 
-	/* "nudge-%lld-%s-%lld", without snprintf: once a message */
-	al = nudge_fmt_i64(a, campaign_id);
-	bl = nudge_fmt_i64(b, contact_id);
-	if (6 + al + 1 + sl + 1 + bl >= len)
-		return NULL;
-	memcpy(buf, "nudge-", 6);
-	memcpy(buf + 6, a, al);
-	n = 6 + al;
-	buf[n++] = '-';
-	if (sl > 0)
-		memcpy(buf + n, step, sl);
-	n += sl;
-	buf[n++] = '-';
-	memcpy(buf + n, b, bl);
-	buf[n + bl] = '\0';
-	return buf;
+	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
 int

@@ -381,22 +381,6 @@ give_back(nudge_sender *s, struct pending *p, const char *status,
 	pending_drop(s, p);
 }
 
-/* Appends s to dst (len bytes, at most len - 1 used) from at; returns
- * the new end.  What record_one builds once a message, without printf. */
-static size_t
-cat(char *dst, size_t len, size_t at, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (at >= len)
-		return at;
-	if (n > len - 1 - at)
-		n = len - 1 - at;
-	memcpy(dst + at, s, n);
-	dst[at + n] = '\0';
-	return at + n;
-}
-
 /* Writes one outcome: the ledger row, its event, the line's result.
  * Opens the outcomes' transaction if none is (see record_done). */
 static void
@@ -408,7 +392,6 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	enum nudge_outcome out = NUDGE_OUT_FAILED;
 	const char *type = "failed", *status = "failed";
 	char detail[320], props[96], shown[400];
-	size_t n;
 	nudge_event ev = { 0 };
 	nudge_err e;
 	int rc;
@@ -494,17 +477,11 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		ev.source = "send";
 		if (p->segments > 0) {
 			/* the cost: segments and encoding, for the report */
-			char num[24];
-
-			num[nudge_fmt_i64(num, p->segments)] = '\0';
-			n = cat(props, sizeof props, 0, "{\"segments\":");
-			n = cat(props, sizeof props, n, num);
-			n = cat(props, sizeof props, n, p->ucs2 ?
-			    ",\"encoding\":\"UCS-2\"" :
-			    ",\"encoding\":\"GSM-7\"");
-			n = cat(props, sizeof props, n, o->transactional &&
-			    out == NUDGE_OUT_SENT ? ",\"transactional\":true}" :
-			    "}");
+			snprintf(props, sizeof props, "{\"segments\":%d,"
+			    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ?
+			    "UCS-2" : "GSM-7", o->transactional &&
+			    out == NUDGE_OUT_SENT ? ",\"transactional\":true" :
+			    "");
 			ev.props_json = props;
 		} else if (o->transactional && out == NUDGE_OUT_SENT) {
 			/* a receipt's sent event is not counted by frequency
@@ -523,15 +500,9 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	/* a sent message is the cap's query's now, a failed one nobody's */
 	inflight_add(s, l, p->contact_id, -1);
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
-		char num[24];
-
-		num[nudge_fmt_i64(num, p->segments)] = '\0';
-		n = cat(shown, sizeof shown, 0, detail);
-		n = cat(shown, sizeof shown, n, " (");
-		n = cat(shown, sizeof shown, n, num);
-		n = cat(shown, sizeof shown, n, p->segments > 1 ?
-		    " segments, " : " segment, ");
-		n = cat(shown, sizeof shown, n, p->ucs2 ? "UCS-2)" : "GSM-7)");
+		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
+		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
+		    "GSM-7");
 		result(s, l, p->line, p->input, p->contact_id, status, shown);
 	} else {
 		result(s, l, p->line, p->input, p->contact_id, status, detail);
