@@ -176,3 +176,33 @@ _fail_tap() {
 		_result 0 "$1"
 	fi
 }
+
+# fail_once_whole CMD...: for a command that writes in one transaction
+# (import-list, event import), run next by
+# `fail_loop KIND whole_prep whole_check CMD...`.  Keeps the store as it
+# is now as FAIL_BASE and records what the test's shell function `state`
+# prints before and after one clean run of CMD.  whole_prep puts the kept
+# store back; whole_check wants a failing run to leave the store as it
+# was, a clean exit to leave all of it, and a rerun without failures then
+# to do all of it.  CMD's words hold no blanks.
+fail_once_whole() {
+	_whole_cmd=$*
+	cp "$NUDGE_DB" base.db
+	FAIL_BASE=base.db
+	before=$(state)
+	"$@" 2>/dev/null
+	want=$(state)
+}
+whole_prep() { rm -f "$NUDGE_DB"-*; cp base.db "$NUDGE_DB"; }
+whole_check() { # N RC
+	[ "$FAIL_SAME" = 1 ] && [ "$2" != 0 ] && return # as it was: no rerun
+	if [ "$2" = 0 ]; then
+		[ "$(state)" = "$want" ] || fail_bad own "exit 0 but the store holds: $(state | tr '\n' ' ')"
+		return
+	fi
+	[ "$(state)" = "$before" ] || fail_bad own "exit $2 but the store changed: $(state | tr '\n' ' ')"
+	# shellcheck disable=SC2086 # the words of CMD
+	$_whole_cmd >/dev/null 2>"$T/rerun.err" ||
+		fail_bad own "the rerun failed: $(cat "$T/rerun.err")"
+	[ "$(state)" = "$want" ] || fail_bad own "after the rerun: $(state | tr '\n' ' ')"
+}
