@@ -19,14 +19,15 @@ static const char usage_text[] =
     "           [--campaign name] [--step step] [--at time] "
     "[--prop key=value ...]\n"
     "           [--source text] [--create] [--db file] [--config file]\n"
-    "       nudge event import [-n] [-r rejects] [--format csv | json | dsn]\n"
+    "       nudge event import [-n] [-r rejects]\n"
+    "           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]\n"
     "           [--create] [--source text] [--db file] [--config file] "
     "[file | -]\n";
 
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONFIG, OPT_CONTACT,
 	OPT_CREATE, OPT_DB, OPT_FORMAT, OPT_PROP, OPT_SOURCE, OPT_STEP,
-	OPT_TYPE
+	OPT_TYPE, OPT_PARSER
 };
 
 static const struct option longopts[] = {
@@ -40,6 +41,7 @@ static const struct option longopts[] = {
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
+	{ "parser", required_argument, NULL, OPT_PARSER },
 	{ "prop", required_argument, NULL, OPT_PROP },
 	{ "rejects", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
@@ -90,7 +92,7 @@ format_of(const char *opt, const char *path)
 		if (strcmp(opt, "json") == 0)
 			return NUDGE_EVENT_JSON;
 		if (strcmp(opt, "csv") != 0)
-			usage("--format: expected csv, json or dsn");
+			usage("--format: expected csv, json, dsn or sisimai");
 		return NUDGE_EVENT_CSV;
 	}
 	if (dot != NULL && (strcmp(dot, ".json") == 0 ||
@@ -121,13 +123,18 @@ show_dsn(void *arg, const nudge_dsn_result *r)
 /* --format dsn: one line per report on stdout, a summary on stderr. */
 static int
 import_dsn(nudge_store *st, const char *input,
-    const nudge_event_import_opts *io, const nudge_config *cfg)
+    const nudge_event_import_opts *io, const nudge_config *cfg,
+    enum nudge_dsn_parser parser, int sisimai_json)
 {
 	nudge_dsn_opts o = { 0 };
 	nudge_dsn_counts n = { 0 };
 	nudge_err ne = { .msg = "" };
 	int rc;
 
+	o.parser = parser;
+	o.sisimai_json = sisimai_json;
+	o.soft_limit = cfg->bounces.soft_limit;
+	o.soft_within = cfg->bounces.soft_within;
 	o.source = io->source;
 	o.country = cfg->default_country;
 	o.dry_run = io->dry_run;
@@ -138,10 +145,13 @@ import_dsn(nudge_store *st, const char *input,
 		warnx("%s: nothing recorded", input);
 		return rc;
 	}
-	warnx("%s: read %ld, bounced %ld, complained %ld, duplicate %ld, "
-	    "unmatched %ld, ignored %ld%s", strcmp(input, "-") == 0 ?
-	    "(stdin)" : input, n.messages, n.bounced, n.complained,
-	    n.duplicate, n.unmatched, n.ignored, o.dry_run ?
+	warnx("%s: read %ld, bounced %ld (hard %ld, soft %ld, sender-side "
+	    "%ld), complained %ld, duplicate %ld, unmatched %ld, ignored %ld; "
+	    "suppressed after soft bounces %ld, re-classified %ld, restored "
+	    "%ld; read by %s%s", strcmp(input, "-") == 0 ? "(stdin)" : input,
+	    n.messages, n.bounced, n.hard, n.soft, n.sender, n.complained,
+	    n.duplicate, n.unmatched, n.ignored, n.soft_suppressed,
+	    n.reclassified, n.restored, n.parser, o.dry_run ?
 	    " (dry run: nothing stored)" : "");
 	return 0;
 }
@@ -151,6 +161,8 @@ main(int argc, char **argv)
 {
 	const char *cfgpath = NULL, *dbpath = NULL, *format = NULL;
 	const char *rejpath = NULL, *input = "-", *sub;
+	enum nudge_dsn_parser parser = NUDGE_DSN_AUTO;
+	int mail;
 	const char **props = NULL;
 	nudge_event_add_opts ao = { 0 };
 	nudge_event_import_opts io = { 0 };
@@ -184,7 +196,7 @@ main(int argc, char **argv)
 		/* each subcommand takes its own options only */
 		if (importing ? (ch >= OPT_AT && ch != OPT_CONFIG &&
 		    ch != OPT_CREATE && ch != OPT_DB && ch != OPT_FORMAT &&
-		    ch != OPT_SOURCE) : (ch == 'n' || ch == 'r' ||
+		    ch != OPT_SOURCE && ch != OPT_PARSER) : (ch == 'n' || ch == 'r' ||
 		    ch == OPT_FORMAT))
 			usage("option not known to this subcommand");
 		switch (ch) {
@@ -224,6 +236,17 @@ main(int argc, char **argv)
 		case OPT_PROP:
 			props[ao.nprops++] = optarg;
 			break;
+		case OPT_PARSER:
+			if (strcmp(optarg, "auto") == 0)
+				parser = NUDGE_DSN_AUTO;
+			else if (strcmp(optarg, "sisimai") == 0)
+				parser = NUDGE_DSN_SISIMAI;
+			else if (strcmp(optarg, "builtin") == 0)
+				parser = NUDGE_DSN_BUILTIN;
+			else
+				usage("--parser: expected auto, sisimai or "
+				    "builtin");
+			break;
 		case OPT_SOURCE:
 			check_utf8("source", optarg);
 			ao.source = io.source = optarg;
@@ -252,14 +275,19 @@ main(int argc, char **argv)
 			input = argv[0];
 		else if (isatty(STDIN_FILENO))
 			usage("no file given and stdin is a terminal");
-		if (format != NULL && strcmp(format, "dsn") == 0) {
+		mail = format != NULL && (strcmp(format, "dsn") == 0 ||
+		    strcmp(format, "sisimai") == 0);
+		if (mail) {
 			if (io.create || rejpath != NULL)
-				usage("--format dsn takes no --create or "
-				    "--rejects");
+				usage("--format dsn and sisimai take no --create "
+				    "or --rejects");
 		} else
 			io.format = format_of(format, input);
-		if ((format == NULL || strcmp(format, "dsn") != 0) &&
-		    strcmp(input, "-") != 0 && (in = fopen(input, "r")) == NULL)
+		if (parser != NUDGE_DSN_AUTO && (format == NULL ||
+		    strcmp(format, "dsn") != 0))
+			usage("--parser goes with --format dsn");
+		if (!mail && strcmp(input, "-") != 0 &&
+		    (in = fopen(input, "r")) == NULL)
 			err(EX_NOINPUT, "%s", input);
 	}
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
@@ -280,8 +308,10 @@ main(int argc, char **argv)
 		}
 		goto done;
 	}
-	if (format != NULL && strcmp(format, "dsn") == 0) {
-		rc = import_dsn(st, input, &io, &cfg);
+	if (format != NULL && (strcmp(format, "dsn") == 0 ||
+	    strcmp(format, "sisimai") == 0)) {
+		rc = import_dsn(st, input, &io, &cfg, parser,
+		    strcmp(format, "sisimai") == 0);
 		goto done;
 	}
 	if (rejpath != NULL && (rej = fopen(rejpath, "w")) == NULL) {

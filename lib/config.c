@@ -688,6 +688,52 @@ read_tracking(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	return 0;
 }
 
+/* A share such as 2% or 0.3%, as a fraction in [0, 1]. */
+static int
+set_share(struct rd *r, const nudge_ynode *n, const char *prefix,
+    double *dst, nudge_err *err)
+{
+	char b[64], *e;
+	double v;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	v = strtod(n->value, &e);
+	if (e == n->value || strcmp(e, "%") != 0 || !(v >= 0 && v <= 100))
+		return badf(r, n, prefix, err, "expected a share such as 2%% "
+		    "or 0.3%%, not %s", q(b, sizeof b, n));
+	*dst = v / 100;
+	return 0;
+}
+
+static int
+read_bounces(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char P[] = "bounces: ";
+	nudge_bounce_cfg *c = &r->cfg->bounces;
+	size_t i;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		if (strcmp(n->key, "soft_limit") == 0)
+			rc = set_int(r, n, P, 1, 1000, &c->soft_limit, err);
+		else if (strcmp(n->key, "soft_within") == 0)
+			rc = set_duration(r, n, P, &c->soft_within, err);
+		else if (strcmp(n->key, "max_sender_side") == 0)
+			rc = set_share(r, n, P, &c->max_sender, err);
+		else
+			rc = unknown(r, n, P, err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 {
@@ -818,6 +864,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;
 	cfg->email.max_retries = -1;
+	cfg->bounces.soft_limit = 5;
+	cfg->bounces.soft_within = 30 * 86400;
+	cfg->bounces.max_sender = 0.02;
 	if (path == NULL && (path = getenv("NUDGE_CONFIG")) != NULL &&
 	    *path == '\0')
 		path = NULL;
@@ -884,6 +933,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 				goto fail;
 		} else if (strcmp(n->key, "policy") == 0) {
 			if ((rc = read_policy(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "bounces") == 0) {
+			if ((rc = read_bounces(&r, n, err)) != 0)
 				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",

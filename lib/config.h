@@ -76,6 +76,17 @@ typedef struct nudge_policy_cfg {
 	int64_t sunset;         /* seconds; 0 when not set */
 } nudge_policy_cfg;
 
+/* bounces: what bounces do to an address (bounce.h's classes). */
+typedef struct nudge_bounce_cfg {
+	int64_t soft_limit;     /* soft bounces that suppress; default 5 */
+	int64_t soft_within;    /* ... within this many seconds, with no
+				   open, click or delivery between them;
+				   default 30 days */
+	double max_sender;      /* share (0..1) of a run's messages refused
+				   for a sender-side reason that stops the
+				   channel; default 0.02 */
+} nudge_bounce_cfg;
+
 typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
 	char *db;                 /* `db:`, resolved against the file's
@@ -86,6 +97,7 @@ typedef struct nudge_config {
 	nudge_http_cfg sms, push;
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
+	nudge_bounce_cfg bounces;
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml

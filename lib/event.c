@@ -378,6 +378,8 @@ consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
 				return rc;
 		return 0;
 	}
+	if (strcmp(t, "bounced") == 0 && ev->keep_consent)
+		return 0;
 	if (strcmp(t, "bounced") == 0 || strcmp(t, "complained") == 0)
 		return consent_row(w, ev, ev->channel != NULL ? ev->channel :
 		    "email", t, eid, err);
@@ -387,6 +389,19 @@ consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
 	    strcmp(ev->channel, "sms") == 0 && stop_word(ev->props_json))
 		return consent_row(w, ev, "sms", "unsubscribed", eid, err);
 	return 0;
+}
+
+int
+nudge_event_consent(nudge_event_writer *w, int64_t contact_id,
+    const char *channel, const char *status, int64_t at, const char *source,
+    int64_t event_id, nudge_err *err)
+{
+	nudge_event ev = { 0 };
+
+	ev.contact_id = contact_id;
+	ev.at = at;
+	ev.source = source;
+	return consent_row(w, &ev, channel, status, event_id, err);
 }
 
 /* Whether an event of this type writes consent rows (cheap first test). */
