@@ -425,8 +425,18 @@ soft_limit(struct run *u, const char *where, int64_t cid, int64_t at,
 	sqlite3_reset(u->soft);
 	if (rc != SQLITE_ROW)
 		return nudge_store_error(u->st, u->err, "events");
-	if (k != u->o->soft_limit)
+	if (k < u->o->soft_limit)
 		return 0;
+	sqlite3_reset(u->cnow);
+	sqlite3_bind_int64(u->cnow, 1, cid);
+	rc = sqlite3_step(u->cnow);
+	if (rc == SQLITE_ROW && strcmp(col(u->cnow, 0), "bounced") == 0) {
+		sqlite3_reset(u->cnow);
+		return 0;       /* suppressed already */
+	}
+	sqlite3_reset(u->cnow);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(u->st, u->err, "consent");
 	snprintf(why, sizeof why, "%s: %lld soft bounces within %lld days",
 	    u->source, (long long)k, (long long)(u->o->soft_within / 86400));
 	if ((rc = nudge_event_consent(u->w, cid, "email", "bounced", at, why,
@@ -1282,9 +1292,10 @@ nudge_dsn_import(nudge_store *st, const char *path, const nudge_dsn_opts *o,
 	    " FROM consent WHERE contact_id = ?1 AND channel = 'email'"
 	    " ORDER BY at DESC, id DESC LIMIT 1", err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &u.soft, "SELECT count(*) FROM events"
-	    " WHERE contact_id = ?1 AND type = 'bounced' AND at >= max(?2,"
-	    " coalesce((SELECT max(at) FROM events WHERE contact_id = ?1 AND"
-	    " type IN ('opened', 'clicked', 'delivered')), 0))"
+	    " WHERE contact_id = ?1 AND type = 'bounced' AND at >= ?2"
+	    " AND at > coalesce((SELECT max(at) FROM events WHERE"
+	    " contact_id = ?1 AND type IN ('opened', 'clicked', 'delivered')),"
+	    " 0)"
 	    " AND json_extract(props, '$.class') = 'soft'", err)) != 0 ||
 	    (rc = nudge_store_begin(st, err)) != 0)
 		goto out;
