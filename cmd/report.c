@@ -12,7 +12,7 @@
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day] [-c name] "
+    "usage: nudge report [-b campaign|step|channel|day|bounce] [-c name] "
     "[-f table|tsv|csv|json]\n"
     "                    [-s time] [--conversion type] [--window duration]\n"
     "                    [--db file] [--config file]\n";
@@ -61,8 +61,8 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'b':
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
-				usage("--by: expected campaign, step, channel or "
-				    "day");
+				usage("--by: expected campaign, step, channel, "
+				    "day or bounce");
 			break;
 		case 'c':
 			o.campaign = optarg;

@@ -14,6 +14,8 @@ enum nudge_report_by {
 	NUDGE_REPORT_STEP,     /* campaign and step */
 	NUDGE_REPORT_CHANNEL,
 	NUDGE_REPORT_DAY,      /* the UTC day of each event */
+	NUDGE_REPORT_BOUNCE,   /* bounces and complaints by class, per
+				  campaign and receiving domain */
 };
 
 typedef struct nudge_report_opts {
@@ -28,7 +30,8 @@ typedef struct nudge_report_opts {
 				    7 days when 0 */
 } nudge_report_opts;
 
-/* Sets *by from "campaign", "step", "channel" or "day"; 0 or -1. */
+/* Sets *by from "campaign", "step", "channel", "day" or "bounce"; 0 or
+ * -1. */
 int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 
 /*
@@ -39,7 +42,12 @@ int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
  * conversion_pct: each figure the number of distinct contacts with such an
  * event, each rate a percentage of sent with one decimal.  *cols and
  * *ncols name the columns (static storage).  Rows come in the order the
- * groups started.  Errors: store errors.
+ * groups started.
+ * By bounce, the rows are instead campaign ("" for bounces of no message
+ * nudge sent), receiving domain, then hard, soft, sender_side and
+ * complained (distinct contacts with an email bounce of that class, see
+ * bounce.h, or a complaint) and top_reasons (the three commonest bounce
+ * reasons with their counts of bounces), the largest groups first.  Errors: store errors.
  */
 int nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
     sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,

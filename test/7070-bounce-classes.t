@@ -10,7 +10,7 @@
 C="$TESTDIR/bounce/set-of-emails/maildir/bsd"
 perl -MSisimai -e 1 2>/dev/null ||
 	skip_all "Sisimai (libsisimai-perl) is not installed: make deps"
-plan 31
+plan 33
 
 # the reference: Sisimai's reading of the corpus, by Sisimai itself
 perl -MSisimai -e 'print Sisimai->dump($ARGV[0], delivered => 0)' "$C" \
@@ -121,6 +121,10 @@ exits "with the open before all of them, the fourth" 0 nudge event import --conf
 is "suppresses, with a consent row that says why" \
     "$(sql "SELECT status, source FROM consent_now" | sed 's/dsn:[^:]*: //')" \
     "bounced	4 soft bounces within 30 days"
+
+exits "report --by bounce" 0 nudge report --by bounce --format tsv
+is "shows each class per campaign and receiving domain" "$(cat .out)" \
+"	example.org	0	1	0	0	mailboxfull 4"
 
 # Sisimai missing
 mkdir bin
