@@ -222,7 +222,7 @@ main(int argc, char **argv)
 	nudge_store *st;
 	nudge_err ne;
 	char *end;
-	int ch, rc, have_now = 0;
+	int ch, rc, have_now = 0, again = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:hnt:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -341,7 +341,12 @@ main(int argc, char **argv)
 		warnx("%ld messages of an earlier send that died are now "
 		    "unknown (not resent; --resend-unknown sends them)",
 		    stats.recovered);
-	if (so.dry_run)
+	if (so.dry_run && stats.held > 0)
+		warnx("%s: read %ld, rendered %ld, skipped %ld; %ld of them "
+		    "would be held now (%s; dry run: nothing sent or stored)",
+		    so.campaign != NULL ? so.campaign : "campaigns", stats.read,
+		    stats.rendered, stats.skipped, stats.held, stats.quiet);
+	else if (so.dry_run)
 		warnx("%s: read %ld, rendered %ld, skipped %ld (dry run: nothing "
 		    "sent or stored)", so.campaign != NULL ? so.campaign :
 		    "campaigns", stats.read, stats.rendered, stats.skipped);
@@ -363,15 +368,35 @@ main(int argc, char **argv)
 			    out.why[i].what);
 		warnx("skipped: %s", line);
 	}
-	if (stats.held > 0 && rc != 0)
-		warnx("%ld held: not sent, not claimed; a rerun sends them",
-		    stats.held);
-	else if (stats.held > 0)
-		warnx("%ld held for quiet hours: not sent, offered again by "
-		    "the next nudge trigger", stats.held);
+	if (stats.segments > 0 && stats.tracked_segments > 0)
+		warnx("sms: %ld segments %s; link tracking added %ld of them "
+		    "(tracking: sms_links: no in the configuration keeps the "
+		    "links as written)", stats.segments, so.dry_run ?
+		    "rendered" : "sent", stats.tracked_segments);
+	else if (stats.segments > 0)
+		warnx("sms: %ld segment%s %s", stats.segments,
+		    stats.segments > 1 ? "s" : "", so.dry_run ? "rendered" :
+		    "sent");
+	if (!so.dry_run && stats.held > 0) {
+		if (rc != 0 || stats.quiet[0] == '\0')
+			warnx("%ld held: not sent, not claimed; a rerun sends "
+			    "them", stats.held);
+		else if (so.campaign != NULL) {
+			/* no trigger line names a one-off blast: nothing
+			 * sends these unless this command runs again, which
+			 * exit 75 asks of cron */
+			warnx("%ld held, not sent and not claimed: %s; they "
+			    "may be sent from then on, and nothing sends "
+			    "them but this command run again then",
+			    stats.held, stats.quiet);
+			again = 1;
+		} else
+			warnx("%ld held for quiet hours: not sent, offered "
+			    "again by the next nudge trigger", stats.held);
+	}
 	if (rc != 0)
 		warnx("%s", ne.msg);
-	else if (stats.tempfail > 0)
+	else if (stats.tempfail > 0 || again)
 		rc = EX_TEMPFAIL;
 	nudge_store_close(st);
 	nudge_config_free(&cfg);

@@ -17,7 +17,9 @@ typedef struct nudge_send_result {
 	int64_t contact_id;   /* 0 when no contact was found */
 	const char *status;   /* sent, failed, bounced, skipped, duplicate,
 				 unknown, tempfail, held (not sent, left for
-				 a rerun), rendered (--dry-run) */
+				 a rerun), rendered (--dry-run: quiet hours
+				 do not hold it, stats.held counts those they
+				 would) */
 	const char *detail;   /* the provider's id, or why */
 	const char *campaign, *step; /* a trigger line's; else NULL */
 } nudge_send_result;
@@ -55,6 +57,12 @@ typedef struct nudge_send_stats {
 	    unknown, rendered, recovered, held;
 	long given_back;          /* claims of a send that died that never
 				     left: given back to be sent (journal.h) */
+	long segments;            /* sms segments sent (dry run: rendered),
+				     counted after link tracking */
+	long tracked_segments;    /* of segments, those link tracking added */
+	char quiet[128];          /* the quiet hours that held messages (a
+				     dry run: would hold them), as
+				     nudge_policy_quiet says, or "" */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
