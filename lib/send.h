@@ -40,7 +40,8 @@ typedef struct nudge_send_opts {
 	const char *from;         /* overrides the template's From: and the
 				     config's from */
 	int dry_run;              /* render and build only: no claim, no
-				     delivery, nothing written */
+				     delivery, nothing written; quiet hours
+				     hold nothing, they mark */
 	int resend_unknown;       /* send again where a crash left the
 				     outcome unknown */
 	int transactional;        /* not counted against frequency caps */
