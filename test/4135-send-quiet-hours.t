@@ -6,7 +6,7 @@
 # the quiet hours, which exit 75 asks cron to do.  With --now, and at
 # the real time with quiet hours around it.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 20
 export NUDGE_FILE_NOSYNC=1
 printf 'email,first_name,lists\nann@example.com,Ann,news\nbob@example.com,Bob,news\ncyd@example.com,Cyd,news\n' >c.csv
 ok "contacts" nudge import-list c.csv
@@ -43,6 +43,26 @@ like "the summary says when they may go and that only this command sends them" \
 is "and no trigger is promised" "$(grep -c 'next nudge trigger' .err)" 0
 exits "the same command at 08:30 there" 0 blast quiet.yaml --now 2026-11-11T06:30:00Z
 is "sends them" "$(cut -f1,2 .out | sort | tr '\n' ' ')" "1	sent 2	sent 3	skipped "
+
+# trigger lines: the campaign's own quiet hours
+cat >night.yaml <<'YAML'
+name: night
+audience: list "news"
+policy:
+  quiet_hours: {from: "21:00", to: "08:00", timezone: Asia/Jerusalem}
+steps:
+  - {id: s1, channel: email, template: hello.txt}
+YAML
+exits "trigger lines, a dry run at 22:00" 0 sh -c "nudge trigger --now $night night.yaml |
+    nudge send -n --now $night --transport file://$T/out"
+is "renders them, marked, with their campaign and step" "$(sort .out)" \
+	"1	rendered	365 bytes; would be held: $Q	night	s1
+2	rendered	365 bytes; would be held: $Q	night	s1"
+exits "trigger lines for real: held, exit 0, the next trigger offers them" 0 \
+	sh -c "nudge trigger --now $night night.yaml |
+    nudge send --now $night --transport file://$T/out"
+is "as the summary says" "$(tail -n 1 .err)" \
+	"nudge-send: 2 held for quiet hours: not sent, offered again by the next nudge trigger"
 
 # the real clock: quiet hours (UTC) from the hour before this one to two
 # hours after it
