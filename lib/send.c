@@ -638,8 +638,8 @@ keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
 }
 
 /* The text of an sms or push message of lane l into dst: the rendered
- * text part body up to its last newline and, for a marketing sms, the
- * config's STOP wording on a line of its own.  -1: out of memory. */
+ * text part body without its trailing newlines and, for a marketing sms,
+ * the config's STOP wording on a line of its own.  -1: out of memory. */
 static int
 msg_text(const struct nudge_sender_lane *l, const nudge_buf *body,
     nudge_buf *dst)
