@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "fmt.h"
+#include "fmt.h"
 
 #define MAX_NEST 100  /* parentheses and `not`s inside each other */
 #define MAX_REFS 16   /* @name inside @name inside ... */
@@ -1753,6 +1754,37 @@ nudge_seg_prepare(nudge_store *st, const nudge_seg *seg, sqlite3_stmt **stmt,
 		sqlite3_finalize(*stmt);
 		*stmt = NULL;
 	}
+	return rc;
+}
+
+int
+nudge_seg_write(nudge_store *st, const nudge_seg *q, enum nudge_fmt_kind kind,
+    const char *const *fields, size_t nfields, FILE *fp, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
+		return rc;
+	return nudge_fmt_query(fp, kind, fields, nfields, 0, st, s, "segment",
+	    err);
+}
+
+int
+nudge_seg_count(nudge_store *st, const nudge_seg *q, int64_t *n,
+    nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else
+		rc = nudge_store_error(st, err, "segment");
+	sqlite3_finalize(s);
 	return rc;
 }
 

@@ -536,3 +536,39 @@ nudge_store_list_id(nudge_store *st, const char *name, int create,
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
+
+int
+nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
+    nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*id = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM campaigns WHERE name = ?",
+	    -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "campaigns");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(st, err, "campaigns");
+	return 0;
+}
+
+void
+nudge_store_per_request(nudge_store *st, int busy_ms)
+{
+	int persist = 1;
+
+	sqlite3_busy_timeout(st->db, busy_ms);
+	/* By default the close of a store's last connection checkpoints
+	 * the WAL, fsyncs and deletes it, for the next request to create
+	 * it again: leave that to the automatic checkpoints of later
+	 * writers. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+}
