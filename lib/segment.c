@@ -1141,7 +1141,7 @@ parse_predicate(struct parser *p, int neg, nudge_buf *out)
 
 /* `not` is pushed down to the predicates (De Morgan), so that a negated
  * event predicate becomes NOT IN: its subquery is read once, about twice
- * as fast here as a correlated NOT EXISTS (shared/bench). */
+ * as fast here as a correlated NOT EXISTS (HACKING.md, "Measurements"). */
 static int
 parse_factor(struct parser *p, int neg, nudge_buf *out)
 {

@@ -1,4 +1,5 @@
-/* send: a blast over email, claim before send, outcome after. */
+/* send: a send run over every channel: policy, render, claim before
+ * the message leaves, outcome after. */
 #include "send.h"
 
 #include <errno.h>
@@ -49,7 +50,7 @@ struct contact {
 static const char *const fields[5] = { "email", "phone", "push_id",
 	"first_name", "last_name" };
 
-/* What a line is sent as: one campaign step (or the blast's campaign),
+/* What a line is sent as: one campaign step (or a one-off's campaign),
  * its template, its policy.  A run has one lane for each step it meets;
  * all live until the run ends, the messages in flight pointing at them. */
 struct nudge_sender_lane {

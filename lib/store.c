@@ -19,7 +19,7 @@
  * can drop them and build them by sorting (listimport.c).
  * consent is an append-only audit trail: the current state of a contact
  * on a channel is its latest row (consent_now).  campaigns.first_sent_at
- * is kept by the event writer (event.c; by a trigger before version 3) so
+ * is kept by the event writer (event.c) so
  * that "in last N campaigns" is an index lookup.
  */
 static const char *const migrations[] = {
