@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "fmt.h"
 #include "fmt.h"
@@ -686,28 +687,28 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 static int
 parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 {
-	static const char *const chans[][2] = { { "email", "email" },
-	    { "sms", "phone" }, { "push", "push_id" } };
+	const nudge_channel *ch = nudge_channels;
 	struct tok t;
 	size_t i;
 	int n;
 
 	peek(p, &t);
-	for (i = 0; i < 3; i++)
-		if (is_kw(p, &t, chans[i][0]))
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
+		if (is_kw(p, &t, nudge_channels[i].name))
 			break;
-	if (i == 3)
-		return expected(p, &t, "a channel (email, sms or push) after "
+	if (i == NUDGE_NCHANNELS)
+		return expected(p, &t, "a channel (" NUDGE_CHANNEL_NAMES ") after "
 		    "\"subscribed\"");
 	advance(p, &t);
 	p->sh->npreds++;
 	p->sh->contact = 1;
-	if ((n = param_text(p, chans[i][0])) == -1)
+	ch = &nudge_channels[i];
+	if ((n = param_text(p, ch->consent)) == -1)
 		return -1;
 	if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 	    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
 	    "WHERE n.channel = ?%d AND n.status != 'subscribed'))",
-	    neg ? "NOT " : "", chans[i][1], n) == -1)
+	    neg ? "NOT " : "", ch->column, n) == -1)
 		return oom(p);
 	return 0;
 }
