@@ -1,4 +1,5 @@
-/* send: a blast over email, claim before send, outcome after. */
+/* send: a send run over every channel: policy, render, claim before
+ * the message leaves, outcome after. */
 #include "send.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "contact.h"
 #include "event.h"
 #include "journal.h"
@@ -49,7 +51,7 @@ struct contact {
 static const char *const fields[5] = { "email", "phone", "push_id",
 	"first_name", "last_name" };
 
-/* What a line is sent as: one campaign step (or the blast's campaign),
+/* What a line is sent as: one campaign step (or a one-off's campaign),
  * its template, its policy.  A run has one lane for each step it meets;
  * all live until the run ends, the messages in flight pointing at them. */
 struct nudge_sender_lane {
@@ -59,8 +61,8 @@ struct nudge_sender_lane {
 	nudge_tpl *tpl;
 	nudge_policy *policy;
 	int64_t campaign_id;
-	int col;                /* the recipient's field: 0 email, 1 phone,
-				   2 push_id */
+	int col;                /* the channel's nudge_channel_id, which is
+				   also its address's index in fields[] */
 	char quiet[128];        /* why messages are held now, or "" */
 	struct chan *ch;
 	struct nudge_sender_lane *next;
@@ -838,9 +840,8 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		return rc;
 	if (s->c.off[l->col] < 0) {
 		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", l->col == 0 ?
-		    "no email address" : l->col == 1 ? "no phone number" :
-		    "no push id");
+		result(s, l, line, text, cid, "skipped",
+		    nudge_channels[l->col].no_address);
 		return 0;
 	}
 	if ((rc = track(s, l, cid, 0)) != 0)
@@ -1208,7 +1209,6 @@ int
 nudge_sender_open(nudge_sender **out, nudge_store *st,
     const nudge_send_opts *o, nudge_send_stats *stats, nudge_err *err)
 {
-	static const char *const names[3] = { "email", "sms", "push" };
 	nudge_sender *s;
 	nudge_err je;
 	long lost = 0;
@@ -1226,7 +1226,7 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	s->stats = stats;
 	s->err = err;
 	for (i = 0; i < 3; i++) {
-		s->ch[i].name = names[i];
+		s->ch[i].name = nudge_channels[i].name;
 		s->ch[i].tail = &s->ch[i].head;
 	}
 	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
@@ -1302,9 +1302,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	if (lo->campaign == NULL || *lo->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
-	if (lo->channel == NULL || (strcmp(lo->channel, "email") != 0 &&
-	    strcmp(lo->channel, "sms") != 0 && strcmp(lo->channel, "push") !=
-	    0))
+	if (nudge_channel_find(lo->channel) == NULL)
 		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
 		    "sms or push", lo->channel != NULL ? lo->channel : "(none)");
 	if (lo->template_path == NULL)
@@ -1319,8 +1317,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	}
 	pc = l->o.policy != NULL ? l->o.policy : lo->cfg != NULL ?
 	    &lo->cfg->policy : NULL;
-	l->col = strcmp(lo->channel, "sms") == 0 ? 1 :
-	    strcmp(lo->channel, "push") == 0 ? 2 : 0;
+	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0)
 		goto fail;

@@ -1,6 +1,6 @@
-/* send: one blast over email — the recipient stream in, for each contact
- * policy, render, ledger claim, delivery and its outcome recorded as a
- * ledger row and an event. */
+/* send: one send run over every channel (email, sms, push) — the
+ * recipient stream in, for each contact policy, render, ledger claim,
+ * delivery and its outcome recorded as a ledger row and an event. */
 #ifndef NUDGE_SEND_H
 #define NUDGE_SEND_H
 
@@ -70,8 +70,8 @@ typedef struct nudge_send_stats {
  * channel (opened for its first message, all delivering at once, each
  * on its own network thread), and the lanes that feed them. */
 typedef struct nudge_sender nudge_sender;
-/* One campaign step (or a blast's campaign) of a run: its channel,
- * template and policy. */
+/* One campaign step (or the --campaign of a one-off send) of a run: its
+ * channel, template and policy. */
 typedef struct nudge_sender_lane nudge_sender_lane;
 
 /*
