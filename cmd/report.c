@@ -13,11 +13,11 @@
 
 static const char usage_text[] =
     "usage: nudge report [-b campaign|step|channel|day] [-c name] "
-    "[-f table|tsv|csv|json]\n"
-    "                    [-s time] [--conversion type] [--window duration]\n"
+    "[-f table|tsv|csv|json|html]\n"
+    "                    [-s time] [--until time] [--conversion type] [--window duration]\n"
     "                    [--db file] [--config file]\n";
 
-enum { OPT_CONFIG = 256, OPT_CONVERSION, OPT_DB, OPT_WINDOW };
+enum { OPT_CONFIG = 256, OPT_CONVERSION, OPT_DB, OPT_WINDOW, OPT_UNTIL };
 
 static const struct option longopts[] = {
 	{ "by", required_argument, NULL, 'b' },
@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "since", required_argument, NULL, 's' },
+	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
 };
@@ -54,7 +55,7 @@ main(int argc, char **argv)
 	nudge_store *st;
 	nudge_err ne;
 	size_t ncols;
-	int ch, rc;
+	int ch, rc, html = 0;
 
 	while ((ch = getopt_long(argc, argv, "b:c:f:hs:", longopts, NULL)) !=
 	    -1) {
@@ -68,9 +69,11 @@ main(int argc, char **argv)
 			o.campaign = optarg;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS)
-				usage("--format: expected table, tsv, csv or json");
+			html = strcmp(optarg, "html") == 0;
+			if (!html && (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
+			    kind == NUDGE_FMT_IDS))
+				usage("--format: expected table, tsv, csv, json or "
+				    "html");
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -80,6 +83,12 @@ main(int argc, char **argv)
 				usage("--since: expected a time such as 2026-11-01 "
 				    "or 2026-11-01T09:00:00Z");
 			o.has_since = 1;
+			break;
+		case OPT_UNTIL:
+			if (nudge_time_parse(optarg, &o.until) == -1)
+				usage("--until: expected a time such as 2026-11-01 "
+				    "or 2026-11-01T09:00:00Z");
+			o.has_until = 1;
 			break;
 		case OPT_CONFIG:
 			cfgpath = optarg;
@@ -103,10 +112,17 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage("no operands expected");
+	if (html && o.by != NUDGE_REPORT_CAMPAIGN)
+		usage("--by does not go with --format html: the page shows "
+		    "every grouping");
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
 	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
+	if (html) {
+		rc = nudge_report_html(st, &o, NULL, stdout, &ne);
+		goto done;
+	}
 	if ((rc = nudge_report_prepare(st, &o, &s, &cols, &ncols, &ne)) != 0 ||
 	    (rc = nudge_fmt_open(&f, stdout, kind, cols, ncols, &ne)) != 0)
 		goto done;
