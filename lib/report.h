@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fmt.h"
 #include "store.h"
 #include "util.h"
 
@@ -60,5 +61,10 @@ int nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
  */
 int nudge_report_html(nudge_store *st, const nudge_report_opts *o,
     const char *title, FILE *fp, nudge_err *err);
+
+/* Writes the report to fp in kind's format (nudge_fmt), formula cells
+ * neutralised.  Errors: store errors, EX_OSERR, EX_IOERR. */
+int nudge_report_write(nudge_store *st, const nudge_report_opts *o,
+    enum nudge_fmt_kind kind, FILE *fp, nudge_err *err);
 
 #endif
