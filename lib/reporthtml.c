@@ -242,7 +242,9 @@ static const char style[] =
     "minmax(250px,1fr));gap:.8em}"
     "figure{margin:0;border:1px solid #eef;border-radius:6px;padding:.4em}"
     "figcaption{font-weight:600;margin-bottom:.2em}"
+    ".scroll{overflow-x:auto}"
     "table{border-collapse:collapse;margin:.6em 0;font-size:.85em}"
+    "td{white-space:nowrap}"
     "th,td{border-bottom:1px solid #eef;padding:.2em .6em;text-align:right}"
     "th:first-child,td:first-child,td.k{text-align:start}"
     "caption{text-align:start;color:#556;padding:.2em 0}"
@@ -265,7 +267,7 @@ figures_table(FILE *fp, const struct table *t, const char *id,
 	size_t i, j;
 
 	fprintf(fp, "<details open><summary>The figures</summary>"
-	    "<table id=\"%s\"><caption>", id);
+	    "<div class=\"scroll\"><table id=\"%s\"><caption>", id);
 	esc(fp, caption);
 	fputs("</caption><thead><tr>", fp);
 	for (j = 0; j < t->ncols; j++) {
@@ -284,7 +286,7 @@ figures_table(FILE *fp, const struct table *t, const char *id,
 		}
 		fputs("</tr>\n", fp);
 	}
-	fputs("</tbody></table></details>\n", fp);
+	fputs("</tbody></table></div></details>\n", fp);
 }
 
 /* Horizontal bars, one per row of t, for figure f. */
@@ -364,23 +366,44 @@ funnels(FILE *fp, const struct table *t)
 	fputs("</div>\n", fp);
 }
 
-/* Messages, clicks and conversions per day as lines, a point a day. */
+static void day(char *b, size_t n, int64_t t);
+
+/* Messages, clicks and conversions per day as lines, a point for each day
+ * that has events, placed by its date on an axis from since to until, so
+ * that days with nothing are gaps. */
 static void
-lines(FILE *fp, const struct table *t)
+lines(FILE *fp, const struct table *t, int64_t since, int64_t until)
 {
 	static const struct { int f; const char *name; } series[] = {
 		{ F_SENT, "sent" }, { F_CLICKED, "clicked" },
 		{ F_CONV, "conversions" },
 	};
-	const int w = 900, h = 260, l = 50, r = 20, top = 15, b = 40;
-	double max = 1, dx;
+	const int w = 900, h = 260, l = 50, r = 45, top = 15, b = 40;
+	double max = 1, d0 = (double)(since / 86400);
+	double span = (double)((until - 1) / 86400) - d0, *x;
+	char lab[16];
 	size_t i, k;
 
+	if (span < 1)
+		span = 1;
+	if ((x = calloc(t->n + 1, sizeof *x)) == NULL)
+		return;
+	for (i = 0; i < t->n; i++) {
+		struct tm tm = { 0 };
+
+		if (sscanf(t->rows[i].key[0], "%d-%d-%d", &tm.tm_year,
+		    &tm.tm_mon, &tm.tm_mday) == 3) {
+			tm.tm_year -= 1900;
+			tm.tm_mon--;
+			x[i] = l + (w - l - r) * ((double)(timegm(&tm) / 86400) -
+			    d0) / span;
+		} else
+			x[i] = l;
+	}
 	for (i = 0; i < t->n; i++)
 		for (k = 0; k < 3; k++)
 			if (t->rows[i].v[series[k].f] > max)
 				max = t->rows[i].v[series[k].f];
-	dx = t->n > 1 ? (double)(w - l - r) / (double)(t->n - 1) : 0;
 	fputs("<p class=\"legend\">", fp);
 	for (k = 0; k < 3; k++)
 		fprintf(fp, "<span><i class=\"s%zu\"></i>%s</span>", k,
@@ -394,31 +417,32 @@ lines(FILE *fp, const struct table *t)
 	num(fp, max);
 	fprintf(fp, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">0"
 	    "</text>\n", l - 6, h - b + 4);
-	for (i = 0; i < t->n; i += t->n > 12 ? (t->n + 11) / 12 : 1) {
-		fprintf(fp, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
-		    l + dx * (double)i, h - b + 18);
-		esc(fp, t->rows[i].key[0]);
-		fputs("</text>\n", fp);
+	/* six dates along the axis */
+	for (k = 0; k <= 5; k++) {
+		double d = d0 + span * (double)k / 5;
+
+		day(lab, sizeof lab, (int64_t)(d + 0.5) * 86400);
+		fprintf(fp, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">"
+		    "%s</text>\n", l + (w - l - r) * (double)k / 5, h - b + 18,
+		    lab);
 	}
 	for (k = 0; k < 3; k++) {
 		fprintf(fp, "<polyline class=\"s%zu\" data-series=\"%s\""
-		    " fill=\"none\" stroke-width=\"2\" points=\"", k,
-		    series[k].name);
+		    " stroke-width=\"2\" points=\"", k, series[k].name);
 		for (i = 0; i < t->n; i++)
-			fprintf(fp, "%s%.1f,%.1f", i ? " " : "", l + dx *
-			    (double)i, (h - b) - (h - b - top) *
-			    t->rows[i].v[series[k].f] / max);
+			fprintf(fp, "%s%.1f,%.1f", i ? " " : "", x[i], (h - b) -
+			    (h - b - top) * t->rows[i].v[series[k].f] / max);
 		fputs("\" style=\"fill:none\"/>\n", fp);
 		for (i = 0; i < t->n; i++)
 			fprintf(fp, "<circle class=\"point s%zu\""
 			    " data-series=\"%s\" data-day=\"%s\" data-value=\"%.0f\""
 			    " cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>\n", k,
 			    series[k].name, t->rows[i].key[0],
-			    t->rows[i].v[series[k].f], l + dx * (double)i,
-			    (h - b) - (h - b - top) * t->rows[i].v[series[k].f] /
-			    max);
+			    t->rows[i].v[series[k].f], x[i], (h - b) - (h - b -
+			    top) * t->rows[i].v[series[k].f] / max);
 	}
 	fputs("</svg>\n", fp);
+	free(x);
 }
 
 static void
@@ -464,13 +488,13 @@ nudge_report_html(nudge_store *st, const nudge_report_opts *o,
 		esc(fp, title);
 		fputs(": ", fp);
 	}
-	fprintf(fp, "campaigns %s to %s</title><style>%s</style></head>\n"
+	fprintf(fp, "campaign report %s to %s</title><style>%s</style></head>\n"
 	    "<body>\n<h1 dir=\"auto\">", d0, d1, style);
 	if (title != NULL) {
 		esc(fp, title);
 		fputs(": ", fp);
 	}
-	fputs("campaigns", fp);
+	fputs("Campaign report", fp);
 	if (o->campaign != NULL) {
 		fputs(" \xe2\x80\x94 <bdi>", fp);
 		esc(fp, o->campaign);
@@ -507,7 +531,7 @@ nudge_report_html(nudge_store *st, const nudge_report_opts *o,
 	if (days.n == 0)
 		fputs("<p>No messages in this period.</p>\n", fp);
 	else {
-		lines(fp, &days);
+		lines(fp, &days, since, until);
 		figures_table(fp, &days, "table-day", "Per day");
 	}
 	fputs("</section>\n<section id=\"campaigns\"><h2>Funnel per campaign"
