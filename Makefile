@@ -173,6 +173,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh samples/demo.sh
 
+# doc/report.png, the README's picture: the demo's HTML report as headless
+# Chromium draws it
+screenshot: deps
+	@$(MAKE) --no-print-directory all
+	@sh doc/screenshot.sh
+
 bench:
 	@sh test/deps.sh bench
 	$(MAKE) all $(BENCH_TOOLS)
@@ -195,5 +201,5 @@ clean:
 	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS) test/torture/failmalloc.so
 	rm -rf test/fuzz/*.regress build/fuzz build/fuzz-afl test/valgrind/bin test/valgrind/log
 
-.PHONY: all check check-valgrind deps demo bench install lint clean torture fuzz fuzz-build fuzz-afl
+.PHONY: all check check-valgrind deps demo screenshot bench install lint clean torture fuzz fuzz-build fuzz-afl
 .PRECIOUS: cmd/%.o $(FUZZ_BUILD)/lib/%.o

@@ -14,11 +14,11 @@
 
 static const char usage_text[] =
     "usage: nudge report [-b campaign|step|channel|day|bounce] [-c name] "
-    "[-f table|tsv|csv|json]\n"
-    "                    [-s time] [--conversion type] [--window duration]\n"
+    "[-f table|tsv|csv|json|html]\n"
+    "                    [-s time] [--until time] [--conversion type] [--window duration]\n"
     "                    [--create] [--db file] [--config file]\n";
 
-enum { OPT_CONVERSION = 256, OPT_WINDOW };
+enum { OPT_CONVERSION = 256, OPT_WINDOW, OPT_UNTIL };
 
 static const struct option longopts[] = {
 	{ "by", required_argument, NULL, 'b' },
@@ -30,6 +30,7 @@ static const struct option longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	NUDGE_CLI_OPT_HELP,
 	{ "since", required_argument, NULL, 's' },
+	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
 };
@@ -43,7 +44,7 @@ main(int argc, char **argv)
 	nudge_report_opts o = { 0 };
 	nudge_store *st;
 	nudge_err ne;
-	int ch, rc;
+	int ch, rc, html = 0;
 
 	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "b:c:f:hs:", longopts, NULL)) !=
@@ -61,15 +62,20 @@ main(int argc, char **argv)
 			o.campaign = optarg;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS)
+			html = strcmp(optarg, "html") == 0;
+			if (!html && (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
+			    kind == NUDGE_FMT_IDS))
 				nudge_cli_usage(&cli,
-				    "--format: expected table, tsv, csv or "
-				    "json");
+				    "--format: expected table, tsv, csv, json or "
+				    "html");
 			break;
 		case 's':
 			o.since = nudge_cli_time(&cli, "--since", optarg);
 			o.has_since = 1;
+			break;
+		case OPT_UNTIL:
+			o.until = nudge_cli_time(&cli, "--until", optarg);
+			o.has_until = 1;
 			break;
 		case OPT_CONVERSION:
 			if (!nudge_is_name(optarg))
@@ -89,8 +95,15 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		nudge_cli_usage(&cli, "no operands expected");
+	if (html && o.by != NUDGE_REPORT_CAMPAIGN)
+		nudge_cli_usage(&cli, "--by does not go with --format html: the "
+		    "page shows every grouping");
 	st = nudge_cli_store(&cli, 0);
-	if ((rc = nudge_report_write(st, &o, kind, stdout, &ne)) != 0)
+	if (html)
+		rc = nudge_report_html(st, &o, NULL, stdout, &ne);
+	else
+		rc = nudge_report_write(st, &o, kind, stdout, &ne);
+	if (rc != 0)
 		warnx("%s", ne.msg);
 	nudge_cli_close(&cli);
 	return rc;

@@ -122,6 +122,8 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 		    " WHERE name = :campaign)");
 	if (o->has_since)
 		strcat(filter, " AND e.at >= :since");
+	if (o->has_until)
+		strcat(filter, " AND e.at < :until");
 	nudge_buf_printf(&sql,
 	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at,"
 	    /* what an sms cost: the parts it went out in (send's props) */
@@ -174,6 +176,9 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	if (o->has_since)
 		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
 		    ":since"), o->since);
+	if (o->has_until)
+		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    ":until"), o->until);
 	sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
 	    ":conversion"), o->conversion != NULL ? o->conversion : "purchase",
 	    -1, SQLITE_TRANSIENT);

@@ -5,6 +5,7 @@
 #define NUDGE_REPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fmt.h"
 #include "store.h"
@@ -23,6 +24,8 @@ typedef struct nudge_report_opts {
 	const char *campaign;    /* only this campaign, or NULL */
 	int has_since;
 	int64_t since;           /* only events at or after this time */
+	int has_until;
+	int64_t until;           /* only events before this time */
 	enum nudge_report_by by;
 	const char *conversion;  /* the event type that counts as a
 				    conversion: "purchase" when NULL */
@@ -53,6 +56,19 @@ int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 int nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
     sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,
     nudge_err *err);
+
+/*
+ * Writes the report as one self-contained HTML page to fp: headline
+ * figures of the period [since, until) (since defaults to 30 days before
+ * until) with their change against the period of the same length before
+ * it; messages, clicks and conversions per day as a line chart; a funnel
+ * per campaign; bars per channel and per step; under each chart a table
+ * of its figures, the campaign table the same as the CSV report of the
+ * period.  Inline SVG and CSS only: no script, no network.  title names
+ * the business (may be NULL).  Errors: store errors, EX_IOERR.
+ */
+int nudge_report_html(nudge_store *st, const nudge_report_opts *o,
+    const char *title, FILE *fp, nudge_err *err);
 
 /* Writes the report to fp in kind's format (nudge_fmt), formula cells
  * neutralised.  Errors: store errors, EX_OSERR, EX_IOERR. */
