@@ -12,6 +12,7 @@
 #include "campaign.h"
 #include "clock.h"
 #include "config.h"
+#include "names.h"
 #include "template.h"
 #include "trigger.h"
 
@@ -101,6 +102,39 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 	return first;
 }
 
+/* Every name the campaigns' expressions use must be known (names.h):
+ * the first unknown one of each file is printed.  nostore, when not
+ * NULL, says why there is no store (--check without one).  Returns 0 or
+ * the first error's code. */
+static int
+check_names(nudge_campaign **cs, int n, nudge_store *st,
+    const nudge_config *cfg, const char *nostore)
+{
+	nudge_names *k;
+	nudge_err e;
+	int i, rc, first = 0, unchecked, nunchecked = 0;
+
+	if ((rc = nudge_names_open(&k, st, cfg, &e)) != 0)
+		errx(rc, "%s", e.msg);
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_names_add_campaign(k, cs[i], &e)) != 0)
+			errx(rc, "%s", e.msg);
+	for (i = 0; i < n; i++) {
+		if ((rc = nudge_campaign_check_names(cs[i], k, &unchecked,
+		    &e)) != 0) {
+			warnx("%s", e.msg);
+			first = first != 0 ? first : rc;
+		}
+		nunchecked += unchecked;
+	}
+	nudge_names_free(k);
+	if (nunchecked > 0 && nostore != NULL)
+		warnx("note: no store (%s): %d name%s only a store could "
+		    "know (lists, campaigns, event types) not checked",
+		    nostore, nunchecked, nunchecked == 1 ? "" : "s");
+	return first;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,13 +196,20 @@ main(int argc, char **argv)
 	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
 	rc = load_all(argv, n, cs, check);
-	if (check || rc != 0)
+	if (rc != 0)
 		goto done;
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
+	/* --check reads the store when there is one, and never makes one */
 	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_READONLY,
-	    &st, &ne)) != 0)
+	    &st, &ne)) != 0 && (!check || rc != EX_NOINPUT))
 		errx(rc, "%s", ne.msg);
+	if ((rc = check_names(cs, n, st, &cfg, st == NULL ? ne.msg :
+	    NULL)) != 0 || check) {
+		nudge_store_close(st);
+		nudge_config_free(&cfg);
+		goto done;
+	}
 	/* campaigns side by side, each thread on its own connection: by
 	 * default one per campaign up to JOBS_MAX, so that the system
 	 * shares the processors among them and a slow campaign never waits

@@ -86,6 +86,10 @@ typedef struct nudge_config {
 	nudge_http_cfg sms, push;
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
+	char **event_types;       /* `event_types:`, the business's own
+				     types, known before their first event
+				     (names.h); nevent_types of them */
+	size_t nevent_types;
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml
