@@ -258,6 +258,14 @@ candidates(nudge_names *k, const nudge_seg_name *u, struct cands *c,
 					    "out of memory");
 		} else if (k->st != NULL) {
 			rc = collect(k->st, sql_steps, u->campaign, c, err);
+			/* events imported with a step have no ledger row:
+			 * the campaign's events then (a scan of them, only
+			 * for a hint) */
+			if (rc == 0 && c->n == 0)
+				rc = collect(k->st, "SELECT DISTINCT step FROM "
+				    "events WHERE campaign_id = (SELECT id FROM "
+				    "campaigns WHERE name = ?1) AND step IS NOT "
+				    "NULL AND step != ''", u->campaign, c, err);
 		}
 		break;
 	case NUDGE_SEG_NAME_CHANNEL:
