@@ -779,38 +779,39 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 
 /* A secret in the file itself is only accepted when nobody else can read
  * the file. */
-/* event_types: [ad_view, purchase] -- a sequence of event type names. */
+/* event_types: [ad_view, purchase] or event_channels: [web, facebook]:
+ * a sequence of names (types: without '-') into *v, *nv of them. */
 static int
-read_event_types(struct rd *r, const nudge_ynode *m, nudge_err *err)
+read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
+    size_t *nv, nudge_err *err)
 {
-	nudge_config *cfg = r->cfg;
 	char b[100];
 	size_t i;
 
 	if (m->kind != NUDGE_Y_SEQ)
-		return badf(r, m, "", err, "expected a list of event types "
-		    "such as [ad_view, purchase]");
-	for (i = 0; i < cfg->nevent_types; i++)
-		free(cfg->event_types[i]);
-	free(cfg->event_types);
-	cfg->nevent_types = 0;
-	if ((cfg->event_types = calloc(m->n + 1, sizeof *cfg->event_types)) ==
-	    NULL)
+		return badf(r, m, "", err, "expected a list of names such as "
+		    "%s", type ? "[ad_view, purchase]" : "[web, facebook]");
+	for (i = 0; i < *nv; i++)
+		free((*v)[i]);
+	free(*v);
+	*nv = 0;
+	if ((*v = calloc(m->n + 1, sizeof **v)) == NULL)
 		return oom(err);
 	for (i = 0; i < m->n; i++) {
 		const nudge_ynode *n = m->kids[i];
 
 		if (n->kind != NUDGE_Y_SCALAR || !nudge_is_name(n->value) ||
-		    strchr(n->value, '-') != NULL)
-			return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: "
-			    "event_types: expected an event type (lower-case "
-			    "letters, digits and _, starting with a letter), "
-			    "got %s", r->path, n->line, n->col,
+		    (type && strchr(n->value, '-') != NULL))
+			return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: "
+			    "expected %s (lower-case letters, digits%s, "
+			    "starting with a letter), got %s", r->path, n->line,
+			    n->col, m->key, type ? "an event type" :
+			    "a channel", type ? " and _" : ", _ and -",
 			    n->kind == NUDGE_Y_SCALAR ? q(b, sizeof b, n) :
 			    "a list or map");
-		if ((cfg->event_types[i] = strdup(n->value)) == NULL)
+		if (((*v)[i] = strdup(n->value)) == NULL)
 			return oom(err);
-		cfg->nevent_types++;
+		(*nv)++;
 	}
 	return 0;
 }
@@ -922,7 +923,12 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 			if ((rc = read_policy(&r, n, err)) != 0)
 				goto fail;
 		} else if (strcmp(n->key, "event_types") == 0) {
-			if ((rc = read_event_types(&r, n, err)) != 0)
+			if ((rc = read_names(&r, n, 1, &cfg->event_types,
+			    &cfg->nevent_types, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "event_channels") == 0) {
+			if ((rc = read_names(&r, n, 0, &cfg->event_channels,
+			    &cfg->nevent_channels, err)) != 0)
 				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",
@@ -1008,6 +1014,9 @@ nudge_config_free(nudge_config *cfg)
 	for (size_t i = 0; i < cfg->nevent_types; i++)
 		free(cfg->event_types[i]);
 	free(cfg->event_types);
+	for (size_t i = 0; i < cfg->nevent_channels; i++)
+		free(cfg->event_channels[i]);
+	free(cfg->event_channels);
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;

@@ -90,6 +90,9 @@ typedef struct nudge_config {
 				     types, known before their first event
 				     (names.h); nevent_types of them */
 	size_t nevent_types;
+	char **event_channels;    /* `event_channels:`, channels of imported
+				     events beyond email, sms and push */
+	size_t nevent_channels;
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml

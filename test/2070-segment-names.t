@@ -5,7 +5,7 @@
 # nobody (or everybody after `not`).  segment warns on stderr with the
 # closest known name, and still prints what it selects and exits 0.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 24
 printf 'email\na@example.com\nb@example.com\nc@example.com\n' >c.csv
 nudge import-list --list newsletter c.csv 2>/dev/null
 cat >ev.csv <<'CSV'
@@ -66,6 +66,13 @@ YAML
 nudge segment --config cfg.yaml 'purchase within 2d or ad_clik' >/dev/null 2>.err
 is "event types the config declares are known, and hinted" "$(cat .err)" \
 	'nudge-segment: warning: column 23: no event of type "ad_clik"; did you mean "ad_click"?'
+
+nudge segment 'ad_view channel facebook' >/dev/null 2>.err
+is "a channel beyond nudge's" "$(cat .err)" \
+	"nudge-segment: warning: column 17: no channel \"facebook\" (nudge's are email, sms and push; others can be declared in the config's event_channels)"
+printf 'event_channels: [facebook, web]\n' >>cfg.yaml
+exits "is known when the config declares it" 0 nudge segment --config cfg.yaml 'ad_view channel facebook'
+is "no warning" "$(cat .err)" ""
 
 ok "a saved segment with a typo is saved" nudge segment --save typo 'opend within 7d'
 nudge segment 'list "newsletter" and @typo' >/dev/null 2>.err
