@@ -127,6 +127,14 @@ check_names(nudge_campaign **cs, int n, nudge_store *st,
 		}
 		nunchecked += unchecked;
 	}
+	/* the config's exclusion segment, which every campaign applies */
+	if (cfg->policy.exclude != NULL && (rc = nudge_names_check_expr(k,
+	    cfg->policy.exclude, NULL, cfg->path, cfg->policy.exclude_line,
+	    cfg->policy.exclude_col, "policy: exclude", &nunchecked,
+	    &e)) != 0) {
+		warnx("%s", e.msg);
+		first = first != 0 ? first : rc;
+	}
 	nudge_names_free(k);
 	if (nunchecked > 0 && nostore != NULL)
 		warnx("note: no store (%s): %d name%s only a store could "

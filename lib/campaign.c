@@ -231,61 +231,28 @@ check_steps(struct rd *r)
 	return rc;
 }
 
-struct names_arg {
-	const nudge_seg_name *first;
-	char why[700];
-	int unchecked;
-};
-
-static void
-on_unknown(void *arg, const nudge_seg_name *u, int rc, const char *why)
-{
-	struct names_arg *a = arg;
-
-	if (rc == 2) {
-		a->unchecked++;
-		return;
-	}
-	if (a->first == NULL) {
-		a->first = u;
-		snprintf(a->why, sizeof a->why, "%s", why);
-	}
-}
-
 int
 nudge_campaign_check_names(const nudge_campaign *c, struct nudge_names *k,
     int *unchecked, nudge_err *err)
 {
-	nudge_seg_ctx ctx = { .campaign = c->name, .lenient_refs = 1 };
 	struct where *w;
-	struct names_arg a;
-	nudge_seg seg;
-	nudge_err e;
 	size_t i, n;
 	int rc = 0;
 
 	if (unchecked != NULL)
 		*unchecked = 0;
-	if ((w = calloc(2 + 2 * c->nsteps, sizeof *w)) == NULL)
+	if ((w = calloc(3 + 2 * c->nsteps, sizeof *w)) == NULL)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	n = exprs(c, w);
-	for (i = 0; i < n && rc == 0; i++) {
-		memset(&a, 0, sizeof a);
-		if ((rc = nudge_seg_compile_ctx(NULL, NULL, w[i].e, 0, &ctx,
-		    &seg, &e)) != 0)
-			rc = nudge_errf(err, rc, "%s: %s: %s", c->path,
-			    w[i].what, e.msg);
-		else
-			rc = nudge_names_check_seg(k, &seg, on_unknown, &a, err);
-		if (rc == 0 && a.first != NULL) {
-			rc = nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: %s",
-			    c->path, w[i].line, w[i].col +
-			    (long)a.first->col - 1, w[i].what, a.why);
-		}
-		if (unchecked != NULL)
-			*unchecked += a.unchecked;
-		nudge_seg_free(&seg);
+	/* a typo in the exclusion segment would exclude nobody */
+	if (c->policy.exclude != NULL) {
+		w[n] = (struct where){ c->policy.exclude, c->policy.exclude_line,
+		    c->policy.exclude_col, "policy: exclude", NULL };
+		n++;
 	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = nudge_names_check_expr(k, w[i].e, c->name, c->path,
+		    w[i].line, w[i].col, w[i].what, unchecked, err);
 	free(w);
 	return rc;
 }

@@ -54,7 +54,8 @@ int nudge_campaign_load(const char *path, nudge_campaign **out,
 void nudge_campaign_free(nudge_campaign *c);
 
 struct nudge_names;
-/* Checks every name c's expressions use (audience, goal, if:, unless:)
+/* Checks every name c's expressions use (audience, goal, if:, unless:,
+ * policy: exclude:)
  * against the known names k (names.h).  Returns 0 when all are known,
  * else EX_DATAERR "path:line:col: where: why, did you mean" for the
  * first that is not; *unchecked (if not NULL) counts the names only a

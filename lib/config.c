@@ -755,6 +755,8 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 				    "are the same time");
 		} else if (strcmp(k, "exclude") == 0) {
 			rc = set_text(r, n, "policy: ", &p->exclude, err);
+			p->exclude_line = n->line;
+			p->exclude_col = n->col + (n->plain ? 0 : 1);
 			/* Checked now unless it names saved segments, which
 			 * live in the store: those are checked when used. */
 			if (rc == 0 && strchr(n->value, '@') == NULL) {

@@ -73,6 +73,7 @@ typedef struct nudge_policy_cfg {
 	int quiet_to;           /* -1 when quiet hours are not set */
 	char *quiet_tz;         /* an Olson name; NULL means UTC */
 	char *exclude;          /* a segment expression, or NULL */
+	long exclude_line, exclude_col; /* where it starts in its file */
 	int64_t sunset;         /* seconds; 0 when not set */
 } nudge_policy_cfg;
 

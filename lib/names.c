@@ -468,3 +468,48 @@ nudge_names_check_seg(nudge_names *k, const nudge_seg *seg,
 	nudge_buf_free(&why);
 	return 0;
 }
+
+struct first {
+	const nudge_seg_name *u;
+	char why[700];
+	int unchecked;
+};
+
+static void
+on_unknown(void *arg, const nudge_seg_name *u, int rc, const char *why)
+{
+	struct first *f = arg;
+
+	if (rc == 2) {
+		f->unchecked++;
+	} else if (f->u == NULL) {
+		f->u = u;
+		snprintf(f->why, sizeof f->why, "%s", why);
+	}
+}
+
+int
+nudge_names_check_expr(nudge_names *k, const char *expr,
+    const char *campaign, const char *path, long line, long col,
+    const char *what, int *unchecked, nudge_err *err)
+{
+	nudge_seg_ctx ctx = { .campaign = campaign, .lenient_refs = 1 };
+	struct first f;
+	nudge_seg seg;
+	nudge_err e;
+	int rc;
+
+	memset(&f, 0, sizeof f);
+	if ((rc = nudge_seg_compile_ctx(NULL, NULL, expr, 0, &ctx, &seg,
+	    &e)) != 0)
+		rc = nudge_errf(err, rc, "%s: %s: %s", path, what, e.msg);
+	else
+		rc = nudge_names_check_seg(k, &seg, on_unknown, &f, err);
+	if (rc == 0 && f.u != NULL)
+		rc = nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: %s", path,
+		    line, col + (long)f.u->col - 1, what, f.why);
+	if (unchecked != NULL)
+		*unchecked += f.unchecked;
+	nudge_seg_free(&seg);
+	return rc;
+}

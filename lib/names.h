@@ -56,6 +56,17 @@ typedef void nudge_names_fn(void *arg, const nudge_seg_name *u, int rc,
 int nudge_names_check_seg(nudge_names *k, const nudge_seg *seg,
     nudge_names_fn *fn, void *arg, nudge_err *err);
 
+/* Compiles expr (written in file path at line, col; campaign, if not
+ * NULL, is the campaign file's own name for `step "ID"`) and checks
+ * every name it uses.  Returns 0 when all are known; else EX_DATAERR
+ * "path:line:col: what: why" for the first that is not.  *unchecked (if
+ * not NULL) is increased by the names only a store could vouch for, when
+ * k has none.  Errors: EX_USAGE (expr does not compile), EX_OSERR, store
+ * errors. */
+int nudge_names_check_expr(nudge_names *k, const char *expr,
+    const char *campaign, const char *path, long line, long col,
+    const char *what, int *unchecked, nudge_err *err);
+
 /* True when type is an event type nudge itself records (sent, opened,
  * clicked, ...) or "received", the language's word for sent. */
 int nudge_names_event_builtin(const char *type);

@@ -6,7 +6,7 @@
 # reference to a missing step, or in a step's condition to the step
 # itself, is refused whether or not there is a store.
 . "$(dirname "$0")/lib.sh"
-plan 29
+plan 33
 printf 'email\na@example.com\nb@example.com\n' >c.csv
 nudge import-list --list newsletter c.csv 2>/dev/null
 cat >ev.csv <<'CSV'
@@ -90,6 +90,17 @@ printf 'event_types: [ad_click, purchase]\n' >cfg.yaml
 exits "declared in the config, it is known with no event in the store" 0 \
 	nudge trigger --config cfg.yaml --check decl.yaml
 exits "for a run too" 0 nudge trigger --config cfg.yaml $N decl.yaml
+
+camp excl 'list "newsletter"'
+printf 'policy:\n  exclude: purchse within 2d\n' >>excl.yaml
+exits "a typo in a campaign's exclusion segment, which would exclude nobody, fails" 65 \
+	nudge trigger --config cfg.yaml --check excl.yaml
+is "at its place" "$(cat .err)" \
+	'nudge-trigger: excl.yaml:8:12: policy: exclude: no event of type "purchse"; did you mean "purchase"?'
+printf 'policy:\n  exclude: "clicked campaign \\"prommo\\""\n' >>cfg.yaml
+exits "so does one in the config's" 65 nudge trigger --config cfg.yaml $N decl.yaml
+is "naming the config file" "$(cat .err)" \
+	'nudge-trigger: cfg.yaml:3:30: policy: exclude: no campaign "prommo"; did you mean "promo"?'
 
 # without a store --check can still catch what needs none
 export NUDGE_DB="$T/none.db"
