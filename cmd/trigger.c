@@ -103,8 +103,7 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 }
 
 /* Every name the campaigns' expressions use must be known (names.h):
- * the first unknown one of each file loaded (cs[i] not NULL) is
- * printed.  nostore, when not
+ * the first unknown one of each file is printed.  nostore, when not
  * NULL, says why there is no store (--check without one).  Returns 0 or
  * the first error's code. */
 static int
@@ -118,12 +117,9 @@ check_names(nudge_campaign **cs, int n, nudge_store *st,
 	if ((rc = nudge_names_open(&k, st, cfg, &e)) != 0)
 		errx(rc, "%s", e.msg);
 	for (i = 0; i < n; i++)
-		if (cs[i] != NULL &&
-		    (rc = nudge_names_add_campaign(k, cs[i], &e)) != 0)
+		if ((rc = nudge_names_add_campaign(k, cs[i], &e)) != 0)
 			errx(rc, "%s", e.msg);
 	for (i = 0; i < n; i++) {
-		if (cs[i] == NULL)
-			continue;
 		if ((rc = nudge_campaign_check_names(cs[i], k, &unchecked,
 		    &e)) != 0) {
 			warnx("%s", e.msg);
@@ -161,7 +157,7 @@ main(int argc, char **argv)
 	int64_t now = 0;
 	char *end;
 	long jobs = 0;
-	int ch, i, n, rc, loaded, check = 0, explain = 0, have_now = 0;
+	int ch, i, n, rc, check = 0, explain = 0, have_now = 0;
 
 	while ((ch = getopt_long(argc, argv, "hj:n", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -207,22 +203,17 @@ main(int argc, char **argv)
 	n = argc;
 	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
-	/* a bad file stops a run before it reads the store; --check goes
-	 * on to the names of the files that loaded */
-	if ((loaded = load_all(argv, n, cs, check)) != 0 && !check) {
-		rc = loaded;
+	rc = load_all(argv, n, cs, check);
+	if (rc != 0)
 		goto done;
-	}
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
 	/* --check reads the store when there is one, and never makes one */
 	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_READONLY,
 	    &st, &ne)) != 0 && (!check || rc != EX_NOINPUT))
 		errx(rc, "%s", ne.msg);
-	rc = check_names(cs, n, st, &cfg, st == NULL ? ne.msg : NULL);
-	if (loaded != 0)
-		rc = loaded;
-	if (rc != 0 || check) {
+	if ((rc = check_names(cs, n, st, &cfg, st == NULL ? ne.msg :
+	    NULL)) != 0 || check) {
 		nudge_store_close(st);
 		nudge_config_free(&cfg);
 		goto done;
