@@ -362,8 +362,7 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 		if (r == 0)
 			return 1;
 	}
-	if (rc == 2 && (u->kind == NUDGE_SEG_NAME_EVENT ||
-	    u->kind == NUDGE_SEG_NAME_CHANNEL)) {
+	if (rc == 2 && u->kind == NUDGE_SEG_NAME_EVENT) {
 		/* no store: a near miss of a name nudge defines or the
 		 * config declares is still a typo ("opend") */
 		if ((r = candidates(k, u, &c, err)) != 0) {
@@ -423,10 +422,10 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 			    "event_channels)");
 		break;
 	}
-	if (best != NULL && strcasecmp(best, u->name) != 0)
-		r |= nudge_buf_printf(why, "; did you mean \"%s\"?", b);
-	else if (best != NULL && u->kind != NUDGE_SEG_NAME_LIST &&
-	    u->kind != NUDGE_SEG_NAME_CAMPAIGN)
+	/* (a list or campaign in the wrong case was named above) */
+	if (best != NULL && (strcasecmp(best, u->name) != 0 ||
+	    (u->kind != NUDGE_SEG_NAME_LIST &&
+	    u->kind != NUDGE_SEG_NAME_CAMPAIGN)))
 		r |= nudge_buf_printf(why, "; did you mean \"%s\"?", b);
 	cand_free(&c);
 	if (r != 0)
