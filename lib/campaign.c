@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "names.h"
 #include "segment.h"
@@ -336,9 +337,7 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 					    qv(b, sizeof b, s->id), j + 1);
 		} else if (strcmp(n->key, "channel") == 0) {
 			if ((rc = text(r, n, w, &s->channel)) == 0 &&
-			    strcmp(s->channel, "email") != 0 &&
-			    strcmp(s->channel, "sms") != 0 &&
-			    strcmp(s->channel, "push") != 0)
+			    nudge_channel_find(s->channel) == NULL)
 				rc = bad(r, n->line, n->col, w, "expected email, "
 				    "sms or push, got %s", qv(b, sizeof b,
 				    s->channel));

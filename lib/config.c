@@ -675,7 +675,12 @@ read_tracking(struct rd *r, const nudge_ynode *m, nudge_err *err)
 		else if (strcmp(k, "secret") == 0)
 			rc = set_secret(r, n, P, "tracking: secret", &t->secret,
 			    err);
-		else
+		else if (strcmp(k, "sms_links") == 0) {
+			int on = 1;
+
+			rc = set_bool(r, n, P, &on, err);
+			t->sms_untracked = !on;
+		} else
 			rc = unknown(r, n, P, err);
 		if (rc == 0 && strncmp(k, "secret", 6) == 0)
 			rc = one_source(r, n, P, "secret, secret_env and "

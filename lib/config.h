@@ -63,6 +63,9 @@ typedef struct nudge_tracking_cfg {
 	char *secret_env;
 	char *secret_file;
 	char *secret;           /* inline (only in a 0600 file), or NULL */
+	int sms_untracked;      /* sms_links: no -- SMS texts keep their
+				   links as written (a tracked link is
+				   longer: it may cost a segment) */
 } nudge_tracking_cfg;
 
 /* policy: the global send policy; a campaign may override it. */

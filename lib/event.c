@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "contact.h"
 #include "csvin.h"
@@ -365,7 +366,6 @@ static int
 consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
     nudge_err *err)
 {
-	static const char *const all[] = { "email", "sms", "push" };
 	const char *t = ev->type;
 	size_t i;
 	int rc;
@@ -373,8 +373,9 @@ consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
 	if (strcmp(t, "unsubscribed") == 0) {
 		if (ev->channel != NULL)
 			return consent_row(w, ev, ev->channel, t, eid, err);
-		for (i = 0; i < sizeof all / sizeof all[0]; i++)
-			if ((rc = consent_row(w, ev, all[i], t, eid, err)) != 0)
+		for (i = 0; i < NUDGE_NCHANNELS; i++)
+			if ((rc = consent_row(w, ev, nudge_channels[i].consent,
+			    t, eid, err)) != 0)
 				return rc;
 		return 0;
 	}

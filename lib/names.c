@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "channel.h"
+
 /* The hint reads at most this many candidates of a kind from the store:
  * a did-you-mean needs the names a person wrote, not every round of a
  * recurring campaign. */
@@ -25,7 +27,6 @@ static const char *const builtin_events[] = { "sent", "received",
     "delivered", "opened", "clicked", "bounced", "complained",
     "unsubscribed", "subscribed", "failed", "replied", "inbound" };
 
-static const char *const builtin_channels[] = { "email", "sms", "push" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -269,8 +270,11 @@ candidates(nudge_names *k, const nudge_seg_name *u, struct cands *c,
 		}
 		break;
 	case NUDGE_SEG_NAME_CHANNEL:
-		if (cand_addv(c, builtin_channels, NELEM(builtin_channels)) ==
-		    -1 || (k->cfg != NULL && cand_addv(c,
+		for (i = 0; i < NUDGE_NCHANNELS; i++)
+			if (cand_add(c, nudge_channels[i].name,
+			    strlen(nudge_channels[i].name)) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+		if ((k->cfg != NULL && cand_addv(c,
 		    (const char *const *)k->cfg->event_channels,
 		    k->cfg->nevent_channels) == -1))
 			return nudge_errf(err, EX_OSERR, "out of memory");
@@ -326,7 +330,7 @@ known(nudge_names *k, const nudge_seg_name *u, nudge_err *err)
 		 * for a channel few events have costs seconds on 10M events
 		 * at every run (5.7 s measured); a business's own channels
 		 * are declared in the config */
-		return in(u->name, builtin_channels, NELEM(builtin_channels)) ||
+		return nudge_channel_find(u->name) != NULL ||
 		    (k->cfg != NULL && in(u->name,
 		    (const char *const *)k->cfg->event_channels,
 		    k->cfg->nevent_channels));
@@ -417,9 +421,9 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 	case NUDGE_SEG_NAME_CHANNEL:
 		r = nudge_buf_printf(why, "no channel \"%s\"", a);
 		if (best == NULL)
-			r |= nudge_buf_puts(why, " (nudge's are email, sms "
-			    "and push; others can be declared in the config's "
-			    "event_channels)");
+			r |= nudge_buf_puts(why, " (nudge's own: "
+			    NUDGE_CHANNEL_NAMES "; others can be declared in "
+			    "the config's event_channels)");
 		break;
 	}
 	/* (a list or campaign in the wrong case was named above) */

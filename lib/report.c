@@ -133,3 +133,19 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	*ncols = g->nkeys + sizeof figures / sizeof figures[0];
 	return 0;
 }
+
+int
+nudge_report_write(nudge_store *st, const nudge_report_opts *o,
+    enum nudge_fmt_kind kind, FILE *fp, nudge_err *err)
+{
+	const char *const *cols;
+	sqlite3_stmt *s;
+	size_t ncols;
+	int rc;
+
+	if ((rc = nudge_report_prepare(st, o, &s, &cols, &ncols, err)) != 0)
+		return rc;
+	/* campaign and step names are the user's: a report opened in a
+	 * spreadsheet must not run one as a formula */
+	return nudge_fmt_query(fp, kind, cols, ncols, 1, st, s, "report", err);
+}

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "fmt.h"
 #include "store.h"
 #include "util.h"
 
@@ -44,5 +45,10 @@ int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 int nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
     sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,
     nudge_err *err);
+
+/* Writes the report to fp in kind's format (nudge_fmt), formula cells
+ * neutralised.  Errors: store errors, EX_OSERR, EX_IOERR. */
+int nudge_report_write(nudge_store *st, const nudge_report_opts *o,
+    enum nudge_fmt_kind kind, FILE *fp, nudge_err *err);
 
 #endif

@@ -9,7 +9,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "channel.h"
 #include "clock.h"
+#include "fmt.h"
 #include "fmt.h"
 
 #define MAX_NEST 100  /* parentheses and `not`s inside each other */
@@ -717,28 +719,28 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 static int
 parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 {
-	static const char *const chans[][2] = { { "email", "email" },
-	    { "sms", "phone" }, { "push", "push_id" } };
+	const nudge_channel *ch = nudge_channels;
 	struct tok t;
 	size_t i;
 	int n;
 
 	peek(p, &t);
-	for (i = 0; i < 3; i++)
-		if (is_kw(p, &t, chans[i][0]))
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
+		if (is_kw(p, &t, nudge_channels[i].name))
 			break;
-	if (i == 3)
-		return expected(p, &t, "a channel (email, sms or push) after "
+	if (i == NUDGE_NCHANNELS)
+		return expected(p, &t, "a channel (" NUDGE_CHANNEL_NAMES ") after "
 		    "\"subscribed\"");
 	advance(p, &t);
 	p->sh->npreds++;
 	p->sh->contact = 1;
-	if ((n = param_text(p, chans[i][0])) == -1)
+	ch = &nudge_channels[i];
+	if ((n = param_text(p, ch->consent)) == -1)
 		return -1;
 	if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 	    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
 	    "WHERE n.channel = ?%d AND n.status != 'subscribed'))",
-	    neg ? "NOT " : "", chans[i][1], n) == -1)
+	    neg ? "NOT " : "", ch->column, n) == -1)
 		return oom(p);
 	return 0;
 }
@@ -1192,7 +1194,7 @@ parse_predicate(struct parser *p, int neg, nudge_buf *out)
 
 /* `not` is pushed down to the predicates (De Morgan), so that a negated
  * event predicate becomes NOT IN: its subquery is read once, about twice
- * as fast here as a correlated NOT EXISTS (shared/bench). */
+ * as fast here as a correlated NOT EXISTS (HACKING.md, "Measurements"). */
 static int
 parse_factor(struct parser *p, int neg, nudge_buf *out)
 {
@@ -1812,6 +1814,37 @@ nudge_seg_prepare(nudge_store *st, const nudge_seg *seg, sqlite3_stmt **stmt,
 		sqlite3_finalize(*stmt);
 		*stmt = NULL;
 	}
+	return rc;
+}
+
+int
+nudge_seg_write(nudge_store *st, const nudge_seg *q, enum nudge_fmt_kind kind,
+    const char *const *fields, size_t nfields, FILE *fp, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
+		return rc;
+	return nudge_fmt_query(fp, kind, fields, nfields, 0, st, s, "segment",
+	    err);
+}
+
+int
+nudge_seg_count(nudge_store *st, const nudge_seg *q, int64_t *n,
+    nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else
+		rc = nudge_store_error(st, err, "segment");
+	sqlite3_finalize(s);
 	return rc;
 }
 

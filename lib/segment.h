@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "fmt.h"
 #include "store.h"
 #include "util.h"
 
@@ -144,6 +145,18 @@ int nudge_seg_select(const nudge_seg *seg, const char *const *fields,
 /* Prepares seg->sql on st and binds its parameters. */
 int nudge_seg_prepare(nudge_store *st, const nudge_seg *seg,
     sqlite3_stmt **stmt, nudge_err *err);
+
+/* Writes the rows of q (from nudge_seg_select) to fp in kind's format,
+ * under the nfields column names fields.  Errors: store errors,
+ * EX_OSERR, EX_IOERR. */
+int nudge_seg_write(nudge_store *st, const nudge_seg *q,
+    enum nudge_fmt_kind kind, const char *const *fields, size_t nfields,
+    FILE *fp, nudge_err *err);
+
+/* Sets *n to the count that q (nudge_seg_select with count) selects.
+ * Errors: store errors. */
+int nudge_seg_count(nudge_store *st, const nudge_seg *q, int64_t *n,
+    nudge_err *err);
 
 /* Appends the SQL and then one `-- ?N = value` line per parameter (times
  * also in ISO 8601), which is how `nudge segment --explain` shows it. */

@@ -1,6 +1,7 @@
 /* util: error reports, growable buffers and small text helpers shared by
- * every lib/ module.  lib/ never prints and never exits: a function returns
- * 0 or a sysexits(3) code and fills a nudge_err for cmd/ to print. */
+ * every lib/ module.  lib/ never prints and never exits (but cli.c, which
+ * is cmd/'s): a function returns 0 or a sysexits(3) code and fills a
+ * nudge_err for cmd/ to print. */
 #ifndef NUDGE_UTIL_H
 #define NUDGE_UTIL_H
 

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 15
 
-ok "a store to read" nudge segment --save all 'list "x"'
+ok "a store to read" nudge segment --create --save all 'list "x"'
 
 cp "$TOP/samples/config-full.yaml" full.yaml
 chmod 644 full.yaml

@@ -69,7 +69,7 @@ is "event types the config declares are known, and hinted" "$(cat .err)" \
 
 nudge segment 'ad_view channel facebook' >/dev/null 2>.err
 is "a channel beyond nudge's" "$(cat .err)" \
-	"nudge-segment: warning: column 17: no channel \"facebook\" (nudge's are email, sms and push; others can be declared in the config's event_channels)"
+	"nudge-segment: warning: column 17: no channel \"facebook\" (nudge's own: email, sms or push; others can be declared in the config's event_channels)"
 printf 'event_channels: [facebook, web]\n' >>cfg.yaml
 exits "is known when the config declares it" 0 nudge segment --config cfg.yaml 'ad_view channel facebook'
 is "no warning" "$(cat .err)" ""
