@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "fmt.h"
+#include "names.h"
 #include "segment.h"
 
 static const char usage_text[] =
@@ -107,6 +108,28 @@ print_explain(const nudge_seg *q, nudge_err *ne)
 	return rc;
 }
 
+static void
+on_unknown(void *arg, const nudge_seg_name *u, int rc, const char *why)
+{
+	(void)arg;
+	(void)rc;
+	warnx("warning: column %zu: %s", u->col, why);
+}
+
+/* A name the store does not hold (a typo: opend, "Newsletter") selects
+ * nobody, or everybody after `not`: say so, and go on as asked. */
+static void
+warn_names(nudge_store *st, const nudge_config *cfg, const nudge_seg *seg)
+{
+	nudge_names *k;
+	nudge_err ne;
+
+	if (nudge_names_open(&k, st, cfg, &ne) != 0 ||
+	    nudge_names_check_seg(k, seg, on_unknown, NULL, &ne) != 0)
+		warnx("warning: names not checked: %s", ne.msg);
+	nudge_names_free(k);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -176,6 +199,7 @@ main(int argc, char **argv)
 			fputs(out.s, stderr);
 		goto done;
 	}
+	warn_names(st, &cli.cfg, &seg);
 	if (kind == NUDGE_FMT_IDS)
 		nfields = 1; /* the id, which fields[0] need not be */
 	if ((rc = nudge_seg_select(&seg, kind == NUDGE_FMT_IDS ? NULL : fields,

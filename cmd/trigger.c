@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "names.h"
 #include "template.h"
 #include "trigger.h"
 #include "trigline.h"
@@ -98,6 +99,47 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 	return first;
 }
 
+/* Every name the campaigns' expressions use must be known (names.h):
+ * the first unknown one of each file is printed.  nostore, when not
+ * NULL, says why there is no store (--check without one).  Returns 0 or
+ * the first error's code. */
+static int
+check_names(nudge_campaign **cs, int n, nudge_store *st,
+    const nudge_config *cfg, const char *nostore)
+{
+	nudge_names *k;
+	nudge_err e;
+	int i, rc, first = 0, unchecked, nunchecked = 0;
+
+	if ((rc = nudge_names_open(&k, st, cfg, &e)) != 0)
+		errx(rc, "%s", e.msg);
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_names_add_campaign(k, cs[i], &e)) != 0)
+			errx(rc, "%s", e.msg);
+	for (i = 0; i < n; i++) {
+		if ((rc = nudge_campaign_check_names(cs[i], k, &unchecked,
+		    &e)) != 0) {
+			warnx("%s", e.msg);
+			first = first != 0 ? first : rc;
+		}
+		nunchecked += unchecked;
+	}
+	/* the config's exclusion segment, which every campaign applies */
+	if (cfg->policy.exclude != NULL && (rc = nudge_names_check_expr(k,
+	    cfg->policy.exclude, NULL, cfg->path, cfg->policy.exclude_line,
+	    cfg->policy.exclude_col, "policy: exclude", &nunchecked,
+	    &e)) != 0) {
+		warnx("%s", e.msg);
+		first = first != 0 ? first : rc;
+	}
+	nudge_names_free(k);
+	if (nunchecked > 0 && nostore != NULL)
+		warnx("note: no store (%s): %d name%s only a store could "
+		    "know (lists, campaigns, event types) not checked",
+		    nostore, nunchecked, nunchecked == 1 ? "" : "s");
+	return first;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,9 +188,25 @@ main(int argc, char **argv)
 	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
 	rc = load_all(argv, n, cs, check);
-	if (check || rc != 0)
+	if (rc != 0)
 		goto done;
-	st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
+	if (check) {
+		/* --check reads the store when there is one, and never
+		 * makes one */
+		nudge_cli_config(&cli);
+		if ((rc = nudge_config_open_store(&cli.cfg, cli.db,
+		    NUDGE_STORE_READONLY, &cli.st, &ne)) != 0 &&
+		    rc != EX_NOINPUT)
+			errx(rc, "%s", ne.msg);
+		st = cli.st;
+	} else {
+		st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
+	}
+	if ((rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg :
+	    NULL)) != 0 || check) {
+		nudge_cli_close(&cli);
+		goto done;
+	}
 	/* campaigns side by side, each thread on its own connection: by
 	 * default one per campaign up to JOBS_MAX, so that the system
 	 * shares the processors among them and a slow campaign never waits

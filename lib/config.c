@@ -806,6 +806,8 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 				    "are the same time");
 		} else if (strcmp(k, "exclude") == 0) {
 			rc = set_text(r, n, "policy: ", &p->exclude, err);
+			p->exclude_line = n->line;
+			p->exclude_col = n->col + (n->plain ? 0 : 1);
 			/* Checked now unless it names saved segments, which
 			 * live in the store: those are checked when used. */
 			if (rc == 0 && strchr(n->value, '@') == NULL) {
@@ -830,6 +832,43 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 
 /* A secret in the file itself is only accepted when nobody else can read
  * the file. */
+/* event_types: [ad_view, purchase] or event_channels: [web, facebook]:
+ * a sequence of names (types: without '-') into *v, *nv of them. */
+static int
+read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
+    size_t *nv, nudge_err *err)
+{
+	char b[100];
+	size_t i;
+
+	if (m->kind != NUDGE_Y_SEQ)
+		return badf(r, m, "", err, "expected a list of names such as "
+		    "%s", type ? "[ad_view, purchase]" : "[web, facebook]");
+	for (i = 0; i < *nv; i++)
+		free((*v)[i]);
+	free(*v);
+	*nv = 0;
+	if ((*v = calloc(m->n + 1, sizeof **v)) == NULL)
+		return oom(err);
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		if (n->kind != NUDGE_Y_SCALAR || !nudge_is_name(n->value) ||
+		    (type && strchr(n->value, '-') != NULL))
+			return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: "
+			    "expected %s (lower-case letters, digits%s, "
+			    "starting with a letter), got %s", r->path, n->line,
+			    n->col, m->key, type ? "an event type" :
+			    "a channel", type ? " and _" : ", _ and -",
+			    n->kind == NUDGE_Y_SCALAR ? q(b, sizeof b, n) :
+			    "a list or map");
+		if (((*v)[i] = strdup(n->value)) == NULL)
+			return oom(err);
+		(*nv)++;
+	}
+	return 0;
+}
+
 static int
 check_secret_mode(struct rd *r, nudge_err *err)
 {
@@ -942,6 +981,14 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		} else if (strcmp(n->key, "bounces") == 0) {
 			if ((rc = read_bounces(&r, n, err)) != 0)
 				goto fail;
+		} else if (strcmp(n->key, "event_types") == 0) {
+			if ((rc = read_names(&r, n, 1, &cfg->event_types,
+			    &cfg->nevent_types, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "event_channels") == 0) {
+			if ((rc = read_names(&r, n, 0, &cfg->event_channels,
+			    &cfg->nevent_channels, err)) != 0)
+				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",
 			    n->key);
@@ -1023,6 +1070,12 @@ nudge_config_free(nudge_config *cfg)
 	free(cfg->policy.exclude);
 	http_free(&cfg->sms);
 	http_free(&cfg->push);
+	for (size_t i = 0; i < cfg->nevent_types; i++)
+		free(cfg->event_types[i]);
+	free(cfg->event_types);
+	for (size_t i = 0; i < cfg->nevent_channels; i++)
+		free(cfg->event_channels[i]);
+	free(cfg->event_channels);
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;

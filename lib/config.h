@@ -76,6 +76,7 @@ typedef struct nudge_policy_cfg {
 	int quiet_to;           /* -1 when quiet hours are not set */
 	char *quiet_tz;         /* an Olson name; NULL means UTC */
 	char *exclude;          /* a segment expression, or NULL */
+	long exclude_line, exclude_col; /* where it starts in its file */
 	int64_t sunset;         /* seconds; 0 when not set */
 } nudge_policy_cfg;
 
@@ -101,6 +102,13 @@ typedef struct nudge_config {
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
 	nudge_bounce_cfg bounces;
+	char **event_types;       /* `event_types:`, the business's own
+				     types, known before their first event
+				     (names.h); nevent_types of them */
+	size_t nevent_types;
+	char **event_channels;    /* `event_channels:`, channels of imported
+				     events beyond email, sms and push */
+	size_t nevent_channels;
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml

@@ -69,6 +69,9 @@ struct parser {
 	int nstack;
 	int nest;
 	const nudge_seg_ctx *ctx; /* campaign context, or NULL */
+	int in_ref;        /* parsing a saved segment's text: names used
+			      are placed at ref_at, its @name's offset */
+	size_t ref_at;
 	int code;          /* once failed: the sysexits code */
 	size_t err_off;
 	char msg[900];
@@ -97,6 +100,8 @@ struct event {
 	char *channel, *campaign, *last_channel;
 	char *step;        /* `step "ID"`, or NULL */
 	size_t step_off;
+	/* where each name is, for nudge_seg.names */
+	size_t type_off, channel_off, campaign_off, last_channel_off, step_at;
 	int64_t last_n, at_least, since;
 	int has_since;
 	struct cmp *props;
@@ -450,6 +455,32 @@ param_int(struct parser *p, enum nudge_seg_type type, int64_t i)
 	return param(p, &v);
 }
 
+/* Notes a name the expression uses (nudge_seg.names), at byte off. */
+static int
+use(struct parser *p, enum nudge_seg_name_kind kind, const char *name,
+    const char *campaign, size_t off)
+{
+	nudge_seg *seg = p->seg;
+	nudge_seg_name *nn;
+
+	nn = realloc(seg->names, (seg->nnames + 1) * sizeof *nn);
+	if (nn == NULL)
+		return oom(p);
+	seg->names = nn;
+	nn += seg->nnames;
+	nn->kind = kind;
+	nn->off = p->in_ref ? p->ref_at : off;
+	nn->name = strdup(name);
+	nn->campaign = campaign != NULL ? strdup(campaign) : NULL;
+	if (nn->name == NULL || (campaign != NULL && nn->campaign == NULL)) {
+		free(nn->name);
+		free(nn->campaign);
+		return oom(p);
+	}
+	seg->nnames++;
+	return 0;
+}
+
 /* Reads the operator and value of FIELD OP VALUE (or "contains" STRING,
  * "is [not] set") into c. */
 static int
@@ -669,7 +700,8 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 	advance(p, &t);
 	if ((name = str_value(p, &t)) == NULL)
 		return oom(p);
-	n = param_text(p, name);
+	n = use(p, NUDGE_SEG_NAME_LIST, name, NULL, t.off) == -1 ? -1 :
+	    param_text(p, name);
 	free(name);
 	if (n == -1)
 		return -1;
@@ -784,6 +816,10 @@ parse_ref(struct parser *p, int neg, nudge_buf *out)
 	sub.s = text;
 	sub.pos = 0;
 	sub.stack[sub.nstack++] = name;
+	if (!sub.in_ref) {
+		sub.in_ref = 1;
+		sub.ref_at = ref_off;
+	}
 	if (parse_expr(&sub, neg, out) == 0) {
 		peek(&sub, &t);
 		if (t.kind != T_END)
@@ -859,6 +895,7 @@ parse_last(struct parser *p, struct event *ev)
 		free(ev->last_channel);
 		if ((ev->last_channel = tok_text(p, &t)) == NULL)
 			return oom(p);
+		ev->last_channel_off = t.off;
 		advance(p, &t);
 		peek(p, &t);
 		if (!is_kw(p, &t, "campaigns") && !is_kw(p, &t, "campaign"))
@@ -908,6 +945,7 @@ parse_event_tail(struct parser *p, struct event *ev)
 			free(ev->channel);
 			if ((ev->channel = tok_text(p, &t)) == NULL)
 				return oom(p);
+			ev->channel_off = t.off;
 			advance(p, &t);
 		} else if (is_kw(p, &t, "campaign")) {
 			advance(p, &t);
@@ -918,6 +956,7 @@ parse_event_tail(struct parser *p, struct event *ev)
 			free(ev->campaign);
 			if ((ev->campaign = str_value(p, &t)) == NULL)
 				return oom(p);
+			ev->campaign_off = t.off;
 			advance(p, &t);
 		} else if (is_kw(p, &t, "step")) {
 			ev->step_off = t.off;
@@ -929,6 +968,7 @@ parse_event_tail(struct parser *p, struct event *ev)
 			free(ev->step);
 			if ((ev->step = str_value(p, &t)) == NULL)
 				return oom(p);
+			ev->step_at = t.off;
 			advance(p, &t);
 		} else if (is_kw(p, &t, "in")) {
 			advance(p, &t);
@@ -1009,7 +1049,19 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 	advance(p, &t);
 	/* "received" is the user's word for a message nudge sent */
 	ev.type = strcmp(type, "received") == 0 ? "sent" : type;
+	ev.type_off = t.off;
 	if (parse_event_tail(p, &ev) == -1)
+		goto out;
+	/* the names as written, before the context fills any in */
+	if (use(p, NUDGE_SEG_NAME_EVENT, type, NULL, ev.type_off) == -1 ||
+	    (ev.channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL, ev.channel,
+	    NULL, ev.channel_off) == -1) ||
+	    (ev.last_channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL,
+	    ev.last_channel, NULL, ev.last_channel_off) == -1) ||
+	    (ev.campaign != NULL && use(p, NUDGE_SEG_NAME_CAMPAIGN,
+	    ev.campaign, NULL, ev.campaign_off) == -1) ||
+	    (ev.step != NULL && use(p, NUDGE_SEG_NAME_STEP, ev.step,
+	    ev.campaign, ev.step_at) == -1))
 		goto out;
 	if (ev.step != NULL && ev.campaign == NULL) {
 		/* `step "x"` alone: a step of the campaign being run */
@@ -1539,6 +1591,8 @@ nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
 		return nudge_errf(err, p.code, "column %zu: %s", seg->err_col,
 		    p.msg);
 	}
+	for (size_t i = 0; i < seg->nnames; i++)
+		seg->names[i].col = column(expr, seg->names[i].off);
 	seg->cond = cond.s;
 	seg->sql = sql.s;
 	/* both forms end with the ORDER BY (fast_sql and the scan) */
@@ -1627,6 +1681,11 @@ nudge_seg_free(nudge_seg *seg)
 	for (i = 0; i < seg->nparams; i++)
 		free(seg->params[i].s);
 	free(seg->params);
+	for (i = 0; i < seg->nnames; i++) {
+		free(seg->names[i].name);
+		free(seg->names[i].campaign);
+	}
+	free(seg->names);
 	free(seg->cond);
 	free(seg->sql);
 	memset(seg, 0, sizeof *seg);

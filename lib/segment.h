@@ -20,6 +20,29 @@ enum nudge_seg_type {
 	NUDGE_SEG_TIME,  /* an integer that is a time (Unix seconds) */
 };
 
+/* The kinds of names an expression can use (see nudge_seg.names). */
+enum nudge_seg_name_kind {
+	NUDGE_SEG_NAME_EVENT,    /* an event type: opened, purchase */
+	NUDGE_SEG_NAME_LIST,     /* list "NAME" */
+	NUDGE_SEG_NAME_CAMPAIGN, /* campaign "NAME" */
+	NUDGE_SEG_NAME_STEP,     /* step "ID" */
+	NUDGE_SEG_NAME_CHANNEL,  /* channel NAME, in last N CHANNEL campaigns */
+};
+
+/* One name an expression uses, as written, for the known-names check
+ * (names.h): a typo there selects nobody or everybody. */
+typedef struct nudge_seg_name {
+	enum nudge_seg_name_kind kind;
+	char *name;
+	/* STEP: the campaign named before it, or NULL for a step of the
+	 * context's campaign (nudge_seg_ctx.campaign) */
+	char *campaign;
+	/* the byte offset of the name in the expression, and its 1-based
+	 * column in characters; a name inside a saved segment has those of
+	 * its @name */
+	size_t off, col;
+} nudge_seg_name;
+
 /* One bound parameter: ?N of the SQL is params[N - 1]. */
 typedef struct nudge_seg_param {
 	enum nudge_seg_type type;
@@ -47,6 +70,11 @@ typedef struct nudge_seg {
 	/* After a failed compile: where the error is in the expression, as
 	 * a byte offset and as a 1-based column counted in characters. */
 	size_t err_off, err_col;
+	/* After a compile: every event type, list, campaign, step and
+	 * channel the expression names, in the order written, saved
+	 * segments' included (not copied by select or append). */
+	nudge_seg_name *names;
+	size_t nnames;
 } nudge_seg;
 
 /* Compiles expr.  st (may be NULL, then @name is an error) is read for
