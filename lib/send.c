@@ -132,6 +132,8 @@ struct nudge_sender {
 	nudge_ledger *ledger;
 	nudge_journal *journal; /* in flight: what may have left, or NULL */
 	int clean;              /* finished: the journal can go */
+	struct chan *stopped;   /* the channel of a delivery that stopped
+				   the run (NUDGE_STOP_RUN), or NULL */
 	nudge_event_writer *ew;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
@@ -396,11 +398,6 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
-	if (d->held) {
-		s->stats->held++;
-		give_back(s, p, "held", d->detail);
-		return;
-	}
 	switch (d->status) {
 	case NUDGE_SENT:
 		out = NUDGE_OUT_SENT;
@@ -414,37 +411,39 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->bounced++;
 		break;
-	case NUDGE_TEMPFAIL:
-		/* given up for this run: the server kept deferring it.  When
-		 * its last word was a refusal (an SMTP 4xx, an HTTP 429), the
-		 * message surely did not get through: the claim is given
-		 * back, so the next run (cron, after exit 75) sends it.  A
-		 * dropped connection or a timeout may have delivered it: that
-		 * claim stays, recorded failed, never sent twice. */
-		if ((l->ch->prov == NULL && d->smtp_code >= 400 &&
-		    d->smtp_code < 500) || (l->ch->prov != NULL &&
-		    d->smtp_code == 429)) {
-			s->stats->tempfail++;
-			snprintf(detail, sizeof detail, "refused %d times, last: "
-			    "%s; not sent, a rerun sends it", d->attempts,
-			    d->detail);
-			give_back(s, p, "tempfail", detail);
+	case NUDGE_NOT_SENT:
+		/* surely not delivered: the claim is given back, so the next
+		 * run sends it; held when it never was tried (the run or
+		 * channel stopped, credentials refused), tempfail (exit 75:
+		 * cron runs it again) when the server kept refusing it */
+		if (!d->temporary) {
+			s->stats->held++;
+			give_back(s, p, "held", d->detail);
 			return;
 		}
-		status = "tempfail";
-		snprintf(detail, sizeof detail, "temporary failure after %d "
-		    "attempts: %s", d->attempts, d->detail);
 		s->stats->tempfail++;
-		break;
+		snprintf(detail, sizeof detail, "refused %d times, last: %s; "
+		    "not sent, a rerun sends it", d->attempts, d->detail);
+		give_back(s, p, "tempfail", detail);
+		return;
 	case NUDGE_FAILED:
 		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->failed++;
 		break;
 	case NUDGE_UNKNOWN:
 		/* may have arrived: the row becomes `unknown`, never sent
-		 * again unless --resend-unknown; no event, as after a crash */
+		 * again unless --resend-unknown; no event, as after a crash.
+		 * Still failing when the retries ran out (a provider's 5xx):
+		 * told as a temporary failure, exit 75. */
 		out = NUDGE_OUT_UNKNOWN;
 		type = NULL;
+		if (d->temporary) {
+			status = "tempfail";
+			snprintf(detail, sizeof detail, "temporary failure "
+			    "after %d attempts: %s", d->attempts, d->detail);
+			s->stats->tempfail++;
+			break;
+		}
 		status = "unknown";
 		snprintf(detail, sizeof detail, "%s; not sent again unless "
 		    "--resend-unknown", d->detail);
@@ -542,7 +541,7 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 
-	if (d->fatal == 1 && s->rc == 0) {
+	if (d->stop == NUDGE_STOP_RUN && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
 		 * rather than fail every message of the campaign; the
 		 * outcomes that came before are written, those after not
@@ -552,8 +551,9 @@ on_delivery(void *arg, const nudge_delivery *d)
 			s->rc = EX_UNAVAILABLE;
 			nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
 		}
+		s->stopped = l->ch;
 	}
-	if (!d->held && d->fatal == 2 && l->ch->stop == 0) {
+	if (d->stop == NUDGE_STOP_CHANNEL && l->ch->stop == 0) {
 		/* this channel stops; the others go on */
 		l->ch->stop = EX_TEMPFAIL;
 		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
@@ -1423,6 +1423,11 @@ nudge_sender_close(nudge_sender *s)
 	if (s == NULL)
 		return;
 	nudge_store_read_end(s->st);
+	/* a run stopped by a delivery (credentials, TLS): its transport
+	 * hands back the rest at once (not sent: claims given back) or as
+	 * the transfers under way end, so that none is left claimed */
+	if (s->stopped != NULL && s->stopped->t != NULL)
+		nudge_transport_drain(s->stopped->t, on_delivery, s, NULL);
 	if (s->ndone > 0)
 		record_done(s, 0);
 	if (s->in_txn)
