@@ -160,8 +160,23 @@ result(nudge_sender *s, const struct nudge_sender_lane *l, long line, const char
 {
 	nudge_send_result r = { line, input, cid, status, detail,
 		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
-		l != NULL ? l->o.step : NULL };
+		l != NULL ? l->o.step : NULL, NUDGE_SKIP_NONE };
 
+	if (s->o->on_result != NULL)
+		s->o->on_result(s->o->arg, &r);
+}
+
+/* Reports the line skipped for why (detail: this case's words). */
+static void
+skipped(nudge_sender *s, const struct nudge_sender_lane *l, long line,
+    const char *input, int64_t cid, enum nudge_skip why, const char *detail)
+{
+	nudge_send_result r = { line, input, cid, "skipped", detail,
+		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
+		l != NULL ? l->o.step : NULL, why };
+
+	s->stats->skipped++;
+	s->stats->skips[why]++;
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
 }
@@ -726,7 +741,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 {
 	const nudge_send_opts *o = &l->o;
 	char reason[256], name[256], key[96], unsub[NUDGE_EMAIL_MAX + 40];
-	enum nudge_verdict verdict;
+	enum nudge_skip why;
 	struct slot *sl = &s->slots[s->nslots];
 	nudge_mime_msg m = { 0 };
 	int64_t cid;
@@ -747,9 +762,8 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		rc = nudge_contact_find(s->st, text, o->cfg != NULL ?
 		    o->cfg->default_country : NULL, &cid, &e);
 	if (rc == EX_DATAERR || (rc == 0 && cid == 0)) {
-		s->stats->skipped++;
-		result(s, l, line, text, 0, "skipped", rc != 0 ? e.msg :
-		    "no such contact");
+		skipped(s, l, line, text, 0, rc != 0 ? NUDGE_SKIP_BAD_REF :
+		    NUDGE_SKIP_NO_CONTACT, rc != 0 ? e.msg : "no such contact");
 		return 0;
 	}
 	if (rc != 0) {
@@ -765,20 +779,18 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		return 0;
 	}
 	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
-	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
+	    o->transactional, &why, reason, sizeof reason, s->err)) != 0)
 		return rc;
-	if (verdict == NUDGE_POLICY_SKIP) {
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", reason);
+	if (why != NUDGE_SKIP_NONE) {
+		skipped(s, l, line, text, cid, why, reason);
 		return 0;
 	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
 	if (s->c.off[l->col] < 0) {
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", l->col == 0 ?
-		    "no email address" : l->col == 1 ? "no phone number" :
-		    "no push id");
+		why = l->col == 0 ? NUDGE_SKIP_NO_EMAIL : l->col == 1 ?
+		    NUDGE_SKIP_NO_PHONE : NUDGE_SKIP_NO_PUSH_ID;
+		skipped(s, l, line, text, cid, why, nudge_skip_name(why));
 		return 0;
 	}
 	if ((rc = track(s, l, cid, 0)) != 0)
@@ -788,8 +800,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 			*s->err = e;
 			return rc;
 		}
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", e.msg);
+		skipped(s, l, line, text, cid, NUDGE_SKIP_TEMPLATE, e.msg);
 		return 0;
 	}
 	/* tracked links in every channel's text, before either builder */
@@ -836,8 +847,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 			*s->err = e;
 			return rc;
 		}
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", e.msg);
+		skipped(s, l, line, text, cid, NUDGE_SKIP_MESSAGE, e.msg);
 		return 0;
 	}
 	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -20,6 +21,7 @@ typedef struct nudge_send_result {
 				 a rerun), rendered (--dry-run) */
 	const char *detail;   /* the provider's id, or why */
 	const char *campaign, *step; /* a trigger line's; else NULL */
+	enum nudge_skip skip; /* skipped: the class of why; else NONE */
 } nudge_send_result;
 
 typedef void nudge_send_result_fn(void *arg, const nudge_send_result *r);
@@ -55,6 +57,7 @@ typedef struct nudge_send_stats {
 	    unknown, rendered, recovered, held;
 	long given_back;          /* claims of a send that died that never
 				     left: given back to be sent (journal.h) */
+	long skips[NUDGE_SKIP__N]; /* skipped, by class of why */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
