@@ -558,9 +558,11 @@ on_delivery(void *arg, const nudge_delivery *d)
 
 	if (d->stop == NUDGE_STOP_RUN && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign; the
-		 * outcomes that came before are written, those after not
-		 * (their claims become unknown) */
+		 * rather than fail every message of the campaign.  The
+		 * outcomes that came before are written; of those after,
+		 * the ones not sent give their claims back (the transport
+		 * is drained at close), the others are left claimed for
+		 * the next run's recovery */
 		record_done(s, 0);
 		if (s->rc == 0) {
 			s->rc = EX_UNAVAILABLE;

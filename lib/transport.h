@@ -154,8 +154,9 @@ size_t nudge_transport_pending(const nudge_transport *t);
 
 /* Moves messages along for up to timeout_ms (0: do what can be done
  * without waiting), calling fn(arg, delivery) once for each message whose
- * outcome is final (sent, bounced, failed, or temporary failure after the
- * last retry).  Returns early once nothing is pending, or once it handed
+ * outcome is final (after its last retry; a nudge_delivery_status and,
+ * when it stops the run or the channel, every message not yet tried,
+ * NUDGE_NOT_SENT).  Returns early once nothing is pending, or once it handed
  * out want outcomes (0: none early); the network thread wakes the caller
  * when that many are ready, not at each.  Returns 0, or
  * EX_SOFTWARE when libcurl fails as a whole.
