@@ -983,7 +983,8 @@ http_seen(nudge_transport *t, struct slot *s, CURLcode rc, nudge_seen *w,
 		    s->resp.s != NULL ? s->resp.s : "", s->resp.len, d->id,
 		    sizeof d->id, d->detail, sizeof d->detail);
 		w->not_api = w->answer_ok && not_json(p, &s->resp, d->id);
-		w->retryable = nudge_provider_retryable(p, (int)code);
+		w->retryable = !w->answer_ok &&
+		    nudge_provider_retryable(p, (int)code);
 	} else {
 		w->went_out = curl_easy_getinfo(s->easy,
 		    CURLINFO_REQUEST_SIZE, &n) == CURLE_OK && n > 0;
