@@ -59,41 +59,7 @@ struct out {
 	long done;
 	off_t total;        /* stdin's size when it is a file, else 0 */
 	struct timespec t0, last;
-	struct {            /* skips counted by the reason's first words */
-		char what[48];
-		long n;
-	} why[16];
-	size_t nwhy;
 };
-
-/* Counts a skip under its reason's class: the text before " (" or ":"
- * ("unsubscribed", "frequency cap", "no email address"). */
-static void
-count_skip(struct out *o, const char *detail)
-{
-	size_t i, n = strcspn(detail, "(:");
-
-	while (n > 0 && detail[n - 1] == ' ')
-		n--;
-	if (n >= sizeof o->why[0].what)
-		n = sizeof o->why[0].what - 1;
-	for (i = 0; i < o->nwhy; i++)
-		if (strlen(o->why[i].what) == n &&
-		    strncmp(o->why[i].what, detail, n) == 0)
-			break;
-	if (i == o->nwhy) {
-		if (o->nwhy == sizeof o->why / sizeof o->why[0]) {
-			detail = "other";
-			n = 5;
-			i = o->nwhy - 1;
-		} else {
-			o->nwhy++;
-		}
-		memcpy(o->why[i].what, detail, n);
-		o->why[i].what[n] = '\0';
-	}
-	o->why[i].n++;
-}
 
 static nudge_cli cli;
 
@@ -174,8 +140,6 @@ on_result(void *arg, const nudge_send_result *r)
 {
 	struct out *o = arg;
 
-	if (strcmp(r->status, "skipped") == 0)
-		count_skip(o, r->detail != NULL ? r->detail : "");
 	if (o->json) {
 		printf("{\"line\":%ld,\"input\":", r->line);
 		put_json(r->input);
@@ -341,15 +305,17 @@ main(int argc, char **argv)
 		    stats.sent, stats.skipped, stats.duplicate, stats.bounced,
 		    stats.failed, stats.tempfail, stats.unknown,
 		    stats.held > 0 ? ", held " : "", stats.held);
-	if (out.nwhy > 0 && so.campaign == NULL) {
+	if (stats.skipped > 0 && so.campaign == NULL) {
 		/* trigger lines: many campaigns, so the reasons in sum */
 		char line[1024];
-		size_t i, len = 0;
+		size_t len = 0;
+		int i;
 
-		for (i = 0; i < out.nwhy && len < sizeof line; i++)
-			len += (size_t)snprintf(line + len, sizeof line - len,
-			    "%s%ld %s", i > 0 ? ", " : "", out.why[i].n,
-			    out.why[i].what);
+		for (i = 0; i < NUDGE_SKIP__N && len < sizeof line; i++)
+			if (stats.skips[i] > 0)
+				len += (size_t)snprintf(line + len, sizeof line -
+				    len, "%s%ld %s", len > 0 ? ", " : "",
+				    stats.skips[i], nudge_skip_name(i));
 		warnx("skipped: %s", line);
 	}
 	if (stats.segments > 0 && stats.tracked_segments > 0)
