@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 
+#include "bounce.h"
 #include "util.h"
 
 const char *
@@ -95,6 +96,8 @@ set(nudge_class *c, enum nudge_delivery_status st, int retry, int temporary,
 	c->trouble = trouble;
 }
 
+static void refused(const nudge_seen *w, nudge_class *c);
+
 /* A message is accepted only by the reply to its end of data: before
  * that, whatever broke, it did not arrive. */
 static void
@@ -109,14 +112,44 @@ smtp(const nudge_seen *w, nudge_class *c)
 		/* authentication (530: also "STARTTLS first"), TLS, URL */
 		set(c, NUDGE_NOT_SENT, 0, 0, NUDGE_STOP_RUN, 0);
 	else if (w->code >= 500)
-		set(c, w->at_rcpt ? NUDGE_BOUNCED : NUDGE_FAILED, 0, 0,
-		    NUDGE_STOP_NONE, 0);
+		refused(w, c);
 	else if (w->code < 400 && w->rc == CURLE_FILESIZE_EXCEEDED)
 		/* larger than the server's SIZE: this message only */
 		set(c, NUDGE_FAILED, 0, 0, NUDGE_STOP_NONE, 0);
 	else
 		/* a 4xx; a connection refused, lost or timed out */
 		set(c, NUDGE_NOT_SENT, 1, 1, NUDGE_STOP_NONE, w->code < 400);
+}
+
+/* An SMTP 5xx: the reply's enhanced status code ("550 5.1.1 ...") and
+ * words name a reason; only a dead address bounces. */
+static void
+refused(const nudge_seen *w, nudge_class *c)
+{
+	const char *r = w->reply != NULL ? w->reply : "", *st = NULL;
+	const nudge_bounce_reason *why;
+	nudge_bounce_class cls;
+	char status[16];
+	size_t n;
+	int perm;
+
+	/* "550 5.1.1 text" or "550-5.1.1 text": the status after the code */
+	while (*r >= '0' && *r <= '9')
+		r++;
+	if (*r == ' ' || *r == '-')
+		r++;
+	n = strspn(r, "0123456789.");
+	if (n >= 5 && n < sizeof status && r[1] == '.') {
+		memcpy(status, r, n);
+		status[n] = '\0';
+		st = status;
+	}
+	why = nudge_bounce_classify(st, w->code, w->reply, &perm);
+	cls = nudge_bounce_class_of(why, 1);
+	set(c, cls == NUDGE_BOUNCE_HARD ? NUDGE_BOUNCED : NUDGE_FAILED, 0, 0,
+	    NUDGE_STOP_NONE, 0);
+	c->reason = why->name;
+	c->sender_side = cls == NUDGE_BOUNCE_SENDER;
 }
 
 static void

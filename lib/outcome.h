@@ -62,6 +62,8 @@ typedef struct nudge_seen {
 			   JSON where the profile reads an id from JSON) */
 	int retryable;	/* http: the profile lists the status retryable */
 	int idempotent;	/* http: the requests carry the ledger key */
+	const char *reply;	/* smtp: the last reply line ("" or NULL:
+				   none), for a 5xx's reason */
 } nudge_seen;
 
 /* The verdict on one attempt. */
@@ -76,13 +78,20 @@ typedef struct nudge_class {
 				   transport's */
 	int trouble;	/* the peer is failing (5xx, no connection, no
 			   answer): counts toward the circuit breaker */
+	const char *reason;	/* smtp 5xx: why, in bounce.h's words
+				   ("userunknown", "blocked"), else NULL */
+	int sender_side;	/* the refusal is our fault (bounce.h), not
+				   the recipient's: counted against the run */
 } nudge_class;
 
 /* Classifies w into c.  The rules, one table (nudge-send(1), OUTCOMES):
  * smtp: no error: sent.  The end of data went out and no answer came:
  * maybe delivered, not retried.  530/535 or a refused login, TLS refused
- * or not trusted, a bad URL: not sent, the run stops.  5xx to RCPT TO:
- * bounced; another 5xx: failed.  Anything else (a 4xx, a refused, lost
+ * or not trusted, a bad URL: not sent, the run stops.  A 5xx is read
+ * for its reason (bounce.h: nudge_bounce_classify over the reply): a hard
+ * one (the address is dead) is bounced, which suppresses the recipient;
+ * a soft or sender-side one (a full mailbox; our IP on a blocklist, SPF,
+ * content judged spam) is failed, and sender_side says which.  Anything else (a 4xx, a refused, lost
  * or timed-out connection before the end of data): not sent, retried.
  * http: answer_ok: sent (not_api: maybe delivered).  401, 403: not sent,
  * the run stops.  429, 503: not sent, retried if retryable.  Another

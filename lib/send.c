@@ -506,6 +506,13 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 			/* a receipt's sent event is not counted by frequency
 			 * caps */
 			ev.props_json = "{\"transactional\":true}";
+		} else if (d->reason[0] != '\0') {
+			/* why it was refused, and whose fault (bounce.h) */
+			snprintf(props, sizeof props, "{\"reason\":\"%s\","
+			    "\"class\":\"%s\"}", d->reason,
+			    d->status == NUDGE_BOUNCED ? "hard" : d->sender_side ?
+			    "sender" : "soft");
+			ev.props_json = props;
 		}
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, o->now, &e)) != 0 || (type != NULL &&
@@ -580,10 +587,15 @@ on_delivery(void *arg, const nudge_delivery *d)
 	if (d->stop == NUDGE_STOP_CHANNEL && l->ch->stop == 0) {
 		/* this channel stops; the others go on */
 		l->ch->stop = EX_TEMPFAIL;
-		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
-		    "down (%s); the messages not sent are left for a rerun",
-		    l->ch->prov != NULL ? l->ch->prov->name : l->o.channel,
-		    d->detail);
+		if (d->sender_side)
+			snprintf(l->ch->why, sizeof l->ch->why, "%s: %s; the "
+			    "messages not sent are left for a rerun once it is "
+			    "mended", l->o.channel, d->detail);
+		else
+			snprintf(l->ch->why, sizeof l->ch->why, "%s: the "
+			    "provider is down (%s); the messages not sent are "
+			    "left for a rerun", l->ch->prov != NULL ?
+			    l->ch->prov->name : l->o.channel, d->detail);
 	}
 	if (s->ndone == OUTCOMES)
 		record_done(s, 1);
@@ -1196,6 +1208,7 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	    ec->max_retries : 3;
 	to.retry_base_ms = ec != NULL ? ec->backoff_ms : 0;
 	to.nosync = o->file_nosync;
+	to.max_sender_side = o->cfg != NULL ? o->cfg->bounces.max_sender : 0.02;
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;

@@ -61,9 +61,15 @@ struct slot {
 #define RESP_MAX 65536
 #define BREAKER_HTTP 10
 
+/* Sender-side refusals that may stop a channel, at least: one or two in
+ * a small run are no pattern. */
+#define SENDER_SIDE_MIN 5
+
 struct nudge_transport {
 	nudge_transport_info info;
 	nudge_transport_opts o;
+	long outcomes, sender_side;	/* final outcomes, and of them the
+				   refusals for a sender-side reason */
 	char *url;
 	size_t pending;
 	nudge_delivery *res;	/* outcomes not yet handed out */
@@ -780,6 +786,9 @@ set_class(nudge_delivery *d, const nudge_class *c)
 	d->status = c->status;
 	d->temporary = c->temporary;
 	d->stop = c->stop;
+	nudge_strcpy(d->reason, sizeof d->reason, c->reason != NULL ?
+	    c->reason : "");
+	d->sender_side = c->sender_side;
 }
 
 /*
@@ -797,7 +806,7 @@ nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
 {
 	nudge_seen w = { .via = NUDGE_VIA_SMTP, .rc = rc, .code = (int)code,
 	    .at_rcpt = strncmp(errbuf, "RCPT", 4) == 0,
-	    .after_data = after_data };
+	    .after_data = after_data, .reply = reply };
 	nudge_class c;
 	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
@@ -891,7 +900,30 @@ static int
 finish(nudge_transport *t, struct msg *m, const nudge_delivery *d,
     const char *why)
 {
+	nudge_delivery sd;
+	char w[400];
+
 	msg_free(m);
+	if (d->status != NUDGE_NOT_SENT)
+		t->outcomes++;
+	if (d->sender_side && ++t->sender_side >= SENDER_SIDE_MIN &&
+	    t->o.max_sender_side > 0 && d->stop == NUDGE_STOP_NONE &&
+	    (double)t->sender_side > t->o.max_sender_side *
+	    (double)t->outcomes) {
+		/* our IP on a blocklist, SPF, content judged spam: every
+		 * message after would meet it too, and teach the receivers
+		 * that we spam.  Stop like the breaker. */
+		sd = *d;
+		sd.stop = NUDGE_STOP_CHANNEL;
+		snprintf(w, sizeof w, "%ld of %ld messages refused for a "
+		    "sender-side reason, more than bounces: max_sender_side "
+		    "%.1f%% (last: %s: %.200s): the fault is ours, not the "
+		    "recipients'", t->sender_side, t->outcomes,
+		    100 * t->o.max_sender_side, d->reason, d->detail);
+		nudge_strcpy(sd.detail, sizeof sd.detail, w);
+		d = &sd;
+		why = w;
+	}
 	if (push_result(t, d) == -1)
 		return -1;
 	if (d->stop != NUDGE_STOP_NONE && trip(t, why) == -1)

@@ -39,6 +39,9 @@ typedef struct nudge_delivery {
 				   breaker opened) */
 	char id[256];		/* provider id: file name, or server reply */
 	char detail[256];	/* reason of a failure ("" when sent) */
+	char reason[24];	/* an SMTP 5xx's reason (bounce.h), or "" */
+	int sender_side;	/* that reason is our fault, not the
+				   recipient's (nudge_class) */
 } nudge_delivery;
 
 typedef void nudge_delivery_fn(void *arg, const nudge_delivery *d);
@@ -60,6 +63,11 @@ typedef struct nudge_transport_opts {
 	int breaker;		/* failures in a row (5xx, refused, dropped,
 				   timed out) that open the circuit
 				   breaker; 0: 10 for http, off for smtp */
+	double max_sender_side;	/* smtp: the share of the outcomes refused
+				   for a sender-side reason (bounce.h: a
+				   blocklist, SPF, spam) that stops the
+				   channel as the breaker does, once there
+				   are SENDER_SIDE_MIN of them; 0: never */
 	int retry_budget;	/* retries in the whole run; 0: 10 + a
 				   tenth of the messages submitted */
 	int require_tls;	/* smtp://: STARTTLS even to a loopback host */
