@@ -110,7 +110,6 @@ main(int argc, char **argv)
 	if ((rc = nudge_report_prepare(st, &o, &s, &cols, &ncols, &ne)) != 0 ||
 	    (rc = nudge_fmt_open(&f, stdout, kind, cols, ncols, &ne)) != 0)
 		goto done;
-	nudge_fmt_formula_safe(f);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if ((rc = nudge_fmt_stmt_row(f, s, &ne)) != 0)
 			goto done;
