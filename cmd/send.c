@@ -59,7 +59,7 @@ struct out {
 	off_t total;        /* stdin's size when it is a file, else 0 */
 	struct timespec t0, last;
 	struct {            /* skips counted by the reason's first words */
-		char what[48];
+		char what[96];
 		long n;
 	} why[16];
 	size_t nwhy;
@@ -373,6 +373,14 @@ main(int argc, char **argv)
 		warnx("%s", ne.msg);
 	else if (stats.tempfail > 0)
 		rc = EX_TEMPFAIL;
+	else if (stats.read > 0 && stats.skipped == stats.read &&
+	    stats.skipped_policy == 0 && out.nwhy == 1) {
+		/* a template, a segment or a channel that fits no one:
+		 * cron must hear of it (the policy's skips are its job) */
+		warnx("every contact skipped (%ld), all for one reason: %s",
+		    stats.skipped, out.why[0].what);
+		rc = EX_DATAERR;
+	}
 	nudge_store_close(st);
 	nudge_config_free(&cfg);
 	return rc;

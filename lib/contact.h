@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "template.h"
 #include "util.h"
 
 /* Room for an E.164 number: '+', up to 15 digits, NUL. */
@@ -54,5 +55,34 @@ int nudge_contact_find(nudge_store *st, const char *ref, const char *country,
  * created_at = updated_at = now; sets *id.  Returns 0 or a code. */
 int nudge_contact_create(nudge_store *st, const char *ref,
     const char *country, int64_t now, int64_t *id, nudge_err *err);
+
+/* Sets *found to 1 when some contact has key among its attrs (imported
+ * from a column of that name), else 0.  One query: it ends at the first
+ * contact that has the key, so a key most contacts have costs a row or
+ * two; a key no contact has scans every contact (0.5 s a million).
+ * Returns 0 or a store error. */
+int nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
+    nudge_err *err);
+
+/* Sets *keys to the distinct attrs keys of all contacts, sorted, *n of
+ * them, in one allocation (free(*keys) frees all).  A scan of every
+ * contact's attrs (1.3 s a million): for a did-you-mean hint after a
+ * miss, not for every run.  Returns 0, EX_OSERR or a store error. */
+int nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
+    nudge_err *err);
+
+/* The fields a template rendered for a contact may name (send.c's lookup
+ * supplies them): the columns id, email, phone, push_id, first_name,
+ * last_name, unsubscribe_url, and attrs.KEY for a KEY some contact has. */
+extern const char *const nudge_contact_tpl_fields[7];
+
+/* Refuses a template that names a field no contact can have: not one of
+ * nudge_contact_tpl_fields and not attrs.KEY with nudge_contact_attr_known
+ * (a typo such as {{frist_name}} would skip every contact, or with a
+ * default render the default for every one).  Returns 0, EX_DATAERR
+ * ("file:line:col: unknown field "frist_name" ...; did you mean
+ * "first_name"?"), or a store error. */
+int nudge_contact_tpl_check(nudge_store *st, const nudge_tpl *t,
+    nudge_err *err);
 
 #endif

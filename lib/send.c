@@ -769,6 +769,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		return rc;
 	if (verdict == NUDGE_POLICY_SKIP) {
 		s->stats->skipped++;
+		s->stats->skipped_policy++;
 		result(s, l, line, text, cid, "skipped", reason);
 		return 0;
 	}
@@ -1248,7 +1249,8 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	l->col = strcmp(lo->channel, "sms") == 0 ? 1 :
 	    strcmp(lo->channel, "push") == 0 ? 2 : 0;
 	l->ch = &s->ch[l->col];
-	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0)
+	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
+	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0)
 		goto fail;
 	if (l->col != 0) {
 		if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_TEXT))) {

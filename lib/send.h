@@ -55,6 +55,10 @@ typedef struct nudge_send_stats {
 	    unknown, rendered, recovered, held;
 	long given_back;          /* claims of a send that died that never
 				     left: given back to be sent (journal.h) */
+	long skipped_policy;      /* of skipped, those the policy chose
+				     (consent, caps, exclusion) or a step
+				     with no transport: a run's business,
+				     not bad data */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per

@@ -181,6 +181,7 @@ skip(struct ctx *x, const struct step *st, long line, const char *text)
 	r.step = st->step;
 	x->stats->read++;
 	x->stats->skipped++;
+	x->stats->skipped_policy++;
 	if (x->o->on_result != NULL)
 		x->o->on_result(x->o->arg, &r);
 }
