@@ -364,14 +364,14 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 	return 0;
 }
 
-int
-nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
-    nudge_err *err)
+/* Whether some contact has key, by a scan of the contacts: what
+ * attr_keys says, for a writer that did not keep it. */
+static int
+attr_scan(nudge_store *st, const char *key, int *found, nudge_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	*found = 0;
 	/* json_each compares the key as it is, whatever its characters (a
 	 * JSON path would have to quote dots and quotes); the EXISTS stops
 	 * at the first contact that has it */
@@ -391,6 +391,60 @@ nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
 }
 
 int
+nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
+    nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*found = 0;
+	if ((rc = nudge_store_prepare(st, &s, "SELECT EXISTS (SELECT 1 FROM "
+	    "attr_keys WHERE key = ?1)", err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*found = sqlite3_column_int(s, 0);
+		rc = 0;
+	} else {
+		rc = nudge_store_error(st, err, "attr_keys");
+	}
+	sqlite3_finalize(s);
+	/* a miss is the error path: worth a scan to be sure */
+	if (rc == 0 && !*found)
+		rc = attr_scan(st, key, found, err);
+	return rc;
+}
+
+int
+nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
+    size_t n, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	/* a key known already costs one lookup; a new one is added when a
+	 * contact has it (the first one that does ends the scan: a column
+	 * left blank in every row costs a scan, and stays unknown) */
+	if ((rc = nudge_store_prepare(st, &s, "INSERT INTO attr_keys (key) "
+	    "SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM attr_keys WHERE "
+	    "key = ?1) AND EXISTS (SELECT 1 FROM contacts c, "
+	    "json_each(c.attrs) j WHERE c.attrs <> '{}' AND j.key = ?1)",
+	    err)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_bind_text(s, 1, keys[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = nudge_store_error(st, err, "attr_keys");
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
 nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
     nudge_err *err)
 {
@@ -402,8 +456,7 @@ nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
 
 	*keys = NULL;
 	*n = 0;
-	if ((rc = nudge_store_prepare(st, &s, "SELECT DISTINCT j.key FROM "
-	    "contacts c, json_each(c.attrs) j WHERE c.attrs <> '{}' "
+	if ((rc = nudge_store_prepare(st, &s, "SELECT key FROM attr_keys "
 	    "ORDER BY 1", err)) != 0)
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -417,7 +470,7 @@ nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
 	}
 	if (rc != SQLITE_DONE) {
 		rc = rc == -1 ? nudge_errf(err, EX_OSERR, "out of memory") :
-		    nudge_store_error(st, err, "attrs");
+		    nudge_store_error(st, err, "attr_keys");
 		sqlite3_finalize(s);
 		nudge_buf_free(&b);
 		return rc;

@@ -56,18 +56,29 @@ int nudge_contact_find(nudge_store *st, const char *ref, const char *country,
 int nudge_contact_create(nudge_store *st, const char *ref,
     const char *country, int64_t now, int64_t *id, nudge_err *err);
 
-/* Sets *found to 1 when some contact has key among its attrs (imported
- * from a column of that name), else 0.  One query: it ends at the first
- * contact that has the key, so a key most contacts have costs a row or
- * two; a key no contact has scans every contact (0.5 s a million).
- * Returns 0 or a store error. */
+/*
+ * The attrs keys contacts have, kept in the store's attr_keys table (a
+ * key once imported stays known) so that a template's fields are checked
+ * without a scan of every contact's attrs (0.8 s a million).
+ *
+ * nudge_contact_attr_known sets *found to 1 when key is in attr_keys or,
+ * failing that, when a scan finds a contact that has it (a writer that
+ * did not keep the table; the scan ends at the first such contact), else
+ * 0.  Returns 0 or a store error.
+ *
+ * nudge_contact_attr_keys_note adds those of keys[0..n) that some contact
+ * has to attr_keys: every writer of contacts.attrs calls it in the
+ * transaction that wrote them.  A known key costs one lookup.  Returns 0
+ * or a store error.
+ *
+ * nudge_contact_attr_keys sets *keys to the known keys, sorted, *n of
+ * them, in one allocation (free(*keys) frees all): the candidates of a
+ * did-you-mean hint.  Returns 0, EX_OSERR or a store error.
+ */
 int nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
     nudge_err *err);
-
-/* Sets *keys to the distinct attrs keys of all contacts, sorted, *n of
- * them, in one allocation (free(*keys) frees all).  A scan of every
- * contact's attrs (1.3 s a million): for a did-you-mean hint after a
- * miss, not for every run.  Returns 0, EX_OSERR or a store error. */
+int nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
+    size_t n, nudge_err *err);
 int nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
     nudge_err *err);
 

@@ -5,7 +5,7 @@
 # a run in which every contact was skipped for one reason exits 65 and
 # says so in one line; the policy's own skips do not count.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 26
 
 export NUDGE_FILE_NOSYNC=1
 printf '%s\n' 'email,first_name,city,coupon,lists' \
@@ -65,6 +65,18 @@ nudge event add --contact bob@example.com --type unsubscribed --channel email \
 	--at 2026-11-01T00:00:00Z >/dev/null
 exits "everyone unsubscribed: the policy's doing, exit 0" 0 sendt ok.txt
 is "both skipped" "$(cut -f2 .out | sort | uniq -c | tr -s ' ')" " 2 skipped"
+
+is "import-list keeps the attrs keys contacts have, not a blank column" \
+	"$(nudge import-list c.csv >/dev/null 2>&1; printf 'email,blank\nann@example.com,\n' |
+	    nudge import-list - 2>/dev/null; sql 'SELECT key FROM attr_keys' | tr '\n' ' ')" \
+	"city coupon "
+sql "DROP TABLE attr_keys; PRAGMA user_version = 3"
+exits "a version 3 store: migrated, its keys found in the contacts" 0 sh -c \
+	"echo 3 | nudge send $X -c c3 -t coupon.txt"
+is "into attr_keys" "$(sql 'SELECT key FROM attr_keys' | tr '\n' ' ')" "city coupon "
+sql "DELETE FROM attr_keys WHERE key = 'coupon'"
+exits "a key missing from attr_keys that a contact has: still known" 0 sh -c \
+	"echo 3 | nudge send $X -c c4 -t coupon.txt"
 
 mkdir -p camp/templates
 printf 'Subject: Hi\n\nHi {{first_nam}}\n' >camp/templates/t.txt
