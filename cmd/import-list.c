@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "listimport.h"
 
@@ -17,16 +18,17 @@ static const char usage_text[] =
     "usage: nudge import-list [-n] [-k email|phone] [-l name]... "
     "[-m column=field]...\n"
     "                         [-r rejects.csv] [--replace-lists] "
-    "[--db file] [--config file]\n"
-    "                         [file | -]\n";
+    "[--create] [--db file]\n"
+    "                         [--config file] [file | -]\n";
 
-enum { OPT_CONFIG = 256, OPT_DB, OPT_REPLACE_LISTS };
+enum { OPT_REPLACE_LISTS = 256 };
 
 static const struct option longopts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "db", required_argument, NULL, OPT_DB },
+	NUDGE_CLI_OPT_CONFIG,
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
 	{ "dry-run", no_argument, NULL, 'n' },
-	{ "help", no_argument, NULL, 'h' },
+	NUDGE_CLI_OPT_HELP,
 	{ "key", required_argument, NULL, 'k' },
 	{ "list", required_argument, NULL, 'l' },
 	{ "map", required_argument, NULL, 'm' },
@@ -42,14 +44,7 @@ struct rejects {
 	long shown;
 };
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 static int
 write_fail(struct rejects *rj, nudge_err *err)
@@ -89,32 +84,33 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *input;
+	const char *input;
 	const char **lists = NULL, **maps = NULL, **tmp;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
 	nudge_import_stats stats;
-	nudge_config cfg;
 	nudge_store *st;
 	nudge_err ne;
 	FILE *fp;
 	int ch, rc;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "hk:l:m:nr:", longopts, NULL)) !=
 	    -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		case 'k':
 			if (strcmp(optarg, "phone") == 0)
 				o.key_phone = 1;
 			else if (strcmp(optarg, "email") != 0)
-				usage("--key: expected email or phone");
+				nudge_cli_usage(&cli,
+				    "--key: expected email or phone");
 			break;
 		case 'l':
 			if (*optarg == '\0')
-				usage("--list: empty list name");
+				nudge_cli_usage(&cli,
+				    "--list: empty list name");
 			if ((tmp = reallocarray(lists, o.nlists + 1,
 			    sizeof *lists)) == NULL)
 				err(EX_OSERR, NULL);
@@ -134,44 +130,36 @@ main(int argc, char **argv)
 		case 'r':
 			rj.path = optarg;
 			break;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
-			break;
 		case OPT_REPLACE_LISTS:
 			o.replace_lists = 1;
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage("one input file at most");
+		nudge_cli_usage(&cli, "one input file at most");
 	input = argc == 1 ? argv[0] : "-";
 	if (strcmp(input, "-") == 0) {
 		if (argc == 0 && isatty(STDIN_FILENO))
-			usage("no input: give a CSV file, or pipe one in");
+			nudge_cli_usage(&cli,
+			    "no input: give a CSV file, or pipe one in");
 		fp = stdin;
 		input = "(stdin)";
 	} else if ((fp = fopen(input, "r")) == NULL) {
 		err(EX_NOINPUT, "%s", input);
 	}
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_CREATE,
-	    &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
+	/* importing contacts is how a store begins: no --create needed */
+	st = nudge_cli_store(&cli, NUDGE_STORE_CREATE);
 	if (rj.path != NULL && (rj.fp = fopen(rj.path, "w")) == NULL)
 		err(EX_CANTCREAT, "%s", rj.path);
 	rj.name = input;
 	o.name = input;
 	o.lists = lists;
 	o.maps = maps;
-	o.country = cfg.default_country;
+	o.country = cli.cfg.default_country;
 	o.now = (int64_t)time(NULL);
 	o.on_header = on_header;
 	o.on_reject = on_reject;
@@ -199,8 +187,7 @@ main(int argc, char **argv)
 		rc = EX_IOERR;
 	if (fp != stdin)
 		fclose(fp);
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	free(lists);
 	free(maps);
 	return rc;

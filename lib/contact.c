@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suggest.h"
-
 static int
 atext(unsigned char c)
 {

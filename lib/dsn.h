@@ -24,9 +24,20 @@ typedef struct nudge_dsn_result {
 
 typedef void nudge_dsn_result_fn(void *arg, const nudge_dsn_result *r);
 
+enum nudge_dsn_parser {
+	NUDGE_DSN_AUTO,         /* Sisimai when installed, else nudge's */
+	NUDGE_DSN_BUILTIN,      /* nudge's RFC 3464/5965 reader */
+	NUDGE_DSN_SISIMAI       /* Sisimai, or EX_UNAVAILABLE */
+};
+
 typedef struct nudge_dsn_opts {
 	const char *source;     /* the consent source, or NULL for
 				   "dsn:NAME" */
+	enum nudge_dsn_parser parser;
+	int sisimai_json;       /* the input is Sisimai's JSON (its dump),
+				   not mail */
+	int64_t soft_limit;     /* soft bounces that suppress (0: never) */
+	int64_t soft_within;    /* ... within this many seconds */
 	const char *country;
 	int dry_run;            /* everything but the commit */
 	int64_t now;            /* the events' time */
@@ -36,6 +47,11 @@ typedef struct nudge_dsn_opts {
 
 typedef struct nudge_dsn_counts {
 	long messages, bounced, complained, duplicate, unmatched, ignored;
+	long hard, soft, sender;        /* bounced, by class (bounce.h) */
+	long soft_suppressed;           /* soft_limit reached */
+	long reclassified, restored;    /* earlier verdicts corrected, and
+					   addresses given back by that */
+	char parser[64];                /* who read the mail, for people */
 } nudge_dsn_counts;
 
 /*

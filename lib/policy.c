@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "segment.h"
 
@@ -164,8 +165,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
     int transactional, enum nudge_verdict *verdict, char *reason,
     size_t len, nudge_err *err)
 {
-	static const char *const what[] = { "email address", "phone number",
-	    "push id" };
+	const nudge_channel *ch = nudge_channel_find(channel);
 	char status[16], source[256], day[32];
 	int col, rc, has;
 	int64_t at = 0, n;
@@ -173,15 +173,10 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	*verdict = NUDGE_POLICY_SEND;
 	if (len > 0)
 		*reason = '\0';
-	if (strcmp(channel, "email") == 0)
-		col = 0;
-	else if (strcmp(channel, "sms") == 0)
-		col = 1;
-	else if (strcmp(channel, "push") == 0)
-		col = 2;
-	else
+	if (ch == NULL)
 		return nudge_errf(err, EX_DATAERR, "channel: not one of email, "
 		    "sms and push: \"%.64s\"", channel);
+	col = (int)ch->id;  /* p->addr selects the columns in table order */
 
 	sqlite3_bind_int64(p->addr, 1, contact_id);
 	rc = sqlite3_step(p->addr);
@@ -195,10 +190,10 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	if (rc == SQLITE_DONE)
 		return skip(verdict, reason, len, "no such contact");
 	if (!has)
-		return skip(verdict, reason, len, "no %s", what[col]);
+		return skip(verdict, reason, len, "%s", ch->no_address);
 
 	sqlite3_bind_int64(p->consent, 1, contact_id);
-	sqlite3_bind_text(p->consent, 2, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p->consent, 2, ch->consent, -1, SQLITE_STATIC);
 	rc = sqlite3_step(p->consent);
 	*status = '\0';
 	if (rc == SQLITE_ROW) {

@@ -60,7 +60,9 @@ int nudge_policy_check(nudge_policy *p, int64_t contact_id,
 /* Whether now falls in cfg's quiet hours (cfg may be NULL).  When it
  * does, why says so and until when, as "quiet hours 21:00-08:00
  * Asia/Jerusalem, until 2026-11-03T06:00:00Z": send holds every message
- * (no claim, nothing written) and the next trigger run offers them again.
+ * (no claim, nothing written; a dry run renders them and marks them) and
+ * the next trigger run offers them again (a one-off send -c exits 75:
+ * only running it again sends them).
  * Otherwise why is "".  Errors: EX_SOFTWARE (the zone cannot be read). */
 int nudge_policy_quiet(const nudge_policy_cfg *cfg, int64_t now, char *why,
     size_t len, nudge_err *err);

@@ -1,4 +1,5 @@
-/* send: a blast over email, claim before send, outcome after. */
+/* send: a send run over every channel: policy, render, claim before
+ * the message leaves, outcome after. */
 #include "send.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "contact.h"
 #include "event.h"
 #include "journal.h"
@@ -49,7 +51,7 @@ struct contact {
 static const char *const fields[5] = { "email", "phone", "push_id",
 	"first_name", "last_name" };
 
-/* What a line is sent as: one campaign step (or the blast's campaign),
+/* What a line is sent as: one campaign step (or a one-off's campaign),
  * its template, its policy.  A run has one lane for each step it meets;
  * all live until the run ends, the messages in flight pointing at them. */
 struct nudge_sender_lane {
@@ -59,8 +61,8 @@ struct nudge_sender_lane {
 	nudge_tpl *tpl;
 	nudge_policy *policy;
 	int64_t campaign_id;
-	int col;                /* the recipient's field: 0 email, 1 phone,
-				   2 push_id */
+	int col;                /* the channel's nudge_channel_id, which is
+				   also its address's index in fields[] */
 	char quiet[128];        /* why messages are held now, or "" */
 	struct chan *ch;
 	struct nudge_sender_lane *next;
@@ -100,6 +102,7 @@ struct slot {
 	nudge_buf msg;
 	nudge_buf title;        /* push */
 	nudge_sms_count sc;     /* sms */
+	int tracked;            /* sms: the segments link tracking added */
 };
 
 /* What the transport carries back to us with each outcome. */
@@ -109,6 +112,7 @@ struct pending {
 	struct nudge_sender_lane *lane;
 	int segments;           /* sms; else 0 */
 	int ucs2;
+	int tracked;            /* of segments, added by link tracking */
 	struct pending *prev, *next; /* sender.live */
 	char input[];
 };
@@ -136,6 +140,7 @@ struct nudge_sender {
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
+	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
@@ -500,6 +505,8 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	/* a sent message is the cap's query's now, a failed one nobody's */
 	inflight_add(s, l, p->contact_id, -1);
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
+		s->stats->segments += p->segments;
+		s->stats->tracked_segments += p->tracked;
 		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
 		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
 		    "GSM-7");
@@ -600,7 +607,23 @@ keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
 	    (rc = inflight_add(s, l, cid, 1)) != 0)
 		return rc;
 	if (s->o->dry_run) {
+		char shown[400];
+
 		s->stats->rendered++;
+		if (l->col == 1) {
+			s->stats->segments += sl->sc.segments;
+			s->stats->tracked_segments += sl->tracked;
+		}
+		if (l->quiet[0] != '\0') {
+			/* rendered all the same: a dry run shows what the
+			 * messages will be, and which would wait now */
+			s->stats->held++;
+			nudge_strcpy(s->stats->quiet, sizeof s->stats->quiet,
+			    l->quiet);
+			snprintf(shown, sizeof shown, "%s; would be held: %s",
+			    why, l->quiet);
+			why = shown;
+		}
 		result(s, l, line, text, cid, "rendered", why);
 		return 0;
 	}
@@ -616,26 +639,47 @@ keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
 	return 0;
 }
 
-/* sms, push: the rendered text (and title) of the contact in s->c for
- * its phone or push id, with the sender id and STOP wording of the
- * config; adds it to the batch. */
+/* The text of an sms or push message of lane l into dst: the rendered
+ * text part body without its trailing newlines and, for a marketing sms,
+ * the config's STOP wording on a line of its own.  -1: out of memory. */
 static int
-take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text,
-    int64_t cid)
+msg_text(const struct nudge_sender_lane *l, const nudge_buf *body,
+    nudge_buf *dst)
 {
 	const nudge_send_opts *o = &l->o;
-	struct slot *sl = &s->slots[s->nslots];
-	const nudge_buf *body = &s->out.part[NUDGE_TPL_TEXT];
-	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
-	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
 	const nudge_http_cfg *h = NULL;
-	int sms = l->col == 1;
-	const char *to, *sender = NULL;
-	char why[160];
 	size_t n = body->len;
 
 	if (o->cfg != NULL)
-		h = sms ? &o->cfg->sms : &o->cfg->push;
+		h = l->col == 1 ? &o->cfg->sms : &o->cfg->push;
+	/* the text part ends with the template's last newline */
+	while (n > 0 && (body->s[n - 1] == '\n' || body->s[n - 1] == '\r'))
+		n--;
+	nudge_buf_reset(dst);
+	if (nudge_buf_add(dst, body->s != NULL ? body->s : "", n) == -1 ||
+	    (l->col == 1 && h != NULL && h->stop_text != NULL &&
+	    !o->transactional && (nudge_buf_putc(dst, '\n') == -1 ||
+	    nudge_buf_puts(dst, h->stop_text) == -1)))
+		return -1;
+	return 0;
+}
+
+/* sms, push: the rendered text (and title) of the contact in s->c for
+ * its phone or push id, with the sender id and STOP wording of the
+ * config; adds it to the batch.  plain: an sms's segments before link
+ * tracking rewrote it (0: not rewritten). */
+static int
+take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text,
+    int64_t cid, int plain)
+{
+	const nudge_send_opts *o = &l->o;
+	struct slot *sl = &s->slots[s->nslots];
+	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
+	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
+	int sms = l->col == 1;
+	const char *to, *sender = NULL;
+	char why[160];
+
 	/* take_line saw the phone or push id (l->col) is there */
 	to = s->c.vals.s + s->c.off[l->col];
 	nudge_strcpy(sl->to, sizeof sl->to, to);
@@ -646,24 +690,27 @@ take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *te
 	else if (sms && o->cfg != NULL)
 		sender = nudge_config_sms_sender(o->cfg, to);
 	nudge_strcpy(sl->from, sizeof sl->from, sender != NULL ? sender : "");
-	/* the text part ends with the template's last newline */
-	while (n > 0 && (body->s[n - 1] == '\n' || body->s[n - 1] == '\r'))
-		n--;
-	nudge_buf_reset(&sl->msg);
 	nudge_buf_reset(&sl->title);
-	if (nudge_buf_add(&sl->msg, body->s != NULL ? body->s : "", n) == -1 ||
-	    (sms && h != NULL && h->stop_text != NULL && !o->transactional &&
-	    (nudge_buf_putc(&sl->msg, '\n') == -1 ||
-	    nudge_buf_puts(&sl->msg, h->stop_text) == -1)) ||
+	if (msg_text(l, &s->out.part[NUDGE_TPL_TEXT], &sl->msg) == -1 ||
 	    nudge_buf_add(&sl->title, title->s != NULL ? title->s : "",
 	    title->len) == -1)
 		return nudge_errf(s->err, EX_OSERR, "out of memory");
 	memset(&sl->sc, 0, sizeof sl->sc);
-	if (sms)
+	sl->tracked = 0;
+	if (sms) {
 		nudge_sms_measure(sl->msg.s, sl->msg.len, &sl->sc);
-	/* what a dry run reports */
+		if (plain > 0 && sl->sc.segments > plain)
+			sl->tracked = sl->sc.segments - plain;
+	}
+	/* what a dry run reports: the segments as the text will leave,
+	 * after link tracking, and what tracking added */
 	why[0] = '\0';
-	if (sms && s->o->dry_run)
+	if (sms && s->o->dry_run && sl->tracked > 0)
+		snprintf(why, sizeof why, "%d segments (%s, %zu %s; %d "
+		    "without link tracking)", sl->sc.segments,
+		    nudge_sms_encoding(&sl->sc), sl->sc.units,
+		    sl->sc.ucs2 ? "UTF-16 units" : "septets", plain);
+	else if (sms && s->o->dry_run)
 		snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
 		    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
 		    nudge_sms_encoding(&sl->sc), sl->sc.units,
@@ -692,7 +739,18 @@ submit_msg(nudge_sender *s, struct slot *sl, struct pending *p)
 	m.len = sl->msg.len;
 	p->segments = sl->sc.segments;
 	p->ucs2 = sl->sc.ucs2;
+	p->tracked = sl->tracked;
 	return nudge_transport_submit_msg(l->ch->t, &m, p, s->err);
+}
+
+/* Whether tracking rewrites the links of lane l's messages: the config
+ * has tracking, the template does not say X-Nudge-Track: no, and for
+ * sms the config does not say sms_links: no. */
+static int
+rewrites(const nudge_sender *s, const struct nudge_sender_lane *l)
+{
+	return s->links != NULL && nudge_tpl_track(l->tpl) && !(l->col == 1 &&
+	    l->o.cfg != NULL && l->o.cfg->tracking.sms_untracked);
 }
 
 /* Tracking (links.c), when the config has it: before rendering, the
@@ -713,7 +771,7 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 		s->c.unsub = s->unsub.s;
 		return 0;
 	}
-	if (!nudge_tpl_track(l->tpl))
+	if (!rewrites(s, l))
 		return 0;
 	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
 }
@@ -731,7 +789,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	nudge_mime_msg m = { 0 };
 	int64_t cid;
 	nudge_err e;
-	int rc;
+	int rc, plain;
 
 	/* the reads of the lines between two waits share one read
 	 * transaction (one WAL snapshot and lock, not one a statement);
@@ -756,14 +814,6 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		*s->err = e;
 		return rc;
 	}
-	if (l->quiet[0] != '\0' || (l->ch != NULL && l->ch->stop)) {
-		/* quiet hours (trigger offers it again), or the channel's
-		 * provider is down: held, not claimed */
-		s->stats->held++;
-		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
-		    l->quiet : "not sent: the provider is down");
-		return 0;
-	}
 	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
 	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
 		return rc;
@@ -773,13 +823,26 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		result(s, l, line, text, cid, "skipped", reason);
 		return 0;
 	}
+	if ((l->quiet[0] != '\0' && !s->o->dry_run) ||
+	    (l->ch != NULL && l->ch->stop)) {
+		/* after the policy, so that held means it will go: quiet
+		 * hours (a rerun after them sends it; trigger offers it
+		 * again), or the channel's provider is down.  Held, not
+		 * claimed.  A dry run renders it all the same (keep). */
+		s->stats->held++;
+		if (l->quiet[0] != '\0')
+			nudge_strcpy(s->stats->quiet, sizeof s->stats->quiet,
+			    l->quiet);
+		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
+		    l->quiet : "not sent: the provider is down");
+		return 0;
+	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
 	if (s->c.off[l->col] < 0) {
 		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", l->col == 0 ?
-		    "no email address" : l->col == 1 ? "no phone number" :
-		    "no push id");
+		result(s, l, line, text, cid, "skipped",
+		    nudge_channels[l->col].no_address);
 		return 0;
 	}
 	if ((rc = track(s, l, cid, 0)) != 0)
@@ -793,11 +856,23 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		result(s, l, line, text, cid, "skipped", e.msg);
 		return 0;
 	}
+	/* an sms measured before its links grow (when tracking rewrites
+	 * them): a longer link may cost a segment, which the dry run and
+	 * the summary tell */
+	plain = 0;
+	if (l->col == 1 && rewrites(s, l)) {
+		nudge_sms_count sc;
+
+		if (msg_text(l, &s->out.part[NUDGE_TPL_TEXT], &s->plain) == -1)
+			return nudge_errf(s->err, EX_OSERR, "out of memory");
+		nudge_sms_measure(s->plain.s, s->plain.len, &sc);
+		plain = sc.segments;
+	}
 	/* tracked links in every channel's text, before either builder */
 	if ((rc = track(s, l, cid, 1)) != 0)
 		return rc;
 	if (l->col != 0)
-		return take_msg(s, l, line, text, cid);
+		return take_msg(s, l, line, text, cid, plain);
 	if ((rc = pick_from(s, l, sl, name, sizeof name)) != 0)
 		return rc;
 	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
@@ -1135,7 +1210,6 @@ int
 nudge_sender_open(nudge_sender **out, nudge_store *st,
     const nudge_send_opts *o, nudge_send_stats *stats, nudge_err *err)
 {
-	static const char *const names[3] = { "email", "sms", "push" };
 	nudge_sender *s;
 	nudge_err je;
 	long lost = 0;
@@ -1153,7 +1227,7 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	s->stats = stats;
 	s->err = err;
 	for (i = 0; i < 3; i++) {
-		s->ch[i].name = names[i];
+		s->ch[i].name = nudge_channels[i].name;
 		s->ch[i].tail = &s->ch[i].head;
 	}
 	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
@@ -1229,9 +1303,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	if (lo->campaign == NULL || *lo->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
-	if (lo->channel == NULL || (strcmp(lo->channel, "email") != 0 &&
-	    strcmp(lo->channel, "sms") != 0 && strcmp(lo->channel, "push") !=
-	    0))
+	if (nudge_channel_find(lo->channel) == NULL)
 		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
 		    "sms or push", lo->channel != NULL ? lo->channel : "(none)");
 	if (lo->template_path == NULL)
@@ -1246,8 +1318,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	}
 	pc = l->o.policy != NULL ? l->o.policy : lo->cfg != NULL ?
 	    &lo->cfg->policy : NULL;
-	l->col = strcmp(lo->channel, "sms") == 0 ? 1 :
-	    strcmp(lo->channel, "push") == 0 ? 2 : 0;
+	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
 	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0)
@@ -1465,6 +1536,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_tpl_out_free(&s->out);
 	nudge_links_close(s->links);
 	nudge_buf_free(&s->unsub);
+	nudge_buf_free(&s->plain);
 	free(s->fl.id);
 	free(s->fl.n);
 	free(s);

@@ -1,5 +1,8 @@
-/* transport: file:// (maildir-style) and smtp(s):// delivery of built
- * messages; the only module that calls libcurl. */
+/* transport: delivery of built messages by its four transports, one
+ * section each below: file:// (maildir-style), smtp(s)://, http(s)://
+ * (sms and push through a provider profile) and exec: (a command per
+ * message); smtp and http share one libcurl multi loop on a thread of
+ * its own.  The only module that calls libcurl. */
 #include "transport.h"
 
 #include <arpa/inet.h>

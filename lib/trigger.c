@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "segment.h"
 
@@ -59,11 +60,9 @@ add_cond(nudge_store *st, const nudge_campaign *c, const char *sfx,
 static const char *
 addr_col(const char *ch)
 {
-	if (strcmp(ch, "sms") == 0)
-		return "phone";
-	if (strcmp(ch, "push") == 0)
-		return "push_id";
-	return "email";
+	const nudge_channel *c = nudge_channel_find(ch);
+
+	return (c != NULL ? c : &nudge_channels[NUDGE_CH_EMAIL])->column;
 }
 
 /*
@@ -705,11 +704,9 @@ struct blocked {
 	size_t n;
 };
 
-static const char *const channels[] = { "email", "sms", "push" };
-
 struct nudge_trigger_pool {
 	pthread_mutex_t bmu; /* guards blk */
-	struct blocked blk[3];
+	struct blocked blk[NUDGE_NCHANNELS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	const char *path;
@@ -767,12 +764,9 @@ collect(void *arg, const nudge_due *d)
 static size_t
 channel_index(const char *ch)
 {
-	size_t i;
+	const nudge_channel *c = nudge_channel_find(ch);
 
-	for (i = 1; i < 3; i++)
-		if (strcmp(ch, channels[i]) == 0)
-			return i;
-	return 0;
+	return c != NULL ? c->id : NUDGE_CH_EMAIL;
 }
 
 /* Reads p's blocked list of channel ch with st, once. */
@@ -986,7 +980,7 @@ nudge_trigger_end(nudge_trigger_pool *p)
 			free(p->jobs[i].keys[k]);
 		free(p->jobs[i].keys);
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
 		free(p->blk[i].v);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
