@@ -180,9 +180,10 @@ skip(struct ctx *x, const struct step *st, long line, const char *text)
 	r.detail = st->why;
 	r.campaign = st->campaign;
 	r.step = st->step;
+	r.skip = NUDGE_SKIP_NO_TRANSPORT;
 	x->stats->read++;
 	x->stats->skipped++;
-	x->stats->skipped_policy++;
+	x->stats->skips[NUDGE_SKIP_NO_TRANSPORT]++;
 	if (x->o->on_result != NULL)
 		x->o->on_result(x->o->arg, &r);
 }
@@ -202,8 +203,10 @@ reject(struct ctx *x, long line, const char *text, size_t n, const char *why)
 	r.input = q;
 	r.status = "skipped";
 	r.detail = detail;
+	r.skip = NUDGE_SKIP_BAD_REF;
 	x->stats->read++;
 	x->stats->skipped++;
+	x->stats->skips[NUDGE_SKIP_BAD_REF]++;
 	if (x->o->on_result != NULL)
 		x->o->on_result(x->o->arg, &r);
 }

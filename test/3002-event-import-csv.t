@@ -124,6 +124,7 @@ is "--help prints the usage" "$(cat help.txt)" \
 "usage: nudge event add --contact ref --type type [--channel channel]
            [--campaign name] [--step step] [--at time] [--prop key=value ...]
            [--source text] [--create] [--db file] [--config file]
-       nudge event import [-n] [-r rejects] [--format csv | json | dsn]
+       nudge event import [-n] [-r rejects]
+           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]
            [--create] [--source text] [--db file] [--config file] [file | -]"
 done_testing

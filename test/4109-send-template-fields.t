@@ -54,7 +54,7 @@ exits "a known attrs key that the audience lacks: every contact skipped" 65 \
 is "each says why" "$(cut -f2,3 .out | sort -u)" \
 	'skipped	no value for field "attrs.coupon" and no default'
 is "and the run in one line" "$(tail -n 1 .err)" \
-	'nudge-send: every contact skipped (2), all for one reason: no value for field "attrs.coupon" and no default'
+	'nudge-send: every contact skipped (2), all for one reason: template: no value for field "attrs.coupon" and no default'
 exits "one contact who has it: sent, the rest skipped, exit 0" 0 sh -c \
 	"printf '3\n1\n' | nudge send $X -c c2 -t coupon.txt"
 
