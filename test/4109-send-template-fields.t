@@ -5,7 +5,7 @@
 # a run in which every contact was skipped for one reason exits 65 and
 # says so in one line; the policy's own skips do not count.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 28
 
 export NUDGE_FILE_NOSYNC=1
 printf '%s\n' 'email,first_name,city,coupon,lists' \
@@ -85,4 +85,8 @@ exits "a trigger line's step template with a typo" 65 sh -c \
 	"printf '1\ttypo\tone\n' | nudge send $X --campaigns camp"
 like "is refused the same way" "$(tail -n 1 .err)" \
 	'camp/templates/t.txt:3:6: unknown field "first_nam": .*did you mean "first_name"\?$'
+exits "trigger --check refuses it too, with the store" 65 \
+	nudge trigger --check camp/typo.yaml
+is "in the same words" "$(tail -n 1 .err)" \
+	'nudge-trigger: camp/templates/t.txt:3:6: unknown field "first_nam": not a contact column, nor an attrs key any contact has; did you mean "first_name"?'
 done_testing
