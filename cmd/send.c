@@ -59,7 +59,41 @@ struct out {
 	long done;
 	off_t total;        /* stdin's size when it is a file, else 0 */
 	struct timespec t0, last;
+	char why[160];      /* the detail of the first skip */
 };
+
+/* The class of the run's skips when every line read was skipped, all
+ * of one class, and not one the policy or the configuration chose
+ * (consent, a cap, the exclusion, sunset, a step with no transport: a
+ * run's business, not bad data); else NUDGE_SKIP_NONE. */
+static enum nudge_skip
+one_skip(const nudge_send_stats *s)
+{
+	enum nudge_skip c = NUDGE_SKIP_NONE;
+	int i;
+
+	if (s->read == 0 || s->skipped != s->read)
+		return NUDGE_SKIP_NONE;
+	for (i = 1; i < NUDGE_SKIP__N; i++)
+		if (s->skips[i] > 0) {
+			if (c != NUDGE_SKIP_NONE)
+				return NUDGE_SKIP_NONE;
+			c = (enum nudge_skip)i;
+		}
+	switch (c) {
+	case NUDGE_SKIP_UNSUBSCRIBED:
+	case NUDGE_SKIP_BOUNCED:
+	case NUDGE_SKIP_COMPLAINED:
+	case NUDGE_SKIP_NO_CONSENT:
+	case NUDGE_SKIP_EXCLUDED:
+	case NUDGE_SKIP_CAP:
+	case NUDGE_SKIP_SUNSET:
+	case NUDGE_SKIP_NO_TRANSPORT:
+		return NUDGE_SKIP_NONE;
+	default:
+		return c;
+	}
+}
 
 static nudge_cli cli;
 
@@ -140,6 +174,9 @@ on_result(void *arg, const nudge_send_result *r)
 {
 	struct out *o = arg;
 
+	if (r->skip != NUDGE_SKIP_NONE && o->why[0] == '\0')
+		snprintf(o->why, sizeof o->why, "%s", r->detail != NULL ?
+		    r->detail : "");
 	if (o->json) {
 		printf("{\"line\":%ld,\"input\":", r->line);
 		put_json(r->input);
@@ -179,6 +216,7 @@ main(int argc, char **argv)
 	nudge_store *st;
 	nudge_err ne;
 	char *end;
+	enum nudge_skip one;
 	int ch, rc, again = 0;
 
 	nudge_cli_init(&cli, usage_text);
@@ -348,6 +386,19 @@ main(int argc, char **argv)
 		warnx("%s", ne.msg);
 	else if (stats.tempfail > 0 || again)
 		rc = EX_TEMPFAIL;
+	else if ((one = one_skip(&stats)) != NUDGE_SKIP_NONE) {
+		/* a template, a segment or a channel that fits no one:
+		 * cron must hear of it (the policy's skips are its job) */
+		const char *name = nudge_skip_name(one);
+
+		if (strncmp(out.why, name, strlen(name)) == 0)
+			warnx("every contact skipped (%ld), all for one "
+			    "reason: %s", stats.skipped, out.why);
+		else
+			warnx("every contact skipped (%ld), all for one "
+			    "reason: %s: %s", stats.skipped, name, out.why);
+		rc = EX_DATAERR;
+	}
 	nudge_cli_close(&cli);
 	return rc;
 }

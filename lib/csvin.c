@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
+
 #define BLOCK (64 * 1024)
 
 struct nudge_csv {
@@ -55,6 +57,7 @@ static void
 on_field(void *s, size_t len, void *data)
 {
 	struct nudge_csv *c = data;
+	size_t k;
 
 	if (c->oom)
 		return;
@@ -74,6 +77,11 @@ on_field(void *s, size_t len, void *data)
 		}
 		c->lens = l;
 		c->capf = cap;
+	}
+	/* the ' that nudge's CSV writer put before a formula cell */
+	if (s != NULL && (k = nudge_fmt_csv_unmark(s, len)) > 0) {
+		s = (char *)s + k;
+		len -= k;
 	}
 	c->off[c->nf] = c->data.len;
 	c->lens[c->nf] = len;
@@ -243,44 +251,45 @@ nudge_csv_close(nudge_csv *c)
 	free(c);
 }
 
-/* One field, quoted when it has to be. */
-static int
-write_field(FILE *fp, const char *s, size_t l)
-{
-	if (l == 0)
-		return 0;
-	/* A field starting with a UTF-8 BOM is quoted too: at the start of
-	 * a file a reader would take the BOM for the file's. */
-	if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || s[l - 1] == ' ' ||
-	    (l >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0))
-		return csv_fwrite(fp, s, l) != 0 ? -1 : 0;
-	return fwrite(s, 1, l, fp) != l ? -1 : 0;
-}
-
 int
 nudge_csv_write(FILE *fp, const char *const *f, const size_t *len, size_t n)
 {
+	nudge_buf b = { 0 };
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < n; i++) {
+	/* fmt.c's writer: quoting and formula cells as every CSV nudge
+	 * writes them */
+	for (i = 0; i < n && rc == 0; i++) {
 		const char *s = f[i] != NULL ? f[i] : "";
 
-		if ((i > 0 && putc(',', fp) == EOF) ||
-		    write_field(fp, s, len != NULL ? len[i] : strlen(s)) == -1)
-			return -1;
+		rc = (i > 0 ? nudge_buf_putc(&b, ',') : 0) |
+		    nudge_fmt_csv_field(&b, s, len != NULL ? len[i] :
+		    strlen(s));
 	}
-	return putc('\n', fp) == EOF ? -1 : 0;
+	if (rc == 0)
+		rc = nudge_buf_putc(&b, '\n');
+	if (rc == 0 && fwrite(b.s, 1, b.len, fp) != b.len)
+		rc = -1;
+	nudge_buf_free(&b);
+	return rc;
 }
 
 int
 nudge_csv_write_rejected(FILE *fp, const char *a, const char *b,
     const nudge_csv_rec *rec)
 {
-	if (write_field(fp, a, strlen(a)) == -1 || putc(',', fp) == EOF ||
-	    write_field(fp, b, strlen(b)) == -1)
-		return -1;
-	if (rec->n > 0 && putc(',', fp) == EOF)
-		return -1;
-	return nudge_csv_write(fp, (const char *const *)rec->f, rec->len,
-	    rec->n);
+	nudge_buf lead = { 0 };
+	int rc;
+
+	rc = nudge_fmt_csv_field(&lead, a, strlen(a)) |
+	    nudge_buf_putc(&lead, ',') |
+	    nudge_fmt_csv_field(&lead, b, strlen(b));
+	if (rc == 0 && rec->n > 0)
+		rc = nudge_buf_putc(&lead, ',');
+	if (rc == 0 && fwrite(lead.s, 1, lead.len, fp) != lead.len)
+		rc = -1;
+	nudge_buf_free(&lead);
+	return rc == 0 ? nudge_csv_write(fp, (const char *const *)rec->f,
+	    rec->len, rec->n) : -1;
 }

@@ -1097,6 +1097,24 @@ run_pipeline(struct imp *im, nudge_csv *csv, nudge_import_stats *stats,
 	return rc;
 }
 
+/* The attrs keys of the columns, into the store's attr_keys (contact.h). */
+static int
+note_keys(struct imp *im)
+{
+	const char **keys;
+	size_t i, n = 0;
+	int rc;
+
+	if ((keys = calloc(im->ncols + 1, sizeof *keys)) == NULL)
+		return nudge_errf(im->err, EX_OSERR, "out of memory");
+	for (i = 0; i < im->ncols; i++)
+		if (im->cols[i].f == F_ATTR)
+			keys[n++] = im->cols[i].key;
+	rc = nudge_contact_attr_keys_note(im->st, keys, n, im->err);
+	free(keys);
+	return rc;
+}
+
 int
 nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
     nudge_import_stats *stats, nudge_err *err)
@@ -1135,6 +1153,8 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	rc = run_pipeline(&im, csv, stats, err);
 	if (rc == 0)
 		rc = bulk_end(&im);
+	if (rc == 0 && !o->dry_run)
+		rc = note_keys(&im);
 	if (rc != 0 || o->dry_run)
 		nudge_store_rollback(st);
 	else

@@ -204,7 +204,7 @@ nudge_report_write(nudge_store *st, const nudge_report_opts *o,
 
 	if ((rc = nudge_report_prepare(st, o, &s, &cols, &ncols, err)) != 0)
 		return rc;
-	/* campaign and step names are the user's: a report opened in a
-	 * spreadsheet must not run one as a formula */
-	return nudge_fmt_query(fp, kind, cols, ncols, 1, st, s, "report", err);
+	/* campaign and step names are the user's: in CSV, a formula cell
+	 * is marked as in every CSV nudge writes (nudge_fmt_csv_field) */
+	return nudge_fmt_query(fp, kind, cols, ncols, st, s, "report", err);
 }

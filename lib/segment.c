@@ -1826,7 +1826,7 @@ nudge_seg_write(nudge_store *st, const nudge_seg *q, enum nudge_fmt_kind kind,
 
 	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
 		return rc;
-	return nudge_fmt_query(fp, kind, fields, nfields, 0, st, s, "segment",
+	return nudge_fmt_query(fp, kind, fields, nfields, st, s, "segment",
 	    err);
 }
 

@@ -1346,7 +1346,8 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	    &lo->cfg->policy : NULL;
 	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
-	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0)
+	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
+	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0)
 		goto fail;
 	if (l->col != 0) {
 		if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_TEXT))) {

@@ -11,10 +11,10 @@ N_CONTACTS=0
 . "$TESTDIR/sms/head.sh"
 
 cat >c.csv <<'EOT'
-email,phone,push_id,first_name,lists
-a@example.com,+972521111111,dev-a,Dana,all
-b@example.com,+15552222222,dev-b,Bob,all
-c@example.com,+447700900333,dev-c,Cara,all
+email,phone,push_id,first_name,lists,city
+a@example.com,+972521111111,dev-a,Dana,all,
+b@example.com,+15552222222,dev-b,Bob,all,
+c@example.com,+447700900333,dev-c,Cara,all,חיפה
 EOT
 ok "contacts" nudge import-list c.csv
 cfg "parallel: 1" "stop_text: \"Reply STOP to opt out\"" \

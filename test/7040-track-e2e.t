@@ -83,7 +83,7 @@ Unsubscribe: https://t.example.com/t/u/TOKEN
 
 # No tracking in the config: nothing rewritten, unsubscribe_url missing
 : >"$NUDGE_CONFIG"
-ok "send with no tracking configured" sh -c "printf '2\n' |
+exits "send with no tracking configured: every contact skipped, 65" 65 sh -c "printf '2\n' |
     nudge send -c plain -t '$TESTDIR/track/notrack.txt' --transport file://$T/out3 >out3.txt"
 is "a template that needs {{unsubscribe_url}} skips the contact then" \
     "$(cut -f2,3 out3.txt)" 'skipped	no value for field "unsubscribe_url" and no default'
