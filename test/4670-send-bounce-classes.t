@@ -12,11 +12,11 @@ S="$TESTDIR/send"
 now=2026-11-02T09:00:00Z
 url="smtp://127.0.0.1:$SMTPD_PORT"
 cat >c.csv <<'CSV'
-email,first_name
-ann@example.com,Ann
-bounce1@example.com,Dead
-full1@example.com,Full
-blocked1@example.com,Blocked
+email,first_name,city
+ann@example.com,Ann,Haifa
+bounce1@example.com,Dead,
+full1@example.com,Full,
+blocked1@example.com,Blocked,
 CSV
 ok "contacts" nudge import-list c.csv
 exits "a send meeting each class of refusal" 0 sh -c "nudge segment 'subscribed email' |
