@@ -16,13 +16,14 @@
 /* One row of a report query, its key and figures kept. */
 struct row {
 	char *key[2];
-	double v[12];           /* the figures, in report.c's order */
+	double v[18];           /* the figures, in report.c's order */
 };
 
 /* report.c's figure columns after the keys */
-enum { F_SENT, F_FAILED, F_BOUNCED, F_OPENED, F_OPEN_PCT, F_CLICKED,
-	F_CLICK_PCT, F_UNSUB, F_COMPLAINED, F_CONV, F_CONV_PCT, F_SEGMENTS,
-	NFIG };
+enum { F_MESSAGES, F_SENT, F_FAILED, F_BOUNCED, F_OPENED, F_OPEN_PCT,
+	F_CLICKED, F_CLICK_PCT, F_UNSUB, F_COMPLAINED, F_CONVERTED,
+	F_CONV_PCT, F_CONV, F_REVENUE, F_REVENUE_MSG, F_SEGMENTS, F_COST,
+	F_REVENUE_COST, NFIG };
 
 struct table {
 	struct row *rows;
