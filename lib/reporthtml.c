@@ -340,7 +340,7 @@ static void
 funnels(FILE *fp, const struct table *t)
 {
 	static const struct { int f; const char *name; } steps[] = {
-		{ F_SENT, "sent" }, { F_OPENED, "opened" },
+		{ F_SENT, "reached" }, { F_OPENED, "opened" },
 		{ F_CLICKED, "clicked" }, { F_CONV, "converted" },
 	};
 	size_t i, k;
