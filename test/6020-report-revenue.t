@@ -6,7 +6,7 @@
 # independent computation in Python (from the events file, not the store)
 # on a larger random one.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 38
 
 # x: spring (email) on Nov 1, flash (sms, 2 segments) on Nov 3, a 100.00
 #    purchase on Nov 4: last-touch credits flash, first-touch spring, any
@@ -16,23 +16,26 @@ plan 34
 #    1000 in USD (counted as a conversion, left out of EUR revenue);
 # z: flash (3 segments) on Nov 3, a purchase of 25 on Nov 20 (outside
 #    the 7-day window: nobody's);
-# w: bought on Oct 30, before any message: nobody's.
+# w: bought on Oct 30, before any message: nobody's;
+# x also ordered for 70 (an `order` with an `amount`) an hour after the
+#    purchase: the conversion when the config says so.
 cat >small.csv <<'CSV'
-contact,type,channel,campaign,at,total,currency,segments,url
-x@example.com,sent,email,spring,2026-11-01T09:00:00Z,,,,
-y@example.com,sent,email,spring,2026-11-01T09:00:00Z,,,,
-x@example.com,clicked,email,spring,2026-11-01T10:00:00Z,,,,https://shop.example/sale
-y@example.com,clicked,email,spring,2026-11-01T10:00:00Z,,,,https://shop.example/sale
-y@example.com,clicked,email,spring,2026-11-01T10:05:00Z,,,,https://shop.example/sale
-y@example.com,clicked,email,spring,2026-11-01T10:06:00Z,,,,https://shop.example/shoes
-x@example.com,sent,sms,flash,2026-11-03T09:00:00Z,,,2,
-z@example.com,sent,sms,flash,2026-11-03T23:30:00Z,,,3,
-x@example.com,purchase,web,,2026-11-04T12:00:00Z,100.00,EUR,,
-y@example.com,purchase,web,,2026-11-01T09:00:00Z,40.50,,,
-y@example.com,purchase,web,,2026-11-08T09:00:00Z,9.50,eur,,
-y@example.com,purchase,web,,2026-11-02T09:00:00Z,1000,USD,,
-z@example.com,purchase,pos,,2026-11-20T12:00:00Z,25,,,
-w@example.com,purchase,pos,,2026-10-30T12:00:00Z,60,,,
+contact,type,channel,campaign,at,total,currency,segments,url,amount
+x@example.com,sent,email,spring,2026-11-01T09:00:00Z,,,,,
+y@example.com,sent,email,spring,2026-11-01T09:00:00Z,,,,,
+x@example.com,clicked,email,spring,2026-11-01T10:00:00Z,,,,https://shop.example/sale,
+y@example.com,clicked,email,spring,2026-11-01T10:00:00Z,,,,https://shop.example/sale,
+y@example.com,clicked,email,spring,2026-11-01T10:05:00Z,,,,https://shop.example/sale,
+y@example.com,clicked,email,spring,2026-11-01T10:06:00Z,,,,https://shop.example/shoes,
+x@example.com,sent,sms,flash,2026-11-03T09:00:00Z,,,2,,
+z@example.com,sent,sms,flash,2026-11-03T23:30:00Z,,,3,,
+x@example.com,purchase,web,,2026-11-04T12:00:00Z,100.00,EUR,,,
+y@example.com,purchase,web,,2026-11-01T09:00:00Z,40.50,,,,
+y@example.com,purchase,web,,2026-11-08T09:00:00Z,9.50,eur,,,
+y@example.com,purchase,web,,2026-11-02T09:00:00Z,1000,USD,,,
+z@example.com,purchase,pos,,2026-11-20T12:00:00Z,25,,,,
+w@example.com,purchase,pos,,2026-10-30T12:00:00Z,60,,,,
+x@example.com,order,web,,2026-11-04T13:00:00Z,,,,,70
 CSV
 cat >nudge.yaml <<'YAML'
 report:
@@ -112,6 +115,25 @@ is "z's sms on Nov 4 again" "$(pick)" "2026-11-01,2,0
 2026-11-04,1,3"
 exits "an unknown zone is a usage error" 64 nudge report --by day --tz Mars/Olympus
 like "naming it" "$(cat .err)" 'tz: unknown time zone "Mars/Olympus"'
+
+cat >conv.yaml <<'YAML'
+report:
+  timezone: Asia/Jerusalem
+  conversion: order
+  value: amount
+YAML
+cols=campaign,conversions,revenue
+exits "report: conversion and value" 0 env NUDGE_CONFIG="$T/conv.yaml" \
+	nudge report --format csv
+is "x's order of 70 goes to flash, the last message before it" "$(pick)" \
+"spring,0,0.0
+flash,1,70.0"
+cols=day,messages
+exits "report: timezone" 0 env NUDGE_CONFIG="$T/conv.yaml" \
+	nudge report --by day --format csv
+is "z's sms on Nov 4 in the config's zone" "$(pick)" "2026-11-01,2
+2026-11-03,1
+2026-11-04,1"
 
 exits "--by link" 0 nudge report --by link --format csv
 is "clicks and contacts per URL, the most clicked first" "$(cat .out | tr -d '\r')" \
