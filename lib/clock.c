@@ -1,8 +1,11 @@
 /* clock: ISO 8601 times and durations. */
 #include "clock.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -142,4 +145,23 @@ nudge_time_format(int64_t t, char *buf, unsigned long len)
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, "@%lld", (long long)t);
 	return buf;
+}
+
+int
+nudge_tz_known(const char *name)
+{
+	const char *dir = getenv("TZDIR"), *p;
+	char file[512];
+	struct stat sb;
+
+	if (strcmp(name, "UTC") == 0)
+		return 1;
+	if (dir == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL)
+			return 0;
+	return *name != '\0' && *name != '/' && strstr(name, "..") == NULL &&
+	    (size_t)snprintf(file, sizeof file, "%s/%s", dir, name) <
+	    sizeof file && stat(file, &sb) == 0 && S_ISREG(sb.st_mode);
 }

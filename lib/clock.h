@@ -17,4 +17,8 @@ int nudge_duration_parse(const char *s, int64_t *out);
 /* Writes t as 2026-11-01T09:30:00Z into buf (at least 32 bytes). */
 char *nudge_time_format(int64_t t, char *buf, unsigned long len);
 
+/* Whether name is UTC or an Olson time zone this system has ($TZDIR or
+ * /usr/share/zoneinfo): 1 or 0. */
+int nudge_tz_known(const char *name);
+
 #endif

@@ -91,6 +91,22 @@ typedef struct nudge_bounce_cfg {
 				   channel; default 0.02 */
 } nudge_bounce_cfg;
 
+/* report: what nudge report counts as money and in which day. */
+typedef struct nudge_report_cfg {
+	char *timezone;         /* an Olson name for --by day; NULL: the
+				   policy's quiet hours zone, else UTC */
+	char *conversion;       /* the conversion event type; NULL: purchase */
+	char *value;            /* the prop holding a conversion's value;
+				   NULL: total */
+	char *currency;         /* ISO 4217 code, upper case, or NULL: a
+				   conversion whose `currency` prop names
+				   another is left out of revenue */
+	size_t nprices;         /* price: per channel, of one message (one
+				   segment for sms) */
+	char **price_channel;
+	double *price;
+} nudge_report_cfg;
+
 typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
 	char *db;                 /* `db:`, resolved against the file's
@@ -102,6 +118,7 @@ typedef struct nudge_config {
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
 	nudge_bounce_cfg bounces;
+	nudge_report_cfg report;
 	char **event_types;       /* `event_types:`, the business's own
 				     types, known before their first event
 				     (names.h); nevent_types of them */

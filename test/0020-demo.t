@@ -26,8 +26,8 @@ is "facebook ad seen twice in 30 days" "$(ids 5)" "1 6 "
 is "sales call within 14 days" "$(ids 6)" "4 "
 is "not received in a day and not bought in two" "$(ids 7)" \
 	"1 3 4 5 6 7 8 9 11 12 "
-like "and the report: oct-news-4 reached 3, all opened" "$(cat demo.out)" \
-	'^oct-news-4 +3 +0 +0 +3 +100\.0 '
+like "and the report: oct-news-4: 3 messages reached 3 contacts, all opened" "$(cat demo.out)" \
+	'^oct-news-4 +3 +3 +0 +0 +3 +100\.0 '
 is "the welcome campaign reached the 7 newsletter contacts" \
 	"$(ls "$T/demo/outbox/new" | wc -l)" 7
 done_testing

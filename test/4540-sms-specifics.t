@@ -70,7 +70,7 @@ is "the next sms blast skips Bob" "$(grep '^2	' s2.out | cut -f2,3)" \
 nudge segment 'list "all"' | nudge send --config cfg.yaml --channel sms \
     --now $now -c s3 -t g1.sms >s3.out 2>&1
 is "the report's cost: two messages of 2 segments" \
-	"$(nudge report -c s3 -f csv | tr -d '\r' | cut -d, -f2,13 | tail -n 1)" "2,4"
+	"$(nudge report -c s3 -f csv | tr -d '\r' | cut -d, -f2,17 | tail -n 1)" "2,4"
 
 # one segment by email, sms and push, one command each (a campaign is one
 # message per contact in the ledger: one campaign per channel)
