@@ -12,7 +12,7 @@
 #include "clock.h"
 #include "contact.h"
 #include "csvin.h"
-#include "provider.h"
+#include "json.h"
 
 /* The page cache during an import, in KiB (a negative cache_size): big
  * enough to keep the upper levels of the contacts and events indexes in
