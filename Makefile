@@ -50,8 +50,9 @@ lib/%.o: lib/%.c lib/*.h
 cmd/%.o: cmd/%.c lib/*.h
 	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
 
-nudge: cmd/nudge.o
-	$(CC) $(LDFLAGS) -o $@ cmd/nudge.o
+# nudge takes only util.o (did-you-mean) from the archive: no SQLite
+nudge: cmd/nudge.o lib/libnudge.a
+	$(CC) $(LDFLAGS) -o $@ cmd/nudge.o lib/libnudge.a
 
 nudge-%: cmd/%.o lib/libnudge.a
 	$(CC) $(LDFLAGS) -o $@ $< lib/libnudge.a $(LIBS)
