@@ -108,7 +108,10 @@ expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst,
 	*col = n->col + (n->plain ? 0 : 1);
 	rc = nudge_seg_compile_ctx(NULL, NULL, *dst, 0, &ctx, &seg, &e);
 	if (rc != 0) {
-		long ecol = *col + (long)seg.err_col - 1;
+		long eline, ecol;
+
+		/* a folded (>-) audience: its own line and column */
+		nudge_yaml_pos(n, seg.err_off, &eline, &ecol);
 
 		/* "column N: why": the file's column replaces it */
 		msg = strncmp(e.msg, "column ", 7) == 0 && strchr(e.msg, ':') !=
@@ -116,7 +119,7 @@ expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst,
 		nudge_seg_free(&seg);
 		if (rc != EX_USAGE)
 			return nudge_errf(r->err, rc, "%s", e.msg);
-		return bad(r, n->line, ecol, where, "%s", msg);
+		return bad(r, eline, ecol, where, "%s", msg);
 	}
 	nudge_seg_free(&seg);
 	return 0;
