@@ -191,6 +191,9 @@ install: all
 	for m in $(MANS); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	mkdir -p $(DESTDIR)$(DATADIR)/nudge/providers
 	cp samples/providers/*.yaml $(DESTDIR)$(DATADIR)/nudge/providers/
+	mkdir -p $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions
+	cp completion/nudge.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/nudge
+	cp completion/_nudge $(DESTDIR)$(DATADIR)/zsh/site-functions/_nudge
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)

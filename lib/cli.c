@@ -84,6 +84,13 @@ nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
 
 	if (!c->scanned) {
 		c->scanned = 1;
+		/* for shell completion (completion/): the long options */
+		if (argc == 2 && strcmp(argv[1], "--list-options") == 0) {
+			for (lo = longopts; lo != NULL && lo->name != NULL; lo++)
+				printf("--%s\n", lo->name);
+			printf("--version\n");
+			exit(fflush(stdout) == EOF ? EX_IOERR : 0);
+		}
 		for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 			if (strcmp(argv[i], "--version") == 0)
 				nudge_cli_version();

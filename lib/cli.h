@@ -62,7 +62,8 @@ int nudge_cli_option(nudge_cli *c, int ch, const char *arg);
  * getopt_long for a command: returns the next option as getopt_long
  * does, with the command's messages instead of getopt's.  --version,
  * anywhere before "--", prints "nudge-NAME VERSION" and exits 0 (no
- * command's table needs an entry for it).  An unknown option or a
+ * command's table needs an entry for it); --list-options alone prints
+ * the long options, one a line, for shell completion, and exits 0.  An unknown option or a
  * missing value is said in one line naming the option (and, when the
  * command's argv[0] is a subcommand such as "add", that word), an
  * unknown long option followed by the closest known one ("did you mean
