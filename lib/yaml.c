@@ -449,3 +449,37 @@ nudge_yaml_load(const char *path, nudge_ynode **root, nudge_err *err)
 	nudge_buf_free(&b);
 	return rc;
 }
+
+static const nudge_ynode *
+find_scalar(const nudge_ynode *n, long line, long col)
+{
+	const nudge_ynode *f;
+	size_t i;
+
+	if (n->kind == NUDGE_Y_SCALAR)
+		return n->line == line && n->col + (n->plain ? 0 : 1) == col ?
+		    n : NULL;
+	for (i = 0; i < n->n; i++)
+		if ((f = find_scalar(n->kids[i], line, col)) != NULL)
+			return f;
+	return NULL;
+}
+
+int
+nudge_yaml_find_pos(const char *path, long line, long col, size_t off,
+    long *oline, long *ocol)
+{
+	const nudge_ynode *n;
+	nudge_ynode *root;
+	nudge_err e;
+	int rc = -1;
+
+	if (path == NULL || nudge_yaml_load(path, &root, &e) != 0)
+		return -1;
+	if ((n = find_scalar(root, line, col)) != NULL) {
+		nudge_yaml_pos(n, off, oline, ocol);
+		rc = 0;
+	}
+	nudge_yaml_free(root);
+	return rc;
+}

@@ -41,6 +41,14 @@ void nudge_yaml_free(nudge_ynode *node);
  * escapes' lengths. */
 void nudge_yaml_pos(const nudge_ynode *n, size_t off, long *line, long *col);
 
+/* nudge_yaml_pos for the scalar of file path whose value starts at line,
+ * col as readers record it (the node's column, plus one when quoted),
+ * read again: for an error found after the tree is gone, such as an
+ * unknown name in a folded audience.  Returns 0, or -1 when the file no
+ * longer reads or has no such scalar (the caller keeps its own guess). */
+int nudge_yaml_find_pos(const char *path, long line, long col, size_t off,
+    long *oline, long *ocol);
+
 /* The entry called key in a map, or NULL. */
 const nudge_ynode *nudge_yaml_get(const nudge_ynode *map, const char *key);
 

@@ -4,9 +4,9 @@
 # scalar's start plus an offset; libyaml's syntax errors come in
 # nudge's words, at the place to look.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 20
 
-: >t.txt
+printf 'Subject: x\n\nhi\n' >t.txt
 campaign() { # campaign FILE AUDIENCE-LINES...
 	f=$1; shift
 	{ echo "name: c"; printf '%s\n' "$@"
@@ -38,6 +38,22 @@ campaign hebrew.yaml 'audience: >-' '  list "לקוחות" and' '  list "חדש�
 exits "after Hebrew names" 65 nudge trigger --check hebrew.yaml
 is "columns count characters" "$(cat .err)" \
 	'nudge-trigger: hebrew.yaml:4:36: audience: expected a duration such as 7d after "within", got "2x"'
+
+# names checked after loading: a step and a list named in folded text
+{ echo "name: c"; echo "audience: purchase"
+  printf 'steps:\n  - id: first\n    channel: email\n    template: t.txt\n'
+  printf '  - id: second\n    channel: email\n    template: t.txt\n'
+  printf '    after: 1d\n    if: >-\n      not clicked\n      step "frist"\n'; } >step.yaml
+exits "a mistyped step in a folded if: is 65" 65 nudge trigger --check step.yaml
+is "at its line and column" "$(cat .err)" \
+	'nudge-trigger: step.yaml:13:12: steps[2]: if: no step "frist" in this campaign; did you mean "first"?'
+printf 'email,lists\na@example.com,news\n' >c.csv
+nudge import-list c.csv >/dev/null 2>&1
+nudge event add --contact 1 --type purchase >/dev/null 2>&1
+campaign list.yaml 'audience: >-' '  purchase within 2d and' '  list "newz"'
+exits "an unknown list in a folded audience is 65" 65 nudge trigger --check list.yaml
+is "at its line and column" "$(cat .err)" \
+	'nudge-trigger: list.yaml:4:8: audience: no list "newz"; did you mean "news"?'
 
 # libyaml's syntax errors in nudge's words
 printf 'name: c\naudience: opened: within 7d\n' >colon.yaml
