@@ -74,9 +74,9 @@ main(int argc, char **argv)
 		nudge_cli_usage(&cli, "expected one %s",
 		    show ? "contact: an id, email or phone" : "text to find");
 	st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
+	country = cli.cfg.default_country[0] != '\0' ?
+	    cli.cfg.default_country : NULL;
 	if (show) {
-		country = cli.cfg.default_country[0] != '\0' ?
-		    cli.cfg.default_country : NULL;
 		rc = nudge_contact_find(st, argv[optind], country, &id, &ne);
 		if (rc == 0 && id == 0)
 			rc = nudge_errf(&ne, EX_DATAERR, "no such contact: %s",
@@ -84,8 +84,8 @@ main(int argc, char **argv)
 		if (rc == 0)
 			rc = nudge_cview_show(st, id, kind, stdout, &ne);
 	} else {
-		rc = nudge_cview_find(st, argv[optind], kind, stdout, &found,
-		    &ne);
+		rc = nudge_cview_find(st, argv[optind], country, kind, stdout,
+		    &found, &ne);
 		/* like grep: nothing found is 1, for scripts */
 		if (rc == 0 && found == 0)
 			rc = 1;

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "contact.h"
+
 #define ISO(x) "strftime('%Y-%m-%dT%H:%M:%SZ', " x ", 'unixepoch')"
 
 /* A section of a contact's story: its title, its columns, and the query
@@ -242,9 +244,11 @@ out:
 }
 
 int
-nudge_cview_find(nudge_store *st, const char *text,
+nudge_cview_find(nudge_store *st, const char *text, const char *country,
     enum nudge_fmt_kind kind, FILE *fp, long *found, nudge_err *err)
 {
+	char e164[NUDGE_PHONE_MAX];
+	const char *why;
 	static const char *const cols[] = { "id", "email", "phone", "name" };
 	static const char sql[] =
 	    "SELECT id, email, phone,"
@@ -253,6 +257,7 @@ nudge_cview_find(nudge_store *st, const char *text,
 	    " WHERE email LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\'"
 	    "  OR first_name LIKE ?1 ESCAPE '\\' OR last_name LIKE ?1 ESCAPE '\\'"
 	    "  OR (first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'"
+	    "  OR phone = ?2"
 	    " ORDER BY id";
 	nudge_buf pat = { 0 };
 	sqlite3_stmt *s;
@@ -278,6 +283,9 @@ nudge_cview_find(nudge_store *st, const char *text,
 	}
 	sqlite3_bind_text(s, 1, nudge_buf_str(&pat), (int)pat.len,
 	    SQLITE_TRANSIENT);
+	/* a phone as people type it ("052-123 4567"): its E.164 form */
+	if (nudge_phone_norm(text, strlen(text), country, e164, &why) == 0)
+		sqlite3_bind_text(s, 2, e164, -1, SQLITE_TRANSIENT);
 	nudge_buf_free(&pat);
 	if ((rc = nudge_fmt_open(&f, fp, kind, cols, 4, err)) != 0) {
 		sqlite3_finalize(s);

@@ -27,10 +27,11 @@ int nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
     FILE *fp, nudge_err *err);
 
 /* Writes the contacts whose email, phone, first or last name or full
- * name contains text (case-insensitive for ASCII), by id: columns id,
- * email, phone, name.  *found is set to how many.  One scan of
- * contacts.  Returns 0, store errors, EX_IOERR. */
-int nudge_cview_find(nudge_store *st, const char *text,
+ * name contains text (case-insensitive for ASCII), or whose phone is
+ * text written as people type phones (normalised with country, which may
+ * be NULL), by id: columns id, email, phone, name.  *found is set to how
+ * many.  One scan of contacts.  Returns 0, store errors, EX_IOERR. */
+int nudge_cview_find(nudge_store *st, const char *text, const char *country,
     enum nudge_fmt_kind kind, FILE *fp, long *found, nudge_err *err);
 
 /* Writes every list: list, members, and the members' latest consent on

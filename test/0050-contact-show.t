@@ -3,7 +3,7 @@
 # its proof, events and messages, newest first) as a table and as JSON;
 # contact find; lists with their consent breakdown; event types.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 20
 
 cat >c.csv <<'CSV'
 email,phone,first_name,last_name,city,lists
@@ -101,6 +101,9 @@ is "find by part of an email or phone, in any case" \
 2
 3"
 is "find by a phone's digits" "$(nudge contact find -f ids 2123)" 1
+printf 'default_country: IL\n' >il.yaml
+is "find by a phone as people type it" \
+	"$(nudge contact find --config il.yaml -f ids '052-123 4567')" 1
 exits "finding nobody is 1" 1 nudge contact find zzz
 is "% is not a wildcard" "$(nudge contact find -f ids '%')" ""
 
