@@ -312,21 +312,32 @@ nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 {
 	static const char *const cols[] = { "list", "members", "subscribed",
 	    "unsubscribed", "bounced", "complained", "no_record" };
-	/* each member's latest email consent: one seek of consent_contact
-	 * (contact_id, channel, at, id) a member */
+	/*
+	 * From the contacts with an email consent row (few) to the lists,
+	 * not from every member (1.4M on the bench store) to its consent:
+	 * each one's latest row, then a seek of list_members' key (list_id,
+	 * contact_id) per list; a list's members are a count of its key
+	 * range, and those with no row the rest.  1.2 s against 6 s for a
+	 * consent lookup per member (bench store, 1M contacts, 8 lists).
+	 */
 	static const char sql[] =
-	    "SELECT l.name, count(m.contact_id),"
-	    " coalesce(sum(m.s = 'subscribed'), 0),"
-	    " coalesce(sum(m.s = 'unsubscribed'), 0),"
-	    " coalesce(sum(m.s = 'bounced'), 0),"
-	    " coalesce(sum(m.s = 'complained'), 0),"
-	    " coalesce(sum(m.contact_id IS NOT NULL AND m.s IS NULL), 0)"
-	    " FROM lists l LEFT JOIN (SELECT lm.list_id, lm.contact_id,"
-	    "  (SELECT c.status FROM consent c WHERE c.contact_id ="
-	    "   lm.contact_id AND c.channel = 'email'"
-	    "   ORDER BY c.at DESC, c.id DESC LIMIT 1) AS s"
-	    "  FROM list_members lm) m ON m.list_id = l.id"
-	    " GROUP BY l.id ORDER BY l.name";
+	    "WITH s AS (SELECT c.contact_id, c.status FROM consent c"
+	    "  WHERE c.channel = 'email' AND NOT EXISTS (SELECT 1 FROM consent d"
+	    "  WHERE d.contact_id = c.contact_id AND d.channel = 'email'"
+	    "  AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)))),"
+	    " k AS (SELECT l.id AS list_id,"
+	    "  sum(s.status = 'subscribed') AS sub,"
+	    "  sum(s.status = 'unsubscribed') AS uns,"
+	    "  sum(s.status = 'bounced') AS bou,"
+	    "  sum(s.status = 'complained') AS com, count(*) AS n"
+	    "  FROM s CROSS JOIN lists l CROSS JOIN list_members m"
+	    "  WHERE m.list_id = l.id AND m.contact_id = s.contact_id"
+	    "  GROUP BY l.id),"
+	    " n AS (SELECT l.id, l.name, (SELECT count(*) FROM list_members m"
+	    "  WHERE m.list_id = l.id) AS members FROM lists l)"
+	    " SELECT n.name, n.members, coalesce(k.sub, 0), coalesce(k.uns, 0),"
+	    " coalesce(k.bou, 0), coalesce(k.com, 0), n.members - coalesce(k.n, 0)"
+	    " FROM n LEFT JOIN k ON k.list_id = n.id ORDER BY n.name";
 	sqlite3_stmt *s;
 	int rc;
 
