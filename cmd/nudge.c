@@ -99,7 +99,7 @@ help(const char *cmd)
 	pid_t pid;
 
 	snprintf(name, sizeof name, "nudge-%s", cmd);
-	if (isatty(STDOUT_FILENO) && getenv("NUDGE_NO_MAN") == NULL) {
+	if (isatty(STDOUT_FILENO)) {
 		snprintf(page, sizeof page, "%s/man/%s.1", selfdir, name);
 		if ((pid = fork()) == 0) {
 			/* man's own errors would hide the --help below */
