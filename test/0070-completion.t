@@ -4,7 +4,7 @@
 # zsh script parses; make install puts both in place.
 . "$(dirname "$0")/lib.sh"
 command -v bash >/dev/null || skip_all "bash is not installed"
-plan 19
+plan 22
 
 cat >c.csv <<'CSV'
 email,lists
@@ -51,10 +51,25 @@ is "steps of a campaign file" "$(nudge complete steps "$TOP/campaigns/win-back.y
 "email1
 email2
 sms1"
+# zcomp CURRENT WORDS...: what the zsh function offers (compadd stubbed:
+# the real one filters by the prefix typed)
+zcomp() {
+	zsh -c 'compadd() { [[ $1 == -- ]] && shift; print -r -- "$@"; }
+		_files() { print files; }
+		CURRENT=$1; shift; words=("$@"); . "$TOP/completion/_nudge"' \
+		zcomp "$@"
+}
 if command -v zsh >/dev/null; then
+	export TOP
 	ok "the zsh script parses" zsh -n "$TOP/completion/_nudge"
+	is "zsh: list names from the store" \
+		"$(zcomp 4 nudge import-list --list '')" "customers newsletter vip"
+	is "zsh: step ids of the campaign on the line" \
+		"$(zcomp 7 nudge event add --campaign promo --step '')" "email1 sms2"
+	is "zsh: a subcommand's options" "$(zcomp 4 nudge contact show -)" \
+		"--config --db --format --help --version"
 else
-	_result 0 "# SKIP zsh is not installed"
+	for i in 1 2 3 4; do _result 0 "# SKIP zsh is not installed"; done
 fi
 ok "make install" make -s -C "$TOP" install DESTDIR="$T/inst" PREFIX=/usr
 is "installs both scripts" "$(cd "$T/inst/usr/share" && ls bash-completion/completions/nudge zsh/site-functions/_nudge)" \
