@@ -184,6 +184,8 @@ main(int argc, char **argv)
 	sub = argv[1];
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
 		nudge_cli_option(&cli, 'h', NULL);
+	if (strcmp(sub, "--version") == 0)
+		nudge_cli_version();
 	if (strcmp(sub, "add") == 0) {
 		importing = 0;
 		longopts = add_opts;
@@ -199,8 +201,8 @@ main(int argc, char **argv)
 	argv++;
 	if ((props = calloc((size_t)argc, sizeof *props)) == NULL)
 		err(EX_OSERR, NULL);
-	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
-	    -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, shortopts,
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {

@@ -95,8 +95,8 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "hk:l:m:nr:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hk:l:m:nr:",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {

@@ -54,8 +54,8 @@ main(int argc, char **argv)
 	int ch, rc, html = 0, attr = 0;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "b:c:f:hs:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "b:c:f:hs:",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {

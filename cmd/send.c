@@ -220,7 +220,8 @@ main(int argc, char **argv)
 	int ch, rc, again = 0;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "c:hnt:", longopts, NULL)) != -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "c:hnt:",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {

@@ -180,7 +180,8 @@ main(int argc, char **argv)
 	int ch, i, n, rc, check = 0, explain = 0;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "hj:n", longopts, NULL)) != -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hj:n",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {

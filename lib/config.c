@@ -1018,8 +1018,16 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	memset(&r, 0, sizeof r);
 	r.path = cfg->path;
 	r.cfg = cfg;
-	if ((rc = nudge_yaml_load(cfg->path, &root, err)) != 0)
+	if ((rc = nudge_yaml_load(cfg->path, &root, err)) != 0) {
+		/* "config file /x/y.yaml: No such file or directory": a
+		 * bare path would not say which file was looked for */
+		if (rc == EX_NOINPUT && err != NULL) {
+			nudge_err e = *err;
+
+			nudge_errf(err, rc, "config file %s", e.msg);
+		}
 		goto fail;
+	}
 	if (root->kind != NUDGE_Y_MAP) {
 		rc = nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: expected a map of "
 		    "settings", cfg->path, root->line, root->col);
