@@ -113,7 +113,7 @@ table(nudge_store *st, FILE *fp, const char *title, const char *const *cols,
 	}
 	sqlite3_reset(s);
 	fprintf(fp, "\n%s:\n", title);
-	return nudge_fmt_query(fp, NUDGE_FMT_TABLE, cols, ncols, 0, st, s,
+	return nudge_fmt_query(fp, NUDGE_FMT_TABLE, cols, ncols, st, s,
 	    title, err);
 }
 
@@ -228,7 +228,7 @@ nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
 
 		fprintf(fp, "contact %lld:\n", (long long)id);
 		if ((rc = prep(st, &s, sql_fields, id, err)) != 0 ||
-		    (rc = nudge_fmt_query(fp, NUDGE_FMT_TABLE, fcols, 2, 0, st,
+		    (rc = nudge_fmt_query(fp, NUDGE_FMT_TABLE, fcols, 2, st,
 		    s, "contact", err)) != 0)
 			goto out;
 		for (i = 0; i < NSECTIONS && rc == 0; i++)
@@ -291,8 +291,8 @@ nudge_cview_find(nudge_store *st, const char *text, const char *country,
 		sqlite3_finalize(s);
 		return rc;
 	}
-	/* names are typed by whoever signed up: no formulas in CSV */
-	nudge_fmt_formula_safe(f);
+	/* names are typed by whoever signed up: the CSV writer
+	 * neutralises formulas (nudge_fmt_csv_field) */
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((rc = nudge_fmt_stmt_row(f, s, err)) != 0)
 			break;
@@ -343,7 +343,7 @@ nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 
 	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
 		return rc;
-	return nudge_fmt_query(fp, kind, cols, 7, 0, st, s, "lists", err);
+	return nudge_fmt_query(fp, kind, cols, 7, st, s, "lists", err);
 }
 
 /* Distinct event types, one seek each of events_type_at (as names.c). */
@@ -368,7 +368,7 @@ nudge_cview_types(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 
 	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
 		return rc;
-	return nudge_fmt_query(fp, kind, cols, 3, 0, st, s, "events", err);
+	return nudge_fmt_query(fp, kind, cols, 3, st, s, "events", err);
 }
 
 int
@@ -407,5 +407,5 @@ nudge_cview_names(nudge_store *st, const char *what, const char *campaign,
 		return rc;
 	if (campaign != NULL && sql == sql_steps)
 		sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT);
-	return nudge_fmt_query(fp, NUDGE_FMT_IDS, cols, 1, 0, st, s, what, err);
+	return nudge_fmt_query(fp, NUDGE_FMT_IDS, cols, 1, st, s, what, err);
 }
