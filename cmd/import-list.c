@@ -9,13 +9,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "contact.h"
 #include "listimport.h"
 
 #define SHOWN_REJECTS 10
 
 static const char usage_text[] =
-    "usage: nudge import-list [-n] [-k email|phone] [-l name]... "
-    "[-m column=field]...\n"
+    "usage: nudge import-list [-n] [-d ,|;|tab] [-k email|phone] "
+    "[-l name]... [-m column=field]...\n"
     "                         [-r rejects.csv] [--replace-lists] "
     "[--db file] [--config file]\n"
     "                         [file | -]\n";
@@ -25,6 +26,7 @@ enum { OPT_CONFIG = 256, OPT_DB, OPT_REPLACE_LISTS };
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "db", required_argument, NULL, OPT_DB },
+	{ "delimiter", required_argument, NULL, 'd' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "key", required_argument, NULL, 'k' },
@@ -40,6 +42,7 @@ struct rejects {
 	const char *path;
 	const char *name;  /* the input's name */
 	long shown;
+	long dropped_shown;
 };
 
 static void __attribute__((noreturn))
@@ -86,10 +89,68 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	return 0;
 }
 
+/* A row kept without a field: the first few are shown, all are counted. */
+static int
+on_drop(void *ctx, const nudge_csv_rec *rec, const char *reason,
+    nudge_err *err)
+{
+	struct rejects *rj = ctx;
+
+	(void)err;
+	if (rj->dropped_shown++ < SHOWN_REJECTS)
+		warnx("%s:%ld: %s (kept the contact without it)", rj->name,
+		    rec->line, reason);
+	return 0;
+}
+
+static int
+delimiter(const char *s)
+{
+	if (strcmp(s, ",") == 0 || strcmp(s, "comma") == 0)
+		return ',';
+	if (strcmp(s, ";") == 0 || strcmp(s, "semicolon") == 0)
+		return ';';
+	if (strcmp(s, "\t") == 0 || strcmp(s, "tab") == 0 ||
+	    strcmp(s, "\\t") == 0)
+		return '\t';
+	usage("--delimiter: expected , ; or tab");
+}
+
+/* What the summary adds about fields left out and phones without a
+ * country code. */
+static void
+summary_notes(const char *input, const nudge_import_stats *s,
+    const char *guessed, const char *tz)
+{
+	if (s->dropped > 0)
+		warnx("%s: %ld row%s kept without a field that could not be "
+		    "read%s", input, s->dropped, s->dropped == 1 ? "" : "s",
+		    s->dropped > SHOWN_REJECTS ? " (the first 10 are shown)" :
+		    " (shown above)");
+	if (s->no_cc > 0) {
+		char hint[128] = "";
+
+		if (s->no_cc_il * 100 / s->no_cc >= 90)
+			snprintf(hint, sizeof hint, " (the file looks Israeli: "
+			    "%ld%% start with 05)", s->no_cc_il * 100 / s->no_cc);
+		else if (s->no_cc_us * 100 / s->no_cc >= 90)
+			snprintf(hint, sizeof hint, " (the file looks North "
+			    "American: %ld%% have 10 digits)",
+			    s->no_cc_us * 100 / s->no_cc);
+		warnx("%s: %ld phone%s without a country code kept out: set "
+		    "default_country in the config%s", input, s->no_cc,
+		    s->no_cc == 1 ? "" : "s", hint);
+	}
+	if (guessed != NULL)
+		warnx("%s: default_country not set: took %s from the time "
+		    "zone %s", input, guessed, tz);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *input;
+	const char *cfgpath = NULL, *dbpath = NULL, *input, *guessed = NULL;
+	char how[64] = "";
 	const char **lists = NULL, **maps = NULL, **tmp;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
@@ -100,9 +161,12 @@ main(int argc, char **argv)
 	FILE *fp;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "hk:l:m:nr:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "d:hk:l:m:nr:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
+		case 'd':
+			o.delimiter = delimiter(optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -172,9 +236,13 @@ main(int argc, char **argv)
 	o.lists = lists;
 	o.maps = maps;
 	o.country = cfg.default_country;
+	if (cfg.default_country[0] == '\0' &&
+	    (guessed = nudge_phone_country_of_tz(cfg.policy.quiet_tz)) != NULL)
+		o.country = guessed;
 	o.now = (int64_t)time(NULL);
 	o.on_header = on_header;
 	o.on_reject = on_reject;
+	o.on_drop = on_drop;
 	o.ctx = &rj;
 	rc = nudge_import_contacts(st, fp, &o, &stats, &ne);
 	if (rc == 0 && rj.fp != NULL && fflush(rj.fp) == EOF)
@@ -187,11 +255,17 @@ main(int argc, char **argv)
 			warnx("%s: %ld more rejected rows not shown (--rejects "
 			    "FILE keeps them all)", input,
 			    rj.shown - SHOWN_REJECTS);
+		if (strcmp(stats.encoding, "UTF-8") != 0 ||
+		    stats.delimiter != ',')
+			snprintf(how, sizeof how, "; read as %s, %s-separated",
+			    stats.encoding, stats.delimiter == '\t' ? "tab" :
+			    stats.delimiter == ';' ? "semicolon" : "comma");
 		warnx("%s: read %ld, inserted %ld, updated %ld, unchanged %ld, "
-		    "rejected %ld; %ld list memberships added%s", input,
+		    "rejected %ld; %ld list memberships added%s%s", input,
 		    stats.read, stats.inserted, stats.updated, stats.unchanged,
-		    stats.rejected, stats.memberships,
+		    stats.rejected, stats.memberships, how,
 		    o.dry_run ? " (dry run: nothing written)" : "");
+		summary_notes(input, &stats, guessed, cfg.policy.quiet_tz);
 		if (stats.rejected > 0)
 			rc = EX_DATAERR;
 	}

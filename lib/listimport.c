@@ -11,11 +11,11 @@
 #include "contact.h"
 
 enum field { F_EMAIL, F_PHONE, F_PUSH, F_FIRST, F_LAST, F_LISTS, F_ATTR,
-	F_SKIP, F_NFIELDS };
+	F_SKIP, F_FULL, F_NFIELDS };
 
 static const char *const field_names[F_NFIELDS] = {
 	"email", "phone", "push_id", "first_name", "last_name", "lists",
-	"attrs", "-",
+	"attrs", "-", "full_name",
 };
 
 /* Header spellings seen in exported contact lists, after lower-casing and
@@ -36,11 +36,14 @@ static const struct alias {
 	{ "last_name", F_LAST }, { "lastname", F_LAST }, { "surname", F_LAST },
 	{ "family_name", F_LAST }, { "last", F_LAST },
 	{ "lists", F_LISTS }, { "list", F_LISTS },
+	{ "full_name", F_FULL }, { "fullname", F_FULL },
 };
 
 struct col {
 	enum field f;
-	char *key; /* the attrs key, for F_ATTR */
+	char *key;  /* the column's name as the header has it */
+	char *attr; /* the attrs key, for F_ATTR: the name normalised
+		       (nudge_import_attr_key) or as --map gave it */
 };
 
 struct list_id {
@@ -54,6 +57,7 @@ struct imp {
 	struct col *cols;
 	size_t ncols;
 	int have[F_NFIELDS]; /* column index + 1 of each single field */
+	int delim;           /* the file's separator, for messages */
 	sqlite3_stmt *ins, *upd, *find_email, *find_phone, *member, *unlist;
 	struct list_id *lists;
 	size_t nlists, caplists;
@@ -82,6 +86,13 @@ struct row {
 	char **ptr;
 	nudge_csv_rec rec;       /* the row as it came, over b */
 	long reason, email, phone, attrs; /* offsets in b, or -1 */
+	long first, last;        /* offsets in b, or -1 */
+	long note;               /* why a field was left out, or -1 */
+	int by_phone;            /* keyed by phone: no usable email */
+	int no_cc;               /* the phone left out had no country
+				    code: 1, or 2 when it looks like an
+				    Israeli mobile (05...), 3 like a
+				    NANP number (10 digits, [2-9]...) */
 };
 
 #define BATCH 256
@@ -125,6 +136,37 @@ norm_header(const char *in, char *out, size_t len)
 	while (o > 0 && out[o - 1] == '_')
 		o--;
 	out[o] = '\0';
+}
+
+size_t
+nudge_import_attr_key(const char *column, char *out, size_t size)
+{
+	size_t o = 0;
+	int gap = 0;
+
+	for (; *column != '\0' && o + 2 < size; column++) {
+		unsigned char c = (unsigned char)*column;
+
+		if (isalnum(c) || c >= 0x80) {
+			if (gap && o > 0)
+				out[o++] = '_';
+			gap = 0;
+			if (o == 0 && isdigit(c))
+				out[o++] = '_';
+			out[o++] = (char)tolower(c);
+		} else {
+			gap = 1;
+		}
+	}
+	/* a multi-byte character cut by the size is dropped whole */
+	if (((unsigned char)*column & 0xc0) == 0x80) {
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+			o--;
+		if (o > 0)
+			o--;
+	}
+	out[o] = '\0';
+	return o;
 }
 
 const char *
@@ -200,6 +242,14 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 		if ((f = nudge_import_field(c->key)) != NULL)
 			field_by_name(f, &c->f);
 	}
+	for (i = 0; i < h->n; i++) {
+		char a[256];
+
+		if (nudge_import_attr_key(im->cols[i].key, a, sizeof a) == 0)
+			snprintf(a, sizeof a, "column_%zu", i + 1);
+		if ((im->cols[i].attr = strdup(a)) == NULL)
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+	}
 	for (k = 0; k < o->nmaps; k++) {
 		const char *eq = strchr(o->maps[k], '=');
 		char col[256];
@@ -223,8 +273,8 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 			if (key == NULL)
 				return nudge_errf(im->err, EX_OSERR,
 				    "out of memory");
-			free(im->cols[i].key);
-			im->cols[i].key = key;
+			free(im->cols[i].attr);
+			im->cols[i].attr = key;
 			im->cols[i].f = F_ATTR;
 		} else if (field_by_name(eq + 1, &f) == 0) {
 			im->cols[i].f = f;
@@ -251,15 +301,32 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 	for (i = 0; i < im->ncols; i++)
 		for (k = 0; k < i; k++)
 			if (im->cols[i].f == F_ATTR && im->cols[k].f == F_ATTR &&
-			    strcmp(im->cols[i].key, im->cols[k].key) == 0)
+			    strcmp(im->cols[i].attr, im->cols[k].attr) == 0)
 				return nudge_errf(im->err, EX_DATAERR,
-				    "%s: two columns map to attrs.%s", o->name,
-				    im->cols[i].key);
-	if (!im->have[o->key_phone ? F_PHONE : F_EMAIL])
+				    "%s: columns \"%s\" and \"%s\" both map to "
+				    "attrs.%s", o->name, im->cols[k].key,
+				    im->cols[i].key, im->cols[i].attr);
+	if (!im->have[o->key_phone ? F_PHONE : F_EMAIL] &&
+	    (o->key_phone || !im->have[F_PHONE])) {
+		/* Say what was seen: a wrong separator or encoding shows as
+		 * one long column. */
+		nudge_buf_reset(&im->tmp);
+		for (i = 0; i < im->ncols && i < 12; i++)
+			nudge_buf_printf(&im->tmp, "%s\"%s\"", i ? ", " : "",
+			    im->cols[i].key);
+		if (i < im->ncols)
+			nudge_buf_printf(&im->tmp, " and %zu more",
+			    im->ncols - i);
 		return nudge_errf(im->err, EX_DATAERR, "%s:%ld: header: no %s "
-		    "column (name one with --map COLUMN=%s)", o->name, h->line,
+		    "column (name one with --map COLUMN=%s); found %zu "
+		    "column%s with %s as the separator (--delimiter sets "
+		    "another): %s", o->name, h->line,
 		    o->key_phone ? "phone" : "email",
-		    o->key_phone ? "phone" : "email");
+		    o->key_phone ? "phone" : "email", im->ncols,
+		    im->ncols == 1 ? "" : "s",
+		    im->delim == '\t' ? "tab" : im->delim == ';' ? "semicolon" :
+		    "comma", im->tmp.s != NULL ? im->tmp.s : "");
+	}
 	if (o->replace_lists && !im->have[F_LISTS] && o->nlists == 0)
 		return nudge_errf(im->err, EX_USAGE, "--replace-lists needs a "
 		    "lists column or --list");
@@ -617,8 +684,8 @@ bulk_end(struct imp *im)
 /* The bulk path's half of import_row: which contact the row is (*cid, 0
  * for a new one), or a rejection (*why set). */
 static int
-bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
-    int *conflict)
+bulk_match(struct imp *im, int kp, const char *ep, const char *pp,
+    int64_t *cid, int *conflict)
 {
 	int64_t eid = 0, pid = 0;
 	int rc;
@@ -628,9 +695,9 @@ bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
 		return rc;
 	if (pp != NULL && (rc = bulk_find(im, im->hphone, 1, pp, &pid)) != 0)
 		return rc;
-	*cid = im->o->key_phone ? pid : eid;
+	*cid = kp ? pid : eid;
 	/* the other identifier belongs to somebody else */
-	if (im->o->key_phone ? (eid != 0 && eid != pid) :
+	if (kp ? (eid != 0 && eid != pid) :
 	    (pid != 0 && pid != eid))
 		*conflict = 1;
 	return 0;
@@ -638,8 +705,10 @@ bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
 
 /* Binds a row's fields to the insert or the update (whose ?8 is the
  * contact) and runs it; returns SQLite's result code. */
+static const char *row_str(const struct row *w, long at);
+
 static int
-write_contact(struct imp *im, const nudge_csv_rec *r, sqlite3_stmt *s,
+write_contact(struct imp *im, const struct row *w, sqlite3_stmt *s,
     const char *ep, const char *pp, int64_t cid)
 {
 	const char *v;
@@ -648,12 +717,10 @@ write_contact(struct imp *im, const nudge_csv_rec *r, sqlite3_stmt *s,
 
 	sqlite3_bind_text(s, 1, ep, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, pp, -1, SQLITE_STATIC);
-	v = cell(r, im->have[F_PUSH], &n);
+	v = cell(&w->rec, im->have[F_PUSH], &n);
 	bind_opt(s, 3, v, n);
-	v = cell(r, im->have[F_FIRST], &n);
-	bind_opt(s, 4, v, n);
-	v = cell(r, im->have[F_LAST], &n);
-	bind_opt(s, 5, v, n);
+	sqlite3_bind_text(s, 4, row_str(w, w->first), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, row_str(w, w->last), -1, SQLITE_STATIC);
 	bind_opt(s, 6, im->attrs.s, im->attrs.len);
 	sqlite3_bind_int64(s, 7, im->o->now);
 	if (cid != 0)
@@ -694,6 +761,92 @@ row_put(struct row *w, const char *s, size_t n)
 	return at;
 }
 
+/* Digits with the signs and separators of numbers, phones and dates. */
+static int
+numeric(const char *s, size_t n)
+{
+	size_t i, d = 0;
+
+	for (i = 0; i < n; i++) {
+		if (isdigit((unsigned char)s[i]))
+			d++;
+		else if (strchr("+-.,()/: ", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	}
+	return d > 0;
+}
+
+/* The phone cell without the marks exports put before a number: Excel's
+ * leading apostrophe, Facebook lead ads' "p:". */
+static const char *
+phone_cell(const nudge_csv_rec *r, int have, size_t *n)
+{
+	const char *v = cell(r, have, n);
+
+	if (*n > 0 && v[0] == '\'') {
+		v++;
+		(*n)--;
+	}
+	if (*n > 2 && (v[0] == 'p' || v[0] == 'P') && v[1] == ':') {
+		v += 2;
+		*n -= 2;
+	}
+	while (*n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		(*n)--;
+	}
+	return v;
+}
+
+/* What a phone without a country code looks like: 2 an Israeli mobile
+ * (05 and 10 digits), 3 a North American number (10 digits, the first
+ * 2-9), else 1: the summary's hint for default_country. */
+static int
+looks_local(const char *v, size_t n)
+{
+	char d[16];
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k < sizeof d; i++)
+		if (isdigit((unsigned char)v[i]))
+			d[k++] = v[i];
+	if (k == 10 && d[0] == '0' && d[1] == '5')
+		return 2;
+	if (k == 10 && d[0] >= '2' && d[0] <= '9')
+		return 3;
+	return 1;
+}
+
+/* The row's first and last names: from their columns, else split from a
+ * full name (the first word, then the rest). */
+static int
+names(const struct imp *im, const nudge_csv_rec *r, struct row *w)
+{
+	const char *v, *sp;
+	size_t n, k;
+
+	v = cell(r, im->have[F_FIRST], &n);
+	if (n > 0 && (w->first = row_put(w, v, n)) < 0)
+		return -1;
+	v = cell(r, im->have[F_LAST], &n);
+	if (n > 0 && (w->last = row_put(w, v, n)) < 0)
+		return -1;
+	if (im->have[F_FIRST] || im->have[F_LAST])
+		return 0;
+	v = cell(r, im->have[F_FULL], &n);
+	if (n == 0)
+		return 0;
+	sp = memchr(v, ' ', n);
+	k = sp != NULL ? (size_t)(sp - v) : n;
+	if ((w->first = row_put(w, v, k)) < 0)
+		return -1;
+	while (k < n && v[k] == ' ')
+		k++;
+	if (k < n && (w->last = row_put(w, v + k, n - k)) < 0)
+		return -1;
+	return 0;
+}
+
 /* The reader's half: copies the record into w and checks it, filling the
  * normalised email and phone and the attrs JSON, or the reason it is
  * rejected.  Touches no store.  Returns 0 or EX_OSERR. */
@@ -702,12 +855,15 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 {
 	const nudge_import_opts *o = im->o;
 	char email[NUDGE_EMAIL_MAX + 1], phone[NUDGE_PHONE_MAX], q[128];
+	char bad[300] = "", badp[300] = "";
 	const char *v, *why;
 	size_t n, i;
 	long at;
 
 	nudge_buf_reset(&w->b);
 	w->reason = w->email = w->phone = w->attrs = -1;
+	w->first = w->last = w->note = -1;
+	w->by_phone = w->no_cc = 0;
 	if (r->n > w->capf) {
 		size_t *off = realloc(w->off, r->n * sizeof *off);
 		size_t *len;
@@ -738,25 +894,45 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 		return row_reject(w, "%s: not valid UTF-8",
 		    im->cols[r->bad_utf8 - 1].key);
 	v = cell(r, im->have[F_EMAIL], &n);
-	if (n > 0) {
-		if (nudge_email_norm(v, n, email, &why) == -1)
-			return row_reject(w, "email: not an address (%s): "
-			    "\"%s\"", why, nudge_quote(q, sizeof q, v, n));
+	if (n > 0 && nudge_email_norm(v, n, email, &why) == 0) {
 		if ((w->email = row_put(w, email, strlen(email))) < 0)
 			return EX_OSERR;
-	} else if (!o->key_phone) {
-		return row_reject(w, "email: missing");
+	} else if (n > 0) {
+		snprintf(bad, sizeof bad, "email: not an address (%s): \"%s\"",
+		    why, nudge_quote(q, sizeof q, v, n));
 	}
-	v = cell(r, im->have[F_PHONE], &n);
-	if (n > 0) {
-		if (nudge_phone_norm(v, n, o->country, phone, &why) == -1)
-			return row_reject(w, "phone: %s: \"%s\"", why,
-			    nudge_quote(q, sizeof q, v, n));
+	v = phone_cell(r, im->have[F_PHONE], &n);
+	if (n > 0 && nudge_phone_norm(v, n, o->country, phone, &why) == 0) {
 		if ((w->phone = row_put(w, phone, strlen(phone))) < 0)
 			return EX_OSERR;
-	} else if (o->key_phone) {
-		return row_reject(w, "phone: missing");
+	} else if (n > 0) {
+		snprintf(badp, sizeof badp, "phone: %s: \"%s\"", why,
+		    nudge_quote(q, sizeof q, v, n));
+		if (strncmp(why, "no country code", 15) == 0)
+			w->no_cc = looks_local(v, n);
 	}
+	/* A field that cannot be read costs only that field; a row is
+	 * rejected only when it has no usable address, or not the key
+	 * --key asks for. */
+	if (o->key_phone && w->phone < 0)
+		return row_reject(w, "%s", badp[0] ? badp : "phone: missing");
+	if (w->email < 0 && w->phone < 0) {
+		if (bad[0] && badp[0])
+			return row_reject(w, "%s; %s", bad, badp);
+		return row_reject(w, "%s", bad[0] ? bad : badp[0] ? badp :
+		    "email: missing");
+	}
+	w->by_phone = o->key_phone || w->email < 0;
+	if (bad[0] || badp[0]) {
+		char note[600];
+
+		snprintf(note, sizeof note, "%s%s%s", bad, bad[0] && badp[0] ?
+		    "; " : "", badp);
+		if ((w->note = row_put(w, note, strlen(note))) < 0)
+			return EX_OSERR;
+	}
+	if (names(im, r, w) != 0)
+		return EX_OSERR;
 	/* attrs: every other non-blank column, as a JSON object of strings */
 	at = (long)w->b.len;
 	for (i = 0; i < im->ncols; i++) {
@@ -765,9 +941,13 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 		v = cell(r, (int)i + 1, &n);
 		if (n == 0)
 			continue;
+		if (n > 1 && v[0] == '\'' && numeric(v + 1, n - 1)) {
+			v++; /* Excel's "keep this as text" mark */
+			n--;
+		}
 		nudge_buf_putc(&w->b, (long)w->b.len > at ? ',' : '{');
-		nudge_buf_json_str(&w->b, im->cols[i].key,
-		    strlen(im->cols[i].key));
+		nudge_buf_json_str(&w->b, im->cols[i].attr,
+		    strlen(im->cols[i].attr));
 		nudge_buf_putc(&w->b, ':');
 		if (nudge_buf_json_str(&w->b, v, n) == -1)
 			return EX_OSERR;
@@ -828,11 +1008,27 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 	const char *v, *ep = row_str(w, w->email), *pp = row_str(w, w->phone);
 	size_t n, i;
 	int64_t cid = 0, other;
-	int rc;
+	int rc, kp = w->by_phone;
 
 	stats->read++;
 	if (w->reason >= 0)
 		return reject(im, w, stats, "%s", row_str(w, w->reason));
+	if (w->note >= 0) {
+		/* counted before the row is written: a row rejected below
+		 * for a taken phone is not kept, but its lost field was
+		 * still unreadable */
+		if (w->phone < 0 && w->no_cc) {
+			stats->no_cc++;
+			if (w->no_cc == 2)
+				stats->no_cc_il++;
+			else if (w->no_cc == 3)
+				stats->no_cc_us++;
+		}
+		stats->dropped++;
+		if (o->on_drop != NULL && (rc = o->on_drop(o->ctx, r,
+		    row_str(w, w->note), im->err)) != 0)
+			return rc;
+	}
 	nudge_buf_reset(&im->attrs);
 	if (w->attrs >= 0 && nudge_buf_puts(&im->attrs, row_str(w, w->attrs)) ==
 	    -1)
@@ -840,9 +1036,9 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 	if (im->bulk) {
 		int conflict;
 
-		if ((rc = bulk_match(im, ep, pp, &cid, &conflict)) != 0)
+		if ((rc = bulk_match(im, kp, ep, pp, &cid, &conflict)) != 0)
 			return rc;
-		if (conflict && o->key_phone)
+		if (conflict && kp)
 			return reject(im, w, stats, "email: %s belongs to another "
 			    "contact", ep);
 		if (conflict)
@@ -851,17 +1047,17 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 	} else {
 		/* By key first: a re-import, mostly of known contacts, then
 		 * costs one index lookup a row and no failed insert. */
-		if ((rc = find(im, o->key_phone ? im->find_phone :
-		    im->find_email, o->key_phone ? pp : ep, &cid)) != 0)
+		if ((rc = find(im, kp ? im->find_phone :
+		    im->find_email, kp ? pp : ep, &cid)) != 0)
 			return rc;
 	}
 	if (cid == 0) {
-		if ((rc = write_contact(im, r, im->ins, ep, pp, 0)) != SQLITE_DONE)
+		if ((rc = write_contact(im, w, im->ins, ep, pp, 0)) != SQLITE_DONE)
 			return nudge_store_error(im->st, im->err,
 			    "insert contact");
 		/* The key is new, so a conflict is on the other unique
 		 * column: somebody else's. */
-		if (sqlite3_changes(im->st->db) == 0 && o->key_phone)
+		if (sqlite3_changes(im->st->db) == 0 && kp)
 			return reject(im, w, stats, "email: %s belongs to "
 			    "another contact", ep);
 		if (sqlite3_changes(im->st->db) == 0)
@@ -870,12 +1066,12 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 		cid = sqlite3_last_insert_rowid(im->st->db);
 		stats->inserted++;
 	} else {
-		rc = write_contact(im, r, im->upd, ep, pp, cid);
+		rc = write_contact(im, w, im->upd, ep, pp, cid);
 		if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-			const char *col = o->key_phone ? "email" : "phone";
-			const char *val = o->key_phone ? ep : pp;
+			const char *col = kp ? "email" : "phone";
+			const char *val = kp ? ep : pp;
 
-			if (find(im, o->key_phone ? im->find_email :
+			if (find(im, kp ? im->find_email :
 			    im->find_phone, val, &other) == 0 && other != 0)
 				return reject(im, w, stats, "%s: %s belongs to "
 				    "contact %lld", col, val, (long long)other);
@@ -931,8 +1127,10 @@ imp_free(struct imp *im)
 	sqlite3_finalize(im->byid);
 	free(im->hemail);
 	free(im->hphone);
-	for (i = 0; i < im->ncols; i++)
+	for (i = 0; i < im->ncols; i++) {
 		free(im->cols[i].key);
+		free(im->cols[i].attr);
+	}
 	free(im->cols);
 	for (i = 0; i < im->nlists; i++)
 		free(im->lists[i].name);
@@ -1109,6 +1307,8 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	memset(stats, 0, sizeof *stats);
 	if ((rc = nudge_csv_open(&csv, fp, o->name, err)) != 0)
 		return rc;
+	if (o->delimiter != 0)
+		nudge_csv_set_delimiter(csv, o->delimiter);
 	/* A page cache of 32 MiB keeps the indexes' hot pages in memory and
 	 * the whole import under 64 MB of RSS.  Foreign keys are not checked
 	 * during the import (two lookups per membership, 10% of the time):
@@ -1122,6 +1322,9 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 			    "row", o->name);
 		goto out;
 	}
+	im.delim = nudge_csv_delimiter(csv);
+	stats->delimiter = im.delim;
+	stats->encoding = nudge_csv_encoding(csv);
 	if ((rc = map_header(&im, r)) != 0)
 		goto out;
 	if (o->on_header != NULL && (rc = o->on_header(o->ctx, r, err)) != 0)

@@ -20,6 +20,7 @@ typedef struct nudge_import_opts {
 	int replace_lists;          /* a row's lists become its only ones */
 	int dry_run;                /* validate and count, then roll back */
 	const char *country;        /* default_country for phones, or NULL */
+	int delimiter;              /* ',', ';', '\t', or 0 to sniff it */
 	int64_t now;
 	/* Called once with the header, then for every rejected row with a
 	 * reason such as `email: not an address (no @): "foo"`.  A non-zero
@@ -27,12 +28,30 @@ typedef struct nudge_import_opts {
 	int (*on_header)(void *ctx, const nudge_csv_rec *hdr, nudge_err *err);
 	int (*on_reject)(void *ctx, const nudge_csv_rec *rec,
 	    const char *reason, nudge_err *err);
+	/* Called for a row kept without a field it had that could not be
+	 * read (`phone: ...: "052"`); may be NULL. */
+	int (*on_drop)(void *ctx, const nudge_csv_rec *rec,
+	    const char *reason, nudge_err *err);
 	void *ctx;
 } nudge_import_opts;
 
 typedef struct nudge_import_stats {
 	long read, inserted, updated, unchanged, rejected, memberships;
+	long dropped;     /* rows kept without a field that was unreadable */
+	long no_cc;       /* of them, phones left out for want of a country
+			     code; how many look Israeli (05..., 10 digits)
+			     and North American (10 digits, 2-9...) */
+	long no_cc_il, no_cc_us;
+	int delimiter;    /* the separator used */
+	const char *encoding; /* "UTF-8", "UTF-16LE", "UTF-16BE" */
 } nudge_import_stats;
+
+/* The attrs key a column's name becomes: ASCII letters lower-cased,
+ * every run of other ASCII characters one underscore, none at the ends,
+ * a leading digit after an underscore ("Default Address City" ->
+ * "default_address_city"); other UTF-8 kept.  Writes at most size - 1
+ * bytes and a NUL to out; returns the key's length (0: nothing left). */
+size_t nudge_import_attr_key(const char *column, char *out, size_t size);
 
 /* The field a header column maps to by default ("E-mail" -> "email",
  * "Mobile" -> "phone", ...), or NULL for an attrs column. */
