@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "contact.h"
 #include "listimport.h"
@@ -15,19 +16,22 @@
 #define SHOWN_REJECTS 10
 
 static const char usage_text[] =
-    "usage: nudge import-list [-n] [-d ,|;|tab] [-k email|phone] "
-    "[-l name]... [-m column=field]...\n"
-    "                         [-r rejects.csv] [--replace-lists] "
-    "[--db file] [--config file]\n"
-    "                         [file | -]\n";
+    "usage: nudge import-list [-n] [-d ,|;|tab] [-f format] "
+    "[-k email|phone] [-l name]...\n"
+    "                         [-m column=field]... [-r rejects.csv] "
+    "[--replace-lists]\n"
+    "                         [--db file] [--config file] [file | -]\n"
+    "       nudge import-list --formats\n";
 
-enum { OPT_CONFIG = 256, OPT_DB, OPT_REPLACE_LISTS };
+enum { OPT_CONFIG = 256, OPT_DB, OPT_FORMATS, OPT_REPLACE_LISTS };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "delimiter", required_argument, NULL, 'd' },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "formats", no_argument, NULL, OPT_FORMATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "key", required_argument, NULL, 'k' },
 	{ "list", required_argument, NULL, 'l' },
@@ -141,6 +145,18 @@ summary_notes(const char *input, const nudge_import_stats *s,
 		    "default_country in the config%s", input, s->no_cc,
 		    s->no_cc == 1 ? "" : "s", hint);
 	}
+	if (s->consents > 0)
+		warnx("%s: %ld consent record%s written", input, s->consents,
+		    s->consents == 1 ? "" : "s");
+	if (s->stale > 0) {
+		char t[32];
+
+		nudge_time_format(s->stale_at, t, sizeof t);
+		t[10] = '\0';
+		warnx("%s: %ld subscribe%s not applied: unsubscribed later "
+		    "(%s, %s)", input, s->stale, s->stale == 1 ? "" : "s",
+		    s->stale_source, t);
+	}
 	if (guessed != NULL)
 		warnx("%s: default_country not set: took %s from the time "
 		    "zone %s", input, guessed, tz);
@@ -158,14 +174,24 @@ main(int argc, char **argv)
 	nudge_config cfg;
 	nudge_store *st;
 	nudge_err ne;
+	const char *fname = NULL, *fwhat;
 	FILE *fp;
+	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:hk:l:m:nr:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "d:f:hk:l:m:nr:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'd':
 			o.delimiter = delimiter(optarg);
+			break;
+		case 'f':
+			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
+				if (strcmp(fname, optarg) == 0)
+					break;
+			if (fname == NULL || strcmp(fname, optarg) != 0)
+				usage("--format: see nudge import-list --formats");
+			o.format = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -204,6 +230,10 @@ main(int argc, char **argv)
 		case OPT_DB:
 			dbpath = optarg;
 			break;
+		case OPT_FORMATS:
+			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
+				printf("%-18s %s\n", fname, fwhat);
+			return 0;
 		case OPT_REPLACE_LISTS:
 			o.replace_lists = 1;
 			break;
@@ -260,6 +290,9 @@ main(int argc, char **argv)
 			snprintf(how, sizeof how, "; read as %s, %s-separated",
 			    stats.encoding, stats.delimiter == '\t' ? "tab" :
 			    stats.delimiter == ';' ? "semicolon" : "comma");
+		if (strcmp(stats.format, "csv") != 0)
+			warnx("%s: recognised as a %s export", input,
+			    stats.format);
 		warnx("%s: read %ld, inserted %ld, updated %ld, unchanged %ld, "
 		    "rejected %ld; %ld list memberships added%s%s", input,
 		    stats.read, stats.inserted, stats.updated, stats.unchanged,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "contact.h"
 
 enum field { F_EMAIL, F_PHONE, F_PUSH, F_FIRST, F_LAST, F_LISTS, F_ATTR,
@@ -39,6 +40,71 @@ static const struct alias {
 	{ "full_name", F_FULL }, { "fullname", F_FULL },
 };
 
+/*
+ * The exports recognised by their header (nudge-import-list(1) has their
+ * tables).  Columns are named as norm_header leaves them.  A format maps
+ * its tags column to lists with its separator, and its consent columns to
+ * consent rows with the format's source, the export's own time and proof
+ * where it has them; every other column goes the generic way.
+ */
+enum ckind {
+	C_NONE,
+	C_YESNO,     /* "yes"/"true" subscribed, "no"/"false" unsubscribed */
+	C_TRUE_OUT,  /* "true"/"yes" unsubscribed; anything else says nothing */
+	C_FILE,      /* every row: the file's kind (mailchimp's three) */
+};
+
+struct ccol {
+	const char *col, *channel;
+	enum ckind kind;
+};
+
+struct format {
+	const char *name, *what, *source;
+	const char *sig[4];      /* columns that must all be there */
+	const char *tags;        /* its tags column, or NULL */
+	char tag_sep;
+	int tag_quoted;          /* each tag in double quotes (mailchimp) */
+	struct ccol consent[2];
+	const char *when[3];     /* the consent time: the first non-blank */
+	const char *proof[3];    /* the proof: the first non-blank */
+};
+
+static const struct format formats[] = {
+	{ "mailchimp", "Mailchimp audience export (subscribed, unsubscribed "
+	  "or cleaned members)", "mailchimp",
+	  { "email_address", "member_rating", "optin_time", "leid" },
+	  "tags", ',', 1, { { "email_address", "email", C_FILE } },
+	  { "confirm_time", "optin_time" }, { "confirm_ip", "optin_ip" } },
+	{ "shopify-customers", "Shopify customers export", "shopify",
+	  { "accepts_email_marketing", "total_spent", "total_orders" },
+	  "tags", ',', 0,
+	  { { "accepts_email_marketing", "email", C_YESNO },
+	    { "accepts_sms_marketing", "sms", C_YESNO } },
+	  { NULL }, { NULL } },
+	{ "hubspot", "HubSpot contacts export", "hubspot",
+	  { "record_id", "create_date", "email" }, NULL, 0, 0,
+	  { { "unsubscribed_from_all_email", "email", C_TRUE_OUT } },
+	  { NULL }, { NULL } },
+	{ "facebook-leads", "Facebook (Meta) lead ads download", "facebook",
+	  { "ad_id", "form_id", "created_time" }, NULL, 0, 0, { { NULL } },
+	  { NULL }, { NULL } },
+	{ "csv", "any other CSV: columns by their names", "import",
+	  { NULL }, NULL, 0, 0, { { NULL } }, { NULL }, { NULL } },
+};
+
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+int
+nudge_import_format(size_t i, const char **name, const char **what)
+{
+	if (i >= NFORMATS)
+		return 0;
+	*name = formats[i].name;
+	*what = formats[i].what;
+	return 1;
+}
+
 struct col {
 	enum field f;
 	char *key;  /* the column's name as the header has it */
@@ -58,6 +124,14 @@ struct imp {
 	size_t ncols;
 	int have[F_NFIELDS]; /* column index + 1 of each single field */
 	int delim;           /* the file's separator, for messages */
+	const struct format *fmt; /* the export's format */
+	int fcons[2];        /* column index + 1 of its consent columns */
+	int fwhen, fproof;   /* of its consent time and proof, or 0 */
+	const char *fstatus; /* C_FILE: the file's status */
+	int fstatus_when;    /* C_FILE: column + 1 of its time, or 0 */
+	sqlite3_stmt *cons_last, *cons_ins;
+	char list_sep;       /* between the names of the lists column */
+	int list_quoted;     /* each name in double quotes */
 	sqlite3_stmt *ins, *upd, *find_email, *find_phone, *member, *unlist;
 	struct list_id *lists;
 	size_t nlists, caplists;
@@ -89,6 +163,10 @@ struct row {
 	long first, last;        /* offsets in b, or -1 */
 	long note;               /* why a field was left out, or -1 */
 	int by_phone;            /* keyed by phone: no usable email */
+	const char *cstatus[2];  /* consent from the format's columns, or */
+	int64_t cat[2];          /* NULL; its time, */
+	int cdated[2];           /* from the file (else the import's) */
+	long cproof;             /* offset in b of the proof, or -1 */
 	int no_cc;               /* the phone left out had no country
 				    code: 1, or 2 when it looks like an
 				    Israeli mobile (05...), 3 like a
@@ -211,6 +289,87 @@ trimmed_dup(const char *s)
 	return strndup(s, n);
 }
 
+/* The column (index + 1) whose normalised name is name, or 0. */
+static int
+col_named(const struct imp *im, const char *name)
+{
+	char n[64];
+	size_t i;
+
+	if (name == NULL)
+		return 0;
+	for (i = 0; i < im->ncols; i++) {
+		norm_header(im->cols[i].key, n, sizeof n);
+		if (strcmp(n, name) == 0)
+			return (int)i + 1;
+	}
+	return 0;
+}
+
+/* Chooses the format (--format, else the first whose signature columns
+ * are all there; the generic csv has none) and maps its columns. */
+static int
+pick_format(struct imp *im)
+{
+	const nudge_import_opts *o = im->o;
+	const struct format *f = NULL;
+	size_t i, k;
+	int c, lists = 0;
+
+	for (i = 0; i < NFORMATS && f == NULL; i++) {
+		if (o->format != NULL) {
+			if (strcmp(o->format, formats[i].name) == 0)
+				f = &formats[i];
+			continue;
+		}
+		for (k = 0; k < 4 && formats[i].sig[k] != NULL; k++)
+			if (col_named(im, formats[i].sig[k]) == 0)
+				break;
+		if (k == 4 || formats[i].sig[k] == NULL)
+			f = &formats[i];
+	}
+	if (f == NULL) {
+		nudge_buf_reset(&im->tmp);
+		for (i = 0; i < NFORMATS; i++)
+			nudge_buf_printf(&im->tmp, "%s%s", i ? ", " : "",
+			    formats[i].name);
+		return nudge_errf(im->err, EX_USAGE, "--format %s: not a format "
+		    "nudge knows (%s)", o->format, nudge_buf_str(&im->tmp));
+	}
+	im->fmt = f;
+	for (i = 0; i < im->ncols; i++)
+		lists |= im->cols[i].f == F_LISTS;
+	im->list_sep = ';';
+	if (f->tags != NULL && !lists && (c = col_named(im, f->tags)) != 0) {
+		im->cols[c - 1].f = F_LISTS;
+		im->list_sep = f->tag_sep;
+		im->list_quoted = f->tag_quoted;
+	}
+	for (i = 0; i < 2 && f->consent[i].col != NULL; i++) {
+		if ((c = col_named(im, f->consent[i].col)) == 0)
+			continue;
+		im->fcons[i] = c;
+		if (f->consent[i].kind != C_FILE)
+			im->cols[c - 1].f = F_SKIP;
+	}
+	for (i = 0; i < 3 && f->when[i] != NULL && im->fwhen == 0; i++)
+		im->fwhen = col_named(im, f->when[i]);
+	for (i = 0; i < 3 && f->proof[i] != NULL && im->fproof == 0; i++)
+		im->fproof = col_named(im, f->proof[i]);
+	/* Mailchimp's three files differ by their last columns. */
+	if ((c = col_named(im, "unsub_time")) != 0) {
+		im->fstatus = "unsubscribed";
+		im->fstatus_when = c;
+	} else if ((c = col_named(im, "clean_time")) != 0) {
+		im->fstatus = "bounced";
+		im->fstatus_when = c;
+	} else {
+		im->fstatus = "subscribed";
+		im->fstatus_when = im->fwhen;
+	}
+	return 0;
+}
+
 /* Maps the header's columns to fields, --map first. */
 static int
 map_header(struct imp *im, const nudge_csv_rec *h)
@@ -242,6 +401,8 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 		if ((f = nudge_import_field(c->key)) != NULL)
 			field_by_name(f, &c->f);
 	}
+	if ((k = (size_t)pick_format(im)) != 0)
+		return (int)k;
 	for (i = 0; i < h->n; i++) {
 		char a[256];
 
@@ -363,6 +524,12 @@ prepare(struct imp *im)
 		  "  OR (?6 IS NOT NULL AND json_patch(attrs, ?6) IS NOT attrs))" },
 		{ offsetof(struct imp, find_email),
 		  "SELECT id FROM contacts WHERE email = ?" },
+		{ offsetof(struct imp, cons_last),
+		  "SELECT status, at, source FROM consent WHERE contact_id = ?"
+		  " AND channel = ? ORDER BY at DESC, id DESC LIMIT 1" },
+		{ offsetof(struct imp, cons_ins),
+		  "INSERT INTO consent (contact_id, channel, status, at, source,"
+		  " proof) VALUES (?, ?, ?, ?, ?, ?)" },
 		{ offsetof(struct imp, find_phone),
 		  "SELECT id FROM contacts WHERE phone = ?" },
 		{ offsetof(struct imp, member),
@@ -451,6 +618,10 @@ row_list_add(struct imp *im, const char *name, size_t n)
 	}
 	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
 		n--;
+	if (im->list_quoted && n >= 2 && name[0] == '"' && name[n - 1] == '"') {
+		name++;
+		n -= 2;
+	}
 	if (n == 0)
 		return 0;
 	if ((rc = list_id(im, name, n, &id)) != 0)
@@ -847,6 +1018,81 @@ names(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 	return 0;
 }
 
+static int
+is_word(const char *v, size_t n, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strlen(*words) == n && strncasecmp(v, *words, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The consent the format's columns give the row (w->cstatus, w->cat,
+ * w->cproof): only from a column that says it, for an address the row
+ * has.  Returns 0, or -1 out of memory. */
+static int
+row_consent(const struct imp *im, const nudge_csv_rec *r, struct row *w)
+{
+	static const char *const yes[] = { "yes", "y", "true", "1",
+	    "subscribed", NULL };
+	static const char *const no[] = { "no", "n", "false", "0",
+	    "unsubscribed", NULL };
+	const char *v, *st;
+	char t[64];
+	size_t i, n;
+	int when;
+
+	w->cproof = -1;
+	for (i = 0; i < 2; i++) {
+		const struct ccol *cc = &im->fmt->consent[i];
+
+		w->cstatus[i] = NULL;
+		if (im->fcons[i] == 0 ||
+		    (strcmp(cc->channel, "email") == 0 ? w->email : w->phone) < 0)
+			continue;
+		v = cell(r, im->fcons[i], &n);
+		st = NULL;
+		when = im->fwhen;
+		if (cc->kind == C_FILE && n > 0) {
+			st = im->fstatus;
+			when = im->fstatus_when;
+		} else if (cc->kind == C_YESNO && is_word(v, n, yes)) {
+			st = "subscribed";
+		} else if (cc->kind == C_YESNO && is_word(v, n, no)) {
+			st = "unsubscribed";
+		} else if (cc->kind == C_TRUE_OUT && is_word(v, n, yes)) {
+			st = "unsubscribed";
+		}
+		if (st == NULL)
+			continue;
+		w->cstatus[i] = st;
+		w->cat[i] = im->o->now;
+		w->cdated[i] = 0;
+		v = cell(r, when, &n);
+		if (n > 0 && n < sizeof t) {
+			memcpy(t, v, n);
+			t[n] = '\0';
+			w->cdated[i] = nudge_time_parse(t, &w->cat[i]) == 0;
+			if (!w->cdated[i])
+				w->cat[i] = im->o->now;
+		}
+	}
+	/* the proof is a subscribe's: the IP it was confirmed from */
+	v = cell(r, im->fproof, &n);
+	if (n > 0 && ((w->cstatus[0] != NULL &&
+	    strcmp(w->cstatus[0], "subscribed") == 0) ||
+	    (w->cstatus[1] != NULL && strcmp(w->cstatus[1], "subscribed") ==
+	    0))) {
+		char p[160];
+
+		norm_header(im->cols[im->fproof - 1].key, t, sizeof t);
+		snprintf(p, sizeof p, "%s %.*s", t, (int)(n < 100 ? n : 100), v);
+		if ((w->cproof = row_put(w, p, strlen(p))) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The reader's half: copies the record into w and checks it, filling the
  * normalised email and phone and the attrs JSON, or the reason it is
  * rejected.  Touches no store.  Returns 0 or EX_OSERR. */
@@ -920,7 +1166,8 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 		if (bad[0] && badp[0])
 			return row_reject(w, "%s; %s", bad, badp);
 		return row_reject(w, "%s", bad[0] ? bad : badp[0] ? badp :
-		    "email: missing");
+		    im->have[F_PHONE] && im->have[F_EMAIL] ?
+		    "no address: email and phone missing" : "email: missing");
 	}
 	w->by_phone = o->key_phone || w->email < 0;
 	if (bad[0] || badp[0]) {
@@ -931,7 +1178,7 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 		if ((w->note = row_put(w, note, strlen(note))) < 0)
 			return EX_OSERR;
 	}
-	if (names(im, r, w) != 0)
+	if (names(im, r, w) != 0 || row_consent(im, r, w) != 0)
 		return EX_OSERR;
 	/* attrs: every other non-blank column, as a JSON object of strings */
 	at = (long)w->b.len;
@@ -995,6 +1242,71 @@ reject(struct imp *im, const struct row *w, nudge_import_stats *stats,
 	stats->rejected++;
 	if (im->o->on_reject != NULL)
 		return im->o->on_reject(im->o->ctx, &w->rec, reason, im->err);
+	return 0;
+}
+
+/*
+ * Records the consent the row's export gives, as the law means it: a
+ * subscribe older than the contact's latest unsubscribe (or bounce or
+ * complaint) on the channel is not applied, only counted.  A subscribe
+ * the file gives no time for (Shopify's "Accepts Email Marketing") cannot
+ * be shown to be newer, so it never overrides an unsubscribe either; it
+ * is recorded at the import's time.  A status the contact already has is
+ * not written again, so a re-import adds nothing.
+ */
+static int
+apply_consent(struct imp *im, const struct row *w, int64_t cid,
+    nudge_import_stats *stats)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 2; i++) {
+		const char *st = w->cstatus[i], *ch, *last = NULL;
+		int64_t at = 0;
+
+		if (st == NULL)
+			continue;
+		ch = im->fmt->consent[i].channel;
+		sqlite3_bind_int64(im->cons_last, 1, cid);
+		sqlite3_bind_text(im->cons_last, 2, ch, -1, SQLITE_STATIC);
+		rc = sqlite3_step(im->cons_last);
+		if (rc == SQLITE_ROW) {
+			last = (const char *)sqlite3_column_text(im->cons_last, 0);
+			at = sqlite3_column_int64(im->cons_last, 1);
+		}
+		if (rc == SQLITE_ROW && strcmp(st, "subscribed") == 0 &&
+		    strcmp(last, "subscribed") != 0 && (at > w->cat[i] ||
+		    !w->cdated[i])) {
+			stats->stale++;
+			if (at >= stats->stale_at) {
+				stats->stale_at = at;
+				nudge_strcpy(stats->stale_source,
+				    sizeof stats->stale_source, (const char *)
+				    sqlite3_column_text(im->cons_last, 2));
+			}
+			sqlite3_reset(im->cons_last);
+			continue;
+		}
+		if (rc == SQLITE_ROW && strcmp(last, st) == 0) {
+			sqlite3_reset(im->cons_last);
+			continue;
+		}
+		sqlite3_reset(im->cons_last);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return nudge_store_error(im->st, im->err, "read consent");
+		sqlite3_bind_int64(im->cons_ins, 1, cid);
+		sqlite3_bind_text(im->cons_ins, 2, ch, -1, SQLITE_STATIC);
+		sqlite3_bind_text(im->cons_ins, 3, st, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(im->cons_ins, 4, w->cat[i]);
+		sqlite3_bind_text(im->cons_ins, 5, im->fmt->source, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(im->cons_ins, 6, row_str(w, w->cproof), -1,
+		    SQLITE_STATIC);
+		if ((rc = step_done(im, im->cons_ins, "record consent")) != 0)
+			return rc;
+		stats->consents++;
+	}
 	return 0;
 }
 
@@ -1100,7 +1412,7 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 			return rc;
 	v = cell(r, im->have[F_LISTS], &n);
 	while (n > 0) {
-		const char *semi = memchr(v, ';', n);
+		const char *semi = memchr(v, im->list_sep, n);
 		size_t len = semi != NULL ? (size_t)(semi - v) : n;
 
 		if ((rc = row_list_add(im, v, len)) != 0)
@@ -1110,7 +1422,9 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 		n -= len + 1;
 		v = semi + 1;
 	}
-	return memberships(im, cid, stats);
+	if ((rc = memberships(im, cid, stats)) != 0)
+		return rc;
+	return apply_consent(im, w, cid, stats);
 }
 
 static void
@@ -1124,6 +1438,8 @@ imp_free(struct imp *im)
 	sqlite3_finalize(im->find_phone);
 	sqlite3_finalize(im->member);
 	sqlite3_finalize(im->unlist);
+	sqlite3_finalize(im->cons_last);
+	sqlite3_finalize(im->cons_ins);
 	sqlite3_finalize(im->byid);
 	free(im->hemail);
 	free(im->hphone);
@@ -1325,8 +1641,10 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	im.delim = nudge_csv_delimiter(csv);
 	stats->delimiter = im.delim;
 	stats->encoding = nudge_csv_encoding(csv);
+	stats->format = "csv";
 	if ((rc = map_header(&im, r)) != 0)
 		goto out;
+	stats->format = im.fmt->name;
 	if (o->on_header != NULL && (rc = o->on_header(o->ctx, r, err)) != 0)
 		goto out;
 	if ((rc = nudge_store_begin(st, err)) != 0)

@@ -21,6 +21,8 @@ typedef struct nudge_import_opts {
 	int dry_run;                /* validate and count, then roll back */
 	const char *country;        /* default_country for phones, or NULL */
 	int delimiter;              /* ',', ';', '\t', or 0 to sniff it */
+	const char *format;         /* --format: a name nudge_import_format
+				       gives, or NULL to recognise it */
 	int64_t now;
 	/* Called once with the header, then for every rejected row with a
 	 * reason such as `email: not an address (no @): "foo"`.  A non-zero
@@ -42,9 +44,18 @@ typedef struct nudge_import_stats {
 			     code; how many look Israeli (05..., 10 digits)
 			     and North American (10 digits, 2-9...) */
 	long no_cc_il, no_cc_us;
+	long consents;    /* consent rows written */
+	long stale;       /* subscribes not applied: unsubscribed later */
+	int64_t stale_at; /* the latest such unsubscribe, and its source */
+	char stale_source[32];
+	const char *format; /* the format read ("csv": none recognised) */
 	int delimiter;    /* the separator used */
 	const char *encoding; /* "UTF-8", "UTF-16LE", "UTF-16BE" */
 } nudge_import_stats;
+
+/* The i-th export format import-list knows: its name (for --format)
+ * and a line saying what it is.  Returns 1, or 0 past the last. */
+int nudge_import_format(size_t i, const char **name, const char **what);
 
 /* The attrs key a column's name becomes: ASCII letters lower-cased,
  * every run of other ASCII characters one underscore, none at the ends,
@@ -60,8 +71,10 @@ const char *nudge_import_field(const char *column);
 /* Imports every record of fp into st in one transaction: committed when
  * the whole input was read (rejected rows included, reported through
  * on_reject), rolled back on any error or with dry_run.  A rejected row
- * never touches the store.  Consent is never changed: an unsubscribed
- * contact stays unsubscribed.
+ * never touches the store.  Consent is written only from a
+ * recognised export's consent columns (see nudge-import-list(1)); a
+ * subscribe older than the contact's latest unsubscribe on the channel is
+ * not applied but counted in stale.
  * Errors: EX_USAGE (a bad --map), EX_DATAERR (no header, no key column,
  * duplicate columns, an unreadable record), EX_IOERR, store errors. */
 int nudge_import_contacts(nudge_store *st, FILE *fp,

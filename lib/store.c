@@ -179,6 +179,9 @@ static const char *const migrations[] = {
 	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id"
 	"      AND d.channel = c.channel"
 	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));",
+	/* 3 -> 4: consent keeps its proof (the IP a double opt-in was
+	 * confirmed from, the form); consent_now's c.* takes it in */
+	"ALTER TABLE consent ADD COLUMN proof TEXT;",
 };
 
 int

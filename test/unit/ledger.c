@@ -130,7 +130,8 @@ test_migration_3(void)
 	is_int(nudge_store_exec(st, v2, &err), 0, "a version 2 store");
 	nudge_store_close(st);
 	st = open_store();
-	is_int(q1(st, "PRAGMA user_version"), 3, "migrates to version 3");
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "migrates to version 3 and on");
 	is_str(qs(st, "SELECT group_concat(id || ':' || campaign_id || ':' ||"
 	    " step || ':' || contact_id || ':' || channel || ':' || status ||"
 	    " ':' || attempts || ':' || coalesce(provider_id, '-') || ':' ||"
@@ -158,6 +159,36 @@ test_migration_3(void)
 	    "trigger");
 	nudge_store_exec(st, "DELETE FROM messages; DELETE FROM consent",
 	    &err);
+	nudge_store_close(st);
+}
+
+/* Version 4 gives consent a proof column: a version 3 store (this one with
+ * the column dropped) keeps its rows, and the view shows the column. */
+static void
+test_migration_4(void)
+{
+	nudge_store *st;
+	nudge_err err;
+
+	st = open_store();
+	is_int(nudge_store_exec(st, "ALTER TABLE consent DROP COLUMN proof;"
+	    "INSERT INTO consent (id, contact_id, channel, status, at, source)"
+	    " VALUES (4, 1, 'sms', 'subscribed', 5, 'import'), (6, 1, 'sms',"
+	    " 'unsubscribed', 8, 'event');"
+	    "PRAGMA user_version = 3", &err), 0, "a version 3 store");
+	nudge_store_close(st);
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), 4, "migrates to version 4");
+	is_str(qs(st, "SELECT group_concat(id || ':' || status || ':' ||"
+	    " coalesce(proof, '-'), ' ') FROM (SELECT * FROM consent ORDER BY"
+	    " id)"), "4:subscribed:- 6:unsubscribed:-", "consent rows kept, "
+	    "without proof");
+	is_int(nudge_store_exec(st, "INSERT INTO consent (contact_id, channel,"
+	    " status, at, source, proof) VALUES (1, 'email', 'subscribed', 9,"
+	    " 'mailchimp', 'ip 192.0.2.1')", &err), 0, "a row with its proof");
+	is_str(qs(st, "SELECT proof FROM consent_now WHERE channel ="
+	    " 'email'"), "ip 192.0.2.1", "consent_now shows the proof");
+	nudge_store_exec(st, "DELETE FROM consent", &err);
 	nudge_store_close(st);
 }
 
@@ -561,6 +592,7 @@ main(void)
 	snprintf(dbpath, sizeof dbpath, "%s/l.db", dir);
 	test_migration();
 	test_migration_3();
+	test_migration_4();
 	test_claim_outcome();
 	test_concurrent();
 	test_recovery();
