@@ -20,13 +20,15 @@ static const char usage_text[] =
     "[--prop key=value ...]\n"
     "           [--source text] [--create] [--db file] [--config file]\n"
     "       nudge event import [-n] [-r rejects] [--format csv | json | dsn]\n"
+    "           [--type type] [--map column=field ...] "
+    "[--date-order dmy | mdy]\n"
     "           [--create] [--source text] [--db file] [--config file] "
     "[file | -]\n";
 
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONFIG, OPT_CONTACT,
 	OPT_CREATE, OPT_DB, OPT_FORMAT, OPT_PROP, OPT_SOURCE, OPT_STEP,
-	OPT_TYPE
+	OPT_TYPE, OPT_MAP, OPT_DATE_ORDER
 };
 
 static const struct option longopts[] = {
@@ -36,10 +38,12 @@ static const struct option longopts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "contact", required_argument, NULL, OPT_CONTACT },
 	{ "create", no_argument, NULL, OPT_CREATE },
+	{ "date-order", required_argument, NULL, OPT_DATE_ORDER },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
+	{ "map", required_argument, NULL, OPT_MAP },
 	{ "prop", required_argument, NULL, OPT_PROP },
 	{ "rejects", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
@@ -161,6 +165,7 @@ main(int argc, char **argv)
 	nudge_err ne;
 	FILE *in = stdin, *rej = NULL;
 	int ch, rc, importing, created = 0;
+	size_t nmaps = 0;
 	int64_t id;
 
 	if (argc < 2)
@@ -184,8 +189,9 @@ main(int argc, char **argv)
 		/* each subcommand takes its own options only */
 		if (importing ? (ch >= OPT_AT && ch != OPT_CONFIG &&
 		    ch != OPT_CREATE && ch != OPT_DB && ch != OPT_FORMAT &&
-		    ch != OPT_SOURCE) : (ch == 'n' || ch == 'r' ||
-		    ch == OPT_FORMAT))
+		    ch != OPT_SOURCE && ch != OPT_TYPE && ch != OPT_MAP &&
+		    ch != OPT_DATE_ORDER) : (ch == 'n' || ch == 'r' ||
+		    ch == OPT_FORMAT || ch == OPT_MAP || ch == OPT_DATE_ORDER))
 			usage("option not known to this subcommand");
 		switch (ch) {
 		case 'h':
@@ -232,7 +238,18 @@ main(int argc, char **argv)
 			ao.step = optarg;
 			break;
 		case OPT_TYPE:
-			ao.type = optarg;
+			ao.type = io.type = optarg;
+			break;
+		case OPT_MAP:
+			props[nmaps++] = optarg;
+			break;
+		case OPT_DATE_ORDER:
+			if (strcmp(optarg, "dmy") == 0)
+				io.date_order = 'd';
+			else if (strcmp(optarg, "mdy") == 0)
+				io.date_order = 'm';
+			else
+				usage("--date-order: expected dmy or mdy");
 			break;
 		default:
 			usage(NULL);
@@ -293,6 +310,10 @@ main(int argc, char **argv)
 	io.country = cfg.default_country;
 	io.now = (int64_t)time(NULL);
 	io.rejects = rej;
+	io.maps = props;
+	io.nmaps = nmaps;
+	if (io.type != NULL && !nudge_event_type_ok(io.type))
+		usage("--type: not an event type ([a-z][a-z0-9_]*)");
 	io.on_reject = rej == NULL ? show_reject : NULL;
 	io.arg = &sh;
 	if ((rc = nudge_event_import(st, in, &io, &cnt, &ne)) != 0) {
@@ -304,6 +325,10 @@ main(int argc, char **argv)
 		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
 		    "keeps them all)",
 		    io.name, sh.n - SHOWN_REJECTS);
+	if (cnt.orders != NULL)
+		warnx("%s: recognised as a %s export: one %s event per order",
+		    io.name, cnt.orders, io.type != NULL ? io.type :
+		    "purchase");
 	if (io.create)
 		warnx("%s: read %ld, recorded %ld, rejected %ld, created %ld%s",
 		    io.name, cnt.read, cnt.recorded, cnt.rejected, cnt.created,
