@@ -20,7 +20,8 @@ static const char usage_text[] =
     "[-k email|phone] [-l name]...\n"
     "                         [-m column=field]... [-r rejects.csv] "
     "[--replace-lists]\n"
-    "                         [--db file] [--config file] [file | -]\n"
+    "                         [-u all|blanks|none] [--db file] "
+    "[--config file] [file | -]\n"
     "       nudge import-list --formats\n";
 
 enum { OPT_CONFIG = 256, OPT_DB, OPT_FORMATS, OPT_REPLACE_LISTS };
@@ -38,6 +39,7 @@ static const struct option longopts[] = {
 	{ "map", required_argument, NULL, 'm' },
 	{ "rejects", required_argument, NULL, 'r' },
 	{ "replace-lists", no_argument, NULL, OPT_REPLACE_LISTS },
+	{ "update", required_argument, NULL, 'u' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -179,7 +181,7 @@ main(int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:f:hk:l:m:nr:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "d:f:hk:l:m:nr:u:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'd':
@@ -223,6 +225,16 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			rj.path = optarg;
+			break;
+		case 'u':
+			if (strcmp(optarg, "all") == 0)
+				o.update = NUDGE_UPDATE_ALL;
+			else if (strcmp(optarg, "blanks") == 0)
+				o.update = NUDGE_UPDATE_BLANKS;
+			else if (strcmp(optarg, "none") == 0)
+				o.update = NUDGE_UPDATE_NONE;
+			else
+				usage("--update: expected all, blanks or none");
 			break;
 		case OPT_CONFIG:
 			cfgpath = optarg;

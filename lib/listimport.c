@@ -132,7 +132,7 @@ struct imp {
 	sqlite3_stmt *cons_last, *cons_ins;
 	char list_sep;       /* between the names of the lists column */
 	int list_quoted;     /* each name in double quotes */
-	sqlite3_stmt *ins, *upd, *find_email, *find_phone, *member, *unlist;
+	sqlite3_stmt *ins, *upd, *upd_blanks, *find_email, *find_phone, *member, *unlist;
 	struct list_id *lists;
 	size_t nlists, caplists;
 	int64_t *row_lists;
@@ -522,6 +522,26 @@ prepare(struct imp *im)
 		  "  OR first_name IS NOT coalesce(?4, first_name)"
 		  "  OR last_name IS NOT coalesce(?5, last_name)"
 		  "  OR (?6 IS NOT NULL AND json_patch(attrs, ?6) IS NOT attrs))" },
+		/* --update blanks: the store's values win; attrs gain only
+		 * the keys they lack */
+		{ offsetof(struct imp, upd_blanks),
+		  "UPDATE contacts SET email = coalesce(email, ?1),"
+		  " phone = coalesce(phone, ?2), push_id = coalesce(push_id, ?3),"
+		  " first_name = coalesce(first_name, ?4),"
+		  " last_name = coalesce(last_name, ?5),"
+		  " attrs = CASE WHEN ?6 IS NULL THEN attrs"
+		  "   ELSE json_patch(attrs, (SELECT json_group_object(j.key,"
+		  "   j.value) FROM json_each(?6) j WHERE NOT EXISTS (SELECT 1"
+		  "   FROM json_each(contacts.attrs) a WHERE a.key = j.key))) END,"
+		  " updated_at = ?7"
+		  " WHERE id = ?8 AND (email IS NOT coalesce(email, ?1)"
+		  "  OR phone IS NOT coalesce(phone, ?2)"
+		  "  OR push_id IS NOT coalesce(push_id, ?3)"
+		  "  OR first_name IS NOT coalesce(first_name, ?4)"
+		  "  OR last_name IS NOT coalesce(last_name, ?5)"
+		  "  OR (?6 IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(?6) j"
+		  "   WHERE NOT EXISTS (SELECT 1 FROM json_each(contacts.attrs) a"
+		  "   WHERE a.key = j.key))))" },
 		{ offsetof(struct imp, find_email),
 		  "SELECT id FROM contacts WHERE email = ?" },
 		{ offsetof(struct imp, cons_last),
@@ -1377,8 +1397,11 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 			    "contact", pp);
 		cid = sqlite3_last_insert_rowid(im->st->db);
 		stats->inserted++;
+	} else if (o->update == NUDGE_UPDATE_NONE) {
+		stats->unchanged++;
 	} else {
-		rc = write_contact(im, w, im->upd, ep, pp, cid);
+		rc = write_contact(im, w, o->update == NUDGE_UPDATE_BLANKS ?
+		    im->upd_blanks : im->upd, ep, pp, cid);
 		if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 			const char *col = kp ? "email" : "phone";
 			const char *val = kp ? ep : pp;
@@ -1434,6 +1457,7 @@ imp_free(struct imp *im)
 
 	sqlite3_finalize(im->ins);
 	sqlite3_finalize(im->upd);
+	sqlite3_finalize(im->upd_blanks);
 	sqlite3_finalize(im->find_email);
 	sqlite3_finalize(im->find_phone);
 	sqlite3_finalize(im->member);

@@ -10,6 +10,16 @@
 #include "store.h"
 #include "util.h"
 
+/* What a row does to a contact the store has (--update). */
+enum nudge_update {
+	NUDGE_UPDATE_ALL,    /* its non-blank cells replace the store's
+				values; attrs are merged, the row's winning */
+	NUDGE_UPDATE_BLANKS, /* it fills only what the store lacks: empty
+				fields and attrs keys it does not have */
+	NUDGE_UPDATE_NONE,   /* it changes no field (lists and consent
+				still apply) */
+};
+
 typedef struct nudge_import_opts {
 	const char *name;           /* the input's name in messages */
 	int key_phone;              /* upsert by phone instead of email */
@@ -19,6 +29,7 @@ typedef struct nudge_import_opts {
 	size_t nmaps;
 	int replace_lists;          /* a row's lists become its only ones */
 	int dry_run;                /* validate and count, then roll back */
+	enum nudge_update update;   /* --update */
 	const char *country;        /* default_country for phones, or NULL */
 	int delimiter;              /* ',', ';', '\t', or 0 to sniff it */
 	const char *format;         /* --format: a name nudge_import_format
