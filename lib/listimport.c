@@ -138,6 +138,7 @@ struct imp {
 	int64_t *row_lists;
 	size_t nrow, caprow;
 	nudge_buf attrs, tmp;
+	nudge_buf src;       /* ["SOURCE",NOW]: where a field came from */
 	nudge_err *err;
 	/* The bulk path, for an import into an empty store: see bulk_start. */
 	int bulk;
@@ -503,8 +504,8 @@ prepare(struct imp *im)
 	} stmts[] = {
 		{ offsetof(struct imp, ins),
 		  "INSERT INTO contacts (email, phone, push_id, first_name,"
-		  " last_name, attrs, created_at, updated_at)"
-		  " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'), ?7, ?7)"
+		  " last_name, attrs, created_at, updated_at, sources)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'), ?7, ?7, ?9)"
 		  " ON CONFLICT DO NOTHING" },
 		/* Blank cells keep what the store has; the WHERE makes an
 		 * unchanged row no write at all. */
@@ -515,6 +516,16 @@ prepare(struct imp *im)
 		  " last_name = coalesce(?5, last_name),"
 		  " attrs = CASE WHEN ?6 IS NULL THEN attrs"
 		  "   ELSE json_patch(attrs, ?6) END,"
+		  " sources = json_patch(coalesce(sources, '{}'), (SELECT"
+		  " json_group_object(k, json(?9)) FROM (SELECT 'email' k"
+		  " WHERE ?1 IS NOT NULL AND ?1 IS NOT email UNION ALL SELECT"
+		  " 'phone' k WHERE ?2 IS NOT NULL AND ?2 IS NOT phone UNION"
+		  " ALL SELECT 'push_id' k WHERE ?3 IS NOT NULL AND ?3 IS NOT"
+		  " push_id UNION ALL SELECT 'first_name' k WHERE ?4 IS NOT"
+		  " NULL AND ?4 IS NOT first_name UNION ALL SELECT"
+		  " 'last_name' k WHERE ?5 IS NOT NULL AND ?5 IS NOT"
+		  " last_name UNION ALL SELECT 'attrs' WHERE ?6 IS NOT NULL"
+		  " AND json_patch(attrs, ?6) IS NOT attrs))),"
 		  " updated_at = ?7"
 		  " WHERE id = ?8 AND (email IS NOT coalesce(?1, email)"
 		  "  OR phone IS NOT coalesce(?2, phone)"
@@ -533,6 +544,17 @@ prepare(struct imp *im)
 		  "   ELSE json_patch(attrs, (SELECT json_group_object(j.key,"
 		  "   j.value) FROM json_each(?6) j WHERE NOT EXISTS (SELECT 1"
 		  "   FROM json_each(contacts.attrs) a WHERE a.key = j.key))) END,"
+		  " sources = json_patch(coalesce(sources, '{}'), (SELECT"
+		  " json_group_object(k, json(?9)) FROM (SELECT 'email' k"
+		  " WHERE email IS NULL AND ?1 IS NOT NULL UNION ALL SELECT"
+		  " 'phone' k WHERE phone IS NULL AND ?2 IS NOT NULL UNION"
+		  " ALL SELECT 'push_id' k WHERE push_id IS NULL AND ?3 IS"
+		  " NOT NULL UNION ALL SELECT 'first_name' k WHERE first_name"
+		  " IS NULL AND ?4 IS NOT NULL UNION ALL SELECT 'last_name' k"
+		  " WHERE last_name IS NULL AND ?5 IS NOT NULL UNION ALL"
+		  " SELECT 'attrs' WHERE ?6 IS NOT NULL AND EXISTS (SELECT 1"
+		  " FROM json_each(?6) j WHERE NOT EXISTS (SELECT 1 FROM"
+		  " json_each(contacts.attrs) a WHERE a.key = j.key))))),"
 		  " updated_at = ?7"
 		  " WHERE id = ?8 AND (email IS NOT coalesce(email, ?1)"
 		  "  OR phone IS NOT coalesce(phone, ?2)"
@@ -914,8 +936,28 @@ write_contact(struct imp *im, const struct row *w, sqlite3_stmt *s,
 	sqlite3_bind_text(s, 5, row_str(w, w->last), -1, SQLITE_STATIC);
 	bind_opt(s, 6, im->attrs.s, im->attrs.len);
 	sqlite3_bind_int64(s, 7, im->o->now);
-	if (cid != 0)
+	if (cid != 0) {
 		sqlite3_bind_int64(s, 8, cid);
+		sqlite3_bind_text(s, 9, im->src.s, (int)im->src.len,
+		    SQLITE_STATIC);
+	} else {
+		/* a new contact: every field it gets comes from here */
+		static const char *const names[] = { "email", "phone",
+		    "push_id", "first_name", "last_name", "attrs" };
+		const int has[] = { ep != NULL, pp != NULL, v != NULL && n > 0,
+		    w->first >= 0, w->last >= 0, im->attrs.len > 0 };
+		size_t i;
+
+		nudge_buf_reset(&im->tmp);
+		for (i = 0; i < 6; i++)
+			if (has[i])
+				nudge_buf_printf(&im->tmp, "%c\"%s\":%s",
+				    im->tmp.len ? ',' : '{', names[i], im->src.s);
+		if (nudge_buf_putc(&im->tmp, '}') == -1)
+			return SQLITE_NOMEM;
+		sqlite3_bind_text(s, 9, im->tmp.s, (int)im->tmp.len,
+		    SQLITE_STATIC);
+	}
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc;
@@ -1477,6 +1519,7 @@ imp_free(struct imp *im)
 	free(im->lists);
 	free(im->row_lists);
 	nudge_buf_free(&im->attrs);
+	nudge_buf_free(&im->src);
 	nudge_buf_free(&im->tmp);
 }
 
@@ -1669,6 +1712,21 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	if ((rc = map_header(&im, r)) != 0)
 		goto out;
 	stats->format = im.fmt->name;
+	{
+		const char *base = strrchr(o->name, '/');
+		char name[300];
+
+		snprintf(name, sizeof name, strcmp(im.fmt->name, "csv") == 0 ?
+		    "import:%s" : "%s", strcmp(im.fmt->name, "csv") == 0 ?
+		    (base != NULL ? base + 1 : o->name) : im.fmt->source);
+		if (nudge_buf_putc(&im.src, '[') == -1 ||
+		    nudge_buf_json_str(&im.src, name, strlen(name)) == -1 ||
+		    nudge_buf_printf(&im.src, ",%lld]", (long long)o->now) ==
+		    -1) {
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+			goto out;
+		}
+	}
 	if (o->on_header != NULL && (rc = o->on_header(o->ctx, r, err)) != 0)
 		goto out;
 	if ((rc = nudge_store_begin(st, err)) != 0)

@@ -182,6 +182,9 @@ static const char *const migrations[] = {
 	/* 3 -> 4: consent keeps its proof (the IP a double opt-in was
 	 * confirmed from, the form); consent_now's c.* takes it in */
 	"ALTER TABLE consent ADD COLUMN proof TEXT;",
+	/* 4 -> 5: where each of a contact's fields came from, as JSON
+	 * {"first_name": ["shopify", 1796...], ...} (listimport.c) */
+	"ALTER TABLE contacts ADD COLUMN sources TEXT;",
 };
 
 int

@@ -2,7 +2,7 @@
 # import-list --update: all (the default: the row's cells win), blanks (fill
 # only what the store lacks), none (change no field; lists still apply).
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 14
 
 printf 'default_country: IL\n' >config.yaml
 printf 'email,first_name,last_name,phone,city\ndana@example.com,דנה,,,חיפה\n' >first.csv
@@ -26,4 +26,16 @@ exits "the default, all" 0 nudge import-list --config config.yaml lead.csv
 is "the row's cells win" "$(row)" \
 	"Dana	Levi	+972521234567	{\"city\":\"Haifa\",\"source\":\"lead form\"}"
 exits "--update of something else" 64 nudge import-list --update some lead.csv
+is "each field remembers the import it came from" \
+	"$(sql "SELECT k.key, json_extract(k.value, '\$[0]') FROM contacts, json_each(contacts.sources) k ORDER BY 1")" \
+"attrs	import:lead.csv
+email	import:first.csv
+first_name	import:lead.csv
+last_name	import:lead.csv
+phone	import:lead.csv"
+exits "a recognised export" 0 nudge import-list --config config.yaml --update blanks \
+	"$TESTDIR/../samples/exports/hubspot-contacts.csv"
+is "is the source of what it gave" \
+	"$(sql "SELECT json_extract(sources, '\$.first_name[0]'), json_extract(sources, '\$.first_name[1]') = updated_at FROM contacts WHERE email = 'tom@example.com'")" \
+	"hubspot	1"
 done_testing

@@ -64,8 +64,9 @@ test_migration(void)
 	st = open_store();
 	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
 	    "a new store has the newest version");
-	nudge_store_exec(st, "DROP TABLE messages; PRAGMA user_version = 1",
-	    &err);
+	/* a version 1 store has no contacts.sources (version 5's) */
+	nudge_store_exec(st, "DROP TABLE messages; ALTER TABLE contacts DROP"
+	    " COLUMN sources; PRAGMA user_version = 1", &err);
 	nudge_store_close(st);
 	st = open_store();
 	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
@@ -122,6 +123,7 @@ test_migration_3(void)
 	    " BEGIN UPDATE campaigns SET first_sent_at = NEW.at WHERE id ="
 	    " NEW.campaign_id AND (first_sent_at IS NULL OR first_sent_at >"
 	    " NEW.at); END;"
+	    "ALTER TABLE contacts DROP COLUMN sources;"
 	    "PRAGMA user_version = 2";
 	nudge_store *st;
 	nudge_err err;
@@ -172,13 +174,17 @@ test_migration_4(void)
 
 	st = open_store();
 	is_int(nudge_store_exec(st, "ALTER TABLE consent DROP COLUMN proof;"
+	    "ALTER TABLE contacts DROP COLUMN sources;"
 	    "INSERT INTO consent (id, contact_id, channel, status, at, source)"
 	    " VALUES (4, 1, 'sms', 'subscribed', 5, 'import'), (6, 1, 'sms',"
 	    " 'unsubscribed', 8, 'event');"
 	    "PRAGMA user_version = 3", &err), 0, "a version 3 store");
 	nudge_store_close(st);
 	st = open_store();
-	is_int(q1(st, "PRAGMA user_version"), 4, "migrates to version 4");
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "migrates to version 4 and 5");
+	is_int(q1(st, "SELECT count(*) FROM pragma_table_info('contacts')"
+	    " WHERE name = 'sources'"), 1, "contacts gain sources (5)");
 	is_str(qs(st, "SELECT group_concat(id || ':' || status || ':' ||"
 	    " coalesce(proof, '-'), ' ') FROM (SELECT * FROM consent ORDER BY"
 	    " id)"), "4:subscribed:- 6:unsubscribed:-", "consent rows kept, "
