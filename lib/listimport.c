@@ -139,6 +139,7 @@ struct imp {
 	size_t nrow, caprow;
 	nudge_buf attrs, tmp;
 	nudge_buf src;       /* ["SOURCE",NOW]: where a field came from */
+	nudge_buf src_all;   /* {"*":["SOURCE",NOW]}: a new contact's */
 	nudge_err *err;
 	/* The bulk path, for an import into an empty store: see bulk_start. */
 	int bulk;
@@ -941,21 +942,10 @@ write_contact(struct imp *im, const struct row *w, sqlite3_stmt *s,
 		sqlite3_bind_text(s, 9, im->src.s, (int)im->src.len,
 		    SQLITE_STATIC);
 	} else {
-		/* a new contact: every field it gets comes from here */
-		static const char *const names[] = { "email", "phone",
-		    "push_id", "first_name", "last_name", "attrs" };
-		const int has[] = { ep != NULL, pp != NULL, v != NULL && n > 0,
-		    w->first >= 0, w->last >= 0, im->attrs.len > 0 };
-		size_t i;
-
-		nudge_buf_reset(&im->tmp);
-		for (i = 0; i < 6; i++)
-			if (has[i])
-				nudge_buf_printf(&im->tmp, "%c\"%s\":%s",
-				    im->tmp.len ? ',' : '{', names[i], im->src.s);
-		if (nudge_buf_putc(&im->tmp, '}') == -1)
-			return SQLITE_NOMEM;
-		sqlite3_bind_text(s, 9, im->tmp.s, (int)im->tmp.len,
+		/* a new contact: every field it has comes from here, said
+		 * once as "*" (a key per field cost a fifth more CPU and
+		 * 150 MB more writing on the 1M-contact bench) */
+		sqlite3_bind_text(s, 9, im->src_all.s, (int)im->src_all.len,
 		    SQLITE_STATIC);
 	}
 	rc = sqlite3_step(s);
@@ -1520,6 +1510,7 @@ imp_free(struct imp *im)
 	free(im->row_lists);
 	nudge_buf_free(&im->attrs);
 	nudge_buf_free(&im->src);
+	nudge_buf_free(&im->src_all);
 	nudge_buf_free(&im->tmp);
 }
 
@@ -1722,6 +1713,7 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 		if (nudge_buf_putc(&im.src, '[') == -1 ||
 		    nudge_buf_json_str(&im.src, name, strlen(name)) == -1 ||
 		    nudge_buf_printf(&im.src, ",%lld]", (long long)o->now) ==
+		    -1 || nudge_buf_printf(&im.src_all, "{\"*\":%s}", im.src.s) ==
 		    -1) {
 			rc = nudge_errf(err, EX_OSERR, "out of memory");
 			goto out;

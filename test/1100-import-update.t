@@ -26,16 +26,16 @@ exits "the default, all" 0 nudge import-list --config config.yaml lead.csv
 is "the row's cells win" "$(row)" \
 	"Dana	Levi	+972521234567	{\"city\":\"Haifa\",\"source\":\"lead form\"}"
 exits "--update of something else" 64 nudge import-list --update some lead.csv
-is "each field remembers the import it came from" \
+is "each field remembers the import it came from (* the creating one)" \
 	"$(sql "SELECT k.key, json_extract(k.value, '\$[0]') FROM contacts, json_each(contacts.sources) k ORDER BY 1")" \
-"attrs	import:lead.csv
-email	import:first.csv
+"*	import:first.csv
+attrs	import:lead.csv
 first_name	import:lead.csv
 last_name	import:lead.csv
 phone	import:lead.csv"
-exits "a recognised export" 0 nudge import-list --config config.yaml --update blanks \
+exits "a recognised export creating a contact" 0 nudge import-list --config config.yaml --update blanks \
 	"$TESTDIR/../samples/exports/hubspot-contacts.csv"
 is "is the source of what it gave" \
-	"$(sql "SELECT json_extract(sources, '\$.first_name[0]'), json_extract(sources, '\$.first_name[1]') = updated_at FROM contacts WHERE email = 'tom@example.com'")" \
+	"$(sql "SELECT json_extract(sources, '\$.\"*\"[0]'), json_extract(sources, '\$.\"*\"[1]') = updated_at FROM contacts WHERE email = 'tom@example.com'")" \
 	"hubspot	1"
 done_testing
