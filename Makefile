@@ -65,7 +65,14 @@ test/bench/gen: test/bench/gen.c
 # The test suite: shell tests (test/NNNN-*.t) and lib/ unit tests, in TAP,
 # run by prove.  `make check` first installs missing Debian packages when
 # run as root, else names them and stops.
-check: deps all $(UNITS)
+#
+# The targets that install packages (check, check-valgrind, torture, demo,
+# bench) build through a second $(MAKE) after deps: this make read the
+# pkg-config flags (DEP_CFLAGS, LIBS) when it parsed this file, before deps
+# ran, so on a fresh machine they are empty and every link fails; the
+# second make reads them with the packages in place.
+check: deps
+	$(MAKE) all $(UNITS) $(FUZZ_REGRESS)
 	prove $(PROVE_FLAGS) test/unit/*.t test/*.t
 
 deps:
@@ -74,7 +81,8 @@ deps:
 # The suite again with every command and unit test under valgrind memcheck
 # (test/valgrind/vg): an error or a definite/indirect leak fails the test.
 # Slow (see README); the reports with errors are listed at the end.
-check-valgrind: deps all $(UNITS)
+check-valgrind: deps
+	$(MAKE) all $(UNITS) $(FUZZ_REGRESS)
 	rm -rf test/valgrind/bin test/valgrind/log
 	mkdir -p test/valgrind/bin test/valgrind/log
 	for c in nudge $(CMDS); do ln -s ../vg test/valgrind/bin/$$c; done
@@ -87,7 +95,8 @@ check-valgrind: deps all $(UNITS)
 
 # The long fault tests (allocation failures, crash loops): minutes, so not
 # part of `make check`; see test/torture/README.
-torture: deps all test/torture/failmalloc.so
+torture: deps
+	$(MAKE) all test/torture/failmalloc.so
 	prove $(PROVE_FLAGS) test/torture/*.t
 
 # The LD_PRELOAD shim that fails the N-th allocation or store write
@@ -116,9 +125,6 @@ FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -pthread -std=c17 -D_GNU_SOURCE \
 	$(FUZZ_SAN) $(DEP_CFLAGS)
 FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
-
-# (a line of its own here: a rule's prerequisites expand where it is read)
-check check-valgrind: $(FUZZ_REGRESS)
 
 test/fuzz/%.regress: test/fuzz/%.c test/fuzz/driver.c test/fuzz/fuzz.h lib/libnudge.a lib/*.h
 	$(CC) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< test/fuzz/driver.c lib/libnudge.a $(LIBS)
@@ -163,11 +169,19 @@ fuzz-afl:
 	        [ -f "$$c" ] && cp "$$c" test/fuzz/crashes/$$t/; done; \
 	done; exit $$rc
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@sh samples/demo.sh
 
-bench: all $(BENCH_TOOLS)
+# doc/report.png, the README's picture: the demo's HTML report as headless
+# Chromium draws it
+screenshot: deps
+	@$(MAKE) --no-print-directory all
+	@sh doc/screenshot.sh
+
+bench:
 	@sh test/deps.sh bench
+	$(MAKE) all $(BENCH_TOOLS)
 	@sh test/bench/run.sh
 
 install: all
@@ -187,5 +201,5 @@ clean:
 	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS) test/torture/failmalloc.so
 	rm -rf test/fuzz/*.regress build/fuzz build/fuzz-afl test/valgrind/bin test/valgrind/log
 
-.PHONY: all check check-valgrind deps demo bench install lint clean torture fuzz fuzz-build fuzz-afl
+.PHONY: all check check-valgrind deps demo screenshot bench install lint clean torture fuzz fuzz-build fuzz-afl
 .PRECIOUS: cmd/%.o $(FUZZ_BUILD)/lib/%.o

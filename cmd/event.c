@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "dsn.h"
 #include "event.h"
@@ -19,47 +20,56 @@ static const char usage_text[] =
     "           [--campaign name] [--step step] [--at time] "
     "[--prop key=value ...]\n"
     "           [--source text] [--create] [--db file] [--config file]\n"
-    "       nudge event import [-n] [-r rejects] [--format csv | json | dsn]\n"
+    "       nudge event import [-n] [-r rejects]\n"
+    "           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]\n"
     "           [--type type] [--map column=field ...] "
     "[--date-order dmy | mdy]\n"
     "           [--create] [--source text] [--db file] [--config file] "
     "[file | -]\n";
 
 enum {
-	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONFIG, OPT_CONTACT,
-	OPT_CREATE, OPT_DB, OPT_FORMAT, OPT_PROP, OPT_SOURCE, OPT_STEP,
-	OPT_TYPE, OPT_MAP, OPT_DATE_ORDER
+	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONTACT, OPT_FORMAT,
+	OPT_PROP, OPT_SOURCE, OPT_STEP, OPT_TYPE, OPT_PARSER, OPT_MAP,
+	OPT_DATE_ORDER
 };
 
-static const struct option longopts[] = {
+/* Each subcommand has its own table: an option of the other one is
+ * unknown to getopt, and said so in its words. */
+static const struct option add_opts[] = {
 	{ "at", required_argument, NULL, OPT_AT },
 	{ "campaign", required_argument, NULL, OPT_CAMPAIGN },
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
-	{ "config", required_argument, NULL, OPT_CONFIG },
+	NUDGE_CLI_OPT_CONFIG,
 	{ "contact", required_argument, NULL, OPT_CONTACT },
-	{ "create", no_argument, NULL, OPT_CREATE },
-	{ "date-order", required_argument, NULL, OPT_DATE_ORDER },
-	{ "db", required_argument, NULL, OPT_DB },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "help", no_argument, NULL, 'h' },
-	{ "map", required_argument, NULL, OPT_MAP },
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
+	NUDGE_CLI_OPT_HELP,
 	{ "prop", required_argument, NULL, OPT_PROP },
-	{ "rejects", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "type", required_argument, NULL, OPT_TYPE },
 	{ NULL, 0, NULL, 0 },
 };
+static const char add_short[] = "h";
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static const struct option import_opts[] = {
+	NUDGE_CLI_OPT_CONFIG,
+	NUDGE_CLI_OPT_CREATE,
+	{ "date-order", required_argument, NULL, OPT_DATE_ORDER },
+	NUDGE_CLI_OPT_DB,
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	NUDGE_CLI_OPT_HELP,
+	{ "map", required_argument, NULL, OPT_MAP },
+	{ "parser", required_argument, NULL, OPT_PARSER },
+	{ "rejects", required_argument, NULL, 'r' },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "type", required_argument, NULL, OPT_TYPE },
+	{ NULL, 0, NULL, 0 },
+};
+static const char import_short[] = "hnr:";
+
+static nudge_cli cli;
 
 struct shown {
 	const char *name;
@@ -94,7 +104,8 @@ format_of(const char *opt, const char *path)
 		if (strcmp(opt, "json") == 0)
 			return NUDGE_EVENT_JSON;
 		if (strcmp(opt, "csv") != 0)
-			usage("--format: expected csv, json or dsn");
+			nudge_cli_usage(&cli,
+			    "--format: expected csv, json, dsn or sisimai");
 		return NUDGE_EVENT_CSV;
 	}
 	if (dot != NULL && (strcmp(dot, ".json") == 0 ||
@@ -106,12 +117,8 @@ format_of(const char *opt, const char *path)
 static void
 check_utf8(const char *opt, const char *s)
 {
-	char buf[80];
-
-	if (!nudge_utf8_valid(s, strlen(s))) {
-		snprintf(buf, sizeof buf, "--%s: not valid UTF-8", opt);
-		usage(buf);
-	}
+	if (!nudge_utf8_valid(s, strlen(s)))
+		nudge_cli_usage(&cli, "--%s: not valid UTF-8", opt);
 }
 
 static void
@@ -125,13 +132,18 @@ show_dsn(void *arg, const nudge_dsn_result *r)
 /* --format dsn: one line per report on stdout, a summary on stderr. */
 static int
 import_dsn(nudge_store *st, const char *input,
-    const nudge_event_import_opts *io, const nudge_config *cfg)
+    const nudge_event_import_opts *io, const nudge_config *cfg,
+    enum nudge_dsn_parser parser, int sisimai_json)
 {
 	nudge_dsn_opts o = { 0 };
 	nudge_dsn_counts n = { 0 };
 	nudge_err ne = { .msg = "" };
 	int rc;
 
+	o.parser = parser;
+	o.sisimai_json = sisimai_json;
+	o.soft_limit = cfg->bounces.soft_limit;
+	o.soft_within = cfg->bounces.soft_within;
 	o.source = io->source;
 	o.country = cfg->default_country;
 	o.dry_run = io->dry_run;
@@ -142,10 +154,13 @@ import_dsn(nudge_store *st, const char *input,
 		warnx("%s: nothing recorded", input);
 		return rc;
 	}
-	warnx("%s: read %ld, bounced %ld, complained %ld, duplicate %ld, "
-	    "unmatched %ld, ignored %ld%s", strcmp(input, "-") == 0 ?
-	    "(stdin)" : input, n.messages, n.bounced, n.complained,
-	    n.duplicate, n.unmatched, n.ignored, o.dry_run ?
+	warnx("%s: read %ld, bounced %ld (hard %ld, soft %ld, sender-side "
+	    "%ld), complained %ld, duplicate %ld, unmatched %ld, ignored %ld; "
+	    "suppressed after soft bounces %ld, re-classified %ld, restored "
+	    "%ld; read by %s%s", strcmp(input, "-") == 0 ? "(stdin)" : input,
+	    n.messages, n.bounced, n.hard, n.soft, n.sender, n.complained,
+	    n.duplicate, n.unmatched, n.ignored, n.soft_suppressed,
+	    n.reclassified, n.restored, n.parser, o.dry_run ?
 	    " (dry run: nothing stored)" : "");
 	return 0;
 }
@@ -153,14 +168,16 @@ import_dsn(nudge_store *st, const char *input,
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *format = NULL;
-	const char *rejpath = NULL, *input = "-", *sub;
+	const char *format = NULL, *rejpath = NULL, *input = "-", *sub;
+	const struct option *longopts;
+	const char *shortopts;
+	enum nudge_dsn_parser parser = NUDGE_DSN_AUTO;
+	int mail = 0;
 	const char **props = NULL;
 	nudge_event_add_opts ao = { 0 };
 	nudge_event_import_opts io = { 0 };
 	nudge_event_counts cnt;
 	struct shown sh = { 0 };
-	nudge_config cfg;
 	nudge_store *st;
 	nudge_err ne;
 	FILE *in = stdin, *rej = NULL;
@@ -168,35 +185,32 @@ main(int argc, char **argv)
 	size_t nmaps = 0;
 	int64_t id;
 
+	nudge_cli_init(&cli, usage_text);
 	if (argc < 2)
-		usage("expected add or import");
+		nudge_cli_usage(&cli, "expected add or import");
 	sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (strcmp(sub, "add") == 0)
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
+		nudge_cli_option(&cli, 'h', NULL);
+	if (strcmp(sub, "add") == 0) {
 		importing = 0;
-	else if (strcmp(sub, "import") == 0)
+		longopts = add_opts;
+		shortopts = add_short;
+	} else if (strcmp(sub, "import") == 0) {
 		importing = 1;
-	else
-		usage("expected add or import");
+		longopts = import_opts;
+		shortopts = import_short;
+	} else {
+		nudge_cli_usage(&cli, "expected add or import");
+	}
 	argc--;
 	argv++;
 	if ((props = calloc((size_t)argc, sizeof *props)) == NULL)
 		err(EX_OSERR, NULL);
-	while ((ch = getopt_long(argc, argv, "hnr:", longopts, NULL)) != -1) {
-		/* each subcommand takes its own options only */
-		if (importing ? (ch >= OPT_AT && ch != OPT_CONFIG &&
-		    ch != OPT_CREATE && ch != OPT_DB && ch != OPT_FORMAT &&
-		    ch != OPT_SOURCE && ch != OPT_TYPE && ch != OPT_MAP &&
-		    ch != OPT_DATE_ORDER) : (ch == 'n' || ch == 'r' ||
-		    ch == OPT_FORMAT || ch == OPT_MAP || ch == OPT_DATE_ORDER))
-			usage("option not known to this subcommand");
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		case 'n':
 			io.dry_run = 1;
 			break;
@@ -212,23 +226,25 @@ main(int argc, char **argv)
 		case OPT_CHANNEL:
 			ao.channel = optarg;
 			break;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
 		case OPT_CONTACT:
 			ao.contact = optarg;
-			break;
-		case OPT_CREATE:
-			ao.create = io.create = 1;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
 			break;
 		case OPT_FORMAT:
 			format = optarg;
 			break;
 		case OPT_PROP:
 			props[ao.nprops++] = optarg;
+			break;
+		case OPT_PARSER:
+			if (strcmp(optarg, "auto") == 0)
+				parser = NUDGE_DSN_AUTO;
+			else if (strcmp(optarg, "sisimai") == 0)
+				parser = NUDGE_DSN_SISIMAI;
+			else if (strcmp(optarg, "builtin") == 0)
+				parser = NUDGE_DSN_BUILTIN;
+			else
+				nudge_cli_usage(&cli, "--parser: expected auto, "
+				    "sisimai or builtin");
 			break;
 		case OPT_SOURCE:
 			check_utf8("source", optarg);
@@ -249,56 +265,63 @@ main(int argc, char **argv)
 			else if (strcmp(optarg, "mdy") == 0)
 				io.date_order = 'm';
 			else
-				usage("--date-order: expected dmy or mdy");
+				nudge_cli_usage(&cli, "--date-order: expected dmy "
+				    "or mdy");
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
+	/* --create makes what is missing: the store, and contacts */
+	ao.create = io.create = cli.create;
 	argc -= optind;
 	argv += optind;
 	if (!importing) {
 		if (argc > 0)
-			usage("add takes no operands");
+			nudge_cli_usage(&cli, "add takes no operands");
 		if (ao.contact == NULL || ao.type == NULL)
-			usage("add needs --contact and --type");
+			nudge_cli_usage(&cli, "add needs --contact and --type");
 	} else {
 		if (argc > 1)
-			usage("import takes one file");
+			nudge_cli_usage(&cli, "import takes one file");
 		if (argc == 1)
 			input = argv[0];
 		else if (isatty(STDIN_FILENO))
-			usage("no file given and stdin is a terminal");
-		if (format != NULL && strcmp(format, "dsn") == 0) {
+			nudge_cli_usage(&cli,
+			    "no file given and stdin is a terminal");
+		mail = format != NULL && (strcmp(format, "dsn") == 0 ||
+		    strcmp(format, "sisimai") == 0);
+		if (mail) {
 			if (io.create || rejpath != NULL)
-				usage("--format dsn takes no --create or "
-				    "--rejects");
+				nudge_cli_usage(&cli, "--format dsn and sisimai "
+				    "take no --create or --rejects");
 		} else
 			io.format = format_of(format, input);
-		if ((format == NULL || strcmp(format, "dsn") != 0) &&
-		    strcmp(input, "-") != 0 && (in = fopen(input, "r")) == NULL)
+		if (parser != NUDGE_DSN_AUTO && (format == NULL ||
+		    strcmp(format, "dsn") != 0))
+			nudge_cli_usage(&cli, "--parser goes with --format "
+			    "dsn");
+		if (!mail && strcmp(input, "-") != 0 &&
+		    (in = fopen(input, "r")) == NULL)
 			err(EX_NOINPUT, "%s", input);
 	}
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_CREATE,
-	    &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
+	st = nudge_cli_store(&cli, 0);
 	if (!importing) {
 		ao.props = props;
-		ao.country = cfg.default_country;
+		ao.country = cli.cfg.default_country;
 		ao.now = (int64_t)time(NULL);
 		if ((rc = nudge_event_add(st, &ao, &id, &created, &ne)) != 0) {
 			if (rc == EX_USAGE)
-				usage(ne.msg);
+				nudge_cli_usage(&cli, "%s", ne.msg);
 			warnx("%s", ne.msg);
 		} else {
 			printf("%lld\n", (long long)id);
 		}
 		goto done;
 	}
-	if (format != NULL && strcmp(format, "dsn") == 0) {
-		rc = import_dsn(st, input, &io, &cfg);
+	if (mail) {
+		rc = import_dsn(st, input, &io, &cli.cfg, parser,
+		    strcmp(format, "sisimai") == 0);
 		goto done;
 	}
 	if (rejpath != NULL && (rej = fopen(rejpath, "w")) == NULL) {
@@ -307,13 +330,14 @@ main(int argc, char **argv)
 		goto done;
 	}
 	sh.name = io.name = strcmp(input, "-") == 0 ? "(stdin)" : input;
-	io.country = cfg.default_country;
+	io.country = cli.cfg.default_country;
 	io.now = (int64_t)time(NULL);
 	io.rejects = rej;
 	io.maps = props;
 	io.nmaps = nmaps;
 	if (io.type != NULL && !nudge_event_type_ok(io.type))
-		usage("--type: not an event type ([a-z][a-z0-9_]*)");
+		nudge_cli_usage(&cli, "--type: not an event type "
+		    "([a-z][a-z0-9_]*)");
 	io.on_reject = rej == NULL ? show_reject : NULL;
 	io.arg = &sh;
 	if ((rc = nudge_event_import(st, in, &io, &cnt, &ne)) != 0) {
@@ -346,8 +370,7 @@ done:
 	}
 	if (in != stdin)
 		fclose(in);
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	free(props);
 	if (fflush(stdout) == EOF && rc == 0)
 		rc = EX_IOERR;

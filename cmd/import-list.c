@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cli.h"
 #include "config.h"
 #include "contact.h"
 #include "listimport.h"
@@ -20,20 +21,22 @@ static const char usage_text[] =
     "[-k email|phone] [-l name]...\n"
     "                         [-m column=field]... [-r rejects.csv] "
     "[--replace-lists]\n"
-    "                         [-u all|blanks|none] [--db file] "
-    "[--config file] [file | -]\n"
+    "                         [-u all|blanks|none] [--create] "
+    "[--db file] [--config file]\n"
+    "                         [file | -]\n"
     "       nudge import-list --formats\n";
 
-enum { OPT_CONFIG = 256, OPT_DB, OPT_FORMATS, OPT_REPLACE_LISTS };
+enum { OPT_REPLACE_LISTS = 256, OPT_FORMATS };
 
 static const struct option longopts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "db", required_argument, NULL, OPT_DB },
+	NUDGE_CLI_OPT_CONFIG,
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
 	{ "delimiter", required_argument, NULL, 'd' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "formats", no_argument, NULL, OPT_FORMATS },
-	{ "help", no_argument, NULL, 'h' },
+	NUDGE_CLI_OPT_HELP,
 	{ "key", required_argument, NULL, 'k' },
 	{ "list", required_argument, NULL, 'l' },
 	{ "map", required_argument, NULL, 'm' },
@@ -51,14 +54,7 @@ struct rejects {
 	long dropped_shown;
 };
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 static int
 write_fail(struct rejects *rj, nudge_err *err)
@@ -119,11 +115,11 @@ delimiter(const char *s)
 	if (strcmp(s, "\t") == 0 || strcmp(s, "tab") == 0 ||
 	    strcmp(s, "\\t") == 0)
 		return '\t';
-	usage("--delimiter: expected , ; or tab");
+	nudge_cli_usage(&cli, "--delimiter: expected , ; or tab");
 }
 
-/* What the summary adds about fields left out and phones without a
- * country code. */
+/* What the summary adds: fields left out, phones without a country code,
+ * consent written and refused, the country guessed. */
 static void
 summary_notes(const char *input, const nudge_import_stats *s,
     const char *guessed, const char *tz)
@@ -167,22 +163,23 @@ summary_notes(const char *input, const nudge_import_stats *s,
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *input, *guessed = NULL;
+	const char *input, *guessed = NULL, *fname = NULL, *fwhat;
 	char how[64] = "";
+	size_t i;
 	const char **lists = NULL, **maps = NULL, **tmp;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
 	nudge_import_stats stats;
-	nudge_config cfg;
 	nudge_store *st;
 	nudge_err ne;
-	const char *fname = NULL, *fwhat;
 	FILE *fp;
-	size_t i;
 	int ch, rc;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "d:f:hk:l:m:nr:u:", longopts, NULL)) !=
 	    -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'd':
 			o.delimiter = delimiter(optarg);
@@ -192,21 +189,36 @@ main(int argc, char **argv)
 				if (strcmp(fname, optarg) == 0)
 					break;
 			if (fname == NULL || strcmp(fname, optarg) != 0)
-				usage("--format: see nudge import-list --formats");
+				nudge_cli_usage(&cli, "--format: see nudge "
+				    "import-list --formats");
 			o.format = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
+		case 'u':
+			if (strcmp(optarg, "all") == 0)
+				o.update = NUDGE_UPDATE_ALL;
+			else if (strcmp(optarg, "blanks") == 0)
+				o.update = NUDGE_UPDATE_BLANKS;
+			else if (strcmp(optarg, "none") == 0)
+				o.update = NUDGE_UPDATE_NONE;
+			else
+				nudge_cli_usage(&cli, "--update: expected all, "
+				    "blanks or none");
+			break;
+		case OPT_FORMATS:
+			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
+				printf("%-18s %s\n", fname, fwhat);
 			return 0;
 		case 'k':
 			if (strcmp(optarg, "phone") == 0)
 				o.key_phone = 1;
 			else if (strcmp(optarg, "email") != 0)
-				usage("--key: expected email or phone");
+				nudge_cli_usage(&cli,
+				    "--key: expected email or phone");
 			break;
 		case 'l':
 			if (*optarg == '\0')
-				usage("--list: empty list name");
+				nudge_cli_usage(&cli,
+				    "--list: empty list name");
 			if ((tmp = reallocarray(lists, o.nlists + 1,
 			    sizeof *lists)) == NULL)
 				err(EX_OSERR, NULL);
@@ -226,60 +238,38 @@ main(int argc, char **argv)
 		case 'r':
 			rj.path = optarg;
 			break;
-		case 'u':
-			if (strcmp(optarg, "all") == 0)
-				o.update = NUDGE_UPDATE_ALL;
-			else if (strcmp(optarg, "blanks") == 0)
-				o.update = NUDGE_UPDATE_BLANKS;
-			else if (strcmp(optarg, "none") == 0)
-				o.update = NUDGE_UPDATE_NONE;
-			else
-				usage("--update: expected all, blanks or none");
-			break;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
-			break;
-		case OPT_FORMATS:
-			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
-				printf("%-18s %s\n", fname, fwhat);
-			return 0;
 		case OPT_REPLACE_LISTS:
 			o.replace_lists = 1;
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage("one input file at most");
+		nudge_cli_usage(&cli, "one input file at most");
 	input = argc == 1 ? argv[0] : "-";
 	if (strcmp(input, "-") == 0) {
 		if (argc == 0 && isatty(STDIN_FILENO))
-			usage("no input: give a CSV file, or pipe one in");
+			nudge_cli_usage(&cli,
+			    "no input: give a CSV file, or pipe one in");
 		fp = stdin;
 		input = "(stdin)";
 	} else if ((fp = fopen(input, "r")) == NULL) {
 		err(EX_NOINPUT, "%s", input);
 	}
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_CREATE,
-	    &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
+	/* importing contacts is how a store begins: no --create needed */
+	st = nudge_cli_store(&cli, NUDGE_STORE_CREATE);
 	if (rj.path != NULL && (rj.fp = fopen(rj.path, "w")) == NULL)
 		err(EX_CANTCREAT, "%s", rj.path);
 	rj.name = input;
 	o.name = input;
 	o.lists = lists;
 	o.maps = maps;
-	o.country = cfg.default_country;
-	if (cfg.default_country[0] == '\0' &&
-	    (guessed = nudge_phone_country_of_tz(cfg.policy.quiet_tz)) != NULL)
+	o.country = cli.cfg.default_country;
+	if (cli.cfg.default_country[0] == '\0' && (guessed =
+	    nudge_phone_country_of_tz(cli.cfg.policy.quiet_tz)) != NULL)
 		o.country = guessed;
 	o.now = (int64_t)time(NULL);
 	o.on_header = on_header;
@@ -310,7 +300,7 @@ main(int argc, char **argv)
 		    stats.read, stats.inserted, stats.updated, stats.unchanged,
 		    stats.rejected, stats.memberships, how,
 		    o.dry_run ? " (dry run: nothing written)" : "");
-		summary_notes(input, &stats, guessed, cfg.policy.quiet_tz);
+		summary_notes(input, &stats, guessed, cli.cfg.policy.quiet_tz);
 		if (stats.rejected > 0)
 			rc = EX_DATAERR;
 	}
@@ -318,8 +308,7 @@ main(int argc, char **argv)
 		rc = EX_IOERR;
 	if (fp != stdin)
 		fclose(fp);
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	free(lists);
 	free(maps);
 	return rc;

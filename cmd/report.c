@@ -6,126 +6,105 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "fmt.h"
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day] [-c name] "
-    "[-f table|tsv|csv|json]\n"
-    "                    [-s time] [--conversion type] [--window duration]\n"
-    "                    [--db file] [--config file]\n";
+    "usage: nudge report [-b campaign|step|channel|day|bounce] [-c name] "
+    "[-f table|tsv|csv|json|html]\n"
+    "                    [-s time] [--until time] [--conversion type] [--window duration]\n"
+    "                    [--create] [--db file] [--config file]\n";
 
-enum { OPT_CONFIG = 256, OPT_CONVERSION, OPT_DB, OPT_WINDOW };
+enum { OPT_CONVERSION = 256, OPT_WINDOW, OPT_UNTIL };
 
 static const struct option longopts[] = {
 	{ "by", required_argument, NULL, 'b' },
 	{ "campaign", required_argument, NULL, 'c' },
-	{ "config", required_argument, NULL, OPT_CONFIG },
+	NUDGE_CLI_OPT_CONFIG,
 	{ "conversion", required_argument, NULL, OPT_CONVERSION },
-	{ "db", required_argument, NULL, OPT_DB },
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
 	{ "format", required_argument, NULL, 'f' },
-	{ "help", no_argument, NULL, 'h' },
+	NUDGE_CLI_OPT_HELP,
 	{ "since", required_argument, NULL, 's' },
+	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
 };
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL;
 	enum nudge_fmt_kind kind = NUDGE_FMT_TABLE;
 	nudge_report_opts o = { 0 };
-	const char *const *cols;
-	sqlite3_stmt *s = NULL;
-	nudge_fmt *f = NULL;
-	nudge_config cfg;
 	nudge_store *st;
 	nudge_err ne;
-	size_t ncols;
-	int ch, rc;
+	int ch, rc, html = 0;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "b:c:f:hs:", longopts, NULL)) !=
 	    -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'b':
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
-				usage("--by: expected campaign, step, channel or "
-				    "day");
+				nudge_cli_usage(&cli,
+				    "--by: expected campaign, step, channel, "
+				    "day or bounce");
 			break;
 		case 'c':
 			o.campaign = optarg;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS)
-				usage("--format: expected table, tsv, csv or json");
+			html = strcmp(optarg, "html") == 0;
+			if (!html && (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
+			    kind == NUDGE_FMT_IDS))
+				nudge_cli_usage(&cli,
+				    "--format: expected table, tsv, csv, json or "
+				    "html");
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		case 's':
-			if (nudge_time_parse(optarg, &o.since) == -1)
-				usage("--since: expected a time such as 2026-11-01 "
-				    "or 2026-11-01T09:00:00Z");
+			o.since = nudge_cli_time(&cli, "--since", optarg);
 			o.has_since = 1;
 			break;
-		case OPT_CONFIG:
-			cfgpath = optarg;
+		case OPT_UNTIL:
+			o.until = nudge_cli_time(&cli, "--until", optarg);
+			o.has_until = 1;
 			break;
 		case OPT_CONVERSION:
 			if (!nudge_is_name(optarg))
-				usage("--conversion: expected an event type such "
+				nudge_cli_usage(&cli,
+				    "--conversion: expected an event type such "
 				    "as purchase");
 			o.conversion = optarg;
 			break;
-		case OPT_DB:
-			dbpath = optarg;
-			break;
 		case OPT_WINDOW:
 			if (nudge_duration_parse(optarg, &o.window) == -1)
-				usage("--window: expected a duration such as 7d");
+				nudge_cli_usage(&cli,
+				    "--window: expected a duration such as 7d");
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	if (optind != argc)
-		usage("no operands expected");
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_report_prepare(st, &o, &s, &cols, &ncols, &ne)) != 0 ||
-	    (rc = nudge_fmt_open(&f, stdout, kind, cols, ncols, &ne)) != 0)
-		goto done;
-	nudge_fmt_formula_safe(f);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if ((rc = nudge_fmt_stmt_row(f, s, &ne)) != 0)
-			goto done;
-	if (rc != SQLITE_DONE) {
-		rc = nudge_store_error(st, &ne, "report");
-		goto done;
-	}
-	rc = nudge_fmt_close(f, &ne);
-	f = NULL;
-done:
+		nudge_cli_usage(&cli, "no operands expected");
+	if (html && o.by != NUDGE_REPORT_CAMPAIGN)
+		nudge_cli_usage(&cli, "--by does not go with --format html: the "
+		    "page shows every grouping");
+	st = nudge_cli_store(&cli, 0);
+	if (html)
+		rc = nudge_report_html(st, &o, NULL, stdout, &ne);
+	else
+		rc = nudge_report_write(st, &o, kind, stdout, &ne);
 	if (rc != 0)
 		warnx("%s", ne.msg);
-	nudge_fmt_close(f, NULL);
-	sqlite3_finalize(s);
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	return rc;
 }

@@ -7,28 +7,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "fmt.h"
+#include "names.h"
 #include "segment.h"
 
 static const char usage_text[] =
     "usage: nudge segment [-c] [-f ids|tsv|csv|json|table] [--explain]\n"
     "                     [--fields field,...] [--now time] [--save name]\n"
-    "                     [--db file] [--config file] expr ...\n";
+    "                     [--create] [--db file] [--config file] expr ...\n";
 
-enum { OPT_CONFIG = 256, OPT_DB, OPT_EXPLAIN, OPT_FIELDS, OPT_NOW,
-    OPT_SAVE };
+enum { OPT_EXPLAIN = 256, OPT_FIELDS, OPT_SAVE };
 
 static const struct option longopts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
+	NUDGE_CLI_OPT_CONFIG,
 	{ "count", no_argument, NULL, 'c' },
-	{ "db", required_argument, NULL, OPT_DB },
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ "fields", required_argument, NULL, OPT_FIELDS },
 	{ "format", required_argument, NULL, 'f' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "now", required_argument, NULL, OPT_NOW },
+	NUDGE_CLI_OPT_HELP,
+	NUDGE_CLI_OPT_NOW,
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -36,14 +38,7 @@ static const struct option longopts[] = {
 static const char *const default_fields[] = { "id", "email", "phone",
     "first_name", "last_name" };
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 /* Splits --fields a,b,c in place. */
 static size_t
@@ -60,7 +55,7 @@ split_fields(char *s, const char ***out)
 		if ((p = strchr(s, ',')) != NULL)
 			*p = '\0';
 		if (*s == '\0')
-			usage("--fields: an empty field name");
+			nudge_cli_usage(&cli, "--fields: an empty field name");
 		f[n++] = s;
 		if (p == NULL)
 			break;
@@ -86,46 +81,17 @@ join(int argc, char **argv)
 }
 
 static int
-print_rows(nudge_store *st, const nudge_seg *seg, enum nudge_fmt_kind kind,
-    const char *const *fields, size_t nfields, nudge_err *ne)
+print_count(nudge_store *st, const nudge_seg *q, nudge_err *ne)
 {
-	sqlite3_stmt *s;
-	nudge_fmt *f;
-	int rc, step;
-
-	if ((rc = nudge_seg_prepare(st, seg, &s, ne)) != 0)
-		return rc;
-	if ((rc = nudge_fmt_open(&f, stdout, kind, fields, nfields, ne)) != 0) {
-		sqlite3_finalize(s);
-		return rc;
-	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW)
-		if ((rc = nudge_fmt_stmt_row(f, s, ne)) != 0)
-			break;
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = nudge_store_error(st, ne, "segment");
-	sqlite3_finalize(s);
-	if (nudge_fmt_close(f, rc == 0 ? ne : NULL) != 0 && rc == 0)
-		rc = EX_IOERR;
-	return rc;
-}
-
-static int
-print_count(nudge_store *st, const nudge_seg *seg, nudge_err *ne)
-{
-	sqlite3_stmt *s;
+	int64_t n;
 	int rc;
 
-	if ((rc = nudge_seg_prepare(st, seg, &s, ne)) != 0)
+	if ((rc = nudge_seg_count(st, q, &n, ne)) != 0)
 		return rc;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		printf("%lld\n", (long long)sqlite3_column_int64(s, 0));
-	else
-		rc = nudge_store_error(st, ne, "segment");
-	sqlite3_finalize(s);
-	if (rc == 0 && fflush(stdout) == EOF)
-		rc = nudge_errf(ne, EX_IOERR, "write error");
-	return rc;
+	printf("%lld\n", (long long)n);
+	if (fflush(stdout) == EOF)
+		return nudge_errf(ne, EX_IOERR, "write error");
+	return 0;
 }
 
 static int
@@ -142,42 +108,57 @@ print_explain(const nudge_seg *q, nudge_err *ne)
 	return rc;
 }
 
+static void
+on_unknown(void *arg, const nudge_seg_name *u, int rc, const char *why)
+{
+	(void)arg;
+	(void)rc;
+	warnx("warning: column %zu: %s", u->col, why);
+}
+
+/* A name the store does not hold (a typo: opend, "Newsletter") selects
+ * nobody, or everybody after `not`: say so, and go on as asked. */
+static void
+warn_names(nudge_store *st, const nudge_config *cfg, const nudge_seg *seg)
+{
+	nudge_names *k;
+	nudge_err ne;
+
+	if (nudge_names_open(&k, st, cfg, &ne) != 0 ||
+	    nudge_names_check_seg(k, seg, on_unknown, NULL, &ne) != 0)
+		warnx("warning: names not checked: %s", ne.msg);
+	nudge_names_free(k);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *save = NULL;
+	const char *save = NULL;
 	const char *const *fields = default_fields;
 	const char **userfields = NULL;
 	size_t nfields = sizeof default_fields / sizeof default_fields[0];
 	enum nudge_fmt_kind kind = NUDGE_FMT_IDS;
-	int ch, rc, count = 0, explain = 0, have_kind = 0, have_now = 0;
-	nudge_config cfg;
+	int ch, rc, count = 0, explain = 0, have_kind = 0;
 	nudge_store *st;
 	nudge_seg seg, q = { 0 };
 	nudge_buf out = { 0 };
 	nudge_err ne;
-	int64_t now = 0;
 	char *expr;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "cf:h", longopts, NULL)) != -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'c':
 			count = 1;
 			break;
 		case 'f':
 			if (nudge_fmt_kind_parse(optarg, &kind) == -1)
-				usage("--format: expected ids, tsv, csv, json "
+				nudge_cli_usage(&cli,
+				    "--format: expected ids, tsv, csv, json "
 				    "or table");
 			have_kind = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
 			break;
 		case OPT_EXPLAIN:
 			explain = 1;
@@ -187,69 +168,56 @@ main(int argc, char **argv)
 			nfields = split_fields(optarg, &userfields);
 			fields = userfields;
 			break;
-		case OPT_NOW:
-			if (nudge_time_parse(optarg, &now) == -1) {
-				char qt[80];
-				nudge_quote(qt, sizeof qt, optarg,
-				    strlen(optarg));
-				warnx("--now: not a time: \"%s\"", qt);
-				usage(NULL);
-			}
-			have_now = 1;
-			break;
 		case OPT_SAVE:
 			if (!nudge_is_name(optarg))
-				usage("--save: a name is lower-case letters, "
+				nudge_cli_usage(&cli,
+				    "--save: a name is lower-case letters, "
 				    "digits, _ and -, starting with a letter");
 			save = optarg;
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		usage("no expression");
+		nudge_cli_usage(&cli, "no expression");
 	expr = join(argc, argv);
-	if (!have_now)
-		now = (int64_t)time(NULL);
 	if (!have_kind)
 		kind = isatty(STDOUT_FILENO) ? NUDGE_FMT_TABLE :
 		    userfields != NULL ? NUDGE_FMT_TSV : NUDGE_FMT_IDS;
 
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	/* Reading never creates a store (an empty one selects nobody, which
-	 * would hide a wrong path); saving is a write and does. */
-	if ((rc = nudge_config_open_store(&cfg, dbpath, save != NULL ?
-	    NUDGE_STORE_CREATE : NUDGE_STORE_READONLY, &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_seg_compile(st, save, expr, now, &seg, &ne)) != 0) {
+	/* an empty store selects nobody, which would hide a wrong path:
+	 * only --create makes one, even to save into */
+	st = nudge_cli_store(&cli, save != NULL ? 0 : NUDGE_STORE_READONLY);
+	if ((rc = nudge_seg_compile(st, save, expr, cli.now, &seg, &ne)) !=
+	    0) {
 		warnx("%s", ne.msg);
 		if (rc == EX_USAGE && nudge_seg_caret(&out, expr,
 		    seg.err_off) == 0)
 			fputs(out.s, stderr);
 		goto done;
 	}
+	warn_names(st, &cli.cfg, &seg);
 	if (kind == NUDGE_FMT_IDS)
 		nfields = 1; /* the id, which fields[0] need not be */
 	if ((rc = nudge_seg_select(&seg, kind == NUDGE_FMT_IDS ? NULL : fields,
 	    kind == NUDGE_FMT_IDS ? 0 : nfields, count, &q, &ne)) != 0) {
 		if (rc == EX_USAGE)
-			usage(ne.msg);
+			nudge_cli_usage(&cli, "%s", ne.msg);
 		goto fail;
 	}
 	if (save != NULL &&
-	    (rc = nudge_seg_save(st, save, expr, now, &ne)) != 0)
+	    (rc = nudge_seg_save(st, save, expr, cli.now, &ne)) != 0)
 		goto fail;
 	if (explain)
 		rc = print_explain(&q, &ne);
 	else if (count)
 		rc = print_count(st, &q, &ne);
 	else if (save == NULL || have_kind)
-		rc = print_rows(st, &q, kind, kind == NUDGE_FMT_IDS ?
-		    default_fields : fields, nfields, &ne);
+		rc = nudge_seg_write(st, &q, kind, kind == NUDGE_FMT_IDS ?
+		    default_fields : fields, nfields, stdout, &ne);
 fail:
 	if (rc != 0)
 		warnx("%s", ne.msg);
@@ -257,8 +225,7 @@ done:
 	nudge_seg_free(&q);
 	nudge_seg_free(&seg);
 	nudge_buf_free(&out);
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	free(userfields);
 	free(expr);
 	return rc;

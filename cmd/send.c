@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "send.h"
@@ -21,26 +22,26 @@ static const char usage_text[] =
     "                  [--transport url] [--campaigns dir] [--from address]\n"
     "                  [--parallel n] [--rate n] [--resend-unknown] "
     "[--transactional]\n"
-    "                  [--format tsv|json] [--now time] [--db file] "
-    "[--config file]\n"
-    "                  < contacts\n";
+    "                  [--format tsv|json] [--now time] [--create] "
+    "[--db file]\n"
+    "                  [--config file] < contacts\n";
 
-enum { OPT_CHANNEL = 256, OPT_CONFIG, OPT_DB, OPT_FORMAT, OPT_FROM,
-	OPT_NOW, OPT_PARALLEL, OPT_RATE, OPT_RESEND, OPT_TRANSACTIONAL,
-	OPT_TRANSPORT };
+enum { OPT_CHANNEL = 256, OPT_FORMAT, OPT_FROM, OPT_PARALLEL, OPT_RATE,
+	OPT_RESEND, OPT_TRANSACTIONAL, OPT_TRANSPORT };
 enum { OPT_CAMPAIGNS = 300 };  /* trigger lines: where campaign files are */
 
 static const struct option longopts[] = {
 	{ "campaign", required_argument, NULL, 'c' },
 	{ "campaigns", required_argument, NULL, OPT_CAMPAIGNS },
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "db", required_argument, NULL, OPT_DB },
+	NUDGE_CLI_OPT_CONFIG,
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "from", required_argument, NULL, OPT_FROM },
-	{ "help", no_argument, NULL, 'h' },
-	{ "now", required_argument, NULL, OPT_NOW },
+	NUDGE_CLI_OPT_HELP,
+	NUDGE_CLI_OPT_NOW,
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "resend-unknown", no_argument, NULL, OPT_RESEND },
@@ -58,50 +59,9 @@ struct out {
 	long done;
 	off_t total;        /* stdin's size when it is a file, else 0 */
 	struct timespec t0, last;
-	struct {            /* skips counted by the reason's first words */
-		char what[48];
-		long n;
-	} why[16];
-	size_t nwhy;
 };
 
-/* Counts a skip under its reason's class: the text before " (" or ":"
- * ("unsubscribed", "frequency cap", "no email address"). */
-static void
-count_skip(struct out *o, const char *detail)
-{
-	size_t i, n = strcspn(detail, "(:");
-
-	while (n > 0 && detail[n - 1] == ' ')
-		n--;
-	if (n >= sizeof o->why[0].what)
-		n = sizeof o->why[0].what - 1;
-	for (i = 0; i < o->nwhy; i++)
-		if (strlen(o->why[i].what) == n &&
-		    strncmp(o->why[i].what, detail, n) == 0)
-			break;
-	if (i == o->nwhy) {
-		if (o->nwhy == sizeof o->why / sizeof o->why[0]) {
-			detail = "other";
-			n = 5;
-			i = o->nwhy - 1;
-		} else {
-			o->nwhy++;
-		}
-		memcpy(o->why[i].what, detail, n);
-		o->why[i].what[n] = '\0';
-	}
-	o->why[i].n++;
-}
-
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 /* TSV: tabs and newlines in a detail would break the stream's lines. */
 static void
@@ -180,8 +140,6 @@ on_result(void *arg, const nudge_send_result *r)
 {
 	struct out *o = arg;
 
-	if (strcmp(r->status, "skipped") == 0)
-		count_skip(o, r->detail != NULL ? r->detail : "");
 	if (o->json) {
 		printf("{\"line\":%ld,\"input\":", r->line);
 		put_json(r->input);
@@ -214,24 +172,23 @@ on_result(void *arg, const nudge_send_result *r)
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *dir = NULL;
+	const char *dir = NULL;
 	nudge_send_opts so = { .channel = "email" };
 	nudge_send_stats stats;
 	struct out out = { .stats = &stats };
-	nudge_config cfg;
 	nudge_store *st;
 	nudge_err ne;
 	char *end;
-	int ch, rc, have_now = 0;
+	int ch, rc, again = 0;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "c:hnt:", longopts, NULL)) != -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'c':
 			so.campaign = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		case 'n':
 			so.dry_run = 1;
 			break;
@@ -244,36 +201,28 @@ main(int argc, char **argv)
 		case OPT_CHANNEL:
 			so.channel = optarg;
 			break;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
-			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") == 0)
 				out.json = 1;
 			else if (strcmp(optarg, "tsv") != 0)
-				usage("--format: expected tsv or json");
+				nudge_cli_usage(&cli,
+				    "--format: expected tsv or json");
 			break;
 		case OPT_FROM:
 			so.from = optarg;
 			break;
-		case OPT_NOW:
-			if (nudge_time_parse(optarg, &so.now) == -1)
-				usage("--now: expected an ISO 8601 time");
-			have_now = 1;
-			break;
 		case OPT_PARALLEL:
 			so.parallel = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || so.parallel < 1 || so.parallel > 64)
-				usage("--parallel: expected 1 to 64 connections");
+				nudge_cli_usage(&cli,
+				    "--parallel: expected 1 to 64 connections");
 			break;
 		case OPT_RATE:
 			so.rate = strtod(optarg, &end);
 			if ((*end != '\0' && strcmp(end, "/s") != 0) ||
 			    !(so.rate > 0))
-				usage("--rate: expected messages per second, "
+				nudge_cli_usage(&cli,
+				    "--rate: expected messages per second, "
 				    "such as 50 or 50/s");
 			break;
 		case OPT_RESEND:
@@ -286,7 +235,7 @@ main(int argc, char **argv)
 			so.transport = optarg;
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	/* at once, before any input: the password is in our argv now */
@@ -296,18 +245,20 @@ main(int argc, char **argv)
 		    "password_env (or password_file) under channels: email: "
 		    "in the configuration, nudge-config(5)");
 	if (optind != argc)
-		usage("contacts come on standard input, not as operands");
+		nudge_cli_usage(&cli,
+		    "contacts come on standard input, not as operands");
 	if (isatty(STDIN_FILENO))
-		usage("no contacts: pipe them in, e.g. nudge segment ... | "
+		nudge_cli_usage(&cli,
+		    "no contacts: pipe them in, e.g. nudge segment ... | "
 		    "nudge send ...");
 	/* without --campaign the lines are nudge trigger's, each naming
 	 * its campaign and step */
 	if (so.campaign != NULL && so.template_path == NULL)
-		usage("--template: which message to send");
+		nudge_cli_usage(&cli, "--template: which message to send");
 	if (so.campaign == NULL && so.template_path != NULL)
-		usage("--campaign: every message belongs to a campaign");
-	if (!have_now)
-		so.now = (int64_t)time(NULL);
+		nudge_cli_usage(&cli,
+		    "--campaign: every message belongs to a campaign");
+	so.now = cli.now;
 	out.progress = isatty(STDERR_FILENO);
 	out.dry_run = so.dry_run;
 	if (out.progress) {
@@ -317,11 +268,8 @@ main(int argc, char **argv)
 			out.total = sb.st_size;
 		clock_gettime(CLOCK_MONOTONIC, &out.t0);
 	}
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	so.cfg = &cfg;
+	st = nudge_cli_store(&cli, 0);
+	so.cfg = &cli.cfg;
 	so.on_result = on_result;
 	so.arg = &out;
 	so.file_nosync = getenv("NUDGE_FILE_NOSYNC") != NULL;
@@ -341,7 +289,12 @@ main(int argc, char **argv)
 		warnx("%ld messages of an earlier send that died are now "
 		    "unknown (not resent; --resend-unknown sends them)",
 		    stats.recovered);
-	if (so.dry_run)
+	if (so.dry_run && stats.held > 0)
+		warnx("%s: read %ld, rendered %ld, skipped %ld; %ld of them "
+		    "would be held now (%s; dry run: nothing sent or stored)",
+		    so.campaign != NULL ? so.campaign : "campaigns", stats.read,
+		    stats.rendered, stats.skipped, stats.held, stats.quiet);
+	else if (so.dry_run)
 		warnx("%s: read %ld, rendered %ld, skipped %ld (dry run: nothing "
 		    "sent or stored)", so.campaign != NULL ? so.campaign :
 		    "campaigns", stats.read, stats.rendered, stats.skipped);
@@ -352,28 +305,49 @@ main(int argc, char **argv)
 		    stats.sent, stats.skipped, stats.duplicate, stats.bounced,
 		    stats.failed, stats.tempfail, stats.unknown,
 		    stats.held > 0 ? ", held " : "", stats.held);
-	if (out.nwhy > 0 && so.campaign == NULL) {
+	if (stats.skipped > 0 && so.campaign == NULL) {
 		/* trigger lines: many campaigns, so the reasons in sum */
 		char line[1024];
-		size_t i, len = 0;
+		size_t len = 0;
+		int i;
 
-		for (i = 0; i < out.nwhy && len < sizeof line; i++)
-			len += (size_t)snprintf(line + len, sizeof line - len,
-			    "%s%ld %s", i > 0 ? ", " : "", out.why[i].n,
-			    out.why[i].what);
+		for (i = 0; i < NUDGE_SKIP__N && len < sizeof line; i++)
+			if (stats.skips[i] > 0)
+				len += (size_t)snprintf(line + len, sizeof line -
+				    len, "%s%ld %s", len > 0 ? ", " : "",
+				    stats.skips[i], nudge_skip_name(i));
 		warnx("skipped: %s", line);
 	}
-	if (stats.held > 0 && rc != 0)
-		warnx("%ld held: not sent, not claimed; a rerun sends them",
-		    stats.held);
-	else if (stats.held > 0)
-		warnx("%ld held for quiet hours: not sent, offered again by "
-		    "the next nudge trigger", stats.held);
+	if (stats.segments > 0 && stats.tracked_segments > 0)
+		warnx("sms: %ld segments %s; link tracking added %ld of them "
+		    "(tracking: sms_links: no in the configuration keeps the "
+		    "links as written)", stats.segments, so.dry_run ?
+		    "rendered" : "sent", stats.tracked_segments);
+	else if (stats.segments > 0)
+		warnx("sms: %ld segment%s %s", stats.segments,
+		    stats.segments > 1 ? "s" : "", so.dry_run ? "rendered" :
+		    "sent");
+	if (!so.dry_run && stats.held > 0) {
+		if (rc != 0 || stats.quiet[0] == '\0')
+			warnx("%ld held: not sent, not claimed; a rerun sends "
+			    "them", stats.held);
+		else if (so.campaign != NULL) {
+			/* no trigger line names a one-off blast: nothing
+			 * sends these unless this command runs again, which
+			 * exit 75 asks of cron */
+			warnx("%ld held, not sent and not claimed: %s; they "
+			    "may be sent from then on, and nothing sends "
+			    "them but this command run again then",
+			    stats.held, stats.quiet);
+			again = 1;
+		} else
+			warnx("%ld held for quiet hours: not sent, offered "
+			    "again by the next nudge trigger", stats.held);
+	}
 	if (rc != 0)
 		warnx("%s", ne.msg);
-	else if (stats.tempfail > 0)
+	else if (stats.tempfail > 0 || again)
 		rc = EX_TEMPFAIL;
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	return rc;
 }

@@ -15,24 +15,27 @@
 
 #include <openssl/crypto.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "fcgi.h"
 #include "track.h"
 
 static const char usage_text[] =
-    "usage: nudge track [--config file] [--db file]\n"
-    "       nudge track url [--config file] [--db file] [--now time] "
-    "[--step name]\n"
-    "                   open|click|unsub campaign contact [link]\n";
+    "usage: nudge track [--config file] [--create] [--db file]\n"
+    "       nudge track url [--config file] [--create] [--db file] "
+    "[--now time]\n"
+    "                   [--step name] open|click|unsub campaign contact "
+    "[link]\n";
 
-enum { OPT_CONFIG = 256, OPT_DB, OPT_NOW, OPT_STEP };
+enum { OPT_STEP = 256 };
 
 static const struct option longopts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "db", required_argument, NULL, OPT_DB },
-	{ "help", no_argument, NULL, 'h' },
-	{ "now", required_argument, NULL, OPT_NOW },
+	NUDGE_CLI_OPT_CONFIG,
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
+	NUDGE_CLI_OPT_HELP,
+	NUDGE_CLI_OPT_NOW,
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -44,14 +47,7 @@ static const struct option longopts[] = {
  * not to tie up the web server.  NUDGE_TRACK_BUSY_MS overrides it. */
 #define BUSY_MS 2000
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 /* What every request needs, loaded once per process: per request for a
  * CGI program, once for the FastCGI server. */
@@ -70,26 +66,19 @@ open_store(void *arg, nudge_store **st, nudge_err *err)
 	struct app *a = arg;
 	const char *env = getenv("NUDGE_TRACK_BUSY_MS");
 	int64_t ms = BUSY_MS;
-	int rc, persist = 1;
+	int rc;
 
 	if (a->st != NULL) {
 		*st = a->st;
 		return 0;
 	}
-	if ((rc = nudge_config_open_store(&a->cfg, a->db, 0, st, err)) != 0)
+	if ((rc = nudge_config_open_store(&a->cfg, a->db, cli.create ?
+	    NUDGE_STORE_CREATE : 0, st, err)) != 0)
 		return rc;
 	if (env != NULL && (nudge_parse_i64(env, &ms) == -1 || ms < 0 ||
 	    ms > 60000))
 		ms = BUSY_MS;
-	sqlite3_busy_timeout((*st)->db, (int)ms);
-	/* A CGI request is a process, most often the store's only
-	 * connection: by default its close would checkpoint the WAL, fsync
-	 * and delete it, for the next request to create it again.  Leave
-	 * that to the automatic checkpoints of later writers. */
-	sqlite3_db_config((*st)->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
-	    NULL);
-	sqlite3_file_control((*st)->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	    &persist);
+	nudge_store_per_request(*st, (int)ms);
 	if (a->persistent)
 		a->st = *st;
 	return 0;
@@ -322,13 +311,10 @@ fastcgi(const char *cfgpath, const char *dbpath)
 
 /* `nudge track url`: prints a tracking URL. */
 static int
-url(int argc, char **argv, const char *cfgpath, const char *dbpath,
-    const char *step, int64_t now)
+url(int argc, char **argv, const char *step)
 {
-	nudge_config cfg;
-	nudge_store *st = NULL;
+	nudge_store *st;
 	nudge_buf out = { 0 };
-	sqlite3_stmt *s;
 	nudge_err ne;
 	char *secret = NULL;
 	int64_t camp = 0, contact;
@@ -336,7 +322,8 @@ url(int argc, char **argv, const char *cfgpath, const char *dbpath,
 	int rc;
 
 	if (argc < 3 || argc > 4)
-		usage("url: expected open, click or unsub, a campaign, a "
+		nudge_cli_usage(&cli,
+		    "url: expected open, click or unsub, a campaign, a "
 		    "contact id and, for click, a link");
 	if (strcmp(argv[0], "open") == 0)
 		kind = 'o';
@@ -345,40 +332,32 @@ url(int argc, char **argv, const char *cfgpath, const char *dbpath,
 	else if (strcmp(argv[0], "unsub") == 0)
 		kind = 'u';
 	else
-		usage("url: expected open, click or unsub");
+		nudge_cli_usage(&cli, "url: expected open, click or unsub");
 	if ((kind == 'c') != (argc == 4))
-		usage("url: a link goes with click, and only with click");
+		nudge_cli_usage(&cli,
+		    "url: a link goes with click, and only with click");
 	if (nudge_parse_i64(argv[2], &contact) == -1 || contact <= 0)
-		usage("url: the contact is an id");
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_secret(&cfg, NUDGE_SECRET_TRACKING, &secret,
-	    &ne)) != 0)
+		nudge_cli_usage(&cli, "url: the contact is an id");
+	nudge_cli_config(&cli);
+	if ((rc = nudge_config_secret(&cli.cfg, NUDGE_SECRET_TRACKING,
+	    &secret, &ne)) != 0)
 		goto done;
-	if (secret == NULL || cfg.tracking.base_url == NULL) {
+	if (secret == NULL || cli.cfg.tracking.base_url == NULL) {
 		rc = nudge_errf(&ne, EX_USAGE, "the config has no tracking: "
 		    "base_url and secret");
 		goto done;
 	}
-	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
+	st = nudge_cli_store(&cli, 0);
+	if ((rc = nudge_store_campaign_id(st, argv[1], &camp, &ne)) != 0)
 		goto done;
-	if (sqlite3_prepare_v2(st->db, "SELECT id FROM campaigns"
-	    " WHERE name = ?", -1, &s, NULL) != SQLITE_OK) {
-		rc = nudge_store_error(st, &ne, "campaigns");
-		goto done;
-	}
-	sqlite3_bind_text(s, 1, argv[1], -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		camp = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
 	if (camp == 0) {
 		rc = nudge_errf(&ne, EX_DATAERR, "campaign: no such campaign: "
 		    "\"%s\"", argv[1]);
 		goto done;
 	}
-	if ((rc = nudge_track_url(&out, cfg.tracking.base_url, secret,
+	if ((rc = nudge_track_url(&out, cli.cfg.tracking.base_url, secret,
 	    strlen(secret), kind, camp, step, contact, argc == 4 ? argv[3] :
-	    NULL, argc == 4 ? strlen(argv[3]) : 0, now, &ne)) != 0)
+	    NULL, argc == 4 ? strlen(argv[3]) : 0, cli.now, &ne)) != 0)
 		goto done;
 	printf("%s\n", out.s);
 	if (fflush(stdout) == EOF)
@@ -387,55 +366,43 @@ done:
 	if (rc != 0)
 		warnx("%s", ne.msg);
 	nudge_buf_free(&out);
-	nudge_store_close(st);
 	nudge_config_secret_free(secret);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL, *step = "";
-	int64_t now = (int64_t)time(NULL);
+	const char *step = "";
 	int ch;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
-			break;
-		case OPT_NOW:
-			if (nudge_time_parse(optarg, &now) == -1)
-				usage("--now: expected a time such as "
-				    "2026-11-01T09:00:00Z");
-			break;
 		case OPT_STEP:
 			step = optarg;
 			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 0 && strcmp(argv[0], "url") == 0)
-		return url(argc - 1, argv + 1, cfgpath, dbpath, step, now);
+		return url(argc - 1, argv + 1, step);
 	if (argc > 0)
-		usage("unknown operand");
+		nudge_cli_usage(&cli, "unknown operand");
 	/* Only HMAC and SHA-256 from the default provider: reading the
 	 * system's openssl.cnf costs a fair part of a request. */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	if (getenv("GATEWAY_INTERFACE") != NULL)
-		return cgi(cfgpath, dbpath);
+		return cgi(cli.config, cli.db);
 	if (nudge_fcgi_is_listener(STDIN_FILENO))
-		return fastcgi(cfgpath, dbpath);
-	usage("not run as a CGI program (no GATEWAY_INTERFACE) nor as a "
+		return fastcgi(cli.config, cli.db);
+	nudge_cli_usage(&cli,
+	    "not run as a CGI program (no GATEWAY_INTERFACE) nor as a "
 	    "FastCGI server (standard input is no listening socket)");
 }

@@ -10,27 +10,32 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "names.h"
 #include "template.h"
 #include "trigger.h"
+#include "trigline.h"
 
 static const char usage_text[] =
     "usage: nudge trigger [-n] [-j jobs] [--check] [--explain] "
     "[--now time]\n"
-    "                     [--db file] [--config file] campaign.yaml ...\n";
+    "                     [--create] [--db file] [--config file] "
+    "campaign.yaml ...\n";
 
-enum { OPT_CHECK = 256, OPT_CONFIG, OPT_DB, OPT_EXPLAIN, OPT_NOW };
+enum { OPT_CHECK = 256, OPT_EXPLAIN };
 
 static const struct option longopts[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "db", required_argument, NULL, OPT_DB },
+	NUDGE_CLI_OPT_CONFIG,
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
-	{ "help", no_argument, NULL, 'h' },
+	NUDGE_CLI_OPT_HELP,
 	{ "jobs", required_argument, NULL, 'j' },
-	{ "now", required_argument, NULL, OPT_NOW },
+	NUDGE_CLI_OPT_NOW,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -41,14 +46,7 @@ struct out {
 	long n;
 };
 
-static void __attribute__((noreturn))
-usage(const char *why)
-{
-	if (why != NULL)
-		warnx("%s", why);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
+static nudge_cli cli;
 
 static void
 on_due(void *arg, const nudge_due *d)
@@ -57,8 +55,8 @@ on_due(void *arg, const nudge_due *d)
 
 	o->n++;
 	if (!o->dry_run)
-		printf("%lld\t%s\t%s\t%s\n", (long long)d->contact_id,
-		    d->c->name, d->step, d->c->path);
+		(void)nudge_trigline_write(stdout, d->contact_id, d->c->name,
+		    d->step, d->c->path);  /* checked at the final fflush */
 }
 
 /* Loads every file, and with check its templates too; the first error
@@ -101,32 +99,72 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 	return first;
 }
 
+/* Every name the campaigns' expressions use must be known (names.h):
+ * the first unknown one of each file is printed.  nostore, when not
+ * NULL, says why there is no store (--check without one).  Returns 0 or
+ * the first error's code. */
+static int
+check_names(nudge_campaign **cs, int n, nudge_store *st,
+    const nudge_config *cfg, const char *nostore)
+{
+	nudge_names *k;
+	nudge_err e;
+	int i, rc, first = 0, unchecked, nunchecked = 0;
+
+	if ((rc = nudge_names_open(&k, st, cfg, &e)) != 0)
+		errx(rc, "%s", e.msg);
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_names_add_campaign(k, cs[i], &e)) != 0)
+			errx(rc, "%s", e.msg);
+	for (i = 0; i < n; i++) {
+		if ((rc = nudge_campaign_check_names(cs[i], k, &unchecked,
+		    &e)) != 0) {
+			warnx("%s", e.msg);
+			first = first != 0 ? first : rc;
+		}
+		nunchecked += unchecked;
+	}
+	/* the config's exclusion segment, which every campaign applies */
+	if (cfg->policy.exclude != NULL && (rc = nudge_names_check_expr(k,
+	    cfg->policy.exclude, NULL, cfg->path, cfg->policy.exclude_line,
+	    cfg->policy.exclude_col, "policy: exclude", &nunchecked,
+	    &e)) != 0) {
+		warnx("%s", e.msg);
+		first = first != 0 ? first : rc;
+	}
+	nudge_names_free(k);
+	if (nunchecked > 0 && nostore != NULL)
+		warnx("note: no store (%s): %d name%s only a store could "
+		    "know (lists, campaigns, event types) not checked",
+		    nostore, nunchecked, nunchecked == 1 ? "" : "s");
+	return first;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *cfgpath = NULL, *dbpath = NULL;
 	nudge_campaign **cs;
-	nudge_config cfg;
 	nudge_store *st = NULL;
 	nudge_trigger_pool *pool = NULL;
 	nudge_buf ex = { 0 };
 	nudge_err ne;
 	struct out out = { 0 };
-	int64_t now = 0;
+	int64_t now;
 	char *end;
 	long jobs = 0;
-	int ch, i, n, rc, check = 0, explain = 0, have_now = 0;
+	int ch, i, n, rc, check = 0, explain = 0;
 
+	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "hj:n", longopts, NULL)) != -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		case 'j':
 			jobs = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || jobs < 1 ||
 			    jobs > 64)
-				usage("--jobs: expected a number from 1 to 64");
+				nudge_cli_usage(&cli,
+				    "--jobs: expected a number from 1 to 64");
 			break;
 		case 'n':
 			out.dry_run = 1;
@@ -134,41 +172,41 @@ main(int argc, char **argv)
 		case OPT_CHECK:
 			check = 1;
 			break;
-		case OPT_CONFIG:
-			cfgpath = optarg;
-			break;
-		case OPT_DB:
-			dbpath = optarg;
-			break;
 		case OPT_EXPLAIN:
 			explain = 1;
 			break;
-		case OPT_NOW:
-			if (nudge_time_parse(optarg, &now) == -1)
-				usage("--now: expected an ISO 8601 time");
-			have_now = 1;
-			break;
 		default:
-			usage(NULL);
+			nudge_cli_usage(&cli, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		usage("no campaign files");
-	if (!have_now)
-		now = (int64_t)time(NULL);
+		nudge_cli_usage(&cli, "no campaign files");
+	now = cli.now;
 	n = argc;
 	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
 	rc = load_all(argv, n, cs, check);
-	if (check || rc != 0)
+	if (rc != 0)
 		goto done;
-	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
-	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_READONLY,
-	    &st, &ne)) != 0)
-		errx(rc, "%s", ne.msg);
+	if (check) {
+		/* --check reads the store when there is one, and never
+		 * makes one */
+		nudge_cli_config(&cli);
+		if ((rc = nudge_config_open_store(&cli.cfg, cli.db,
+		    NUDGE_STORE_READONLY, &cli.st, &ne)) != 0 &&
+		    rc != EX_NOINPUT)
+			errx(rc, "%s", ne.msg);
+		st = cli.st;
+	} else {
+		st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
+	}
+	if ((rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg :
+	    NULL)) != 0 || check) {
+		nudge_cli_close(&cli);
+		goto done;
+	}
 	/* campaigns side by side, each thread on its own connection: by
 	 * default one per campaign up to JOBS_MAX, so that the system
 	 * shares the processors among them and a slow campaign never waits
@@ -193,8 +231,7 @@ main(int argc, char **argv)
 		fputs(nudge_buf_str(&ex), stdout);
 	if (rc != 0)
 		warnx("%s", ne.msg);
-	nudge_store_close(st);
-	nudge_config_free(&cfg);
+	nudge_cli_close(&cli);
 done:
 	if (fflush(stdout) == EOF && rc == 0) {
 		warn("stdout");

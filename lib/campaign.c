@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "clock.h"
+#include "names.h"
 #include "segment.h"
 #include "yaml.h"
 
@@ -91,7 +93,8 @@ duration(struct rd *r, const nudge_ynode *n, const char *where,
 /* Compiles a segment expression written at node n, so that a mistake is
  * reported at its line and column in the file. */
 static int
-expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
+expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst,
+    long *line, long *col)
 {
 	nudge_seg_ctx ctx = { .campaign = r->c->name, .lenient_refs = 1 };
 	nudge_seg seg;
@@ -101,9 +104,11 @@ expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
 
 	if ((rc = text(r, n, where, dst)) != 0)
 		return rc;
+	*line = n->line;
+	*col = n->col + (n->plain ? 0 : 1);
 	rc = nudge_seg_compile_ctx(NULL, NULL, *dst, 0, &ctx, &seg, &e);
 	if (rc != 0) {
-		long col = n->col + (n->plain ? 0 : 1) + (long)seg.err_col - 1;
+		long ecol = *col + (long)seg.err_col - 1;
 
 		/* "column N: why": the file's column replaces it */
 		msg = strncmp(e.msg, "column ", 7) == 0 && strchr(e.msg, ':') !=
@@ -111,10 +116,146 @@ expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
 		nudge_seg_free(&seg);
 		if (rc != EX_USAGE)
 			return nudge_errf(r->err, rc, "%s", e.msg);
-		return bad(r, n->line, col, where, "%s", msg);
+		return bad(r, n->line, ecol, where, "%s", msg);
 	}
 	nudge_seg_free(&seg);
 	return 0;
+}
+
+/* The expressions of c, with where they are, for the checks of names. */
+struct where {
+	const char *e;
+	long line, col;
+	char what[64];
+	const nudge_step *self;  /* the step whose if:/unless: it is */
+};
+
+/* Fills w[0..n) (room for 2 + 2 * nsteps) with c's expressions. */
+static size_t
+exprs(const nudge_campaign *c, struct where *w)
+{
+	size_t i, n = 0;
+
+	w[n] = (struct where){ c->audience, c->aud_line, c->aud_col,
+	    "audience", NULL };
+	n++;
+	if (c->goal != NULL) {
+		w[n] = (struct where){ c->goal, c->goal_line, c->goal_col,
+		    "goal", NULL };
+		n++;
+	}
+	for (i = 0; i < c->nsteps; i++) {
+		const nudge_step *s = &c->steps[i];
+
+		if (s->cond != NULL) {
+			w[n] = (struct where){ s->cond, s->cond_line,
+			    s->cond_col, "", s };
+			snprintf(w[n++].what, sizeof w->what, "steps[%zu]: if",
+			    i + 1);
+		}
+		if (s->unless != NULL) {
+			w[n] = (struct where){ s->unless, s->unless_line,
+			    s->unless_col, "", s };
+			snprintf(w[n++].what, sizeof w->what,
+			    "steps[%zu]: unless", i + 1);
+		}
+	}
+	return n;
+}
+
+/*
+ * `step "ID"` of this campaign (alone, or after its own campaign "NAME")
+ * must name one of its steps, and not, in a step's condition, the step
+ * itself: either is always false (always true after `not`), so a typo
+ * would silently send every step or none.
+ */
+static int
+check_steps(struct rd *r)
+{
+	nudge_campaign *c = r->c;
+	nudge_seg_ctx ctx = { .campaign = c->name, .lenient_refs = 1 };
+	struct where *w;
+	nudge_seg seg;
+	nudge_err e;
+	const nudge_seg_name *u;
+	const char *best;
+	const char **ids;
+	size_t i, j, n;
+	char b[100], h[100];
+	int rc = 0;
+
+	w = calloc(2 + 2 * c->nsteps, sizeof *w);
+	ids = calloc(c->nsteps, sizeof *ids);
+	if (w == NULL || ids == NULL) {
+		free(w);
+		free(ids);
+		return oom(r);
+	}
+	for (i = 0; i < c->nsteps; i++)
+		ids[i] = c->steps[i].id;
+	n = exprs(c, w);
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((rc = nudge_seg_compile_ctx(NULL, NULL, w[i].e, 0, &ctx,
+		    &seg, &e)) != 0) {
+			nudge_seg_free(&seg);
+			rc = nudge_errf(r->err, rc, "%s", e.msg);
+			break;
+		}
+		for (j = 0; j < seg.nnames && rc == 0; j++) {
+			u = &seg.names[j];
+			if (u->kind != NUDGE_SEG_NAME_STEP || (u->campaign !=
+			    NULL && strcmp(u->campaign, c->name) != 0))
+				continue;
+			if (nudge_campaign_step(c, u->name, NULL) == NULL ||
+			    strchr(u->name, '@') != NULL) {
+				best = nudge_closest(u->name, ids, c->nsteps);
+				if (best != NULL)
+					snprintf(h, sizeof h, "; did you mean "
+					    "\"%s\"?", best);
+				rc = bad(r, w[i].line, w[i].col +
+				    (long)u->col - 1, w[i].what, "no step %s "
+				    "in this campaign%s", qv(b, sizeof b,
+				    u->name), best != NULL ? h : "");
+			} else if (w[i].self != NULL &&
+			    strcmp(u->name, w[i].self->id) == 0) {
+				rc = bad(r, w[i].line, w[i].col +
+				    (long)u->col - 1, w[i].what, "step %s "
+				    "names itself: its events cannot exist "
+				    "before it is sent", qv(b, sizeof b,
+				    u->name));
+			}
+		}
+		nudge_seg_free(&seg);
+	}
+	free(w);
+	free(ids);
+	return rc;
+}
+
+int
+nudge_campaign_check_names(const nudge_campaign *c, struct nudge_names *k,
+    int *unchecked, nudge_err *err)
+{
+	struct where *w;
+	size_t i, n;
+	int rc = 0;
+
+	if (unchecked != NULL)
+		*unchecked = 0;
+	if ((w = calloc(3 + 2 * c->nsteps, sizeof *w)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	n = exprs(c, w);
+	/* a typo in the exclusion segment would exclude nobody */
+	if (c->policy.exclude != NULL) {
+		w[n] = (struct where){ c->policy.exclude, c->policy.exclude_line,
+		    c->policy.exclude_col, "policy: exclude", NULL };
+		n++;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = nudge_names_check_expr(k, w[i].e, c->name, c->path,
+		    w[i].line, w[i].col, w[i].what, unchecked, err);
+	free(w);
+	return rc;
 }
 
 static int
@@ -196,9 +337,7 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 					    qv(b, sizeof b, s->id), j + 1);
 		} else if (strcmp(n->key, "channel") == 0) {
 			if ((rc = text(r, n, w, &s->channel)) == 0 &&
-			    strcmp(s->channel, "email") != 0 &&
-			    strcmp(s->channel, "sms") != 0 &&
-			    strcmp(s->channel, "push") != 0)
+			    nudge_channel_find(s->channel) == NULL)
 				rc = bad(r, n->line, n->col, w, "expected email, "
 				    "sms or push, got %s", qv(b, sizeof b,
 				    s->channel));
@@ -212,9 +351,11 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 			else
 				rc = duration(r, n, w, &s->after);
 		} else if (strcmp(n->key, "if") == 0) {
-			rc = expr(r, n, w, &s->cond);
+			rc = expr(r, n, w, &s->cond, &s->cond_line,
+			    &s->cond_col);
 		} else if (strcmp(n->key, "unless") == 0) {
-			rc = expr(r, n, w, &s->unless);
+			rc = expr(r, n, w, &s->unless, &s->unless_line,
+			    &s->unless_col);
 		} else if (strcmp(n->key, "fallback") == 0) {
 			if (n->kind != NUDGE_Y_SCALAR || (strcmp(n->value,
 			    "true") != 0 && strcmp(n->value, "false") != 0))
@@ -319,9 +460,11 @@ read_root(struct rd *r, const nudge_ynode *root)
 	if (aud == NULL)
 		return bad(r, root->line, root->col, "", "no audience: who may "
 		    "enter, as a segment expression");
-	if ((rc = expr(r, aud, "audience", &c->audience)) != 0)
+	if ((rc = expr(r, aud, "audience", &c->audience, &c->aud_line,
+	    &c->aud_col)) != 0)
 		return rc;
-	if (goal != NULL && (rc = expr(r, goal, "goal", &c->goal)) != 0)
+	if (goal != NULL && (rc = expr(r, goal, "goal", &c->goal,
+	    &c->goal_line, &c->goal_col)) != 0)
 		return rc;
 	if (steps == NULL)
 		return bad(r, root->line, root->col, "", "no steps");
@@ -341,7 +484,7 @@ read_root(struct rd *r, const nudge_ynode *root)
 		return bad(r, steps->line, steps->col, "steps", "the waits add "
 		    "up to a round or more (entry: every ...): a journey "
 		    "must end within its round's length");
-	return 0;
+	return check_steps(r);
 }
 
 int

@@ -21,6 +21,8 @@ typedef struct nudge_step {
 	int fallback;      /* only when the previous step got no response
 			      (no opened or clicked event of it) */
 	long line, col;    /* where the step starts in the file */
+	long cond_line, cond_col, unless_line, unless_col; /* where the
+				      expressions start */
 } nudge_step;
 
 typedef struct nudge_campaign {
@@ -35,17 +37,32 @@ typedef struct nudge_campaign {
 				    replaces the config's */
 	nudge_step *steps;
 	size_t nsteps;
+	long aud_line, aud_col, goal_line, goal_col; /* where the
+						      expressions start */
 } nudge_campaign;
 
 /* Reads and checks the campaign file at path: keys, types, durations,
- * step ids, channels, that each template file exists, and that every
+ * step ids, channels, that each template file exists, that every
  * expression compiles (saved @segments are looked up only when the
- * campaign runs).  On success *out is the campaign (free it with
+ * campaign runs), and that every `step "ID"` of this campaign names one
+ * of its steps, and in a step's if: or unless: not the step itself
+ * (its events cannot exist before it is sent).  On success *out is the campaign (free it with
  * nudge_campaign_free).  Errors: EX_NOINPUT (the file cannot be read),
  * EX_DATAERR "path:line:col: where: what was expected", EX_OSERR. */
 int nudge_campaign_load(const char *path, nudge_campaign **out,
     nudge_err *err);
 void nudge_campaign_free(nudge_campaign *c);
+
+struct nudge_names;
+/* Checks every name c's expressions use (audience, goal, if:, unless:,
+ * policy: exclude:)
+ * against the known names k (names.h).  Returns 0 when all are known,
+ * else EX_DATAERR "path:line:col: where: why, did you mean" for the
+ * first that is not; *unchecked (if not NULL) counts the names only a
+ * store could vouch for, when k has none.  Errors: EX_OSERR, store
+ * errors. */
+int nudge_campaign_check_names(const nudge_campaign *c,
+    struct nudge_names *k, int *unchecked, nudge_err *err);
 
 /* The step called id (a round suffix "@..." after it is ignored), or
  * NULL; *index (if not NULL) is set to its position. */

@@ -675,13 +675,64 @@ read_tracking(struct rd *r, const nudge_ynode *m, nudge_err *err)
 		else if (strcmp(k, "secret") == 0)
 			rc = set_secret(r, n, P, "tracking: secret", &t->secret,
 			    err);
-		else
+		else if (strcmp(k, "sms_links") == 0) {
+			int on = 1;
+
+			rc = set_bool(r, n, P, &on, err);
+			t->sms_untracked = !on;
+		} else
 			rc = unknown(r, n, P, err);
 		if (rc == 0 && strncmp(k, "secret", 6) == 0)
 			rc = one_source(r, n, P, "secret, secret_env and "
 			    "secret_file", (t->secret != NULL) +
 			    (t->secret_env != NULL) + (t->secret_file != NULL),
 			    err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A share such as 2% or 0.3%, as a fraction in [0, 1]. */
+static int
+set_share(struct rd *r, const nudge_ynode *n, const char *prefix,
+    double *dst, nudge_err *err)
+{
+	char b[64], *e;
+	double v;
+	int rc;
+
+	if ((rc = want_text(r, n, prefix, err)) != 0)
+		return rc;
+	v = strtod(n->value, &e);
+	if (e == n->value || strcmp(e, "%") != 0 || !(v >= 0 && v <= 100))
+		return badf(r, n, prefix, err, "expected a share such as 2%% "
+		    "or 0.3%%, not %s", q(b, sizeof b, n));
+	*dst = v / 100;
+	return 0;
+}
+
+static int
+read_bounces(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char P[] = "bounces: ";
+	nudge_bounce_cfg *c = &r->cfg->bounces;
+	size_t i;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		if (strcmp(n->key, "soft_limit") == 0)
+			rc = set_int(r, n, P, 1, 1000, &c->soft_limit, err);
+		else if (strcmp(n->key, "soft_within") == 0)
+			rc = set_duration(r, n, P, &c->soft_within, err);
+		else if (strcmp(n->key, "max_sender_side") == 0)
+			rc = set_share(r, n, P, &c->max_sender, err);
+		else
+			rc = unknown(r, n, P, err);
 		if (rc != 0)
 			return rc;
 	}
@@ -784,6 +835,8 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 				    "are the same time");
 		} else if (strcmp(k, "exclude") == 0) {
 			rc = set_text(r, n, "policy: ", &p->exclude, err);
+			p->exclude_line = n->line;
+			p->exclude_col = n->col + (n->plain ? 0 : 1);
 			/* Checked now unless it names saved segments, which
 			 * live in the store: those are checked when used. */
 			if (rc == 0 && strchr(n->value, '@') == NULL) {
@@ -808,6 +861,43 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 
 /* A secret in the file itself is only accepted when nobody else can read
  * the file. */
+/* event_types: [ad_view, purchase] or event_channels: [web, facebook]:
+ * a sequence of names (types: without '-') into *v, *nv of them. */
+static int
+read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
+    size_t *nv, nudge_err *err)
+{
+	char b[100];
+	size_t i;
+
+	if (m->kind != NUDGE_Y_SEQ)
+		return badf(r, m, "", err, "expected a list of names such as "
+		    "%s", type ? "[ad_view, purchase]" : "[web, facebook]");
+	for (i = 0; i < *nv; i++)
+		free((*v)[i]);
+	free(*v);
+	*nv = 0;
+	if ((*v = calloc(m->n + 1, sizeof **v)) == NULL)
+		return oom(err);
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		if (n->kind != NUDGE_Y_SCALAR || !nudge_is_name(n->value) ||
+		    (type && strchr(n->value, '-') != NULL))
+			return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: "
+			    "expected %s (lower-case letters, digits%s, "
+			    "starting with a letter), got %s", r->path, n->line,
+			    n->col, m->key, type ? "an event type" :
+			    "a channel", type ? " and _" : ", _ and -",
+			    n->kind == NUDGE_Y_SCALAR ? q(b, sizeof b, n) :
+			    "a list or map");
+		if (((*v)[i] = strdup(n->value)) == NULL)
+			return oom(err);
+		(*nv)++;
+	}
+	return 0;
+}
+
 static int
 check_secret_mode(struct rd *r, nudge_err *err)
 {
@@ -847,6 +937,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;
 	cfg->email.max_retries = -1;
+	cfg->bounces.soft_limit = 5;
+	cfg->bounces.soft_within = 30 * 86400;
+	cfg->bounces.max_sender = 0.02;
 	if (path == NULL && (path = getenv("NUDGE_CONFIG")) != NULL &&
 	    *path == '\0')
 		path = NULL;
@@ -916,6 +1009,17 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 				goto fail;
 		} else if (strcmp(n->key, "consent") == 0) {
 			if ((rc = read_consent(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "bounces") == 0) {
+			if ((rc = read_bounces(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "event_types") == 0) {
+			if ((rc = read_names(&r, n, 1, &cfg->event_types,
+			    &cfg->nevent_types, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "event_channels") == 0) {
+			if ((rc = read_names(&r, n, 0, &cfg->event_channels,
+			    &cfg->nevent_channels, err)) != 0)
 				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",
@@ -1000,6 +1104,12 @@ nudge_config_free(nudge_config *cfg)
 	free(cfg->policy.exclude);
 	http_free(&cfg->sms);
 	http_free(&cfg->push);
+	for (size_t i = 0; i < cfg->nevent_types; i++)
+		free(cfg->event_types[i]);
+	free(cfg->event_types);
+	for (size_t i = 0; i < cfg->nevent_channels; i++)
+		free(cfg->event_channels[i]);
+	free(cfg->event_channels);
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;

@@ -63,6 +63,9 @@ typedef struct nudge_tracking_cfg {
 	char *secret_env;
 	char *secret_file;
 	char *secret;           /* inline (only in a 0600 file), or NULL */
+	int sms_untracked;      /* sms_links: no -- SMS texts keep their
+				   links as written (a tracked link is
+				   longer: it may cost a segment) */
 } nudge_tracking_cfg;
 
 /* policy: the global send policy; a campaign may override it. */
@@ -73,8 +76,20 @@ typedef struct nudge_policy_cfg {
 	int quiet_to;           /* -1 when quiet hours are not set */
 	char *quiet_tz;         /* an Olson name; NULL means UTC */
 	char *exclude;          /* a segment expression, or NULL */
+	long exclude_line, exclude_col; /* where it starts in its file */
 	int64_t sunset;         /* seconds; 0 when not set */
 } nudge_policy_cfg;
+
+/* bounces: what bounces do to an address (bounce.h's classes). */
+typedef struct nudge_bounce_cfg {
+	int64_t soft_limit;     /* soft bounces that suppress; default 5 */
+	int64_t soft_within;    /* ... within this many seconds, with no
+				   open, click or delivery between them;
+				   default 30 days */
+	double max_sender;      /* share (0..1) of a run's messages refused
+				   for a sender-side reason that stops the
+				   channel; default 0.02 */
+} nudge_bounce_cfg;
 
 typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
@@ -86,6 +101,14 @@ typedef struct nudge_config {
 	nudge_http_cfg sms, push;
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
+	nudge_bounce_cfg bounces;
+	char **event_types;       /* `event_types:`, the business's own
+				     types, known before their first event
+				     (names.h); nevent_types of them */
+	size_t nevent_types;
+	char **event_channels;    /* `event_channels:`, channels of imported
+				     events beyond email, sms and push */
+	size_t nevent_channels;
 	int consent_optin[3];     /* `consent:` per channel (email, sms,
 				     push): 1 opt-in, a contact with no
 				     consent record may not be sent

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "contact.h"
 #include "csvin.h"
@@ -366,7 +367,6 @@ static int
 consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
     nudge_err *err)
 {
-	static const char *const all[] = { "email", "sms", "push" };
 	const char *t = ev->type;
 	size_t i;
 	int rc;
@@ -374,11 +374,14 @@ consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
 	if (strcmp(t, "unsubscribed") == 0) {
 		if (ev->channel != NULL)
 			return consent_row(w, ev, ev->channel, t, eid, err);
-		for (i = 0; i < sizeof all / sizeof all[0]; i++)
-			if ((rc = consent_row(w, ev, all[i], t, eid, err)) != 0)
+		for (i = 0; i < NUDGE_NCHANNELS; i++)
+			if ((rc = consent_row(w, ev, nudge_channels[i].consent,
+			    t, eid, err)) != 0)
 				return rc;
 		return 0;
 	}
+	if (strcmp(t, "bounced") == 0 && ev->keep_consent)
+		return 0;
 	if (strcmp(t, "bounced") == 0 || strcmp(t, "complained") == 0)
 		return consent_row(w, ev, ev->channel != NULL ? ev->channel :
 		    "email", t, eid, err);
@@ -388,6 +391,19 @@ consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
 	    strcmp(ev->channel, "sms") == 0 && stop_word(ev->props_json))
 		return consent_row(w, ev, "sms", "unsubscribed", eid, err);
 	return 0;
+}
+
+int
+nudge_event_consent(nudge_event_writer *w, int64_t contact_id,
+    const char *channel, const char *status, int64_t at, const char *source,
+    int64_t event_id, nudge_err *err)
+{
+	nudge_event ev = { 0 };
+
+	ev.contact_id = contact_id;
+	ev.at = at;
+	ev.source = source;
+	return consent_row(w, &ev, channel, status, event_id, err);
 }
 
 /* Whether an event of this type writes consent rows (cheap first test). */

@@ -23,6 +23,8 @@ typedef struct nudge_event {
 	const char *props_json;  /* a JSON object, or NULL */
 	const char *source;      /* where consent rows say they came from;
 				    NULL means "event" */
+	int keep_consent;        /* a `bounced` that suppresses nothing (a
+				    soft or sender-side bounce: bounce.h) */
 } nudge_event;
 
 /* Prepared statements and the campaign cache for recording many events
@@ -47,6 +49,13 @@ void nudge_event_writer_close(nudge_event_writer *w);
  * Errors: EX_DATAERR for a bad type or channel; store errors. */
 int nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
     int64_t *id, nudge_err *err);
+
+/* Appends one consent row (contact, channel, status, at, source, the
+ * event it comes from or 0) outside any event: a bounce re-classified,
+ * a soft-bounce limit reached.  Errors: store errors. */
+int nudge_event_consent(nudge_event_writer *w, int64_t contact_id,
+    const char *channel, const char *status, int64_t at, const char *source,
+    int64_t event_id, nudge_err *err);
 
 /* The id of the campaign called name, inserted with created_at = the
  * writer's now when missing.  Cached in memory: a repeated name costs a

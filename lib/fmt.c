@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
+
 /* A table cell: where its display text sits in the writer's arena. */
 struct cell {
 	size_t off, len, width;
@@ -463,4 +465,29 @@ nudge_fmt_close(nudge_fmt *f, nudge_err *err)
 	nudge_buf_free(&f->arena);
 	free(f);
 	return ioerr ? nudge_errf(err, EX_IOERR, "write error") : 0;
+}
+
+int
+nudge_fmt_query(FILE *fp, enum nudge_fmt_kind kind, const char *const *cols,
+    size_t ncols, int formula_safe, nudge_store *st, sqlite3_stmt *s,
+    const char *what, nudge_err *err)
+{
+	nudge_fmt *f;
+	int rc, step;
+
+	if ((rc = nudge_fmt_open(&f, fp, kind, cols, ncols, err)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
+	}
+	if (formula_safe)
+		nudge_fmt_formula_safe(f);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rc = nudge_fmt_stmt_row(f, s, err)) != 0)
+			break;
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = nudge_store_error(st, err, what);
+	sqlite3_finalize(s);
+	if (nudge_fmt_close(f, rc == 0 ? err : NULL) != 0 && rc == 0)
+		rc = EX_IOERR;
+	return rc;
 }

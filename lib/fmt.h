@@ -58,6 +58,16 @@ int nudge_fmt_stmt_row(nudge_fmt *f, sqlite3_stmt *s, nudge_err *err);
  * failed at any point. */
 int nudge_fmt_close(nudge_fmt *f, nudge_err *err);
 
+struct nudge_store;
+/* Writes every row of s (prepared on st and bound; finalized here) to fp
+ * as nudge_fmt_open would with kind and cols, formula cells neutralised
+ * when formula_safe.  Returns 0, or a store error about what, EX_OSERR
+ * or EX_IOERR. */
+int nudge_fmt_query(FILE *fp, enum nudge_fmt_kind kind,
+    const char *const *cols, size_t ncols, int formula_safe,
+    struct nudge_store *st, sqlite3_stmt *s, const char *what,
+    nudge_err *err);
+
 /* The number of terminal columns s[0..n) takes: UTF-8 decoded, combining
  * marks (Hebrew points, accents) 0, East Asian wide characters 2, others
  * 1; an invalid byte counts 1. */

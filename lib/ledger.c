@@ -439,8 +439,12 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 	    "UPDATE messages SET status = 'unknown', error = ?2,"
 	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0)
 		goto fail;
-	/* Collected first, then updated: the scan walks the status index
-	 * that the updates change. */
+	/* Rows are given back or marked as the SELECT steps.  That is safe
+	 * only because ORDER BY id is not the order of messages_status
+	 * (status, updated_at): SQLite sorts every claimed row into a
+	 * temporary b-tree at the first step, so the loop never walks the
+	 * index its updates change.  An index that yields id order would
+	 * break this: collect the ids first then. */
 	while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
 		const char *by = (const char *)sqlite3_column_text(sel, 6);
 		int64_t at = sqlite3_column_int64(sel, 5);

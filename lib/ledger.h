@@ -1,4 +1,4 @@
-/* ledger: the message ledger of DESIGN.md "Delivery guarantees" — one row
+/* ledger: the message ledger (HACKING.md, "Delivery guarantees") — one row
  * in `messages` per idempotency key (campaign, step, contact), claimed
  * durably before a message leaves and given its outcome after; recovery
  * of claims left by a process that died. */

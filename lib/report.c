@@ -24,7 +24,59 @@ static const struct grouping {
 	    "coalesce(e.channel, '') AS k1", { "channel" }, 1 },
 	[NUDGE_REPORT_DAY] = { "day", "date(e.at, 'unixepoch') AS k1",
 	    { "day" }, 1 },
+	[NUDGE_REPORT_BOUNCE] = { "bounce", NULL, { "campaign", "domain" },
+	    2 },
 };
+
+/* --by bounce: email bounces by class (and complaints) per campaign and
+ * receiving domain, so that "Gmail blocks us" shows at a glance.  A
+ * bounce recorded before bounces had classes counts as hard, as it was
+ * treated then. */
+static int
+bounces(nudge_store *st, const nudge_report_opts *o, sqlite3_stmt **stmt,
+    const char *const **cols, size_t *ncols, nudge_err *err)
+{
+	static const char *const names[] = { "campaign", "domain", "hard",
+		"soft", "sender_side", "complained", "top_reasons" };
+	char sql[1600];
+	int rc;
+
+	snprintf(sql, sizeof sql, "WITH b AS (SELECT coalesce(c.name, '') AS"
+	    " campaign, lower(substr(k.email, instr(k.email, '@') + 1)) AS"
+	    " domain, e.contact_id, e.type, CASE WHEN e.type = 'bounced' THEN"
+	    " coalesce(e.props ->> 'class', 'hard') END AS cls,"
+	    " e.props ->> 'reason' AS reason"
+	    " FROM events e JOIN contacts k ON k.id = e.contact_id"
+	    " LEFT JOIN campaigns c ON c.id = e.campaign_id"
+	    " WHERE e.type IN ('bounced', 'complained') AND"
+	    " coalesce(e.channel, 'email') = 'email'%s%s)"
+	    " SELECT campaign, domain,"
+	    " count(DISTINCT CASE WHEN cls = 'hard' THEN contact_id END) AS h,"
+	    " count(DISTINCT CASE WHEN cls = 'soft' THEN contact_id END) AS s,"
+	    " count(DISTINCT CASE WHEN cls = 'sender' THEN contact_id END) AS o,"
+	    " count(DISTINCT CASE WHEN type = 'complained' THEN contact_id END)"
+	    " AS x, coalesce((SELECT group_concat(reason || ' ' || n, ', ')"
+	    "  FROM (SELECT reason, count(*) AS n FROM b r"
+	    "  WHERE r.campaign = b.campaign AND r.domain IS b.domain"
+	    "  AND reason IS NOT NULL GROUP BY reason ORDER BY n DESC, reason"
+	    "  LIMIT 3)), '')"
+	    " FROM b GROUP BY campaign, domain"
+	    " ORDER BY h + s + o + x DESC, campaign, domain",
+	    o->campaign != NULL ? " AND e.campaign_id = (SELECT id FROM"
+	    " campaigns WHERE name = :campaign)" : "",
+	    o->has_since ? " AND e.at >= :since" : "");
+	if ((rc = nudge_store_prepare(st, stmt, sql, err)) != 0)
+		return rc;
+	if (o->campaign != NULL)
+		sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    ":campaign"), o->campaign, -1, SQLITE_TRANSIENT);
+	if (o->has_since)
+		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    ":since"), o->since);
+	*cols = names;
+	*ncols = sizeof names / sizeof names[0];
+	return 0;
+}
 
 int
 nudge_report_by_parse(const char *name, enum nudge_report_by *by)
@@ -53,6 +105,8 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	size_t i;
 	int rc;
 
+	if (o->by == NUDGE_REPORT_BOUNCE)
+		return bounces(st, o, stmt, cols, ncols, err);
 	/*
 	 * ev: the campaign events in scope with their group; conv: per
 	 * group, the contacts who converted within the window after a sent
@@ -68,6 +122,8 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 		    " WHERE name = :campaign)");
 	if (o->has_since)
 		strcat(filter, " AND e.at >= :since");
+	if (o->has_until)
+		strcat(filter, " AND e.at < :until");
 	nudge_buf_printf(&sql,
 	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at,"
 	    /* what an sms cost: the parts it went out in (send's props) */
@@ -120,6 +176,9 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	if (o->has_since)
 		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
 		    ":since"), o->since);
+	if (o->has_until)
+		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    ":until"), o->until);
 	sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
 	    ":conversion"), o->conversion != NULL ? o->conversion : "purchase",
 	    -1, SQLITE_TRANSIENT);
@@ -132,4 +191,20 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	*cols = names;
 	*ncols = g->nkeys + sizeof figures / sizeof figures[0];
 	return 0;
+}
+
+int
+nudge_report_write(nudge_store *st, const nudge_report_opts *o,
+    enum nudge_fmt_kind kind, FILE *fp, nudge_err *err)
+{
+	const char *const *cols;
+	sqlite3_stmt *s;
+	size_t ncols;
+	int rc;
+
+	if ((rc = nudge_report_prepare(st, o, &s, &cols, &ncols, err)) != 0)
+		return rc;
+	/* campaign and step names are the user's: a report opened in a
+	 * spreadsheet must not run one as a formula */
+	return nudge_fmt_query(fp, kind, cols, ncols, 1, st, s, "report", err);
 }

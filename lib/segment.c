@@ -9,7 +9,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "channel.h"
 #include "clock.h"
+#include "fmt.h"
 #include "fmt.h"
 
 #define MAX_NEST 100  /* parentheses and `not`s inside each other */
@@ -67,6 +69,9 @@ struct parser {
 	int nstack;
 	int nest;
 	const nudge_seg_ctx *ctx; /* campaign context, or NULL */
+	int in_ref;        /* parsing a saved segment's text: names used
+			      are placed at ref_at, its @name's offset */
+	size_t ref_at;
 	int code;          /* once failed: the sysexits code */
 	size_t err_off;
 	char msg[900];
@@ -95,6 +100,8 @@ struct event {
 	char *channel, *campaign, *last_channel;
 	char *step;        /* `step "ID"`, or NULL */
 	size_t step_off;
+	/* where each name is, for nudge_seg.names */
+	size_t type_off, channel_off, campaign_off, last_channel_off, step_at;
 	int64_t last_n, at_least, since;
 	int has_since;
 	struct cmp *props;
@@ -448,6 +455,32 @@ param_int(struct parser *p, enum nudge_seg_type type, int64_t i)
 	return param(p, &v);
 }
 
+/* Notes a name the expression uses (nudge_seg.names), at byte off. */
+static int
+use(struct parser *p, enum nudge_seg_name_kind kind, const char *name,
+    const char *campaign, size_t off)
+{
+	nudge_seg *seg = p->seg;
+	nudge_seg_name *nn;
+
+	nn = realloc(seg->names, (seg->nnames + 1) * sizeof *nn);
+	if (nn == NULL)
+		return oom(p);
+	seg->names = nn;
+	nn += seg->nnames;
+	nn->kind = kind;
+	nn->off = p->in_ref ? p->ref_at : off;
+	nn->name = strdup(name);
+	nn->campaign = campaign != NULL ? strdup(campaign) : NULL;
+	if (nn->name == NULL || (campaign != NULL && nn->campaign == NULL)) {
+		free(nn->name);
+		free(nn->campaign);
+		return oom(p);
+	}
+	seg->nnames++;
+	return 0;
+}
+
 /* Reads the operator and value of FIELD OP VALUE (or "contains" STRING,
  * "is [not] set") into c. */
 static int
@@ -667,7 +700,8 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 	advance(p, &t);
 	if ((name = str_value(p, &t)) == NULL)
 		return oom(p);
-	n = param_text(p, name);
+	n = use(p, NUDGE_SEG_NAME_LIST, name, NULL, t.off) == -1 ? -1 :
+	    param_text(p, name);
 	free(name);
 	if (n == -1)
 		return -1;
@@ -682,7 +716,7 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 
 /* Per channel (email, sms, push): 1 when a contact with no consent row
  * may not be sent marketing (opt-in); set from the config. */
-static int consent_optin[3];
+static int consent_optin[NUDGE_NCHANNELS];
 
 void
 nudge_seg_set_consent(const int optin[3])
@@ -693,13 +727,11 @@ nudge_seg_set_consent(const int optin[3])
 int
 nudge_seg_consent_optin(const char *channel)
 {
-	return strcmp(channel, "email") == 0 ? consent_optin[0] :
-	    strcmp(channel, "sms") == 0 ? consent_optin[1] :
-	    strcmp(channel, "push") == 0 ? consent_optin[2] : 0;
+	const nudge_channel *c = nudge_channel_find(channel);
+
+	return c != NULL ? consent_optin[c->id] : 0;
 }
 
-static const char *const chans[][2] = { { "email", "email" },
-    { "sms", "phone" }, { "push", "push_id" } };
 
 /* The channel after "subscribed" or "consent": a bare word, or as a user
  * may guess it, `channel "sms"` or "sms".  Its index, or -1 (p failed). */
@@ -717,14 +749,14 @@ channel_arg(struct parser *p, const char *after)
 	}
 	if (t.kind == T_STR && (v = str_value(p, &t)) == NULL)
 		return oom(p);
-	for (i = 0; i < 3; i++)
-		if (v != NULL ? strcmp(v, chans[i][0]) == 0 :
-		    is_kw(p, &t, chans[i][0]))
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
+		if (v != NULL ? strcmp(v, nudge_channels[i].name) == 0 :
+		    is_kw(p, &t, nudge_channels[i].name))
 			break;
 	free(v);
-	if (i == 3) {
-		snprintf(what, sizeof what, "a channel (email, sms or push) "
-		    "after \"%s\"", after);
+	if (i == NUDGE_NCHANNELS) {
+		snprintf(what, sizeof what, "a channel (" NUDGE_CHANNEL_NAMES
+		    ") after \"%s\"", after);
 		return expected(p, &t, what);
 	}
 	advance(p, &t);
@@ -771,14 +803,14 @@ parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 		return -1;
 	p->sh->npreds++;
 	p->sh->contact = 1;
-	if ((n = param_text(p, chans[i][0])) == -1 ||
+	if ((n = param_text(p, nudge_channels[i].consent)) == -1 ||
 	    (has && (ns = param_int(p, NUDGE_SEG_INT, since)) == -1))
 		return -1;
 	if (has || consent_optin[i]) {
 		if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 		    "c.id IN (SELECT n.contact_id FROM consent_now n "
 		    "WHERE n.channel = ?%d AND n.status = 'subscribed'",
-		    neg ? "NOT " : "", chans[i][1], n) == -1 ||
+		    neg ? "NOT " : "", nudge_channels[i].column, n) == -1 ||
 		    (has && nudge_buf_printf(out, " AND n.at >= ?%d", ns) ==
 		    -1) || nudge_buf_puts(out, "))") == -1)
 			return oom(p);
@@ -787,7 +819,7 @@ parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 	if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 	    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
 	    "WHERE n.channel = ?%d AND n.status != 'subscribed'))",
-	    neg ? "NOT " : "", chans[i][1], n) == -1)
+	    neg ? "NOT " : "", nudge_channels[i].column, n) == -1)
 		return oom(p);
 	return 0;
 }
@@ -821,7 +853,7 @@ parse_consent(struct parser *p, int neg, nudge_buf *out)
 	}
 	p->sh->npreds++;
 	p->sh->contact = 1;
-	n = param_text(p, chans[i][0]);
+	n = param_text(p, nudge_channels[i].consent);
 	nsrc = param_text(p, src);
 	free(src);
 	if (n == -1 || nsrc == -1 ||
@@ -907,6 +939,10 @@ parse_ref(struct parser *p, int neg, nudge_buf *out)
 	sub.s = text;
 	sub.pos = 0;
 	sub.stack[sub.nstack++] = name;
+	if (!sub.in_ref) {
+		sub.in_ref = 1;
+		sub.ref_at = ref_off;
+	}
 	if (parse_expr(&sub, neg, out) == 0) {
 		peek(&sub, &t);
 		if (t.kind != T_END)
@@ -982,6 +1018,7 @@ parse_last(struct parser *p, struct event *ev)
 		free(ev->last_channel);
 		if ((ev->last_channel = tok_text(p, &t)) == NULL)
 			return oom(p);
+		ev->last_channel_off = t.off;
 		advance(p, &t);
 		peek(p, &t);
 		if (!is_kw(p, &t, "campaigns") && !is_kw(p, &t, "campaign"))
@@ -1031,6 +1068,7 @@ parse_event_tail(struct parser *p, struct event *ev)
 			free(ev->channel);
 			if ((ev->channel = tok_text(p, &t)) == NULL)
 				return oom(p);
+			ev->channel_off = t.off;
 			advance(p, &t);
 		} else if (is_kw(p, &t, "campaign")) {
 			advance(p, &t);
@@ -1041,6 +1079,7 @@ parse_event_tail(struct parser *p, struct event *ev)
 			free(ev->campaign);
 			if ((ev->campaign = str_value(p, &t)) == NULL)
 				return oom(p);
+			ev->campaign_off = t.off;
 			advance(p, &t);
 		} else if (is_kw(p, &t, "step")) {
 			ev->step_off = t.off;
@@ -1052,6 +1091,7 @@ parse_event_tail(struct parser *p, struct event *ev)
 			free(ev->step);
 			if ((ev->step = str_value(p, &t)) == NULL)
 				return oom(p);
+			ev->step_at = t.off;
 			advance(p, &t);
 		} else if (is_kw(p, &t, "in")) {
 			advance(p, &t);
@@ -1132,7 +1172,19 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 	advance(p, &t);
 	/* "received" is the user's word for a message nudge sent */
 	ev.type = strcmp(type, "received") == 0 ? "sent" : type;
+	ev.type_off = t.off;
 	if (parse_event_tail(p, &ev) == -1)
+		goto out;
+	/* the names as written, before the context fills any in */
+	if (use(p, NUDGE_SEG_NAME_EVENT, type, NULL, ev.type_off) == -1 ||
+	    (ev.channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL, ev.channel,
+	    NULL, ev.channel_off) == -1) ||
+	    (ev.last_channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL,
+	    ev.last_channel, NULL, ev.last_channel_off) == -1) ||
+	    (ev.campaign != NULL && use(p, NUDGE_SEG_NAME_CAMPAIGN,
+	    ev.campaign, NULL, ev.campaign_off) == -1) ||
+	    (ev.step != NULL && use(p, NUDGE_SEG_NAME_STEP, ev.step,
+	    ev.campaign, ev.step_at) == -1))
 		goto out;
 	if (ev.step != NULL && ev.campaign == NULL) {
 		/* `step "x"` alone: a step of the campaign being run */
@@ -1277,7 +1329,7 @@ parse_predicate(struct parser *p, int neg, nudge_buf *out)
 
 /* `not` is pushed down to the predicates (De Morgan), so that a negated
  * event predicate becomes NOT IN: its subquery is read once, about twice
- * as fast here as a correlated NOT EXISTS (shared/bench). */
+ * as fast here as a correlated NOT EXISTS (HACKING.md, "Measurements"). */
 static int
 parse_factor(struct parser *p, int neg, nudge_buf *out)
 {
@@ -1674,6 +1726,8 @@ nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
 		return nudge_errf(err, p.code, "column %zu: %s", seg->err_col,
 		    p.msg);
 	}
+	for (size_t i = 0; i < seg->nnames; i++)
+		seg->names[i].col = column(expr, seg->names[i].off);
 	seg->cond = cond.s;
 	seg->sql = sql.s;
 	/* both forms end with the ORDER BY (fast_sql and the scan) */
@@ -1762,6 +1816,11 @@ nudge_seg_free(nudge_seg *seg)
 	for (i = 0; i < seg->nparams; i++)
 		free(seg->params[i].s);
 	free(seg->params);
+	for (i = 0; i < seg->nnames; i++) {
+		free(seg->names[i].name);
+		free(seg->names[i].campaign);
+	}
+	free(seg->names);
 	free(seg->cond);
 	free(seg->sql);
 	memset(seg, 0, sizeof *seg);
@@ -1890,6 +1949,37 @@ nudge_seg_prepare(nudge_store *st, const nudge_seg *seg, sqlite3_stmt **stmt,
 		sqlite3_finalize(*stmt);
 		*stmt = NULL;
 	}
+	return rc;
+}
+
+int
+nudge_seg_write(nudge_store *st, const nudge_seg *q, enum nudge_fmt_kind kind,
+    const char *const *fields, size_t nfields, FILE *fp, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
+		return rc;
+	return nudge_fmt_query(fp, kind, fields, nfields, 0, st, s, "segment",
+	    err);
+}
+
+int
+nudge_seg_count(nudge_store *st, const nudge_seg *q, int64_t *n,
+    nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else
+		rc = nudge_store_error(st, err, "segment");
+	sqlite3_finalize(s);
 	return rc;
 }
 

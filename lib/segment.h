@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "fmt.h"
 #include "store.h"
 #include "util.h"
 
@@ -18,6 +19,29 @@ enum nudge_seg_type {
 	NUDGE_SEG_TEXT,
 	NUDGE_SEG_TIME,  /* an integer that is a time (Unix seconds) */
 };
+
+/* The kinds of names an expression can use (see nudge_seg.names). */
+enum nudge_seg_name_kind {
+	NUDGE_SEG_NAME_EVENT,    /* an event type: opened, purchase */
+	NUDGE_SEG_NAME_LIST,     /* list "NAME" */
+	NUDGE_SEG_NAME_CAMPAIGN, /* campaign "NAME" */
+	NUDGE_SEG_NAME_STEP,     /* step "ID" */
+	NUDGE_SEG_NAME_CHANNEL,  /* channel NAME, in last N CHANNEL campaigns */
+};
+
+/* One name an expression uses, as written, for the known-names check
+ * (names.h): a typo there selects nobody or everybody. */
+typedef struct nudge_seg_name {
+	enum nudge_seg_name_kind kind;
+	char *name;
+	/* STEP: the campaign named before it, or NULL for a step of the
+	 * context's campaign (nudge_seg_ctx.campaign) */
+	char *campaign;
+	/* the byte offset of the name in the expression, and its 1-based
+	 * column in characters; a name inside a saved segment has those of
+	 * its @name */
+	size_t off, col;
+} nudge_seg_name;
 
 /* One bound parameter: ?N of the SQL is params[N - 1]. */
 typedef struct nudge_seg_param {
@@ -46,6 +70,11 @@ typedef struct nudge_seg {
 	/* After a failed compile: where the error is in the expression, as
 	 * a byte offset and as a 1-based column counted in characters. */
 	size_t err_off, err_col;
+	/* After a compile: every event type, list, campaign, step and
+	 * channel the expression names, in the order written, saved
+	 * segments' included (not copied by select or append). */
+	nudge_seg_name *names;
+	size_t nnames;
 } nudge_seg;
 
 /* Compiles expr.  st (may be NULL, then @name is an error) is read for
@@ -124,6 +153,18 @@ int nudge_seg_select(const nudge_seg *seg, const char *const *fields,
 /* Prepares seg->sql on st and binds its parameters. */
 int nudge_seg_prepare(nudge_store *st, const nudge_seg *seg,
     sqlite3_stmt **stmt, nudge_err *err);
+
+/* Writes the rows of q (from nudge_seg_select) to fp in kind's format,
+ * under the nfields column names fields.  Errors: store errors,
+ * EX_OSERR, EX_IOERR. */
+int nudge_seg_write(nudge_store *st, const nudge_seg *q,
+    enum nudge_fmt_kind kind, const char *const *fields, size_t nfields,
+    FILE *fp, nudge_err *err);
+
+/* Sets *n to the count that q (nudge_seg_select with count) selects.
+ * Errors: store errors. */
+int nudge_seg_count(nudge_store *st, const nudge_seg *q, int64_t *n,
+    nudge_err *err);
 
 /* Appends the SQL and then one `-- ?N = value` line per parameter (times
  * also in ISO 8601), which is how `nudge segment --explain` shows it. */

@@ -1,4 +1,5 @@
-/* send: a blast over email, claim before send, outcome after. */
+/* send: a send run over every channel: policy, render, claim before
+ * the message leaves, outcome after. */
 #include "send.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "contact.h"
 #include "event.h"
 #include "journal.h"
@@ -49,7 +51,7 @@ struct contact {
 static const char *const fields[5] = { "email", "phone", "push_id",
 	"first_name", "last_name" };
 
-/* What a line is sent as: one campaign step (or the blast's campaign),
+/* What a line is sent as: one campaign step (or a one-off's campaign),
  * its template, its policy.  A run has one lane for each step it meets;
  * all live until the run ends, the messages in flight pointing at them. */
 struct nudge_sender_lane {
@@ -59,8 +61,8 @@ struct nudge_sender_lane {
 	nudge_tpl *tpl;
 	nudge_policy *policy;
 	int64_t campaign_id;
-	int col;                /* the recipient's field: 0 email, 1 phone,
-				   2 push_id */
+	int col;                /* the channel's nudge_channel_id, which is
+				   also its address's index in fields[] */
 	char quiet[128];        /* why messages are held now, or "" */
 	struct chan *ch;
 	struct nudge_sender_lane *next;
@@ -100,6 +102,7 @@ struct slot {
 	nudge_buf msg;
 	nudge_buf title;        /* push */
 	nudge_sms_count sc;     /* sms */
+	int tracked;            /* sms: the segments link tracking added */
 };
 
 /* What the transport carries back to us with each outcome. */
@@ -109,6 +112,7 @@ struct pending {
 	struct nudge_sender_lane *lane;
 	int segments;           /* sms; else 0 */
 	int ucs2;
+	int tracked;            /* of segments, added by link tracking */
 	struct pending *prev, *next; /* sender.live */
 	char input[];
 };
@@ -132,10 +136,13 @@ struct nudge_sender {
 	nudge_ledger *ledger;
 	nudge_journal *journal; /* in flight: what may have left, or NULL */
 	int clean;              /* finished: the journal can go */
+	struct chan *stopped;   /* the channel of a delivery that stopped
+				   the run (NUDGE_STOP_RUN), or NULL */
 	nudge_event_writer *ew;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
+	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
@@ -158,8 +165,23 @@ result(nudge_sender *s, const struct nudge_sender_lane *l, long line, const char
 {
 	nudge_send_result r = { line, input, cid, status, detail,
 		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
-		l != NULL ? l->o.step : NULL };
+		l != NULL ? l->o.step : NULL, NUDGE_SKIP_NONE };
 
+	if (s->o->on_result != NULL)
+		s->o->on_result(s->o->arg, &r);
+}
+
+/* Reports the line skipped for why (detail: this case's words). */
+static void
+skipped(nudge_sender *s, const struct nudge_sender_lane *l, long line,
+    const char *input, int64_t cid, enum nudge_skip why, const char *detail)
+{
+	nudge_send_result r = { line, input, cid, "skipped", detail,
+		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
+		l != NULL ? l->o.step : NULL, why };
+
+	s->stats->skipped++;
+	s->stats->skips[why]++;
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
 }
@@ -396,11 +418,6 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
-	if (d->held) {
-		s->stats->held++;
-		give_back(s, p, "held", d->detail);
-		return;
-	}
 	switch (d->status) {
 	case NUDGE_SENT:
 		out = NUDGE_OUT_SENT;
@@ -414,37 +431,39 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->bounced++;
 		break;
-	case NUDGE_TEMPFAIL:
-		/* given up for this run: the server kept deferring it.  When
-		 * its last word was a refusal (an SMTP 4xx, an HTTP 429), the
-		 * message surely did not get through: the claim is given
-		 * back, so the next run (cron, after exit 75) sends it.  A
-		 * dropped connection or a timeout may have delivered it: that
-		 * claim stays, recorded failed, never sent twice. */
-		if ((l->ch->prov == NULL && d->smtp_code >= 400 &&
-		    d->smtp_code < 500) || (l->ch->prov != NULL &&
-		    d->smtp_code == 429)) {
-			s->stats->tempfail++;
-			snprintf(detail, sizeof detail, "refused %d times, last: "
-			    "%s; not sent, a rerun sends it", d->attempts,
-			    d->detail);
-			give_back(s, p, "tempfail", detail);
+	case NUDGE_NOT_SENT:
+		/* surely not delivered: the claim is given back, so the next
+		 * run sends it; held when it never was tried (the run or
+		 * channel stopped, credentials refused), tempfail (exit 75:
+		 * cron runs it again) when the server kept refusing it */
+		if (!d->temporary) {
+			s->stats->held++;
+			give_back(s, p, "held", d->detail);
 			return;
 		}
-		status = "tempfail";
-		snprintf(detail, sizeof detail, "temporary failure after %d "
-		    "attempts: %s", d->attempts, d->detail);
 		s->stats->tempfail++;
-		break;
+		snprintf(detail, sizeof detail, "refused %d times, last: %s; "
+		    "not sent, a rerun sends it", d->attempts, d->detail);
+		give_back(s, p, "tempfail", detail);
+		return;
 	case NUDGE_FAILED:
 		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->failed++;
 		break;
 	case NUDGE_UNKNOWN:
 		/* may have arrived: the row becomes `unknown`, never sent
-		 * again unless --resend-unknown; no event, as after a crash */
+		 * again unless --resend-unknown; no event, as after a crash.
+		 * Still failing when the retries ran out (a provider's 5xx):
+		 * told as a temporary failure, exit 75. */
 		out = NUDGE_OUT_UNKNOWN;
 		type = NULL;
+		if (d->temporary) {
+			status = "tempfail";
+			snprintf(detail, sizeof detail, "temporary failure "
+			    "after %d attempts: %s", d->attempts, d->detail);
+			s->stats->tempfail++;
+			break;
+		}
 		status = "unknown";
 		snprintf(detail, sizeof detail, "%s; not sent again unless "
 		    "--resend-unknown", d->detail);
@@ -500,6 +519,8 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	/* a sent message is the cap's query's now, a failed one nobody's */
 	inflight_add(s, l, p->contact_id, -1);
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
+		s->stats->segments += p->segments;
+		s->stats->tracked_segments += p->tracked;
 		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
 		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
 		    "GSM-7");
@@ -542,18 +563,21 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 
-	if (d->fatal == 1 && s->rc == 0) {
+	if (d->stop == NUDGE_STOP_RUN && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign; the
-		 * outcomes that came before are written, those after not
-		 * (their claims become unknown) */
+		 * rather than fail every message of the campaign.  The
+		 * outcomes that came before are written; of those after,
+		 * the ones not sent give their claims back (the transport
+		 * is drained at close), the others are left claimed for
+		 * the next run's recovery */
 		record_done(s, 0);
 		if (s->rc == 0) {
 			s->rc = EX_UNAVAILABLE;
 			nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
 		}
+		s->stopped = l->ch;
 	}
-	if (!d->held && d->fatal == 2 && l->ch->stop == 0) {
+	if (d->stop == NUDGE_STOP_CHANNEL && l->ch->stop == 0) {
 		/* this channel stops; the others go on */
 		l->ch->stop = EX_TEMPFAIL;
 		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
@@ -600,7 +624,23 @@ keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
 	    (rc = inflight_add(s, l, cid, 1)) != 0)
 		return rc;
 	if (s->o->dry_run) {
+		char shown[400];
+
 		s->stats->rendered++;
+		if (l->col == 1) {
+			s->stats->segments += sl->sc.segments;
+			s->stats->tracked_segments += sl->tracked;
+		}
+		if (l->quiet[0] != '\0') {
+			/* rendered all the same: a dry run shows what the
+			 * messages will be, and which would wait now */
+			s->stats->held++;
+			nudge_strcpy(s->stats->quiet, sizeof s->stats->quiet,
+			    l->quiet);
+			snprintf(shown, sizeof shown, "%s; would be held: %s",
+			    why, l->quiet);
+			why = shown;
+		}
 		result(s, l, line, text, cid, "rendered", why);
 		return 0;
 	}
@@ -616,26 +656,47 @@ keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
 	return 0;
 }
 
-/* sms, push: the rendered text (and title) of the contact in s->c for
- * its phone or push id, with the sender id and STOP wording of the
- * config; adds it to the batch. */
+/* The text of an sms or push message of lane l into dst: the rendered
+ * text part body without its trailing newlines and, for a marketing sms,
+ * the config's STOP wording on a line of its own.  -1: out of memory. */
 static int
-take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text,
-    int64_t cid)
+msg_text(const struct nudge_sender_lane *l, const nudge_buf *body,
+    nudge_buf *dst)
 {
 	const nudge_send_opts *o = &l->o;
-	struct slot *sl = &s->slots[s->nslots];
-	const nudge_buf *body = &s->out.part[NUDGE_TPL_TEXT];
-	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
-	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
 	const nudge_http_cfg *h = NULL;
-	int sms = l->col == 1;
-	const char *to, *sender = NULL;
-	char why[160];
 	size_t n = body->len;
 
 	if (o->cfg != NULL)
-		h = sms ? &o->cfg->sms : &o->cfg->push;
+		h = l->col == 1 ? &o->cfg->sms : &o->cfg->push;
+	/* the text part ends with the template's last newline */
+	while (n > 0 && (body->s[n - 1] == '\n' || body->s[n - 1] == '\r'))
+		n--;
+	nudge_buf_reset(dst);
+	if (nudge_buf_add(dst, body->s != NULL ? body->s : "", n) == -1 ||
+	    (l->col == 1 && h != NULL && h->stop_text != NULL &&
+	    !o->transactional && (nudge_buf_putc(dst, '\n') == -1 ||
+	    nudge_buf_puts(dst, h->stop_text) == -1)))
+		return -1;
+	return 0;
+}
+
+/* sms, push: the rendered text (and title) of the contact in s->c for
+ * its phone or push id, with the sender id and STOP wording of the
+ * config; adds it to the batch.  plain: an sms's segments before link
+ * tracking rewrote it (0: not rewritten). */
+static int
+take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text,
+    int64_t cid, int plain)
+{
+	const nudge_send_opts *o = &l->o;
+	struct slot *sl = &s->slots[s->nslots];
+	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
+	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
+	int sms = l->col == 1;
+	const char *to, *sender = NULL;
+	char why[160];
+
 	/* take_line saw the phone or push id (l->col) is there */
 	to = s->c.vals.s + s->c.off[l->col];
 	nudge_strcpy(sl->to, sizeof sl->to, to);
@@ -646,24 +707,27 @@ take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *te
 	else if (sms && o->cfg != NULL)
 		sender = nudge_config_sms_sender(o->cfg, to);
 	nudge_strcpy(sl->from, sizeof sl->from, sender != NULL ? sender : "");
-	/* the text part ends with the template's last newline */
-	while (n > 0 && (body->s[n - 1] == '\n' || body->s[n - 1] == '\r'))
-		n--;
-	nudge_buf_reset(&sl->msg);
 	nudge_buf_reset(&sl->title);
-	if (nudge_buf_add(&sl->msg, body->s != NULL ? body->s : "", n) == -1 ||
-	    (sms && h != NULL && h->stop_text != NULL && !o->transactional &&
-	    (nudge_buf_putc(&sl->msg, '\n') == -1 ||
-	    nudge_buf_puts(&sl->msg, h->stop_text) == -1)) ||
+	if (msg_text(l, &s->out.part[NUDGE_TPL_TEXT], &sl->msg) == -1 ||
 	    nudge_buf_add(&sl->title, title->s != NULL ? title->s : "",
 	    title->len) == -1)
 		return nudge_errf(s->err, EX_OSERR, "out of memory");
 	memset(&sl->sc, 0, sizeof sl->sc);
-	if (sms)
+	sl->tracked = 0;
+	if (sms) {
 		nudge_sms_measure(sl->msg.s, sl->msg.len, &sl->sc);
-	/* what a dry run reports */
+		if (plain > 0 && sl->sc.segments > plain)
+			sl->tracked = sl->sc.segments - plain;
+	}
+	/* what a dry run reports: the segments as the text will leave,
+	 * after link tracking, and what tracking added */
 	why[0] = '\0';
-	if (sms && s->o->dry_run)
+	if (sms && s->o->dry_run && sl->tracked > 0)
+		snprintf(why, sizeof why, "%d segments (%s, %zu %s; %d "
+		    "without link tracking)", sl->sc.segments,
+		    nudge_sms_encoding(&sl->sc), sl->sc.units,
+		    sl->sc.ucs2 ? "UTF-16 units" : "septets", plain);
+	else if (sms && s->o->dry_run)
 		snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
 		    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
 		    nudge_sms_encoding(&sl->sc), sl->sc.units,
@@ -692,7 +756,18 @@ submit_msg(nudge_sender *s, struct slot *sl, struct pending *p)
 	m.len = sl->msg.len;
 	p->segments = sl->sc.segments;
 	p->ucs2 = sl->sc.ucs2;
+	p->tracked = sl->tracked;
 	return nudge_transport_submit_msg(l->ch->t, &m, p, s->err);
+}
+
+/* Whether tracking rewrites the links of lane l's messages: the config
+ * has tracking, the template does not say X-Nudge-Track: no, and for
+ * sms the config does not say sms_links: no. */
+static int
+rewrites(const nudge_sender *s, const struct nudge_sender_lane *l)
+{
+	return s->links != NULL && nudge_tpl_track(l->tpl) && !(l->col == 1 &&
+	    l->o.cfg != NULL && l->o.cfg->tracking.sms_untracked);
 }
 
 /* Tracking (links.c), when the config has it: before rendering, the
@@ -713,7 +788,7 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 		s->c.unsub = s->unsub.s;
 		return 0;
 	}
-	if (!nudge_tpl_track(l->tpl))
+	if (!rewrites(s, l))
 		return 0;
 	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
 }
@@ -726,12 +801,12 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 {
 	const nudge_send_opts *o = &l->o;
 	char reason[256], name[256], key[96], unsub[NUDGE_EMAIL_MAX + 40];
-	enum nudge_verdict verdict;
+	enum nudge_skip why;
 	struct slot *sl = &s->slots[s->nslots];
 	nudge_mime_msg m = { 0 };
 	int64_t cid;
 	nudge_err e;
-	int rc;
+	int rc, plain;
 
 	/* the reads of the lines between two waits share one read
 	 * transaction (one WAL snapshot and lock, not one a statement);
@@ -747,38 +822,42 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		rc = nudge_contact_find(s->st, text, o->cfg != NULL ?
 		    o->cfg->default_country : NULL, &cid, &e);
 	if (rc == EX_DATAERR || (rc == 0 && cid == 0)) {
-		s->stats->skipped++;
-		result(s, l, line, text, 0, "skipped", rc != 0 ? e.msg :
-		    "no such contact");
+		skipped(s, l, line, text, 0, rc != 0 ? NUDGE_SKIP_BAD_REF :
+		    NUDGE_SKIP_NO_CONTACT, rc != 0 ? e.msg : "no such contact");
 		return 0;
 	}
 	if (rc != 0) {
 		*s->err = e;
 		return rc;
 	}
-	if (l->quiet[0] != '\0' || (l->ch != NULL && l->ch->stop)) {
-		/* quiet hours (trigger offers it again), or the channel's
-		 * provider is down: held, not claimed */
-		s->stats->held++;
-		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
-		    l->quiet : "not sent: the provider is down");
+	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
+	    o->transactional, &why, reason, sizeof reason, s->err)) != 0)
+		return rc;
+	if (why != NUDGE_SKIP_NONE) {
+		skipped(s, l, line, text, cid, why, reason);
 		return 0;
 	}
-	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
-	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
-		return rc;
-	if (verdict == NUDGE_POLICY_SKIP) {
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", reason);
+	if ((l->quiet[0] != '\0' && !s->o->dry_run) ||
+	    (l->ch != NULL && l->ch->stop)) {
+		/* after the policy, so that held means it will go: quiet
+		 * hours (a rerun after them sends it; trigger offers it
+		 * again), or the channel's provider is down.  Held, not
+		 * claimed.  A dry run renders it all the same (keep). */
+		s->stats->held++;
+		if (l->quiet[0] != '\0')
+			nudge_strcpy(s->stats->quiet, sizeof s->stats->quiet,
+			    l->quiet);
+		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
+		    l->quiet : "not sent: the provider is down");
 		return 0;
 	}
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
 	if (s->c.off[l->col] < 0) {
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", l->col == 0 ?
-		    "no email address" : l->col == 1 ? "no phone number" :
-		    "no push id");
+		why = l->col == 0 ? NUDGE_SKIP_NO_EMAIL : l->col == 1 ?
+		    NUDGE_SKIP_NO_PHONE : NUDGE_SKIP_NO_PUSH_ID;
+		skipped(s, l, line, text, cid, why,
+		    nudge_channels[l->col].no_address);
 		return 0;
 	}
 	if ((rc = track(s, l, cid, 0)) != 0)
@@ -788,15 +867,26 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 			*s->err = e;
 			return rc;
 		}
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", e.msg);
+		skipped(s, l, line, text, cid, NUDGE_SKIP_TEMPLATE, e.msg);
 		return 0;
+	}
+	/* an sms measured before its links grow (when tracking rewrites
+	 * them): a longer link may cost a segment, which the dry run and
+	 * the summary tell */
+	plain = 0;
+	if (l->col == 1 && rewrites(s, l)) {
+		nudge_sms_count sc;
+
+		if (msg_text(l, &s->out.part[NUDGE_TPL_TEXT], &s->plain) == -1)
+			return nudge_errf(s->err, EX_OSERR, "out of memory");
+		nudge_sms_measure(s->plain.s, s->plain.len, &sc);
+		plain = sc.segments;
 	}
 	/* tracked links in every channel's text, before either builder */
 	if ((rc = track(s, l, cid, 1)) != 0)
 		return rc;
 	if (l->col != 0)
-		return take_msg(s, l, line, text, cid);
+		return take_msg(s, l, line, text, cid, plain);
 	if ((rc = pick_from(s, l, sl, name, sizeof name)) != 0)
 		return rc;
 	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
@@ -836,8 +926,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 			*s->err = e;
 			return rc;
 		}
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", e.msg);
+		skipped(s, l, line, text, cid, NUDGE_SKIP_MESSAGE, e.msg);
 		return 0;
 	}
 	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
@@ -1134,7 +1223,6 @@ int
 nudge_sender_open(nudge_sender **out, nudge_store *st,
     const nudge_send_opts *o, nudge_send_stats *stats, nudge_err *err)
 {
-	static const char *const names[3] = { "email", "sms", "push" };
 	nudge_sender *s;
 	nudge_err je;
 	long lost = 0;
@@ -1152,7 +1240,7 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	s->stats = stats;
 	s->err = err;
 	for (i = 0; i < 3; i++) {
-		s->ch[i].name = names[i];
+		s->ch[i].name = nudge_channels[i].name;
 		s->ch[i].tail = &s->ch[i].head;
 	}
 	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
@@ -1228,9 +1316,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	if (lo->campaign == NULL || *lo->campaign == '\0')
 		return nudge_errf(err, EX_USAGE, "no campaign: give --campaign "
 		    "NAME");
-	if (lo->channel == NULL || (strcmp(lo->channel, "email") != 0 &&
-	    strcmp(lo->channel, "sms") != 0 && strcmp(lo->channel, "push") !=
-	    0))
+	if (nudge_channel_find(lo->channel) == NULL)
 		return nudge_errf(err, EX_USAGE, "channel %s: expected email, "
 		    "sms or push", lo->channel != NULL ? lo->channel : "(none)");
 	if (lo->template_path == NULL)
@@ -1245,8 +1331,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	}
 	pc = l->o.policy != NULL ? l->o.policy : lo->cfg != NULL ?
 	    &lo->cfg->policy : NULL;
-	l->col = strcmp(lo->channel, "sms") == 0 ? 1 :
-	    strcmp(lo->channel, "push") == 0 ? 2 : 0;
+	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0)
 		goto fail;
@@ -1423,6 +1508,11 @@ nudge_sender_close(nudge_sender *s)
 	if (s == NULL)
 		return;
 	nudge_store_read_end(s->st);
+	/* a run stopped by a delivery (credentials, TLS): its transport
+	 * hands back the rest at once (not sent: claims given back) or as
+	 * the transfers under way end, so that none is left claimed */
+	if (s->stopped != NULL && s->stopped->t != NULL)
+		nudge_transport_drain(s->stopped->t, on_delivery, s, NULL);
 	if (s->ndone > 0)
 		record_done(s, 0);
 	if (s->in_txn)
@@ -1463,6 +1553,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_tpl_out_free(&s->out);
 	nudge_links_close(s->links);
 	nudge_buf_free(&s->unsub);
+	nudge_buf_free(&s->plain);
 	free(s->fl.id);
 	free(s->fl.n);
 	free(s);

@@ -1,12 +1,13 @@
-/* send: one blast over email — the recipient stream in, for each contact
- * policy, render, ledger claim, delivery and its outcome recorded as a
- * ledger row and an event. */
+/* send: one send run over every channel (email, sms, push) — the
+ * recipient stream in, for each contact policy, render, ledger claim,
+ * delivery and its outcome recorded as a ledger row and an event. */
 #ifndef NUDGE_SEND_H
 #define NUDGE_SEND_H
 
 #include <stdio.h>
 
 #include "config.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -17,9 +18,12 @@ typedef struct nudge_send_result {
 	int64_t contact_id;   /* 0 when no contact was found */
 	const char *status;   /* sent, failed, bounced, skipped, duplicate,
 				 unknown, tempfail, held (not sent, left for
-				 a rerun), rendered (--dry-run) */
+				 a rerun), rendered (--dry-run: quiet hours
+				 do not hold it, stats.held counts those they
+				 would) */
 	const char *detail;   /* the provider's id, or why */
 	const char *campaign, *step; /* a trigger line's; else NULL */
+	enum nudge_skip skip; /* skipped: the class of why; else NONE */
 } nudge_send_result;
 
 typedef void nudge_send_result_fn(void *arg, const nudge_send_result *r);
@@ -38,7 +42,8 @@ typedef struct nudge_send_opts {
 	const char *from;         /* overrides the template's From: and the
 				     config's from */
 	int dry_run;              /* render and build only: no claim, no
-				     delivery, nothing written */
+				     delivery, nothing written; quiet hours
+				     hold nothing, they mark */
 	int resend_unknown;       /* send again where a crash left the
 				     outcome unknown */
 	int transactional;        /* not counted against frequency caps */
@@ -55,14 +60,21 @@ typedef struct nudge_send_stats {
 	    unknown, rendered, recovered, held;
 	long given_back;          /* claims of a send that died that never
 				     left: given back to be sent (journal.h) */
+	long segments;            /* sms segments sent (dry run: rendered),
+				     counted after link tracking */
+	long tracked_segments;    /* of segments, those link tracking added */
+	char quiet[128];          /* the quiet hours that held messages (a
+				     dry run: would hold them), as
+				     nudge_policy_quiet says, or "" */
+	long skips[NUDGE_SKIP__N]; /* skipped, by class of why */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
  * channel (opened for its first message, all delivering at once, each
  * on its own network thread), and the lanes that feed them. */
 typedef struct nudge_sender nudge_sender;
-/* One campaign step (or a blast's campaign) of a run: its channel,
- * template and policy. */
+/* One campaign step (or the --campaign of a one-off send) of a run: its
+ * channel, template and policy. */
 typedef struct nudge_sender_lane nudge_sender_lane;
 
 /*

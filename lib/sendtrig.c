@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "trigline.h"
 
 /* A step met in the stream, and how its lines go. */
 struct step {
@@ -179,8 +180,10 @@ skip(struct ctx *x, const struct step *st, long line, const char *text)
 	r.detail = st->why;
 	r.campaign = st->campaign;
 	r.step = st->step;
+	r.skip = NUDGE_SKIP_NO_TRANSPORT;
 	x->stats->read++;
 	x->stats->skipped++;
+	x->stats->skips[NUDGE_SKIP_NO_TRANSPORT]++;
 	if (x->o->on_result != NULL)
 		x->o->on_result(x->o->arg, &r);
 }
@@ -191,7 +194,8 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 {
 	struct ctx x = { st, o, dir, stats, err, NULL, NULL, 0, NULL, NULL };
 	struct step *sp = NULL;
-	char *line = NULL, *f[4];
+	char *line = NULL;
+	nudge_trigline t;
 	size_t cap = 0, i;
 	long lineno = 0;
 	ssize_t n;
@@ -203,31 +207,25 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
-		for (nf = 1, f[0] = line; nf < 4 &&
-		    (f[nf] = strchr(f[nf - 1], '\t')) != NULL; nf++)
-			*f[nf]++ = '\0';
-		if (nf == 4) {
-			f[3][strcspn(f[3], "\t")] = '\0';
-			if (*f[3] == '\0')
-				nf = 3;
-		}
-		if (nf == 2 || o->campaign != NULL)
-			nf = 1;   /* with --campaign every line is bare: its
-				     further fields are the user's */
-		if (nf >= 3 && (*f[1] == '\0' || *f[2] == '\0')) {
+		nf = nudge_trigline_split(line, &t);
+		if (o->campaign != NULL)
+			/* with --campaign every line is bare: its further
+			 * fields are the user's */
+			t.campaign = t.step = t.file = NULL;
+		else if (nf == -1) {
 			rc = nudge_errf(err, EX_DATAERR, "line %ld: expected "
-			    "CONTACT<TAB>CAMPAIGN<TAB>STEP[<TAB>FILE]", lineno);
+			    NUDGE_TRIGLINE_FORM, lineno);
 			break;
 		}
-		if (*f[0] == '\0')
+		if (*t.contact == '\0')
 			continue;
-		if ((rc = step_for(&x, nf >= 3 ? f[1] : NULL, nf >= 3 ? f[2] :
-		    NULL, nf == 4 ? f[3] : NULL, lineno, &sp)) != 0)
+		if ((rc = step_for(&x, t.campaign, t.step, t.file, lineno,
+		    &sp)) != 0)
 			break;
 		if (sp->lane == NULL)
-			skip(&x, sp, lineno, f[0]);
+			skip(&x, sp, lineno, t.contact);
 		else if ((rc = nudge_sender_take(x.s, sp->lane, lineno,
-		    f[0])) != 0)
+		    t.contact)) != 0)
 			break;
 	}
 	if (rc == 0 && ferror(in))

@@ -19,7 +19,7 @@
  * can drop them and build them by sorting (listimport.c).
  * consent is an append-only audit trail: the current state of a contact
  * on a channel is its latest row (consent_now).  campaigns.first_sent_at
- * is kept by the event writer (event.c; by a trigger before version 3) so
+ * is kept by the event writer (event.c) so
  * that "in last N campaigns" is an index lookup.
  */
 static const char *const migrations[] = {
@@ -509,6 +509,29 @@ nudge_store_close(nudge_store *st)
 	free(st);
 }
 
+/* The id of the row of table whose name is name, or 0. */
+static int
+id_by_name(nudge_store *st, const char *table, const char *name,
+    int64_t *id, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char sql[64];
+	int rc;
+
+	*id = 0;
+	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE name = ?", table);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, table);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(st, err, table);
+	return 0;
+}
+
 int
 nudge_store_list_id(nudge_store *st, const char *name, int create,
     int64_t now, int64_t *id, nudge_err *err)
@@ -516,17 +539,8 @@ nudge_store_list_id(nudge_store *st, const char *name, int create,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	*id = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id FROM lists WHERE name = ?",
-	    -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "lists");
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "lists");
+	if ((rc = id_by_name(st, "lists", name, id, err)) != 0)
+		return rc;
 	if (*id != 0 || !create)
 		return 0;
 	if (sqlite3_prepare_v2(st->db,
@@ -541,4 +555,26 @@ nudge_store_list_id(nudge_store *st, const char *name, int create,
 		return nudge_store_error(st, err, "lists");
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
+}
+
+int
+nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
+    nudge_err *err)
+{
+	return id_by_name(st, "campaigns", name, id, err);
+}
+
+void
+nudge_store_per_request(nudge_store *st, int busy_ms)
+{
+	int persist = 1;
+
+	sqlite3_busy_timeout(st->db, busy_ms);
+	/* By default the close of a store's last connection checkpoints
+	 * the WAL, fsyncs and deletes it, for the next request to create
+	 * it again: leave that to the automatic checkpoints of later
+	 * writers. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
 }

@@ -89,4 +89,16 @@ int nudge_sqlite_code(int rc);
 int nudge_store_list_id(nudge_store *st, const char *name, int create,
     int64_t now, int64_t *id, nudge_err *err);
 
+/* The id of the campaign called name, 0 when the store has none.
+ * Returns 0 or a sysexits code. */
+int nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
+    nudge_err *err);
+
+/* Tunes a connection for a process that answers one request and exits
+ * (nudge track as a CGI program), where it is most often the store's
+ * only connection: waits at most busy_ms for the write lock, and leaves
+ * the WAL file in place at close instead of checkpointing and deleting
+ * it for the next request to create again. */
+void nudge_store_per_request(nudge_store *st, int busy_ms);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include <openssl/sha.h>
 
+#include "bounce.h"
 #include "contact.h"
 #include "event.h"
 #include "ledger.h"
@@ -645,17 +646,29 @@ hook_twilio(struct req *q)
 	ev.channel = "sms";
 	if (status != NULL && strcmp(status, "received") != 0) {
 		const char *sid = form_get(&f, "MessageSid");
+		const char *reason = NULL;
 		const char *code = form_get(&f, "ErrorCode");
 
 		if (strcmp(status, "delivered") == 0)
 			ev.type = "delivered";
 		else if (strcmp(status, "undelivered") == 0 ||
-		    strcmp(status, "failed") == 0)
-			/* 30003 unreachable, 30005 unknown number, 30006
-			 * landline: the number itself is bad */
-			ev.type = code != NULL && (strcmp(code, "30003") == 0 ||
-			    strcmp(code, "30005") == 0 || strcmp(code,
-			    "30006") == 0) ? "bounced" : "failed";
+		    strcmp(status, "failed") == 0) {
+			/* bounce.h's classes for Twilio's error codes: only
+			 * a number that does not exist or takes no SMS is
+			 * hard; an unreachable handset may be back
+			 * tomorrow; a carrier's spam filter is our fault */
+			reason = code == NULL ? NULL :
+			    strcmp(code, "30005") == 0 ? "userunknown" :
+			    strcmp(code, "30006") == 0 ? "notaccept" :
+			    strcmp(code, "30003") == 0 ? "networkerror" :
+			    strcmp(code, "30007") == 0 ? "spamdetected" :
+			    strcmp(code, "30004") == 0 ? "filtered" : NULL;
+			ev.type = reason != NULL && strcmp(reason,
+			    "spamdetected") != 0 ? "bounced" : "failed";
+			ev.keep_consent = reason == NULL || nudge_bounce_class_of(
+			    nudge_bounce_reason_find(reason), 1) !=
+			    NUDGE_BOUNCE_HARD;
+		}
 		if (ev.type == NULL || sid == NULL)
 			goto ack;
 		if ((rc = open_store(q)) != 0)
@@ -671,6 +684,12 @@ hook_twilio(struct req *q)
 		ev.source = "twilio";
 		if (code != NULL && *code != '\0' && (nudge_event_prop(&props,
 		    "error_code", 10, code, strlen(code)) == -1 ||
+		    (reason != NULL && (nudge_event_prop(&props, "reason", 6,
+		    reason, strlen(reason)) == -1 || nudge_event_prop(&props,
+		    "class", 5, nudge_bounce_class_name(nudge_bounce_class_of(
+		    nudge_bounce_reason_find(reason), 1)), strlen(
+		    nudge_bounce_class_name(nudge_bounce_class_of(
+		    nudge_bounce_reason_find(reason), 1)))) == -1)) ||
 		    (ev.props_json = nudge_event_props_end(&props)) == NULL)) {
 			q->oom = 1;
 			goto out;
@@ -738,7 +757,9 @@ static void
 hook_mailgun(struct req *q)
 {
 	sqlite3_stmt *s = NULL;
-	const char *ts, *tok, *sig, *event, *sev, *rcpt, *mid, *code;
+	const char *ts, *tok, *sig, *event, *sev, *rcpt, *mid, *code, *diag;
+	const nudge_bounce_reason *why = NULL;
+	int perm;
 	nudge_event ev = { 0 };
 	nudge_buf m = { 0 }, props = { 0 };
 	unsigned char md[32];
@@ -761,7 +782,10 @@ hook_mailgun(struct req *q)
 	    " json_extract(?1, '$.\"event-data\".recipient'),"
 	    " json_extract(?1,"
 	    "  '$.\"event-data\".message.headers.\"message-id\"'),"
-	    " json_extract(?1, '$.\"event-data\".\"delivery-status\".code')"
+	    " json_extract(?1, '$.\"event-data\".\"delivery-status\".code'),"
+	    " json_extract(?1, '$.\"event-data\".\"delivery-status\".message')"
+	    " || ' ' || coalesce(json_extract(?1,"
+	    "  '$.\"event-data\".\"delivery-status\".description'), '')"
 	    " WHERE json_valid(?1)", -1, &s, NULL) != SQLITE_OK) {
 		rc = nudge_store_error(q->st, q->err, "json");
 		goto fail;
@@ -799,6 +823,7 @@ hook_mailgun(struct req *q)
 	rcpt = (const char *)sqlite3_column_text(s, 5);
 	mid = (const char *)sqlite3_column_text(s, 6);
 	code = (const char *)sqlite3_column_text(s, 7);
+	diag = (const char *)sqlite3_column_text(s, 8);
 	if (event == NULL || rcpt == NULL)
 		goto ack;
 	if (strcmp(event, "failed") == 0 && sev != NULL &&
@@ -830,8 +855,21 @@ hook_mailgun(struct req *q)
 		ev.campaign = campaign;
 		ev.step = step[0] != '\0' ? step : NULL;
 	}
-	if (code != NULL && (nudge_event_prop(&props, "code", 4, code,
-	    strlen(code)) == -1 || (ev.props_json =
+	if (strcmp(ev.type, "bounced") == 0) {
+		/* Mailgun's "permanent" is a 5xx; what it means for the
+		 * address is bounce.h's to say */
+		why = nudge_bounce_classify(NULL, code != NULL ? atoi(code) :
+		    550, diag, &perm);
+		ev.keep_consent = nudge_bounce_class_of(why, 1) !=
+		    NUDGE_BOUNCE_HARD;
+	}
+	if ((code != NULL && nudge_event_prop(&props, "code", 4, code,
+	    strlen(code)) == -1) || (why != NULL && (nudge_event_prop(&props,
+	    "reason", 6, why->name, strlen(why->name)) == -1 ||
+	    nudge_event_prop(&props, "class", 5, nudge_bounce_class_name(
+	    nudge_bounce_class_of(why, 1)), strlen(nudge_bounce_class_name(
+	    nudge_bounce_class_of(why, 1)))) == -1)) ||
+	    ((code != NULL || why != NULL) && (ev.props_json =
 	    nudge_event_props_end(&props)) == NULL)) {
 		q->oom = 1;
 		goto out;

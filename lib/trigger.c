@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "segment.h"
 
@@ -59,11 +60,9 @@ add_cond(nudge_store *st, const nudge_campaign *c, const char *sfx,
 static const char *
 addr_col(const char *ch)
 {
-	if (strcmp(ch, "sms") == 0)
-		return "phone";
-	if (strcmp(ch, "push") == 0)
-		return "push_id";
-	return "email";
+	const nudge_channel *c = nudge_channel_find(ch);
+
+	return (c != NULL ? c : &nudge_channels[NUDGE_CH_EMAIL])->column;
 }
 
 /*
@@ -84,7 +83,8 @@ reach(nudge_seg *q, nudge_buf *sql, const char *id, const char *row,
 	if (nudge_buf_printf(sql, "(coalesce((SELECT n.status FROM consent n "
 	    "WHERE n.contact_id = %s AND n.channel = ?%d ORDER BY n.at DESC, "
 	    "n.id DESC LIMIT 1), '%s') = 'subscribed' AND ", id, n,
-	    nudge_seg_consent_optin(ch) ? "none" : "subscribed") == -1 || (row != NULL ? nudge_buf_printf(sql, "coalesce(%s.%s, "
+	    nudge_seg_consent_optin(ch) ? "none" : "subscribed") == -1 ||
+	    (row != NULL ? nudge_buf_printf(sql, "coalesce(%s.%s, "
 	    "'') != '')", row, addr_col(ch)) : nudge_buf_printf(sql,
 	    "EXISTS (SELECT 1 FROM contacts a WHERE a.id = %s AND "
 	    "coalesce(a.%s, '') != ''))", id, addr_col(ch))) == -1)
@@ -706,11 +706,9 @@ struct blocked {
 	size_t n;
 };
 
-static const char *const channels[] = { "email", "sms", "push" };
-
 struct nudge_trigger_pool {
 	pthread_mutex_t bmu; /* guards blk */
-	struct blocked blk[3];
+	struct blocked blk[NUDGE_NCHANNELS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	const char *path;
@@ -768,12 +766,9 @@ collect(void *arg, const nudge_due *d)
 static size_t
 channel_index(const char *ch)
 {
-	size_t i;
+	const nudge_channel *c = nudge_channel_find(ch);
 
-	for (i = 1; i < 3; i++)
-		if (strcmp(ch, channels[i]) == 0)
-			return i;
-	return 0;
+	return c != NULL ? c->id : NUDGE_CH_EMAIL;
 }
 
 /* Reads p's blocked list of channel ch with st, once. */
@@ -987,7 +982,7 @@ nudge_trigger_end(nudge_trigger_pool *p)
 			free(p->jobs[i].keys[k]);
 		free(p->jobs[i].keys);
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
 		free(p->blk[i].v);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);

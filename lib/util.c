@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 int
@@ -271,6 +272,58 @@ char *
 nudge_strdup(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
+}
+
+size_t
+nudge_edit_distance(const char *a, const char *b)
+{
+	enum { MAX = 64 };
+	size_t d[MAX + 1][MAX + 1], i, j, m, n, v;
+
+	m = strnlen(a, MAX);
+	n = strnlen(b, MAX);
+	for (i = 0; i <= m; i++)
+		d[i][0] = i;
+	for (j = 0; j <= n; j++)
+		d[0][j] = j;
+	for (i = 1; i <= m; i++)
+		for (j = 1; j <= n; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[m][n];
+}
+
+const char *
+nudge_closest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t i, d, bestd, max = (strlen(word) + 1) / 3;
+
+	if (max < 1)
+		max = 1;
+	bestd = max + 1;
+	for (i = 0; i < n; i++) {
+		if (cands[i] == NULL)
+			continue;
+		if (strcmp(cands[i], word) == 0)
+			return NULL;
+		if (strcasecmp(cands[i], word) == 0) {
+			best = cands[i];
+			bestd = 0;
+		} else if ((d = nudge_edit_distance(word, cands[i])) < bestd) {
+			best = cands[i];
+			bestd = d;
+		}
+	}
+	return best;
 }
 
 size_t

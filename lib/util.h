@@ -1,6 +1,7 @@
 /* util: error reports, growable buffers and small text helpers shared by
- * every lib/ module.  lib/ never prints and never exits: a function returns
- * 0 or a sysexits(3) code and fills a nudge_err for cmd/ to print. */
+ * every lib/ module.  lib/ never prints and never exits (but cli.c, which
+ * is cmd/'s): a function returns 0 or a sysexits(3) code and fills a
+ * nudge_err for cmd/ to print. */
 #ifndef NUDGE_UTIL_H
 #define NUDGE_UTIL_H
 
@@ -59,6 +60,19 @@ const char *nudge_quote(char *dst, size_t dstlen, const char *s, size_t n);
 
 /* strdup that returns NULL for NULL. */
 char *nudge_strdup(const char *s);
+
+/* The edit distance of a and b in bytes: insertions, deletions,
+ * substitutions and swaps of two neighbours (optimal string alignment).
+ * Strings past 64 bytes are compared on their first 64. */
+size_t nudge_edit_distance(const char *a, const char *b);
+
+/* Did-you-mean: of cands[0..n) (NULL entries skipped), the one equal to
+ * word but for case, else the closest by nudge_edit_distance if that is
+ * at most a third of word's length (at least 1), the first on a tie;
+ * NULL when none is close or one equals word exactly.  For hints on
+ * unknown names (event types, lists, options). */
+const char *nudge_closest(const char *word, const char *const *cands,
+    size_t n);
 
 /* Parses a decimal integer filling the whole string; 0 or -1. */
 int nudge_parse_i64(const char *s, int64_t *out);

@@ -5,12 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 plan 15
 
-ok "a store to read" nudge segment --save all 'list "x"'
+ok "a store to read" nudge segment --create --save all 'list "x"'
 
 cp "$TOP/samples/config-full.yaml" full.yaml
 chmod 644 full.yaml
 exits "samples/config-full.yaml, every setting, loads" 0 \
-	nudge segment --config full.yaml 'list "x"'
+	nudge segment --config full.yaml 'id > 0'
 is "with nothing on stderr" "$(cat .err)" ""
 
 cat >nested.yaml <<'YAML'

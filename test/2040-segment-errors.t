@@ -2,12 +2,15 @@
 # nudge segment errors: syntax errors with a column and a caret (64), a
 # missing store (66, and not created), usage.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 29
 
 exits "a missing store is 66" 66 nudge segment --count 'list "x"'
-like "it names the file" "$(cat "$T/.err")" "^nudge-segment: .*/nudge.db: No such file or directory$"
+like "it names the file" "$(cat "$T/.err")" "^nudge-segment: .*/nudge.db: No such file or directory \(nudge import-list or --create makes a store\)$"
 ok "and it is not created" test ! -e "$NUDGE_DB"
 exits "--db names the store too" 66 nudge segment --db "$T/other.db" 'opened'
+exits "--save makes no store without --create" 66 \
+	nudge segment --db "$T/typo.db" --save s 'opened'
+ok "none made" test ! -e "$T/typo.db"
 
 . "$TESTDIR/segment/fixture.sh"
 
@@ -37,5 +40,5 @@ exits "no expression is a usage error" 64 nudge segment
 ok "--help exits 0" nudge segment --help
 is "--help prints the usage" "$(cat "$T/.out")" "usage: nudge segment [-c] [-f ids|tsv|csv|json|table] [--explain]
                      [--fields field,...] [--now time] [--save name]
-                     [--db file] [--config file] expr ..."
+                     [--create] [--db file] [--config file] expr ..."
 done_testing

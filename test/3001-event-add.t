@@ -1,8 +1,19 @@
 #!/bin/sh
 # nudge event add: every option, the exact row stored, errors and exit codes.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 35
 
+# a typo in --db must not make an empty store that answers "no such
+# contact": only --create (or import-list) makes a store
+exits "no store and no --create is 66" 66 \
+	nudge event add --db shpo.db --contact a@example.com --type sent
+is "it names the path" "$(cat .err)" \
+	'nudge-event: shpo.db: No such file or directory (nudge import-list or --create makes a store)'
+ok "and makes none" test ! -e shpo.db
+exits "nor with \$NUDGE_DB" 66 \
+	nudge event add --contact a@example.com --type sent
+ok "which stays missing" test ! -e "$NUDGE_DB"
+printf 'email\n' | nudge import-list 2>/dev/null
 exits "unknown contact without --create is 65" 65 \
 	nudge event add --contact a@example.com --type sent
 is "it says which contact" "$(cat .err)" \

@@ -2,13 +2,14 @@
 # nudge event import, CSV: exact rows stored, every reject reason with its
 # physical line number, the rejects file, --create, --dry-run, exit codes.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 31
 
 : >empty.csv
-ok "an empty file creates the store and records nothing" \
-	nudge event import empty.csv
+exits "no store and no --create is 66" 66 nudge event import empty.csv
+ok "--create and an empty file: the store, nothing recorded" \
+	nudge event import --create empty.csv
 is "summary for nothing" "$(cat .err)" \
-	"nudge-event: empty.csv: read 0, recorded 0, rejected 0"
+	"nudge-event: empty.csv: read 0, recorded 0, rejected 0, created 0"
 sql "INSERT INTO contacts (email, created_at, updated_at) VALUES
 	('a@example.com', 0, 0), ('b@example.com', 0, 0)"
 
@@ -123,7 +124,8 @@ is "--help prints the usage" "$(cat help.txt)" \
 "usage: nudge event add --contact ref --type type [--channel channel]
            [--campaign name] [--step step] [--at time] [--prop key=value ...]
            [--source text] [--create] [--db file] [--config file]
-       nudge event import [-n] [-r rejects] [--format csv | json | dsn]
+       nudge event import [-n] [-r rejects]
+           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]
            [--type type] [--map column=field ...] [--date-order dmy | mdy]
            [--create] [--source text] [--db file] [--config file] [file | -]"
 done_testing

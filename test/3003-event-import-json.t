@@ -5,7 +5,8 @@
 plan 13
 
 : >empty.jsonl
-ok "an empty file creates the store" nudge event import empty.jsonl
+ok "--create and an empty file create the store" \
+	nudge event import --create empty.jsonl
 sql "INSERT INTO contacts (email, phone, created_at, updated_at) VALUES
 	('a@example.com', NULL, 0, 0), (NULL, '+972521234567', 0, 0)"
 

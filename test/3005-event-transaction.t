@@ -5,7 +5,7 @@
 plan 14
 
 : >empty.csv
-nudge event import empty.csv 2>/dev/null
+nudge event import --create empty.csv 2>/dev/null
 sql "INSERT INTO contacts (email, created_at, updated_at) VALUES
 	('a@example.com', 0, 0)"
 nudge event add --contact 1 --type signup --at 2026-01-01 >/dev/null

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Malformed campaign files: every error names file:line:column and what
 # was expected (test/trigger/bad/*.yaml, the errors in errors.want);
-# --check reads no store; a bad file stops trigger before it reads one.
+# --check reads the store only when there is one (and never makes one);
+# a bad file stops trigger before it reads one.
 . "$(dirname "$0")/lib.sh"
 plan 11
 B="$TESTDIR/trigger/bad"

@@ -65,5 +65,5 @@ exits "-j 0" 64 nudge trigger -j 0 --now $DAY0 $W
 exits "no campaign file" 64 nudge trigger --now $DAY0
 exits "a bad --now" 64 nudge trigger --now yesterday $W
 is "says what it wants" "$(head -1 .err)" \
-	"nudge-trigger: --now: expected an ISO 8601 time"
+	'nudge-trigger: --now: not a time: "yesterday" (ISO 8601, such as 2026-11-01 or 2026-11-01T09:00:00Z)'
 done_testing

@@ -6,7 +6,7 @@
 . "$TESTDIR/track.sh"
 export NUDGE_TWILIO_AUTH_TOKEN=twilio-auth-token
 export NUDGE_MAILGUN_SIGNING_KEY=mailgun-signing-key
-plan 26
+plan 29
 
 seed
 # an SMS message of campaign "promo" step "s2", sent through Twilio
@@ -45,10 +45,15 @@ twilio MessageSid=SM0123456789abcdef MessageStatus=undelivered \
     ErrorCode=30005 To=+972501234567 >/dev/null
 is "an unknown-number failure is a bounce" \
     "$(sql "SELECT type, props FROM events ORDER BY id DESC LIMIT 1")" \
-    'bounced	{"error_code":30005}'
+    'bounced	{"error_code":30005,"reason":"userunknown","class":"hard"}'
 is "which suppresses sms" "$(sql 'SELECT channel, status, source FROM consent_now')" \
     "sms	bounced	twilio"
 twilio MessageSid=SM0123456789abcdef MessageStatus=failed ErrorCode=30008 >/dev/null
+twilio MessageSid=SM0123456789abcdef MessageStatus=undelivered \
+    ErrorCode=30007 To=+972501234567 >/dev/null
+is "a carrier's spam filter is our fault, not the number's" \
+    "$(sql "SELECT type, props FROM events ORDER BY id DESC LIMIT 1")" \
+    'failed	{"error_code":30007,"reason":"spamdetected","class":"sender"}'
 is "another failure is failed" \
     "$(sql "SELECT type FROM events ORDER BY id DESC LIMIT 1")" failed
 n=$(events)
@@ -89,7 +94,7 @@ tok = "a" * 50
 sig = hmac.new(key.encode(), (ts + tok).encode(), hashlib.sha256).hexdigest()
 d = {"event": ev, "recipient": rcpt, "timestamp": float(ts),
      "message": {"headers": {"message-id": mid}},
-     "delivery-status": {"code": 550, "message": "No such user"}}
+     "delivery-status": {"code": 550, "message": os.environ.get("MG_TEXT", "No such user")}}
 if sev:
     d["severity"] = sev
 print(json.dumps({"signature": {"timestamp": ts, "token": tok, "signature": sig},
@@ -105,7 +110,7 @@ is "a permanent failure answers 200" \
 is "records bounced on the message found by its Message-ID" \
     "$(sql "SELECT contact_id, type, channel, campaign_id, quote(step), message_id, props
     FROM events ORDER BY id DESC LIMIT 1")" \
-    '1	bounced	email	1	NULL	1	{"code":550}'
+    '1	bounced	email	1	NULL	1	{"code":550,"reason":"userunknown","class":"hard"}'
 is "and suppresses email" \
     "$(sql "SELECT status, source FROM consent_now WHERE channel = 'email'")" \
     "bounced	mailgun"
@@ -122,4 +127,11 @@ is "a stale timestamp is 403 (a replay)" \
 is "not JSON is 400" "$(hit POST /hook/mailgun --data-binary 'nope')" 400
 is "and none of them recorded anything" "$(events)" "$n"
 is "an unknown provider is 404" "$(hit POST /hook/acme --data x=1)" 404
+MG_TEXT="Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org" \
+    mailgun failed permanent bob@example.com "<x@example.com>" >/dev/null
+is "a permanent failure for our blocklisted IP is a sender-side bounce" \
+    "$(sql "SELECT type, props FROM events ORDER BY id DESC LIMIT 1")" \
+    'bounced	{"code":550,"reason":"blocked","class":"sender"}'
+is "which never suppresses the recipient" \
+    "$(sql "SELECT count(*) FROM consent WHERE contact_id = 2 AND channel = 'email'")" 0
 done_testing

@@ -1,9 +1,9 @@
 # test/segment/fixture.sh: sourced by test/2*-segment-*.t after lib.sh.
 # Builds the store every segment test reads: six contacts, two lists, six
 # campaigns and the events below, with now = 2026-11-01T00:00:00Z
-# (1793491200).  The store is created by saving a segment (a write,
-# which creates a missing store; reading never does), then that segment
-# is dropped and the rows go in with sqlite3 into the real schema, with
+# (1793491200).  The store is created by saving a segment with --create
+# (no command but import-list makes a store without it), then that
+# segment is dropped and the rows go in with sqlite3 into the real schema, with
 # campaigns.first_sent_at as nudge event would have set it.
 #
 #   id  name         lists           events (d = days before now)
@@ -21,7 +21,7 @@
 #   6   Zoe          -               sent e3 email 10d, ad_view facebook 1d 2d 3d
 NOW=1793491200
 D=86400
-nudge segment --save fixture 'list "x"' || exit 1
+nudge segment --create --save fixture 'list "x"' || exit 1
 sql "DELETE FROM segments;
 INSERT INTO contacts (id, email, phone, push_id, first_name, last_name, attrs,
   created_at, updated_at) VALUES

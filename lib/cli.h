@@ -1,0 +1,78 @@
+/* cli: the plumbing every command shares: its usage text, the common
+ * options (--config, --create, --db, --help, --now) with one wording for
+ * their errors, and loading the configuration then opening the store.
+ *
+ * The one lib/ module that prints and exits: it is cmd/'s, kept in the
+ * library only so that every nudge-NAME links it like the rest (git's
+ * parse-options and usage.c).  Nothing else in lib/ may call it. */
+#ifndef NUDGE_CLI_H
+#define NUDGE_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+/* getopt_long values of the common long options, above any command's
+ * own (which start at 256). */
+enum {
+	NUDGE_CLI_CONFIG = 1000,
+	NUDGE_CLI_CREATE,
+	NUDGE_CLI_DB,
+	NUDGE_CLI_NOW,
+};
+
+/* Entries for a command's struct option table (kept in name order). */
+#define NUDGE_CLI_OPT_CONFIG { "config", required_argument, NULL, \
+	NUDGE_CLI_CONFIG }
+#define NUDGE_CLI_OPT_CREATE { "create", no_argument, NULL, NUDGE_CLI_CREATE }
+#define NUDGE_CLI_OPT_DB { "db", required_argument, NULL, NUDGE_CLI_DB }
+#define NUDGE_CLI_OPT_HELP { "help", no_argument, NULL, 'h' }
+#define NUDGE_CLI_OPT_NOW { "now", required_argument, NULL, NUDGE_CLI_NOW }
+
+typedef struct nudge_cli {
+	const char *usage;      /* the usage text, as the man page's SYNOPSIS */
+	const char *config;     /* --config, or NULL */
+	const char *db;         /* --db, or NULL */
+	int create;             /* --create: a missing store is made */
+	int have_now;           /* --now was given ... */
+	int64_t now;            /* ... and is this; else the wall clock */
+	nudge_config cfg;       /* after nudge_cli_config */
+	int loaded;
+	nudge_store *st;        /* after nudge_cli_store */
+} nudge_cli;
+
+/* Starts c for a command whose usage text is usage; now is the wall
+ * clock until --now says otherwise. */
+void nudge_cli_init(nudge_cli *c, const char *usage);
+
+/* Prints why (if not NULL, printf-style) and the usage text on stderr,
+ * and exits 64. */
+void nudge_cli_usage(const nudge_cli *c, const char *why, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Handles ch when it is a common option ('h' prints the usage on
+ * stdout and exits 0; a bad --now is a usage error) and returns 1;
+ * returns 0 for any other ch, which is the command's. */
+int nudge_cli_option(nudge_cli *c, int ch, const char *arg);
+
+/* Parses arg, the value of option opt ("--since"), as a time (ISO 8601,
+ * nudge_time_parse), or exits 64 saying so in the one wording. */
+int64_t nudge_cli_time(const nudge_cli *c, const char *opt, const char *arg);
+
+/* Loads the configuration (--config, else $NUDGE_CONFIG, else the
+ * default file) into c->cfg, or prints why and exits with its code. */
+void nudge_cli_config(nudge_cli *c);
+
+/* Opens the store (--db, else $NUDGE_DB, else the config's, else the
+ * default), loading the configuration first if not yet loaded; flags as
+ * nudge_store_open.  A missing store is made only with --create or when
+ * flags has NUDGE_STORE_CREATE (import-list); else the command exits 66
+ * naming the path.  Any failure is printed and exits with its code. */
+nudge_store *nudge_cli_store(nudge_cli *c, int flags);
+
+/* Closes the store and frees the configuration. */
+void nudge_cli_close(nudge_cli *c);
+
+#endif
