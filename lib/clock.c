@@ -89,6 +89,9 @@ nudge_time_parse(const char *s, int64_t *out)
 		}
 		if (h > 23 || mi > 59 || sec > 60)
 			return -1;
+		/* "2026-11-24 14:03:12 +0200", as Shopify writes it */
+		if (*p == ' ' && (p[1] == '+' || p[1] == '-'))
+			p++;
 		if (*p == 'Z' || *p == 'z') {
 			p++;
 		} else if (*p == '+' || *p == '-') {

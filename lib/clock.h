@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 /* Parses YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.frac]] with Z, +HH:MM, +HHMM or
- * nothing (UTC) after it (a space may stand for the T), or @SECONDS.
+ * nothing (UTC) after it (a space may stand for the T, and one may come
+ * before the offset), or @SECONDS.
  * Rejects impossible dates (2024-02-30).  Returns 0, or -1. */
 int nudge_time_parse(const char *s, int64_t *out);
 

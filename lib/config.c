@@ -827,6 +827,35 @@ read_report(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	return 0;
 }
 
+/* consent: {email: opt-out, sms: opt-in, push: opt-in} */
+static int
+read_consent(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char *const chans[] = { "email", "sms", "push" };
+	size_t i, k;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		for (k = 0; k < 3; k++)
+			if (strcmp(n->key, chans[k]) == 0)
+				break;
+		if (k == 3)
+			return badf(r, n, "consent: ", err, "not a channel "
+			    "(email, sms or push)");
+		if (n->kind != NUDGE_Y_SCALAR || (strcmp(n->value, "opt-in") !=
+		    0 && strcmp(n->value, "opt-out") != 0))
+			return badf(r, n, "consent: ", err, "expected opt-in "
+			    "(no consent record means no) or opt-out (it "
+			    "means yes)");
+		r->cfg->consent_optin[k] = strcmp(n->value, "opt-in") == 0;
+	}
+	return 0;
+}
+
 static int
 read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 {
@@ -1074,6 +1103,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		} else if (strcmp(n->key, "policy") == 0) {
 			if ((rc = read_policy(&r, n, err)) != 0)
 				goto fail;
+		} else if (strcmp(n->key, "consent") == 0) {
+			if ((rc = read_consent(&r, n, err)) != 0)
+				goto fail;
 		} else if (strcmp(n->key, "bounces") == 0) {
 			if ((rc = read_bounces(&r, n, err)) != 0)
 				goto fail;
@@ -1097,6 +1129,8 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	if ((rc = check_secret_mode(&r, err)) != 0)
 		goto fail;
 	nudge_yaml_free(root);
+	/* segments of this process compile `subscribed CH` by it */
+	nudge_seg_set_consent(cfg->consent_optin);
 	return 0;
 fail:
 	nudge_yaml_free(root);

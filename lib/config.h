@@ -126,10 +126,15 @@ typedef struct nudge_config {
 	char **event_channels;    /* `event_channels:`, channels of imported
 				     events beyond email, sms and push */
 	size_t nevent_channels;
+	int consent_optin[3];     /* `consent:` per channel (email, sms,
+				     push): 1 opt-in, a contact with no
+				     consent record may not be sent
+				     marketing; 0 opt-out (the default) */
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml
- * (~/.config/...).  A missing default file is no error (all defaults);
+ * (~/.config/...), and hands its consent modes to the segment compiler
+ * (nudge_seg_set_consent) and so to the send policy.  A missing default file is no error (all defaults);
  * a named file that is missing is.  Unknown keys are errors naming
  * file:line:col; so is a secret written in a file that is readable by
  * group or others or not owned by the user.  No message ever holds a

@@ -157,6 +157,57 @@ nudge_phone_in_country(const char *phone, const char *country)
 	    strncmp(phone + 1, c->cc, strlen(c->cc)) == 0;
 }
 
+/* Time zones that belong to one country of the table above (the zones
+ * of several countries, like Europe/Brussels's neighbours, are theirs
+ * too, but a guess is only offered where it is that country's). */
+static const struct tz_country {
+	const char *tz, *iso;
+} tz_countries[] = {
+	{ "Asia/Jerusalem", "IL" }, { "Asia/Tel_Aviv", "IL" },
+	{ "Israel", "IL" }, { "America/New_York", "US" },
+	{ "America/Chicago", "US" }, { "America/Denver", "US" },
+	{ "America/Los_Angeles", "US" }, { "America/Phoenix", "US" },
+	{ "America/Anchorage", "US" }, { "Pacific/Honolulu", "US" },
+	{ "America/Detroit", "US" }, { "America/Boise", "US" },
+	{ "US/Eastern", "US" }, { "US/Central", "US" },
+	{ "US/Mountain", "US" }, { "US/Pacific", "US" },
+	{ "America/Toronto", "CA" }, { "America/Vancouver", "CA" },
+	{ "Europe/London", "GB" }, { "Europe/Berlin", "DE" },
+	{ "Europe/Paris", "FR" }, { "Europe/Madrid", "ES" },
+	{ "Europe/Rome", "IT" }, { "Europe/Amsterdam", "NL" },
+	{ "Europe/Brussels", "BE" }, { "Europe/Vienna", "AT" },
+	{ "Europe/Zurich", "CH" }, { "Europe/Stockholm", "SE" },
+	{ "Europe/Oslo", "NO" }, { "Europe/Copenhagen", "DK" },
+	{ "Europe/Helsinki", "FI" }, { "Europe/Warsaw", "PL" },
+	{ "Europe/Prague", "CZ" }, { "Europe/Budapest", "HU" },
+	{ "Europe/Lisbon", "PT" }, { "Europe/Dublin", "IE" },
+	{ "Europe/Athens", "GR" }, { "Europe/Bucharest", "RO" },
+	{ "Europe/Kyiv", "UA" }, { "Europe/Kiev", "UA" },
+	{ "Europe/Istanbul", "TR" }, { "Europe/Moscow", "RU" },
+	{ "Asia/Nicosia", "CY" }, { "Asia/Dubai", "AE" },
+	{ "Asia/Amman", "JO" }, { "Asia/Gaza", "PS" },
+	{ "Asia/Hebron", "PS" }, { "Africa/Cairo", "EG" },
+	{ "Africa/Johannesburg", "ZA" }, { "Asia/Kolkata", "IN" },
+	{ "Asia/Tokyo", "JP" }, { "Asia/Shanghai", "CN" },
+	{ "Australia/Sydney", "AU" }, { "Australia/Melbourne", "AU" },
+	{ "Pacific/Auckland", "NZ" }, { "America/Sao_Paulo", "BR" },
+	{ "America/Mexico_City", "MX" },
+	{ "America/Argentina/Buenos_Aires", "AR" },
+};
+
+const char *
+nudge_phone_country_of_tz(const char *tz)
+{
+	size_t i;
+
+	if (tz == NULL)
+		return NULL;
+	for (i = 0; i < sizeof tz_countries / sizeof tz_countries[0]; i++)
+		if (strcmp(tz_countries[i].tz, tz) == 0)
+			return tz_countries[i].iso;
+	return NULL;
+}
+
 int
 nudge_phone_country_known(const char *country)
 {

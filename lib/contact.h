@@ -38,6 +38,10 @@ int nudge_phone_in_country(const char *phone, const char *country);
 /* True when nudge knows the country's calling code and trunk prefix. */
 int nudge_phone_country_known(const char *country);
 
+/* The country (ISO 3166 alpha-2) an Olson time zone is in, for the
+ * countries nudge knows phones of, or NULL ("Asia/Jerusalem" -> "IL"). */
+const char *nudge_phone_country_of_tz(const char *tz);
+
 /* What a contact reference looks like: "a@b.c" is an email, "+972..." or a
  * number with a leading 0 or with separators is a phone, plain digits are
  * an id. */

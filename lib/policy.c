@@ -238,6 +238,10 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 		return rc;
 	}
 	sqlite3_reset(p->consent);
+	if (*status == '\0' && !transactional &&
+	    nudge_seg_consent_optin(channel))
+		return skip(why, NUDGE_SKIP_NO_CONSENT, reason, len,
+		    "no consent (%s is opt-in)", channel);
 	if (*status != '\0' && strcmp(status, "subscribed") != 0) {
 		nudge_time_format(at, day, sizeof day);
 		return skip(why, strcmp(status, "unsubscribed") == 0 ?

@@ -76,7 +76,9 @@ const char *nudge_skip_name(enum nudge_skip s);
  *   "sunset: no open or click in 180d" -- known for longer than the
  *     sunset period and no opened or clicked event in it (not for
  *     transactional messages)
- * A contact with no consent row for the channel may be sent to.
+ * A contact with no consent row for the channel may be sent to, unless the
+ * channel is opt-in in the config (nudge_seg_consent_optin):
+ *   "no consent (sms is opt-in)".
  * Errors: EX_DATAERR for an unknown channel; store errors. */
 int nudge_policy_check(nudge_policy *p, int64_t contact_id,
     const char *channel, int transactional, enum nudge_skip *skip,

@@ -187,6 +187,12 @@ static const char *const migrations[] = {
 	"  WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO attr_keys SELECT DISTINCT j.key"
 	"  FROM contacts c, json_each(c.attrs) j WHERE c.attrs <> '{}';",
+	/* 4 -> 5: consent keeps its proof (the IP a double opt-in was
+	 * confirmed from, the form); consent_now's c.* takes it in */
+	"ALTER TABLE consent ADD COLUMN proof TEXT;",
+	/* 5 -> 6: where each of a contact's fields came from, as JSON
+	 * {"first_name": ["shopify", 1796...], ...} (listimport.c) */
+	"ALTER TABLE contacts ADD COLUMN sources TEXT;",
 };
 
 int

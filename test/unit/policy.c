@@ -164,6 +164,27 @@ main(void)
 	is_int(nudge_policy_open(&p, st, &cfg, NOW, &err), EX_USAGE,
 	    "an unknown saved segment too");
 
+	{
+		/* consent: {sms: opt-in}: no record means no, for
+		 * marketing only; a subscribe or an opt-out channel sends */
+		static const int optin[3] = { 0, 1, 0 }, optout[3] = { 0 };
+
+		nudge_seg_set_consent(optin);
+		ok(nudge_policy_open(&p, st, NULL, NOW, &err) == 0,
+		    "policy opens with sms opt-in");
+		is_str(check(p, 2, "sms", 0), "skip: no consent (sms is "
+		    "opt-in)", "opt-in: no record, no marketing sms");
+		is_str(check(p, 2, "sms", 1), "send", "a transactional sms "
+		    "needs no marketing consent");
+		is_str(check(p, 1, "email", 0), "send", "email stays opt-out");
+		nudge_store_exec(st, "INSERT INTO consent (contact_id, channel,"
+		    " status, at, source) VALUES (2, 'sms', 'subscribed', 1,"
+		    " 'shopify')", &err);
+		is_str(check(p, 2, "sms", 0), "send", "a subscribe sends");
+		nudge_policy_close(p);
+		nudge_seg_set_consent(optout);
+	}
+
 	nudge_store_close(st);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
