@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "abtest.h"
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
@@ -13,7 +14,7 @@
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day|bounce] [-c name] "
+    "usage: nudge report [-b campaign|step|channel|day|bounce|variant] [-c name] "
     "[-f table|tsv|csv|json|html]\n"
     "                    [-s time] [--until time] [--conversion type] [--window duration]\n"
     "                    [--create] [--db file] [--config file]\n";
@@ -44,7 +45,7 @@ main(int argc, char **argv)
 	nudge_report_opts o = { 0 };
 	nudge_store *st;
 	nudge_err ne;
-	int ch, rc, html = 0;
+	int ch, rc, html = 0, by_variant = 0;
 
 	nudge_cli_init(&cli, usage_text);
 	while ((ch = getopt_long(argc, argv, "b:c:f:hs:", longopts, NULL)) !=
@@ -53,10 +54,12 @@ main(int argc, char **argv)
 			continue;
 		switch (ch) {
 		case 'b':
+			if ((by_variant = strcmp(optarg, "variant") == 0))
+				break;
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
 				nudge_cli_usage(&cli,
 				    "--by: expected campaign, step, channel, "
-				    "day or bounce");
+				    "day, bounce or variant");
 			break;
 		case 'c':
 			o.campaign = optarg;
@@ -95,14 +98,22 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		nudge_cli_usage(&cli, "no operands expected");
-	if (html && o.by != NUDGE_REPORT_CAMPAIGN)
+	if (html && (o.by != NUDGE_REPORT_CAMPAIGN || by_variant))
 		nudge_cli_usage(&cli, "--by does not go with --format html: the "
 		    "page shows every grouping");
 	st = nudge_cli_store(&cli, 0);
 	if (html)
 		rc = nudge_report_html(st, &o, NULL, stdout, &ne);
+	else if (by_variant)
+		rc = nudge_ab_report(st, o.campaign, o.conversion, (int)kind,
+		    stdout, &ne);
 	else
 		rc = nudge_report_write(st, &o, kind, stdout, &ne);
+	/* a campaign's holdout: its uplift in words after the table, or on
+	 * stderr when stdout is data (csv, tsv, json) */
+	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
+		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
+		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
 	if (rc != 0)
 		warnx("%s", ne.msg);
 	nudge_cli_close(&cli);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abtest.h"
 #include "campaign.h"
 #include "cli.h"
 #include "contact.h"
@@ -231,6 +232,38 @@ main(int argc, char **argv)
 	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&
 	    rc == 0)
 		rc = i;
+	/* an A/B test too small to tell its variants apart: said up front,
+	 * not an error (a small shop may still want its first guess) */
+	for (i = 0; check && rc == 0 && i < n; i++) {
+		nudge_buf notes = { 0 };
+
+		if ((rc = nudge_ab_check(st, cs[i], now, &notes, &ne)) != 0)
+			warnx("%s", ne.msg);
+		else if (notes.len > 0)
+			fprintf(stderr, "nudge-trigger: %s", notes.s);
+		nudge_buf_free(&notes);
+	}
+	/* a test whose wait is over gets its winner now, before the pool
+	 * reads which contacts are due: recorded on a writable connection */
+	for (i = 0; !check && !explain && rc == 0 && i < n; i++) {
+		nudge_store *w = NULL;
+		nudge_buf notes = { 0 };
+
+		if (!nudge_ab_has_test(cs[i]))
+			continue;
+		if (!out.dry_run && (rc = nudge_config_open_store(&cli.cfg,
+		    cli.db, 0, &w, &ne)) != 0) {
+			warnx("%s", ne.msg);
+			break;
+		}
+		if ((rc = nudge_ab_settle(w != NULL ? w : st, cs[i], now,
+		    !out.dry_run, &notes, &ne)) != 0)
+			warnx("%s", ne.msg);
+		else if (notes.len > 0)
+			fprintf(stderr, "nudge-trigger: %s", notes.s);
+		nudge_buf_free(&notes);
+		nudge_store_close(w);
+	}
 	if (rc != 0 || check) {
 		nudge_cli_close(&cli);
 		goto done;

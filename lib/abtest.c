@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "segment.h"
 
 /* z of a two-sided 95% interval, and of a power of 80% */
 #define Z95 1.959963984540054
@@ -460,4 +461,103 @@ nudge_ab_report(nudge_store *st, const char *campaign,
 	    -1, SQLITE_STATIC);
 	return nudge_fmt_query(fp, (enum nudge_fmt_kind)kind, cols, 9, st, q,
 	    "messages", err);
+}
+
+int
+nudge_ab_has_test(const nudge_campaign *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsteps; i++)
+		if (c->steps[i].test_share > 0)
+			return 1;
+	return 0;
+}
+
+int
+nudge_ab_check(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_buf *notes, nudge_err *err)
+{
+	nudge_seg_ctx ctx = { .campaign = c->name };
+	nudge_seg seg;
+	nudge_err e;
+	int64_t aud = -1;
+	double p0, share, w, total;
+	long need;
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < c->nsteps; i++) {
+		const nudge_step *s = &c->steps[i];
+
+		if (s->test_share == 0)
+			continue;
+		if (st != NULL && aud < 0) {
+			if ((rc = nudge_seg_compile_ctx(st, NULL, c->audience,
+			    now, &ctx, &seg, &e)) == 0)
+				rc = nudge_seg_count(st, &seg, &aud, &e);
+			nudge_seg_free(&seg);
+			if (rc != 0)
+				return nudge_errf(err, rc, "%s: audience: %s",
+				    c->path, e.msg);
+		}
+		p0 = nudge_ab_base_rate(s->test_metric);
+		need = nudge_ab_needed(p0);
+		total = 0;
+		w = s->variants[0].weight;
+		for (j = 0; j < s->nvariants; j++) {
+			total += s->variants[j].weight;
+			if (s->variants[j].weight < w)
+				w = s->variants[j].weight;
+		}
+		/* the smallest variant's contacts in the test share */
+		share = s->test_share * w / total;
+		if (aud >= 0 && (double)aud * share >= (double)need)
+			continue;
+		if (aud >= 0 ? nudge_buf_printf(notes, "%s:%ld:%ld: steps[%zu]: "
+		    "test: too small: its smallest variant gets about %.0f of "
+		    "the %lld contacts in the audience now, and telling a 20%% "
+		    "relative difference in %s from a base rate of %.0f%% "
+		    "(95%%, power 80%%) needs %ld a variant\n", c->path,
+		    s->line, s->col, i + 1, (double)aud * share,
+		    (long long)aud, nudge_ab_metric_name(s->test_metric),
+		    100 * p0, need) : nudge_buf_printf(notes, "%s:%ld:%ld: "
+		    "steps[%zu]: test: telling a 20%% relative difference in %s "
+		    "from a base rate of %.0f%% (95%%, power 80%%) needs %ld "
+		    "contacts a variant: an audience of %.0f or more (no store "
+		    "to count it)\n", c->path, s->line, s->col, i + 1,
+		    nudge_ab_metric_name(s->test_metric), 100 * p0, need,
+		    ceil((double)need / share)) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	return 0;
+}
+
+int
+nudge_ab_settle(nudge_store *st, const nudge_campaign *c, int64_t now,
+    int record, nudge_buf *notes, nudge_err *err)
+{
+	enum nudge_ab_phase ph;
+	nudge_buf why = { 0 };
+	char w[72];
+	size_t i;
+	int rc = 0, done;
+
+	for (i = 0; i < c->nsteps && rc == 0; i++) {
+		const nudge_step *s = &c->steps[i];
+
+		if (s->test_share == 0)
+			continue;
+		if ((rc = nudge_ab_phase(st, c, s, now, &ph, w, sizeof w,
+		    err)) != 0 || ph != NUDGE_AB_DUE)
+			continue;
+		if ((rc = nudge_ab_decide(st, c, s, NULL, now, record, &done,
+		    &why, err)) != 0)
+			break;
+		if ((done || !record) && nudge_buf_printf(notes, "%s%s\n",
+		    why.s, record ? "" : " (dry run: not recorded)") == -1)
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	nudge_buf_free(&why);
+	return rc;
 }

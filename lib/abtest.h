@@ -96,3 +96,20 @@ int nudge_ab_report(nudge_store *st, const char *campaign,
     const char *conversion, int kind, FILE *fp, nudge_err *err);
 
 #endif
+
+/* Whether some step of c has an A/B test. */
+int nudge_ab_has_test(const nudge_campaign *c);
+
+/* trigger --check: appends to notes a line for each test step of c whose
+ * share is too small to tell a 20% relative difference (at the base
+ * rate of its metric, power 80%): with st (may be NULL), the audience
+ * counted now; without, the contacts it needs.  Errors: store errors. */
+int nudge_ab_check(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_buf *notes, nudge_err *err);
+
+/* For each test step of c whose wait is over and has no winner: decides
+ * it (nudge_ab_decide), recorded unless record is 0 (a dry run), and
+ * appends why to notes, a line each (only for decisions this call
+ * made).  Errors: store errors, EX_OSERR. */
+int nudge_ab_settle(nudge_store *st, const nudge_campaign *c, int64_t now,
+    int record, nudge_buf *notes, nudge_err *err);

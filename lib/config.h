@@ -109,6 +109,9 @@ typedef struct nudge_config {
 	char **event_channels;    /* `event_channels:`, channels of imported
 				     events beyond email, sms and push */
 	size_t nevent_channels;
+	double holdout;           /* `holdout: N%`: the share of all
+				     contacts kept from every campaign
+				     (abtest.h), as a fraction; 0: none */
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml
