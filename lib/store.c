@@ -219,7 +219,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_status ON messages (status, updated_at)"
 	"  WHERE status = 'claimed' OR status = 'unknown';"
 	"CREATE INDEX messages_contact ON messages (contact_id);"
-	"CREATE TABLE ab_results ("
+	"CREATE TABLE IF NOT EXISTS ab_results ("
 	"  campaign TEXT NOT NULL,"
 	"  step TEXT NOT NULL,"
 	"  winner TEXT NOT NULL,"
