@@ -493,10 +493,15 @@ nudge_ab_check(nudge_store *st, const nudge_campaign *c, int64_t now,
 		if (s->test_share == 0)
 			continue;
 		if (st != NULL && aud < 0) {
+			nudge_seg q;
+
+			memset(&q, 0, sizeof q);
 			if ((rc = nudge_seg_compile_ctx(st, NULL, c->audience,
-			    now, &ctx, &seg, &e)) == 0)
-				rc = nudge_seg_count(st, &seg, &aud, &e);
+			    now, &ctx, &seg, &e)) == 0 && (rc =
+			    nudge_seg_select(&seg, NULL, 0, 1, &q, &e)) == 0)
+				rc = nudge_seg_count(st, &q, &aud, &e);
 			nudge_seg_free(&seg);
+			nudge_seg_free(&q);
 			if (rc != 0)
 				return nudge_errf(err, rc, "%s: audience: %s",
 				    c->path, e.msg);

@@ -7,7 +7,7 @@
 # equals one computed here by hand (python3, the textbook formula).
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 16
+plan 19
 export NUDGE_FILE_NOSYNC=1
 printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
 export NUDGE_CONFIG="$T/cfg.yaml"
@@ -32,6 +32,15 @@ steps:
     test: {share: 20%, wait: 4h, metric: clicked}
 EOF
 done
+# the contacts a variant needs to tell 3% from 3.6% (95%, power 80%)
+NEED=$(/usr/bin/python3 -c 'import math
+p1, p2 = 0.03, 0.036; pm = (p1 + p2) / 2
+n = (1.959963984540054 * math.sqrt(2 * pm * (1 - pm)) + 0.8416212335729143 * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2 / (p2 - p1) ** 2
+print(math.ceil(n))')
+is "--check says up front the test is too small, and exits 0" \
+	"$(nudge trigger --check launch.yaml 2>&1; echo "exit $?")" \
+	"nudge-trigger: launch.yaml:4:5: steps[1]: test: too small: its smallest variant gets about 20 of the 200 contacts in the audience now, and telling a 20% relative difference in clicked from a base rate of 3% (95%, power 80%) needs $NEED a variant
+exit 0"
 D0=2026-11-10T10:00:00Z
 cron() { nudge trigger --now "$1" "$2" 2>>trig.err | nudge send --now "$1" >/dev/null 2>&1; }
 count() { cat "$SMTPD_DIR"/*.env 2>/dev/null | grep -c '^rcpt ' ; }
@@ -90,6 +99,26 @@ is "the others reached the server" "$(count)" "$((200 - H))"
 sql "SELECT c.email FROM messages m JOIN contacts c ON c.id = m.contact_id JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'hold' AND m.status = 'held-out'" | sort >held.txt
 cat "$SMTPD_DIR"/*.env | sed -n 's/^rcpt //p' | sort >got.txt
 is "no held-out contact reached the server" "$(comm -12 held.txt got.txt | wc -l)" 0
+cat >hold2.yaml <<EOF
+name: hold2
+audience: list "all"
+holdout: 30%
+steps:
+  - id: one
+    channel: email
+    template: a.txt
+  - id: two
+    channel: email
+    template: a.txt
+    after: 1d
+EOF
+cron $D0 hold2.yaml
+cron 2026-11-11T11:00:00Z hold2.yaml
+is "a held-out row times the next step as a sent one does: held out again" \
+	"$(sql "SELECT step, status FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'hold2' GROUP BY 1, 2 ORDER BY 1, 2" | tr '\t\n' '  ')" \
+	"one held-out one sent two held-out two sent "
+is "the same contacts held out of both steps" \
+	"$(sql "SELECT count(*) FROM messages a JOIN messages b ON a.contact_id = b.contact_id AND a.campaign_id = b.campaign_id WHERE a.step = 'one' AND b.step = 'two' AND a.status != b.status")" 0
 # purchases: every 3rd treated contact and every 5th held-out one
 sql "SELECT c.email, m.status, c.id FROM messages m JOIN contacts c ON c.id = m.contact_id JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'hold'" |
 while IFS='	' read -r e st id; do
