@@ -966,10 +966,24 @@ nudge_sender_hold_out(nudge_sender *s, nudge_sender_lane *l, long line,
 	int64_t id;
 	int rc;
 
+	enum nudge_skip skip;
+	char reason[256];
+
 	s->stats->read++;
 	if (!row) {
 		s->stats->held++;
 		result(s, l, line, text, cid, "held", why);
+		return 0;
+	}
+	/* the policy first, as for the treated: a contact it would skip
+	 * (no consent, excluded, capped) is in neither group, so that the
+	 * two stay alike and the uplift compares like with like */
+	nudge_store_read(s->st);
+	if ((rc = nudge_policy_check(l->policy, cid, l->o.channel,
+	    l->o.transactional, &skip, reason, sizeof reason, s->err)) != 0)
+		return rc;
+	if (skip != NUDGE_SKIP_NONE) {
+		skipped(s, l, line, text, cid, skip, reason);
 		return 0;
 	}
 	/* joins the open transaction of claims or outcomes, if one is */

@@ -7,14 +7,18 @@
 # equals one computed here by hand (python3, the textbook formula).
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 19
+plan 20
 export NUDGE_FILE_NOSYNC=1
 printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
 export NUDGE_CONFIG="$T/cfg.yaml"
 {
 	echo email,first_name,lists
 	i=1
-	while [ $i -le 200 ]; do echo "c$i@example.com,C$i,all"; i=$((i + 1)); done
+	while [ $i -le 200 ]; do
+		if [ $i -le 20 ]; then echo "c$i@example.com,C$i,all;vip"
+		else echo "c$i@example.com,C$i,all"; fi
+		i=$((i + 1))
+	done
 } >contacts.csv
 nudge import-list contacts.csv 2>/dev/null
 printf 'Subject: Subject A\nFrom: Shop <shop@example.com>\n\nHello {{first_name}}\n' >a.txt
@@ -119,6 +123,21 @@ is "a held-out row times the next step as a sent one does: held out again" \
 	"one held-out one sent two held-out two sent "
 is "the same contacts held out of both steps" \
 	"$(sql "SELECT count(*) FROM messages a JOIN messages b ON a.contact_id = b.contact_id AND a.campaign_id = b.campaign_id WHERE a.step = 'one' AND b.step = 'two' AND a.status != b.status")" 0
+cat >hold3.yaml <<EOF
+name: hold3
+audience: list "all"
+holdout: 50%
+policy:
+  exclude: list "vip"
+steps:
+  - id: mail
+    channel: email
+    template: a.txt
+EOF
+cron $D0 hold3.yaml
+is "the policy comes first: an excluded contact is neither held out nor sent" \
+	"$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id JOIN contacts c ON c.id = m.contact_id WHERE k.name = 'hold3' AND c.id IN (SELECT contact_id FROM list_members WHERE list_id = (SELECT id FROM lists WHERE name = 'vip'))") $(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'hold3'")" \
+	"0 180"
 # purchases: every 3rd treated contact and every 5th held-out one
 sql "SELECT c.email, m.status, c.id FROM messages m JOIN contacts c ON c.id = m.contact_id JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'hold'" |
 while IFS='	' read -r e st id; do
