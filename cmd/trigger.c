@@ -68,7 +68,7 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 {
 	nudge_err e = { "" };
 	nudge_tpl *t;
-	size_t k;
+	size_t k, v;
 	int i, rc, first = 0;
 
 	for (i = 0; i < n; i++) {
@@ -96,6 +96,22 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 				first = first != 0 ? first : rc;
 			}
 			nudge_tpl_free(t);
+			for (v = 0; v < cs[i]->steps[k].nvariants; v++) {
+				const nudge_variant *x =
+				    &cs[i]->steps[k].variants[v];
+
+				if (x->tpl == NULL)
+					continue;
+				if ((rc = nudge_tpl_load(x->tpl, &t, &e)) != 0) {
+					warnx("%s:%ld:%ld: steps[%zu]: variants[%zu]: "
+					    "template: %s", paths[i],
+					    cs[i]->steps[k].line,
+					    cs[i]->steps[k].col, k + 1, v + 1,
+					    e.msg);
+					first = first != 0 ? first : rc;
+				}
+				nudge_tpl_free(t);
+			}
 		}
 	}
 	return first;
@@ -109,18 +125,28 @@ check_fields(nudge_campaign **cs, int n, nudge_store *st)
 {
 	nudge_err e;
 	nudge_tpl *t;
-	size_t k;
+	size_t k, v;
 	int i, rc, first = 0;
 
 	for (i = 0; i < n; i++)
 		for (k = 0; k < cs[i]->nsteps; k++) {
-			if (nudge_tpl_load(cs[i]->steps[k].tpl, &t, &e) != 0)
-				continue;  /* load_all said why */
-			if ((rc = nudge_contact_tpl_check(st, t, &e)) != 0) {
-				warnx("%s", e.msg);
-				first = first != 0 ? first : rc;
+			const nudge_step *s = &cs[i]->steps[k];
+
+			/* the step's template, then its variants' own */
+			for (v = 0; v <= s->nvariants; v++) {
+				const char *path = v == 0 ? s->tpl :
+				    s->variants[v - 1].tpl;
+
+				if (path == NULL || nudge_tpl_load(path, &t,
+				    &e) != 0)
+					continue;  /* load_all said why */
+				if ((rc = nudge_contact_tpl_check(st, t,
+				    &e)) != 0) {
+					warnx("%s", e.msg);
+					first = first != 0 ? first : rc;
+				}
+				nudge_tpl_free(t);
 			}
-			nudge_tpl_free(t);
 		}
 	return first;
 }
