@@ -651,11 +651,12 @@ read_root(struct rd *r, const nudge_ynode *root)
 	/* a test picks one winner, once: a round's messages have their
 	 * own ledger steps, which no winner would ever reach */
 	for (i = 0; i < c->nsteps; i++)
-		if (c->every > 0 && c->steps[i].test_share > 0)
-			return bad(r, c->steps[i].line, c->steps[i].col, "steps",
-			    "steps[%zu] has a test: a test runs once, not in a "
-			    "campaign of rounds (entry: every ...); variants "
-			    "without a test may", i + 1);
+		if (c->every > 0 && c->steps[i].test_share > 0) {
+			snprintf(b, sizeof b, "steps[%zu]: test", i + 1);
+			return bad(r, c->steps[i].line, c->steps[i].col, b,
+			    "a test runs once, not in a campaign of rounds "
+			    "(entry: every ...); variants without a test may");
+		}
 	/* a round's journey may run on into the next round, no further */
 	if (c->every > 0 && total >= c->every)
 		return bad(r, steps->line, steps->col, "steps", "the waits add "
