@@ -132,6 +132,8 @@ struct nudge_sender {
 	nudge_ledger *ledger;
 	nudge_journal *journal; /* in flight: what may have left, or NULL */
 	int clean;              /* finished: the journal can go */
+	int jfail;              /* the journal cannot be written: no more
+				   messages start, the rest are held */
 	nudge_event_writer *ew;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
@@ -381,38 +383,47 @@ give_back(nudge_sender *s, struct pending *p, const char *status,
 	pending_drop(s, p);
 }
 
-/* Writes one outcome: the ledger row, its event, the line's result.
- * Opens the outcomes' transaction if none is (see record_done). */
-static void
-record_one(nudge_sender *s, const nudge_delivery *d)
-{
-	struct pending *p = d->cookie;
-	struct nudge_sender_lane *l = p->lane;
-	const nudge_send_opts *o = &l->o;
-	enum nudge_outcome out = NUDGE_OUT_FAILED;
-	const char *type = "failed", *status = "failed";
-	char detail[320], props[96], shown[400];
-	nudge_event ev = { 0 };
-	nudge_err e;
-	int rc;
+/* What an outcome comes to: the claim given back (it surely did not
+ * leave), or the ledger row's new status and its event. */
+struct verdict {
+	int back;
+	enum nudge_outcome out;
+	const char *type;       /* the event, or NULL */
+	const char *status;     /* the line's */
+	char detail[320];
+	char props[96];         /* the event's props, or "" */
+};
 
+/* Judges outcome d of message p, for record_one and for the journal
+ * (finished): one rule for both, so that a recovery records what the
+ * run would have.  Reads only what does not change while p is in
+ * flight: safe from the network thread. */
+static void
+judge(const struct pending *p, const nudge_delivery *d, struct verdict *v)
+{
+	const struct nudge_sender_lane *l = p->lane;
+	const nudge_send_opts *o = &l->o;
+
+	v->back = 0;
+	v->out = NUDGE_OUT_FAILED;
+	v->type = v->status = "failed";
+	v->props[0] = '\0';
 	if (d->held) {
-		s->stats->held++;
-		give_back(s, p, "held", d->detail);
+		v->back = 1;
+		v->status = "held";
+		nudge_strcpy(v->detail, sizeof v->detail, d->detail);
 		return;
 	}
 	switch (d->status) {
 	case NUDGE_SENT:
-		out = NUDGE_OUT_SENT;
-		type = status = "sent";
-		nudge_strcpy(detail, sizeof detail, d->id);
-		s->stats->sent++;
+		v->out = NUDGE_OUT_SENT;
+		v->type = v->status = "sent";
+		nudge_strcpy(v->detail, sizeof v->detail, d->id);
 		break;
 	case NUDGE_BOUNCED:
-		out = NUDGE_OUT_BOUNCED;
-		type = status = "bounced";
-		nudge_strcpy(detail, sizeof detail, d->detail);
-		s->stats->bounced++;
+		v->out = NUDGE_OUT_BOUNCED;
+		v->type = v->status = "bounced";
+		nudge_strcpy(v->detail, sizeof v->detail, d->detail);
 		break;
 	case NUDGE_TEMPFAIL:
 		/* given up for this run: the server kept deferring it.  When
@@ -421,35 +432,74 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		 * back, so the next run (cron, after exit 75) sends it.  A
 		 * dropped connection or a timeout may have delivered it: that
 		 * claim stays, recorded failed, never sent twice. */
+		v->status = "tempfail";
 		if ((l->ch->prov == NULL && d->smtp_code >= 400 &&
 		    d->smtp_code < 500) || (l->ch->prov != NULL &&
 		    d->smtp_code == 429)) {
-			s->stats->tempfail++;
-			snprintf(detail, sizeof detail, "refused %d times, last: "
-			    "%s; not sent, a rerun sends it", d->attempts,
-			    d->detail);
-			give_back(s, p, "tempfail", detail);
+			v->back = 1;
+			snprintf(v->detail, sizeof v->detail, "refused %d "
+			    "times, last: %s; not sent, a rerun sends it",
+			    d->attempts, d->detail);
 			return;
 		}
-		status = "tempfail";
-		snprintf(detail, sizeof detail, "temporary failure after %d "
-		    "attempts: %s", d->attempts, d->detail);
-		s->stats->tempfail++;
+		snprintf(v->detail, sizeof v->detail, "temporary failure after "
+		    "%d attempts: %s", d->attempts, d->detail);
 		break;
 	case NUDGE_FAILED:
-		nudge_strcpy(detail, sizeof detail, d->detail);
-		s->stats->failed++;
+		nudge_strcpy(v->detail, sizeof v->detail, d->detail);
 		break;
 	case NUDGE_UNKNOWN:
 		/* may have arrived: the row becomes `unknown`, never sent
 		 * again unless --resend-unknown; no event, as after a crash */
-		out = NUDGE_OUT_UNKNOWN;
-		type = NULL;
-		status = "unknown";
-		snprintf(detail, sizeof detail, "%s; not sent again unless "
+		v->out = NUDGE_OUT_UNKNOWN;
+		v->type = NULL;
+		v->status = "unknown";
+		snprintf(v->detail, sizeof v->detail, "%s; not sent again unless "
 		    "--resend-unknown", d->detail);
-		s->stats->unknown++;
 		break;
+	}
+	if (p->segments > 0)
+		/* the cost: segments and encoding, for the report */
+		snprintf(v->props, sizeof v->props, "{\"segments\":%d,"
+		    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ? "UCS-2" :
+		    "GSM-7", o->transactional && v->out == NUDGE_OUT_SENT ?
+		    ",\"transactional\":true" : "");
+	else if (o->transactional && v->out == NUDGE_OUT_SENT)
+		/* a receipt's sent event is not counted by frequency caps */
+		nudge_strcpy(v->props, sizeof v->props,
+		    "{\"transactional\":true}");
+}
+
+/* Writes one outcome: the ledger row, its event, the line's result.
+ * Opens the outcomes' transaction if none is (see record_done). */
+static void
+record_one(nudge_sender *s, const nudge_delivery *d)
+{
+	struct pending *p = d->cookie;
+	struct nudge_sender_lane *l = p->lane;
+	const nudge_send_opts *o = &l->o;
+	char shown[400];
+	struct verdict v;
+	nudge_event ev = { 0 };
+	nudge_err e;
+	int rc;
+
+	judge(p, d, &v);
+	if (d->held)
+		s->stats->held++;
+	else if (d->status == NUDGE_SENT)
+		s->stats->sent++;
+	else if (d->status == NUDGE_BOUNCED)
+		s->stats->bounced++;
+	else if (d->status == NUDGE_TEMPFAIL)
+		s->stats->tempfail++;
+	else if (d->status == NUDGE_FAILED)
+		s->stats->failed++;
+	else
+		s->stats->unknown++;
+	if (v.back) {
+		give_back(s, p, v.status, v.detail);
+		return;
 	}
 	if (s->rc == 0 && !s->in_txn) {
 		if ((rc = nudge_store_begin(s->st, &e)) != 0) {
@@ -468,28 +518,16 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		}
 	if (s->rc == 0) {
 		ev.contact_id = p->contact_id;
-		ev.type = type;
+		ev.type = v.type;
 		ev.channel = o->channel;
 		ev.campaign = o->campaign;
 		ev.step = o->step;
 		ev.message_id = p->ledger_id;
 		ev.at = o->now;
 		ev.source = "send";
-		if (p->segments > 0) {
-			/* the cost: segments and encoding, for the report */
-			snprintf(props, sizeof props, "{\"segments\":%d,"
-			    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ?
-			    "UCS-2" : "GSM-7", o->transactional &&
-			    out == NUDGE_OUT_SENT ? ",\"transactional\":true" :
-			    "");
-			ev.props_json = props;
-		} else if (o->transactional && out == NUDGE_OUT_SENT) {
-			/* a receipt's sent event is not counted by frequency
-			 * caps */
-			ev.props_json = "{\"transactional\":true}";
-		}
-		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
-		    detail, o->now, &e)) != 0 || (type != NULL &&
+		ev.props_json = v.props[0] != '\0' ? v.props : NULL;
+		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, v.out,
+		    v.detail, o->now, &e)) != 0 || (v.type != NULL &&
 		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0)) {
 			s->rc = rc;
 			*s->err = e;
@@ -500,12 +538,13 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	/* a sent message is the cap's query's now, a failed one nobody's */
 	inflight_add(s, l, p->contact_id, -1);
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
-		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
+		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", v.detail,
 		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
 		    "GSM-7");
-		result(s, l, p->line, p->input, p->contact_id, status, shown);
+		result(s, l, p->line, p->input, p->contact_id, v.status, shown);
 	} else {
-		result(s, l, p->line, p->input, p->contact_id, status, detail);
+		result(s, l, p->line, p->input, p->contact_id, v.status,
+		    v.detail);
 	}
 	pending_drop(s, p);
 }
@@ -542,6 +581,10 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 
+	if (!s->jfail && nudge_journal_error(s->journal) != NULL)
+		/* no message may start (the transports start none): what
+		 * is in flight ends, what is not is held */
+		s->jfail = 1;
 	if (d->fatal == 1 && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
 		 * rather than fail every message of the campaign; the
@@ -756,12 +799,15 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		*s->err = e;
 		return rc;
 	}
-	if (l->quiet[0] != '\0' || (l->ch != NULL && l->ch->stop)) {
-		/* quiet hours (trigger offers it again), or the channel's
-		 * provider is down: held, not claimed */
+	if (l->quiet[0] != '\0' || (l->ch != NULL && l->ch->stop) ||
+	    s->jfail) {
+		/* quiet hours (trigger offers it again), the channel's
+		 * provider is down, or the journal cannot be written: held,
+		 * not claimed */
 		s->stats->held++;
 		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
-		    l->quiet : "not sent: the provider is down");
+		    l->quiet : s->jfail ? "not sent: the in-flight journal "
+		    "cannot be written" : "not sent: the provider is down");
 		return 0;
 	}
 	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
@@ -926,7 +972,8 @@ flush_batch(nudge_sender *s)
 
 		if (claim[i] != NUDGE_CLAIM_WON)
 			inflight_add(s, l, sl->contact_id, -1);
-		if ((s->rc != 0 || l->ch->stop) && claim[i] == NUDGE_CLAIM_WON) {
+		if ((s->rc != 0 || s->jfail || l->ch->stop) &&
+		    claim[i] == NUDGE_CLAIM_WON) {
 			/* the run is stopping (credentials, a command that
 			 * cannot run), or this channel's provider is down:
 			 * what did not leave is given back */
@@ -995,8 +1042,8 @@ flush_batch(nudge_sender *s)
 /* The transport's on_start: journals the ledger ids of the messages
  * about to start, in one write (from the network thread; the pendings
  * are not touched by the caller's thread until their outcomes come
- * back). */
-static void
+ * back).  -1 when the journal cannot be written: they may not start. */
+static int
 started(void *arg, void *const *cookies, size_t n)
 {
 	int64_t ids[64];
@@ -1006,8 +1053,31 @@ started(void *arg, void *const *cookies, size_t n)
 		for (k = 0; k < 64 && i + k < n; k++)
 			ids[k] = ((const struct pending *)cookies[i + k])->
 			    ledger_id;
-		nudge_journal_add(arg, ids, k);
+		if (nudge_journal_add(arg, ids, k) != 0)
+			return -1;
 	}
+	return 0;
+}
+
+/* The transport's on_done: journals outcome d as soon as it is known,
+ * as record_one will record it (from the network thread, as started),
+ * so that a kill before the run writes it to the store leaves the next
+ * run's recovery the outcome, not an `unknown`. */
+static void
+finished(void *arg, const nudge_delivery *d)
+{
+	const struct pending *p = d->cookie;
+	nudge_journal_outcome o;
+	struct verdict v;
+
+	judge(p, d, &v);
+	o.id = p->ledger_id;
+	o.back = v.back;
+	o.out = v.out;
+	o.attempts = d->attempts > 1 ? d->attempts : 1;
+	o.props = v.props[0] != '\0' ? v.props : NULL;
+	o.detail = v.detail;
+	nudge_journal_done(arg, &o);
 }
 
 /* sms, push: the provider profile and account of channels: sms: (or
@@ -1071,6 +1141,8 @@ open_http(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;
+		to.on_done = finished;
+		to.done_arg = s->journal;
 	}
 	/* the network loop runs in its own thread: a deep window keeps it
 	 * fed while this one writes the store */
@@ -1110,6 +1182,8 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;
+		to.on_done = finished;
+		to.done_arg = s->journal;
 	}
 	if (ec != NULL) {
 		to.allow_plaintext = ec->allow_plaintext;
@@ -1174,11 +1248,18 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 			goto fail;
 		stats->recovered = lost;
 		stats->given_back = nudge_ledger_given_back(s->ledger);
-		/* Without a journal (no boot id, a directory not writable) a
-		 * kill leaves every claim `unknown`, as it would anyway. */
-		if (nudge_journal_open(&s->journal, st->path,
-		    nudge_ledger_me(s->ledger), &je) != 0)
+		stats->journalled = nudge_ledger_journalled(s->ledger);
+		/* Without a boot id to trust a journal by, a kill leaves
+		 * every claim `unknown`, as it would anyway.  A journal that
+		 * cannot be written (a full disk) stops the run before any
+		 * claim: a kill would leave all of them `unknown`. */
+		if ((rc = nudge_journal_open(&s->journal, st->path,
+		    nudge_ledger_me(s->ledger), &je)) == EX_OSERR)
 			s->journal = NULL;
+		else if (rc != 0) {
+			*err = je;
+			goto fail;
+		}
 	}
 	*out = s;
 	return 0;
@@ -1406,6 +1487,10 @@ nudge_sender_finish(nudge_sender *s)
 		return rc;
 	/* every claim of the run has its outcome: nothing left to tell */
 	s->clean = 1;
+	if (s->jfail)
+		return nudge_errf(s->err, EX_IOERR, "%s: the run stopped, no "
+		    "message starts unless its start is journalled; those not "
+		    "sent are held", nudge_journal_error(s->journal));
 	for (i = 0; i < 3; i++)
 		if (s->ch[i].stop)
 			return nudge_errf(s->err, s->ch[i].stop, "%s",

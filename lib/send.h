@@ -55,6 +55,8 @@ typedef struct nudge_send_stats {
 	    unknown, rendered, recovered, held;
 	long given_back;          /* claims of a send that died that never
 				     left: given back to be sent (journal.h) */
+	long journalled;          /* outcomes of a send that died, read
+				     from its journal and recorded */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
