@@ -100,13 +100,15 @@ typedef void nudge_ledger_lost_fn(void *arg, const nudge_ledger_lost *m);
  * unknown) as its sender would have recorded it; a row of attempts 1
  * whose id is not in the journal never left, nor one whose journalled
  * outcome says it surely did not leave: its claim is given back (the
- * row deleted, as nudge_ledger_release does) and the next run sends it.  No journal, or one of another boot
+ * row deleted, as nudge_ledger_release does) and the next run sends
+ * it.  No journal, or one of another boot
  * (not fsync'd, a crash of the OS may have cut it): all `unknown`.  The
  * journals of dead claimers are then removed.  Rows of this process and
  * of live claimers younger than the timeout are left alone.  Calls fn
  * (if not NULL) for each row marked `unknown` and sets *n (if not NULL)
  * to their count; nudge_ledger_given_back() then tells how many claims
- * were given back.  One transaction.
+ * were given back, nudge_ledger_journalled() how many outcomes were
+ * recorded.  One transaction.
  * Errors: store errors, EX_OSERR. */
 int nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
     nudge_ledger_lost_fn *fn, void *arg, long *n, nudge_err *err);
