@@ -441,8 +441,9 @@ file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
 	memset(&d, 0, sizeof d);
 	d.cookie = cookie;
 	d.attempts = 1;
-	if ((fd = start_one(t, cookie)) != 0)
-		return fd == -1 ? nudge_errf(err, EX_OSERR, "out of memory") : 0;
+	if ((tries = start_one(t, cookie)) != 0)	/* held */
+		return tries == -1 ? nudge_errf(err, EX_OSERR, "out of memory") :
+		    0;
 	for (tries = 0;; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%u.%s.eml",
