@@ -332,9 +332,13 @@ nudge_journal_load(const char *store_path, const char *claimer,
 
 		/* a line cut by the kill ends without '\n': that write had
 		 * not returned, so its message had not started (or its
-		 * outcome is not known) */
-		if (strchr(line, '\n') == NULL)
+		 * outcome is not known); one longer than any written is not
+		 * ours to trust */
+		if (strchr(line, '\n') == NULL) {
+			if (fgetc(fp) != EOF)
+				goto out;
 			break;
+		}
 		errno = 0;
 		id = strtoll(line, &end, 10);
 		if (end == line || (*end != '\n' && *end != ' ') ||
