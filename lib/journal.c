@@ -396,7 +396,7 @@ nudge_journal_has(const nudge_journal_data *d, int64_t id)
 const nudge_journal_outcome *
 nudge_journal_outcome_of(const nudge_journal_data *d, int64_t id)
 {
-	nudge_journal_outcome key;
+	nudge_journal_outcome key = { 0 };
 
 	if (d->outs == NULL)
 		return NULL;
