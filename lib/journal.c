@@ -375,9 +375,12 @@ nudge_journal_load(const char *store_path, const char *claimer,
 	}
 	if (ferror(fp))
 		goto out;
-	qsort(d->ids, d->n, sizeof *d->ids, cmp64);
-	/* stable enough: one outcome a message */
-	qsort(d->outs, d->nouts, sizeof *d->outs, cmpout);
+	/* (qsort of NULL is undefined, even for none) */
+	if (d->n > 0)
+		qsort(d->ids, d->n, sizeof *d->ids, cmp64);
+	/* one outcome a message: no order among equals to keep */
+	if (d->nouts > 0)
+		qsort(d->outs, d->nouts, sizeof *d->outs, cmpout);
 	ok = 1;
 out:
 	fclose(fp);
