@@ -76,6 +76,7 @@ nudge_journal_open(nudge_journal **out, const char *store_path,
 {
 	nudge_journal *j;
 	char path[4096], dir[4096], line[40];
+	int tries;
 
 	*out = NULL;
 	if (jpath(dir, sizeof dir, store_path, NULL) == -1 ||
@@ -86,9 +87,6 @@ nudge_journal_open(nudge_journal **out, const char *store_path,
 		return nudge_errf(err, EX_OSERR, "no boot id: %s",
 		    strerror(errno));
 	line[36] = '\n';
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
-		    strerror(errno));
 	if ((j = calloc(1, sizeof *j)) == NULL ||
 	    (j->path = strdup(path)) == NULL) {
 		free(j);
@@ -99,14 +97,31 @@ nudge_journal_open(nudge_journal **out, const char *store_path,
 		free(j);
 		return nudge_errf(err, EX_OSERR, "journal: no mutex");
 	}
-	if ((j->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
-	    O_CLOEXEC, 0600)) == -1) {
+	/* another run removes the directory when its journal was the
+	 * last one in it (nudge_journal_close, _remove, _sweep): made
+	 * again when it went between the mkdir and the open */
+	for (tries = 0;; tries++) {
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
+			    strerror(errno));
+			pthread_mutex_destroy(&j->mu);
+			free(j->path);
+			free(j);
+			return EX_CANTCREAT;
+		}
+		if ((j->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_APPEND | O_CLOEXEC, 0600)) != -1 || errno != ENOENT ||
+		    tries == 100)
+			break;
+	}
+	if (j->fd == -1) {
 		nudge_errf(err, EX_CANTCREAT, "%s: %s", path, strerror(errno));
 		pthread_mutex_destroy(&j->mu);
 		free(j->path);
 		free(j);
 		return EX_CANTCREAT;
 	}
+	errno = 0;
 	if (write(j->fd, line, 37) != 37) {
 		nudge_errf(err, EX_IOERR, "%s: %s", path, errno != 0 ?
 		    strerror(errno) : "short write");
