@@ -324,6 +324,9 @@ main(int argc, char **argv)
 	if (stats.given_back > 0)
 		warnx("%ld messages of an earlier send that died had not left: "
 		    "given back, sent when their lines come", stats.given_back);
+	if (stats.journalled > 0)
+		warnx("%ld outcomes of an earlier send that died were in its "
+		    "journal: recorded", stats.journalled);
 	if (stats.recovered > 0)
 		warnx("%ld messages of an earlier send that died are now "
 		    "unknown (not resent; --resend-unknown sends them)",

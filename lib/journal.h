@@ -1,17 +1,40 @@
 /* journal: the in-flight journal of a send — the ledger ids of the
  * messages whose first attempt started (a byte may have left), appended
- * by the transport's thread just before it starts one, so that recovery
- * after a kill can tell a claim that may have left (`unknown`) from one
- * that never started (given back, sent by the next run). */
+ * by the transport's thread just before it starts one, and the outcome
+ * of each as soon as the transport knows it, so that recovery after a
+ * kill can tell a claim that never started (given back, sent by the next
+ * run) from one whose outcome came (recorded as it came) and from one
+ * that was on the wire (`unknown`). */
 #ifndef NUDGE_JOURNAL_H
 #define NUDGE_JOURNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ledger.h"
 #include "util.h"
 
 typedef struct nudge_journal nudge_journal;
+
+/* A message's outcome, as the journal keeps it: what the sender records
+ * in the ledger (and the event it adds) when the outcome comes. */
+typedef struct nudge_journal_outcome {
+	int64_t id;             /* the ledger row */
+	int back;               /* surely not sent: the claim is given back */
+	enum nudge_outcome out; /* else the row's new status */
+	int attempts;           /* 1 + the retries made */
+	const char *props;      /* the event's props (JSON, no blank), or
+				   NULL */
+	const char *detail;     /* the provider's id (sent), or the error */
+} nudge_journal_outcome;
+
+/* What a journal holds, as nudge_journal_load read it. */
+typedef struct nudge_journal_data {
+	int64_t *ids;           /* the messages started, sorted */
+	size_t n;
+	nudge_journal_outcome *outs; /* their outcomes, sorted by id */
+	size_t nouts;
+} nudge_journal_data;
 
 /* Creates (truncating) the journal of claimer (the ledger's claimed_by,
  * "pid@host:starttime") for the store at store_path:
@@ -24,26 +47,46 @@ typedef struct nudge_journal nudge_journal;
 int nudge_journal_open(nudge_journal **out, const char *store_path,
     const char *claimer, nudge_err *err);
 
-/* Appends the n ids with one write(2) to an O_APPEND file: safe from
- * any thread, and on the file when it returns.  Should the write fail, the
- * journal is removed (or, failing that, its boot id overwritten), so
- * that recovery trusts none of it and keeps every claim `unknown`: a
- * message missing from a trusted journal would be sent twice. */
-void nudge_journal_add(nudge_journal *j, const int64_t *ids, size_t n);
+/* Appends the n ids with one write(2) to an O_APPEND file (more than 64
+ * in several): safe from any thread, and on the file when it returns.
+ * Returns 0, or -1 when they could not all be written (a full disk):
+ * then the file is cut back to what it held before (a message missing
+ * from a trusted journal would be sent twice; one in it that never
+ * started only ends `unknown`), the journal is failed
+ * (nudge_journal_error) and every later add returns -1 at once: none of
+ * those messages may start. */
+int nudge_journal_add(nudge_journal *j, const int64_t *ids, size_t n);
+
+/* Appends outcome o, one line in one write(2), safe from any thread: a
+ * kill after it leaves the recovery the outcome to record, not
+ * `unknown`.  Not fsync'd, as the rest.  A write that fails is cut back
+ * and fails the journal, as for nudge_journal_add; the outcome then
+ * lives in memory only, as it did before the journal kept outcomes. */
+void nudge_journal_done(nudge_journal *j, const nudge_journal_outcome *o);
+
+/* NULL, or why the journal failed ("PATH: No space left on device"). */
+const char *nudge_journal_error(nudge_journal *j);
 
 /* Closes j; with clean set (every claim of the run has its outcome)
  * also removes the file, and the directory if it is then empty. */
 void nudge_journal_close(nudge_journal *j, int clean);
 
-/* Reads the journal of claimer for the store at store_path.  Returns 1
- * and sets *ids (sorted, to free) and *n when it exists and its boot id
- * is this boot's; 0 when there is none or it is not to be trusted
- * (another boot, unreadable, malformed); -1 when out of memory. */
+/* Reads the journal of claimer for the store at store_path into *d (to
+ * free with nudge_journal_data_free).  Returns 1 when it exists and its
+ * boot id is this boot's; 0 (d empty) when there is none or it is not
+ * to be trusted (another boot, unreadable, malformed); -1 when out of
+ * memory.  A last line cut by the kill (no newline) is left out: its
+ * write had not returned. */
 int nudge_journal_load(const char *store_path, const char *claimer,
-    int64_t **ids, size_t *n);
+    nudge_journal_data *d);
+void nudge_journal_data_free(nudge_journal_data *d);
 
-/* True when id is in ids[0..n) (sorted). */
-int nudge_journal_has(const int64_t *ids, size_t n, int64_t id);
+/* True when message id is in d's started ones. */
+int nudge_journal_has(const nudge_journal_data *d, int64_t id);
+
+/* The outcome of message id in d, or NULL. */
+const nudge_journal_outcome *nudge_journal_outcome_of(
+    const nudge_journal_data *d, int64_t id);
 
 /* Removes the journal of claimer, and the directory if it is empty. */
 void nudge_journal_remove(const char *store_path, const char *claimer);

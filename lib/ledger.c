@@ -9,12 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "journal.h"
 
 struct nudge_ledger {
 	nudge_store *st;
 	sqlite3_stmt *ins, *find, *take, *out, *retry, *status;
 	long given_back;	/* by the last recover */
+	long journalled;	/* outcomes it read from journals */
 	char me[320];
 };
 
@@ -379,8 +381,7 @@ struct lost {
 struct jrnl {
 	char *by;
 	int trusted;
-	int64_t *ids;
-	size_t n;
+	nudge_journal_data d;
 };
 
 /* The journal of claimer by among the nj read so far, read now if it is
@@ -402,8 +403,7 @@ journal_of(nudge_ledger *l, struct jrnl **js, size_t *nj, const char *by)
 	if ((j->by = nudge_strdup(by)) == NULL)
 		return NULL;
 	(*nj)++;
-	if ((j->trusted = nudge_journal_load(l->st->path, by, &j->ids,
-	    &j->n)) == -1)
+	if ((j->trusted = nudge_journal_load(l->st->path, by, &j->d)) == -1)
 		return NULL;
 	return j;
 }
@@ -412,6 +412,61 @@ long
 nudge_ledger_given_back(const nudge_ledger *l)
 {
 	return l->given_back;
+}
+
+long
+nudge_ledger_journalled(const nudge_ledger *l)
+{
+	return l->journalled;
+}
+
+/* Records the outcome o that a dead claimer journalled for its claimed
+ * row id, as its sender would have: the row's status, provider id or
+ * error and attempts (upd), and the sent, failed or bounced event (w,
+ * opened at the first; the row's campaign named by camp). */
+static int
+apply_outcome(nudge_ledger *l, sqlite3_stmt *upd, sqlite3_stmt *camp,
+    nudge_event_writer **w, sqlite3_stmt *row, const nudge_journal_outcome *o,
+    int64_t now, nudge_err *err)
+{
+	static const char *const names[] = { "sent", "failed", "bounced",
+	    "unknown" };
+	const char *step = (const char *)sqlite3_column_text(row, 2);
+	nudge_event ev = { 0 };
+	int rc;
+
+	sqlite3_bind_int64(upd, 1, o->id);
+	sqlite3_bind_text(upd, 2, names[o->out], -1, SQLITE_STATIC);
+	sqlite3_bind_text(upd, 3, o->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(upd, 4, o->attempts);
+	sqlite3_bind_int64(upd, 5, sqlite3_column_int64(row, 5));
+	rc = sqlite3_step(upd);
+	sqlite3_reset(upd);
+	sqlite3_clear_bindings(upd);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(l->st, err, "recover");
+	if (o->out == NUDGE_OUT_UNKNOWN)
+		return 0;	/* no event, as the sender */
+	if (*w == NULL && (rc = nudge_event_writer_open(w, l->st, now,
+	    err)) != 0)
+		return rc;
+	sqlite3_bind_int64(camp, 1, sqlite3_column_int64(row, 1));
+	if (sqlite3_step(camp) != SQLITE_ROW) {
+		sqlite3_reset(camp);
+		return nudge_store_error(l->st, err, "recover");
+	}
+	ev.contact_id = sqlite3_column_int64(row, 3);
+	ev.type = names[o->out];
+	ev.channel = (const char *)sqlite3_column_text(row, 4);
+	ev.campaign = (const char *)sqlite3_column_text(camp, 0);
+	ev.step = step != NULL && *step != '\0' ? step : NULL;
+	ev.message_id = o->id;
+	ev.at = sqlite3_column_int64(row, 5);
+	ev.props_json = o->props;
+	ev.source = "send";
+	rc = nudge_event_record(*w, &ev, NULL, err);
+	sqlite3_reset(camp);
+	return rc;
 }
 
 static void
@@ -431,17 +486,21 @@ int
 nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
     nudge_ledger_lost_fn *fn, void *arg, long *np, nudge_err *err)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL, *del = NULL;
+	sqlite3_stmt *sel = NULL, *upd = NULL, *del = NULL, *rec = NULL,
+	    *camp = NULL;
+	nudge_event_writer *w = NULL;
+	const nudge_journal_outcome *o;
 	struct lost *v = NULL, *nv;
 	struct jrnl *js = NULL, *j;
 	size_t n = 0, cap = 0, i, nj = 0;
-	long back = 0;
+	long back = 0, journalled = 0;
 	char why[512];
 	int rc, src;
 
 	if (np != NULL)
 		*np = 0;
 	l->given_back = 0;
+	l->journalled = 0;
 	if ((rc = nudge_store_begin(l->st, err)) != 0)
 		return rc;
 	if ((rc = nudge_store_prepare(l->st, &sel,
@@ -452,7 +511,17 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
 	    (rc = nudge_store_prepare(l->st, &upd,
 	    "UPDATE messages SET status = 'unknown', error = ?2,"
-	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0)
+	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
+	    /* as nudge_ledger_outcome, the retries counted as
+	     * nudge_ledger_retry does */
+	    (rc = nudge_store_prepare(l->st, &rec,
+	    "UPDATE messages SET status = ?2,"
+	    " provider_id = CASE WHEN ?2 = 'sent' THEN ?3 ELSE provider_id END,"
+	    " error = CASE WHEN ?2 = 'sent' THEN NULL ELSE ?3 END,"
+	    " attempts = attempts + ?4 - 1, updated_at = ?5"
+	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
+	    (rc = nudge_store_prepare(l->st, &camp,
+	    "SELECT name FROM campaigns WHERE id = ?1", err)) != 0)
 		goto fail;
 	/* Rows are given back or marked as the SELECT steps.  That is safe
 	 * only because ORDER BY id is not the order of messages_status
@@ -472,21 +541,34 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 			continue;
 		/* A surely dead claimer's journal lists every message whose
 		 * first attempt it started, written before the first byte
-		 * could leave: a row not in a journal of this boot never
-		 * left, and its claim is given back (deleted, as
-		 * nudge_ledger_release does) for the next run to send.  Not
-		 * one that was `unknown` before (attempts > 1: taken over by
-		 * --resend-unknown): an earlier run may have sent it. */
-		if (alive == 0 && by != NULL &&
-		    sqlite3_column_int64(sel, 7) == 1) {
+		 * could leave, and the outcome of each as soon as it came.
+		 * A journalled outcome is recorded as the sender would have;
+		 * a row not in a journal of this boot never left, and its
+		 * claim is given back (deleted, as nudge_ledger_release
+		 * does) for the next run to send, as is one whose outcome
+		 * says it surely did not leave.  Not one that was `unknown`
+		 * before (attempts > 1: taken over by --resend-unknown): an
+		 * earlier run may have sent it. */
+		if (alive == 0 && by != NULL) {
+			int64_t id = sqlite3_column_int64(sel, 0);
+			int first = sqlite3_column_int64(sel, 7) == 1;
+
 			if ((j = journal_of(l, &js, &nj, by)) == NULL) {
 				rc = nudge_errf(err, EX_OSERR, "out of memory");
 				goto fail;
 			}
-			if (j->trusted && !nudge_journal_has(j->ids, j->n,
-			    sqlite3_column_int64(sel, 0))) {
-				sqlite3_bind_int64(del, 1,
-				    sqlite3_column_int64(sel, 0));
+			o = j->trusted ? nudge_journal_outcome_of(&j->d, id) :
+			    NULL;
+			if (o != NULL && !o->back) {
+				if ((rc = apply_outcome(l, rec, camp, &w, sel,
+				    o, now, err)) != 0)
+					goto fail;
+				journalled++;
+				continue;
+			}
+			if (j->trusted && first && (o != NULL ||
+			    !nudge_journal_has(&j->d, id))) {
+				sqlite3_bind_int64(del, 1, id);
 				if (sqlite3_step(del) != SQLITE_DONE) {
 					rc = nudge_store_error(l->st, err,
 					    "recover");
@@ -545,7 +627,11 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	sqlite3_finalize(del);
-	sel = upd = del = NULL;
+	sqlite3_finalize(rec);
+	sqlite3_finalize(camp);
+	nudge_event_writer_close(w);
+	sel = upd = del = rec = camp = NULL;
+	w = NULL;
 	if ((rc = nudge_store_commit(l->st, err)) != 0)
 		goto out;
 	/* their rows dealt with, the dead claimers' journals go */
@@ -553,6 +639,7 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 		nudge_journal_remove(l->st->path, js[i].by);
 	nudge_journal_sweep(l->st->path);
 	l->given_back = back;
+	l->journalled = journalled;
 	for (i = 0; i < n; i++) {
 		v[i].m.step = v[i].step;
 		v[i].m.channel = v[i].channel;
@@ -567,12 +654,15 @@ fail:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	sqlite3_finalize(del);
+	sqlite3_finalize(rec);
+	sqlite3_finalize(camp);
+	nudge_event_writer_close(w);
 	nudge_store_rollback(l->st);
 out:
 	free_lost(v, n);
 	for (i = 0; i < nj; i++) {
 		free(js[i].by);
-		free(js[i].ids);
+		nudge_journal_data_free(&js[i].d);
 	}
 	free(js);
 	return rc;

@@ -106,21 +106,30 @@ typedef void nudge_ledger_lost_fn(void *arg, const nudge_ledger_lost *m);
  * why — but for a claimer surely dead on this host that left an
  * in-flight journal of this boot (journal.h: the ids of the messages
  * whose first attempt it started, each written before a byte could
- * leave), a row of attempts 1 whose id is not in the journal never left:
- * its claim is given back (the row deleted, as nudge_ledger_release
- * does) and the next run sends it.  No journal, or one of another boot
+ * leave, and their outcomes as they came), a row whose outcome is in
+ * the journal gets it (sent, failed, bounced with their event, or
+ * unknown) as its sender would have recorded it; a row of attempts 1
+ * whose id is not in the journal never left, nor one whose journalled
+ * outcome says it surely did not leave: its claim is given back (the
+ * row deleted, as nudge_ledger_release does) and the next run sends
+ * it.  No journal, or one of another boot
  * (not fsync'd, a crash of the OS may have cut it): all `unknown`.  The
  * journals of dead claimers are then removed.  Rows of this process and
  * of live claimers younger than the timeout are left alone.  Calls fn
  * (if not NULL) for each row marked `unknown` and sets *n (if not NULL)
  * to their count; nudge_ledger_given_back() then tells how many claims
- * were given back.  One transaction.
+ * were given back, nudge_ledger_journalled() how many outcomes were
+ * recorded.  One transaction.
  * Errors: store errors, EX_OSERR. */
 int nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
     nudge_ledger_lost_fn *fn, void *arg, long *n, nudge_err *err);
 
 /* Claims the last nudge_ledger_recover gave back (never left). */
 long nudge_ledger_given_back(const nudge_ledger *l);
+
+/* Outcomes the last nudge_ledger_recover read from the journals of dead
+ * claimers and recorded (with their events). */
+long nudge_ledger_journalled(const nudge_ledger *l);
 
 /* True when the claimer named by s ("pid@host:starttime") is a live
  * process on this host; false when it is surely gone; -1 when this host

@@ -138,6 +138,8 @@ struct nudge_sender {
 	int clean;              /* finished: the journal can go */
 	struct chan *stopped;   /* the channel of a delivery that stopped
 				   the run (NUDGE_STOP_RUN), or NULL */
+	int jfail;              /* the journal cannot be written: no more
+				   messages start, the rest are held */
 	nudge_event_writer *ew;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
@@ -403,6 +405,96 @@ give_back(nudge_sender *s, struct pending *p, const char *status,
 	pending_drop(s, p);
 }
 
+/* What an outcome comes to: the ledger's, the event's, the line's. */
+struct verdict {
+	int back;               /* surely not delivered: the claim is given
+				   back, the next run sends it */
+	enum nudge_outcome out;
+	const char *type;       /* the event, or NULL */
+	const char *status;     /* the line's */
+	char detail[320];
+	char props[96];         /* the event's props, or "" */
+};
+
+/* Judges outcome d of message p (classified by outcome.c), for
+ * record_one and for the journal (finished): one rule for both, so that
+ * a recovery records what the run would have.  Reads only what does not
+ * change while p is in flight: safe from the network thread. */
+static void
+judge(const struct pending *p, const nudge_delivery *d, struct verdict *v)
+{
+	const struct nudge_sender_lane *l = p->lane;
+	const nudge_send_opts *o = &l->o;
+
+	v->back = 0;
+	v->out = NUDGE_OUT_FAILED;
+	v->type = v->status = "failed";
+	v->props[0] = '\0';
+	switch (d->status) {
+	case NUDGE_SENT:
+		v->out = NUDGE_OUT_SENT;
+		v->type = v->status = "sent";
+		nudge_strcpy(v->detail, sizeof v->detail, d->id);
+		break;
+	case NUDGE_BOUNCED:
+		v->out = NUDGE_OUT_BOUNCED;
+		v->type = v->status = "bounced";
+		nudge_strcpy(v->detail, sizeof v->detail, d->detail);
+		break;
+	case NUDGE_NOT_SENT:
+		/* surely not delivered: the claim is given back, so the next
+		 * run sends it; held when it never was tried (the run or
+		 * channel stopped, credentials refused, the journal could not
+		 * be written), tempfail (exit 75: cron runs it again) when
+		 * the server kept refusing it */
+		v->back = 1;
+		if (!d->temporary) {
+			v->status = "held";
+			nudge_strcpy(v->detail, sizeof v->detail, d->detail);
+			return;
+		}
+		v->status = "tempfail";
+		snprintf(v->detail, sizeof v->detail, "refused %d times, last: "
+		    "%s; not sent, a rerun sends it", d->attempts, d->detail);
+		return;
+	case NUDGE_FAILED:
+		nudge_strcpy(v->detail, sizeof v->detail, d->detail);
+		break;
+	case NUDGE_UNKNOWN:
+		/* may have arrived: the row becomes `unknown`, never sent
+		 * again unless --resend-unknown; no event, as after a crash.
+		 * Still failing when the retries ran out (a provider's 5xx):
+		 * told as a temporary failure, exit 75. */
+		v->out = NUDGE_OUT_UNKNOWN;
+		v->type = NULL;
+		if (d->temporary) {
+			v->status = "tempfail";
+			snprintf(v->detail, sizeof v->detail, "temporary failure "
+			    "after %d attempts: %s", d->attempts, d->detail);
+			break;
+		}
+		v->status = "unknown";
+		snprintf(v->detail, sizeof v->detail, "%s; not sent again unless "
+		    "--resend-unknown", d->detail);
+		break;
+	}
+	if (p->segments > 0)
+		/* the cost: segments and encoding, for the report */
+		snprintf(v->props, sizeof v->props, "{\"segments\":%d,"
+		    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ? "UCS-2" :
+		    "GSM-7", o->transactional && v->out == NUDGE_OUT_SENT ?
+		    ",\"transactional\":true" : "");
+	else if (o->transactional && v->out == NUDGE_OUT_SENT)
+		/* a receipt's sent event is not counted by frequency caps */
+		nudge_strcpy(v->props, sizeof v->props,
+		    "{\"transactional\":true}");
+	else if (d->reason[0] != '\0')
+		/* why it was refused, and whose fault (bounce.h) */
+		snprintf(v->props, sizeof v->props, "{\"reason\":\"%s\","
+		    "\"class\":\"%s\"}", d->reason, d->status == NUDGE_BOUNCED ?
+		    "hard" : d->sender_side ? "sender" : "soft");
+}
+
 /* Writes one outcome: the ledger row, its event, the line's result.
  * Opens the outcomes' transaction if none is (see record_done). */
 static void
@@ -411,64 +503,28 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 	const nudge_send_opts *o = &l->o;
-	enum nudge_outcome out = NUDGE_OUT_FAILED;
-	const char *type = "failed", *status = "failed";
-	char detail[320], props[96], shown[400];
+	char shown[400];
+	struct verdict v;
 	nudge_event ev = { 0 };
 	nudge_err e;
 	int rc;
 
-	switch (d->status) {
-	case NUDGE_SENT:
-		out = NUDGE_OUT_SENT;
-		type = status = "sent";
-		nudge_strcpy(detail, sizeof detail, d->id);
-		s->stats->sent++;
-		break;
-	case NUDGE_BOUNCED:
-		out = NUDGE_OUT_BOUNCED;
-		type = status = "bounced";
-		nudge_strcpy(detail, sizeof detail, d->detail);
-		s->stats->bounced++;
-		break;
-	case NUDGE_NOT_SENT:
-		/* surely not delivered: the claim is given back, so the next
-		 * run sends it; held when it never was tried (the run or
-		 * channel stopped, credentials refused), tempfail (exit 75:
-		 * cron runs it again) when the server kept refusing it */
-		if (!d->temporary) {
-			s->stats->held++;
-			give_back(s, p, "held", d->detail);
-			return;
-		}
+	judge(p, d, &v);
+	if (d->status == NUDGE_NOT_SENT && !d->temporary)
+		s->stats->held++;
+	else if (strcmp(v.status, "tempfail") == 0)
 		s->stats->tempfail++;
-		snprintf(detail, sizeof detail, "refused %d times, last: %s; "
-		    "not sent, a rerun sends it", d->attempts, d->detail);
-		give_back(s, p, "tempfail", detail);
-		return;
-	case NUDGE_FAILED:
-		nudge_strcpy(detail, sizeof detail, d->detail);
+	else if (d->status == NUDGE_SENT)
+		s->stats->sent++;
+	else if (d->status == NUDGE_BOUNCED)
+		s->stats->bounced++;
+	else if (d->status == NUDGE_FAILED)
 		s->stats->failed++;
-		break;
-	case NUDGE_UNKNOWN:
-		/* may have arrived: the row becomes `unknown`, never sent
-		 * again unless --resend-unknown; no event, as after a crash.
-		 * Still failing when the retries ran out (a provider's 5xx):
-		 * told as a temporary failure, exit 75. */
-		out = NUDGE_OUT_UNKNOWN;
-		type = NULL;
-		if (d->temporary) {
-			status = "tempfail";
-			snprintf(detail, sizeof detail, "temporary failure "
-			    "after %d attempts: %s", d->attempts, d->detail);
-			s->stats->tempfail++;
-			break;
-		}
-		status = "unknown";
-		snprintf(detail, sizeof detail, "%s; not sent again unless "
-		    "--resend-unknown", d->detail);
+	else
 		s->stats->unknown++;
-		break;
+	if (v.back) {
+		give_back(s, p, v.status, v.detail);
+		return;
 	}
 	if (s->rc == 0 && !s->in_txn) {
 		if ((rc = nudge_store_begin(s->st, &e)) != 0) {
@@ -487,35 +543,16 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		}
 	if (s->rc == 0) {
 		ev.contact_id = p->contact_id;
-		ev.type = type;
+		ev.type = v.type;
 		ev.channel = o->channel;
 		ev.campaign = o->campaign;
 		ev.step = o->step;
 		ev.message_id = p->ledger_id;
 		ev.at = o->now;
 		ev.source = "send";
-		if (p->segments > 0) {
-			/* the cost: segments and encoding, for the report */
-			snprintf(props, sizeof props, "{\"segments\":%d,"
-			    "\"encoding\":\"%s\"%s}", p->segments, p->ucs2 ?
-			    "UCS-2" : "GSM-7", o->transactional &&
-			    out == NUDGE_OUT_SENT ? ",\"transactional\":true" :
-			    "");
-			ev.props_json = props;
-		} else if (o->transactional && out == NUDGE_OUT_SENT) {
-			/* a receipt's sent event is not counted by frequency
-			 * caps */
-			ev.props_json = "{\"transactional\":true}";
-		} else if (d->reason[0] != '\0') {
-			/* why it was refused, and whose fault (bounce.h) */
-			snprintf(props, sizeof props, "{\"reason\":\"%s\","
-			    "\"class\":\"%s\"}", d->reason,
-			    d->status == NUDGE_BOUNCED ? "hard" : d->sender_side ?
-			    "sender" : "soft");
-			ev.props_json = props;
-		}
-		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
-		    detail, o->now, &e)) != 0 || (type != NULL &&
+		ev.props_json = v.props[0] != '\0' ? v.props : NULL;
+		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, v.out,
+		    v.detail, o->now, &e)) != 0 || (v.type != NULL &&
 		    (rc = nudge_event_record(s->ew, &ev, NULL, &e)) != 0)) {
 			s->rc = rc;
 			*s->err = e;
@@ -528,12 +565,13 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	if (p->segments > 0 && d->status == NUDGE_SENT) {
 		s->stats->segments += p->segments;
 		s->stats->tracked_segments += p->tracked;
-		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", detail,
+		snprintf(shown, sizeof shown, "%s (%d segment%s, %s)", v.detail,
 		    p->segments, p->segments > 1 ? "s" : "", p->ucs2 ? "UCS-2" :
 		    "GSM-7");
-		result(s, l, p->line, p->input, p->contact_id, status, shown);
+		result(s, l, p->line, p->input, p->contact_id, v.status, shown);
 	} else {
-		result(s, l, p->line, p->input, p->contact_id, status, detail);
+		result(s, l, p->line, p->input, p->contact_id, v.status,
+		    v.detail);
 	}
 	pending_drop(s, p);
 }
@@ -570,6 +608,10 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 
+	if (!s->jfail && nudge_journal_error(s->journal) != NULL)
+		/* no message may start (the transports start none): what
+		 * is in flight ends, what is not is held */
+		s->jfail = 1;
 	if (d->stop == NUDGE_STOP_RUN && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
 		 * rather than fail every message of the campaign.  The
@@ -850,17 +892,19 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		return 0;
 	}
 	if ((l->quiet[0] != '\0' && !s->o->dry_run) ||
-	    (l->ch != NULL && l->ch->stop)) {
+	    (l->ch != NULL && l->ch->stop) || s->jfail) {
 		/* after the policy, so that held means it will go: quiet
 		 * hours (a rerun after them sends it; trigger offers it
-		 * again), or the channel's provider is down.  Held, not
-		 * claimed.  A dry run renders it all the same (keep). */
+		 * again), the channel's provider is down, or the journal
+		 * cannot be written.  Held, not claimed.  A dry run renders
+		 * it all the same (keep). */
 		s->stats->held++;
 		if (l->quiet[0] != '\0')
 			nudge_strcpy(s->stats->quiet, sizeof s->stats->quiet,
 			    l->quiet);
 		result(s, l, line, text, cid, "held", l->quiet[0] != '\0' ?
-		    l->quiet : "not sent: the provider is down");
+		    l->quiet : s->jfail ? "not sent: the in-flight journal "
+		    "cannot be written" : "not sent: the provider is down");
 		return 0;
 	}
 	if ((rc = load_contact(s, cid)) != 0)
@@ -1084,7 +1128,8 @@ flush_batch(nudge_sender *s)
 
 		if (claim[i] != NUDGE_CLAIM_WON)
 			inflight_add(s, l, sl->contact_id, -1);
-		if ((s->rc != 0 || l->ch->stop) && claim[i] == NUDGE_CLAIM_WON) {
+		if ((s->rc != 0 || s->jfail || l->ch->stop) &&
+		    claim[i] == NUDGE_CLAIM_WON) {
 			/* the run is stopping (credentials, a command that
 			 * cannot run), or this channel's provider is down:
 			 * what did not leave is given back */
@@ -1153,8 +1198,8 @@ flush_batch(nudge_sender *s)
 /* The transport's on_start: journals the ledger ids of the messages
  * about to start, in one write (from the network thread; the pendings
  * are not touched by the caller's thread until their outcomes come
- * back). */
-static void
+ * back).  -1 when the journal cannot be written: they may not start. */
+static int
 started(void *arg, void *const *cookies, size_t n)
 {
 	int64_t ids[64];
@@ -1164,8 +1209,31 @@ started(void *arg, void *const *cookies, size_t n)
 		for (k = 0; k < 64 && i + k < n; k++)
 			ids[k] = ((const struct pending *)cookies[i + k])->
 			    ledger_id;
-		nudge_journal_add(arg, ids, k);
+		if (nudge_journal_add(arg, ids, k) != 0)
+			return -1;
 	}
+	return 0;
+}
+
+/* The transport's on_done: journals outcome d as soon as it is known,
+ * as record_one will record it (from the network thread, as started),
+ * so that a kill before the run writes it to the store leaves the next
+ * run's recovery the outcome, not an `unknown`. */
+static void
+finished(void *arg, const nudge_delivery *d)
+{
+	const struct pending *p = d->cookie;
+	nudge_journal_outcome o;
+	struct verdict v;
+
+	judge(p, d, &v);
+	o.id = p->ledger_id;
+	o.back = v.back;
+	o.out = v.out;
+	o.attempts = d->attempts > 1 ? d->attempts : 1;
+	o.props = v.props[0] != '\0' ? v.props : NULL;
+	o.detail = v.detail;
+	nudge_journal_done(arg, &o);
 }
 
 /* sms, push: the provider profile and account of channels: sms: (or
@@ -1229,6 +1297,8 @@ open_http(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;
+		to.on_done = finished;
+		to.done_arg = s->journal;
 	}
 	/* the network loop runs in its own thread: a deep window keeps it
 	 * fed while this one writes the store */
@@ -1269,6 +1339,8 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;
+		to.on_done = finished;
+		to.done_arg = s->journal;
 	}
 	if (ec != NULL) {
 		to.allow_plaintext = ec->allow_plaintext;
@@ -1332,11 +1404,18 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 			goto fail;
 		stats->recovered = lost;
 		stats->given_back = nudge_ledger_given_back(s->ledger);
-		/* Without a journal (no boot id, a directory not writable) a
-		 * kill leaves every claim `unknown`, as it would anyway. */
-		if (nudge_journal_open(&s->journal, st->path,
-		    nudge_ledger_me(s->ledger), &je) != 0)
+		stats->journalled = nudge_ledger_journalled(s->ledger);
+		/* Without a boot id to trust a journal by, a kill leaves
+		 * every claim `unknown`, as it would anyway.  A journal that
+		 * cannot be written (a full disk) stops the run before any
+		 * claim: a kill would leave all of them `unknown`. */
+		if ((rc = nudge_journal_open(&s->journal, st->path,
+		    nudge_ledger_me(s->ledger), &je)) == EX_OSERR)
 			s->journal = NULL;
+		else if (rc != 0) {
+			*err = je;
+			goto fail;
+		}
 	}
 	*out = s;
 	return 0;
@@ -1562,6 +1641,10 @@ nudge_sender_finish(nudge_sender *s)
 		return rc;
 	/* every claim of the run has its outcome: nothing left to tell */
 	s->clean = 1;
+	if (s->jfail)
+		return nudge_errf(s->err, EX_IOERR, "%s: the run stopped, no "
+		    "message starts unless its start is journalled; those not "
+		    "sent are held", nudge_journal_error(s->journal));
 	for (i = 0; i < 3; i++)
 		if (s->ch[i].stop)
 			return nudge_errf(s->err, s->ch[i].stop, "%s",

@@ -73,6 +73,8 @@ typedef struct nudge_send_stats {
 	long skips[NUDGE_SKIP__N]; /* skipped, by class of why */
 	long held_out;            /* kept from a campaign by a holdout: a
 				     `held-out` ledger row, no message */
+	long journalled;          /* outcomes of a send that died, read
+				     from its journal and recorded */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
@@ -89,8 +91,11 @@ typedef struct nudge_sender_lane nudge_sender_lane;
  * Claims left by a send that died are first marked `unknown` and counted
  * in stats->recovered, except those its in-flight journal shows never
  * started: given back (sent by this run if its input has them) and
- * counted in stats->given_back.  stats start at zero and add up over the run.
- * Errors: store errors, EX_OSERR.
+ * counted in stats->given_back, and those whose outcome it journalled:
+ * recorded, counted in stats->journalled.  stats start at zero and add
+ * up over the run.  This run's journal is created (journal.h).
+ * Errors: store errors, EX_OSERR, EX_CANTCREAT or EX_IOERR (the journal
+ * cannot be created or written: nothing is claimed).
  */
 int nudge_sender_open(nudge_sender **out, nudge_store *st,
     const nudge_send_opts *o, nudge_send_stats *stats, nudge_err *err);
@@ -142,8 +147,10 @@ int nudge_sender_take(nudge_sender *s, nudge_sender_lane *l, long line,
 
 /*
  * Sends what waits, claims the last batch, waits for every outcome and
- * records it.  Returns 0, the fatal code of the run, or EX_TEMPFAIL with
- * err naming the provider that went down.
+ * records it.  Returns 0, the fatal code of the run, EX_TEMPFAIL with
+ * err naming the provider that went down, or EX_IOERR when the journal
+ * could not be written: from then on no message started, the lines
+ * taken were held.
  */
 int nudge_sender_finish(nudge_sender *s);
 

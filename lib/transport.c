@@ -282,6 +282,8 @@ push_result(nudge_transport *t, const nudge_delivery *d)
 	size_t cap;
 	int rc = 0;
 
+	if (t->o.on_done != NULL)
+		t->o.on_done(t->o.done_arg, d);
 	if (t->threaded)
 		pthread_mutex_lock(&t->mu);
 	if (t->nres == t->capres) {
@@ -340,6 +342,29 @@ flush_results(nudge_transport *t, nudge_delivery_fn *fn, void *arg)
 }
 
 /* ---- file:// ---- */
+
+/* Tells on_start that the message of cookie starts; when it may not,
+ * its outcome is a held one, to stop the run.  0: go on; 1: held (the
+ * outcome queued); -1: out of memory. */
+static int
+start_one(nudge_transport *t, void *cookie)
+{
+	nudge_delivery d;
+
+	if (t->o.on_start == NULL || t->o.on_start(t->o.start_arg, &cookie,
+	    1) == 0)
+		return 0;
+	memset(&d, 0, sizeof d);
+	d.cookie = cookie;
+	d.status = NUDGE_NOT_SENT;   /* held: never tried, given back */
+	d.temporary = 0;
+	snprintf(d.detail, sizeof d.detail, "not sent: the in-flight journal "
+	    "cannot be written");
+	if (push_result(t, &d) == -1)
+		return -1;
+	t->pending++;
+	return 1;
+}
 
 static int
 open_subdir(int dirfd, const char *name)
@@ -409,8 +434,9 @@ file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
 	memset(&d, 0, sizeof d);
 	d.cookie = cookie;
 	d.attempts = 1;
-	if (t->o.on_start != NULL)
-		t->o.on_start(t->o.start_arg, &cookie, 1);
+	if ((tries = start_one(t, cookie)) != 0)	/* held */
+		return tries == -1 ? nudge_errf(err, EX_OSERR, "out of memory") :
+		    0;
 	for (tries = 0;; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%u.%s.eml",
@@ -1217,6 +1243,46 @@ due_retries(nudge_transport *t, int64_t now)
 	return next;
 }
 
+/* Puts m[0..n) back at the head of the queue, in their order. */
+static void
+requeue(nudge_transport *t, struct msg **m, size_t n)
+{
+	while (n-- > 0) {
+		m[n]->next = t->qhead;
+		t->qhead = m[n];
+		if (t->qtail == NULL)
+			t->qtail = m[n];
+	}
+}
+
+/* Starts the n messages m picked by fill on slots at[]: their first
+ * attempts (the ns cookies in start) told to on_start first, in one
+ * call (one journal write), before curl_multi_perform sends them.
+ * When on_start refuses, none starts: they go back to the queue and
+ * the breaker opens (trip), holding them and the rest.  0, or -1 (then
+ * fill starts no more this turn; *rc set on an error). */
+static int
+start_picked(nudge_transport *t, struct msg **m, const int *at, size_t n,
+    void *const *start, size_t ns, nudge_err *err, int *rc)
+{
+	size_t k;
+
+	if (ns > 0 && t->o.on_start(t->o.start_arg, start, ns) != 0) {
+		requeue(t, m, n);
+		if (trip(t, "the in-flight journal cannot be written") == -1)
+			*rc = nudge_errf(err, EX_OSERR, "out of memory");
+		return -1;
+	}
+	for (k = 0; k < n; k++)
+		if (slot_start(t, &t->slots[at[k]], m[k]) == -1) {
+			*rc = nudge_errf(err, EX_SOFTWARE,
+			    "libcurl: cannot start a transfer");
+			requeue(t, m + k, n - k);
+			return -1;
+		}
+	return 0;
+}
+
 /* Starts queued messages on idle slots as the rate allows; returns the
  * time more work could start (a token or a retry due), or INT64_MAX. */
 static int64_t
@@ -1224,9 +1290,10 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 {
 	int64_t now = nudge_mono_ms(), next;
 	double cap;
-	struct msg *m;
+	struct msg *m, *picked[64];
 	void *start[64];
-	size_t ns = 0;
+	int at[64];
+	size_t np = 0, ns = 0;
 	int i;
 
 	next = due_retries(t, now);
@@ -1243,18 +1310,17 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 			t->tokens = cap;
 		t->tok_at = us;
 	}
-	/* the first attempts started here are told to on_start in one
-	 * call (one journal write), before curl_multi_perform sends them */
+	/* picked first, then started together (start_picked) */
 	for (i = 0; i < t->nslots && t->qhead != NULL; i++) {
 		if (t->slots[i].m != NULL)
 			continue;
 		if (t->o.rate > 0) {
 			if (t->tokens < 1.0) {
-				int64_t at = now + 1 + (int64_t)((1.0 -
+				int64_t at_ms = now + 1 + (int64_t)((1.0 -
 				    t->tokens) * 1000.0 / t->o.rate);
 
-				if (at < next)
-					next = at;
+				if (at_ms < next)
+					next = at_ms;
 				break;
 			}
 			t->tokens -= 1.0;
@@ -1263,25 +1329,19 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 		if ((t->qhead = m->next) == NULL)
 			t->qtail = NULL;
 		m->next = NULL;
-		if (m->attempts == 0 && t->o.on_start != NULL) {
+		if (m->attempts == 0 && t->o.on_start != NULL)
 			start[ns++] = m->cookie;
-			if (ns == sizeof start / sizeof start[0]) {
-				t->o.on_start(t->o.start_arg, start, ns);
-				ns = 0;
-			}
-		}
-		if (slot_start(t, &t->slots[i], m) == -1) {
-			*rc = nudge_errf(err, EX_SOFTWARE,
-			    "libcurl: cannot start a transfer");
-			m->next = t->qhead;
-			t->qhead = m;
-			if (t->qtail == NULL)
-				t->qtail = m;
-			break;
+		at[np] = i;
+		picked[np++] = m;
+		if (np == sizeof picked / sizeof picked[0]) {
+			if (start_picked(t, picked, at, np, start, ns, err,
+			    rc) != 0)
+				return next;
+			np = ns = 0;
 		}
 	}
-	if (ns > 0)
-		t->o.on_start(t->o.start_arg, start, ns);
+	if (np > 0)
+		(void)start_picked(t, picked, at, np, start, ns, err, rc);
 	return next;
 }
 
@@ -1533,7 +1593,7 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 	nudge_buf ev = { 0 };
 	char **envp = NULL, *p;
 	size_t ne, i, k;
-	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, status;
+	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, held = 0;
 	pid_t pid;
 	const char *names[5] = { "NUDGE_TO", "NUDGE_FROM", "NUDGE_TITLE",
 		"NUDGE_KEY", "NUDGE_CHANNEL" };
@@ -1568,8 +1628,11 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 		nudge_errf(err, EX_OSERR, "exec: pipe: %s", strerror(errno));
 		goto fail;
 	}
-	if (t->o.on_start != NULL)
-		t->o.on_start(t->o.start_arg, &cookie, 1);
+	if ((held = start_one(t, cookie)) != 0) {
+		if (held == -1)
+			nudge_errf(err, EX_OSERR, "out of memory");
+		goto fail;
+	}
 	if ((pid = fork()) == -1) {
 		nudge_errf(err, EX_OSERR, "exec: fork: %s", strerror(errno));
 		goto fail;
@@ -1634,7 +1697,7 @@ fail:
 	}
 	free(envp);
 	nudge_buf_free(&ev);
-	return EX_OSERR;
+	return held == 1 ? 0 : EX_OSERR;
 }
 
 /* ---- the common API ---- */

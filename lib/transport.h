@@ -80,9 +80,22 @@ typedef struct nudge_transport_opts {
 	 * again): for smtp and http once a turn of the network thread, for
 	 * every message that turn starts, so it must be thread-safe
 	 * (send.c appends their ledger ids to the in-flight journal,
-	 * journal.h, in one write). */
-	void (*on_start)(void *arg, void *const *cookies, size_t n);
+	 * journal.h, in one write).  Returns 0, or -1 when they may not
+	 * start (the journal cannot be written): then none of them starts
+	 * and they come back held (status TEMPFAIL, held set); smtp and
+	 * http also hold every message not yet started, hand back those
+	 * waiting for a retry as temporary failures and start nothing
+	 * more (as an open circuit breaker); file: and exec: ask again at
+	 * each message. */
+	int (*on_start)(void *arg, void *const *cookies, size_t n);
 	void *start_arg;
+	/* When not NULL: called with each final outcome as soon as it is
+	 * known, before it is queued for the caller's run or drain: from
+	 * the network thread for smtp and http, so it must be thread-safe
+	 * (send.c appends it to the in-flight journal, so that a kill
+	 * before the caller records it does not leave it unknown). */
+	void (*on_done)(void *arg, const nudge_delivery *d);
+	void *done_arg;
 } nudge_transport_opts;
 
 /* How a URL is reached, decided without touching the network. */

@@ -650,6 +650,118 @@ test_journal(void)
 	nudge_store_close(st);
 }
 
+/* A claimer killed with outcomes in its journal: each journalled outcome
+ * is recorded as the sender would have (status, provider id or error,
+ * attempts, and the event with its props), one that says the message
+ * surely did not leave is given back, a start with no outcome is
+ * unknown, and a last outcome line cut by the kill counts for nothing. */
+static void
+test_journal_outcomes(void)
+{
+	nudge_store *st;
+	nudge_ledger *l;
+	nudge_err err;
+	int status;
+	long n = -1;
+	pid_t dead;
+
+	if (nudge_store_open(&st, dbpath, 0, &err) != 0)
+		return;
+	nudge_ledger_open(&l, st, &err);
+	nudge_store_exec(st, "INSERT INTO contacts (id, email, created_at, "
+	    "updated_at) VALUES (20, 'o20@example.com', 0, 0), (21, "
+	    "'o21@example.com', 0, 0), (22, 'o22@example.com', 0, 0), (23, "
+	    "'o23@example.com', 0, 0), (24, 'o24@example.com', 0, 0), (25, "
+	    "'o25@example.com', 0, 0);"
+	    "INSERT INTO campaigns (id, name, created_at) VALUES (7, 'jo', 0)",
+	    &err);
+	if ((dead = fork()) == 0) {
+		nudge_store *cst;
+		nudge_ledger *cl;
+		nudge_journal *j;
+		nudge_journal_outcome o = { 0 };
+		enum nudge_claim res;
+		int64_t id[6], c;
+		char path[600];
+		FILE *fp;
+
+		if (nudge_store_open(&cst, dbpath, 0, &err) != 0 ||
+		    nudge_ledger_open(&cl, cst, &err) != 0 ||
+		    nudge_journal_open(&j, dbpath, nudge_ledger_me(cl),
+		    &err) != 0) {
+			printf("# %s\n", err.msg);
+			fflush(stdout);
+			_exit(1);
+		}
+		for (c = 20; c <= 25; c++)
+			if (nudge_ledger_claim(cl, 7, "s1", c, "sms", 0, 500,
+			    &res, &id[c - 20], &err) != 0 ||
+			    res != NUDGE_CLAIM_WON)
+				_exit(1);
+		/* 20 sent after a retry, 21 bounced, 22 given back (4xx to
+		 * the end), 23 started with no outcome, 24 never started,
+		 * 25 sent but its line cut by the kill */
+		nudge_journal_add(j, id, 4);
+		o.id = id[0];
+		o.out = NUDGE_OUT_SENT;
+		o.attempts = 2;
+		o.props = "{\"segments\":2,\"encoding\":\"GSM-7\"}";
+		o.detail = "SM123\nx";
+		nudge_journal_done(j, &o);
+		o.id = id[1];
+		o.out = NUDGE_OUT_BOUNCED;
+		o.attempts = 1;
+		o.props = NULL;
+		o.detail = "550 no such user";
+		nudge_journal_done(j, &o);
+		o.id = id[2];
+		o.back = 1;
+		o.detail = "refused 4 times";
+		nudge_journal_done(j, &o);
+		nudge_journal_add(j, &id[5], 1);
+		snprintf(path, sizeof path, "%s.inflight/%s", dbpath,
+		    nudge_ledger_me(cl));
+		if ((fp = fopen(path, "a")) == NULL)
+			_exit(1);
+		fprintf(fp, "%lld sent 1 - SM999", (long long)id[5]);
+		fclose(fp);
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	waitpid(dead, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "a claimer with outcomes in its journal killed with SIGKILL");
+	ok(nudge_ledger_recover(l, 900, 0, NULL, NULL, &n, &err) == 0 &&
+	    n == 2 && nudge_ledger_given_back(l) == 2 &&
+	    nudge_ledger_journalled(l) == 2,
+	    "recovery: two outcomes recorded, two given back, two unknown");
+	is_str(qs(st, "SELECT group_concat(contact_id || ' ' || status || ' ' "
+	    "|| attempts || ' ' || coalesce(provider_id, '-') || ' ' || "
+	    "coalesce(error, '-') || ' ' || updated_at, ', ') FROM (SELECT * "
+	    "FROM messages WHERE campaign_id = 7 AND status != 'unknown' "
+	    "ORDER BY contact_id)"),
+	    "20 sent 2 SM123 x - 500, 21 bounced 1 - 550 no such user 500",
+	    "the recorded rows: status, attempts, provider id or error");
+	is_str(qs(st, "SELECT group_concat(contact_id, ' ') FROM (SELECT * "
+	    "FROM messages WHERE campaign_id = 7 AND status = 'unknown' "
+	    "ORDER BY contact_id)"), "23 25",
+	    "unknown: the one started with no outcome, the one whose line "
+	    "was cut");
+	is_str(qs(st, "SELECT group_concat(contact_id || ' ' || type || ' ' || "
+	    "channel || ' ' || step || ' ' || at || ' ' || coalesce(props, "
+	    "'-'), ', ') FROM (SELECT e.* FROM events e JOIN messages m ON "
+	    "m.id = e.message_id WHERE m.campaign_id = 7 ORDER BY "
+	    "e.contact_id)"),
+	    "20 sent sms s1 500 {\"segments\":2,\"encoding\":\"GSM-7\"}, "
+	    "21 bounced sms s1 500 -",
+	    "their events, as the sender writes them");
+	is_int(q1(st, "SELECT count(*) FROM consent WHERE contact_id = 21 AND "
+	    "status = 'bounced' AND channel = 'sms'"), 1,
+	    "the bounce marks the channel bounced");
+	nudge_ledger_close(l);
+	nudge_store_close(st);
+}
+
 int
 main(void)
 {
@@ -666,6 +778,7 @@ main(void)
 	test_concurrent();
 	test_recovery();
 	test_journal();
+	test_journal_outcomes();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup failed\n");
