@@ -88,6 +88,14 @@ nudge_links_unsub(const nudge_links *l, const nudge_links_msg *m,
 	return make(l, m, 'u', NULL, 0, url, err);
 }
 
+int
+nudge_links_confirm(const nudge_links *l, const nudge_links_msg *m,
+    nudge_buf *url, nudge_err *err)
+{
+	nudge_buf_reset(url);
+	return make(l, m, 's', NULL, 0, url, err);
+}
+
 /* True when s[0..n) is an http(s) URL that is not ours already. */
 static int
 trackable(const nudge_links *l, const char *s, size_t n)

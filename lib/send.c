@@ -46,6 +46,7 @@ struct contact {
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
+	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 };
 
 static const char *const fields[5] = { "email", "phone", "push_id",
@@ -142,6 +143,7 @@ struct nudge_sender {
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
+	nudge_buf confirm;      /* and its sign-up confirmation URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
 	struct contact c;
@@ -272,6 +274,10 @@ lookup(void *ctx, const char *name, size_t *len)
 	if (strcmp(name, "unsubscribe_url") == 0) {
 		*len = c->unsub != NULL ? strlen(c->unsub) : 0;
 		return c->unsub;
+	}
+	if (strcmp(name, "confirm_url") == 0) {
+		*len = c->confirm != NULL ? strlen(c->confirm) : 0;
+		return c->confirm;
 	}
 	for (i = 0; i < 5; i++) {
 		if (strcmp(name, fields[i]) != 0)
@@ -798,6 +804,10 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 		if (nudge_links_unsub(s->links, &m, &s->unsub, s->err) != 0)
 			return EX_OSERR;
 		s->c.unsub = s->unsub.s;
+		s->c.confirm = NULL;
+		if (nudge_links_confirm(s->links, &m, &s->confirm, s->err) != 0)
+			return EX_OSERR;
+		s->c.confirm = s->confirm.s;
 		return 0;
 	}
 	if (!rewrites(s, l))
@@ -1567,6 +1577,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_tpl_out_free(&s->out);
 	nudge_links_close(s->links);
 	nudge_buf_free(&s->unsub);
+	nudge_buf_free(&s->confirm);
 	nudge_buf_free(&s->plain);
 	free(s->fl.id);
 	free(s->fl.n);
