@@ -595,6 +595,13 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 	ev.source = source;
 	if ((rc = record(q, &ev)) != 0)
 		goto out;
+	/* and signup_confirmed, for segments and the confirmation
+	 * campaign's audience: `subscribed` there is the consent state */
+	ev.type = "signup_confirmed";
+	ev.props_json = NULL;
+	ev.source = NULL;
+	if ((rc = record(q, &ev)) != 0)
+		goto out;
 	/* the lists, each still offered by the form */
 	if (sqlite3_prepare_v2((*q->st)->db, "SELECT value FROM json_each("
 	    "'[\"' || replace(?1 ->> 'lists', ',', '\",\"') || '\"]')"
