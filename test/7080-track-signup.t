@@ -8,9 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
 start_smtpd
-plan 28
+plan 30
 
-track_setup
+HTTPD_FASTCGI=1 track_setup
 cat >>"$NUDGE_CONFIG" <<EOF2
 channels:
   email:
@@ -103,3 +103,10 @@ is "a burst leaves at most the per-IP limit pending" \
 
 is "Hebrew pages for a Hebrew browser" \
     "$(form 'email=noa%40example.com' -H 'Accept-Language: he-IL,he;q=0.9')$(grep -c '<html lang="he" dir="rtl">' b)" "2001"
+
+# FastCGI (one process for many requests) answers the same way.
+is "the form through FastCGI" "$(curl -s -o fb -w '%{http_code}' \
+    -A 'Mozilla/5.0 (test)' \
+    --data-raw 'email=fcgi%40example.com' "$HTTPD_FURL/s/news")" 200
+is "with the same page; the per-IP limit holds there too" \
+    "$(cmp fb new.html && echo same) $(sql "SELECT count(*) FROM contacts WHERE email = 'fcgi@example.com'")" "same 0"
