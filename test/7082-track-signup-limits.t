@@ -4,7 +4,7 @@
 # dropped request gets the same page as a recorded one.  nudge-track runs
 # as a CGI program, with the meta-variables a web server would set.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 11
 
 export NUDGE_TRACK_SECRET=s
 cat >cfg.yaml <<'EOF2'
@@ -48,3 +48,15 @@ for i in 1 2 3; do post 203.0.113.$i "email=cap$i%40example.com" >out.cap$i; don
 is "past max_pending (6): the same page" "$(cat out.cap3)" "$page"
 is "and nothing more recorded" "$(pending)" 6
 like "the log says why" "$(cat log)" 'signup: news: 6 requests pending \(max_pending\): ignored'
+
+# A form's own pages replace the built-in ones; a broken one does not.
+mkdir pages
+printf '<!DOCTYPE html>\n<html lang="fr"><body><h1>Merci, {{title}}</h1></body></html>\n' >pages/check.en.html
+printf '<!DOCTYPE html>\n<html><body><h1>{{oops</h1></body></html>\n' >pages/error.en.html
+printf '    pages: pages\n    title: "<Shop>"\n' >>cfg.yaml
+is "the business's own page, its values escaped" \
+    "$(post 192.0.2.99 'email=new%40example.com')" "Status: 200 OK
+<html lang=\"fr\"><body><h1>Merci, &lt;Shop&gt;</h1></body></html>"
+is "a page that does not parse: the built-in one" \
+    "$(post 192.0.2.98 'email=new%40')" "Status: 400 Bad Request
+<h1>Please check the form</h1>"
