@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
 start_smtpd
-plan 30
+plan 31
 
 HTTPD_FASTCGI=1 track_setup
 cat >>"$NUDGE_CONFIG" <<EOF2
@@ -38,6 +38,18 @@ cron() { nudge trigger "$TOP/campaigns/signup-confirm.yaml" |
 rcpts() { cat "$SMTPD_DIR"/*.env 2>/dev/null | sed -n 's/^rcpt //p' |
     sort | tr '\n' ' '; }
 
+# The snippet on a page of the business's site, served by lighttpd.
+{ echo '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Join</title></head><body>'
+  nudge track form news; echo '</body></html>'; } >"$T/www/join.html"
+is "the site's page has the form, posting to nudge track" \
+    "$(/usr/bin/python3 "$TESTDIR/signup/formfields.py" "http://127.0.0.1:$HTTPD_PORT/join.html")" \
+"post $HTTPD_URL/s/news
+input email email
+input name 
+input list checkbox
+input list checkbox
+input website 
+button  submit"
 is "a new address signs up: 200" "$(form 'email=Dana%40Example.COM&name=Dana&website=')" 200
 cp b new.html
 like "a check-your-mail page" "$(cat b)" '<h1>Check your mail</h1>'
