@@ -920,8 +920,9 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 
 /* A secret in the file itself is only accepted when nobody else can read
  * the file. */
-/* event_types: [ad_view, purchase] or event_channels: [web, facebook]:
- * a sequence of names (types: without '-') into *v, *nv of them. */
+/* event_types: [ad_view, purchase] (type 1), event_channels: [web,
+ * facebook] (0) or lists such as topics: [news, offers] (2): a sequence
+ * of names (event types without '-') into *v, *nv of them. */
 static int
 read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
     size_t *nv, nudge_err *err)
@@ -931,7 +932,8 @@ read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
 
 	if (m->kind != NUDGE_Y_SEQ)
 		return badf(r, m, "", err, "expected a list of names such as "
-		    "%s", type ? "[ad_view, purchase]" : "[web, facebook]");
+		    "%s", type == 1 ? "[ad_view, purchase]" : type == 2 ?
+		    "[news, offers]" : "[web, facebook]");
 	for (i = 0; i < *nv; i++)
 		free((*v)[i]);
 	free(*v);
@@ -942,12 +944,13 @@ read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
 		const nudge_ynode *n = m->kids[i];
 
 		if (n->kind != NUDGE_Y_SCALAR || !nudge_is_name(n->value) ||
-		    (type && strchr(n->value, '-') != NULL))
+		    (type == 1 && strchr(n->value, '-') != NULL))
 			return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: "
 			    "expected %s (lower-case letters, digits%s, "
 			    "starting with a letter), got %s", r->path, n->line,
-			    n->col, m->key, type ? "an event type" :
-			    "a channel", type ? " and _" : ", _ and -",
+			    n->col, m->key, type == 1 ? "an event type" :
+			    type == 2 ? "a list" : "a channel", type == 1 ?
+			    " and _" : ", _ and -",
 			    n->kind == NUDGE_Y_SCALAR ? q(b, sizeof b, n) :
 			    "a list or map");
 		if (((*v)[i] = strdup(n->value)) == NULL)
@@ -1004,7 +1007,7 @@ read_form(struct rd *r, const nudge_ynode *m, nudge_form_cfg *f,
 		const char *k = n->key;
 
 		if (strcmp(k, "lists") == 0)
-			rc = read_names(r, n, 0, &f->lists, &f->nlists, err);
+			rc = read_names(r, n, 2, &f->lists, &f->nlists, err);
 		else if (strcmp(k, "fields") == 0) {
 			if (n->kind != NUDGE_Y_SEQ)
 				return badf(r, n, P, err, "expected a list such "
@@ -1220,6 +1223,10 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		} else if (strcmp(n->key, "forms") == 0) {
 			if ((rc = read_forms(&r, n, err)) != 0)
 				goto fail;
+		} else if (strcmp(n->key, "topics") == 0) {
+			if ((rc = read_names(&r, n, 2, &cfg->topics,
+			    &cfg->ntopics, err)) != 0)
+				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",
 			    n->key);
@@ -1318,6 +1325,9 @@ nudge_config_free(nudge_config *cfg)
 	for (size_t i = 0; i < cfg->nforms; i++)
 		form_free(&cfg->forms[i]);
 	free(cfg->forms);
+	for (size_t i = 0; i < cfg->ntopics; i++)
+		free(cfg->topics[i]);
+	free(cfg->topics);
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;

@@ -150,6 +150,10 @@ typedef struct nudge_config {
 	size_t nevent_channels;
 	nudge_form_cfg *forms;    /* `forms:`, nforms of them */
 	size_t nforms;
+	char **topics;            /* `topics:`, lists a contact may leave on
+				     the preference page (signup.h);
+				     ntopics of them */
+	size_t ntopics;
 } nudge_config;
 
 /* The form called name, or NULL. */

@@ -26,7 +26,7 @@ struct nudge_names {
 static const char *const builtin_events[] = { "sent", "received",
     "delivered", "opened", "clicked", "bounced", "complained",
     "unsubscribed", "subscribed", "failed", "replied", "inbound",
-    "signup_pending", "signup_confirmed" };
+    "signup_pending", "signup_confirmed", "preferences" };
 
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

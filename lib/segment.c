@@ -714,8 +714,10 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 	return emit_set(p, neg, 2, 0, "m.contact_id", &body, NULL, out);
 }
 
-/* subscribed CHANNEL: the contact has the channel's address and its
- * latest consent row for the channel, if any, says subscribed. */
+/* subscribed CHANNEL [topic "NAME"]: the contact has the channel's
+ * address and its latest consent row for the channel, if any, says
+ * subscribed; with a topic, also its latest row for "topic:NAME" (the
+ * preference page's, signup.h). */
 static int
 parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 {
@@ -737,6 +739,38 @@ parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 	ch = &nudge_channels[i];
 	if ((n = param_text(p, ch->consent)) == -1)
 		return -1;
+	peek(p, &t);
+	if (is_kw(p, &t, "topic")) {
+		char *name, *key;
+		int m;
+
+		advance(p, &t);
+		peek(p, &t);
+		if (t.kind != T_STR)
+			return expected(p, &t, "a topic (a list name) in double "
+			    "quotes after \"topic\"");
+		advance(p, &t);
+		if ((name = str_value(p, &t)) == NULL)
+			return oom(p);
+		m = use(p, NUDGE_SEG_NAME_LIST, name, NULL, t.off);
+		key = m == -1 ? NULL : malloc(strlen(name) + 7);
+		if (key != NULL)
+			snprintf(key, strlen(name) + 7, "topic:%s", name);
+		free(name);
+		if (key == NULL)
+			return oom(p);
+		m = param_text(p, key);
+		free(key);
+		if (m == -1)
+			return -1;
+		if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
+		    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
+		    "WHERE n.channel IN (?%d, ?%d) AND n.status != "
+		    "'subscribed'))", neg ? "NOT " : "", ch->column, n, m) ==
+		    -1)
+			return oom(p);
+		return 0;
+	}
 	if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 	    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
 	    "WHERE n.channel = ?%d AND n.status != 'subscribed'))",

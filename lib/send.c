@@ -47,6 +47,7 @@ struct contact {
 	size_t nattrs;
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
+	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
 };
 
 static const char *const fields[5] = { "email", "phone", "push_id",
@@ -144,6 +145,7 @@ struct nudge_sender {
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
 	nudge_buf confirm;      /* and its sign-up confirmation URL */
+	nudge_buf prefs;        /* and its preference page's URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
 	struct contact c;
@@ -278,6 +280,10 @@ lookup(void *ctx, const char *name, size_t *len)
 	if (strcmp(name, "confirm_url") == 0) {
 		*len = c->confirm != NULL ? strlen(c->confirm) : 0;
 		return c->confirm;
+	}
+	if (strcmp(name, "preferences_url") == 0) {
+		*len = c->prefs != NULL ? strlen(c->prefs) : 0;
+		return c->prefs;
 	}
 	for (i = 0; i < 5; i++) {
 		if (strcmp(name, fields[i]) != 0)
@@ -808,6 +814,11 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 		if (nudge_links_confirm(s->links, &m, &s->confirm, s->err) != 0)
 			return EX_OSERR;
 		s->c.confirm = s->confirm.s;
+		s->c.prefs = NULL;
+		if (nudge_links_prefs(s->links, s->unsub.s, &s->prefs,
+		    s->err) != 0)
+			return EX_OSERR;
+		s->c.prefs = s->prefs.s;
 		return 0;
 	}
 	if (!rewrites(s, l))
@@ -1578,6 +1589,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_links_close(s->links);
 	nudge_buf_free(&s->unsub);
 	nudge_buf_free(&s->confirm);
+	nudge_buf_free(&s->prefs);
 	nudge_buf_free(&s->plain);
 	free(s->fl.id);
 	free(s->fl.n);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "contact.h"
 #include "event.h"
@@ -28,10 +29,10 @@
 #define TAIL "</body>\n</html>\n"
 
 enum page { P_CHECK, P_CONFIRM, P_THANKS, P_EXPIRED, P_BADADDR,
-	P_NOTFOUND, P_NPAGES };
+	P_NOTFOUND, P_SAVED, P_PREFS, P_NPAGES };
 
 static const char *const page_names[P_NPAGES] = { "check", "confirm",
-	"thanks", "expired", "error", "notfound" };
+	"thanks", "expired", "error", "notfound", "saved", "prefs" };
 
 static const char *const pages_en[P_NPAGES] = {
 	HEAD("en", "ltr") "<h1>Check your mail</h1>\n<p>We have sent a "
@@ -50,6 +51,9 @@ static const char *const pages_en[P_NPAGES] = {
 	"<p>Go back and try again.</p>\n" TAIL,
 	HEAD("en", "ltr") "<h1>Not found</h1>\n<p>This page does not exist."
 	"</p>\n" TAIL,
+	HEAD("en", "ltr") "<h1>Your choices are saved</h1>\n<p>You will get "
+	"only what you chose.</p>\n" TAIL,
+	NULL,	/* made by prefs_page */
 };
 
 static const char *const pages_he[P_NPAGES] = {
@@ -68,6 +72,31 @@ static const char *const pages_he[P_NPAGES] = {
 	"<p>חזרו ונסו שוב.</p>\n" TAIL,
 	HEAD("he", "rtl") "<h1>הדף לא נמצא</h1>\n<p>הדף הזה אינו קיים.</p>\n"
 	TAIL,
+	HEAD("he", "rtl") "<h1>הבחירות שלכם נשמרו</h1>\n<p>תקבלו רק את מה "
+	"שבחרתם.</p>\n" TAIL,
+	NULL,	/* made by prefs_page */
+};
+
+/* The preference page: made per contact from these pieces (static text
+ * and placeholders only: every value goes through the template engine),
+ * a checkbox per topic and per channel. */
+static const char *const prefs_en[] = {
+	HEAD("en", "ltr") "<h1>Your messages</h1>\n<form method=\"post\" "
+	"action=\"{{action}}\">\n",
+	"<p>Topics:</p>\n",
+	"<p>Channels:</p>\n",
+	"<p><button type=\"submit\" name=\"save\" value=\"1\">Save</button>"
+	"</p>\n<p><button type=\"submit\" name=\"leave\" value=\"all\">"
+	"Leave everything</button></p>\n</form>\n" TAIL,
+};
+static const char *const prefs_he[] = {
+	HEAD("he", "rtl") "<h1>ההודעות שלכם</h1>\n<form method=\"post\" "
+	"action=\"{{action}}\">\n",
+	"<p>נושאים:</p>\n",
+	"<p>ערוצים:</p>\n",
+	"<p><button type=\"submit\" name=\"save\" value=\"1\">שמירה"
+	"</button></p>\n<p><button type=\"submit\" name=\"leave\" "
+	"value=\"all\">הסרה מהכול</button></p>\n</form>\n" TAIL,
 };
 
 /* The field errors, by language. */
@@ -80,6 +109,8 @@ static const char *const ferr_he[] = { "זו אינה כתובת דואר אלק
 
 struct page_ctx {
 	const char *title, *action, *error;
+	const char *const *vals;     /* {{v0}}, {{v1}}, ...: nvals */
+	size_t nvals;
 };
 
 /* The built-in page src with the form's colour (checked by config.c to
@@ -107,6 +138,13 @@ page_lookup(void *ctx, const char *name, size_t *len)
 	    strcmp(name, "action") == 0 ? c->action :
 	    strcmp(name, "error") == 0 ? c->error : NULL;
 
+	if (v == NULL && name[0] == 'v') {
+		char *end;
+		unsigned long i = strtoul(name + 1, &end, 10);
+
+		if (*end == '\0' && end != name + 1 && i < c->nvals)
+			v = c->vals[i];
+	}
 	if (v != NULL)
 		*len = strlen(v);
 	return v;
@@ -121,6 +159,9 @@ struct rq {
 	nudge_err *err;
 	const nudge_form_cfg *form;  /* or NULL */
 	const char *lang;            /* "en" or "he" */
+	const char *gen;             /* P_PREFS: the page's source */
+	const char *const *vals;     /* and its values */
+	size_t nvals;
 	int oom;
 };
 
@@ -170,18 +211,20 @@ page(struct rq *q, int status, enum page p, const char *action,
 {
 	const int he = strcmp(q->lang, "he") == 0;
 	struct page_ctx c = { NULL, action != NULL ? action : "",
-	    error != NULL ? error : "" };
+	    error != NULL ? error : "", q->vals, q->nvals };
 	nudge_buf own = { 0 };
 	nudge_tpl *t = NULL;
 	nudge_tpl_out out = { 0 };
 	nudge_track_resp *rp = q->resp;
-	const char *src = he ? pages_he[p] : pages_en[p];
+	const char *src = p == P_PREFS ? q->gen : he ? pages_he[p] :
+	    pages_en[p];
 	nudge_err e;
 	int rc;
 
 	c.title = q->form != NULL && q->form->title != NULL ? q->form->title :
+	    p >= P_SAVED ? (he ? "העדפות" : "Preferences") :
 	    he ? "הרשמה" : "Sign up";
-	if (own_page(q->form, p, q->lang, &own) && own.len > 0)
+	if (p != P_PREFS && own_page(q->form, p, q->lang, &own) && own.len > 0)
 		src = nudge_buf_str(&own);
 	else if (q->form != NULL && q->form->color != NULL) {
 		nudge_buf_reset(&own);
@@ -192,7 +235,7 @@ page(struct rq *q, int status, enum page p, const char *action,
 		src = nudge_buf_str(&own);
 	}
 	rc = nudge_tpl_parse(page_names[p], "\n", 1, src, strlen(src), &t, &e);
-	if (rc != 0 && own.len > 0) {
+	if (rc != 0 && own.len > 0 && p != P_PREFS) {
 		/* a broken page of the business's: the built-in one, and
 		 * the reason in the log */
 		snprintf(q->err->msg, sizeof q->err->msg, "%s", e.msg);
@@ -718,15 +761,263 @@ out:
 	nudge_buf_free(&self);
 }
 
+/* The latest consent status of contact cid on consent channel ch into
+ * st: "subscribed" when it has no row. */
+static int
+consent_of(struct rq *q, int64_t cid, const char *ch, char *st, size_t len)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	snprintf(st, len, "subscribed");
+	if (sqlite3_prepare_v2((*q->st)->db, "SELECT status FROM consent"
+	    " WHERE contact_id = ?1 AND channel = ?2 ORDER BY at DESC, id DESC"
+	    " LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(*q->st, q->err, "consent");
+	sqlite3_bind_int64(s, 1, cid);
+	sqlite3_bind_text(s, 2, ch, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		snprintf(st, len, "%s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(*q->st, q->err, "consent");
+	return 0;
+}
+
+/* One choice of the preference page: a topic (consent channel
+ * "topic:NAME") or a channel the contact has an address for. */
+struct choice {
+	const char *name;        /* shown and posted */
+	char consent[160];       /* the consent channel */
+	char state[16];          /* its latest status */
+	int topic;
+};
+
+#define MAXCHOICES 64
+
+/* GET or POST /s/prefs/TOKEN: the preference center, reached with the
+ * token of a message's unsubscribe link ({{preferences_url}}).  A GET
+ * shows a checkbox per topic (config topics:) and per channel the contact
+ * has an address for, ticked unless left; a POST records a `preferences`
+ * event with the choices and their proof (IP, User-Agent) and a consent
+ * row for each choice that changed (source "prefs"): a topic left is the
+ * consent channel "topic:NAME" unsubscribed.  "Leave everything" leaves
+ * every topic and channel.  A bounced or complained channel is neither
+ * shown nor changed. */
+static void
+do_prefs(struct rq *q, const char *tok)
+{
+	const int post = q->r->method != NULL &&
+	    strcmp(q->r->method, "POST") == 0;
+	const int he = strcmp(q->lang, "he") == 0;
+	const char *const *pc = he ? prefs_he : prefs_en;
+	const nudge_config *cfg = q->o->cfg;
+	struct choice ch[MAXCHOICES];
+	const char *vals[MAXCHOICES];
+	nudge_buf scratch = { 0 }, src = { 0 }, self = { 0 }, props = { 0 },
+	    kept = { 0 }, left = { 0 };
+	nudge_form fm = { 0 };
+	nudge_event_writer *w = NULL;
+	nudge_event ev = { 0 };
+	sqlite3_stmt *s = NULL;
+	nudge_token t;
+	const char *b = q->o->base_url;
+	size_t n = 0, i, k, bl = strlen(b);
+	int64_t eid;
+	int rc, begun = 0, leave, has[NUDGE_NCHANNELS];
+
+	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
+	    q->o->now, &t, &scratch) != NUDGE_TOKEN_OK ||
+	    t.kind != NUDGE_TOKEN_UNSUB) {
+		nudge_errf(q->err, EX_DATAERR, "prefs: a bad or expired token");
+		page(q, 404, P_NOTFOUND, NULL, NULL);
+		goto out;
+	}
+	if ((rc = open_store(q)) != 0)
+		goto out;
+	if (post) {
+		if ((rc = nudge_store_begin(*q->st, q->err)) != 0)
+			goto fail;
+		begun = 1;
+	}
+	if (sqlite3_prepare_v2((*q->st)->db, "SELECT coalesce(email, '') <> '',"
+	    " coalesce(phone, '') <> '', coalesce(push_id, '') <> ''"
+	    " FROM contacts WHERE id = ?", -1, &s, NULL) != SQLITE_OK) {
+		rc = nudge_store_error(*q->st, q->err, "contacts");
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, t.contact_id);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE) {
+			rc = nudge_store_error(*q->st, q->err, "contacts");
+			goto fail;
+		}
+		nudge_errf(q->err, EX_DATAERR, "prefs: contact %lld is gone",
+		    (long long)t.contact_id);
+		page(q, 404, P_NOTFOUND, NULL, NULL);
+		goto out;
+	}
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
+		has[i] = sqlite3_column_int(s, (int)i);
+	sqlite3_finalize(s);
+	for (i = 0; i < cfg->ntopics && n < MAXCHOICES; i++, n++) {
+		ch[n].name = cfg->topics[i];
+		ch[n].topic = 1;
+		snprintf(ch[n].consent, sizeof ch[n].consent, "topic:%s",
+		    cfg->topics[i]);
+	}
+	for (i = 0; i < NUDGE_NCHANNELS && n < MAXCHOICES; i++)
+		if (has[i]) {
+			ch[n].name = nudge_channels[i].name;
+			ch[n].topic = 0;
+			snprintf(ch[n].consent, sizeof ch[n].consent, "%s",
+			    nudge_channels[i].consent);
+			n++;
+		}
+	for (i = 0; i < n; i++) {
+		if ((rc = consent_of(q, t.contact_id, ch[i].consent,
+		    ch[i].state, sizeof ch[i].state)) != 0)
+			goto fail;
+		vals[i] = ch[i].name;
+	}
+	while (bl > 0 && b[bl - 1] == '/')
+		bl--;
+	if (!post) {
+		if (nudge_buf_add(&self, b, bl) == -1 ||
+		    nudge_buf_printf(&self, "/s/prefs/%s", tok) == -1 ||
+		    nudge_buf_puts(&src, pc[0]) == -1) {
+			q->oom = 1;
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(ch[i].state, "bounced") == 0 ||
+			    strcmp(ch[i].state, "complained") == 0)
+				continue;
+			if ((i == 0 || ch[i - 1].topic != ch[i].topic) &&
+			    nudge_buf_puts(&src, pc[ch[i].topic ? 1 : 2]) ==
+			    -1) {
+				q->oom = 1;
+				goto out;
+			}
+			if (
+			    nudge_buf_printf(&src, "<p><label><input type="
+			    "\"checkbox\" name=\"%s\" value=\"{{v%zu}}\"%s> "
+			    "{{v%zu}}</label></p>\n", ch[i].topic ? "topic" :
+			    "channel", i, strcmp(ch[i].state, "subscribed") ==
+			    0 ? " checked" : "", i) == -1) {
+				q->oom = 1;
+				goto out;
+			}
+		}
+		if (nudge_buf_puts(&src, pc[3]) == -1) {
+			q->oom = 1;
+			goto out;
+		}
+		q->gen = src.s;
+		q->vals = vals;
+		q->nvals = n;
+		page(q, 200, P_PREFS, self.s, NULL);
+		goto out;
+	}
+	if (q->r->body != NULL && nudge_track_form_parse(&fm, q->r->body,
+	    q->r->body_len) == -1) {
+		q->oom = 1;
+		goto out;
+	}
+	leave = nudge_track_form_get(&fm, "leave") != NULL;
+	for (i = 0; i < n; i++) {
+		int want = 0;
+
+		for (k = 0; !leave && k < fm.n; k++)
+			if (strcmp(fm.f[k].k, ch[i].topic ? "topic" :
+			    "channel") == 0 && strcmp(fm.f[k].v,
+			    ch[i].name) == 0)
+				want = 1;
+		ch[i].topic |= want << 1;	/* bit 1: wanted */
+		if (((want ? &kept : &left)->len > 0 && nudge_buf_putc(want ?
+		    &kept : &left, ',') == -1) || nudge_buf_printf(want ?
+		    &kept : &left, "%s%s", ch[i].topic & 1 ? "topic:" : "",
+		    ch[i].name) == -1) {
+			q->oom = 1;
+			goto out;
+		}
+	}
+	if (prop(&props, "ip", q->r->remote_addr) == -1 ||
+	    prop(&props, "user_agent", q->r->user_agent) == -1 ||
+	    prop(&props, "kept", nudge_buf_str(&kept)) == -1 ||
+	    prop(&props, "left", nudge_buf_str(&left)) == -1 ||
+	    (leave && prop(&props, "leave", "all") == -1) ||
+	    nudge_event_props_end(&props) == NULL) {
+		q->oom = 1;
+		goto out;
+	}
+	ev.contact_id = t.contact_id;
+	ev.type = "preferences";
+	ev.at = q->o->now;
+	ev.props_json = props.s;
+	ev.source = "prefs";
+	if ((rc = nudge_event_writer_open(&w, *q->st, q->o->now,
+	    q->err)) != 0 || (rc = nudge_event_record(w, &ev, &eid,
+	    q->err)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		int want = (ch[i].topic & 2) != 0;
+		int now = strcmp(ch[i].state, "subscribed") == 0;
+
+		if (strcmp(ch[i].state, "bounced") == 0 ||
+		    strcmp(ch[i].state, "complained") == 0 || want == now)
+			continue;
+		if ((rc = nudge_event_consent(w, t.contact_id, ch[i].consent,
+		    want ? "subscribed" : "unsubscribed", q->o->now, "prefs",
+		    eid, q->err)) != 0)
+			goto fail;
+	}
+	nudge_event_writer_close(w);
+	w = NULL;
+	if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
+		goto fail;
+	begun = 0;
+	page(q, 200, P_SAVED, NULL, NULL);
+	goto out;
+fail:
+	store_failed(q, rc);
+out:
+	nudge_event_writer_close(w);
+	if (begun)
+		nudge_store_rollback(*q->st);
+	nudge_track_form_free(&fm);
+	nudge_buf_free(&scratch);
+	nudge_buf_free(&src);
+	nudge_buf_free(&self);
+	nudge_buf_free(&props);
+	nudge_buf_free(&kept);
+	nudge_buf_free(&left);
+}
+
 int
 nudge_signup_handle(const nudge_track_opts *o, const nudge_track_req *r,
     nudge_track_resp *resp, nudge_store **st, nudge_err *err)
 {
-	struct rq q = { o, r, resp, st, err, NULL, "en", 0 };
+	struct rq q = { o, r, resp, st, err, NULL, "en", NULL, NULL, 0, 0 };
 	const char *path = r->path + 3;
 	const char *method = r->method != NULL ? r->method : "";
 
 	q.lang = accept_lang(r->accept_language);
+	if (strncmp(path, "prefs/", 6) == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+		    strcmp(method, "POST") != 0) {
+			page(&q, 405, P_NOTFOUND, NULL, NULL);
+			if (nudge_buf_puts(&resp->headers,
+			    "Allow: GET, POST\r\n") == -1)
+				q.oom = 1;
+		} else if (o->cfg == NULL) {
+			page(&q, 404, P_NOTFOUND, NULL, NULL);
+		} else {
+			do_prefs(&q, path + 6);
+		}
+		return q.oom ? -1 : 0;
+	}
 	if (strncmp(path, "confirm/", 8) == 0) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 		    strcmp(method, "POST") != 0) {
