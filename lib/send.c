@@ -148,6 +148,7 @@ struct nudge_sender {
 	nudge_buf prefs;        /* and its preference page's URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
+	sqlite3_stmt *topic_q;  /* --topic: the contact's latest row */
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
 	size_t nslots, nemail;
@@ -826,6 +827,32 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
 }
 
+/* Sets *left when contact cid's latest consent row for the topic (the
+ * preference page's, signup.h) is not subscribed.  One indexed lookup
+ * (consent_contact). */
+static int
+left_topic(nudge_sender *s, int64_t cid, const char *topic, int *left)
+{
+	char ch[300];
+	int rc;
+
+	*left = 0;
+	snprintf(ch, sizeof ch, "topic:%s", topic);
+	if (s->topic_q == NULL && sqlite3_prepare_v2(s->st->db, "SELECT"
+	    " status <> 'subscribed' FROM consent WHERE contact_id = ?1 AND"
+	    " channel = ?2 ORDER BY at DESC, id DESC LIMIT 1", -1, &s->topic_q,
+	    NULL) != SQLITE_OK)
+		return nudge_store_error(s->st, s->err, "consent");
+	sqlite3_bind_int64(s->topic_q, 1, cid);
+	sqlite3_bind_text(s->topic_q, 2, ch, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s->topic_q)) == SQLITE_ROW)
+		*left = sqlite3_column_int(s->topic_q, 0);
+	sqlite3_reset(s->topic_q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(s->st, s->err, "consent");
+	return 0;
+}
+
 /* Resolves, checks and renders one line of lane l; adds it to the batch
  * or reports why not.  Returns 0 (also when the line was skipped) or a
  * fatal code. */
@@ -869,6 +896,19 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	if (why != NUDGE_SKIP_NONE) {
 		skipped(s, l, line, text, cid, why, reason);
 		return 0;
+	}
+	if (o->topic != NULL) {
+		int left;
+
+		if ((rc = left_topic(s, cid, o->topic, &left)) != 0)
+			return rc;
+		if (left) {
+			snprintf(reason, sizeof reason, "left the topic %s",
+			    o->topic);
+			skipped(s, l, line, text, cid, NUDGE_SKIP_UNSUBSCRIBED,
+			    reason);
+			return 0;
+		}
 	}
 	if ((l->quiet[0] != '\0' && !s->o->dry_run) ||
 	    (l->ch != NULL && l->ch->stop)) {
@@ -1583,6 +1623,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_buf_free(&s->c.attrs);
 	sqlite3_finalize(s->get_contact);
 	sqlite3_finalize(s->get_attrs);
+	sqlite3_finalize(s->topic_q);
 	nudge_ledger_close(s->ledger);
 	nudge_event_writer_close(s->ew);
 	nudge_tpl_out_free(&s->out);

@@ -5,7 +5,7 @@
 # them (subscribed email topic "NAME").
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
-plan 16
+plan 18
 
 export NUDGE_FILE_NOSYNC=1
 track_setup
@@ -45,6 +45,14 @@ is "and the one kept" \
     "$(nudge segment -f ids 'list "news" and subscribed email topic "news"')" "1
 2"
 is "and the channel left" "$(nudge segment -f ids 'subscribed sms')" ""
+is "a send to the topic skips who left it, saying why" \
+    "$(printf '1\n2\n' | nudge send -c offer1 -t news.txt --topic offers \
+    --transport file://$T/out2 2>/dev/null | cut -f1-3 | sed 's/	[0-9].*eml$//')" \
+    "1	skipped	left the topic offers
+2	sent"
+is "a send to the topic kept reaches her" \
+    "$(echo 1 | nudge send -c news1 -t news.txt --topic news \
+    --transport file://$T/out3 2>/dev/null | cut -f2)" "sent"
 hit GET "$p" >/dev/null
 is "the page shows the choices made" "$(grep -c 'checked>' b)" 2
 is "leave everything" "$(hit POST "$p" --data 'leave=all')" 200
