@@ -22,12 +22,13 @@ static const char usage_text[] =
     "                  [--transport url] [--campaigns dir] [--from address]\n"
     "                  [--parallel n] [--rate n] [--resend-unknown] "
     "[--transactional]\n"
+    "                  [--topic name]\n"
     "                  [--format tsv|json] [--now time] [--create] "
     "[--db file]\n"
     "                  [--config file] < contacts\n";
 
 enum { OPT_CHANNEL = 256, OPT_FORMAT, OPT_FROM, OPT_PARALLEL, OPT_RATE,
-	OPT_RESEND, OPT_TRANSACTIONAL, OPT_TRANSPORT };
+	OPT_RESEND, OPT_TOPIC, OPT_TRANSACTIONAL, OPT_TRANSPORT };
 enum { OPT_CAMPAIGNS = 300 };  /* trigger lines: where campaign files are */
 
 static const struct option longopts[] = {
@@ -46,6 +47,7 @@ static const struct option longopts[] = {
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "resend-unknown", no_argument, NULL, OPT_RESEND },
 	{ "template", required_argument, NULL, 't' },
+	{ "topic", required_argument, NULL, OPT_TOPIC },
 	{ "transactional", no_argument, NULL, OPT_TRANSACTIONAL },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ NULL, 0, NULL, 0 },
@@ -266,6 +268,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_RESEND:
 			so.resend_unknown = 1;
+			break;
+		case OPT_TOPIC:
+			if (!nudge_is_name(optarg))
+				nudge_cli_usage(&cli, "--topic: expected a "
+				    "topic's list name, such as offers");
+			so.topic = optarg;
 			break;
 		case OPT_TRANSACTIONAL:
 			so.transactional = 1;

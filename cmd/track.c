@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "config.h"
 #include "fcgi.h"
+#include "signup.h"
 #include "track.h"
 
 static const char usage_text[] =
@@ -26,9 +27,10 @@ static const char usage_text[] =
     "       nudge track url [--config file] [--create] [--db file] "
     "[--now time]\n"
     "                   [--step name] open|click|unsub campaign contact "
-    "[link]\n";
+    "[link]\n"
+    "       nudge track form [--config file] [--lang en|he] form\n";
 
-enum { OPT_STEP = 256 };
+enum { OPT_STEP = 256, OPT_LANG };
 
 static const struct option longopts[] = {
 	NUDGE_CLI_OPT_CONFIG,
@@ -36,6 +38,7 @@ static const struct option longopts[] = {
 	NUDGE_CLI_OPT_DB,
 	NUDGE_CLI_OPT_HELP,
 	NUDGE_CLI_OPT_NOW,
+	{ "lang", required_argument, NULL, OPT_LANG },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -94,6 +97,7 @@ reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 410: return "Gone";
 	case 413: return "Payload Too Large";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
@@ -181,6 +185,7 @@ answer(struct app *a, getter *get, const void *garg, const char *body,
 	r.user_agent = get(garg, "HTTP_USER_AGENT");
 	r.remote_addr = get(garg, "REMOTE_ADDR");
 	r.twilio_sig = get(garg, "HTTP_X_TWILIO_SIGNATURE");
+	r.accept_language = get(garg, "HTTP_ACCEPT_LANGUAGE");
 	o.key = a->secret;
 	o.keylen = strlen(a->secret);
 	o.base_url = a->cfg.tracking.base_url;
@@ -190,6 +195,7 @@ answer(struct app *a, getter *get, const void *garg, const char *body,
 	o.open = open_store;
 	o.arg = a;
 	o.keep_store = a->persistent;
+	o.cfg = &a->cfg;
 	if (nudge_track_handle(&o, &r, &resp, &ne) != 0) {
 		warnx("%s", ne.msg);
 		reply_text(out, 500, "internal error\n");
@@ -371,10 +377,45 @@ done:
 	return rc;
 }
 
+/* `nudge track form`: prints a form's HTML snippet. */
+static int
+form(int argc, char **argv, const char *lang)
+{
+	const nudge_form_cfg *f;
+	nudge_buf out = { 0 };
+	int rc = 0;
+
+	if (argc != 1)
+		nudge_cli_usage(&cli, "form: expected the name of a form");
+	if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "he") != 0)
+		nudge_cli_usage(&cli, "--lang: expected en or he");
+	nudge_cli_config(&cli);
+	if (cli.cfg.tracking.base_url == NULL) {
+		warnx("the config has no tracking: base_url");
+		rc = EX_CONFIG;
+	} else if ((f = nudge_config_form(&cli.cfg, argv[0])) == NULL) {
+		warnx("form: no such form in %s: \"%.100s\"",
+		    cli.cfg.path != NULL ? cli.cfg.path : "the config",
+		    argv[0]);
+		rc = EX_DATAERR;
+	} else if (nudge_signup_snippet(&out, f, cli.cfg.tracking.base_url,
+	    lang) == -1) {
+		warnx("out of memory");
+		rc = EX_OSERR;
+	} else if (fwrite(out.s, 1, out.len, stdout) != out.len ||
+	    fflush(stdout) == EOF) {
+		warnx("stdout: %s", strerror(errno));
+		rc = EX_IOERR;
+	}
+	nudge_buf_free(&out);
+	nudge_cli_close(&cli);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *step = "";
+	const char *step = "", *lang = NULL;
 	int ch;
 
 	nudge_cli_init(&cli, usage_text);
@@ -383,6 +424,9 @@ main(int argc, char **argv)
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {
+		case OPT_LANG:
+			lang = optarg;
+			break;
 		case OPT_STEP:
 			step = optarg;
 			break;
@@ -394,6 +438,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc > 0 && strcmp(argv[0], "url") == 0)
 		return url(argc - 1, argv + 1, step);
+	if (argc > 0 && strcmp(argv[0], "form") == 0)
+		return form(argc - 1, argv + 1, lang);
 	if (argc > 0)
 		nudge_cli_usage(&cli, "unknown operand");
 	/* Only HMAC and SHA-256 from the default provider: reading the

@@ -949,8 +949,9 @@ read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 
 /* A secret in the file itself is only accepted when nobody else can read
  * the file. */
-/* event_types: [ad_view, purchase] or event_channels: [web, facebook]:
- * a sequence of names (types: without '-') into *v, *nv of them. */
+/* event_types: [ad_view, purchase] (type 1), event_channels: [web,
+ * facebook] (0) or lists such as topics: [news, offers] (2): a sequence
+ * of names (event types without '-') into *v, *nv of them. */
 static int
 read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
     size_t *nv, nudge_err *err)
@@ -960,7 +961,8 @@ read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
 
 	if (m->kind != NUDGE_Y_SEQ)
 		return badf(r, m, "", err, "expected a list of names such as "
-		    "%s", type ? "[ad_view, purchase]" : "[web, facebook]");
+		    "%s", type == 1 ? "[ad_view, purchase]" : type == 2 ?
+		    "[news, offers]" : "[web, facebook]");
 	for (i = 0; i < *nv; i++)
 		free((*v)[i]);
 	free(*v);
@@ -971,17 +973,155 @@ read_names(struct rd *r, const nudge_ynode *m, int type, char ***v,
 		const nudge_ynode *n = m->kids[i];
 
 		if (n->kind != NUDGE_Y_SCALAR || !nudge_is_name(n->value) ||
-		    (type && strchr(n->value, '-') != NULL))
+		    (type == 1 && strchr(n->value, '-') != NULL))
 			return nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: "
 			    "expected %s (lower-case letters, digits%s, "
 			    "starting with a letter), got %s", r->path, n->line,
-			    n->col, m->key, type ? "an event type" :
-			    "a channel", type ? " and _" : ", _ and -",
+			    n->col, m->key, type == 1 ? "an event type" :
+			    type == 2 ? "a list" : "a channel", type == 1 ?
+			    " and _" : ", _ and -",
 			    n->kind == NUDGE_Y_SCALAR ? q(b, sizeof b, n) :
 			    "a list or map");
 		if (((*v)[i] = strdup(n->value)) == NULL)
 			return oom(err);
 		(*nv)++;
+	}
+	return 0;
+}
+
+static void
+form_free(nudge_form_cfg *f)
+{
+	for (size_t i = 0; i < f->nlists; i++)
+		free(f->lists[i]);
+	free(f->lists);
+	free(f->name);
+	free(f->agree_text);
+	free(f->title);
+	free(f->color);
+	free(f->lang);
+	free(f->pages);
+}
+
+const nudge_form_cfg *
+nudge_config_form(const nudge_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nforms; i++)
+		if (strcmp(cfg->forms[i].name, name) == 0)
+			return &cfg->forms[i];
+	return NULL;
+}
+
+/* forms: NAME: {lists, fields, agree_text, title, color, lang, pages,
+ * rate_ip, rate_email, max_pending, expire} */
+static int
+read_form(struct rd *r, const nudge_ynode *m, nudge_form_cfg *f,
+    nudge_err *err)
+{
+	char P[160], b[100];
+	size_t i, j;
+	int rc;
+
+	snprintf(P, sizeof P, "forms: %.100s: ", m->key);
+	if (!nudge_is_name(m->key))
+		return badf(r, m, "forms: ", err, "expected a form name "
+		    "(lower-case letters, digits, _ and -, starting with a "
+		    "letter)");
+	if ((rc = want_map(r, m, "forms: ", err)) != 0)
+		return rc;
+	if ((f->name = strdup(m->key)) == NULL)
+		return oom(err);
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+		const char *k = n->key;
+
+		if (strcmp(k, "lists") == 0)
+			rc = read_names(r, n, 2, &f->lists, &f->nlists, err);
+		else if (strcmp(k, "fields") == 0) {
+			if (n->kind != NUDGE_Y_SEQ)
+				return badf(r, n, P, err, "expected a list such "
+				    "as [email, phone, name]");
+			for (j = 0; j < n->n; j++) {
+				const nudge_ynode *v = n->kids[j];
+
+				if (v->kind == NUDGE_Y_SCALAR &&
+				    strcmp(v->value, "phone") == 0)
+					f->ask_phone = 1;
+				else if (v->kind == NUDGE_Y_SCALAR &&
+				    strcmp(v->value, "name") == 0)
+					f->ask_name = 1;
+				else if (!(v->kind == NUDGE_Y_SCALAR &&
+				    strcmp(v->value, "email") == 0))
+					return nudge_errf(err, EX_DATAERR,
+					    "%s:%ld:%ld: %sfields: expected "
+					    "email, phone or name, got %s",
+					    r->path, v->line, v->col, P,
+					    v->kind == NUDGE_Y_SCALAR ? q(b,
+					    sizeof b, v) : "a list or map");
+			}
+		} else if (strcmp(k, "agree_text") == 0)
+			rc = set_text(r, n, P, &f->agree_text, err);
+		else if (strcmp(k, "title") == 0)
+			rc = set_text(r, n, P, &f->title, err);
+		else if (strcmp(k, "color") == 0) {
+			size_t len = n->kind == NUDGE_Y_SCALAR ?
+			    strlen(n->value) : 0;
+
+			if ((rc = set_text(r, n, P, &f->color, err)) == 0 &&
+			    (f->color[0] != '#' || (len != 4 && len != 7) ||
+			    strspn(f->color + 1, "0123456789abcdefABCDEF") !=
+			    len - 1))
+				rc = badf(r, n, P, err, "expected a colour such "
+				    "as \"#1a73e8\", not %s", q(b, sizeof b, n));
+		} else if (strcmp(k, "lang") == 0) {
+			if ((rc = set_text(r, n, P, &f->lang, err)) == 0 &&
+			    strcmp(f->lang, "en") != 0 &&
+			    strcmp(f->lang, "he") != 0)
+				rc = badf(r, n, P, err, "expected en or he, not "
+				    "%s", q(b, sizeof b, n));
+		} else if (strcmp(k, "pages") == 0)
+			rc = set_path(r, n, P, &f->pages, err);
+		else if (strcmp(k, "rate_ip") == 0)
+			rc = set_int(r, n, P, 1, 1000000, &f->rate_ip, err);
+		else if (strcmp(k, "rate_email") == 0)
+			rc = set_int(r, n, P, 1, 1000, &f->rate_email, err);
+		else if (strcmp(k, "max_pending") == 0)
+			rc = set_int(r, n, P, 1, 100000000, &f->max_pending,
+			    err);
+		else if (strcmp(k, "expire") == 0)
+			rc = set_duration(r, n, P, &f->expire, err);
+		else
+			rc = unknown(r, n, P, err);
+		if (rc != 0)
+			return rc;
+	}
+	if (f->agree_text == NULL)
+		return badf(r, m, "forms: ", err, "agree_text: missing: the "
+		    "text a person agrees to is the proof of consent");
+	return 0;
+}
+
+static int
+read_forms(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	nudge_config *cfg = r->cfg;
+	size_t i;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	if ((cfg->forms = calloc(m->n + 1, sizeof *cfg->forms)) == NULL)
+		return oom(err);
+	for (i = 0; i < m->n; i++) {
+		nudge_form_cfg *f = &cfg->forms[i];
+
+		f->rate_ip = 5;
+		f->rate_email = 3;
+		f->max_pending = 1000;
+		f->expire = 2 * 86400;
+		cfg->nforms++;
+		if ((rc = read_form(r, m->kids[i], f, err)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -1134,6 +1274,13 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 			if ((rc = read_names(&r, n, 0, &cfg->event_channels,
 			    &cfg->nevent_channels, err)) != 0)
 				goto fail;
+		} else if (strcmp(n->key, "forms") == 0) {
+			if ((rc = read_forms(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "topics") == 0) {
+			if ((rc = read_names(&r, n, 2, &cfg->topics,
+			    &cfg->ntopics, err)) != 0)
+				goto fail;
 		} else {
 			rc = bad(cfg->path, n, err, "unknown setting \"%.100s\"",
 			    n->key);
@@ -1231,6 +1378,12 @@ nudge_config_free(nudge_config *cfg)
 	for (size_t i = 0; i < cfg->nevent_channels; i++)
 		free(cfg->event_channels[i]);
 	free(cfg->event_channels);
+	for (size_t i = 0; i < cfg->nforms; i++)
+		form_free(&cfg->forms[i]);
+	free(cfg->forms);
+	for (size_t i = 0; i < cfg->ntopics; i++)
+		free(cfg->topics[i]);
+	free(cfg->topics);
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;

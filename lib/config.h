@@ -107,6 +107,28 @@ typedef struct nudge_report_cfg {
 	double *price;
 } nudge_report_cfg;
 
+/* forms: NAME: -- a sign-up form served by nudge-track(1) at /s/NAME
+ * (signup.h). */
+typedef struct nudge_form_cfg {
+	char *name;             /* [a-z][a-z0-9_-]* */
+	char **lists;           /* lists a sign-up may join; nlists */
+	size_t nlists;
+	int ask_phone;          /* fields: also phone, first_name */
+	int ask_name;
+	char *agree_text;       /* the text the person agrees to (proof) */
+	char *title;            /* the business's name on pages, or NULL */
+	char *color;            /* #rgb or #rrggbb for pages, or NULL */
+	char *lang;             /* "en", "he": pages' language; NULL: the
+				   browser's Accept-Language */
+	char *pages;            /* a directory of page templates (NAME.LANG
+				   .html) replacing the built-in ones, or
+				   NULL */
+	int64_t rate_ip;        /* sign-ups per address (IP) per hour; 5 */
+	int64_t rate_email;     /* requests per email per day; 3 */
+	int64_t max_pending;    /* unconfirmed requests at once; 1000 */
+	int64_t expire;         /* unconfirmed requests expire; 2 days */
+} nudge_form_cfg;
+
 typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
 	char *db;                 /* `db:`, resolved against the file's
@@ -133,7 +155,17 @@ typedef struct nudge_config {
 	double holdout;           /* `holdout: N%`: the share of all
 				     contacts kept from every campaign
 				     (abtest.h), as a fraction; 0: none */
+	nudge_form_cfg *forms;    /* `forms:`, nforms of them */
+	size_t nforms;
+	char **topics;            /* `topics:`, lists a contact may leave on
+				     the preference page (signup.h);
+				     ntopics of them */
+	size_t ntopics;
 } nudge_config;
+
+/* The form called name, or NULL. */
+const nudge_form_cfg *nudge_config_form(const nudge_config *cfg,
+    const char *name);
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml
  * (~/.config/...), and hands its consent modes to the segment compiler

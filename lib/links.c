@@ -88,6 +88,28 @@ nudge_links_unsub(const nudge_links *l, const nudge_links_msg *m,
 	return make(l, m, 'u', NULL, 0, url, err);
 }
 
+int
+nudge_links_confirm(const nudge_links *l, const nudge_links_msg *m,
+    nudge_buf *url, nudge_err *err)
+{
+	nudge_buf_reset(url);
+	return make(l, m, 's', NULL, 0, url, err);
+}
+
+int
+nudge_links_prefs(const nudge_links *l, const char *unsub, nudge_buf *url,
+    nudge_err *err)
+{
+	size_t bl = strlen(l->base);
+
+	nudge_buf_reset(url);
+	if (strlen(unsub) < bl + 3 || nudge_buf_add(url, l->base, bl) == -1 ||
+	    nudge_buf_puts(url, "/s/prefs/") == -1 ||
+	    nudge_buf_puts(url, unsub + bl + 3) == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	return 0;
+}
+
 /* True when s[0..n) is an http(s) URL that is not ours already. */
 static int
 trackable(const nudge_links *l, const char *s, size_t n)

@@ -36,6 +36,17 @@ void nudge_links_close(nudge_links *l);
 int nudge_links_unsub(const nudge_links *l, const nudge_links_msg *m,
     nudge_buf *url, nudge_err *err);
 
+/* Replaces url's contents with the contact's sign-up confirmation URL
+ * (base/s/confirm/TOKEN, signup.h).  Errors: EX_OSERR. */
+int nudge_links_confirm(const nudge_links *l, const nudge_links_msg *m,
+    nudge_buf *url, nudge_err *err);
+
+/* Replaces url's contents with the preference page's URL
+ * (base/s/prefs/TOKEN, signup.h) for unsub, the message's unsubscribe
+ * URL as nudge_links_unsub made it: the same token.  Errors: EX_OSERR. */
+int nudge_links_prefs(const nudge_links *l, const char *unsub,
+    nudge_buf *url, nudge_err *err);
+
 /* True when base_url is https: only then may List-Unsubscribe-Post
  * (RFC 8058) point at it. */
 int nudge_links_https(const nudge_links *l);

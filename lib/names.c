@@ -26,7 +26,8 @@ struct nudge_names {
  * and the language's "received". */
 static const char *const builtin_events[] = { "sent", "received",
     "delivered", "opened", "clicked", "bounced", "complained",
-    "unsubscribed", "subscribed", "failed", "replied", "inbound" };
+    "unsubscribed", "subscribed", "failed", "replied", "inbound",
+    "signup_pending", "signup_confirmed", "preferences" };
 
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -796,10 +796,38 @@ static int
 parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 {
 	int64_t since = 0;
-	int i, n, ns = 0, has;
+	int i, n, ns = 0, m = 0, has;
+	struct tok t;
 
-	if ((i = channel_arg(p, "subscribed")) < 0 ||
-	    (has = since_arg(p, &since)) < 0)
+	if ((i = channel_arg(p, "subscribed")) < 0)
+		return -1;
+	peek(p, &t);
+	if (is_kw(p, &t, "topic")) {
+		/* the preference page's: its latest row for "topic:NAME"
+		 * (signup.h) is not a leave */
+		char *name, *key;
+
+		advance(p, &t);
+		peek(p, &t);
+		if (t.kind != T_STR)
+			return expected(p, &t, "a topic (a list name) in double "
+			    "quotes after \"topic\"");
+		advance(p, &t);
+		if ((name = str_value(p, &t)) == NULL)
+			return oom(p);
+		m = use(p, NUDGE_SEG_NAME_LIST, name, NULL, t.off);
+		key = m == -1 ? NULL : malloc(strlen(name) + 7);
+		if (key != NULL)
+			snprintf(key, strlen(name) + 7, "topic:%s", name);
+		free(name);
+		if (key == NULL)
+			return oom(p);
+		m = param_text(p, key);
+		free(key);
+		if (m == -1)
+			return -1;
+	}
+	if ((has = since_arg(p, &since)) < 0)
 		return -1;
 	p->sh->npreds++;
 	p->sh->contact = 1;
@@ -812,14 +840,18 @@ parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 		    "WHERE n.channel = ?%d AND n.status = 'subscribed'",
 		    neg ? "NOT " : "", nudge_channels[i].column, n) == -1 ||
 		    (has && nudge_buf_printf(out, " AND n.at >= ?%d", ns) ==
-		    -1) || nudge_buf_puts(out, "))") == -1)
+		    -1) || nudge_buf_puts(out, ")") == -1)
 			return oom(p);
-		return 0;
-	}
-	if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
+	} else if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 	    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
-	    "WHERE n.channel = ?%d AND n.status != 'subscribed'))",
+	    "WHERE n.channel = ?%d AND n.status != 'subscribed')",
 	    neg ? "NOT " : "", nudge_channels[i].column, n) == -1)
+		return oom(p);
+	if (m > 0 && nudge_buf_printf(out, " AND c.id NOT IN (SELECT"
+	    " n.contact_id FROM consent_now n WHERE n.channel = ?%d AND"
+	    " n.status != 'subscribed')", m) == -1)
+		return oom(p);
+	if (nudge_buf_putc(out, ')') == -1)
 		return oom(p);
 	return 0;
 }

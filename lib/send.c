@@ -46,6 +46,8 @@ struct contact {
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
+	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
+	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
 };
 
 static const char *const fields[5] = { "email", "phone", "push_id",
@@ -144,8 +146,11 @@ struct nudge_sender {
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
+	nudge_buf confirm;      /* and its sign-up confirmation URL */
+	nudge_buf prefs;        /* and its preference page's URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
+	sqlite3_stmt *topic_q;  /* --topic: the contact's latest row */
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
 	size_t nslots, nemail;
@@ -274,6 +279,14 @@ lookup(void *ctx, const char *name, size_t *len)
 	if (strcmp(name, "unsubscribe_url") == 0) {
 		*len = c->unsub != NULL ? strlen(c->unsub) : 0;
 		return c->unsub;
+	}
+	if (strcmp(name, "confirm_url") == 0) {
+		*len = c->confirm != NULL ? strlen(c->confirm) : 0;
+		return c->confirm;
+	}
+	if (strcmp(name, "preferences_url") == 0) {
+		*len = c->prefs != NULL ? strlen(c->prefs) : 0;
+		return c->prefs;
 	}
 	for (i = 0; i < 5; i++) {
 		if (strcmp(name, fields[i]) != 0)
@@ -840,11 +853,46 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 		if (nudge_links_unsub(s->links, &m, &s->unsub, s->err) != 0)
 			return EX_OSERR;
 		s->c.unsub = s->unsub.s;
+		s->c.confirm = NULL;
+		if (nudge_links_confirm(s->links, &m, &s->confirm, s->err) != 0)
+			return EX_OSERR;
+		s->c.confirm = s->confirm.s;
+		s->c.prefs = NULL;
+		if (nudge_links_prefs(s->links, s->unsub.s, &s->prefs,
+		    s->err) != 0)
+			return EX_OSERR;
+		s->c.prefs = s->prefs.s;
 		return 0;
 	}
 	if (!rewrites(s, l))
 		return 0;
 	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
+}
+
+/* Sets *left when contact cid's latest consent row for the topic (the
+ * preference page's, signup.h) is not subscribed.  One indexed lookup
+ * (consent_contact). */
+static int
+left_topic(nudge_sender *s, int64_t cid, const char *topic, int *left)
+{
+	char ch[300];
+	int rc;
+
+	*left = 0;
+	snprintf(ch, sizeof ch, "topic:%s", topic);
+	if (s->topic_q == NULL && sqlite3_prepare_v2(s->st->db, "SELECT"
+	    " status <> 'subscribed' FROM consent WHERE contact_id = ?1 AND"
+	    " channel = ?2 ORDER BY at DESC, id DESC LIMIT 1", -1, &s->topic_q,
+	    NULL) != SQLITE_OK)
+		return nudge_store_error(s->st, s->err, "consent");
+	sqlite3_bind_int64(s->topic_q, 1, cid);
+	sqlite3_bind_text(s->topic_q, 2, ch, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s->topic_q)) == SQLITE_ROW)
+		*left = sqlite3_column_int(s->topic_q, 0);
+	sqlite3_reset(s->topic_q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(s->st, s->err, "consent");
+	return 0;
 }
 
 /* Resolves, checks and renders one line of lane l; adds it to the batch
@@ -890,6 +938,19 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	if (why != NUDGE_SKIP_NONE) {
 		skipped(s, l, line, text, cid, why, reason);
 		return 0;
+	}
+	if (o->topic != NULL) {
+		int left;
+
+		if ((rc = left_topic(s, cid, o->topic, &left)) != 0)
+			return rc;
+		if (left) {
+			snprintf(reason, sizeof reason, "left the topic %s",
+			    o->topic);
+			skipped(s, l, line, text, cid, NUDGE_SKIP_UNSUBSCRIBED,
+			    reason);
+			return 0;
+		}
 	}
 	if ((l->quiet[0] != '\0' && !s->o->dry_run) ||
 	    (l->ch != NULL && l->ch->stop) || s->jfail) {
@@ -1702,11 +1763,14 @@ nudge_sender_close(nudge_sender *s)
 	nudge_buf_free(&s->c.attrs);
 	sqlite3_finalize(s->get_contact);
 	sqlite3_finalize(s->get_attrs);
+	sqlite3_finalize(s->topic_q);
 	nudge_ledger_close(s->ledger);
 	nudge_event_writer_close(s->ew);
 	nudge_tpl_out_free(&s->out);
 	nudge_links_close(s->links);
 	nudge_buf_free(&s->unsub);
+	nudge_buf_free(&s->confirm);
+	nudge_buf_free(&s->prefs);
 	nudge_buf_free(&s->plain);
 	free(s->fl.id);
 	free(s->fl.n);

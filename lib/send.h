@@ -51,6 +51,9 @@ typedef struct nudge_send_opts {
 	int resend_unknown;       /* send again where a crash left the
 				     outcome unknown */
 	int transactional;        /* not counted against frequency caps */
+	const char *topic;        /* skip whoever left this topic on the
+				     preference page (consent channel
+				     "topic:NAME", signup.h), or NULL */
 	int parallel;             /* connections; 0: the config's, else 1 */
 	double rate;              /* messages/s; 0: the config's, else none */
 	int file_nosync;          /* file:// without fsync (tests) */

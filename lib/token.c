@@ -171,7 +171,7 @@ nudge_token_seal(const nudge_token *t, const void *key, size_t keylen,
 	if (steplen > 255)
 		return nudge_errf(err, EX_DATAERR, "token: step name over 255 "
 		    "bytes");
-	if (t->kind < NUDGE_TOKEN_OPEN || t->kind > NUDGE_TOKEN_UNSUB)
+	if (t->kind < NUDGE_TOKEN_OPEN || t->kind > NUDGE_TOKEN_CONFIRM)
 		return nudge_errf(err, EX_DATAERR, "token: unknown kind");
 	/* What nudge_token_open refuses is not sealed: a click without a
 	 * link or with a NUL in it would be a link that never opens. */
@@ -238,7 +238,7 @@ nudge_token_open(const char *s, size_t n, const void *key, size_t keylen,
 	if (*p >> 4 != VERSION)
 		return NUDGE_TOKEN_BAD;
 	kind = *p++ & 15;
-	if (kind < NUDGE_TOKEN_OPEN || kind > NUDGE_TOKEN_UNSUB ||
+	if (kind < NUDGE_TOKEN_OPEN || kind > NUDGE_TOKEN_CONFIRM ||
 	    get_varint(&p, end, &t->campaign_id) == -1 ||
 	    get_varint(&p, end, &t->contact_id) == -1 ||
 	    get_varint(&p, end, &t->expires) == -1 ||

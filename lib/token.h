@@ -13,12 +13,17 @@ enum nudge_token_kind {
 	NUDGE_TOKEN_OPEN = 1,   /* /o/: the open pixel */
 	NUDGE_TOKEN_CLICK = 2,  /* /c/: a link, sealed in the token */
 	NUDGE_TOKEN_UNSUB = 3,  /* /u/: unsubscribe */
+	NUDGE_TOKEN_CONFIRM = 4, /* /s/confirm/: a sign-up's confirmation
+				    (signup.h) */
 };
 
 /* How long a token is good for, from the send: opens and clicks a year,
  * unsubscribe links three (a recipient may act on an old message). */
 #define NUDGE_TOKEN_TTL (365 * 86400LL)
 #define NUDGE_TOKEN_UNSUB_TTL (3 * 365 * 86400LL)
+/* A confirmation link: a week; the form's expire: refuses older
+ * requests before that. */
+#define NUDGE_TOKEN_CONFIRM_TTL (7 * 86400LL)
 
 /* The bytes of the MAC kept in a token: HMAC-SHA256 cut to 128 bits
  * (RFC 2104 section 5), so that SMS links stay short. */

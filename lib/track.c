@@ -12,6 +12,7 @@
 #include "contact.h"
 #include "event.h"
 #include "ledger.h"
+#include "signup.h"
 #include "token.h"
 
 /* The smallest transparent GIF: 1x1, one palette entry, 43 bytes. */
@@ -44,15 +45,9 @@ struct req {
 	int oom;
 };
 
-/* One form field, percent-decoded. */
-struct field {
-	char *k, *v;
-};
-
-struct form {
-	struct field *f;
-	size_t n, cap;
-};
+/* One form field, percent-decoded (track.h). */
+#define field nudge_form_field
+#define form nudge_form
 
 static void
 set(struct req *q, int status, const char *ctype, const void *body,
@@ -261,18 +256,20 @@ nudge_track_url(nudge_buf *out, const char *base, const void *key,
 			return nudge_errf(err, EX_DATAERR, "a link with a "
 			    "space or control character");
 	t.kind = kind == 'o' ? NUDGE_TOKEN_OPEN : kind == 'c' ?
-	    NUDGE_TOKEN_CLICK : NUDGE_TOKEN_UNSUB;
+	    NUDGE_TOKEN_CLICK : kind == 's' ? NUDGE_TOKEN_CONFIRM :
+	    NUDGE_TOKEN_UNSUB;
 	t.campaign_id = campaign_id;
 	t.contact_id = contact_id;
 	t.step = step;
-	t.expires = now + (kind == 'u' ? NUDGE_TOKEN_UNSUB_TTL :
-	    NUDGE_TOKEN_TTL);
+	t.expires = now + (kind == 'u' ? NUDGE_TOKEN_UNSUB_TTL : kind == 's' ?
+	    NUDGE_TOKEN_CONFIRM_TTL : NUDGE_TOKEN_TTL);
 	t.link = link;
 	t.link_len = len;
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	if (nudge_buf_add(out, base, blen) == -1 ||
-	    nudge_buf_printf(out, "/%c/", kind) == -1)
+	    (kind == 's' ? nudge_buf_puts(out, "/s/confirm/") :
+	    nudge_buf_printf(out, "/%c/", kind)) == -1)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	return nudge_token_seal(&t, key, keylen, out, err);
 }
@@ -969,6 +966,9 @@ nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
 		hook_twilio(&q);
 	} else if (strcmp(path, "/hook/mailgun") == 0) {
 		hook_mailgun(&q);
+	} else if (strncmp(path, "/s/", 3) == 0) {
+		if (nudge_signup_handle(o, r, resp, &q.st, err) != 0)
+			q.oom = 1;
 	} else {
 		not_found(&q);
 	}
@@ -978,6 +978,24 @@ nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
 	if (q.oom)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	return 0;
+}
+
+int
+nudge_track_form_parse(nudge_form *f, const char *s, size_t n)
+{
+	return form_parse(f, s, n);
+}
+
+const char *
+nudge_track_form_get(const nudge_form *f, const char *k)
+{
+	return form_get(f, k);
+}
+
+void
+nudge_track_form_free(nudge_form *f)
+{
+	form_free(f);
 }
 
 void

@@ -25,6 +25,8 @@ typedef struct nudge_track_req {
 	const char *user_agent;    /* HTTP_USER_AGENT */
 	const char *remote_addr;   /* REMOTE_ADDR */
 	const char *twilio_sig;    /* HTTP_X_TWILIO_SIGNATURE */
+	const char *accept_language; /* HTTP_ACCEPT_LANGUAGE (sign-up
+				      pages, signup.h) */
 } nudge_track_req;
 
 /* The response: a status, header lines ("Name: value\r\n" each) and a
@@ -49,6 +51,8 @@ typedef struct nudge_track_opts {
 	void *arg;
 	int keep_store;           /* the store open returns outlives the
 				     request: do not close it */
+	const nudge_config *cfg;  /* forms: and default_country for the
+				     sign-up paths /s/ (signup.h), or NULL */
 } nudge_track_opts;
 
 /*
@@ -66,9 +70,31 @@ int nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
 
 void nudge_track_resp_free(nudge_track_resp *resp);
 
+/* An application/x-www-form-urlencoded body, percent-decoded: the
+ * webhooks' and the sign-up forms' one parser.  A zeroed struct is
+ * empty. */
+typedef struct nudge_form_field {
+	char *k, *v;
+} nudge_form_field;
+
+typedef struct nudge_form {
+	nudge_form_field *f;
+	size_t n, cap;
+} nudge_form;
+
+/* Appends the fields of s[0..n) to f ("a=1&b=%20" -> a "1", b " ";
+ * a field without '=' has the value ""; empty fields are dropped).
+ * Values may hold any byte but NUL (a %00 cuts them short).  0, or -1
+ * when memory runs out (f then holds what was parsed; free it). */
+int nudge_track_form_parse(nudge_form *f, const char *s, size_t n);
+/* The value of the first field named k, or NULL. */
+const char *nudge_track_form_get(const nudge_form *f, const char *k);
+void nudge_track_form_free(nudge_form *f);
+
 /* Appends base/KIND/TOKEN for the message (campaign_id, step, contact)
- * to out: kind 'o' (open pixel), 'c' (a click on link[0..len)) or 'u'
- * (unsubscribe); the token expires NUDGE_TOKEN_TTL (or _UNSUB_TTL)
+ * to out: kind 'o' (open pixel), 'c' (a click on link[0..len)), 'u'
+ * (unsubscribe) or 's' (base/s/confirm/TOKEN: a sign-up's confirmation);
+ * the token expires NUDGE_TOKEN_TTL (or _UNSUB_TTL, _CONFIRM_TTL)
  * after now.  Errors: EX_DATAERR (a link with a control character or a
  * space), EX_OSERR. */
 int nudge_track_url(nudge_buf *out, const char *base, const void *key,
