@@ -13,6 +13,7 @@
 #include "config.h"
 #include "send.h"
 #include "sendtrig.h"
+#include "track.h"
 #include "transport.h"
 
 static const char usage_text[] =
@@ -320,6 +321,9 @@ main(int argc, char **argv)
 	if ((rc = nudge_config_load(&cfg, cfgpath, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
 	if ((rc = nudge_config_open_store(&cfg, dbpath, 0, &st, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	/* what nudge track spooled (an unsubscribe) before consent is read */
+	if ((rc = nudge_track_drain(st, 0, 0, NULL, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
 	so.cfg = &cfg;
 	so.on_result = on_result;

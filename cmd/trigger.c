@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "config.h"
 #include "template.h"
+#include "track.h"
 #include "trigger.h"
 
 static const char usage_text[] =
@@ -168,6 +169,9 @@ main(int argc, char **argv)
 		errx(rc, "%s", ne.msg);
 	if ((rc = nudge_config_open_store(&cfg, dbpath, NUDGE_STORE_READONLY,
 	    &st, &ne)) != 0)
+		errx(rc, "%s", ne.msg);
+	/* what nudge track spooled (an unsubscribe) before consent is read */
+	if ((rc = nudge_track_drain(st, 0, 0, NULL, &ne)) != 0)
 		errx(rc, "%s", ne.msg);
 	/* campaigns side by side, each thread on its own connection: by
 	 * default one per campaign up to JOBS_MAX, so that the system
