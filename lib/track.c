@@ -443,6 +443,33 @@ spool_dir(const char *store)
 	return d;
 }
 
+/* Makes the spool directory dir of the store at path with the mode of
+ * the store's directory (set-group-ID included, sticky bit not): whoever
+ * may write the store and its WAL there may drain the spool, whatever
+ * the umask of the web server that first spooled. */
+static int
+spool_mkdir(const char *dir, const char *path)
+{
+	char *p = strdup(path), *sl;
+	struct stat sb;
+	mode_t mode = 0;
+
+	if (p != NULL) {
+		if ((sl = strrchr(p, '/')) == NULL)
+			strcpy(p, ".");
+		else
+			sl[sl == p] = '\0';
+		if (stat(p, &sb) == 0)
+			mode = sb.st_mode & 02777;
+		free(p);
+	}
+	if (mkdir(dir, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if (mode != 0)
+		(void)chmod(dir, mode);
+	return 0;
+}
+
 /* Writes e into a new entry of the spool of the store at path: a file
  * written under a hidden name and renamed into place, so that a drain
  * sees it whole or not at all, and whose name (the time in nanoseconds,
@@ -472,7 +499,7 @@ spool_put(const char *path, const struct tev *e, char *name, size_t len,
 	if ((dir = spool_dir(path)) == NULL)
 		goto oom;
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
-	    errno == ENOENT && (mkdir(dir, 0777) == 0 || errno == EEXIST))
+	    errno == ENOENT && spool_mkdir(dir, path) == 0)
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1) {
 		rc = nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
@@ -687,7 +714,8 @@ drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
 
 	if ((rc = nudge_store_begin(st, err)) != 0)
 		return rc;
-	if ((rc = nudge_event_writer_open(&w, st, 0, err)) != 0 ||
+	if ((rc = nudge_event_writer_open(&w, st, (int64_t)time(NULL),
+	    err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &parse, parse_sql, err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &seen, "SELECT 1 FROM events"
 	    " WHERE contact_id = ?1 AND type = ?2 AND at = ?3 AND props = ?4",
