@@ -79,7 +79,9 @@ open_store(void *arg, nudge_store **st, nudge_err *err)
 		*st = a->st;
 		return 0;
 	}
-	if ((rc = nudge_config_open_store(&a->cfg, a->db, 0, st, err)) != 0)
+	/* a migration run by another process: spool at once, not in 5 s */
+	if ((rc = nudge_config_open_store(&a->cfg, a->db, NUDGE_STORE_NOWAIT,
+	    st, err)) != 0)
 		return rc;
 	if (env != NULL && (nudge_parse_i64(env, &ms) == -1 || ms < 0 ||
 	    ms > 60000))

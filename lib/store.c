@@ -455,7 +455,7 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		return rc;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_timeout(st->db, (flags & NUDGE_STORE_NOWAIT) ? 0 : 5000);
 	if ((rc = check_identity(st, &version, err)) != 0)
 		goto fail;
 	if (!(flags & NUDGE_STORE_READONLY)) {
