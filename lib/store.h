@@ -33,14 +33,13 @@ enum {
 				     directory) when missing */
 	NUDGE_STORE_READONLY = 2, /* no writes, no migration */
 	NUDGE_STORE_MKDIR = 4,    /* create missing parent directories */
-	NUDGE_STORE_NOWAIT = 8,   /* no waiting for the write lock while
-				     opening (a migration another process
-				     holds it for): EX_TEMPFAIL at once */
+	NUDGE_STORE_NOWAIT = 8,   /* no waiting for the write lock to
+				     migrate (another process may be
+				     migrating): EX_TEMPFAIL at once */
 };
 
 /* Opens the store at path, applies pending migrations, and sets WAL,
- * busy_timeout (5 s; none with NUDGE_STORE_NOWAIT), foreign_keys and
- * synchronous=NORMAL.
+ * busy_timeout (5 s), foreign_keys and synchronous=NORMAL.
  * Errors: EX_NOINPUT (missing and not NUDGE_STORE_CREATE), EX_DATAERR (not
  * a nudge store, or a schema newer than this build), EX_CANTCREAT (cannot
  * create or write), EX_TEMPFAIL (locked past the busy timeout),
