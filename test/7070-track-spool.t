@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
 export NUDGE_TRACK_BUSY_MS=50 NUDGE_FILE_NOSYNC=1 HTTPD_FASTCGI=1
-plan 36
+plan 38
 
 seed
 printf 'email\nann@example.com\nbob@example.com\n' >news.csv
@@ -150,5 +150,15 @@ unlock
 is "the next click migrates the store and drains the spool" \
     "$(hit GET "$c") $(sql 'PRAGMA user_version') $(spooled) $(count clicked)" \
     "302 3 0 $((n + 403))"
+# What is not a spool entry is put aside, not recorded, and stops nothing;
+# a file a killed writer left half-written goes when it is an hour old
+echo 'not an entry' >"$spool/e0000000000000000-1-0"
+: >"$spool/.t-e0000000000000001-1-0"
+touch -d '2 hours ago' "$spool/.t-e0000000000000001-1-0"
+: >"$spool/.t-e0000000000000002-1-0"
+ok "a trigger with a bad entry in the spool runs" nudge trigger later.yaml
+is "the bad entry is renamed, the old half-written file removed" \
+    "$(ls -A "$spool" | sort)" ".bad-e0000000000000000-1-0
+.t-e0000000000000002-1-0"
 is "no request lost its event" "$(grep -c 'not recorded\|internal error' "$T/lighttpd.out")" 0
 done_testing
