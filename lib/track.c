@@ -303,20 +303,24 @@ struct tev {
 	const char *source;
 };
 
+/* Fills m for e.  keep, when not NULL, holds the statement from one call
+ * to the next (a drain's many entries); the caller finalizes it. */
 static int
 lookup_msg(nudge_store *st, const struct tev *e, struct msg *m,
-    nudge_err *err)
+    sqlite3_stmt **keep, nudge_err *err)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = keep != NULL ? *keep : NULL;
 	int rc;
 
 	memset(m, 0, sizeof *m);
 	strcpy(m->channel, "email");
-	if (sqlite3_prepare_v2(st->db, "SELECT c.name, m.id, m.channel"
-	    " FROM campaigns c LEFT JOIN messages m ON m.campaign_id = c.id"
-	    " AND m.step = ?1 AND m.contact_id = ?2 WHERE c.id = ?3", -1, &s,
-	    NULL) != SQLITE_OK)
+	if (s == NULL && sqlite3_prepare_v2(st->db, "SELECT c.name, m.id,"
+	    " m.channel FROM campaigns c LEFT JOIN messages m"
+	    " ON m.campaign_id = c.id AND m.step = ?1 AND m.contact_id = ?2"
+	    " WHERE c.id = ?3", -1, &s, NULL) != SQLITE_OK)
 		return nudge_store_error(st, err, "messages");
+	if (keep != NULL)
+		*keep = s;
 	sqlite3_bind_text(s, 1, e->step, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, e->contact);
 	sqlite3_bind_int64(s, 3, e->campaign);
@@ -330,7 +334,11 @@ lookup_msg(nudge_store *st, const struct tev *e, struct msg *m,
 		if ((v = sqlite3_column_text(s, 2)) != NULL)
 			snprintf(m->channel, sizeof m->channel, "%s", v);
 	}
-	sqlite3_finalize(s);
+	if (keep != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	} else
+		sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return nudge_store_error(st, err, "messages");
 	return 0;
@@ -368,17 +376,18 @@ unsub_replay(nudge_store *st, const struct tev *e, const char *channel,
 }
 
 /* Records e with w, inside the caller's write transaction (so that two
- * replays of one unsubscribe at once record it once).  Errors:
+ * replays of one unsubscribe at once record it once); keep as for
+ * lookup_msg.  Errors:
  * EX_DATAERR (the contact is gone), store errors. */
 static int
 store_tev(nudge_store *st, nudge_event_writer *w, const struct tev *e,
-    nudge_err *err)
+    sqlite3_stmt **keep, nudge_err *err)
 {
 	nudge_event ev = { 0 };
 	struct msg m;
 	int rc, replay;
 
-	if ((rc = lookup_msg(st, e, &m, err)) != 0)
+	if ((rc = lookup_msg(st, e, &m, keep, err)) != 0)
 		return rc;
 	if (strcmp(e->type, "unsubscribed") == 0) {
 		if ((rc = unsub_replay(st, e, m.channel, &replay, err)) != 0)
@@ -598,7 +607,7 @@ record_token(struct req *q, const nudge_token *t, const char *type,
 	else if ((rc = nudge_store_begin(q->st, q->err)) == 0) {
 		if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
 		    q->err)) == 0 && (rc = store_tev(q->st, w, &e,
-		    q->err)) == 0) {
+		    NULL, q->err)) == 0) {
 			nudge_event_writer_close(w);
 			if ((rc = nudge_store_commit(q->st, q->err)) == 0) {
 				q->wrote = 1;
@@ -706,7 +715,7 @@ drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
 	    " json_valid(json_extract(?1, '$.props'))"
 	    " WHERE json_valid(?1)";
 	nudge_event_writer *w = NULL;
-	sqlite3_stmt *parse = NULL, *seen = NULL;
+	sqlite3_stmt *parse = NULL, *seen = NULL, *msg = NULL;
 	nudge_buf b = { 0 };
 	struct tev e;
 	size_t i;
@@ -752,7 +761,7 @@ drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
 		}
 		if ((rc = nudge_store_exec(st, "SAVEPOINT spool", err)) != 0)
 			goto fail;
-		rc = store_tev(st, w, &e, err);
+		rc = store_tev(st, w, &e, &msg, err);
 		if (rc == EX_DATAERR) /* the contact is gone: drop it */
 			rc = nudge_store_exec(st, "ROLLBACK TO spool", err);
 		if (rc != 0 || (rc = nudge_store_exec(st, "RELEASE spool",
@@ -761,12 +770,14 @@ drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
 	}
 	sqlite3_finalize(parse);
 	sqlite3_finalize(seen);
+	sqlite3_finalize(msg);
 	nudge_event_writer_close(w);
 	nudge_buf_free(&b);
 	return nudge_store_commit(st, err);
 fail:
 	sqlite3_finalize(parse);
 	sqlite3_finalize(seen);
+	sqlite3_finalize(msg);
 	nudge_event_writer_close(w);
 	nudge_buf_free(&b);
 	nudge_store_rollback(st);
@@ -1488,7 +1499,7 @@ nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
 		 * process is at it */
 		nudge_err de;
 
-		if (nudge_track_drain(q.st, NUDGE_TRACK_DRAIN_BATCH,
+		if (nudge_track_drain(q.st, NUDGE_TRACK_DRAIN_REQUEST,
 		    NUDGE_TRACK_DRAIN_TRY, NULL, &de) != 0 &&
 		    err->msg[0] == '\0')
 			nudge_errf(err, 0, "spool: %s", de.msg);

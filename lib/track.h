@@ -67,7 +67,7 @@ typedef struct nudge_track_opts {
  * directory STORE-spool) and is answered as if recorded; a click and an
  * open are answered so even when the spool fails too (err says the
  * event was lost).  A request that wrote the store then drains up to
- * NUDGE_TRACK_DRAIN_BATCH spooled events, when no other process is
+ * NUDGE_TRACK_DRAIN_REQUEST spooled events, when no other process is
  * draining.  Only a failing allocation returns EX_OSERR.  What each path
  * records is in nudge-track(1).
  */
@@ -78,9 +78,11 @@ void nudge_track_resp_free(nudge_track_resp *resp);
 
 /* The spool: what nudge track could not write into the store.  */
 #define NUDGE_TRACK_SPOOL_SUFFIX "-spool"
-/* The events a transaction of nudge_track_drain records at most, and the
- * most a track request drains after its own write. */
+/* The events a transaction of nudge_track_drain records at most. */
 #define NUDGE_TRACK_DRAIN_BATCH 500
+/* The most a track request drains after its own write: some tens of
+ * milliseconds. */
+#define NUDGE_TRACK_DRAIN_REQUEST 100
 enum {
 	NUDGE_TRACK_DRAIN_TRY = 1  /* return at once when another process
 				      is draining, instead of waiting */
