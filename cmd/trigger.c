@@ -17,6 +17,7 @@
 #include "config.h"
 #include "names.h"
 #include "template.h"
+#include "track.h"
 #include "trigger.h"
 #include "trigline.h"
 
@@ -254,6 +255,13 @@ main(int argc, char **argv)
 		st = cli.st;
 	} else {
 		st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
+		/* what nudge track spooled (an unsubscribe) before consent
+		 * is read */
+		if ((rc = nudge_track_drain(st, 0, 0, NULL, &ne)) != 0) {
+			warnx("%s", ne.msg);
+			nudge_cli_close(&cli);
+			goto done;
+		}
 	}
 	rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg : NULL);
 	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&

@@ -520,9 +520,13 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		if ((rc = nudge_store_exec(st, "PRAGMA journal_mode = WAL;"
 		    "PRAGMA synchronous = NORMAL", err)) != 0)
 			goto fail;
-		if (version < NUDGE_SCHEMA_VERSION &&
-		    (rc = migrate(st, err)) != 0)
-			goto fail;
+		if (version < NUDGE_SCHEMA_VERSION) {
+			if (flags & NUDGE_STORE_NOWAIT)
+				sqlite3_busy_timeout(st->db, 0);
+			if ((rc = migrate(st, err)) != 0)
+				goto fail;
+			sqlite3_busy_timeout(st->db, 5000);
+		}
 	} else if (version < NUDGE_SCHEMA_VERSION) {
 		/* An older store is upgraded by whoever opens it first, a
 		 * reader too: open it for writing once, then as asked. */

@@ -33,6 +33,9 @@ enum {
 				     directory) when missing */
 	NUDGE_STORE_READONLY = 2, /* no writes, no migration */
 	NUDGE_STORE_MKDIR = 4,    /* create missing parent directories */
+	NUDGE_STORE_NOWAIT = 8,   /* no waiting for the write lock to
+				     migrate (another process may be
+				     migrating): EX_TEMPFAIL at once */
 };
 
 /* Opens the store at path, applies pending migrations, and sets WAL,
