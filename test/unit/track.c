@@ -45,7 +45,7 @@ static void
 test_unavailable(void)
 {
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, 1800000000, failing, NULL, 0, NULL };
+		NULL, NULL, 1800000000, failing, NULL, 0, NULL, NULL };
 	nudge_track_req r = { 0 };
 	nudge_track_resp resp = { 0 };
 	nudge_buf u = { 0 }, c = { 0 };
@@ -139,7 +139,7 @@ req(const char *method, const char *path, const char *body,
     nudge_track_resp *resp)
 {
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, 1800000000, opener, NULL, 0, NULL };
+		NULL, NULL, 1800000000, opener, NULL, 0, NULL, NULL };
 	nudge_track_req r = { 0 };
 	nudge_err err;
 
