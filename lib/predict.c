@@ -1,0 +1,446 @@
+/* predict: BG/NBD and Gamma-Gamma, fitted and applied (predict.h). */
+#include "predict.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#define MAXN 8
+
+/* ---- the optimiser ---- */
+
+static int
+nm_run(double (*f)(const double *, void *), void *ctx, double *x, int n,
+    double xtol, double ftol, int maxeval, int *evals)
+{
+	double s[MAXN + 1][MAXN], fv[MAXN + 1], c[MAXN], xr[MAXN], xe[MAXN];
+	double fr, fe, diam, step;
+	int i, j, lo, hi, nh;
+
+	for (i = 0; i <= n; i++) {
+		memcpy(s[i], x, sizeof(double) * (size_t)n);
+		if (i > 0) {
+			/* a step of 0.5 in log space: a factor 1.65 */
+			step = 0.5;
+			s[i][i - 1] += step;
+		}
+		fv[i] = f(s[i], ctx);
+		(*evals)++;
+		if (!isfinite(fv[i]))
+			fv[i] = HUGE_VAL;
+	}
+	if (fv[0] == HUGE_VAL)
+		return -1;
+	for (;;) {
+		lo = hi = 0;
+		for (i = 1; i <= n; i++) {
+			if (fv[i] < fv[lo])
+				lo = i;
+			if (fv[i] > fv[hi])
+				hi = i;
+		}
+		nh = lo == 0 ? 1 : 0;
+		for (i = 0; i <= n; i++)
+			if (i != hi && fv[i] > fv[nh])
+				nh = i;
+		diam = 0;
+		for (i = 0; i <= n; i++)
+			for (j = 0; j < n; j++)
+				diam = fmax(diam, fabs(s[i][j] - s[lo][j]));
+		if (diam < xtol &&
+		    fv[hi] - fv[lo] <= ftol * (1 + fabs(fv[lo]))) {
+			memcpy(x, s[lo], sizeof(double) * (size_t)n);
+			return 0;
+		}
+		if (*evals >= maxeval) {
+			memcpy(x, s[lo], sizeof(double) * (size_t)n);
+			return -1;
+		}
+		for (j = 0; j < n; j++) {
+			c[j] = 0;
+			for (i = 0; i <= n; i++)
+				if (i != hi)
+					c[j] += s[i][j];
+			c[j] /= n;
+		}
+		for (j = 0; j < n; j++)
+			xr[j] = c[j] + (c[j] - s[hi][j]);
+		fr = f(xr, ctx);
+		(*evals)++;
+		if (!isfinite(fr))
+			fr = HUGE_VAL;
+		if (fr < fv[lo]) {
+			for (j = 0; j < n; j++)
+				xe[j] = c[j] + 2 * (c[j] - s[hi][j]);
+			fe = f(xe, ctx);
+			(*evals)++;
+			if (isfinite(fe) && fe < fr) {
+				memcpy(s[hi], xe, sizeof(double) * (size_t)n);
+				fv[hi] = fe;
+			} else {
+				memcpy(s[hi], xr, sizeof(double) * (size_t)n);
+				fv[hi] = fr;
+			}
+			continue;
+		}
+		if (fr < fv[nh]) {
+			memcpy(s[hi], xr, sizeof(double) * (size_t)n);
+			fv[hi] = fr;
+			continue;
+		}
+		/* contract: outside when the reflection beat the worst */
+		for (j = 0; j < n; j++)
+			xe[j] = fr < fv[hi] ? c[j] + 0.5 * (xr[j] - c[j]) :
+			    c[j] + 0.5 * (s[hi][j] - c[j]);
+		fe = f(xe, ctx);
+		(*evals)++;
+		if (isfinite(fe) && fe < fmin(fr, fv[hi])) {
+			memcpy(s[hi], xe, sizeof(double) * (size_t)n);
+			fv[hi] = fe;
+			continue;
+		}
+		/* shrink toward the best */
+		for (i = 0; i <= n; i++) {
+			if (i == lo)
+				continue;
+			for (j = 0; j < n; j++)
+				s[i][j] = s[lo][j] + 0.5 * (s[i][j] - s[lo][j]);
+			fv[i] = f(s[i], ctx);
+			(*evals)++;
+			if (!isfinite(fv[i]))
+				fv[i] = HUGE_VAL;
+		}
+	}
+}
+
+int
+nudge_predict_minimize(double (*f)(const double *, void *), void *ctx,
+    double *x, int n, double xtol, double ftol, int maxeval, int *evals)
+{
+	double prev;
+	int k;
+
+	*evals = 0;
+	if (n < 1 || n > MAXN)
+		return -1;
+	prev = f(x, ctx);
+	(*evals)++;
+	if (!isfinite(prev))
+		return -1;
+	/* A simplex can collapse onto a false floor of a curved valley;
+	 * starting again from its best point until that point stays is the
+	 * usual cure (Numerical Recipes, 10.4). */
+	for (k = 0; k < 20; k++) {
+		double now;
+
+		if (nm_run(f, ctx, x, n, xtol, ftol, maxeval, evals) != 0)
+			return -1;
+		now = f(x, ctx);
+		(*evals)++;
+		if (prev - now <= ftol * (1 + fabs(now)))
+			return 0;
+		prev = now;
+	}
+	return -1;
+}
+
+/* ---- special functions ---- */
+
+double
+nudge_predict_hyp2f1(double a, double b, double c, double z)
+{
+	double term = 1, sum = 1;
+	int k;
+
+	for (k = 0; k < 200000; k++) {
+		term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z;
+		sum += term;
+		if (fabs(term) <= 1e-15 * fabs(sum))
+			return sum;
+	}
+	return NAN;
+}
+
+static double
+logsumexp(double u, double v)
+{
+	double m = fmax(u, v);
+
+	if (m == -HUGE_VAL)
+		return m;
+	return m + log(exp(u - m) + exp(v - m));
+}
+
+/* ---- BG/NBD ---- */
+
+double
+nudge_predict_bgnbd_ll(const nudge_bgnbd *m, const nudge_rfm *d, size_t n)
+{
+	double r = m->r, al = m->alpha, a = m->a, b = m->b, ll = 0;
+	double c1 = -lgamma(r) + r * log(al) + lgamma(a + b) - lgamma(b);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double x = d[i].x, t1, t2, t3;
+
+		/* ln[Γ(r+x) α^r / Γ(r)] + ln[B(a, b+x) / B(a, b)] */
+		t1 = lgamma(r + x) + lgamma(b + x) - lgamma(a + b + x) + c1;
+		t2 = -(r + x) * log(al + d[i].T);
+		t3 = x > 0 ? log(a) - log(b + x - 1) -
+		    (r + x) * log(al + d[i].tx) : -HUGE_VAL;
+		ll += t1 + logsumexp(t2, t3);
+	}
+	return ll;
+}
+
+struct fitctx {
+	const nudge_rfm *d;
+	size_t n;
+};
+
+static double
+bgnbd_neg(const double *lx, void *ctx)
+{
+	const struct fitctx *fc = ctx;
+	nudge_bgnbd m = { exp(lx[0]), exp(lx[1]), exp(lx[2]), exp(lx[3]),
+		0, 0 };
+
+	return -nudge_predict_bgnbd_ll(&m, fc->d, fc->n);
+}
+
+int
+nudge_predict_bgnbd_fit(const nudge_rfm *d, size_t n, nudge_bgnbd *m,
+    nudge_err *err)
+{
+	struct fitctx fc = { d, n };
+	double lx[4] = { 0, 0, 0, 0 };
+	size_t i, rep = 0;
+
+	for (i = 0; i < n; i++)
+		rep += d[i].x > 0;
+	if (rep == 0)
+		return nudge_errf(err, EX_DATAERR,
+		    "no customer bought twice: nothing to fit");
+	if (nudge_predict_minimize(bgnbd_neg, &fc, lx, 4, 1e-7, 1e-12,
+	    20000, &m->evals) != 0)
+		return nudge_errf(err, EX_DATAERR, "the repeat-purchase model "
+		    "does not converge on these data (%d evaluations)",
+		    m->evals);
+	m->r = exp(lx[0]);
+	m->alpha = exp(lx[1]);
+	m->a = exp(lx[2]);
+	m->b = exp(lx[3]);
+	m->ll = nudge_predict_bgnbd_ll(m, d, n);
+	return 0;
+}
+
+double
+nudge_predict_p_alive(const nudge_bgnbd *m, double x, double tx, double T)
+{
+	double l;
+
+	if (x <= 0)
+		return 1;
+	l = log(m->a) - log(m->b + x - 1) +
+	    (m->r + x) * (log(m->alpha + T) - log(m->alpha + tx));
+	return 1 / (1 + exp(l));
+}
+
+double
+nudge_predict_expected(const nudge_bgnbd *m, double t, double x,
+    double tx, double T)
+{
+	double r = m->r, al = m->alpha, a = m->a, b = m->b, z, h, num;
+
+	if (t <= 0)
+		return 0;
+	z = t / (al + T + t);
+	/* ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)
+	 *   = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)  (Euler) */
+	h = nudge_predict_hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
+	num = (a + b + x - 1) / (a - 1) * (1 - pow(1 - z, a - 1) * h);
+	return num * nudge_predict_p_alive(m, x, tx, T);
+}
+
+/* ---- Gamma-Gamma ---- */
+
+double
+nudge_predict_gg_ll(const nudge_gg *m, const nudge_rfm *d, size_t n)
+{
+	double p = m->p, q = m->q, g = m->gamma, ll = 0;
+	double c = -lgamma(q) + q * log(g);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double x = d[i].x, mx = d[i].mx, px = p * x;
+
+		if (x <= 0 || mx <= 0)
+			continue;
+		ll += lgamma(px + q) - lgamma(px) + c + (px - 1) * log(mx) +
+		    px * log(x) - (px + q) * log(g + x * mx);
+	}
+	return ll;
+}
+
+static double
+gg_neg(const double *lx, void *ctx)
+{
+	const struct fitctx *fc = ctx;
+	nudge_gg m = { exp(lx[0]), exp(lx[1]), exp(lx[2]), 0, 0 };
+
+	return -nudge_predict_gg_ll(&m, fc->d, fc->n);
+}
+
+int
+nudge_predict_gg_fit(const nudge_rfm *d, size_t n, nudge_gg *m,
+    nudge_err *err)
+{
+	struct fitctx fc = { d, n };
+	double lx[3] = { 0, 0, 0 };
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += d[i].x > 0 && d[i].mx > 0;
+	if (k == 0)
+		return nudge_errf(err, EX_DATAERR,
+		    "no repeat purchase has a total: no order value to fit");
+	if (nudge_predict_minimize(gg_neg, &fc, lx, 3, 1e-7, 1e-12, 20000,
+	    &m->evals) != 0)
+		return nudge_errf(err, EX_DATAERR, "the order-value model does "
+		    "not converge on these data (%d evaluations)", m->evals);
+	m->p = exp(lx[0]);
+	m->q = exp(lx[1]);
+	m->gamma = exp(lx[2]);
+	m->ll = nudge_predict_gg_ll(m, d, n);
+	if (m->q <= 1)
+		return nudge_errf(err, EX_DATAERR, "the order values vary too "
+		    "much to average (q = %.3g <= 1)", m->q);
+	return 0;
+}
+
+double
+nudge_predict_order_value(const nudge_gg *m, double x, double mx)
+{
+	double p = m->p, q = m->q;
+
+	if (x <= 0 || mx <= 0)
+		return p * m->gamma / (q - 1);
+	return p * (m->gamma + x * mx) / (p * x + q - 1);
+}
+
+double
+nudge_predict_clv(const nudge_bgnbd *m, const nudge_gg *g, double t,
+    double rate, double x, double tx, double T, double mx)
+{
+	double v = nudge_predict_order_value(g, x, mx), sum = 0, prev = 0;
+	double k, step, e, delta = log(1 + rate) / 52.1775;
+
+	for (k = 0; k < t; k += 1) {
+		step = fmin(k + 1, t);
+		e = nudge_predict_expected(m, step, x, tx, T);
+		/* the week's purchases, discounted from its middle */
+		sum += (e - prev) * exp(-delta * (k + step) / 2);
+		prev = e;
+	}
+	return sum * v;
+}
+
+/* ---- the store's purchases ---- */
+
+static int64_t
+day_of(int64_t t)
+{
+	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
+int
+nudge_predict_load(nudge_store *st, const char *type, int64_t cal_end,
+    int64_t end, nudge_rfm **out, size_t *n, nudge_err *err)
+{
+	static const char sql[] =
+	    "SELECT contact_id, at, coalesce(json_extract(props, '$.total'),"
+	    " 0) FROM events WHERE type = ?1 AND at < ?2"
+	    " ORDER BY contact_id, at";
+	sqlite3_stmt *s;
+	nudge_rfm *v = NULL, *c = NULL;
+	size_t len = 0, cap = 0;
+	int64_t cal_day = day_of(cal_end - 1);
+	int64_t first = 0, last = 0, cur = -1, day;
+	double total = 0, sum = 0, val;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, end);
+	/* Each contact's rows arrive in time order: a purchase day ends
+	 * when the day changes or the contact does. */
+#define CLOSE_DAY() do { \
+	if (c != NULL && last <= cal_day && last > first) { \
+		c->x += 1; \
+		c->tx = (double)(last - first) / 7; \
+		sum += total; \
+	} else if (c != NULL && last > cal_day) \
+		c->holdout += 1; \
+} while (0)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+
+		day = day_of(sqlite3_column_int64(s, 1));
+		val = sqlite3_column_double(s, 2);
+		if (c != NULL && id == cur && day == last) {
+			total += val;
+			continue;
+		}
+		CLOSE_DAY();
+		if (id != cur) {
+			if (c != NULL) {
+				c->mx = c->x > 0 ? sum / c->x : 0;
+				c->T = (double)(cal_day - first) / 7;
+			}
+			cur = id;
+			c = NULL;
+			if (day > cal_day)
+				continue;  /* a customer new since */
+			if (len == cap) {
+				nudge_rfm *nv;
+
+				cap = cap ? cap * 2 : 1024;
+				nv = realloc(v, cap * sizeof(*v));
+				if (nv == NULL) {
+					free(v);
+					sqlite3_finalize(s);
+					return nudge_errf(err, EX_OSERR,
+					    "out of memory");
+				}
+				v = nv;
+			}
+			c = &v[len++];
+			memset(c, 0, sizeof(*c));
+			c->contact = id;
+			first = day;
+			sum = 0;
+		}
+		last = day;
+		total = val;
+	}
+	CLOSE_DAY();
+	if (c != NULL) {
+		c->mx = c->x > 0 ? sum / c->x : 0;
+		c->T = (double)(cal_day - first) / 7;
+	}
+#undef CLOSE_DAY
+	if (rc != SQLITE_DONE) {
+		rc = nudge_store_error(st, err, "reading purchases");
+		sqlite3_finalize(s);
+		free(v);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n = len;
+	return 0;
+}
