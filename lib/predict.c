@@ -2,6 +2,7 @@
 #include "predict.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -443,4 +444,156 @@ nudge_predict_load(nudge_store *st, const char *type, int64_t cal_end,
 	*out = v;
 	*n = len;
 	return 0;
+}
+
+/* ---- a run ---- */
+
+int
+nudge_predict_run(nudge_store *st, const nudge_predict_opts *o,
+    nudge_predict_fit *f, nudge_rfm **d, size_t *n, nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->cal_end = o->end - o->holdout;
+	if ((rc = nudge_predict_load(st, o->type, f->cal_end, o->end, d, n,
+	    err)) != 0)
+		return rc;
+	f->customers = *n;
+	for (i = 0; i < *n; i++) {
+		f->repeat_buyers += (*d)[i].x > 0;
+		f->purchases += (*d)[i].x + 1;
+	}
+	if (f->repeat_buyers < o->min_repeat)
+		return nudge_errf(err, EX_DATAERR, "too few customers to "
+		    "predict from: %zu of %zu bought twice (\"%s\" events), at "
+		    "least %zu needed", f->repeat_buyers, f->customers,
+		    o->type, o->min_repeat);
+	if ((rc = nudge_predict_bgnbd_fit(*d, *n, &f->m, err)) != 0)
+		return rc;
+	if (nudge_predict_gg_fit(*d, *n, &f->g, err) == 0)
+		f->have_gg = 1;
+	else
+		snprintf(f->gg_why, sizeof f->gg_why, "%s", err->msg);
+	if (o->holdout > 0) {
+		/* whole days, as the calibration period counts them */
+		f->holdout_weeks = (double)((o->end - 1) / 86400 -
+		    (f->cal_end - 1) / 86400) / 7;
+		for (i = 0; i < *n; i++) {
+			f->holdout_predicted += nudge_predict_expected(&f->m,
+			    f->holdout_weeks, (*d)[i].x, (*d)[i].tx, (*d)[i].T);
+			f->holdout_actual += (*d)[i].holdout;
+		}
+	}
+	return 0;
+}
+
+void
+nudge_predict_contact(const nudge_predict_fit *f,
+    const nudge_predict_opts *o, const nudge_rfm *c, nudge_prediction *p)
+{
+	p->p_alive = nudge_predict_p_alive(&f->m, c->x, c->tx, c->T);
+	p->churn_risk = 1 - p->p_alive;
+	p->expected_90d = nudge_predict_expected(&f->m, 90.0 / 7, c->x,
+	    c->tx, c->T);
+	p->expected = o->horizon == 90.0 / 7 ? p->expected_90d :
+	    nudge_predict_expected(&f->m, o->horizon, c->x, c->tx, c->T);
+	if (f->have_gg) {
+		p->order_value = nudge_predict_order_value(&f->g, c->x, c->mx);
+		p->clv_365d = nudge_predict_clv(&f->m, &f->g, 365.0 / 7,
+		    o->rate, c->x, c->tx, c->T, c->mx);
+	} else
+		p->order_value = p->clv_365d = NAN;
+}
+
+static void
+bind_real(sqlite3_stmt *s, int i, double v, int have)
+{
+	if (have && isfinite(v))
+		sqlite3_bind_double(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int
+nudge_predict_save(nudge_store *st, const nudge_predict_opts *o,
+    nudge_predict_fit *f, const nudge_rfm *d, size_t n, int64_t now,
+    nudge_err *err)
+{
+	static const char fit_sql[] =
+	    "INSERT INTO predict_fits (fitted_at, type, calibration_end,"
+	    " holdout_end, customers, repeat_buyers, purchases, r, alpha, a,"
+	    " b, ll, p, q, gamma, gg_ll, holdout_predicted, holdout_actual)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	    " ?14, ?15, ?16, ?17, ?18)";
+	static const char pred_sql[] =
+	    "INSERT INTO predictions (contact_id, fit_id, p_alive, churn_risk,"
+	    " expected_purchases_90d, expected_order_value, clv_365d)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	sqlite3_stmt *s = NULL;
+	nudge_prediction p;
+	size_t i;
+	int rc, h = o->holdout > 0;
+
+	if ((rc = nudge_store_begin(st, err)) != 0)
+		return rc;
+	if ((rc = nudge_store_prepare(st, &s, fit_sql, err)) != 0)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, o->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, f->cal_end);
+	if (h)
+		sqlite3_bind_int64(s, 4, o->end);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)f->customers);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)f->repeat_buyers);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)f->purchases);
+	sqlite3_bind_double(s, 8, f->m.r);
+	sqlite3_bind_double(s, 9, f->m.alpha);
+	sqlite3_bind_double(s, 10, f->m.a);
+	sqlite3_bind_double(s, 11, f->m.b);
+	sqlite3_bind_double(s, 12, f->m.ll);
+	bind_real(s, 13, f->g.p, f->have_gg);
+	bind_real(s, 14, f->g.q, f->have_gg);
+	bind_real(s, 15, f->g.gamma, f->have_gg);
+	bind_real(s, 16, f->g.ll, f->have_gg);
+	bind_real(s, 17, f->holdout_predicted, h);
+	bind_real(s, 18, f->holdout_actual, h);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		rc = nudge_store_error(st, err, "recording the fit");
+		goto fail;
+	}
+	f->id = sqlite3_last_insert_rowid(st->db);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (!h) {
+		if ((rc = nudge_store_exec(st, "DELETE FROM predictions",
+		    err)) != 0)
+			goto fail;
+		if ((rc = nudge_store_prepare(st, &s, pred_sql, err)) != 0)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			nudge_predict_contact(f, o, &d[i], &p);
+			sqlite3_bind_int64(s, 1, d[i].contact);
+			sqlite3_bind_int64(s, 2, f->id);
+			sqlite3_bind_double(s, 3, p.p_alive);
+			sqlite3_bind_double(s, 4, p.churn_risk);
+			bind_real(s, 5, p.expected_90d, 1);
+			bind_real(s, 6, p.order_value, f->have_gg);
+			bind_real(s, 7, p.clv_365d, f->have_gg);
+			if (sqlite3_step(s) != SQLITE_DONE) {
+				rc = nudge_store_error(st, err,
+				    "recording predictions");
+				goto fail;
+			}
+			sqlite3_reset(s);
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	return nudge_store_commit(st, err);
+fail:
+	sqlite3_finalize(s);
+	nudge_store_rollback(st);
+	return rc;
 }

@@ -116,4 +116,55 @@ double nudge_predict_clv(const nudge_bgnbd *m, const nudge_gg *g, double t,
 int nudge_predict_load(nudge_store *st, const char *type, int64_t cal_end,
     int64_t end, nudge_rfm **out, size_t *n, nudge_err *err);
 
+/* What nudge_predict_run fits on and predicts. */
+typedef struct nudge_predict_opts {
+	const char *type;       /* the purchase event type */
+	int64_t end;            /* purchases before this count (--now) */
+	int64_t holdout;        /* seconds held out before end, or 0 */
+	double horizon;         /* weeks ahead for expected purchases */
+	double rate;            /* annual discount rate of the CLV */
+	size_t min_repeat;      /* fewer repeat buyers: no fit */
+} nudge_predict_opts;
+
+/* A fit and its data summary. */
+typedef struct nudge_predict_fit {
+	nudge_bgnbd m;
+	nudge_gg g;
+	int have_gg;            /* else gg_why says why not */
+	char gg_why[1024];
+	int64_t cal_end;        /* end - holdout */
+	size_t customers, repeat_buyers;
+	double purchases;       /* purchase days in the calibration period */
+	double holdout_weeks, holdout_predicted, holdout_actual;
+	int64_t id;             /* its predict_fits row, once saved */
+} nudge_predict_fit;
+
+/* One contact's predictions. */
+typedef struct nudge_prediction {
+	double p_alive, churn_risk;
+	double expected;        /* purchases in the next o->horizon weeks */
+	double expected_90d;
+	double order_value, clv_365d;   /* NaN without an order-value fit */
+} nudge_prediction;
+
+/* Loads the purchases (nudge_predict_load), fits BG/NBD and, where the
+ * repeat purchases have totals, Gamma-Gamma; with a hold-out, adds up
+ * the predicted and actual repeat purchases in it.  *d (malloc'ed) and
+ * *n are the customers.  Errors: EX_DATAERR when fewer than
+ * o->min_repeat customers bought twice or BG/NBD does not converge
+ * (err says which, in words); store errors. */
+int nudge_predict_run(nudge_store *st, const nudge_predict_opts *o,
+    nudge_predict_fit *f, nudge_rfm **d, size_t *n, nudge_err *err);
+
+/* The predictions for one customer of the fit. */
+void nudge_predict_contact(const nudge_predict_fit *f,
+    const nudge_predict_opts *o, const nudge_rfm *c, nudge_prediction *p);
+
+/* Records the fit in predict_fits (sets f->id) and, without a hold-out,
+ * replaces the predictions table with the customers' predictions, all
+ * in one transaction.  Errors: store errors. */
+int nudge_predict_save(nudge_store *st, const nudge_predict_opts *o,
+    nudge_predict_fit *f, const nudge_rfm *d, size_t n, int64_t now,
+    nudge_err *err);
+
 #endif

@@ -325,6 +325,76 @@ test_load(void)
 	rmdir(dir);
 }
 
+/* 3 -> 4: a real version 3 store (this build's schema less the
+ * predict tables) gains predict_fits and predictions and keeps its rows;
+ * a fit is then recorded and the predictions replaced as a whole. */
+static void
+test_migration(void)
+{
+	char dir[] = "/tmp/nudge-predict-mig.XXXXXX", path[300], cmd[400];
+	nudge_store *st;
+	nudge_predict_opts o = { "purchase", 30 * 86400, 0, 90.0 / 7, 0.1, 1 };
+	nudge_predict_fit f;
+	nudge_rfm d[2] = { { 1, 2, 3, 4, 10, 0 }, { 2, 0, 0, 4, 0, 0 } };
+	nudge_err err;
+	sqlite3_stmt *s;
+	int v = -1, rows = -1;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/m.db", dir);
+	if (nudge_store_open(&st, path, NUDGE_STORE_CREATE, &err) != 0) {
+		ok(0, err.msg);
+		return;
+	}
+	is_int(nudge_store_exec(st, "DROP TABLE predictions;"
+	    "DROP TABLE predict_fits;"
+	    "INSERT INTO contacts (id, email, created_at, updated_at) VALUES"
+	    " (1, 'a@x.example', 0, 0), (2, 'b@x.example', 0, 0);"
+	    "INSERT INTO events (contact_id, type, at) VALUES"
+	    " (1, 'purchase', 86400);"
+	    "PRAGMA user_version = 3", &err), 0, "a version 3 store");
+	nudge_store_close(st);
+	if (nudge_store_open(&st, path, 0, &err) != 0) {
+		ok(0, err.msg);
+		return;
+	}
+	if (sqlite3_prepare_v2(st->db, "SELECT (SELECT user_version FROM"
+	    " pragma_user_version), (SELECT count(*) FROM events) +"
+	    " (SELECT count(*) FROM predictions) + (SELECT count(*) FROM"
+	    " predict_fits)", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW) {
+		v = sqlite3_column_int(s, 0);
+		rows = sqlite3_column_int(s, 1);
+	}
+	sqlite3_finalize(s);
+	is_int(v, NUDGE_SCHEMA_VERSION, "migrates to the newest version");
+	is_int(rows, 1, "its event kept, the new tables empty");
+	memset(&f, 0, sizeof f);
+	f.m = (nudge_bgnbd){ 0.243, 4.414, 0.793, 2.426, -1, 0 };
+	f.cal_end = o.end;
+	f.customers = 2;
+	f.repeat_buyers = 1;
+	f.purchases = 4;
+	is_int(nudge_predict_save(st, &o, &f, d, 2, 99, &err), 0,
+	    "a fit is recorded");
+	is_int(nudge_predict_save(st, &o, &f, d, 1, 100, &err), 0,
+	    "and another");
+	rows = -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT (SELECT count(*) FROM"
+	    " predict_fits) * 100 + (SELECT count(*) FROM predictions WHERE"
+	    " fit_id = 2 AND expected_order_value IS NULL)", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		rows = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	is_int(rows, 201, "two fits kept; the predictions are the last's, "
+	    "no order value without its model");
+	nudge_store_close(st);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+}
+
 int
 main(void)
 {
@@ -335,6 +405,7 @@ main(void)
 	test_clv();
 	test_simulated();
 	test_load();
+	test_migration();
 	printf("1..%d\n", tap_n);
 	return tap_failed != 0;
 }
