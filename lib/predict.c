@@ -349,7 +349,7 @@ nudge_predict_bgnbd_fit(const nudge_rfm *d, size_t n, nudge_bgnbd *m,
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
 	rc = nudge_predict_minimize(bgnbd_neg, &pc, lx, 4, 1e-7, 1e-12,
-	    20000, &m->evals);
+	    5000, &m->evals);
 	pack_free(&pc);
 	if (rc != 0)
 		return nudge_errf(err, EX_DATAERR, "the repeat-purchase model "
@@ -491,7 +491,7 @@ nudge_predict_gg_fit(const nudge_rfm *d, size_t n, nudge_gg *m,
 			gc.xs[gc.nx++] = gc.v[i].x;
 		gc.v[i].xi = (uint32_t)(gc.nx - 1);
 	}
-	rc = nudge_predict_minimize(gg_neg, &gc, lx, 3, 1e-7, 1e-12, 20000,
+	rc = nudge_predict_minimize(gg_neg, &gc, lx, 3, 1e-7, 1e-12, 5000,
 	    &m->evals);
 	free(gc.v);
 	free(gc.xs);
