@@ -100,8 +100,8 @@ double nudge_predict_order_value(const nudge_gg *m, double x, double mx);
 
 /* The value of the customer's purchases in the next t weeks, each at
  * nudge_predict_order_value, discounted continuously at the annual rate
- * rate (0.1 is 10% a year): summed week by week over the increments of
- * nudge_predict_expected. */
+ * rate (0.1 is 10% a year): summed month by month over the increments
+ * of nudge_predict_expected. */
 double nudge_predict_clv(const nudge_bgnbd *m, const nudge_gg *g, double t,
     double rate, double x, double tx, double T, double mx);
 
