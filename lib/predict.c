@@ -352,7 +352,7 @@ bgnbd_min(const nudge_rfm *d, size_t n, double *lx, double step, int *evals)
 		pack_free(&pc);
 		return -2;
 	}
-	rc = minimize(bgnbd_neg, &pc, lx, 4, step, 1e-7, 1e-12, 5000, evals);
+	rc = minimize(bgnbd_neg, &pc, lx, 4, step, 1e-5, 1e-12, 5000, evals);
 	pack_free(&pc);
 	return rc;
 }
@@ -531,7 +531,7 @@ nudge_predict_gg_fit(const nudge_rfm *d, size_t n, nudge_gg *m,
 			gc.xs[gc.nx++] = gc.v[i].x;
 		gc.v[i].xi = (uint32_t)(gc.nx - 1);
 	}
-	rc = nudge_predict_minimize(gg_neg, &gc, lx, 3, 1e-7, 1e-12, 5000,
+	rc = nudge_predict_minimize(gg_neg, &gc, lx, 3, 1e-5, 1e-12, 5000,
 	    &m->evals);
 	free(gc.v);
 	free(gc.xs);
