@@ -50,8 +50,9 @@ lib/%.o: lib/%.c lib/*.h
 cmd/%.o: cmd/%.c lib/*.h
 	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
 
-nudge: cmd/nudge.o
-	$(CC) $(LDFLAGS) -o $@ cmd/nudge.o
+# nudge takes only util.o (did-you-mean) from the archive: no SQLite
+nudge: cmd/nudge.o lib/libnudge.a
+	$(CC) $(LDFLAGS) -o $@ cmd/nudge.o lib/libnudge.a
 
 nudge-%: cmd/%.o lib/libnudge.a
 	$(CC) $(LDFLAGS) -o $@ $< lib/libnudge.a $(LIBS)
@@ -193,6 +194,9 @@ install: all
 	for m in $(MANS); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	mkdir -p $(DESTDIR)$(DATADIR)/nudge/providers
 	cp samples/providers/*.yaml $(DESTDIR)$(DATADIR)/nudge/providers/
+	mkdir -p $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions
+	cp completion/nudge.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/nudge
+	cp completion/_nudge $(DESTDIR)$(DATADIR)/zsh/site-functions/_nudge
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)

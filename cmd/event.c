@@ -22,12 +22,15 @@ static const char usage_text[] =
     "           [--source text] [--create] [--db file] [--config file]\n"
     "       nudge event import [-n] [-r rejects]\n"
     "           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]\n"
+    "           [--type type] [--map column=field ...] "
+    "[--date-order dmy | mdy]\n"
     "           [--create] [--source text] [--db file] [--config file] "
     "[file | -]\n";
 
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONTACT, OPT_FORMAT,
-	OPT_PROP, OPT_SOURCE, OPT_STEP, OPT_TYPE, OPT_PARSER
+	OPT_PROP, OPT_SOURCE, OPT_STEP, OPT_TYPE, OPT_PARSER, OPT_MAP,
+	OPT_DATE_ORDER
 };
 
 /* Each subcommand has its own table: an option of the other one is
@@ -52,13 +55,16 @@ static const char add_short[] = "h";
 static const struct option import_opts[] = {
 	NUDGE_CLI_OPT_CONFIG,
 	NUDGE_CLI_OPT_CREATE,
+	{ "date-order", required_argument, NULL, OPT_DATE_ORDER },
 	NUDGE_CLI_OPT_DB,
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	NUDGE_CLI_OPT_HELP,
+	{ "map", required_argument, NULL, OPT_MAP },
 	{ "parser", required_argument, NULL, OPT_PARSER },
 	{ "rejects", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "type", required_argument, NULL, OPT_TYPE },
 	{ NULL, 0, NULL, 0 },
 };
 static const char import_short[] = "hnr:";
@@ -176,6 +182,7 @@ main(int argc, char **argv)
 	nudge_err ne;
 	FILE *in = stdin, *rej = NULL;
 	int ch, rc, importing, created = 0;
+	size_t nmaps = 0;
 	int64_t id;
 
 	nudge_cli_init(&cli, usage_text);
@@ -184,6 +191,8 @@ main(int argc, char **argv)
 	sub = argv[1];
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
 		nudge_cli_option(&cli, 'h', NULL);
+	if (strcmp(sub, "--version") == 0)
+		nudge_cli_version();
 	if (strcmp(sub, "add") == 0) {
 		importing = 0;
 		longopts = add_opts;
@@ -199,8 +208,8 @@ main(int argc, char **argv)
 	argv++;
 	if ((props = calloc((size_t)argc, sizeof *props)) == NULL)
 		err(EX_OSERR, NULL);
-	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
-	    -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, shortopts,
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {
@@ -247,7 +256,19 @@ main(int argc, char **argv)
 			ao.step = optarg;
 			break;
 		case OPT_TYPE:
-			ao.type = optarg;
+			ao.type = io.type = optarg;
+			break;
+		case OPT_MAP:
+			props[nmaps++] = optarg;
+			break;
+		case OPT_DATE_ORDER:
+			if (strcmp(optarg, "dmy") == 0)
+				io.date_order = 'd';
+			else if (strcmp(optarg, "mdy") == 0)
+				io.date_order = 'm';
+			else
+				nudge_cli_usage(&cli, "--date-order: expected dmy "
+				    "or mdy");
 			break;
 		default:
 			nudge_cli_usage(&cli, NULL);
@@ -314,6 +335,11 @@ main(int argc, char **argv)
 	io.country = cli.cfg.default_country;
 	io.now = (int64_t)time(NULL);
 	io.rejects = rej;
+	io.maps = props;
+	io.nmaps = nmaps;
+	if (io.type != NULL && !nudge_event_type_ok(io.type))
+		nudge_cli_usage(&cli, "--type: not an event type "
+		    "([a-z][a-z0-9_]*)");
 	io.on_reject = rej == NULL ? show_reject : NULL;
 	io.arg = &sh;
 	if ((rc = nudge_event_import(st, in, &io, &cnt, &ne)) != 0) {
@@ -325,6 +351,10 @@ main(int argc, char **argv)
 		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
 		    "keeps them all)",
 		    io.name, sh.n - SHOWN_REJECTS);
+	if (cnt.orders != NULL)
+		warnx("%s: recognised as a %s export: one %s event per order",
+		    io.name, cnt.orders, io.type != NULL ? io.type :
+		    "purchase");
 	if (io.create)
 		warnx("%s: read %ld, recorded %ld, rejected %ld, created %ld%s",
 		    io.name, cnt.read, cnt.recorded, cnt.rejected, cnt.created,

@@ -8,32 +8,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cli.h"
 #include "config.h"
+#include "contact.h"
 #include "listimport.h"
 
 #define SHOWN_REJECTS 10
 
 static const char usage_text[] =
-    "usage: nudge import-list [-n] [-k email|phone] [-l name]... "
-    "[-m column=field]...\n"
-    "                         [-r rejects.csv] [--replace-lists] "
-    "[--create] [--db file]\n"
-    "                         [--config file] [file | -]\n";
+    "usage: nudge import-list [-n] [-d ,|;|tab] [-f format] "
+    "[-k email|phone] [-l name]...\n"
+    "                         [-m column=field]... [-r rejects.csv] "
+    "[--replace-lists]\n"
+    "                         [-u all|blanks|none] [--create] "
+    "[--db file] [--config file]\n"
+    "                         [file | -]\n"
+    "       nudge import-list --formats\n";
 
-enum { OPT_REPLACE_LISTS = 256 };
+enum { OPT_REPLACE_LISTS = 256, OPT_FORMATS };
 
 static const struct option longopts[] = {
 	NUDGE_CLI_OPT_CONFIG,
 	NUDGE_CLI_OPT_CREATE,
 	NUDGE_CLI_OPT_DB,
+	{ "delimiter", required_argument, NULL, 'd' },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "formats", no_argument, NULL, OPT_FORMATS },
 	NUDGE_CLI_OPT_HELP,
 	{ "key", required_argument, NULL, 'k' },
 	{ "list", required_argument, NULL, 'l' },
 	{ "map", required_argument, NULL, 'm' },
 	{ "rejects", required_argument, NULL, 'r' },
 	{ "replace-lists", no_argument, NULL, OPT_REPLACE_LISTS },
+	{ "update", required_argument, NULL, 'u' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -42,6 +51,7 @@ struct rejects {
 	const char *path;
 	const char *name;  /* the input's name */
 	long shown;
+	long dropped_shown;
 };
 
 static nudge_cli cli;
@@ -81,10 +91,81 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	return 0;
 }
 
+/* A row kept without a field: the first few are shown, all are counted. */
+static int
+on_drop(void *ctx, const nudge_csv_rec *rec, const char *reason,
+    nudge_err *err)
+{
+	struct rejects *rj = ctx;
+
+	(void)err;
+	if (rj->dropped_shown++ < SHOWN_REJECTS)
+		warnx("%s:%ld: %s (kept the contact without it)", rj->name,
+		    rec->line, reason);
+	return 0;
+}
+
+static int
+delimiter(const char *s)
+{
+	if (strcmp(s, ",") == 0 || strcmp(s, "comma") == 0)
+		return ',';
+	if (strcmp(s, ";") == 0 || strcmp(s, "semicolon") == 0)
+		return ';';
+	if (strcmp(s, "\t") == 0 || strcmp(s, "tab") == 0 ||
+	    strcmp(s, "\\t") == 0)
+		return '\t';
+	nudge_cli_usage(&cli, "--delimiter: expected , ; or tab");
+}
+
+/* What the summary adds: fields left out, phones without a country code,
+ * consent written and refused, the country guessed. */
+static void
+summary_notes(const char *input, const nudge_import_stats *s,
+    const char *guessed, const char *tz)
+{
+	if (s->dropped > 0)
+		warnx("%s: %ld row%s kept without a field that could not be "
+		    "read%s", input, s->dropped, s->dropped == 1 ? "" : "s",
+		    s->dropped > SHOWN_REJECTS ? " (the first 10 are shown)" :
+		    " (shown above)");
+	if (s->no_cc > 0) {
+		char hint[128] = "";
+
+		if (s->no_cc_il * 100 / s->no_cc >= 90)
+			snprintf(hint, sizeof hint, " (the file looks Israeli: "
+			    "%ld%% start with 05)", s->no_cc_il * 100 / s->no_cc);
+		else if (s->no_cc_us * 100 / s->no_cc >= 90)
+			snprintf(hint, sizeof hint, " (the file looks North "
+			    "American: %ld%% have 10 digits)",
+			    s->no_cc_us * 100 / s->no_cc);
+		warnx("%s: %ld phone%s without a country code kept out: set "
+		    "default_country in the config%s", input, s->no_cc,
+		    s->no_cc == 1 ? "" : "s", hint);
+	}
+	if (s->consents > 0)
+		warnx("%s: %ld consent record%s written", input, s->consents,
+		    s->consents == 1 ? "" : "s");
+	if (s->stale > 0) {
+		char t[32];
+
+		nudge_time_format(s->stale_at, t, sizeof t);
+		t[10] = '\0';
+		warnx("%s: %ld subscribe%s not applied: unsubscribed later "
+		    "(%s, %s)", input, s->stale, s->stale == 1 ? "" : "s",
+		    s->stale_source, t);
+	}
+	if (guessed != NULL)
+		warnx("%s: default_country not set: took %s from the time "
+		    "zone %s", input, guessed, tz);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *input;
+	const char *input, *guessed = NULL, *fname = NULL, *fwhat;
+	char how[64] = "";
+	size_t i;
 	const char **lists = NULL, **maps = NULL, **tmp;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
@@ -95,11 +176,38 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "hk:l:m:nr:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "d:f:hk:l:m:nr:u:",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {
+		case 'd':
+			o.delimiter = delimiter(optarg);
+			break;
+		case 'f':
+			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
+				if (strcmp(fname, optarg) == 0)
+					break;
+			if (fname == NULL || strcmp(fname, optarg) != 0)
+				nudge_cli_usage(&cli, "--format: see nudge "
+				    "import-list --formats");
+			o.format = optarg;
+			break;
+		case 'u':
+			if (strcmp(optarg, "all") == 0)
+				o.update = NUDGE_UPDATE_ALL;
+			else if (strcmp(optarg, "blanks") == 0)
+				o.update = NUDGE_UPDATE_BLANKS;
+			else if (strcmp(optarg, "none") == 0)
+				o.update = NUDGE_UPDATE_NONE;
+			else
+				nudge_cli_usage(&cli, "--update: expected all, "
+				    "blanks or none");
+			break;
+		case OPT_FORMATS:
+			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
+				printf("%-18s %s\n", fname, fwhat);
+			return 0;
 		case 'k':
 			if (strcmp(optarg, "phone") == 0)
 				o.key_phone = 1;
@@ -160,9 +268,13 @@ main(int argc, char **argv)
 	o.lists = lists;
 	o.maps = maps;
 	o.country = cli.cfg.default_country;
+	if (cli.cfg.default_country[0] == '\0' && (guessed =
+	    nudge_phone_country_of_tz(cli.cfg.policy.quiet_tz)) != NULL)
+		o.country = guessed;
 	o.now = (int64_t)time(NULL);
 	o.on_header = on_header;
 	o.on_reject = on_reject;
+	o.on_drop = on_drop;
 	o.ctx = &rj;
 	rc = nudge_import_contacts(st, fp, &o, &stats, &ne);
 	if (rc == 0 && rj.fp != NULL && fflush(rj.fp) == EOF)
@@ -175,11 +287,20 @@ main(int argc, char **argv)
 			warnx("%s: %ld more rejected rows not shown (--rejects "
 			    "FILE keeps them all)", input,
 			    rj.shown - SHOWN_REJECTS);
+		if (strcmp(stats.encoding, "UTF-8") != 0 ||
+		    stats.delimiter != ',')
+			snprintf(how, sizeof how, "; read as %s, %s-separated",
+			    stats.encoding, stats.delimiter == '\t' ? "tab" :
+			    stats.delimiter == ';' ? "semicolon" : "comma");
+		if (strcmp(stats.format, "csv") != 0)
+			warnx("%s: recognised as a %s export", input,
+			    stats.format);
 		warnx("%s: read %ld, inserted %ld, updated %ld, unchanged %ld, "
-		    "rejected %ld; %ld list memberships added%s", input,
+		    "rejected %ld; %ld list memberships added%s%s", input,
 		    stats.read, stats.inserted, stats.updated, stats.unchanged,
-		    stats.rejected, stats.memberships,
+		    stats.rejected, stats.memberships, how,
 		    o.dry_run ? " (dry run: nothing written)" : "");
+		summary_notes(input, &stats, guessed, cli.cfg.policy.quiet_tz);
 		if (stats.rejected > 0)
 			rc = EX_DATAERR;
 	}

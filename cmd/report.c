@@ -1,9 +1,12 @@
-/* nudge-report: what campaigns did, as unique contacts and rates. */
+/* nudge-report: what campaigns did: messages, contacts, rates, revenue
+ * and cost. */
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -13,14 +16,16 @@
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day|bounce] [-c name] "
-    "[-f table|tsv|csv|json|html]\n"
-    "                    [-s time] [--until time] [--conversion type] [--window duration]\n"
+    "usage: nudge report [-b campaign|step|channel|day|bounce|link] [-c name]\n"
+    "                    [-f table|tsv|csv|json|html] [-s time] [--until time]\n"
+    "                    [--attribution last-touch|first-touch|any]\n"
+    "                    [--conversion type] [--tz zone] [--window duration]\n"
     "                    [--create] [--db file] [--config file]\n";
 
-enum { OPT_CONVERSION = 256, OPT_WINDOW, OPT_UNTIL };
+enum { OPT_CONVERSION = 256, OPT_WINDOW, OPT_UNTIL, OPT_ATTRIBUTION, OPT_TZ };
 
 static const struct option longopts[] = {
+	{ "attribution", required_argument, NULL, OPT_ATTRIBUTION },
 	{ "by", required_argument, NULL, 'b' },
 	{ "campaign", required_argument, NULL, 'c' },
 	NUDGE_CLI_OPT_CONFIG,
@@ -30,6 +35,7 @@ static const struct option longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	NUDGE_CLI_OPT_HELP,
 	{ "since", required_argument, NULL, 's' },
+	{ "tz", required_argument, NULL, OPT_TZ },
 	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
@@ -44,11 +50,12 @@ main(int argc, char **argv)
 	nudge_report_opts o = { 0 };
 	nudge_store *st;
 	nudge_err ne;
-	int ch, rc, html = 0;
+	const char *tz = NULL;
+	int ch, rc, html = 0, attr = 0;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "b:c:f:hs:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "b:c:f:hs:",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {
@@ -56,7 +63,7 @@ main(int argc, char **argv)
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
 				nudge_cli_usage(&cli,
 				    "--by: expected campaign, step, channel, "
-				    "day or bounce");
+				    "day, bounce or link");
 			break;
 		case 'c':
 			o.campaign = optarg;
@@ -76,6 +83,20 @@ main(int argc, char **argv)
 		case OPT_UNTIL:
 			o.until = nudge_cli_time(&cli, "--until", optarg);
 			o.has_until = 1;
+			break;
+		case OPT_ATTRIBUTION:
+			if (nudge_report_attribution_parse(optarg,
+			    &o.attribution) == -1)
+				nudge_cli_usage(&cli, "--attribution: expected "
+				    "last-touch, first-touch or any");
+			attr = 1;
+			break;
+		case OPT_TZ:
+			if (!nudge_tz_known(optarg))
+				nudge_cli_usage(&cli, "--tz: unknown time zone "
+				    "\"%.60s\"; expected a name such as "
+				    "Europe/Paris or UTC", optarg);
+			tz = optarg;
 			break;
 		case OPT_CONVERSION:
 			if (!nudge_is_name(optarg))
@@ -99,6 +120,28 @@ main(int argc, char **argv)
 		nudge_cli_usage(&cli, "--by does not go with --format html: the "
 		    "page shows every grouping");
 	st = nudge_cli_store(&cli, 0);
+	/* the config's report: settings, where no option says otherwise */
+	if (o.conversion == NULL)
+		o.conversion = cli.cfg.report.conversion;
+	o.value = cli.cfg.report.value;
+	o.currency = cli.cfg.report.currency;
+	o.nprices = cli.cfg.report.nprices;
+	o.price_channel = cli.cfg.report.price_channel;
+	o.price = cli.cfg.report.price;
+	if (tz == NULL)
+		tz = cli.cfg.report.timezone != NULL ?
+		    cli.cfg.report.timezone : cli.cfg.policy.quiet_tz;
+	/* SQLite's 'localtime' reads TZ: days are this zone's */
+	if (tz != NULL && strcmp(tz, "UTC") != 0) {
+		if (setenv("TZ", tz, 1) == -1)
+			err(EX_OSERR, "setenv");
+		tzset();
+		o.local_days = 1;
+	}
+	if (attr && o.attribution == NUDGE_ATTR_ANY && !html)
+		warnx("attribution any: a conversion counts for every group "
+		    "that sent its contact a message within the window before "
+		    "it, so totals across groups may count it more than once");
 	if (html)
 		rc = nudge_report_html(st, &o, NULL, stdout, &ne);
 	else

@@ -146,7 +146,8 @@ main(int argc, char **argv)
 	char *expr;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "cf:h", longopts, NULL)) != -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "cf:h",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {

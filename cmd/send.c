@@ -59,40 +59,40 @@ struct out {
 	long done;
 	off_t total;        /* stdin's size when it is a file, else 0 */
 	struct timespec t0, last;
-	struct {            /* skips counted by the reason's first words */
-		char what[48];
-		long n;
-	} why[16];
-	size_t nwhy;
+	char why[160];      /* the detail of the first skip */
 };
 
-/* Counts a skip under its reason's class: the text before " (" or ":"
- * ("unsubscribed", "frequency cap", "no email address"). */
-static void
-count_skip(struct out *o, const char *detail)
+/* The class of the run's skips when every line read was skipped, all
+ * of one class, and not one the policy or the configuration chose
+ * (consent, a cap, the exclusion, sunset, a step with no transport: a
+ * run's business, not bad data); else NUDGE_SKIP_NONE. */
+static enum nudge_skip
+one_skip(const nudge_send_stats *s)
 {
-	size_t i, n = strcspn(detail, "(:");
+	enum nudge_skip c = NUDGE_SKIP_NONE;
+	int i;
 
-	while (n > 0 && detail[n - 1] == ' ')
-		n--;
-	if (n >= sizeof o->why[0].what)
-		n = sizeof o->why[0].what - 1;
-	for (i = 0; i < o->nwhy; i++)
-		if (strlen(o->why[i].what) == n &&
-		    strncmp(o->why[i].what, detail, n) == 0)
-			break;
-	if (i == o->nwhy) {
-		if (o->nwhy == sizeof o->why / sizeof o->why[0]) {
-			detail = "other";
-			n = 5;
-			i = o->nwhy - 1;
-		} else {
-			o->nwhy++;
+	if (s->read == 0 || s->skipped != s->read)
+		return NUDGE_SKIP_NONE;
+	for (i = 1; i < NUDGE_SKIP__N; i++)
+		if (s->skips[i] > 0) {
+			if (c != NUDGE_SKIP_NONE)
+				return NUDGE_SKIP_NONE;
+			c = (enum nudge_skip)i;
 		}
-		memcpy(o->why[i].what, detail, n);
-		o->why[i].what[n] = '\0';
+	switch (c) {
+	case NUDGE_SKIP_UNSUBSCRIBED:
+	case NUDGE_SKIP_BOUNCED:
+	case NUDGE_SKIP_COMPLAINED:
+	case NUDGE_SKIP_NO_CONSENT:
+	case NUDGE_SKIP_EXCLUDED:
+	case NUDGE_SKIP_CAP:
+	case NUDGE_SKIP_SUNSET:
+	case NUDGE_SKIP_NO_TRANSPORT:
+		return NUDGE_SKIP_NONE;
+	default:
+		return c;
 	}
-	o->why[i].n++;
 }
 
 static nudge_cli cli;
@@ -174,8 +174,9 @@ on_result(void *arg, const nudge_send_result *r)
 {
 	struct out *o = arg;
 
-	if (strcmp(r->status, "skipped") == 0)
-		count_skip(o, r->detail != NULL ? r->detail : "");
+	if (r->skip != NUDGE_SKIP_NONE && o->why[0] == '\0')
+		snprintf(o->why, sizeof o->why, "%s", r->detail != NULL ?
+		    r->detail : "");
 	if (o->json) {
 		printf("{\"line\":%ld,\"input\":", r->line);
 		put_json(r->input);
@@ -215,10 +216,12 @@ main(int argc, char **argv)
 	nudge_store *st;
 	nudge_err ne;
 	char *end;
+	enum nudge_skip one;
 	int ch, rc, again = 0;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "c:hnt:", longopts, NULL)) != -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "c:hnt:",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {
@@ -341,15 +344,17 @@ main(int argc, char **argv)
 		    stats.sent, stats.skipped, stats.duplicate, stats.bounced,
 		    stats.failed, stats.tempfail, stats.unknown,
 		    stats.held > 0 ? ", held " : "", stats.held);
-	if (out.nwhy > 0 && so.campaign == NULL) {
+	if (stats.skipped > 0 && so.campaign == NULL) {
 		/* trigger lines: many campaigns, so the reasons in sum */
 		char line[1024];
-		size_t i, len = 0;
+		size_t len = 0;
+		int i;
 
-		for (i = 0; i < out.nwhy && len < sizeof line; i++)
-			len += (size_t)snprintf(line + len, sizeof line - len,
-			    "%s%ld %s", i > 0 ? ", " : "", out.why[i].n,
-			    out.why[i].what);
+		for (i = 0; i < NUDGE_SKIP__N && len < sizeof line; i++)
+			if (stats.skips[i] > 0)
+				len += (size_t)snprintf(line + len, sizeof line -
+				    len, "%s%ld %s", len > 0 ? ", " : "",
+				    stats.skips[i], nudge_skip_name(i));
 		warnx("skipped: %s", line);
 	}
 	if (stats.segments > 0 && stats.tracked_segments > 0)
@@ -382,6 +387,19 @@ main(int argc, char **argv)
 		warnx("%s", ne.msg);
 	else if (stats.tempfail > 0 || again)
 		rc = EX_TEMPFAIL;
+	else if ((one = one_skip(&stats)) != NUDGE_SKIP_NONE) {
+		/* a template, a segment or a channel that fits no one:
+		 * cron must hear of it (the policy's skips are its job) */
+		const char *name = nudge_skip_name(one);
+
+		if (strncmp(out.why, name, strlen(name)) == 0)
+			warnx("every contact skipped (%ld), all for one "
+			    "reason: %s", stats.skipped, out.why);
+		else
+			warnx("every contact skipped (%ld), all for one "
+			    "reason: %s: %s", stats.skipped, name, out.why);
+		rc = EX_DATAERR;
+	}
 	nudge_cli_close(&cli);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "campaign.h"
 #include "cli.h"
+#include "contact.h"
 #include "clock.h"
 #include "config.h"
 #include "names.h"
@@ -99,6 +100,30 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 	return first;
 }
 
+/* Every field the steps' templates name must be one a contact can have
+ * (contact.h, as send refuses them): the first unknown one of each
+ * template is printed.  Returns 0 or the first error's code. */
+static int
+check_fields(nudge_campaign **cs, int n, nudge_store *st)
+{
+	nudge_err e;
+	nudge_tpl *t;
+	size_t k;
+	int i, rc, first = 0;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < cs[i]->nsteps; k++) {
+			if (nudge_tpl_load(cs[i]->steps[k].tpl, &t, &e) != 0)
+				continue;  /* load_all said why */
+			if ((rc = nudge_contact_tpl_check(st, t, &e)) != 0) {
+				warnx("%s", e.msg);
+				first = first != 0 ? first : rc;
+			}
+			nudge_tpl_free(t);
+		}
+	return first;
+}
+
 /* Every name the campaigns' expressions use must be known (names.h):
  * the first unknown one of each file is printed.  nostore, when not
  * NULL, says why there is no store (--check without one).  Returns 0 or
@@ -155,7 +180,8 @@ main(int argc, char **argv)
 	int ch, i, n, rc, check = 0, explain = 0;
 
 	nudge_cli_init(&cli, usage_text);
-	while ((ch = getopt_long(argc, argv, "hj:n", longopts, NULL)) != -1) {
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hj:n",
+	    longopts)) != -1) {
 		if (nudge_cli_option(&cli, ch, optarg))
 			continue;
 		switch (ch) {
@@ -202,8 +228,11 @@ main(int argc, char **argv)
 	} else {
 		st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
 	}
-	if ((rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg :
-	    NULL)) != 0 || check) {
+	rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg : NULL);
+	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&
+	    rc == 0)
+		rc = i;
+	if (rc != 0 || check) {
 		nudge_cli_close(&cli);
 		goto done;
 	}

@@ -108,7 +108,10 @@ expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst,
 	*col = n->col + (n->plain ? 0 : 1);
 	rc = nudge_seg_compile_ctx(NULL, NULL, *dst, 0, &ctx, &seg, &e);
 	if (rc != 0) {
-		long ecol = *col + (long)seg.err_col - 1;
+		long eline, ecol;
+
+		/* a folded (>-) audience: its own line and column */
+		nudge_yaml_pos(n, seg.err_off, &eline, &ecol);
 
 		/* "column N: why": the file's column replaces it */
 		msg = strncmp(e.msg, "column ", 7) == 0 && strchr(e.msg, ':') !=
@@ -116,7 +119,7 @@ expr(struct rd *r, const nudge_ynode *n, const char *where, char **dst,
 		nudge_seg_free(&seg);
 		if (rc != EX_USAGE)
 			return nudge_errf(r->err, rc, "%s", e.msg);
-		return bad(r, n->line, ecol, where, "%s", msg);
+		return bad(r, eline, ecol, where, "%s", msg);
 	}
 	nudge_seg_free(&seg);
 	return 0;
@@ -163,6 +166,17 @@ exprs(const nudge_campaign *c, struct where *w)
 	return n;
 }
 
+/* Where name u of expression w is in the file: its own line and column
+ * in a folded (>-) expression too. */
+static void
+where_in(struct rd *r, const struct where *w, const nudge_seg_name *u,
+    long *line, long *col)
+{
+	*line = w->line;
+	*col = w->col + (long)u->col - 1;
+	nudge_yaml_find_pos(r->path, w->line, w->col, u->off, line, col);
+}
+
 /*
  * `step "ID"` of this campaign (alone, or after its own campaign "NAME")
  * must name one of its steps, and not, in a step's condition, the step
@@ -182,6 +196,7 @@ check_steps(struct rd *r)
 	const char **ids;
 	size_t i, j, n;
 	char b[100], h[100];
+	long el, ec;
 	int rc = 0;
 
 	w = calloc(2 + 2 * c->nsteps, sizeof *w);
@@ -212,14 +227,14 @@ check_steps(struct rd *r)
 				if (best != NULL)
 					snprintf(h, sizeof h, "; did you mean "
 					    "\"%s\"?", best);
-				rc = bad(r, w[i].line, w[i].col +
-				    (long)u->col - 1, w[i].what, "no step %s "
+				where_in(r, &w[i], u, &el, &ec);
+				rc = bad(r, el, ec, w[i].what, "no step %s "
 				    "in this campaign%s", qv(b, sizeof b,
 				    u->name), best != NULL ? h : "");
 			} else if (w[i].self != NULL &&
 			    strcmp(u->name, w[i].self->id) == 0) {
-				rc = bad(r, w[i].line, w[i].col +
-				    (long)u->col - 1, w[i].what, "step %s "
+				where_in(r, &w[i], u, &el, &ec);
+				rc = bad(r, el, ec, w[i].what, "step %s "
 				    "names itself: its events cannot exist "
 				    "before it is sent", qv(b, sizeof b,
 				    u->name));

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <err.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "util.h"
 
 void
 nudge_cli_init(nudge_cli *c, const char *usage)
@@ -43,6 +45,98 @@ nudge_cli_time(const nudge_cli *c, const char *opt, const char *arg)
 		    "as 2026-11-01 or 2026-11-01T09:00:00Z)", opt,
 		    nudge_quote(q, sizeof q, arg, strlen(arg)));
 	return t;
+}
+
+/* The known long option closest to the unknown --word[=value] */
+static const char *
+closest_long(const char *word, const struct option *longopts)
+{
+	const char *cands[128];
+	char w[65];
+	size_t n = 0, len = strcspn(word, "=");
+
+	if (len >= sizeof w)
+		return NULL;
+	memcpy(w, word, len);
+	w[len] = '\0';
+	for (; longopts != NULL && longopts->name != NULL && n < 128;
+	    longopts++)
+		cands[n++] = longopts->name;
+	cands[n < 128 ? n++ : 127] = "version";
+	return nudge_closest(w, cands, n);
+}
+
+void
+nudge_cli_version(void)
+{
+	printf("%s %s\n", program_invocation_short_name, NUDGE_VERSION);
+	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
+}
+
+int
+nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
+    const char *shortopts, const struct option *longopts)
+{
+	char sub[80] = "", opts[128];
+	const char *arg, *best, *prefix[2] = { NULL, NULL };
+	const struct option *lo;
+	int ch, i, prev, len, nmatch;
+
+	if (!c->scanned) {
+		c->scanned = 1;
+		/* for shell completion (completion/): the long options */
+		if (argc == 2 && strcmp(argv[1], "--list-options") == 0) {
+			for (lo = longopts; lo != NULL && lo->name != NULL; lo++)
+				printf("--%s\n", lo->name);
+			printf("--version\n");
+			exit(fflush(stdout) == EOF ? EX_IOERR : 0);
+		}
+		for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+			if (strcmp(argv[i], "--version") == 0)
+				nudge_cli_version();
+	}
+	/* ':' first: a missing value is told apart from an unknown
+	 * option; opterr off: the words are ours */
+	snprintf(opts, sizeof opts, ":%s", shortopts);
+	opterr = 0;
+	prev = optind;
+	ch = getopt_long(argc, argv, opts, longopts, NULL);
+	if (ch != '?' && ch != ':')
+		return ch;
+	/* a subcommand's argv[0] is its word ("add"), not the program */
+	if (argv[0] != NULL && strchr(argv[0], '/') == NULL &&
+	    strncmp(argv[0], "nudge", 5) != 0)
+		snprintf(sub, sizeof sub, "%.60s: ", argv[0]);
+	/* the element getopt stopped at: the one before optind, unless a
+	 * cluster of short options (-nx) is still being read */
+	arg = optind > prev && optind - 1 < argc ? argv[optind - 1] :
+	    prev < argc ? argv[prev] : "";
+	if (ch == ':') {
+		if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+			nudge_cli_usage(c, "%soption -%c needs a value", sub,
+			    optopt);
+		nudge_cli_usage(c, "%soption %.*s needs a value", sub,
+		    (int)strcspn(arg, "="), arg);
+	}
+	if (strncmp(arg, "--", 2) != 0)
+		nudge_cli_usage(c, "%sunknown option -%c", sub, optopt);
+	if (optopt != 0)
+		nudge_cli_usage(c, "%soption %.*s takes no value", sub,
+		    (int)strcspn(arg, "="), arg);
+	len = (int)strcspn(arg, "=");
+	for (lo = longopts, nmatch = 0; lo != NULL && lo->name != NULL; lo++)
+		if (strncmp(lo->name, arg + 2, (size_t)len - 2) == 0 &&
+		    nmatch++ < 2)
+			prefix[nmatch - 1] = lo->name;
+	if (nmatch > 1)
+		nudge_cli_usage(c, "%soption %.*s is ambiguous: --%s, --%s%s",
+		    sub, len, arg, prefix[0], prefix[1], nmatch > 2 ?
+		    ", ..." : "");
+	if ((best = closest_long(arg + 2, longopts)) != NULL)
+		nudge_cli_usage(c, "%sunknown option %.*s; did you mean --%s?",
+		    sub, (int)strcspn(arg, "="), arg, best);
+	nudge_cli_usage(c, "%sunknown option %.*s", sub,
+	    (int)strcspn(arg, "="), arg);
 }
 
 int

@@ -41,6 +41,7 @@ typedef struct nudge_cli {
 	nudge_config cfg;       /* after nudge_cli_config */
 	int loaded;
 	nudge_store *st;        /* after nudge_cli_store */
+	int scanned;            /* argv was looked at for --version */
 } nudge_cli;
 
 /* Starts c for a command whose usage text is usage; now is the wall
@@ -56,6 +57,24 @@ void nudge_cli_usage(const nudge_cli *c, const char *why, ...)
  * stdout and exits 0; a bad --now is a usage error) and returns 1;
  * returns 0 for any other ch, which is the command's. */
 int nudge_cli_option(nudge_cli *c, int ch, const char *arg);
+
+/*
+ * getopt_long for a command: returns the next option as getopt_long
+ * does, with the command's messages instead of getopt's.  --version,
+ * anywhere before "--", prints "nudge-NAME VERSION" and exits 0 (no
+ * command's table needs an entry for it); --list-options alone prints
+ * the long options, one a line, for shell completion, and exits 0.  An unknown option or a
+ * missing value is said in one line naming the option (and, when the
+ * command's argv[0] is a subcommand such as "add", that word), an
+ * unknown long option followed by the closest known one ("did you mean
+ * --format?"), then the usage; exits 64.  So a command's `default:`
+ * is reached only for an option in its tables that it does not handle.
+ */
+/* Prints "nudge-NAME VERSION" on stdout and exits 0. */
+void nudge_cli_version(void) __attribute__((noreturn));
+
+int nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
+    const char *shortopts, const struct option *longopts);
 
 /* Parses arg, the value of option opt ("--since"), as a time (ISO 8601,
  * nudge_time_parse), or exits 64 saying so in the one wording. */

@@ -1,8 +1,11 @@
 /* clock: ISO 8601 times and durations. */
 #include "clock.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -86,6 +89,9 @@ nudge_time_parse(const char *s, int64_t *out)
 		}
 		if (h > 23 || mi > 59 || sec > 60)
 			return -1;
+		/* "2026-11-24 14:03:12 +0200", as Shopify writes it */
+		if (*p == ' ' && (p[1] == '+' || p[1] == '-'))
+			p++;
 		if (*p == 'Z' || *p == 'z') {
 			p++;
 		} else if (*p == '+' || *p == '-') {
@@ -142,4 +148,23 @@ nudge_time_format(int64_t t, char *buf, unsigned long len)
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, "@%lld", (long long)t);
 	return buf;
+}
+
+int
+nudge_tz_known(const char *name)
+{
+	const char *dir = getenv("TZDIR"), *p;
+	char file[512];
+	struct stat sb;
+
+	if (strcmp(name, "UTC") == 0)
+		return 1;
+	if (dir == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL)
+			return 0;
+	return *name != '\0' && *name != '/' && strstr(name, "..") == NULL &&
+	    (size_t)snprintf(file, sizeof file, "%s/%s", dir, name) <
+	    sizeof file && stat(file, &sb) == 0 && S_ISREG(sb.st_mode);
 }

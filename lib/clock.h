@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 /* Parses YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.frac]] with Z, +HH:MM, +HHMM or
- * nothing (UTC) after it (a space may stand for the T), or @SECONDS.
+ * nothing (UTC) after it (a space may stand for the T, and one may come
+ * before the offset), or @SECONDS.
  * Rejects impossible dates (2024-02-30).  Returns 0, or -1. */
 int nudge_time_parse(const char *s, int64_t *out);
 
@@ -16,5 +17,9 @@ int nudge_duration_parse(const char *s, int64_t *out);
 
 /* Writes t as 2026-11-01T09:30:00Z into buf (at least 32 bytes). */
 char *nudge_time_format(int64_t t, char *buf, unsigned long len);
+
+/* Whether name is UTC or an Olson time zone this system has ($TZDIR or
+ * /usr/share/zoneinfo): 1 or 0. */
+int nudge_tz_known(const char *name);
 
 #endif

@@ -739,6 +739,123 @@ read_bounces(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	return 0;
 }
 
+/* report: the zone of --by day, the conversion, its value and currency,
+ * and the price of a message per channel. */
+static int
+read_report(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char P[] = "report: ";
+	nudge_report_cfg *c = &r->cfg->report;
+	char b[64], *e;
+	size_t i, j;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		if (strcmp(n->key, "timezone") == 0)
+			rc = set_tz(r, n, P, &c->timezone, err);
+		else if (strcmp(n->key, "conversion") == 0) {
+			if ((rc = want_text(r, n, P, err)) == 0 &&
+			    (!nudge_is_name(n->value) ||
+			    strchr(n->value, '-') != NULL))
+				rc = badf(r, n, P, err, "expected an event type "
+				    "such as purchase, not %s", q(b, sizeof b, n));
+			if (rc == 0)
+				rc = set_text(r, n, P, &c->conversion, err);
+		} else if (strcmp(n->key, "value") == 0) {
+			if ((rc = want_text(r, n, P, err)) == 0 &&
+			    !nudge_is_name(n->value))
+				rc = badf(r, n, P, err, "expected a prop name such "
+				    "as total, not %s", q(b, sizeof b, n));
+			if (rc == 0)
+				rc = set_text(r, n, P, &c->value, err);
+		} else if (strcmp(n->key, "currency") == 0) {
+			if ((rc = want_text(r, n, P, err)) == 0 &&
+			    (strlen(n->value) != 3 ||
+			    !isalpha((unsigned char)n->value[0]) ||
+			    !isalpha((unsigned char)n->value[1]) ||
+			    !isalpha((unsigned char)n->value[2])))
+				rc = badf(r, n, P, err, "expected a three-letter "
+				    "currency code such as EUR or ILS, not %s",
+				    q(b, sizeof b, n));
+			if (rc == 0 && (rc = set_text(r, n, P, &c->currency,
+			    err)) == 0)
+				for (j = 0; j < 3; j++)
+					c->currency[j] = (char)toupper(
+					    (unsigned char)c->currency[j]);
+		} else if (strcmp(n->key, "price") == 0) {
+			static const char PP[] = "report: price: ";
+
+			if ((rc = want_map(r, n, P, err)) != 0)
+				return rc;
+			for (j = 0; j < c->nprices; j++)
+				free(c->price_channel[j]);
+			free(c->price_channel);
+			free(c->price);
+			c->nprices = 0;
+			if ((c->price_channel = calloc(n->n + 1,
+			    sizeof *c->price_channel)) == NULL ||
+			    (c->price = calloc(n->n + 1, sizeof *c->price)) ==
+			    NULL)
+				return oom(err);
+			for (j = 0; j < n->n; j++) {
+				const nudge_ynode *k = n->kids[j];
+				double v;
+
+				if ((rc = want_text(r, k, PP, err)) != 0)
+					return rc;
+				v = strtod(k->value, &e);
+				if (e == k->value || *e != '\0' || !(v >= 0 &&
+				    v < 1e9))
+					return badf(r, k, PP, err, "expected a "
+					    "price such as 0.0075, not %s",
+					    q(b, sizeof b, k));
+				if ((c->price_channel[j] = strdup(k->key)) ==
+				    NULL)
+					return oom(err);
+				c->price[j] = v;
+				c->nprices++;
+			}
+		} else
+			rc = unknown(r, n, P, err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* consent: {email: opt-out, sms: opt-in, push: opt-in} */
+static int
+read_consent(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	static const char *const chans[] = { "email", "sms", "push" };
+	size_t i, k;
+	int rc;
+
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+
+		for (k = 0; k < 3; k++)
+			if (strcmp(n->key, chans[k]) == 0)
+				break;
+		if (k == 3)
+			return badf(r, n, "consent: ", err, "not a channel "
+			    "(email, sms or push)");
+		if (n->kind != NUDGE_Y_SCALAR || (strcmp(n->value, "opt-in") !=
+		    0 && strcmp(n->value, "opt-out") != 0))
+			return badf(r, n, "consent: ", err, "expected opt-in "
+			    "(no consent record means no) or opt-out (it "
+			    "means yes)");
+		r->cfg->consent_optin[k] = strcmp(n->value, "opt-in") == 0;
+	}
+	return 0;
+}
+
 static int
 read_policy(struct rd *r, const nudge_ynode *m, nudge_err *err)
 {
@@ -930,8 +1047,16 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	memset(&r, 0, sizeof r);
 	r.path = cfg->path;
 	r.cfg = cfg;
-	if ((rc = nudge_yaml_load(cfg->path, &root, err)) != 0)
+	if ((rc = nudge_yaml_load(cfg->path, &root, err)) != 0) {
+		/* "config file /x/y.yaml: No such file or directory": a
+		 * bare path would not say which file was looked for */
+		if (rc == EX_NOINPUT && err != NULL) {
+			nudge_err e = *err;
+
+			nudge_errf(err, rc, "config file %s", e.msg);
+		}
 		goto fail;
+	}
 	if (root->kind != NUDGE_Y_MAP) {
 		rc = nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: expected a map of "
 		    "settings", cfg->path, root->line, root->col);
@@ -978,8 +1103,14 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		} else if (strcmp(n->key, "policy") == 0) {
 			if ((rc = read_policy(&r, n, err)) != 0)
 				goto fail;
+		} else if (strcmp(n->key, "consent") == 0) {
+			if ((rc = read_consent(&r, n, err)) != 0)
+				goto fail;
 		} else if (strcmp(n->key, "bounces") == 0) {
 			if ((rc = read_bounces(&r, n, err)) != 0)
+				goto fail;
+		} else if (strcmp(n->key, "report") == 0) {
+			if ((rc = read_report(&r, n, err)) != 0)
 				goto fail;
 		} else if (strcmp(n->key, "event_types") == 0) {
 			if ((rc = read_names(&r, n, 1, &cfg->event_types,
@@ -998,6 +1129,8 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	if ((rc = check_secret_mode(&r, err)) != 0)
 		goto fail;
 	nudge_yaml_free(root);
+	/* segments of this process compile `subscribed CH` by it */
+	nudge_seg_set_consent(cfg->consent_optin);
 	return 0;
 fail:
 	nudge_yaml_free(root);
@@ -1068,6 +1201,14 @@ nudge_config_free(nudge_config *cfg)
 	wipe(cfg->tracking.secret);
 	free(cfg->policy.quiet_tz);
 	free(cfg->policy.exclude);
+	free(cfg->report.timezone);
+	free(cfg->report.conversion);
+	free(cfg->report.value);
+	free(cfg->report.currency);
+	for (size_t i = 0; i < cfg->report.nprices; i++)
+		free(cfg->report.price_channel[i]);
+	free(cfg->report.price_channel);
+	free(cfg->report.price);
 	http_free(&cfg->sms);
 	http_free(&cfg->push);
 	for (size_t i = 0; i < cfg->nevent_types; i++)

@@ -91,6 +91,22 @@ typedef struct nudge_bounce_cfg {
 				   channel; default 0.02 */
 } nudge_bounce_cfg;
 
+/* report: what nudge report counts as money and in which day. */
+typedef struct nudge_report_cfg {
+	char *timezone;         /* an Olson name for --by day; NULL: the
+				   policy's quiet hours zone, else UTC */
+	char *conversion;       /* the conversion event type; NULL: purchase */
+	char *value;            /* the prop holding a conversion's value;
+				   NULL: total */
+	char *currency;         /* ISO 4217 code, upper case, or NULL: a
+				   conversion whose `currency` prop names
+				   another is left out of revenue */
+	size_t nprices;         /* price: per channel, of one message (one
+				   segment for sms) */
+	char **price_channel;
+	double *price;
+} nudge_report_cfg;
+
 typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
 	char *db;                 /* `db:`, resolved against the file's
@@ -102,6 +118,7 @@ typedef struct nudge_config {
 	nudge_tracking_cfg tracking;
 	nudge_policy_cfg policy;
 	nudge_bounce_cfg bounces;
+	nudge_report_cfg report;
 	char **event_types;       /* `event_types:`, the business's own
 				     types, known before their first event
 				     (names.h); nevent_types of them */
@@ -109,10 +126,15 @@ typedef struct nudge_config {
 	char **event_channels;    /* `event_channels:`, channels of imported
 				     events beyond email, sms and push */
 	size_t nevent_channels;
+	int consent_optin[3];     /* `consent:` per channel (email, sms,
+				     push): 1 opt-in, a contact with no
+				     consent record may not be sent
+				     marketing; 0 opt-out (the default) */
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml
- * (~/.config/...).  A missing default file is no error (all defaults);
+ * (~/.config/...), and hands its consent modes to the segment compiler
+ * (nudge_seg_set_consent) and so to the send policy.  A missing default file is no error (all defaults);
  * a named file that is missing is.  Unknown keys are errors naming
  * file:line:col; so is a secret written in a file that is readable by
  * group or others or not owned by the user.  No message ever holds a

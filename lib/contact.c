@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int
@@ -154,6 +155,57 @@ nudge_phone_in_country(const char *phone, const char *country)
 
 	return c != NULL && phone[0] == '+' &&
 	    strncmp(phone + 1, c->cc, strlen(c->cc)) == 0;
+}
+
+/* Time zones that belong to one country of the table above (the zones
+ * of several countries, like Europe/Brussels's neighbours, are theirs
+ * too, but a guess is only offered where it is that country's). */
+static const struct tz_country {
+	const char *tz, *iso;
+} tz_countries[] = {
+	{ "Asia/Jerusalem", "IL" }, { "Asia/Tel_Aviv", "IL" },
+	{ "Israel", "IL" }, { "America/New_York", "US" },
+	{ "America/Chicago", "US" }, { "America/Denver", "US" },
+	{ "America/Los_Angeles", "US" }, { "America/Phoenix", "US" },
+	{ "America/Anchorage", "US" }, { "Pacific/Honolulu", "US" },
+	{ "America/Detroit", "US" }, { "America/Boise", "US" },
+	{ "US/Eastern", "US" }, { "US/Central", "US" },
+	{ "US/Mountain", "US" }, { "US/Pacific", "US" },
+	{ "America/Toronto", "CA" }, { "America/Vancouver", "CA" },
+	{ "Europe/London", "GB" }, { "Europe/Berlin", "DE" },
+	{ "Europe/Paris", "FR" }, { "Europe/Madrid", "ES" },
+	{ "Europe/Rome", "IT" }, { "Europe/Amsterdam", "NL" },
+	{ "Europe/Brussels", "BE" }, { "Europe/Vienna", "AT" },
+	{ "Europe/Zurich", "CH" }, { "Europe/Stockholm", "SE" },
+	{ "Europe/Oslo", "NO" }, { "Europe/Copenhagen", "DK" },
+	{ "Europe/Helsinki", "FI" }, { "Europe/Warsaw", "PL" },
+	{ "Europe/Prague", "CZ" }, { "Europe/Budapest", "HU" },
+	{ "Europe/Lisbon", "PT" }, { "Europe/Dublin", "IE" },
+	{ "Europe/Athens", "GR" }, { "Europe/Bucharest", "RO" },
+	{ "Europe/Kyiv", "UA" }, { "Europe/Kiev", "UA" },
+	{ "Europe/Istanbul", "TR" }, { "Europe/Moscow", "RU" },
+	{ "Asia/Nicosia", "CY" }, { "Asia/Dubai", "AE" },
+	{ "Asia/Amman", "JO" }, { "Asia/Gaza", "PS" },
+	{ "Asia/Hebron", "PS" }, { "Africa/Cairo", "EG" },
+	{ "Africa/Johannesburg", "ZA" }, { "Asia/Kolkata", "IN" },
+	{ "Asia/Tokyo", "JP" }, { "Asia/Shanghai", "CN" },
+	{ "Australia/Sydney", "AU" }, { "Australia/Melbourne", "AU" },
+	{ "Pacific/Auckland", "NZ" }, { "America/Sao_Paulo", "BR" },
+	{ "America/Mexico_City", "MX" },
+	{ "America/Argentina/Buenos_Aires", "AR" },
+};
+
+const char *
+nudge_phone_country_of_tz(const char *tz)
+{
+	size_t i;
+
+	if (tz == NULL)
+		return NULL;
+	for (i = 0; i < sizeof tz_countries / sizeof tz_countries[0]; i++)
+		if (strcmp(tz_countries[i].tz, tz) == 0)
+			return tz_countries[i].iso;
+	return NULL;
 }
 
 int
@@ -359,4 +411,243 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 		return nudge_store_error(st, err, "create contact");
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
+}
+
+/* Whether some contact has key, by a scan of the contacts: what
+ * attr_keys says, for a writer that did not keep it. */
+static int
+attr_scan(nudge_store *st, const char *key, int *found, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* json_each compares the key as it is, whatever its characters (a
+	 * JSON path would have to quote dots and quotes); the EXISTS stops
+	 * at the first contact that has it */
+	if ((rc = nudge_store_prepare(st, &s, "SELECT EXISTS (SELECT 1 FROM "
+	    "contacts c, json_each(c.attrs) j WHERE c.attrs <> '{}' AND "
+	    "j.key = ?1)", err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*found = sqlite3_column_int(s, 0);
+		rc = 0;
+	} else {
+		rc = nudge_store_error(st, err, "attrs");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
+    nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*found = 0;
+	if ((rc = nudge_store_prepare(st, &s, "SELECT EXISTS (SELECT 1 FROM "
+	    "attr_keys WHERE key = ?1)", err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*found = sqlite3_column_int(s, 0);
+		rc = 0;
+	} else {
+		rc = nudge_store_error(st, err, "attr_keys");
+	}
+	sqlite3_finalize(s);
+	/* a miss is the error path: worth a scan to be sure */
+	if (rc == 0 && !*found)
+		rc = attr_scan(st, key, found, err);
+	return rc;
+}
+
+int
+nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
+    size_t n, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	/* a key known already costs one lookup; a new one is added when a
+	 * contact has it (the first one that does ends the scan: a column
+	 * left blank in every row costs a scan, and stays unknown) */
+	if ((rc = nudge_store_prepare(st, &s, "INSERT INTO attr_keys (key) "
+	    "SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM attr_keys WHERE "
+	    "key = ?1) AND EXISTS (SELECT 1 FROM contacts c, "
+	    "json_each(c.attrs) j WHERE c.attrs <> '{}' AND j.key = ?1)",
+	    err)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_bind_text(s, 1, keys[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = nudge_store_error(st, err, "attr_keys");
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
+    nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	nudge_buf b = { 0 };
+	size_t i, k = 0, off;
+	char **v;
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	if ((rc = nudge_store_prepare(st, &s, "SELECT key FROM attr_keys "
+	    "ORDER BY 1", err)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+
+		if (t != NULL && nudge_buf_add(&b, t, strlen(t) + 1) == -1) {
+			rc = -1;
+			break;
+		}
+		k += t != NULL;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = rc == -1 ? nudge_errf(err, EX_OSERR, "out of memory") :
+		    nudge_store_error(st, err, "attr_keys");
+		sqlite3_finalize(s);
+		nudge_buf_free(&b);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	/* the pointers, then the strings, in one block */
+	if ((v = malloc(k * sizeof *v + b.len + 1)) == NULL) {
+		nudge_buf_free(&b);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if (b.len > 0)
+		memcpy((char *)(v + k), b.s, b.len);
+	for (i = 0, off = 0; i < k; i++) {
+		v[i] = (char *)(v + k) + off;
+		off += strlen(v[i]) + 1;
+	}
+	nudge_buf_free(&b);
+	*keys = v;
+	*n = k;
+	return 0;
+}
+
+const char *const nudge_contact_tpl_fields[7] = { "id", "email", "phone",
+	"push_id", "first_name", "last_name", "unsubscribe_url" };
+
+struct tplcheck {
+	nudge_store *st;
+	nudge_err *err;
+	char **seen;          /* attrs keys found already */
+	size_t nseen;
+};
+
+/* The hint for an unknown field: "; did you mean "x"?", or "". */
+static void
+hint(struct tplcheck *c, const char *name, char *out, size_t outlen)
+{
+	const char **cands = NULL, *best = NULL;
+	char **keys = NULL, **full = NULL;
+	size_t nk = 0, i, nf = sizeof nudge_contact_tpl_fields /
+	    sizeof nudge_contact_tpl_fields[0];
+	nudge_err e;
+	int found;
+
+	out[0] = '\0';
+	/* {{city}} for {{attrs.city}} is too far for an edit distance */
+	if (strncmp(name, "attrs.", 6) != 0) {
+		char *a;
+
+		if (asprintf(&a, "attrs.%s", name) != -1) {
+			if (nudge_contact_attr_known(c->st, name, &found,
+			    &e) == 0 && found)
+				snprintf(out, outlen, "; did you mean \"%s\"?",
+				    a);
+			free(a);
+			if (out[0] != '\0')
+				return;
+		}
+	}
+	if (nudge_contact_attr_keys(c->st, &keys, &nk, &e) != 0)
+		nk = 0;
+	if ((cands = calloc(nf + nk, sizeof *cands)) != NULL &&
+	    (full = calloc(nk + 1, sizeof *full)) != NULL) {
+		for (i = 0; i < nf; i++)
+			cands[i] = nudge_contact_tpl_fields[i];
+		for (i = 0; i < nk; i++)
+			if (asprintf(&full[i], "attrs.%s", keys[i]) != -1)
+				cands[nf + i] = full[i];
+			else
+				full[i] = NULL;
+		best = nudge_closest(name, cands, nf + nk);
+		if (best != NULL)
+			snprintf(out, outlen, "; did you mean \"%s\"?", best);
+	}
+	for (i = 0; full != NULL && i < nk; i++)
+		free(full[i]);
+	free(full);
+	free(cands);
+	free(keys);
+}
+
+static int
+check_field(void *ctx, const char *name, int has_def, const char *where)
+{
+	struct tplcheck *c = ctx;
+	char h[200], **v;
+	size_t i;
+	int rc, found = 0;
+
+	(void)has_def;  /* a default for every contact is the same typo */
+	for (i = 0; i < sizeof nudge_contact_tpl_fields /
+	    sizeof nudge_contact_tpl_fields[0]; i++)
+		if (strcmp(name, nudge_contact_tpl_fields[i]) == 0)
+			return 0;
+	if (strncmp(name, "attrs.", 6) == 0 && name[6] != '\0') {
+		for (i = 0; i < c->nseen; i++)
+			if (strcmp(c->seen[i], name + 6) == 0)
+				return 0;
+		if ((rc = nudge_contact_attr_known(c->st, name + 6, &found,
+		    c->err)) != 0)
+			return rc;
+	}
+	if (found) {
+		if ((v = realloc(c->seen, (c->nseen + 1) * sizeof *v)) ==
+		    NULL || (v[c->nseen] = strdup(name + 6)) == NULL) {
+			if (v != NULL)
+				c->seen = v;
+			return nudge_errf(c->err, EX_OSERR, "out of memory");
+		}
+		c->seen = v;
+		c->nseen++;
+		return 0;
+	}
+	hint(c, name, h, sizeof h);
+	return nudge_errf(c->err, EX_DATAERR, "%s: unknown field \"%s\": "
+	    "not a contact column, nor an attrs key any contact has%s", where,
+	    name, h);
+}
+
+int
+nudge_contact_tpl_check(nudge_store *st, const nudge_tpl *t, nudge_err *err)
+{
+	struct tplcheck c = { st, err, NULL, 0 };
+	size_t i;
+	int rc;
+
+	rc = nudge_tpl_each_field(t, check_field, &c);
+	for (i = 0; i < c.nseen; i++)
+		free(c.seen[i]);
+	free(c.seen);
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "template.h"
 #include "util.h"
 
 /* Room for an E.164 number: '+', up to 15 digits, NUL. */
@@ -37,6 +38,10 @@ int nudge_phone_in_country(const char *phone, const char *country);
 /* True when nudge knows the country's calling code and trunk prefix. */
 int nudge_phone_country_known(const char *country);
 
+/* The country (ISO 3166 alpha-2) an Olson time zone is in, for the
+ * countries nudge knows phones of, or NULL ("Asia/Jerusalem" -> "IL"). */
+const char *nudge_phone_country_of_tz(const char *tz);
+
 /* What a contact reference looks like: "a@b.c" is an email, "+972..." or a
  * number with a leading 0 or with separators is a phone, plain digits are
  * an id. */
@@ -54,5 +59,45 @@ int nudge_contact_find(nudge_store *st, const char *ref, const char *country,
  * created_at = updated_at = now; sets *id.  Returns 0 or a code. */
 int nudge_contact_create(nudge_store *st, const char *ref,
     const char *country, int64_t now, int64_t *id, nudge_err *err);
+
+/*
+ * The attrs keys contacts have, kept in the store's attr_keys table (a
+ * key once imported stays known) so that a template's fields are checked
+ * without a scan of every contact's attrs (0.8 s a million).
+ *
+ * nudge_contact_attr_known sets *found to 1 when key is in attr_keys or,
+ * failing that, when a scan finds a contact that has it (a writer that
+ * did not keep the table; the scan ends at the first such contact), else
+ * 0.  Returns 0 or a store error.
+ *
+ * nudge_contact_attr_keys_note adds those of keys[0..n) that some contact
+ * has to attr_keys: every writer of contacts.attrs calls it in the
+ * transaction that wrote them.  A known key costs one lookup.  Returns 0
+ * or a store error.
+ *
+ * nudge_contact_attr_keys sets *keys to the known keys, sorted, *n of
+ * them, in one allocation (free(*keys) frees all): the candidates of a
+ * did-you-mean hint.  Returns 0, EX_OSERR or a store error.
+ */
+int nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
+    nudge_err *err);
+int nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
+    size_t n, nudge_err *err);
+int nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
+    nudge_err *err);
+
+/* The fields a template rendered for a contact may name (send.c's lookup
+ * supplies them): the columns id, email, phone, push_id, first_name,
+ * last_name, unsubscribe_url, and attrs.KEY for a KEY some contact has. */
+extern const char *const nudge_contact_tpl_fields[7];
+
+/* Refuses a template that names a field no contact can have: not one of
+ * nudge_contact_tpl_fields and not attrs.KEY with nudge_contact_attr_known
+ * (a typo such as {{frist_name}} would skip every contact, or with a
+ * default render the default for every one).  Returns 0, EX_DATAERR
+ * ("file:line:col: unknown field "frist_name" ...; did you mean
+ * "first_name"?"), or a store error. */
+int nudge_contact_tpl_check(nudge_store *st, const nudge_tpl *t,
+    nudge_err *err);
 
 #endif

@@ -3,8 +3,11 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fmt.h"
 
 #define BLOCK (64 * 1024)
 
@@ -15,6 +18,12 @@ struct nudge_csv {
 	char *block;         /* bytes read and not yet fed */
 	size_t bpos, blen;
 	int eof, first;
+	int delim;           /* the field separator; 0 until sniffed */
+	const char *enc;     /* "UTF-8" or the UTF-16 the file came in */
+	iconv_t cd;          /* UTF-16 to UTF-8, or (iconv_t)-1 */
+	char *raw;           /* UTF-16 bytes read and not yet transcoded */
+	size_t rawlen;
+	long long rawoff;    /* the file offset of raw[0], for messages */
 	long line_no;        /* the physical line being fed */
 	int in_record;
 	long start_line;
@@ -55,6 +64,7 @@ static void
 on_field(void *s, size_t len, void *data)
 {
 	struct nudge_csv *c = data;
+	size_t k;
 
 	if (c->oom)
 		return;
@@ -74,6 +84,11 @@ on_field(void *s, size_t len, void *data)
 		}
 		c->lens = l;
 		c->capf = cap;
+	}
+	/* the ' that nudge's CSV writer put before a formula cell */
+	if (s != NULL && (k = nudge_fmt_csv_unmark(s, len)) > 0) {
+		s = (char *)s + k;
+		len -= k;
 	}
 	c->off[c->nf] = c->data.len;
 	c->lens[c->nf] = len;
@@ -122,7 +137,144 @@ nudge_csv_open(nudge_csv **out, FILE *fp, const char *name, nudge_err *err)
 	c->fp = fp;
 	c->first = 1;
 	c->line_no = 1;
+	c->enc = "UTF-8";
+	c->cd = (iconv_t)-1;
 	*out = c;
+	return 0;
+}
+
+void
+nudge_csv_set_delimiter(nudge_csv *c, int delim)
+{
+	c->delim = delim;
+	if (delim != 0)
+		csv_set_delim(&c->p, (unsigned char)delim);
+}
+
+int
+nudge_csv_delimiter(const nudge_csv *c)
+{
+	return c->delim != 0 ? c->delim : ',';
+}
+
+const char *
+nudge_csv_encoding(const nudge_csv *c)
+{
+	return c->enc;
+}
+
+/* The separator the first line uses most outside quotes: comma,
+ * semicolon or tab (comma when none or on a tie, as RFC 4180 says).
+ * Looks at the first block only: a header longer than 64 KiB is
+ * comma-separated or named with --delimiter. */
+static int
+sniff(const char *s, size_t n)
+{
+	size_t i, comma = 0, semi = 0, tab = 0;
+	int q = 0;
+
+	for (i = 0; i < n && (q || s[i] != '\n'); i++) {
+		if (s[i] == '"')
+			q = !q;
+		else if (!q && s[i] == ',')
+			comma++;
+		else if (!q && s[i] == ';')
+			semi++;
+		else if (!q && s[i] == '\t')
+			tab++;
+	}
+	if (tab > comma && tab >= semi)
+		return '\t';
+	if (semi > comma)
+		return ';';
+	return ',';
+}
+
+/* Reads the next block of UTF-16 and transcodes it into c->block, *n
+ * bytes (0 at the end).  Returns 0, or a code with err set. */
+static int
+read_utf16(struct nudge_csv *c, size_t *n, nudge_err *err)
+{
+	size_t got, in_left, out_left;
+	char *in, *out;
+
+	/* raw holds BLOCK / 2 bytes: as UTF-8 that is at most 3/2 of it
+	 * (3 bytes for 2 of a BMP character, 4 for a surrogate pair's 4),
+	 * which fits the block. */
+	*n = 0;
+	got = fread(c->raw + c->rawlen, 1, BLOCK / 2 - c->rawlen, c->fp);
+	if (got == 0 && ferror(c->fp))
+		return nudge_errf(err, EX_IOERR, "%s: %s", c->name,
+		    strerror(errno));
+	c->rawlen += got;
+	if (c->rawlen == 0)
+		return 0;
+	in = c->raw;
+	in_left = c->rawlen;
+	out = c->block;
+	out_left = BLOCK;
+	if (iconv(c->cd, &in, &in_left, &out, &out_left) == (size_t)-1 &&
+	    (errno != EINVAL || got == 0)) {
+		/* EINVAL: a character cut at the block's end, kept for the
+		 * next read; at the end of the file it is a broken one. */
+		return nudge_errf(err, EX_DATAERR, "%s: byte %lld: not valid "
+		    "%s", c->name, c->rawoff + (long long)(in - c->raw),
+		    c->enc);
+	}
+	c->rawoff += (long long)(in - c->raw);
+	memmove(c->raw, in, in_left);
+	c->rawlen = in_left;
+	*n = BLOCK - out_left;
+	return 0;
+}
+
+/* Fills c->block with the next bytes of UTF-8 (c->blen of them, 0 at the
+ * end).  The first time, a UTF-8 BOM is dropped, a UTF-16 BOM switches to
+ * transcoding, and the separator is sniffed unless one was set.  Returns
+ * 0, or a code with err set. */
+static int
+fill(struct nudge_csv *c, nudge_err *err)
+{
+	size_t k = 0;
+	int rc;
+
+	c->bpos = 0;
+	if (c->first) {
+		unsigned char *b = (unsigned char *)c->block;
+
+		c->first = 0;
+		k = fread(c->block, 1, 3, c->fp);
+		if (k == 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0)
+			k = 0;
+		else if (k >= 2 && b[0] == 0xff && b[1] == 0xfe)
+			c->enc = "UTF-16LE";
+		else if (k >= 2 && b[0] == 0xfe && b[1] == 0xff)
+			c->enc = "UTF-16BE";
+		if (c->enc[3] != '-' || c->enc[4] != '8') {
+			if ((c->cd = iconv_open("UTF-8", c->enc)) ==
+			    (iconv_t)-1)
+				return nudge_errf(err, EX_OSERR, "%s: cannot "
+				    "read %s: %s", c->name, c->enc,
+				    strerror(errno));
+			if ((c->raw = malloc(BLOCK / 2)) == NULL)
+				return nudge_errf(err, EX_OSERR,
+				    "out of memory");
+			c->rawlen = k - 2;
+			memcpy(c->raw, c->block + 2, c->rawlen);
+			c->rawoff = 2;
+		}
+	}
+	if (c->cd != (iconv_t)-1) {
+		if ((rc = read_utf16(c, &c->blen, err)) != 0)
+			return rc;
+	} else {
+		c->blen = k + fread(c->block + k, 1, BLOCK - k, c->fp);
+		if (c->blen == 0 && ferror(c->fp))
+			return nudge_errf(err, EX_IOERR, "%s: %s", c->name,
+			    strerror(errno));
+	}
+	if (c->delim == 0 && c->blen > 0)
+		nudge_csv_set_delimiter(c, sniff(c->block, c->blen));
 	return 0;
 }
 
@@ -176,22 +328,15 @@ nudge_csv_next(nudge_csv *c, const nudge_csv_rec **rec, nudge_err *err)
 		size_t seg;
 
 		if (c->bpos == c->blen) {
+			int rc;
+
 			if (c->eof)
 				break;
-			c->blen = fread(c->block, 1, BLOCK, c->fp);
-			c->bpos = 0;
+			if ((rc = fill(c, err)) != 0)
+				return rc;
 			if (c->blen == 0) {
-				if (ferror(c->fp))
-					return nudge_errf(err, EX_IOERR, "%s: %s",
-					    c->name, strerror(errno));
 				c->eof = 1;
 				break;
-			}
-			if (c->first) {
-				c->first = 0;
-				if (c->blen >= 3 &&
-				    memcmp(c->block, "\xef\xbb\xbf", 3) == 0)
-					c->bpos = 3;
 			}
 			continue;
 		}
@@ -234,6 +379,9 @@ nudge_csv_close(nudge_csv *c)
 	if (c == NULL)
 		return;
 	csv_free(&c->p);
+	if (c->cd != (iconv_t)-1)
+		iconv_close(c->cd);
+	free(c->raw);
 	nudge_buf_free(&c->data);
 	free(c->off);
 	free(c->lens);
@@ -243,44 +391,45 @@ nudge_csv_close(nudge_csv *c)
 	free(c);
 }
 
-/* One field, quoted when it has to be. */
-static int
-write_field(FILE *fp, const char *s, size_t l)
-{
-	if (l == 0)
-		return 0;
-	/* A field starting with a UTF-8 BOM is quoted too: at the start of
-	 * a file a reader would take the BOM for the file's. */
-	if (strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || s[l - 1] == ' ' ||
-	    (l >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0))
-		return csv_fwrite(fp, s, l) != 0 ? -1 : 0;
-	return fwrite(s, 1, l, fp) != l ? -1 : 0;
-}
-
 int
 nudge_csv_write(FILE *fp, const char *const *f, const size_t *len, size_t n)
 {
+	nudge_buf b = { 0 };
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < n; i++) {
+	/* fmt.c's writer: quoting and formula cells as every CSV nudge
+	 * writes them */
+	for (i = 0; i < n && rc == 0; i++) {
 		const char *s = f[i] != NULL ? f[i] : "";
 
-		if ((i > 0 && putc(',', fp) == EOF) ||
-		    write_field(fp, s, len != NULL ? len[i] : strlen(s)) == -1)
-			return -1;
+		rc = (i > 0 ? nudge_buf_putc(&b, ',') : 0) |
+		    nudge_fmt_csv_field(&b, s, len != NULL ? len[i] :
+		    strlen(s));
 	}
-	return putc('\n', fp) == EOF ? -1 : 0;
+	if (rc == 0)
+		rc = nudge_buf_putc(&b, '\n');
+	if (rc == 0 && fwrite(b.s, 1, b.len, fp) != b.len)
+		rc = -1;
+	nudge_buf_free(&b);
+	return rc;
 }
 
 int
 nudge_csv_write_rejected(FILE *fp, const char *a, const char *b,
     const nudge_csv_rec *rec)
 {
-	if (write_field(fp, a, strlen(a)) == -1 || putc(',', fp) == EOF ||
-	    write_field(fp, b, strlen(b)) == -1)
-		return -1;
-	if (rec->n > 0 && putc(',', fp) == EOF)
-		return -1;
-	return nudge_csv_write(fp, (const char *const *)rec->f, rec->len,
-	    rec->n);
+	nudge_buf lead = { 0 };
+	int rc;
+
+	rc = nudge_fmt_csv_field(&lead, a, strlen(a)) |
+	    nudge_buf_putc(&lead, ',') |
+	    nudge_fmt_csv_field(&lead, b, strlen(b));
+	if (rc == 0 && rec->n > 0)
+		rc = nudge_buf_putc(&lead, ',');
+	if (rc == 0 && fwrite(lead.s, 1, lead.len, fp) != lead.len)
+		rc = -1;
+	nudge_buf_free(&lead);
+	return rc == 0 ? nudge_csv_write(fp, (const char *const *)rec->f,
+	    rec->len, rec->n) : -1;
 }

@@ -1,7 +1,8 @@
 /* csvin: streaming CSV over libcsv, one record at a time in constant
  * memory, with the physical line each record starts on, a UTF-8 BOM
- * skipped, CRLF or LF line ends, quoted newlines, and each field checked
- * for valid UTF-8. */
+ * skipped, UTF-16 (with a BOM) transcoded, the separator (comma,
+ * semicolon, tab) sniffed, CRLF or LF line ends, quoted newlines, and
+ * each field checked for valid UTF-8. */
 #ifndef NUDGE_CSVIN_H
 #define NUDGE_CSVIN_H
 
@@ -28,6 +29,15 @@ typedef struct nudge_csv nudge_csv;
 /* Reads from fp (not closed by nudge_csv_close); name is for messages. */
 int nudge_csv_open(nudge_csv **out, FILE *fp, const char *name,
     nudge_err *err);
+/* Sets the field separator (',', ';' or '\t'); without a call it is
+ * sniffed from the first line: the one of the three most used outside
+ * quotes, comma on a tie. */
+void nudge_csv_set_delimiter(nudge_csv *c, int delim);
+/* The separator in use (set, or sniffed once a record was read). */
+int nudge_csv_delimiter(const nudge_csv *c);
+/* "UTF-8", or "UTF-16LE"/"UTF-16BE" when the file began with that BOM
+ * (it is then transcoded to UTF-8 as it is read). */
+const char *nudge_csv_encoding(const nudge_csv *c);
 /* Returns 1 with the next record in *rec (valid until the next call), 0 at
  * the end of input, or EX_IOERR / EX_DATAERR ("name:line: why") /
  * EX_OSERR. */

@@ -55,19 +55,28 @@ typedef struct nudge_dsn_counts {
 } nudge_dsn_counts;
 
 /*
- * Reads path — a maildir (new/ then cur/, each in name order), a
+ * Reads path -- a maildir (new/ then cur/, each in name order), a
  * directory of message files, an mbox ("From " lines), one message, or
- * "-" for stdin (an mbox or one message) — and for each report:
- * a DSN recipient with Action: failed and a 5.x.x Status is a hard bounce,
- * recorded as a `bounced` email event; an ARF report (any Feedback-Type)
- * is a `complained` email event.  The contact is the Original-Recipient
- * (else Final-Recipient; for ARF Original-Rcpt-To, else the returned
- * message's To:); the returned message's Message-ID, when it is one that
- * nudge-send made, names the ledger row (campaign, step, message_id; the
- * row becomes `bounced`).  The same report for the same ledger row twice
- * is a duplicate, recorded once.  Soft bounces (4.x.x), delays and
- * anything that is no report are ignored.  One transaction.
- * Errors: EX_NOINPUT (path missing), EX_IOERR, store errors.
+ * "-" for stdin -- and records each report: with Sisimai (o->parser AUTO
+ * and Sisimai installed, or SISIMAI) its verdicts, then nudge's own
+ * RFC 3464/5965 reader over the files Sisimai found nothing in; with
+ * o->sisimai_json, path is Sisimai's JSON.  A bounce gets a reason and a
+ * class (bounce.h): a `bounced` email event in every class, a consent row
+ * (suppression) only for a hard one, or for the soft one that reaches
+ * o->soft_limit within o->soft_within with no open, click or delivery
+ * since; an ARF report (any Feedback-Type) is a `complained` email event.
+ * The contact is the Original-Recipient (else Final-Recipient; for ARF
+ * Original-Rcpt-To, else the returned message's To:); the returned
+ * message's Message-ID, when it is one that nudge-send made, names the
+ * ledger row (campaign, step, message_id; the row becomes `bounced`).
+ * A report seen before (the same file name, returned Message-ID and
+ * recipient, or the same ledger row) is a duplicate, recorded once; read
+ * again with another verdict it corrects the event, and gives back an
+ * address the old verdict alone had suppressed.  Delays and anything that
+ * is no report are ignored.  One transaction.
+ * Errors: EX_NOINPUT (path missing), EX_UNAVAILABLE (SISIMAI and Sisimai
+ * is not installed), EX_SOFTWARE (Sisimai failed), EX_DATAERR (not
+ * Sisimai's JSON), EX_IOERR, store errors.
  */
 int nudge_dsn_import(nudge_store *st, const char *path,
     const nudge_dsn_opts *o, nudge_dsn_counts *n, nudge_err *err);

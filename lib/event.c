@@ -12,7 +12,8 @@
 #include "clock.h"
 #include "contact.h"
 #include "csvin.h"
-#include "provider.h"
+#include "json.h"
+#include "listimport.h"
 
 /* The page cache during an import, in KiB (a negative cache_size): big
  * enough to keep the upper levels of the contacts and events indexes in
@@ -664,6 +665,61 @@ out:
 	return rc;
 }
 
+static int
+num(const char **p, int max, int *v)
+{
+	int k = 0;
+
+	*v = 0;
+	while (k < max && **p >= '0' && **p <= '9') {
+		*v = *v * 10 + (**p - '0');
+		(*p)++;
+		k++;
+	}
+	return k;
+}
+
+int
+nudge_event_time(const char *s, int date_order, int64_t *at, const char **why)
+{
+	const char *p = s;
+	int a, b, y, h = 0, mi = 0, sec = 0, d, m;
+	char iso[40], sep;
+
+	*why = "not a time";
+	if (nudge_time_parse(s, at) == 0)
+		return 0;
+	/* D/M/YYYY or M/D/YYYY [HH:MM[:SS]] */
+	if (num(&p, 2, &a) == 0 || (*p != '/' && *p != '.' && *p != '-'))
+		return -1;
+	sep = *p++;
+	if (num(&p, 2, &b) == 0 || *p++ != sep || num(&p, 4, &y) != 4)
+		return -1;
+	if (*p == ' ' || *p == 'T') {
+		p++;
+		if (num(&p, 2, &h) == 0 || *p++ != ':' || num(&p, 2, &mi) != 2)
+			return -1;
+		if (*p == ':' && (p++, num(&p, 2, &sec) != 2))
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	if (date_order == 'd' || (date_order == 0 && a > 12)) {
+		d = a;
+		m = b;
+	} else if (date_order == 'm' || (date_order == 0 && b > 12)) {
+		m = a;
+		d = b;
+	} else {
+		*why = "ambiguous date: day/month or month/day? (give "
+		    "--date-order dmy or mdy)";
+		return -1;
+	}
+	snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, h,
+	    mi, sec);
+	return nudge_time_parse(iso, at);
+}
+
 /*
  * The import.  Both formats fill a struct row with the known fields of
  * one input row and build its props in imp.props; take_row checks and
@@ -676,6 +732,7 @@ static const char *const fnames[NF] = { "contact", "type", "channel",
 struct row {
 	const char *v[NF];   /* NULL or "" when absent */
 	const char *cname;   /* the column the contact came from */
+	const char *aname;   /* the column the time came from, or NULL */
 	long line;
 };
 
@@ -686,7 +743,7 @@ struct imp {
 	nudge_event_counts *n;
 	nudge_buf props;
 	/* the current reject */
-	const char *rfield, *rwhy, *rvalue;
+	const char *rfield, *rwhy, *rvalue, *rwhy_t;
 	nudge_err rerr;
 	char src[512];
 	int rejects_started;
@@ -716,6 +773,8 @@ take_row(struct imp *im, struct row *r)
 	if (r->v[F_CONTACT] == NULL)
 		return reject(im, "contact", "missing", NULL);
 	if (r->v[F_TYPE] == NULL)
+		r->v[F_TYPE] = o->type;
+	if (r->v[F_TYPE] == NULL)
 		return reject(im, "type", "missing", NULL);
 	if (!nudge_event_type_ok(r->v[F_TYPE]))
 		return reject(im, "type", "not a name", r->v[F_TYPE]);
@@ -723,8 +782,10 @@ take_row(struct imp *im, struct row *r)
 		return reject(im, "channel", "not a name", r->v[F_CHANNEL]);
 	memset(&ev, 0, sizeof ev);
 	ev.at = o->now;
-	if (r->v[F_AT] != NULL && nudge_time_parse(r->v[F_AT], &ev.at) == -1)
-		return reject(im, "at", "not a time", r->v[F_AT]);
+	if (r->v[F_AT] != NULL && nudge_event_time(r->v[F_AT], o->date_order,
+	    &ev.at, &im->rwhy_t) == -1)
+		return reject(im, r->aname != NULL ? r->aname : "at",
+		    im->rwhy_t, r->v[F_AT]);
 	rc = nudge_event_contact(im->w, r->v[F_CONTACT], o->country,
 	    o->create, &ev.contact_id, &created, &im->rerr);
 	if (rc == EX_DATAERR)
@@ -828,6 +889,289 @@ hdr_is(const char *h, size_t n, const char *want)
 	return 1;
 }
 
+/*
+ * Orders exports: one row per line item, the order's own fields on its
+ * first row (Shopify leaves them blank on the others, WooCommerce repeats
+ * them).  Rows of one order are consecutive; each order becomes one
+ * purchase event (or --type) at its paid time, with props order, total,
+ * currency and items, an array of {name, sku, quantity, price}.
+ */
+enum { O_KEY, O_EMAIL, O_PHONE, O_AT, O_TOTAL, O_CUR, O_NAME, O_SKU, O_QTY,
+	O_PRICE, O_N };
+
+static const struct orders_fmt {
+	const char *name;
+	const char *cols[O_N];   /* normalised column names */
+	int unit_price;          /* O_PRICE is the line's total: divide */
+} orders_fmts[] = {
+	{ "shopify-orders", { "name", "email", "phone", "paid_at", "total",
+	  "currency", "lineitem_name", "lineitem_sku", "lineitem_quantity",
+	  "lineitem_price" }, 1 },
+	{ "woocommerce", { "order_id", "billing_email", "billing_phone",
+	  "paid_date", "order_total", "order_currency", "item_name",
+	  "item_sku", "item_quantity", "item_total" }, 0 },
+};
+
+struct order {
+	int open;
+	nudge_buf key, first, items;   /* first: the first row's fields */
+	char **f;
+	size_t *len, cap, nitems;
+	nudge_csv_rec rec;
+	char *v[O_AT + 3];             /* contact, at, total, currency */
+};
+
+/* Which orders format hdr is, filling col[] (index or -1); NULL: none.
+ * Woo's paid_date may be absent: order_date then. */
+static const struct orders_fmt *
+orders_fmt(const nudge_csv_rec *hdr, long *col)
+{
+	size_t k, i;
+	int o;
+
+	for (k = 0; k < sizeof orders_fmts / sizeof orders_fmts[0]; k++) {
+		for (o = 0; o < O_N; o++) {
+			col[o] = -1;
+			for (i = 0; i < hdr->n; i++) {
+				char n[64];
+
+				nudge_import_attr_key(hdr->f[i], n, sizeof n);
+				if (strcmp(n, orders_fmts[k].cols[o]) == 0 ||
+				    (k == 1 && o == O_AT && col[o] == -1 &&
+				    strcmp(n, "order_date") == 0))
+					col[o] = (long)i;
+			}
+		}
+		if (col[O_KEY] != -1 && col[O_AT] != -1 && col[O_NAME] != -1 &&
+		    col[O_TOTAL] != -1 && (col[O_EMAIL] != -1 ||
+		    col[O_PHONE] != -1))
+			return &orders_fmts[k];
+	}
+	return NULL;
+}
+
+static const char *
+ocell(const nudge_csv_rec *r, long c)
+{
+	return c >= 0 && r->len[c] > 0 ? r->f[c] : NULL;
+}
+
+static int
+set_once(char **slot, const char *v)
+{
+	if (*slot != NULL || v == NULL)
+		return 0;
+	return (*slot = strdup(v)) == NULL ? -1 : 0;
+}
+
+/* Starts an order with row r: its key and a copy of the row. */
+static int
+order_start(struct order *od, const nudge_csv_rec *r, const char *key)
+{
+	size_t i, off = 0;
+
+	od->open = 1;
+	od->nitems = 0;
+	nudge_buf_reset(&od->key);
+	nudge_buf_reset(&od->first);
+	nudge_buf_reset(&od->items);
+	for (i = 0; i < 4; i++) {
+		free(od->v[i]);
+		od->v[i] = NULL;
+	}
+	if (nudge_buf_puts(&od->key, key) == -1)
+		return -1;
+	if (r->n > od->cap) {
+		char **f = realloc(od->f, r->n * sizeof *f);
+		size_t *l;
+
+		if (f == NULL)
+			return -1;
+		od->f = f;
+		if ((l = realloc(od->len, r->n * sizeof *l)) == NULL)
+			return -1;
+		od->len = l;
+		od->cap = r->n;
+	}
+	for (i = 0; i < r->n; i++)
+		if (nudge_buf_add(&od->first, r->f[i], r->len[i] + 1) == -1)
+			return -1;
+	for (i = 0; i < r->n; i++) {
+		od->f[i] = od->first.s + off;
+		od->len[i] = r->len[i];
+		off += r->len[i] + 1;
+	}
+	od->rec = *r;
+	od->rec.f = od->f;
+	od->rec.len = od->len;
+	return 0;
+}
+
+/* Adds row r's line item and fills what the order's first row left
+ * blank. */
+static int
+order_add(struct order *od, const struct orders_fmt *fm, const nudge_csv_rec *r,
+    const long *col)
+{
+	nudge_buf it = { 0 };
+	const char *name = ocell(r, col[O_NAME]), *q = ocell(r, col[O_QTY]);
+	const char *pr = ocell(r, col[O_PRICE]), *v;
+	char price[48];
+	int rc = -1;
+
+	v = ocell(r, col[O_PHONE]);
+	if (v != NULL && v[0] == '\'')
+		v++; /* Excel's "keep as text" mark */
+	if (set_once(&od->v[0], ocell(r, col[O_EMAIL])) == -1 ||
+	    set_once(&od->v[0], v != NULL && *v != '\0' ? v : NULL) == -1 ||
+	    set_once(&od->v[1], ocell(r, col[O_AT])) == -1 ||
+	    set_once(&od->v[2], ocell(r, col[O_TOTAL])) == -1 ||
+	    set_once(&od->v[3], ocell(r, col[O_CUR])) == -1)
+		return -1;
+	if (name == NULL)
+		return 0;
+	if (!fm->unit_price && pr != NULL && q != NULL && atof(q) > 0) {
+		snprintf(price, sizeof price, "%.2f", atof(pr) / atof(q));
+		pr = price;
+	}
+	if (nudge_event_prop(&it, "name", 4, name, strlen(name)) == -1 ||
+	    ((v = ocell(r, col[O_SKU])) != NULL &&
+	    nudge_event_prop(&it, "sku", 3, v, strlen(v)) == -1) ||
+	    (q != NULL && nudge_event_prop(&it, "quantity", 8, q, strlen(q)) ==
+	    -1) || (pr != NULL && nudge_event_prop(&it, "price", 5, pr,
+	    strlen(pr)) == -1) || nudge_event_props_end(&it) == NULL)
+		goto out;
+	if (nudge_buf_putc(&od->items, od->nitems++ ? ',' : '[') == -1 ||
+	    nudge_buf_puts(&od->items, it.s) == -1)
+		goto out;
+	rc = 0;
+out:
+	nudge_buf_free(&it);
+	return rc;
+}
+
+/* Records the open order: 0, 1 rejected (im->r* say why), or a code. */
+static int
+order_flush(struct imp *im, struct order *od, const char *atcol)
+{
+	const nudge_event_import_opts *o = im->o;
+	struct row r;
+	size_t k;
+
+	od->open = 0;
+	nudge_buf_reset(&im->props);
+	/* the order's name is text even when it is a number (WooCommerce) */
+	if (nudge_buf_puts(&im->props, "{\"order\":") == -1 ||
+	    nudge_buf_json_str(&im->props, od->key.s, od->key.len) == -1 ||
+	    (od->v[2] != NULL && nudge_event_prop(&im->props, "total", 5,
+	    od->v[2], strlen(od->v[2])) == -1) ||
+	    (od->v[3] != NULL && nudge_event_prop(&im->props, "currency", 8,
+	    od->v[3], strlen(od->v[3])) == -1) ||
+	    nudge_buf_puts(&im->props, ",\"items\":") == -1 ||
+	    nudge_buf_puts(&im->props, od->nitems ? od->items.s : "[") == -1 ||
+	    nudge_buf_putc(&im->props, ']') == -1)
+		return nudge_errf(&im->rerr, EX_OSERR, "out of memory");
+	memset(&r, 0, sizeof r);
+	r.line = od->rec.line;
+	r.v[F_CONTACT] = od->v[0];
+	r.cname = "contact";
+	r.v[F_TYPE] = o->type != NULL ? o->type : "purchase";
+	r.v[F_AT] = od->v[1];
+	r.aname = atcol;
+	for (k = 0; k < NF; k++)
+		if (r.v[k] != NULL && r.v[k][0] == '\0')
+			r.v[k] = NULL;
+	if (r.v[F_AT] == NULL)
+		return reject(im, atcol, "missing: the order is not paid",
+		    NULL);
+	return take_row(im, &r);
+}
+
+static void
+order_free(struct order *od)
+{
+	size_t i;
+
+	nudge_buf_free(&od->key);
+	nudge_buf_free(&od->first);
+	nudge_buf_free(&od->items);
+	free(od->f);
+	free(od->len);
+	for (i = 0; i < 4; i++)
+		free(od->v[i]);
+}
+
+static int
+import_orders(struct imp *im, nudge_csv *c, const nudge_csv_rec *hdr,
+    const struct orders_fmt *fm, const long *col, nudge_err *err)
+{
+	const nudge_csv_rec *rec;
+	struct order od;
+	int rc;
+
+	memset(&od, 0, sizeof od);
+	im->n->orders = fm->name;
+	for (;;) {
+		const char *key;
+
+		rc = nudge_csv_next(c, &rec, err);
+		if (rc < 0 || rc > 1)
+			break;
+		key = rc == 1 && rec->n == hdr->n && !rec->bad_utf8 ?
+		    ocell(rec, col[O_KEY]) : NULL;
+		if (od.open && (rc == 0 || (key != NULL &&
+		    strcmp(key, od.key.s) != 0))) {
+			int r = order_flush(im, &od, hdr->f[col[O_AT]]);
+
+			if (r == 0) {
+				im->n->recorded++;
+			} else if (r == 1) {
+				if ((r = csv_reject(im, hdr, &od.rec, err)) !=
+				    0) {
+					rc = r;
+					break;
+				}
+			} else {
+				*err = im->rerr;
+				rc = r;
+				break;
+			}
+		}
+		if (rc == 0)
+			break;
+		im->n->read++;
+		if (rec->n != hdr->n || rec->bad_utf8) {
+			char why[64];
+
+			snprintf(why, sizeof why, rec->bad_utf8 ?
+			    "not valid UTF-8" : "expected %zu fields, got %zu",
+			    hdr->n, rec->n);
+			reject(im, rec->bad_utf8 ? hdr->f[rec->bad_utf8 - 1] :
+			    "", why, NULL);
+			if ((rc = csv_reject(im, hdr, rec, err)) != 0)
+				break;
+			continue;
+		}
+		if (!od.open) {
+			if (key == NULL) {
+				reject(im, hdr->f[col[O_KEY]], "missing", NULL);
+				if ((rc = csv_reject(im, hdr, rec, err)) != 0)
+					break;
+				continue;
+			}
+			if (order_start(&od, rec, key) == -1)
+				goto oom;
+		}
+		if (order_add(&od, fm, rec, col) == -1)
+			goto oom;
+	}
+	order_free(&od);
+	return rc;
+oom:
+	order_free(&od);
+	return nudge_errf(err, EX_OSERR, "out of memory");
+}
+
 static int
 import_csv(struct imp *im, FILE *in, nudge_err *err)
 {
@@ -840,7 +1184,8 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 	 * tried in order contact, email, phone; kind[i] is F for a known
 	 * column, NF + 1..3 for a contact column, -1 for a prop. */
 	long ccol[3] = { -1, -1, -1 }, col[NF];
-	int *kind = NULL;
+	int *kind = NULL, *kind_map = NULL;
+	const char **pkey = NULL;
 	char **hf = NULL;
 	size_t i, *hl = NULL;
 	int rc, f;
@@ -860,6 +1205,7 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 	/* Keep a copy of the header: rec is overwritten by the next read. */
 	hdr.n = rec->n;
 	if ((kind = calloc(rec->n, sizeof *kind)) == NULL ||
+	    (kind_map = calloc(rec->n, sizeof *kind_map)) == NULL ||
 	    (hf = calloc(rec->n, sizeof *hf)) == NULL ||
 	    (hl = calloc(rec->n, sizeof *hl)) == NULL)
 		goto oom;
@@ -877,6 +1223,57 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 	}
 	hdr.f = hf;
 	hdr.len = hl;
+	hdr.line = rec->line;
+	if (o->nmaps == 0) {
+		const struct orders_fmt *fm;
+		long ocol[O_N];
+
+		if ((fm = orders_fmt(&hdr, ocol)) != NULL) {
+			rc = import_orders(im, c, &hdr, fm, ocol, err);
+			goto out;
+		}
+	}
+	if ((pkey = calloc(hdr.n, sizeof *pkey)) == NULL)
+		goto oom;
+	for (i = 0; i < o->nmaps; i++) {
+		const char *m = o->maps[i], *eq = strchr(m, '=');
+		static const char *const fld[] = { "contact", "email", "phone",
+		    "type", "channel", "campaign", "step", "at" };
+		size_t k, cl = eq != NULL ? (size_t)(eq - m) : 0;
+
+		for (k = 0; k < hdr.n && cl > 0; k++)
+			if (hl[k] == cl && strncasecmp(hf[k], m, cl) == 0)
+				break;
+		if (eq == NULL || cl == 0) {
+			rc = nudge_errf(err, EX_USAGE, "--map %s: expected "
+			    "COLUMN=FIELD", m);
+			goto out;
+		}
+		if (k == hdr.n) {
+			rc = nudge_errf(err, EX_USAGE, "--map %s: no column "
+			    "\"%.*s\" in %s", m, (int)cl, m, o->name);
+			goto out;
+		}
+		if (strncmp(eq + 1, "props.", 6) == 0 && eq[7] != '\0') {
+			pkey[k] = eq + 7;
+			kind_map[k] = -1;
+			continue;
+		}
+		if (strcmp(eq + 1, "-") == 0) {
+			kind_map[k] = -2;
+			continue;
+		}
+		for (f = 0; f < 8; f++)
+			if (strcmp(eq + 1, fld[f]) == 0)
+				break;
+		if (f == 8) {
+			rc = nudge_errf(err, EX_USAGE, "--map %s: unknown field "
+			    "\"%s\" (contact, email, phone, type, channel, "
+			    "campaign, step, at, props.NAME or -)", m, eq + 1);
+			goto out;
+		}
+		kind_map[k] = 100 + f;
+	}
 	for (i = 0; i < hdr.n; i++) {
 		static const char *const cn[3] = { "contact", "email",
 		    "phone" };
@@ -884,12 +1281,25 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 		int k;
 
 		kind[i] = -1;
-		for (k = 0; k < 3; k++)
+		if (kind_map[i] == -1 || kind_map[i] == -2) {
+			kind[i] = kind_map[i];
+			continue;
+		}
+		if (kind_map[i] >= 100 + 3) {
+			f = kind_map[i] - 100 - 3 + F_TYPE;
+			slot = &col[f];
+			kind[i] = f;
+		} else if (kind_map[i] >= 100) {
+			k = kind_map[i] - 100;
+			slot = &ccol[k];
+			kind[i] = NF + 1 + k;
+		}
+		for (k = 0; k < 3 && kind_map[i] == 0; k++)
 			if (hdr_is(hf[i], hl[i], cn[k])) {
 				slot = &ccol[k];
 				kind[i] = NF + 1 + k;
 			}
-		for (f = 1; f < NF; f++)
+		for (f = 1; f < NF && kind_map[i] == 0; f++)
 			if (hdr_is(hf[i], hl[i], fnames[f])) {
 				slot = &col[f];
 				kind[i] = f;
@@ -909,9 +1319,10 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 		    "column (contact, email or phone)", o->name, rec->line);
 		goto out;
 	}
-	if (col[F_TYPE] == -1) {
+	if (col[F_TYPE] == -1 && o->type == NULL) {
 		rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: no type "
-		    "column", o->name, rec->line);
+		    "column (give --type TYPE, or --map COLUMN=type)", o->name,
+		    rec->line);
 		goto out;
 	}
 	while ((rc = nudge_csv_next(c, &rec, err)) == 1) {
@@ -949,11 +1360,14 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 		for (f = 1; f < NF; f++)
 			if (col[f] != -1)
 				r.v[f] = rec->f[col[f]];
+		if (col[F_AT] != -1)
+			r.aname = hf[col[F_AT]];
 		nudge_buf_reset(&im->props);
 		for (i = 0; i < hdr.n; i++)
 			if (kind[i] == -1 && rec->len[i] > 0 &&
-			    nudge_event_prop(&im->props, hf[i], hl[i],
-			    rec->f[i], rec->len[i]) == -1)
+			    nudge_event_prop(&im->props, pkey[i] != NULL ?
+			    pkey[i] : hf[i], pkey[i] != NULL ? strlen(pkey[i]) :
+			    hl[i], rec->f[i], rec->len[i]) == -1)
 				goto oom;
 		if ((rc = take_row(im, &r)) == 0) {
 			im->n->recorded++;
@@ -969,6 +1383,8 @@ out:
 	nudge_csv_close(c);
 	nudge_buf_free(&hbuf);
 	free(kind);
+	free(kind_map);
+	free(pkey);
 	free(hf);
 	free(hl);
 	return rc;

@@ -129,13 +129,32 @@ typedef struct nudge_event_import_opts {
 				    its indexes rebuilt at the end; 0 means
 				    32 MiB */
 	FILE *rejects;           /* rejected rows go here, or NULL */
+	const char *type;        /* --type: the type of rows without one */
+	const char *const *maps; /* --map COLUMN=FIELD (CSV) */
+	size_t nmaps;
+	int date_order;          /* 'd' (dd/mm/yyyy), 'm' (mm/dd/yyyy), or 0:
+				    such a date is read only when it cannot
+				    be the other */
 	nudge_event_reject_fn *on_reject;  /* or NULL */
 	void *arg;
 } nudge_event_import_opts;
 
 typedef struct nudge_event_counts {
 	long read, recorded, rejected, created;
+	const char *orders;      /* "shopify-orders" or "woocommerce" when
+				    the CSV was read as an orders export:
+				    one event per order, rejected counts
+				    orders */
 } nudge_event_counts;
+
+/* Reads a time as exports write it: what nudge_time_parse reads
+ * ("2026-11-24 14:03:12 +0200", "2026-11-24T14:03:12+02:00"), or a
+ * spreadsheet's DD/MM/YYYY or MM/DD/YYYY (also with . or -) with an
+ * optional HH:MM[:SS], in UTC, read by date_order ('d', 'm' or 0: only
+ * when one of the two numbers is over 12).  Returns 0, or -1 with *why
+ * set ("not a time", "ambiguous date: ..."). */
+int nudge_event_time(const char *s, int date_order, int64_t *at,
+    const char **why);
 
 /* Imports events from in, streaming, in constant memory, as one
  * transaction (BEGIN IMMEDIATE ... COMMIT; ROLLBACK for a dry run).

@@ -24,14 +24,7 @@ struct nudge_fmt {
 	struct cell *cells;    /* table: nrows * ncols cells, header first */
 	size_t ncells, cap;
 	int ioerr;
-	int formula_safe;      /* CSV: neutralise spreadsheet formulas */
 };
-
-void
-nudge_fmt_formula_safe(nudge_fmt *f)
-{
-	f->formula_safe = 1;
-}
 
 int
 nudge_fmt_kind_parse(const char *name, enum nudge_fmt_kind *kind)
@@ -164,15 +157,77 @@ add_escaped(nudge_buf *b, const char *s, size_t n, int esc_bs)
 	return nudge_buf_add(b, s + start, n - start);
 }
 
+/* Characters that make a spreadsheet take a cell for a formula (OWASP's
+ * CSV injection list), and the marks nudge_fmt_csv_unmark takes off. */
+#define FORMULA_START "=+-@\t\r"
+#define MARKED_START  "=+-@\t\r'"
+
+/* A plain decimal number ("-5", "+972521234567", "3.25", "-1e-05"): a
+ * spreadsheet reads it as a number and runs nothing. */
 static int
-add_csv(nudge_buf *b, const char *s, size_t n)
+plain_number(const char *s, size_t n)
 {
+	size_t i = 0, d = 0;
+
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		d++;
+	if (i < n && s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+	if (d > 0 && i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+	}
+	return d > 0 && i == n;
+}
+
+/* Whether s gets the leading ': a formula cell, or a cell that starts
+ * with the mark already (so that reading takes off exactly what writing
+ * put on, and "'=x" comes back as "'=x"). */
+static int
+needs_mark(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (s[0] == '\'')
+		return n > 1 && memchr(MARKED_START, s[1],
+		    sizeof MARKED_START - 1) != NULL;
+	return memchr(FORMULA_START, s[0], sizeof FORMULA_START - 1) !=
+	    NULL && !plain_number(s, n);
+}
+
+size_t
+nudge_fmt_csv_unmark(const char *s, size_t n)
+{
+	return n > 1 && s[0] == '\'' && memchr(MARKED_START, s[1],
+	    sizeof MARKED_START - 1) != NULL ? 1 : 0;
+}
+
+int
+nudge_fmt_csv_field(nudge_buf *b, const char *s, size_t n)
+{
+	int mark;
 	size_t i;
 
-	if (n == 0 || (strcspn(s, ",\"\r\n") >= n && s[0] != ' ' &&
-	    s[n - 1] != ' '))
-		return nudge_buf_add(b, s, n);
-	if (nudge_buf_putc(b, '"') == -1)
+	if (n == 0)
+		return 0;
+	mark = needs_mark(s, n);
+	/* quoted: the separators, and blanks or a BOM at an end, which a
+	 * reader would strip (at the start of a file the BOM would be
+	 * taken for the file's) */
+	if (memchr(s, ',', n) == NULL && memchr(s, '"', n) == NULL &&
+	    memchr(s, '\r', n) == NULL && memchr(s, '\n', n) == NULL &&
+	    s[0] != ' ' && s[n - 1] != ' ' &&
+	    (n < 3 || memcmp(s, "\xef\xbb\xbf", 3) != 0))
+		return (mark ? nudge_buf_putc(b, '\'') : 0) |
+		    nudge_buf_add(b, s, n);
+	if (nudge_buf_putc(b, '"') == -1 ||
+	    (mark && nudge_buf_putc(b, '\'') == -1))
 		return -1;
 	for (i = 0; i < n; i++)
 		if ((s[i] == '"' && nudge_buf_putc(b, '"') == -1) ||
@@ -242,7 +297,8 @@ nudge_fmt_open(nudge_fmt **out, FILE *fp, enum nudge_fmt_kind kind,
 	if (rc == 0 && kind == NUDGE_FMT_CSV) {
 		for (i = 0; i < ncols && rc == 0; i++)
 			rc = (i > 0 ? nudge_buf_putc(&f->line, ',') : 0) |
-			    add_csv(&f->line, cols[i], strlen(cols[i]));
+			    nudge_fmt_csv_field(&f->line, cols[i],
+			    strlen(cols[i]));
 		if (rc == 0)
 			rc = nudge_buf_puts(&f->line, "\r\n");
 		flush_line(f);
@@ -283,17 +339,9 @@ nudge_fmt_row(nudge_fmt *f, const nudge_fmt_val *v, nudge_err *err)
 		for (i = 0; i < f->ncols && rc == 0; i++) {
 			if (i > 0)
 				rc = nudge_buf_putc(&f->line, ',');
-			if (rc == 0 && v[i].s != NULL && f->formula_safe &&
-			    v[i].type == NUDGE_FMT_TEXT && v[i].n > 0 &&
-			    strchr("=+-@\t\r", v[i].s[0]) != NULL) {
-				/* a spreadsheet would run "=HYPERLINK(...)":
-				 * a leading ' makes it text (OWASP) */
-				nudge_buf_reset(&f->tmp);
-				rc = nudge_buf_putc(&f->tmp, '\'') |
-				    nudge_buf_add(&f->tmp, v[i].s, v[i].n) |
-				    add_csv(&f->line, f->tmp.s, f->tmp.len);
-			} else if (rc == 0 && v[i].s != NULL)
-				rc = add_csv(&f->line, v[i].s, v[i].n);
+			if (rc == 0 && v[i].s != NULL)
+				rc = nudge_fmt_csv_field(&f->line, v[i].s,
+				    v[i].n);
 		}
 		rc = rc | nudge_buf_puts(&f->line, "\r\n");
 		break;
@@ -469,8 +517,8 @@ nudge_fmt_close(nudge_fmt *f, nudge_err *err)
 
 int
 nudge_fmt_query(FILE *fp, enum nudge_fmt_kind kind, const char *const *cols,
-    size_t ncols, int formula_safe, nudge_store *st, sqlite3_stmt *s,
-    const char *what, nudge_err *err)
+    size_t ncols, nudge_store *st, sqlite3_stmt *s, const char *what,
+    nudge_err *err)
 {
 	nudge_fmt *f;
 	int rc, step;
@@ -479,8 +527,6 @@ nudge_fmt_query(FILE *fp, enum nudge_fmt_kind kind, const char *const *cols,
 		sqlite3_finalize(s);
 		return rc;
 	}
-	if (formula_safe)
-		nudge_fmt_formula_safe(f);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW)
 		if ((rc = nudge_fmt_stmt_row(f, s, err)) != 0)
 			break;

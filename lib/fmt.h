@@ -13,7 +13,7 @@
 enum nudge_fmt_kind {
 	NUDGE_FMT_IDS,   /* the first column only, one per line */
 	NUDGE_FMT_TSV,   /* no header; \t \n \r \\ escaped in values */
-	NUDGE_FMT_CSV,   /* RFC 4180: header line, CRLF, quotes as needed */
+	NUDGE_FMT_CSV,   /* nudge_fmt_csv_field: header line, CRLF */
 	NUDGE_FMT_JSON,  /* one object per line, keys the column names */
 	NUDGE_FMT_TABLE, /* header, rule, aligned columns (buffers rows) */
 };
@@ -42,9 +42,22 @@ int nudge_fmt_kind_parse(const char *name, enum nudge_fmt_kind *kind);
 int nudge_fmt_open(nudge_fmt **out, FILE *fp, enum nudge_fmt_kind kind,
     const char *const *cols, size_t ncols, nudge_err *err);
 
-/* CSV only: a text value that a spreadsheet would take for a formula (it
- * starts with = + - @, a tab or CR) is written with a ' before it. */
-void nudge_fmt_formula_safe(nudge_fmt *f);
+/*
+ * CSV cells, the one writer of every CSV file nudge writes (this module's
+ * NUDGE_FMT_CSV, rejects files through nudge_csv_write): appends s[0..n)
+ * to b as one field, quoted as RFC 4180 needs.  A cell a spreadsheet
+ * would take for a formula (it starts with = + - @, a tab or CR and is
+ * not a plain decimal number such as -5 or +972521234567) is written
+ * with a ' before it, and so is a cell that starts with ' and one of
+ * those or a second ': nudge_fmt_csv_unmark takes exactly that ' off
+ * again when nudge reads CSV (nudge(1), CSV FILES).  Returns 0, or -1
+ * when out of memory.
+ */
+int nudge_fmt_csv_field(nudge_buf *b, const char *s, size_t n);
+
+/* The bytes to drop from the start of a CSV field as read: 1 for the '
+ * of a marked cell (a ' then = + - @ \t \r or '), else 0. */
+size_t nudge_fmt_csv_unmark(const char *s, size_t n);
 
 /* Writes one row of the ncols values.  Returns 0, EX_OSERR or EX_IOERR. */
 int nudge_fmt_row(nudge_fmt *f, const nudge_fmt_val *vals, nudge_err *err);
@@ -60,13 +73,11 @@ int nudge_fmt_close(nudge_fmt *f, nudge_err *err);
 
 struct nudge_store;
 /* Writes every row of s (prepared on st and bound; finalized here) to fp
- * as nudge_fmt_open would with kind and cols, formula cells neutralised
- * when formula_safe.  Returns 0, or a store error about what, EX_OSERR
- * or EX_IOERR. */
+ * as nudge_fmt_open would with kind and cols.  Returns 0, or a store
+ * error about what, EX_OSERR or EX_IOERR. */
 int nudge_fmt_query(FILE *fp, enum nudge_fmt_kind kind,
-    const char *const *cols, size_t ncols, int formula_safe,
-    struct nudge_store *st, sqlite3_stmt *s, const char *what,
-    nudge_err *err);
+    const char *const *cols, size_t ncols, struct nudge_store *st,
+    sqlite3_stmt *s, const char *what, nudge_err *err);
 
 /* The number of terminal columns s[0..n) takes: UTF-8 decoded, combining
  * marks (Hebrew points, accents) 0, East Asian wide characters 2, others

@@ -8,14 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "contact.h"
 
 enum field { F_EMAIL, F_PHONE, F_PUSH, F_FIRST, F_LAST, F_LISTS, F_ATTR,
-	F_SKIP, F_NFIELDS };
+	F_SKIP, F_FULL, F_NFIELDS };
 
 static const char *const field_names[F_NFIELDS] = {
 	"email", "phone", "push_id", "first_name", "last_name", "lists",
-	"attrs", "-",
+	"attrs", "-", "full_name",
 };
 
 /* Header spellings seen in exported contact lists, after lower-casing and
@@ -36,11 +37,79 @@ static const struct alias {
 	{ "last_name", F_LAST }, { "lastname", F_LAST }, { "surname", F_LAST },
 	{ "family_name", F_LAST }, { "last", F_LAST },
 	{ "lists", F_LISTS }, { "list", F_LISTS },
+	{ "full_name", F_FULL }, { "fullname", F_FULL },
 };
+
+/*
+ * The exports recognised by their header (nudge-import-list(1) has their
+ * tables).  Columns are named as norm_header leaves them.  A format maps
+ * its tags column to lists with its separator, and its consent columns to
+ * consent rows with the format's source, the export's own time and proof
+ * where it has them; every other column goes the generic way.
+ */
+enum ckind {
+	C_NONE,
+	C_YESNO,     /* "yes"/"true" subscribed, "no"/"false" unsubscribed */
+	C_TRUE_OUT,  /* "true"/"yes" unsubscribed; anything else says nothing */
+	C_FILE,      /* every row: the file's kind (mailchimp's three) */
+};
+
+struct ccol {
+	const char *col, *channel;
+	enum ckind kind;
+};
+
+struct format {
+	const char *name, *what, *source;
+	const char *sig[4];      /* columns that must all be there */
+	const char *tags;        /* its tags column, or NULL */
+	char tag_sep;
+	int tag_quoted;          /* each tag in double quotes (mailchimp) */
+	struct ccol consent[2];
+	const char *when[3];     /* the consent time: the first non-blank */
+	const char *proof[3];    /* the proof: the first non-blank */
+};
+
+static const struct format formats[] = {
+	{ "mailchimp", "Mailchimp audience export (subscribed, unsubscribed "
+	  "or cleaned members)", "mailchimp",
+	  { "email_address", "member_rating", "optin_time", "leid" },
+	  "tags", ',', 1, { { "email_address", "email", C_FILE } },
+	  { "confirm_time", "optin_time" }, { "confirm_ip", "optin_ip" } },
+	{ "shopify-customers", "Shopify customers export", "shopify",
+	  { "accepts_email_marketing", "total_spent", "total_orders" },
+	  "tags", ',', 0,
+	  { { "accepts_email_marketing", "email", C_YESNO },
+	    { "accepts_sms_marketing", "sms", C_YESNO } },
+	  { NULL }, { NULL } },
+	{ "hubspot", "HubSpot contacts export", "hubspot",
+	  { "record_id", "create_date", "email" }, NULL, 0, 0,
+	  { { "unsubscribed_from_all_email", "email", C_TRUE_OUT } },
+	  { NULL }, { NULL } },
+	{ "facebook-leads", "Facebook (Meta) lead ads download", "facebook",
+	  { "ad_id", "form_id", "created_time" }, NULL, 0, 0, { { NULL } },
+	  { NULL }, { NULL } },
+	{ "csv", "any other CSV: columns by their names", "import",
+	  { NULL }, NULL, 0, 0, { { NULL } }, { NULL }, { NULL } },
+};
+
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+int
+nudge_import_format(size_t i, const char **name, const char **what)
+{
+	if (i >= NFORMATS)
+		return 0;
+	*name = formats[i].name;
+	*what = formats[i].what;
+	return 1;
+}
 
 struct col {
 	enum field f;
-	char *key; /* the attrs key, for F_ATTR */
+	char *key;  /* the column's name as the header has it */
+	char *attr; /* the attrs key, for F_ATTR: the name normalised
+		       (nudge_import_attr_key) or as --map gave it */
 };
 
 struct list_id {
@@ -54,12 +123,23 @@ struct imp {
 	struct col *cols;
 	size_t ncols;
 	int have[F_NFIELDS]; /* column index + 1 of each single field */
-	sqlite3_stmt *ins, *upd, *find_email, *find_phone, *member, *unlist;
+	int delim;           /* the file's separator, for messages */
+	const struct format *fmt; /* the export's format */
+	int fcons[2];        /* column index + 1 of its consent columns */
+	int fwhen, fproof;   /* of its consent time and proof, or 0 */
+	const char *fstatus; /* C_FILE: the file's status */
+	int fstatus_when;    /* C_FILE: column + 1 of its time, or 0 */
+	sqlite3_stmt *cons_last, *cons_ins;
+	char list_sep;       /* between the names of the lists column */
+	int list_quoted;     /* each name in double quotes */
+	sqlite3_stmt *ins, *upd, *upd_blanks, *find_email, *find_phone, *member, *unlist;
 	struct list_id *lists;
 	size_t nlists, caplists;
 	int64_t *row_lists;
 	size_t nrow, caprow;
 	nudge_buf attrs, tmp;
+	nudge_buf src;       /* ["SOURCE",NOW]: where a field came from */
+	nudge_buf src_all;   /* {"*":["SOURCE",NOW]}: a new contact's */
 	nudge_err *err;
 	/* The bulk path, for an import into an empty store: see bulk_start. */
 	int bulk;
@@ -82,6 +162,17 @@ struct row {
 	char **ptr;
 	nudge_csv_rec rec;       /* the row as it came, over b */
 	long reason, email, phone, attrs; /* offsets in b, or -1 */
+	long first, last;        /* offsets in b, or -1 */
+	long note;               /* why a field was left out, or -1 */
+	int by_phone;            /* keyed by phone: no usable email */
+	const char *cstatus[2];  /* consent from the format's columns, or */
+	int64_t cat[2];          /* NULL; its time, */
+	int cdated[2];           /* from the file (else the import's) */
+	long cproof;             /* offset in b of the proof, or -1 */
+	int no_cc;               /* the phone left out had no country
+				    code: 1, or 2 when it looks like an
+				    Israeli mobile (05...), 3 like a
+				    NANP number (10 digits, [2-9]...) */
 };
 
 #define BATCH 256
@@ -127,6 +218,37 @@ norm_header(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
+size_t
+nudge_import_attr_key(const char *column, char *out, size_t size)
+{
+	size_t o = 0;
+	int gap = 0;
+
+	for (; *column != '\0' && o + 2 < size; column++) {
+		unsigned char c = (unsigned char)*column;
+
+		if (isalnum(c) || c >= 0x80) {
+			if (gap && o > 0)
+				out[o++] = '_';
+			gap = 0;
+			if (o == 0 && isdigit(c))
+				out[o++] = '_';
+			out[o++] = (char)tolower(c);
+		} else {
+			gap = 1;
+		}
+	}
+	/* a multi-byte character cut by the size is dropped whole */
+	if (((unsigned char)*column & 0xc0) == 0x80) {
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+			o--;
+		if (o > 0)
+			o--;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 const char *
 nudge_import_field(const char *column)
 {
@@ -169,6 +291,87 @@ trimmed_dup(const char *s)
 	return strndup(s, n);
 }
 
+/* The column (index + 1) whose normalised name is name, or 0. */
+static int
+col_named(const struct imp *im, const char *name)
+{
+	char n[64];
+	size_t i;
+
+	if (name == NULL)
+		return 0;
+	for (i = 0; i < im->ncols; i++) {
+		norm_header(im->cols[i].key, n, sizeof n);
+		if (strcmp(n, name) == 0)
+			return (int)i + 1;
+	}
+	return 0;
+}
+
+/* Chooses the format (--format, else the first whose signature columns
+ * are all there; the generic csv has none) and maps its columns. */
+static int
+pick_format(struct imp *im)
+{
+	const nudge_import_opts *o = im->o;
+	const struct format *f = NULL;
+	size_t i, k;
+	int c, lists = 0;
+
+	for (i = 0; i < NFORMATS && f == NULL; i++) {
+		if (o->format != NULL) {
+			if (strcmp(o->format, formats[i].name) == 0)
+				f = &formats[i];
+			continue;
+		}
+		for (k = 0; k < 4 && formats[i].sig[k] != NULL; k++)
+			if (col_named(im, formats[i].sig[k]) == 0)
+				break;
+		if (k == 4 || formats[i].sig[k] == NULL)
+			f = &formats[i];
+	}
+	if (f == NULL) {
+		nudge_buf_reset(&im->tmp);
+		for (i = 0; i < NFORMATS; i++)
+			nudge_buf_printf(&im->tmp, "%s%s", i ? ", " : "",
+			    formats[i].name);
+		return nudge_errf(im->err, EX_USAGE, "--format %s: not a format "
+		    "nudge knows (%s)", o->format, nudge_buf_str(&im->tmp));
+	}
+	im->fmt = f;
+	for (i = 0; i < im->ncols; i++)
+		lists |= im->cols[i].f == F_LISTS;
+	im->list_sep = ';';
+	if (f->tags != NULL && !lists && (c = col_named(im, f->tags)) != 0) {
+		im->cols[c - 1].f = F_LISTS;
+		im->list_sep = f->tag_sep;
+		im->list_quoted = f->tag_quoted;
+	}
+	for (i = 0; i < 2 && f->consent[i].col != NULL; i++) {
+		if ((c = col_named(im, f->consent[i].col)) == 0)
+			continue;
+		im->fcons[i] = c;
+		if (f->consent[i].kind != C_FILE)
+			im->cols[c - 1].f = F_SKIP;
+	}
+	for (i = 0; i < 3 && f->when[i] != NULL && im->fwhen == 0; i++)
+		im->fwhen = col_named(im, f->when[i]);
+	for (i = 0; i < 3 && f->proof[i] != NULL && im->fproof == 0; i++)
+		im->fproof = col_named(im, f->proof[i]);
+	/* Mailchimp's three files differ by their last columns. */
+	if ((c = col_named(im, "unsub_time")) != 0) {
+		im->fstatus = "unsubscribed";
+		im->fstatus_when = c;
+	} else if ((c = col_named(im, "clean_time")) != 0) {
+		im->fstatus = "bounced";
+		im->fstatus_when = c;
+	} else {
+		im->fstatus = "subscribed";
+		im->fstatus_when = im->fwhen;
+	}
+	return 0;
+}
+
 /* Maps the header's columns to fields, --map first. */
 static int
 map_header(struct imp *im, const nudge_csv_rec *h)
@@ -200,6 +403,16 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 		if ((f = nudge_import_field(c->key)) != NULL)
 			field_by_name(f, &c->f);
 	}
+	if ((k = (size_t)pick_format(im)) != 0)
+		return (int)k;
+	for (i = 0; i < h->n; i++) {
+		char a[256];
+
+		if (nudge_import_attr_key(im->cols[i].key, a, sizeof a) == 0)
+			snprintf(a, sizeof a, "column_%zu", i + 1);
+		if ((im->cols[i].attr = strdup(a)) == NULL)
+			return nudge_errf(im->err, EX_OSERR, "out of memory");
+	}
 	for (k = 0; k < o->nmaps; k++) {
 		const char *eq = strchr(o->maps[k], '=');
 		char col[256];
@@ -223,8 +436,8 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 			if (key == NULL)
 				return nudge_errf(im->err, EX_OSERR,
 				    "out of memory");
-			free(im->cols[i].key);
-			im->cols[i].key = key;
+			free(im->cols[i].attr);
+			im->cols[i].attr = key;
 			im->cols[i].f = F_ATTR;
 		} else if (field_by_name(eq + 1, &f) == 0) {
 			im->cols[i].f = f;
@@ -251,15 +464,32 @@ map_header(struct imp *im, const nudge_csv_rec *h)
 	for (i = 0; i < im->ncols; i++)
 		for (k = 0; k < i; k++)
 			if (im->cols[i].f == F_ATTR && im->cols[k].f == F_ATTR &&
-			    strcmp(im->cols[i].key, im->cols[k].key) == 0)
+			    strcmp(im->cols[i].attr, im->cols[k].attr) == 0)
 				return nudge_errf(im->err, EX_DATAERR,
-				    "%s: two columns map to attrs.%s", o->name,
-				    im->cols[i].key);
-	if (!im->have[o->key_phone ? F_PHONE : F_EMAIL])
+				    "%s: columns \"%s\" and \"%s\" both map to "
+				    "attrs.%s", o->name, im->cols[k].key,
+				    im->cols[i].key, im->cols[i].attr);
+	if (!im->have[o->key_phone ? F_PHONE : F_EMAIL] &&
+	    (o->key_phone || !im->have[F_PHONE])) {
+		/* Say what was seen: a wrong separator or encoding shows as
+		 * one long column. */
+		nudge_buf_reset(&im->tmp);
+		for (i = 0; i < im->ncols && i < 12; i++)
+			nudge_buf_printf(&im->tmp, "%s\"%s\"", i ? ", " : "",
+			    im->cols[i].key);
+		if (i < im->ncols)
+			nudge_buf_printf(&im->tmp, " and %zu more",
+			    im->ncols - i);
 		return nudge_errf(im->err, EX_DATAERR, "%s:%ld: header: no %s "
-		    "column (name one with --map COLUMN=%s)", o->name, h->line,
+		    "column (name one with --map COLUMN=%s); found %zu "
+		    "column%s with %s as the separator (--delimiter sets "
+		    "another): %s", o->name, h->line,
 		    o->key_phone ? "phone" : "email",
-		    o->key_phone ? "phone" : "email");
+		    o->key_phone ? "phone" : "email", im->ncols,
+		    im->ncols == 1 ? "" : "s",
+		    im->delim == '\t' ? "tab" : im->delim == ';' ? "semicolon" :
+		    "comma", im->tmp.s != NULL ? im->tmp.s : "");
+	}
 	if (o->replace_lists && !im->have[F_LISTS] && o->nlists == 0)
 		return nudge_errf(im->err, EX_USAGE, "--replace-lists needs a "
 		    "lists column or --list");
@@ -275,8 +505,8 @@ prepare(struct imp *im)
 	} stmts[] = {
 		{ offsetof(struct imp, ins),
 		  "INSERT INTO contacts (email, phone, push_id, first_name,"
-		  " last_name, attrs, created_at, updated_at)"
-		  " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'), ?7, ?7)"
+		  " last_name, attrs, created_at, updated_at, sources)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, '{}'), ?7, ?7, ?9)"
 		  " ON CONFLICT DO NOTHING" },
 		/* Blank cells keep what the store has; the WHERE makes an
 		 * unchanged row no write at all. */
@@ -287,6 +517,16 @@ prepare(struct imp *im)
 		  " last_name = coalesce(?5, last_name),"
 		  " attrs = CASE WHEN ?6 IS NULL THEN attrs"
 		  "   ELSE json_patch(attrs, ?6) END,"
+		  " sources = json_patch(coalesce(sources, '{}'), (SELECT"
+		  " json_group_object(k, json(?9)) FROM (SELECT 'email' k"
+		  " WHERE ?1 IS NOT NULL AND ?1 IS NOT email UNION ALL SELECT"
+		  " 'phone' k WHERE ?2 IS NOT NULL AND ?2 IS NOT phone UNION"
+		  " ALL SELECT 'push_id' k WHERE ?3 IS NOT NULL AND ?3 IS NOT"
+		  " push_id UNION ALL SELECT 'first_name' k WHERE ?4 IS NOT"
+		  " NULL AND ?4 IS NOT first_name UNION ALL SELECT"
+		  " 'last_name' k WHERE ?5 IS NOT NULL AND ?5 IS NOT"
+		  " last_name UNION ALL SELECT 'attrs' WHERE ?6 IS NOT NULL"
+		  " AND json_patch(attrs, ?6) IS NOT attrs))),"
 		  " updated_at = ?7"
 		  " WHERE id = ?8 AND (email IS NOT coalesce(?1, email)"
 		  "  OR phone IS NOT coalesce(?2, phone)"
@@ -294,8 +534,45 @@ prepare(struct imp *im)
 		  "  OR first_name IS NOT coalesce(?4, first_name)"
 		  "  OR last_name IS NOT coalesce(?5, last_name)"
 		  "  OR (?6 IS NOT NULL AND json_patch(attrs, ?6) IS NOT attrs))" },
+		/* --update blanks: the store's values win; attrs gain only
+		 * the keys they lack */
+		{ offsetof(struct imp, upd_blanks),
+		  "UPDATE contacts SET email = coalesce(email, ?1),"
+		  " phone = coalesce(phone, ?2), push_id = coalesce(push_id, ?3),"
+		  " first_name = coalesce(first_name, ?4),"
+		  " last_name = coalesce(last_name, ?5),"
+		  " attrs = CASE WHEN ?6 IS NULL THEN attrs"
+		  "   ELSE json_patch(attrs, (SELECT json_group_object(j.key,"
+		  "   j.value) FROM json_each(?6) j WHERE NOT EXISTS (SELECT 1"
+		  "   FROM json_each(contacts.attrs) a WHERE a.key = j.key))) END,"
+		  " sources = json_patch(coalesce(sources, '{}'), (SELECT"
+		  " json_group_object(k, json(?9)) FROM (SELECT 'email' k"
+		  " WHERE email IS NULL AND ?1 IS NOT NULL UNION ALL SELECT"
+		  " 'phone' k WHERE phone IS NULL AND ?2 IS NOT NULL UNION"
+		  " ALL SELECT 'push_id' k WHERE push_id IS NULL AND ?3 IS"
+		  " NOT NULL UNION ALL SELECT 'first_name' k WHERE first_name"
+		  " IS NULL AND ?4 IS NOT NULL UNION ALL SELECT 'last_name' k"
+		  " WHERE last_name IS NULL AND ?5 IS NOT NULL UNION ALL"
+		  " SELECT 'attrs' WHERE ?6 IS NOT NULL AND EXISTS (SELECT 1"
+		  " FROM json_each(?6) j WHERE NOT EXISTS (SELECT 1 FROM"
+		  " json_each(contacts.attrs) a WHERE a.key = j.key))))),"
+		  " updated_at = ?7"
+		  " WHERE id = ?8 AND (email IS NOT coalesce(email, ?1)"
+		  "  OR phone IS NOT coalesce(phone, ?2)"
+		  "  OR push_id IS NOT coalesce(push_id, ?3)"
+		  "  OR first_name IS NOT coalesce(first_name, ?4)"
+		  "  OR last_name IS NOT coalesce(last_name, ?5)"
+		  "  OR (?6 IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(?6) j"
+		  "   WHERE NOT EXISTS (SELECT 1 FROM json_each(contacts.attrs) a"
+		  "   WHERE a.key = j.key))))" },
 		{ offsetof(struct imp, find_email),
 		  "SELECT id FROM contacts WHERE email = ?" },
+		{ offsetof(struct imp, cons_last),
+		  "SELECT status, at, source FROM consent WHERE contact_id = ?"
+		  " AND channel = ? ORDER BY at DESC, id DESC LIMIT 1" },
+		{ offsetof(struct imp, cons_ins),
+		  "INSERT INTO consent (contact_id, channel, status, at, source,"
+		  " proof) VALUES (?, ?, ?, ?, ?, ?)" },
 		{ offsetof(struct imp, find_phone),
 		  "SELECT id FROM contacts WHERE phone = ?" },
 		{ offsetof(struct imp, member),
@@ -384,6 +661,10 @@ row_list_add(struct imp *im, const char *name, size_t n)
 	}
 	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
 		n--;
+	if (im->list_quoted && n >= 2 && name[0] == '"' && name[n - 1] == '"') {
+		name++;
+		n -= 2;
+	}
 	if (n == 0)
 		return 0;
 	if ((rc = list_id(im, name, n, &id)) != 0)
@@ -617,8 +898,8 @@ bulk_end(struct imp *im)
 /* The bulk path's half of import_row: which contact the row is (*cid, 0
  * for a new one), or a rejection (*why set). */
 static int
-bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
-    int *conflict)
+bulk_match(struct imp *im, int kp, const char *ep, const char *pp,
+    int64_t *cid, int *conflict)
 {
 	int64_t eid = 0, pid = 0;
 	int rc;
@@ -628,9 +909,9 @@ bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
 		return rc;
 	if (pp != NULL && (rc = bulk_find(im, im->hphone, 1, pp, &pid)) != 0)
 		return rc;
-	*cid = im->o->key_phone ? pid : eid;
+	*cid = kp ? pid : eid;
 	/* the other identifier belongs to somebody else */
-	if (im->o->key_phone ? (eid != 0 && eid != pid) :
+	if (kp ? (eid != 0 && eid != pid) :
 	    (pid != 0 && pid != eid))
 		*conflict = 1;
 	return 0;
@@ -638,8 +919,10 @@ bulk_match(struct imp *im, const char *ep, const char *pp, int64_t *cid,
 
 /* Binds a row's fields to the insert or the update (whose ?8 is the
  * contact) and runs it; returns SQLite's result code. */
+static const char *row_str(const struct row *w, long at);
+
 static int
-write_contact(struct imp *im, const nudge_csv_rec *r, sqlite3_stmt *s,
+write_contact(struct imp *im, const struct row *w, sqlite3_stmt *s,
     const char *ep, const char *pp, int64_t cid)
 {
 	const char *v;
@@ -648,16 +931,23 @@ write_contact(struct imp *im, const nudge_csv_rec *r, sqlite3_stmt *s,
 
 	sqlite3_bind_text(s, 1, ep, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, pp, -1, SQLITE_STATIC);
-	v = cell(r, im->have[F_PUSH], &n);
+	v = cell(&w->rec, im->have[F_PUSH], &n);
 	bind_opt(s, 3, v, n);
-	v = cell(r, im->have[F_FIRST], &n);
-	bind_opt(s, 4, v, n);
-	v = cell(r, im->have[F_LAST], &n);
-	bind_opt(s, 5, v, n);
+	sqlite3_bind_text(s, 4, row_str(w, w->first), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, row_str(w, w->last), -1, SQLITE_STATIC);
 	bind_opt(s, 6, im->attrs.s, im->attrs.len);
 	sqlite3_bind_int64(s, 7, im->o->now);
-	if (cid != 0)
+	if (cid != 0) {
 		sqlite3_bind_int64(s, 8, cid);
+		sqlite3_bind_text(s, 9, im->src.s, (int)im->src.len,
+		    SQLITE_STATIC);
+	} else {
+		/* a new contact: every field it has comes from here, said
+		 * once as "*" (a key per field cost a fifth more CPU and
+		 * 150 MB more writing on the 1M-contact bench) */
+		sqlite3_bind_text(s, 9, im->src_all.s, (int)im->src_all.len,
+		    SQLITE_STATIC);
+	}
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc;
@@ -694,6 +984,167 @@ row_put(struct row *w, const char *s, size_t n)
 	return at;
 }
 
+/* Digits with the signs and separators of numbers, phones and dates. */
+static int
+numeric(const char *s, size_t n)
+{
+	size_t i, d = 0;
+
+	for (i = 0; i < n; i++) {
+		if (isdigit((unsigned char)s[i]))
+			d++;
+		else if (strchr("+-.,()/: ", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	}
+	return d > 0;
+}
+
+/* The phone cell without the marks exports put before a number: Excel's
+ * leading apostrophe, Facebook lead ads' "p:". */
+static const char *
+phone_cell(const nudge_csv_rec *r, int have, size_t *n)
+{
+	const char *v = cell(r, have, n);
+
+	if (*n > 0 && v[0] == '\'') {
+		v++;
+		(*n)--;
+	}
+	if (*n > 2 && (v[0] == 'p' || v[0] == 'P') && v[1] == ':') {
+		v += 2;
+		*n -= 2;
+	}
+	while (*n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		(*n)--;
+	}
+	return v;
+}
+
+/* What a phone without a country code looks like: 2 an Israeli mobile
+ * (05 and 10 digits), 3 a North American number (10 digits, the first
+ * 2-9), else 1: the summary's hint for default_country. */
+static int
+looks_local(const char *v, size_t n)
+{
+	char d[16];
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k < sizeof d; i++)
+		if (isdigit((unsigned char)v[i]))
+			d[k++] = v[i];
+	if (k == 10 && d[0] == '0' && d[1] == '5')
+		return 2;
+	if (k == 10 && d[0] >= '2' && d[0] <= '9')
+		return 3;
+	return 1;
+}
+
+/* The row's first and last names: from their columns, else split from a
+ * full name (the first word, then the rest). */
+static int
+names(const struct imp *im, const nudge_csv_rec *r, struct row *w)
+{
+	const char *v, *sp;
+	size_t n, k;
+
+	v = cell(r, im->have[F_FIRST], &n);
+	if (n > 0 && (w->first = row_put(w, v, n)) < 0)
+		return -1;
+	v = cell(r, im->have[F_LAST], &n);
+	if (n > 0 && (w->last = row_put(w, v, n)) < 0)
+		return -1;
+	if (im->have[F_FIRST] || im->have[F_LAST])
+		return 0;
+	v = cell(r, im->have[F_FULL], &n);
+	if (n == 0)
+		return 0;
+	sp = memchr(v, ' ', n);
+	k = sp != NULL ? (size_t)(sp - v) : n;
+	if ((w->first = row_put(w, v, k)) < 0)
+		return -1;
+	while (k < n && v[k] == ' ')
+		k++;
+	if (k < n && (w->last = row_put(w, v + k, n - k)) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+is_word(const char *v, size_t n, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strlen(*words) == n && strncasecmp(v, *words, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The consent the format's columns give the row (w->cstatus, w->cat,
+ * w->cproof): only from a column that says it, for an address the row
+ * has.  Returns 0, or -1 out of memory. */
+static int
+row_consent(const struct imp *im, const nudge_csv_rec *r, struct row *w)
+{
+	static const char *const yes[] = { "yes", "y", "true", "1",
+	    "subscribed", NULL };
+	static const char *const no[] = { "no", "n", "false", "0",
+	    "unsubscribed", NULL };
+	const char *v, *st;
+	char t[64];
+	size_t i, n;
+	int when;
+
+	w->cproof = -1;
+	for (i = 0; i < 2; i++) {
+		const struct ccol *cc = &im->fmt->consent[i];
+
+		w->cstatus[i] = NULL;
+		if (im->fcons[i] == 0 ||
+		    (strcmp(cc->channel, "email") == 0 ? w->email : w->phone) < 0)
+			continue;
+		v = cell(r, im->fcons[i], &n);
+		st = NULL;
+		when = im->fwhen;
+		if (cc->kind == C_FILE && n > 0) {
+			st = im->fstatus;
+			when = im->fstatus_when;
+		} else if (cc->kind == C_YESNO && is_word(v, n, yes)) {
+			st = "subscribed";
+		} else if (cc->kind == C_YESNO && is_word(v, n, no)) {
+			st = "unsubscribed";
+		} else if (cc->kind == C_TRUE_OUT && is_word(v, n, yes)) {
+			st = "unsubscribed";
+		}
+		if (st == NULL)
+			continue;
+		w->cstatus[i] = st;
+		w->cat[i] = im->o->now;
+		w->cdated[i] = 0;
+		v = cell(r, when, &n);
+		if (n > 0 && n < sizeof t) {
+			memcpy(t, v, n);
+			t[n] = '\0';
+			w->cdated[i] = nudge_time_parse(t, &w->cat[i]) == 0;
+			if (!w->cdated[i])
+				w->cat[i] = im->o->now;
+		}
+	}
+	/* the proof is a subscribe's: the IP it was confirmed from */
+	v = cell(r, im->fproof, &n);
+	if (n > 0 && ((w->cstatus[0] != NULL &&
+	    strcmp(w->cstatus[0], "subscribed") == 0) ||
+	    (w->cstatus[1] != NULL && strcmp(w->cstatus[1], "subscribed") ==
+	    0))) {
+		char p[160];
+
+		norm_header(im->cols[im->fproof - 1].key, t, sizeof t);
+		snprintf(p, sizeof p, "%s %.*s", t, (int)(n < 100 ? n : 100), v);
+		if ((w->cproof = row_put(w, p, strlen(p))) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The reader's half: copies the record into w and checks it, filling the
  * normalised email and phone and the attrs JSON, or the reason it is
  * rejected.  Touches no store.  Returns 0 or EX_OSERR. */
@@ -702,12 +1153,15 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 {
 	const nudge_import_opts *o = im->o;
 	char email[NUDGE_EMAIL_MAX + 1], phone[NUDGE_PHONE_MAX], q[128];
+	char bad[300] = "", badp[300] = "";
 	const char *v, *why;
 	size_t n, i;
 	long at;
 
 	nudge_buf_reset(&w->b);
 	w->reason = w->email = w->phone = w->attrs = -1;
+	w->first = w->last = w->note = -1;
+	w->by_phone = w->no_cc = 0;
 	if (r->n > w->capf) {
 		size_t *off = realloc(w->off, r->n * sizeof *off);
 		size_t *len;
@@ -738,25 +1192,46 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 		return row_reject(w, "%s: not valid UTF-8",
 		    im->cols[r->bad_utf8 - 1].key);
 	v = cell(r, im->have[F_EMAIL], &n);
-	if (n > 0) {
-		if (nudge_email_norm(v, n, email, &why) == -1)
-			return row_reject(w, "email: not an address (%s): "
-			    "\"%s\"", why, nudge_quote(q, sizeof q, v, n));
+	if (n > 0 && nudge_email_norm(v, n, email, &why) == 0) {
 		if ((w->email = row_put(w, email, strlen(email))) < 0)
 			return EX_OSERR;
-	} else if (!o->key_phone) {
-		return row_reject(w, "email: missing");
+	} else if (n > 0) {
+		snprintf(bad, sizeof bad, "email: not an address (%s): \"%s\"",
+		    why, nudge_quote(q, sizeof q, v, n));
 	}
-	v = cell(r, im->have[F_PHONE], &n);
-	if (n > 0) {
-		if (nudge_phone_norm(v, n, o->country, phone, &why) == -1)
-			return row_reject(w, "phone: %s: \"%s\"", why,
-			    nudge_quote(q, sizeof q, v, n));
+	v = phone_cell(r, im->have[F_PHONE], &n);
+	if (n > 0 && nudge_phone_norm(v, n, o->country, phone, &why) == 0) {
 		if ((w->phone = row_put(w, phone, strlen(phone))) < 0)
 			return EX_OSERR;
-	} else if (o->key_phone) {
-		return row_reject(w, "phone: missing");
+	} else if (n > 0) {
+		snprintf(badp, sizeof badp, "phone: %s: \"%s\"", why,
+		    nudge_quote(q, sizeof q, v, n));
+		if (strncmp(why, "no country code", 15) == 0)
+			w->no_cc = looks_local(v, n);
 	}
+	/* A field that cannot be read costs only that field; a row is
+	 * rejected only when it has no usable address, or not the key
+	 * --key asks for. */
+	if (o->key_phone && w->phone < 0)
+		return row_reject(w, "%s", badp[0] ? badp : "phone: missing");
+	if (w->email < 0 && w->phone < 0) {
+		if (bad[0] && badp[0])
+			return row_reject(w, "%s; %s", bad, badp);
+		return row_reject(w, "%s", bad[0] ? bad : badp[0] ? badp :
+		    im->have[F_PHONE] && im->have[F_EMAIL] ?
+		    "no address: email and phone missing" : "email: missing");
+	}
+	w->by_phone = o->key_phone || w->email < 0;
+	if (bad[0] || badp[0]) {
+		char note[600];
+
+		snprintf(note, sizeof note, "%s%s%s", bad, bad[0] && badp[0] ?
+		    "; " : "", badp);
+		if ((w->note = row_put(w, note, strlen(note))) < 0)
+			return EX_OSERR;
+	}
+	if (names(im, r, w) != 0 || row_consent(im, r, w) != 0)
+		return EX_OSERR;
 	/* attrs: every other non-blank column, as a JSON object of strings */
 	at = (long)w->b.len;
 	for (i = 0; i < im->ncols; i++) {
@@ -765,9 +1240,13 @@ validate_row(const struct imp *im, const nudge_csv_rec *r, struct row *w)
 		v = cell(r, (int)i + 1, &n);
 		if (n == 0)
 			continue;
+		if (n > 1 && v[0] == '\'' && numeric(v + 1, n - 1)) {
+			v++; /* Excel's "keep this as text" mark */
+			n--;
+		}
 		nudge_buf_putc(&w->b, (long)w->b.len > at ? ',' : '{');
-		nudge_buf_json_str(&w->b, im->cols[i].key,
-		    strlen(im->cols[i].key));
+		nudge_buf_json_str(&w->b, im->cols[i].attr,
+		    strlen(im->cols[i].attr));
 		nudge_buf_putc(&w->b, ':');
 		if (nudge_buf_json_str(&w->b, v, n) == -1)
 			return EX_OSERR;
@@ -818,6 +1297,71 @@ reject(struct imp *im, const struct row *w, nudge_import_stats *stats,
 	return 0;
 }
 
+/*
+ * Records the consent the row's export gives, as the law means it: a
+ * subscribe older than the contact's latest unsubscribe (or bounce or
+ * complaint) on the channel is not applied, only counted.  A subscribe
+ * the file gives no time for (Shopify's "Accepts Email Marketing") cannot
+ * be shown to be newer, so it never overrides an unsubscribe either; it
+ * is recorded at the import's time.  A status the contact already has is
+ * not written again, so a re-import adds nothing.
+ */
+static int
+apply_consent(struct imp *im, const struct row *w, int64_t cid,
+    nudge_import_stats *stats)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 2; i++) {
+		const char *st = w->cstatus[i], *ch, *last = NULL;
+		int64_t at = 0;
+
+		if (st == NULL)
+			continue;
+		ch = im->fmt->consent[i].channel;
+		sqlite3_bind_int64(im->cons_last, 1, cid);
+		sqlite3_bind_text(im->cons_last, 2, ch, -1, SQLITE_STATIC);
+		rc = sqlite3_step(im->cons_last);
+		if (rc == SQLITE_ROW) {
+			last = (const char *)sqlite3_column_text(im->cons_last, 0);
+			at = sqlite3_column_int64(im->cons_last, 1);
+		}
+		if (rc == SQLITE_ROW && strcmp(st, "subscribed") == 0 &&
+		    strcmp(last, "subscribed") != 0 && (at > w->cat[i] ||
+		    !w->cdated[i])) {
+			stats->stale++;
+			if (at >= stats->stale_at) {
+				stats->stale_at = at;
+				nudge_strcpy(stats->stale_source,
+				    sizeof stats->stale_source, (const char *)
+				    sqlite3_column_text(im->cons_last, 2));
+			}
+			sqlite3_reset(im->cons_last);
+			continue;
+		}
+		if (rc == SQLITE_ROW && strcmp(last, st) == 0) {
+			sqlite3_reset(im->cons_last);
+			continue;
+		}
+		sqlite3_reset(im->cons_last);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return nudge_store_error(im->st, im->err, "read consent");
+		sqlite3_bind_int64(im->cons_ins, 1, cid);
+		sqlite3_bind_text(im->cons_ins, 2, ch, -1, SQLITE_STATIC);
+		sqlite3_bind_text(im->cons_ins, 3, st, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(im->cons_ins, 4, w->cat[i]);
+		sqlite3_bind_text(im->cons_ins, 5, im->fmt->source, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(im->cons_ins, 6, row_str(w, w->cproof), -1,
+		    SQLITE_STATIC);
+		if ((rc = step_done(im, im->cons_ins, "record consent")) != 0)
+			return rc;
+		stats->consents++;
+	}
+	return 0;
+}
+
 /* The writer's half: upserts the checked row and its memberships, or
  * reports it rejected. */
 static int
@@ -828,11 +1372,27 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 	const char *v, *ep = row_str(w, w->email), *pp = row_str(w, w->phone);
 	size_t n, i;
 	int64_t cid = 0, other;
-	int rc;
+	int rc, kp = w->by_phone;
 
 	stats->read++;
 	if (w->reason >= 0)
 		return reject(im, w, stats, "%s", row_str(w, w->reason));
+	if (w->note >= 0) {
+		/* counted before the row is written: a row rejected below
+		 * for a taken phone is not kept, but its lost field was
+		 * still unreadable */
+		if (w->phone < 0 && w->no_cc) {
+			stats->no_cc++;
+			if (w->no_cc == 2)
+				stats->no_cc_il++;
+			else if (w->no_cc == 3)
+				stats->no_cc_us++;
+		}
+		stats->dropped++;
+		if (o->on_drop != NULL && (rc = o->on_drop(o->ctx, r,
+		    row_str(w, w->note), im->err)) != 0)
+			return rc;
+	}
 	nudge_buf_reset(&im->attrs);
 	if (w->attrs >= 0 && nudge_buf_puts(&im->attrs, row_str(w, w->attrs)) ==
 	    -1)
@@ -840,9 +1400,9 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 	if (im->bulk) {
 		int conflict;
 
-		if ((rc = bulk_match(im, ep, pp, &cid, &conflict)) != 0)
+		if ((rc = bulk_match(im, kp, ep, pp, &cid, &conflict)) != 0)
 			return rc;
-		if (conflict && o->key_phone)
+		if (conflict && kp)
 			return reject(im, w, stats, "email: %s belongs to another "
 			    "contact", ep);
 		if (conflict)
@@ -851,17 +1411,17 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 	} else {
 		/* By key first: a re-import, mostly of known contacts, then
 		 * costs one index lookup a row and no failed insert. */
-		if ((rc = find(im, o->key_phone ? im->find_phone :
-		    im->find_email, o->key_phone ? pp : ep, &cid)) != 0)
+		if ((rc = find(im, kp ? im->find_phone :
+		    im->find_email, kp ? pp : ep, &cid)) != 0)
 			return rc;
 	}
 	if (cid == 0) {
-		if ((rc = write_contact(im, r, im->ins, ep, pp, 0)) != SQLITE_DONE)
+		if ((rc = write_contact(im, w, im->ins, ep, pp, 0)) != SQLITE_DONE)
 			return nudge_store_error(im->st, im->err,
 			    "insert contact");
 		/* The key is new, so a conflict is on the other unique
 		 * column: somebody else's. */
-		if (sqlite3_changes(im->st->db) == 0 && o->key_phone)
+		if (sqlite3_changes(im->st->db) == 0 && kp)
 			return reject(im, w, stats, "email: %s belongs to "
 			    "another contact", ep);
 		if (sqlite3_changes(im->st->db) == 0)
@@ -869,13 +1429,16 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 			    "contact", pp);
 		cid = sqlite3_last_insert_rowid(im->st->db);
 		stats->inserted++;
+	} else if (o->update == NUDGE_UPDATE_NONE) {
+		stats->unchanged++;
 	} else {
-		rc = write_contact(im, r, im->upd, ep, pp, cid);
+		rc = write_contact(im, w, o->update == NUDGE_UPDATE_BLANKS ?
+		    im->upd_blanks : im->upd, ep, pp, cid);
 		if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-			const char *col = o->key_phone ? "email" : "phone";
-			const char *val = o->key_phone ? ep : pp;
+			const char *col = kp ? "email" : "phone";
+			const char *val = kp ? ep : pp;
 
-			if (find(im, o->key_phone ? im->find_email :
+			if (find(im, kp ? im->find_email :
 			    im->find_phone, val, &other) == 0 && other != 0)
 				return reject(im, w, stats, "%s: %s belongs to "
 				    "contact %lld", col, val, (long long)other);
@@ -904,7 +1467,7 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 			return rc;
 	v = cell(r, im->have[F_LISTS], &n);
 	while (n > 0) {
-		const char *semi = memchr(v, ';', n);
+		const char *semi = memchr(v, im->list_sep, n);
 		size_t len = semi != NULL ? (size_t)(semi - v) : n;
 
 		if ((rc = row_list_add(im, v, len)) != 0)
@@ -914,7 +1477,9 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 		n -= len + 1;
 		v = semi + 1;
 	}
-	return memberships(im, cid, stats);
+	if ((rc = memberships(im, cid, stats)) != 0)
+		return rc;
+	return apply_consent(im, w, cid, stats);
 }
 
 static void
@@ -924,21 +1489,28 @@ imp_free(struct imp *im)
 
 	sqlite3_finalize(im->ins);
 	sqlite3_finalize(im->upd);
+	sqlite3_finalize(im->upd_blanks);
 	sqlite3_finalize(im->find_email);
 	sqlite3_finalize(im->find_phone);
 	sqlite3_finalize(im->member);
 	sqlite3_finalize(im->unlist);
+	sqlite3_finalize(im->cons_last);
+	sqlite3_finalize(im->cons_ins);
 	sqlite3_finalize(im->byid);
 	free(im->hemail);
 	free(im->hphone);
-	for (i = 0; i < im->ncols; i++)
+	for (i = 0; i < im->ncols; i++) {
 		free(im->cols[i].key);
+		free(im->cols[i].attr);
+	}
 	free(im->cols);
 	for (i = 0; i < im->nlists; i++)
 		free(im->lists[i].name);
 	free(im->lists);
 	free(im->row_lists);
 	nudge_buf_free(&im->attrs);
+	nudge_buf_free(&im->src);
+	nudge_buf_free(&im->src_all);
 	nudge_buf_free(&im->tmp);
 }
 
@@ -1097,6 +1669,24 @@ run_pipeline(struct imp *im, nudge_csv *csv, nudge_import_stats *stats,
 	return rc;
 }
 
+/* The attrs keys of the columns, into the store's attr_keys (contact.h). */
+static int
+note_keys(struct imp *im)
+{
+	const char **keys;
+	size_t i, n = 0;
+	int rc;
+
+	if ((keys = calloc(im->ncols + 1, sizeof *keys)) == NULL)
+		return nudge_errf(im->err, EX_OSERR, "out of memory");
+	for (i = 0; i < im->ncols; i++)
+		if (im->cols[i].f == F_ATTR)
+			keys[n++] = im->cols[i].key;
+	rc = nudge_contact_attr_keys_note(im->st, keys, n, im->err);
+	free(keys);
+	return rc;
+}
+
 int
 nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
     nudge_import_stats *stats, nudge_err *err)
@@ -1109,6 +1699,8 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	memset(stats, 0, sizeof *stats);
 	if ((rc = nudge_csv_open(&csv, fp, o->name, err)) != 0)
 		return rc;
+	if (o->delimiter != 0)
+		nudge_csv_set_delimiter(csv, o->delimiter);
 	/* A page cache of 32 MiB keeps the indexes' hot pages in memory and
 	 * the whole import under 64 MB of RSS.  Foreign keys are not checked
 	 * during the import (two lookups per membership, 10% of the time):
@@ -1122,8 +1714,29 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 			    "row", o->name);
 		goto out;
 	}
+	im.delim = nudge_csv_delimiter(csv);
+	stats->delimiter = im.delim;
+	stats->encoding = nudge_csv_encoding(csv);
+	stats->format = "csv";
 	if ((rc = map_header(&im, r)) != 0)
 		goto out;
+	stats->format = im.fmt->name;
+	{
+		const char *base = strrchr(o->name, '/');
+		char name[300];
+
+		snprintf(name, sizeof name, strcmp(im.fmt->name, "csv") == 0 ?
+		    "import:%s" : "%s", strcmp(im.fmt->name, "csv") == 0 ?
+		    (base != NULL ? base + 1 : o->name) : im.fmt->source);
+		if (nudge_buf_putc(&im.src, '[') == -1 ||
+		    nudge_buf_json_str(&im.src, name, strlen(name)) == -1 ||
+		    nudge_buf_printf(&im.src, ",%lld]", (long long)o->now) ==
+		    -1 || nudge_buf_printf(&im.src_all, "{\"*\":%s}", im.src.s) ==
+		    -1) {
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+			goto out;
+		}
+	}
 	if (o->on_header != NULL && (rc = o->on_header(o->ctx, r, err)) != 0)
 		goto out;
 	if ((rc = nudge_store_begin(st, err)) != 0)
@@ -1135,6 +1748,8 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	rc = run_pipeline(&im, csv, stats, err);
 	if (rc == 0)
 		rc = bulk_end(&im);
+	if (rc == 0 && !o->dry_run)
+		rc = note_keys(&im);
 	if (rc != 0 || o->dry_run)
 		nudge_store_rollback(st);
 	else

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "channel.h"
+#include "yaml.h"
 
 /* The hint reads at most this many candidates of a kind from the store:
  * a did-you-mean needs the names a person wrote, not every round of a
@@ -508,9 +509,14 @@ nudge_names_check_expr(nudge_names *k, const char *expr,
 		rc = nudge_errf(err, rc, "%s: %s: %s", path, what, e.msg);
 	else
 		rc = nudge_names_check_seg(k, &seg, on_unknown, &f, err);
-	if (rc == 0 && f.u != NULL)
+	if (rc == 0 && f.u != NULL) {
+		long eline = line, ecol = col + (long)f.u->col - 1;
+
+		/* in a folded (>-) expression the name is on its own line */
+		nudge_yaml_find_pos(path, line, col, f.u->off, &eline, &ecol);
 		rc = nudge_errf(err, EX_DATAERR, "%s:%ld:%ld: %s: %s", path,
-		    line, col + (long)f.u->col - 1, what, f.why);
+		    eline, ecol, what, f.why);
+	}
 	if (unchecked != NULL)
 		*unchecked += f.unchecked;
 	nudge_seg_free(&seg);

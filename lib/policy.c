@@ -141,17 +141,42 @@ fmt_dur(char *buf, size_t len, int64_t s)
 		snprintf(buf, len, "%" PRId64 "s", s);
 }
 
-static int
-skip(enum nudge_verdict *verdict, char *reason, size_t len, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+const char *
+nudge_skip_name(enum nudge_skip s)
+{
+	static const char *const name[NUDGE_SKIP__N] = {
+		[NUDGE_SKIP_NONE] = "",
+		[NUDGE_SKIP_NO_CONTACT] = "no such contact",
+		[NUDGE_SKIP_NO_EMAIL] = "no email address",
+		[NUDGE_SKIP_NO_PHONE] = "no phone number",
+		[NUDGE_SKIP_NO_PUSH_ID] = "no push id",
+		[NUDGE_SKIP_UNSUBSCRIBED] = "unsubscribed",
+		[NUDGE_SKIP_BOUNCED] = "bounced",
+		[NUDGE_SKIP_COMPLAINED] = "complained",
+		[NUDGE_SKIP_NO_CONSENT] = "no consent",
+		[NUDGE_SKIP_EXCLUDED] = "excluded by policy",
+		[NUDGE_SKIP_CAP] = "frequency cap",
+		[NUDGE_SKIP_SUNSET] = "sunset",
+		[NUDGE_SKIP_BAD_REF] = "not a contact",
+		[NUDGE_SKIP_TEMPLATE] = "template",
+		[NUDGE_SKIP_MESSAGE] = "message not built",
+		[NUDGE_SKIP_NO_TRANSPORT] = "no transport",
+	};
+
+	return (unsigned)s < NUDGE_SKIP__N && name[s] != NULL ? name[s] : "?";
+}
 
 static int
-skip(enum nudge_verdict *verdict, char *reason, size_t len, const char *fmt,
-    ...)
+skip(enum nudge_skip *out, enum nudge_skip cls, char *reason, size_t len,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+skip(enum nudge_skip *out, enum nudge_skip cls, char *reason, size_t len,
+    const char *fmt, ...)
 {
 	va_list ap;
 
-	*verdict = NUDGE_POLICY_SKIP;
+	*out = cls;
 	if (len > 0) {
 		va_start(ap, fmt);
 		vsnprintf(reason, len, fmt, ap);
@@ -162,15 +187,17 @@ skip(enum nudge_verdict *verdict, char *reason, size_t len, const char *fmt,
 
 int
 nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
-    int transactional, enum nudge_verdict *verdict, char *reason,
+    int transactional, enum nudge_skip *why, char *reason,
     size_t len, nudge_err *err)
 {
 	const nudge_channel *ch = nudge_channel_find(channel);
+	static const enum nudge_skip no_addr[] = { NUDGE_SKIP_NO_EMAIL,
+	    NUDGE_SKIP_NO_PHONE, NUDGE_SKIP_NO_PUSH_ID };
 	char status[16], source[256], day[32];
 	int col, rc, has;
 	int64_t at = 0, n;
 
-	*verdict = NUDGE_POLICY_SEND;
+	*why = NUDGE_SKIP_NONE;
 	if (len > 0)
 		*reason = '\0';
 	if (ch == NULL)
@@ -188,9 +215,10 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
 	if (rc == SQLITE_DONE)
-		return skip(verdict, reason, len, "no such contact");
+		return skip(why, NUDGE_SKIP_NO_CONTACT, reason, len, "no such contact");
 	if (!has)
-		return skip(verdict, reason, len, "%s", ch->no_address);
+		return skip(why, no_addr[col], reason, len, "%s",
+		    ch->no_address);
 
 	sqlite3_bind_int64(p->consent, 1, contact_id);
 	sqlite3_bind_text(p->consent, 2, ch->consent, -1, SQLITE_STATIC);
@@ -210,9 +238,17 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 		return rc;
 	}
 	sqlite3_reset(p->consent);
+	if (*status == '\0' && !transactional &&
+	    nudge_seg_consent_optin(channel))
+		return skip(why, NUDGE_SKIP_NO_CONSENT, reason, len,
+		    "no consent (%s is opt-in)", channel);
 	if (*status != '\0' && strcmp(status, "subscribed") != 0) {
 		nudge_time_format(at, day, sizeof day);
-		return skip(verdict, reason, len, "%s (%s, %.10s, %s)", status,
+		return skip(why, strcmp(status, "unsubscribed") == 0 ?
+		    NUDGE_SKIP_UNSUBSCRIBED : strcmp(status, "bounced") == 0 ?
+		    NUDGE_SKIP_BOUNCED : strcmp(status, "complained") == 0 ?
+		    NUDGE_SKIP_COMPLAINED : NUDGE_SKIP_NO_CONSENT, reason, len,
+		    "%s (%s, %.10s, %s)", status,
 		    channel, day, source);
 	}
 
@@ -223,7 +259,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 			rc = nudge_store_error(p->st, err, "policy: exclude");
 		sqlite3_reset(p->excl);
 		if (rc == SQLITE_ROW)
-			return skip(verdict, reason, len,
+			return skip(why, NUDGE_SKIP_EXCLUDED, reason, len,
 			    "excluded by policy: %s", p->exclude);
 		if (rc != SQLITE_DONE)
 			return rc;
@@ -243,7 +279,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 			n += p->inflight(p->inflight_arg, contact_id);
 		if (n >= p->cap_max) {
 			fmt_dur(day, sizeof day, p->cap_per);
-			return skip(verdict, reason, len,
+			return skip(why, NUDGE_SKIP_CAP, reason, len,
 			    "frequency cap: %" PRId64 " in %s", n, day);
 		}
 	}
@@ -256,7 +292,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 		sqlite3_reset(p->sunset_q);
 		if (rc == SQLITE_ROW) {
 			fmt_dur(day, sizeof day, p->sunset);
-			return skip(verdict, reason, len,
+			return skip(why, NUDGE_SKIP_SUNSET, reason, len,
 			    "sunset: no open or click in %s", day);
 		}
 		if (rc != SQLITE_DONE)

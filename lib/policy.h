@@ -31,16 +31,41 @@ void nudge_policy_close(nudge_policy *p);
 void nudge_policy_inflight(nudge_policy *p, int64_t (*fn)(void *, int64_t),
     void *arg);
 
-enum nudge_verdict {
-	NUDGE_POLICY_SEND,
-	NUDGE_POLICY_SKIP,
+/* Why a contact is not sent a message: the class a summary counts,
+ * with its text beside it (nudge_skip_name); the detail of the one case
+ * is the reason text of nudge_policy_check or the error of the step that
+ * skipped it.  The policy's classes, then those of send's other steps. */
+enum nudge_skip {
+	NUDGE_SKIP_NONE,	/* "": not skipped */
+	NUDGE_SKIP_NO_CONTACT,	/* "no such contact" */
+	NUDGE_SKIP_NO_EMAIL,	/* "no email address" */
+	NUDGE_SKIP_NO_PHONE,	/* "no phone number" */
+	NUDGE_SKIP_NO_PUSH_ID,	/* "no push id" */
+	NUDGE_SKIP_UNSUBSCRIBED, /* "unsubscribed" */
+	NUDGE_SKIP_BOUNCED,	/* "bounced" */
+	NUDGE_SKIP_COMPLAINED,	/* "complained" */
+	NUDGE_SKIP_NO_CONSENT,	/* "no consent": another consent status */
+	NUDGE_SKIP_EXCLUDED,	/* "excluded by policy" */
+	NUDGE_SKIP_CAP,		/* "frequency cap" */
+	NUDGE_SKIP_SUNSET,	/* "sunset" */
+	NUDGE_SKIP_BAD_REF,	/* "not a contact": a line that names none */
+	NUDGE_SKIP_TEMPLATE,	/* "template": it cannot be rendered for
+				   this contact (a field without a value) */
+	NUDGE_SKIP_MESSAGE,	/* "message not built" (mime) */
+	NUDGE_SKIP_NO_TRANSPORT, /* "no transport" for the step's channel */
+	NUDGE_SKIP__N
 };
+
+/* The words for s ("frequency cap"), never NULL. */
+const char *nudge_skip_name(enum nudge_skip s);
 
 /* Decides for contact_id on channel (email, sms or push).  transactional
  * messages (a receipt, a password reset) are not stopped by the
  * frequency cap or the exclusion segment, only by consent; their sent
- * events (props {"transactional":true}) do not count against the cap.  On NUDGE_POLICY_SKIP, reason (at
- * least 64 bytes are useful; cut to len) says why, first match wins:
+ * events (props {"transactional":true}) do not count against the cap.
+ * Sets *skip to NUDGE_SKIP_NONE when it may be sent, else to the class of
+ * why not, and reason (at least 64 bytes are useful; cut to len) to the
+ * words of this case, first match wins:
  *   "no such contact"
  *   "no email address" (phone for sms, push id for push)
  *   "unsubscribed (email, 2026-10-15, import:a.csv:4)" -- also bounced
@@ -51,10 +76,12 @@ enum nudge_verdict {
  *   "sunset: no open or click in 180d" -- known for longer than the
  *     sunset period and no opened or clicked event in it (not for
  *     transactional messages)
- * A contact with no consent row for the channel may be sent to.
+ * A contact with no consent row for the channel may be sent to, unless the
+ * channel is opt-in in the config (nudge_seg_consent_optin):
+ *   "no consent (sms is opt-in)".
  * Errors: EX_DATAERR for an unknown channel; store errors. */
 int nudge_policy_check(nudge_policy *p, int64_t contact_id,
-    const char *channel, int transactional, enum nudge_verdict *verdict,
+    const char *channel, int transactional, enum nudge_skip *skip,
     char *reason, size_t len, nudge_err *err);
 
 /* Whether now falls in cfg's quiet hours (cfg may be NULL).  When it

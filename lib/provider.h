@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "json.h"
 #include "util.h"
 
 enum nudge_prov_auth {
@@ -105,12 +106,6 @@ int nudge_provider_retryable(const nudge_provider *p, int status);
 int nudge_provider_answer(const nudge_provider *p, int status,
     const char *body, size_t len, char *id, size_t idlen, char *detail,
     size_t dlen);
-
-/* Finds the dotted path (a.b.0.c; a number indexes an array) in the JSON
- * text[0..len) and copies the value there into out (a string unescaped,
- * other values as written).  Returns 0, or -1 when it is not there. */
-int nudge_json_path(const char *text, size_t len, const char *path,
-    char *out, size_t outlen);
 
 void nudge_provider_free(nudge_provider *p);
 

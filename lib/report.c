@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const figures[] = { "sent", "failed", "bounced",
-	"opened", "open_pct", "clicked", "click_pct", "unsubscribed",
-	"complained", "conversions", "conversion_pct", "sms_segments" };
+/* The figure columns of every grouping but bounce and link, in order
+ * (reporthtml.c's F_ enum follows it). */
+static const char *const figures[] = { "messages", "contacts", "failed",
+	"bounced", "opened", "open_pct_contacts", "clicked",
+	"click_pct_contacts", "unsubscribed", "complained", "converted",
+	"conversion_pct_contacts", "conversions", "revenue",
+	"revenue_per_message", "sms_segments", "cost", "revenue_per_cost" };
 
 static const struct grouping {
 	const char *name;
@@ -26,7 +30,105 @@ static const struct grouping {
 	    { "day" }, 1 },
 	[NUDGE_REPORT_BOUNCE] = { "bounce", NULL, { "campaign", "domain" },
 	    2 },
+	[NUDGE_REPORT_LINK] = { "link", NULL, { "campaign", "url" }, 2 },
 };
+
+static const char *const attributions[] = {
+	[NUDGE_ATTR_LAST] = "last-touch",
+	[NUDGE_ATTR_FIRST] = "first-touch",
+	[NUDGE_ATTR_ANY] = "any",
+};
+
+int
+nudge_report_attribution_parse(const char *name,
+    enum nudge_report_attribution *a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof attributions / sizeof attributions[0]; i++) {
+		if (strcmp(attributions[i], name) == 0) {
+			*a = (enum nudge_report_attribution)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+bind_text(sqlite3_stmt *s, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+
+	if (i > 0)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void
+bind_int(sqlite3_stmt *s, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+
+	if (i > 0)
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* The filters of o over the events aliased a, written only when given,
+ * so that a campaign is found by name and its events through
+ * events_campaign: a "x IS NULL OR" would make every report scan the
+ * whole events table. */
+static void
+filters(char *f, size_t n, const nudge_report_opts *o, const char *a)
+{
+	snprintf(f, n, "%s%s%s%s%s%s%s%s%s",
+	    o->campaign != NULL ? " AND " : "",
+	    o->campaign != NULL ? a : "",
+	    o->campaign != NULL ? ".campaign_id = (SELECT id FROM campaigns"
+	    " WHERE name = :campaign)" : "",
+	    o->has_since ? " AND " : "", o->has_since ? a : "",
+	    o->has_since ? ".at >= :since" : "",
+	    o->has_until ? " AND " : "", o->has_until ? a : "",
+	    o->has_until ? ".at < :until" : "");
+}
+
+static void
+bind_common(sqlite3_stmt *s, const nudge_report_opts *o)
+{
+	if (o->campaign != NULL)
+		bind_text(s, ":campaign", o->campaign);
+	if (o->has_since)
+		bind_int(s, ":since", o->since);
+	if (o->has_until)
+		bind_int(s, ":until", o->until);
+}
+
+/* --by link: clicks per URL (the clicked event's url prop, see track.c)
+ * per campaign. */
+static int
+links(nudge_store *st, const nudge_report_opts *o, sqlite3_stmt **stmt,
+    const char *const **cols, size_t *ncols, nudge_err *err)
+{
+	static const char *const names[] = { "campaign", "url", "clicks",
+		"contacts", "click_pct_contacts" };
+	char sql[1400], fe[200], fs[200];
+	int rc;
+
+	filters(fe, sizeof fe, o, "e");
+	filters(fs, sizeof fs, o, "s");
+	snprintf(sql, sizeof sql, "SELECT c.name, coalesce(e.props ->> 'url',"
+	    " '') AS url, count(*) AS n, count(DISTINCT e.contact_id),"
+	    " round(100.0 * count(DISTINCT e.contact_id) / nullif((SELECT"
+	    " count(DISTINCT s.contact_id) FROM events s WHERE s.campaign_id ="
+	    " e.campaign_id AND s.type = 'sent'%s), 0), 1)"
+	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
+	    " WHERE e.type = 'clicked'%s GROUP BY e.campaign_id, url"
+	    " ORDER BY c.first_sent_at, c.name, n DESC, url", fs, fe);
+	if ((rc = nudge_store_prepare(st, stmt, sql, err)) != 0)
+		return rc;
+	bind_common(*stmt, o);
+	*cols = names;
+	*ncols = sizeof names / sizeof names[0];
+	return 0;
+}
 
 /* --by bounce: email bounces by class (and complaints) per campaign and
  * receiving domain, so that "Gmail blocks us" shows at a glance.  A
@@ -100,64 +202,115 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	static const char *names[2 + sizeof figures / sizeof figures[0]];
 	const struct grouping *g = &groupings[o->by];
 	const char *keys = g->nkeys == 2 ? "k1, k2" : "k1";
-	char filter[160];
+	const char *gkeys = g->keys;
+	/* a conversion's value, in the configured currency only */
+	static const char val[] = "CASE WHEN :currency IS NULL OR"
+	    " q.props ->> 'currency' IS NULL OR"
+	    " upper(q.props ->> 'currency') = :currency"
+	    " THEN CAST(q.props ->> :value AS REAL) END";
+	char filter[200], qfilter[300], pname[32];
 	nudge_buf sql = { 0 };
 	size_t i;
 	int rc;
 
 	if (o->by == NUDGE_REPORT_BOUNCE)
 		return bounces(st, o, stmt, cols, ncols, err);
+	if (o->by == NUDGE_REPORT_LINK)
+		return links(st, o, stmt, cols, ncols, err);
+	if (o->by == NUDGE_REPORT_DAY && o->local_days)
+		gkeys = "date(e.at, 'unixepoch', 'localtime') AS k1";
+	filters(filter, sizeof filter, o, "e");
 	/*
-	 * ev: the campaign events in scope with their group; conv: per
-	 * group, the contacts who converted within the window after a sent
-	 * message (a probe of events_contact per message: O(sent)).  Figures
-	 * count distinct contacts, so a contact who opened twice is one open.
-	 * The filters are written only when given, so that a campaign is
-	 * found by name and its events through events_campaign: a "x IS
-	 * NULL OR" would make every report scan the whole events table.
+	 * ev: the campaign events in scope with their group.  Figures other
+	 * than messages, conversions and money count distinct contacts, so a
+	 * contact who opened twice is one open.
 	 */
-	filter[0] = '\0';
-	if (o->campaign != NULL)
-		strcat(filter, " AND e.campaign_id = (SELECT id FROM campaigns"
-		    " WHERE name = :campaign)");
-	if (o->has_since)
-		strcat(filter, " AND e.at >= :since");
-	if (o->has_until)
-		strcat(filter, " AND e.at < :until");
 	nudge_buf_printf(&sql,
-	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at,"
-	    /* what an sms cost: the parts it went out in (send's props) */
-	    " CASE WHEN e.type = 'sent' AND e.channel = 'sms' THEN"
-	    " coalesce(e.props ->> 'segments', 1) END AS seg"
+	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
+	    /* the parts an sms went out in (send's props) */
+	    " CASE WHEN e.type = 'sent' THEN CASE WHEN e.channel = 'sms' THEN"
+	    " coalesce(e.props ->> 'segments', 1) ELSE 1 END END AS parts"
 	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
 	    " WHERE e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
-	    " 'unsubscribed', 'complained')%s),"
-	    " conv AS (SELECT %s, count(DISTINCT e.contact_id) AS n"
-	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
-	    " WHERE e.type = 'sent'%s AND EXISTS (SELECT 1 FROM events p"
-	    " WHERE p.contact_id = e.contact_id AND p.type = :conversion"
-	    " AND p.at >= e.at AND p.at <= e.at + :window) GROUP BY %s),"
-	    " agg AS (SELECT %s, min(at) AS first_at",
-	    g->keys, filter, g->keys, filter, keys, keys);
-	for (i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+	    " 'unsubscribed', 'complained')%s),", gkeys, filter);
+	/*
+	 * cr: one row per (group, conversion) credited.  Last- and
+	 * first-touch find, for each conversion, its one message among all
+	 * of the contact's (any campaign, any channel, whatever the
+	 * filters): a probe of events_contact per conversion, O(conversions
+	 * log events); the filters then keep the conversions whose message
+	 * they select, so no conversion is credited twice.  With a campaign
+	 * only the conversions of its contacts are probed.  Any credits a
+	 * conversion to every group with a message in the window before it
+	 * (O(sent) probes), once per group.
+	 */
+	if (o->attribution == NUDGE_ATTR_ANY)
+		nudge_buf_printf(&sql,
+		    " cr AS (SELECT DISTINCT %s, q.id AS pid, q.contact_id,"
+		    " %s AS val FROM events e JOIN campaigns c"
+		    " ON c.id = e.campaign_id JOIN events q"
+		    " ON q.contact_id = e.contact_id AND q.type = :conversion"
+		    " AND q.at >= e.at AND q.at <= e.at + :window"
+		    " WHERE e.type = 'sent'%s),", gkeys, val, filter);
+	else {
+		snprintf(qfilter, sizeof qfilter, "%s%s%s",
+		    o->has_since ? " AND q.at >= :since" : "",
+		    o->has_until ? " AND q.at < :until + :window" : "",
+		    o->campaign != NULL ? " AND q.contact_id IN (SELECT"
+		    " contact_id FROM events WHERE campaign_id = (SELECT id FROM"
+		    " campaigns WHERE name = :campaign) AND type = 'sent')" : "");
+		nudge_buf_printf(&sql,
+		    " cr AS (SELECT %s, p.contact_id, p.val FROM"
+		    " (SELECT q.contact_id, %s AS val, (SELECT s.id FROM events s"
+		    " WHERE s.contact_id = q.contact_id AND s.type = 'sent'"
+		    " AND s.at <= q.at AND s.at >= q.at - :window"
+		    " AND s.campaign_id IS NOT NULL ORDER BY s.at %s, s.id %s"
+		    " LIMIT 1) AS sid FROM events q WHERE q.type = :conversion%s)"
+		    " p JOIN events e ON e.id = p.sid"
+		    " JOIN campaigns c ON c.id = e.campaign_id WHERE 1%s),",
+		    gkeys, val, o->attribution == NUDGE_ATTR_FIRST ? "ASC" :
+		    "DESC", o->attribution == NUDGE_ATTR_FIRST ? "ASC" : "DESC",
+		    qfilter, filter);
+	}
+	nudge_buf_printf(&sql,
+	    " conv AS (SELECT %s, count(*) AS n, count(DISTINCT contact_id)"
+	    " AS k, sum(val) AS rev FROM cr GROUP BY %s),"
+	    " agg AS (SELECT %s, min(at) AS first_at,"
+	    " count(*) FILTER (WHERE type = 'sent') AS messages,"
+	    " count(DISTINCT CASE WHEN type = 'sent' THEN contact_id END)"
+	    " AS contacts", keys, keys, keys);
+	for (i = 2; i < sizeof figures / sizeof figures[0]; i++) {
 		const char *f = figures[i];
 
-		/* rates and conversions come after; the other figures are
-		 * named after their event type */
-		if (strstr(f, "_pct") != NULL || strcmp(f, "conversions") == 0 ||
-		    strcmp(f, "sms_segments") == 0)
+		/* the other figures are named after their event type */
+		if (strcmp(f, "converted") == 0)
+			break;
+		if (strstr(f, "_pct") != NULL)
 			continue;
 		nudge_buf_printf(&sql, ", count(DISTINCT CASE WHEN type = '%s'"
 		    " THEN contact_id END) AS %s", f, f);
 	}
-	nudge_buf_printf(&sql, ", coalesce(sum(seg), 0) AS sms_segments"
-	    " FROM ev GROUP BY %s)"
-	    " SELECT agg.k1%s, sent, failed, bounced,"
-	    " opened, round(100.0 * opened / nullif(sent, 0), 1),"
-	    " clicked, round(100.0 * clicked / nullif(sent, 0), 1),"
-	    " unsubscribed, complained, coalesce(conv.n, 0),"
-	    " round(100.0 * coalesce(conv.n, 0) / nullif(sent, 0), 1),"
-	    " sms_segments FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
+	nudge_buf_printf(&sql, ", coalesce(sum(CASE WHEN channel = 'sms' THEN"
+	    " parts END), 0) AS sms_segments, ");
+	if (o->nprices == 0)
+		nudge_buf_printf(&sql, "NULL AS cost");
+	else {
+		nudge_buf_printf(&sql, "coalesce(sum(parts * CASE channel");
+		for (i = 0; i < o->nprices; i++)
+			nudge_buf_printf(&sql, " WHEN :pc%zu THEN :pp%zu", i, i);
+		nudge_buf_printf(&sql, " ELSE 0 END), 0) AS cost");
+	}
+	nudge_buf_printf(&sql, " FROM ev GROUP BY %s)"
+	    " SELECT agg.k1%s, messages, contacts, failed, bounced,"
+	    " opened, round(100.0 * opened / nullif(contacts, 0), 1),"
+	    " clicked, round(100.0 * clicked / nullif(contacts, 0), 1),"
+	    " unsubscribed, complained, coalesce(conv.k, 0),"
+	    " round(100.0 * coalesce(conv.k, 0) / nullif(contacts, 0), 1),"
+	    " coalesce(conv.n, 0), round(coalesce(conv.rev, 0), 2),"
+	    " round(coalesce(conv.rev, 0) / nullif(messages, 0), 2),"
+	    " sms_segments, round(cost, 4),"
+	    " round(coalesce(conv.rev, 0) / nullif(cost, 0), 2)"
+	    " FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
 	    " ORDER BY first_at, agg.k1%s",
 	    keys, g->nkeys == 2 ? ", agg.k2" : "",
 	    g->nkeys == 2 ? " AND conv.k2 IS agg.k2" : "",
@@ -170,20 +323,20 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	nudge_buf_free(&sql);
 	if (rc != 0)
 		return rc;
-	if (o->campaign != NULL)
-		sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
-		    ":campaign"), o->campaign, -1, SQLITE_TRANSIENT);
-	if (o->has_since)
-		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
-		    ":since"), o->since);
-	if (o->has_until)
-		sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
-		    ":until"), o->until);
-	sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt,
-	    ":conversion"), o->conversion != NULL ? o->conversion : "purchase",
-	    -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(*stmt, sqlite3_bind_parameter_index(*stmt,
-	    ":window"), o->window > 0 ? o->window : 7 * 86400);
+	bind_common(*stmt, o);
+	bind_text(*stmt, ":conversion", o->conversion != NULL ?
+	    o->conversion : "purchase");
+	bind_text(*stmt, ":value", o->value != NULL ? o->value : "total");
+	if (o->currency != NULL)
+		bind_text(*stmt, ":currency", o->currency);
+	bind_int(*stmt, ":window", o->window > 0 ? o->window : 7 * 86400);
+	for (i = 0; i < o->nprices; i++) {
+		snprintf(pname, sizeof pname, ":pc%zu", i);
+		bind_text(*stmt, pname, o->price_channel[i]);
+		snprintf(pname, sizeof pname, ":pp%zu", i);
+		sqlite3_bind_double(*stmt, sqlite3_bind_parameter_index(*stmt,
+		    pname), o->price[i]);
+	}
 	for (i = 0; i < g->nkeys; i++)
 		names[i] = g->names[i];
 	for (i = 0; i < sizeof figures / sizeof figures[0]; i++)
@@ -204,7 +357,7 @@ nudge_report_write(nudge_store *st, const nudge_report_opts *o,
 
 	if ((rc = nudge_report_prepare(st, o, &s, &cols, &ncols, err)) != 0)
 		return rc;
-	/* campaign and step names are the user's: a report opened in a
-	 * spreadsheet must not run one as a formula */
-	return nudge_fmt_query(fp, kind, cols, ncols, 1, st, s, "report", err);
+	/* campaign and step names are the user's: in CSV, a formula cell
+	 * is marked as in every CSV nudge writes (nudge_fmt_csv_field) */
+	return nudge_fmt_query(fp, kind, cols, ncols, st, s, "report", err);
 }

@@ -1,6 +1,7 @@
-/* report: what campaigns did — messages sent, failed and bounced, opens,
- * clicks, unsubscribes, complaints and conversions — as unique contacts
- * and rates, grouped by campaign, step, channel or day. */
+/* report: what campaigns did — messages sent and the contacts they
+ * reached, failures, bounces, opens, clicks, unsubscribes, complaints,
+ * conversions with their revenue under a chosen attribution, and what
+ * the messages cost — grouped by campaign, step, channel, day or link. */
 #ifndef NUDGE_REPORT_H
 #define NUDGE_REPORT_H
 
@@ -15,9 +16,21 @@ enum nudge_report_by {
 	NUDGE_REPORT_CAMPAIGN,
 	NUDGE_REPORT_STEP,     /* campaign and step */
 	NUDGE_REPORT_CHANNEL,
-	NUDGE_REPORT_DAY,      /* the UTC day of each event */
+	NUDGE_REPORT_DAY,      /* the day of each event (see local_days) */
 	NUDGE_REPORT_BOUNCE,   /* bounces and complaints by class, per
 				  campaign and receiving domain */
+	NUDGE_REPORT_LINK,     /* clicks per campaign and URL */
+};
+
+enum nudge_report_attribution {
+	NUDGE_ATTR_LAST,       /* a conversion is credited to the one
+				  message that reached its contact last
+				  within the window before it */
+	NUDGE_ATTR_FIRST,      /* ... first within the window */
+	NUDGE_ATTR_ANY,        /* ... to every group with a message within
+				  the window before it (counted once in
+				  each: totals across groups may count it
+				  more than once) */
 };
 
 typedef struct nudge_report_opts {
@@ -32,21 +45,47 @@ typedef struct nudge_report_opts {
 	int64_t window;          /* a conversion counts when it comes at
 				    most this long after a sent message:
 				    7 days when 0 */
+	enum nudge_report_attribution attribution;
+	const char *value;       /* the conversion's prop holding its value:
+				    "total" when NULL */
+	const char *currency;    /* NULL, or a conversion whose `currency`
+				    prop names another (case aside) adds
+				    nothing to revenue */
+	int local_days;          /* --by day in the process's local time
+				    (the caller sets TZ), else UTC */
+	size_t nprices;          /* the price of one message per channel
+				    (of one segment for sms): cost */
+	char *const *price_channel;
+	const double *price;
 } nudge_report_opts;
 
-/* Sets *by from "campaign", "step", "channel", "day" or "bounce"; 0 or
- * -1. */
+/* Sets *a from "last-touch", "first-touch" or "any"; 0 or -1. */
+int nudge_report_attribution_parse(const char *name,
+    enum nudge_report_attribution *a);
+
+/* Sets *by from "campaign", "step", "channel", "day", "bounce" or
+ * "link"; 0 or -1. */
 int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 
 /*
  * Prepares the report as one query over the events that belong to a
  * campaign.  Each row holds the group's key columns (campaign; campaign,
- * step; channel; or day), then sent, failed, bounced, opened, open_pct,
- * clicked, click_pct, unsubscribed, complained, conversions,
- * conversion_pct: each figure the number of distinct contacts with such an
- * event, each rate a percentage of sent with one decimal.  *cols and
- * *ncols name the columns (static storage).  Rows come in the order the
- * groups started.
+ * step; channel; or day), then messages (sent events), contacts (distinct
+ * contacts sent to), failed, bounced, opened, open_pct_contacts, clicked,
+ * click_pct_contacts, unsubscribed, complained, converted,
+ * conversion_pct_contacts (each a count of distinct contacts, each rate a
+ * percentage of contacts with one decimal), conversions (conversion
+ * events credited to the group under o->attribution), revenue (their
+ * values summed), revenue_per_message, sms_segments, cost (messages, and
+ * sms segments, times o's prices; NULL with no prices) and
+ * revenue_per_cost.  A message's group, and so its credit, is that of
+ * its sent event; the filters (campaign, since, until) select messages.
+ * *cols and *ncols name the columns (static storage).  Rows come in the
+ * order the groups started.
+ * By link, the rows are campaign, url, clicks (clicked events with that
+ * url prop), contacts (distinct) and click_pct_contacts (of the
+ * campaign's contacts sent to), the campaigns in the order they started,
+ * their most clicked links first.
  * By bounce, the rows are instead campaign ("" for bounces of no message
  * nudge sent), receiving domain, then hard, soft, sender_side and
  * complained (distinct contacts with an email bounce of that class, see

@@ -16,13 +16,14 @@
 /* One row of a report query, its key and figures kept. */
 struct row {
 	char *key[2];
-	double v[12];           /* the figures, in report.c's order */
+	double v[18];           /* the figures, in report.c's order */
 };
 
 /* report.c's figure columns after the keys */
-enum { F_SENT, F_FAILED, F_BOUNCED, F_OPENED, F_OPEN_PCT, F_CLICKED,
-	F_CLICK_PCT, F_UNSUB, F_COMPLAINED, F_CONV, F_CONV_PCT, F_SEGMENTS,
-	NFIG };
+enum { F_MESSAGES, F_SENT, F_FAILED, F_BOUNCED, F_OPENED, F_OPEN_PCT,
+	F_CLICKED, F_CLICK_PCT, F_UNSUB, F_COMPLAINED, F_CONVERTED,
+	F_CONV_PCT, F_CONV, F_REVENUE, F_REVENUE_MSG, F_SEGMENTS, F_COST,
+	F_REVENUE_COST, NFIG };
 
 struct table {
 	struct row *rows;
@@ -176,7 +177,8 @@ static const struct {
 };
 
 /* The headline figures of [since, until): each conversion event counted
- * once however many messages came before it, its `total` summed. */
+ * once however many messages came before it (as last-touch credits it),
+ * its value prop summed when in the report's currency. */
 static int
 headline(nudge_store *st, const nudge_report_opts *o, int64_t since,
     int64_t until, double *h, nudge_err *err)
@@ -197,7 +199,9 @@ headline(nudge_store *st, const nudge_report_opts *o, int64_t since,
 	    " count(DISTINCT contact_id) FILTER (WHERE type = 'opened'),"
 	    " count(DISTINCT contact_id) FILTER (WHERE type = 'clicked'),"
 	    " (SELECT count(*) FROM conv),"
-	    " (SELECT coalesce(sum(props ->> 'total'), 0) FROM conv),"
+	    " (SELECT coalesce(sum(CASE WHEN ?6 IS NULL OR"
+	    " props ->> 'currency' IS NULL OR upper(props ->> 'currency') = ?6"
+	    " THEN CAST(props ->> ?7 AS REAL) END), 0) FROM conv),"
 	    " count(DISTINCT contact_id) FILTER (WHERE type = 'unsubscribed'),"
 	    " count(DISTINCT contact_id) FILTER (WHERE type = 'complained'),"
 	    " count(DISTINCT contact_id) FILTER (WHERE type = 'bounced'),"
@@ -214,6 +218,10 @@ headline(nudge_store *st, const nudge_report_opts *o, int64_t since,
 	sqlite3_bind_int64(s, 4, o->window > 0 ? o->window : 7 * 86400);
 	if (o->campaign != NULL)
 		sqlite3_bind_text(s, 5, o->campaign, -1, SQLITE_STATIC);
+	if (o->currency != NULL)
+		sqlite3_bind_text(s, 6, o->currency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, o->value != NULL ? o->value : "total", -1,
+	    SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		sqlite3_finalize(s);
 		return nudge_store_error(st, err, "report");
@@ -332,7 +340,7 @@ static void
 funnels(FILE *fp, const struct table *t)
 {
 	static const struct { int f; const char *name; } steps[] = {
-		{ F_SENT, "sent" }, { F_OPENED, "opened" },
+		{ F_SENT, "reached" }, { F_OPENED, "opened" },
 		{ F_CLICKED, "clicked" }, { F_CONV, "converted" },
 	};
 	size_t i, k;
@@ -375,7 +383,7 @@ static void
 lines(FILE *fp, const struct table *t, int64_t since, int64_t until)
 {
 	static const struct { int f; const char *name; } series[] = {
-		{ F_SENT, "sent" }, { F_CLICKED, "clicked" },
+		{ F_MESSAGES, "messages" }, { F_CLICKED, "clicked" },
 		{ F_CONV, "conversions" },
 	};
 	const int w = 900, h = 260, l = 50, r = 45, top = 15, b = 40;
@@ -409,8 +417,8 @@ lines(FILE *fp, const struct table *t, int64_t since, int64_t until)
 		fprintf(fp, "<span><i class=\"s%zu\"></i>%s</span>", k,
 		    series[k].name);
 	fprintf(fp, "</p><svg class=\"chart line\" id=\"per-day\" role=\"img\""
-	    " viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\"><title>Sent,"
-	    " clicked and conversions per day</title>\n", w, h, w, h);
+	    " viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\"><title>Messages,"
+	    " contacts who clicked and conversions per day</title>\n", w, h, w, h);
 	fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\""
 	    " stroke=\"#99a\"/><text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
 	    l, h - b, w - r, h - b, l - 6, top + 4);
@@ -500,12 +508,23 @@ nudge_report_html(nudge_store *st, const nudge_report_opts *o,
 		esc(fp, o->campaign);
 		fputs("</bdi>", fp);
 	}
-	fprintf(fp, "</h1>\n<p class=\"period\">From %s to %s (UTC), compared"
-	    " with the %lld days before (from %s).  Contacts are counted once"
-	    " per figure; a conversion is a %s within %lld days of a"
-	    " message.</p>\n", d0, d1, (long long)((until - since + 86399) /
-	    86400), p0, o->conversion != NULL ? o->conversion : "purchase",
-	    (long long)((o->window > 0 ? o->window : 7 * 86400) / 86400));
+	fprintf(fp, "</h1>\n<p class=\"period\">From %s to %s (days in %s),"
+	    " compared with the %lld days before (from %s).  Messages count"
+	    " every message sent; the other figures count contacts, once per"
+	    " figure, and rates are shares of the contacts sent to.  A"
+	    " conversion is a %s within %lld days after a message, credited"
+	    " %s; revenue is its %s", d0, d1, o->local_days ? "local time" :
+	    "UTC", (long long)((until - since + 86399) / 86400), p0,
+	    o->conversion != NULL ? o->conversion : "purchase",
+	    (long long)((o->window > 0 ? o->window : 7 * 86400) / 86400),
+	    o->attribution == NUDGE_ATTR_ANY ? "to every campaign that sent"
+	    " its contact a message (so it may count for several)" :
+	    o->attribution == NUDGE_ATTR_FIRST ? "to the first message that"
+	    " reached its contact" : "to the last message that reached its"
+	    " contact", o->value != NULL ? o->value : "total");
+	if (o->currency != NULL)
+		fprintf(fp, " in %s", o->currency);
+	fputs(".</p>\n", fp);
 	fputs("<section id=\"headline\"><h2>Headline</h2><dl class=\"tiles\">\n",
 	    fp);
 	for (i = 0; i < NHEAD; i++) {
@@ -540,6 +559,8 @@ nudge_report_html(nudge_store *st, const nudge_report_opts *o,
 		fputs("<p>No campaign sent anything in this period.</p>\n", fp);
 	else {
 		funnels(fp, &camp);
+		bars(fp, &camp, F_REVENUE, "chart-revenue", "Revenue credited, "
+		    "per campaign");
 		figures_table(fp, &camp, "table-campaign", "Per campaign: the "
 		    "figures of nudge report --format csv for this period");
 	}

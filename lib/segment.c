@@ -739,33 +739,156 @@ parse_list(struct parser *p, int neg, nudge_buf *out)
 	return emit_set(p, neg, 2, 0, "m.contact_id", &body, NULL, out);
 }
 
-/* subscribed CHANNEL: the contact has the channel's address and its
- * latest consent row for the channel, if any, says subscribed. */
+/* Per channel (email, sms, push): 1 when a contact with no consent row
+ * may not be sent marketing (opt-in); set from the config. */
+static int consent_optin[NUDGE_NCHANNELS];
+
+void
+nudge_seg_set_consent(const int optin[3])
+{
+	memcpy(consent_optin, optin, sizeof consent_optin);
+}
+
+int
+nudge_seg_consent_optin(const char *channel)
+{
+	const nudge_channel *c = nudge_channel_find(channel);
+
+	return c != NULL ? consent_optin[c->id] : 0;
+}
+
+
+/* The channel after "subscribed" or "consent": a bare word, or as a user
+ * may guess it, `channel "sms"` or "sms".  Its index, or -1 (p failed). */
+static int
+channel_arg(struct parser *p, const char *after)
+{
+	struct tok t;
+	char what[160], *v = NULL;
+	int i;
+
+	peek(p, &t);
+	if (is_kw(p, &t, "channel")) {
+		advance(p, &t);
+		peek(p, &t);
+	}
+	if (t.kind == T_STR && (v = str_value(p, &t)) == NULL)
+		return oom(p);
+	for (i = 0; i < NUDGE_NCHANNELS; i++)
+		if (v != NULL ? strcmp(v, nudge_channels[i].name) == 0 :
+		    is_kw(p, &t, nudge_channels[i].name))
+			break;
+	free(v);
+	if (i == NUDGE_NCHANNELS) {
+		snprintf(what, sizeof what, "a channel (" NUDGE_CHANNEL_NAMES
+		    ") after \"%s\"", after);
+		return expected(p, &t, what);
+	}
+	advance(p, &t);
+	return i;
+}
+
+/* "since DATE" when it comes next: *at set, 1; 0 when not; -1 (p failed). */
+static int
+since_arg(struct parser *p, int64_t *at)
+{
+	struct tok t;
+	char *str;
+	int ok;
+
+	peek(p, &t);
+	if (!is_kw(p, &t, "since"))
+		return 0;
+	advance(p, &t);
+	peek(p, &t);
+	str = t.kind == T_STR ? str_value(p, &t) : t.kind == T_WORD ?
+	    tok_text(p, &t) : NULL;
+	if (str == NULL && (t.kind == T_STR || t.kind == T_WORD))
+		return oom(p);
+	ok = str != NULL && nudge_time_parse(str, at) == 0;
+	free(str);
+	if (!ok)
+		return expected(p, &t, "a date such as 2026-01-01 after "
+		    "\"since\"");
+	advance(p, &t);
+	return 1;
+}
+
+/* subscribed CHANNEL [since DATE]: the contact has the channel's address,
+ * and its latest consent row for the channel says subscribed, or (for an
+ * opt-out channel, without since) it has none. */
 static int
 parse_subscribed(struct parser *p, int neg, nudge_buf *out)
 {
-	const nudge_channel *ch = nudge_channels;
-	struct tok t;
-	size_t i;
-	int n;
+	int64_t since = 0;
+	int i, n, ns = 0, has;
 
-	peek(p, &t);
-	for (i = 0; i < NUDGE_NCHANNELS; i++)
-		if (is_kw(p, &t, nudge_channels[i].name))
-			break;
-	if (i == NUDGE_NCHANNELS)
-		return expected(p, &t, "a channel (" NUDGE_CHANNEL_NAMES ") after "
-		    "\"subscribed\"");
-	advance(p, &t);
+	if ((i = channel_arg(p, "subscribed")) < 0 ||
+	    (has = since_arg(p, &since)) < 0)
+		return -1;
 	p->sh->npreds++;
 	p->sh->contact = 1;
-	ch = &nudge_channels[i];
-	if ((n = param_text(p, ch->consent)) == -1)
+	if ((n = param_text(p, nudge_channels[i].consent)) == -1 ||
+	    (has && (ns = param_int(p, NUDGE_SEG_INT, since)) == -1))
 		return -1;
+	if (has || consent_optin[i]) {
+		if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
+		    "c.id IN (SELECT n.contact_id FROM consent_now n "
+		    "WHERE n.channel = ?%d AND n.status = 'subscribed'",
+		    neg ? "NOT " : "", nudge_channels[i].column, n) == -1 ||
+		    (has && nudge_buf_printf(out, " AND n.at >= ?%d", ns) ==
+		    -1) || nudge_buf_puts(out, "))") == -1)
+			return oom(p);
+		return 0;
+	}
 	if (nudge_buf_printf(out, "%s(coalesce(c.%s, '') != '' AND "
 	    "c.id NOT IN (SELECT n.contact_id FROM consent_now n "
 	    "WHERE n.channel = ?%d AND n.status != 'subscribed'))",
-	    neg ? "NOT " : "", ch->column, n) == -1)
+	    neg ? "NOT " : "", nudge_channels[i].column, n) == -1)
+		return oom(p);
+	return 0;
+}
+
+/* consent CHANNEL source "NAME" [since DATE]: the contact's latest
+ * consent row for the channel came from NAME (an import format's source
+ * such as "mailchimp", "event", "track"), at or after DATE. */
+static int
+parse_consent(struct parser *p, int neg, nudge_buf *out)
+{
+	struct tok t;
+	char *src;
+	int64_t since = 0;
+	int i, n, nsrc, ns = 0, has;
+
+	if ((i = channel_arg(p, "consent")) < 0)
+		return -1;
+	if (expect_kw(p, "source", "\"source\" after the channel, as in "
+	    "consent email source \"mailchimp\"") == -1)
+		return -1;
+	peek(p, &t);
+	if (t.kind != T_STR)
+		return expected(p, &t, "a source name in quotes after "
+		    "\"source\"");
+	if ((src = str_value(p, &t)) == NULL)
+		return oom(p);
+	advance(p, &t);
+	if ((has = since_arg(p, &since)) < 0) {
+		free(src);
+		return -1;
+	}
+	p->sh->npreds++;
+	p->sh->contact = 1;
+	n = param_text(p, nudge_channels[i].consent);
+	nsrc = param_text(p, src);
+	free(src);
+	if (n == -1 || nsrc == -1 ||
+	    (has && (ns = param_int(p, NUDGE_SEG_INT, since)) == -1))
+		return -1;
+	if (nudge_buf_printf(out, "%sc.id IN (SELECT n.contact_id FROM "
+	    "consent_now n WHERE n.channel = ?%d AND n.source = ?%d",
+	    neg ? "NOT " : "", n, nsrc) == -1 ||
+	    (has && nudge_buf_printf(out, " AND n.at >= ?%d", ns) == -1) ||
+	    nudge_buf_puts(out, ")") == -1)
 		return oom(p);
 	return 0;
 }
@@ -1209,6 +1332,18 @@ parse_predicate(struct parser *p, int neg, nudge_buf *out)
 	if (is_kw(p, &t, "subscribed")) {
 		advance(p, &t);
 		return parse_subscribed(p, neg, out);
+	}
+	if (is_kw(p, &t, "consent")) {
+		struct tok t2;
+
+		/* not a keyword: only before a channel, so an event type
+		 * or field named consent still reads */
+		lex(p, t.off + t.len, &t2);
+		if (is_kw(p, &t2, "email") || is_kw(p, &t2, "sms") ||
+		    is_kw(p, &t2, "push") || is_kw(p, &t2, "channel")) {
+			advance(p, &t);
+			return parse_consent(p, neg, out);
+		}
 	}
 	if (t.kind != T_WORD || is_keyword(p, &t))
 		return expected(p, &t, "a predicate (list \"NAME\", subscribed "
@@ -1851,7 +1986,7 @@ nudge_seg_write(nudge_store *st, const nudge_seg *q, enum nudge_fmt_kind kind,
 
 	if ((rc = nudge_seg_prepare(st, q, &s, err)) != 0)
 		return rc;
-	return nudge_fmt_query(fp, kind, fields, nfields, 0, st, s, "segment",
+	return nudge_fmt_query(fp, kind, fields, nfields, st, s, "segment",
 	    err);
 }
 

@@ -89,6 +89,14 @@ int nudge_seg_compile(nudge_store *st, const char *name, const char *expr,
     int64_t now, nudge_seg *seg, nudge_err *err);
 void nudge_seg_free(nudge_seg *seg);
 
+/* The consent mode per channel (email, sms, push; 1 opt-in: a contact
+ * with no consent record is not subscribed) that `subscribed CH`
+ * compiles to from now on in this process; nudge_config_load sets it.
+ * Default: opt-out everywhere. */
+void nudge_seg_set_consent(const int optin[3]);
+/* Whether channel is opt-in by that setting. */
+int nudge_seg_consent_optin(const char *channel);
+
 /* What a campaign file's expressions know beyond the store. */
 typedef struct nudge_seg_ctx {
 	/* The campaign being run: `step "ID"` without `campaign "NAME"`

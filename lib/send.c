@@ -136,6 +136,8 @@ struct nudge_sender {
 	nudge_ledger *ledger;
 	nudge_journal *journal; /* in flight: what may have left, or NULL */
 	int clean;              /* finished: the journal can go */
+	struct chan *stopped;   /* the channel of a delivery that stopped
+				   the run (NUDGE_STOP_RUN), or NULL */
 	nudge_event_writer *ew;
 	nudge_tpl_out out;
 	nudge_links *links;     /* tracking (links.c), or NULL */
@@ -163,8 +165,23 @@ result(nudge_sender *s, const struct nudge_sender_lane *l, long line, const char
 {
 	nudge_send_result r = { line, input, cid, status, detail,
 		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
-		l != NULL ? l->o.step : NULL };
+		l != NULL ? l->o.step : NULL, NUDGE_SKIP_NONE };
 
+	if (s->o->on_result != NULL)
+		s->o->on_result(s->o->arg, &r);
+}
+
+/* Reports the line skipped for why (detail: this case's words). */
+static void
+skipped(nudge_sender *s, const struct nudge_sender_lane *l, long line,
+    const char *input, int64_t cid, enum nudge_skip why, const char *detail)
+{
+	nudge_send_result r = { line, input, cid, "skipped", detail,
+		l != NULL && l->o.step != NULL ? l->o.campaign : NULL,
+		l != NULL ? l->o.step : NULL, why };
+
+	s->stats->skipped++;
+	s->stats->skips[why]++;
 	if (s->o->on_result != NULL)
 		s->o->on_result(s->o->arg, &r);
 }
@@ -401,11 +418,6 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 	nudge_err e;
 	int rc;
 
-	if (d->held) {
-		s->stats->held++;
-		give_back(s, p, "held", d->detail);
-		return;
-	}
 	switch (d->status) {
 	case NUDGE_SENT:
 		out = NUDGE_OUT_SENT;
@@ -419,37 +431,39 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->bounced++;
 		break;
-	case NUDGE_TEMPFAIL:
-		/* given up for this run: the server kept deferring it.  When
-		 * its last word was a refusal (an SMTP 4xx, an HTTP 429), the
-		 * message surely did not get through: the claim is given
-		 * back, so the next run (cron, after exit 75) sends it.  A
-		 * dropped connection or a timeout may have delivered it: that
-		 * claim stays, recorded failed, never sent twice. */
-		if ((l->ch->prov == NULL && d->smtp_code >= 400 &&
-		    d->smtp_code < 500) || (l->ch->prov != NULL &&
-		    d->smtp_code == 429)) {
-			s->stats->tempfail++;
-			snprintf(detail, sizeof detail, "refused %d times, last: "
-			    "%s; not sent, a rerun sends it", d->attempts,
-			    d->detail);
-			give_back(s, p, "tempfail", detail);
+	case NUDGE_NOT_SENT:
+		/* surely not delivered: the claim is given back, so the next
+		 * run sends it; held when it never was tried (the run or
+		 * channel stopped, credentials refused), tempfail (exit 75:
+		 * cron runs it again) when the server kept refusing it */
+		if (!d->temporary) {
+			s->stats->held++;
+			give_back(s, p, "held", d->detail);
 			return;
 		}
-		status = "tempfail";
-		snprintf(detail, sizeof detail, "temporary failure after %d "
-		    "attempts: %s", d->attempts, d->detail);
 		s->stats->tempfail++;
-		break;
+		snprintf(detail, sizeof detail, "refused %d times, last: %s; "
+		    "not sent, a rerun sends it", d->attempts, d->detail);
+		give_back(s, p, "tempfail", detail);
+		return;
 	case NUDGE_FAILED:
 		nudge_strcpy(detail, sizeof detail, d->detail);
 		s->stats->failed++;
 		break;
 	case NUDGE_UNKNOWN:
 		/* may have arrived: the row becomes `unknown`, never sent
-		 * again unless --resend-unknown; no event, as after a crash */
+		 * again unless --resend-unknown; no event, as after a crash.
+		 * Still failing when the retries ran out (a provider's 5xx):
+		 * told as a temporary failure, exit 75. */
 		out = NUDGE_OUT_UNKNOWN;
 		type = NULL;
+		if (d->temporary) {
+			status = "tempfail";
+			snprintf(detail, sizeof detail, "temporary failure "
+			    "after %d attempts: %s", d->attempts, d->detail);
+			s->stats->tempfail++;
+			break;
+		}
 		status = "unknown";
 		snprintf(detail, sizeof detail, "%s; not sent again unless "
 		    "--resend-unknown", d->detail);
@@ -492,6 +506,13 @@ record_one(nudge_sender *s, const nudge_delivery *d)
 			/* a receipt's sent event is not counted by frequency
 			 * caps */
 			ev.props_json = "{\"transactional\":true}";
+		} else if (d->reason[0] != '\0') {
+			/* why it was refused, and whose fault (bounce.h) */
+			snprintf(props, sizeof props, "{\"reason\":\"%s\","
+			    "\"class\":\"%s\"}", d->reason,
+			    d->status == NUDGE_BOUNCED ? "hard" : d->sender_side ?
+			    "sender" : "soft");
+			ev.props_json = props;
 		}
 		if ((rc = nudge_ledger_outcome(s->ledger, p->ledger_id, out,
 		    detail, o->now, &e)) != 0 || (type != NULL &&
@@ -549,24 +570,32 @@ on_delivery(void *arg, const nudge_delivery *d)
 	struct pending *p = d->cookie;
 	struct nudge_sender_lane *l = p->lane;
 
-	if (d->fatal == 1 && s->rc == 0) {
+	if (d->stop == NUDGE_STOP_RUN && s->rc == 0) {
 		/* nothing can get through (authentication, TLS): stop
-		 * rather than fail every message of the campaign; the
-		 * outcomes that came before are written, those after not
-		 * (their claims become unknown) */
+		 * rather than fail every message of the campaign.  The
+		 * outcomes that came before are written; of those after,
+		 * the ones not sent give their claims back (the transport
+		 * is drained at close), the others are left claimed for
+		 * the next run's recovery */
 		record_done(s, 0);
 		if (s->rc == 0) {
 			s->rc = EX_UNAVAILABLE;
 			nudge_errf(s->err, EX_UNAVAILABLE, "%s", d->detail);
 		}
+		s->stopped = l->ch;
 	}
-	if (!d->held && d->fatal == 2 && l->ch->stop == 0) {
+	if (d->stop == NUDGE_STOP_CHANNEL && l->ch->stop == 0) {
 		/* this channel stops; the others go on */
 		l->ch->stop = EX_TEMPFAIL;
-		snprintf(l->ch->why, sizeof l->ch->why, "%s: the provider is "
-		    "down (%s); the messages not sent are left for a rerun",
-		    l->ch->prov != NULL ? l->ch->prov->name : l->o.channel,
-		    d->detail);
+		if (d->sender_side)
+			snprintf(l->ch->why, sizeof l->ch->why, "%s: %s; the "
+			    "messages not sent are left for a rerun once it is "
+			    "mended", l->o.channel, d->detail);
+		else
+			snprintf(l->ch->why, sizeof l->ch->why, "%s: the "
+			    "provider is down (%s); the messages not sent are "
+			    "left for a rerun", l->ch->prov != NULL ?
+			    l->ch->prov->name : l->o.channel, d->detail);
 	}
 	if (s->ndone == OUTCOMES)
 		record_done(s, 1);
@@ -784,7 +813,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 {
 	const nudge_send_opts *o = &l->o;
 	char reason[256], name[256], key[96], unsub[NUDGE_EMAIL_MAX + 40];
-	enum nudge_verdict verdict;
+	enum nudge_skip why;
 	struct slot *sl = &s->slots[s->nslots];
 	nudge_mime_msg m = { 0 };
 	int64_t cid;
@@ -805,9 +834,8 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		rc = nudge_contact_find(s->st, text, o->cfg != NULL ?
 		    o->cfg->default_country : NULL, &cid, &e);
 	if (rc == EX_DATAERR || (rc == 0 && cid == 0)) {
-		s->stats->skipped++;
-		result(s, l, line, text, 0, "skipped", rc != 0 ? e.msg :
-		    "no such contact");
+		skipped(s, l, line, text, 0, rc != 0 ? NUDGE_SKIP_BAD_REF :
+		    NUDGE_SKIP_NO_CONTACT, rc != 0 ? e.msg : "no such contact");
 		return 0;
 	}
 	if (rc != 0) {
@@ -815,11 +843,10 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		return rc;
 	}
 	if ((rc = nudge_policy_check(l->policy, cid, o->channel,
-	    o->transactional, &verdict, reason, sizeof reason, s->err)) != 0)
+	    o->transactional, &why, reason, sizeof reason, s->err)) != 0)
 		return rc;
-	if (verdict == NUDGE_POLICY_SKIP) {
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", reason);
+	if (why != NUDGE_SKIP_NONE) {
+		skipped(s, l, line, text, cid, why, reason);
 		return 0;
 	}
 	if ((l->quiet[0] != '\0' && !s->o->dry_run) ||
@@ -839,8 +866,9 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	if ((rc = load_contact(s, cid)) != 0)
 		return rc;
 	if (s->c.off[l->col] < 0) {
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped",
+		why = l->col == 0 ? NUDGE_SKIP_NO_EMAIL : l->col == 1 ?
+		    NUDGE_SKIP_NO_PHONE : NUDGE_SKIP_NO_PUSH_ID;
+		skipped(s, l, line, text, cid, why,
 		    nudge_channels[l->col].no_address);
 		return 0;
 	}
@@ -851,8 +879,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 			*s->err = e;
 			return rc;
 		}
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", e.msg);
+		skipped(s, l, line, text, cid, NUDGE_SKIP_TEMPLATE, e.msg);
 		return 0;
 	}
 	/* an sms measured before its links grow (when tracking rewrites
@@ -911,8 +938,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 			*s->err = e;
 			return rc;
 		}
-		s->stats->skipped++;
-		result(s, l, line, text, cid, "skipped", e.msg);
+		skipped(s, l, line, text, cid, NUDGE_SKIP_MESSAGE, e.msg);
 		return 0;
 	}
 	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
@@ -1182,6 +1208,7 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	    ec->max_retries : 3;
 	to.retry_base_ms = ec != NULL ? ec->backoff_ms : 0;
 	to.nosync = o->file_nosync;
+	to.max_sender_side = o->cfg != NULL ? o->cfg->bounces.max_sender : 0.02;
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;
@@ -1319,7 +1346,8 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	    &lo->cfg->policy : NULL;
 	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
-	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0)
+	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
+	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0)
 		goto fail;
 	if (l->col != 0) {
 		if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_TEXT))) {
@@ -1494,6 +1522,11 @@ nudge_sender_close(nudge_sender *s)
 	if (s == NULL)
 		return;
 	nudge_store_read_end(s->st);
+	/* a run stopped by a delivery (credentials, TLS): its transport
+	 * hands back the rest at once (not sent: claims given back) or as
+	 * the transfers under way end, so that none is left claimed */
+	if (s->stopped != NULL && s->stopped->t != NULL)
+		nudge_transport_drain(s->stopped->t, on_delivery, s, NULL);
 	if (s->ndone > 0)
 		record_done(s, 0);
 	if (s->in_txn)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@ typedef struct nudge_send_result {
 				 would) */
 	const char *detail;   /* the provider's id, or why */
 	const char *campaign, *step; /* a trigger line's; else NULL */
+	enum nudge_skip skip; /* skipped: the class of why; else NONE */
 } nudge_send_result;
 
 typedef void nudge_send_result_fn(void *arg, const nudge_send_result *r);
@@ -64,6 +66,7 @@ typedef struct nudge_send_stats {
 	char quiet[128];          /* the quiet hours that held messages (a
 				     dry run: would hold them), as
 				     nudge_policy_quiet says, or "" */
+	long skips[NUDGE_SKIP__N]; /* skipped, by class of why */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per

@@ -180,8 +180,33 @@ skip(struct ctx *x, const struct step *st, long line, const char *text)
 	r.detail = st->why;
 	r.campaign = st->campaign;
 	r.step = st->step;
+	r.skip = NUDGE_SKIP_NO_TRANSPORT;
 	x->stats->read++;
 	x->stats->skipped++;
+	x->stats->skips[NUDGE_SKIP_NO_TRANSPORT]++;
+	if (x->o->on_result != NULL)
+		x->o->on_result(x->o->arg, &r);
+}
+
+/* A line that cannot be a contact line whatever its fields: skipped, the
+ * reason naming its line, and shown quoted (its NUL bytes as \x00) so
+ * that the text before a NUL is not taken for the contact. */
+static void
+reject(struct ctx *x, long line, const char *text, size_t n, const char *why)
+{
+	nudge_send_result r = { 0 };
+	char q[128], detail[256];
+
+	nudge_quote(q, sizeof q, text, n);
+	snprintf(detail, sizeof detail, "%s (line %ld): \"%s\"", why, line, q);
+	r.line = line;
+	r.input = q;
+	r.status = "skipped";
+	r.detail = detail;
+	r.skip = NUDGE_SKIP_BAD_REF;
+	x->stats->read++;
+	x->stats->skipped++;
+	x->stats->skips[NUDGE_SKIP_BAD_REF]++;
 	if (x->o->on_result != NULL)
 		x->o->on_result(x->o->arg, &r);
 }
@@ -205,6 +230,13 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
+		/* getline reads past a NUL, the split and the C strings below
+		 * stop at it: "3<NUL>garbage" would go to contact 3 */
+		if (strlen(line) != (size_t)n) {
+			reject(&x, lineno, line, (size_t)n, "a NUL byte in the "
+			    "line");
+			continue;
+		}
 		nf = nudge_trigline_split(line, &t);
 		if (o->campaign != NULL)
 			/* with --campaign every line is bare: its further

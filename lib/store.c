@@ -179,7 +179,21 @@ static const char *const migrations[] = {
 	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id"
 	"      AND d.channel = c.channel"
 	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));",
-	/* 3 -> 4: the customer-base models (predict.c).  predict_fits keeps
+	/* 3 -> 4: the attrs keys any contact has had (contact.c), so that
+	 * send can refuse a template field no contact has without a scan
+	 * of every contact's attrs (0.8 s a million) at each run.  Kept by
+	 * the writers of attrs (import-list); never shrinks. */
+	"CREATE TABLE IF NOT EXISTS attr_keys (key TEXT PRIMARY KEY)"
+	"  WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO attr_keys SELECT DISTINCT j.key"
+	"  FROM contacts c, json_each(c.attrs) j WHERE c.attrs <> '{}';",
+	/* 4 -> 5: consent keeps its proof (the IP a double opt-in was
+	 * confirmed from, the form); consent_now's c.* takes it in */
+	"ALTER TABLE consent ADD COLUMN proof TEXT;",
+	/* 5 -> 6: where each of a contact's fields came from, as JSON
+	 * {"first_name": ["shopify", 1796...], ...} (listimport.c) */
+	"ALTER TABLE contacts ADD COLUMN sources TEXT;",
+	/* 6 -> 7: the customer-base models (predict.c).  predict_fits keeps
 	 * every fit with its date, the data it came from and its quality,
 	 * so that a later fit can be compared with an earlier one;
 	 * predictions holds each contact's figures from the latest fit

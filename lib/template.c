@@ -24,12 +24,15 @@ struct seg {
 	const char *s;   /* a literal, or a placeholder's default */
 	size_t n;
 	char *name;      /* NULL for a literal */
+	const char *file; /* a placeholder's file (t->name or t->hname), */
+	int line, col;    /* line and column, for nudge_tpl_each_field */
 	unsigned char ctx, nfilt, has_def;
 	unsigned char filt[MAXFILT];
 };
 
 struct nudge_tpl {
 	char *src, *hsrc;          /* literals point into these */
+	char *name, *hname;        /* the file names in errors */
 	struct seg *seg;
 	size_t nseg, capseg;
 	size_t first[NUDGE_TPL_NPARTS], last[NUDGE_TPL_NPARTS];
@@ -393,6 +396,9 @@ parse_part(nudge_tpl *t, struct pos *p, char *s, size_t n, int hdr,
 			return nudge_errf(err, EX_OSERR, "%s", strerror(errno));
 		memcpy(g->name, name, nn);
 		g->name[nn] = '\0';
+		g->file = p->name;
+		g->line = p->line;
+		g->col = col_of(p, name);
 		while (*r == ':') {
 			char *f = ++r;
 			int fl;
@@ -594,6 +600,7 @@ nudge_tpl_parse(const char *name, const char *src, size_t n,
 	*out = NULL;
 	if ((t = calloc(1, sizeof *t)) == NULL ||
 	    (t->src = malloc(n + 1)) == NULL ||
+	    (t->name = strdup(name)) == NULL ||
 	    (html != NULL && (t->hsrc = malloc(hn + 1)) == NULL)) {
 		nudge_tpl_free(t);
 		return nudge_errf(err, EX_OSERR, "%s", strerror(errno));
@@ -608,7 +615,7 @@ nudge_tpl_parse(const char *name, const char *src, size_t n,
 	n = strip_cr(t->src, n);
 	s = t->src;
 	end = s + n;
-	p.name = name;
+	p.name = t->name;
 	p.line = 1;
 	p.line_start = s;
 	if ((rc = parse_headers(t, &p, &s, end, err)) != 0)
@@ -647,7 +654,11 @@ nudge_tpl_parse(const char *name, const char *src, size_t n,
 		t->hsrc[hn] = '\0';
 		hn = strip_cr(t->hsrc, hn);
 		snprintf(hname, sizeof hname, "%s (HTML)", name);
-		p.name = hname;
+		if ((t->hname = strdup(hname)) == NULL) {
+			rc = nudge_errf(err, EX_OSERR, "%s", strerror(errno));
+			goto fail;
+		}
+		p.name = t->hname;
 		p.line = 1;
 		p.line_start = t->hsrc;
 		if ((rc = parse_html(t, &p, t->hsrc, hn, err)) != 0)
@@ -738,6 +749,26 @@ nudge_tpl_track(const nudge_tpl *t)
 	return !t->notrack;
 }
 
+int
+nudge_tpl_each_field(const nudge_tpl *t, nudge_tpl_field_fn *fn, void *ctx)
+{
+	char where[1100];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->nseg; i++) {
+		const struct seg *g = &t->seg[i];
+
+		if (g->name == NULL)
+			continue;
+		snprintf(where, sizeof where, "%s:%d:%d", g->file, g->line,
+		    g->col);
+		if ((rc = fn(ctx, g->name, g->has_def, where)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 void
 nudge_tpl_free(nudge_tpl *t)
 {
@@ -750,6 +781,8 @@ nudge_tpl_free(nudge_tpl *t)
 	free(t->seg);
 	free(t->src);
 	free(t->hsrc);
+	free(t->name);
+	free(t->hname);
 	free(t);
 }
 

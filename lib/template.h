@@ -73,6 +73,18 @@ int nudge_tpl_track(const nudge_tpl *t);
 int nudge_tpl_render(const nudge_tpl *t, nudge_tpl_lookup lookup, void *ctx,
     nudge_tpl_out *out, nudge_err *err);
 
+/* Called for each placeholder of a template with its field name, whether
+ * it has a default, and where it is ("file:line:col", the column of the
+ * name); a non-zero result stops the walk. */
+typedef int nudge_tpl_field_fn(void *ctx, const char *name, int has_def,
+    const char *where);
+
+/* Calls fn for every placeholder of t in the order they appear (headers,
+ * text, HTML), so that the caller can refuse a field it cannot supply
+ * before rendering anything.  Returns fn's first non-zero result, or 0. */
+int nudge_tpl_each_field(const nudge_tpl *t, nudge_tpl_field_fn *fn,
+    void *ctx);
+
 /* Frees the buffers of out (not out itself). */
 void nudge_tpl_out_free(nudge_tpl_out *out);
 

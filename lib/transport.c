@@ -35,6 +35,8 @@ struct msg {
 	void *cookie;
 	int attempts;
 	int64_t not_before;	/* monotonic ms: no retry before */
+	enum nudge_delivery_status last;	/* waiting for a retry: what
+				   its last attempt came to */
 };
 
 /* One easy handle; with the multi's connection pool capped at the number
@@ -59,9 +61,15 @@ struct slot {
 #define RESP_MAX 65536
 #define BREAKER_HTTP 10
 
+/* Sender-side refusals that may stop a channel, at least: one or two in
+ * a small run are no pattern. */
+#define SENDER_SIDE_MIN 5
+
 struct nudge_transport {
 	nudge_transport_info info;
 	nudge_transport_opts o;
+	long outcomes, sender_side;	/* final outcomes, and of them the
+				   refusals for a sender-side reason */
 	char *url;
 	size_t pending;
 	nudge_delivery *res;	/* outcomes not yet handed out */
@@ -117,24 +125,6 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-const char *
-nudge_delivery_status_name(enum nudge_delivery_status s)
-{
-	switch (s) {
-	case NUDGE_SENT:
-		return "sent";
-	case NUDGE_TEMPFAIL:
-		return "tempfail";
-	case NUDGE_FAILED:
-		return "failed";
-	case NUDGE_BOUNCED:
-		return "bounced";
-	case NUDGE_UNKNOWN:
-		return "unknown";
-	}
-	return "?";
 }
 
 /* True for 127.0.0.0/8, ::1, ::ffff:127.x and the name "localhost": the
@@ -451,6 +441,13 @@ file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
 		return EX_IOERR;
 	}
 	t->unsynced = 1;
+	{
+		nudge_seen w = { .via = NUDGE_VIA_FILE };
+		nudge_class c;
+
+		nudge_outcome_classify(&w, &c);
+		d.status = c.status;
+	}
 	snprintf(d.id, sizeof d.id, "%s", name);
 	if (push_result(t, &d) == -1)
 		return nudge_errf(err, EX_OSERR, "out of memory");
@@ -782,60 +779,63 @@ fail:
 	return -1;
 }
 
-/* Errors no retry can mend: the configuration or the peer is wrong. */
-static int
-permanent(CURLcode rc)
+/* Copies what the classifier said of an attempt into d. */
+static void
+set_class(nudge_delivery *d, const nudge_class *c)
 {
-	switch (rc) {
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_LOGIN_DENIED:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_FILESIZE_EXCEEDED:
-		return 1;
-	default:
-		return 0;
-	}
+	d->status = c->status;
+	d->temporary = c->temporary;
+	d->stop = c->stop;
+	nudge_strcpy(d->reason, sizeof d->reason, c->reason != NULL ?
+	    c->reason : "");
+	d->sender_side = c->sender_side;
 }
 
 /*
- * Fills d's status, fatal, smtp_code and detail for an SMTP transfer that
- * failed with libcurl's rc (a CURLcode, not CURLE_OK), the last reply's
- * code (0 when none), libcurl's error text errbuf ("" when none) and the
- * last reply line reply (""): a 5xx to RCPT TO is a bounce, another 5xx a
- * failure, a 4xx or a transient libcurl error a temporary failure; an
- * authentication reply or a configuration error is fatal.  Exposed for
+ * Classifies an SMTP transfer that failed with libcurl's rc (a CURLcode,
+ * not CURLE_OK), the last reply's code (0 when none), libcurl's error
+ * text errbuf ("" when none) and the last reply line reply (""), with
+ * after_data set when the end of data went out and no answer came (see
+ * nudge_outcome_classify), and fills d's status, temporary, stop, code
+ * and detail.  Returns whether another attempt may be made.  Exposed for
  * the fuzz target smtp-reply.
  */
-void
+int
 nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
-    const char *reply, nudge_delivery *d)
+    const char *reply, int after_data, nudge_delivery *d)
 {
-	CURLcode c = (CURLcode)rc;
+	nudge_seen w = { .via = NUDGE_VIA_SMTP, .rc = rc, .code = (int)code,
+	    .at_rcpt = strncmp(errbuf, "RCPT", 4) == 0,
+	    .after_data = after_data, .reply = reply };
+	nudge_class c;
+	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
-	d->smtp_code = (int)code;
-	if (code >= 500)
-		/* libcurl names the failing command: "RCPT failed". */
-		d->status = strncmp(errbuf, "RCPT", 4) == 0 ?
-		    NUDGE_BOUNCED : NUDGE_FAILED;
-	else if (code >= 400 || !permanent(c))
-		d->status = NUDGE_TEMPFAIL;
-	else
-		d->status = NUDGE_FAILED;
-	/* 530/535: authentication; the rest is URL or TLS. */
-	d->fatal = code == 530 || code == 535 || (code < 400 &&
-	    permanent(c));
-	if (code >= 400 && reply[0] != '\0')
+	nudge_outcome_classify(&w, &c);
+	set_class(d, &c);
+	d->code = (int)code;
+	if (after_data) {
+		d->code = 0;
+		snprintf(d->detail, sizeof d->detail, "%s after the end of "
+		    "data: the server may have accepted the message",
+		    rc == CURLE_OPERATION_TIMEDOUT ? "no answer in time" :
+		    "the connection was lost");
+	} else if (c.stop == NUDGE_STOP_RUN && (code == 535 ||
+	    (code < 400 && (rc == CURLE_LOGIN_DENIED ||
+	    rc == CURLE_AUTH_ERROR)))) {
+		if (code < 400)
+			d->code = 0;
+		snprintf(d->detail, sizeof d->detail, "the server refused the "
+		    "user name or password (%.120s): nothing was sent, a rerun "
+		    "with the right password sends it", code >= 400 &&
+		    reply[0] != '\0' ? reply : why);
+	} else if (code >= 400 && reply[0] != '\0') {
 		snprintf(d->detail, sizeof d->detail, "%s", reply);
-	else {
+	} else {
 		/* Not a reply's fault: a code here would mislead. */
-		d->smtp_code = 0;
-		snprintf(d->detail, sizeof d->detail, "%s",
-		    errbuf[0] ? errbuf : curl_easy_strerror(c));
+		d->code = 0;
+		snprintf(d->detail, sizeof d->detail, "%s", why);
 	}
+	return c.retry;
 }
 
 static long
@@ -860,29 +860,29 @@ msg_free(struct msg *m)
 }
 
 /* Opens the circuit breaker: every message not yet tried comes back
- * held (its claim may be released: it never left), those waiting for a
- * retry come back as temporary failures. */
+ * not sent and not temporary (held: its claim is given back), those
+ * waiting for a retry as what their last attempt came to, temporary. */
 static int
 trip(nudge_transport *t, const char *why)
 {
 	nudge_delivery d;
 	struct msg *m;
-	int held;
+	int queued;
 
 	if (!t->tripped)
 		snprintf(t->why, sizeof t->why, "%s", why);
 	__atomic_store_n(&t->tripped, 1, __ATOMIC_RELEASE);
-	for (held = 1; held >= 0; held--) {
-		while ((m = held ? t->qhead : t->retry) != NULL) {
-			if (held && (t->qhead = m->next) == NULL)
+	for (queued = 1; queued >= 0; queued--) {
+		while ((m = queued ? t->qhead : t->retry) != NULL) {
+			if (queued && (t->qhead = m->next) == NULL)
 				t->qtail = NULL;
-			if (!held)
+			if (!queued)
 				t->retry = m->next;
 			memset(&d, 0, sizeof d);
 			d.cookie = m->cookie;
-			d.status = NUDGE_TEMPFAIL;
 			d.attempts = m->attempts;
-			d.held = m->attempts == 0;
+			d.status = m->attempts == 0 ? NUDGE_NOT_SENT : m->last;
+			d.temporary = m->attempts > 0;
 			snprintf(d.detail, sizeof d.detail, "not sent: %s",
 			    t->why);
 			msg_free(m);
@@ -893,38 +893,62 @@ trip(nudge_transport *t, const char *why)
 	return 0;
 }
 
-/* http: true when the request of a failed transfer went out (its
- * headers were written) and the failure came after: no answer in time,
- * the connection reset or closed, an answer that is not HTTP.  The
- * provider may have the message.  A refused connection, a failed name
- * lookup or TLS handshake send nothing. */
+/* The end of m: its outcome d queued for the caller; when it stops the
+ * run or its channel, every message not yet done comes back (trip) with
+ * why. */
 static int
-went_out(struct slot *s, CURLcode rc)
+finish(nudge_transport *t, struct msg *m, const nudge_delivery *d,
+    const char *why)
 {
-	long n = 0;
+	nudge_delivery sd;
+	char w[400];
 
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_OUT_OF_MEMORY:
-		return 0;
-	default:
-		break;
+	msg_free(m);
+	if (d->status != NUDGE_NOT_SENT)
+		t->outcomes++;
+	if (d->sender_side && ++t->sender_side >= SENDER_SIDE_MIN &&
+	    t->o.max_sender_side > 0 && d->stop == NUDGE_STOP_NONE &&
+	    (double)t->sender_side > t->o.max_sender_side *
+	    (double)t->outcomes) {
+		/* our IP on a blocklist, SPF, content judged spam: every
+		 * message after would meet it too, and teach the receivers
+		 * that we spam.  Stop like the breaker. */
+		sd = *d;
+		sd.stop = NUDGE_STOP_CHANNEL;
+		snprintf(w, sizeof w, "%ld of %ld messages refused for a "
+		    "sender-side reason, more than bounces: max_sender_side "
+		    "%.1f%% (last: %s: %.200s): the fault is ours, not the "
+		    "recipients'", t->sender_side, t->outcomes,
+		    100 * t->o.max_sender_side, d->reason, d->detail);
+		nudge_strcpy(sd.detail, sizeof sd.detail, w);
+		d = &sd;
+		why = w;
 	}
-	return curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &n) ==
-	    CURLE_OK && n > 0;
+	if (push_result(t, d) == -1)
+		return -1;
+	if (d->stop != NUDGE_STOP_NONE && trip(t, why) == -1)
+		return -1;
+	return 0;
 }
 
-/* True when the profile's requests carry the ledger key (an idempotency
- * header, or {{key}} / {{key_uuid}} in the body or a header), so that
- * the provider can drop a repeat: a request that may have arrived can
- * then be retried without a second message. */
+/* Another attempt of m (whose attempt came to last) after backoff, or
+ * after wait_ms if longer (a Retry-After). */
+static void
+retry_later(nudge_transport *t, struct msg *m,
+    enum nudge_delivery_status last, long wait_ms)
+{
+	long b = backoff_ms(t, m->attempts);
+
+	m->last = last;
+	m->not_before = nudge_mono_ms() + (wait_ms > b ? wait_ms : b);
+	m->next = t->retry;
+	t->retry = m;
+}
+
+/* http: true when the profile's requests carry the ledger key (an
+ * idempotency header, or {{key}} / {{key_uuid}} in the body or a header),
+ * so that the provider can drop a repeat: a request that may have
+ * arrived can then be retried without a second message. */
 static int
 idempotent(const nudge_provider *p)
 {
@@ -975,149 +999,137 @@ no_answer(CURLcode rc)
 	}
 }
 
-/* http: sent (the profile reads an id), a retry scheduled (a retryable
- * status, or a connection refused, dropped or timed out) or a failure. */
+/* http: what a finished transfer saw, for the classifier; the provider's
+ * id or error (its answer read by the profile) into d. */
+static void
+http_seen(nudge_transport *t, struct slot *s, CURLcode rc, nudge_seen *w,
+    nudge_delivery *d)
+{
+	const nudge_provider *p = t->o.provider;
+	long code = 0, n = 0;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	memset(w, 0, sizeof *w);
+	w->via = NUDGE_VIA_HTTP;
+	w->rc = (int)rc;
+	w->code = (int)code;
+	if (rc == CURLE_OK) {
+		w->answer_ok = nudge_provider_answer(p, (int)code,
+		    s->resp.s != NULL ? s->resp.s : "", s->resp.len, d->id,
+		    sizeof d->id, d->detail, sizeof d->detail);
+		w->not_api = w->answer_ok && not_json(p, &s->resp, d->id);
+		w->retryable = !w->answer_ok &&
+		    nudge_provider_retryable(p, (int)code);
+	} else {
+		w->went_out = curl_easy_getinfo(s->easy,
+		    CURLINFO_REQUEST_SIZE, &n) == CURLE_OK && n > 0;
+		w->idempotent = idempotent(p);
+	}
+}
+
+/* http: d's code and detail for what w saw and c made of it, and the
+ * reason to give the messages held when it stops the run. */
+static const char *
+http_detail(struct slot *s, CURLcode rc, const nudge_seen *w,
+    const nudge_class *c, const nudge_provider *p, nudge_delivery *d)
+{
+	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+	char *ct = NULL;
+
+	d->code = w->code;
+	if (rc == CURLE_OK) {
+		if (w->not_api) {
+			/* a 2xx from something that is not the API (a
+			 * proxy's or a web server's page): delivered or not,
+			 * nobody can tell */
+			curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
+			snprintf(d->detail, sizeof d->detail, "%.30s: HTTP %d "
+			    "but the answer is not JSON (%.60s): is the URL the "
+			    "provider's API?", p->name, w->code, ct != NULL ?
+			    ct : "no Content-Type");
+		}
+		return "the provider refused the credentials";
+	}
+	d->code = 0;
+	if (c->status == NUDGE_UNKNOWN)
+		/* the request went out, no usable answer came back */
+		snprintf(d->detail, sizeof d->detail, "%.30s: %.40s after the "
+		    "request (%.100s)%s", p->name, no_answer(rc), why,
+		    w->idempotent ? "" : ": it may have arrived, and the "
+		    "profile sends no idempotency key");
+	else if (c->stop == NUDGE_STOP_RUN)
+		/* nothing went out (a certificate refused, a bad URL) */
+		snprintf(d->detail, sizeof d->detail, "%.30s: %.200s",
+		    p->name, why);
+	else
+		snprintf(d->detail, sizeof d->detail, "%s", why);
+	return "the provider cannot be reached safely";
+}
+
+/* http: counts c toward the circuit breaker; true when it opens it. */
+static int
+breaker_opens(nudge_transport *t, const nudge_class *c)
+{
+	t->fails_in_row = c->trouble ? t->fails_in_row + 1 : 0;
+	return t->o.breaker > 0 && t->fails_in_row >= t->o.breaker &&
+	    !t->tripped;
+}
+
+/* http: true while m may be tried again: within max_retries and the
+ * run's retry budget, the breaker closed. */
+static int
+http_may_retry(nudge_transport *t, const struct msg *m)
+{
+	return !t->tripped && m->attempts <= t->o.max_retries &&
+	    t->retries < (t->o.retry_budget > 0 ? t->o.retry_budget :
+	    10 + t->submitted / 10);
+}
+
+/* http: a finished transfer classified (nudge_outcome_classify), then
+ * the breaker counted, then retried or handed out. */
 static int
 http_done(nudge_transport *t, struct slot *s, CURLcode rc)
 {
-	const nudge_provider *p = t->o.provider;
 	struct msg *m = s->m;
 	nudge_delivery d;
-	long code = 0, ra = s->retry_after_ms;
+	nudge_seen w;
+	nudge_class c;
+	const char *why;
 	int64_t now;
-	int trouble;
-
-	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(t->multi, s->easy);
-	s->m = NULL;
 
 	memset(&d, 0, sizeof d);
 	d.cookie = m->cookie;
 	d.attempts = m->attempts;
-	d.smtp_code = (int)code;
-	if (rc == CURLE_OK) {
-		int ok = nudge_provider_answer(p, (int)code, s->resp.s !=
-		    NULL ? s->resp.s : "", s->resp.len, d.id, sizeof d.id,
-		    d.detail, sizeof d.detail);
-
-		if (ok && not_json(p, &s->resp, d.id)) {
-			char *ct = NULL;
-
-			/* a 2xx from something that is not the API (a
-			 * proxy's or a web server's page): delivered or
-			 * not, nobody can tell */
-			curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
-			d.status = NUDGE_UNKNOWN;
-			snprintf(d.detail, sizeof d.detail, "%.30s: HTTP %ld "
-			    "but the answer is not JSON (%.60s): is the URL "
-			    "the provider's API?", p->name, code, ct != NULL ?
-			    ct : "no Content-Type");
-			t->fails_in_row++;
-			msg_free(m);
-			return push_result(t, &d);
-		}
-		if (ok) {
-			d.status = NUDGE_SENT;
-			t->fails_in_row = 0;
-			msg_free(m);
-			return push_result(t, &d);
-		}
-		d.status = nudge_provider_retryable(p, (int)code) ?
-		    NUDGE_TEMPFAIL : NUDGE_FAILED;
-		/* wrong credentials: no message will pass, this one
-		 * did not either; the rest are held */
-		if (code == 401 || code == 403) {
-			d.fatal = d.held = 1;
-			msg_free(m);
-			if (push_result(t, &d) == -1 || trip(t, "the "
-			    "provider refused the credentials") == -1)
-				return -1;
-			return 0;
-		}
-		trouble = code >= 500;
-	} else if (went_out(s, rc)) {
-		/* the request went out, no usable answer came back */
-		d.smtp_code = 0;
-		trouble = 1;
-		if (!idempotent(p)) {
-			snprintf(d.detail, sizeof d.detail, "%.30s: %.40s "
-			    "after the request (%.100s): it may have arrived, "
-			    "and the profile sends no idempotency key", p->name,
-			    no_answer(rc), s->errbuf[0] ? s->errbuf :
-			    curl_easy_strerror(rc));
-			d.status = NUDGE_UNKNOWN;
-			t->fails_in_row++;
-			if (t->o.breaker > 0 && t->fails_in_row >=
-			    t->o.breaker && !t->tripped) {
-				d.fatal = 2;
-				msg_free(m);
-				if (push_result(t, &d) == -1 || trip(t, "the "
-				    "circuit breaker is open (the provider is "
-				    "failing)") == -1)
-					return -1;
-				return 0;
-			}
-			msg_free(m);
-			return push_result(t, &d);
-		}
-		d.status = NUDGE_TEMPFAIL;
-		snprintf(d.detail, sizeof d.detail, "%.30s: %.40s after the "
-		    "request (%.100s)", p->name, no_answer(rc),
-		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-	} else if (permanent(rc)) {
-		/* nothing went out (a certificate refused, a bad URL), and
-		 * nothing will: this message and the rest are held */
-		d.status = NUDGE_FAILED;
-		d.fatal = d.held = 1;
-		d.smtp_code = 0;
-		snprintf(d.detail, sizeof d.detail, "%.30s: %.200s", p->name,
-		    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-		msg_free(m);
-		if (push_result(t, &d) == -1 || trip(t, "the provider cannot "
-		    "be reached safely") == -1)
-			return -1;
-		return 0;
-	} else {
-		d.status = NUDGE_TEMPFAIL;
-		d.smtp_code = 0;
-		snprintf(d.detail, sizeof d.detail, "%s", s->errbuf[0] ?
-		    s->errbuf : curl_easy_strerror(rc));
-		trouble = 1;
-	}
-	t->fails_in_row = trouble ? t->fails_in_row + 1 : 0;
+	http_seen(t, s, rc, &w, &d);
+	curl_multi_remove_handle(t->multi, s->easy);
+	s->m = NULL;
+	nudge_outcome_classify(&w, &c);
+	set_class(&d, &c);
+	why = http_detail(s, rc, &w, &c, t->o.provider, &d);
+	if (c.stop == NUDGE_STOP_RUN)
+		return finish(t, m, &d, why);
 	now = nudge_mono_ms();
-	if (code == 429 && ra > 0 && now + ra > t->pause_until)
-		t->pause_until = now + ra;
-	if (t->o.breaker > 0 && t->fails_in_row >= t->o.breaker &&
-	    !t->tripped) {
-		d.fatal = 2;
-		if (d.status == NUDGE_TEMPFAIL)
+	if (w.code == 429 && s->retry_after_ms > 0 &&
+	    now + s->retry_after_ms > t->pause_until)
+		t->pause_until = now + s->retry_after_ms;
+	if (breaker_opens(t, &c)) {
+		d.stop = NUDGE_STOP_CHANNEL;
+		if (d.temporary)
 			snprintf(d.detail + strlen(d.detail), sizeof d.detail -
 			    strlen(d.detail), " (circuit breaker: %d failures "
 			    "in a row)", t->fails_in_row);
-		msg_free(m);
-		if (push_result(t, &d) == -1 || trip(t, "the circuit breaker "
-		    "is open (the provider is failing)") == -1)
-			return -1;
-		return 0;
+		return finish(t, m, &d, "the circuit breaker is open (the "
+		    "provider is failing)");
 	}
-	if (d.status == NUDGE_TEMPFAIL && !t->tripped &&
-	    m->attempts <= t->o.max_retries &&
-	    t->retries < (t->o.retry_budget > 0 ? t->o.retry_budget :
-	    10 + t->submitted / 10)) {
-		long b = backoff_ms(t, m->attempts);
-
+	if (c.retry && http_may_retry(t, m)) {
 		t->retries++;
-		m->not_before = now + (ra > b ? ra : b);
-		m->next = t->retry;
-		t->retry = m;
+		retry_later(t, m, c.status, s->retry_after_ms);
 		return 0;
 	}
-	msg_free(m);
-	return push_result(t, &d);
+	return finish(t, m, &d, NULL);
 }
 
-/* Classifies a finished transfer: sent, a retry scheduled, or an outcome
+/* A finished transfer classified: sent, a retry scheduled, or an outcome
  * queued for the caller. */
 static int
 slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
@@ -1125,6 +1137,7 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	struct msg *m = s->m;
 	nudge_delivery d;
 	long code = 0;
+	int after_data, retry;
 
 	if (t->info.is_http)
 		return http_done(t, s, rc);
@@ -1149,57 +1162,35 @@ slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	memset(&d, 0, sizeof d);
 	d.cookie = m->cookie;
 	d.attempts = m->attempts;
-	d.smtp_code = (int)code;
+	d.code = (int)code;
 	if (rc == CURLE_OK) {
 		d.status = NUDGE_SENT;
 		snprintf(d.id, sizeof d.id, "%s", s->reply);
-	} else if (strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
-	    rc != CURLE_SEND_ERROR) {
-		/* All of the message went out, then no answer came: the
-		 * server may have queued it and lost only the reply (RFC
-		 * 1047).  A retry could deliver it twice. */
-		d.status = NUDGE_UNKNOWN;
-		d.smtp_code = 0;
-		snprintf(d.detail, sizeof d.detail, "%s after the end of "
-		    "data: the server may have accepted the message",
-		    rc == CURLE_OPERATION_TIMEDOUT ? "no answer in time" :
-		    "the connection was lost");
-	} else if (rc == CURLE_USE_SSL_FAILED ||
-	    rc == CURLE_PEER_FAILED_VERIFICATION) {
-		/* Refused before MAIL FROM: this message, and every other,
-		 * never left.  Their claims can be given back. */
-		d.status = NUDGE_FAILED;
-		d.smtp_code = 0;
-		d.fatal = d.held = 1;
-		if (rc == CURLE_USE_SSL_FAILED)
-			snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the "
-			    "server does not offer STARTTLS and TLS is "
-			    "required: nothing sent in plaintext (allow_"
-			    "plaintext sends without TLS)", t->info.host,
-			    t->info.port);
-		else
-			snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the "
-			    "server's certificate is not trusted: %.100s "
-			    "(tls_ca_file trusts a private CA)", t->info.host,
-			    t->info.port, s->errbuf[0] ? s->errbuf :
-			    curl_easy_strerror(rc));
-		msg_free(m);
-		if (push_result(t, &d) == -1 || trip(t, "TLS failed") == -1)
-			return -1;
-		return 0;
-	} else {
-		nudge_transport_smtp_failure(code, (int)rc, s->errbuf,
-		    s->reply, &d);
-		if (d.status == NUDGE_TEMPFAIL &&
-		    m->attempts <= t->o.max_retries) {
-			m->not_before = nudge_mono_ms() + backoff_ms(t, m->attempts);
-			m->next = t->retry;
-			t->retry = m;
-			return 0;
-		}
+		return finish(t, m, &d, NULL);
 	}
-	msg_free(m);
-	return push_result(t, &d);
+	/* all of the message went out (a send error: maybe not its end),
+	 * then no answer came */
+	after_data = strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
+	    rc != CURLE_SEND_ERROR;
+	retry = nudge_transport_smtp_failure(code, (int)rc, s->errbuf,
+	    s->reply, after_data, &d);
+	if (rc == CURLE_USE_SSL_FAILED)
+		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server "
+		    "does not offer STARTTLS and TLS is required: nothing sent "
+		    "in plaintext (allow_plaintext sends without TLS)",
+		    t->info.host, t->info.port);
+	else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server's "
+		    "certificate is not trusted: %.100s (tls_ca_file trusts a "
+		    "private CA)", t->info.host, t->info.port, s->errbuf[0] ?
+		    s->errbuf : curl_easy_strerror(rc));
+	if (retry && m->attempts <= t->o.max_retries) {
+		retry_later(t, m, d.status, 0);
+		return 0;
+	}
+	return finish(t, m, &d, d.code == 535 || d.code == 530 ||
+	    rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR ?
+	    "the server refused the login" : "TLS failed");
 }
 
 /* Moves due retries to the head of the queue; returns the earliest time a
@@ -1602,14 +1593,20 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 			status = 0x7f00;
 			break;
 		}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		d.status = NUDGE_SENT;
+	{
+		nudge_seen w = { .via = NUDGE_VIA_EXEC, .code = status };
+		nudge_class c;
+
+		nudge_outcome_classify(&w, &c);
+		set_class(&d, &c);
+	}
+	if (WIFEXITED(status))
+		d.code = WEXITSTATUS(status);
+	if (d.status == NUDGE_SENT) {
 		if (d.id[0] == '\0')
 			snprintf(d.id, sizeof d.id, "%.200s: exit 0",
 			    t->info.host);
 	} else {
-		d.status = WIFEXITED(status) && WEXITSTATUS(status) ==
-		    EX_TEMPFAIL ? NUDGE_TEMPFAIL : NUDGE_FAILED;
 		if (WIFEXITED(status))
 			snprintf(d.detail, sizeof d.detail, "%.200s: exit %d%s",
 			    t->info.host, WEXITSTATUS(status),
@@ -1618,9 +1615,6 @@ exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
 		else
 			snprintf(d.detail, sizeof d.detail, "%.200s: killed by "
 			    "signal %d", t->info.host, WTERMSIG(status));
-		/* a command that cannot run fails every message */
-		d.fatal = d.held = WIFEXITED(status) &&
-		    (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126);
 		d.id[0] = '\0';
 	}
 	free(envp);
@@ -1837,8 +1831,7 @@ nudge_transport_submit_msg(nudge_transport *t, const nudge_transport_msg *mm,
 
 		memset(&d, 0, sizeof d);
 		d.cookie = cookie;
-		d.status = NUDGE_TEMPFAIL;
-		d.held = 1;
+		d.status = NUDGE_NOT_SENT;	/* held */
 		snprintf(d.detail, sizeof d.detail, "not sent: %s", t->why);
 		if (push_result(t, &d) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");

@@ -17,36 +17,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outcome.h"
 #include "provider.h"
 #include "util.h"
 
 typedef struct nudge_transport nudge_transport;
 
-enum nudge_delivery_status {
-	NUDGE_SENT,	/* accepted by the server, or written to the dir */
-	NUDGE_TEMPFAIL,	/* still failing temporarily after the last retry */
-	NUDGE_FAILED,	/* permanent failure (5xx other than to RCPT, TLS...) */
-	NUDGE_BOUNCED,	/* 5xx to RCPT TO: a hard bounce */
-	NUDGE_UNKNOWN	/* handed over, but no answer came (the connection
-			   dropped or timed out after the end of data, or
-			   after a request to a provider that takes no
-			   idempotency key): it may have arrived, so it is
-			   not retried */
-};
-
-/* The outcome of one submitted message, handed to a nudge_delivery_fn. */
+/* The outcome of one submitted message, handed to a nudge_delivery_fn:
+ * the transport's classification (outcome.h), which send records as it
+ * is. */
 typedef struct nudge_delivery {
 	void *cookie;		/* as given to submit */
 	enum nudge_delivery_status status;
-	int smtp_code;		/* the deciding reply's code, or 0 */
+	int code;		/* the deciding answer: an SMTP reply code
+				   (smtp), an HTTP status (http), or 0 */
 	int attempts;		/* 1 + the retries made */
-	int fatal;		/* no message can pass (credentials, TLS,
-				   URL): stop sending; 2: the circuit
-				   breaker opened (the provider is down) */
-	int held;		/* never left: the breaker was open before
-				   its first attempt (status TEMPFAIL) */
+	int temporary;		/* its last attempt failed for now only (see
+				   nudge_class): tempfail, EX_TEMPFAIL */
+	enum nudge_stop stop;	/* what else it stops: the run (RUN), or
+				   its channel (CHANNEL: the circuit
+				   breaker opened) */
 	char id[256];		/* provider id: file name, or server reply */
 	char detail[256];	/* reason of a failure ("" when sent) */
+	char reason[24];	/* an SMTP 5xx's reason (bounce.h), or "" */
+	int sender_side;	/* that reason is our fault, not the
+				   recipient's (nudge_class) */
 } nudge_delivery;
 
 typedef void nudge_delivery_fn(void *arg, const nudge_delivery *d);
@@ -68,6 +63,11 @@ typedef struct nudge_transport_opts {
 	int breaker;		/* failures in a row (5xx, refused, dropped,
 				   timed out) that open the circuit
 				   breaker; 0: 10 for http, off for smtp */
+	double max_sender_side;	/* smtp: the share of the outcomes refused
+				   for a sender-side reason (bounce.h: a
+				   blocklist, SPF, spam) that stops the
+				   channel as the breaker does, once there
+				   are SENDER_SIDE_MIN of them; 0: never */
 	int retry_budget;	/* retries in the whole run; 0: 10 + a
 				   tenth of the messages submitted */
 	int require_tls;	/* smtp://: STARTTLS even to a loopback host */
@@ -162,17 +162,19 @@ size_t nudge_transport_pending(const nudge_transport *t);
 
 /* Moves messages along for up to timeout_ms (0: do what can be done
  * without waiting), calling fn(arg, delivery) once for each message whose
- * outcome is final (sent, bounced, failed, or temporary failure after the
- * last retry).  Returns early once nothing is pending, or once it handed
+ * outcome is final (after its last retry; a nudge_delivery_status and,
+ * when it stops the run or the channel, every message not yet tried,
+ * NUDGE_NOT_SENT).  Returns early once nothing is pending, or once it handed
  * out want outcomes (0: none early); the network thread wakes the caller
  * when that many are ready, not at each.  Returns 0, or
  * EX_SOFTWARE when libcurl fails as a whole.
- * Temporary failures, retried: a 4xx reply, a refused, dropped or
- * timed-out connection.  But a connection dropped or timed out after the
- * end of data (SMTP), or after an HTTP request went out to a provider
- * that takes no idempotency key, is NUDGE_UNKNOWN and never retried: the
- * server may have queued the message and lost only its answer (RFC 1047),
- * and a retry would deliver it twice.  A 5xx to RCPT TO is a bounce, any
+ * What each attempt's end means, and whether it is retried, is
+ * nudge_outcome_classify's (outcome.h): a 4xx reply, a refused, dropped
+ * or timed-out connection before the end of data are retried and end
+ * NUDGE_NOT_SENT; a connection lost after the end of data (SMTP), or
+ * after an HTTP request to a provider that takes no idempotency key, is
+ * NUDGE_UNKNOWN and never retried: the server may have queued the message
+ * and lost only its answer (RFC 1047).  A 5xx to RCPT TO is a bounce, any
  * other 5xx a failure. */
 int nudge_transport_run(nudge_transport *t, int timeout_ms, size_t want,
     nudge_delivery_fn *fn, void *arg, nudge_err *err);
@@ -186,16 +188,13 @@ int nudge_transport_drain(nudge_transport *t, nudge_delivery_fn *fn,
  * without an outcome (drain first). */
 void nudge_transport_close(nudge_transport *t);
 
-/* "sent", "tempfail", "failed", "bounced", "unknown". */
-const char *nudge_delivery_status_name(enum nudge_delivery_status s);
-
 /* Parsers of what servers answer, exposed for the fuzz targets (see
  * test/fuzz/): an SMTP reply line kept, an SMTP failure classified, an
  * HTTP Retry-After header read.  Comments at their definitions. */
 void nudge_transport_smtp_line(char *reply, size_t len, const char *buf,
     size_t n);
-void nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
-    const char *reply, nudge_delivery *d);
+int nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
+    const char *reply, int after_data, nudge_delivery *d);
 long nudge_transport_retry_after(const char *buf, size_t n, int64_t now);
 
 #endif

@@ -67,7 +67,8 @@ addr_col(const char *ch)
 
 /*
  * Appends "(A AND B)": contact id can get channel ch — its latest consent
- * row on ch (read from its index) is subscribed or there is none (A), and
+ * row on ch (read from its index) is subscribed, or there is none and ch
+ * is not opt-in in the config (A), and
  * it has an address for ch (B), read from row, the contacts alias in
  * scope, or with row NULL looked up by id.
  */
@@ -81,8 +82,9 @@ reach(nudge_seg *q, nudge_buf *sql, const char *id, const char *row,
 		return EX_OSERR;
 	if (nudge_buf_printf(sql, "(coalesce((SELECT n.status FROM consent n "
 	    "WHERE n.contact_id = %s AND n.channel = ?%d ORDER BY n.at DESC, "
-	    "n.id DESC LIMIT 1), 'subscribed') = 'subscribed' AND ", id,
-	    n) == -1 || (row != NULL ? nudge_buf_printf(sql, "coalesce(%s.%s, "
+	    "n.id DESC LIMIT 1), '%s') = 'subscribed' AND ", id, n,
+	    nudge_seg_consent_optin(ch) ? "none" : "subscribed") == -1 ||
+	    (row != NULL ? nudge_buf_printf(sql, "coalesce(%s.%s, "
 	    "'') != '')", row, addr_col(ch)) : nudge_buf_printf(sql,
 	    "EXISTS (SELECT 1 FROM contacts a WHERE a.id = %s AND "
 	    "coalesce(a.%s, '') != ''))", id, addr_col(ch))) == -1)

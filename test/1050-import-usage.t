@@ -15,7 +15,7 @@ is "named in the message" "$(cat .err)" \
 printf 'name,city\nx@example.com,y\n' >nokey.csv
 exits "no email column is 65" 65 nudge import-list nokey.csv
 is "it says how to fix it" "$(head -n 1 .err)" \
-	"nudge-import-list: nokey.csv:1: header: no email column (name one with --map COLUMN=email)"
+	"nudge-import-list: nokey.csv:1: header: no email column (name one with --map COLUMN=email); found 2 columns with comma as the separator (--delimiter sets another): \"name\", \"city\""
 exits "--map names the column" 0 nudge import-list --map name=email nokey.csv
 exits "--map to an unknown field is 64" 64 nudge import-list --map name=bogus nokey.csv
 exits "--map of a missing column is 64" 64 nudge import-list --map nope=email nokey.csv

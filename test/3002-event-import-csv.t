@@ -37,7 +37,7 @@ is "each reject on stderr with its line, field and value" "$(cat .err)" \
 nudge-event: events.csv:7: type: missing
 nudge-event: events.csv:8: type: not a name: "Opened"
 nudge-event: events.csv:9: channel: not a name: "e mail"
-nudge-event: events.csv:10: at: not a time: "11/01/2026"
+nudge-event: events.csv:10: at: ambiguous date: day/month or month/day? (give --date-order dmy or mdy): "11/01/2026"
 nudge-event: events.csv:11: contact: not an email address (no domain): "foo@"
 nudge-event: events.csv:12: expected 7 fields, got 2
 nudge-event: events.csv:13: note: not valid UTF-8
@@ -64,7 +64,7 @@ line,reason,contact,type,channel,campaign,step,at,note
 7,type: missing,a@example.com,,email,,,2026-11-01,
 8,type: not a name,a@example.com,Opened,email,,,2026-11-01,
 9,channel: not a name,a@example.com,opened,e mail,,,2026-11-01,
-10,at: not a time,a@example.com,opened,email,,,11/01/2026,
+10,at: ambiguous date: day/month or month/day? (give --date-order dmy or mdy),a@example.com,opened,email,,,11/01/2026,
 11,contact: not an email address (no domain),foo@,opened,email,,,2026-11-01,
 12,"expected 7 fields, got 2",a@example.com,opened
 EOT
@@ -115,7 +115,7 @@ nudge-event: many.csv: read 15, recorded 0, rejected 15"
 
 printf 'email,channel\na@example.com,email\n' >notype.csv
 exits "a header without type is 65" 65 nudge event import notype.csv
-is "it says so" "$(head -n 1 .err)" "nudge-event: notype.csv:1: header: no type column"
+is "it says so" "$(head -n 1 .err)" "nudge-event: notype.csv:1: header: no type column (give --type TYPE, or --map COLUMN=type)"
 exits "a missing input is 66" 66 nudge event import nosuch.csv
 exits "a bad --format is 64" 64 nudge event import --format xml empty.csv
 exits "an unknown subcommand is 64" 64 nudge event frob
@@ -124,6 +124,8 @@ is "--help prints the usage" "$(cat help.txt)" \
 "usage: nudge event add --contact ref --type type [--channel channel]
            [--campaign name] [--step step] [--at time] [--prop key=value ...]
            [--source text] [--create] [--db file] [--config file]
-       nudge event import [-n] [-r rejects] [--format csv | json | dsn]
+       nudge event import [-n] [-r rejects]
+           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]
+           [--type type] [--map column=field ...] [--date-order dmy | mdy]
            [--create] [--source text] [--db file] [--config file] [file | -]"
 done_testing

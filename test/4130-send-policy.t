@@ -13,7 +13,7 @@ policy:
   frequency_cap: {max: 2, per: 1d}
   exclude: purchase within 2d
 YAML
-printf 'email,first_name,lists\nann@example.com,Ann,news\nbob@example.com,Bob,news\ncyd@example.com,Cyd,news\ndee@example.com,Dee,news\n' >c.csv
+printf 'email,first_name,lists,city\nann@example.com,Ann,news,Haifa\nbob@example.com,Bob,news,\ncyd@example.com,Cyd,news,\ndee@example.com,Dee,news,\n' >c.csv
 ok "contacts" nudge import-list c.csv
 ok "bob got a push two hours ago" nudge event add --contact bob@example.com \
 	--type sent --channel push --campaign app-promo --at 2026-11-02T07:00:00Z

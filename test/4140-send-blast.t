@@ -30,6 +30,6 @@ is "with a List-Unsubscribe address" \
 	"$(grep -c '^List-Unsubscribe: <mailto:news@shop.example?subject=unsubscribe>' "$f")" 1
 nudge report --campaign test --format csv >report.csv
 is "the report shows it (CSV, CRLF lines)" "$(tr -d '\r' <report.csv)" \
-"campaign,sent,failed,bounced,opened,open_pct,clicked,click_pct,unsubscribed,complained,conversions,conversion_pct,sms_segments
-test,6,0,0,0,0.0,0,0.0,0,0,0,0.0,0"
+"campaign,messages,contacts,failed,bounced,opened,open_pct_contacts,clicked,click_pct_contacts,unsubscribed,complained,converted,conversion_pct_contacts,conversions,revenue,revenue_per_message,sms_segments,cost,revenue_per_cost
+test,6,6,0,0,0,0.0,0,0.0,0,0,0,0.0,0,0.0,0.0,0,,"
 done_testing

@@ -11,10 +11,10 @@ N_CONTACTS=0
 . "$TESTDIR/sms/head.sh"
 
 cat >c.csv <<'EOT'
-email,phone,push_id,first_name,lists
-a@example.com,+972521111111,dev-a,Dana,all
-b@example.com,+15552222222,dev-b,Bob,all
-c@example.com,+447700900333,dev-c,Cara,all
+email,phone,push_id,first_name,lists,city
+a@example.com,+972521111111,dev-a,Dana,all,
+b@example.com,+15552222222,dev-b,Bob,all,
+c@example.com,+447700900333,dev-c,Cara,all,חיפה
 EOT
 ok "contacts" nudge import-list c.csv
 cfg "parallel: 1" "stop_text: \"Reply STOP to opt out\"" \
@@ -70,7 +70,7 @@ is "the next sms blast skips Bob" "$(grep '^2	' s2.out | cut -f2,3)" \
 nudge segment 'list "all"' | nudge send --config cfg.yaml --channel sms \
     --now $now -c s3 -t g1.sms >s3.out 2>&1
 is "the report's cost: two messages of 2 segments" \
-	"$(nudge report -c s3 -f csv | tr -d '\r' | cut -d, -f2,13 | tail -n 1)" "2,4"
+	"$(nudge report -c s3 -f csv | tr -d '\r' | cut -d, -f2,17 | tail -n 1)" "2,4"
 
 # one segment by email, sms and push, one command each (a campaign is one
 # message per contact in the ledger: one campaign per channel)

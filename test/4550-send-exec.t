@@ -2,10 +2,11 @@
 # the exec: transport: each message piped to a command run with fork and
 # execvp (words split at blanks, no shell), the recipient in NUDGE_TO and
 # the rest in NUDGE_FROM, NUDGE_TITLE, NUDGE_KEY, NUDGE_CHANNEL; its first
-# line of output is the id; exit 75 is a temporary failure, another
-# status a failure, a command that cannot run stops the send.
+# line of output is the id; exit 75 is a temporary failure (not sent: the
+# claim given back), another status a failure, a command that cannot run
+# stops the send.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 now=2026-11-02T09:00:00Z
 
 cat >c.csv <<'EOT'
@@ -66,7 +67,9 @@ nudge segment 'list "all"' | nudge send --channel sms --now $now -c e4 \
     -t t.sms --transport "exec:$T/sink.sh $T/out tempfail" >e4.out 2>&1
 is "exit 75 is a temporary failure: the send exits 75" "$?" 75
 is "for that message" "$(grep '^2	' e4.out | cut -f2,3)" \
-	"tempfail	temporary failure after 1 attempts: $T/sink.sh: exit 75"
+	"tempfail	refused 1 times, last: $T/sink.sh: exit 75; not sent, a rerun sends it"
+is "its claim is given back: a rerun sends it" \
+	"$(sql "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE c.name = 'e4' AND m.contact_id = 2")" 0
 nudge segment 'list "all"' | nudge send --channel sms --now $now -c e5 \
     -t t.sms --transport "exec:$T/sink.sh $T/out fail" >e5.out 2>&1
 is "another status is a failure" "$(grep '^2	' e5.out | cut -f2,3)" \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # lib/transport over SMTP: 4xx retried with backoff, 5xx to RCPT a bounce
 # without retry, other 5xx a failure, a connection dropped after the data
-# unknown and not retried (it may have arrived), a
-# refused connection a temporary failure, the STARTTLS policy.
+# unknown and not retried (it may have arrived), a 4xx to the end or a
+# refused connection not sent (the claim can be given back), a refused
+# password not sent and stopping the run, the STARTTLS policy.
 . "$(dirname "$0")/lib.sh"
 start_smtpd
 plan 16
@@ -29,7 +30,7 @@ is "each outcome as expected" "$(mask)" "$(printf '%s\t' \
 3' bounced 550 1 '550 5.1.1 No such user
 4' failed 554 1 '554 5.7.1 Message refused
 5' unknown 0 1 'the connection was lost after the end of data: the server may have accepted the message
-6' tempfail 451 3 '451 4.3.0 Try again later
+6' not-sent 451 3 '451 4.3.0 Try again later
 7' sent 250 1 '250 2.0.0 Ok: queued as N' | sed 's/\t$//')"
 is "three messages arrived" "$(ls "$SMTPD_DIR" | grep -c '\.eml$')" 3
 is "each arrived once" "$(cat "$SMTPD_DIR"/*.env | sort)" "from <>
@@ -43,7 +44,7 @@ rcpt tempfail1-x@r.test"
 echo "a@s.test tempfail-y@r.test m.eml" >list
 exits "no retries" 0 "$DRIVER" send -r 0 "$URL" <list
 is "451 reported after one attempt" "$(cat "$T/.out")" \
-    "$(printf '1\ttempfail\t451\t1\t451 4.3.0 Try again later')"
+    "$(printf '1\tnot-sent\t451\t1\t451 4.3.0 Try again later')"
 
 # Nothing listening: a temporary failure once the retries are spent.
 free=$(/usr/bin/python3 -c 'import socket
@@ -51,8 +52,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 echo "a@s.test r@r.test m.eml" >list
 exits "refused connection" 0 \
     "$DRIVER" send -b 10 -r 2 "smtp://127.0.0.1:$free" <list
-is "tempfail after 3 attempts, no reply code" "$(cut -f1-4 "$T/.out")" \
-    "$(printf '1\ttempfail\t0\t3')"
+is "not sent after 3 attempts, no reply code" "$(cut -f1-4 "$T/.out")" \
+    "$(printf '1\tnot-sent\t0\t3')"
 like "the reason names the connection" "$(cut -f5 "$T/.out")" \
     "^Failed to connect to 127\.0\.0\.1 port $free"
 
@@ -61,16 +62,16 @@ exits "smtp://localhost: plaintext to loopback" 0 \
     "$DRIVER" send "smtp://localhost:$SMTPD_PORT" <list
 like "sent" "$(cat "$T/.out")" "^1	sent	250	1	250 2\.0\.0 Ok"
 
-# SMTP AUTH: the right password sends; a wrong one is a failure that stops
-# the run (fatal), not retried, and the password is never repeated.
+# SMTP AUTH: the right password sends; a wrong one is not sent and stops
+# the run, not retried, and the password is never repeated.
 exits "AUTH with the right password" 0 "$DRIVER" send -u nudge \
     -w 's3cret pass' "$URL" <list
 like "sent" "$(cat "$T/.out")" "^1	sent	250	1	250 2\.0\.0 Ok"
 exits "AUTH with a wrong password" 0 "$DRIVER" send -b 10 -u nudge \
     -w 'wr0ng-pw' "$URL" <list
-is "failed, fatal, not retried, no password shown" \
+is "not sent, stops the run, not retried, no password shown" \
     "$(cat "$T/.out" "$T/.err")" \
-    "$(printf '1\tfailed\t535\t1\t535 5.7.8 Authentication credentials invalid (fatal)')"
+    "$(printf '1\tnot-sent\t535\t1\tthe server refused the user name or password (535 5.7.8 Authentication credentials invalid): nothing was sent, a rerun with the right password sends it (stops the run)')"
 
 # A name that is not "localhost" or a loopback literal needs STARTTLS,
 # which smtpd.py does not offer.  Only tried when this machine's own name
@@ -79,9 +80,9 @@ h=$(hostname)
 if getent hosts "$h" | grep -q '^127\.' &&
     ! getent hosts "$h" | grep -qv '^127\.'; then
 	"$DRIVER" send "smtp://$h:$SMTPD_PORT" <list >"$T/.out" 2>&1
-	is "STARTTLS required for $h: failed, not sent, not retried" \
+	is "STARTTLS required for $h: not sent, not retried, stops the run" \
 	    "$(cat "$T/.out")" \
-	    "$(printf '1\tfailed\t0\t1\t%s:%s: the server does not offer STARTTLS and TLS is required: nothing sent in plaintext (allow_plaintext sends without TLS) (fatal)' "$h" "$SMTPD_PORT")"
+	    "$(printf '1\tnot-sent\t0\t1\t%s:%s: the server does not offer STARTTLS and TLS is required: nothing sent in plaintext (allow_plaintext sends without TLS) (stops the run)' "$h" "$SMTPD_PORT")"
 else
 	echo "ok 16 # SKIP $h does not resolve to loopback only"
 	_n=$((_n + 1))

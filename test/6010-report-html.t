@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
 	skip_all "chromium is not installed: make deps"
-plan 19
+plan 20
 
 cat >events.csv <<'CSV'
 contact,type,channel,campaign,at,total,segments
@@ -87,8 +87,9 @@ print("funnel bars", sorted(set(p.funnels)))
 print("campaign table equals the CSV", p.tables.get("table-campaign")==camp)
 print("day table equals the CSV", p.tables.get("table-day")==day)
 print("channel table equals the CSV", p.tables.get("table-channel")==chan)
-print("points", p.points.get("sent"), p.points.get("clicked"), p.points.get("conversions"), len(day)-1)
+print("points", p.points.get("messages"), p.points.get("clicked"), p.points.get("conversions"), len(day)-1)
 print("channel bars", p.bars.get("chart-channel"), len(chan)-1)
+print("revenue bars", p.bars.get("chart-revenue"), len(camp)-1, [r[camp[0].index("revenue")] for r in camp[1:]])
 print("scripts", p.scripts, "external", p.ext)
 print("hebrew caption", [c for c in p.captions if "חנוכה" in c[1]])
 print("tiles", *[f"{k}={p.tiles[k][0]}/{p.tiles[k][1]}" for k in ("messages","contacts","opened","clicked","conversions","revenue","sms_segments")])
@@ -100,6 +101,7 @@ is "the day table equals the CSV report by day" "$(grep '^day table' checks.txt)
 is "the channel table equals the CSV report by channel" "$(grep '^channel table' checks.txt)" "channel table equals the CSV True"
 is "a point a day for each of the three lines" "$(grep '^points' checks.txt)" "points 2 2 2 2"
 is "a bar a channel" "$(grep '^channel bars' checks.txt)" "channel bars 2 2"
+is "a revenue bar a campaign, last-touch" "$(grep '^revenue bars' checks.txt)" "revenue bars 2 2 ['120.0', '80.0']"
 is "no script, nothing from the network" "$(grep '^scripts' checks.txt)" "scripts 0 external 0"
 is "the Hebrew name is laid out by its own direction" "$(grep '^hebrew' checks.txt)" "hebrew caption [('auto', 'מבצע חנוכה')]"
 

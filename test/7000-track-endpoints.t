@@ -37,7 +37,7 @@ is "Gmail's and Apple's proxies are flagged in props" \
 hit GET "$o" >/dev/null
 is "a repeated open is recorded again" "$(sql "SELECT count(*) FROM events WHERE type = 'opened'")" 4
 is "report counts the message opened once" \
-    "$(nudge report -f tsv | cut -f1,2,5)" "promo	1	1"
+    "$(nudge report -f tsv | cut -f1,3,6)" "promo	1	1"
 
 # Clicks
 c=$(path_of "$(nudge track url click promo 1 'https://shop.example/sale?a=1&b=%20x')")

@@ -17,7 +17,10 @@ Faults, chosen by the local part of a recipient (N is an optional count:
 fail only the first N times this address is seen, then behave; without N,
 always fail):
   tempfailN...  451 4.3.0 to RCPT TO
-  bounce...     550 5.1.1 to RCPT TO
+  bounce...     550 5.1.1 to RCPT TO (a dead address: hard)
+  blocked...    554 5.7.1 to RCPT TO naming a blocklist (our fault:
+                sender-side)
+  full...       552 5.2.2 mailbox full to RCPT TO (soft)
   rejectN...    554 5.7.1 to the end of data (a 5xx that is not a bounce)
   dropN...      the connection is closed after the data, with no reply
 AUTH PLAIN and LOGIN are offered in plaintext (loopback only): user
@@ -33,7 +36,7 @@ import sys
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
-FAULT = re.compile(r"^(tempfail|bounce|reject|drop)([0-9]*)")
+FAULT = re.compile(r"^(tempfail|bounce|blocked|full|reject|drop)([0-9]*)")
 MSGID = re.compile(rb"^Message-ID:[ \t]*<([^>\r\n]*)>", re.I | re.M)
 
 
@@ -69,11 +72,16 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address,
                           rcpt_options):
-        f = self.fault(address, ("tempfail", "bounce"))
+        f = self.fault(address, ("tempfail", "bounce", "blocked", "full"))
         if f == "tempfail":
             return "451 4.3.0 Try again later"
         if f == "bounce":
             return "550 5.1.1 No such user"
+        if f == "blocked":
+            return ("554 5.7.1 Service unavailable; Client host "
+                    "[127.0.0.1] blocked using zen.spamhaus.org")
+        if f == "full":
+            return "552 5.2.2 Mailbox full"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms] [predict]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms] [report] [predict]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -337,6 +337,42 @@ part_segment() {
 		fi
 		n=$((n + 1))
 	done
+}
+
+# --- (c2) report ---------------------------------------------------------
+
+# nudge report over every campaign of the store, last-touch (the
+# default), beside sql/report.sql computing the same figures; the part
+# warns when they differ.
+part_report() {
+	if [ -z "${BENCH_STORE:-}" ] && [ ! -e "$STORE.ok" ]; then
+		say "report: no store of $NC contacts and $NE events yet: building it"
+		part_events
+		[ -e "$STORE.ok" ] || { say "skipped: report (no store)"; return 0; }
+	fi
+	sql=$BENCH/sql/report.sql
+	say "report on $STORE: median of $QRUNS runs after a warm-up"
+	sqlite3 -readonly -csv "$STORE" <"$sql" >"$BENCH_TMP/report-sql.csv" 2>>"$LOG" ||
+		say "report.sql failed (see $LOG)"
+	emit report-sql seconds "$(qtime "$QRUNS" 1 sqlite3 -readonly "$STORE" ".read $sql")"
+	emit report-sql rows "$(wc -l <"$BENCH_TMP/report-sql.csv")"
+	have report "nudge report (the hand-written SQL still ran)" || return 0
+	set -- "$BIN/nudge-report" --db "$STORE" --config "$CFG" --format csv
+	"$@" >"$BENCH_TMP/report-nudge.csv" 2>>"$LOG" ||
+		say "nudge report failed (see $LOG)"
+	emit report-nudge seconds "$(qtime "$QRUNS" 1 "$@")"
+	# campaign, messages, contacts, converted, conversions, revenue
+	tail -n +2 "$BENCH_TMP/report-nudge.csv" | tr -d '\r' |
+	    cut -d, -f1-3,12,14,15 | sort >"$BENCH_TMP/report-nudge.cut"
+	sort "$BENCH_TMP/report-sql.csv" >"$BENCH_TMP/report-sql.cut"
+	emit report-nudge rows "$(wc -l <"$BENCH_TMP/report-nudge.cut")"
+	emit report-nudge conversions "$(awk -F, '{ n += $5 } END { print n + 0 }' "$BENCH_TMP/report-nudge.cut")"
+	if cmp -s "$BENCH_TMP/report-nudge.cut" "$BENCH_TMP/report-sql.cut"; then
+		emit report-same figures yes
+	else
+		emit report-same figures no
+		say "WARNING: nudge report and report.sql differ: diff $BENCH_TMP/report-sql.cut $BENCH_TMP/report-nudge.cut"
+	fi
 }
 
 # --- (d) process start ---------------------------------------------------
@@ -863,6 +899,14 @@ summary() {
 				printf "# %s: SQL %.3f s (%d rows)\n", s,
 				    v[s "-sql/seconds"], v[s "-sql/rows"]
 		}
+		if (has("report-nudge/seconds"))
+			printf "# report, all campaigns, last-touch: nudge %.3f s [< 2 s]%s, SQL %.3f s = %s; %d campaigns, %d conversions credited, figures %s\n",
+			    v["report-nudge/seconds"],
+			    (v["report-nudge/seconds"] >= 2 ? "  MISSED" : ""),
+			    v["report-sql/seconds"],
+			    x(v["report-nudge/seconds"], v["report-sql/seconds"]),
+			    v["report-nudge/rows"], v["report-nudge/conversions"],
+			    v["report-same/figures"] == "yes" ? "the same" : "DIFFER"
 		if (has("start-c-empty/ms")) {
 			printf "# startup: C empty %s ms, sqlite3 CLI %s ms", v["start-c-empty/ms"], v["start-sqlite3-cli/ms"]
 			if (has("start-nudge-segment/ms"))
@@ -938,11 +982,11 @@ summary() {
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment startup send trigger track sms predict
+[ $# -gt 0 ] || set -- import events segment report startup send trigger track sms predict
 for p; do
 	case $p in
-	import|events|segment|startup|send|trigger|track|sms|predict) ;;
-	*) die "usage: run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms] [predict]" ;;
+	import|events|segment|report|startup|send|trigger|track|sms|predict) ;;
+	*) die "usage: run.sh [import] [events] [segment] [report] [startup] [send] [trigger] [track] [sms] [predict]" ;;
 	esac
 done
 {

@@ -1,7 +1,8 @@
 /* Fuzz target smtp-reply: SMTP server reply lines (one per input line,
  * as libcurl hands them to the header callback) kept as the transport
  * keeps them, then the failure classified from the last reply's code, a
- * libcurl code and error text taken from the input.  The kept line has
+ * libcurl code and error text taken from the input (after the end of
+ * data when the last reply is a 354).  The kept line has
  * no control characters. */
 #include "fuzz.h"
 
@@ -15,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nudge_delivery d;
 	long code = 0;
 	size_t k;
-	int rc;
+	int rc, after;
 
 	if (size < 2 || size > 65536)
 		return 0;
@@ -48,13 +49,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0)
 		rc = 56;	/* CURLE_RECV_ERROR: only failures come here */
 	memset(&d, 0, sizeof d);
-	nudge_transport_smtp_failure(code, rc, errbuf, reply, &d);
-	CHECK(d.status == NUDGE_TEMPFAIL || d.status == NUDGE_FAILED ||
-	    d.status == NUDGE_BOUNCED);
+	after = strncmp(reply, "354", 3) == 0;
+	nudge_transport_smtp_failure(code, rc, errbuf, reply, after, &d);
+	CHECK(d.status == NUDGE_NOT_SENT || d.status == NUDGE_FAILED ||
+	    d.status == NUDGE_BOUNCED || d.status == NUDGE_UNKNOWN);
+	CHECK((d.status == NUDGE_UNKNOWN) == (after != 0));
 	CHECK(memchr(d.detail, '\0', sizeof d.detail) != NULL);
 	CHECK(d.status != NUDGE_BOUNCED || code >= 500);
-	CHECK(code < 400 || code >= 500 || d.status == NUDGE_TEMPFAIL);
-	CHECK(d.smtp_code == 0 || d.smtp_code == (int)code);
+	CHECK(code < 400 || code >= 500 || d.status == NUDGE_NOT_SENT);
+	CHECK(d.status != NUDGE_NOT_SENT || d.temporary ||
+	    d.stop == NUDGE_STOP_RUN);
+	CHECK(d.code == 0 || d.code == (int)code);
 	(void)nudge_delivery_status_name(d.status);
 	return 0;
 }

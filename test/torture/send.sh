@@ -18,11 +18,11 @@
 #     contact got its message.
 
 cat >c.csv <<'CSV'
-email,first_name,lists
-ann@example.com,Ann,news
-bob@example.com,Bob,news
-cy@example.com,Cy,news
-di@example.com,Di,news
+email,first_name,lists,city
+ann@example.com,Ann,news,Haifa
+bob@example.com,Bob,news,
+cy@example.com,Cy,news,
+di@example.com,Di,news,
 CSV
 nudge-import-list c.csv 2>/dev/null
 nudge-segment 'list "news"' >"$T/stdin"

@@ -64,8 +64,9 @@ test_migration(void)
 	st = open_store();
 	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
 	    "a new store has the newest version");
-	nudge_store_exec(st, "DROP TABLE messages; PRAGMA user_version = 1",
-	    &err);
+	/* a version 1 store has no contacts.sources (version 6's) */
+	nudge_store_exec(st, "DROP TABLE messages; ALTER TABLE contacts DROP"
+	    " COLUMN sources; PRAGMA user_version = 1", &err);
 	nudge_store_close(st);
 	st = open_store();
 	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
@@ -122,6 +123,7 @@ test_migration_3(void)
 	    " BEGIN UPDATE campaigns SET first_sent_at = NEW.at WHERE id ="
 	    " NEW.campaign_id AND (first_sent_at IS NULL OR first_sent_at >"
 	    " NEW.at); END;"
+	    "ALTER TABLE contacts DROP COLUMN sources;"
 	    "PRAGMA user_version = 2";
 	nudge_store *st;
 	nudge_err err;
@@ -159,6 +161,40 @@ test_migration_3(void)
 	    "trigger");
 	nudge_store_exec(st, "DELETE FROM messages; DELETE FROM consent",
 	    &err);
+	nudge_store_close(st);
+}
+
+/* Versions 5 and 6 give consent a proof column and contacts their sources: a version 3 store (this one with
+ * the column dropped) keeps its rows, and the view shows the column. */
+static void
+test_migration_4(void)
+{
+	nudge_store *st;
+	nudge_err err;
+
+	st = open_store();
+	is_int(nudge_store_exec(st, "ALTER TABLE consent DROP COLUMN proof;"
+	    "ALTER TABLE contacts DROP COLUMN sources;"
+	    "INSERT INTO consent (id, contact_id, channel, status, at, source)"
+	    " VALUES (4, 1, 'sms', 'subscribed', 5, 'import'), (6, 1, 'sms',"
+	    " 'unsubscribed', 8, 'event');"
+	    "PRAGMA user_version = 3", &err), 0, "a version 3 store");
+	nudge_store_close(st);
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "migrates to versions 4, 5 and 6");
+	is_int(q1(st, "SELECT count(*) FROM pragma_table_info('contacts')"
+	    " WHERE name = 'sources'"), 1, "contacts gain sources (6)");
+	is_str(qs(st, "SELECT group_concat(id || ':' || status || ':' ||"
+	    " coalesce(proof, '-'), ' ') FROM (SELECT * FROM consent ORDER BY"
+	    " id)"), "4:subscribed:- 6:unsubscribed:-", "consent rows kept, "
+	    "without proof");
+	is_int(nudge_store_exec(st, "INSERT INTO consent (contact_id, channel,"
+	    " status, at, source, proof) VALUES (1, 'email', 'subscribed', 9,"
+	    " 'mailchimp', 'ip 192.0.2.1')", &err), 0, "a row with its proof");
+	is_str(qs(st, "SELECT proof FROM consent_now WHERE channel ="
+	    " 'email'"), "ip 192.0.2.1", "consent_now shows the proof");
+	nudge_store_exec(st, "DELETE FROM consent", &err);
 	nudge_store_close(st);
 }
 
@@ -562,6 +598,7 @@ main(void)
 	snprintf(dbpath, sizeof dbpath, "%s/l.db", dir);
 	test_migration();
 	test_migration_3();
+	test_migration_4();
 	test_claim_outcome();
 	test_concurrent();
 	test_recovery();

@@ -13,22 +13,28 @@
 
 static char dir[] = "/tmp/nudge-policy-unit.XXXXXX";
 
-/* "send" or "skip: REASON" for one check; "error: MSG" on failure. */
+/* "send" or "skip: REASON" for one check; "error: MSG" on failure.  A
+ * reason that does not begin with the words of its class (the enum the
+ * summaries count) is marked " [class: WORDS]". */
 static const char *
 check(nudge_policy *p, int64_t id, const char *channel, int transactional)
 {
 	static char out[1100];
-	enum nudge_verdict v;
+	enum nudge_skip v;
 	char reason[256];
 	nudge_err err;
 
 	if (nudge_policy_check(p, id, channel, transactional, &v, reason,
 	    sizeof reason, &err) != 0)
 		snprintf(out, sizeof out, "error: %s", err.msg);
-	else if (v == NUDGE_POLICY_SEND)
+	else if (v == NUDGE_SKIP_NONE)
 		snprintf(out, sizeof out, "send%s", reason);
-	else
+	else if (strncmp(reason, nudge_skip_name(v),
+	    strlen(nudge_skip_name(v))) == 0)
 		snprintf(out, sizeof out, "skip: %s", reason);
+	else
+		snprintf(out, sizeof out, "skip: %s [class: %s]", reason,
+		    nudge_skip_name(v));
 	return out;
 }
 
@@ -73,7 +79,7 @@ main(void)
 	nudge_store *st;
 	nudge_err err;
 	char db[300], cmd[300];
-	enum nudge_verdict v;
+	enum nudge_skip v;
 	char reason[256];
 
 	if (mkdtemp(dir) == NULL)
@@ -145,7 +151,7 @@ main(void)
 
 	ok(nudge_policy_open(&p, st, NULL, NOW, &err) == 0 &&
 	    nudge_policy_check(p, 7, "email", 0, &v, reason, sizeof reason,
-	    &err) == 0 && v == NUDGE_POLICY_SEND, "no config: no cap");
+	    &err) == 0 && v == NUDGE_SKIP_NONE, "no config: no cap");
 	nudge_policy_close(p);
 
 	cfg.exclude = "purchase within";
@@ -157,6 +163,27 @@ main(void)
 	cfg.exclude = "@nosuch";
 	is_int(nudge_policy_open(&p, st, &cfg, NOW, &err), EX_USAGE,
 	    "an unknown saved segment too");
+
+	{
+		/* consent: {sms: opt-in}: no record means no, for
+		 * marketing only; a subscribe or an opt-out channel sends */
+		static const int optin[3] = { 0, 1, 0 }, optout[3] = { 0 };
+
+		nudge_seg_set_consent(optin);
+		ok(nudge_policy_open(&p, st, NULL, NOW, &err) == 0,
+		    "policy opens with sms opt-in");
+		is_str(check(p, 2, "sms", 0), "skip: no consent (sms is "
+		    "opt-in)", "opt-in: no record, no marketing sms");
+		is_str(check(p, 2, "sms", 1), "send", "a transactional sms "
+		    "needs no marketing consent");
+		is_str(check(p, 1, "email", 0), "send", "email stays opt-out");
+		nudge_store_exec(st, "INSERT INTO consent (contact_id, channel,"
+		    " status, at, source) VALUES (2, 'sms', 'subscribed', 1,"
+		    " 'shopify')", &err);
+		is_str(check(p, 2, "sms", 0), "send", "a subscribe sends");
+		nudge_policy_close(p);
+		nudge_seg_set_consent(optout);
+	}
 
 	nudge_store_close(st);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -4,7 +4,7 @@
  *   transport.t send [-P] [-b MS] [-p N] [-R RATE] [-r N] [-u USER]
  *	[-w PASSWORD] URL < LIST
  *	LIST: lines "FROM RCPT FILE"; prints per message, in input order,
- *	"N<TAB>status<TAB>code<TAB>attempts<TAB>id-or-detail[ (fatal)]".
+ *	"N<TAB>status<TAB>code<TAB>attempts<TAB>id-or-detail[ (stops the run)]".
  *   transport.t bench [-P] [-p N] URL COUNT SIZE
  *	sends COUNT messages of SIZE bytes, prints messages/s on stdout. */
 #include <getopt.h>
@@ -185,8 +185,8 @@ test_misc(void)
 	nudge_err err = {""};
 
 	is_str(nudge_delivery_status_name(NUDGE_SENT), "sent", "sent");
-	is_str(nudge_delivery_status_name(NUDGE_TEMPFAIL), "tempfail",
-	    "tempfail");
+	is_str(nudge_delivery_status_name(NUDGE_NOT_SENT), "not-sent",
+	    "not-sent");
 	is_str(nudge_delivery_status_name(NUDGE_FAILED), "failed", "failed");
 	is_str(nudge_delivery_status_name(NUDGE_BOUNCED), "bounced",
 	    "bounced");
@@ -345,9 +345,10 @@ driver(int argc, char **argv)
 	for (i = 0; i < out.n; i++)
 		printf("%d\t%s\t%d\t%d\t%s%s\n", i + 1,
 		    nudge_delivery_status_name(out.d[i].status),
-		    out.d[i].smtp_code, out.d[i].attempts,
+		    out.d[i].code, out.d[i].attempts,
 		    out.d[i].status == NUDGE_SENT ? out.d[i].id :
-		    out.d[i].detail, out.d[i].fatal ? " (fatal)" : "");
+		    out.d[i].detail, out.d[i].stop == NUDGE_STOP_RUN ?
+		    " (stops the run)" : "");
 	free(out.d);
 	nudge_transport_close(t);
 	return out.done == out.n ? 0 : 1;

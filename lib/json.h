@@ -1,0 +1,20 @@
+/* json: one value of a JSON text by its dotted path (json.c). */
+#ifndef NUDGE_JSON_H
+#define NUDGE_JSON_H
+
+#include <stddef.h>
+
+/* Finds the dotted path (a.b.0.c; a number indexes an array) in the JSON
+ * text[0..len) and copies the value there into out (a string unescaped,
+ * other values as written).  Returns 0, or -1 when it is not there. */
+int nudge_json_path(const char *text, size_t len, const char *path,
+    char *out, size_t outlen);
+
+/* The end of the JSON value at p (blanks before it skipped), or NULL when
+ * p..e holds none whole; nesting deeper than the reader allows is none. */
+const char *nudge_json_skip_value(const char *p, const char *e);
+
+/* p after any JSON blanks (before e). */
+const char *nudge_json_skip_ws(const char *p, const char *e);
+
+#endif
