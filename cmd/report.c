@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abtest.h"
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
@@ -16,7 +17,7 @@
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day|bounce|link] [-c name]\n"
+    "usage: nudge report [-b campaign|step|channel|day|bounce|link|variant] [-c name]\n"
     "                    [-f table|tsv|csv|json|html] [-s time] [--until time]\n"
     "                    [--attribution last-touch|first-touch|any]\n"
     "                    [--conversion type] [--tz zone] [--window duration]\n"
@@ -51,7 +52,7 @@ main(int argc, char **argv)
 	nudge_store *st;
 	nudge_err ne;
 	const char *tz = NULL;
-	int ch, rc, html = 0, attr = 0;
+	int ch, rc, html = 0, attr = 0, by_variant = 0;
 
 	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "b:c:f:hs:",
@@ -60,10 +61,12 @@ main(int argc, char **argv)
 			continue;
 		switch (ch) {
 		case 'b':
+			if ((by_variant = strcmp(optarg, "variant") == 0))
+				break;
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
 				nudge_cli_usage(&cli,
 				    "--by: expected campaign, step, channel, "
-				    "day, bounce or link");
+				    "day, bounce, link or variant");
 			break;
 		case 'c':
 			o.campaign = optarg;
@@ -116,7 +119,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		nudge_cli_usage(&cli, "no operands expected");
-	if (html && o.by != NUDGE_REPORT_CAMPAIGN)
+	if (html && (o.by != NUDGE_REPORT_CAMPAIGN || by_variant))
 		nudge_cli_usage(&cli, "--by does not go with --format html: the "
 		    "page shows every grouping");
 	st = nudge_cli_store(&cli, 0);
@@ -144,8 +147,16 @@ main(int argc, char **argv)
 		    "it, so totals across groups may count it more than once");
 	if (html)
 		rc = nudge_report_html(st, &o, NULL, stdout, &ne);
+	else if (by_variant)
+		rc = nudge_ab_report(st, o.campaign, o.conversion, (int)kind,
+		    stdout, &ne);
 	else
 		rc = nudge_report_write(st, &o, kind, stdout, &ne);
+	/* a campaign's holdout: its uplift in words after the table, or on
+	 * stderr when stdout is data (csv, tsv, json) */
+	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
+		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
+		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
 	if (rc != 0)
 		warnx("%s", ne.msg);
 	nudge_cli_close(&cli);

@@ -344,6 +344,9 @@ main(int argc, char **argv)
 		    stats.sent, stats.skipped, stats.duplicate, stats.bounced,
 		    stats.failed, stats.tempfail, stats.unknown,
 		    stats.held > 0 ? ", held " : "", stats.held);
+	if (stats.held_out > 0)
+		warnx("%ld held out by a holdout: a ledger row, no message",
+		    stats.held_out);
 	if (stats.skipped > 0 && so.campaign == NULL) {
 		/* trigger lines: many campaigns, so the reasons in sum */
 		char line[1024];

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abtest.h"
 #include "campaign.h"
 #include "cli.h"
 #include "contact.h"
@@ -67,7 +68,7 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 {
 	nudge_err e = { "" };
 	nudge_tpl *t;
-	size_t k;
+	size_t k, v;
 	int i, rc, first = 0;
 
 	for (i = 0; i < n; i++) {
@@ -95,6 +96,22 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 				first = first != 0 ? first : rc;
 			}
 			nudge_tpl_free(t);
+			for (v = 0; v < cs[i]->steps[k].nvariants; v++) {
+				const nudge_variant *x =
+				    &cs[i]->steps[k].variants[v];
+
+				if (x->tpl == NULL)
+					continue;
+				if ((rc = nudge_tpl_load(x->tpl, &t, &e)) != 0) {
+					warnx("%s:%ld:%ld: steps[%zu]: variants[%zu]: "
+					    "template: %s", paths[i],
+					    cs[i]->steps[k].line,
+					    cs[i]->steps[k].col, k + 1, v + 1,
+					    e.msg);
+					first = first != 0 ? first : rc;
+				}
+				nudge_tpl_free(t);
+			}
 		}
 	}
 	return first;
@@ -108,18 +125,28 @@ check_fields(nudge_campaign **cs, int n, nudge_store *st)
 {
 	nudge_err e;
 	nudge_tpl *t;
-	size_t k;
+	size_t k, v;
 	int i, rc, first = 0;
 
 	for (i = 0; i < n; i++)
 		for (k = 0; k < cs[i]->nsteps; k++) {
-			if (nudge_tpl_load(cs[i]->steps[k].tpl, &t, &e) != 0)
-				continue;  /* load_all said why */
-			if ((rc = nudge_contact_tpl_check(st, t, &e)) != 0) {
-				warnx("%s", e.msg);
-				first = first != 0 ? first : rc;
+			const nudge_step *s = &cs[i]->steps[k];
+
+			/* the step's template, then its variants' own */
+			for (v = 0; v <= s->nvariants; v++) {
+				const char *path = v == 0 ? s->tpl :
+				    s->variants[v - 1].tpl;
+
+				if (path == NULL || nudge_tpl_load(path, &t,
+				    &e) != 0)
+					continue;  /* load_all said why */
+				if ((rc = nudge_contact_tpl_check(st, t,
+				    &e)) != 0) {
+					warnx("%s", e.msg);
+					first = first != 0 ? first : rc;
+				}
+				nudge_tpl_free(t);
 			}
-			nudge_tpl_free(t);
 		}
 	return first;
 }
@@ -232,6 +259,38 @@ main(int argc, char **argv)
 	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&
 	    rc == 0)
 		rc = i;
+	/* an A/B test too small to tell its variants apart: said up front,
+	 * not an error (a small shop may still want its first guess) */
+	for (i = 0; check && rc == 0 && i < n; i++) {
+		nudge_buf notes = { 0 };
+
+		if ((rc = nudge_ab_check(st, cs[i], now, &notes, &ne)) != 0)
+			warnx("%s", ne.msg);
+		else if (notes.len > 0)
+			fprintf(stderr, "nudge-trigger: %s", notes.s);
+		nudge_buf_free(&notes);
+	}
+	/* a test whose wait is over gets its winner now, before the pool
+	 * reads which contacts are due: recorded on a writable connection */
+	for (i = 0; !check && !explain && rc == 0 && i < n; i++) {
+		nudge_store *w = NULL;
+		nudge_buf notes = { 0 };
+
+		if (!nudge_ab_has_test(cs[i]))
+			continue;
+		if (!out.dry_run && (rc = nudge_config_open_store(&cli.cfg,
+		    cli.db, 0, &w, &ne)) != 0) {
+			warnx("%s", ne.msg);
+			break;
+		}
+		if ((rc = nudge_ab_settle(w != NULL ? w : st, cs[i], now,
+		    !out.dry_run, &notes, &ne)) != 0)
+			warnx("%s", ne.msg);
+		else if (notes.len > 0)
+			fprintf(stderr, "nudge-trigger: %s", notes.s);
+		nudge_buf_free(&notes);
+		nudge_store_close(w);
+	}
 	if (rc != 0 || check) {
 		nudge_cli_close(&cli);
 		goto done;

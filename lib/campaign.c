@@ -320,10 +320,166 @@ tpl_path(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
 	return 0;
 }
 
+int
+nudge_campaign_share(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtod(s, &end);
+	if (end == s || strcmp(end, "%") != 0 || !(v > 0) || !(v < 100))
+		return -1;
+	*out = v / 100;
+	return 0;
+}
+
+static int
+share(struct rd *r, const nudge_ynode *n, const char *where, double *dst)
+{
+	char b[100];
+
+	if (n->kind != NUDGE_Y_SCALAR)
+		return bad(r, n->line, n->col, where, "expected a share such "
+		    "as 10%%");
+	if (nudge_campaign_share(n->value, dst) != 0)
+		return bad(r, n->line, n->col, where, "expected a share "
+		    "between 0%% and 100%% such as 10%%, got %s", qv(b,
+		    sizeof b, n->value));
+	return 0;
+}
+
+/* `variants:`, a list of maps with template, subject, id and weight. */
+static int
+read_variants(struct rd *r, const nudge_ynode *m, nudge_step *s,
+    const char *where)
+{
+	char w[160], b[100];
+	size_t i, j, k;
+	int rc = 0;
+
+	if (m->kind != NUDGE_Y_SEQ || m->n < 2)
+		return bad(r, m->line, m->col, where, "expected a list of two "
+		    "or more variants (- template: ... or - subject: ...)");
+	if ((s->variants = calloc(m->n, sizeof *s->variants)) == NULL)
+		return oom(r);
+	s->nvariants = m->n;
+	for (i = 0; i < m->n && rc == 0; i++) {
+		const nudge_ynode *v = m->kids[i];
+		nudge_variant *x = &s->variants[i];
+
+		x->weight = 1;
+		snprintf(w, sizeof w, "%s[%zu]", where, i + 1);
+		if (v->kind != NUDGE_Y_MAP)
+			return bad(r, v->line, v->col, w, "expected a map with "
+			    "template or subject");
+		for (j = 0; j < v->n && rc == 0; j++) {
+			const nudge_ynode *n = v->kids[j];
+			char *end;
+
+			if (strcmp(n->key, "id") == 0) {
+				if ((rc = text(r, n, w, &x->id)) == 0 &&
+				    !step_id_ok(x->id))
+					rc = bad(r, n->line, n->col, w, "expected "
+					    "an id of lower-case letters, digits, "
+					    "_ and -, got %s", qv(b, sizeof b,
+					    x->id));
+			} else if (strcmp(n->key, "template") == 0) {
+				rc = tpl_path(r, n, w, &x->tpl);
+			} else if (strcmp(n->key, "subject") == 0) {
+				rc = text(r, n, w, &x->subject);
+			} else if (strcmp(n->key, "weight") == 0) {
+				if (n->kind != NUDGE_Y_SCALAR || (x->weight =
+				    strtod(n->value, &end)) <= 0 || *end != '\0' ||
+				    end == n->value)
+					rc = bad(r, n->line, n->col, w, "expected "
+					    "a weight above 0, such as 50");
+			} else {
+				rc = bad(r, n->line, n->col, w, "unknown key "
+				    "\"%.64s\" (expected id, template, subject "
+				    "or weight)", n->key);
+			}
+		}
+		if (rc != 0)
+			return rc;
+		if (x->tpl == NULL && x->subject == NULL)
+			return bad(r, v->line, v->col, w, "no template or "
+			    "subject: a variant must differ");
+		if (x->id == NULL) {
+			char id[2] = { (char)('a' + (i < 26 ? i : 25)), 0 };
+
+			if ((x->id = strdup(id)) == NULL)
+				return oom(r);
+		}
+		for (k = 0; k < i; k++)
+			if (strcmp(s->variants[k].id, x->id) == 0)
+				return bad(r, v->line, v->col, w, "%s is "
+				    "already the id of variant %zu", qv(b,
+				    sizeof b, x->id), k + 1);
+	}
+	return 0;
+}
+
+/* `test: {share: 20%, wait: 4h, metric: clicked}`. */
+static int
+read_test(struct rd *r, const nudge_ynode *m, nudge_step *s,
+    const char *where)
+{
+	static const char *const metrics[] = { "clicked", "opened",
+	    "converted", "revenue" };
+	char b[100];
+	size_t i, j;
+	int rc = 0, has_wait = 0;
+
+	if (m->kind != NUDGE_Y_MAP)
+		return bad(r, m->line, m->col, where, "expected a map with "
+		    "share, wait and metric");
+	s->test_metric = NUDGE_AB_CLICKED;
+	for (i = 0; i < m->n && rc == 0; i++) {
+		const nudge_ynode *n = m->kids[i];
+		char w[160];
+
+		snprintf(w, sizeof w, "%s: %s", where, n->key);
+		if (strcmp(n->key, "share") == 0) {
+			rc = share(r, n, w, &s->test_share);
+		} else if (strcmp(n->key, "wait") == 0) {
+			rc = duration(r, n, w, &s->test_wait);
+			has_wait = 1;
+		} else if (strcmp(n->key, "metric") == 0) {
+			for (j = 0; j < 4; j++)
+				if (n->kind == NUDGE_Y_SCALAR &&
+				    strcmp(n->value, metrics[j]) == 0)
+					break;
+			if (j == 4)
+				rc = bad(r, n->line, n->col, w, "expected "
+				    "clicked, opened, converted or revenue, "
+				    "got %s", qv(b, sizeof b, n->kind ==
+				    NUDGE_Y_SCALAR ? n->value : "a list"));
+			else
+				s->test_metric = (enum nudge_ab_metric)j;
+		} else {
+			rc = bad(r, n->line, n->col, where, "unknown key "
+			    "\"%.64s\" (expected share, wait or metric)",
+			    n->key);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (s->test_share == 0)
+		return bad(r, m->line, m->col, where, "no share: which part "
+		    "of the audience gets the variants first, such as 20%%");
+	if (!has_wait)
+		return bad(r, m->line, m->col, where, "no wait: how long the "
+		    "test runs before the winner goes to the rest, such as 4h");
+	return 0;
+}
+
 static int
 read_step(struct rd *r, const nudge_ynode *m, size_t k)
 {
 	nudge_step *s = &r->c->steps[k];
+	const nudge_ynode *test = NULL;
 	char where[64], b[100];
 	size_t i, j;
 	int rc = 0;
@@ -371,6 +527,10 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 		} else if (strcmp(n->key, "unless") == 0) {
 			rc = expr(r, n, w, &s->unless, &s->unless_line,
 			    &s->unless_col);
+		} else if (strcmp(n->key, "variants") == 0) {
+			rc = read_variants(r, n, s, w);
+		} else if (strcmp(n->key, "test") == 0) {
+			test = n;
 		} else if (strcmp(n->key, "fallback") == 0) {
 			if (n->kind != NUDGE_Y_SCALAR || (strcmp(n->value,
 			    "true") != 0 && strcmp(n->value, "false") != 0))
@@ -383,8 +543,8 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 				s->fallback = strcmp(n->value, "true") == 0;
 		} else {
 			rc = bad(r, n->line, n->col, where, "unknown key \"%.64s\" "
-			    "(expected id, channel, template, after, if, unless "
-			    "or fallback)", n->key);
+			    "(expected id, channel, template, variants, test, "
+			    "after, if, unless or fallback)", n->key);
 		}
 	}
 	if (rc != 0)
@@ -396,6 +556,13 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 		    "push)");
 	if (s->tpl == NULL)
 		return bad(r, m->line, m->col, where, "no template");
+	if (test != NULL) {
+		snprintf(b, sizeof b, "%s: test", where);
+		if (s->nvariants == 0)
+			return bad(r, test->line, test->col, b, "a test needs "
+			    "variants: to compare");
+		return read_test(r, test, s, b);
+	}
 	return 0;
 }
 
@@ -461,13 +628,15 @@ read_root(struct rd *r, const nudge_ynode *root)
 				rc = bad(r, n->line, n->col, "entry", "expected "
 				    "once or every DURATION (every 7d), got %s",
 				    qv(b, sizeof b, v));
+		} else if (strcmp(n->key, "holdout") == 0) {
+			rc = share(r, n, "holdout", &c->holdout);
 		} else if (strcmp(n->key, "policy") == 0) {
 			rc = nudge_config_read_policy(r->path, n, &c->policy,
 			    r->err);
 		} else {
 			rc = bad(r, n->line, n->col, "", "unknown key \"%.64s\" "
-			    "(expected name, audience, entry, goal, policy or "
-			    "steps)", n->key);
+			    "(expected name, audience, entry, goal, holdout, "
+			    "policy or steps)", n->key);
 		}
 	}
 	if (rc != 0)
@@ -494,6 +663,15 @@ read_root(struct rd *r, const nudge_ynode *root)
 			return rc;
 		total += c->steps[i].after;
 	}
+	/* a test picks one winner, once: a round's messages have their
+	 * own ledger steps, which no winner would ever reach */
+	for (i = 0; i < c->nsteps; i++)
+		if (c->every > 0 && c->steps[i].test_share > 0) {
+			snprintf(b, sizeof b, "steps[%zu]: test", i + 1);
+			return bad(r, c->steps[i].line, c->steps[i].col, b,
+			    "a test runs once, not in a campaign of rounds "
+			    "(entry: every ...); variants without a test may");
+		}
 	/* a round's journey may run on into the next round, no further */
 	if (c->every > 0 && total >= c->every)
 		return bad(r, steps->line, steps->col, "steps", "the waits add "
@@ -539,6 +717,14 @@ nudge_campaign_free(nudge_campaign *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->nsteps; i++) {
+		size_t j;
+
+		for (j = 0; j < c->steps[i].nvariants; j++) {
+			free(c->steps[i].variants[j].id);
+			free(c->steps[i].variants[j].tpl);
+			free(c->steps[i].variants[j].subject);
+		}
+		free(c->steps[i].variants);
 		free(c->steps[i].id);
 		free(c->steps[i].channel);
 		free(c->steps[i].tpl);

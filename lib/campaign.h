@@ -9,6 +9,22 @@
 #include "config.h"
 #include "util.h"
 
+/* One variant of an A/B step: its own template, or the step's with
+ * another subject. */
+typedef struct nudge_variant {
+	char *id;          /* `id:`, else "a", "b", ... in file order */
+	char *tpl;         /* resolved path, or NULL: the step's */
+	char *subject;     /* replaces the rendered subject, or NULL */
+	double weight;     /* > 0; shares are weight / sum of weights */
+} nudge_variant;
+
+enum nudge_ab_metric {
+	NUDGE_AB_CLICKED,
+	NUDGE_AB_OPENED,
+	NUDGE_AB_CONVERTED,
+	NUDGE_AB_REVENUE,
+};
+
 typedef struct nudge_step {
 	char *id;          /* [a-z0-9][a-z0-9_-]*, unique in the campaign */
 	char *channel;     /* email, sms or push */
@@ -20,6 +36,13 @@ typedef struct nudge_step {
 	char *unless;      /* `unless:` expression, or NULL */
 	int fallback;      /* only when the previous step got no response
 			      (no opened or clicked event of it) */
+	nudge_variant *variants; /* `variants:`, or NULL */
+	size_t nvariants;
+	double test_share; /* `test: share:` as a fraction in (0, 1); 0:
+			      no test, every contact gets a variant by
+			      weight */
+	int64_t test_wait; /* `test: wait:` in seconds */
+	enum nudge_ab_metric test_metric;
 	long line, col;    /* where the step starts in the file */
 	long cond_line, cond_col, unless_line, unless_col; /* where the
 				      expressions start */
@@ -31,6 +54,8 @@ typedef struct nudge_campaign {
 			      .yaml or .yml */
 	char *audience;    /* a segment expression (or @saved) */
 	int64_t every;     /* `entry: every D`: D in seconds; 0: once */
+	double holdout;    /* `holdout:` as a fraction in [0, 1): the share
+			      of the audience kept from the campaign */
 	char *goal;        /* a segment expression, or NULL */
 	nudge_policy_cfg policy; /* overrides: what is set (cap_max > 0,
 				    quiet_from >= 0, exclude, sunset > 0)
@@ -52,6 +77,10 @@ typedef struct nudge_campaign {
 int nudge_campaign_load(const char *path, nudge_campaign **out,
     nudge_err *err);
 void nudge_campaign_free(nudge_campaign *c);
+
+/* Parses a share "N%" (0 < N < 100, decimals allowed) into *out as a
+ * fraction; 0 or -1. */
+int nudge_campaign_share(const char *s, double *out);
 
 struct nudge_names;
 /* Checks every name c's expressions use (audience, goal, if:, unless:,

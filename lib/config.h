@@ -130,6 +130,9 @@ typedef struct nudge_config {
 				     push): 1 opt-in, a contact with no
 				     consent record may not be sent
 				     marketing; 0 opt-out (the default) */
+	double holdout;           /* `holdout: N%`: the share of all
+				     contacts kept from every campaign
+				     (abtest.h), as a fraction; 0: none */
 } nudge_config;
 
 /* Reads path, else $NUDGE_CONFIG, else $XDG_CONFIG_HOME/nudge/config.yaml

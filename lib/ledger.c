@@ -121,8 +121,8 @@ nudge_ledger_open(nudge_ledger **out, nudge_store *st, nudge_err *err)
 	if ((rc = nudge_store_exec(st, "PRAGMA synchronous = FULL", err)) ||
 	    (rc = nudge_store_prepare(st, &l->ins,
 	    "INSERT INTO messages (campaign_id, step, contact_id, channel,"
-	    " status, attempts, claimed_at, updated_at, claimed_by)"
-	    " VALUES (?1, ?2, ?3, ?4, 'claimed', 1, ?5, ?5, ?6)"
+	    " status, attempts, claimed_at, updated_at, claimed_by, variant)"
+	    " VALUES (?1, ?2, ?3, ?4, ?7, ?8, ?5, ?5, ?6, ?9)"
 	    " ON CONFLICT (campaign_id, step, contact_id) DO NOTHING", err)) ||
 	    (rc = nudge_store_prepare(st, &l->find,
 	    "SELECT id, status FROM messages"
@@ -195,6 +195,16 @@ nudge_ledger_claim(nudge_ledger *l, int64_t campaign_id, const char *step,
     int64_t contact_id, const char *channel, int resend_unknown,
     int64_t now, enum nudge_claim *result, int64_t *id, nudge_err *err)
 {
+	return nudge_ledger_claim_as(l, campaign_id, step, contact_id, channel,
+	    NULL, 0, resend_unknown, now, result, id, err);
+}
+
+int
+nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
+    const char *step, int64_t contact_id, const char *channel,
+    const char *variant, int held_out, int resend_unknown, int64_t now,
+    enum nudge_claim *result, int64_t *id, nudge_err *err)
+{
 	int own = !nudge_store_writing(l->st), rc = 0, n;
 	const char *status;
 
@@ -212,6 +222,11 @@ nudge_ledger_claim(nudge_ledger *l, int64_t campaign_id, const char *step,
 	sqlite3_bind_text(l->ins, 4, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(l->ins, 5, now);
 	sqlite3_bind_text(l->ins, 6, l->me, -1, SQLITE_STATIC);
+	sqlite3_bind_text(l->ins, 7, held_out ? "held-out" : "claimed", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(l->ins, 8, held_out ? 0 : 1);
+	if (variant != NULL)
+		sqlite3_bind_text(l->ins, 9, variant, -1, SQLITE_STATIC);
 	if ((n = step_write(l, l->ins, "claim", &rc, err)) < 0)
 		goto fail;
 	if (n == 1) {

@@ -50,6 +50,17 @@ int nudge_ledger_claim(nudge_ledger *l, int64_t campaign_id,
     int resend_unknown, int64_t now, enum nudge_claim *result, int64_t *id,
     nudge_err *err);
 
+/* nudge_ledger_claim with the row's A/B variant (NULL: none), and with
+ * held_out set a row of status `held-out` (attempts 0) instead of a
+ * claim: a contact a holdout keeps from the campaign (abtest.h), whose
+ * row times the later steps and goals as a sent one does, and for whom
+ * nothing is sent.  *result is then NUDGE_CLAIM_WON when the row is
+ * new.  Errors as nudge_ledger_claim. */
+int nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
+    const char *step, int64_t contact_id, const char *channel,
+    const char *variant, int held_out, int resend_unknown, int64_t now,
+    enum nudge_claim *result, int64_t *id, nudge_err *err);
+
 enum nudge_outcome {
 	NUDGE_OUT_SENT,      /* detail: the provider's message id, or NULL */
 	NUDGE_OUT_FAILED,    /* detail: the error */

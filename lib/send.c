@@ -882,6 +882,13 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		skipped(s, l, line, text, cid, NUDGE_SKIP_TEMPLATE, e.msg);
 		return 0;
 	}
+	if (o->subject != NULL) {
+		/* an A/B variant's subject, written as is */
+		nudge_buf_reset(&s->out.part[NUDGE_TPL_SUBJECT]);
+		if (nudge_buf_puts(&s->out.part[NUDGE_TPL_SUBJECT],
+		    o->subject) == -1)
+			return nudge_errf(s->err, EX_OSERR, "out of memory");
+	}
 	/* an sms measured before its links grow (when tracking rewrites
 	 * them): a longer link may cost a segment, which the dry run and
 	 * the summary tell */
@@ -943,6 +950,56 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	}
 	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
 	return keep(s, l, sl, line, text, cid, reason);
+}
+
+const nudge_send_opts *
+nudge_sender_lane_opts(const nudge_sender_lane *l)
+{
+	return &l->o;
+}
+
+int
+nudge_sender_hold_out(nudge_sender *s, nudge_sender_lane *l, long line,
+    const char *text, int64_t cid, int row, const char *why)
+{
+	enum nudge_claim got = NUDGE_CLAIM_WON;
+	int64_t id;
+	int rc;
+
+	enum nudge_skip skip;
+	char reason[256];
+
+	s->stats->read++;
+	if (!row) {
+		s->stats->held++;
+		result(s, l, line, text, cid, "held", why);
+		return 0;
+	}
+	/* the policy first, as for the treated: a contact it would skip
+	 * (no consent, excluded, capped) is in neither group, so that the
+	 * two stay alike and the uplift compares like with like */
+	nudge_store_read(s->st);
+	if ((rc = nudge_policy_check(l->policy, cid, l->o.channel,
+	    l->o.transactional, &skip, reason, sizeof reason, s->err)) != 0)
+		return rc;
+	if (skip != NUDGE_SKIP_NONE) {
+		skipped(s, l, line, text, cid, skip, reason);
+		return 0;
+	}
+	/* joins the open transaction of claims or outcomes, if one is */
+	if (!s->o->dry_run && (rc = nudge_ledger_claim_as(s->ledger,
+	    l->campaign_id, l->o.step, cid, l->o.channel, NULL, 1, 0,
+	    l->o.now, &got, &id, s->err)) != 0)
+		return rc;
+	if (got != NUDGE_CLAIM_WON) {
+		s->stats->duplicate++;
+		result(s, l, line, text, cid, "duplicate", "already in the "
+		    "ledger");
+		return 0;
+	}
+	s->stats->held_out++;
+	result(s, l, line, text, cid, "held-out", why);
+	return 0;
 }
 
 /* Hands out the outcomes every open transport has ready, waiting up to
@@ -1010,10 +1067,10 @@ flush_batch(nudge_sender *s)
 	for (i = 0; i < s->nslots; i++) {
 		const struct nudge_sender_lane *l = s->slots[i].lane;
 
-		if ((rc = nudge_ledger_claim(s->ledger, l->campaign_id,
+		if ((rc = nudge_ledger_claim_as(s->ledger, l->campaign_id,
 		    l->o.step, s->slots[i].contact_id, l->o.channel,
-		    l->o.resend_unknown, l->o.now, &claim[i], &ids[i],
-		    s->err)) != 0) {
+		    l->o.variant, 0, l->o.resend_unknown, l->o.now, &claim[i],
+		    &ids[i], s->err)) != 0) {
 			nudge_store_rollback(s->st);
 			return rc;
 		}

@@ -37,6 +37,10 @@ typedef struct nudge_send_opts {
 				     campaign's overrides), or NULL */
 	const char *channel;      /* "email", "sms" or "push" */
 	const char *template_path;
+	const char *variant;      /* the step's A/B variant (abtest.h),
+				     written into the ledger row, or NULL */
+	const char *subject;      /* replaces the rendered subject (a
+				     variant's), or NULL */
 	const char *transport;    /* overrides the config's channels:
 				     CHANNEL: url */
 	const char *from;         /* overrides the template's From: and the
@@ -67,6 +71,8 @@ typedef struct nudge_send_stats {
 				     dry run: would hold them), as
 				     nudge_policy_quiet says, or "" */
 	long skips[NUDGE_SKIP__N]; /* skipped, by class of why */
+	long held_out;            /* kept from a campaign by a holdout: a
+				     `held-out` ledger row, no message */
 } nudge_send_stats;
 
 /* A send run: the store's ledger and event writer, one transport per
@@ -119,6 +125,18 @@ int nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
  * Returns 0, or a fatal code that stops the run (credentials, a command
  * that cannot run: EX_UNAVAILABLE; store errors; EX_OSERR).
  */
+/* The options lane l was opened with (its step's campaign, channel,
+ * template, policy). */
+const nudge_send_opts *nudge_sender_lane_opts(const nudge_sender_lane *l);
+
+/* Line (contact cid) of lane l is kept from its campaign: with row, a
+ * holdout's (abtest.h), the ledger gets a `held-out` row of its key and
+ * nothing is sent (a dry run writes nothing), reported as "held-out";
+ * without, it waits (an A/B test's rest before its winner), reported as
+ * "held" with why.  Returns 0 or a store error. */
+int nudge_sender_hold_out(nudge_sender *s, nudge_sender_lane *l, long line,
+    const char *text, int64_t cid, int row, const char *why);
+
 int nudge_sender_take(nudge_sender *s, nudge_sender_lane *l, long line,
     const char *text);
 

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abtest.h"
 #include "campaign.h"
+#include "contact.h"
 #include "trigline.h"
 
 /* A step met in the stream, and how its lines go. */
@@ -14,6 +16,12 @@ struct step {
 	nudge_sender_lane *lane;      /* NULL: skipped, why says why */
 	char why[128];
 	nudge_policy_cfg pol;
+	const nudge_campaign *c;      /* the step's campaign, or NULL */
+	const nudge_step *s;
+	nudge_sender_lane **vlanes;   /* a lane a variant, opened when met */
+	int ab_read;                  /* phase and winner read */
+	enum nudge_ab_phase phase;
+	char winner[72];
 	struct step *next;
 };
 
@@ -99,6 +107,11 @@ open_step(struct ctx *x, struct step *st, long line)
 		if ((s = nudge_campaign_step(c, st->step, NULL)) == NULL)
 			return nudge_errf(x->err, EX_DATAERR, "line %ld: %s has "
 			    "no step \"%.100s\"", line, c->path, st->step);
+		st->c = c;
+		st->s = s;
+		if (s->nvariants > 0 && (st->vlanes = calloc(s->nvariants,
+		    sizeof *st->vlanes)) == NULL)
+			return nudge_errf(x->err, EX_OSERR, "out of memory");
 		nudge_campaign_policy(c, x->o->cfg != NULL ?
 		    &x->o->cfg->policy : NULL, &st->pol);
 		so.campaign = c->name;
@@ -168,6 +181,76 @@ step_for(struct ctx *x, const char *campaign, const char *step,
 	return 0;
 }
 
+/*
+ * The lane of contact text's line of step st: kept out by a holdout
+ * (*lane NULL, the line taken here), its A/B variant's (opened when
+ * first met), or st's own.  The rest of an A/B test's audience waits
+ * for the winner (trigger offers it them after the test's wait).
+ */
+static int
+lane_for(struct ctx *x, struct step *st, long line, const char *text,
+    nudge_sender_lane **lane)
+{
+	const nudge_step *s = st->s;
+	const nudge_variant *v;
+	nudge_send_opts so;
+	nudge_err e;
+	int64_t cid = 0;
+	char why[160];
+	int rc;
+
+	*lane = st->lane;
+	if (st->c == NULL || (st->c->holdout == 0 && (x->o->cfg == NULL ||
+	    x->o->cfg->holdout == 0) && s->nvariants == 0))
+		return 0;
+	/* the hashes are of contact ids: trigger writes ids */
+	if (nudge_contact_ref_kind(text) != NUDGE_REF_ID ||
+	    nudge_parse_i64(text, &cid) != 0) {
+		if (nudge_contact_find(x->st, text, x->o->cfg != NULL ?
+		    x->o->cfg->default_country : NULL, &cid, &e) != 0)
+			cid = 0;
+	}
+	if (cid <= 0)
+		return 0;  /* send says why */
+	if (nudge_ab_held_out(st->c, x->o->cfg != NULL ? x->o->cfg->holdout :
+	    0, cid)) {
+		*lane = NULL;
+		snprintf(why, sizeof why, "holdout: kept from campaign %.100s, "
+		    "nothing sent", st->c->name);
+		return nudge_sender_hold_out(x->s, st->lane, line, text, cid, 1,
+		    why);
+	}
+	if (s->nvariants == 0)
+		return 0;
+	if (s->test_share > 0 && !nudge_ab_in_test(st->c, s, cid)) {
+		if (!st->ab_read && (rc = nudge_ab_phase(x->st, st->c, s,
+		    x->o->now, &st->phase, st->winner, sizeof st->winner,
+		    x->err)) != 0)
+			return rc;
+		st->ab_read = 1;
+		if (st->phase != NUDGE_AB_DECIDED ||
+		    (v = nudge_ab_variant(s, st->winner)) == NULL) {
+			*lane = NULL;
+			snprintf(why, sizeof why, "the A/B test of step %.64s "
+			    "has no winner yet: the rest wait for it", s->id);
+			return nudge_sender_hold_out(x->s, st->lane, line, text,
+			    cid, 0, why);
+		}
+	} else {
+		v = nudge_ab_assign(st->c, s, cid);
+	}
+	if ((*lane = st->vlanes[v - s->variants]) != NULL)
+		return 0;
+	so = *nudge_sender_lane_opts(st->lane);
+	so.template_path = v->tpl != NULL ? v->tpl : s->tpl;
+	so.subject = v->subject;
+	so.variant = v->id;
+	if ((rc = nudge_sender_add_lane(x->s, &so, lane, x->err)) != 0)
+		return rc;
+	st->vlanes[v - s->variants] = *lane;
+	return 0;
+}
+
 /* A line of a step with no transport: skipped, with why. */
 static void
 skip(struct ctx *x, const struct step *st, long line, const char *text)
@@ -217,6 +300,7 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 {
 	struct ctx x = { st, o, dir, stats, err, NULL, NULL, 0, NULL, NULL };
 	struct step *sp = NULL;
+	nudge_sender_lane *lane;
 	char *line = NULL;
 	nudge_trigline t;
 	size_t cap = 0, i;
@@ -252,9 +336,13 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		if ((rc = step_for(&x, t.campaign, t.step, t.file, lineno,
 		    &sp)) != 0)
 			break;
-		if (sp->lane == NULL)
+		if (sp->lane == NULL) {
 			skip(&x, sp, lineno, t.contact);
-		else if ((rc = nudge_sender_take(x.s, sp->lane, lineno,
+			continue;
+		}
+		if ((rc = lane_for(&x, sp, lineno, t.contact, &lane)) != 0)
+			break;
+		if (lane != NULL && (rc = nudge_sender_take(x.s, lane, lineno,
 		    t.contact)) != 0)
 			break;
 	}
@@ -270,6 +358,7 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		free(sp->campaign);
 		free(sp->step);
 		free(sp->file);
+		free(sp->vlanes);
 		free(sp);
 	}
 	for (i = 0; i < x.ncs; i++)

@@ -193,7 +193,48 @@ static const char *const migrations[] = {
 	/* 5 -> 6: where each of a contact's fields came from, as JSON
 	 * {"first_name": ["shopify", 1796...], ...} (listimport.c) */
 	"ALTER TABLE contacts ADD COLUMN sources TEXT;",
-	/* 6 -> 7: the customer-base models (predict.c).  predict_fits keeps
+	/* 6 -> 7: A/B variants and holdouts (abtest.c).  A row's variant
+	 * is a column, not part of its key: a contact gets one variant of
+	 * a step, once.  A held-out contact has a row of status `held-out`
+	 * and no message, so that timing and goals run as for the others;
+	 * the status CHECK cannot be altered, so messages is copied (ids
+	 * kept) as in 2 -> 3.  ab_results holds each test's decision: one
+	 * row a (campaign, step), written once. */
+	"CREATE TABLE messages_v7 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
+	"  step TEXT NOT NULL DEFAULT '',"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status = 'claimed' OR status = 'sent'"
+	"    OR status = 'failed' OR status = 'bounced' OR status = 'unknown'"
+	"    OR status = 'held-out'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  provider_id TEXT,"
+	"  error TEXT,"
+	"  claimed_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  claimed_by TEXT,"
+	"  variant TEXT,"
+	"  UNIQUE (campaign_id, step, contact_id));"
+	"INSERT INTO messages_v7 SELECT id, campaign_id, step, contact_id,"
+	"  channel, status, attempts, provider_id, error, claimed_at,"
+	"  updated_at, claimed_by, NULL FROM messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v7 RENAME TO messages;"
+	"CREATE INDEX messages_status ON messages (status, updated_at)"
+	"  WHERE status = 'claimed' OR status = 'unknown';"
+	"CREATE INDEX messages_contact ON messages (contact_id);"
+	"CREATE TABLE IF NOT EXISTS ab_results ("
+	"  campaign TEXT NOT NULL,"
+	"  step TEXT NOT NULL,"
+	"  winner TEXT NOT NULL,"
+	"  metric TEXT NOT NULL,"
+	"  significant INTEGER NOT NULL,"
+	"  why TEXT NOT NULL,"
+	"  decided_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (campaign, step)) WITHOUT ROWID;",
+	/* 7 -> 8: the customer-base models (predict.c).  predict_fits keeps
 	 * every fit with its date, the data it came from and its quality,
 	 * so that a later fit can be compared with an earlier one;
 	 * predictions holds each contact's figures from the latest fit

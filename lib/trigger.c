@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abtest.h"
 #include "channel.h"
 #include "clock.h"
 #include "segment.h"
@@ -358,8 +359,8 @@ next_query(nudge_store *st, const nudge_campaign *c, size_t k, size_t j,
 	    nudge_buf_puts(sql, " ORDER BY j.claimed_at, j.id LIMIT 1)") == -1))
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	if (nudge_buf_printf(sql, " WHERE m.campaign_id = (SELECT k.id FROM "
-	    "campaigns k WHERE k.name = ?%d) AND m.step = ?%d AND m.status = "
-	    "'sent' AND m.updated_at <= ?%d AND c.id NOT IN (SELECT "
+	    "campaigns k WHERE k.name = ?%d) AND m.step = ?%d AND m.status "
+	    "IN ('sent', 'held-out') AND m.updated_at <= ?%d AND c.id NOT IN (SELECT "
 	    "x.contact_id FROM messages x WHERE x.campaign_id = (SELECT k.id "
 	    "FROM campaigns k WHERE k.name = ?%d) AND x.step", cn, pn, tn,
 	    cn) == -1)
@@ -526,6 +527,22 @@ struct run {
 	long nids;
 };
 
+/* While an A/B test runs, only its test share is due: the rest wait
+ * for the winner (abtest.h), which a run after the wait records. */
+struct ab_filter {
+	nudge_due_fn *fn;
+	void *arg;
+};
+
+static void
+ab_only_test(void *arg, const nudge_due *d)
+{
+	struct ab_filter *f = arg;
+
+	if (nudge_ab_in_test(d->c, d->s, d->contact_id))
+		f->fn(f->arg, d);
+}
+
 /* Runs (or explains) the queries of step k in round sfx: without entry,
  * after each earlier step sent (with the steps between passed over);
  * with entry, on entry with the steps before passed over (direct: the
@@ -536,6 +553,9 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 {
 	const nudge_campaign *c = r->c;
 	nudge_buf sql = { 0 }, key = { 0 };
+	struct ab_filter abf;
+	nudge_due_fn *fn = r->fn;
+	void *arg = r->arg;
 	nudge_seg q;
 	nudge_due d;
 	size_t j;
@@ -544,6 +564,20 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	memset(&q, 0, sizeof q);
 	if (entry ? !passable(c, 0, k) || (direct && k > 0) : k == 0)
 		return 0;
+	if (c->steps[k].test_share > 0 && r->explain == NULL) {
+		enum nudge_ab_phase ph;
+		char w[72];
+
+		if ((rc = nudge_ab_phase(r->st, c, &c->steps[k], r->now, &ph, w,
+		    sizeof w, err)) != 0)
+			return rc;
+		if (ph != NUDGE_AB_DECIDED) {
+			abf.fn = r->fn;
+			abf.arg = r->arg;
+			fn = ab_only_test;
+			arg = &abf;
+		}
+	}
 	if (nudge_buf_printf(&key, "%s%s", c->steps[k].id, sfx) == -1 ||
 	    (r->explain != NULL && nudge_buf_printf(r->explain, "-- %s: "
 	    "campaign %s, step %s\n", c->path, c->name, key.s) == -1)) {
@@ -571,7 +605,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 				rc = nudge_errf(err, EX_OSERR, "out of memory");
 			q.sql = NULL;
 		} else {
-			rc = run_due(r->st, c, &q, sql.s, &d, r->fn, r->arg,
+			rc = run_due(r->st, c, &q, sql.s, &d, fn, arg,
 			    err);
 		}
 	}
@@ -580,7 +614,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	if (direct) {
 		/* k is 0: the entry query's rows are the due */
 		if (r->explain == NULL)
-			rc = run_due(r->st, c, eq, esql, &d, r->fn, r->arg, err);
+			rc = run_due(r->st, c, eq, esql, &d, fn, arg, err);
 		else if (nudge_buf_puts(r->explain, "-- the due: the audience "
 		    "less the ledger, reachable on the channel\n") == -1 ||
 		    explain_entry(eq, esql, r->explain) == -1)
@@ -619,7 +653,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 		rc = nudge_errf(err, EX_OSERR, "out of memory");
 		goto out;
 	}
-	rc = run_due(r->st, c, &q, sql.s, &d, r->fn, r->arg, err);
+	rc = run_due(r->st, c, &q, sql.s, &d, fn, arg, err);
 out:
 	nudge_seg_free(&q);
 	nudge_buf_free(&sql);

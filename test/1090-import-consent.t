@@ -59,8 +59,9 @@ printf 'consent: {email: opt-in}\n' >email-in.yaml
 printf 'email\nplain@example.com\n' >plain.csv
 ok "a contact with no consent record" nudge import-list --config email-in.yaml plain.csv
 mkdir out
+printf 'Subject: Hello {{first_name|friend}}\nFrom: Shop <shop@example.com>\n\nHi {{first_name|there}}.\n' >hi.txt
 nudge segment --config email-in.yaml 'email is set and not consent email source "shopify"' |
-	nudge send --config email-in.yaml -c c1 -t "$TESTDIR/send/hello.txt" \
+	nudge send --config email-in.yaml -c c1 -t hi.txt \
 	--transport "file://$PWD/out" >res 2>err
 ok "send runs" [ $? -eq 0 ]
 is "the subscribed are sent to, the one with no record is not" \

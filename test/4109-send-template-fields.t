@@ -70,7 +70,7 @@ is "import-list keeps the attrs keys contacts have, not a blank column" \
 	"$(nudge import-list c.csv >/dev/null 2>&1; printf 'email,blank\nann@example.com,\n' |
 	    nudge import-list - 2>/dev/null; sql 'SELECT key FROM attr_keys' | tr '\n' ' ')" \
 	"city coupon "
-sql "DROP TABLE attr_keys; PRAGMA user_version = 3"
+sql "DROP TABLE attr_keys; ALTER TABLE consent DROP COLUMN proof; ALTER TABLE contacts DROP COLUMN sources; PRAGMA user_version = 3"
 exits "a version 3 store: migrated, its keys found in the contacts" 0 sh -c \
 	"echo 3 | nudge send $X -c c3 -t coupon.txt"
 is "into attr_keys" "$(sql 'SELECT key FROM attr_keys' | tr '\n' ' ')" "city coupon "

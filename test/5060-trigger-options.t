@@ -25,7 +25,7 @@ like "and the SMS's, the emails passed over, for those who can get no email" \
 	"AND coalesce\(c.phone, ''\) != ''\) AND NOT \(coalesce\(\(SELECT n.status .* AND coalesce\(c.email, ''\) != ''\) AND"
 like "after email1, the SMS, email2 passed over, after email2's wait" \
 	"$(grep -A1 '^-- or, email2 passed over, after email1' .out | tail -1)" \
-	"m.step = \?2 AND m.status = 'sent' AND m.updated_at <= \?3 AND c.id NOT IN \(SELECT x.contact_id FROM messages x WHERE .* AND x.step IN \(\?7, \?8\)\)"
+	"m.step = \?2 AND m.status IN \('sent', 'held-out'\) AND m.updated_at <= \?3 AND c.id NOT IN \(SELECT x.contact_id FROM messages x WHERE .* AND x.step IN \(\?7, \?8\)\)"
 nudge trigger --explain --now $DAY0 campaigns/clicked-recent.yaml >.out
 is "a campaign on one channel, no if: on its first step: the entry query is all" \
 	"$(grep -c '^SELECT\|^WITH' .out) $(grep '^-- the due' .out)" \
@@ -33,7 +33,7 @@ is "a campaign on one channel, no if: on its first step: the entry query is all"
 nudge trigger --explain --now $DAY0 $W >.out
 like "a later step by the previous step's ledger rows, after its wait" \
 	"$(grep -A1 'step email2' .out | tail -1)" \
-	"FROM messages m JOIN contacts c .* AND m.step = \?[0-9]+ AND m.status = 'sent' AND m.updated_at <= \?[0-9]+"
+	"FROM messages m JOIN contacts c .* AND m.step = \?[0-9]+ AND m.status IN \('sent', 'held-out'\) AND m.updated_at <= \?[0-9]+"
 like "parameters are shown, times also in ISO 8601" "$(cat .out)" \
 	"-- \?[0-9]+ = 1793700000 \(2026-11-03T10:00:00Z\)"
 # an if: on the first step: the candidates are checked by a second query

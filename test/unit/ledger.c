@@ -198,6 +198,68 @@ test_migration_4(void)
 	nudge_store_close(st);
 }
 
+/* 6 -> 7: messages gains variant and the held-out status; its rows,
+ * ids and index stay; ab_results is new.  The version 6 table is the
+ * one migration 3 wrote. */
+static void
+test_migration_7(void)
+{
+	static const char v6[] =
+	    "DROP TABLE messages; DROP TABLE ab_results;"
+	    "CREATE TABLE messages (id INTEGER PRIMARY KEY, campaign_id INTEGER"
+	    " NOT NULL REFERENCES campaigns (id), step TEXT NOT NULL DEFAULT"
+	    " '', contact_id INTEGER NOT NULL REFERENCES contacts (id), channel"
+	    " TEXT NOT NULL, status TEXT NOT NULL CHECK (status = 'claimed' OR"
+	    " status = 'sent' OR status = 'failed' OR status = 'bounced' OR"
+	    " status = 'unknown'), attempts INTEGER NOT NULL DEFAULT 0,"
+	    " provider_id TEXT, error TEXT, claimed_at INTEGER NOT NULL,"
+	    " updated_at INTEGER NOT NULL, claimed_by TEXT, UNIQUE"
+	    " (campaign_id, step, contact_id));"
+	    "CREATE INDEX messages_status ON messages (status, updated_at)"
+	    " WHERE status = 'claimed' OR status = 'unknown';"
+	    "CREATE INDEX messages_contact ON messages (contact_id);"
+	    "INSERT INTO messages VALUES (7, 1, 's1', 1, 'sms', 'sent', 2,"
+	    " 'SM1', NULL, 10, 11, 'x'), (9, 1, '', 2, 'email', 'claimed', 1,"
+	    " NULL, NULL, 12, 12, 'y');"
+	    "PRAGMA user_version = 6";
+	nudge_store *st;
+	nudge_ledger *l;
+	enum nudge_claim res;
+	int64_t id;
+	nudge_err err;
+
+	st = open_store();
+	is_int(nudge_store_exec(st, v6, &err), 0, "a version 6 store");
+	nudge_store_close(st);
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "migrates to version 7");
+	is_str(qs(st, "SELECT group_concat(id || ':' || step || ':' || status"
+	    " || ':' || attempts || ':' || coalesce(provider_id, '-') || ':' ||"
+	    " claimed_by || ':' || coalesce(variant, '-'), ' ') FROM (SELECT *"
+	    " FROM messages ORDER BY id)"),
+	    "7:s1:sent:2:SM1:x:- 9::claimed:1:-:y:-",
+	    "rows and ids kept, no variant");
+	is_int(nudge_ledger_open(&l, st, &err), 0, "the ledger opens on it");
+	is_int(nudge_ledger_claim_as(l, 1, "ab", 1, "email", "b", 0, 0, 20,
+	    &res, &id, &err), 0, "a claim with a variant");
+	is_str(qs(st, "SELECT status || ':' || variant FROM messages WHERE"
+	    " step = 'ab'"), "claimed:b", "the variant is in the row");
+	is_int(nudge_ledger_claim_as(l, 1, "ab", 2, "email", NULL, 1, 0, 20,
+	    &res, &id, &err), 0, "a held-out row");
+	ok(res == NUDGE_CLAIM_WON, "is the key's row");
+	is_str(qs(st, "SELECT status || ':' || attempts FROM messages WHERE"
+	    " step = 'ab' AND contact_id = 2"), "held-out:0",
+	    "held-out, no attempt");
+	is_int(q1(st, "SELECT count(*) FROM ab_results"), 0,
+	    "ab_results exists, empty");
+	ok(sqlite3_exec(st->db, "UPDATE messages SET status = 'queued'",
+	    NULL, NULL, NULL) != SQLITE_OK, "status still checked");
+	nudge_ledger_close(l);
+	nudge_store_exec(st, "DELETE FROM messages", &err);
+	nudge_store_close(st);
+}
+
 static void
 test_claim_outcome(void)
 {
@@ -599,6 +661,7 @@ main(void)
 	test_migration();
 	test_migration_3();
 	test_migration_4();
+	test_migration_7();
 	test_claim_outcome();
 	test_concurrent();
 	test_recovery();

@@ -326,7 +326,7 @@ test_load(void)
 	rmdir(dir);
 }
 
-/* 6 -> 7: a real version 6 store (this build's schema less the
+/* 7 -> 8: a real version 7 store (this build's schema less the
  * predict tables) gains predict_fits and predictions and keeps its rows;
  * a fit is then recorded and the predictions replaced as a whole. */
 static void
@@ -354,7 +354,7 @@ test_migration(void)
 	    " (1, 'a@x.example', 0, 0), (2, 'b@x.example', 0, 0);"
 	    "INSERT INTO events (contact_id, type, at) VALUES"
 	    " (1, 'purchase', 86400);"
-	    "PRAGMA user_version = 6", &err), 0, "a version 6 store");
+	    "PRAGMA user_version = 7", &err), 0, "a version 7 store");
 	nudge_store_close(st);
 	if (nudge_store_open(&st, path, 0, &err) != 0) {
 		ok(0, err.msg);
