@@ -234,6 +234,35 @@ static const char *const migrations[] = {
 	"  why TEXT NOT NULL,"
 	"  decided_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (campaign, step)) WITHOUT ROWID;",
+	/* 7 -> 8: the customer-base models (predict.c).  predict_fits keeps
+	 * every fit with its date, the data it came from and its quality,
+	 * so that a later fit can be compared with an earlier one;
+	 * predictions holds each contact's figures from the latest fit
+	 * without a hold-out, replaced as a whole by the next, for segments
+	 * to read.  IF NOT EXISTS: the tests make an older store by dropping
+	 * an older table from a new one. */
+	"CREATE TABLE IF NOT EXISTS predict_fits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  fitted_at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  calibration_end INTEGER NOT NULL,"
+	"  holdout_end INTEGER,"
+	"  customers INTEGER NOT NULL,"
+	"  repeat_buyers INTEGER NOT NULL,"
+	"  purchases INTEGER NOT NULL,"
+	"  r REAL NOT NULL, alpha REAL NOT NULL, a REAL NOT NULL,"
+	"  b REAL NOT NULL, ll REAL NOT NULL,"
+	"  p REAL, q REAL, gamma REAL, gg_ll REAL,"
+	"  holdout_predicted REAL, holdout_actual REAL);"
+	"CREATE TABLE IF NOT EXISTS predictions ("
+	"  contact_id INTEGER PRIMARY KEY REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  fit_id INTEGER NOT NULL REFERENCES predict_fits (id),"
+	"  p_alive REAL NOT NULL,"
+	"  churn_risk REAL NOT NULL,"
+	"  expected_purchases_90d REAL NOT NULL,"
+	"  expected_order_value REAL,"
+	"  clv_365d REAL);",
 };
 
 int
