@@ -142,7 +142,10 @@ is "the one after it the rest" "$(fclick) $(spooled)" "302 0"
 is "the store holds every click" "$(count clicked)" $((n + 352))
 # A migration another process runs holds the lock too: a request that
 # finds the store older than itself does not wait its turn to migrate
-sql 'PRAGMA user_version = 2'
+# (the newest migration again: it must be safe to run on a store that
+# has it, as the newest ones here are)
+v=$(sql 'PRAGMA user_version')
+sql "PRAGMA user_version = $((v - 1))"
 lock
 is "a click while another process migrates the store redirects at once" \
     "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$HTTPD_URL$c" |
@@ -151,7 +154,7 @@ is "into the spool" "$(spooled)" 1
 unlock
 is "the next click migrates the store and drains the spool" \
     "$(hit GET "$c") $(sql 'PRAGMA user_version') $(spooled) $(count clicked)" \
-    "302 3 0 $((n + 354))"
+    "302 $v 0 $((n + 354))"
 # What is not a spool entry is put aside, not recorded, and stops nothing;
 # a file a killed writer left half-written goes when it is an hour old
 echo 'not an entry' >"$spool/e0000000000000000-1-0"
