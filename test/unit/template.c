@@ -96,7 +96,8 @@ test_errors(void)
 	    "t.tpl:1:13: this \"{{\" has no closing \"}}\" on its line",
 	    "unclosed {{ in a header");
 	parse_err("Subject: x\n\nline\nHi {{first_name:shout}}\n",
-	    "t.tpl:4:17: unknown filter (upper, lower or title): \"shout\"",
+	    "t.tpl:4:17: unknown filter (upper, lower, title, money, date "
+	    "or number): \"shout\"",
 	    "unknown filter, with its column");
 	parse_err("Subject: x\nX-Mailer: me\n\nbody\n",
 	    "t.tpl:2:1: unknown header (Subject, From, Reply-To, Preheader, "
