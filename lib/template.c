@@ -1795,6 +1795,7 @@ struct rctx {
 	nudge_tpl_out *out;
 	struct loops *L;
 	int depth;              /* loops running */
+	const char *seg_name[MAXDEPTH]; /* their paths */
 	int oom;
 	nudge_err *err;
 };
@@ -1819,37 +1820,61 @@ resolve(struct rctx *r, const char *name, nudge_buf *b, size_t *n)
 	return r->env->lookup(r->env->ctx, name, n);
 }
 
-/* The currency for :money of field name: the "currency" beside it (the
- * item's, the event's, attrs.currency), else the environment's. */
-static void
-currency_of(struct rctx *r, const char *name, char cur[4])
+/* Sets cur to the ISO 4217 code v[0..n) in upper case; 0 when it is
+ * not one. */
+static int
+cur_code(const char *v, size_t n, char cur[4])
 {
-	char sib[256];
-	const char *dot = strrchr(name, '.'), *v;
-	size_t n = 0, i;
+	size_t i;
 
-	cur[0] = '\0';
-	snprintf(sib, sizeof sib, "%.*scurrency",
-	    dot != NULL ? (int)(dot + 1 - name) : 0, name);
-	v = resolve(r, sib, &r->out->scratch2, &n);
-	if (v == NULL || n != 3) {
-		v = r->env->currency;
-		n = v != NULL ? strlen(v) : 0;
-	}
 	if (v == NULL || n != 3)
-		return;
+		return 0;
 	for (i = 0; i < 3; i++) {
 		char c = v[i];
 
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 32);
-		if (c < 'A' || c > 'Z') {
-			cur[0] = '\0';
-			return;
-		}
+		if (c < 'A' || c > 'Z')
+			return 0;
 		cur[i] = c;
 	}
 	cur[3] = '\0';
+	return 1;
+}
+
+/* The currency for :money of field name: the "currency" beside it (the
+ * loop item's, the event's, attrs.currency); inside a loop, the one
+ * beside the list (an item of latest.purchase.items is in
+ * latest.purchase.currency); else the environment's. */
+static void
+currency_of(struct rctx *r, const char *name, char cur[4])
+{
+	char sib[256];
+	const char *dot = strrchr(name, '.'), *v;
+	size_t n = 0;
+	int d;
+
+	cur[0] = '\0';
+	snprintf(sib, sizeof sib, "%.*scurrency",
+	    dot != NULL ? (int)(dot + 1 - name) : 0, name);
+	v = resolve(r, sib, &r->out->scratch2, &n);
+	if (cur_code(v, n, cur))
+		return;
+	for (d = r->depth - 1; d >= 0; d--) {
+		const char *path = r->seg_name[d];
+		int keep = r->depth;
+
+		dot = strrchr(path, '.');
+		snprintf(sib, sizeof sib, "%.*scurrency",
+		    dot != NULL ? (int)(dot + 1 - path) : 0, path);
+		r->depth = d;   /* the list's own scope */
+		v = resolve(r, sib, &r->out->scratch2, &n);
+		r->depth = keep;
+		if (cur_code(v, n, cur))
+			return;
+	}
+	v = r->env->currency;
+	(void)cur_code(v, v != NULL ? strlen(v) : 0, cur);
 }
 
 /* Applies the filters of g to v[0..n) in out->scratch. */
@@ -2024,6 +2049,7 @@ loop_start(struct rctx *r, const nudge_tpl *t, size_t i, size_t *next)
 		return nudge_errf(r->err, EX_OSERR, "%s", strerror(ENOMEM));
 	f->pos = 1;
 	f->start = i;
+	r->seg_name[r->depth] = g->name;
 	if (!jnext(f->arr.s, f->arr.len, &f->pos, &f->item, &f->itemn))
 		return 0;
 	r->depth++;
