@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "segment.h"
 
 struct nudge_evdata {
@@ -112,46 +113,86 @@ struct build {
 	int64_t now;
 	nudge_tplcond *c;
 	nudge_buf sql;
+	nudge_names *names;
 	nudge_err *err;
 	int rc;
 };
+
+/* Splits where ("file:line:col") into its parts. */
+static void
+split_where(const char *where, char *file, size_t fl, long *line, long *col)
+{
+	const char *c1 = strrchr(where, ':'), *c0 = c1;
+
+	*line = *col = 0;
+	snprintf(file, fl, "%s", where);
+	if (c1 == NULL)
+		return;
+	while (c0 > where && c0[-1] != ':')
+		c0--;
+	if (c0 <= where)
+		return;
+	*col = strtol(c1 + 1, NULL, 10);
+	*line = strtol(c0, NULL, 10);
+	snprintf(file, fl, "%.*s", (int)(c0 - 1 - where), where);
+}
+
+struct unknown {
+	char why[512];
+	size_t col;
+	int found;
+};
+
+static void
+on_unknown(void *arg, const nudge_seg_name *u, int rc, const char *why)
+{
+	struct unknown *x = arg;
+
+	if (x->found || rc != 0)
+		return;
+	x->found = 1;
+	x->col = u->col;
+	snprintf(x->why, sizeof x->why, "%s", why);
+}
 
 static int
 add_cond(void *ctx, size_t i, const char *cond, const char *where)
 {
 	struct build *b = ctx;
+	struct unknown x;
 	nudge_seg seg;
 	nudge_err e;
-	const char *colon;
-	long line = 0, col = 0;
+	const char *msg;
+	long line, col;
+	size_t ecol;
 	char file[1024];
 	int rc;
 
 	(void)i;
+	split_where(where, file, sizeof file, &line, &col);
 	memset(&seg, 0, sizeof seg);
 	if ((rc = nudge_seg_compile(b->st, NULL, cond, b->now, &seg,
 	    &e)) != 0) {
-		/* where is file:line:col; the error's column is in cond */
-		colon = strrchr(where, ':');
-		if (colon != NULL) {
-			const char *c2 = colon;
-
-			col = strtol(colon + 1, NULL, 10);
-			while (c2 > where && c2[-1] != ':')
-				c2--;
-			if (c2 > where) {
-				line = strtol(c2, NULL, 10);
-				snprintf(file, sizeof file, "%.*s",
-				    (int)(c2 - 1 - where), where);
-			} else
-				snprintf(file, sizeof file, "%s", where);
-		} else
-			snprintf(file, sizeof file, "%s", where);
+		/* the error's column is in cond: made one in the file */
+		ecol = seg.err_col;
 		nudge_seg_free(&seg);
+		msg = e.msg;
+		if (strncmp(msg, "column ", 7) == 0 && strchr(msg, ':') != NULL)
+			msg = strchr(msg, ':') + 2;
 		return b->rc = nudge_errf(b->err, rc == EX_USAGE ? EX_DATAERR :
 		    rc, "%s:%ld:%ld: in {{#if}}: %s", file, line,
-		    col + (long)(seg.err_col > 0 ? seg.err_col - 1 : 0),
-		    e.msg);
+		    col + (long)(ecol > 0 ? ecol - 1 : 0), msg);
+	}
+	/* an event type no event has is a typo: it would never hold */
+	memset(&x, 0, sizeof x);
+	if ((rc = nudge_names_check_seg(b->names, &seg, on_unknown, &x,
+	    b->err)) != 0 || x.found) {
+		nudge_seg_free(&seg);
+		if (rc != 0)
+			return b->rc = rc;
+		return b->rc = nudge_errf(b->err, EX_DATAERR, "%s:%ld:%ld: in "
+		    "{{#if}}: %s", file, line, col + (long)(x.col > 0 ?
+		    x.col - 1 : 0), x.why);
 	}
 	if (nudge_buf_puts(&b->sql, b->c->n > 0 ? ", (" : "(") == -1 ||
 	    (rc = nudge_seg_append(&b->c->all, &seg, &b->sql, NULL,
@@ -194,6 +235,8 @@ nudge_tplcond_open(nudge_tplcond **out, nudge_store *st, const nudge_tpl *t,
 		rc = nudge_errf(err, EX_OSERR, "out of memory");
 		goto fail;
 	}
+	if ((rc = nudge_names_open(&b.names, st, NULL, err)) != 0)
+		goto fail;
 	if ((rc = nudge_tpl_each_cond(t, add_cond, &b, NULL)) != 0)
 		goto fail;
 	if ((c->idparam = nudge_seg_param_add(&c->all, NUDGE_SEG_INT, 0, NULL,
@@ -210,10 +253,12 @@ nudge_tplcond_open(nudge_tplcond **out, nudge_store *st, const nudge_tpl *t,
 	    (rc = nudge_seg_bind(&c->all, c->q, err)) != 0)
 		goto fail;
 	nudge_buf_free(&b.sql);
+	nudge_names_free(b.names);
 	*out = c;
 	return 0;
 fail:
 	nudge_buf_free(&b.sql);
+	nudge_names_free(b.names);
 	nudge_tplcond_free(c);
 	return rc;
 }

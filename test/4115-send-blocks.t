@@ -7,7 +7,7 @@
 # chosen by attrs.lang) whose HTML part gets dir="rtl".
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 9
+plan 13
 
 B="$TESTDIR/send/blocks"
 ok "contacts" nudge import-list "$B/contacts.csv"
@@ -65,4 +65,18 @@ msg dana@example.com >dana2.txt
 is "no French variant: the default, with the #if branch for a big order" \
 	"$(sed -n '2,3p' dana2.txt)" "Hi Dana,
 Thank you for a big order!"
+
+# mistakes are found when the template loads, with their place
+printf 'Subject: x\n\n{{latest.purchse.total}}\n' >typo.txt
+printf 'Subject: x\n\nhi\n  {{#if purchase total >> 5}}x{{/if}}\n' >bad.txt
+printf 'Subject: x\n\nhi\n  {{#if opend within 5d}}x{{/if}}\n' >opend.txt
+exits "an event type that is a typo" 65 sh -c "echo 1 | nudge send -n -c x -t typo.txt"
+like "is named, with the closest type" "$(cat .err)" \
+	'typo.txt:3:3: unknown field "latest.purchse.total": no event of type "purchse"; did you mean "purchase"\?'
+echo 1 | nudge send -n -c x -t bad.txt >/dev/null 2>bad.err
+like "a condition that does not parse: the file's line and column" \
+	"$(cat bad.err)" 'bad.txt:4:25: in \{\{#if\}\}: expected a value after ">"'
+echo 1 | nudge send -n -c x -t opend.txt >/dev/null 2>opend.err
+like "a condition naming an unknown event type" "$(cat opend.err)" \
+	'opend.txt:4:9: in \{\{#if\}\}: no event of type "opend"; did you mean "opened"\?'
 done_testing
