@@ -76,6 +76,10 @@ struct frame {
 
 struct loops {
 	struct frame f[MAXDEPTH];
+	/* the last :date: times [dfrom, dto) are the day dtext in dzone
+	 * (setting TZ makes libc read the zone's file: twice a date) */
+	char dzone[64], dtext[48];
+	int64_t dfrom, dto;
 };
 
 static const char *const header_names[] = {
@@ -1624,22 +1628,26 @@ money_put(nudge_buf *b, double x, const char *cur)
 	return num_put(b, x, dec, 1);
 }
 
-/* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026".
- * localtime_r reads TZ, so TZ is set for the call and put back: not
- * thread-safe (a send renders on one thread). */
+/* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026",
+ * keeping the day in L.  localtime_r reads TZ, so TZ is set for the call
+ * and put back: not thread-safe (a send renders on one thread). */
 static int
-date_put(nudge_buf *b, int64_t t, const char *tz)
+date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 {
 	static const char *const month[] = { "January", "February", "March",
 		"April", "May", "June", "July", "August", "September",
 		"October", "November", "December" };
-	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	char *old;
 	time_t tt = (time_t)t;
 	struct tm tm;
-	char tmp[64];
 	int ok;
 
-	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	if (tz == NULL)
+		tz = "UTC";
+	if (strcmp(L->dzone, tz) == 0 && t >= L->dfrom && t < L->dto)
+		return nudge_buf_puts(b, L->dtext);
+	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", tz, 1);
 	tzset();
 	ok = localtime_r(&tt, &tm) != NULL;
 	if (old != NULL) {
@@ -1650,9 +1658,15 @@ date_put(nudge_buf *b, int64_t t, const char *tz)
 	tzset();
 	if (!ok)
 		return -2;
-	snprintf(tmp, sizeof tmp, "%d %s %d", tm.tm_mday, month[tm.tm_mon],
-	    tm.tm_year + 1900);
-	return nudge_buf_puts(b, tmp);
+	snprintf(L->dtext, sizeof L->dtext, "%d %s %d", tm.tm_mday,
+	    month[tm.tm_mon], tm.tm_year + 1900);
+	snprintf(L->dzone, sizeof L->dzone, "%s", tz);
+	if (strlen(tz) >= sizeof L->dzone)
+		L->dzone[0] = '\0';
+	/* the rest of the day, but for an hour a DST change may take */
+	L->dfrom = t - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+	L->dto = L->dfrom + 23 * 3600;
+	return nudge_buf_puts(b, L->dtext);
 }
 
 static int
@@ -1938,8 +1952,11 @@ apply(struct rctx *r, const struct seg *g, const char *v, size_t n)
 				z = tz;
 			} else
 				z = r->env->tz;
+			if (r->L == NULL && (r->L = r->out->loops =
+			    calloc(1, sizeof *r->L)) == NULL)
+				return EX_OSERR;
 			nudge_buf_reset(b);
-			if ((rc = date_put(b, t, z)) == -1)
+			if ((rc = date_put(b, t, z, r->L)) == -1)
 				return EX_OSERR;
 			if (rc == -2)
 				return nudge_errf(r->err, EX_DATAERR, "field "

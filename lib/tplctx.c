@@ -9,10 +9,28 @@
 #include "names.h"
 #include "segment.h"
 
+/* What one contact's message read already: each name once. */
+struct evval {
+	char *name;
+	char *val;              /* NULL: no value */
+	size_t len;
+};
+
+struct evtype {
+	char *type;
+	char *props;            /* NULL: no such event, or no props */
+	char at[24];            /* "" when no such event */
+};
+
 struct nudge_evdata {
 	nudge_store *st;
-	sqlite3_stmt *q;
-	nudge_buf path, val;
+	sqlite3_stmt *q, *x;
+	int64_t contact;        /* whose reads are kept, or 0 */
+	struct evval *v;
+	size_t nv, capv;
+	struct evtype *t;
+	size_t nt, capt;
+	nudge_buf path;
 };
 
 int
@@ -25,66 +43,188 @@ nudge_evdata_open(nudge_evdata **out, nudge_store *st, nudge_err *err)
 	if ((d = calloc(1, sizeof *d)) == NULL)
 		return nudge_errf(err, EX_OSERR, "%s", strerror(errno));
 	d->st = st;
-	/* the member, else the time for "at" */
-	if ((rc = nudge_store_prepare(st, &d->q, "SELECT coalesce("
-	    "json_extract(CASE WHEN json_valid(props) THEN props END, ?3), "
-	    "CASE WHEN ?4 THEN at END) FROM events WHERE contact_id = ?1 "
-	    "AND type = ?2 ORDER BY at DESC, id DESC LIMIT 1", err)) != 0) {
-		free(d);
+	if ((rc = nudge_store_prepare(st, &d->q, "SELECT CASE WHEN "
+	    "json_valid(props) THEN props END, at FROM events WHERE "
+	    "contact_id = ?1 AND type = ?2 ORDER BY at DESC, id DESC LIMIT 1",
+	    err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &d->x, "SELECT json_extract(?1, ?2)",
+	    err)) != 0) {
+		nudge_evdata_free(d);
 		return rc;
 	}
 	*out = d;
 	return 0;
 }
 
-const char *
-nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
-    size_t *len, int *failed)
+static void
+forget(nudge_evdata *d)
 {
-	const char *type = name + 7, *dot = strchr(type, '.'), *p, *seg;
-	const unsigned char *v;
+	size_t i;
+
+	for (i = 0; i < d->nv; i++) {
+		free(d->v[i].name);
+		free(d->v[i].val);
+	}
+	for (i = 0; i < d->nt; i++) {
+		free(d->t[i].type);
+		free(d->t[i].props);
+	}
+	d->nv = d->nt = 0;
+}
+
+/* The contact's latest event of type[0..tn), read once a message. */
+static struct evtype *
+event_of(nudge_evdata *d, int64_t contact, const char *type, size_t tn,
+    int *failed)
+{
+	struct evtype *e;
+	size_t i;
 	int rc;
 
-	*failed = 0;
-	if (strncmp(name, "latest.", 7) != 0 || dot == NULL || dot == type ||
-	    dot[1] == '\0')
+	for (i = 0; i < d->nt; i++)
+		if (strlen(d->t[i].type) == tn &&
+		    memcmp(d->t[i].type, type, tn) == 0)
+			return &d->t[i];
+	if (d->nt == d->capt) {
+		size_t nc = d->capt ? d->capt * 2 : 4;
+
+		if ((e = realloc(d->t, nc * sizeof *e)) == NULL)
+			goto oom;
+		d->t = e;
+		d->capt = nc;
+	}
+	e = &d->t[d->nt];
+	memset(e, 0, sizeof *e);
+	if ((e->type = strndup(type, tn)) == NULL)
+		goto oom;
+	sqlite3_bind_int64(d->q, 1, contact);
+	sqlite3_bind_text(d->q, 2, type, (int)tn, SQLITE_STATIC);
+	rc = sqlite3_step(d->q);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_text(d->q, 0);
+
+		snprintf(e->at, sizeof e->at, "%lld",
+		    (long long)sqlite3_column_int64(d->q, 1));
+		if (p != NULL && (e->props = strdup((const char *)p)) ==
+		    NULL) {
+			sqlite3_reset(d->q);
+			free(e->type);
+			goto oom;
+		}
+	}
+	sqlite3_reset(d->q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(e->props);
+		free(e->type);
+		*failed = 1;
 		return NULL;
+	}
+	d->nt++;
+	return e;
+oom:
+	*failed = 1;
+	return NULL;
+}
+
+/* The member path (a.b) of e's props, as json_extract gives it: a
+ * malloc'd string, or NULL (*failed set on an error). */
+static char *
+member(nudge_evdata *d, const struct evtype *e, const char *path,
+    size_t *len, int *failed)
+{
+	const unsigned char *v;
+	const char *p, *seg;
+	char *r = NULL;
+	int rc;
+
 	/* $."a"."b": quoted, so that any key (a-b) is one member */
 	nudge_buf_reset(&d->path);
 	if (nudge_buf_putc(&d->path, '$') == -1)
 		goto oom;
-	for (seg = dot + 1; seg != NULL; seg = p != NULL ? p + 1 : NULL) {
+	for (seg = path; seg != NULL; seg = p != NULL ? p + 1 : NULL) {
 		p = strchr(seg, '.');
 		if (nudge_buf_puts(&d->path, ".\"") == -1 ||
 		    nudge_buf_add(&d->path, seg, p != NULL ? (size_t)(p - seg) :
 		    strlen(seg)) == -1 || nudge_buf_putc(&d->path, '"') == -1)
 			goto oom;
 	}
-	sqlite3_bind_int64(d->q, 1, contact);
-	sqlite3_bind_text(d->q, 2, type, (int)(dot - type), SQLITE_STATIC);
-	sqlite3_bind_text(d->q, 3, d->path.s, (int)d->path.len, SQLITE_STATIC);
-	sqlite3_bind_int(d->q, 4, strcmp(dot + 1, "at") == 0);
-	rc = sqlite3_step(d->q);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(d->q);
-		*failed = rc != SQLITE_DONE;
-		return NULL;
-	}
-	v = sqlite3_column_text(d->q, 0);
-	nudge_buf_reset(&d->val);
-	if (v != NULL && nudge_buf_add(&d->val, v, (size_t)sqlite3_column_bytes(
-	    d->q, 0)) == -1) {
-		sqlite3_reset(d->q);
-		goto oom;
-	}
-	sqlite3_reset(d->q);
-	if (v == NULL)
-		return NULL;
-	*len = d->val.len;
-	return d->val.s;
+	sqlite3_bind_text(d->x, 1, e->props, -1, SQLITE_STATIC);
+	sqlite3_bind_text(d->x, 2, d->path.s, (int)d->path.len, SQLITE_STATIC);
+	rc = sqlite3_step(d->x);
+	if (rc == SQLITE_ROW && (v = sqlite3_column_text(d->x, 0)) != NULL) {
+		*len = (size_t)sqlite3_column_bytes(d->x, 0);
+		if ((r = malloc(*len + 1)) == NULL) {
+			sqlite3_reset(d->x);
+			goto oom;
+		}
+		memcpy(r, v, *len + 1);
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		*failed = 1;
+	sqlite3_reset(d->x);
+	return r;
 oom:
 	*failed = 1;
 	return NULL;
+}
+
+const char *
+nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
+    size_t *len, int *failed)
+{
+	const char *type = name + 7, *dot = strchr(type, '.');
+	struct evtype *e;
+	struct evval *v;
+	size_t i;
+
+	*failed = 0;
+	if (strncmp(name, "latest.", 7) != 0 || dot == NULL || dot == type ||
+	    dot[1] == '\0')
+		return NULL;
+	if (d->contact != contact) {
+		forget(d);
+		d->contact = contact;
+	}
+	for (i = 0; i < d->nv; i++)
+		if (strcmp(d->v[i].name, name) == 0) {
+			*len = d->v[i].len;
+			return d->v[i].val;
+		}
+	if ((e = event_of(d, contact, type, (size_t)(dot - type), failed)) ==
+	    NULL)
+		return NULL;
+	if (d->nv == d->capv) {
+		size_t nc = d->capv ? d->capv * 2 : 8;
+
+		if ((v = realloc(d->v, nc * sizeof *v)) == NULL) {
+			*failed = 1;
+			return NULL;
+		}
+		d->v = v;
+		d->capv = nc;
+	}
+	v = &d->v[d->nv];
+	memset(v, 0, sizeof *v);
+	if ((v->name = strdup(name)) == NULL) {
+		*failed = 1;
+		return NULL;
+	}
+	if (e->props != NULL)
+		v->val = member(d, e, dot + 1, &v->len, failed);
+	if (v->val == NULL && !*failed && e->at[0] != '\0' &&
+	    strcmp(dot + 1, "at") == 0) {
+		/* the event's time, unless its props have an "at" */
+		if ((v->val = strdup(e->at)) == NULL)
+			*failed = 1;
+		v->len = strlen(e->at);
+	}
+	if (*failed) {
+		free(v->name);
+		free(v->val);
+		return NULL;
+	}
+	d->nv++;
+	*len = v->len;
+	return v->val;
 }
 
 void
@@ -92,27 +232,33 @@ nudge_evdata_free(nudge_evdata *d)
 {
 	if (d == NULL)
 		return;
+	forget(d);
+	free(d->v);
+	free(d->t);
 	sqlite3_finalize(d->q);
+	sqlite3_finalize(d->x);
 	nudge_buf_free(&d->path);
-	nudge_buf_free(&d->val);
 	free(d);
 }
 
+/* One condition: its query and, once asked, the contacts it holds for. */
+struct condset {
+	nudge_seg seg;
+	int loaded;
+	int64_t *ids;           /* ascending */
+	size_t n;
+};
+
 struct nudge_tplcond {
 	nudge_store *st;
-	sqlite3_stmt *q;
 	size_t n;
-	int idparam;
-	int64_t contact;        /* whose truths are in truth, or -1 */
-	unsigned char *truth;
-	nudge_seg all;
+	struct condset *set;
 };
 
 struct build {
 	nudge_store *st;
 	int64_t now;
 	nudge_tplcond *c;
-	nudge_buf sql;
 	nudge_names *names;
 	nudge_err *err;
 	int rc;
@@ -194,15 +340,7 @@ add_cond(void *ctx, size_t i, const char *cond, const char *where)
 		    "{{#if}}: %s", file, line, col + (long)(x.col > 0 ?
 		    x.col - 1 : 0), x.why);
 	}
-	if (nudge_buf_puts(&b->sql, b->c->n > 0 ? ", (" : "(") == -1 ||
-	    (rc = nudge_seg_append(&b->c->all, &seg, &b->sql, NULL,
-	    b->err)) != 0 || nudge_buf_puts(&b->sql, ") IS 1") == -1) {
-		nudge_seg_free(&seg);
-		return b->rc = rc != 0 ? rc : nudge_errf(b->err, EX_OSERR,
-		    "out of memory");
-	}
-	nudge_seg_free(&seg);
-	b->c->n++;
+	b->c->set[b->c->n++].seg = seg;
 	return 0;
 }
 
@@ -220,83 +358,99 @@ nudge_tplcond_open(nudge_tplcond **out, nudge_store *st, const nudge_tpl *t,
 	if (n == 0)
 		return 0;
 	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->truth = calloc(n, 1)) == NULL) {
+	    (c->set = calloc(n, sizeof *c->set)) == NULL) {
 		free(c);
 		return nudge_errf(err, EX_OSERR, "%s", strerror(errno));
 	}
 	c->st = st;
-	c->contact = -1;
 	memset(&b, 0, sizeof b);
 	b.st = st;
 	b.now = now;
 	b.c = c;
 	b.err = err;
-	if (nudge_buf_puts(&b.sql, "SELECT ") == -1) {
-		rc = nudge_errf(err, EX_OSERR, "out of memory");
-		goto fail;
+	if ((rc = nudge_names_open(&b.names, st, NULL, err)) != 0 ||
+	    (rc = nudge_tpl_each_cond(t, add_cond, &b, NULL)) != 0) {
+		nudge_names_free(b.names);
+		nudge_tplcond_free(c);
+		return rc;
 	}
-	if ((rc = nudge_names_open(&b.names, st, NULL, err)) != 0)
-		goto fail;
-	if ((rc = nudge_tpl_each_cond(t, add_cond, &b, NULL)) != 0)
-		goto fail;
-	if ((c->idparam = nudge_seg_param_add(&c->all, NUDGE_SEG_INT, 0, NULL,
-	    err)) == -1) {
-		rc = EX_OSERR;
-		goto fail;
-	}
-	if (nudge_buf_printf(&b.sql, " FROM contacts c WHERE c.id = ?%d",
-	    c->idparam) == -1) {
-		rc = nudge_errf(err, EX_OSERR, "out of memory");
-		goto fail;
-	}
-	if ((rc = nudge_store_prepare(st, &c->q, b.sql.s, err)) != 0 ||
-	    (rc = nudge_seg_bind(&c->all, c->q, err)) != 0)
-		goto fail;
-	nudge_buf_free(&b.sql);
 	nudge_names_free(b.names);
 	*out = c;
 	return 0;
-fail:
-	nudge_buf_free(&b.sql);
-	nudge_names_free(b.names);
-	nudge_tplcond_free(c);
-	return rc;
+}
+
+/* Reads the contacts condition s holds for: its query's ids, ascending. */
+static int
+load_set(nudge_tplcond *c, struct condset *s, nudge_err *err)
+{
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = nudge_seg_prepare(c->st, &s->seg, &q, err)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (s->n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			int64_t *v = realloc(s->ids, nc * sizeof *v);
+
+			if (v == NULL) {
+				sqlite3_finalize(q);
+				return nudge_errf(err, EX_OSERR, "out of memory");
+			}
+			s->ids = v;
+			cap = nc;
+		}
+		s->ids[s->n++] = sqlite3_column_int64(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = nudge_store_error(c->st, err, "a template condition");
+		sqlite3_finalize(q);
+		return rc;
+	}
+	sqlite3_finalize(q);
+	s->loaded = 1;
+	return 0;
 }
 
 int
 nudge_tplcond_eval(nudge_tplcond *c, int64_t contact, size_t i, int *truth,
     nudge_err *err)
 {
-	size_t k;
+	struct condset *s;
+	size_t lo, hi;
 	int rc;
 
 	if (c == NULL || i >= c->n)
 		return nudge_errf(err, EX_SOFTWARE, "no condition %zu", i);
-	if (c->contact != contact) {
-		sqlite3_bind_int64(c->q, c->idparam, contact);
-		rc = sqlite3_step(c->q);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			sqlite3_reset(c->q);
-			return nudge_store_error(c->st, err, "a template "
-			    "condition");
-		}
-		for (k = 0; k < c->n; k++)
-			c->truth[k] = rc == SQLITE_ROW &&
-			    sqlite3_column_int(c->q, (int)k) != 0;
-		sqlite3_reset(c->q);
-		c->contact = contact;
+	s = &c->set[i];
+	if (!s->loaded && (rc = load_set(c, s, err)) != 0)
+		return rc;
+	lo = 0;
+	hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ids[mid] < contact)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	*truth = c->truth[i];
+	*truth = lo < s->n && s->ids[lo] == contact;
 	return 0;
 }
 
 void
 nudge_tplcond_free(nudge_tplcond *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
-	sqlite3_finalize(c->q);
-	nudge_seg_free(&c->all);
-	free(c->truth);
+	for (i = 0; i < c->n; i++) {
+		nudge_seg_free(&c->set[i].seg);
+		free(c->set[i].ids);
+	}
+	free(c->set);
 	free(c);
 }

@@ -18,9 +18,10 @@
  * PATH (a.b.c) as text: a string unquoted, a number as written, an array
  * or object as JSON (for {{#each}}); "latest.TYPE.at" is the event's
  * time (Unix seconds) unless its props have an "at".  One indexed query
- * (events_contact) per field and contact.  Steps started by an event
- * will bind that event's id for "event.PATH" through the same query by
- * id (not built yet).
+ * (events_contact) per event type and message, the props kept; each name
+ * is read once a message (the text and HTML parts name the same).
+ * Steps started by an event will bind that event's id for "event.PATH":
+ * event_of() reading by id instead of the latest (not built yet).
  */
 typedef struct nudge_evdata nudge_evdata;
 
@@ -36,9 +37,15 @@ void nudge_evdata_free(nudge_evdata *d);
 
 /*
  * Conditions.  Every {{#if COND}} of a template (its variants' too) is
- * compiled by the segment compiler into one statement that selects all
- * of them for one contact (SELECT (c1), (c2), ... FROM contacts c WHERE
- * c.id = ?): evaluated once per contact, when the first is asked.
+ * compiled by the segment compiler when the template is loaded.  The
+ * first time a condition is asked, its segment query runs once and its
+ * contact ids are kept, sorted: each contact is then a binary search.
+ * One query per condition and send, whatever the number of messages:
+ * evaluating the condition per contact (c.id = ? AND cond) reran the
+ * uncorrelated IN (SELECT ...) subqueries the compiler makes for events
+ * and lists for every message, a scan of all the type's events each
+ * (minutes for 20,000 messages).  The cost is the condition's audience
+ * over the whole store: 8 bytes a contact it holds for.
  */
 typedef struct nudge_tplcond nudge_tplcond;
 
@@ -48,7 +55,8 @@ typedef struct nudge_tplcond nudge_tplcond;
 int nudge_tplcond_open(nudge_tplcond **out, nudge_store *st,
     const nudge_tpl *t, int64_t now, nudge_err *err);
 
-/* Sets *truth to condition i for contact.  Errors: store errors. */
+/* Sets *truth to condition i for contact.  Errors: store errors,
+ * EX_OSERR. */
 int nudge_tplcond_eval(nudge_tplcond *c, int64_t contact, size_t i,
     int *truth, nudge_err *err);
 void nudge_tplcond_free(nudge_tplcond *c);
