@@ -440,6 +440,10 @@ block_tag(nudge_tpl *t, struct pos *p, struct bstack *bk, char *open,
 			return perr(err, p, open, kind == K_IF ? "{{#if}} needs "
 			    "a condition" : "{{#each}} needs a field path",
 			    NULL, 0);
+		for (w = r; w < e; w++)
+			if (*w == '\0')
+				return perr(err, p, open, "a NUL byte in a "
+				    "block tag", NULL, 0);
 		if (kind == K_EACH) {
 			char *x = r;
 
