@@ -7,7 +7,7 @@
 # chosen by attrs.lang) whose HTML part gets dir="rtl".
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 13
+plan 15
 
 B="$TESTDIR/send/blocks"
 ok "contacts" nudge import-list "$B/contacts.csv"
@@ -79,4 +79,12 @@ like "a condition that does not parse: the file's line and column" \
 echo 1 | nudge send -n -c x -t opend.txt >/dev/null 2>opend.err
 like "a condition naming an unknown event type" "$(cat opend.err)" \
 	'opend.txt:4:9: in \{\{#if\}\}: no event of type "opend"; did you mean "opened"\?'
+
+mkdir -p camp
+cp opend.txt camp/opend.txt
+printf 'name: c\naudience: list "shop"\nsteps:\n  - id: one\n    channel: email\n    template: opend.txt\n' >camp/c.yaml
+exits "trigger --check compiles a step template's conditions" 65 \
+	nudge trigger --check camp/c.yaml
+like "and names the unknown type in the same words" "$(tail -n 1 .err)" \
+	'opend.txt:4:9: in \{\{#if\}\}: no event of type "opend"; did you mean "opened"\?$'
 done_testing
