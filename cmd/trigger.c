@@ -18,6 +18,7 @@
 #include "names.h"
 #include "template.h"
 #include "track.h"
+#include "tplctx.h"
 #include "trigger.h"
 #include "trigline.h"
 
@@ -119,11 +120,13 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 }
 
 /* Every field the steps' templates name must be one a contact can have
- * (contact.h, as send refuses them): the first unknown one of each
- * template is printed.  Returns 0 or the first error's code. */
+ * (contact.h, as send refuses them), and every {{#if}} condition must
+ * compile with known names (tplctx.h): the first error of each template
+ * is printed.  Returns 0 or the first error's code. */
 static int
 check_fields(nudge_campaign **cs, int n, nudge_store *st)
 {
+	nudge_tplcond *c = NULL;
 	nudge_err e;
 	nudge_tpl *t;
 	size_t k, v;
@@ -142,10 +145,13 @@ check_fields(nudge_campaign **cs, int n, nudge_store *st)
 				    &e) != 0)
 					continue;  /* load_all said why */
 				if ((rc = nudge_contact_tpl_check(st, t,
-				    &e)) != 0) {
+				    &e)) != 0 || (rc = nudge_tplcond_open(&c,
+				    st, t, time(NULL), &e)) != 0) {
 					warnx("%s", e.msg);
 					first = first != 0 ? first : rc;
 				}
+				nudge_tplcond_free(c);
+				c = NULL;
 				nudge_tpl_free(t);
 			}
 		}

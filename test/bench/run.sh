@@ -507,6 +507,27 @@ part_send() {
 	done
 	emit send-nudge-dryrun msgs_per_s "$(median <"$d/dry")"
 
+	# the same with blocks (nudge-template(5)): an order confirmation
+	# reading each contact's latest purchase (3 items, an #each in both
+	# parts), an #if on the purchases, :money and :date
+	say "send: $NS messages with blocks and event data, rendering only (--dry-run)"
+	awk -v n="$NS" 'BEGIN { for (i = 0; i < n; i++)
+		printf "{\"contact\":\"contact%d@example.test\",\"type\":\"purchase\",\"at\":\"2026-11-01T10:00:00Z\",\"order\":\"A-%d\",\"total\":%d,\"currency\":\"ILS\",\"items\":[{\"name\":\"Wool coat\",\"quantity\":1,\"price\":489},{\"name\":\"Merino scarf\",\"quantity\":2,\"price\":129},{\"name\":\"Knitted beanie\",\"quantity\":1,\"price\":59}]}\n", i, i, (i % 2) ? 806 : 59 }' >"$d/events.jsonl"
+	cp "$d/base.db" "$d/blocks.db"
+	"$BIN/nudge-event" import --db "$d/blocks.db" "$d/events.jsonl" 2>>"$LOG" ||
+		die "send: the purchase import failed"
+	: >"$d/dryb"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		timed_run t "$BIN/nudge-send" --db "$d/blocks.db" --campaign bench \
+		    --template "$BENCH/mail-blocks.tmpl" --dry-run <"$d/ids" ||
+			die "send --dry-run with blocks failed (see $LOG)"
+		rate "$NS" "$t" >>"$d/dryb"
+		_i=$((_i + 1))
+	done
+	emit send-nudge-dryrun-blocks msgs_per_s "$(median <"$d/dryb")"
+	rmdb "$d/blocks.db"
+
 	# the message the peers send: one nudge wrote, so sizes are the same
 	rmdb "$d/run.db"
 	cp "$d/base.db" "$d/run.db"
@@ -931,6 +952,8 @@ summary() {
 		}
 		if (has("send-nudge-dryrun/msgs_per_s"))
 			printf "# send --dry-run (render and build): %d msgs/s [>= 50000]\n", v["send-nudge-dryrun/msgs_per_s"]
+		if (has("send-nudge-dryrun-blocks/msgs_per_s"))
+			printf "# send --dry-run with blocks and event data: %d msgs/s\n", v["send-nudge-dryrun-blocks/msgs_per_s"]
 		if (has("trigger-idle/seconds"))
 			printf "# trigger, 10 campaigns: nothing due %.3f s [< 2 s]%s; first run %.3f s (%d due); two days later %.3f s (%d due); the 7 seed audiences alone in sqlite3 %.3f s\n",
 			    v["trigger-idle/seconds"], (v["trigger-idle/seconds"] >= 2 ? "  MISSED" : ""),
