@@ -82,7 +82,8 @@ main(int argc, char **argv)
 			rc = nudge_errf(&ne, EX_DATAERR, "no such contact: %s",
 			    argv[optind]);
 		if (rc == 0)
-			rc = nudge_cview_show(st, id, kind, stdout, &ne);
+			rc = nudge_cview_show(st, id, kind, &cli.cfg.policy,
+			    cli.now, stdout, &ne);
 	} else {
 		rc = nudge_cview_find(st, argv[optind], country, kind, stdout,
 		    &found, &ne);

@@ -1,5 +1,7 @@
 /* contactview: the support desk's views; see contactview.h. */
 #include "contactview.h"
+#include "channel.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -187,9 +189,58 @@ exists(nudge_store *st, int64_t id, int *yes, nudge_err *err)
 	return rc;
 }
 
+/* What the send policy says of contact id on each channel now: the
+ * answer to "why didn't she get it" that no ledger row holds, since a
+ * skipped contact is never claimed.  Into b as a JSON array when json,
+ * else as a table on fp. */
+static int
+policy_now(nudge_store *st, int64_t id, const nudge_policy_cfg *pc,
+    int64_t now, int json, nudge_buf *b, FILE *fp, nudge_err *err)
+{
+	nudge_policy *p = NULL;
+	char reason[512], quiet[160];
+	enum nudge_skip why;
+	size_t i;
+	int rc;
+
+	if ((rc = nudge_policy_open(&p, st, pc, now, err)) != 0)
+		return rc;
+	if ((rc = nudge_policy_quiet(pc, now, quiet, sizeof quiet, err)) != 0)
+		goto out;
+	if (json)
+		nudge_buf_puts(b, ",\"policy_now\":[");
+	else
+		fprintf(fp, "\nmarketing now (the send policy%s%s):\n",
+		    quiet[0] != '\0' ? "; " : "", quiet);
+	for (i = 0; i < NUDGE_NCHANNELS; i++) {
+		const char *ch = nudge_channels[i].name;
+
+		if ((rc = nudge_policy_check(p, id, ch, 0, &why, reason,
+		    sizeof reason, err)) != 0)
+			goto out;
+		if (json) {
+			nudge_buf_printf(b, "%s{\"channel\":\"%s\",\"may_send\":"
+			    "%s,\"why_not\":", i > 0 ? "," : "", ch, why ==
+			    NUDGE_SKIP_NONE ? "true" : "false");
+			if (why == NUDGE_SKIP_NONE)
+				nudge_buf_puts(b, "null}");
+			else if (nudge_buf_json_str(b, reason,
+			    strlen(reason)) == -1 || nudge_buf_putc(b, '}') == -1)
+				break;
+		} else
+			fprintf(fp, "  %-6s %s\n", ch, why == NUDGE_SKIP_NONE ?
+			    "may be sent" : reason);
+	}
+	if (json && nudge_buf_putc(b, ']') == -1)
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+out:
+	nudge_policy_close(p);
+	return rc;
+}
+
 int
 nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
-    FILE *fp, nudge_err *err)
+    const nudge_policy_cfg *pc, int64_t now, FILE *fp, nudge_err *err)
 {
 	static const char *const fcols[] = { "field", "value" };
 	nudge_buf b = { 0 };
@@ -216,6 +267,8 @@ nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
 			nudge_buf_printf(&b, ",\"%s\":", sections[i].title);
 			rc = json_section(st, &sections[i], id, &b, err);
 		}
+		if (rc == 0 && pc != NULL)
+			rc = policy_now(st, id, pc, now, 1, &b, fp, err);
 		if (rc != 0)
 			goto out;
 		if (nudge_buf_printf(&b, "}\n") == -1) {
@@ -234,6 +287,8 @@ nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
 		for (i = 0; i < NSECTIONS && rc == 0; i++)
 			rc = table(st, fp, sections[i].title, sections[i].cols,
 			    sections[i].ncols, sections[i].sql, id, err);
+		if (rc == 0 && pc != NULL)
+			rc = policy_now(st, id, pc, now, 0, NULL, fp, err);
 	}
 	if (rc == 0 && fflush(fp) == EOF)
 		rc = nudge_errf(err, EX_IOERR, "write: %s", strerror(errno));

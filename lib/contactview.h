@@ -19,12 +19,19 @@
  * (contact, lists, consent, events, messages), each a table, newest
  * first; NUDGE_FMT_JSON: one object on one line with the contact's
  * fields, "attrs", and arrays "lists", "consent", "events" and
- * "messages" (newest first; props and proof as JSON).  Returns 0;
+ * "messages" (newest first; props and proof as JSON).  With pc (the
+ * config's policy), a last part says per channel whether the send policy
+ * would send the contact marketing at now, and why not (unsubscribed,
+ * no consent on an opt-in channel, frequency cap, sunset, excluded):
+ * what no ledger row holds, since a skipped contact is never claimed
+ * ("policy_now" in JSON).  Returns 0;
  * EX_DATAERR "no such contact" when id is not one; store errors;
  * EX_IOERR.
  */
+struct nudge_policy_cfg;
 int nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
-    FILE *fp, nudge_err *err);
+    const struct nudge_policy_cfg *pc, int64_t now, FILE *fp,
+    nudge_err *err);
 
 /* Writes the contacts whose email, phone, first or last name or full
  * name contains text (case-insensitive for ASCII), or whose phone is

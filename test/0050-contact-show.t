@@ -3,7 +3,7 @@
 # its proof, events and messages, newest first) as a table and as JSON;
 # contact find; lists with their consent breakdown; event types.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 22
 
 cat >c.csv <<'CSV'
 email,phone,first_name,last_name,city,lists
@@ -73,7 +73,12 @@ messages:
 at                    campaign  step    channel  status  attempts  error
 --------------------  --------  ------  -------  ------  --------  -----------------------------
 2026-11-03T10:00:00Z  winback   second  sms      failed         3  21610: unsubscribed recipient
-2026-11-02T09:00:00Z  promo             email    sent           1"
+2026-11-02T09:00:00Z  promo             email    sent           1
+
+marketing now (the send policy):
+  email  unsubscribed (email, 2026-11-03, unsubscribe link)
+  sms    may be sent
+  push   no push id"
 
 json=$(nudge contact show --format json 1)
 is "json: one line" "$(printf '%s\n' "$json" | wc -l)" 1
@@ -86,6 +91,16 @@ if command -v jq >/dev/null; then
 else
 	_result 0 "# SKIP jq is not installed"
 fi
+printf 'consent: {sms: opt-in}\n' >optin.yaml
+is "why not, per channel: the policy now, from the config (sms opt-in)" \
+	"$(nudge contact show --config optin.yaml -f json 1 | /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["policy_now"])')" \
+	"[{'channel': 'email', 'may_send': False, 'why_not': 'unsubscribed (email, 2026-11-03, unsubscribe link)'}, {'channel': 'sms', 'may_send': False, 'why_not': 'no consent (sms is opt-in)'}, {'channel': 'push', 'may_send': False, 'why_not': 'no push id'}]"
+is "a contact nothing holds back" "$(nudge contact show rina@example.org | sed -n '/^marketing now/,$p')" \
+"marketing now (the send policy):
+  email  may be sent
+  sms    no phone number
+  push   no push id"
 exits "an unknown contact is 65" 65 nudge contact show nobody@example.com
 is "and says so" "$(cat .err)" \
 	"nudge-contact: no such contact: nobody@example.com"
