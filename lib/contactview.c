@@ -77,6 +77,16 @@ static const struct section sections[] = {
 	    " m.step, m.channel, m.status, m.attempts, m.error, m.provider_id"
 	    " FROM messages m JOIN campaigns cp ON cp.id = m.campaign_id"
 	    " WHERE m.contact_id = ?1 ORDER BY m.updated_at DESC, m.id DESC" },
+	/* what nudge predict made of her purchases (predict.h), when it ran */
+	{ "predictions", { "p_alive", "churn_risk", "expected_purchases_90d",
+	    "expected_order_value", "clv_365d", "fitted_at" }, 6,
+	    "SELECT round(p.p_alive, 3) AS p_alive, round(p.churn_risk, 3)"
+	    " AS churn_risk, round(p.expected_purchases_90d, 2) AS"
+	    " expected_purchases_90d, round(p.expected_order_value, 2) AS"
+	    " expected_order_value, round(p.clv_365d, 2) AS clv_365d, "
+	    ISO("f.fitted_at") " AS fitted_at"
+	    " FROM predictions p JOIN predict_fits f ON f.id = p.fit_id"
+	    " WHERE p.contact_id = ?1" },
 };
 
 #define NSECTIONS (sizeof sections / sizeof sections[0])

@@ -75,6 +75,8 @@ at                    campaign  step    channel  status  attempts  error
 2026-11-03T10:00:00Z  winback   second  sms      failed         3  21610: unsubscribed recipient
 2026-11-02T09:00:00Z  promo             email    sent           1
 
+predictions: none
+
 marketing now (the send policy):
   email  unsubscribed (email, 2026-11-03, unsubscribe link)
   sms    may be sent

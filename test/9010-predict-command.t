@@ -4,7 +4,7 @@
 # customers' predictions, prints them per contact in every format, says
 # "too few" instead of numbers (65), and its usage errors (64).
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 33
 
 exits "no store is 66" 66 nudge predict
 sql "SELECT 1" >/dev/null
@@ -63,6 +63,11 @@ is "the same figures as the store's" \
 	   awk -F '\t' -v id="$id" '$1 == id { print $3, $4, $5 }')" \
 	"$(sql "SELECT printf('%.4f %.4f %.3f', p_alive, churn_risk,
 	   expected_purchases_90d) FROM predictions WHERE contact_id = $id")"
+is "the contact's story shows her predictions" \
+	"$(nudge contact show "$id" | sed -n '/^predictions:/{n;n;n;p;}' |
+	   awk '{ print $1, $2, $3 }')" \
+	"$(sql "SELECT round(p_alive, 3), round(churn_risk, 3),
+	   round(expected_purchases_90d, 2) FROM predictions WHERE contact_id = $id" | tr '\t' ' ')"
 ok "json lines" nudge predict --now 2026-01-05 -c -f json
 like "with numbers as numbers" "$(head -1 .out)" \
 	'^{"contact":[0-9]*,"purchases":[0-9]*,"p_alive":0\.[0-9]*,'
