@@ -1235,7 +1235,7 @@ nudge_dsn_import(nudge_store *st, const char *path, const nudge_dsn_opts *o,
 	nudge_buf b = { 0 }, src = { 0 };
 	char ver[32];
 	struct stat sb;
-	int rc, sis = 0;
+	int rc = 0, sis = 0;
 
 	memset(&u, 0, sizeof u);
 	u.st = st;
