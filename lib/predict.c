@@ -20,6 +20,8 @@ nm_run(double (*f)(const double *, void *), void *ctx, double *x, int n,
 	double fr, fe, diam;
 	int i, j, lo, hi, nh;
 
+	if (n < 1 || n > MAXN)
+		return -1;
 	for (i = 0; i <= n; i++) {
 		memcpy(s[i], x, sizeof(double) * (size_t)n);
 		if (i > 0)
