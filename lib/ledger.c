@@ -637,7 +637,7 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 	/* their rows dealt with, the dead claimers' journals go */
 	for (i = 0; i < nj; i++)
 		nudge_journal_remove(l->st->path, js[i].by);
-	nudge_journal_sweep(l->st->path);
+	nudge_journal_sweep(l->st->path, nudge_ledger_claimer_alive);
 	l->given_back = back;
 	l->journalled = journalled;
 	for (i = 0; i < n; i++) {
