@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "event.h"
 #include "journal.h"
@@ -666,4 +669,63 @@ out:
 	}
 	free(js);
 	return rc;
+}
+
+void
+nudge_track_msgid_local(const char *key, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int i;
+
+	SHA256((const unsigned char *)key, strlen(key), md);
+	for (i = 0; i < 16; i++) {
+		buf[2 * i] = hex[md[i] >> 4];
+		buf[2 * i + 1] = hex[md[i] & 15];
+	}
+	memcpy(buf + 32, ".nudge", 7);
+}
+
+int
+nudge_track_find_message(nudge_store *st, int64_t contact_id,
+    const char *msgid, int64_t *id, char *campaign, size_t camplen,
+    char *step, size_t steplen, char *channel, size_t chanlen,
+    nudge_err *err)
+{
+	sqlite3_stmt *s;
+	const char *p = msgid, *at;
+	char key[96], local[40];
+	size_t n;
+	int rc;
+
+	*id = 0;
+	while (*p == ' ' || *p == '<')
+		p++;
+	if ((at = strchr(p, '@')) == NULL || (n = (size_t)(at - p)) != 38)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT m.id, m.campaign_id, m.step,"
+	    " m.channel, c.name FROM messages m"
+	    " JOIN campaigns c ON c.id = m.campaign_id"
+	    " WHERE m.contact_id = ?", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "messages");
+	sqlite3_bind_int64(s, 1, contact_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *stp = (const char *)sqlite3_column_text(s, 2);
+
+		if (nudge_ledger_key(key, sizeof key,
+		    sqlite3_column_int64(s, 1), stp, contact_id) == NULL)
+			continue;
+		nudge_track_msgid_local(key, local);
+		if (strncasecmp(local, p, 38) != 0)
+			continue;
+		*id = sqlite3_column_int64(s, 0);
+		snprintf(campaign, camplen, "%s", sqlite3_column_text(s, 4));
+		snprintf(step, steplen, "%s", stp != NULL ? stp : "");
+		snprintf(channel, chanlen, "%s", sqlite3_column_text(s, 3));
+		break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(st, err, "messages");
+	return 0;
 }
