@@ -407,8 +407,8 @@ nudge_event_consent(nudge_event_writer *w, int64_t contact_id,
 }
 
 /* Whether an event of this type writes consent rows (cheap first test). */
-static int
-is_consent_type(const char *t)
+int
+nudge_event_is_consent_type(const char *t)
 {
 	return (t[0] == 'u' && strcmp(t, "unsubscribed") == 0) ||
 	    (t[0] == 'b' && strcmp(t, "bounced") == 0) ||
@@ -483,7 +483,7 @@ nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
 	if (cid != 0 && strcmp(ev->type, "sent") == 0 &&
 	    (rc = first_sent(w, w->last, ev->at, ev->channel, err)) != 0)
 		return rc;
-	if (is_consent_type(ev->type))
+	if (nudge_event_is_consent_type(ev->type))
 		return consent(w, ev, eid, err);
 	return 0;
 }
@@ -801,7 +801,7 @@ take_row(struct imp *im, struct row *r)
 	ev.props_json = nudge_event_props_end(&im->props);
 	if (im->props.len > 0 && ev.props_json == NULL)
 		return nudge_errf(&im->rerr, EX_OSERR, "out of memory");
-	if (is_consent_type(ev.type)) {
+	if (nudge_event_is_consent_type(ev.type)) {
 		if (o->source != NULL)
 			ev.source = o->source;
 		else {
