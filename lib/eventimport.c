@@ -1,0 +1,1053 @@
+/* eventimport: nudge_event_import (declared in event.h): events from CSV
+ * (with the orders format) and JSON lines files, each row checked and
+ * recorded through event.c's writer, bad rows rejected with a reason. */
+#include "event.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "csvin.h"
+#include "json.h"
+#include "listimport.h"
+
+/* The page cache during an import, in KiB (a negative cache_size): big
+ * enough to keep the upper levels of the contacts and events indexes in
+ * memory, small enough that an import stays well under 64 MB of RSS. */
+#define IMPORT_CACHE_KIB 32768
+
+/* An input file at least this big, and with more rows (at one per
+ * IMPORT_ROW_BYTES, a low guess) than the events table holds, is
+ * imported with the events indexes dropped and rebuilt at the end: random
+ * inserts into indexes larger than the cache reread and rewrite the same
+ * pages over and over (10M events: 65 GB read from the WAL), while
+ * CREATE INDEX sorts once. */
+#define IMPORT_REBUILD_BYTES (32 << 20)
+#define IMPORT_ROW_BYTES 128
+#define REBUILD_CACHE_KIB "8192"
+
+/*
+ * The import.  Both formats fill a struct row with the known fields of
+ * one input row and build its props in imp.props; take_row checks and
+ * records it.
+ */
+enum { F_CONTACT, F_TYPE, F_CHANNEL, F_CAMPAIGN, F_STEP, F_AT, NF };
+static const char *const fnames[NF] = { "contact", "type", "channel",
+	"campaign", "step", "at" };
+
+struct row {
+	const char *v[NF];   /* NULL or "" when absent */
+	const char *cname;   /* the column the contact came from */
+	const char *aname;   /* the column the time came from, or NULL */
+	long line;
+};
+
+struct imp {
+	nudge_store *st;
+	const nudge_event_import_opts *o;
+	nudge_event_writer *w;
+	nudge_event_counts *n;
+	nudge_buf props;
+	/* the current reject */
+	const char *rfield, *rwhy, *rvalue, *rwhy_t;
+	nudge_err rerr;
+	char src[512];
+	int rejects_started;
+};
+
+static int
+reject(struct imp *im, const char *field, const char *why, const char *value)
+{
+	im->rfield = field;
+	im->rwhy = why;
+	im->rvalue = value;
+	return 1;
+}
+
+/* Checks and records one row: 0 recorded, 1 rejected (im->r* say why), or
+ * a fatal code. */
+static int
+take_row(struct imp *im, struct row *r)
+{
+	const nudge_event_import_opts *o = im->o;
+	nudge_event ev;
+	int created, rc, i;
+
+	for (i = 0; i < NF; i++)
+		if (r->v[i] != NULL && r->v[i][0] == '\0')
+			r->v[i] = NULL;
+	if (r->v[F_CONTACT] == NULL)
+		return reject(im, "contact", "missing", NULL);
+	if (r->v[F_TYPE] == NULL)
+		r->v[F_TYPE] = o->type;
+	if (r->v[F_TYPE] == NULL)
+		return reject(im, "type", "missing", NULL);
+	if (!nudge_event_type_ok(r->v[F_TYPE]))
+		return reject(im, "type", "not a name", r->v[F_TYPE]);
+	if (r->v[F_CHANNEL] != NULL && !nudge_is_name(r->v[F_CHANNEL]))
+		return reject(im, "channel", "not a name", r->v[F_CHANNEL]);
+	memset(&ev, 0, sizeof ev);
+	ev.at = o->now;
+	if (r->v[F_AT] != NULL && nudge_event_time(r->v[F_AT], o->date_order,
+	    &ev.at, &im->rwhy_t) == -1)
+		return reject(im, r->aname != NULL ? r->aname : "at",
+		    im->rwhy_t, r->v[F_AT]);
+	rc = nudge_event_contact(im->w, r->v[F_CONTACT], o->country,
+	    o->create, &ev.contact_id, &created, &im->rerr);
+	if (rc == EX_DATAERR)
+		return reject(im, r->cname, im->rerr.msg, r->v[F_CONTACT]);
+	if (rc != 0)
+		return rc;
+	if (ev.contact_id == 0)
+		return reject(im, r->cname, "no such contact", r->v[F_CONTACT]);
+	ev.type = r->v[F_TYPE];
+	ev.channel = r->v[F_CHANNEL];
+	ev.campaign = r->v[F_CAMPAIGN];
+	ev.step = r->v[F_STEP];
+	ev.props_json = nudge_event_props_end(&im->props);
+	if (im->props.len > 0 && ev.props_json == NULL)
+		return nudge_errf(&im->rerr, EX_OSERR, "out of memory");
+	if (nudge_event_is_consent_type(ev.type)) {
+		if (o->source != NULL)
+			ev.source = o->source;
+		else {
+			snprintf(im->src, sizeof im->src, "import:%s:%ld",
+			    o->name, r->line);
+			ev.source = im->src;
+		}
+	}
+	if ((rc = nudge_event_record(im->w, &ev, NULL, &im->rerr)) != 0)
+		return rc;
+	if (created)
+		im->n->created++;
+	return 0;
+}
+
+/* Passes the current reject to the callback. */
+static void
+tell(struct imp *im, long line)
+{
+	im->n->rejected++;
+	if (im->o->on_reject != NULL)
+		im->o->on_reject(im->o->arg, line, im->rfield ? im->rfield : "",
+		    im->rwhy, im->rvalue, im->rvalue ? strlen(im->rvalue) : 0);
+}
+
+/* "field: why" for a rejects file. */
+static const char *
+reason(struct imp *im, char *buf, size_t len)
+{
+	if (im->rfield != NULL && *im->rfield != '\0')
+		snprintf(buf, len, "%s: %s", im->rfield, im->rwhy);
+	else
+		snprintf(buf, len, "%s", im->rwhy);
+	return buf;
+}
+
+/* Writes "line,reason,fields..." to the rejects file; the first time, a
+ * header "line,reason,<the input's header>" before it. */
+static int
+csv_reject(struct imp *im, const nudge_csv_rec *hdr, const nudge_csv_rec *rec,
+    nudge_err *err)
+{
+	char num[24], why[1100];
+
+	tell(im, rec->line);
+	if (im->o->rejects == NULL)
+		return 0;
+	if (!im->rejects_started) {
+		im->rejects_started = 1;
+		if (nudge_csv_write_rejected(im->o->rejects, "line", "reason",
+		    hdr) == -1)
+			goto ioerr;
+	}
+	snprintf(num, sizeof num, "%ld", rec->line);
+	if (nudge_csv_write_rejected(im->o->rejects, num,
+	    reason(im, why, sizeof why), rec) == -1)
+		goto ioerr;
+	return 0;
+ioerr:
+	return nudge_errf(err, EX_IOERR, "rejects: %s", strerror(errno));
+}
+
+/* Lower-cased, blank-trimmed header name equals want. */
+static int
+hdr_is(const char *h, size_t n, const char *want)
+{
+	size_t i, w = strlen(want);
+
+	while (n > 0 && (*h == ' ' || *h == '\t')) {
+		h++;
+		n--;
+	}
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (n != w)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = h[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != want[i])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Orders exports: one row per line item, the order's own fields on its
+ * first row (Shopify leaves them blank on the others, WooCommerce repeats
+ * them).  Rows of one order are consecutive; each order becomes one
+ * purchase event (or --type) at its paid time, with props order, total,
+ * currency and items, an array of {name, sku, quantity, price}.
+ */
+enum { O_KEY, O_EMAIL, O_PHONE, O_AT, O_TOTAL, O_CUR, O_NAME, O_SKU, O_QTY,
+	O_PRICE, O_N };
+
+static const struct orders_fmt {
+	const char *name;
+	const char *cols[O_N];   /* normalised column names */
+	int unit_price;          /* O_PRICE is the line's total: divide */
+} orders_fmts[] = {
+	{ "shopify-orders", { "name", "email", "phone", "paid_at", "total",
+	  "currency", "lineitem_name", "lineitem_sku", "lineitem_quantity",
+	  "lineitem_price" }, 1 },
+	{ "woocommerce", { "order_id", "billing_email", "billing_phone",
+	  "paid_date", "order_total", "order_currency", "item_name",
+	  "item_sku", "item_quantity", "item_total" }, 0 },
+};
+
+struct order {
+	int open;
+	nudge_buf key, first, items;   /* first: the first row's fields */
+	char **f;
+	size_t *len, cap, nitems;
+	nudge_csv_rec rec;
+	char *v[O_AT + 3];             /* contact, at, total, currency */
+};
+
+/* Which orders format hdr is, filling col[] (index or -1); NULL: none.
+ * Woo's paid_date may be absent: order_date then. */
+static const struct orders_fmt *
+orders_fmt(const nudge_csv_rec *hdr, long *col)
+{
+	size_t k, i;
+	int o;
+
+	for (k = 0; k < sizeof orders_fmts / sizeof orders_fmts[0]; k++) {
+		for (o = 0; o < O_N; o++) {
+			col[o] = -1;
+			for (i = 0; i < hdr->n; i++) {
+				char n[64];
+
+				nudge_import_attr_key(hdr->f[i], n, sizeof n);
+				if (strcmp(n, orders_fmts[k].cols[o]) == 0 ||
+				    (k == 1 && o == O_AT && col[o] == -1 &&
+				    strcmp(n, "order_date") == 0))
+					col[o] = (long)i;
+			}
+		}
+		if (col[O_KEY] != -1 && col[O_AT] != -1 && col[O_NAME] != -1 &&
+		    col[O_TOTAL] != -1 && (col[O_EMAIL] != -1 ||
+		    col[O_PHONE] != -1))
+			return &orders_fmts[k];
+	}
+	return NULL;
+}
+
+static const char *
+ocell(const nudge_csv_rec *r, long c)
+{
+	return c >= 0 && r->len[c] > 0 ? r->f[c] : NULL;
+}
+
+static int
+set_once(char **slot, const char *v)
+{
+	if (*slot != NULL || v == NULL)
+		return 0;
+	return (*slot = strdup(v)) == NULL ? -1 : 0;
+}
+
+/* Starts an order with row r: its key and a copy of the row. */
+static int
+order_start(struct order *od, const nudge_csv_rec *r, const char *key)
+{
+	size_t i, off = 0;
+
+	od->open = 1;
+	od->nitems = 0;
+	nudge_buf_reset(&od->key);
+	nudge_buf_reset(&od->first);
+	nudge_buf_reset(&od->items);
+	for (i = 0; i < 4; i++) {
+		free(od->v[i]);
+		od->v[i] = NULL;
+	}
+	if (nudge_buf_puts(&od->key, key) == -1)
+		return -1;
+	if (r->n > od->cap) {
+		char **f = realloc(od->f, r->n * sizeof *f);
+		size_t *l;
+
+		if (f == NULL)
+			return -1;
+		od->f = f;
+		if ((l = realloc(od->len, r->n * sizeof *l)) == NULL)
+			return -1;
+		od->len = l;
+		od->cap = r->n;
+	}
+	for (i = 0; i < r->n; i++)
+		if (nudge_buf_add(&od->first, r->f[i], r->len[i] + 1) == -1)
+			return -1;
+	for (i = 0; i < r->n; i++) {
+		od->f[i] = od->first.s + off;
+		od->len[i] = r->len[i];
+		off += r->len[i] + 1;
+	}
+	od->rec = *r;
+	od->rec.f = od->f;
+	od->rec.len = od->len;
+	return 0;
+}
+
+/* Adds row r's line item and fills what the order's first row left
+ * blank. */
+static int
+order_add(struct order *od, const struct orders_fmt *fm, const nudge_csv_rec *r,
+    const long *col)
+{
+	nudge_buf it = { 0 };
+	const char *name = ocell(r, col[O_NAME]), *q = ocell(r, col[O_QTY]);
+	const char *pr = ocell(r, col[O_PRICE]), *v;
+	char price[48];
+	int rc = -1;
+
+	v = ocell(r, col[O_PHONE]);
+	if (v != NULL && v[0] == '\'')
+		v++; /* Excel's "keep as text" mark */
+	if (set_once(&od->v[0], ocell(r, col[O_EMAIL])) == -1 ||
+	    set_once(&od->v[0], v != NULL && *v != '\0' ? v : NULL) == -1 ||
+	    set_once(&od->v[1], ocell(r, col[O_AT])) == -1 ||
+	    set_once(&od->v[2], ocell(r, col[O_TOTAL])) == -1 ||
+	    set_once(&od->v[3], ocell(r, col[O_CUR])) == -1)
+		return -1;
+	if (name == NULL)
+		return 0;
+	if (!fm->unit_price && pr != NULL && q != NULL && atof(q) > 0) {
+		snprintf(price, sizeof price, "%.2f", atof(pr) / atof(q));
+		pr = price;
+	}
+	if (nudge_event_prop(&it, "name", 4, name, strlen(name)) == -1 ||
+	    ((v = ocell(r, col[O_SKU])) != NULL &&
+	    nudge_event_prop(&it, "sku", 3, v, strlen(v)) == -1) ||
+	    (q != NULL && nudge_event_prop(&it, "quantity", 8, q, strlen(q)) ==
+	    -1) || (pr != NULL && nudge_event_prop(&it, "price", 5, pr,
+	    strlen(pr)) == -1) || nudge_event_props_end(&it) == NULL)
+		goto out;
+	if (nudge_buf_putc(&od->items, od->nitems++ ? ',' : '[') == -1 ||
+	    nudge_buf_puts(&od->items, it.s) == -1)
+		goto out;
+	rc = 0;
+out:
+	nudge_buf_free(&it);
+	return rc;
+}
+
+/* Records the open order: 0, 1 rejected (im->r* say why), or a code. */
+static int
+order_flush(struct imp *im, struct order *od, const char *atcol)
+{
+	const nudge_event_import_opts *o = im->o;
+	struct row r;
+	size_t k;
+
+	od->open = 0;
+	nudge_buf_reset(&im->props);
+	/* the order's name is text even when it is a number (WooCommerce) */
+	if (nudge_buf_puts(&im->props, "{\"order\":") == -1 ||
+	    nudge_buf_json_str(&im->props, od->key.s, od->key.len) == -1 ||
+	    (od->v[2] != NULL && nudge_event_prop(&im->props, "total", 5,
+	    od->v[2], strlen(od->v[2])) == -1) ||
+	    (od->v[3] != NULL && nudge_event_prop(&im->props, "currency", 8,
+	    od->v[3], strlen(od->v[3])) == -1) ||
+	    nudge_buf_puts(&im->props, ",\"items\":") == -1 ||
+	    nudge_buf_puts(&im->props, od->nitems ? od->items.s : "[") == -1 ||
+	    nudge_buf_putc(&im->props, ']') == -1)
+		return nudge_errf(&im->rerr, EX_OSERR, "out of memory");
+	memset(&r, 0, sizeof r);
+	r.line = od->rec.line;
+	r.v[F_CONTACT] = od->v[0];
+	r.cname = "contact";
+	r.v[F_TYPE] = o->type != NULL ? o->type : "purchase";
+	r.v[F_AT] = od->v[1];
+	r.aname = atcol;
+	for (k = 0; k < NF; k++)
+		if (r.v[k] != NULL && r.v[k][0] == '\0')
+			r.v[k] = NULL;
+	if (r.v[F_AT] == NULL)
+		return reject(im, atcol, "missing: the order is not paid",
+		    NULL);
+	return take_row(im, &r);
+}
+
+static void
+order_free(struct order *od)
+{
+	size_t i;
+
+	nudge_buf_free(&od->key);
+	nudge_buf_free(&od->first);
+	nudge_buf_free(&od->items);
+	free(od->f);
+	free(od->len);
+	for (i = 0; i < 4; i++)
+		free(od->v[i]);
+}
+
+static int
+import_orders(struct imp *im, nudge_csv *c, const nudge_csv_rec *hdr,
+    const struct orders_fmt *fm, const long *col, nudge_err *err)
+{
+	const nudge_csv_rec *rec;
+	struct order od;
+	int rc;
+
+	memset(&od, 0, sizeof od);
+	im->n->orders = fm->name;
+	for (;;) {
+		const char *key;
+
+		rc = nudge_csv_next(c, &rec, err);
+		if (rc < 0 || rc > 1)
+			break;
+		key = rc == 1 && rec->n == hdr->n && !rec->bad_utf8 ?
+		    ocell(rec, col[O_KEY]) : NULL;
+		if (od.open && (rc == 0 || (key != NULL &&
+		    strcmp(key, od.key.s) != 0))) {
+			int r = order_flush(im, &od, hdr->f[col[O_AT]]);
+
+			if (r == 0) {
+				im->n->recorded++;
+			} else if (r == 1) {
+				if ((r = csv_reject(im, hdr, &od.rec, err)) !=
+				    0) {
+					rc = r;
+					break;
+				}
+			} else {
+				*err = im->rerr;
+				rc = r;
+				break;
+			}
+		}
+		if (rc == 0)
+			break;
+		im->n->read++;
+		if (rec->n != hdr->n || rec->bad_utf8) {
+			char why[64];
+
+			snprintf(why, sizeof why, rec->bad_utf8 ?
+			    "not valid UTF-8" : "expected %zu fields, got %zu",
+			    hdr->n, rec->n);
+			reject(im, rec->bad_utf8 ? hdr->f[rec->bad_utf8 - 1] :
+			    "", why, NULL);
+			if ((rc = csv_reject(im, hdr, rec, err)) != 0)
+				break;
+			continue;
+		}
+		if (!od.open) {
+			if (key == NULL) {
+				reject(im, hdr->f[col[O_KEY]], "missing", NULL);
+				if ((rc = csv_reject(im, hdr, rec, err)) != 0)
+					break;
+				continue;
+			}
+			if (order_start(&od, rec, key) == -1)
+				goto oom;
+		}
+		if (order_add(&od, fm, rec, col) == -1)
+			goto oom;
+	}
+	order_free(&od);
+	return rc;
+oom:
+	order_free(&od);
+	return nudge_errf(err, EX_OSERR, "out of memory");
+}
+
+static int
+import_csv(struct imp *im, FILE *in, nudge_err *err)
+{
+	const nudge_event_import_opts *o = im->o;
+	const nudge_csv_rec *rec;
+	nudge_csv_rec hdr;
+	nudge_csv *c = NULL;
+	nudge_buf hbuf = { 0 };
+	/* col[F] is the column of field F, or -1; contact columns are
+	 * tried in order contact, email, phone; kind[i] is F for a known
+	 * column, NF + 1..3 for a contact column, -1 for a prop. */
+	long ccol[3] = { -1, -1, -1 }, col[NF];
+	int *kind = NULL, *kind_map = NULL;
+	const char **pkey = NULL;
+	char **hf = NULL;
+	size_t i, *hl = NULL;
+	int rc, f;
+
+	for (f = 0; f < NF; f++)
+		col[f] = -1;
+	memset(&hdr, 0, sizeof hdr);
+	if ((rc = nudge_csv_open(&c, in, o->name, err)) != 0)
+		return rc;
+	if ((rc = nudge_csv_next(c, &rec, err)) != 1)
+		goto out;         /* empty input: nothing to do */
+	if (rec->bad_utf8) {
+		rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: not valid "
+		    "UTF-8", o->name, rec->line);
+		goto out;
+	}
+	/* Keep a copy of the header: rec is overwritten by the next read. */
+	hdr.n = rec->n;
+	if ((kind = calloc(rec->n, sizeof *kind)) == NULL ||
+	    (kind_map = calloc(rec->n, sizeof *kind_map)) == NULL ||
+	    (hf = calloc(rec->n, sizeof *hf)) == NULL ||
+	    (hl = calloc(rec->n, sizeof *hl)) == NULL)
+		goto oom;
+	for (i = 0; i < rec->n; i++)
+		if (nudge_buf_add(&hbuf, rec->f[i], rec->len[i] + 1) == -1)
+			goto oom;
+	{
+		size_t off = 0;
+
+		for (i = 0; i < rec->n; i++) {
+			hf[i] = hbuf.s + off;
+			hl[i] = rec->len[i];
+			off += rec->len[i] + 1;
+		}
+	}
+	hdr.f = hf;
+	hdr.len = hl;
+	hdr.line = rec->line;
+	if (o->nmaps == 0) {
+		const struct orders_fmt *fm;
+		long ocol[O_N];
+
+		if ((fm = orders_fmt(&hdr, ocol)) != NULL) {
+			rc = import_orders(im, c, &hdr, fm, ocol, err);
+			goto out;
+		}
+	}
+	if ((pkey = calloc(hdr.n, sizeof *pkey)) == NULL)
+		goto oom;
+	for (i = 0; i < o->nmaps; i++) {
+		const char *m = o->maps[i], *eq = strchr(m, '=');
+		static const char *const fld[] = { "contact", "email", "phone",
+		    "type", "channel", "campaign", "step", "at" };
+		size_t k, cl = eq != NULL ? (size_t)(eq - m) : 0;
+
+		for (k = 0; k < hdr.n && cl > 0; k++)
+			if (hl[k] == cl && strncasecmp(hf[k], m, cl) == 0)
+				break;
+		if (eq == NULL || cl == 0) {
+			rc = nudge_errf(err, EX_USAGE, "--map %s: expected "
+			    "COLUMN=FIELD", m);
+			goto out;
+		}
+		if (k == hdr.n) {
+			rc = nudge_errf(err, EX_USAGE, "--map %s: no column "
+			    "\"%.*s\" in %s", m, (int)cl, m, o->name);
+			goto out;
+		}
+		if (strncmp(eq + 1, "props.", 6) == 0 && eq[7] != '\0') {
+			pkey[k] = eq + 7;
+			kind_map[k] = -1;
+			continue;
+		}
+		if (strcmp(eq + 1, "-") == 0) {
+			kind_map[k] = -2;
+			continue;
+		}
+		for (f = 0; f < 8; f++)
+			if (strcmp(eq + 1, fld[f]) == 0)
+				break;
+		if (f == 8) {
+			rc = nudge_errf(err, EX_USAGE, "--map %s: unknown field "
+			    "\"%s\" (contact, email, phone, type, channel, "
+			    "campaign, step, at, props.NAME or -)", m, eq + 1);
+			goto out;
+		}
+		kind_map[k] = 100 + f;
+	}
+	for (i = 0; i < hdr.n; i++) {
+		static const char *const cn[3] = { "contact", "email",
+		    "phone" };
+		long *slot = NULL;
+		int k;
+
+		kind[i] = -1;
+		if (kind_map[i] == -1 || kind_map[i] == -2) {
+			kind[i] = kind_map[i];
+			continue;
+		}
+		if (kind_map[i] >= 100 + 3) {
+			f = kind_map[i] - 100 - 3 + F_TYPE;
+			slot = &col[f];
+			kind[i] = f;
+		} else if (kind_map[i] >= 100) {
+			k = kind_map[i] - 100;
+			slot = &ccol[k];
+			kind[i] = NF + 1 + k;
+		}
+		for (k = 0; k < 3 && kind_map[i] == 0; k++)
+			if (hdr_is(hf[i], hl[i], cn[k])) {
+				slot = &ccol[k];
+				kind[i] = NF + 1 + k;
+			}
+		for (f = 1; f < NF && kind_map[i] == 0; f++)
+			if (hdr_is(hf[i], hl[i], fnames[f])) {
+				slot = &col[f];
+				kind[i] = f;
+			}
+		if (slot == NULL)
+			continue;
+		if (*slot != -1) {
+			rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: "
+			    "column \"%s\" appears twice", o->name, rec->line,
+			    hf[i]);
+			goto out;
+		}
+		*slot = (long)i;
+	}
+	if (ccol[0] == -1 && ccol[1] == -1 && ccol[2] == -1) {
+		rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: no contact "
+		    "column (contact, email or phone)", o->name, rec->line);
+		goto out;
+	}
+	if (col[F_TYPE] == -1 && o->type == NULL) {
+		rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: no type "
+		    "column (give --type TYPE, or --map COLUMN=type)", o->name,
+		    rec->line);
+		goto out;
+	}
+	while ((rc = nudge_csv_next(c, &rec, err)) == 1) {
+		struct row r;
+		char why[64];
+		int k;
+
+		im->n->read++;
+		memset(&r, 0, sizeof r);
+		r.line = rec->line;
+		if (rec->n != hdr.n) {
+			snprintf(why, sizeof why,
+			    "expected %zu fields, got %zu", hdr.n, rec->n);
+			reject(im, "", why, NULL);
+			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
+				goto out;
+			continue;
+		}
+		if (rec->bad_utf8) {
+			reject(im, hf[rec->bad_utf8 - 1], "not valid UTF-8",
+			    NULL);
+			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
+				goto out;
+			continue;
+		}
+		for (k = 0; k < 3; k++) {
+			if (ccol[k] != -1 && rec->len[ccol[k]] > 0) {
+				r.v[F_CONTACT] = rec->f[ccol[k]];
+				r.cname = hf[ccol[k]];
+				break;
+			}
+		}
+		if (r.cname == NULL)
+			r.cname = "contact";
+		for (f = 1; f < NF; f++)
+			if (col[f] != -1)
+				r.v[f] = rec->f[col[f]];
+		if (col[F_AT] != -1)
+			r.aname = hf[col[F_AT]];
+		nudge_buf_reset(&im->props);
+		for (i = 0; i < hdr.n; i++)
+			if (kind[i] == -1 && rec->len[i] > 0 &&
+			    nudge_event_prop(&im->props, pkey[i] != NULL ?
+			    pkey[i] : hf[i], pkey[i] != NULL ? strlen(pkey[i]) :
+			    hl[i], rec->f[i], rec->len[i]) == -1)
+				goto oom;
+		if ((rc = take_row(im, &r)) == 0) {
+			im->n->recorded++;
+		} else if (rc == 1) {
+			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
+				goto out;
+		} else {
+			*err = im->rerr;
+			goto out;
+		}
+	}
+out:
+	nudge_csv_close(c);
+	nudge_buf_free(&hbuf);
+	free(kind);
+	free(kind_map);
+	free(pkey);
+	free(hf);
+	free(hl);
+	return rc;
+oom:
+	rc = nudge_errf(err, EX_OSERR, "out of memory");
+	goto out;
+}
+
+/* Adds "key":value to props, value as json_each gave it: strings are
+ * quoted again, other types are JSON text already. */
+static int
+json_prop(nudge_buf *b, const char *key, size_t kl, const char *type,
+    const char *val, size_t vl)
+{
+	if (nudge_buf_putc(b, b->len == 0 ? '{' : ',') == -1 ||
+	    nudge_buf_json_str(b, key, kl) == -1 ||
+	    nudge_buf_putc(b, ':') == -1)
+		return -1;
+	if (strcmp(type, "text") == 0)
+		return nudge_buf_json_str(b, val, vl);
+	return nudge_buf_add(b, val, vl);
+}
+
+/*
+ * JSON lines.  SQLite parses: json_valid and json_type check the line,
+ * json_each walks its keys.  Known keys are copied into keep (their
+ * text dies at the next step); the others go to props with their JSON
+ * types kept.
+ */
+static int
+import_json(struct imp *im, FILE *in, nudge_err *err)
+{
+	static const char *const cn[3] = { "contact", "email", "phone" };
+	sqlite3_stmt *chk = NULL, *each = NULL;
+	char *line = NULL, why[1100];
+	size_t cap = 0, i;
+	ssize_t len;
+	long lineno = 0;
+	nudge_buf keep = { 0 };
+	int rc;
+
+	if ((rc = nudge_store_prepare(im->st, &chk, "SELECT json_valid(?1), "
+	    "CASE WHEN json_valid(?1) THEN json_type(?1) END", err)) != 0 ||
+	    (rc = nudge_store_prepare(im->st, &each, "SELECT key, type, "
+	    "CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+	    "WHEN 'null' THEN 'null' WHEN 'text' THEN value "
+	    "ELSE json_quote(value) END FROM json_each(?1)", err)) != 0)
+		goto out;
+	errno = 0;
+	while ((len = getline(&line, &cap, in)) != -1) {
+		struct row r;
+		size_t off[NF + 3], n = (size_t)len;
+		int have[NF + 3], k, bad = 0, f;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		for (i = 0; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+			;
+		if (i == n)
+			continue;
+		im->n->read++;
+		memset(&r, 0, sizeof r);
+		r.line = lineno;
+		im->rfield = NULL;
+		if (!nudge_utf8_valid(line, n)) {
+			bad = reject(im, "", "not valid UTF-8", NULL);
+			goto rejected;
+		}
+		sqlite3_bind_text(chk, 1, line, (int)n, SQLITE_STATIC);
+		rc = sqlite3_step(chk);
+		if (rc != SQLITE_ROW) {
+			rc = nudge_store_error(im->st, err, "json");
+			goto out;
+		}
+		if (!sqlite3_column_int(chk, 0))
+			bad = reject(im, "", "not valid JSON", NULL);
+		else if (strcmp((const char *)sqlite3_column_text(chk, 1),
+		    "object") != 0)
+			bad = reject(im, "", "not a JSON object", NULL);
+		sqlite3_reset(chk);
+		if (bad)
+			goto rejected;
+		/* keys: F_* for known ones, NF + k for contact/email/phone */
+		for (k = 0; k < NF + 3; k++)
+			have[k] = 0;
+		nudge_buf_reset(&keep);
+		nudge_buf_reset(&im->props);
+		sqlite3_bind_text(each, 1, line, (int)n, SQLITE_STATIC);
+		while ((rc = sqlite3_step(each)) == SQLITE_ROW) {
+			const char *key, *type, *val;
+			size_t kl, vl;
+			int slot = -1;
+
+			key = (const char *)sqlite3_column_text(each, 0);
+			type = (const char *)sqlite3_column_text(each, 1);
+			val = (const char *)sqlite3_column_text(each, 2);
+			kl = (size_t)sqlite3_column_bytes(each, 0);
+			vl = (size_t)sqlite3_column_bytes(each, 2);
+			if (key == NULL || type == NULL || val == NULL)
+				continue;
+			for (k = 0; k < 3; k++)
+				if (strcmp(key, cn[k]) == 0)
+					slot = NF + k;
+			for (f = 1; f < NF; f++)
+				if (strcmp(key, fnames[f]) == 0)
+					slot = f;
+			if (slot == -1) {
+				if (json_prop(&im->props, key, kl, type, val,
+				    vl) == -1)
+					goto oom;
+				continue;
+			}
+			if (strcmp(type, "null") == 0)
+				continue;
+			if (strcmp(type, "text") != 0 &&
+			    strcmp(type, "integer") != 0) {
+				if (!bad)
+					bad = reject(im, slot >= NF ?
+					    cn[slot - NF] : fnames[slot],
+					    "not a string", NULL);
+				continue;
+			}
+			off[slot] = keep.len;
+			have[slot] = 1;
+			/* A number is Unix seconds for at, an id for a
+			 * contact, and its digits elsewhere. */
+			if (strcmp(type, "integer") == 0 && slot == F_AT &&
+			    nudge_buf_putc(&keep, '@') == -1)
+				goto oom;
+			if (nudge_buf_add(&keep, val, vl + 1) == -1)
+				goto oom;
+		}
+		sqlite3_reset(each);
+		if (rc != SQLITE_DONE) {
+			rc = nudge_store_error(im->st, err, "json");
+			goto out;
+		}
+		if (bad)
+			goto rejected;
+		for (f = 1; f < NF; f++)
+			if (have[f])
+				r.v[f] = keep.s + off[f];
+		for (k = 0; k < 3; k++) {
+			if (have[NF + k] && keep.s[off[NF + k]] != '\0') {
+				r.v[F_CONTACT] = keep.s + off[NF + k];
+				r.cname = cn[k];
+				break;
+			}
+		}
+		if (r.cname == NULL)
+			r.cname = "contact";
+		if ((rc = take_row(im, &r)) == 0) {
+			im->n->recorded++;
+			continue;
+		}
+		if (rc != 1) {
+			*err = im->rerr;
+			goto out;
+		}
+rejected:
+		tell(im, lineno);
+		if (im->o->rejects != NULL &&
+		    fprintf(im->o->rejects, "%ld\t%s\t%s\n", lineno,
+		    reason(im, why, sizeof why), line) < 0) {
+			rc = nudge_errf(err, EX_IOERR, "rejects: %s",
+			    strerror(errno));
+			goto out;
+		}
+		errno = 0;
+	}
+	rc = 0;
+	if (ferror(in))
+		rc = nudge_errf(err, EX_IOERR, "%s: %s", im->o->name,
+		    strerror(errno));
+out:
+	sqlite3_finalize(chk);
+	sqlite3_finalize(each);
+	nudge_buf_free(&keep);
+	free(line);
+	return rc;
+oom:
+	sqlite3_reset(each);
+	rc = nudge_errf(err, EX_OSERR, "out of memory");
+	goto out;
+}
+
+/* Whether to drop the events indexes for this import: see
+ * IMPORT_REBUILD_BYTES. */
+static int
+worth_rebuild(nudge_store *st, FILE *in, int64_t min)
+{
+	struct stat sb;
+	sqlite3_stmt *s;
+	int64_t have = 0;
+
+	if (min <= 0)
+		min = IMPORT_REBUILD_BYTES;
+	if (fstat(fileno(in), &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < min)
+		return 0;
+	/* max(id) is an O(log n) guess at the row count */
+	if (sqlite3_prepare_v2(st->db, "SELECT max(id) FROM events", -1, &s,
+	    NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		have = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return sb.st_size / IMPORT_ROW_BYTES >= have;
+}
+
+/* Drops the events table's indexes, keeping their CREATE statements in
+ * *out (*n of them) for rebuild(). */
+static int
+drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	char **v = NULL, **nv, *drop;
+	size_t cnt = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = nudge_store_prepare(st, &s, "SELECT name, sql FROM "
+	    "sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND "
+	    "sql IS NOT NULL", err)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (cnt + 1) * 2 * sizeof *v)) == NULL)
+			goto oom;
+		v = nv;
+		v[2 * cnt] = nudge_strdup((const char *)
+		    sqlite3_column_text(s, 0));
+		v[2 * cnt + 1] = nudge_strdup((const char *)
+		    sqlite3_column_text(s, 1));
+		cnt++;
+		if (v[2 * cnt - 2] == NULL || v[2 * cnt - 1] == NULL)
+			goto oom;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_DONE) {
+		rc = nudge_store_error(st, err, "indexes");
+		goto fail;
+	}
+	for (i = 0; i < cnt; i++) {
+		if ((drop = sqlite3_mprintf("DROP INDEX \"%w\"", v[2 * i])) ==
+		    NULL)
+			goto oom;
+		rc = nudge_store_exec(st, drop, err);
+		sqlite3_free(drop);
+		if (rc != 0)
+			goto fail;
+	}
+	/* keep only the CREATE statements */
+	for (i = 0; i < cnt; i++) {
+		free(v[2 * i]);
+		v[i] = v[2 * i + 1];
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+oom:
+	rc = nudge_errf(err, EX_OSERR, "out of memory");
+fail:
+	sqlite3_finalize(s);
+	for (i = 0; i < 2 * cnt; i++)
+		free(v[i]);
+	free(v);
+	return rc;
+}
+
+static int
+rebuild(nudge_store *st, char **create, size_t n, nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	/* The sorter's memory follows the cache size: page cache plus
+	 * sort buffer stay near the import's own peak. */
+	if (n > 0 && (rc = nudge_store_exec(st, "PRAGMA cache_size = -"
+	    REBUILD_CACHE_KIB, err)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_store_exec(st, create[i], err)) != 0)
+			return rc;
+	return 0;
+}
+
+int
+nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
+    nudge_event_counts *n, nudge_err *err)
+{
+	struct imp im;
+	sqlite3_stmt *s;
+	char sql[128], **idx = NULL;
+	size_t nidx = 0, i;
+	int rc, old_cache = 0, rebuilding;
+
+	memset(n, 0, sizeof *n);
+	memset(&im, 0, sizeof im);
+	im.st = st;
+	im.o = o;
+	im.n = n;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA cache_size", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			old_cache = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
+	rebuilding = worth_rebuild(st, in, o->rebuild_bytes);
+	/* CREATE INDEX sorts in temporary files: on disk, not in memory.
+	 * Foreign keys are off for the import: every contact_id and
+	 * campaign_id it writes was just looked up or inserted in this
+	 * transaction, which holds the write lock, so the check would only
+	 * repeat a random read of the contacts table for every row (half
+	 * the time of a 10M-row import into 1M contacts). */
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d;"
+	    "PRAGMA foreign_keys = OFF;%s", IMPORT_CACHE_KIB,
+	    rebuilding ? "PRAGMA temp_store = FILE" : "");
+	if ((rc = nudge_store_exec(st, sql, err)) != 0)
+		return rc;
+	if ((rc = nudge_store_begin(st, err)) != 0)
+		goto out;
+	if (rebuilding && (rc = drop_indexes(st, &idx, &nidx, err)) != 0)
+		goto out;
+	if ((rc = nudge_event_writer_open(&im.w, st, o->now, err)) != 0)
+		goto out;
+	if (o->format == NUDGE_EVENT_JSON)
+		rc = import_json(&im, in, err);
+	else
+		rc = import_csv(&im, in, err);
+	if (rc == 0 && o->rejects != NULL && fflush(o->rejects) == EOF)
+		rc = nudge_errf(err, EX_IOERR, "rejects: %s", strerror(errno));
+	nudge_event_writer_close(im.w);
+	im.w = NULL;
+	if (rc == 0 && !o->dry_run) {
+		if ((rc = rebuild(st, idx, nidx, err)) == 0)
+			rc = nudge_store_commit(st, err);
+	}
+out:
+	nudge_event_writer_close(im.w);
+	nudge_store_rollback(st);
+	nudge_buf_free(&im.props);
+	for (i = 0; i < nidx; i++)
+		free(idx[i]);
+	free(idx);
+	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (rebuilding)
+		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL,
+		    NULL);
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", old_cache);
+	if (old_cache != 0)
+		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	return rc;
+}
