@@ -482,27 +482,234 @@ oom:
 	return nudge_errf(err, EX_OSERR, "out of memory");
 }
 
+/* A CSV file's header as import_csv reads it: its columns' names kept
+ * (rec is overwritten by the next read), and what each column holds.
+ * col[F] is the column of field F, or -1; contact columns are tried in
+ * order contact, email, phone (ccol); kind[i] is F for a known column,
+ * NF + 1..3 for a contact column, -1 for a prop, -2 for one ignored;
+ * kind_map[i] is what --map said of it (0: nothing), pkey[i] the prop
+ * name --map gave it, or NULL. */
+struct csv_cols {
+	nudge_csv_rec hdr;
+	nudge_buf hbuf;
+	long ccol[3], col[NF];
+	int *kind, *kind_map;
+	const char **pkey;
+	char **hf;
+	size_t *hl;
+};
+
+static void
+csv_cols_free(struct csv_cols *h)
+{
+	nudge_buf_free(&h->hbuf);
+	free(h->kind);
+	free(h->kind_map);
+	free(h->pkey);
+	free(h->hf);
+	free(h->hl);
+}
+
+/* Keeps a copy of the header rec in h.  0, or -1 (out of memory). */
+static int
+csv_header_copy(struct csv_cols *h, const nudge_csv_rec *rec)
+{
+	size_t i, off = 0;
+
+	h->hdr.n = rec->n;
+	if ((h->kind = calloc(rec->n, sizeof *h->kind)) == NULL ||
+	    (h->kind_map = calloc(rec->n, sizeof *h->kind_map)) == NULL ||
+	    (h->hf = calloc(rec->n, sizeof *h->hf)) == NULL ||
+	    (h->hl = calloc(rec->n, sizeof *h->hl)) == NULL)
+		return -1;
+	for (i = 0; i < rec->n; i++)
+		if (nudge_buf_add(&h->hbuf, rec->f[i], rec->len[i] + 1) == -1)
+			return -1;
+	for (i = 0; i < rec->n; i++) {
+		h->hf[i] = h->hbuf.s + off;
+		h->hl[i] = rec->len[i];
+		off += rec->len[i] + 1;
+	}
+	h->hdr.f = h->hf;
+	h->hdr.len = h->hl;
+	h->hdr.line = rec->line;
+	return 0;
+}
+
+/* Reads the --map COLUMN=FIELD options into h->kind_map and h->pkey.
+ * Errors: EX_USAGE. */
+static int
+csv_maps(struct csv_cols *h, const nudge_event_import_opts *o,
+    nudge_err *err)
+{
+	static const char *const fld[] = { "contact", "email", "phone",
+	    "type", "channel", "campaign", "step", "at" };
+	size_t i, k, cl;
+	const char *m, *eq;
+	int f;
+
+	for (i = 0; i < o->nmaps; i++) {
+		m = o->maps[i];
+		eq = strchr(m, '=');
+		cl = eq != NULL ? (size_t)(eq - m) : 0;
+		for (k = 0; k < h->hdr.n && cl > 0; k++)
+			if (h->hl[k] == cl && strncasecmp(h->hf[k], m, cl) == 0)
+				break;
+		if (eq == NULL || cl == 0)
+			return nudge_errf(err, EX_USAGE, "--map %s: expected "
+			    "COLUMN=FIELD", m);
+		if (k == h->hdr.n)
+			return nudge_errf(err, EX_USAGE, "--map %s: no column "
+			    "\"%.*s\" in %s", m, (int)cl, m, o->name);
+		if (strncmp(eq + 1, "props.", 6) == 0 && eq[7] != '\0') {
+			h->pkey[k] = eq + 7;
+			h->kind_map[k] = -1;
+			continue;
+		}
+		if (strcmp(eq + 1, "-") == 0) {
+			h->kind_map[k] = -2;
+			continue;
+		}
+		for (f = 0; f < 8; f++)
+			if (strcmp(eq + 1, fld[f]) == 0)
+				break;
+		if (f == 8)
+			return nudge_errf(err, EX_USAGE, "--map %s: unknown "
+			    "field \"%s\" (contact, email, phone, type, channel, "
+			    "campaign, step, at, props.NAME or -)", m, eq + 1);
+		h->kind_map[k] = 100 + f;
+	}
+	return 0;
+}
+
+/* Says what each column holds (h->kind, h->col, h->ccol), by --map or
+ * by its name.  Errors: EX_DATAERR (a column twice, no contact column,
+ * no type). */
+static int
+csv_columns(struct csv_cols *h, const nudge_event_import_opts *o,
+    nudge_err *err)
+{
+	static const char *const cn[3] = { "contact", "email", "phone" };
+	size_t i;
+	long *slot;
+	int f, k;
+
+	for (i = 0; i < h->hdr.n; i++) {
+		slot = NULL;
+		h->kind[i] = -1;
+		if (h->kind_map[i] == -1 || h->kind_map[i] == -2) {
+			h->kind[i] = h->kind_map[i];
+			continue;
+		}
+		if (h->kind_map[i] >= 100 + 3) {
+			f = h->kind_map[i] - 100 - 3 + F_TYPE;
+			slot = &h->col[f];
+			h->kind[i] = f;
+		} else if (h->kind_map[i] >= 100) {
+			k = h->kind_map[i] - 100;
+			slot = &h->ccol[k];
+			h->kind[i] = NF + 1 + k;
+		}
+		for (k = 0; k < 3 && h->kind_map[i] == 0; k++)
+			if (hdr_is(h->hf[i], h->hl[i], cn[k])) {
+				slot = &h->ccol[k];
+				h->kind[i] = NF + 1 + k;
+			}
+		for (f = 1; f < NF && h->kind_map[i] == 0; f++)
+			if (hdr_is(h->hf[i], h->hl[i], fnames[f])) {
+				slot = &h->col[f];
+				h->kind[i] = f;
+			}
+		if (slot == NULL)
+			continue;
+		if (*slot != -1)
+			return nudge_errf(err, EX_DATAERR, "%s:%ld: header: "
+			    "column \"%s\" appears twice", o->name, h->hdr.line,
+			    h->hf[i]);
+		*slot = (long)i;
+	}
+	if (h->ccol[0] == -1 && h->ccol[1] == -1 && h->ccol[2] == -1)
+		return nudge_errf(err, EX_DATAERR, "%s:%ld: header: no contact "
+		    "column (contact, email or phone)", o->name, h->hdr.line);
+	if (h->col[F_TYPE] == -1 && o->type == NULL)
+		return nudge_errf(err, EX_DATAERR, "%s:%ld: header: no type "
+		    "column (give --type TYPE, or --map COLUMN=type)", o->name,
+		    h->hdr.line);
+	return 0;
+}
+
+/* One data row rec: recorded, or rejected (written out by csv_reject).
+ * 0, or an error. */
+static int
+csv_row(struct imp *im, const struct csv_cols *h, const nudge_csv_rec *rec,
+    nudge_err *err)
+{
+	struct row r;
+	char why[64];
+	size_t i;
+	int f, k, rc;
+
+	im->n->read++;
+	memset(&r, 0, sizeof r);
+	r.line = rec->line;
+	if (rec->n != h->hdr.n) {
+		snprintf(why, sizeof why,
+		    "expected %zu fields, got %zu", h->hdr.n, rec->n);
+		reject(im, "", why, NULL);
+		return csv_reject(im, &h->hdr, rec, err);
+	}
+	if (rec->bad_utf8) {
+		reject(im, h->hf[rec->bad_utf8 - 1], "not valid UTF-8", NULL);
+		return csv_reject(im, &h->hdr, rec, err);
+	}
+	for (k = 0; k < 3; k++) {
+		if (h->ccol[k] != -1 && rec->len[h->ccol[k]] > 0) {
+			r.v[F_CONTACT] = rec->f[h->ccol[k]];
+			r.cname = h->hf[h->ccol[k]];
+			break;
+		}
+	}
+	if (r.cname == NULL)
+		r.cname = "contact";
+	for (f = 1; f < NF; f++)
+		if (h->col[f] != -1)
+			r.v[f] = rec->f[h->col[f]];
+	if (h->col[F_AT] != -1)
+		r.aname = h->hf[h->col[F_AT]];
+	nudge_buf_reset(&im->props);
+	for (i = 0; i < h->hdr.n; i++)
+		if (h->kind[i] == -1 && rec->len[i] > 0 &&
+		    nudge_event_prop(&im->props, h->pkey[i] != NULL ?
+		    h->pkey[i] : h->hf[i], h->pkey[i] != NULL ?
+		    strlen(h->pkey[i]) : h->hl[i], rec->f[i], rec->len[i]) ==
+		    -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	if ((rc = take_row(im, &r)) == 0) {
+		im->n->recorded++;
+		return 0;
+	}
+	if (rc == 1)
+		return csv_reject(im, &h->hdr, rec, err);
+	*err = im->rerr;
+	return rc;
+}
+
+/* A CSV file of events (or of orders, told by its header): the header
+ * read (csv_header_copy, csv_maps, csv_columns), then each row
+ * (csv_row). */
 static int
 import_csv(struct imp *im, FILE *in, nudge_err *err)
 {
 	const nudge_event_import_opts *o = im->o;
 	const nudge_csv_rec *rec;
-	nudge_csv_rec hdr;
+	struct csv_cols h;
 	nudge_csv *c = NULL;
-	nudge_buf hbuf = { 0 };
-	/* col[F] is the column of field F, or -1; contact columns are
-	 * tried in order contact, email, phone; kind[i] is F for a known
-	 * column, NF + 1..3 for a contact column, -1 for a prop. */
-	long ccol[3] = { -1, -1, -1 }, col[NF];
-	int *kind = NULL, *kind_map = NULL;
-	const char **pkey = NULL;
-	char **hf = NULL;
-	size_t i, *hl = NULL;
 	int rc, f;
 
+	memset(&h, 0, sizeof h);
+	h.ccol[0] = h.ccol[1] = h.ccol[2] = -1;
 	for (f = 0; f < NF; f++)
-		col[f] = -1;
-	memset(&hdr, 0, sizeof hdr);
+		h.col[f] = -1;
 	if ((rc = nudge_csv_open(&c, in, o->name, err)) != 0)
 		return rc;
 	if ((rc = nudge_csv_next(c, &rec, err)) != 1)
@@ -512,191 +719,28 @@ import_csv(struct imp *im, FILE *in, nudge_err *err)
 		    "UTF-8", o->name, rec->line);
 		goto out;
 	}
-	/* Keep a copy of the header: rec is overwritten by the next read. */
-	hdr.n = rec->n;
-	if ((kind = calloc(rec->n, sizeof *kind)) == NULL ||
-	    (kind_map = calloc(rec->n, sizeof *kind_map)) == NULL ||
-	    (hf = calloc(rec->n, sizeof *hf)) == NULL ||
-	    (hl = calloc(rec->n, sizeof *hl)) == NULL)
+	if (csv_header_copy(&h, rec) == -1)
 		goto oom;
-	for (i = 0; i < rec->n; i++)
-		if (nudge_buf_add(&hbuf, rec->f[i], rec->len[i] + 1) == -1)
-			goto oom;
-	{
-		size_t off = 0;
-
-		for (i = 0; i < rec->n; i++) {
-			hf[i] = hbuf.s + off;
-			hl[i] = rec->len[i];
-			off += rec->len[i] + 1;
-		}
-	}
-	hdr.f = hf;
-	hdr.len = hl;
-	hdr.line = rec->line;
 	if (o->nmaps == 0) {
 		const struct orders_fmt *fm;
 		long ocol[O_N];
 
-		if ((fm = orders_fmt(&hdr, ocol)) != NULL) {
-			rc = import_orders(im, c, &hdr, fm, ocol, err);
+		if ((fm = orders_fmt(&h.hdr, ocol)) != NULL) {
+			rc = import_orders(im, c, &h.hdr, fm, ocol, err);
 			goto out;
 		}
 	}
-	if ((pkey = calloc(hdr.n, sizeof *pkey)) == NULL)
+	if ((h.pkey = calloc(h.hdr.n, sizeof *h.pkey)) == NULL)
 		goto oom;
-	for (i = 0; i < o->nmaps; i++) {
-		const char *m = o->maps[i], *eq = strchr(m, '=');
-		static const char *const fld[] = { "contact", "email", "phone",
-		    "type", "channel", "campaign", "step", "at" };
-		size_t k, cl = eq != NULL ? (size_t)(eq - m) : 0;
-
-		for (k = 0; k < hdr.n && cl > 0; k++)
-			if (hl[k] == cl && strncasecmp(hf[k], m, cl) == 0)
-				break;
-		if (eq == NULL || cl == 0) {
-			rc = nudge_errf(err, EX_USAGE, "--map %s: expected "
-			    "COLUMN=FIELD", m);
-			goto out;
-		}
-		if (k == hdr.n) {
-			rc = nudge_errf(err, EX_USAGE, "--map %s: no column "
-			    "\"%.*s\" in %s", m, (int)cl, m, o->name);
-			goto out;
-		}
-		if (strncmp(eq + 1, "props.", 6) == 0 && eq[7] != '\0') {
-			pkey[k] = eq + 7;
-			kind_map[k] = -1;
-			continue;
-		}
-		if (strcmp(eq + 1, "-") == 0) {
-			kind_map[k] = -2;
-			continue;
-		}
-		for (f = 0; f < 8; f++)
-			if (strcmp(eq + 1, fld[f]) == 0)
-				break;
-		if (f == 8) {
-			rc = nudge_errf(err, EX_USAGE, "--map %s: unknown field "
-			    "\"%s\" (contact, email, phone, type, channel, "
-			    "campaign, step, at, props.NAME or -)", m, eq + 1);
-			goto out;
-		}
-		kind_map[k] = 100 + f;
-	}
-	for (i = 0; i < hdr.n; i++) {
-		static const char *const cn[3] = { "contact", "email",
-		    "phone" };
-		long *slot = NULL;
-		int k;
-
-		kind[i] = -1;
-		if (kind_map[i] == -1 || kind_map[i] == -2) {
-			kind[i] = kind_map[i];
-			continue;
-		}
-		if (kind_map[i] >= 100 + 3) {
-			f = kind_map[i] - 100 - 3 + F_TYPE;
-			slot = &col[f];
-			kind[i] = f;
-		} else if (kind_map[i] >= 100) {
-			k = kind_map[i] - 100;
-			slot = &ccol[k];
-			kind[i] = NF + 1 + k;
-		}
-		for (k = 0; k < 3 && kind_map[i] == 0; k++)
-			if (hdr_is(hf[i], hl[i], cn[k])) {
-				slot = &ccol[k];
-				kind[i] = NF + 1 + k;
-			}
-		for (f = 1; f < NF && kind_map[i] == 0; f++)
-			if (hdr_is(hf[i], hl[i], fnames[f])) {
-				slot = &col[f];
-				kind[i] = f;
-			}
-		if (slot == NULL)
-			continue;
-		if (*slot != -1) {
-			rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: "
-			    "column \"%s\" appears twice", o->name, rec->line,
-			    hf[i]);
-			goto out;
-		}
-		*slot = (long)i;
-	}
-	if (ccol[0] == -1 && ccol[1] == -1 && ccol[2] == -1) {
-		rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: no contact "
-		    "column (contact, email or phone)", o->name, rec->line);
+	if ((rc = csv_maps(&h, o, err)) != 0 ||
+	    (rc = csv_columns(&h, o, err)) != 0)
 		goto out;
-	}
-	if (col[F_TYPE] == -1 && o->type == NULL) {
-		rc = nudge_errf(err, EX_DATAERR, "%s:%ld: header: no type "
-		    "column (give --type TYPE, or --map COLUMN=type)", o->name,
-		    rec->line);
-		goto out;
-	}
-	while ((rc = nudge_csv_next(c, &rec, err)) == 1) {
-		struct row r;
-		char why[64];
-		int k;
-
-		im->n->read++;
-		memset(&r, 0, sizeof r);
-		r.line = rec->line;
-		if (rec->n != hdr.n) {
-			snprintf(why, sizeof why,
-			    "expected %zu fields, got %zu", hdr.n, rec->n);
-			reject(im, "", why, NULL);
-			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
-				goto out;
-			continue;
-		}
-		if (rec->bad_utf8) {
-			reject(im, hf[rec->bad_utf8 - 1], "not valid UTF-8",
-			    NULL);
-			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
-				goto out;
-			continue;
-		}
-		for (k = 0; k < 3; k++) {
-			if (ccol[k] != -1 && rec->len[ccol[k]] > 0) {
-				r.v[F_CONTACT] = rec->f[ccol[k]];
-				r.cname = hf[ccol[k]];
-				break;
-			}
-		}
-		if (r.cname == NULL)
-			r.cname = "contact";
-		for (f = 1; f < NF; f++)
-			if (col[f] != -1)
-				r.v[f] = rec->f[col[f]];
-		if (col[F_AT] != -1)
-			r.aname = hf[col[F_AT]];
-		nudge_buf_reset(&im->props);
-		for (i = 0; i < hdr.n; i++)
-			if (kind[i] == -1 && rec->len[i] > 0 &&
-			    nudge_event_prop(&im->props, pkey[i] != NULL ?
-			    pkey[i] : hf[i], pkey[i] != NULL ? strlen(pkey[i]) :
-			    hl[i], rec->f[i], rec->len[i]) == -1)
-				goto oom;
-		if ((rc = take_row(im, &r)) == 0) {
-			im->n->recorded++;
-		} else if (rc == 1) {
-			if ((rc = csv_reject(im, &hdr, rec, err)) != 0)
-				goto out;
-		} else {
-			*err = im->rerr;
+	while ((rc = nudge_csv_next(c, &rec, err)) == 1)
+		if ((rc = csv_row(im, &h, rec, err)) != 0)
 			goto out;
-		}
-	}
 out:
 	nudge_csv_close(c);
-	nudge_buf_free(&hbuf);
-	free(kind);
-	free(kind_map);
-	free(pkey);
-	free(hf);
-	free(hl);
+	csv_cols_free(&h);
 	return rc;
 oom:
 	rc = nudge_errf(err, EX_OSERR, "out of memory");
