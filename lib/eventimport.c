@@ -768,31 +768,171 @@ json_prop(nudge_buf *b, const char *key, size_t kl, const char *type,
  * text dies at the next step); the others go to props with their JSON
  * types kept.
  */
+/* What import_json keeps from one line to the next: its two statements
+ * (chk: is the line a JSON object; each: its keys), and keep, the text
+ * of the known fields of the current line (r.v points into it). */
+struct json_imp {
+	sqlite3_stmt *chk, *each;
+	nudge_buf keep;
+};
+
+static const char *const json_cn[3] = { "contact", "email", "phone" };
+
+/* Whether line[0..n) is valid UTF-8 and a JSON object: 0 (it is), 1
+ * (rejected: im says why), or a store error. */
+static int
+json_check(struct imp *im, struct json_imp *j, const char *line, size_t n,
+    nudge_err *err)
+{
+	int bad = 0;
+
+	if (!nudge_utf8_valid(line, n))
+		return reject(im, "", "not valid UTF-8", NULL);
+	sqlite3_bind_text(j->chk, 1, line, (int)n, SQLITE_STATIC);
+	if (sqlite3_step(j->chk) != SQLITE_ROW)
+		return nudge_store_error(im->st, err, "json");
+	if (!sqlite3_column_int(j->chk, 0))
+		bad = reject(im, "", "not valid JSON", NULL);
+	else if (strcmp((const char *)sqlite3_column_text(j->chk, 1),
+	    "object") != 0)
+		bad = reject(im, "", "not a JSON object", NULL);
+	sqlite3_reset(j->chk);
+	return bad;
+}
+
+/* The object line[0..n) into r: its known keys (contact, email, phone,
+ * type, channel, campaign, step, at) as strings in j->keep, the others
+ * as props in im->props.  0, 1 (rejected: a known key that is not a
+ * string), or an error. */
+static int
+json_fields(struct imp *im, struct json_imp *j, const char *line, size_t n,
+    struct row *r, nudge_err *err)
+{
+	/* keys: F_* for known ones, NF + k for contact/email/phone */
+	size_t off[NF + 3];
+	int have[NF + 3], k, bad = 0, f, rc;
+
+	for (k = 0; k < NF + 3; k++)
+		have[k] = 0;
+	nudge_buf_reset(&j->keep);
+	nudge_buf_reset(&im->props);
+	sqlite3_bind_text(j->each, 1, line, (int)n, SQLITE_STATIC);
+	while ((rc = sqlite3_step(j->each)) == SQLITE_ROW) {
+		const char *key, *type, *val;
+		size_t kl, vl;
+		int slot = -1;
+
+		key = (const char *)sqlite3_column_text(j->each, 0);
+		type = (const char *)sqlite3_column_text(j->each, 1);
+		val = (const char *)sqlite3_column_text(j->each, 2);
+		kl = (size_t)sqlite3_column_bytes(j->each, 0);
+		vl = (size_t)sqlite3_column_bytes(j->each, 2);
+		if (key == NULL || type == NULL || val == NULL)
+			continue;
+		for (k = 0; k < 3; k++)
+			if (strcmp(key, json_cn[k]) == 0)
+				slot = NF + k;
+		for (f = 1; f < NF; f++)
+			if (strcmp(key, fnames[f]) == 0)
+				slot = f;
+		if (slot == -1) {
+			if (json_prop(&im->props, key, kl, type, val, vl) ==
+			    -1)
+				goto oom;
+			continue;
+		}
+		if (strcmp(type, "null") == 0)
+			continue;
+		if (strcmp(type, "text") != 0 &&
+		    strcmp(type, "integer") != 0) {
+			if (!bad)
+				bad = reject(im, slot >= NF ?
+				    json_cn[slot - NF] : fnames[slot],
+				    "not a string", NULL);
+			continue;
+		}
+		off[slot] = j->keep.len;
+		have[slot] = 1;
+		/* A number is Unix seconds for at, an id for a contact, and
+		 * its digits elsewhere. */
+		if (strcmp(type, "integer") == 0 && slot == F_AT &&
+		    nudge_buf_putc(&j->keep, '@') == -1)
+			goto oom;
+		if (nudge_buf_add(&j->keep, val, vl + 1) == -1)
+			goto oom;
+	}
+	sqlite3_reset(j->each);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(im->st, err, "json");
+	if (bad)
+		return 1;
+	for (f = 1; f < NF; f++)
+		if (have[f])
+			r->v[f] = j->keep.s + off[f];
+	for (k = 0; k < 3; k++) {
+		if (have[NF + k] && j->keep.s[off[NF + k]] != '\0') {
+			r->v[F_CONTACT] = j->keep.s + off[NF + k];
+			r->cname = json_cn[k];
+			break;
+		}
+	}
+	if (r->cname == NULL)
+		r->cname = "contact";
+	return 0;
+oom:
+	sqlite3_reset(j->each);
+	return nudge_errf(err, EX_OSERR, "out of memory");
+}
+
+/* One non-blank line, number lineno: checked (json_check), read
+ * (json_fields) and recorded (take_row).  0 (recorded), 1 (rejected:
+ * im says why), or an error. */
+static int
+json_row(struct imp *im, struct json_imp *j, const char *line, size_t n,
+    long lineno, nudge_err *err)
+{
+	struct row r;
+	int rc;
+
+	im->n->read++;
+	memset(&r, 0, sizeof r);
+	r.line = lineno;
+	im->rfield = NULL;
+	if ((rc = json_check(im, j, line, n, err)) != 0 ||
+	    (rc = json_fields(im, j, line, n, &r, err)) != 0)
+		return rc;
+	if ((rc = take_row(im, &r)) == 0) {
+		im->n->recorded++;
+		return 0;
+	}
+	if (rc != 1)
+		*err = im->rerr;
+	return rc;
+}
+
+/* A JSON lines file of events: each non-blank line an object, recorded
+ * (json_row) or rejected (told, and written to the rejects with its
+ * reason). */
 static int
 import_json(struct imp *im, FILE *in, nudge_err *err)
 {
-	static const char *const cn[3] = { "contact", "email", "phone" };
-	sqlite3_stmt *chk = NULL, *each = NULL;
+	struct json_imp j = { NULL, NULL, { 0 } };
 	char *line = NULL, why[1100];
-	size_t cap = 0, i;
+	size_t cap = 0, i, n;
 	ssize_t len;
 	long lineno = 0;
-	nudge_buf keep = { 0 };
 	int rc;
 
-	if ((rc = nudge_store_prepare(im->st, &chk, "SELECT json_valid(?1), "
+	if ((rc = nudge_store_prepare(im->st, &j.chk, "SELECT json_valid(?1), "
 	    "CASE WHEN json_valid(?1) THEN json_type(?1) END", err)) != 0 ||
-	    (rc = nudge_store_prepare(im->st, &each, "SELECT key, type, "
+	    (rc = nudge_store_prepare(im->st, &j.each, "SELECT key, type, "
 	    "CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
 	    "WHEN 'null' THEN 'null' WHEN 'text' THEN value "
 	    "ELSE json_quote(value) END FROM json_each(?1)", err)) != 0)
 		goto out;
 	errno = 0;
 	while ((len = getline(&line, &cap, in)) != -1) {
-		struct row r;
-		size_t off[NF + 3], n = (size_t)len;
-		int have[NF + 3], k, bad = 0, f;
-
+		n = (size_t)len;
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
@@ -800,106 +940,10 @@ import_json(struct imp *im, FILE *in, nudge_err *err)
 			;
 		if (i == n)
 			continue;
-		im->n->read++;
-		memset(&r, 0, sizeof r);
-		r.line = lineno;
-		im->rfield = NULL;
-		if (!nudge_utf8_valid(line, n)) {
-			bad = reject(im, "", "not valid UTF-8", NULL);
-			goto rejected;
-		}
-		sqlite3_bind_text(chk, 1, line, (int)n, SQLITE_STATIC);
-		rc = sqlite3_step(chk);
-		if (rc != SQLITE_ROW) {
-			rc = nudge_store_error(im->st, err, "json");
-			goto out;
-		}
-		if (!sqlite3_column_int(chk, 0))
-			bad = reject(im, "", "not valid JSON", NULL);
-		else if (strcmp((const char *)sqlite3_column_text(chk, 1),
-		    "object") != 0)
-			bad = reject(im, "", "not a JSON object", NULL);
-		sqlite3_reset(chk);
-		if (bad)
-			goto rejected;
-		/* keys: F_* for known ones, NF + k for contact/email/phone */
-		for (k = 0; k < NF + 3; k++)
-			have[k] = 0;
-		nudge_buf_reset(&keep);
-		nudge_buf_reset(&im->props);
-		sqlite3_bind_text(each, 1, line, (int)n, SQLITE_STATIC);
-		while ((rc = sqlite3_step(each)) == SQLITE_ROW) {
-			const char *key, *type, *val;
-			size_t kl, vl;
-			int slot = -1;
-
-			key = (const char *)sqlite3_column_text(each, 0);
-			type = (const char *)sqlite3_column_text(each, 1);
-			val = (const char *)sqlite3_column_text(each, 2);
-			kl = (size_t)sqlite3_column_bytes(each, 0);
-			vl = (size_t)sqlite3_column_bytes(each, 2);
-			if (key == NULL || type == NULL || val == NULL)
-				continue;
-			for (k = 0; k < 3; k++)
-				if (strcmp(key, cn[k]) == 0)
-					slot = NF + k;
-			for (f = 1; f < NF; f++)
-				if (strcmp(key, fnames[f]) == 0)
-					slot = f;
-			if (slot == -1) {
-				if (json_prop(&im->props, key, kl, type, val,
-				    vl) == -1)
-					goto oom;
-				continue;
-			}
-			if (strcmp(type, "null") == 0)
-				continue;
-			if (strcmp(type, "text") != 0 &&
-			    strcmp(type, "integer") != 0) {
-				if (!bad)
-					bad = reject(im, slot >= NF ?
-					    cn[slot - NF] : fnames[slot],
-					    "not a string", NULL);
-				continue;
-			}
-			off[slot] = keep.len;
-			have[slot] = 1;
-			/* A number is Unix seconds for at, an id for a
-			 * contact, and its digits elsewhere. */
-			if (strcmp(type, "integer") == 0 && slot == F_AT &&
-			    nudge_buf_putc(&keep, '@') == -1)
-				goto oom;
-			if (nudge_buf_add(&keep, val, vl + 1) == -1)
-				goto oom;
-		}
-		sqlite3_reset(each);
-		if (rc != SQLITE_DONE) {
-			rc = nudge_store_error(im->st, err, "json");
-			goto out;
-		}
-		if (bad)
-			goto rejected;
-		for (f = 1; f < NF; f++)
-			if (have[f])
-				r.v[f] = keep.s + off[f];
-		for (k = 0; k < 3; k++) {
-			if (have[NF + k] && keep.s[off[NF + k]] != '\0') {
-				r.v[F_CONTACT] = keep.s + off[NF + k];
-				r.cname = cn[k];
-				break;
-			}
-		}
-		if (r.cname == NULL)
-			r.cname = "contact";
-		if ((rc = take_row(im, &r)) == 0) {
-			im->n->recorded++;
+		if ((rc = json_row(im, &j, line, n, lineno, err)) == 0)
 			continue;
-		}
-		if (rc != 1) {
-			*err = im->rerr;
+		if (rc != 1)
 			goto out;
-		}
-rejected:
 		tell(im, lineno);
 		if (im->o->rejects != NULL &&
 		    fprintf(im->o->rejects, "%ld\t%s\t%s\n", lineno,
@@ -915,15 +959,11 @@ rejected:
 		rc = nudge_errf(err, EX_IOERR, "%s: %s", im->o->name,
 		    strerror(errno));
 out:
-	sqlite3_finalize(chk);
-	sqlite3_finalize(each);
-	nudge_buf_free(&keep);
+	sqlite3_finalize(j.chk);
+	sqlite3_finalize(j.each);
+	nudge_buf_free(&j.keep);
 	free(line);
 	return rc;
-oom:
-	sqlite3_reset(each);
-	rc = nudge_errf(err, EX_OSERR, "out of memory");
-	goto out;
 }
 
 /* Whether to drop the events indexes for this import: see
