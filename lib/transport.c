@@ -1,13 +1,16 @@
-/* transport: delivery of built messages by its four transports, one
- * section each below: file:// (maildir-style), smtp(s)://, http(s)://
- * (sms and push through a provider profile) and exec: (a command per
- * message); smtp and http share one libcurl multi loop on a thread of
- * its own.  The only module that calls libcurl. */
+/* transport: the public API (transport.h) over four transports, each
+ * in a file of its own: transport_file.c (file://, maildir-style),
+ * transport_smtp.c (smtp(s)://), transport_http.c (http(s)://: sms and
+ * push through a provider profile) and transport_exec.c (exec:, a
+ * command per message).  This file owns what they share: the queue, the
+ * outcomes handed out, the rate limit, retries with backoff, the
+ * circuit breaker, and the libcurl multi loop that smtp and http share
+ * on a thread of its own.  These five files are the only ones that call
+ * libcurl. */
 #include "transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +18,6 @@
 #include <strings.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,33 +312,7 @@ slot_init(nudge_transport *t, struct slot *s)
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->o.ca_file != NULL)
 		SETOPT(e, CURLOPT_CAINFO, t->o.ca_file);
-	if (t->info.is_http) {
-		SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
-		SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
-		SETOPT(e, CURLOPT_WRITEFUNCTION, http_write_cb);
-		SETOPT(e, CURLOPT_WRITEDATA, s);
-		SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-		SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
-		if (strcmp(t->o.provider->method, "POST") == 0)
-			SETOPT(e, CURLOPT_POST, 1L);
-		else
-			SETOPT(e, CURLOPT_CUSTOMREQUEST, t->o.provider->method);
-		return 0;
-	}
-	SETOPT(e, CURLOPT_URL, t->url);
-	SETOPT(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	SETOPT(e, CURLOPT_UPLOAD, 1L);
-	SETOPT(e, CURLOPT_READFUNCTION, read_cb);
-	SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb);
-	SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(e, CURLOPT_USE_SSL, t->info.tls == NUDGE_TLS_NONE ?
-	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
-	if (t->o.username != NULL) {
-		SETOPT(e, CURLOPT_USERNAME, t->o.username);
-		SETOPT(e, CURLOPT_PASSWORD,
-		    t->o.password ? t->o.password : "");
-	}
-	return 0;
+	return t->info.is_http ? http_slot_init(t, s) : smtp_slot_init(t, s);
 fail:
 	return -1;
 }
@@ -372,28 +344,7 @@ smtp_open(nudge_transport *t, nudge_err *err)
 static int
 slot_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
-	CURL *e = s->easy;
-
-	if (t->info.is_http)
-		return http_start(t, s, m);
-	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
-		return -1;
-	m->off = 0;
-	m->attempts++;
-	s->m = m;
-	s->errbuf[0] = s->reply[0] = '\0';
-	SETOPT(e, CURLOPT_MAIL_FROM, m->from);
-	SETOPT(e, CURLOPT_MAIL_RCPT, s->rcpt);
-	SETOPT(e, CURLOPT_READDATA, m);
-	SETOPT(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
-	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
-		goto fail;
-	return 0;
-fail:
-	curl_slist_free_all(s->rcpt);
-	s->rcpt = NULL;
-	s->m = NULL;
-	return -1;
+	return t->info.is_http ? http_start(t, s, m) : smtp_start(t, s, m);
 }
 
 /* Copies what the classifier said of an attempt into d. */
@@ -539,63 +490,7 @@ http_may_retry(nudge_transport *t, const struct msg *m)
 static int
 slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 {
-	struct msg *m = s->m;
-	nudge_delivery d;
-	long code = 0;
-	int after_data, retry;
-
-	if (t->info.is_http)
-		return http_done(t, s, rc);
-
-	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
-	    rc == CURLE_WEIRD_SERVER_REPLY) {
-		curl_socket_t fd = CURL_SOCKET_BAD;
-
-		/* libcurl (7.88) keeps a connection whose answer timed out
-		 * in its pool; the next message would take the late answer
-		 * for its own.  Shut down, it is found dead and closed. */
-		if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) ==
-		    CURLE_OK && fd != CURL_SOCKET_BAD)
-			shutdown(fd, SHUT_RDWR);
-	}
-	curl_multi_remove_handle(t->multi, s->easy);
-	curl_slist_free_all(s->rcpt);
-	s->rcpt = NULL;
-	s->m = NULL;
-
-	memset(&d, 0, sizeof d);
-	d.cookie = m->cookie;
-	d.attempts = m->attempts;
-	d.code = (int)code;
-	if (rc == CURLE_OK) {
-		d.status = NUDGE_SENT;
-		snprintf(d.id, sizeof d.id, "%s", s->reply);
-		return finish(t, m, &d, NULL);
-	}
-	/* all of the message went out (a send error: maybe not its end),
-	 * then no answer came */
-	after_data = strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
-	    rc != CURLE_SEND_ERROR;
-	retry = nudge_transport_smtp_failure(code, (int)rc, s->errbuf,
-	    s->reply, after_data, &d);
-	if (rc == CURLE_USE_SSL_FAILED)
-		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server "
-		    "does not offer STARTTLS and TLS is required: nothing sent "
-		    "in plaintext (allow_plaintext sends without TLS)",
-		    t->info.host, t->info.port);
-	else if (rc == CURLE_PEER_FAILED_VERIFICATION)
-		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server's "
-		    "certificate is not trusted: %.100s (tls_ca_file trusts a "
-		    "private CA)", t->info.host, t->info.port, s->errbuf[0] ?
-		    s->errbuf : curl_easy_strerror(rc));
-	if (retry && m->attempts <= t->o.max_retries) {
-		retry_later(t, m, d.status, 0);
-		return 0;
-	}
-	return finish(t, m, &d, d.code == 535 || d.code == 530 ||
-	    rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR ?
-	    "the server refused the login" : "TLS failed");
+	return t->info.is_http ? http_done(t, s, rc) : smtp_done(t, s, rc);
 }
 
 /* Moves due retries to the head of the queue; returns the earliest time a

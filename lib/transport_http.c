@@ -52,7 +52,7 @@ nudge_transport_retry_after(const char *buf, size_t n, int64_t now)
 }
 
 /* http: keeps Retry-After (seconds or an HTTP date) of the answer. */
-size_t
+static size_t
 http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	struct slot *s = ud;
@@ -64,7 +64,7 @@ http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-size_t
+static size_t
 http_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	struct slot *s = ud;
@@ -75,6 +75,27 @@ http_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	if (k > 0 && nudge_buf_add(&s->resp, buf, k) == -1)
 		return 0;
 	return n;
+}
+
+/* http: what every request of slot s has. */
+int
+http_slot_init(nudge_transport *t, struct slot *s)
+{
+	CURL *e = s->easy;
+
+	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+	SETOPT(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+	SETOPT(e, CURLOPT_WRITEDATA, s);
+	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+	if (strcmp(t->o.provider->method, "POST") == 0)
+		SETOPT(e, CURLOPT_POST, 1L);
+	else
+		SETOPT(e, CURLOPT_CUSTOMREQUEST, t->o.provider->method);
+	return 0;
+fail:
+	return -1;
 }
 
 /* http: the request of m (url, "Name: value\n" headers, body). */

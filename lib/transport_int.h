@@ -128,13 +128,12 @@ int file_submit(nudge_transport *t, const char *data, size_t len,
     void *cookie, nudge_err *err);
 
 /* transport_smtp.c */
-size_t read_cb(char *buf, size_t size, size_t nmemb, void *ud);
-size_t header_cb(char *buf, size_t size, size_t nmemb, void *ud);
-size_t write_cb(char *buf, size_t size, size_t nmemb, void *ud);
+int smtp_slot_init(nudge_transport *t, struct slot *s);
+int smtp_start(nudge_transport *t, struct slot *s, struct msg *m);
+int smtp_done(nudge_transport *t, struct slot *s, CURLcode rc);
 
 /* transport_http.c */
-size_t http_header_cb(char *buf, size_t size, size_t nmemb, void *ud);
-size_t http_write_cb(char *buf, size_t size, size_t nmemb, void *ud);
+int http_slot_init(nudge_transport *t, struct slot *s);
 int http_start(nudge_transport *t, struct slot *s, struct msg *m);
 int http_done(nudge_transport *t, struct slot *s, CURLcode rc);
 
