@@ -274,11 +274,29 @@ set_once(char **slot, const char *v)
 	return (*slot = strdup(v)) == NULL ? -1 : 0;
 }
 
+/* Copies the fields of record r into b, NUL-terminated, and points
+ * f[i] and len[i] (room for r->n each) at them.  0, or -1 (memory). */
+static int
+rec_copy(nudge_buf *b, char **f, size_t *len, const nudge_csv_rec *r)
+{
+	size_t i, off = 0;
+
+	for (i = 0; i < r->n; i++)
+		if (nudge_buf_add(b, r->f[i], r->len[i] + 1) == -1)
+			return -1;
+	for (i = 0; i < r->n; i++) {
+		f[i] = b->s + off;
+		len[i] = r->len[i];
+		off += r->len[i] + 1;
+	}
+	return 0;
+}
+
 /* Starts an order with row r: its key and a copy of the row. */
 static int
 order_start(struct order *od, const nudge_csv_rec *r, const char *key)
 {
-	size_t i, off = 0;
+	size_t i;
 
 	od->open = 1;
 	od->nitems = 0;
@@ -303,14 +321,8 @@ order_start(struct order *od, const nudge_csv_rec *r, const char *key)
 		od->len = l;
 		od->cap = r->n;
 	}
-	for (i = 0; i < r->n; i++)
-		if (nudge_buf_add(&od->first, r->f[i], r->len[i] + 1) == -1)
-			return -1;
-	for (i = 0; i < r->n; i++) {
-		od->f[i] = od->first.s + off;
-		od->len[i] = r->len[i];
-		off += r->len[i] + 1;
-	}
+	if (rec_copy(&od->first, od->f, od->len, r) == -1)
+		return -1;
 	od->rec = *r;
 	od->rec.f = od->f;
 	od->rec.len = od->len;
@@ -503,8 +515,7 @@ static void
 csv_cols_free(struct csv_cols *h)
 {
 	nudge_buf_free(&h->hbuf);
-	free(h->kind);
-	free(h->kind_map);
+	free(h->kind);		/* and kind_map */
 	free(h->pkey);
 	free(h->hf);
 	free(h->hl);
@@ -514,22 +525,15 @@ csv_cols_free(struct csv_cols *h)
 static int
 csv_header_copy(struct csv_cols *h, const nudge_csv_rec *rec)
 {
-	size_t i, off = 0;
-
 	h->hdr.n = rec->n;
-	if ((h->kind = calloc(rec->n, sizeof *h->kind)) == NULL ||
-	    (h->kind_map = calloc(rec->n, sizeof *h->kind_map)) == NULL ||
+	/* kind and kind_map in one allocation */
+	if ((h->kind = calloc(2 * rec->n, sizeof *h->kind)) == NULL ||
 	    (h->hf = calloc(rec->n, sizeof *h->hf)) == NULL ||
 	    (h->hl = calloc(rec->n, sizeof *h->hl)) == NULL)
 		return -1;
-	for (i = 0; i < rec->n; i++)
-		if (nudge_buf_add(&h->hbuf, rec->f[i], rec->len[i] + 1) == -1)
-			return -1;
-	for (i = 0; i < rec->n; i++) {
-		h->hf[i] = h->hbuf.s + off;
-		h->hl[i] = rec->len[i];
-		off += rec->len[i] + 1;
-	}
+	h->kind_map = h->kind + rec->n;
+	if (rec_copy(&h->hbuf, h->hf, h->hl, rec) == -1)
+		return -1;
 	h->hdr.f = h->hf;
 	h->hdr.len = h->hl;
 	h->hdr.line = rec->line;
