@@ -671,6 +671,18 @@ loop_step(nudge_transport *t, nudge_err *err)
 	return 0;
 }
 
+/* Appends the submitted message m to the ready queue (the loop's). */
+static void
+ready(nudge_transport *t, struct msg *m)
+{
+	if (t->qtail != NULL)
+		t->qtail->next = m;
+	else
+		t->qhead = m;
+	t->qtail = m;
+	t->submitted++;
+}
+
 static void *
 loop_main(void *arg)
 {
@@ -688,12 +700,7 @@ loop_main(void *arg)
 		for (; in != NULL; in = m) {
 			m = in->next;
 			in->next = NULL;
-			if (t->qtail != NULL)
-				t->qtail->next = in;
-			else
-				t->qhead = in;
-			t->qtail = in;
-			t->submitted++;
+			ready(t, in);
 		}
 		if (quit)
 			break;
@@ -916,13 +923,8 @@ enqueue(nudge_transport *t, struct msg *m)
 			curl_multi_wakeup(t->multi);
 		return;
 	}
-	if (t->qtail != NULL)
-		t->qtail->next = m;
-	else
-		t->qhead = m;
-	t->qtail = m;
 	t->pending++;
-	t->submitted++;
+	ready(t, m);
 }
 
 int
