@@ -535,13 +535,15 @@ recover_prepare(struct recovery *r, nudge_err *err)
 static void
 recover_close(struct recovery *r)
 {
-	sqlite3_finalize(r->sel);
-	sqlite3_finalize(r->upd);
-	sqlite3_finalize(r->del);
-	sqlite3_finalize(r->rec);
-	sqlite3_finalize(r->camp);
+	sqlite3_stmt **st[] = { &r->sel, &r->upd, &r->del, &r->rec,
+	    &r->camp };
+	size_t i;
+
+	for (i = 0; i < sizeof st / sizeof st[0]; i++) {
+		sqlite3_finalize(*st[i]);
+		*st[i] = NULL;
+	}
 	nudge_event_writer_close(r->w);
-	r->sel = r->upd = r->del = r->rec = r->camp = NULL;
 	r->w = NULL;
 }
 

@@ -143,19 +143,17 @@ fail:
 int
 smtp_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
-	CURL *e = s->easy;
-
 	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
 		return -1;
 	m->off = 0;
 	m->attempts++;
 	s->m = m;
 	s->errbuf[0] = s->reply[0] = '\0';
-	SETOPT(e, CURLOPT_MAIL_FROM, m->from);
-	SETOPT(e, CURLOPT_MAIL_RCPT, s->rcpt);
-	SETOPT(e, CURLOPT_READDATA, m);
-	SETOPT(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
-	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
+	SETOPT(s->easy, CURLOPT_MAIL_FROM, m->from);
+	SETOPT(s->easy, CURLOPT_MAIL_RCPT, s->rcpt);
+	SETOPT(s->easy, CURLOPT_READDATA, m);
+	SETOPT(s->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+	if (curl_multi_add_handle(t->multi, s->easy) != CURLM_OK)
 		goto fail;
 	return 0;
 fail:
@@ -165,8 +163,8 @@ fail:
 	return -1;
 }
 
-/* smtp: a finished transfer classified: sent, a retry scheduled, or an outcome
- * queued for the caller. */
+/* smtp: a finished transfer classified: sent, a retry scheduled, or an
+ * outcome queued for the caller. */
 int
 smtp_done(nudge_transport *t, struct slot *s, CURLcode rc)
 {
