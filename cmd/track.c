@@ -20,6 +20,7 @@
 #include "config.h"
 #include "fcgi.h"
 #include "signup.h"
+#include "token.h"
 #include "track.h"
 
 static const char usage_text[] =

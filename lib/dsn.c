@@ -18,7 +18,6 @@
 #include "event.h"
 #include "ledger.h"
 #include "token.h"
-#include "track.h"
 
 /* How deep multiparts may nest: reports are two levels deep. */
 #define MAXDEPTH 6

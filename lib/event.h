@@ -77,6 +77,10 @@ int nudge_event_contact(nudge_event_writer *w, const char *ref,
 /* True when s is an event type: [a-z][a-z0-9_]*, at most 64 bytes. */
 int nudge_event_type_ok(const char *s);
 
+/* Whether an event of type t writes consent rows (unsubscribed, bounced,
+ * complained, subscribed, inbound): a cheap first test. */
+int nudge_event_is_consent_type(const char *t);
+
 /* Adds "key":value to the JSON object being built in b (opening it when
  * b is empty).  A value that is a JSON number (at most 15 significant
  * digits, so that no precision is lost) is stored as a number, anything

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ledger.h"
-
 struct nudge_journal {
 	int fd;
 	char *path;
@@ -438,7 +436,8 @@ nudge_journal_remove(const char *store_path, const char *claimer)
 }
 
 void
-nudge_journal_sweep(const char *store_path)
+nudge_journal_sweep(const char *store_path,
+    int (*alive)(const char *claimer))
 {
 	char dir[4096], path[4096 + 256];
 	struct dirent *de;
@@ -449,7 +448,7 @@ nudge_journal_sweep(const char *store_path)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
-		    nudge_ledger_claimer_alive(de->d_name) != 0)
+		    alive(de->d_name) != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		unlink(path);

@@ -92,10 +92,12 @@ const nudge_journal_outcome *nudge_journal_outcome_of(
 void nudge_journal_remove(const char *store_path, const char *claimer);
 
 /* Removes the journals of claimers known to be dead on this host
- * (nudge_ledger_claimer_alive() == 0): left by a run that was killed
+ * (alive(claimer) == 0: the ledger, owner of claims, tells, so that
+ * this module does not call it): left by a run that was killed
  * after its recovery committed, or that ended with an error after every
  * outcome was recorded.  Only call after recovery has dealt with their
  * rows. */
-void nudge_journal_sweep(const char *store_path);
+void nudge_journal_sweep(const char *store_path,
+    int (*alive)(const char *claimer));
 
 #endif

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "event.h"
 #include "journal.h"
@@ -482,46 +485,196 @@ free_lost(struct lost *v, size_t n)
 	free(v);
 }
 
+/* One recovery under way: its statements (sel: the claimed rows; del:
+ * a claim given back; upd: a row marked unknown; rec: a journalled
+ * outcome recorded; camp: a campaign's name), the event writer that
+ * apply_outcome opens, the rows marked unknown (v, for the caller), and
+ * the dead claimers' journals read (js). */
+struct recovery {
+	nudge_ledger *l;
+	int64_t now, timeout;
+	sqlite3_stmt *sel, *upd, *del, *rec, *camp;
+	nudge_event_writer *w;
+	struct lost *v;
+	size_t n, cap;
+	struct jrnl *js;
+	size_t nj;
+	long back, journalled;
+};
+
+static int
+recover_prepare(struct recovery *r, nudge_err *err)
+{
+	nudge_store *st = r->l->st;
+	int rc;
+
+	if ((rc = nudge_store_prepare(st, &r->sel,
+	    "SELECT id, campaign_id, step, contact_id, channel, claimed_at,"
+	    " claimed_by, attempts FROM messages WHERE status = 'claimed'"
+	    " ORDER BY id", err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &r->del, "DELETE FROM messages"
+	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &r->upd,
+	    "UPDATE messages SET status = 'unknown', error = ?2,"
+	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
+	    /* as nudge_ledger_outcome, the retries counted as
+	     * nudge_ledger_retry does */
+	    (rc = nudge_store_prepare(st, &r->rec,
+	    "UPDATE messages SET status = ?2,"
+	    " provider_id = CASE WHEN ?2 = 'sent' THEN ?3 ELSE provider_id END,"
+	    " error = CASE WHEN ?2 = 'sent' THEN NULL ELSE ?3 END,"
+	    " attempts = attempts + ?4 - 1, updated_at = ?5"
+	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &r->camp,
+	    "SELECT name FROM campaigns WHERE id = ?1", err)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Finalizes r's statements and closes its event writer. */
+static void
+recover_close(struct recovery *r)
+{
+	sqlite3_stmt **st[] = { &r->sel, &r->upd, &r->del, &r->rec,
+	    &r->camp };
+	size_t i;
+
+	for (i = 0; i < sizeof st / sizeof st[0]; i++) {
+		sqlite3_finalize(*st[i]);
+		*st[i] = NULL;
+	}
+	nudge_event_writer_close(r->w);
+	r->w = NULL;
+}
+
+static void
+recover_free(struct recovery *r)
+{
+	size_t i;
+
+	free_lost(r->v, r->n);
+	for (i = 0; i < r->nj; i++) {
+		free(r->js[i].by);
+		nudge_journal_data_free(&r->js[i].d);
+	}
+	free(r->js);
+}
+
+/*
+ * The current row of sel, claimed by by, a surely dead claimer.  Its
+ * journal lists every message whose first attempt it started, written
+ * before the first byte could leave, and the outcome of each as soon as
+ * it came.  A journalled outcome is recorded as the sender would have;
+ * a row not in a journal of this boot never left, and its claim is
+ * given back (deleted, as nudge_ledger_release does) for the next run to
+ * send, as is one whose outcome says it surely did not leave.  Not one
+ * that was `unknown` before (attempts > 1: taken over by
+ * --resend-unknown): an earlier run may have sent it.  Sets *done when
+ * the row was dealt with so.  0, or an error.
+ */
+static int
+recover_journalled(struct recovery *r, const char *by, int *done,
+    nudge_err *err)
+{
+	int64_t id = sqlite3_column_int64(r->sel, 0);
+	int first = sqlite3_column_int64(r->sel, 7) == 1;
+	const nudge_journal_outcome *o;
+	struct jrnl *j;
+	int rc;
+
+	*done = 0;
+	if ((j = journal_of(r->l, &r->js, &r->nj, by)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	o = j->trusted ? nudge_journal_outcome_of(&j->d, id) : NULL;
+	if (o != NULL && !o->back) {
+		if ((rc = apply_outcome(r->l, r->rec, r->camp, &r->w, r->sel,
+		    o, r->now, err)) != 0)
+			return rc;
+		r->journalled++;
+		*done = 1;
+		return 0;
+	}
+	if (j->trusted && first && (o != NULL ||
+	    !nudge_journal_has(&j->d, id))) {
+		sqlite3_bind_int64(r->del, 1, id);
+		if (sqlite3_step(r->del) != SQLITE_DONE)
+			return nudge_store_error(r->l->st, err, "recover");
+		sqlite3_reset(r->del);
+		r->back++;
+		*done = 1;
+	}
+	return 0;
+}
+
+/* The current row of sel, claimed by by at `at` (alive: what
+ * nudge_ledger_claimer_alive said of by), marked unknown with why, and
+ * kept in r->v for the caller.  0, or an error. */
+static int
+recover_unknown(struct recovery *r, const char *by, int64_t at, int alive,
+    nudge_err *err)
+{
+	struct lost *nv, *x;
+	char why[512];
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		if ((nv = realloc(r->v, r->cap * sizeof *r->v)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		r->v = nv;
+	}
+	x = &r->v[r->n++];
+	memset(x, 0, sizeof *x);
+	x->m.id = sqlite3_column_int64(r->sel, 0);
+	x->m.campaign_id = sqlite3_column_int64(r->sel, 1);
+	x->m.contact_id = sqlite3_column_int64(r->sel, 3);
+	x->m.claimed_at = at;
+	x->step = nudge_strdup((const char *)sqlite3_column_text(r->sel, 2));
+	x->channel = nudge_strdup(
+	    (const char *)sqlite3_column_text(r->sel, 4));
+	x->by = nudge_strdup(by);
+	if (x->step == NULL || x->channel == NULL ||
+	    (by != NULL && x->by == NULL))
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	if (alive != 0)
+		snprintf(why, sizeof why, "claimed by %s more than "
+		    "%" PRId64 " s before recovery; sent or not is "
+		    "unknown", by != NULL ? by : "?", r->timeout);
+	else
+		snprintf(why, sizeof why, "claimed by %s, which ended "
+		    "before recording the outcome; sent or not is "
+		    "unknown", by);
+	sqlite3_bind_int64(r->upd, 1, x->m.id);
+	sqlite3_bind_text(r->upd, 2, why, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(r->upd, 3, r->now);
+	if (sqlite3_step(r->upd) != SQLITE_DONE)
+		return nudge_store_error(r->l->st, err, "recover");
+	sqlite3_reset(r->upd);
+	return 0;
+}
+
+/* Every claimed row of another claimer, dead (its journal read:
+ * recover_journalled) or silent for longer than timeout (marked unknown:
+ * recover_unknown), in one transaction; then the dead claimers'
+ * journals removed and the rows marked unknown handed to fn. */
 int
 nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
     nudge_ledger_lost_fn *fn, void *arg, long *np, nudge_err *err)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL, *del = NULL, *rec = NULL,
-	    *camp = NULL;
-	nudge_event_writer *w = NULL;
-	const nudge_journal_outcome *o;
-	struct lost *v = NULL, *nv;
-	struct jrnl *js = NULL, *j;
-	size_t n = 0, cap = 0, i, nj = 0;
-	long back = 0, journalled = 0;
-	char why[512];
-	int rc, src;
+	struct recovery r;
+	size_t i;
+	int rc, src, done;
 
+	memset(&r, 0, sizeof r);
+	r.l = l;
+	r.now = now;
+	r.timeout = timeout;
 	if (np != NULL)
 		*np = 0;
 	l->given_back = 0;
 	l->journalled = 0;
 	if ((rc = nudge_store_begin(l->st, err)) != 0)
 		return rc;
-	if ((rc = nudge_store_prepare(l->st, &sel,
-	    "SELECT id, campaign_id, step, contact_id, channel, claimed_at,"
-	    " claimed_by, attempts FROM messages WHERE status = 'claimed'"
-	    " ORDER BY id", err)) != 0 ||
-	    (rc = nudge_store_prepare(l->st, &del, "DELETE FROM messages"
-	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
-	    (rc = nudge_store_prepare(l->st, &upd,
-	    "UPDATE messages SET status = 'unknown', error = ?2,"
-	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
-	    /* as nudge_ledger_outcome, the retries counted as
-	     * nudge_ledger_retry does */
-	    (rc = nudge_store_prepare(l->st, &rec,
-	    "UPDATE messages SET status = ?2,"
-	    " provider_id = CASE WHEN ?2 = 'sent' THEN ?3 ELSE provider_id END,"
-	    " error = CASE WHEN ?2 = 'sent' THEN NULL ELSE ?3 END,"
-	    " attempts = attempts + ?4 - 1, updated_at = ?5"
-	    " WHERE id = ?1 AND status = 'claimed'", err)) != 0 ||
-	    (rc = nudge_store_prepare(l->st, &camp,
-	    "SELECT name FROM campaigns WHERE id = ?1", err)) != 0)
+	if ((rc = recover_prepare(&r, err)) != 0)
 		goto fail;
 	/* Rows are given back or marked as the SELECT steps.  That is safe
 	 * only because ORDER BY id is not the order of messages_status
@@ -529,9 +682,9 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 	 * temporary b-tree at the first step, so the loop never walks the
 	 * index its updates change.  An index that yields id order would
 	 * break this: collect the ids first then. */
-	while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
-		const char *by = (const char *)sqlite3_column_text(sel, 6);
-		int64_t at = sqlite3_column_int64(sel, 5);
+	while ((src = sqlite3_step(r.sel)) == SQLITE_ROW) {
+		const char *by = (const char *)sqlite3_column_text(r.sel, 6);
+		int64_t at = sqlite3_column_int64(r.sel, 5);
 		int alive;
 
 		if (by != NULL && strcmp(by, l->me) == 0)
@@ -539,131 +692,101 @@ nudge_ledger_recover(nudge_ledger *l, int64_t now, int64_t timeout,
 		alive = nudge_ledger_claimer_alive(by);
 		if (alive != 0 && !(timeout > 0 && at < now - timeout))
 			continue;
-		/* A surely dead claimer's journal lists every message whose
-		 * first attempt it started, written before the first byte
-		 * could leave, and the outcome of each as soon as it came.
-		 * A journalled outcome is recorded as the sender would have;
-		 * a row not in a journal of this boot never left, and its
-		 * claim is given back (deleted, as nudge_ledger_release
-		 * does) for the next run to send, as is one whose outcome
-		 * says it surely did not leave.  Not one that was `unknown`
-		 * before (attempts > 1: taken over by --resend-unknown): an
-		 * earlier run may have sent it. */
 		if (alive == 0 && by != NULL) {
-			int64_t id = sqlite3_column_int64(sel, 0);
-			int first = sqlite3_column_int64(sel, 7) == 1;
-
-			if ((j = journal_of(l, &js, &nj, by)) == NULL) {
-				rc = nudge_errf(err, EX_OSERR, "out of memory");
+			if ((rc = recover_journalled(&r, by, &done, err)) != 0)
 				goto fail;
-			}
-			o = j->trusted ? nudge_journal_outcome_of(&j->d, id) :
-			    NULL;
-			if (o != NULL && !o->back) {
-				if ((rc = apply_outcome(l, rec, camp, &w, sel,
-				    o, now, err)) != 0)
-					goto fail;
-				journalled++;
+			if (done)
 				continue;
-			}
-			if (j->trusted && first && (o != NULL ||
-			    !nudge_journal_has(&j->d, id))) {
-				sqlite3_bind_int64(del, 1, id);
-				if (sqlite3_step(del) != SQLITE_DONE) {
-					rc = nudge_store_error(l->st, err,
-					    "recover");
-					goto fail;
-				}
-				sqlite3_reset(del);
-				back++;
-				continue;
-			}
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
-				rc = nudge_errf(err, EX_OSERR, "out of memory");
-				goto fail;
-			}
-			v = nv;
-		}
-		memset(&v[n], 0, sizeof v[n]);
-		v[n].m.id = sqlite3_column_int64(sel, 0);
-		v[n].m.campaign_id = sqlite3_column_int64(sel, 1);
-		v[n].m.contact_id = sqlite3_column_int64(sel, 3);
-		v[n].m.claimed_at = at;
-		v[n].step = nudge_strdup(
-		    (const char *)sqlite3_column_text(sel, 2));
-		v[n].channel = nudge_strdup(
-		    (const char *)sqlite3_column_text(sel, 4));
-		v[n].by = nudge_strdup(by);
-		n++;
-		if (v[n - 1].step == NULL || v[n - 1].channel == NULL ||
-		    (by != NULL && v[n - 1].by == NULL)) {
-			rc = nudge_errf(err, EX_OSERR, "out of memory");
+		if ((rc = recover_unknown(&r, by, at, alive, err)) != 0)
 			goto fail;
-		}
-		if (alive != 0)
-			snprintf(why, sizeof why, "claimed by %s more than "
-			    "%" PRId64 " s before recovery; sent or not is "
-			    "unknown", by != NULL ? by : "?", timeout);
-		else
-			snprintf(why, sizeof why, "claimed by %s, which ended "
-			    "before recording the outcome; sent or not is "
-			    "unknown", by);
-		sqlite3_bind_int64(upd, 1, v[n - 1].m.id);
-		sqlite3_bind_text(upd, 2, why, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(upd, 3, now);
-		if (sqlite3_step(upd) != SQLITE_DONE) {
-			rc = nudge_store_error(l->st, err, "recover");
-			goto fail;
-		}
-		sqlite3_reset(upd);
 	}
 	if (src != SQLITE_DONE) {
 		rc = nudge_store_error(l->st, err, "recover");
 		goto fail;
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	sqlite3_finalize(del);
-	sqlite3_finalize(rec);
-	sqlite3_finalize(camp);
-	nudge_event_writer_close(w);
-	sel = upd = del = rec = camp = NULL;
-	w = NULL;
+	recover_close(&r);
 	if ((rc = nudge_store_commit(l->st, err)) != 0)
 		goto out;
 	/* their rows dealt with, the dead claimers' journals go */
-	for (i = 0; i < nj; i++)
-		nudge_journal_remove(l->st->path, js[i].by);
-	nudge_journal_sweep(l->st->path);
-	l->given_back = back;
-	l->journalled = journalled;
-	for (i = 0; i < n; i++) {
-		v[i].m.step = v[i].step;
-		v[i].m.channel = v[i].channel;
-		v[i].m.claimed_by = v[i].by;
+	for (i = 0; i < r.nj; i++)
+		nudge_journal_remove(l->st->path, r.js[i].by);
+	nudge_journal_sweep(l->st->path, nudge_ledger_claimer_alive);
+	l->given_back = r.back;
+	l->journalled = r.journalled;
+	for (i = 0; i < r.n; i++) {
+		r.v[i].m.step = r.v[i].step;
+		r.v[i].m.channel = r.v[i].channel;
+		r.v[i].m.claimed_by = r.v[i].by;
 		if (fn != NULL)
-			fn(arg, &v[i].m);
+			fn(arg, &r.v[i].m);
 	}
 	if (np != NULL)
-		*np = (long)n;
+		*np = (long)r.n;
 	goto out;
 fail:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	sqlite3_finalize(del);
-	sqlite3_finalize(rec);
-	sqlite3_finalize(camp);
-	nudge_event_writer_close(w);
+	recover_close(&r);
 	nudge_store_rollback(l->st);
 out:
-	free_lost(v, n);
-	for (i = 0; i < nj; i++) {
-		free(js[i].by);
-		nudge_journal_data_free(&js[i].d);
-	}
-	free(js);
+	recover_free(&r);
 	return rc;
+}
+
+void
+nudge_track_msgid_local(const char *key, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int i;
+
+	SHA256((const unsigned char *)key, strlen(key), md);
+	for (i = 0; i < 16; i++) {
+		buf[2 * i] = hex[md[i] >> 4];
+		buf[2 * i + 1] = hex[md[i] & 15];
+	}
+	memcpy(buf + 32, ".nudge", 7);
+}
+
+int
+nudge_track_find_message(nudge_store *st, int64_t contact_id,
+    const char *msgid, int64_t *id, char *campaign, size_t camplen,
+    char *step, size_t steplen, char *channel, size_t chanlen,
+    nudge_err *err)
+{
+	sqlite3_stmt *s;
+	const char *p = msgid, *at;
+	char key[96], local[40];
+	size_t n;
+	int rc;
+
+	*id = 0;
+	while (*p == ' ' || *p == '<')
+		p++;
+	if ((at = strchr(p, '@')) == NULL || (n = (size_t)(at - p)) != 38)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT m.id, m.campaign_id, m.step,"
+	    " m.channel, c.name FROM messages m"
+	    " JOIN campaigns c ON c.id = m.campaign_id"
+	    " WHERE m.contact_id = ?", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "messages");
+	sqlite3_bind_int64(s, 1, contact_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *stp = (const char *)sqlite3_column_text(s, 2);
+
+		if (nudge_ledger_key(key, sizeof key,
+		    sqlite3_column_int64(s, 1), stp, contact_id) == NULL)
+			continue;
+		nudge_track_msgid_local(key, local);
+		if (strncasecmp(local, p, 38) != 0)
+			continue;
+		*id = sqlite3_column_int64(s, 0);
+		snprintf(campaign, camplen, "%s", sqlite3_column_text(s, 4));
+		snprintf(step, steplen, "%s", stp != NULL ? stp : "");
+		snprintf(channel, chanlen, "%s", sqlite3_column_text(s, 3));
+		break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(st, err, "messages");
+	return 0;
 }

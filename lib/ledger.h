@@ -143,4 +143,18 @@ int nudge_ledger_claimer_alive(const char *s);
 char *nudge_ledger_key(char *buf, size_t len, int64_t campaign_id,
     const char *step, int64_t contact_id);
 
+/* Writes the local part of the Message-ID that nudge_mime_build derives
+ * from the ledger key ("<32 hex digits>.nudge") into buf (at least 39
+ * bytes). */
+void nudge_track_msgid_local(const char *key, char *buf);
+
+/* Finds the ledger row of contact_id whose Message-ID (as sent by
+ * nudge-send, "<...@domain>" or without brackets) is msgid: sets *id (0
+ * when none matches), and the campaign's name, the step and the channel
+ * of the row.  O(messages of the contact).  Errors: store errors. */
+int nudge_track_find_message(nudge_store *st, int64_t contact_id,
+    const char *msgid, int64_t *id, char *campaign, size_t camplen,
+    char *step, size_t steplen, char *channel, size_t chanlen,
+    nudge_err *err);
+
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "track.h"
+#include "token.h"
 
 struct nudge_links {
 	char *base;         /* no trailing '/' */

@@ -278,3 +278,35 @@ nudge_token_open(const char *s, size_t n, const void *key, size_t keylen,
 		return NUDGE_TOKEN_EXPIRED;
 	return NUDGE_TOKEN_OK;
 }
+
+int
+nudge_track_url(nudge_buf *out, const char *base, const void *key,
+    size_t keylen, char kind, int64_t campaign_id, const char *step,
+    int64_t contact_id, const char *link, size_t len, int64_t now,
+    nudge_err *err)
+{
+	nudge_token t = { 0 };
+	size_t i, blen = strlen(base);
+
+	for (i = 0; link != NULL && i < len; i++)
+		if ((unsigned char)link[i] <= 0x20 || link[i] == 0x7f)
+			return nudge_errf(err, EX_DATAERR, "a link with a "
+			    "space or control character");
+	t.kind = kind == 'o' ? NUDGE_TOKEN_OPEN : kind == 'c' ?
+	    NUDGE_TOKEN_CLICK : kind == 's' ? NUDGE_TOKEN_CONFIRM :
+	    NUDGE_TOKEN_UNSUB;
+	t.campaign_id = campaign_id;
+	t.contact_id = contact_id;
+	t.step = step;
+	t.expires = now + (kind == 'u' ? NUDGE_TOKEN_UNSUB_TTL : kind == 's' ?
+	    NUDGE_TOKEN_CONFIRM_TTL : NUDGE_TOKEN_TTL);
+	t.link = link;
+	t.link_len = len;
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	if (nudge_buf_add(out, base, blen) == -1 ||
+	    (kind == 's' ? nudge_buf_puts(out, "/s/confirm/") :
+	    nudge_buf_printf(out, "/%c/", kind)) == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	return nudge_token_seal(&t, key, keylen, out, err);
+}

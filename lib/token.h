@@ -85,4 +85,15 @@ int nudge_hmac(int mdlen, const void *key, size_t keylen, const void *msg,
 /* Constant-time equality of a[0..n) and b[0..n). */
 int nudge_ct_equal(const void *a, const void *b, size_t n);
 
+/* Appends base/KIND/TOKEN for the message (campaign_id, step, contact)
+ * to out: kind 'o' (open pixel), 'c' (a click on link[0..len)), 'u'
+ * (unsubscribe) or 's' (base/s/confirm/TOKEN: a sign-up's confirmation);
+ * the token expires NUDGE_TOKEN_TTL (or _UNSUB_TTL, _CONFIRM_TTL)
+ * after now.  Errors: EX_DATAERR (a link with a control character or a
+ * space), EX_OSERR. */
+int nudge_track_url(nudge_buf *out, const char *base, const void *key,
+    size_t keylen, char kind, int64_t campaign_id, const char *step,
+    int64_t contact_id, const char *link, size_t len, int64_t now,
+    nudge_err *err);
+
 #endif

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include "bounce.h"
 #include "contact.h"
 #include "event.h"
@@ -220,21 +218,6 @@ form_get(const struct form *f, const char *k)
 	return NULL;
 }
 
-void
-nudge_track_msgid_local(const char *key, char *buf)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	int i;
-
-	SHA256((const unsigned char *)key, strlen(key), md);
-	for (i = 0; i < 16; i++) {
-		buf[2 * i] = hex[md[i] >> 4];
-		buf[2 * i + 1] = hex[md[i] & 15];
-	}
-	memcpy(buf + 32, ".nudge", 7);
-}
-
 const char *
 nudge_track_proxy(const char *ua, const char *addr)
 {
@@ -249,38 +232,6 @@ nudge_track_proxy(const char *ua, const char *addr)
 	if (addr != NULL && strncmp(addr, "17.", 3) == 0)
 		return "apple";
 	return NULL;
-}
-
-int
-nudge_track_url(nudge_buf *out, const char *base, const void *key,
-    size_t keylen, char kind, int64_t campaign_id, const char *step,
-    int64_t contact_id, const char *link, size_t len, int64_t now,
-    nudge_err *err)
-{
-	nudge_token t = { 0 };
-	size_t i, blen = strlen(base);
-
-	for (i = 0; link != NULL && i < len; i++)
-		if ((unsigned char)link[i] <= 0x20 || link[i] == 0x7f)
-			return nudge_errf(err, EX_DATAERR, "a link with a "
-			    "space or control character");
-	t.kind = kind == 'o' ? NUDGE_TOKEN_OPEN : kind == 'c' ?
-	    NUDGE_TOKEN_CLICK : kind == 's' ? NUDGE_TOKEN_CONFIRM :
-	    NUDGE_TOKEN_UNSUB;
-	t.campaign_id = campaign_id;
-	t.contact_id = contact_id;
-	t.step = step;
-	t.expires = now + (kind == 'u' ? NUDGE_TOKEN_UNSUB_TTL : kind == 's' ?
-	    NUDGE_TOKEN_CONFIRM_TTL : NUDGE_TOKEN_TTL);
-	t.link = link;
-	t.link_len = len;
-	while (blen > 0 && base[blen - 1] == '/')
-		blen--;
-	if (nudge_buf_add(out, base, blen) == -1 ||
-	    (kind == 's' ? nudge_buf_puts(out, "/s/confirm/") :
-	    nudge_buf_printf(out, "/%c/", kind)) == -1)
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	return nudge_token_seal(&t, key, keylen, out, err);
 }
 
 /* What the ledger and campaigns know of the message a token names. */
@@ -1442,50 +1393,6 @@ out:
 	sqlite3_finalize(s);
 	nudge_buf_free(&m);
 	nudge_buf_free(&props);
-}
-
-int
-nudge_track_find_message(nudge_store *st, int64_t contact_id,
-    const char *msgid, int64_t *id, char *campaign, size_t camplen,
-    char *step, size_t steplen, char *channel, size_t chanlen,
-    nudge_err *err)
-{
-	sqlite3_stmt *s;
-	const char *p = msgid, *at;
-	char key[96], local[40];
-	size_t n;
-	int rc;
-
-	*id = 0;
-	while (*p == ' ' || *p == '<')
-		p++;
-	if ((at = strchr(p, '@')) == NULL || (n = (size_t)(at - p)) != 38)
-		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT m.id, m.campaign_id, m.step,"
-	    " m.channel, c.name FROM messages m"
-	    " JOIN campaigns c ON c.id = m.campaign_id"
-	    " WHERE m.contact_id = ?", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "messages");
-	sqlite3_bind_int64(s, 1, contact_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *stp = (const char *)sqlite3_column_text(s, 2);
-
-		if (nudge_ledger_key(key, sizeof key,
-		    sqlite3_column_int64(s, 1), stp, contact_id) == NULL)
-			continue;
-		nudge_track_msgid_local(key, local);
-		if (strncasecmp(local, p, 38) != 0)
-			continue;
-		*id = sqlite3_column_int64(s, 0);
-		snprintf(campaign, camplen, "%s", sqlite3_column_text(s, 4));
-		snprintf(step, steplen, "%s", stp != NULL ? stp : "");
-		snprintf(channel, chanlen, "%s", sqlite3_column_text(s, 3));
-		break;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "messages");
-	return 0;
 }
 
 int

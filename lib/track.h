@@ -132,31 +132,6 @@ enum {
 int nudge_track_drain(nudge_store *st, long max, int flags, long *n,
     nudge_err *err);
 
-/* Appends base/KIND/TOKEN for the message (campaign_id, step, contact)
- * to out: kind 'o' (open pixel), 'c' (a click on link[0..len)), 'u'
- * (unsubscribe) or 's' (base/s/confirm/TOKEN: a sign-up's confirmation);
- * the token expires NUDGE_TOKEN_TTL (or _UNSUB_TTL, _CONFIRM_TTL)
- * after now.  Errors: EX_DATAERR (a link with a control character or a
- * space), EX_OSERR. */
-int nudge_track_url(nudge_buf *out, const char *base, const void *key,
-    size_t keylen, char kind, int64_t campaign_id, const char *step,
-    int64_t contact_id, const char *link, size_t len, int64_t now,
-    nudge_err *err);
-
-/* Writes the local part of the Message-ID that nudge_mime_build derives
- * from the ledger key ("<32 hex digits>.nudge") into buf (at least 39
- * bytes). */
-void nudge_track_msgid_local(const char *key, char *buf);
-
-/* Finds the ledger row of contact_id whose Message-ID (as sent by
- * nudge-send, "<...@domain>" or without brackets) is msgid: sets *id (0
- * when none matches), and the campaign's name, the step and the channel
- * of the row.  O(messages of the contact).  Errors: store errors. */
-int nudge_track_find_message(nudge_store *st, int64_t contact_id,
-    const char *msgid, int64_t *id, char *campaign, size_t camplen,
-    char *step, size_t steplen, char *channel, size_t chanlen,
-    nudge_err *err);
-
 /* Says which image proxy fetched an open pixel, from its User-Agent and
  * address: "apple" (Mail Privacy Protection), "google" (Gmail's image
  * proxy), "yahoo", or NULL for none known. */

@@ -1,13 +1,16 @@
-/* transport: delivery of built messages by its four transports, one
- * section each below: file:// (maildir-style), smtp(s)://, http(s)://
- * (sms and push through a provider profile) and exec: (a command per
- * message); smtp and http share one libcurl multi loop on a thread of
- * its own.  The only module that calls libcurl. */
+/* transport: the public API (transport.h) over four transports, each
+ * in a file of its own: transport_file.c (file://, maildir-style),
+ * transport_smtp.c (smtp(s)://), transport_http.c (http(s)://: sms and
+ * push through a provider profile) and transport_exec.c (exec:, a
+ * command per message).  This file owns what they share: the queue, the
+ * outcomes handed out, the rate limit, retries with backoff, the
+ * circuit breaker, and the libcurl multi loop that smtp and http share
+ * on a thread of its own.  These five files are the only ones that call
+ * libcurl. */
 #include "transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,108 +18,12 @@
 #include <strings.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
-#define BACKOFF_MAX_MS (15L * 60 * 1000)
-
-/* One submitted message.  from, rcpt and data live in one allocation. */
-struct msg {
-	struct msg *next;
-	char *from, *rcpt, *data;	/* http: url, headers, body */
-	size_t len, off;
-	void *cookie;
-	int attempts;
-	int64_t not_before;	/* monotonic ms: no retry before */
-	enum nudge_delivery_status last;	/* waiting for a retry: what
-				   its last attempt came to */
-};
-
-/* One easy handle; with the multi's connection pool capped at the number
- * of slots, each slot's transfers reuse one connection. */
-struct slot {
-	CURL *easy;
-	struct msg *m;		/* NULL when idle */
-	struct curl_slist *rcpt;
-	char errbuf[CURL_ERROR_SIZE];
-	char reply[256];	/* the last reply line the server sent */
-	/* http: the request headers, kept from one request to the next
-	 * while their text (hdrs_text) stays the same */
-	struct curl_slist *hdrs;
-	nudge_buf hdrs_text;
-	/* and the URL, parsed once while it stays the same (url_text) */
-	CURLU *url;
-	nudge_buf url_text;
-	nudge_buf resp;		/* the answer's body, up to RESP_MAX */
-	long retry_after_ms;	/* from Retry-After, or -1 */
-};
-
-#define RESP_MAX 65536
-#define BREAKER_HTTP 10
-
-/* Sender-side refusals that may stop a channel, at least: one or two in
- * a small run are no pattern. */
-#define SENDER_SIDE_MIN 5
-
-struct nudge_transport {
-	nudge_transport_info info;
-	nudge_transport_opts o;
-	long outcomes, sender_side;	/* final outcomes, and of them the
-				   refusals for a sender-side reason */
-	char *url;
-	size_t pending;
-	nudge_delivery *res;	/* outcomes not yet handed out */
-	size_t nres, capres;
-	unsigned rnd;
-	/* file:// */
-	int dirfd, tmpfd, newfd;
-	unsigned counter;
-	int unsynced;
-	char host[64];
-	/* smtp:// */
-	CURLM *multi;
-	struct slot *slots;
-	int nslots;
-	struct msg *qhead, *qtail;	/* ready, in submission order */
-	struct msg *retry;		/* waiting for not_before */
-	double tokens;
-	int64_t tok_at;			/* monotonic microseconds */
-	int64_t pause_until;		/* a 429's Retry-After holds all */
-	long submitted, retries;	/* for the retry budget */
-	int fails_in_row;		/* for the circuit breaker */
-	int tripped;			/* the breaker is open */
-	char why[96];			/* why it opened: set once, before
-					   tripped, never after */
-	/* exec: */
-	char **argv;
-	/* http: the multi loop runs in a thread of its own, so that the
-	 * network overlaps the sender's store writes.  Under mu: inq, quit,
-	 * res/nres/capres, wrc/werr; tripped is atomic; the rest of the
-	 * loop's state (queues, slots, tokens, multi) is the loop's alone. */
-	int threaded;
-	pthread_t thr;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct msg *inq, *inq_tail;
-	int quit;
-	int idle;			/* the loop is (about to be) asleep in
-					   poll: a submit must wake it */
-	size_t want;			/* the caller waits for this many
-					   outcomes: the loop wakes it then,
-					   not at each one */
-	int wrc;
-	nudge_err werr;
-	nudge_delivery *res2;		/* the array being handed out */
-	size_t capres2;
-	nudge_http_req req;		/* submit's, reused */
-};
+#include "transport_int.h"
 
 static int64_t
 now_us(void)
@@ -275,7 +182,7 @@ nudge_transport_parse(const char *url, int allow_plaintext,
 }
 
 /* Queues an outcome for the next run or drain to hand out. */
-static int
+int
 push_result(nudge_transport *t, const nudge_delivery *d)
 {
 	nudge_delivery *r;
@@ -341,12 +248,10 @@ flush_results(nudge_transport *t, nudge_delivery_fn *fn, void *arg)
 	t->nres = 0;
 }
 
-/* ---- file:// ---- */
-
 /* Tells on_start that the message of cookie starts; when it may not,
  * its outcome is a held one, to stop the run.  0: go on; 1: held (the
  * outcome queued); -1: out of memory. */
-static int
+int
 start_one(nudge_transport *t, void *cookie)
 {
 	nudge_delivery d;
@@ -366,253 +271,8 @@ start_one(nudge_transport *t, void *cookie)
 	return 1;
 }
 
-static int
-open_subdir(int dirfd, const char *name)
-{
-	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
+/* ---- the transfer slots of the multi (smtp and http) ---- */
 
-static int
-file_open(nudge_transport *t, nudge_err *err)
-{
-	const char *dir = t->info.host;
-	char *s;
-	int fd;
-
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
-		    strerror(errno));
-	if ((t->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
-		    strerror(errno));
-	if ((t->tmpfd = open_subdir(t->dirfd, "tmp")) == -1 ||
-	    (t->newfd = open_subdir(t->dirfd, "new")) == -1 ||
-	    (fd = open_subdir(t->dirfd, "cur")) == -1)
-		return nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
-		    strerror(errno));
-	close(fd);
-	if (gethostname(t->host, sizeof t->host) == -1)
-		strcpy(t->host, "localhost");
-	t->host[sizeof t->host - 1] = '\0';
-	/* Maildir names must not hold '/' or ':'. */
-	for (s = t->host; *s; s++)
-		if (*s == '/' || *s == ':')
-			*s = '_';
-	return 0;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes tmp/NAME, fsyncs it, renames it to new/NAME without replacing
- * anything: a reader of new/ never sees a partial message. */
-static int
-file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
-    nudge_err *err)
-{
-	nudge_delivery d;
-	struct timeval tv;
-	char name[128];
-	int fd, tries;
-
-	memset(&d, 0, sizeof d);
-	d.cookie = cookie;
-	d.attempts = 1;
-	if ((tries = start_one(t, cookie)) != 0)	/* held */
-		return tries == -1 ? nudge_errf(err, EX_OSERR, "out of memory") :
-		    0;
-	for (tries = 0;; tries++) {
-		gettimeofday(&tv, NULL);
-		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%u.%s.eml",
-		    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-		    ++t->counter, t->host);
-		fd = openat(t->tmpfd, name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd != -1 || errno != EEXIST || tries > 100)
-			break;
-	}
-	if (fd == -1)
-		return nudge_errf(err, EX_IOERR, "%s/tmp/%s: %s",
-		    t->info.host, name, strerror(errno));
-	if (write_all(fd, data, len) == -1 ||
-	    (!t->o.nosync && fsync(fd) == -1)) {
-		nudge_errf(err, EX_IOERR, "%s/tmp/%s: %s", t->info.host, name,
-		    strerror(errno));
-		close(fd);
-		unlinkat(t->tmpfd, name, 0);
-		return EX_IOERR;
-	}
-	if (close(fd) == -1 ||
-	    renameat2(t->tmpfd, name, t->newfd, name, RENAME_NOREPLACE) ==
-	    -1) {
-		nudge_errf(err, EX_IOERR, "%s/new/%s: %s", t->info.host, name,
-		    strerror(errno));
-		unlinkat(t->tmpfd, name, 0);
-		return EX_IOERR;
-	}
-	t->unsynced = 1;
-	{
-		nudge_seen w = { .via = NUDGE_VIA_FILE };
-		nudge_class c;
-
-		nudge_outcome_classify(&w, &c);
-		d.status = c.status;
-	}
-	snprintf(d.id, sizeof d.id, "%s", name);
-	if (push_result(t, &d) == -1)
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	t->pending++;
-	return 0;
-}
-
-/* ---- smtp:// ---- */
-
-static size_t
-read_cb(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	struct msg *m = ud;
-	size_t n = size * nmemb;
-
-	if (n > m->len - m->off)
-		n = m->len - m->off;
-	memcpy(buf, m->data + m->off, n);
-	m->off += n;
-	return n;
-}
-
-/*
- * Keeps the SMTP reply line buf[0..n) (as libcurl hands it, with its line
- * end) in reply[0..len), NUL-terminated, cut to fit and with control
- * characters made spaces, unless it is the
- * "221" to the QUIT libcurl sends after a failure: so that reply holds the
- * last line a message ended on.  Exposed for the fuzz target smtp-reply.
- */
-void
-nudge_transport_smtp_line(char *reply, size_t len, const char *buf, size_t n)
-{
-	size_t k = n, i;
-
-	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
-		k--;
-	if (k >= 4 && memcmp(buf, "221 ", 4) == 0)
-		return;
-	if (k >= len)
-		k = len - 1;
-	/* A server's control characters (a lone CR, a NUL, an escape
-	 * sequence) become spaces: the reply is printed and stored. */
-	for (i = 0; i < k; i++)
-		reply[i] = (unsigned char)buf[i] < 0x20 || buf[i] == 0x7f ?
-		    ' ' : buf[i];
-	reply[k] = '\0';
-}
-
-/* Every server reply line comes here (libcurl's pingpong code hands them
- * to the header callback). */
-static size_t
-header_cb(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	struct slot *s = ud;
-
-	nudge_transport_smtp_line(s->reply, sizeof s->reply, buf,
-	    size * nmemb);
-	return size * nmemb;
-}
-
-static size_t
-write_cb(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	(void)buf;
-	(void)ud;
-	return size * nmemb;
-}
-
-/*
- * Reads the HTTP header line buf[0..n): when it is a Retry-After with
- * delay-seconds or an HTTP date (taken relative to now, Unix seconds),
- * returns the wait in milliseconds, at most BACKOFF_MAX_MS and 0 for a
- * date past; else (another header, an unreadable value) -1.  Exposed for
- * the fuzz target retry-after.
- */
-long
-nudge_transport_retry_after(const char *buf, size_t n, int64_t now)
-{
-	char v[128];
-	size_t k;
-	time_t at;
-	long ms = -1;
-
-	if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
-		k = n - 12;
-		if (k >= sizeof v)
-			k = sizeof v - 1;
-		memcpy(v, buf + 12, k);
-		v[k] = '\0';
-		v[strcspn(v, "\r\n")] = '\0';
-		/* Compared in seconds before multiplying: a huge value
-		 * (strtol saturates at LONG_MAX) would overflow. */
-		if (v[strspn(v, " \t0123456789")] == '\0' &&
-		    v[strspn(v, " \t")] != '\0') {
-			long sec = strtol(v, NULL, 10);
-
-			ms = sec > BACKOFF_MAX_MS / 1000 ? BACKOFF_MAX_MS :
-			    sec * 1000;
-		} else if ((at = curl_getdate(v + strspn(v, " \t"), NULL)) !=
-		    -1) {
-			at -= (time_t)now;
-			ms = at <= 0 ? 0 : at > BACKOFF_MAX_MS / 1000 ?
-			    BACKOFF_MAX_MS : (long)at * 1000;
-		}
-	}
-	return ms;
-}
-
-/* http: keeps Retry-After (seconds or an HTTP date) of the answer. */
-static size_t
-http_header_cb(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	struct slot *s = ud;
-	size_t n = size * nmemb;
-	long ms = nudge_transport_retry_after(buf, n, (int64_t)time(NULL));
-
-	if (ms != -1)
-		s->retry_after_ms = ms;
-	return n;
-}
-
-static size_t
-http_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	struct slot *s = ud;
-	size_t n = size * nmemb, k = n;
-
-	if (s->resp.len + k > RESP_MAX)
-		k = RESP_MAX - s->resp.len;
-	if (k > 0 && nudge_buf_add(&s->resp, buf, k) == -1)
-		return 0;
-	return n;
-}
-
-#define SETOPT(e, o, v) \
-	do { \
-		if (curl_easy_setopt((e), (o), (v)) != CURLE_OK) \
-			goto fail; \
-	} while (0)
 
 /* Whether the environment names a proxy libcurl would use. */
 static int
@@ -652,33 +312,7 @@ slot_init(nudge_transport *t, struct slot *s)
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->o.ca_file != NULL)
 		SETOPT(e, CURLOPT_CAINFO, t->o.ca_file);
-	if (t->info.is_http) {
-		SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
-		SETOPT(e, CURLOPT_HEADERFUNCTION, http_header_cb);
-		SETOPT(e, CURLOPT_WRITEFUNCTION, http_write_cb);
-		SETOPT(e, CURLOPT_WRITEDATA, s);
-		SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-		SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
-		if (strcmp(t->o.provider->method, "POST") == 0)
-			SETOPT(e, CURLOPT_POST, 1L);
-		else
-			SETOPT(e, CURLOPT_CUSTOMREQUEST, t->o.provider->method);
-		return 0;
-	}
-	SETOPT(e, CURLOPT_URL, t->url);
-	SETOPT(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	SETOPT(e, CURLOPT_UPLOAD, 1L);
-	SETOPT(e, CURLOPT_READFUNCTION, read_cb);
-	SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb);
-	SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(e, CURLOPT_USE_SSL, t->info.tls == NUDGE_TLS_NONE ?
-	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
-	if (t->o.username != NULL) {
-		SETOPT(e, CURLOPT_USERNAME, t->o.username);
-		SETOPT(e, CURLOPT_PASSWORD,
-		    t->o.password ? t->o.password : "");
-	}
-	return 0;
+	return t->info.is_http ? http_slot_init(t, s) : smtp_slot_init(t, s);
 fail:
 	return -1;
 }
@@ -707,106 +341,14 @@ smtp_open(nudge_transport *t, nudge_err *err)
 	return 0;
 }
 
-/* http: the request of m (url, "Name: value\n" headers, body). */
-static int
-http_start(nudge_transport *t, struct slot *s, struct msg *m)
-{
-	CURL *e = s->easy;
-	struct curl_slist *l = NULL, *n;
-	char *h, *nl;
-
-	if (s->hdrs != NULL && strcmp(nudge_buf_str(&s->hdrs_text),
-	    m->rcpt) == 0)
-		goto same;
-	curl_slist_free_all(s->hdrs);
-	s->hdrs = NULL;
-	nudge_buf_reset(&s->hdrs_text);
-	if (nudge_buf_puts(&s->hdrs_text, m->rcpt) == -1)
-		return -1;
-	/* "Expect:" off: a 100-continue round trip per small body */
-	if ((l = curl_slist_append(NULL, "Expect:")) == NULL)
-		return -1;
-	for (h = m->rcpt; *h != '\0'; h = nl + 1) {
-		if ((nl = strchr(h, '\n')) == NULL)
-			break;
-		*nl = '\0';
-		n = curl_slist_append(l, h);
-		*nl = '\n';
-		if (n == NULL)
-			goto fail;
-		l = n;
-	}
-	s->hdrs = l;
-	SETOPT(e, CURLOPT_HTTPHEADER, l);
-same:
-	if (s->url == NULL || strcmp(nudge_buf_str(&s->url_text),
-	    m->from) != 0) {
-		if (s->url == NULL && (s->url = curl_url()) == NULL)
-			goto fail;
-		nudge_buf_reset(&s->url_text);
-		/* parsed as libcurl parses CURLOPT_URL; then read-only to
-		 * libcurl, which copies it for each transfer instead of
-		 * parsing the text again */
-		if (curl_url_set(s->url, CURLUPART_URL, m->from,
-		    CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
-		    CURLUE_OK) {
-			if (nudge_buf_puts(&s->url_text, m->from) == -1)
-				goto fail;
-			SETOPT(e, CURLOPT_CURLU, s->url);
-		} else {
-			/* the transfer says what is wrong with it */
-			SETOPT(e, CURLOPT_CURLU, (CURLU *)NULL);
-			SETOPT(e, CURLOPT_URL, m->from);
-		}
-	}
-	m->attempts++;
-	s->m = m;
-	s->errbuf[0] = '\0';
-	s->retry_after_ms = -1;
-	nudge_buf_reset(&s->resp);
-	SETOPT(e, CURLOPT_POSTFIELDS, m->data);
-	SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
-	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
-		goto fail;
-	return 0;
-fail:
-	/* the list built here and not kept, or the one kept */
-	curl_slist_free_all(s->hdrs != NULL ? s->hdrs : l);
-	s->hdrs = NULL;
-	nudge_buf_reset(&s->hdrs_text);
-	s->m = NULL;
-	return -1;
-}
-
 static int
 slot_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
-	CURL *e = s->easy;
-
-	if (t->info.is_http)
-		return http_start(t, s, m);
-	if ((s->rcpt = curl_slist_append(NULL, m->rcpt)) == NULL)
-		return -1;
-	m->off = 0;
-	m->attempts++;
-	s->m = m;
-	s->errbuf[0] = s->reply[0] = '\0';
-	SETOPT(e, CURLOPT_MAIL_FROM, m->from);
-	SETOPT(e, CURLOPT_MAIL_RCPT, s->rcpt);
-	SETOPT(e, CURLOPT_READDATA, m);
-	SETOPT(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
-	if (curl_multi_add_handle(t->multi, e) != CURLM_OK)
-		goto fail;
-	return 0;
-fail:
-	curl_slist_free_all(s->rcpt);
-	s->rcpt = NULL;
-	s->m = NULL;
-	return -1;
+	return t->info.is_http ? http_start(t, s, m) : smtp_start(t, s, m);
 }
 
 /* Copies what the classifier said of an attempt into d. */
-static void
+void
 set_class(nudge_delivery *d, const nudge_class *c)
 {
 	d->status = c->status;
@@ -815,53 +357,6 @@ set_class(nudge_delivery *d, const nudge_class *c)
 	nudge_strcpy(d->reason, sizeof d->reason, c->reason != NULL ?
 	    c->reason : "");
 	d->sender_side = c->sender_side;
-}
-
-/*
- * Classifies an SMTP transfer that failed with libcurl's rc (a CURLcode,
- * not CURLE_OK), the last reply's code (0 when none), libcurl's error
- * text errbuf ("" when none) and the last reply line reply (""), with
- * after_data set when the end of data went out and no answer came (see
- * nudge_outcome_classify), and fills d's status, temporary, stop, code
- * and detail.  Returns whether another attempt may be made.  Exposed for
- * the fuzz target smtp-reply.
- */
-int
-nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
-    const char *reply, int after_data, nudge_delivery *d)
-{
-	nudge_seen w = { .via = NUDGE_VIA_SMTP, .rc = rc, .code = (int)code,
-	    .at_rcpt = strncmp(errbuf, "RCPT", 4) == 0,
-	    .after_data = after_data, .reply = reply };
-	nudge_class c;
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-
-	nudge_outcome_classify(&w, &c);
-	set_class(d, &c);
-	d->code = (int)code;
-	if (after_data) {
-		d->code = 0;
-		snprintf(d->detail, sizeof d->detail, "%s after the end of "
-		    "data: the server may have accepted the message",
-		    rc == CURLE_OPERATION_TIMEDOUT ? "no answer in time" :
-		    "the connection was lost");
-	} else if (c.stop == NUDGE_STOP_RUN && (code == 535 ||
-	    (code < 400 && (rc == CURLE_LOGIN_DENIED ||
-	    rc == CURLE_AUTH_ERROR)))) {
-		if (code < 400)
-			d->code = 0;
-		snprintf(d->detail, sizeof d->detail, "the server refused the "
-		    "user name or password (%.120s): nothing was sent, a rerun "
-		    "with the right password sends it", code >= 400 &&
-		    reply[0] != '\0' ? reply : why);
-	} else if (code >= 400 && reply[0] != '\0') {
-		snprintf(d->detail, sizeof d->detail, "%s", reply);
-	} else {
-		/* Not a reply's fault: a code here would mislead. */
-		d->code = 0;
-		snprintf(d->detail, sizeof d->detail, "%s", why);
-	}
-	return c.retry;
 }
 
 static long
@@ -922,7 +417,7 @@ trip(nudge_transport *t, const char *why)
 /* The end of m: its outcome d queued for the caller; when it stops the
  * run or its channel, every message not yet done comes back (trip) with
  * why. */
-static int
+int
 finish(nudge_transport *t, struct msg *m, const nudge_delivery *d,
     const char *why)
 {
@@ -959,7 +454,7 @@ finish(nudge_transport *t, struct msg *m, const nudge_delivery *d,
 
 /* Another attempt of m (whose attempt came to last) after backoff, or
  * after wait_ms if longer (a Retry-After). */
-static void
+void
 retry_later(nudge_transport *t, struct msg *m,
     enum nudge_delivery_status last, long wait_ms)
 {
@@ -971,129 +466,8 @@ retry_later(nudge_transport *t, struct msg *m,
 	t->retry = m;
 }
 
-/* http: true when the profile's requests carry the ledger key (an
- * idempotency header, or {{key}} / {{key_uuid}} in the body or a header),
- * so that the provider can drop a repeat: a request that may have
- * arrived can then be retried without a second message. */
-static int
-idempotent(const nudge_provider *p)
-{
-	size_t i;
-
-	if (p->idem_header != NULL ||
-	    (p->json != NULL && strstr(p->json, "{{key") != NULL))
-		return 1;
-	for (i = 0; i < p->nheaders; i++)
-		if (strstr(p->hvalue[i], "{{key") != NULL)
-			return 1;
-	for (i = 0; i < p->nform; i++)
-		if (strstr(p->fvalue[i], "{{key") != NULL)
-			return 1;
-	return 0;
-}
-
-/* True when a 2xx answer in which the profile found no id is not JSON at
- * all (its first character is not '{' or '['). */
-static int
-not_json(const nudge_provider *p, const nudge_buf *b, const char *id)
-{
-	size_t i = 0;
-
-	if (p->id_path == NULL || id[0] != '\0' || b->len == 0)
-		return 0;
-	while (i < b->len && strchr(" \t\r\n", b->s[i]) != NULL)
-		i++;
-	return i < b->len && b->s[i] != '{' && b->s[i] != '[';
-}
-
-/* What went wrong once a request was out, in words. */
-static const char *
-no_answer(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		return "no answer in time";
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_WEIRD_SERVER_REPLY:
-		return "an answer that is not HTTP";
-	case CURLE_GOT_NOTHING:
-		return "the connection closed with no answer";
-	case CURLE_PARTIAL_FILE:
-		return "the answer was cut short";
-	default:
-		return "the connection failed";
-	}
-}
-
-/* http: what a finished transfer saw, for the classifier; the provider's
- * id or error (its answer read by the profile) into d. */
-static void
-http_seen(nudge_transport *t, struct slot *s, CURLcode rc, nudge_seen *w,
-    nudge_delivery *d)
-{
-	const nudge_provider *p = t->o.provider;
-	long code = 0, n = 0;
-
-	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-	memset(w, 0, sizeof *w);
-	w->via = NUDGE_VIA_HTTP;
-	w->rc = (int)rc;
-	w->code = (int)code;
-	if (rc == CURLE_OK) {
-		w->answer_ok = nudge_provider_answer(p, (int)code,
-		    s->resp.s != NULL ? s->resp.s : "", s->resp.len, d->id,
-		    sizeof d->id, d->detail, sizeof d->detail);
-		w->not_api = w->answer_ok && not_json(p, &s->resp, d->id);
-		w->retryable = !w->answer_ok &&
-		    nudge_provider_retryable(p, (int)code);
-	} else {
-		w->went_out = curl_easy_getinfo(s->easy,
-		    CURLINFO_REQUEST_SIZE, &n) == CURLE_OK && n > 0;
-		w->idempotent = idempotent(p);
-	}
-}
-
-/* http: d's code and detail for what w saw and c made of it, and the
- * reason to give the messages held when it stops the run. */
-static const char *
-http_detail(struct slot *s, CURLcode rc, const nudge_seen *w,
-    const nudge_class *c, const nudge_provider *p, nudge_delivery *d)
-{
-	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
-	char *ct = NULL;
-
-	d->code = w->code;
-	if (rc == CURLE_OK) {
-		if (w->not_api) {
-			/* a 2xx from something that is not the API (a
-			 * proxy's or a web server's page): delivered or not,
-			 * nobody can tell */
-			curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
-			snprintf(d->detail, sizeof d->detail, "%.30s: HTTP %d "
-			    "but the answer is not JSON (%.60s): is the URL the "
-			    "provider's API?", p->name, w->code, ct != NULL ?
-			    ct : "no Content-Type");
-		}
-		return "the provider refused the credentials";
-	}
-	d->code = 0;
-	if (c->status == NUDGE_UNKNOWN)
-		/* the request went out, no usable answer came back */
-		snprintf(d->detail, sizeof d->detail, "%.30s: %.40s after the "
-		    "request (%.100s)%s", p->name, no_answer(rc), why,
-		    w->idempotent ? "" : ": it may have arrived, and the "
-		    "profile sends no idempotency key");
-	else if (c->stop == NUDGE_STOP_RUN)
-		/* nothing went out (a certificate refused, a bad URL) */
-		snprintf(d->detail, sizeof d->detail, "%.30s: %.200s",
-		    p->name, why);
-	else
-		snprintf(d->detail, sizeof d->detail, "%s", why);
-	return "the provider cannot be reached safely";
-}
-
 /* http: counts c toward the circuit breaker; true when it opens it. */
-static int
+int
 breaker_opens(nudge_transport *t, const nudge_class *c)
 {
 	t->fails_in_row = c->trouble ? t->fails_in_row + 1 : 0;
@@ -1103,7 +477,7 @@ breaker_opens(nudge_transport *t, const nudge_class *c)
 
 /* http: true while m may be tried again: within max_retries and the
  * run's retry budget, the breaker closed. */
-static int
+int
 http_may_retry(nudge_transport *t, const struct msg *m)
 {
 	return !t->tripped && m->attempts <= t->o.max_retries &&
@@ -1111,112 +485,12 @@ http_may_retry(nudge_transport *t, const struct msg *m)
 	    10 + t->submitted / 10);
 }
 
-/* http: a finished transfer classified (nudge_outcome_classify), then
- * the breaker counted, then retried or handed out. */
-static int
-http_done(nudge_transport *t, struct slot *s, CURLcode rc)
-{
-	struct msg *m = s->m;
-	nudge_delivery d;
-	nudge_seen w;
-	nudge_class c;
-	const char *why;
-	int64_t now;
-
-	memset(&d, 0, sizeof d);
-	d.cookie = m->cookie;
-	d.attempts = m->attempts;
-	http_seen(t, s, rc, &w, &d);
-	curl_multi_remove_handle(t->multi, s->easy);
-	s->m = NULL;
-	nudge_outcome_classify(&w, &c);
-	set_class(&d, &c);
-	why = http_detail(s, rc, &w, &c, t->o.provider, &d);
-	if (c.stop == NUDGE_STOP_RUN)
-		return finish(t, m, &d, why);
-	now = nudge_mono_ms();
-	if (w.code == 429 && s->retry_after_ms > 0 &&
-	    now + s->retry_after_ms > t->pause_until)
-		t->pause_until = now + s->retry_after_ms;
-	if (breaker_opens(t, &c)) {
-		d.stop = NUDGE_STOP_CHANNEL;
-		if (d.temporary)
-			snprintf(d.detail + strlen(d.detail), sizeof d.detail -
-			    strlen(d.detail), " (circuit breaker: %d failures "
-			    "in a row)", t->fails_in_row);
-		return finish(t, m, &d, "the circuit breaker is open (the "
-		    "provider is failing)");
-	}
-	if (c.retry && http_may_retry(t, m)) {
-		t->retries++;
-		retry_later(t, m, c.status, s->retry_after_ms);
-		return 0;
-	}
-	return finish(t, m, &d, NULL);
-}
-
 /* A finished transfer classified: sent, a retry scheduled, or an outcome
  * queued for the caller. */
 static int
 slot_done(nudge_transport *t, struct slot *s, CURLcode rc)
 {
-	struct msg *m = s->m;
-	nudge_delivery d;
-	long code = 0;
-	int after_data, retry;
-
-	if (t->info.is_http)
-		return http_done(t, s, rc);
-
-	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
-	    rc == CURLE_WEIRD_SERVER_REPLY) {
-		curl_socket_t fd = CURL_SOCKET_BAD;
-
-		/* libcurl (7.88) keeps a connection whose answer timed out
-		 * in its pool; the next message would take the late answer
-		 * for its own.  Shut down, it is found dead and closed. */
-		if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) ==
-		    CURLE_OK && fd != CURL_SOCKET_BAD)
-			shutdown(fd, SHUT_RDWR);
-	}
-	curl_multi_remove_handle(t->multi, s->easy);
-	curl_slist_free_all(s->rcpt);
-	s->rcpt = NULL;
-	s->m = NULL;
-
-	memset(&d, 0, sizeof d);
-	d.cookie = m->cookie;
-	d.attempts = m->attempts;
-	d.code = (int)code;
-	if (rc == CURLE_OK) {
-		d.status = NUDGE_SENT;
-		snprintf(d.id, sizeof d.id, "%s", s->reply);
-		return finish(t, m, &d, NULL);
-	}
-	/* all of the message went out (a send error: maybe not its end),
-	 * then no answer came */
-	after_data = strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
-	    rc != CURLE_SEND_ERROR;
-	retry = nudge_transport_smtp_failure(code, (int)rc, s->errbuf,
-	    s->reply, after_data, &d);
-	if (rc == CURLE_USE_SSL_FAILED)
-		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server "
-		    "does not offer STARTTLS and TLS is required: nothing sent "
-		    "in plaintext (allow_plaintext sends without TLS)",
-		    t->info.host, t->info.port);
-	else if (rc == CURLE_PEER_FAILED_VERIFICATION)
-		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server's "
-		    "certificate is not trusted: %.100s (tls_ca_file trusts a "
-		    "private CA)", t->info.host, t->info.port, s->errbuf[0] ?
-		    s->errbuf : curl_easy_strerror(rc));
-	if (retry && m->attempts <= t->o.max_retries) {
-		retry_later(t, m, d.status, 0);
-		return 0;
-	}
-	return finish(t, m, &d, d.code == 535 || d.code == 530 ||
-	    rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR ?
-	    "the server refused the login" : "TLS failed");
+	return t->info.is_http ? http_done(t, s, rc) : smtp_done(t, s, rc);
 }
 
 /* Moves due retries to the head of the queue; returns the earliest time a
@@ -1397,6 +671,18 @@ loop_step(nudge_transport *t, nudge_err *err)
 	return 0;
 }
 
+/* Appends the submitted message m to the ready queue (the loop's). */
+static void
+ready(nudge_transport *t, struct msg *m)
+{
+	if (t->qtail != NULL)
+		t->qtail->next = m;
+	else
+		t->qhead = m;
+	t->qtail = m;
+	t->submitted++;
+}
+
 static void *
 loop_main(void *arg)
 {
@@ -1414,12 +700,7 @@ loop_main(void *arg)
 		for (; in != NULL; in = m) {
 			m = in->next;
 			in->next = NULL;
-			if (t->qtail != NULL)
-				t->qtail->next = in;
-			else
-				t->qhead = in;
-			t->qtail = in;
-			t->submitted++;
+			ready(t, in);
 		}
 		if (quit)
 			break;
@@ -1493,211 +774,6 @@ loop_wait(nudge_transport *t, int64_t deadline, size_t want, nudge_err *err)
 		*err = t->werr;
 	pthread_mutex_unlock(&t->mu);
 	return rc;
-}
-
-/* ---- exec: ---- */
-
-/* Splits the command after "exec:" at blanks into argv: no shell, no
- * quoting, so no value of a message can ever become a word of it. */
-static int
-exec_open(nudge_transport *t, nudge_err *err)
-{
-	char *copy, *w, *save = NULL;
-	size_t n = 0;
-
-	if ((copy = strdup(t->url + 5 + strspn(t->url + 5, " \t"))) == NULL ||
-	    (t->argv = calloc(strlen(copy) / 2 + 2, sizeof *t->argv)) ==
-	    NULL) {
-		free(copy);
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	}
-	for (w = strtok_r(copy, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save))
-		t->argv[n++] = w;
-	if (n == 0) {
-		free(copy);
-		free(t->argv);
-		t->argv = NULL;
-		return nudge_errf(err, EX_USAGE, "exec: no command");
-	}
-	return 0;
-}
-
-/* Feeds data to the child's stdin while reading its stdout (so neither
- * side can block the other), keeping the first line of output in id. */
-static int
-exec_talk(int in, int out, const char *data, size_t len, char *id,
-    size_t idlen)
-{
-	struct pollfd pf[2];
-	char buf[4096];
-	size_t off = 0, got = 0;
-	ssize_t n;
-
-	id[0] = '\0';
-	if (len == 0) {
-		close(in);
-		in = -1;
-	}
-	while (in != -1 || out != -1) {
-		pf[0].fd = in;
-		pf[0].events = POLLOUT;
-		pf[1].fd = out;
-		pf[1].events = POLLIN;
-		if (poll(pf, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (in != -1 && pf[0].revents != 0) {
-			n = write(in, data + off, len - off);
-			if (n > 0)
-				off += (size_t)n;
-			if ((n == -1 && errno != EINTR && errno != EAGAIN) ||
-			    off == len) {
-				close(in);
-				in = -1;
-			}
-		}
-		if (out != -1 && pf[1].revents != 0) {
-			n = read(out, buf, sizeof buf);
-			if (n > 0) {
-				size_t k = (size_t)n;
-
-				if (got + 1 < idlen) {
-					if (k > idlen - 1 - got)
-						k = idlen - 1 - got;
-					memcpy(id + got, buf, k);
-					got += k;
-					id[got] = '\0';
-				}
-			} else if (n == 0 || errno != EINTR) {
-				close(out);
-				out = -1;
-			}
-		}
-	}
-	if (in != -1)
-		close(in);
-	id[strcspn(id, "\r\n")] = '\0';
-	return 0;
-}
-
-extern char **environ;
-
-static int
-exec_submit(nudge_transport *t, const nudge_transport_msg *mm, void *cookie,
-    nudge_err *err)
-{
-	nudge_delivery d;
-	nudge_buf ev = { 0 };
-	char **envp = NULL, *p;
-	size_t ne, i, k;
-	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, held = 0;
-	pid_t pid;
-	const char *names[5] = { "NUDGE_TO", "NUDGE_FROM", "NUDGE_TITLE",
-		"NUDGE_KEY", "NUDGE_CHANNEL" };
-	const char *vals[5] = { mm->to, mm->from, mm->title, mm->key,
-		mm->channel };
-
-	for (ne = 0; environ[ne] != NULL; ne++)
-		;
-	/* the environment, less any NUDGE_TO... of ours, plus the message's */
-	for (i = 0; i < 5; i++)
-		if (vals[i] != NULL && (nudge_buf_printf(&ev, "%s=%s",
-		    names[i], vals[i]) == -1 || nudge_buf_putc(&ev, '\0') == -1))
-			goto nomem;
-	if ((envp = calloc(ne + 6, sizeof *envp)) == NULL)
-		goto nomem;
-	for (i = k = 0; i < ne; i++) {
-		size_t j;
-
-		for (j = 0; j < 5; j++)
-			if (strncmp(environ[i], names[j], strlen(names[j])) ==
-			    0 && environ[i][strlen(names[j])] == '=')
-				break;
-		if (j == 5)
-			envp[k++] = environ[i];
-	}
-	for (p = ev.s, i = 0; i < 5; i++)
-		if (vals[i] != NULL) {
-			envp[k++] = p;
-			p += strlen(p) + 1;
-		}
-	if (pipe2(inp, O_CLOEXEC) == -1 || pipe2(outp, O_CLOEXEC) == -1) {
-		nudge_errf(err, EX_OSERR, "exec: pipe: %s", strerror(errno));
-		goto fail;
-	}
-	if ((held = start_one(t, cookie)) != 0) {
-		if (held == -1)
-			nudge_errf(err, EX_OSERR, "out of memory");
-		goto fail;
-	}
-	if ((pid = fork()) == -1) {
-		nudge_errf(err, EX_OSERR, "exec: fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (pid == 0) {
-		if (dup2(inp[0], 0) == -1 || dup2(outp[1], 1) == -1)
-			_exit(EX_OSERR);
-		execvpe(t->argv[0], t->argv, envp);
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	close(inp[0]);
-	close(outp[1]);
-	inp[0] = outp[1] = -1;
-	memset(&d, 0, sizeof d);
-	d.cookie = cookie;
-	d.attempts = 1;
-	exec_talk(inp[1], outp[0], mm->text, mm->len, d.id, sizeof d.id);
-	inp[1] = outp[0] = -1;
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR) {
-			status = 0x7f00;
-			break;
-		}
-	{
-		nudge_seen w = { .via = NUDGE_VIA_EXEC, .code = status };
-		nudge_class c;
-
-		nudge_outcome_classify(&w, &c);
-		set_class(&d, &c);
-	}
-	if (WIFEXITED(status))
-		d.code = WEXITSTATUS(status);
-	if (d.status == NUDGE_SENT) {
-		if (d.id[0] == '\0')
-			snprintf(d.id, sizeof d.id, "%.200s: exit 0",
-			    t->info.host);
-	} else {
-		if (WIFEXITED(status))
-			snprintf(d.detail, sizeof d.detail, "%.200s: exit %d%s",
-			    t->info.host, WEXITSTATUS(status),
-			    WEXITSTATUS(status) == 127 ? " (no such command)" :
-			    "");
-		else
-			snprintf(d.detail, sizeof d.detail, "%.200s: killed by "
-			    "signal %d", t->info.host, WTERMSIG(status));
-		d.id[0] = '\0';
-	}
-	free(envp);
-	nudge_buf_free(&ev);
-	if (push_result(t, &d) == -1)
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	t->pending++;
-	return 0;
-nomem:
-	nudge_errf(err, EX_OSERR, "out of memory");
-fail:
-	for (i = 0; i < 2; i++) {
-		if (inp[i] != -1)
-			close(inp[i]);
-		if (outp[i] != -1)
-			close(outp[i]);
-	}
-	free(envp);
-	nudge_buf_free(&ev);
-	return held == 1 ? 0 : EX_OSERR;
 }
 
 /* ---- the common API ---- */
@@ -1847,13 +923,8 @@ enqueue(nudge_transport *t, struct msg *m)
 			curl_multi_wakeup(t->multi);
 		return;
 	}
-	if (t->qtail != NULL)
-		t->qtail->next = m;
-	else
-		t->qhead = m;
-	t->qtail = m;
 	t->pending++;
-	t->submitted++;
+	ready(t, m);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ledger.h"
 #include "links.h"
 #include "mime.h"
 #include "tap.h"
