@@ -54,6 +54,15 @@ typedef struct nudge_campaign {
 			      .yaml or .yml */
 	char *audience;    /* a segment expression (or @saved) */
 	int64_t every;     /* `entry: every D`: D in seconds; 0: once */
+	char *entry_on;    /* `entry: on EVENT`: a journey instance per
+			      event of that type, or NULL */
+	char *exit_on;     /* `exit: on EVENT`: an event of that type after
+			      the entry event ends the instance, or NULL */
+	char *exit_prop;   /* `exit: on EVENT where PROP = entry.PROP`: the
+			      prop both events share, or NULL */
+	int64_t limit;     /* `limit: 1 per D`: D in seconds; 0: none */
+	int64_t window;    /* how old an entry event may be and still start
+			      an instance (7d) */
 	double holdout;    /* `holdout:` as a fraction in [0, 1): the share
 			      of the audience kept from the campaign */
 	char *goal;        /* a segment expression, or NULL */
