@@ -584,6 +584,68 @@ base_name(const char *path)
 	return strndup(b, n);
 }
 
+/* Reads " at HH:MM" at the start of s into *minute; returns what
+ * follows, or NULL. */
+static const char *
+at_time(const char *s, int *minute)
+{
+	int h, m, n = 0;
+
+	if (sscanf(s, " at %2d:%2d%n", &h, &m, &n) != 2 || n == 0 || h < 0 ||
+	    h > 23 || m < 0 || m > 59)
+		return NULL;
+	*minute = h * 60 + m;
+	return s + n;
+}
+
+/* Reads a calendar entry of v into c: "every day at HH:MM", "every week
+ * on DAY at HH:MM", "on the Nth of every month [at HH:MM]"; 0, or -1
+ * when v is none. */
+static int
+calendar(nudge_campaign *c, const char *v)
+{
+	static const char *const days[] = { "sunday", "monday", "tuesday",
+	    "wednesday", "thursday", "friday", "saturday" };
+	const char *p;
+	size_t i;
+	int d, n = 0, minute = 0;
+
+	if (strncmp(v, "every day", 9) == 0) {
+		if ((p = at_time(v + 9, &minute)) == NULL || *p != '\0')
+			return -1;
+		c->cal = 'd';
+		c->every = 86400;
+	} else if (strncmp(v, "every week on ", 14) == 0) {
+		for (i = 0; i < 7; i++)
+			if (strncmp(v + 14, days[i], strlen(days[i])) == 0)
+				break;
+		if (i == 7 || (p = at_time(v + 14 + strlen(days[i]),
+		    &minute)) == NULL || *p != '\0')
+			return -1;
+		c->cal = 'w';
+		c->cal_wday = (int)i;
+		c->every = 7 * 86400;
+	} else if (sscanf(v, "on the %2d%n", &d, &n) == 1 && n > 0 &&
+	    d >= 1 && d <= 28) {
+		p = v + n;
+		if (strncmp(p, d == 1 ? "st" : d == 2 ? "nd" : d == 3 ? "rd" :
+		    d == 21 ? "st" : d == 22 ? "nd" : d == 23 ? "rd" : "th", 2)
+		    != 0 || strncmp(p + 2, " of every month", 15) != 0)
+			return -1;
+		p += 17;
+		if (*p != '\0' && ((p = at_time(p, &minute)) == NULL ||
+		    *p != '\0'))
+			return -1;
+		c->cal = 'm';
+		c->cal_mday = d;
+		c->every = 31 * 86400;
+	} else {
+		return -1;
+	}
+	c->cal_minute = minute;
+	return 0;
+}
+
 /* Whether s is a name of an event type or prop: [A-Za-z0-9_.:-]+. */
 static int
 name_ok(const char *s, size_t n)
@@ -681,15 +743,27 @@ read_root(struct rd *r, const nudge_ynode *root)
 			v = n->value;
 			if (strcmp(v, "once") == 0)
 				c->every = 0;
-			else if (strncmp(v, "on ", 3) == 0)
+			else if (calendar(c, v) == 0)
+				;
+			else if (strncmp(v, "on ", 3) == 0 &&
+			    strncmp(v, "on the ", 7) != 0)
 				rc = on_event(r, n, "entry", v + 3,
 				    &c->entry_on, NULL);
 			else if (strncmp(v, "every ", 6) != 0 ||
 			    nudge_duration_parse(v + 6, &c->every) != 0)
 				rc = bad(r, n->line, n->col, "entry", "expected "
-				    "once, every DURATION (every 7d) or on EVENT "
-				    "(on purchase), got %s",
+				    "once, every DURATION (every 7d), every day "
+				    "at HH:MM, every week on DAY at HH:MM, on the "
+				    "Nth of every month [at HH:MM] (N up to 28) "
+				    "or on EVENT (on purchase), got %s",
 				    qv(b, sizeof b, v));
+		} else if (strcmp(n->key, "timezone") == 0) {
+			if ((rc = text(r, n, "timezone", &c->tz)) == 0 &&
+			    !nudge_tz_known(c->tz))
+				rc = bad(r, n->line, n->col, "timezone", "unknown "
+				    "time zone %s (expected UTC or an Olson name "
+				    "such as Asia/Jerusalem)", qv(b, sizeof b,
+				    c->tz));
 		} else if (strcmp(n->key, "exit") == 0) {
 			if (n->kind != NUDGE_Y_SCALAR ||
 			    strncmp(n->value, "on ", 3) != 0)
@@ -713,7 +787,8 @@ read_root(struct rd *r, const nudge_ynode *root)
 		} else {
 			rc = bad(r, n->line, n->col, "", "unknown key \"%.64s\" "
 			    "(expected name, audience, entry, exit, limit, "
-			    "goal, holdout, policy or steps)", n->key);
+			    "timezone, goal, holdout, policy or steps)",
+			    n->key);
 		}
 	}
 	if (rc != 0)
@@ -760,7 +835,7 @@ read_root(struct rd *r, const nudge_ynode *root)
 			    "variants without a test may");
 		}
 	/* a round's journey may run on into the next round, no further */
-	if (c->every > 0 && total >= c->every)
+	if (c->every > 0 && total >= (c->cal == 'm' ? 28 * 86400 : c->every))
 		return bad(r, steps->line, steps->col, "steps", "the waits add "
 		    "up to a round or more (entry: every ...): a journey "
 		    "must end within its round's length");
@@ -823,6 +898,7 @@ nudge_campaign_free(nudge_campaign *c)
 	free(c->name);
 	free(c->audience);
 	free(c->goal);
+	free(c->tz);
 	free(c->entry_on);
 	free(c->exit_on);
 	free(c->exit_prop);

@@ -54,6 +54,15 @@ typedef struct nudge_campaign {
 			      .yaml or .yml */
 	char *audience;    /* a segment expression (or @saved) */
 	int64_t every;     /* `entry: every D`: D in seconds; 0: once */
+	int cal;           /* a calendar entry: 'd' every day, 'w' every
+			      week, 'm' every month at cal_minute (then
+			      every is the longest round: 1d, 7d, 31d);
+			      0: none */
+	int cal_wday;      /* 'w': 0 Sunday .. 6 Saturday */
+	int cal_mday;      /* 'm': 1 .. 28 */
+	int cal_minute;    /* minute of the day, in tz */
+	char *tz;          /* `timezone:` (an Olson name), or NULL: the
+			      policy's quiet-hours zone, else UTC */
 	char *entry_on;    /* `entry: on EVENT`: a journey instance per
 			      event of that type, or NULL */
 	char *exit_on;     /* `exit: on EVENT`: an event of that type after

@@ -7,28 +7,87 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abtest.h"
 #include "channel.h"
 #include "clock.h"
 #include "segment.h"
 
+/* localtime_r and mktime read TZ: the pool's threads take turns */
+static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The start of the calendar round of c at now: the latest time at or
+ * before now that is c's minute of the day on c's day (every day, the
+ * weekday, the day of the month) in c's time zone. */
+static int64_t
+cal_start(const nudge_campaign *c, int64_t now)
+{
+	const char *tz = c->tz != NULL ? c->tz : c->policy.quiet_tz;
+	char *old;
+	time_t tt = (time_t)now, st;
+	struct tm tm;
+	int back;
+
+	pthread_mutex_lock(&tz_mu);
+	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	tzset();
+	localtime_r(&tt, &tm);
+	for (back = 0;; back++) {
+		struct tm x = tm;
+
+		if (c->cal == 'd') {
+			x.tm_mday -= back;
+		} else if (c->cal == 'w') {
+			x.tm_mday -= (tm.tm_wday - c->cal_wday + 7) % 7 +
+			    7 * back;
+		} else {
+			x.tm_mon -= back;
+			x.tm_mday = c->cal_mday;
+		}
+		x.tm_hour = c->cal_minute / 60;
+		x.tm_min = c->cal_minute % 60;
+		x.tm_sec = 0;
+		x.tm_isdst = -1;
+		if ((st = mktime(&x)) <= tt || back > 2)
+			break;
+	}
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	pthread_mutex_unlock(&tz_mu);
+	return (int64_t)st;
+}
+
+/* The start of the round of c at now. */
+static int64_t
+round_start(const nudge_campaign *c, int64_t now)
+{
+	if (c->cal != 0)
+		return cal_start(c, now);
+	/* rounds are counted from 1970-01-01T00:00Z: every 1d starts at
+	 * midnight UTC, every 1w on a Thursday */
+	return now - ((now % c->every) + c->every) % c->every;
+}
+
 void
 nudge_trigger_round(const nudge_campaign *c, int64_t now, char *buf,
     unsigned long len)
 {
 	char t[40];
-	int64_t start;
 
 	if (c->every <= 0) {
 		if (len > 0)
 			*buf = '\0';
 		return;
 	}
-	/* rounds are counted from 1970-01-01T00:00Z: every 1d starts at
-	 * midnight UTC, every 1w on a Thursday */
-	start = now - ((now % c->every) + c->every) % c->every;
-	snprintf(buf, len, "@%s", nudge_time_format(start, t, sizeof t));
+	snprintf(buf, len, "@%s", nudge_time_format(round_start(c, now), t,
+	    sizeof t));
 }
 
 /* Compiles expr (with the campaign's context) and appends its condition
@@ -861,7 +920,8 @@ run_campaign(nudge_store *st, const nudge_campaign *c, int64_t now,
 	/* a journey that entered late in the last round goes on in this
 	 * one: later steps look at both (the steps of a round fit in its
 	 * length, nudge_campaign_load checks) */
-	nudge_trigger_round(c, now - c->every, prev, sizeof prev);
+	nudge_trigger_round(c, c->every > 0 ? round_start(c, now) - 1 : now,
+	    prev, sizeof prev);
 	/* the entry query's rows are the first step's due unless a step
 	 * has another channel (they may pass the first over) or the first
 	 * step has conditions: then they are candidates, read first */
@@ -883,8 +943,15 @@ run_campaign(nudge_store *st, const nudge_campaign *c, int64_t now,
 		rc = run_step(&r, k, sfx, 0, 0, &eq, esql.s, err);
 	}
 	/* then those entering, each at the first step it can get: they have
-	 * no ledger row, so none of the queries above found them */
-	for (k = 0; k < c->nsteps && rc == 0; k++)
+	 * no ledger row, so none of the queries above found them.  A
+	 * calendar round of a week or a month enters only on its day (the
+	 * day after its time): a Monday campaign sends on Mondays */
+	if (c->cal != 0 && c->cal != 'd' && now - round_start(c, now) >=
+	    86400 && explain == NULL)
+		k = c->nsteps;
+	else
+		k = 0;
+	for (; k < c->nsteps && rc == 0; k++)
 		rc = run_step(&r, k, sfx, 1, direct, &eq, esql.s, err);
 	nudge_seg_free(&eq);
 	nudge_buf_free(&esql);
