@@ -224,24 +224,17 @@ nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
     enum nudge_claim *result, int64_t *id, nudge_err *err)
 {
 	int own = !nudge_store_writing(l->st), rc = 0, n;
-	const char *status, *hash;
-	char base[256];
-	int64_t entry = 0;
+	const char *status;
+	int64_t entry;
 
 	*id = 0;
 	*result = NUDGE_CLAIM_DONE;
 	if (step == NULL)
 		step = "";
-	/* "STEP#EVENT": the instance of a journey started by an event */
-	if ((hash = strchr(step, '#')) != NULL) {
-		entry = nudge_ledger_instance(step);
-		if ((size_t)(hash - step) >= sizeof base)
-			return nudge_errf(err, EX_DATAERR, "claim: step too "
-			    "long: %.40s", step);
-		memcpy(base, step, (size_t)(hash - step));
-		base[hash - step] = '\0';
-		step = base;
-	}
+	/* "STEP#EVENT": the instance of a journey started by an event,
+	 * kept in the step (as a round is) and as a column of the key that
+	 * joins the entry event */
+	entry = nudge_ledger_instance(step);
 	/* BEGIN IMMEDIATE: the write lock is taken before we look, so
 	 * that the insert-or-take below is one atomic decision. */
 	if (own && (rc = nudge_store_begin(l->st, err)) != 0)

@@ -140,8 +140,9 @@ int nudge_ledger_claimer_alive(const char *s);
 
 /* The journey instance of a ledger step "STEP#EVENT" (a journey started
  * by an event, nudge-campaign(5) `entry: on EVENT`): the event's id;
- * 0 for a step with no "#".  A claim of "STEP#EVENT" is the row (STEP,
- * entry_event EVENT): the instance is a column of the key. */
+ * 0 for a step with no "#".  A claim of "STEP#EVENT" is the row of
+ * step "STEP#EVENT" (as a round's is "STEP@ROUND") and entry_event
+ * EVENT: a column of the key, which joins the entry event. */
 int64_t nudge_ledger_instance(const char *step);
 
 /* Writes the idempotency key "nudge-CAMPAIGN-STEP-CONTACT" (what HTTP

@@ -770,20 +770,28 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	} else {
 		if ((pn = key_param(q, c, k - 1, "", err)) == -1)
 			return EX_OSERR;
+		size_t i;
+
 		if (nudge_buf_printf(sql, "SELECT c.id, ev0.id, ev0.at FROM "
 		    "messages jm JOIN contacts c ON c.id = jm.contact_id JOIN "
 		    "events ev0 ON ev0.id = jm.entry_event WHERE jm.campaign_id "
 		    "= (SELECT k.id FROM campaigns k WHERE k.name = ?%d) AND "
-		    "jm.step = ?%d AND jm.entry_event <> 0 AND jm.status IN "
-		    "('sent', 'held-out') AND jm.updated_at <= %lld AND NOT "
-		    "EXISTS (SELECT 1 FROM messages jx WHERE jx.campaign_id = "
-		    "jm.campaign_id AND jx.contact_id = jm.contact_id AND "
-		    "jx.entry_event = jm.entry_event AND jx.step", cn, pn,
+		    "jm.step = ?%d || '#' || jm.entry_event AND jm.entry_event "
+		    "<> 0 AND jm.status IN ('sent', 'held-out') AND "
+		    "jm.updated_at <= %lld AND NOT EXISTS (SELECT 1 FROM "
+		    "messages jx WHERE jx.campaign_id = jm.campaign_id AND "
+		    "jx.contact_id = jm.contact_id AND jx.entry_event = "
+		    "jm.entry_event AND jx.step IN (", cn, pn,
 		    (long long)(now - s->after)) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
-		if ((rc = keys_in(q, sql, c, k, "", err)) != 0)
-			return rc;
-		if (nudge_buf_putc(sql, ')') == -1)
+		for (i = k; i < c->nsteps; i++) {
+			if ((pn = key_param(q, c, i, "", err)) == -1)
+				return EX_OSERR;
+			if (nudge_buf_printf(sql, "%s?%d || '#' || "
+			    "jm.entry_event", i > k ? ", " : "", pn) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+		}
+		if (nudge_buf_puts(sql, "))") == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
 	}
 	if (c->exit_on != NULL) {

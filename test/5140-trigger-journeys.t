@@ -7,7 +7,7 @@
 # second instance, each step timed from its instance.
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 14
+plan 17
 . "$TESTDIR/trigger/fixture.sh"
 printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
 export NUDGE_CONFIG="$T/cfg.yaml"
@@ -40,7 +40,7 @@ exits "an hour later" 0 cron 2026-11-10T14:00:00Z
 is "the limit holds: one cart journey for Ann's three carts" \
 	"$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'abandoned-cart'")" 1
 is "and it is keyed by her first cart event" \
-	"$(sql "SELECT e.at FROM messages m JOIN events e ON e.id = m.entry_event WHERE m.step = 'cart-email'")" \
+	"$(sql "SELECT e.at FROM messages m JOIN events e ON e.id = m.entry_event WHERE m.step LIKE 'cart-email#%'")" \
 	"$(sql "SELECT min(at) FROM events WHERE type = 'cart_updated' AND contact_id = 1")"
 # day 3: Bob buys again: a second post-purchase instance
 ev bob purchase 2026-11-13T10:00:00Z
@@ -48,8 +48,7 @@ exits "day 3" 0 cron 2026-11-13T10:05:00Z
 is "a second thank-you for the second purchase" \
 	"$(subjects | grep Thank)" " 2 Thank you for your order, Bob"
 is "two instances of the post-purchase journey" \
-	"$(sql "SELECT step, count(DISTINCT entry_event) FROM messages WHERE step = 'thanks' GROUP BY 1")" \
-	"thanks	2"
+	"$(sql "SELECT count(DISTINCT entry_event) FROM messages WHERE step LIKE 'thanks#%'")" 2
 # day 14 and day 17: each instance's review request, 14 days after its
 # own thank-you
 exits "day 14" 0 cron 2026-11-24T14:00:00Z
@@ -58,4 +57,18 @@ is "the first instance's review request" "$(subjects | grep 'How do')" \
 exits "day 17" 0 cron 2026-11-27T12:00:00Z
 is "then the second's" "$(subjects | grep 'How do')" \
 	" 2 How do you like it, Bob?"
+# exit with a condition: only a purchase of the same order ends it
+sed 's/^exit:.*/exit: on purchase where order = entry.order/; s/^name:.*/name: same-order/' \
+	$C >campaigns/same.yaml
+nudge event add --contact cy@example.com --type cart_updated --at 2026-12-01T08:00:00Z --prop order=O1 >/dev/null
+nudge event add --contact cy@example.com --type purchase --at 2026-12-01T09:00:00Z --prop order=O2 >/dev/null
+nudge event add --contact eve@example.com --type cart_updated --at 2026-12-01T08:00:00Z --prop order=O3 >/dev/null
+nudge event add --contact eve@example.com --type purchase --at 2026-12-01T09:00:00Z --prop order=O3 >/dev/null
+exits "exit: on purchase where order = entry.order" 0 nudge trigger --now 2026-12-01T13:00:00Z campaigns/same.yaml
+is "Cy bought another order: her cart journey goes on; Eve bought hers: it ended" \
+	"$(cut -f1,3 .out | sed 's/#.*//')" "3	cart-email"
+sed 's/^exit:.*/exit: on purchase where order = entry.total/' $C >campaigns/bad.yaml
+like "a condition other than the same prop is one clear error" \
+	"$(nudge trigger --check campaigns/bad.yaml 2>&1)" \
+	"campaigns/bad.yaml:10:7: exit: expected where order = entry.order"
 done_testing

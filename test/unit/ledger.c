@@ -261,7 +261,8 @@ test_migration_7(void)
 }
 
 /* 7 -> 8: the ledger key gains the journey instance (entry_event, 0 for
- * none): a claim of "STEP#EVENT" is its own row beside STEP's, and a
+ * none): a claim of "STEP#EVENT" is its own row beside STEP's (its step
+ * "STEP#EVENT", as a round's is "STEP@ROUND"), and a
  * second event's instance beside the first's.  The version 7 table is
  * the one migration 7 wrote, with a row of each kind. */
 static void
@@ -317,13 +318,14 @@ test_migration_8(void)
 	ok(res == NUDGE_CLAIM_DONE && id2 == id, "finds its row");
 	is_str(qs(st, "SELECT group_concat(step || ':' || entry_event, ' ')"
 	    " FROM (SELECT * FROM messages WHERE contact_id = 1 ORDER BY"
-	    " id)"), "s1:0 s1:41 s1:42", "the instance is a column of the key");
+	    " id)"), "s1:0 s1#41:41 s1#42:42",
+	    "the instance is a column of the key");
 	is_int((int)nudge_ledger_instance("s1#41"), 41, "instance of s1#41");
 	is_int((int)nudge_ledger_instance("s1@2026-11-09T00:00:00Z"), 0,
 	    "a round is no instance");
 	ok(sqlite3_exec(st->db, "INSERT INTO messages (campaign_id, step,"
 	    " contact_id, channel, status, claimed_at, updated_at,"
-	    " entry_event) VALUES (1, 's1', 1, 'sms', 'sent', 1, 1, 41)",
+	    " entry_event) VALUES (1, 's1#41', 1, 'sms', 'sent', 1, 1, 41)",
 	    NULL, NULL, NULL) != SQLITE_OK, "the key is unique with it");
 	nudge_ledger_close(l);
 	nudge_store_exec(st, "DELETE FROM messages", &err);
