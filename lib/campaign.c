@@ -249,6 +249,8 @@ check_steps(struct rd *r)
 	return rc;
 }
 
+static int step_id_ok(const char *s);
+
 int
 nudge_campaign_check_names(const nudge_campaign *c, struct nudge_names *k,
     int *unchecked, nudge_err *err)
@@ -272,6 +274,14 @@ nudge_campaign_check_names(const nudge_campaign *c, struct nudge_names *k,
 		rc = nudge_names_check_expr(k, w[i].e, c->name, c->path,
 		    w[i].line, w[i].col, w[i].what, unchecked, err);
 	free(w);
+	/* the event types of entry: on and exit: on, each an expression
+	 * of its own (a plain name is one) */
+	if (rc == 0 && c->entry_on != NULL && step_id_ok(c->entry_on))
+		rc = nudge_names_check_expr(k, c->entry_on, c->name, c->path,
+		    c->entry_line, c->entry_col, "entry", unchecked, err);
+	if (rc == 0 && c->exit_on != NULL && step_id_ok(c->exit_on))
+		rc = nudge_names_check_expr(k, c->exit_on, c->name, c->path,
+		    c->exit_line, c->exit_col, "exit", unchecked, err);
 	return rc;
 }
 
@@ -746,9 +756,12 @@ read_root(struct rd *r, const nudge_ynode *root)
 			else if (calendar(c, v) == 0)
 				;
 			else if (strncmp(v, "on ", 3) == 0 &&
-			    strncmp(v, "on the ", 7) != 0)
+			    strncmp(v, "on the ", 7) != 0) {
 				rc = on_event(r, n, "entry", v + 3,
 				    &c->entry_on, NULL);
+				c->entry_line = n->line;
+				c->entry_col = n->col;
+			}
 			else if (strncmp(v, "every ", 6) != 0 ||
 			    nudge_duration_parse(v + 6, &c->every) != 0)
 				rc = bad(r, n->line, n->col, "entry", "expected "
@@ -772,6 +785,8 @@ read_root(struct rd *r, const nudge_ynode *root)
 			rc = on_event(r, n, "exit", n->value + 3, &c->exit_on,
 			    &c->exit_prop);
 			ex = n;
+			c->exit_line = n->line;
+			c->exit_col = n->col;
 		} else if (strcmp(n->key, "limit") == 0) {
 			if (n->kind != NUDGE_Y_SCALAR ||
 			    strncmp(n->value, "1 per ", 6) != 0 ||

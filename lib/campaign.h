@@ -69,6 +69,8 @@ typedef struct nudge_campaign {
 			      the entry event ends the instance, or NULL */
 	char *exit_prop;   /* `exit: on EVENT where PROP = entry.PROP`: the
 			      prop both events share, or NULL */
+	long entry_line, entry_col, exit_line, exit_col; /* where entry:
+				      and exit: are */
 	int64_t limit;     /* `limit: 1 per D`: D in seconds; 0: none */
 	int64_t window;    /* how old an entry event may be and still start
 			      an instance (7d) */
@@ -102,7 +104,7 @@ int nudge_campaign_share(const char *s, double *out);
 
 struct nudge_names;
 /* Checks every name c's expressions use (audience, goal, if:, unless:,
- * policy: exclude:)
+ * policy: exclude:) and the event types of entry: on and exit: on
  * against the known names k (names.h).  Returns 0 when all are known,
  * else EX_DATAERR "path:line:col: where: why, did you mean" for the
  * first that is not; *unchecked (if not NULL) counts the names only a

@@ -94,8 +94,8 @@ is "day 4: the SMS waits three days after the email; only Cy's, whose email went
 is "day 5: the SMS to Cy and Gil: Bob clicked, Eve bought (goal), Hal left; Dan's open is a week old now; Eve's and Fay's purchases each start a post-purchase journey" \
 	"$(trig 2026-11-15T10:00:00Z)" \
 "4	no-open-push	nudge@2026-11-12T00:00:00Z
-5	post-purchase	thanks#52
-6	post-purchase	thanks#53
+5	post-purchase	thanks#53
+6	post-purchase	thanks#54
 3	waterfall	sms1
 7	waterfall	sms1"
 ok "day 5: trigger | send" run 2026-11-15T10:00:00Z

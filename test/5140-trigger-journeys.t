@@ -7,7 +7,7 @@
 # second instance, each step timed from its instance.
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 17
+plan 19
 . "$TESTDIR/trigger/fixture.sh"
 printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
 export NUDGE_CONFIG="$T/cfg.yaml"
@@ -41,7 +41,7 @@ is "the limit holds: one cart journey for Ann's three carts" \
 	"$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'abandoned-cart'")" 1
 is "and it is keyed by her first cart event" \
 	"$(sql "SELECT e.at FROM messages m JOIN events e ON e.id = m.entry_event WHERE m.step LIKE 'cart-email#%'")" \
-	"$(sql "SELECT min(at) FROM events WHERE type = 'cart_updated' AND contact_id = 1")"
+	"$(sql "SELECT min(at) FROM events WHERE type = 'cart_updated' AND contact_id = 1 AND at >= strftime('%s', '2026-11-10')")"
 # day 3: Bob buys again: a second post-purchase instance
 ev bob purchase 2026-11-13T10:00:00Z
 exits "day 3" 0 cron 2026-11-13T10:05:00Z
@@ -71,4 +71,9 @@ sed 's/^exit:.*/exit: on purchase where order = entry.total/' $C >campaigns/bad.
 like "a condition other than the same prop is one clear error" \
 	"$(nudge trigger --check campaigns/bad.yaml 2>&1)" \
 	"campaigns/bad.yaml:10:7: exit: expected where order = entry.order"
+# the entry event is a known name, as an expression's are
+sed 's/^entry: on cart_updated/entry: on cart_upated/' $C >campaigns/typo.yaml
+exits "an unknown entry event fails the run" 65 nudge trigger --now 2026-12-01T13:00:00Z campaigns/typo.yaml
+is "with the file, line, field and a hint" "$(cat .err)" \
+	"nudge-trigger: campaigns/typo.yaml:9:8: entry: no event of type \"cart_upated\"; did you mean \"cart_updated\"?"
 done_testing
