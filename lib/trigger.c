@@ -776,12 +776,13 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		    "messages jm JOIN contacts c ON c.id = jm.contact_id JOIN "
 		    "events ev0 ON ev0.id = jm.entry_event WHERE jm.campaign_id "
 		    "= (SELECT k.id FROM campaigns k WHERE k.name = ?%d) AND "
+		    "jm.step > ?%d || '#' AND jm.step < ?%d || '$' AND "
 		    "jm.step = ?%d || '#' || jm.entry_event AND jm.entry_event "
 		    "<> 0 AND jm.status IN ('sent', 'held-out') AND "
 		    "jm.updated_at <= %lld AND NOT EXISTS (SELECT 1 FROM "
 		    "messages jx WHERE jx.campaign_id = jm.campaign_id AND "
 		    "jx.contact_id = jm.contact_id AND jx.entry_event = "
-		    "jm.entry_event AND jx.step IN (", cn, pn,
+		    "jm.entry_event AND jx.step IN (", cn, pn, pn, pn,
 		    (long long)(now - s->after)) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
 		for (i = k; i < c->nsteps; i++) {
@@ -840,7 +841,9 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 }
 
 /* Runs (or explains) the steps of a journey started by events, last to
- * first, as run_campaign does. */
+ * first, as run_campaign does.  A later step's query reads the range of
+ * "STEP#..." of the ledger's unique index, the entry's the events'
+ * (type, at) index from the window on. */
 static int
 run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
     nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
