@@ -747,20 +747,27 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	    err)) == -1)
 		return EX_OSERR;
 	if (k == 0) {
+		/* an instance starts at the first step: its row is one
+		 * probe of the ledger's unique key; the limit's look at the
+		 * contact's rows goes by messages_contact (the unary + keeps
+		 * SQLite from scanning the campaign's part of the key) */
+		if ((pn = key_param(q, c, 0, "", err)) == -1)
+			return EX_OSERR;
 		if (nudge_buf_printf(sql, "SELECT c.id, ev0.id, ev0.at FROM "
 		    "events ev0 JOIN contacts c ON c.id = ev0.contact_id WHERE "
 		    "ev0.type = ?%d AND ev0.at <= %lld AND ev0.at >= %lld AND "
 		    "NOT EXISTS (SELECT 1 FROM messages jx WHERE jx.campaign_id "
 		    "= (SELECT k.id FROM campaigns k WHERE k.name = ?%d) AND "
-		    "jx.contact_id = ev0.contact_id AND jx.entry_event = ev0.id)",
+		    "jx.step = ?%d || '#' || ev0.id AND jx.contact_id = "
+		    "ev0.contact_id AND jx.entry_event = ev0.id)",
 		    tn, (long long)(now - s->after), (long long)(now - s->after -
-		    c->window), cn) == -1)
+		    c->window), cn, pn) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
 		if (c->limit > 0 && nudge_buf_printf(sql, " AND NOT EXISTS "
 		    "(SELECT 1 FROM messages jx JOIN events jy ON jy.id = "
-		    "jx.entry_event WHERE jx.campaign_id = (SELECT k.id FROM "
-		    "campaigns k WHERE k.name = ?%d) AND jx.contact_id = "
-		    "ev0.contact_id AND jx.entry_event <> 0 AND jy.at > ev0.at - "
+		    "jx.entry_event WHERE jx.contact_id = ev0.contact_id AND "
+		    "+jx.campaign_id = (SELECT k.id FROM campaigns k WHERE "
+		    "k.name = ?%d) AND jx.entry_event <> 0 AND jy.at > ev0.at - "
 		    "%lld AND jy.at < ev0.at + %lld)", cn, (long long)c->limit,
 		    (long long)c->limit) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
@@ -1025,10 +1032,15 @@ collect(void *arg, const nudge_due *d)
 	if (j->oom)
 		return;
 	/* a campaign has a few keys (its steps, two rounds of each): the
-	 * last one matches nearly always */
-	for (k = j->nkeys; k-- > 0;)
-		if (strcmp(j->keys[k], d->step) == 0)
-			break;
+	 * last one matches nearly always; a journey instance's key
+	 * (STEP#EVENT) is due once, for the event's one contact: never
+	 * seen before, so not looked for (a flood of events would make
+	 * the search quadratic) */
+	k = (size_t)-1;
+	if (strchr(d->step, '#') == NULL)
+		for (k = j->nkeys; k-- > 0;)
+			if (strcmp(j->keys[k], d->step) == 0)
+				break;
 	if (k == (size_t)-1) {
 		char **nk = realloc(j->keys, (j->nkeys + 1) * sizeof *nk);
 
