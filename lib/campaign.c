@@ -139,9 +139,11 @@ exprs(const nudge_campaign *c, struct where *w)
 {
 	size_t i, n = 0;
 
-	w[n] = (struct where){ c->audience, c->aud_line, c->aud_col,
-	    "audience", NULL };
-	n++;
+	if (c->audience != NULL) {
+		w[n] = (struct where){ c->audience, c->aud_line, c->aud_col,
+		    "audience", NULL };
+		n++;
+	}
 	if (c->goal != NULL) {
 		w[n] = (struct where){ c->goal, c->goal_line, c->goal_col,
 		    "goal", NULL };
@@ -247,6 +249,8 @@ check_steps(struct rd *r)
 	return rc;
 }
 
+static int step_id_ok(const char *s);
+
 int
 nudge_campaign_check_names(const nudge_campaign *c, struct nudge_names *k,
     int *unchecked, nudge_err *err)
@@ -270,6 +274,14 @@ nudge_campaign_check_names(const nudge_campaign *c, struct nudge_names *k,
 		rc = nudge_names_check_expr(k, w[i].e, c->name, c->path,
 		    w[i].line, w[i].col, w[i].what, unchecked, err);
 	free(w);
+	/* the event types of entry: on and exit: on, each an expression
+	 * of its own (a plain name is one) */
+	if (rc == 0 && c->entry_on != NULL && step_id_ok(c->entry_on))
+		rc = nudge_names_check_expr(k, c->entry_on, c->name, c->path,
+		    c->entry_line, c->entry_col, "entry", unchecked, err);
+	if (rc == 0 && c->exit_on != NULL && step_id_ok(c->exit_on))
+		rc = nudge_names_check_expr(k, c->exit_on, c->name, c->path,
+		    c->exit_line, c->exit_col, "exit", unchecked, err);
 	return rc;
 }
 
@@ -515,7 +527,7 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 		} else if (strcmp(n->key, "template") == 0) {
 			rc = tpl_path(r, n, w, &s->tpl);
 		} else if (strcmp(n->key, "after") == 0) {
-			if (k == 0)
+			if (k == 0 && r->c->entry_on == NULL)
 				rc = bad(r, n->line, n->col, w, "the first step "
 				    "starts the journey: only later steps wait "
 				    "after the one before");
@@ -582,11 +594,129 @@ base_name(const char *path)
 	return strndup(b, n);
 }
 
+/* Reads " at HH:MM" at the start of s into *minute; returns what
+ * follows, or NULL. */
+static const char *
+at_time(const char *s, int *minute)
+{
+	int h, m, n = 0;
+
+	if (sscanf(s, " at %2d:%2d%n", &h, &m, &n) != 2 || n == 0 || h < 0 ||
+	    h > 23 || m < 0 || m > 59)
+		return NULL;
+	*minute = h * 60 + m;
+	return s + n;
+}
+
+/* Reads a calendar entry of v into c: "every day at HH:MM", "every week
+ * on DAY at HH:MM", "on the Nth of every month [at HH:MM]"; 0, or -1
+ * when v is none. */
+static int
+calendar(nudge_campaign *c, const char *v)
+{
+	static const char *const days[] = { "sunday", "monday", "tuesday",
+	    "wednesday", "thursday", "friday", "saturday" };
+	const char *p;
+	size_t i;
+	int d, n = 0, minute = 0;
+
+	if (strncmp(v, "every day", 9) == 0) {
+		if ((p = at_time(v + 9, &minute)) == NULL || *p != '\0')
+			return -1;
+		c->cal = 'd';
+		c->every = 86400;
+	} else if (strncmp(v, "every week on ", 14) == 0) {
+		for (i = 0; i < 7; i++)
+			if (strncmp(v + 14, days[i], strlen(days[i])) == 0)
+				break;
+		if (i == 7 || (p = at_time(v + 14 + strlen(days[i]),
+		    &minute)) == NULL || *p != '\0')
+			return -1;
+		c->cal = 'w';
+		c->cal_wday = (int)i;
+		c->every = 7 * 86400;
+	} else if (sscanf(v, "on the %2d%n", &d, &n) == 1 && n > 0 &&
+	    d >= 1 && d <= 28) {
+		p = v + n;
+		if (strncmp(p, d == 1 ? "st" : d == 2 ? "nd" : d == 3 ? "rd" :
+		    d == 21 ? "st" : d == 22 ? "nd" : d == 23 ? "rd" : "th", 2)
+		    != 0 || strncmp(p + 2, " of every month", 15) != 0)
+			return -1;
+		p += 17;
+		if (*p != '\0' && ((p = at_time(p, &minute)) == NULL ||
+		    *p != '\0'))
+			return -1;
+		c->cal = 'm';
+		c->cal_mday = d;
+		c->every = 31 * 86400;
+	} else {
+		return -1;
+	}
+	c->cal_minute = minute;
+	return 0;
+}
+
+/* Whether s is a name of an event type or prop: [A-Za-z0-9_.:-]+. */
+static int
+name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(('a' <= s[i] && s[i] <= 'z') || ('A' <= s[i] && s[i] <=
+		    'Z') || ('0' <= s[i] && s[i] <= '9') || strchr("_.:-",
+		    s[i]) != NULL))
+			return 0;
+	return n > 0;
+}
+
+/* Reads "EVENT" (prop NULL) or "EVENT [where PROP = entry.PROP]" (the
+ * text after "on ") of n into *type and *prop. */
+static int
+on_event(struct rd *r, const nudge_ynode *n, const char *where,
+    const char *v, char **type, char **prop)
+{
+	size_t tl = strcspn(v, " ");
+	const char *w = v + tl, *p, *q;
+	size_t pl;
+
+	if (!name_ok(v, tl))
+		return bad(r, n->line, n->col, where, "expected an event type "
+		    "after \"on\"");
+	if ((*type = strndup(v, tl)) == NULL)
+		return oom(r);
+	if (*w == '\0')
+		return 0;
+	if (prop == NULL || strncmp(w, " where ", 7) != 0)
+		return bad(r, n->line, n->col, where, "unexpected \"%.40s\" "
+		    "after the event type%s", w + 1, prop != NULL ? " (expected "
+		    "where PROP = entry.PROP)" : "");
+	p = w + 7;
+	pl = strcspn(p, " =");
+	q = p + pl;
+	while (*q == ' ')
+		q++;
+	if (!name_ok(p, pl) || *q != '=')
+		return bad(r, n->line, n->col, where, "expected where PROP = "
+		    "entry.PROP");
+	for (q++; *q == ' '; q++)
+		;
+	if (strncmp(q, "entry.", 6) != 0 || strlen(q + 6) != pl ||
+	    strncmp(q + 6, p, pl) != 0)
+		return bad(r, n->line, n->col, where, "expected where %.*s = "
+		    "entry.%.*s: the exit event's prop equal to the entry "
+		    "event's", (int)pl, p, (int)pl, p);
+	if ((*prop = strndup(p, pl)) == NULL)
+		return oom(r);
+	return 0;
+}
+
 static int
 read_root(struct rd *r, const nudge_ynode *root)
 {
 	nudge_campaign *c = r->c;
 	const nudge_ynode *n, *steps = NULL, *aud = NULL, *goal = NULL;
+	const nudge_ynode *ex = NULL, *lim = NULL;
 	const char *v;
 	int64_t total = 0;
 	char b[100];
@@ -623,11 +753,47 @@ read_root(struct rd *r, const nudge_ynode *root)
 			v = n->value;
 			if (strcmp(v, "once") == 0)
 				c->every = 0;
+			else if (calendar(c, v) == 0)
+				;
+			else if (strncmp(v, "on ", 3) == 0 &&
+			    strncmp(v, "on the ", 7) != 0) {
+				rc = on_event(r, n, "entry", v + 3,
+				    &c->entry_on, NULL);
+				c->entry_line = n->line;
+				c->entry_col = n->col;
+			}
 			else if (strncmp(v, "every ", 6) != 0 ||
 			    nudge_duration_parse(v + 6, &c->every) != 0)
 				rc = bad(r, n->line, n->col, "entry", "expected "
-				    "once or every DURATION (every 7d), got %s",
+				    "once, every DURATION (every 7d), every day "
+				    "at HH:MM, every week on DAY at HH:MM, on the "
+				    "Nth of every month [at HH:MM] (N up to 28) "
+				    "or on EVENT (on purchase), got %s",
 				    qv(b, sizeof b, v));
+		} else if (strcmp(n->key, "timezone") == 0) {
+			if ((rc = text(r, n, "timezone", &c->tz)) == 0 &&
+			    !nudge_tz_known(c->tz))
+				rc = bad(r, n->line, n->col, "timezone", "unknown "
+				    "time zone %s (expected UTC or an Olson name "
+				    "such as Asia/Jerusalem)", qv(b, sizeof b,
+				    c->tz));
+		} else if (strcmp(n->key, "exit") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR ||
+			    strncmp(n->value, "on ", 3) != 0)
+				return bad(r, n->line, n->col, "exit", "expected "
+				    "on EVENT [where PROP = entry.PROP]");
+			rc = on_event(r, n, "exit", n->value + 3, &c->exit_on,
+			    &c->exit_prop);
+			ex = n;
+			c->exit_line = n->line;
+			c->exit_col = n->col;
+		} else if (strcmp(n->key, "limit") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR ||
+			    strncmp(n->value, "1 per ", 6) != 0 ||
+			    nudge_duration_parse(n->value + 6, &c->limit) != 0)
+				return bad(r, n->line, n->col, "limit", "expected "
+				    "1 per DURATION (1 per 1d)");
+			lim = n;
 		} else if (strcmp(n->key, "holdout") == 0) {
 			rc = share(r, n, "holdout", &c->holdout);
 		} else if (strcmp(n->key, "policy") == 0) {
@@ -635,18 +801,27 @@ read_root(struct rd *r, const nudge_ynode *root)
 			    r->err);
 		} else {
 			rc = bad(r, n->line, n->col, "", "unknown key \"%.64s\" "
-			    "(expected name, audience, entry, goal, holdout, "
-			    "policy or steps)", n->key);
+			    "(expected name, audience, entry, exit, limit, "
+			    "timezone, goal, holdout, policy or steps)",
+			    n->key);
 		}
 	}
 	if (rc != 0)
 		return rc;
-	if (aud == NULL)
+	if (c->entry_on == NULL && (ex != NULL || lim != NULL))
+		return bad(r, (ex != NULL ? ex : lim)->line, (ex != NULL ? ex :
+		    lim)->col, ex != NULL ? "exit" : "limit", "only a journey "
+		    "started by an event (entry: on EVENT) has instances to "
+		    "end or limit");
+	/* a journey started by an event: everyone with the event may
+	 * enter unless an audience narrows it */
+	if (aud == NULL && c->entry_on == NULL)
 		return bad(r, root->line, root->col, "", "no audience: who may "
 		    "enter, as a segment expression");
-	if ((rc = expr(r, aud, "audience", &c->audience, &c->aud_line,
-	    &c->aud_col)) != 0)
+	if (aud != NULL && (rc = expr(r, aud, "audience", &c->audience,
+	    &c->aud_line, &c->aud_col)) != 0)
 		return rc;
+	c->window = 7 * 86400;
 	if (goal != NULL && (rc = expr(r, goal, "goal", &c->goal,
 	    &c->goal_line, &c->goal_col)) != 0)
 		return rc;
@@ -666,14 +841,16 @@ read_root(struct rd *r, const nudge_ynode *root)
 	/* a test picks one winner, once: a round's messages have their
 	 * own ledger steps, which no winner would ever reach */
 	for (i = 0; i < c->nsteps; i++)
-		if (c->every > 0 && c->steps[i].test_share > 0) {
+		if ((c->every > 0 || c->entry_on != NULL) &&
+		    c->steps[i].test_share > 0) {
 			snprintf(b, sizeof b, "steps[%zu]: test", i + 1);
 			return bad(r, c->steps[i].line, c->steps[i].col, b,
 			    "a test runs once, not in a campaign of rounds "
-			    "(entry: every ...); variants without a test may");
+			    "or instances (entry: every ... or on ...); "
+			    "variants without a test may");
 		}
 	/* a round's journey may run on into the next round, no further */
-	if (c->every > 0 && total >= c->every)
+	if (c->every > 0 && total >= (c->cal == 'm' ? 28 * 86400 : c->every))
 		return bad(r, steps->line, steps->col, "steps", "the waits add "
 		    "up to a round or more (entry: every ...): a journey "
 		    "must end within its round's length");
@@ -736,6 +913,10 @@ nudge_campaign_free(nudge_campaign *c)
 	free(c->name);
 	free(c->audience);
 	free(c->goal);
+	free(c->tz);
+	free(c->entry_on);
+	free(c->exit_on);
+	free(c->exit_prop);
 	free(c->policy.quiet_tz);
 	free(c->policy.exclude);
 	free(c);
@@ -744,7 +925,7 @@ nudge_campaign_free(nudge_campaign *c)
 const nudge_step *
 nudge_campaign_step(const nudge_campaign *c, const char *id, size_t *index)
 {
-	size_t i, n = strcspn(id, "@");
+	size_t i, n = strcspn(id, "@#");
 
 	for (i = 0; i < c->nsteps; i++)
 		if (strlen(c->steps[i].id) == n &&

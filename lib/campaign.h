@@ -54,6 +54,26 @@ typedef struct nudge_campaign {
 			      .yaml or .yml */
 	char *audience;    /* a segment expression (or @saved) */
 	int64_t every;     /* `entry: every D`: D in seconds; 0: once */
+	int cal;           /* a calendar entry: 'd' every day, 'w' every
+			      week, 'm' every month at cal_minute (then
+			      every is the longest round: 1d, 7d, 31d);
+			      0: none */
+	int cal_wday;      /* 'w': 0 Sunday .. 6 Saturday */
+	int cal_mday;      /* 'm': 1 .. 28 */
+	int cal_minute;    /* minute of the day, in tz */
+	char *tz;          /* `timezone:` (an Olson name), or NULL: the
+			      policy's quiet-hours zone, else UTC */
+	char *entry_on;    /* `entry: on EVENT`: a journey instance per
+			      event of that type, or NULL */
+	char *exit_on;     /* `exit: on EVENT`: an event of that type after
+			      the entry event ends the instance, or NULL */
+	char *exit_prop;   /* `exit: on EVENT where PROP = entry.PROP`: the
+			      prop both events share, or NULL */
+	long entry_line, entry_col, exit_line, exit_col; /* where entry:
+				      and exit: are */
+	int64_t limit;     /* `limit: 1 per D`: D in seconds; 0: none */
+	int64_t window;    /* how old an entry event may be and still start
+			      an instance (7d) */
 	double holdout;    /* `holdout:` as a fraction in [0, 1): the share
 			      of the audience kept from the campaign */
 	char *goal;        /* a segment expression, or NULL */
@@ -84,7 +104,7 @@ int nudge_campaign_share(const char *s, double *out);
 
 struct nudge_names;
 /* Checks every name c's expressions use (audience, goal, if:, unless:,
- * policy: exclude:)
+ * policy: exclude:) and the event types of entry: on and exit: on
  * against the known names k (names.h).  Returns 0 when all are known,
  * else EX_DATAERR "path:line:col: where: why, did you mean" for the
  * first that is not; *unchecked (if not NULL) counts the names only a

@@ -96,6 +96,20 @@ nudge_ledger_claimer_alive(const char *s)
 	return now_start == start && !zombie;
 }
 
+int64_t
+nudge_ledger_instance(const char *step)
+{
+	const char *h = step != NULL ? strchr(step, '#') : NULL;
+	char *end;
+	long long v;
+
+	if (h == NULL)
+		return 0;
+	errno = 0;
+	v = strtoll(h + 1, &end, 10);
+	return errno != 0 || end == h + 1 || v < 0 ? 0 : (int64_t)v;
+}
+
 char *
 nudge_ledger_key(char *buf, size_t len, int64_t campaign_id,
     const char *step, int64_t contact_id)
@@ -126,13 +140,15 @@ nudge_ledger_open(nudge_ledger **out, nudge_store *st, nudge_err *err)
 	if ((rc = nudge_store_exec(st, "PRAGMA synchronous = FULL", err)) ||
 	    (rc = nudge_store_prepare(st, &l->ins,
 	    "INSERT INTO messages (campaign_id, step, contact_id, channel,"
-	    " status, attempts, claimed_at, updated_at, claimed_by, variant)"
-	    " VALUES (?1, ?2, ?3, ?4, ?7, ?8, ?5, ?5, ?6, ?9)"
-	    " ON CONFLICT (campaign_id, step, contact_id) DO NOTHING", err)) ||
+	    " status, attempts, claimed_at, updated_at, claimed_by, variant,"
+	    " entry_event)"
+	    " VALUES (?1, ?2, ?3, ?4, ?7, ?8, ?5, ?5, ?6, ?9, ?10)"
+	    " ON CONFLICT (campaign_id, step, contact_id, entry_event)"
+	    " DO NOTHING", err)) ||
 	    (rc = nudge_store_prepare(st, &l->find,
 	    "SELECT id, status FROM messages"
-	    " WHERE campaign_id = ?1 AND step = ?2 AND contact_id = ?3",
-	    err)) ||
+	    " WHERE campaign_id = ?1 AND step = ?2 AND contact_id = ?3"
+	    " AND entry_event = ?4", err)) ||
 	    (rc = nudge_store_prepare(st, &l->take,
 	    "UPDATE messages SET status = 'claimed', attempts = attempts + 1,"
 	    " channel = ?2, claimed_at = ?3, updated_at = ?3, claimed_by = ?4,"
@@ -212,11 +228,16 @@ nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
 {
 	int own = !nudge_store_writing(l->st), rc = 0, n;
 	const char *status;
+	int64_t entry;
 
 	*id = 0;
 	*result = NUDGE_CLAIM_DONE;
 	if (step == NULL)
 		step = "";
+	/* "STEP#EVENT": the instance of a journey started by an event,
+	 * kept in the step (as a round is) and as a column of the key that
+	 * joins the entry event */
+	entry = nudge_ledger_instance(step);
 	/* BEGIN IMMEDIATE: the write lock is taken before we look, so
 	 * that the insert-or-take below is one atomic decision. */
 	if (own && (rc = nudge_store_begin(l->st, err)) != 0)
@@ -232,6 +253,7 @@ nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
 	sqlite3_bind_int(l->ins, 8, held_out ? 0 : 1);
 	if (variant != NULL)
 		sqlite3_bind_text(l->ins, 9, variant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->ins, 10, entry);
 	if ((n = step_write(l, l->ins, "claim", &rc, err)) < 0)
 		goto fail;
 	if (n == 1) {
@@ -241,6 +263,7 @@ nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
 		sqlite3_bind_int64(l->find, 1, campaign_id);
 		sqlite3_bind_text(l->find, 2, step, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(l->find, 3, contact_id);
+		sqlite3_bind_int64(l->find, 4, entry);
 		if (sqlite3_step(l->find) != SQLITE_ROW) {
 			rc = nudge_store_error(l->st, err, "claim");
 			sqlite3_reset(l->find);

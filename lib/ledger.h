@@ -1,5 +1,6 @@
 /* ledger: the message ledger (HACKING.md, "Delivery guarantees") — one row
- * in `messages` per idempotency key (campaign, step, contact), claimed
+ * in `messages` per idempotency key (campaign, step, contact, entry
+ * event), claimed
  * durably before a message leaves and given its outcome after; recovery
  * of claims left by a process that died. */
 #ifndef NUDGE_LEDGER_H
@@ -136,6 +137,13 @@ long nudge_ledger_journalled(const nudge_ledger *l);
  * cannot tell (another host, a malformed name, or a live pid that /proc
  * hides, which may be a reused one). */
 int nudge_ledger_claimer_alive(const char *s);
+
+/* The journey instance of a ledger step "STEP#EVENT" (a journey started
+ * by an event, nudge-campaign(5) `entry: on EVENT`): the event's id;
+ * 0 for a step with no "#".  A claim of "STEP#EVENT" is the row of
+ * step "STEP#EVENT" (as a round's is "STEP@ROUND") and entry_event
+ * EVENT: a column of the key, which joins the entry event. */
+int64_t nudge_ledger_instance(const char *step);
 
 /* Writes the idempotency key "nudge-CAMPAIGN-STEP-CONTACT" (what HTTP
  * providers get as their Idempotency-Key) into buf; returns buf, or NULL

@@ -169,7 +169,7 @@ collect(nudge_store *st, const char *sql, const char *a, struct cands *c,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && c->n < MAX_CANDS) {
 		if ((v = (const char *)sqlite3_column_text(s, 0)) == NULL)
 			continue;
-		if (cand_add(c, v, strcspn(v, "@")) == -1) {
+		if (cand_add(c, v, strcspn(v, "@#")) == -1) {
 			sqlite3_finalize(s);
 			return nudge_errf(err, EX_OSERR, "out of memory");
 		}

@@ -263,6 +263,38 @@ static const char *const migrations[] = {
 	"  expected_purchases_90d REAL NOT NULL,"
 	"  expected_order_value REAL,"
 	"  clv_365d REAL);",
+	/* 8 -> 9: journeys started by events (entry: on EVENT).  The
+	 * ledger key grows by the journey's instance, the id of the event
+	 * that started it (0: none, every row of a campaign entered by
+	 * the audience), so that a second purchase starts the journey
+	 * again.  A UNIQUE constraint cannot be altered: messages is
+	 * copied, ids kept, as in 6 -> 7. */
+	"CREATE TABLE messages_v9 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
+	"  step TEXT NOT NULL DEFAULT '',"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status = 'claimed' OR status = 'sent'"
+	"    OR status = 'failed' OR status = 'bounced' OR status = 'unknown'"
+	"    OR status = 'held-out'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  provider_id TEXT,"
+	"  error TEXT,"
+	"  claimed_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  claimed_by TEXT,"
+	"  variant TEXT,"
+	"  entry_event INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (campaign_id, step, contact_id, entry_event));"
+	"INSERT INTO messages_v9 SELECT id, campaign_id, step, contact_id,"
+	"  channel, status, attempts, provider_id, error, claimed_at,"
+	"  updated_at, claimed_by, variant, 0 FROM messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v9 RENAME TO messages;"
+	"CREATE INDEX messages_status ON messages (status, updated_at)"
+	"  WHERE status = 'claimed' OR status = 'unknown';"
+	"CREATE INDEX messages_contact ON messages (contact_id);",
 };
 
 int

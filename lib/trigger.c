@@ -7,28 +7,87 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abtest.h"
 #include "channel.h"
 #include "clock.h"
 #include "segment.h"
 
+/* localtime_r and mktime read TZ: the pool's threads take turns */
+static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The start of the calendar round of c at now: the latest time at or
+ * before now that is c's minute of the day on c's day (every day, the
+ * weekday, the day of the month) in c's time zone. */
+static int64_t
+cal_start(const nudge_campaign *c, int64_t now)
+{
+	const char *tz = c->tz != NULL ? c->tz : c->policy.quiet_tz;
+	char *old;
+	time_t tt = (time_t)now, st;
+	struct tm tm;
+	int back;
+
+	pthread_mutex_lock(&tz_mu);
+	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	tzset();
+	localtime_r(&tt, &tm);
+	for (back = 0;; back++) {
+		struct tm x = tm;
+
+		if (c->cal == 'd') {
+			x.tm_mday -= back;
+		} else if (c->cal == 'w') {
+			x.tm_mday -= (tm.tm_wday - c->cal_wday + 7) % 7 +
+			    7 * back;
+		} else {
+			x.tm_mon -= back;
+			x.tm_mday = c->cal_mday;
+		}
+		x.tm_hour = c->cal_minute / 60;
+		x.tm_min = c->cal_minute % 60;
+		x.tm_sec = 0;
+		x.tm_isdst = -1;
+		if ((st = mktime(&x)) <= tt || back > 2)
+			break;
+	}
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	pthread_mutex_unlock(&tz_mu);
+	return (int64_t)st;
+}
+
+/* The start of the round of c at now. */
+static int64_t
+round_start(const nudge_campaign *c, int64_t now)
+{
+	if (c->cal != 0)
+		return cal_start(c, now);
+	/* rounds are counted from 1970-01-01T00:00Z: every 1d starts at
+	 * midnight UTC, every 1w on a Thursday */
+	return now - ((now % c->every) + c->every) % c->every;
+}
+
 void
 nudge_trigger_round(const nudge_campaign *c, int64_t now, char *buf,
     unsigned long len)
 {
 	char t[40];
-	int64_t start;
 
 	if (c->every <= 0) {
 		if (len > 0)
 			*buf = '\0';
 		return;
 	}
-	/* rounds are counted from 1970-01-01T00:00Z: every 1d starts at
-	 * midnight UTC, every 1w on a Thursday */
-	start = now - ((now % c->every) + c->every) % c->every;
-	snprintf(buf, len, "@%s", nudge_time_format(start, t, sizeof t));
+	snprintf(buf, len, "@%s", nudge_time_format(round_start(c, now), t,
+	    sizeof t));
 }
 
 /* Compiles expr (with the campaign's context) and appends its condition
@@ -661,6 +720,205 @@ out:
 	return rc;
 }
 
+/*
+ * Journeys started by events (entry: on EVENT): an instance per entry
+ * event, its ledger rows keyed by the event's id (entry_event).  The
+ * query of step k into q and sql, rows (contact, entry event, its time):
+ * for k = 0 the events of the entry type between the window and the
+ * first step's wait ago that started no instance, not within the limit
+ * of another instance's entry event, the contact in the audience (if
+ * any); for k > 0 the instances whose step k - 1 was sent at least the
+ * wait of step k ago and that have no row for k or a later step.  Both:
+ * no exit event since the entry event (with the same prop, if named),
+ * the goal not reached since it, the contact can get k's channel, and
+ * k's if:/unless: hold, their events counted since the entry event.
+ */
+static int
+event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
+    nudge_seg *q, nudge_buf *sql, nudge_err *err)
+{
+	const nudge_step *s = &c->steps[k];
+	nudge_buf x = { 0 };
+	int cn, tn, en, pn, rc = 0;
+
+	memset(q, 0, sizeof *q);
+	if ((cn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, c->name, err)) ==
+	    -1 || (tn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, c->entry_on,
+	    err)) == -1)
+		return EX_OSERR;
+	if (k == 0) {
+		/* an instance starts at the first step: its row is one
+		 * probe of the ledger's unique key; the limit's look at the
+		 * contact's rows goes by messages_contact (the unary + keeps
+		 * SQLite from scanning the campaign's part of the key) */
+		if ((pn = key_param(q, c, 0, "", err)) == -1)
+			return EX_OSERR;
+		if (nudge_buf_printf(sql, "SELECT c.id, ev0.id, ev0.at FROM "
+		    "events ev0 JOIN contacts c ON c.id = ev0.contact_id WHERE "
+		    "ev0.type = ?%d AND ev0.at <= %lld AND ev0.at >= %lld AND "
+		    "NOT EXISTS (SELECT 1 FROM messages jx WHERE jx.campaign_id "
+		    "= (SELECT k.id FROM campaigns k WHERE k.name = ?%d) AND "
+		    "jx.step = ?%d || '#' || ev0.id AND jx.contact_id = "
+		    "ev0.contact_id AND jx.entry_event = ev0.id)",
+		    tn, (long long)(now - s->after), (long long)(now - s->after -
+		    c->window), cn, pn) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		if (c->limit > 0 && nudge_buf_printf(sql, " AND NOT EXISTS "
+		    "(SELECT 1 FROM messages jx JOIN events jy ON jy.id = "
+		    "jx.entry_event WHERE jx.contact_id = ev0.contact_id AND "
+		    "+jx.campaign_id = (SELECT k.id FROM campaigns k WHERE "
+		    "k.name = ?%d) AND jx.entry_event <> 0 AND jy.at > ev0.at - "
+		    "%lld AND jy.at < ev0.at + %lld)", cn, (long long)c->limit,
+		    (long long)c->limit) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		if (c->audience != NULL && (rc = add_cond(st, c, "",
+		    c->audience, NULL, now, q, sql, err)) != 0)
+			return rc;
+	} else {
+		if ((pn = key_param(q, c, k - 1, "", err)) == -1)
+			return EX_OSERR;
+		size_t i;
+
+		if (nudge_buf_printf(sql, "SELECT c.id, ev0.id, ev0.at FROM "
+		    "messages jm JOIN contacts c ON c.id = jm.contact_id JOIN "
+		    "events ev0 ON ev0.id = jm.entry_event WHERE jm.campaign_id "
+		    "= (SELECT k.id FROM campaigns k WHERE k.name = ?%d) AND "
+		    "jm.step > ?%d || '#' AND jm.step < ?%d || '$' AND "
+		    "jm.step = ?%d || '#' || jm.entry_event AND jm.entry_event "
+		    "<> 0 AND jm.status IN ('sent', 'held-out') AND "
+		    "jm.updated_at <= %lld AND NOT EXISTS (SELECT 1 FROM "
+		    "messages jx WHERE jx.campaign_id = jm.campaign_id AND "
+		    "jx.contact_id = jm.contact_id AND jx.entry_event = "
+		    "jm.entry_event AND jx.step IN (", cn, pn, pn, pn,
+		    (long long)(now - s->after)) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		for (i = k; i < c->nsteps; i++) {
+			if ((pn = key_param(q, c, i, "", err)) == -1)
+				return EX_OSERR;
+			if (nudge_buf_printf(sql, "%s?%d || '#' || "
+			    "jm.entry_event", i > k ? ", " : "", pn) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+		}
+		if (nudge_buf_puts(sql, "))") == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if (c->exit_on != NULL) {
+		if ((en = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, c->exit_on,
+		    err)) == -1)
+			return EX_OSERR;
+		if (nudge_buf_printf(sql, " AND NOT EXISTS (SELECT 1 FROM events "
+		    "jz WHERE jz.contact_id = ev0.contact_id AND jz.type = ?%d "
+		    "AND (jz.at > ev0.at OR (jz.at = ev0.at AND jz.id > ev0.id)) "
+		    "AND jz.at <= %lld", en, (long long)now) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		if (c->exit_prop != NULL) {
+			if (nudge_buf_printf(&x, "$.\"%s\"", c->exit_prop) == -1 ||
+			    (pn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0, x.s,
+			    err)) == -1) {
+				nudge_buf_free(&x);
+				return nudge_errf(err, EX_OSERR, "out of memory");
+			}
+			nudge_buf_free(&x);
+			if (nudge_buf_printf(sql, " AND json_extract(jz.props, "
+			    "?%d) IS json_extract(ev0.props, ?%d)", pn, pn) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+		}
+		if (nudge_buf_putc(sql, ')') == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if (nudge_buf_puts(sql, " AND ") == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	if ((rc = reach(q, sql, "c.id", "c", s->channel, err)) != 0)
+		return rc;
+	if ((c->goal != NULL && nudge_buf_printf(&x, "not (%s)", c->goal) ==
+	    -1) || (s->cond != NULL && nudge_buf_printf(&x, "%s(%s)", x.len >
+	    0 ? " and " : "", s->cond) == -1) || (s->unless != NULL &&
+	    nudge_buf_printf(&x, "%snot (%s)", x.len > 0 ? " and " : "",
+	    s->unless) == -1)) {
+		nudge_buf_free(&x);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if (x.len > 0)
+		rc = add_cond(st, c, "", x.s, "ev0.at", now, q, sql, err);
+	nudge_buf_free(&x);
+	if (rc == 0 && nudge_buf_puts(sql, " ORDER BY c.id, ev0.at, ev0.id") ==
+	    -1)
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+	return rc;
+}
+
+/* Runs (or explains) the steps of a journey started by events, last to
+ * first, as run_campaign does.  A later step's query reads the range of
+ * "STEP#..." of the ledger's unique index, the entry's the events'
+ * (type, at) index from the window on. */
+static int
+run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
+    nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
+{
+	nudge_buf sql = { 0 }, key = { 0 };
+	sqlite3_stmt *s = NULL;
+	nudge_seg q;
+	nudge_due d;
+	size_t k;
+	int rc = 0, r;
+
+	memset(&q, 0, sizeof q);
+	for (k = c->nsteps; k-- > 0 && rc == 0;) {
+		int64_t last_contact = 0, last_at = 0;
+
+		nudge_seg_free(&q);
+		nudge_buf_reset(&sql);
+		if ((rc = event_query(st, c, k, now, &q, &sql, err)) != 0)
+			break;
+		if (explain != NULL) {
+			q.sql = sql.s;
+			if (nudge_buf_printf(explain, "-- %s: campaign %s, step "
+			    "%s, an instance per %s event%s\n", c->path, c->name,
+			    c->steps[k].id, c->entry_on, k == 0 ? " (the entry)" :
+			    "") == -1 || nudge_seg_explain(&q, explain) == -1)
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+			q.sql = NULL;
+			continue;
+		}
+		if ((rc = nudge_store_prepare(st, &s, sql.s, err)) != 0 ||
+		    (rc = bind_some(&q, s, err)) != 0) {
+			sqlite3_finalize(s);
+			s = NULL;
+			break;
+		}
+		d.c = c;
+		d.s = &c->steps[k];
+		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(s, 0);
+			int64_t at = sqlite3_column_int64(s, 2);
+
+			/* the limit among the entry events of this run */
+			if (k == 0 && c->limit > 0 && id == last_contact &&
+			    at - last_at < c->limit)
+				continue;
+			last_contact = id;
+			last_at = at;
+			nudge_buf_reset(&key);
+			if (nudge_buf_printf(&key, "%s#%lld", c->steps[k].id,
+			    (long long)sqlite3_column_int64(s, 1)) == -1) {
+				rc = nudge_errf(err, EX_OSERR, "out of memory");
+				break;
+			}
+			d.contact_id = id;
+			d.step = key.s;
+			fn(arg, &d);
+		}
+		if (rc == 0 && r != SQLITE_DONE)
+			rc = nudge_store_error(st, err, c->path);
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	nudge_seg_free(&q);
+	nudge_buf_free(&sql);
+	nudge_buf_free(&key);
+	return rc;
+}
+
 /* nudge_trigger_run, with prefilter as entry_query's. */
 static int
 run_campaign(nudge_store *st, const nudge_campaign *c, int64_t now,
@@ -674,11 +932,14 @@ run_campaign(nudge_store *st, const nudge_campaign *c, int64_t now,
 	size_t k;
 	int rc, direct = 1;
 
+	if (c->entry_on != NULL)
+		return run_events(st, c, now, fn, arg, explain, err);
 	nudge_trigger_round(c, now, sfx, sizeof sfx);
 	/* a journey that entered late in the last round goes on in this
 	 * one: later steps look at both (the steps of a round fit in its
 	 * length, nudge_campaign_load checks) */
-	nudge_trigger_round(c, now - c->every, prev, sizeof prev);
+	nudge_trigger_round(c, c->every > 0 ? round_start(c, now) - 1 : now,
+	    prev, sizeof prev);
 	/* the entry query's rows are the first step's due unless a step
 	 * has another channel (they may pass the first over) or the first
 	 * step has conditions: then they are candidates, read first */
@@ -700,8 +961,15 @@ run_campaign(nudge_store *st, const nudge_campaign *c, int64_t now,
 		rc = run_step(&r, k, sfx, 0, 0, &eq, esql.s, err);
 	}
 	/* then those entering, each at the first step it can get: they have
-	 * no ledger row, so none of the queries above found them */
-	for (k = 0; k < c->nsteps && rc == 0; k++)
+	 * no ledger row, so none of the queries above found them.  A
+	 * calendar round of a week or a month enters only on its day (the
+	 * day after its time): a Monday campaign sends on Mondays */
+	if (c->cal != 0 && c->cal != 'd' && now - round_start(c, now) >=
+	    86400 && explain == NULL)
+		k = c->nsteps;
+	else
+		k = 0;
+	for (; k < c->nsteps && rc == 0; k++)
 		rc = run_step(&r, k, sfx, 1, direct, &eq, esql.s, err);
 	nudge_seg_free(&eq);
 	nudge_buf_free(&esql);
@@ -764,10 +1032,15 @@ collect(void *arg, const nudge_due *d)
 	if (j->oom)
 		return;
 	/* a campaign has a few keys (its steps, two rounds of each): the
-	 * last one matches nearly always */
-	for (k = j->nkeys; k-- > 0;)
-		if (strcmp(j->keys[k], d->step) == 0)
-			break;
+	 * last one matches nearly always; a journey instance's key
+	 * (STEP#EVENT) is due once, for the event's one contact: never
+	 * seen before, so not looked for (a flood of events would make
+	 * the search quadratic) */
+	k = (size_t)-1;
+	if (strchr(d->step, '#') == NULL)
+		for (k = j->nkeys; k-- > 0;)
+			if (strcmp(j->keys[k], d->step) == 0)
+				break;
 	if (k == (size_t)-1) {
 		char **nk = realloc(j->keys, (j->nkeys + 1) * sizeof *nk);
 

@@ -1,6 +1,7 @@
 /* trigline: the trigger line's one writer and one reader; see trigline.h. */
 #include "trigline.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -31,6 +32,16 @@ nudge_trigline_split(char *line, nudge_trigline *t)
 	t->campaign = nf >= 3 ? f[1] : NULL;
 	t->step = nf >= 3 ? f[2] : NULL;
 	t->file = nf == 4 ? f[3] : NULL;
+	t->entry_event = 0;
+	if (t->step != NULL) {
+		const char *h = strchr(t->step, '#');
+		char *end;
+		long long v;
+
+		if (h != NULL && (v = strtoll(h + 1, &end, 10)) > 0 &&
+		    *end == '\0')
+			t->entry_event = (int64_t)v;
+	}
 	if (nf >= 3 && (*f[1] == '\0' || *f[2] == '\0'))
 		return -1;
 	return nf;

@@ -5,7 +5,9 @@
  *
  * CONTACT a contact id (send also takes an email address or phone),
  * CAMPAIGN the campaign's name, STEP its step (with "@ROUND" for a
- * recurring round), FILE the campaign file that defines them.  A line of
+ * recurring round, "#EVENT" for the instance of a journey started by an
+ * event: the entry event's id, a column of the ledger key), FILE the
+ * campaign file that defines them.  A line of
  * one or two fields is a bare contact line, sent as send's options say. */
 #ifndef NUDGE_TRIGLINE_H
 #define NUDGE_TRIGLINE_H
@@ -19,9 +21,10 @@
 typedef struct nudge_trigline {
 	char *contact;               /* the first field */
 	char *campaign, *step, *file; /* NULL when the line has none */
+	int64_t entry_event;         /* STEP's "#EVENT", else 0 */
 } nudge_trigline;
 
-/* Writes one trigger line to fp; returns 0, or -1 when the write failed
+/* Writes one trigger line to fp (step with its "@ROUND" or "#EVENT"); returns 0, or -1 when the write failed
  * (errno set). */
 int nudge_trigline_write(FILE *fp, int64_t contact_id, const char *campaign,
     const char *step, const char *file);

@@ -47,6 +47,14 @@ nudge segment 'list "newsletter"' |
 step ls demo/outbox/new
 ls "$dir/outbox/new"
 
+# the shop's carts and orders of the last day (items, totals), and the
+# coupon codes the abandoned-cart SMS quotes: after the seed segments,
+# which count purchases as of the samples' "now"
+step nudge import-list samples/coupons.csv
+nudge import-list samples/coupons.csv || exit $?
+step nudge event import samples/carts.jsonl
+nudge event import samples/carts.jsonl || exit $?
+
 step "nudge trigger campaigns/*.yaml | nudge send --transport file://demo/campaigns"
 nudge trigger --now $now campaigns/*.yaml |
 	NUDGE_FILE_NOSYNC=1 nudge send --now $now \

@@ -91,9 +91,11 @@ nudge event add --contact fay@example.com --type purchase \
 	--at 2026-11-12T15:00:00Z >/dev/null
 is "day 4: the SMS waits three days after the email; only Cy's, whose email went on day 0 (she has no push id), is due" \
 	"$(trig 2026-11-14T10:00:00Z campaigns/waterfall.yaml)" "3	waterfall	sms1"
-is "day 5: the SMS to Cy and Gil: Bob clicked, Eve bought (goal), Hal left; Dan's open is a week old now" \
+is "day 5: the SMS to Cy and Gil: Bob clicked, Eve bought (goal), Hal left; Dan's open is a week old now; Eve's and Fay's purchases each start a post-purchase journey" \
 	"$(trig 2026-11-15T10:00:00Z)" \
 "4	no-open-push	nudge@2026-11-12T00:00:00Z
+5	post-purchase	thanks#53
+6	post-purchase	thanks#54
 3	waterfall	sms1
 7	waterfall	sms1"
 ok "day 5: trigger | send" run 2026-11-15T10:00:00Z
@@ -110,6 +112,7 @@ is "day 14: the win-back SMS to Cy; the weekly push's third round, Ann's open no
 8	no-open-push	nudge@2026-11-19T00:00:00Z
 3	win-back	sms1"
 ok "day 14: trigger | send" run 2026-11-24T10:00:00Z
-is "two weeks later the once-campaigns are over: only the weekly push" \
-	"$(trig 2026-12-08T10:00:00Z | cut -f2 | sort -u)" "no-open-push"
+is "two weeks later the once-campaigns are over: only the weekly push, and the post-purchase journeys' next steps" \
+	"$(trig 2026-12-08T10:00:00Z | cut -f2 | sort -u)" "no-open-push
+post-purchase"
 done_testing

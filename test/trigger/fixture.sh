@@ -1,7 +1,7 @@
 # test/trigger/fixture.sh: sourced by test/5xxx-*.t after test/lib.sh.
 # The hand-built store of the campaign tests (contacts.csv, events.csv:
 # eight contacts, four email campaigns c1..c4, a push campaign "promo",
-# ad views, sales calls, purchases) and the example campaigns copied
+# ad views, sales calls, purchases, an old cart) and the example campaigns copied
 # into ./campaigns.  Day 0 is 2026-11-10T10:00:00Z.
 export NUDGE_FILE_NOSYNC=1
 nudge import-list "$TESTDIR/trigger/contacts.csv" 2>/dev/null || exit 1

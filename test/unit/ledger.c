@@ -260,6 +260,78 @@ test_migration_7(void)
 	nudge_store_close(st);
 }
 
+/* 7 -> 8: the ledger key gains the journey instance (entry_event, 0 for
+ * none): a claim of "STEP#EVENT" is its own row beside STEP's (its step
+ * "STEP#EVENT", as a round's is "STEP@ROUND"), and a
+ * second event's instance beside the first's.  The version 7 table is
+ * the one migration 7 wrote, with a row of each kind. */
+static void
+test_migration_8(void)
+{
+	static const char v7[] =
+	    "DROP TABLE messages;"
+	    "CREATE TABLE messages (id INTEGER PRIMARY KEY, campaign_id INTEGER"
+	    " NOT NULL REFERENCES campaigns (id), step TEXT NOT NULL DEFAULT"
+	    " '', contact_id INTEGER NOT NULL REFERENCES contacts (id), channel"
+	    " TEXT NOT NULL, status TEXT NOT NULL CHECK (status = 'claimed' OR"
+	    " status = 'sent' OR status = 'failed' OR status = 'bounced' OR"
+	    " status = 'unknown' OR status = 'held-out'), attempts INTEGER NOT"
+	    " NULL DEFAULT 0, provider_id TEXT, error TEXT, claimed_at INTEGER"
+	    " NOT NULL, updated_at INTEGER NOT NULL, claimed_by TEXT, variant"
+	    " TEXT, UNIQUE (campaign_id, step, contact_id));"
+	    "CREATE INDEX messages_status ON messages (status, updated_at)"
+	    " WHERE status = 'claimed' OR status = 'unknown';"
+	    "CREATE INDEX messages_contact ON messages (contact_id);"
+	    "INSERT INTO messages VALUES (7, 1, 's1', 1, 'sms', 'sent', 2,"
+	    " 'SM1', NULL, 10, 11, 'x', 'b'), (9, 1, 'h', 2, 'email',"
+	    " 'held-out', 0, NULL, NULL, 12, 12, 'y', NULL);"
+	    "PRAGMA user_version = 7";
+	nudge_store *st;
+	nudge_ledger *l;
+	enum nudge_claim res;
+	int64_t id, id2;
+	nudge_err err;
+
+	st = open_store();
+	is_int(nudge_store_exec(st, v7, &err), 0, "a version 7 store");
+	nudge_store_close(st);
+	st = open_store();
+	is_int(q1(st, "PRAGMA user_version"), NUDGE_SCHEMA_VERSION,
+	    "migrates to version 8");
+	is_str(qs(st, "SELECT group_concat(id || ':' || step || ':' || status"
+	    " || ':' || attempts || ':' || coalesce(variant, '-') || ':' ||"
+	    " entry_event, ' ') FROM (SELECT * FROM messages ORDER BY id)"),
+	    "7:s1:sent:2:b:0 9:h:held-out:0:-:0",
+	    "rows, ids and variants kept, no instance");
+	is_int(nudge_ledger_open(&l, st, &err), 0, "the ledger opens on it");
+	is_int(nudge_ledger_claim(l, 1, "s1", 1, "sms", 0, 20, &res, &id,
+	    &err), 0, "the old key claimed again");
+	ok(res == NUDGE_CLAIM_DONE && id == 7, "finds the old row");
+	is_int(nudge_ledger_claim(l, 1, "s1#41", 1, "sms", 0, 20, &res, &id,
+	    &err), 0, "a claim of an instance");
+	ok(res == NUDGE_CLAIM_WON && id != 7, "is a new row beside it");
+	is_int(nudge_ledger_claim(l, 1, "s1#42", 1, "sms", 0, 20, &res, &id2,
+	    &err), 0, "a second instance");
+	ok(res == NUDGE_CLAIM_WON && id2 != id, "is its own row");
+	is_int(nudge_ledger_claim(l, 1, "s1#41", 1, "sms", 0, 21, &res, &id2,
+	    &err), 0, "the first instance claimed again");
+	ok(res == NUDGE_CLAIM_DONE && id2 == id, "finds its row");
+	is_str(qs(st, "SELECT group_concat(step || ':' || entry_event, ' ')"
+	    " FROM (SELECT * FROM messages WHERE contact_id = 1 ORDER BY"
+	    " id)"), "s1:0 s1#41:41 s1#42:42",
+	    "the instance is a column of the key");
+	is_int((int)nudge_ledger_instance("s1#41"), 41, "instance of s1#41");
+	is_int((int)nudge_ledger_instance("s1@2026-11-09T00:00:00Z"), 0,
+	    "a round is no instance");
+	ok(sqlite3_exec(st->db, "INSERT INTO messages (campaign_id, step,"
+	    " contact_id, channel, status, claimed_at, updated_at,"
+	    " entry_event) VALUES (1, 's1#41', 1, 'sms', 'sent', 1, 1, 41)",
+	    NULL, NULL, NULL) != SQLITE_OK, "the key is unique with it");
+	nudge_ledger_close(l);
+	nudge_store_exec(st, "DELETE FROM messages", &err);
+	nudge_store_close(st);
+}
+
 static void
 test_claim_outcome(void)
 {
@@ -774,6 +846,7 @@ main(void)
 	test_migration_3();
 	test_migration_4();
 	test_migration_7();
+	test_migration_8();
 	test_claim_outcome();
 	test_concurrent();
 	test_recovery();

@@ -9,6 +9,7 @@
 #include "segment.h"
 #include "tap.h"
 #include "trigger.h"
+#include "trigline.h"
 
 #define NOW 1793491200 /* 2026-11-01T00:00:00Z, a Sunday */
 
@@ -143,11 +144,31 @@ test_round_and_policy(void)
 	is_int(p.quiet_from, -1, "no config: no quiet hours");
 }
 
+/* The trigger line carries a journey instance as STEP#EVENT: the reader
+ * gives its event id, a round or a plain step none. */
+static void
+test_trigline_instance(void)
+{
+	char a[] = "7\tabandoned-cart\tcart-email#4211\tc.yaml";
+	char b[] = "7\tdigest\tdigest@2026-11-16T08:00:00Z\td.yaml";
+	char c[] = "7\tx\ts#\tx.yaml";
+	nudge_trigline t;
+
+	is_int(nudge_trigline_split(a, &t), 4, "a trigger line of an instance");
+	is_str(t.step, "cart-email#4211", "its step keeps the instance");
+	ok(t.entry_event == 4211, "the entry event's id");
+	nudge_trigline_split(b, &t);
+	ok(t.entry_event == 0, "a round is no instance");
+	nudge_trigline_split(c, &t);
+	ok(t.entry_event == 0, "nor an empty one");
+}
+
 int
 main(void)
 {
 	test_step_refs();
 	test_append();
 	test_round_and_policy();
+	test_trigline_instance();
 	return done_testing();
 }
