@@ -1178,6 +1178,78 @@ parse_event_tail(struct parser *p, struct event *ev)
 	}
 }
 
+/* The FROM and WHERE of an event predicate's subquery into b: events of
+ * ev's type with its filters and window. */
+static int
+event_where(struct parser *p, struct event *ev, nudge_buf *b)
+{
+	char x[64];
+	size_t i;
+	int n;
+
+	if ((n = param_text(p, ev->type)) == -1)
+		return -1;
+	if (nudge_buf_printf(b, "FROM events e WHERE e.type = ?%d", n) == -1)
+		return oom(p);
+	if (ev->channel != NULL) {
+		if ((n = param_text(p, ev->channel)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.channel = ?%d", n) == -1)
+			return oom(p);
+	}
+	if (ev->campaign != NULL) {
+		if ((n = param_text(p, ev->campaign)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.campaign_id = (SELECT k.id "
+		    "FROM campaigns k WHERE k.name = ?%d)", n) == -1)
+			return oom(p);
+	}
+	if (ev->step != NULL) {
+		if ((n = param_text(p, ev->step)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.step = ?%d", n) == -1)
+			return oom(p);
+	}
+	if (ev->last_n > 0) {
+		/* campaigns_sent is a partial index: hence IS NOT NULL */
+		if (nudge_buf_puts(b, " AND e.campaign_id IN (SELECT k.id "
+		    "FROM campaigns k WHERE k.first_sent_at IS NOT NULL") == -1)
+			return oom(p);
+		if (ev->last_channel != NULL) {
+			if ((n = param_text(p, ev->last_channel)) == -1)
+				return -1;
+			if (nudge_buf_printf(b, " AND k.channel = ?%d", n) ==
+			    -1)
+				return oom(p);
+		}
+		if ((n = param_int(p, NUDGE_SEG_INT, ev->last_n)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " ORDER BY k.first_sent_at DESC, "
+		    "k.id DESC LIMIT ?%d)", n) == -1)
+			return oom(p);
+	}
+	if (p->ctx != NULL && p->ctx->event_since != NULL &&
+	    nudge_buf_printf(b, " AND e.contact_id = c.id AND e.at >= (%s)",
+	    p->ctx->event_since) == -1)
+		return oom(p);
+	if (ev->has_since) {
+		if ((n = param_int(p, NUDGE_SEG_TIME, ev->since)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.at >= ?%d", n) == -1)
+			return oom(p);
+	}
+	for (i = 0; i < ev->nprops; i++) {
+		if ((n = json_path(p, ev->props[i].name)) == -1)
+			return -1;
+		snprintf(x, sizeof x, "json_extract(e.props, ?%d)", n);
+		if (nudge_buf_puts(b, " AND ") == -1)
+			return oom(p);
+		if (emit_cmp(p, x, 1, 0, &ev->props[i], b) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* EVENT [filters] [count] [window]: an IN (or NOT IN) over one subquery
  * of events, which SQLite reads once into a temporary index; the index
  * on events (type, at, contact_id), (campaign_id, type, contact_id) or
@@ -1188,8 +1260,7 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 	struct event ev = { 0 };
 	struct tok t;
 	nudge_buf b = { 0 }, tail = { 0 };
-	char *type, x[64];
-	size_t i;
+	char *type;
 	int n, rc = -1;
 
 	peek(p, &t);
@@ -1239,66 +1310,8 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 		free(ev.step);
 		ev.step = sx;
 	}
-	if ((n = param_text(p, ev.type)) == -1)
+	if (event_where(p, &ev, &b) == -1)
 		goto out;
-	if (nudge_buf_printf(&b, "FROM events e WHERE e.type = ?%d", n) == -1)
-		goto nomem;
-	if (ev.channel != NULL) {
-		if ((n = param_text(p, ev.channel)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.channel = ?%d", n) == -1)
-			goto nomem;
-	}
-	if (ev.campaign != NULL) {
-		if ((n = param_text(p, ev.campaign)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.campaign_id = (SELECT k.id "
-		    "FROM campaigns k WHERE k.name = ?%d)", n) == -1)
-			goto nomem;
-	}
-	if (ev.step != NULL) {
-		if ((n = param_text(p, ev.step)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.step = ?%d", n) == -1)
-			goto nomem;
-	}
-	if (ev.last_n > 0) {
-		/* campaigns_sent is a partial index: hence IS NOT NULL */
-		if (nudge_buf_puts(&b, " AND e.campaign_id IN (SELECT k.id "
-		    "FROM campaigns k WHERE k.first_sent_at IS NOT NULL") == -1)
-			goto nomem;
-		if (ev.last_channel != NULL) {
-			if ((n = param_text(p, ev.last_channel)) == -1)
-				goto out;
-			if (nudge_buf_printf(&b, " AND k.channel = ?%d", n) ==
-			    -1)
-				goto nomem;
-		}
-		if ((n = param_int(p, NUDGE_SEG_INT, ev.last_n)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " ORDER BY k.first_sent_at DESC, "
-		    "k.id DESC LIMIT ?%d)", n) == -1)
-			goto nomem;
-	}
-	if (p->ctx != NULL && p->ctx->event_since != NULL &&
-	    nudge_buf_printf(&b, " AND e.contact_id = c.id AND e.at >= (%s)",
-	    p->ctx->event_since) == -1)
-		goto nomem;
-	if (ev.has_since) {
-		if ((n = param_int(p, NUDGE_SEG_TIME, ev.since)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.at >= ?%d", n) == -1)
-			goto nomem;
-	}
-	for (i = 0; i < ev.nprops; i++) {
-		if ((n = json_path(p, ev.props[i].name)) == -1)
-			goto out;
-		snprintf(x, sizeof x, "json_extract(e.props, ?%d)", n);
-		if (nudge_buf_puts(&b, " AND ") == -1)
-			goto nomem;
-		if (emit_cmp(p, x, 1, 0, &ev.props[i], &b) == -1)
-			goto out;
-	}
 	if (ev.at_least > 1) {
 		if ((n = param_int(p, NUDGE_SEG_INT, ev.at_least)) == -1)
 			goto out;
