@@ -854,8 +854,17 @@ read_computed(struct rd *r, const nudge_ynode *m, nudge_err *err)
 			return badf(r, n, "computed: ", err, "expected an "
 			    "aggregate such as \"sum of total over purchase\"");
 		if (nudge_seg_set_computed(&name, (const char *const *)
-		    &n->value, 1, &e) != 0)
-			return badf(r, n, "computed: ", err, "%s", e.msg);
+		    &n->value, 1, &e) != 0) {
+			const char *why = e.msg;
+
+			/* the field is named once, by badf */
+			if (strncmp(why, "in computed field ", 18) == 0 &&
+			    (why = strstr(why, ": ")) != NULL)
+				why += 2;
+			else
+				why = e.msg;
+			return badf(r, n, "computed: ", err, "%s", why);
+		}
 		if ((c->computed_names[i] = strdup(name)) == NULL ||
 		    (c->computed_defs[i] = strdup(n->value)) == NULL)
 			return nudge_errf(err, EX_OSERR, "out of memory");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "channel.h"
+#include "computed.h"
 #include "contact.h"
 #include "event.h"
 #include "journal.h"
@@ -45,6 +46,10 @@ struct contact {
 				 last_name in vals, or -1 */
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
+	nudge_buf comp;       /* computed fields' values, each \0-ended */
+	long *coff;           /* field i (nudge_seg_computed_name) in comp,
+				 or -1; ncomp of them */
+	size_t ncomp;
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
@@ -150,6 +155,7 @@ struct nudge_sender {
 	nudge_buf prefs;        /* and its preference page's URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
+	int id_param;           /* get_contact's ?N for the contact id */
 	sqlite3_stmt *topic_q;  /* --topic: the contact's latest row */
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
@@ -297,6 +303,15 @@ lookup(void *ctx, const char *name, size_t *len)
 		*len = strlen(p);
 		return p;
 	}
+	for (i = 0; i < c->ncomp; i++) {
+		if (strcmp(name, nudge_seg_computed_name(i)) != 0)
+			continue;
+		if (c->coff[i] < 0)
+			return NULL;
+		p = c->comp.s + c->coff[i];
+		*len = strlen(p);
+		return p;
+	}
 	if (strncmp(name, "attrs.", 6) != 0)
 		return NULL;
 	for (i = 0, p = c->attrs.s; i < c->nattrs; i++) {
@@ -309,6 +324,27 @@ lookup(void *ctx, const char *name, size_t *len)
 		p = v + strlen(v) + 1;
 	}
 	return NULL;
+}
+
+/* Prepares get_contact: the contact's fields, attrs and computed fields
+ * in one row (computed.h). */
+static int
+contact_query(nudge_sender *s, nudge_err *err)
+{
+	nudge_seg q;
+	int rc;
+
+	if ((rc = nudge_computed_contact_sql(s->o->now, &q, &s->id_param,
+	    err)) != 0)
+		return rc;
+	s->c.ncomp = nudge_computed_count();
+	if (s->c.ncomp > 0 && (s->c.coff = calloc(s->c.ncomp,
+	    sizeof *s->c.coff)) == NULL)
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+	if (rc == 0)
+		rc = nudge_seg_prepare(s->st, &q, &s->get_contact, err);
+	nudge_seg_free(&q);
+	return rc;
 }
 
 /* Loads contact id's fields and attrs for the template. */
@@ -324,8 +360,9 @@ load_contact(nudge_sender *s, int64_t id)
 	c->idtext[nudge_fmt_i64(c->idtext, id)] = '\0';
 	nudge_buf_reset(&c->vals);
 	nudge_buf_reset(&c->attrs);
+	nudge_buf_reset(&c->comp);
 	c->nattrs = 0;
-	sqlite3_bind_int64(s->get_contact, 1, id);
+	sqlite3_bind_int64(s->get_contact, s->id_param, id);
 	if ((rc = sqlite3_step(s->get_contact)) != SQLITE_ROW) {
 		sqlite3_reset(s->get_contact);
 		return rc == SQLITE_DONE ? nudge_errf(s->err, EX_DATAERR,
@@ -341,6 +378,18 @@ load_contact(nudge_sender *s, int64_t id)
 			continue;
 		c->off[i] = (long)c->vals.len;
 		if (nudge_buf_add(&c->vals, v, strlen((const char *)v) + 1) == -1)
+			goto nomem;
+	}
+	for (i = 0; i < c->ncomp; i++) {
+		const unsigned char *v = sqlite3_column_text(s->get_contact,
+		    6 + (int)i);
+
+		c->coff[i] = -1;
+		if (v == NULL || *v == '\0')
+			continue;
+		c->coff[i] = (long)c->comp.len;
+		if (nudge_buf_add(&c->comp, v, strlen((const char *)v) + 1) ==
+		    -1)
 			goto nomem;
 	}
 	attrs = sqlite3_column_text(s->get_contact, 5);
@@ -1448,9 +1497,7 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	}
 	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
 	    (rc = nudge_event_writer_open(&s->ew, st, o->now, err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &s->get_contact, "SELECT email, "
-	    "phone, push_id, first_name, last_name, attrs FROM contacts WHERE "
-	    "id = ?", err)) != 0 ||
+	    (rc = contact_query(s, err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s->get_attrs, "SELECT key, value"
 	    " FROM json_each(?)", err)) != 0)
 		goto fail;
@@ -1761,6 +1808,8 @@ nudge_sender_close(nudge_sender *s)
 	}
 	nudge_buf_free(&s->c.vals);
 	nudge_buf_free(&s->c.attrs);
+	nudge_buf_free(&s->c.comp);
+	free(s->c.coff);
 	sqlite3_finalize(s->get_contact);
 	sqlite3_finalize(s->get_attrs);
 	sqlite3_finalize(s->topic_q);
