@@ -156,6 +156,7 @@ struct nudge_sender {
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
 	int id_param;           /* get_contact's ?N for the contact id */
+	nudge_seg contact_q;    /* its query: parameters bound from here */
 	sqlite3_stmt *topic_q;  /* --topic: the contact's latest row */
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
@@ -331,10 +332,10 @@ lookup(void *ctx, const char *name, size_t *len)
 static int
 contact_query(nudge_sender *s, nudge_err *err)
 {
-	nudge_seg q;
+	nudge_seg *q = &s->contact_q;
 	int rc;
 
-	if ((rc = nudge_computed_contact_sql(s->o->now, &q, &s->id_param,
+	if ((rc = nudge_computed_contact_sql(s->o->now, q, &s->id_param,
 	    err)) != 0)
 		return rc;
 	s->c.ncomp = nudge_computed_count();
@@ -342,8 +343,7 @@ contact_query(nudge_sender *s, nudge_err *err)
 	    sizeof *s->c.coff)) == NULL)
 		rc = nudge_errf(err, EX_OSERR, "out of memory");
 	if (rc == 0)
-		rc = nudge_seg_prepare(s->st, &q, &s->get_contact, err);
-	nudge_seg_free(&q);
+		rc = nudge_seg_prepare(s->st, q, &s->get_contact, err);
 	return rc;
 }
 
@@ -1811,6 +1811,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_buf_free(&s->c.comp);
 	free(s->c.coff);
 	sqlite3_finalize(s->get_contact);
+	nudge_seg_free(&s->contact_q);
 	sqlite3_finalize(s->get_attrs);
 	sqlite3_finalize(s->topic_q);
 	nudge_ledger_close(s->ledger);
