@@ -586,6 +586,7 @@ json_path(struct parser *p, const char *key)
 
 static int computed_sql(struct parser *p, const char *name, const char *def,
     size_t off, nudge_buf *x, int *kind);
+static size_t ncomputeds;
 
 /* NAME OP VALUE over the computed field NAME (def its aggregate): true
  * or false, never NULL, as emit_cmp's; a field with no value (latest of
@@ -676,6 +677,9 @@ parse_field(struct parser *p, int neg, nudge_buf *out)
 		rc = computed_cmp(p, neg, def, &c, out);
 		goto out;
 	}
+	if (col < 0 && ncomputeds > 0 && use(p, NUDGE_SEG_NAME_FIELD, c.name,
+	    NULL, c.off) == -1)
+		goto out;
 	if (col >= 0) {
 		int timecol = col == 6 || col == 7;
 
@@ -1469,7 +1473,6 @@ struct computed {
 	char *name, *def;
 };
 static struct computed *computeds;
-static size_t ncomputeds;
 
 const char *
 nudge_seg_computed(const char *name)

@@ -27,6 +27,9 @@ enum nudge_seg_name_kind {
 	NUDGE_SEG_NAME_CAMPAIGN, /* campaign "NAME" */
 	NUDGE_SEG_NAME_STEP,     /* step "ID" */
 	NUDGE_SEG_NAME_CHANNEL,  /* channel NAME, in last N CHANNEL campaigns */
+	NUDGE_SEG_NAME_FIELD,    /* FIELD OP VALUE on an attrs key, noted
+				    only while computed fields are set: a
+				    near miss of one is a typo */
 };
 
 /* One name an expression uses, as written, for the known-names check
