@@ -18,8 +18,8 @@ nudge_computed_count(void)
 }
 
 int
-nudge_computed_contact_sql(int64_t now, nudge_seg *seg, int *id_param,
-    nudge_err *err)
+nudge_computed_contact_sql(int64_t now, const unsigned char *use,
+    nudge_seg *seg, int *id_param, nudge_err *err)
 {
 	nudge_buf b = { 0 };
 	const char *name;
@@ -33,6 +33,8 @@ nudge_computed_contact_sql(int64_t now, nudge_seg *seg, int *id_param,
 	    "c.first_name, c.last_name, c.attrs") == -1)
 		goto nomem;
 	for (i = 0; (name = nudge_seg_computed_name(i)) != NULL; i++) {
+		if (use != NULL && !use[i])
+			continue;
 		if ((rc = nudge_seg_computed_sql(seg, name, &x, err)) != 0) {
 			nudge_buf_free(&b);
 			nudge_seg_free(seg);

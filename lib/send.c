@@ -50,6 +50,7 @@ struct contact {
 	long *coff;           /* field i (nudge_seg_computed_name) in comp,
 				 or -1; ncomp of them */
 	size_t ncomp;
+	unsigned char *cuse;  /* field i is read: some template names it */
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
@@ -327,24 +328,64 @@ lookup(void *ctx, const char *name, size_t *len)
 	return NULL;
 }
 
-/* Prepares get_contact: the contact's fields, attrs and computed fields
- * in one row (computed.h). */
+/* (Re)prepares get_contact: the contact's fields, attrs and the computed
+ * fields its templates name, in one row (computed.h), so that a send
+ * whose templates name none pays nothing for them. */
 static int
 contact_query(nudge_sender *s, nudge_err *err)
 {
 	nudge_seg *q = &s->contact_q;
 	int rc;
 
-	if ((rc = nudge_computed_contact_sql(s->o->now, q, &s->id_param,
-	    err)) != 0)
+	sqlite3_finalize(s->get_contact);
+	s->get_contact = NULL;
+	nudge_seg_free(q);
+	if (s->c.coff == NULL) {
+		s->c.ncomp = nudge_computed_count();
+		if (s->c.ncomp > 0 && ((s->c.coff = calloc(s->c.ncomp,
+		    sizeof *s->c.coff)) == NULL || (s->c.cuse =
+		    calloc(s->c.ncomp, 1)) == NULL))
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if ((rc = nudge_computed_contact_sql(s->o->now, s->c.cuse, q,
+	    &s->id_param, err)) != 0)
 		return rc;
-	s->c.ncomp = nudge_computed_count();
-	if (s->c.ncomp > 0 && (s->c.coff = calloc(s->c.ncomp,
-	    sizeof *s->c.coff)) == NULL)
-		rc = nudge_errf(err, EX_OSERR, "out of memory");
-	if (rc == 0)
-		rc = nudge_seg_prepare(s->st, q, &s->get_contact, err);
-	return rc;
+	return nudge_seg_prepare(s->st, q, &s->get_contact, err);
+}
+
+/* nudge_tpl_each_field: marks a computed field the template names. */
+static int
+note_computed(void *arg, const char *name, int has_def, const char *where)
+{
+	struct contact *c = arg;
+	size_t i;
+
+	(void)has_def;
+	(void)where;
+	for (i = 0; i < c->ncomp; i++)
+		if (!c->cuse[i] && strcmp(name, nudge_seg_computed_name(i)) ==
+		    0)
+			c->cuse[i] = 2;
+	return 0;
+}
+
+/* Reads the computed fields template t names with every contact from now
+ * on: get_contact prepared again when t names one not read yet. */
+static int
+use_computed(nudge_sender *s, const nudge_tpl *t, nudge_err *err)
+{
+	size_t i;
+	int more = 0;
+
+	if (s->c.ncomp == 0)
+		return 0;
+	nudge_tpl_each_field(t, note_computed, &s->c);
+	for (i = 0; i < s->c.ncomp; i++)
+		if (s->c.cuse[i] == 2) {
+			s->c.cuse[i] = 1;
+			more = 1;
+		}
+	return more ? contact_query(s, err) : 0;
 }
 
 /* Loads contact id's fields and attrs for the template. */
@@ -354,7 +395,7 @@ load_contact(nudge_sender *s, int64_t id)
 	struct contact *c = &s->c;
 	const unsigned char *attrs = NULL;
 	size_t i;
-	int rc;
+	int rc, col;
 
 	c->id = id;
 	c->idtext[nudge_fmt_i64(c->idtext, id)] = '\0';
@@ -380,11 +421,13 @@ load_contact(nudge_sender *s, int64_t id)
 		if (nudge_buf_add(&c->vals, v, strlen((const char *)v) + 1) == -1)
 			goto nomem;
 	}
-	for (i = 0; i < c->ncomp; i++) {
-		const unsigned char *v = sqlite3_column_text(s->get_contact,
-		    6 + (int)i);
+	for (i = 0, col = 6; i < c->ncomp; i++) {
+		const unsigned char *v;
 
 		c->coff[i] = -1;
+		if (!c->cuse[i])
+			continue;
+		v = sqlite3_column_text(s->get_contact, col++);
 		if (v == NULL || *v == '\0')
 			continue;
 		c->coff[i] = (long)c->comp.len;
@@ -1591,7 +1634,8 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
-	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0)
+	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0 ||
+	    (rc = use_computed(s, l->tpl, err)) != 0)
 		goto fail;
 	if (l->col != 0) {
 		if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_TEXT))) {
@@ -1810,6 +1854,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_buf_free(&s->c.attrs);
 	nudge_buf_free(&s->c.comp);
 	free(s->c.coff);
+	free(s->c.cuse);
 	sqlite3_finalize(s->get_contact);
 	nudge_seg_free(&s->contact_q);
 	sqlite3_finalize(s->get_attrs);
