@@ -35,7 +35,7 @@ CMDS     := $(patsubst cmd/%.c,nudge-%,$(CMD_SRC))
 UNIT_SRC := $(sort $(wildcard test/unit/*.c))
 UNITS    := $(UNIT_SRC:.c=.t)
 MANS     := $(sort $(wildcard man/*.[1-9]))
-BENCH_TOOLS := test/bench/gen
+BENCH_TOOLS := test/bench/gen test/bench/predict-gen
 VG_TESTS ?= test/*.t
 
 all: nudge $(CMDS)
@@ -62,6 +62,9 @@ test/unit/%.t: test/unit/%.c test/unit/tap.h lib/libnudge.a lib/*.h
 
 test/bench/gen: test/bench/gen.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+test/bench/predict-gen: test/bench/predict-gen.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lsqlite3 -lm
 
 # The test suite: shell tests (test/NNNN-*.t) and lib/ unit tests, in TAP,
 # run by prove.  `make check` first installs missing Debian packages when

@@ -19,6 +19,7 @@ static const char *const commands[][2] = {
 	{ "send", "send a template to contacts read from stdin" },
 	{ "trigger", "print the due steps of campaign files, for send" },
 	{ "report", "what campaigns did: opens, clicks, conversions" },
+	{ "predict", "who will buy again, who is slipping away, CLV" },
 	{ "track", "CGI: record opens, clicks, unsubscribes, webhooks" },
 	{ "contact", "a contact's story: fields, lists, consent, events, messages" },
 	{ "lists", "lists with member counts and consent" },

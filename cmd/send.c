@@ -14,6 +14,7 @@
 #include "config.h"
 #include "send.h"
 #include "sendtrig.h"
+#include "track.h"
 #include "transport.h"
 
 static const char usage_text[] =
@@ -316,6 +317,12 @@ main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &out.t0);
 	}
 	st = nudge_cli_store(&cli, 0);
+	/* what nudge track spooled (an unsubscribe) before consent is read */
+	if ((rc = nudge_track_drain(st, 0, 0, NULL, &ne)) != 0) {
+		warnx("%s", ne.msg);
+		nudge_cli_close(&cli);
+		return rc;
+	}
 	so.cfg = &cli.cfg;
 	so.on_result = on_result;
 	so.arg = &out;

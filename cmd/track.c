@@ -46,9 +46,10 @@ static const struct option longopts[] = {
 /* The largest request body read: webhooks are a few KiB. */
 #define MAXBODY (1 << 20)
 /* How long a request waits for the store's write lock (ms) before it
- * answers 503: long enough to ride out a send's commit, short enough
- * not to tie up the web server.  NUDGE_TRACK_BUSY_MS overrides it. */
-#define BUSY_MS 2000
+ * spools its event (a webhook answers 503): long enough to ride out a
+ * send's commit, short enough that the person who clicked does not
+ * notice.  NUDGE_TRACK_BUSY_MS overrides it. */
+#define BUSY_MS 250
 
 static nudge_cli cli;
 
@@ -57,6 +58,8 @@ static nudge_cli cli;
 struct app {
 	nudge_config cfg;
 	const char *db;
+	const char *path;       /* the store, when known before it is open:
+				   where the spool is when it cannot be */
 	char *secret;
 	const char *twilio, *mailgun;
 	nudge_store *st;        /* FastCGI: the connection kept open */
@@ -75,8 +78,9 @@ open_store(void *arg, nudge_store **st, nudge_err *err)
 		*st = a->st;
 		return 0;
 	}
-	if ((rc = nudge_config_open_store(&a->cfg, a->db, cli.create ?
-	    NUDGE_STORE_CREATE : 0, st, err)) != 0)
+	/* a migration run by another process: spool at once, not in 5 s */
+	if ((rc = nudge_config_open_store(&a->cfg, a->db, (cli.create ?
+	    NUDGE_STORE_CREATE : 0) | NUDGE_STORE_NOWAIT, st, err)) != 0)
 		return rc;
 	if (env != NULL && (nudge_parse_i64(env, &ms) == -1 || ms < 0 ||
 	    ms > 60000))
@@ -139,6 +143,11 @@ app_load(struct app *a, const char *cfgpath, const char *db)
 		warnx("%s", ne.msg);
 		return rc;
 	}
+	/* nudge_config_open_store's choice, but for the default store */
+	if ((a->path = db) == NULL || *a->path == '\0')
+		a->path = getenv("NUDGE_DB");
+	if (a->path == NULL || *a->path == '\0')
+		a->path = a->cfg.db;
 	if ((rc = nudge_config_secret(&a->cfg, NUDGE_SECRET_TRACKING,
 	    &a->secret, &ne)) != 0 || a->secret == NULL ||
 	    a->cfg.tracking.base_url == NULL) {
@@ -196,6 +205,7 @@ answer(struct app *a, getter *get, const void *garg, const char *body,
 	o.arg = a;
 	o.keep_store = a->persistent;
 	o.cfg = &a->cfg;
+	o.store_path = a->path;
 	if (nudge_track_handle(&o, &r, &resp, &ne) != 0) {
 		warnx("%s", ne.msg);
 		reply_text(out, 500, "internal error\n");

@@ -17,6 +17,8 @@
 #include "config.h"
 #include "names.h"
 #include "template.h"
+#include "track.h"
+#include "tplctx.h"
 #include "trigger.h"
 #include "trigline.h"
 
@@ -118,11 +120,13 @@ load_all(char **paths, int n, nudge_campaign **cs, int check)
 }
 
 /* Every field the steps' templates name must be one a contact can have
- * (contact.h, as send refuses them): the first unknown one of each
- * template is printed.  Returns 0 or the first error's code. */
+ * (contact.h, as send refuses them), and every {{#if}} condition must
+ * compile with known names (tplctx.h): the first error of each template
+ * is printed.  Returns 0 or the first error's code. */
 static int
 check_fields(nudge_campaign **cs, int n, nudge_store *st)
 {
+	nudge_tplcond *c = NULL;
 	nudge_err e;
 	nudge_tpl *t;
 	size_t k, v;
@@ -141,10 +145,13 @@ check_fields(nudge_campaign **cs, int n, nudge_store *st)
 				    &e) != 0)
 					continue;  /* load_all said why */
 				if ((rc = nudge_contact_tpl_check(st, t,
-				    &e)) != 0) {
+				    &e)) != 0 || (rc = nudge_tplcond_open(&c,
+				    st, t, time(NULL), &e)) != 0) {
 					warnx("%s", e.msg);
 					first = first != 0 ? first : rc;
 				}
+				nudge_tplcond_free(c);
+				c = NULL;
 				nudge_tpl_free(t);
 			}
 		}
@@ -254,6 +261,13 @@ main(int argc, char **argv)
 		st = cli.st;
 	} else {
 		st = nudge_cli_store(&cli, NUDGE_STORE_READONLY);
+		/* what nudge track spooled (an unsubscribe) before consent
+		 * is read */
+		if ((rc = nudge_track_drain(st, 0, 0, NULL, &ne)) != 0) {
+			warnx("%s", ne.msg);
+			nudge_cli_close(&cli);
+			goto done;
+		}
 	}
 	rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg : NULL);
 	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&

@@ -2,7 +2,7 @@
 # holds (lists, event types, campaigns, step ids) through `nudge complete`.
 # Installed by `make install` into bash-completion's completions directory.
 
-_nudge_commands="import-list event segment send trigger report track contact lists events help"
+_nudge_commands="import-list event segment send trigger report predict track contact lists events help"
 
 # _nudge_names WHAT [ARG]: names from the store of this command line
 # (its --db and --config), one a line; nothing when there is no store.
@@ -55,6 +55,7 @@ _nudge()
 	--format | -f)
 		case $cmd in
 		report) words="table tsv csv json html" ;;
+		predict) words="table tsv csv json" ;;
 		event) words="csv json dsn sisimai" ;;
 		*) words="ids tsv csv json table" ;;
 		esac ;;

@@ -1204,7 +1204,7 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	nudge_ynode *root = NULL;
 	char *found = NULL;
 	struct rd r;
-	size_t i;
+	size_t i, j;
 	int rc;
 
 	memset(cfg, 0, sizeof *cfg);
@@ -1280,6 +1280,23 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 				    "\"%.40s\"", v);
 				goto fail;
 			}
+		} else if (strcmp(n->key, "currency") == 0) {
+			const char *v = n->value;
+
+			if ((rc = scalar(cfg->path, n, err)) != 0)
+				goto fail;
+			if (strlen(v) != 3 || !isalpha((unsigned char)v[0]) ||
+			    !isalpha((unsigned char)v[1]) ||
+			    !isalpha((unsigned char)v[2])) {
+				rc = bad(cfg->path, n, err, "currency: expected "
+				    "a three-letter ISO 4217 code such as USD "
+				    "or ILS, not \"%.40s\"", v);
+				goto fail;
+			}
+			for (j = 0; j < 3; j++)
+				cfg->currency[j] = (char)toupper(
+				    (unsigned char)v[j]);
+			cfg->currency[3] = '\0';
 		} else if (strcmp(n->key, "channels") == 0) {
 			if ((rc = read_channels(&r, n, err)) != 0)
 				goto fail;

@@ -133,6 +133,8 @@ typedef struct nudge_config {
 	char *path;               /* the file read, or NULL if none was */
 	char *db;                 /* `db:`, resolved against the file's
 				     directory; NULL if not set */
+	char currency[4];         /* `currency:` (ISO 4217, upper case):
+				     the templates' :money, or "" */
 	char default_country[3];  /* `default_country:` (ISO 3166 alpha-2,
 				     upper case), or "" */
 	nudge_email_cfg email;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "segment.h"
 
 static int
@@ -603,6 +604,39 @@ hint(struct tplcheck *c, const char *name, char *out, size_t outlen)
 	free(keys);
 }
 
+/* latest.TYPE.PATH: known when the event type is (names.h). */
+static int
+check_latest(struct tplcheck *c, const char *name, const char *where)
+{
+	const char *type = name + 7, *dot = strchr(type, '.');
+	nudge_seg_name u;
+	nudge_names *k = NULL;
+	nudge_buf why = {0};
+	int rc;
+
+	if (dot == NULL || dot == type || dot[1] == '\0')
+		return nudge_errf(c->err, EX_DATAERR, "%s: \"%s\": expected "
+		    "latest.EVENT_TYPE.FIELD, such as latest.purchase.total",
+		    where, name);
+	memset(&u, 0, sizeof u);
+	u.kind = NUDGE_SEG_NAME_EVENT;
+	if ((u.name = strndup(type, (size_t)(dot - type))) == NULL)
+		return nudge_errf(c->err, EX_OSERR, "out of memory");
+	if ((rc = nudge_names_open(&k, c->st, NULL, c->err)) == 0) {
+		rc = nudge_names_check(k, &u, &why, c->err);
+		if (rc == 0)
+			rc = nudge_errf(c->err, EX_DATAERR, "%s: unknown field "
+			    "\"%s\": %s", where, name, why.s != NULL ? why.s :
+			    "no such event type");
+		else if (rc == 1 || rc == 2)
+			rc = 0;
+	}
+	nudge_names_free(k);
+	nudge_buf_free(&why);
+	free(u.name);
+	return rc;
+}
+
 static int
 check_field(void *ctx, const char *name, int has_def, const char *where)
 {
@@ -612,6 +646,8 @@ check_field(void *ctx, const char *name, int has_def, const char *where)
 	int rc, found = 0;
 
 	(void)has_def;  /* a default for every contact is the same typo */
+	if (strncmp(name, "latest.", 7) == 0)
+		return check_latest(c, name, where);
 	for (i = 0; i < sizeof nudge_contact_tpl_fields /
 	    sizeof nudge_contact_tpl_fields[0]; i++)
 		if (strcmp(name, nudge_contact_tpl_fields[i]) == 0)

@@ -118,6 +118,10 @@ static const char *const keywords[] = { "and", "or", "not", "list",
 /* Contact columns a FIELD may name; anything else is an attrs key. */
 static const char *const columns[] = { "id", "email", "phone", "push_id",
     "first_name", "last_name", "created_at", "updated_at", "attrs" };
+/* The figures nudge predict keeps per contact (the predictions table,
+ * predict.c): numbers, and a contact without one matches no comparison. */
+static const char *const predicted[] = { "p_alive", "churn_risk",
+    "expected_purchases_90d", "expected_order_value", "clv_365d" };
 
 /* The 1-based column of byte offset off in s, counted in characters. */
 static size_t
@@ -652,7 +656,7 @@ parse_field(struct parser *p, int neg, nudge_buf *out)
 {
 	struct tok t;
 	struct cmp c = { 0 };
-	char x[64], what[80];
+	char x[128], what[80];
 	const char *def;
 	size_t i;
 	int col = -1, n, rc = -1;
@@ -675,6 +679,27 @@ parse_field(struct parser *p, int neg, nudge_buf *out)
 		goto out;
 	if (col < 0 && (def = nudge_seg_computed(c.name)) != NULL) {
 		rc = computed_cmp(p, neg, def, &c, out);
+		goto out;
+	}
+	for (i = 0; col < 0 && i < sizeof predicted / sizeof predicted[0];
+	    i++)
+		if (strcmp(c.name, predicted[i]) == 0)
+			break;
+	if (col < 0 && i < sizeof predicted / sizeof predicted[0]) {
+		if (c.v.type == NUDGE_SEG_TEXT && c.op != OP_SET) {
+			lex(p, c.voff, &t);
+			snprintf(what, sizeof what, "a number to compare %s "
+			    "with", c.name);
+			expected(p, &t, what);
+			goto out;
+		}
+		if (neg)
+			c.neg = !c.neg;
+		p->sh->npreds++;
+		p->sh->contact = 1;
+		snprintf(x, sizeof x, "(SELECT %s FROM predictions WHERE "
+		    "contact_id = c.id)", predicted[i]);
+		rc = emit_cmp(p, x, 0, 0, &c, out);
 		goto out;
 	}
 	if (col < 0 && ncomputeds > 0 && use(p, NUDGE_SEG_NAME_FIELD, c.name,

@@ -19,6 +19,7 @@
 #include "provider.h"
 #include "sms.h"
 #include "template.h"
+#include "tplctx.h"
 #include "transport.h"
 
 /* Messages claimed in one transaction: one fsync for this many (email);
@@ -54,6 +55,9 @@ struct contact {
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
+	nudge_evdata *ev;     /* latest.TYPE.PATH */
+	nudge_tplcond *cond;  /* the lane's {{#if}}s */
+	int failed;           /* a store error in latest.* */
 };
 
 static const char *const fields[5] = { "email", "phone", "push_id",
@@ -67,6 +71,7 @@ struct nudge_sender_lane {
 				   step, channel, template and policy */
 	nudge_policy_cfg pol;   /* o.policy's storage, for a campaign's */
 	nudge_tpl *tpl;
+	nudge_tplcond *cond;    /* its {{#if}} conditions, or NULL */
 	nudge_policy *policy;
 	int64_t campaign_id;
 	int col;                /* the channel's nudge_channel_id, which is
@@ -314,6 +319,8 @@ lookup(void *ctx, const char *name, size_t *len)
 		*len = strlen(p);
 		return p;
 	}
+	if (strncmp(name, "latest.", 7) == 0)
+		return nudge_evdata_lookup(c->ev, c->id, name, len, &c->failed);
 	if (strncmp(name, "attrs.", 6) != 0)
 		return NULL;
 	for (i = 0, p = c->attrs.s; i < c->nattrs; i++) {
@@ -386,6 +393,14 @@ use_computed(nudge_sender *s, const nudge_tpl *t, nudge_err *err)
 			more = 1;
 		}
 	return more ? contact_query(s, err) : 0;
+}
+
+static int
+cond(void *ctx, size_t i, int *truth, nudge_err *err)
+{
+	struct contact *c = ctx;
+
+	return nudge_tplcond_eval(c->cond, c->id, i, truth, err);
 }
 
 /* Loads contact id's fields and attrs for the template. */
@@ -998,6 +1013,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	enum nudge_skip why;
 	struct slot *sl = &s->slots[s->nslots];
 	nudge_mime_msg m = { 0 };
+	nudge_tpl_env env;
 	int64_t cid;
 	nudge_err e;
 	int rc, plain;
@@ -1071,7 +1087,19 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	}
 	if ((rc = track(s, l, cid, 0)) != 0)
 		return rc;
-	if ((rc = nudge_tpl_render(l->tpl, lookup, &s->c, &s->out, &e)) != 0) {
+	s->c.cond = l->cond;
+	s->c.failed = 0;
+	env.lookup = lookup;
+	env.cond = cond;
+	env.ctx = &s->c;
+	env.currency = o->cfg != NULL && o->cfg->currency[0] != '\0' ?
+	    o->cfg->currency : NULL;
+	env.tz = l->o.policy != NULL ? l->o.policy->quiet_tz : o->cfg != NULL ?
+	    o->cfg->policy.quiet_tz : NULL;
+	rc = nudge_tpl_render_env(l->tpl, &env, &s->out, &e);
+	if (rc == 0 && s->c.failed)
+		return nudge_store_error(s->st, s->err, "read an event");
+	if (rc != 0) {
 		if (rc != EX_DATAERR) {
 			*s->err = e;
 			return rc;
@@ -1542,7 +1570,8 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	    (rc = nudge_event_writer_open(&s->ew, st, o->now, err)) != 0 ||
 	    (rc = contact_query(s, err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s->get_attrs, "SELECT key, value"
-	    " FROM json_each(?)", err)) != 0)
+	    " FROM json_each(?)", err)) != 0 ||
+	    (rc = nudge_evdata_open(&s->c.ev, st, err)) != 0)
 		goto fail;
 	if (!o->dry_run) {
 		/* claims, outcomes and events touch index pages all over a
@@ -1599,6 +1628,7 @@ static void
 lane_free(struct nudge_sender_lane *l)
 {
 	nudge_tpl_free(l->tpl);
+	nudge_tplcond_free(l->cond);
 	nudge_policy_close(l->policy);
 	free(l);
 }
@@ -1635,7 +1665,9 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
 	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0 ||
-	    (rc = use_computed(s, l->tpl, err)) != 0)
+	    (rc = use_computed(s, l->tpl, err)) != 0 ||
+	    (rc = nudge_tplcond_open(&l->cond, s->st, l->tpl, lo->now,
+	    err)) != 0)
 		goto fail;
 	if (l->col != 0) {
 		if (!(nudge_tpl_parts(l->tpl) & (1u << NUDGE_TPL_TEXT))) {
@@ -1859,6 +1891,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_seg_free(&s->contact_q);
 	sqlite3_finalize(s->get_attrs);
 	sqlite3_finalize(s->topic_q);
+	nudge_evdata_free(s->c.ev);
 	nudge_ledger_close(s->ledger);
 	nudge_event_writer_close(s->ew);
 	nudge_tpl_out_free(&s->out);

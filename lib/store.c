@@ -234,6 +234,35 @@ static const char *const migrations[] = {
 	"  why TEXT NOT NULL,"
 	"  decided_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (campaign, step)) WITHOUT ROWID;",
+	/* 7 -> 8: the customer-base models (predict.c).  predict_fits keeps
+	 * every fit with its date, the data it came from and its quality,
+	 * so that a later fit can be compared with an earlier one;
+	 * predictions holds each contact's figures from the latest fit
+	 * without a hold-out, replaced as a whole by the next, for segments
+	 * to read.  IF NOT EXISTS: the tests make an older store by dropping
+	 * an older table from a new one. */
+	"CREATE TABLE IF NOT EXISTS predict_fits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  fitted_at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  calibration_end INTEGER NOT NULL,"
+	"  holdout_end INTEGER,"
+	"  customers INTEGER NOT NULL,"
+	"  repeat_buyers INTEGER NOT NULL,"
+	"  purchases INTEGER NOT NULL,"
+	"  r REAL NOT NULL, alpha REAL NOT NULL, a REAL NOT NULL,"
+	"  b REAL NOT NULL, ll REAL NOT NULL,"
+	"  p REAL, q REAL, gamma REAL, gg_ll REAL,"
+	"  holdout_predicted REAL, holdout_actual REAL);"
+	"CREATE TABLE IF NOT EXISTS predictions ("
+	"  contact_id INTEGER PRIMARY KEY REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  fit_id INTEGER NOT NULL REFERENCES predict_fits (id),"
+	"  p_alive REAL NOT NULL,"
+	"  churn_risk REAL NOT NULL,"
+	"  expected_purchases_90d REAL NOT NULL,"
+	"  expected_order_value REAL,"
+	"  clv_365d REAL);",
 };
 
 int
@@ -520,9 +549,13 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		if ((rc = nudge_store_exec(st, "PRAGMA journal_mode = WAL;"
 		    "PRAGMA synchronous = NORMAL", err)) != 0)
 			goto fail;
-		if (version < NUDGE_SCHEMA_VERSION &&
-		    (rc = migrate(st, err)) != 0)
-			goto fail;
+		if (version < NUDGE_SCHEMA_VERSION) {
+			if (flags & NUDGE_STORE_NOWAIT)
+				sqlite3_busy_timeout(st->db, 0);
+			if ((rc = migrate(st, err)) != 0)
+				goto fail;
+			sqlite3_busy_timeout(st->db, 5000);
+		}
 	} else if (version < NUDGE_SCHEMA_VERSION) {
 		/* An older store is upgraded by whoever opens it first, a
 		 * reader too: open it for writing once, then as asked. */

@@ -11,7 +11,7 @@
  * SQLite file is refused instead of being rewritten. */
 #define NUDGE_APPLICATION_ID 0x6e756467
 /* The newest schema this build knows; see migrations[] in store.c. */
-#define NUDGE_SCHEMA_VERSION 7
+#define NUDGE_SCHEMA_VERSION 8
 
 #define NUDGE_STORE_CACHE 8
 
@@ -33,6 +33,9 @@ enum {
 				     directory) when missing */
 	NUDGE_STORE_READONLY = 2, /* no writes, no migration */
 	NUDGE_STORE_MKDIR = 4,    /* create missing parent directories */
+	NUDGE_STORE_NOWAIT = 8,   /* no waiting for the write lock to
+				     migrate (another process may be
+				     migrating): EX_TEMPFAIL at once */
 };
 
 /* Opens the store at path, applies pending migrations, and sets WAL,

@@ -37,6 +37,8 @@ enum nudge_tpl_part {
 typedef struct nudge_tpl_out {
 	nudge_buf part[NUDGE_TPL_NPARTS];
 	nudge_buf scratch; /* internal: filtered values */
+	nudge_buf scratch2; /* internal: JSON strings, numbers */
+	void *loops;       /* internal: the {{#each}} frames */
 } nudge_tpl_out;
 
 #define nudge_tpl_subject(o)   (&(o)->part[NUDGE_TPL_SUBJECT])
@@ -45,7 +47,11 @@ typedef struct nudge_tpl_out {
 
 /* Reads and parses the template at path, and the HTML part from the
  * sibling file (path with its extension replaced by ".html") when the
- * template has no "--- html ---" line and that file exists.  Errors name
+ * template has no "--- html ---" line and that file exists.  Language
+ * variants are the files beside it named STEM.LANG.EXT (promo.he.txt
+ * for promo.txt, LANG two or three letters, maybe "-" and a region),
+ * each with its own .html sibling; a variant must have the same parts
+ * as the default.  Errors name
  * file:line:col: EX_NOINPUT (cannot read), EX_DATAERR (an unknown header,
  * an unclosed "{{", an unknown filter, a placeholder where HTML cannot
  * take one), EX_OSERR (memory). */
@@ -73,6 +79,44 @@ int nudge_tpl_track(const nudge_tpl *t);
 int nudge_tpl_render(const nudge_tpl *t, nudge_tpl_lookup lookup, void *ctx,
     nudge_tpl_out *out, nudge_err *err);
 
+/* Sets *truth to whether condition i (as numbered by nudge_tpl_each_cond)
+ * holds for the contact behind ctx.  Returns 0 or a sysexits code with
+ * err set, which stops the rendering. */
+typedef int (*nudge_tpl_cond)(void *ctx, size_t i, int *truth,
+    nudge_err *err);
+
+/* What a rendering reads besides the template. */
+typedef struct nudge_tpl_env {
+	nudge_tpl_lookup lookup;
+	/* {{#if}} conditions; NULL: a template with one does not render
+	 * (EX_DATAERR) */
+	nudge_tpl_cond cond;
+	void *ctx;              /* for lookup and cond */
+	/* :money's currency (ISO 4217) when the value has no "currency"
+	 * beside it; NULL: none, the amount is printed bare */
+	const char *currency;
+	/* :date's time zone (an Olson name) when the contact has no
+	 * attrs.tz; NULL: UTC */
+	const char *tz;
+} nudge_tpl_env;
+
+/* nudge_tpl_render with conditions, currency and time zone.  Picks the
+ * language variant by the field attrs.lang (nudge_tpl_load), else renders
+ * the default.  Errors as nudge_tpl_render, and cond's. */
+int nudge_tpl_render_env(const nudge_tpl *t, const nudge_tpl_env *env,
+    nudge_tpl_out *out, nudge_err *err);
+
+/* Called for each {{#if COND}} of a template with its number (0, 1, ...
+ * over the default and every variant), its text and where it starts
+ * ("file:line:col"); a non-zero result stops the walk. */
+typedef int nudge_tpl_cond_fn(void *ctx, size_t i, const char *cond,
+    const char *where);
+
+/* Calls fn for every condition of t; returns fn's first non-zero result,
+ * or 0.  *n (if not NULL) is set to how many t has. */
+int nudge_tpl_each_cond(const nudge_tpl *t, nudge_tpl_cond_fn *fn,
+    void *ctx, size_t *n);
+
 /* Called for each placeholder of a template with its field name, whether
  * it has a default, and where it is ("file:line:col", the column of the
  * name); a non-zero result stops the walk. */
@@ -80,8 +124,11 @@ typedef int nudge_tpl_field_fn(void *ctx, const char *name, int has_def,
     const char *where);
 
 /* Calls fn for every placeholder of t in the order they appear (headers,
- * text, HTML), so that the caller can refuse a field it cannot supply
- * before rendering anything.  Returns fn's first non-zero result, or 0. */
+ * text, HTML; then each language variant's), and for every {{#each}}'s
+ * path, so that the caller can refuse a field it cannot supply before
+ * rendering anything.  A name inside an {{#each}} that is not a contact
+ * column, attrs.* or latest.* is the loop item's own and is not passed.
+ * Returns fn's first non-zero result, or 0. */
 int nudge_tpl_each_field(const nudge_tpl *t, nudge_tpl_field_fn *fn,
     void *ctx);
 

@@ -1,10 +1,18 @@
 /* track: tracking requests in, HTTP responses out (nudge-track(1)). */
 #include "track.h"
 
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -43,6 +51,7 @@ struct req {
 	nudge_err *err;
 	nudge_store *st;
 	int oom;
+	int wrote;            /* the store took a write: drain the spool */
 };
 
 /* One form field, percent-decoded (track.h). */
@@ -281,22 +290,38 @@ struct msg {
 	char campaign[256];   /* "" when the campaign is gone */
 };
 
+/* An event a token asked for (open, click or unsubscribe), with what is
+ * needed to record it now or, from the spool, later. */
+struct tev {
+	const char *type;
+	int64_t contact, campaign;
+	const char *step;     /* "" for none */
+	int64_t at;
+	const char *props;    /* a JSON object, or NULL */
+	const char *source;
+};
+
+/* Fills m for e.  keep, when not NULL, holds the statement from one call
+ * to the next (a drain's many entries); the caller finalizes it. */
 static int
-lookup_msg(struct req *q, const nudge_token *t, struct msg *m)
+lookup_msg(nudge_store *st, const struct tev *e, struct msg *m,
+    sqlite3_stmt **keep, nudge_err *err)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = keep != NULL ? *keep : NULL;
 	int rc;
 
 	memset(m, 0, sizeof *m);
 	strcpy(m->channel, "email");
-	if (sqlite3_prepare_v2(q->st->db, "SELECT c.name, m.id, m.channel"
-	    " FROM campaigns c LEFT JOIN messages m ON m.campaign_id = c.id"
-	    " AND m.step = ?1 AND m.contact_id = ?2 WHERE c.id = ?3", -1, &s,
-	    NULL) != SQLITE_OK)
-		return nudge_store_error(q->st, q->err, "messages");
-	sqlite3_bind_text(s, 1, t->step, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, t->contact_id);
-	sqlite3_bind_int64(s, 3, t->campaign_id);
+	if (s == NULL && sqlite3_prepare_v2(st->db, "SELECT c.name, m.id,"
+	    " m.channel FROM campaigns c LEFT JOIN messages m"
+	    " ON m.campaign_id = c.id AND m.step = ?1 AND m.contact_id = ?2"
+	    " WHERE c.id = ?3", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "messages");
+	if (keep != NULL)
+		*keep = s;
+	sqlite3_bind_text(s, 1, e->step, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, e->contact);
+	sqlite3_bind_int64(s, 3, e->campaign);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *v = sqlite3_column_text(s, 0);
@@ -307,10 +332,77 @@ lookup_msg(struct req *q, const nudge_token *t, struct msg *m)
 		if ((v = sqlite3_column_text(s, 2)) != NULL)
 			snprintf(m->channel, sizeof m->channel, "%s", v);
 	}
-	sqlite3_finalize(s);
+	if (keep != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	} else
+		sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return nudge_store_error(q->st, q->err, "messages");
+		return nudge_store_error(st, err, "messages");
 	return 0;
+}
+
+/* Sets *yes when the unsubscribe e asks for is a replay: its token
+ * (campaign, step, contact) has unsubscribed the channel before, and the
+ * contact is still unsubscribed there (a subscribe since makes the same
+ * link mean something again). */
+static int
+unsub_replay(nudge_store *st, const struct tev *e, const char *channel,
+    int *yes, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*yes = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT EXISTS (SELECT 1 FROM events"
+	    " WHERE contact_id = ?1 AND type = 'unsubscribed'"
+	    " AND campaign_id = ?2 AND coalesce(step, '') = ?3"
+	    " AND channel = ?4) AND EXISTS (SELECT 1 FROM consent_now"
+	    " WHERE contact_id = ?1 AND channel = ?4"
+	    " AND status = 'unsubscribed')", -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, "events");
+	sqlite3_bind_int64(s, 1, e->contact);
+	sqlite3_bind_int64(s, 2, e->campaign);
+	sqlite3_bind_text(s, 3, e->step, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, channel, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*yes = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return nudge_store_error(st, err, "events");
+	return 0;
+}
+
+/* Records e with w, inside the caller's write transaction (so that two
+ * replays of one unsubscribe at once record it once); keep as for
+ * lookup_msg.  Errors:
+ * EX_DATAERR (the contact is gone), store errors. */
+static int
+store_tev(nudge_store *st, nudge_event_writer *w, const struct tev *e,
+    sqlite3_stmt **keep, nudge_err *err)
+{
+	nudge_event ev = { 0 };
+	struct msg m;
+	int rc, replay;
+
+	if ((rc = lookup_msg(st, e, &m, keep, err)) != 0)
+		return rc;
+	if (strcmp(e->type, "unsubscribed") == 0) {
+		if ((rc = unsub_replay(st, e, m.channel, &replay, err)) != 0)
+			return rc;
+		if (replay)
+			return 0;
+	}
+	ev.contact_id = e->contact;
+	ev.type = e->type;
+	ev.channel = m.channel;
+	ev.campaign = m.campaign[0] != '\0' ? m.campaign : NULL;
+	ev.step = e->step[0] != '\0' ? e->step : NULL;
+	ev.message_id = m.id;
+	ev.at = e->at;
+	ev.props_json = e->props;
+	ev.source = e->source;
+	return nudge_event_record(w, &ev, NULL, err);
 }
 
 /* Records one event in its own transaction. */
@@ -326,36 +418,509 @@ record(struct req *q, nudge_event *ev)
 	    q->err)) == 0 && (rc = nudge_event_record(w, ev, NULL,
 	    q->err)) == 0) {
 		nudge_event_writer_close(w);
-		return nudge_store_commit(q->st, q->err);
+		if ((rc = nudge_store_commit(q->st, q->err)) == 0)
+			q->wrote = 1;
+		return rc;
 	}
 	nudge_event_writer_close(w);
 	nudge_store_rollback(q->st);
 	return rc;
 }
 
-/* Records type for the message of token t; the contact must exist. */
+/* ---- the spool ---- */
+
+/* Spool entries older than this that are still being written were left
+ * by a killed writer: a drain removes them. */
+#define SPOOL_STALE 3600
+/* The largest spool entry a drain reads: an entry is one event, a few
+ * hundred bytes with the longest URL a token holds. */
+#define SPOOL_MAXENTRY 65536
+
+static char *
+spool_dir(const char *store)
+{
+	size_t n = strlen(store);
+	char *d = malloc(n + sizeof NUDGE_TRACK_SPOOL_SUFFIX);
+
+	if (d != NULL) {
+		memcpy(d, store, n);
+		memcpy(d + n, NUDGE_TRACK_SPOOL_SUFFIX,
+		    sizeof NUDGE_TRACK_SPOOL_SUFFIX);
+	}
+	return d;
+}
+
+/* Makes the spool directory dir of the store at path with the mode of
+ * the store's directory (set-group-ID included, sticky bit not): whoever
+ * may write the store and its WAL there may drain the spool, whatever
+ * the umask of the web server that first spooled. */
+static int
+spool_mkdir(const char *dir, const char *path)
+{
+	char *p = strdup(path), *sl;
+	struct stat sb;
+	mode_t mode = 0;
+
+	if (p != NULL) {
+		if ((sl = strrchr(p, '/')) == NULL)
+			strcpy(p, ".");
+		else
+			sl[sl == p] = '\0';
+		if (stat(p, &sb) == 0)
+			mode = sb.st_mode & 02777;
+		free(p);
+	}
+	if (mkdir(dir, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if (mode != 0)
+		(void)chmod(dir, mode);
+	return 0;
+}
+
+/* Writes e into a new entry of the spool of the store at path: a file
+ * written under a hidden name and renamed into place, so that a drain
+ * sees it whole or not at all, and whose name (the time in nanoseconds,
+ * in hex, then the pid and a count) is unique among concurrent CGI
+ * processes and sorts by time.  The name goes into the event's props
+ * too (see nudge_track_drain).  An unsubscribe is on disk (fsync) before
+ * it is answered, like a commit of the store; an open or a click is as
+ * safe as a commit with synchronous=NORMAL.  Errors: EX_CANTCREAT,
+ * EX_IOERR, EX_OSERR. */
+static int
+spool_put(const char *path, const struct tev *e, char *name, size_t len,
+    nudge_err *err)
+{
+	static unsigned seq;
+	nudge_buf b = { 0 }, props = { 0 };
+	struct timespec ts;
+	char *dir = NULL, tmp[96];
+	int dfd = -1, fd = -1, rc = 0, sync = strcmp(e->type,
+	    "unsubscribed") == 0;
+	size_t off;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(name, len, "e%016llx-%ld-%u", (unsigned long long)ts.tv_sec *
+	    1000000000ULL + (unsigned long long)ts.tv_nsec, (long)getpid(),
+	    seq++);
+	snprintf(tmp, sizeof tmp, ".t-%s", name);
+	if ((dir = spool_dir(path)) == NULL)
+		goto oom;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
+	    errno == ENOENT && spool_mkdir(dir, path) == 0)
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1) {
+		rc = nudge_errf(err, EX_CANTCREAT, "%s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	/* the props with "spool": NAME added */
+	if (e->props != NULL && e->props[0] == '{' && e->props[1] != '}') {
+		if (nudge_buf_add(&props, e->props, strlen(e->props) - 1) ==
+		    -1 || nudge_buf_putc(&props, ',') == -1)
+			goto oom;
+	} else if (nudge_buf_putc(&props, '{') == -1)
+		goto oom;
+	if (nudge_buf_printf(&props, "\"spool\":\"%s\"}", name) == -1 ||
+	    nudge_buf_puts(&b, "{\"type\":") == -1 ||
+	    nudge_buf_json_str(&b, e->type, strlen(e->type)) == -1 ||
+	    nudge_buf_printf(&b, ",\"contact\":%lld,\"campaign\":%lld,"
+	    "\"step\":", (long long)e->contact, (long long)e->campaign) ==
+	    -1 || nudge_buf_json_str(&b, e->step, strlen(e->step)) == -1 ||
+	    nudge_buf_printf(&b, ",\"at\":%lld,\"source\":",
+	    (long long)e->at) == -1 ||
+	    nudge_buf_json_str(&b, e->source, strlen(e->source)) == -1 ||
+	    nudge_buf_puts(&b, ",\"props\":") == -1 ||
+	    nudge_buf_json_str(&b, props.s, props.len) == -1 ||
+	    nudge_buf_puts(&b, "}\n") == -1)
+		goto oom;
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0666)) == -1) {
+		rc = nudge_errf(err, EX_CANTCREAT, "%s/%s: %s", dir, tmp,
+		    strerror(errno));
+		goto out;
+	}
+	for (off = 0; off < b.len; ) {
+		ssize_t w = write(fd, b.s + off, b.len - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			goto ioerr;
+		off += (size_t)w;
+	}
+	if ((sync && fsync(fd) == -1) || close(fd) == -1) {
+		fd = -1;
+		goto ioerr;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, name) == -1 || (sync && fsync(dfd) == -1))
+		goto ioerr;
+	goto out;
+ioerr:
+	rc = nudge_errf(err, EX_IOERR, "%s/%s: %s", dir, tmp, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	fd = -1;
+	unlinkat(dfd, tmp, 0);
+	goto out;
+oom:
+	rc = nudge_errf(err, EX_OSERR, "out of memory");
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	nudge_buf_free(&b);
+	nudge_buf_free(&props);
+	return rc;
+}
+
+/* Whether a store error is the store's trouble (locked, full,
+ * unwritable, missing), which the spool rides out, rather than a
+ * request's. */
+static int
+spoolable(int code)
+{
+	return code == EX_TEMPFAIL || code == EX_IOERR ||
+	    code == EX_CANTCREAT || code == EX_NOINPUT;
+}
+
+/* Records type for the message of token t, or spools it when the store
+ * cannot take it: 0 either way (err then says it was spooled), or the
+ * store's error when the spool failed too, or EX_DATAERR when the
+ * contact is gone. */
 static int
 record_token(struct req *q, const nudge_token *t, const char *type,
     const char *props, const char *source)
 {
-	nudge_event ev = { 0 };
-	struct msg m;
+	struct tev e = { type, t->contact_id, t->campaign_id, t->step,
+	    q->o->now, props, source };
+	nudge_event_writer *w = NULL;
+	const char *path;
+	char name[64], why[sizeof q->err->msg];
 	int rc;
 
-	if ((rc = open_store(q)) != 0)
+	if (q->st == NULL && (rc = q->o->open(q->o->arg, &q->st,
+	    q->err)) != 0)
+		q->st = NULL;
+	else if ((rc = nudge_store_begin(q->st, q->err)) == 0) {
+		if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
+		    q->err)) == 0 && (rc = store_tev(q->st, w, &e,
+		    NULL, q->err)) == 0) {
+			nudge_event_writer_close(w);
+			if ((rc = nudge_store_commit(q->st, q->err)) == 0) {
+				q->wrote = 1;
+				return 0;
+			}
+		} else {
+			nudge_event_writer_close(w);
+			nudge_store_rollback(q->st);
+		}
+	}
+	if (!spoolable(rc))
 		return rc;
-	if ((rc = lookup_msg(q, t, &m)) != 0)
+	path = q->o->store_path != NULL ? q->o->store_path :
+	    q->st != NULL ? q->st->path : NULL;
+	snprintf(why, sizeof why, "%s", q->err->msg);
+	if (path == NULL)
 		return rc;
-	ev.contact_id = t->contact_id;
-	ev.type = type;
-	ev.channel = m.channel;
-	ev.campaign = m.campaign[0] != '\0' ? m.campaign : NULL;
-	ev.step = t->step[0] != '\0' ? t->step : NULL;
-	ev.message_id = m.id;
-	ev.at = q->o->now;
-	ev.props_json = props;
-	ev.source = source;
-	return record(q, &ev);
+	if (spool_put(path, &e, name, sizeof name, q->err) != 0) {
+		snprintf(why, sizeof why, "%s", q->err->msg);
+		nudge_errf(q->err, rc, "not recorded: %s", why);
+		return rc;
+	}
+	nudge_errf(q->err, 0, "spooled as %s" NUDGE_TRACK_SPOOL_SUFFIX
+	    "/%s: %s", path, name, why);
+	return 0;
+}
+
+/* A spool entry parsed: the strings point into the statement's row. */
+static int
+spool_parse(sqlite3_stmt *s, const char *text, size_t n, struct tev *e)
+{
+	const char *type, *src;
+
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, text, (int)n, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -1;
+	type = (const char *)sqlite3_column_text(s, 0);
+	src = (const char *)sqlite3_column_text(s, 5);
+	if (type == NULL || src == NULL ||
+	    sqlite3_column_type(s, 1) != SQLITE_INTEGER ||
+	    sqlite3_column_type(s, 2) != SQLITE_INTEGER ||
+	    sqlite3_column_type(s, 3) != SQLITE_TEXT ||
+	    sqlite3_column_type(s, 4) != SQLITE_INTEGER ||
+	    sqlite3_column_int(s, 7) != 1)
+		return -1;
+	if (strcmp(type, "opened") != 0 && strcmp(type, "clicked") != 0 &&
+	    strcmp(type, "unsubscribed") != 0)
+		return -1;
+	if (strcmp(src, "track") != 0 && strcmp(src, "track:one-click") != 0 &&
+	    strcmp(src, "track:page") != 0)
+		return -1;
+	e->type = type;
+	e->contact = sqlite3_column_int64(s, 1);
+	e->campaign = sqlite3_column_int64(s, 2);
+	e->step = (const char *)sqlite3_column_text(s, 3);
+	e->at = sqlite3_column_int64(s, 4);
+	e->source = src;
+	e->props = (const char *)sqlite3_column_text(s, 6);
+	return e->contact > 0 && e->campaign > 0 && e->step != NULL &&
+	    e->props != NULL ? 0 : -1;
+}
+
+/* Reads the entry name of directory dfd into b; 1 when it is gone. */
+static int
+spool_read(int dfd, const char *name, nudge_buf *b)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	char *p;
+	ssize_t r;
+
+	nudge_buf_reset(b);
+	if (fd == -1)
+		return errno == ENOENT ? 1 : -1;
+	for (;;) {
+		if ((p = nudge_buf_room(b, 4096)) == NULL) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		if ((r = read(fd, p, 4096)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		nudge_buf_wrote(b, (size_t)r);
+		if (b->len > SPOOL_MAXENTRY)
+			break;
+	}
+	close(fd);
+	return r == -1 ? -1 : 0;
+}
+
+enum { DONE = 1, BAD = 2 };
+
+/* Records the entries names[0..n) in one transaction of st; sets
+ * what[i] to DONE (recorded, found recorded, or dropped) or BAD. */
+static int
+drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
+    size_t n, unsigned char *what, nudge_err *err)
+{
+	static const char parse_sql[] = "SELECT json_extract(?1, '$.type'),"
+	    " json_extract(?1, '$.contact'), json_extract(?1, '$.campaign'),"
+	    " json_extract(?1, '$.step'), json_extract(?1, '$.at'),"
+	    " json_extract(?1, '$.source'), json_extract(?1, '$.props'),"
+	    " json_valid(json_extract(?1, '$.props'))"
+	    " WHERE json_valid(?1)";
+	nudge_event_writer *w = NULL;
+	sqlite3_stmt *parse = NULL, *seen = NULL, *msg = NULL;
+	nudge_buf b = { 0 };
+	struct tev e;
+	size_t i;
+	int rc, r;
+
+	if ((rc = nudge_store_begin(st, err)) != 0)
+		return rc;
+	if ((rc = nudge_event_writer_open(&w, st, (int64_t)time(NULL),
+	    err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &parse, parse_sql, err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &seen, "SELECT 1 FROM events"
+	    " WHERE contact_id = ?1 AND type = ?2 AND at = ?3 AND props = ?4",
+	    err)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		what[i] = 0;
+		if ((r = spool_read(dfd, names[i], &b)) == 1)
+			continue;
+		if (r == -1) {
+			rc = nudge_errf(err, errno == ENOMEM ? EX_OSERR :
+			    EX_IOERR, "%s/%s: %s", dir, names[i],
+			    strerror(errno));
+			goto fail;
+		}
+		if (b.len > SPOOL_MAXENTRY ||
+		    spool_parse(parse, b.s != NULL ? b.s : "", b.len, &e) != 0) {
+			what[i] = BAD;
+			continue;
+		}
+		what[i] = DONE;
+		/* a drain killed between its commit and its unlinks left
+		 * this entry recorded: the name in the props tells */
+		sqlite3_reset(seen);
+		sqlite3_bind_int64(seen, 1, e.contact);
+		sqlite3_bind_text(seen, 2, e.type, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(seen, 3, e.at);
+		sqlite3_bind_text(seen, 4, e.props, -1, SQLITE_STATIC);
+		if ((r = sqlite3_step(seen)) == SQLITE_ROW)
+			continue;
+		if (r != SQLITE_DONE) {
+			rc = nudge_store_error(st, err, "events");
+			goto fail;
+		}
+		if ((rc = nudge_store_exec(st, "SAVEPOINT spool", err)) != 0)
+			goto fail;
+		rc = store_tev(st, w, &e, &msg, err);
+		if (rc == EX_DATAERR) /* the contact is gone: drop it */
+			rc = nudge_store_exec(st, "ROLLBACK TO spool", err);
+		if (rc != 0 || (rc = nudge_store_exec(st, "RELEASE spool",
+		    err)) != 0)
+			goto fail;
+	}
+	sqlite3_finalize(parse);
+	sqlite3_finalize(seen);
+	sqlite3_finalize(msg);
+	nudge_event_writer_close(w);
+	nudge_buf_free(&b);
+	return nudge_store_commit(st, err);
+fail:
+	sqlite3_finalize(parse);
+	sqlite3_finalize(seen);
+	sqlite3_finalize(msg);
+	nudge_event_writer_close(w);
+	nudge_buf_free(&b);
+	nudge_store_rollback(st);
+	return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists the ready entries of the spool (their names start with 'e') into
+ * *names, sorted, and removes entries a killed writer left half-written.
+ * Returns 0 or -1 (errno set). */
+static int
+spool_list(int dfd, char ***names, size_t *n)
+{
+	DIR *d;
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+	time_t now = time(NULL);
+	int fd = dup(dfd), saved;
+
+	*n = 0;
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		errno = saved;
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (strncmp(de->d_name, ".t-", 3) == 0 &&
+		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    sb.st_mtime < now - SPOOL_STALE)
+			unlinkat(dfd, de->d_name, 0);
+		if (de->d_name[0] != 'e')
+			continue;
+		if (*n == cap) {
+			char **nv;
+
+			cap = cap ? 2 * cap : 64;
+			if ((nv = realloc(v, cap * sizeof *v)) == NULL)
+				goto oom;
+			v = nv;
+		}
+		if ((v[*n] = strdup(de->d_name)) == NULL)
+			goto oom;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, name_cmp);
+	*names = v;
+	return 0;
+oom:
+	closedir(d);
+	while (*n > 0)
+		free(v[--*n]);
+	free(v);
+	errno = ENOMEM;
+	return -1;
+}
+
+int
+nudge_track_drain(nudge_store *st, long max, int flags, long *n,
+    nudge_err *err)
+{
+	nudge_store *wst = st;
+	char **names = NULL, *dir, bad[300];
+	unsigned char what[NUDGE_TRACK_DRAIN_BATCH];
+	size_t i, j, k, total = 0, count;
+	int dfd, rc = 0;
+
+	if (n != NULL)
+		*n = 0;
+	if ((dir = spool_dir(st->path)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		rc = errno == ENOENT ? 0 : nudge_errf(err, EX_IOERR, "%s: %s",
+		    dir, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	/* the lock serialises drains: the check for an entry already
+	 * recorded and its recording are one step */
+	while ((rc = flock(dfd, LOCK_EX | ((flags & NUDGE_TRACK_DRAIN_TRY) ?
+	    LOCK_NB : 0))) == -1 && errno == EINTR)
+		;
+	if (rc == -1) {
+		rc = errno == EWOULDBLOCK ? 0 : nudge_errf(err, EX_IOERR,
+		    "%s: lock: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (spool_list(dfd, &names, &total) == -1) {
+		rc = nudge_errf(err, errno == ENOMEM ? EX_OSERR : EX_IOERR,
+		    "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	count = total;
+	if (max > 0 && count > (size_t)max)
+		count = (size_t)max;
+	if (count > 0 && sqlite3_db_readonly(st->db, "main") == 1 &&
+	    (rc = nudge_store_open(&wst, st->path, 0, err)) != 0) {
+		wst = NULL;
+		goto out;
+	}
+	for (i = 0; i < count && rc == 0; i += k) {
+		k = count - i < NUDGE_TRACK_DRAIN_BATCH ? count - i :
+		    NUDGE_TRACK_DRAIN_BATCH;
+		if ((rc = drain_batch(wst, dfd, dir, names + i, k, what,
+		    err)) != 0)
+			break;
+		for (j = 0; j < k; j++) {
+			if (what[j] == BAD) {
+				snprintf(bad, sizeof bad, ".bad-%s",
+				    names[i + j]);
+				if (renameat(dfd, names[i + j], dfd, bad) == 0)
+					continue;
+			} else if (what[j] != DONE ||
+			    unlinkat(dfd, names[i + j], 0) == 0 ||
+			    errno == ENOENT) {
+				if (what[j] == DONE && n != NULL)
+					(*n)++;
+				continue;
+			}
+			rc = nudge_errf(err, EX_IOERR, "%s/%s: %s", dir,
+			    names[i + j], strerror(errno));
+			break;
+		}
+	}
+out:
+	if (wst != st)
+		nudge_store_close(wst);
+	for (i = 0; i < total; i++)
+		free(names[i]);
+	free(names);
+	close(dfd);
+	free(dir);
+	return rc;
 }
 
 /* The token of a /K/TOKEN path of kind want, or NULL (404 set). */
@@ -381,18 +946,15 @@ do_open(struct req *q, const nudge_token *t)
 	const char *proxy = nudge_track_proxy(q->r->user_agent,
 	    q->r->remote_addr);
 	char props[48];
-	int rc;
 
 	/* "none" too, so that a segment can keep only real opens:
 	 * opened proxy = "none" */
 	snprintf(props, sizeof props, "{\"proxy\":\"%s\"}",
 	    proxy != NULL ? proxy : "none");
-	rc = record_token(q, t, "opened", props, "track");
-	/* a contact deleted since the send: the pixel all the same */
-	if (rc != 0 && rc != EX_DATAERR) {
-		store_failed(q, rc);
-		return;
-	}
+	/* the pixel whatever happened to the event (err says it): a
+	 * contact deleted since the send, a store and spool that both
+	 * failed */
+	(void)record_token(q, t, "opened", props, "track");
 	set(q, 200, "image/gif", pixel, sizeof pixel);
 	header(q, NOCACHE);
 }
@@ -401,8 +963,6 @@ static void
 do_click(struct req *q, const nudge_token *t)
 {
 	nudge_buf props = { 0 }, loc = { 0 };
-	int rc;
-
 	/* only an http(s) URL sealed in the token is ever a Location */
 	if (!(strncasecmp(t->link, "https://", 8) == 0 ||
 	    strncasecmp(t->link, "http://", 7) == 0) ||
@@ -416,12 +976,10 @@ do_click(struct req *q, const nudge_token *t)
 		q->oom = 1;
 		return;
 	}
-	rc = record_token(q, t, "clicked", props.s, "track");
+	/* the person goes where the link says whatever happened to the
+	 * event (err says it) */
+	(void)record_token(q, t, "clicked", props.s, "track");
 	nudge_buf_free(&props);
-	if (rc != 0 && rc != EX_DATAERR) {
-		store_failed(q, rc);
-		return;
-	}
 	text(q, 302, "");
 	if (nudge_buf_printf(&loc, "Location: %s\r\n", t->link) == -1)
 		q->oom = 1;
@@ -934,7 +1492,7 @@ int
 nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
     nudge_track_resp *resp, nudge_err *err)
 {
-	struct req q = { o, r, resp, err, NULL, 0 };
+	struct req q = { o, r, resp, err, NULL, 0, 0 };
 	const char *path = r->path != NULL ? r->path : "";
 	const char *method = r->method != NULL ? r->method : "";
 	nudge_buf scratch = { 0 };
@@ -973,6 +1531,17 @@ nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
 		not_found(&q);
 	}
 	nudge_buf_free(&scratch);
+	if (q.wrote) {
+		/* the store takes writes again: what was spooled while it
+		 * did not goes in now, a batch at most, unless another
+		 * process is at it */
+		nudge_err de;
+
+		if (nudge_track_drain(q.st, NUDGE_TRACK_DRAIN_REQUEST,
+		    NUDGE_TRACK_DRAIN_TRY, NULL, &de) != 0 &&
+		    err->msg[0] == '\0')
+			nudge_errf(err, 0, "spool: %s", de.msg);
+	}
 	if (q.st != NULL && !o->keep_store)
 		nudge_store_close(q.st);
 	if (q.oom)

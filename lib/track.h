@@ -53,17 +53,27 @@ typedef struct nudge_track_opts {
 				     request: do not close it */
 	const nudge_config *cfg;  /* forms: and default_country for the
 				     sign-up paths /s/ (signup.h), or NULL */
+	const char *store_path;   /* the store's file, whose spool takes
+				     what the store cannot (NULL: the
+				     path of the store open returned) */
 } nudge_track_opts;
 
 /*
  * Answers one request.  Always fills resp (status, headers, body) and
  * returns 0, even for refused requests (404 for a bad, forged or expired
  * token and an unknown path, 403 for a bad webhook signature, 400 for a
- * malformed body, 405 for a wrong method, 503 with Retry-After when the
- * store is locked past its busy timeout, full or unwritable); err then
- * holds what the server log should say, or "" when nothing went wrong.
- * Only a failing allocation returns EX_OSERR.  What each path records is
- * in nudge-track(1).
+ * malformed body, 405 for a wrong method, 503 with Retry-After when a
+ * webhook finds the store locked past its busy timeout, full or
+ * unwritable, or when an unsubscribe can be neither recorded nor
+ * spooled); err then holds what the server log should say, or "" when
+ * nothing went wrong.  An open, a click or an unsubscribe that the store
+ * cannot take within its busy timeout goes to the spool (a file in the
+ * directory STORE-spool) and is answered as if recorded; a click and an
+ * open are answered so even when the spool fails too (err says the
+ * event was lost).  A request that wrote the store then drains up to
+ * NUDGE_TRACK_DRAIN_REQUEST spooled events, when no other process is
+ * draining.  Only a failing allocation returns EX_OSERR.  What each path
+ * records is in nudge-track(1).
  */
 int nudge_track_handle(const nudge_track_opts *o, const nudge_track_req *r,
     nudge_track_resp *resp, nudge_err *err);
@@ -90,6 +100,37 @@ int nudge_track_form_parse(nudge_form *f, const char *s, size_t n);
 /* The value of the first field named k, or NULL. */
 const char *nudge_track_form_get(const nudge_form *f, const char *k);
 void nudge_track_form_free(nudge_form *f);
+/* The spool: what nudge track could not write into the store.  */
+#define NUDGE_TRACK_SPOOL_SUFFIX "-spool"
+/* The events a transaction of nudge_track_drain records at most. */
+#define NUDGE_TRACK_DRAIN_BATCH 500
+/* The most a track request drains after its own write: some tens of
+ * milliseconds. */
+#define NUDGE_TRACK_DRAIN_REQUEST 100
+enum {
+	NUDGE_TRACK_DRAIN_TRY = 1  /* return at once when another process
+				      is draining, instead of waiting */
+};
+
+/*
+ * Records the events spooled beside st (in the directory named after its
+ * file plus NUDGE_TRACK_SPOOL_SUFFIX) into the store, oldest first, and
+ * removes them: at most max (0: all), NUDGE_TRACK_DRAIN_BATCH to a
+ * transaction.  Each is recorded once, whatever else drains at the same
+ * time (an exclusive flock(2) on the directory; with
+ * NUDGE_TRACK_DRAIN_TRY a drain already running makes this return 0 at
+ * once) and wherever a drain was killed: an event recorded from the
+ * spool carries the entry's name in its `spool` prop, and an entry whose
+ * event is in the store is only removed.  An entry whose contact is gone
+ * is dropped; one that is not a spool entry is renamed ".bad-NAME" and
+ * left.  A store opened read-only gets a writable connection of the
+ * drain's own, only when there is something to drain.  Sets *n (when not
+ * NULL) to the entries drained.  Errors: EX_IOERR, EX_CANTCREAT (the
+ * directory or an entry cannot be read or removed), store errors
+ * (EX_TEMPFAIL when locked past the busy timeout), EX_OSERR.
+ */
+int nudge_track_drain(nudge_store *st, long max, int flags, long *n,
+    nudge_err *err);
 
 /* Appends base/KIND/TOKEN for the message (campaign_id, step, contact)
  * to out: kind 'o' (open pixel), 'c' (a click on link[0..len)), 'u'

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms] [report]: nudge's benchmarks
+# run.sh [import] [events] [segment] [startup] [send] [trigger] [track] [sms] [report] [predict]: nudge's benchmarks
 # (`make bench`), each against its peers, measured in the same run.
 #
 # One line per figure, "name<TAB>metric<TAB>value", on stdout (also kept
@@ -507,6 +507,27 @@ part_send() {
 	done
 	emit send-nudge-dryrun msgs_per_s "$(median <"$d/dry")"
 
+	# the same with blocks (nudge-template(5)): an order confirmation
+	# reading each contact's latest purchase (3 items, an #each in both
+	# parts), an #if on the purchases, :money and :date
+	say "send: $NS messages with blocks and event data, rendering only (--dry-run)"
+	awk -v n="$NS" 'BEGIN { for (i = 0; i < n; i++)
+		printf "{\"contact\":\"contact%d@example.test\",\"type\":\"purchase\",\"at\":\"2026-11-01T10:00:00Z\",\"order\":\"A-%d\",\"total\":%d,\"currency\":\"ILS\",\"items\":[{\"name\":\"Wool coat\",\"quantity\":1,\"price\":489},{\"name\":\"Merino scarf\",\"quantity\":2,\"price\":129},{\"name\":\"Knitted beanie\",\"quantity\":1,\"price\":59}]}\n", i, i, (i % 2) ? 806 : 59 }' >"$d/events.jsonl"
+	cp "$d/base.db" "$d/blocks.db"
+	"$BIN/nudge-event" import --db "$d/blocks.db" "$d/events.jsonl" 2>>"$LOG" ||
+		die "send: the purchase import failed"
+	: >"$d/dryb"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		timed_run t "$BIN/nudge-send" --db "$d/blocks.db" --campaign bench \
+		    --template "$BENCH/mail-blocks.tmpl" --dry-run <"$d/ids" ||
+			die "send --dry-run with blocks failed (see $LOG)"
+		rate "$NS" "$t" >>"$d/dryb"
+		_i=$((_i + 1))
+	done
+	emit send-nudge-dryrun-blocks msgs_per_s "$(median <"$d/dryb")"
+	rmdb "$d/blocks.db"
+
 	# the message the peers send: one nudge wrote, so sizes are the same
 	rmdb "$d/run.db"
 	cp "$d/base.db" "$d/run.db"
@@ -830,6 +851,33 @@ part_sms() {
 	emit sms-wrk req_per_s "$(awk '/Requests\/sec/ { printf "%d", $2 }' "$d/wrk.out")"
 }
 
+# --- (i) predict ---------------------------------------------------------
+
+# nudge predict fitting BG/NBD and Gamma-Gamma on NC contacts and NE
+# events, of which the purchases predict-gen draws from the models
+# themselves (some 3.5 a contact), the rest opens.  Its own store,
+# built once and reused.
+part_predict() {
+	have predict "nudge predict" || return 0
+	[ -x "$BENCH/predict-gen" ] || { say "skipped: predict ($BENCH/predict-gen is not built)"; return 0; }
+	pstore=$BENCH_TMP/store-predict-$NC-$NE.db
+	if [ ! -f "$pstore.ok" ]; then
+		rmdb "$pstore"
+		say "predict: generating $NC contacts, $NE events"
+		"$BIN/nudge-event" import --create --db "$pstore" --config "$CFG" /dev/null 2>>"$LOG" &&
+		"$BENCH/predict-gen" "$pstore" "$NC" "$NE" || { say "predict-gen failed"; return 0; }
+		touch "$pstore.ok"
+	fi
+	for i in $(seq "$RUNS"); do
+		timed_run t rss_run "$BENCH_TMP/rss" "$BIN/nudge-predict" \
+		    --db "$pstore" --config "$CFG" --now 2027-01-01 || {
+			say "nudge predict failed (see $LOG)"; return 0; }
+		echo "$t"
+	done | median >"$BENCH_TMP/predict.s"
+	emit predict-nudge seconds "$(cat "$BENCH_TMP/predict.s")"
+	emit predict-nudge peak_rss_mb "$(tail -n 1 "$BENCH_TMP/rss" | awk '{ printf "%.1f\n", $1 / 1024 }')"
+}
+
 # --- summary -------------------------------------------------------------
 
 summary() {
@@ -904,6 +952,8 @@ summary() {
 		}
 		if (has("send-nudge-dryrun/msgs_per_s"))
 			printf "# send --dry-run (render and build): %d msgs/s [>= 50000]\n", v["send-nudge-dryrun/msgs_per_s"]
+		if (has("send-nudge-dryrun-blocks/msgs_per_s"))
+			printf "# send --dry-run with blocks and event data: %d msgs/s\n", v["send-nudge-dryrun-blocks/msgs_per_s"]
 		if (has("trigger-idle/seconds"))
 			printf "# trigger, 10 campaigns: nothing due %.3f s [< 2 s]%s; first run %.3f s (%d due); two days later %.3f s (%d due); the 7 seed audiences alone in sqlite3 %.3f s\n",
 			    v["trigger-idle/seconds"], (v["trigger-idle/seconds"] >= 2 ? "  MISSED" : ""),
@@ -936,6 +986,11 @@ summary() {
 			    v["track-fcgi-click/req_per_s"], v["track-fcgi-click/requests"],
 			    v["track-fcgi-click/events_recorded"], v["track-fcgi-click/errors"],
 			    x(v["track-fcgi-click/req_per_s"], v["track-click/req_per_s"])
+		if (has("predict-nudge/seconds"))
+			printf "# predict: nudge predict fits on %d contacts / %d events in %.1f s [< 30 s]%s, peak RSS %s MB\n",
+			    nc, ne, v["predict-nudge/seconds"],
+			    (v["predict-nudge/seconds"] >= 30 ? "  MISSED" : ""),
+			    v["predict-nudge/peak_rss_mb"]
 		if (has("sms-nudge/req_per_s")) {
 			n = v["sms-nudge/req_per_s"]
 			printf "# sms: nudge send %d req/s = %s the Python keep-alive loop [>= 5x], %s curl --parallel 4 [>= 2x], %s of wrk (%d req/s) [aim 0.5]; ledger %d sent, %d sent events\n",
@@ -945,16 +1000,16 @@ summary() {
 			    v["sms-wrk/req_per_s"], v["sms-nudge/ledger_sent"],
 			    v["sms-nudge/sent_events"]
 		}
-	}' "$RESULTS"
+	}' nc="$NC" ne="$NE" "$RESULTS"
 }
 
 # --- main ----------------------------------------------------------------
 
-[ $# -gt 0 ] || set -- import events segment report startup send trigger track sms
+[ $# -gt 0 ] || set -- import events segment report startup send trigger track sms predict
 for p; do
 	case $p in
-	import|events|segment|report|startup|send|trigger|track|sms) ;;
-	*) die "usage: run.sh [import] [events] [segment] [report] [startup] [send] [trigger] [track] [sms]" ;;
+	import|events|segment|report|startup|send|trigger|track|sms|predict) ;;
+	*) die "usage: run.sh [import] [events] [segment] [report] [startup] [send] [trigger] [track] [sms] [predict]" ;;
 	esac
 done
 {

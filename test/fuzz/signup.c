@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		NULL, "#abc", NULL, NULL, 1000000, 1000, 100000000, 172800 };
 	static nudge_config cfg;
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, FUZZ_NOW, opener, NULL, 1, &cfg };
+		NULL, NULL, FUZZ_NOW, opener, NULL, 1, &cfg, NULL };
 	nudge_track_req r = { 0 };
 	nudge_track_resp resp = { 0 };
 	nudge_form f = { 0 };

@@ -198,7 +198,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	nudge_track_opts o = { key, sizeof key - 1, base, twilio_token,
-		mailgun_key, FUZZ_NOW, opener, NULL, 1, NULL };
+		mailgun_key, FUZZ_NOW, opener, NULL, 1, NULL, NULL };
 	nudge_track_req r = { 0 };
 	nudge_track_resp resp = { 0 };
 	nudge_err err;

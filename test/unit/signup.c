@@ -166,7 +166,7 @@ request(const char *method, const char *path, const char *body,
     const char *lang, nudge_track_resp *resp)
 {
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, 1800000000, opener, NULL, 0, &cfg };
+		NULL, NULL, 1800000000, opener, NULL, 0, &cfg, NULL };
 	nudge_track_req r = { 0 };
 	nudge_store *st = NULL;
 	nudge_err err;

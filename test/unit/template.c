@@ -2,6 +2,8 @@
  * filters, missing fields, escaping by context, header injection; then
  * every data-driven case in test/template/. */
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,7 +98,8 @@ test_errors(void)
 	    "t.tpl:1:13: this \"{{\" has no closing \"}}\" on its line",
 	    "unclosed {{ in a header");
 	parse_err("Subject: x\n\nline\nHi {{first_name:shout}}\n",
-	    "t.tpl:4:17: unknown filter (upper, lower or title): \"shout\"",
+	    "t.tpl:4:17: unknown filter (upper, lower, title, money, date "
+	    "or number): \"shout\"",
 	    "unknown filter, with its column");
 	parse_err("Subject: x\nX-Mailer: me\n\nbody\n",
 	    "t.tpl:2:1: unknown header (Subject, From, Reply-To, Preheader, "
@@ -384,6 +387,260 @@ test_cases(const char *dir)
 	free(ents);
 }
 
+
+/* Blocks: condition i holds when the contact has the field "ifN" = "1". */
+static int
+cond(void *ctx, size_t i, int *truth, nudge_err *err)
+{
+	char name[16];
+	size_t n = 0;
+	const char *v;
+
+	(void)err;
+	snprintf(name, sizeof name, "if%zu", i);
+	v = lookup(ctx, name, &n);
+	*truth = v != NULL && n == 1 && *v == '1';
+	return 0;
+}
+
+/* Renders src for c with conditions and currency cur; part k, or
+ * "ERROR: msg". */
+static const char *
+render_env(const char *src, struct contact *c, int k, const char *cur)
+{
+	static char res[8192];
+	nudge_tpl_out o = {0};
+	nudge_tpl *t = parse(src);
+	nudge_tpl_env env = { lookup, cond, c, cur, "Asia/Jerusalem" };
+	nudge_err err;
+
+	if (t == NULL)
+		return "PARSE FAILED";
+	if (nudge_tpl_render_env(t, &env, &o, &err) != 0)
+		snprintf(res, sizeof res, "ERROR: %s", err.msg);
+	else
+		snprintf(res, sizeof res, "%s", nudge_buf_str(&o.part[k]));
+	nudge_tpl_out_free(&o);
+	nudge_tpl_free(t);
+	return res;
+}
+#define TEXT NUDGE_TPL_TEXT
+#define HTML NUDGE_TPL_HTML
+
+static int
+count_field(void *ctx, const char *name, int has_def, const char *where)
+{
+	nudge_buf *b = ctx;
+
+	(void)has_def;
+	return nudge_buf_printf(b, "%s@%s;", name, where) == -1;
+}
+
+static int
+count_cond(void *ctx, size_t i, const char *c, const char *where)
+{
+	nudge_buf *b = ctx;
+
+	return nudge_buf_printf(b, "%zu:%s@%s;", i, c, where) == -1;
+}
+
+static void
+test_blocks(void)
+{
+	static const char items[] = "[{\"name\":\"Tea <b>\",\"quantity\":2,"
+	    "\"price\":12.5,\"tags\":[\"x\",\"y\"]},{\"name\":\"Cup\\u00e9 "
+	    "\\ud83d\\ude00\",\"quantity\":1,\"price\":1210,\"currency\":"
+	    "\"eur\"}]";
+	struct contact c = {0};
+	nudge_tpl *t;
+	nudge_buf b = {0};
+	size_t n;
+
+	SET(&c, "first_name", "Dana");
+	SET(&c, "latest.purchase.items", items);
+	SET(&c, "latest.purchase.total", "1234.5");
+	SET(&c, "latest.purchase.currency", "ILS");
+	SET(&c, "if0", "1");
+	SET(&c, "if1", "0");
+	is_str(render_env("Subject: x\n\n{{#if a}}yes{{else}}no{{/if}} "
+	    "{{#if b}}yes{{else}}no{{/if}}\n", &c, TEXT, NULL), "yes no\n",
+	    "#if picks its branch by the condition's truth");
+	is_str(render_env("Subject: {{#if a}}A{{/if}}{{#if b}}B{{/if}}!\n\n",
+	    &c, NUDGE_TPL_SUBJECT, NULL), "A!", "blocks in a header");
+	is_str(render_env("Subject: x\n\n{{#if a}}\nline\n{{/if}}\nend\n", &c,
+	    TEXT, NULL), "line\nend\n",
+	    "a block tag alone on its line leaves no blank line");
+	is_str(render_env("Subject: x\n\n{{#each latest.purchase.items}}"
+	    "{{name}} x{{quantity}} {{price:money}};{{/each}}\n", &c, TEXT,
+	    NULL), "Tea <b> x2 \xe2\x82\xaa" "12.50;Cup\xc3\xa9 \xf0\x9f\x98\x80 x1 "
+	    "\xe2\x82\xac" "1,210.00;\n",
+	    "#each over a JSON list: members, \\u escapes, the item's or the "
+	    "list owner's currency");
+	is_str(render_env("Subject: x\n\nt\n--- html ---\n<ul>{{#each "
+	    "latest.purchase.items}}<li title=\"{{name}}\">{{name}}</li>"
+	    "{{/each}}</ul>\n", &c, HTML, NULL), "<ul><li title=\"Tea &lt;b&gt;"
+	    "\">Tea &lt;b&gt;</li><li title=\"Cup\xc3\xa9 \xf0\x9f\x98\x80\">"
+	    "Cup\xc3\xa9 \xf0\x9f\x98\x80</li></ul>\n",
+	    "escaping by context applies inside a loop");
+	is_str(render_env("Subject: x\n\n{{#each latest.purchase.items}}"
+	    "[{{#each tags}}{{this}}{{first_name}}{{/each}}]{{/each}}\n", &c,
+	    TEXT, NULL), "[xDanayDana][]\n",
+	    "nested loops, this, the contact's fields inside a loop");
+	is_str(render_env("Subject: x\n\n{{#each latest.cart.items}}x"
+	    "{{else}}empty{{/each}}\n", &c, TEXT, NULL), "empty\n",
+	    "#each else: no such list");
+	is_str(render_env("Subject: x\n\n{{#each first_name}}x{{/each}}\n", &c,
+	    TEXT, NULL), "ERROR: t.tpl:3:9: field \"first_name\" is not a list",
+	    "#each over a non-list is an error naming its place");
+	is_str(render_env("Subject: x\n\n{{latest.purchase.total:money}} "
+	    "{{latest.purchase.total:number}} {{first_name:money|-}}\n", &c,
+	    TEXT, NULL), "ERROR: field \"first_name\" is not a number: "
+	    "\"Dana\"", ":money of a word is an error");
+	is_str(render_env("Subject: x\n\n{{latest.purchase.total:money}} "
+	    "{{latest.purchase.total:number}}\n", &c, TEXT, NULL),
+	    "\xe2\x82\xaa" "1,234.50 1,234.5\n", ":money with the currency beside "
+	    "the value, :number");
+	c.n = 0;
+	SET(&c, "v", "-1234567.891");
+	SET(&c, "z", "0.001");
+	SET(&c, "t", "2026-11-01T23:30:00Z");
+	SET(&c, "u", "1793575800");
+	is_str(render_env("Subject: x\n\n{{v:money}} {{v:number}} {{z:number}} "
+	    "{{z:money}}\n", &c, TEXT, "usd"), "-$1,234,567.89 -1,234,567.89 0 "
+	    "$0.00\n", "money in the environment's currency; rounding");
+	is_str(render_env("Subject: x\n\n{{v:money}}\n", &c, TEXT, "CHF"),
+	    "-CHF 1,234,567.89\n", "a currency with no sign of its own");
+	is_str(render_env("Subject: x\n\n{{v:money}}\n", &c, TEXT, NULL),
+	    "-1,234,567.89\n", "no currency at all");
+	is_str(render_env("Subject: x\n\n{{t:date}} {{u:date}}\n", &c, TEXT,
+	    NULL), "2 November 2026 2 November 2026\n",
+	    ":date in the environment's zone, from ISO 8601 or Unix seconds");
+	SET(&c, "attrs.tz", "America/New_York");
+	is_str(render_env("Subject: x\n\n{{t:date}}\n", &c, TEXT, NULL),
+	    "1 November 2026\n", ":date in the contact's attrs.tz");
+	is_str(render_env("Subject: x\n\n{{first_name:date|soon}}\n", &c, TEXT,
+	    NULL), "soon\n", "a missing value takes its default, unfiltered");
+
+	parse_err("Subject: x\n\n{{#if a}}\nx\n", "t.tpl:3:7: this {{#if}} "
+	    "is never closed with {{/if}}", "a block never closed");
+	parse_err("Subject: x\n\nok\n{{#each a}}{{#if b}}x{{/each}}{{/if}}\n",
+	    "t.tpl:4:22: expected {{/if}} to close the {{#if}} of line 4 "
+	    "column 18: \"{{/each}}\"", "blocks closed out of order");
+	parse_err("Subject: x\n\n{{/if}}\n", "t.tpl:3:1: this closes no block: "
+	    "\"{{/if}}\"", "a close with no block");
+	parse_err("Subject: x\n\n{{else}}\n", "t.tpl:3:1: this {{else}} is in "
+	    "no {{#if}} or {{#each}}", "an else with no block");
+	parse_err("Subject: x\n\n{{#if a}}{{else}}{{else}}{{/if}}\n",
+	    "t.tpl:3:18: a second {{else}} in one block", "two elses");
+	parse_err("Subject: x\n\n{{#unless a}}{{/unless}}\n",
+	    "t.tpl:3:4: unknown block (#if or #each): \"unless a\"",
+	    "an unknown block");
+	parse_err("Subject: x\n\n{{#if}}x{{/if}}\n",
+	    "t.tpl:3:1: {{#if}} needs a condition", "an #if with no condition");
+	parse_err("Subject: x\n\n{{#each a b}}x{{/each}}\n",
+	    "t.tpl:3:10: expected \"}}\" after the path of #each: \" b\"",
+	    "a bad #each path");
+	parse_err("Subject: {{#if a}}x\n\nbody\n", "t.tpl:1:16: this {{#if}} is "
+	    "never closed with {{/if}}", "a block cannot run out of a header");
+	parse_err("Subject: x\n\nt\n--- html ---\n<a {{#if a}}x{{/if}}>\n",
+	    "t.tpl:5:4: a block tag ({{#if}}, {{#each}}, {{else}}, {{/...}}) "
+	    "can only sit in HTML text, not inside a tag or an attribute",
+	    "a block inside a tag");
+	parse_err("Subject: x\n\n{{#if 1}}{{#if 2}}{{#if 3}}{{#if 4}}{{#if 5}}"
+	    "{{#if 6}}{{#if 7}}{{#if 8}}{{#if 9}}\n", "t.tpl:3:73: blocks nest "
+	    "deeper than 8", "nesting is bounded");
+
+	t = parse("Subject: {{first_name}}\n\n{{#if vip = 1}}x{{/if}}\n"
+	    "{{#each latest.order.items}}{{name}}{{attrs.city}}"
+	    "{{else}}{{last_name}}{{/each}}\n");
+	if (t != NULL) {
+		(void)nudge_tpl_each_field(t, count_field, &b);
+		is_str(nudge_buf_str(&b), "first_name@t.tpl:1:12;"
+		    "latest.order.items@t.tpl:4:9;attrs.city@t.tpl:4:39;"
+		    "last_name@t.tpl:4:61;", "the field walk: #each paths, "
+		    "fields after else, not the loop item's own names");
+		nudge_buf_reset(&b);
+		(void)nudge_tpl_each_cond(t, count_cond, &b, &n);
+		is_str(nudge_buf_str(&b), "0:vip = 1@t.tpl:3:7;",
+		    "the condition walk");
+		is_int((long)n, 1, "and its count");
+	}
+	nudge_buf_free(&b);
+	nudge_tpl_free(t);
+}
+
+static void
+test_variants(void)
+{
+	struct contact c = {0};
+	nudge_tpl *t = NULL;
+	nudge_tpl_out o = {0};
+	nudge_tpl_env env = { lookup, NULL, &c, NULL, NULL };
+	nudge_err err;
+	FILE *fp;
+
+	(void)mkdir("variants.tmp", 0700);
+	fp = fopen("variants.tmp/promo.txt", "w");
+	fputs("Subject: Hello\n\nHi\n--- html ---\n<html><body>Hi</body></html>\n",
+	    fp);
+	fclose(fp);
+	fp = fopen("variants.tmp/promo.he.txt", "w");
+	fputs("Subject: שלום\n\nשלום\n--- html ---\n<html lang=\"he\">שלום"
+	    "</html>\n", fp);
+	fclose(fp);
+	fp = fopen("variants.tmp/promo.ar.txt", "w");
+	fputs("Subject: مرحبا\n\nمرحبا\n--- html ---\n<p>مرحبا</p>\n", fp);
+	fclose(fp);
+	fp = fopen("variants.tmp/promo.sms.txt", "w");  /* not a language */
+	fputs("oops\n", fp);
+	fclose(fp);
+	if (!is_int(nudge_tpl_load("variants.tmp/promo.txt", &t, &err), 0,
+	    "a template with language variants loads"))
+		printf("# %s\n", err.msg);
+	if (t != NULL) {
+		is_int(nudge_tpl_render_env(t, &env, &o, &err), 0,
+		    "renders for a contact with no lang");
+		is_str(nudge_buf_str(&o.part[HTML]),
+		    "<html><body>Hi</body></html>\n", "the default, as written");
+		SET(&c, "attrs.lang", "he-IL");
+		(void)nudge_tpl_render_env(t, &env, &o, &err);
+		is_str(nudge_buf_str(&o.part[NUDGE_TPL_SUBJECT]), "שלום",
+		    "he-IL picks the he variant");
+		is_str(nudge_buf_str(&o.part[HTML]),
+		    "<html dir=\"rtl\" lang=\"he\">שלום</html>\n",
+		    "its HTML is right to left");
+		c.n = 0;
+		SET(&c, "attrs.lang", "AR");
+		(void)nudge_tpl_render_env(t, &env, &o, &err);
+		is_str(nudge_buf_str(&o.part[HTML]),
+		    "<div dir=\"rtl\"><p>مرحبا</p>\n</div>",
+		    "HTML with no <html> or <body> is wrapped");
+		c.n = 0;
+		SET(&c, "attrs.lang", "fr");
+		(void)nudge_tpl_render_env(t, &env, &o, &err);
+		is_str(nudge_buf_str(&o.part[NUDGE_TPL_SUBJECT]), "Hello",
+		    "a language with no variant gets the default");
+	}
+	nudge_tpl_free(t);
+	t = NULL;
+	fp = fopen("variants.tmp/promo.de.txt", "w");
+	fputs("Subject: Hallo\n\nHallo\n", fp);
+	fclose(fp);
+	is_int(nudge_tpl_load("variants.tmp/promo.txt", &t, &err), EX_DATAERR,
+	    "a variant with other parts is refused");
+	is_str(err.msg, "variants.tmp/promo.de.txt: a language variant has "
+	    "other parts (Subject, text, HTML...) than variants.tmp/promo.txt",
+	    "naming both files");
+	nudge_tpl_free(t);
+	nudge_tpl_out_free(&o);
+	unlink("variants.tmp/promo.txt");
+	unlink("variants.tmp/promo.he.txt");
+	unlink("variants.tmp/promo.ar.txt");
+	unlink("variants.tmp/promo.de.txt");
+	unlink("variants.tmp/promo.sms.txt");
+	rmdir("variants.tmp");
+}
+
 static void
 test_samples(void)
 {
@@ -426,6 +683,8 @@ main(void)
 	test_escaping();
 	test_headers();
 	test_samples();
+	test_blocks();
+	test_variants();
 	test_cases("test/template");
 	return done_testing();
 }

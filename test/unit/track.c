@@ -36,39 +36,64 @@ failing(void *arg, nudge_store **st, nudge_err *err)
 	return nudge_errf(err, fail_code, "simulated");
 }
 
-/* A store that cannot be opened or written: 503 for what may pass
+/* A store that cannot be opened or written.  A click still redirects
+ * and an open still gets its pixel, whatever the trouble: into the spool
+ * when there is one, lost (and err says so) when not.  An unsubscribe
+ * that can be neither recorded nor spooled is 503 for what may pass
  * (locked, full, unwritable), 500 for the rest, short bodies both. */
 static void
 test_unavailable(void)
 {
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, 1800000000, failing, NULL, 0, NULL };
+		NULL, NULL, 1800000000, failing, NULL, 0, NULL, NULL };
 	nudge_track_req r = { 0 };
 	nudge_track_resp resp = { 0 };
-	nudge_buf u = { 0 };
+	nudge_buf u = { 0 }, c = { 0 };
 	nudge_err err;
 	static const int codes[] = { EX_TEMPFAIL, EX_IOERR, EX_CANTCREAT,
 		EX_SOFTWARE };
 	static const int want[] = { 503, 503, 503, 500 };
+	char spooled[300], d[64];
 	size_t i;
 
-	nudge_track_url(&u, "https://t.example/t", key, sizeof key - 1, 'c',
+	nudge_track_url(&u, "https://t.example/t", key, sizeof key - 1, 'u',
+	    1, "", 1, NULL, 0, 1800000000, &err);
+	nudge_track_url(&c, "https://t.example/t", key, sizeof key - 1, 'c',
 	    1, "", 1, "https://a.example/", 18, 1800000000, &err);
-	r.method = "GET";
+	r.method = "POST";
 	r.path = u.s + 19;
+	r.body = "List-Unsubscribe=One-Click";
+	r.body_len = strlen(r.body);
 	for (i = 0; i < 4; i++) {
-		char d[64];
-
 		fail_code = codes[i];
-		snprintf(d, sizeof d, "store error %d answers %d", codes[i],
-		    want[i]);
+		snprintf(d, sizeof d, "an unsubscribe: store error %d, no spool: "
+		    "%d", codes[i], want[i]);
 		ok(nudge_track_handle(&o, &r, &resp, &err) == 0 &&
 		    resp.status == want[i] && resp.body.len < 40, d);
 	}
-	ok(strstr(resp.headers.s, "Location") == NULL,
-	    "and no redirect goes with them");
+	memset(&r, 0, sizeof r);
+	r.method = "GET";
+	r.path = c.s + 19;
+	for (i = 0; i < 4; i++) {
+		fail_code = codes[i];
+		snprintf(d, sizeof d, "a click: store error %d, no spool: 302",
+		    codes[i]);
+		ok(nudge_track_handle(&o, &r, &resp, &err) == 0 &&
+		    resp.status == 302 && strstr(resp.headers.s,
+		    "Location: https://a.example/\r\n") != NULL &&
+		    strstr(err.msg, "simulated") != NULL, d);
+	}
+	snprintf(spooled, sizeof spooled, "%s/gone.db", dir);
+	o.store_path = spooled;
+	fail_code = EX_TEMPFAIL;
+	ok(nudge_track_handle(&o, &r, &resp, &err) == 0 &&
+	    resp.status == 302 && strncmp(err.msg, "spooled as ", 11) == 0,
+	    "a click with a spool: 302, spooled");
+	snprintf(spooled, sizeof spooled, "%s/gone.db-spool", dir);
+	ok(access(spooled, F_OK) == 0, "beside the store");
 	nudge_track_resp_free(&resp);
 	nudge_buf_free(&u);
+	nudge_buf_free(&c);
 }
 
 static void
@@ -114,7 +139,7 @@ req(const char *method, const char *path, const char *body,
     nudge_track_resp *resp)
 {
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
-		NULL, NULL, 1800000000, opener, NULL, 0, NULL };
+		NULL, NULL, 1800000000, opener, NULL, 0, NULL, NULL };
 	nudge_track_req r = { 0 };
 	nudge_err err;
 

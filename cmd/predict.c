@@ -1,0 +1,242 @@
+/* nudge-predict: fit the customer-base models on the store's purchases
+ * and print their figures, or each contact's predictions. */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "fmt.h"
+#include "predict.h"
+
+static const char usage_text[] =
+    "usage: nudge predict [-c] [-f table|tsv|csv|json] [-t type] "
+    "[--discount rate]\n"
+    "                     [--holdout duration] [--horizon duration] "
+    "[--now time]\n"
+    "                     [--create] [--db file] [--config file]\n";
+
+enum { OPT_DISCOUNT = 256, OPT_HOLDOUT, OPT_HORIZON };
+
+static const struct option longopts[] = {
+	NUDGE_CLI_OPT_CONFIG,
+	{ "contacts", no_argument, NULL, 'c' },
+	NUDGE_CLI_OPT_CREATE,
+	NUDGE_CLI_OPT_DB,
+	{ "discount", required_argument, NULL, OPT_DISCOUNT },
+	{ "format", required_argument, NULL, 'f' },
+	NUDGE_CLI_OPT_HELP,
+	{ "holdout", required_argument, NULL, OPT_HOLDOUT },
+	{ "horizon", required_argument, NULL, OPT_HORIZON },
+	NUDGE_CLI_OPT_NOW,
+	{ "type", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Fewer customers who bought twice than this, and the estimates swing
+ * with every new order: the papers fit thousands; 50 keeps a small shop
+ * in and a handful of test orders out. */
+#define MIN_REPEAT 50
+
+static nudge_cli cli;
+static nudge_fmt *out;
+
+static void
+row(const char *figure, const char *fmt, double v)
+{
+	char buf[64];
+	nudge_fmt_val vals[2];
+	nudge_err ne;
+	int n = snprintf(buf, sizeof buf, fmt, v);
+
+	vals[0] = (nudge_fmt_val){ NUDGE_FMT_TEXT, figure, strlen(figure) };
+	vals[1] = (nudge_fmt_val){ NUDGE_FMT_NUM, buf, (size_t)n };
+	if (nudge_fmt_row(out, vals, &ne) != 0)
+		errx(EX_IOERR, "%s", ne.msg);
+}
+
+static void
+summary(const nudge_predict_fit *f, enum nudge_fmt_kind kind)
+{
+	static const char *const cols[] = { "figure", "value" };
+	char when[32];
+	nudge_fmt_val vals[2];
+	nudge_err ne;
+
+	if (nudge_fmt_open(&out, stdout, kind, cols, 2, &ne) != 0)
+		errx(EX_OSERR, "%s", ne.msg);
+	nudge_time_format(f->cal_end, when, sizeof when);
+	vals[0] = (nudge_fmt_val){ NUDGE_FMT_TEXT, "calibration_end", 15 };
+	vals[1] = (nudge_fmt_val){ NUDGE_FMT_TEXT, when, strlen(when) };
+	if (nudge_fmt_row(out, vals, &ne) != 0)
+		errx(EX_IOERR, "%s", ne.msg);
+	row("customers", "%.0f", (double)f->customers);
+	row("repeat_buyers", "%.0f", (double)f->repeat_buyers);
+	row("purchases", "%.0f", f->purchases);
+	row("r", "%.4g", f->m.r);
+	row("alpha", "%.4g", f->m.alpha);
+	row("a", "%.4g", f->m.a);
+	row("b", "%.4g", f->m.b);
+	row("log_likelihood", "%.1f", f->m.ll);
+	if (f->have_gg) {
+		row("p", "%.4g", f->g.p);
+		row("q", "%.4g", f->g.q);
+		row("gamma", "%.4g", f->g.gamma);
+		row("order_value_log_likelihood", "%.1f", f->g.ll);
+		row("mean_order_value", "%.2f",
+		    nudge_predict_order_value(&f->g, 0, 0));
+	}
+	if (f->holdout_weeks > 0) {
+		row("holdout_weeks", "%.4g", f->holdout_weeks);
+		row("holdout_predicted", "%.1f", f->holdout_predicted);
+		row("holdout_actual", "%.0f", f->holdout_actual);
+	}
+	if (nudge_fmt_close(out, &ne) != 0)
+		errx(EX_IOERR, "%s", ne.msg);
+}
+
+static void
+contacts(const nudge_predict_fit *f, const nudge_predict_opts *o,
+    const nudge_rfm *d, size_t n, enum nudge_fmt_kind kind,
+    int64_t horizon)
+{
+	char col[64], buf[7][32];
+	const char *cols[] = { "contact", "purchases", "p_alive", "churn_risk",
+	    col, "expected_order_value", "clv_365d" };
+	nudge_fmt_val vals[7];
+	nudge_prediction p;
+	nudge_err ne;
+	size_t i;
+	int k;
+
+	snprintf(col, sizeof col, "expected_purchases_%lldd",
+	    (long long)(horizon / 86400));
+	if (nudge_fmt_open(&out, stdout, kind, cols, 7, &ne) != 0)
+		errx(EX_OSERR, "%s", ne.msg);
+	for (i = 0; i < n; i++) {
+		nudge_predict_contact(f, o, &d[i], &p);
+		snprintf(buf[0], sizeof buf[0], "%lld",
+		    (long long)d[i].contact);
+		snprintf(buf[1], sizeof buf[1], "%.0f", d[i].x + 1);
+		snprintf(buf[2], sizeof buf[2], "%.4f", p.p_alive);
+		snprintf(buf[3], sizeof buf[3], "%.4f", p.churn_risk);
+		snprintf(buf[4], sizeof buf[4], "%.3f", p.expected);
+		snprintf(buf[5], sizeof buf[5], "%.2f", p.order_value);
+		snprintf(buf[6], sizeof buf[6], "%.2f", p.clv_365d);
+		for (k = 0; k < 7; k++) {
+			vals[k] = (nudge_fmt_val){ NUDGE_FMT_NUM, buf[k],
+			    strlen(buf[k]) };
+			if (k >= 5 && !f->have_gg)
+				vals[k] = (nudge_fmt_val){ NUDGE_FMT_NULL,
+				    NULL, 0 };
+		}
+		if (nudge_fmt_row(out, vals, &ne) != 0)
+			errx(EX_IOERR, "%s", ne.msg);
+	}
+	if (nudge_fmt_close(out, &ne) != 0)
+		errx(EX_IOERR, "%s", ne.msg);
+}
+
+static double
+parse_rate(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end != s && strcmp(end, "%") == 0)
+		v /= 100;
+	else if (end == s || *end != '\0')
+		v = -1;
+	if (!(v >= 0 && v < 10))
+		nudge_cli_usage(&cli, "--discount: expected an annual rate "
+		    "such as 0.1 or 10%%");
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum nudge_fmt_kind kind = NUDGE_FMT_TABLE;
+	nudge_predict_opts o = { "purchase", 0, 0, 90.0 / 7, 0.1,
+		MIN_REPEAT };
+	nudge_predict_fit f;
+	nudge_rfm *d = NULL;
+	nudge_store *st;
+	nudge_err ne;
+	size_t n = 0;
+	int64_t horizon = 90 * 86400;
+	int ch, rc, per_contact = 0;
+
+	nudge_cli_init(&cli, usage_text);
+	while ((ch = nudge_cli_getopt(&cli, argc, argv, "cf:ht:",
+	    longopts)) != -1) {
+		if (nudge_cli_option(&cli, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'c':
+			per_contact = 1;
+			break;
+		case 'f':
+			if (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
+			    kind == NUDGE_FMT_IDS)
+				nudge_cli_usage(&cli, "--format: expected "
+				    "table, tsv, csv or json");
+			break;
+		case 't':
+			if (!nudge_is_name(optarg))
+				nudge_cli_usage(&cli, "--type: expected an "
+				    "event type such as purchase");
+			o.type = optarg;
+			break;
+		case OPT_DISCOUNT:
+			o.rate = parse_rate(optarg);
+			break;
+		case OPT_HOLDOUT:
+			if (nudge_duration_parse(optarg, &o.holdout) == -1 ||
+			    o.holdout < 86400)
+				nudge_cli_usage(&cli, "--holdout: expected a "
+				    "duration of a day or more, such as 26w");
+			break;
+		case OPT_HORIZON:
+			if (nudge_duration_parse(optarg, &horizon) == -1 ||
+			    horizon < 86400)
+				nudge_cli_usage(&cli, "--horizon: expected a "
+				    "duration of a day or more, such as 90d");
+			o.horizon = (double)(horizon / 86400) / 7;
+			break;
+		default:
+			nudge_cli_usage(&cli, NULL);
+		}
+	}
+	if (optind != argc)
+		nudge_cli_usage(&cli, "no operands expected");
+	if (per_contact && o.holdout > 0)
+		nudge_cli_usage(&cli, "--contacts does not go with --holdout: "
+		    "predictions are made from all the purchases");
+	o.end = cli.now;
+	st = nudge_cli_store(&cli, 0);
+	rc = nudge_predict_run(st, &o, &f, &d, &n, &ne);
+	if (rc == 0)
+		rc = nudge_predict_save(st, &o, &f, d, n, cli.now, &ne);
+	if (rc != 0) {
+		warnx("%s", ne.msg);
+		free(d);
+		nudge_cli_close(&cli);
+		return rc;
+	}
+	if (!f.have_gg)
+		warnx("no order values or CLV: %s", f.gg_why);
+	if (per_contact) {
+		contacts(&f, &o, d, n, kind, horizon);
+		warnx("%zu customers, %zu bought twice; log-likelihood %.1f",
+		    f.customers, f.repeat_buyers, f.m.ll);
+	} else
+		summary(&f, kind);
+	free(d);
+	nudge_cli_close(&cli);
+	return 0;
+}
