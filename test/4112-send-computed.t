@@ -2,12 +2,14 @@
 # send: a template names computed fields of the config (nudge-config(5)
 # computed:) as {{NAME}}; a real send into the file transport renders
 # each contact's own values, a field with no value takes its default;
-# the run reads them with the contact, no query per field.
+# blocks' {{#if}} and :money take them as any field; the run reads them
+# with the contact, no query per field.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 11
 
 export NUDGE_FILE_NOSYNC=1
 cat >config.yaml <<'YAML'
+currency: USD
 computed:
   total_spent: "sum of total over purchase"
   last_product: "latest items[0].name of purchase within 30d"
@@ -37,6 +39,14 @@ is "ann's sum and latest item" "$(body ann@)" "Subject: Ann, 42.5 so far|Your la
 is "bob's older purchase: a sum, no latest within 30d" "$(body bob@)" \
 	"Subject: Bob, 100 so far|Your last: nothing yet"
 is "cy: a sum of nothing is 0" "$(body cy@)" "Subject: Cy, 0 so far|Your last: nothing yet"
+
+printf 'Subject: {{#if total_spent > 50}}VIP{{else}}Hi{{/if}}\n\n{{total_spent:money}}\n' >if.txt
+exits "a block condition and a filter over a computed field" 0 sh -c \
+	"printf '1\n2\n' | nudge send --now 2026-12-01 -c c3 -t if.txt --from shop@example.com --transport file://$T/out3"
+is "each contact's branch" "$(grep -h '^Subject:' "$T"/out3/new/* | tr -d '\r' | sort | tr '\n' ' ')" \
+	"Subject: Hi Subject: VIP "
+is "and amount" "$(grep -h '^[$0-9]' "$T"/out3/new/* | tr -d '\r' | sort | tr '\n' ' ')" \
+	"\$100.00 \$42.50 "
 
 printf 'Subject: Hi\n\n{{total_spnt}}\n' >typo.txt
 exits "a typo in a computed field is an unknown field" 65 sh -c \
