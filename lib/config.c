@@ -827,16 +827,38 @@ read_report(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	return 0;
 }
 
-/* computed: {total_spent: "sum of total over purchase", ...}: each
- * aggregate checked here, so that its error names this file and line. */
+/* computed: {total_spent: "sum of total over purchase", ...}, or the
+ * name of a YAML file of that mapping (relative to the config's
+ * directory): each aggregate checked here, so that its error names the
+ * file and line it is on. */
 static int
 read_computed(struct rd *r, const nudge_ynode *m, nudge_err *err)
 {
 	nudge_config *c = r->cfg;
+	nudge_ynode *root = NULL;
 	nudge_err e;
+	struct rd sub;
+	char *path;
 	size_t i;
 	int rc;
 
+	if (m->kind == NUDGE_Y_SCALAR && c->computed_names == NULL) {
+		if ((path = resolve(r->path, m->value)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		if ((rc = nudge_yaml_load(path, &root, &e)) != 0) {
+			rc = badf(r, m, "computed: ", err, "%s", e.msg);
+		} else {
+			sub = *r;
+			sub.path = path;
+			rc = root->kind == NUDGE_Y_MAP ?
+			    read_computed(&sub, root, err) :
+			    badf(&sub, root, "", err, "expected a mapping of "
+			    "field names to aggregates");
+		}
+		nudge_yaml_free(root);
+		free(path);
+		return rc;
+	}
 	if ((rc = want_map(r, m, "", err)) != 0)
 		return rc;
 	if ((c->computed_names = calloc(m->n + 1, sizeof *c->computed_names))

@@ -2,9 +2,10 @@
 # segment: computed fields defined in the config (nudge-config(5)
 # computed:) over a store of known purchases, the values worked out by
 # hand below; in expressions, in --fields, and sums and averages of a
-# prop in an event predicate; a bad aggregate is the config's error.
+# prop in an event predicate; a bad aggregate is the config's error;
+# computed: may name a file of them.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 29
 
 cat >config.yaml <<'YAML'
 computed:
@@ -70,4 +71,14 @@ exits "a bad aggregate is the config's error" 65 \
 	nudge segment --config bad.yaml 'total_spent > 1'
 is "naming file, line and field" "$(cat .err)" \
 	"nudge-segment: bad.yaml:3:16: computed: total_spent: column 14: expected \"over\" and an event type, got \"purchase\""
+mkdir sub
+printf 'computed:  fields.yaml\n' >sub/named.yaml
+printf 'big: "sum of total over purchase within 90d"\n' >sub/fields.yaml
+ok "computed: names a file beside the config" \
+	nudge segment --config sub/named.yaml --now 2026-12-01 'big >= 300'
+is "its fields work as the inline ones" "$(tr '\n' ' ' <.out)" "1 "
+printf 'big: "sum of total over"\n' >sub/fields.yaml
+exits "an error in that file" 65 nudge segment --config sub/named.yaml 'big > 1'
+is "names that file" "$(cat .err)" \
+	"nudge-segment: sub/fields.yaml:1:6: computed: big: column 18: expected an event type such as purchase, got the end of the expression"
 done_testing
