@@ -1518,9 +1518,9 @@ nudge_seg_computed_name(size_t i)
 
 /* A property path after sum of, latest, most common: KEY(.KEY|[N])*,
  * as the JSON path "$.PATH"; "at" alone is the event's time.  *path is
- * NULL for "at". */
+ * NULL for "at"; *off is where the prop is. */
 static int
-agg_prop(struct parser *p, char **path)
+agg_prop(struct parser *p, char **path, size_t *off)
 {
 	struct tok t;
 	const char *s;
@@ -1529,6 +1529,7 @@ agg_prop(struct parser *p, char **path)
 
 	*path = NULL;
 	peek(p, &t);
+	*off = t.off;
 	s = p->s + t.off;
 	for (n = 0; s[n] != '\0' && s[n] != ' ' && s[n] != '\t' &&
 	    s[n] != '\n' && s[n] != '\r'; n++)
@@ -1583,6 +1584,7 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 	struct tok t;
 	nudge_buf b = { 0 };
 	char *path = NULL, *type = NULL, px[64];
+	size_t poff = 0;
 	enum agg_fn fn;
 	int n, rc = -1;
 
@@ -1592,7 +1594,7 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 		fn = is_kw(p, &t, "sum") ? A_SUM : A_AVG;
 		advance(p, &t);
 		if (expect_kw(p, "of", "\"of\"") == -1 ||
-		    agg_prop(p, &path) == -1 ||
+		    agg_prop(p, &path, &poff) == -1 ||
 		    expect_kw(p, "over", "\"over\" and an event type") == -1)
 			goto out;
 	} else if (is_kw(p, &t, "count")) {
@@ -1603,14 +1605,14 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 	} else if (is_kw(p, &t, "latest")) {
 		fn = A_LATEST;
 		advance(p, &t);
-		if (agg_prop(p, &path) == -1 ||
+		if (agg_prop(p, &path, &poff) == -1 ||
 		    expect_kw(p, "of", "\"of\" and an event type") == -1)
 			goto out;
 	} else if (is_kw(p, &t, "most")) {
 		fn = A_COMMON;
 		advance(p, &t);
 		if (expect_kw(p, "common", "\"common\" after \"most\"") == -1 ||
-		    agg_prop(p, &path) == -1 ||
+		    agg_prop(p, &path, &poff) == -1 ||
 		    expect_kw(p, "over", "\"over\" and an event type") == -1)
 			goto out;
 	} else {
@@ -1619,7 +1621,8 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 		goto out;
 	}
 	if ((fn == A_SUM || fn == A_AVG || fn == A_COMMON) && path == NULL) {
-		fail(p, t.off, "\"at\" is a time: use latest at of TYPE");
+		fail(p, poff, "\"at\" is a time: use latest at of "
+		    "TYPE");
 		goto out;
 	}
 	peek(p, &t);
