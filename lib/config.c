@@ -827,6 +827,74 @@ read_report(struct rd *r, const nudge_ynode *m, nudge_err *err)
 	return 0;
 }
 
+/* computed: {total_spent: "sum of total over purchase", ...}, or the
+ * name of a YAML file of that mapping (relative to the config's
+ * directory): each aggregate checked here, so that its error names the
+ * file and line it is on. */
+static int
+read_computed(struct rd *r, const nudge_ynode *m, nudge_err *err)
+{
+	nudge_config *c = r->cfg;
+	nudge_ynode *root = NULL;
+	nudge_err e;
+	struct rd sub;
+	char *path;
+	size_t i;
+	int rc;
+
+	if (m->kind == NUDGE_Y_SCALAR && c->computed_names == NULL) {
+		if ((path = resolve(r->path, m->value)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		if ((rc = nudge_yaml_load(path, &root, &e)) != 0) {
+			rc = badf(r, m, "computed: ", err, "%s", e.msg);
+		} else {
+			sub = *r;
+			sub.path = path;
+			rc = root->kind == NUDGE_Y_MAP ?
+			    read_computed(&sub, root, err) :
+			    badf(&sub, root, "", err, "expected a mapping of "
+			    "field names to aggregates");
+		}
+		nudge_yaml_free(root);
+		free(path);
+		return rc;
+	}
+	if ((rc = want_map(r, m, "", err)) != 0)
+		return rc;
+	if ((c->computed_names = calloc(m->n + 1, sizeof *c->computed_names))
+	    == NULL || (c->computed_defs = calloc(m->n + 1,
+	    sizeof *c->computed_defs)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	for (i = 0; i < m->n; i++) {
+		const nudge_ynode *n = m->kids[i];
+		const char *name = n->key;
+
+		if (!nudge_is_name(name) || strchr(name, '-') != NULL)
+			return badf(r, n, "computed: ", err, "a field name is "
+			    "letters, digits and _");
+		if (n->kind != NUDGE_Y_SCALAR)
+			return badf(r, n, "computed: ", err, "expected an "
+			    "aggregate such as \"sum of total over purchase\"");
+		if (nudge_seg_set_computed(&name, (const char *const *)
+		    &n->value, 1, &e) != 0) {
+			const char *why = e.msg;
+
+			/* the field is named once, by badf */
+			if (strncmp(why, "in computed field ", 18) == 0 &&
+			    (why = strstr(why, ": ")) != NULL)
+				why += 2;
+			else
+				why = e.msg;
+			return badf(r, n, "computed: ", err, "%s", why);
+		}
+		if ((c->computed_names[i] = strdup(name)) == NULL ||
+		    (c->computed_defs[i] = strdup(n->value)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		c->ncomputed++;
+	}
+	return 0;
+}
+
 /* consent: {email: opt-out, sms: opt-in, push: opt-in} */
 static int
 read_consent(struct rd *r, const nudge_ynode *m, nudge_err *err)
@@ -1263,6 +1331,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		} else if (strcmp(n->key, "consent") == 0) {
 			if ((rc = read_consent(&r, n, err)) != 0)
 				goto fail;
+		} else if (strcmp(n->key, "computed") == 0) {
+			if ((rc = read_computed(&r, n, err)) != 0)
+				goto fail;
 		} else if (strcmp(n->key, "bounces") == 0) {
 			if ((rc = read_bounces(&r, n, err)) != 0)
 				goto fail;
@@ -1305,6 +1376,11 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 		}
 	}
 	if ((rc = check_secret_mode(&r, err)) != 0)
+		goto fail;
+	/* the same for expressions, --fields and templates */
+	if ((rc = nudge_seg_set_computed((const char *const *)
+	    cfg->computed_names, (const char *const *)cfg->computed_defs,
+	    cfg->ncomputed, err)) != 0)
 		goto fail;
 	nudge_yaml_free(root);
 	/* segments of this process compile `subscribed CH` by it */
@@ -1389,6 +1465,12 @@ nudge_config_free(nudge_config *cfg)
 	free(cfg->report.price);
 	http_free(&cfg->sms);
 	http_free(&cfg->push);
+	for (size_t i = 0; i < cfg->ncomputed; i++) {
+		free(cfg->computed_names[i]);
+		free(cfg->computed_defs[i]);
+	}
+	free(cfg->computed_names);
+	free(cfg->computed_defs);
 	for (size_t i = 0; i < cfg->nevent_types; i++)
 		free(cfg->event_types[i]);
 	free(cfg->event_types);

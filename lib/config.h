@@ -150,6 +150,11 @@ typedef struct nudge_config {
 	char **event_channels;    /* `event_channels:`, channels of imported
 				     events beyond email, sms and push */
 	size_t nevent_channels;
+	char **computed_names;    /* `computed:` NAME: AGGREGATE, the
+				     per-contact fields computed from
+				     events (nudge-segment(7)); ncomputed */
+	char **computed_defs;
+	size_t ncomputed;
 	int consent_optin[3];     /* `consent:` per channel (email, sms,
 				     push): 1 opt-in, a contact with no
 				     consent record may not be sent

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "segment.h"
 
 static int
 atext(unsigned char c)
@@ -651,6 +652,8 @@ check_field(void *ctx, const char *name, int has_def, const char *where)
 	    sizeof nudge_contact_tpl_fields[0]; i++)
 		if (strcmp(name, nudge_contact_tpl_fields[i]) == 0)
 			return 0;
+	if (nudge_seg_computed(name) != NULL)
+		return 0;
 	if (strncmp(name, "attrs.", 6) == 0 && name[6] != '\0') {
 		for (i = 0; i < c->nseen; i++)
 			if (strcmp(c->seen[i], name + 6) == 0)

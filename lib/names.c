@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "channel.h"
+#include "contact.h"
 #include "yaml.h"
 
 /* The hint reads at most this many candidates of a kind from the store:
@@ -271,6 +272,12 @@ candidates(nudge_names *k, const nudge_seg_name *u, struct cands *c,
 				    "NULL AND step != ''", u->campaign, c, err);
 		}
 		break;
+	case NUDGE_SEG_NAME_FIELD:
+		for (i = 0; nudge_seg_computed_name(i) != NULL; i++)
+			if (cand_add(c, nudge_seg_computed_name(i),
+			    strlen(nudge_seg_computed_name(i))) == -1)
+				return nudge_errf(err, EX_OSERR, "out of memory");
+		break;
 	case NUDGE_SEG_NAME_CHANNEL:
 		for (i = 0; i < NUDGE_NCHANNELS; i++)
 			if (cand_add(c, nudge_channels[i].name,
@@ -292,7 +299,9 @@ known(nudge_names *k, const nudge_seg_name *u, nudge_err *err)
 {
 	const nudge_campaign *lc;
 	nudge_store *st = k->st;
-	int rc;
+	const char **cs;
+	size_t i;
+	int rc, found;
 
 	switch (u->kind) {
 	case NUDGE_SEG_NAME_EVENT:
@@ -327,6 +336,24 @@ known(nudge_names *k, const nudge_seg_name *u, nudge_err *err)
 		return exists(st, "SELECT 1 FROM events WHERE campaign_id = "
 		    "(SELECT id FROM campaigns WHERE name = ?1) AND step = ?2 "
 		    "LIMIT 1", u->campaign, u->name, err);
+	case NUDGE_SEG_NAME_FIELD:
+		/* an attrs key: a typo only when it is a near miss of a
+		 * computed field that no contact has as a key either */
+		for (i = 0; nudge_seg_computed_name(i) != NULL; i++)
+			;
+		if ((cs = calloc(i + 1, sizeof *cs)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		for (i = 0; (cs[i] = nudge_seg_computed_name(i)) != NULL; i++)
+			;
+		rc = nudge_closest(u->name, cs, i) == NULL;
+		free(cs);
+		if (rc || st == NULL)
+			return rc;
+		found = 0;
+		if ((rc = nudge_contact_attr_known(st, u->name, &found, err)) !=
+		    0)
+			return rc;
+		return found;
 	case NUDGE_SEG_NAME_CHANNEL:
 		/* not the store's: no index has events.channel, and a scan
 		 * for a channel few events have costs seconds on 10M events
@@ -382,7 +409,7 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 	}
 	if (rc == 2) {
 		static const char *const what[] = { "event type", "list",
-		    "campaign", "step", "channel" };
+		    "campaign", "step", "channel", "field" };
 
 		r = nudge_buf_printf(why, "%s \"%s\" not checked: no store "
 		    "to look it up in", what[u->kind], qt(a, sizeof a,
@@ -419,6 +446,10 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 	case NUDGE_SEG_NAME_STEP:
 		r = nudge_buf_printf(why, "campaign \"%s\" has no step \"%s\"",
 		    qt(q, sizeof q, u->campaign), a);
+		break;
+	case NUDGE_SEG_NAME_FIELD:
+		r = nudge_buf_printf(why, "no computed field \"%s\", nor an "
+		    "attrs key any contact has", a);
 		break;
 	case NUDGE_SEG_NAME_CHANNEL:
 		r = nudge_buf_printf(why, "no channel \"%s\"", a);

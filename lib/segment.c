@@ -106,6 +106,9 @@ struct event {
 	int has_since;
 	struct cmp *props;
 	size_t nprops;
+	/* `PROP sum OP VALUE` or `PROP avg OP VALUE`: agg.name is PROP */
+	struct cmp agg;
+	int agg_avg, has_agg;
 };
 
 static const char *const keywords[] = { "and", "or", "not", "list",
@@ -585,6 +588,68 @@ json_path(struct parser *p, const char *key)
 	return n;
 }
 
+static int computed_sql(struct parser *p, const char *name, const char *def,
+    size_t off, nudge_buf *x, int *kind);
+static size_t ncomputeds;
+
+/* NAME OP VALUE over the computed field NAME (def its aggregate): true
+ * or false, never NULL, as emit_cmp's; a field with no value (latest of
+ * no events) fails every comparison but `is not set`. */
+static int
+computed_cmp(struct parser *p, int neg, const char *def, struct cmp *c,
+    nudge_buf *out)
+{
+	nudge_buf x = { 0 };
+	struct tok t;
+	int kind, n, rc;
+
+	if (computed_sql(p, c->name, def, c->off, &x, &kind) == -1) {
+		nudge_buf_free(&x);
+		return -1;
+	}
+	if (neg)
+		c->neg = !c->neg;
+	p->sh->npreds++;
+	p->sh->contact = 1;
+	if (c->neg && nudge_buf_puts(out, "NOT ") == -1)
+		goto nomem;
+	if (c->op == OP_SET) {
+		rc = nudge_buf_printf(out, "(coalesce(%s, '') != '')", x.s);
+		goto done;
+	}
+	if (kind == 1 && c->op != OP_CONTAINS && c->v.type == NUDGE_SEG_TEXT) {
+		/* last_order_at < "2026-10-01" */
+		if (nudge_time_parse(c->v.s, &c->v.i) == -1) {
+			lex(p, c->voff, &t);
+			nudge_buf_free(&x);
+			return expected(p, &t, "a time such as \"2026-10-01\"");
+		}
+		c->v.type = NUDGE_SEG_TIME;
+	}
+	if ((n = param(p, &c->v)) == -1) {
+		nudge_buf_free(&x);
+		return -1;
+	}
+	if (c->op == OP_CONTAINS)
+		rc = nudge_buf_printf(out, "coalesce(instr(lower(%s), "
+		    "lower(?%d)) > 0, 0)", x.s, n);
+	else if (c->v.type == NUDGE_SEG_TEXT)
+		rc = nudge_buf_printf(out, "coalesce(CAST(%s AS TEXT) %s ?%d, "
+		    "0)", x.s, op_sql[c->op], n);
+	else if (kind == 2)
+		rc = nudge_buf_printf(out, "coalesce(CAST(%s AS NUMERIC) %s "
+		    "?%d, 0)", x.s, op_sql[c->op], n);
+	else
+		rc = nudge_buf_printf(out, "coalesce(%s %s ?%d, 0)", x.s,
+		    op_sql[c->op], n);
+done:
+	nudge_buf_free(&x);
+	return rc == -1 ? oom(p) : 0;
+nomem:
+	nudge_buf_free(&x);
+	return oom(p);
+}
+
 /* FIELD OP VALUE on the contact: a column, else an attrs key. */
 static int
 parse_field(struct parser *p, int neg, nudge_buf *out)
@@ -592,6 +657,7 @@ parse_field(struct parser *p, int neg, nudge_buf *out)
 	struct tok t;
 	struct cmp c = { 0 };
 	char x[128], what[80];
+	const char *def;
 	size_t i;
 	int col = -1, n, rc = -1;
 
@@ -611,6 +677,10 @@ parse_field(struct parser *p, int neg, nudge_buf *out)
 			col = (int)i;
 	if (parse_cmp(p, &c) == -1)
 		goto out;
+	if (col < 0 && (def = nudge_seg_computed(c.name)) != NULL) {
+		rc = computed_cmp(p, neg, def, &c, out);
+		goto out;
+	}
 	for (i = 0; col < 0 && i < sizeof predicted / sizeof predicted[0];
 	    i++)
 		if (strcmp(c.name, predicted[i]) == 0)
@@ -632,6 +702,9 @@ parse_field(struct parser *p, int neg, nudge_buf *out)
 		rc = emit_cmp(p, x, 0, 0, &c, out);
 		goto out;
 	}
+	if (col < 0 && ncomputeds > 0 && use(p, NUDGE_SEG_NAME_FIELD, c.name,
+	    NULL, c.off) == -1)
+		goto out;
 	if (col >= 0) {
 		int timecol = col == 6 || col == 7;
 
@@ -1046,6 +1119,8 @@ event_free(struct event *ev)
 		free(ev->props[i].v.s);
 	}
 	free(ev->props);
+	free(ev->agg.name);
+	free(ev->agg.v.s);
 }
 
 /* True when the token after t is an operator, `contains` or `is`: then t
@@ -1057,6 +1132,22 @@ before_cmp(const struct parser *p, const struct tok *t)
 
 	lex(p, t->off + t->len, &n);
 	return n.kind == T_OP || is_kw(p, &n, "contains") || is_kw(p, &n, "is");
+}
+
+/* True when t starts `PROP sum OP` or `PROP avg OP` (average too). */
+static int
+before_agg(const struct parser *p, const struct tok *t)
+{
+	struct tok f, o;
+
+	if (t->kind != T_WORD)
+		return 0;
+	lex(p, t->off + t->len, &f);
+	if (!is_kw(p, &f, "sum") && !is_kw(p, &f, "avg") &&
+	    !is_kw(p, &f, "average"))
+		return 0;
+	lex(p, f.off + f.len, &o);
+	return o.kind == T_OP;
 }
 
 /* "in last N [CHANNEL] campaigns", after "in". */
@@ -1099,7 +1190,30 @@ parse_event_tail(struct parser *p, struct event *ev)
 		if (t.kind != T_WORD || is_kw(p, &t, "and") ||
 		    is_kw(p, &t, "or"))
 			return 0;
-		if (before_cmp(p, &t)) {
+		if (before_agg(p, &t)) {
+			struct tok fn;
+
+			if (ev->has_agg)
+				return fail(p, t.off, "a second sum or "
+				    "average: give one per event predicate");
+			if (!ident_ok(p, &t))
+				return expected(p, &t, "a property name");
+			if ((ev->agg.name = tok_text(p, &t)) == NULL)
+				return oom(p);
+			ev->agg.off = t.off;
+			ev->has_agg = 1;
+			advance(p, &t);
+			peek(p, &fn);
+			ev->agg_avg = !is_kw(p, &fn, "sum");
+			advance(p, &fn);
+			if (parse_cmp(p, &ev->agg) == -1)
+				return -1;
+			if (ev->agg.op == OP_SET ||
+			    ev->agg.op == OP_CONTAINS ||
+			    ev->agg.v.type == NUDGE_SEG_TEXT)
+				return fail(p, fn.off, "a sum or "
+				    "average compares with a number");
+		} else if (before_cmp(p, &t)) {
 			struct cmp *c = realloc(ev->props,
 			    (ev->nprops + 1) * sizeof *c);
 			if (c == NULL)
@@ -1203,6 +1317,78 @@ parse_event_tail(struct parser *p, struct event *ev)
 	}
 }
 
+/* The FROM and WHERE of an event predicate's subquery into b: events of
+ * ev's type with its filters and window. */
+static int
+event_where(struct parser *p, struct event *ev, nudge_buf *b)
+{
+	char x[64];
+	size_t i;
+	int n;
+
+	if ((n = param_text(p, ev->type)) == -1)
+		return -1;
+	if (nudge_buf_printf(b, "FROM events e WHERE e.type = ?%d", n) == -1)
+		return oom(p);
+	if (ev->channel != NULL) {
+		if ((n = param_text(p, ev->channel)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.channel = ?%d", n) == -1)
+			return oom(p);
+	}
+	if (ev->campaign != NULL) {
+		if ((n = param_text(p, ev->campaign)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.campaign_id = (SELECT k.id "
+		    "FROM campaigns k WHERE k.name = ?%d)", n) == -1)
+			return oom(p);
+	}
+	if (ev->step != NULL) {
+		if ((n = param_text(p, ev->step)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.step = ?%d", n) == -1)
+			return oom(p);
+	}
+	if (ev->last_n > 0) {
+		/* campaigns_sent is a partial index: hence IS NOT NULL */
+		if (nudge_buf_puts(b, " AND e.campaign_id IN (SELECT k.id "
+		    "FROM campaigns k WHERE k.first_sent_at IS NOT NULL") == -1)
+			return oom(p);
+		if (ev->last_channel != NULL) {
+			if ((n = param_text(p, ev->last_channel)) == -1)
+				return -1;
+			if (nudge_buf_printf(b, " AND k.channel = ?%d", n) ==
+			    -1)
+				return oom(p);
+		}
+		if ((n = param_int(p, NUDGE_SEG_INT, ev->last_n)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " ORDER BY k.first_sent_at DESC, "
+		    "k.id DESC LIMIT ?%d)", n) == -1)
+			return oom(p);
+	}
+	if (p->ctx != NULL && p->ctx->event_since != NULL &&
+	    nudge_buf_printf(b, " AND e.contact_id = c.id AND e.at >= (%s)",
+	    p->ctx->event_since) == -1)
+		return oom(p);
+	if (ev->has_since) {
+		if ((n = param_int(p, NUDGE_SEG_TIME, ev->since)) == -1)
+			return -1;
+		if (nudge_buf_printf(b, " AND e.at >= ?%d", n) == -1)
+			return oom(p);
+	}
+	for (i = 0; i < ev->nprops; i++) {
+		if ((n = json_path(p, ev->props[i].name)) == -1)
+			return -1;
+		snprintf(x, sizeof x, "json_extract(e.props, ?%d)", n);
+		if (nudge_buf_puts(b, " AND ") == -1)
+			return oom(p);
+		if (emit_cmp(p, x, 1, 0, &ev->props[i], b) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* EVENT [filters] [count] [window]: an IN (or NOT IN) over one subquery
  * of events, which SQLite reads once into a temporary index; the index
  * on events (type, at, contact_id), (campaign_id, type, contact_id) or
@@ -1213,8 +1399,7 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 	struct event ev = { 0 };
 	struct tok t;
 	nudge_buf b = { 0 }, tail = { 0 };
-	char *type, x[64];
-	size_t i;
+	char *type;
 	int n, rc = -1;
 
 	peek(p, &t);
@@ -1264,71 +1449,31 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 		free(ev.step);
 		ev.step = sx;
 	}
-	if ((n = param_text(p, ev.type)) == -1)
+	if (event_where(p, &ev, &b) == -1)
 		goto out;
-	if (nudge_buf_printf(&b, "FROM events e WHERE e.type = ?%d", n) == -1)
-		goto nomem;
-	if (ev.channel != NULL) {
-		if ((n = param_text(p, ev.channel)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.channel = ?%d", n) == -1)
+	if (ev.at_least > 1 || ev.has_agg) {
+		if (nudge_buf_puts(&tail, " GROUP BY e.contact_id HAVING ") ==
+		    -1)
 			goto nomem;
-	}
-	if (ev.campaign != NULL) {
-		if ((n = param_text(p, ev.campaign)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.campaign_id = (SELECT k.id "
-		    "FROM campaigns k WHERE k.name = ?%d)", n) == -1)
-			goto nomem;
-	}
-	if (ev.step != NULL) {
-		if ((n = param_text(p, ev.step)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " AND e.step = ?%d", n) == -1)
-			goto nomem;
-	}
-	if (ev.last_n > 0) {
-		/* campaigns_sent is a partial index: hence IS NOT NULL */
-		if (nudge_buf_puts(&b, " AND e.campaign_id IN (SELECT k.id "
-		    "FROM campaigns k WHERE k.first_sent_at IS NOT NULL") == -1)
-			goto nomem;
-		if (ev.last_channel != NULL) {
-			if ((n = param_text(p, ev.last_channel)) == -1)
-				goto out;
-			if (nudge_buf_printf(&b, " AND k.channel = ?%d", n) ==
+		if (ev.at_least > 1) {
+			if ((n = param_int(p, NUDGE_SEG_INT, ev.at_least)) ==
 			    -1)
+				goto out;
+			if (nudge_buf_printf(&tail, "count(*) >= ?%d%s", n,
+			    ev.has_agg ? " AND " : "") == -1)
 				goto nomem;
 		}
-		if ((n = param_int(p, NUDGE_SEG_INT, ev.last_n)) == -1)
-			goto out;
-		if (nudge_buf_printf(&b, " ORDER BY k.first_sent_at DESC, "
-		    "k.id DESC LIMIT ?%d)", n) == -1)
-			goto nomem;
 	}
-	if (p->ctx != NULL && p->ctx->event_since != NULL &&
-	    nudge_buf_printf(&b, " AND e.contact_id = c.id AND e.at >= (%s)",
-	    p->ctx->event_since) == -1)
-		goto nomem;
-	if (ev.has_since) {
-		if ((n = param_int(p, NUDGE_SEG_TIME, ev.since)) == -1)
+	if (ev.has_agg) {
+		int path, v;
+
+		/* total(): 0.0, not NULL, over no number at all */
+		if ((path = json_path(p, ev.agg.name)) == -1 ||
+		    (v = param(p, &ev.agg.v)) == -1)
 			goto out;
-		if (nudge_buf_printf(&b, " AND e.at >= ?%d", n) == -1)
-			goto nomem;
-	}
-	for (i = 0; i < ev.nprops; i++) {
-		if ((n = json_path(p, ev.props[i].name)) == -1)
-			goto out;
-		snprintf(x, sizeof x, "json_extract(e.props, ?%d)", n);
-		if (nudge_buf_puts(&b, " AND ") == -1)
-			goto nomem;
-		if (emit_cmp(p, x, 1, 0, &ev.props[i], &b) == -1)
-			goto out;
-	}
-	if (ev.at_least > 1) {
-		if ((n = param_int(p, NUDGE_SEG_INT, ev.at_least)) == -1)
-			goto out;
-		if (nudge_buf_printf(&tail, " GROUP BY e.contact_id "
-		    "HAVING count(*) >= ?%d", n) == -1)
+		if (nudge_buf_printf(&tail, "%s(CAST(json_extract(e.props, "
+		    "?%d) AS REAL)) %s ?%d", ev.agg_avg ? "avg" : "total",
+		    path, op_sql[ev.agg.op], v) == -1)
 			goto nomem;
 	}
 	rc = emit_set(p, neg, ev.campaign != NULL || ev.last_n > 0 ? 3 :
@@ -1343,6 +1488,323 @@ out:
 	event_free(&ev);
 	free(type);
 	return rc;
+}
+
+static void shared_free(struct shared *sh);
+
+/* The computed fields of the configuration (nudge-config(5), computed:)
+ * for this process: NAME and its aggregate, parsed where it is used. */
+struct computed {
+	char *name, *def;
+};
+static struct computed *computeds;
+
+const char *
+nudge_seg_computed(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ncomputeds; i++)
+		if (strcmp(computeds[i].name, name) == 0)
+			return computeds[i].def;
+	return NULL;
+}
+
+const char *
+nudge_seg_computed_name(size_t i)
+{
+	return i < ncomputeds ? computeds[i].name : NULL;
+}
+
+/* A property path after sum of, latest, most common: KEY(.KEY|[N])*,
+ * as the JSON path "$.PATH"; "at" alone is the event's time.  *path is
+ * NULL for "at"; *off is where the prop is. */
+static int
+agg_prop(struct parser *p, char **path, size_t *off)
+{
+	struct tok t;
+	const char *s;
+	size_t i, n;
+	int key = 1;
+
+	*path = NULL;
+	peek(p, &t);
+	*off = t.off;
+	s = p->s + t.off;
+	for (n = 0; s[n] != '\0' && s[n] != ' ' && s[n] != '\t' &&
+	    s[n] != '\n' && s[n] != '\r'; n++)
+		;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (key && ((c >= 'a' && c <= 'z') || (c >= 'A' &&
+		    c <= 'Z') || c == '_' || c >= 0x80))
+			key = 2;
+		else if (key == 2 && (word_byte(c) && c != '.' && c != ':' &&
+		    c != '+'))
+			;
+		else if (key == 2 && c == '.')
+			key = 1;
+		else if (key == 2 && c == '[' && s[i + 1] >= '0' &&
+		    s[i + 1] <= '9') {
+			for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+				;
+			if (s[i] != ']')
+				break;
+		} else
+			break;
+	}
+	if (i < n || key != 2 || t.kind != T_WORD)
+		return expected(p, &t, "a property such as total or "
+		    "items[0].name");
+	p->pos = t.off + n;
+	if (n == 2 && memcmp(s, "at", 2) == 0)
+		return 0;
+	if (asprintf(path, "$.%.*s", (int)n, s) == -1) {
+		*path = NULL;
+		return oom(p);
+	}
+	return 0;
+}
+
+enum agg_fn { A_SUM, A_AVG, A_COUNT, A_LATEST, A_COMMON };
+
+/*
+ * An aggregate over the contact's events (`sum of PROP over TYPE`,
+ * `average of`, `count of TYPE`, `latest PROP of TYPE`, `most common
+ * PROP over TYPE`, each with the event filters and window) as one SQL
+ * scalar subquery on the contact row c into x: correlated, it is read
+ * with the events (contact_id, type, at) index, in the same query as
+ * the rest.  *kind: 0 a number, 1 a time, 2 anything.
+ */
+static int
+parse_agg(struct parser *p, nudge_buf *x, int *kind)
+{
+	struct event ev = { 0 };
+	struct tok t;
+	nudge_buf b = { 0 };
+	char *path = NULL, *type = NULL, px[64];
+	size_t poff = 0;
+	enum agg_fn fn;
+	int n, rc = -1;
+
+	peek(p, &t);
+	if (is_kw(p, &t, "sum") || is_kw(p, &t, "average") ||
+	    is_kw(p, &t, "avg")) {
+		fn = is_kw(p, &t, "sum") ? A_SUM : A_AVG;
+		advance(p, &t);
+		if (expect_kw(p, "of", "\"of\"") == -1 ||
+		    agg_prop(p, &path, &poff) == -1 ||
+		    expect_kw(p, "over", "\"over\" and an event type") == -1)
+			goto out;
+	} else if (is_kw(p, &t, "count")) {
+		fn = A_COUNT;
+		advance(p, &t);
+		if (expect_kw(p, "of", "\"of\" and an event type") == -1)
+			goto out;
+	} else if (is_kw(p, &t, "latest")) {
+		fn = A_LATEST;
+		advance(p, &t);
+		if (agg_prop(p, &path, &poff) == -1 ||
+		    expect_kw(p, "of", "\"of\" and an event type") == -1)
+			goto out;
+	} else if (is_kw(p, &t, "most")) {
+		fn = A_COMMON;
+		advance(p, &t);
+		if (expect_kw(p, "common", "\"common\" after \"most\"") == -1 ||
+		    agg_prop(p, &path, &poff) == -1 ||
+		    expect_kw(p, "over", "\"over\" and an event type") == -1)
+			goto out;
+	} else {
+		expected(p, &t, "sum of, average of, count of, latest or "
+		    "most common");
+		goto out;
+	}
+	if ((fn == A_SUM || fn == A_AVG || fn == A_COMMON) && path == NULL) {
+		fail(p, poff, "\"at\" is a time: use latest at of "
+		    "TYPE");
+		goto out;
+	}
+	peek(p, &t);
+	if (t.kind != T_WORD || is_keyword(p, &t) ||
+	    (type = tok_text(p, &t)) == NULL || !nudge_is_name(type)) {
+		if (t.kind == T_WORD && type == NULL && !is_keyword(p, &t)) {
+			oom(p);
+			goto out;
+		}
+		expected(p, &t, "an event type such as purchase");
+		goto out;
+	}
+	advance(p, &t);
+	ev.type = strcmp(type, "received") == 0 ? "sent" : type;
+	ev.type_off = t.off;
+	if (parse_event_tail(p, &ev) == -1)
+		goto out;
+	if (ev.at_least != 0 || ev.has_agg || ev.step != NULL) {
+		fail(p, t.off, "a computed field takes no \"at least\", sum "
+		    "or step");
+		goto out;
+	}
+	if (use(p, NUDGE_SEG_NAME_EVENT, type, NULL, ev.type_off) == -1 ||
+	    (ev.channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL, ev.channel,
+	    NULL, ev.channel_off) == -1) ||
+	    (ev.last_channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL,
+	    ev.last_channel, NULL, ev.last_channel_off) == -1) ||
+	    (ev.campaign != NULL && use(p, NUDGE_SEG_NAME_CAMPAIGN,
+	    ev.campaign, NULL, ev.campaign_off) == -1))
+		goto out;
+	if (path == NULL) {
+		snprintf(px, sizeof px, "e.at");
+	} else {
+		if ((n = param_text(p, path)) == -1)
+			goto out;
+		snprintf(px, sizeof px, "json_extract(e.props, ?%d)", n);
+	}
+	if (event_where(p, &ev, &b) == -1)
+		goto out;
+	*kind = fn == A_COUNT || fn == A_SUM || fn == A_AVG ? 0 :
+	    path == NULL ? 1 : 2;
+	switch (fn) {
+	case A_SUM:
+		/* 0 over no events, an integer while every total is one */
+		n = nudge_buf_printf(x, "(SELECT coalesce(sum(%s), 0) %s AND "
+		    "e.contact_id = c.id)", px, b.s);
+		break;
+	case A_AVG:
+		n = nudge_buf_printf(x, "(SELECT avg(%s) %s AND "
+		    "e.contact_id = c.id)", px, b.s);
+		break;
+	case A_COUNT:
+		n = nudge_buf_printf(x, "(SELECT count(*) %s AND "
+		    "e.contact_id = c.id)", b.s);
+		break;
+	case A_LATEST:
+		n = nudge_buf_printf(x, "(SELECT %s %s AND e.contact_id = c.id "
+		    "ORDER BY e.at DESC, e.id DESC LIMIT 1)", px, b.s);
+		break;
+	default:
+		/* ties go to the value seen last */
+		n = nudge_buf_printf(x, "(SELECT %s %s AND e.contact_id = c.id "
+		    "AND %s IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, "
+		    "max(e.at) DESC LIMIT 1)", px, b.s, px);
+		break;
+	}
+	if (n == -1) {
+		oom(p);
+		goto out;
+	}
+	rc = 0;
+out:
+	nudge_buf_free(&b);
+	event_free(&ev);
+	free(type);
+	free(path);
+	return rc;
+}
+
+/* The computed field name's SQL into x, parsed from its definition with
+ * p's parameters; an error in it is reported at off, the field's place. */
+static int
+computed_sql(struct parser *p, const char *name, const char *def, size_t off,
+    nudge_buf *x, int *kind)
+{
+	struct parser sub;
+	struct tok t;
+
+	sub = *p;
+	sub.s = def;
+	sub.pos = 0;
+	if (!sub.in_ref) {
+		sub.in_ref = 1;
+		sub.ref_at = off;
+	}
+	if (parse_agg(&sub, x, kind) == 0) {
+		peek(&sub, &t);
+		if (t.kind != T_END)
+			expected(&sub, &t, "the end of the computed field");
+	}
+	if (sub.code == 0)
+		return 0;
+	p->code = sub.code;
+	p->err_off = off;
+	if (sub.code == EX_USAGE)
+		snprintf(p->msg, sizeof p->msg, "in computed field %s: column "
+		    "%zu: %.700s", name, column(def, sub.err_off), sub.msg);
+	else
+		memcpy(p->msg, sub.msg, sizeof p->msg);
+	return -1;
+}
+
+int
+nudge_seg_computed_sql(nudge_seg *seg, const char *name, char **sql,
+    nudge_err *err)
+{
+	struct parser p;
+	struct shared sh;
+	nudge_buf x = { 0 };
+	const char *def = nudge_seg_computed(name);
+	int kind;
+
+	*sql = NULL;
+	if (def == NULL)
+		return nudge_errf(err, EX_USAGE, "no computed field %s", name);
+	memset(&p, 0, sizeof p);
+	memset(&sh, 0, sizeof sh);
+	p.sh = &sh;
+	p.s = name;
+	p.now = seg->now;
+	p.seg = seg;
+	if (computed_sql(&p, name, def, 0, &x, &kind) == -1) {
+		nudge_buf_free(&x);
+		shared_free(&sh);
+		return nudge_errf(err, p.code, "%s", p.msg);
+	}
+	shared_free(&sh);
+	*sql = x.s;
+	return 0;
+}
+
+int
+nudge_seg_set_computed(const char *const *names, const char *const *defs,
+    size_t n, nudge_err *err)
+{
+	struct computed *v;
+	nudge_seg seg;
+	char *sql;
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < ncomputeds; i++) {
+		free(computeds[i].name);
+		free(computeds[i].def);
+	}
+	free(computeds);
+	computeds = NULL;
+	ncomputeds = 0;
+	if (n == 0)
+		return 0;
+	if ((v = calloc(n, sizeof *v)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	computeds = v;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < sizeof columns / sizeof columns[0]; j++)
+			if (strcmp(names[i], columns[j]) == 0)
+				return nudge_errf(err, EX_USAGE, "%s: a contact "
+				    "column cannot be a computed field",
+				    names[i]);
+		if ((v[i].name = strdup(names[i])) == NULL ||
+		    (v[i].def = strdup(defs[i])) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		ncomputeds++;
+		/* checked now, so that a bad one is the config's error */
+		memset(&seg, 0, sizeof seg);
+		rc = nudge_seg_computed_sql(&seg, names[i], &sql, err);
+		free(sql);
+		nudge_seg_free(&seg);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int
@@ -1752,6 +2214,7 @@ nudge_seg_compile_ctx(nudge_store *st, const char *name, const char *expr,
 	p.s = expr;
 	p.now = now;
 	p.seg = seg;
+	seg->now = now;
 	p.ctx = ctx;
 	if (name != NULL)
 		p.stack[p.nstack++] = name;
@@ -1950,6 +2413,7 @@ nudge_seg_select(const nudge_seg *seg, const char *const *fields,
 			return nudge_errf(err, EX_USAGE, "not a field name: "
 			    "\"%s\"", f);
 	}
+	out->now = seg->now;
 	if ((out->cond = strdup(seg->cond)) == NULL)
 		goto nomem;
 	for (i = 0; i < seg->nparams; i++)
@@ -1968,6 +2432,20 @@ nudge_seg_select(const nudge_seg *seg, const char *const *fields,
 			rc |= nudge_buf_puts(&sql, ", ");
 		if (known) {
 			rc |= nudge_buf_printf(&sql, "c.%s", fields[i]);
+			continue;
+		}
+		if (nudge_seg_computed(fields[i]) != NULL) {
+			char *x;
+
+			if ((rc = nudge_seg_computed_sql(out, fields[i], &x,
+			    err)) != 0) {
+				nudge_buf_free(&sql);
+				nudge_buf_free(&path);
+				nudge_seg_free(out);
+				return rc;
+			}
+			rc = nudge_buf_puts(&sql, x);
+			free(x);
 			continue;
 		}
 		nudge_buf_reset(&path);

@@ -27,6 +27,9 @@ enum nudge_seg_name_kind {
 	NUDGE_SEG_NAME_CAMPAIGN, /* campaign "NAME" */
 	NUDGE_SEG_NAME_STEP,     /* step "ID" */
 	NUDGE_SEG_NAME_CHANNEL,  /* channel NAME, in last N CHANNEL campaigns */
+	NUDGE_SEG_NAME_FIELD,    /* FIELD OP VALUE on an attrs key, noted
+				    only while computed fields are set: a
+				    near miss of one is a typo */
 };
 
 /* One name an expression uses, as written, for the known-names check
@@ -75,6 +78,8 @@ typedef struct nudge_seg {
 	 * segments' included (not copied by select or append). */
 	nudge_seg_name *names;
 	size_t nnames;
+	/* the clock `within` was compiled with */
+	int64_t now;
 } nudge_seg;
 
 /* Compiles expr.  st (may be NULL, then @name is an error) is read for
@@ -96,6 +101,25 @@ void nudge_seg_free(nudge_seg *seg);
 void nudge_seg_set_consent(const int optin[3]);
 /* Whether channel is opt-in by that setting. */
 int nudge_seg_consent_optin(const char *channel);
+
+/* Sets the computed fields (nudge-config(5) computed:) that expressions,
+ * --fields and templates know from now on in this process: names[i] is
+ * defined by the aggregate defs[i] (`sum of total over purchase`, see
+ * nudge-segment(7)); nudge_config_load sets them.  Each is checked.
+ * Errors: EX_USAGE "NAME: ..." or "in computed field NAME: column N:
+ * ..." for a bad one (then the fields before it stay set), EX_OSERR. */
+int nudge_seg_set_computed(const char *const *names, const char *const *defs,
+    size_t n, nudge_err *err);
+/* The aggregate defining computed field name, or NULL. */
+const char *nudge_seg_computed(const char *name);
+/* The i-th computed field's name, or NULL past the last. */
+const char *nudge_seg_computed_name(size_t i);
+/* The computed field name as an SQL expression on the contact row c (a
+ * scalar subquery over events), its parameters added to seg's and its
+ * window counted from seg->now.  *sql is the caller's to free.
+ * Errors: EX_USAGE (not a computed field), EX_OSERR. */
+int nudge_seg_computed_sql(nudge_seg *seg, const char *name, char **sql,
+    nudge_err *err);
 
 /* What a campaign file's expressions know beyond the store. */
 typedef struct nudge_seg_ctx {

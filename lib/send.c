@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "channel.h"
+#include "computed.h"
 #include "contact.h"
 #include "event.h"
 #include "journal.h"
@@ -46,6 +47,11 @@ struct contact {
 				 last_name in vals, or -1 */
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
+	nudge_buf comp;       /* computed fields' values, each \0-ended */
+	long *coff;           /* field i (nudge_seg_computed_name) in comp,
+				 or -1; ncomp of them */
+	size_t ncomp;
+	unsigned char *cuse;  /* field i is read: some template names it */
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
@@ -155,6 +161,8 @@ struct nudge_sender {
 	nudge_buf prefs;        /* and its preference page's URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
+	int id_param;           /* get_contact's ?N for the contact id */
+	nudge_seg contact_q;    /* its query: parameters bound from here */
 	sqlite3_stmt *topic_q;  /* --topic: the contact's latest row */
 	struct contact c;
 	struct slot slots[BATCH_HTTP];
@@ -302,6 +310,15 @@ lookup(void *ctx, const char *name, size_t *len)
 		*len = strlen(p);
 		return p;
 	}
+	for (i = 0; i < c->ncomp; i++) {
+		if (strcmp(name, nudge_seg_computed_name(i)) != 0)
+			continue;
+		if (c->coff[i] < 0)
+			return NULL;
+		p = c->comp.s + c->coff[i];
+		*len = strlen(p);
+		return p;
+	}
 	if (strncmp(name, "latest.", 7) == 0)
 		return nudge_evdata_lookup(c->ev, c->id, name, len, &c->failed);
 	if (strncmp(name, "attrs.", 6) != 0)
@@ -316,6 +333,66 @@ lookup(void *ctx, const char *name, size_t *len)
 		p = v + strlen(v) + 1;
 	}
 	return NULL;
+}
+
+/* (Re)prepares get_contact: the contact's fields, attrs and the computed
+ * fields its templates name, in one row (computed.h), so that a send
+ * whose templates name none pays nothing for them. */
+static int
+contact_query(nudge_sender *s, nudge_err *err)
+{
+	nudge_seg *q = &s->contact_q;
+	int rc;
+
+	sqlite3_finalize(s->get_contact);
+	s->get_contact = NULL;
+	nudge_seg_free(q);
+	if (s->c.coff == NULL) {
+		s->c.ncomp = nudge_computed_count();
+		if (s->c.ncomp > 0 && ((s->c.coff = calloc(s->c.ncomp,
+		    sizeof *s->c.coff)) == NULL || (s->c.cuse =
+		    calloc(s->c.ncomp, 1)) == NULL))
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	if ((rc = nudge_computed_contact_sql(s->o->now, s->c.cuse, q,
+	    &s->id_param, err)) != 0)
+		return rc;
+	return nudge_seg_prepare(s->st, q, &s->get_contact, err);
+}
+
+/* nudge_tpl_each_field: marks a computed field the template names. */
+static int
+note_computed(void *arg, const char *name, int has_def, const char *where)
+{
+	struct contact *c = arg;
+	size_t i;
+
+	(void)has_def;
+	(void)where;
+	for (i = 0; i < c->ncomp; i++)
+		if (!c->cuse[i] && strcmp(name, nudge_seg_computed_name(i)) ==
+		    0)
+			c->cuse[i] = 2;
+	return 0;
+}
+
+/* Reads the computed fields template t names with every contact from now
+ * on: get_contact prepared again when t names one not read yet. */
+static int
+use_computed(nudge_sender *s, const nudge_tpl *t, nudge_err *err)
+{
+	size_t i;
+	int more = 0;
+
+	if (s->c.ncomp == 0)
+		return 0;
+	nudge_tpl_each_field(t, note_computed, &s->c);
+	for (i = 0; i < s->c.ncomp; i++)
+		if (s->c.cuse[i] == 2) {
+			s->c.cuse[i] = 1;
+			more = 1;
+		}
+	return more ? contact_query(s, err) : 0;
 }
 
 static int
@@ -333,14 +410,15 @@ load_contact(nudge_sender *s, int64_t id)
 	struct contact *c = &s->c;
 	const unsigned char *attrs = NULL;
 	size_t i;
-	int rc;
+	int rc, col;
 
 	c->id = id;
 	c->idtext[nudge_fmt_i64(c->idtext, id)] = '\0';
 	nudge_buf_reset(&c->vals);
 	nudge_buf_reset(&c->attrs);
+	nudge_buf_reset(&c->comp);
 	c->nattrs = 0;
-	sqlite3_bind_int64(s->get_contact, 1, id);
+	sqlite3_bind_int64(s->get_contact, s->id_param, id);
 	if ((rc = sqlite3_step(s->get_contact)) != SQLITE_ROW) {
 		sqlite3_reset(s->get_contact);
 		return rc == SQLITE_DONE ? nudge_errf(s->err, EX_DATAERR,
@@ -356,6 +434,20 @@ load_contact(nudge_sender *s, int64_t id)
 			continue;
 		c->off[i] = (long)c->vals.len;
 		if (nudge_buf_add(&c->vals, v, strlen((const char *)v) + 1) == -1)
+			goto nomem;
+	}
+	for (i = 0, col = 6; i < c->ncomp; i++) {
+		const unsigned char *v;
+
+		c->coff[i] = -1;
+		if (!c->cuse[i])
+			continue;
+		v = sqlite3_column_text(s->get_contact, col++);
+		if (v == NULL || *v == '\0')
+			continue;
+		c->coff[i] = (long)c->comp.len;
+		if (nudge_buf_add(&c->comp, v, strlen((const char *)v) + 1) ==
+		    -1)
 			goto nomem;
 	}
 	attrs = sqlite3_column_text(s->get_contact, 5);
@@ -1476,9 +1568,7 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	}
 	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
 	    (rc = nudge_event_writer_open(&s->ew, st, o->now, err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &s->get_contact, "SELECT email, "
-	    "phone, push_id, first_name, last_name, attrs FROM contacts WHERE "
-	    "id = ?", err)) != 0 ||
+	    (rc = contact_query(s, err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s->get_attrs, "SELECT key, value"
 	    " FROM json_each(?)", err)) != 0 ||
 	    (rc = nudge_evdata_open(&s->c.ev, st, err)) != 0)
@@ -1575,6 +1665,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
 	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0 ||
+	    (rc = use_computed(s, l->tpl, err)) != 0 ||
 	    (rc = nudge_tplcond_open(&l->cond, s->st, l->tpl, lo->now,
 	    err)) != 0)
 		goto fail;
@@ -1793,7 +1884,11 @@ nudge_sender_close(nudge_sender *s)
 	}
 	nudge_buf_free(&s->c.vals);
 	nudge_buf_free(&s->c.attrs);
+	nudge_buf_free(&s->c.comp);
+	free(s->c.coff);
+	free(s->c.cuse);
 	sqlite3_finalize(s->get_contact);
+	nudge_seg_free(&s->contact_q);
 	sqlite3_finalize(s->get_attrs);
 	sqlite3_finalize(s->topic_q);
 	nudge_evdata_free(s->c.ev);

@@ -276,10 +276,99 @@ test_fmt(void)
 	free(buf);
 }
 
+/* Computed fields: the SQL each aggregate compiles to, a comparison over
+ * one, sums in an event predicate, and the errors of a definition. */
+static void
+test_computed(void)
+{
+	static const char *const names[] = { "spent", "n90", "last_at",
+		"last_item", "fav" };
+	static const char *const defs[] = { "sum of total over purchase",
+		"count of purchase within 90d", "latest at of purchase",
+		"latest items[0].name of purchase",
+		"most common category over view within 30d" };
+	static const struct {
+		const char *expr, *cond;
+	} ok_cases[] = {
+		{ "spent > 5", "coalesce((SELECT coalesce(sum("
+		  "json_extract(e.props, ?1)), 0) FROM events e WHERE e.type = "
+		  "?2 AND e.contact_id = c.id) > ?3, 0)" },
+		{ "not n90 = 0", "NOT coalesce((SELECT count(*) FROM events e "
+		  "WHERE e.type = ?1 AND e.at >= ?2 AND e.contact_id = c.id) = "
+		  "?3, 0)" },
+		{ "last_at < \"2026-10-01\"", "coalesce((SELECT e.at FROM "
+		  "events e WHERE e.type = ?1 AND e.contact_id = c.id ORDER BY "
+		  "e.at DESC, e.id DESC LIMIT 1) < ?2, 0)" },
+		{ "last_item is set", "coalesce((SELECT json_extract(e.props, "
+		  "?1) FROM events e WHERE e.type = ?2 AND e.contact_id = c.id "
+		  "ORDER BY e.at DESC, e.id DESC LIMIT 1), '') != ''" },
+		{ "fav = \"books\"", "coalesce(CAST((SELECT "
+		  "json_extract(e.props, ?1) FROM events e WHERE e.type = ?2 "
+		  "AND e.at >= ?3 AND e.contact_id = c.id AND "
+		  "json_extract(e.props, ?1) IS NOT NULL GROUP BY 1 ORDER BY "
+		  "count(*) DESC, max(e.at) DESC LIMIT 1) AS TEXT) = ?4, 0)" },
+		{ "purchase total sum > 500 within 90d", EV("?1 AND e.at >= ?2 "
+		  "GROUP BY e.contact_id HAVING total(CAST(json_extract("
+		  "e.props, ?3) AS REAL)) > ?4)") },
+		{ "purchase at least 2 times total avg >= 10", EV("?1 GROUP BY "
+		  "e.contact_id HAVING count(*) >= ?2 AND avg(CAST(json_extract("
+		  "e.props, ?3) AS REAL)) >= ?4)") },
+	};
+	static const struct {
+		const char *def, *msg;
+	} bad[] = {
+		{ "sum of total purchase", "in computed field x: column 14: "
+		  "expected \"over\" and an event type, got \"purchase\"" },
+		{ "sum of at over purchase", "in computed field x: column 8: "
+		  "\"at\" is a time: use latest at of TYPE" },
+		{ "latest items[x].name of purchase", "in computed field x: "
+		  "column 8: expected a property such as total or "
+		  "items[0].name, got \"items\"" },
+		{ "count of purchase at least 2 times", "in computed field x: "
+		  "column 10: a computed field takes no \"at least\", sum or "
+		  "step" },
+		{ "total", "in computed field x: column 1: expected sum of, "
+		  "average of, count of, latest or most common, got \"total\"" },
+	};
+	nudge_err err = { "" };
+	nudge_seg seg;
+	char desc[128];
+	size_t i;
+	const char *one = "x", *email = "email";
+
+	is_int(nudge_seg_set_computed(names, defs, 5, &err), 0,
+	    "computed fields set");
+	is_str(nudge_seg_computed("n90"), defs[1], "looked up by name");
+	for (i = 0; i < sizeof ok_cases / sizeof ok_cases[0]; i++) {
+		snprintf(desc, sizeof desc, "computed: '%s'", ok_cases[i].expr);
+		if (is_int(nudge_seg_compile(NULL, NULL, ok_cases[i].expr, NOW,
+		    &seg, &err), 0, desc))
+			is_str(seg.cond, ok_cases[i].cond, desc);
+		else
+			printf("#   %s\n", err.msg);
+		nudge_seg_free(&seg);
+	}
+	is_int(nudge_seg_compile(NULL, NULL, "purchase total sum contains "
+	    "\"x\"", NOW, &seg, &err), EX_USAGE, "a sum compares with a "
+	    "number only");
+	nudge_seg_free(&seg);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(desc, sizeof desc, "bad aggregate '%s'", bad[i].def);
+		if (is_int(nudge_seg_set_computed(&one, &bad[i].def, 1, &err),
+		    EX_USAGE, desc))
+			is_str(err.msg, bad[i].msg, desc);
+	}
+	is_int(nudge_seg_set_computed(&email, defs, 1, &err), EX_USAGE,
+	    "a contact column cannot be one");
+	is_int(nudge_seg_set_computed(NULL, NULL, 0, &err), 0, "unset");
+	is_int(nudge_seg_computed("spent") == NULL, 1, "none left");
+}
+
 int
 main(void)
 {
 	test_cases();
+	test_computed();
 	test_store();
 	test_fmt();
 	return done_testing();

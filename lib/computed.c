@@ -1,0 +1,58 @@
+/* computed: computed fields on a contact's row (computed.h); the
+ * aggregates themselves are the segment language's (segment.c). */
+#include "computed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+
+size_t
+nudge_computed_count(void)
+{
+	size_t n = 0;
+
+	while (nudge_seg_computed_name(n) != NULL)
+		n++;
+	return n;
+}
+
+int
+nudge_computed_contact_sql(int64_t now, const unsigned char *use,
+    nudge_seg *seg, int *id_param, nudge_err *err)
+{
+	nudge_buf b = { 0 };
+	const char *name;
+	char *x;
+	size_t i;
+	int rc;
+
+	memset(seg, 0, sizeof *seg);
+	seg->now = now;
+	if (nudge_buf_puts(&b, "SELECT c.email, c.phone, c.push_id, "
+	    "c.first_name, c.last_name, c.attrs") == -1)
+		goto nomem;
+	for (i = 0; (name = nudge_seg_computed_name(i)) != NULL; i++) {
+		if (use != NULL && !use[i])
+			continue;
+		if ((rc = nudge_seg_computed_sql(seg, name, &x, err)) != 0) {
+			nudge_buf_free(&b);
+			nudge_seg_free(seg);
+			return rc;
+		}
+		rc = nudge_buf_printf(&b, ", %s", x);
+		free(x);
+		if (rc == -1)
+			goto nomem;
+	}
+	*id_param = (int)seg->nparams + 1;
+	if (nudge_buf_printf(&b, " FROM contacts c WHERE c.id = ?%d",
+	    *id_param) == -1)
+		goto nomem;
+	seg->sql = b.s;
+	return 0;
+nomem:
+	nudge_buf_free(&b);
+	nudge_seg_free(seg);
+	return nudge_errf(err, EX_OSERR, "out of memory");
+}

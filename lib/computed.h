@@ -1,0 +1,29 @@
+/* computed: the computed fields of the configuration (nudge-config(5)
+ * computed:) brought to a contact's row: the query that loads a contact
+ * for a template with every computed field as a column of the same row. */
+#ifndef NUDGE_COMPUTED_H
+#define NUDGE_COMPUTED_H
+
+#include <stdint.h>
+
+#include "segment.h"
+#include "util.h"
+
+/* The number of computed fields the configuration defines. */
+size_t nudge_computed_count(void);
+
+/*
+ * Fills seg (free it with nudge_seg_free) with the query reading one
+ * contact: SELECT email, phone, push_id, first_name, last_name, attrs,
+ * then each computed field i (nudge_seg_computed_name) with use[i] set,
+ * in that order, as columns 6, 7, ... (use NULL: every one), FROM
+ * contacts c WHERE c.id = ?ID, with *id_param that ID: the computed
+ * fields' parameters come first (bind them once with nudge_seg_bind).
+ * Their windows count from now.  Each field is a correlated subquery
+ * over the events (contact_id, type, at) index, so that loading the
+ * contact stays the one query it was.  Errors: EX_OSERR, EX_USAGE.
+ */
+int nudge_computed_contact_sql(int64_t now, const unsigned char *use,
+    nudge_seg *seg, int *id_param, nudge_err *err);
+
+#endif
