@@ -762,7 +762,8 @@ nudge_predict_load(nudge_store *st, const char *type, int64_t cal_end,
 	free(last);
 	free(map.key);
 	free(map.val);
-	qsort(v, len, sizeof(*v), cmp_contact);
+	if (len > 0)
+		qsort(v, len, sizeof(*v), cmp_contact);
 	*out = v;
 	*n = len;
 	return 0;
