@@ -1,6 +1,7 @@
 /* contactview: the support desk's views; see contactview.h. */
 #include "contactview.h"
 #include "channel.h"
+#include "computed.h"
 #include "policy.h"
 
 #include <errno.h>
@@ -199,6 +200,62 @@ exists(nudge_store *st, int64_t id, int *yes, nudge_err *err)
 	return rc;
 }
 
+/* The configuration's computed fields (computed.h) of contact id at now:
+ * one query, as send loads a contact.  Into b as a JSON object when
+ * json, else as lines on fp.  Nothing when the config defines none. */
+static int
+computed_now(nudge_store *st, int64_t id, int64_t now, int json,
+    nudge_buf *b, FILE *fp, nudge_err *err)
+{
+	size_t i, n = nudge_computed_count();
+	sqlite3_stmt *s = NULL;
+	nudge_seg q;
+	int idp = 0, rc, step;
+
+	if (n == 0)
+		return 0;
+	memset(&q, 0, sizeof q);
+	if ((rc = nudge_computed_contact_sql(now, NULL, &q, &idp, err)) != 0 ||
+	    (rc = nudge_seg_prepare(st, &q, &s, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, idp, id);
+	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? 0 : nudge_store_error(st, err,
+		    "computed fields");
+		goto out;
+	}
+	if (json)
+		nudge_buf_puts(b, ",\"computed\":{");
+	else
+		fprintf(fp, "\ncomputed fields:\n");
+	for (i = 0; i < n; i++) {
+		const char *name = nudge_seg_computed_name(i);
+		const char *v = (const char *)sqlite3_column_text(s, (int)i + 6);
+		int t = sqlite3_column_type(s, (int)i + 6);
+
+		if (!json) {
+			fprintf(fp, "  %-24s %s\n", name, v != NULL ? v :
+			    "(none)");
+			continue;
+		}
+		if ((i > 0 && nudge_buf_putc(b, ',') == -1) ||
+		    nudge_buf_json_str(b, name, strlen(name)) == -1 ||
+		    nudge_buf_putc(b, ':') == -1 || (v == NULL ?
+		    nudge_buf_puts(b, "null") : t == SQLITE_INTEGER ||
+		    t == SQLITE_FLOAT ? nudge_buf_puts(b, v) :
+		    nudge_buf_json_str(b, v, strlen(v))) == -1) {
+			rc = nudge_errf(err, EX_OSERR, "out of memory");
+			goto out;
+		}
+	}
+	if (json && nudge_buf_putc(b, '}') == -1)
+		rc = nudge_errf(err, EX_OSERR, "out of memory");
+out:
+	sqlite3_finalize(s);
+	nudge_seg_free(&q);
+	return rc;
+}
+
 /* What the send policy says of contact id on each channel now: the
  * answer to "why didn't she get it" that no ledger row holds, since a
  * skipped contact is never claimed.  Into b as a JSON array when json,
@@ -277,6 +334,8 @@ nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
 			nudge_buf_printf(&b, ",\"%s\":", sections[i].title);
 			rc = json_section(st, &sections[i], id, &b, err);
 		}
+		if (rc == 0)
+			rc = computed_now(st, id, now, 1, &b, fp, err);
 		if (rc == 0 && pc != NULL)
 			rc = policy_now(st, id, pc, now, 1, &b, fp, err);
 		if (rc != 0)
@@ -297,6 +356,8 @@ nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
 		for (i = 0; i < NSECTIONS && rc == 0; i++)
 			rc = table(st, fp, sections[i].title, sections[i].cols,
 			    sections[i].ncols, sections[i].sql, id, err);
+		if (rc == 0)
+			rc = computed_now(st, id, now, 0, NULL, fp, err);
 		if (rc == 0 && pc != NULL)
 			rc = policy_now(st, id, pc, now, 0, NULL, fp, err);
 	}

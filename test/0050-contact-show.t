@@ -3,7 +3,7 @@
 # its proof, events and messages, newest first) as a table and as JSON;
 # contact find; lists with their consent breakdown; event types.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 24
 
 cat >c.csv <<'CSV'
 email,phone,first_name,last_name,city,lists
@@ -103,6 +103,14 @@ is "a contact nothing holds back" "$(nudge contact show rina@example.org | sed -
   email  may be sent
   sms    no phone number
   push   no push id"
+printf 'computed:\n  total_spent: "sum of total over purchase"\n  orders: "count of purchase"\n' >comp.yaml
+is "her computed fields, from the config" \
+	"$(nudge contact show --config comp.yaml dana@example.com | sed -n '/^computed fields:/,/^$/p')" \
+"computed fields:
+  total_spent              120
+  orders                   1"
+is "... in JSON too" "$(nudge contact show --config comp.yaml -f json 1 | /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["computed"])')" "{'total_spent': 120, 'orders': 1}"
 exits "an unknown contact is 65" 65 nudge contact show nobody@example.com
 is "and says so" "$(cat .err)" \
 	"nudge-contact: no such contact: nobody@example.com"
