@@ -5,6 +5,8 @@
  * readers.  Everything from the store is escaped; names get dir="auto" so
  * that Hebrew and Arabic campaign names read right to left. */
 #include "report.h"
+#include "abtest.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -463,6 +465,64 @@ day(char *b, size_t n, int64_t t)
 	strftime(b, n, "%Y-%m-%d", &tm);
 }
 
+/* Text that a function of abtest.c writes to a stream, into a <pre>
+ * (escaped) under a heading, when there is any beyond a table's header:
+ * A/B tests and holdouts, in the words the text report uses. */
+static int
+pre_of(FILE *fp, const char *id, const char *title, const char *text,
+    size_t len, size_t header)
+{
+	if (len <= header)
+		return 0;
+	fprintf(fp, "<section id=\"%s\"><h2>%s</h2><pre dir=\"auto\">", id,
+	    title);
+	esc(fp, text);
+	fputs("</pre></section>\n", fp);
+	return 1;
+}
+
+/* A/B tests (the figures and decision per variant) and each campaign's
+ * holdout uplift with its interval and what it means in words. */
+static int
+experiments(nudge_store *st, const nudge_report_opts *o,
+    const struct table *camp, FILE *fp, nudge_err *err)
+{
+	char *text = NULL;
+	size_t len = 0, i, head;
+	FILE *m;
+	int rc;
+
+	if ((m = open_memstream(&text, &len)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	rc = nudge_ab_report(st, o->campaign, o->conversion, NUDGE_FMT_TABLE,
+	    m, err);
+	fclose(m);
+	if (rc == 0) {
+		/* a table's header is two lines: nothing more, no test */
+		head = 0;
+		for (i = 0; i < len && head < 2; i++)
+			if (text[i] == '\n')
+				head++;
+		pre_of(fp, "variants", "A/B tests", text, len, i);
+	}
+	free(text);
+	text = NULL;
+	len = 0;
+	if (rc != 0)
+		return rc;
+	if ((m = open_memstream(&text, &len)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	for (i = 0; i < camp->n && rc == 0; i++)
+		rc = nudge_ab_uplift(st, camp->rows[i].key[0], o->conversion,
+		    o->window, m, err);
+	fclose(m);
+	if (rc == 0)
+		pre_of(fp, "holdouts", "Holdouts: what the campaigns changed",
+		    text, len, 0);
+	free(text);
+	return rc;
+}
+
 int
 nudge_report_html(nudge_store *st, const nudge_report_opts *o,
     const char *title, FILE *fp, nudge_err *err)
@@ -576,7 +636,10 @@ nudge_report_html(nudge_store *st, const nudge_report_opts *o,
 		    "campaign and step");
 		figures_table(fp, &steps, "table-step", "Per campaign and step");
 	}
-	fputs("</section>\n<p class=\"period\">Made by nudge report.</p>\n"
+	fputs("</section>\n", fp);
+	if ((rc = experiments(st, o, &camp, fp, err)) != 0)
+		goto out;
+	fputs("<p class=\"period\">Made by nudge report.</p>\n"
 	    "</body></html>\n", fp);
 	if (fflush(fp) == EOF || ferror(fp))
 		rc = nudge_errf(err, EX_IOERR, "writing the report: %s",

@@ -7,7 +7,7 @@
 # equals one computed here by hand (python3, the textbook formula).
 . "$(dirname "$0")/lib.sh"
 start_smtpd
-plan 20
+plan 21
 export NUDGE_FILE_NOSYNC=1
 printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
 export NUDGE_CONFIG="$T/cfg.yaml"
@@ -173,4 +173,16 @@ print("revenue per contact: treated %.2f, held out %.2f, uplift %+.2f (95%% inte
 print("the conversion interval includes zero: these groups are too small to tell whether the campaign made a difference" if lo <= 0 <= hi else "the campaign %s conversion: 95 times in 100, an interval drawn this way holds the true uplift" % ("raised" if d > 0 else "lowered"))
 EOF
 cmp_file "the uplift and its interval as computed by hand" want.txt uplift.txt
+nudge report --format html --since 2026-10-01 --until 2026-12-31 >r.html
+/usr/bin/python3 - r.html want.txt >html.txt <<'PY'
+import html, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<section id="holdouts"><h2>[^<]*</h2><pre dir="auto">(.*?)</pre>', page, re.S)
+want = open(sys.argv[2]).read()
+print("holdout in the HTML report:", m is not None and want in html.unescape(m.group(1)))
+print("variants in the HTML report:", re.search(r'<section id="variants">.*launch', page, re.S) is not None)
+PY
+is "the HTML report shows the A/B test and the holdout's uplift in words" "$(cat html.txt)" \
+"holdout in the HTML report: True
+variants in the HTML report: True"
 done_testing
