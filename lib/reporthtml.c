@@ -161,7 +161,7 @@ num(FILE *fp, double v)
 
 /* The headline of a period: messages, contacts reached and the rest. */
 enum { H_MESSAGES, H_CONTACTS, H_OPENED, H_CLICKED, H_CONV, H_REVENUE,
-	H_UNSUB, H_COMPLAINED, H_BOUNCED, H_SEGMENTS, NHEAD };
+	H_UNSUB, H_COMPLAINED, H_BOUNCED, H_SEGMENTS, H_SMS_COST, NHEAD };
 
 static const struct {
 	const char *id, *label;
@@ -176,7 +176,21 @@ static const struct {
 	{ "complained", "Complaints" },
 	{ "bounced", "Bounced" },
 	{ "sms_segments", "SMS segments" },
+	{ "sms_cost", "SMS cost" },
 };
+
+/* The price of one SMS segment (report: price: sms:), or -1 when the
+ * configuration names none. */
+static double
+sms_price(const nudge_report_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nprices; i++)
+		if (strcmp(o->price_channel[i], "sms") == 0)
+			return o->price[i];
+	return -1;
+}
 
 /* The headline figures of [since, until): each conversion event counted
  * once however many messages came before it (as last-touch credits it),
@@ -228,8 +242,9 @@ headline(nudge_store *st, const nudge_report_opts *o, int64_t since,
 		sqlite3_finalize(s);
 		return nudge_store_error(st, err, "report");
 	}
-	for (i = 0; i < NHEAD; i++)
+	for (i = 0; i < H_SMS_COST; i++)
 		h[i] = sqlite3_column_double(s, i);
+	h[H_SMS_COST] = sms_price(o) >= 0 ? h[H_SEGMENTS] * sms_price(o) : 0;
 	sqlite3_finalize(s);
 	return 0;
 }
@@ -592,7 +607,15 @@ nudge_report_html(nudge_store *st, const nudge_report_opts *o,
 		    " data-value=\"%.2f\" data-previous=\"%.2f\"><dt>%s</dt>"
 		    "<dd class=\"v\">", heads[i].id, cur[i], prev[i],
 		    heads[i].label);
-		num(fp, cur[i]);
+		if (i == H_SMS_COST && sms_price(o) < 0) {
+			fputs("\u2014</dd><dd class=\"d\">no price: report: "
+			    "price: sms: in the configuration</dd></div>\n", fp);
+			continue;
+		}
+		if (i == H_SMS_COST)
+			fprintf(fp, "%.2f", cur[i]);
+		else
+			num(fp, cur[i]);
 		fputs("</dd><dd class=\"d", fp);
 		if (prev[i] > 0) {
 			double pct = 100 * (cur[i] - prev[i]) / prev[i];

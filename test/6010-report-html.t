@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
 	skip_all "chromium is not installed: make deps"
-plan 20
+plan 22
 
 cat >events.csv <<'CSV'
 contact,type,channel,campaign,at,total,segments
@@ -107,6 +107,14 @@ is "the Hebrew name is laid out by its own direction" "$(grep '^hebrew' checks.t
 
 is "headline figures, this period / the one before" "$(grep '^tiles' checks.txt)" \
     "tiles messages=5.00/0.00 contacts=5.00/0.00 opened=2.00/0.00 clicked=2.00/0.00 conversions=2.00/0.00 revenue=200.00/0.00 sms_segments=4.00/0.00"
+
+printf 'report:\n  price: { sms: 0.05 }\n' >price.yaml
+nudge report --config price.yaml --format html --since 2026-11-01 --until 2026-11-08 >priced.html
+is "SMS cost: the segments times the configured price" \
+    "$(grep -o 'data-figure="sms_cost" data-value="[0-9.]*"' priced.html)" \
+    'data-figure="sms_cost" data-value="0.20"'
+like "without a price, the tile says where to set one" "$(cat r.html)" \
+    'data-figure="sms_cost".*no price: report: price: sms:'
 
 # 200 campaigns, a sent event each a day for 30 days
 /usr/bin/python3 - >big.csv <<'PY'
