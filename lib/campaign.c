@@ -332,21 +332,6 @@ tpl_path(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
 	return 0;
 }
 
-int
-nudge_campaign_share(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtod(s, &end);
-	if (end == s || strcmp(end, "%") != 0 || !(v > 0) || !(v < 100))
-		return -1;
-	*out = v / 100;
-	return 0;
-}
-
 static int
 share(struct rd *r, const nudge_ynode *n, const char *where, double *dst)
 {
@@ -355,7 +340,7 @@ share(struct rd *r, const nudge_ynode *n, const char *where, double *dst)
 	if (n->kind != NUDGE_Y_SCALAR)
 		return bad(r, n->line, n->col, where, "expected a share such "
 		    "as 10%%");
-	if (nudge_campaign_share(n->value, dst) != 0)
+	if (nudge_parse_share(n->value, dst) != 0)
 		return bad(r, n->line, n->col, where, "expected a share "
 		    "between 0%% and 100%% such as 10%%, got %s", qv(b,
 		    sizeof b, n->value));

@@ -98,10 +98,6 @@ int nudge_campaign_load(const char *path, nudge_campaign **out,
     nudge_err *err);
 void nudge_campaign_free(nudge_campaign *c);
 
-/* Parses a share "N%" (0 < N < 100, decimals allowed) into *out as a
- * fraction; 0 or -1. */
-int nudge_campaign_share(const char *s, double *out);
-
 struct nudge_names;
 /* Checks every name c's expressions use (audience, goal, if:, unless:,
  * policy: exclude:) and the event types of entry: on and exit: on

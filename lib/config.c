@@ -1345,13 +1345,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 			    &cfg->nevent_types, err)) != 0)
 				goto fail;
 		} else if (strcmp(n->key, "holdout") == 0) {
-			char *end;
-
 			/* a global holdout: N% of all contacts */
-			if (n->kind != NUDGE_Y_SCALAR || n->value[0] < '0' ||
-			    n->value[0] > '9' || (cfg->holdout = strtod(n->value,
-			    &end) / 100) <= 0 || cfg->holdout >= 1 ||
-			    strcmp(end, "%") != 0) {
+			if (n->kind != NUDGE_Y_SCALAR ||
+			    nudge_parse_share(n->value, &cfg->holdout) != 0) {
 				rc = bad(cfg->path, n, err, "holdout: expected a "
 				    "share between 0%% and 100%% such as 5%%, got "
 				    "\"%.40s\"", n->kind == NUDGE_Y_SCALAR ?

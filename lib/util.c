@@ -418,3 +418,18 @@ nudge_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int
+nudge_parse_share(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtod(s, &end);
+	if (end == s || strcmp(end, "%") != 0 || !(v > 0) || !(v < 100))
+		return -1;
+	*out = v / 100;
+	return 0;
+}

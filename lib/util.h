@@ -93,6 +93,11 @@ int64_t nudge_mono_ms(void);
  * number above 0 and at most 1e6, into messages per second; 0 or -1. */
 int nudge_parse_rate(const char *s, double *per_s);
 
+/* Parses a share "N%" (0 < N < 100, decimals allowed; a campaign's
+ * holdout or test share, the global holdout) into *out as a fraction;
+ * 0 or -1. */
+int nudge_parse_share(const char *s, double *out);
+
 /* True when s is a name: [a-z][a-z0-9_-]* up to 64 bytes (event types,
  * channels). */
 int nudge_is_name(const char *s);
