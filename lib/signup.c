@@ -999,12 +999,22 @@ int
 nudge_signup_handle(const nudge_track_opts *o, const nudge_track_req *r,
     nudge_track_resp *resp, nudge_store **st, nudge_err *err)
 {
+	static const struct {
+		const char *prefix;
+		void (*fn)(struct rq *, const char *);
+	} links[] = { { "prefs/", do_prefs }, { "confirm/", do_confirm } };
 	struct rq q = { o, r, resp, st, err, NULL, "en", NULL, NULL, 0, 0 };
 	const char *path = r->path + 3;
 	const char *method = r->method != NULL ? r->method : "";
+	size_t i;
 
 	q.lang = accept_lang(r->accept_language);
-	if (strncmp(path, "prefs/", 6) == 0) {
+	/* the pages of a signed link: GET shows, POST records */
+	for (i = 0; i < sizeof links / sizeof links[0]; i++) {
+		size_t n = strlen(links[i].prefix);
+
+		if (strncmp(path, links[i].prefix, n) != 0)
+			continue;
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 		    strcmp(method, "POST") != 0) {
 			page(&q, 405, P_NOTFOUND, NULL, NULL);
@@ -1014,21 +1024,7 @@ nudge_signup_handle(const nudge_track_opts *o, const nudge_track_req *r,
 		} else if (o->cfg == NULL) {
 			page(&q, 404, P_NOTFOUND, NULL, NULL);
 		} else {
-			do_prefs(&q, path + 6);
-		}
-		return q.oom ? -1 : 0;
-	}
-	if (strncmp(path, "confirm/", 8) == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-		    strcmp(method, "POST") != 0) {
-			page(&q, 405, P_NOTFOUND, NULL, NULL);
-			if (nudge_buf_puts(&resp->headers,
-			    "Allow: GET, POST\r\n") == -1)
-				q.oom = 1;
-		} else if (o->cfg == NULL) {
-			page(&q, 404, P_NOTFOUND, NULL, NULL);
-		} else {
-			do_confirm(&q, path + 8);
+			links[i].fn(&q, path + n);
 		}
 		return q.oom ? -1 : 0;
 	}
