@@ -823,14 +823,8 @@ slurp_file(const char *path, nudge_buf *b, nudge_err *err)
 static int
 file(struct run *u, const char *path, nudge_buf *b)
 {
-	FILE *fp;
-	int rc;
+	int rc = slurp_file(path, b, u->err);
 
-	if ((fp = fopen(path, "rb")) == NULL)
-		return nudge_errf(u->err, errno == ENOENT ? EX_NOINPUT :
-		    EX_IOERR, "%s: %s", path, strerror(errno));
-	rc = slurp(fp, path, b, u->err);
-	fclose(fp);
 	return rc != 0 ? rc : contents(u, path, b);
 }
 
@@ -1179,15 +1173,14 @@ sisimai(struct run *u, const char *path, const struct stat *sb,
 	 * no report in, or a file or stdin it found none in at all */
 	u->parser = "nudge";
 	before = u->n->messages;
-	if (rc != 0)
-		;
-	else if (strcmp(path, "-") == 0 || !S_ISDIR(sb->st_mode)) {
-		if (u->norigins == 0 && (rc = slurp_file(runs[0], b,
-		    u->err)) == 0)
+	if (strcmp(path, "-") == 0 || !S_ISDIR(sb->st_mode)) {
+		if (rc == 0 && u->norigins == 0 &&
+		    (rc = slurp_file(runs[0], b, u->err)) == 0)
 			rc = contents(u, u->name, b);
-	} else
+	} else {
 		for (i = 0; i < nd && rc == 0; i++)
 			rc = directory(u, runs[i], b);
+	}
 	if (*tmpname != '\0')
 		unlink(tmpname);
 	u->fallback = u->n->messages - before;
