@@ -1152,8 +1152,9 @@ hook_twilio(struct req *q)
 	ev.channel = "sms";
 	if (status != NULL && strcmp(status, "received") != 0) {
 		const char *sid = form_get(&f, "MessageSid");
-		const char *reason = NULL;
+		const char *reason = NULL, *cls = NULL;
 		const char *code = form_get(&f, "ErrorCode");
+		nudge_bounce_class k = NUDGE_BOUNCE_NONE;
 
 		if (strcmp(status, "delivered") == 0)
 			ev.type = "delivered";
@@ -1171,9 +1172,12 @@ hook_twilio(struct req *q)
 			    strcmp(code, "30004") == 0 ? "filtered" : NULL;
 			ev.type = reason != NULL && strcmp(reason,
 			    "spamdetected") != 0 ? "bounced" : "failed";
-			ev.keep_consent = reason == NULL || nudge_bounce_class_of(
-			    nudge_bounce_reason_find(reason), 1) !=
-			    NUDGE_BOUNCE_HARD;
+			if (reason != NULL) {
+				k = nudge_bounce_class_of(
+				    nudge_bounce_reason_find(reason), 1);
+				cls = nudge_bounce_class_name(k);
+			}
+			ev.keep_consent = k != NUDGE_BOUNCE_HARD;
 		}
 		if (ev.type == NULL || sid == NULL)
 			goto ack;
@@ -1192,10 +1196,7 @@ hook_twilio(struct req *q)
 		    "error_code", 10, code, strlen(code)) == -1 ||
 		    (reason != NULL && (nudge_event_prop(&props, "reason", 6,
 		    reason, strlen(reason)) == -1 || nudge_event_prop(&props,
-		    "class", 5, nudge_bounce_class_name(nudge_bounce_class_of(
-		    nudge_bounce_reason_find(reason), 1)), strlen(
-		    nudge_bounce_class_name(nudge_bounce_class_of(
-		    nudge_bounce_reason_find(reason), 1)))) == -1)) ||
+		    "class", 5, cls, strlen(cls)) == -1)) ||
 		    (ev.props_json = nudge_event_props_end(&props)) == NULL)) {
 			q->oom = 1;
 			goto out;
@@ -1265,6 +1266,8 @@ hook_mailgun(struct req *q)
 	sqlite3_stmt *s = NULL;
 	const char *ts, *tok, *sig, *event, *sev, *rcpt, *mid, *code, *diag;
 	const nudge_bounce_reason *why = NULL;
+	nudge_bounce_class k;
+	const char *cls = NULL;
 	int perm;
 	nudge_event ev = { 0 };
 	nudge_buf m = { 0 }, props = { 0 };
@@ -1366,15 +1369,14 @@ hook_mailgun(struct req *q)
 		 * address is bounce.h's to say */
 		why = nudge_bounce_classify(NULL, code != NULL ? atoi(code) :
 		    550, diag, &perm);
-		ev.keep_consent = nudge_bounce_class_of(why, 1) !=
-		    NUDGE_BOUNCE_HARD;
+		k = nudge_bounce_class_of(why, 1);
+		cls = nudge_bounce_class_name(k);
+		ev.keep_consent = k != NUDGE_BOUNCE_HARD;
 	}
 	if ((code != NULL && nudge_event_prop(&props, "code", 4, code,
 	    strlen(code)) == -1) || (why != NULL && (nudge_event_prop(&props,
 	    "reason", 6, why->name, strlen(why->name)) == -1 ||
-	    nudge_event_prop(&props, "class", 5, nudge_bounce_class_name(
-	    nudge_bounce_class_of(why, 1)), strlen(nudge_bounce_class_name(
-	    nudge_bounce_class_of(why, 1)))) == -1)) ||
+	    nudge_event_prop(&props, "class", 5, cls, strlen(cls)) == -1)) ||
 	    ((code != NULL || why != NULL) && (ev.props_json =
 	    nudge_event_props_end(&props)) == NULL)) {
 		q->oom = 1;
