@@ -14,6 +14,11 @@
 #ifndef NUDGE_BOUNCE_H
 #define NUDGE_BOUNCE_H
 
+/* The defaults of the configuration's bounces: (nudge-config(5)). */
+#define NUDGE_BOUNCE_SOFT_LIMIT 5               /* soft_limit */
+#define NUDGE_BOUNCE_SOFT_WITHIN (30 * 86400)   /* soft_within */
+#define NUDGE_BOUNCE_MAX_SENDER 0.02            /* max_sender_side */
+
 typedef enum nudge_bounce_class {
 	NUDGE_BOUNCE_NONE,      /* not a bounce (delivered, vacation, ...) */
 	NUDGE_BOUNCE_HARD,

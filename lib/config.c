@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bounce.h"
 #include "clock.h"
 #include "contact.h"
 #include "segment.h"
@@ -1233,9 +1234,9 @@ nudge_config_load(nudge_config *cfg, const char *path, nudge_err *err)
 	cfg->policy.quiet_from = cfg->policy.quiet_to = -1;
 	cfg->sms.max_retries = cfg->push.max_retries = -1;
 	cfg->email.max_retries = -1;
-	cfg->bounces.soft_limit = 5;
-	cfg->bounces.soft_within = 30 * 86400;
-	cfg->bounces.max_sender = 0.02;
+	cfg->bounces.soft_limit = NUDGE_BOUNCE_SOFT_LIMIT;
+	cfg->bounces.soft_within = NUDGE_BOUNCE_SOFT_WITHIN;
+	cfg->bounces.max_sender = NUDGE_BOUNCE_MAX_SENDER;
 	if (path == NULL && (path = getenv("NUDGE_CONFIG")) != NULL &&
 	    *path == '\0')
 		path = NULL;

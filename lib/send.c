@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounce.h"
 #include "channel.h"
 #include "computed.h"
 #include "contact.h"
@@ -1516,7 +1517,8 @@ open_chan(nudge_sender *s, const nudge_send_opts *o, struct chan *ch)
 	    ec->max_retries : 3;
 	to.retry_base_ms = ec != NULL ? ec->backoff_ms : 0;
 	to.nosync = o->file_nosync;
-	to.max_sender_side = o->cfg != NULL ? o->cfg->bounces.max_sender : 0.02;
+	to.max_sender_side = o->cfg != NULL ? o->cfg->bounces.max_sender :
+	    NUDGE_BOUNCE_MAX_SENDER;
 	if (s->journal != NULL) {
 		to.on_start = started;
 		to.start_arg = s->journal;
