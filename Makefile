@@ -75,6 +75,11 @@ test/bench/predict-gen: test/bench/predict-gen.c
 # pkg-config flags (DEP_CFLAGS, LIBS) when it parsed this file, before deps
 # ran, so on a fresh machine they are empty and every link fails; the
 # second make reads them with the packages in place.
+# Most tests wait on servers and sleeps rather than the CPU, so prove runs
+# them four at a time (each has its own directory and free ports):
+# `make check PROVE_FLAGS=` runs them one by one.
+PROVE_FLAGS ?= -j4
+
 check: deps
 	$(MAKE) all $(UNITS) $(FUZZ_REGRESS)
 	prove $(PROVE_FLAGS) test/unit/*.t test/*.t
