@@ -21,7 +21,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 int
 main(int argc, char **argv)
@@ -34,11 +34,8 @@ main(int argc, char **argv)
 	size_t i;
 	int ch, rc;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "h",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		nudge_cli_usage(&cli, NULL);
 	}
 	if (optind >= argc || argc - optind > 2)

@@ -69,7 +69,9 @@ static const struct option import_opts[] = {
 };
 static const char import_short[] = "hnr:";
 
-static nudge_cli cli;
+static const char *const subs[] = { "add", "import", NULL };
+
+static nudge_cli cli = { .usage = usage_text };
 
 struct shown {
 	const char *name;
@@ -168,7 +170,7 @@ import_dsn(nudge_store *st, const char *input,
 int
 main(int argc, char **argv)
 {
-	const char *format = NULL, *rejpath = NULL, *input = "-", *sub;
+	const char *format = NULL, *rejpath = NULL, *input = "-";
 	const struct option *longopts;
 	const char *shortopts;
 	enum nudge_dsn_parser parser = NUDGE_DSN_AUTO;
@@ -185,33 +187,13 @@ main(int argc, char **argv)
 	size_t nmaps = 0;
 	int64_t id;
 
-	nudge_cli_init(&cli, usage_text);
-	if (argc < 2)
-		nudge_cli_usage(&cli, "expected add or import");
-	sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
-		nudge_cli_option(&cli, 'h', NULL);
-	if (strcmp(sub, "--version") == 0)
-		nudge_cli_version();
-	if (strcmp(sub, "add") == 0) {
-		importing = 0;
-		longopts = add_opts;
-		shortopts = add_short;
-	} else if (strcmp(sub, "import") == 0) {
-		importing = 1;
-		longopts = import_opts;
-		shortopts = import_short;
-	} else {
-		nudge_cli_usage(&cli, "expected add or import");
-	}
-	argc--;
-	argv++;
+	importing = nudge_cli_sub(&cli, &argc, &argv, subs);
+	longopts = importing ? import_opts : add_opts;
+	shortopts = importing ? import_short : add_short;
 	if ((props = calloc((size_t)argc, sizeof *props)) == NULL)
 		err(EX_OSERR, NULL);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, shortopts,
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'n':
 			io.dry_run = 1;

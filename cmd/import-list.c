@@ -54,7 +54,7 @@ struct rejects {
 	long dropped_shown;
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 static int
 write_fail(struct rejects *rj, nudge_err *err)
@@ -175,11 +175,8 @@ main(int argc, char **argv)
 	FILE *fp;
 	int ch, rc;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "d:f:hk:l:m:nr:u:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'd':
 			o.delimiter = delimiter(optarg);

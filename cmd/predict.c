@@ -42,7 +42,7 @@ static const struct option longopts[] = {
  * in and a handful of test orders out. */
 #define MIN_REPEAT 50
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 static nudge_fmt *out;
 
 static void
@@ -171,11 +171,8 @@ main(int argc, char **argv)
 	int64_t horizon = 90 * 86400;
 	int ch, rc, per_contact = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "cf:ht:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'c':
 			per_contact = 1;

@@ -42,7 +42,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 int
 main(int argc, char **argv)
@@ -54,11 +54,8 @@ main(int argc, char **argv)
 	const char *tz = NULL;
 	int ch, rc, html = 0, attr = 0, by_variant = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "b:c:f:hs:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'b':
 			if ((by_variant = strcmp(optarg, "variant") == 0))

@@ -38,7 +38,7 @@ static const struct option longopts[] = {
 static const char *const default_fields[] = { "id", "email", "phone",
     "first_name", "last_name" };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 /* Splits --fields a,b,c in place. */
 static size_t
@@ -145,11 +145,8 @@ main(int argc, char **argv)
 	nudge_err ne;
 	char *expr;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "cf:h",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'c':
 			count = 1;

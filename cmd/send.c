@@ -98,7 +98,7 @@ one_skip(const nudge_send_stats *s)
 	}
 }
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 /* TSV: tabs and newlines in a detail would break the stream's lines. */
 static void
@@ -222,11 +222,8 @@ main(int argc, char **argv)
 	enum nudge_skip one;
 	int ch, rc, again = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "c:hnt:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'c':
 			so.campaign = optarg;

@@ -52,7 +52,7 @@ static const struct option longopts[] = {
  * notice.  NUDGE_TRACK_BUSY_MS overrides it. */
 #define BUSY_MS 250
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 /* What every request needs, loaded once per process: per request for a
  * CGI program, once for the FastCGI server. */
@@ -429,11 +429,8 @@ main(int argc, char **argv)
 	const char *step = "", *lang = NULL;
 	int ch;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "h",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case OPT_LANG:
 			lang = optarg;

@@ -50,7 +50,7 @@ struct out {
 	long n;
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 static void
 on_due(void *arg, const nudge_due *d)
@@ -213,11 +213,8 @@ main(int argc, char **argv)
 	long jobs = 0;
 	int ch, i, n, rc, check = 0, explain = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hj:n",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'j':
 			jobs = strtol(optarg, &end, 10);
