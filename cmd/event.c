@@ -258,16 +258,12 @@ main(int argc, char **argv)
 	}
 	/* --create makes what is missing: the store, and contacts */
 	ao.create = io.create = cli.create;
-	argc -= optind;
-	argv += optind;
+	nudge_cli_operands(&cli, &argc, &argv, 0, importing, importing ?
+	    "import takes one file" : "add takes no operands");
 	if (!importing) {
-		if (argc > 0)
-			nudge_cli_usage(&cli, "add takes no operands");
 		if (ao.contact == NULL || ao.type == NULL)
 			nudge_cli_usage(&cli, "add needs --contact and --type");
 	} else {
-		if (argc > 1)
-			nudge_cli_usage(&cli, "import takes one file");
 		if (argc == 1)
 			input = argv[0];
 		else if (isatty(STDIN_FILENO))

@@ -242,10 +242,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		nudge_cli_usage(&cli, "one input file at most");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 1, "one input file at most");
 	input = argc == 1 ? argv[0] : "-";
 	if (strcmp(input, "-") == 0) {
 		if (argc == 0 && isatty(STDIN_FILENO))

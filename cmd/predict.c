@@ -178,10 +178,8 @@ main(int argc, char **argv)
 			per_contact = 1;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS)
-				nudge_cli_usage(&cli, "--format: expected "
-				    "table, tsv, csv or json");
+			kind = nudge_cli_format(&cli, optarg,
+			    "table, tsv, csv or json");
 			break;
 		case 't':
 			if (!nudge_is_name(optarg))
@@ -209,8 +207,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	if (optind != argc)
-		nudge_cli_usage(&cli, "no operands expected");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 0, "no operands expected");
 	if (per_contact && o.holdout > 0)
 		nudge_cli_usage(&cli, "--contacts does not go with --holdout: "
 		    "predictions are made from all the purchases");
@@ -220,10 +217,8 @@ main(int argc, char **argv)
 	if (rc == 0)
 		rc = nudge_predict_save(st, &o, &f, d, n, cli.now, &ne);
 	if (rc != 0) {
-		warnx("%s", ne.msg);
 		free(d);
-		nudge_cli_close(&cli);
-		return rc;
+		return nudge_cli_end(&cli, rc, &ne);
 	}
 	if (!f.have_gg)
 		warnx("no order values or CLV: %s", f.gg_why);

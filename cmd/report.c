@@ -70,11 +70,9 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			html = strcmp(optarg, "html") == 0;
-			if (!html && (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS))
-				nudge_cli_usage(&cli,
-				    "--format: expected table, tsv, csv, json or "
-				    "html");
+			if (!html)
+				kind = nudge_cli_format(&cli, optarg,
+				    "table, tsv, csv, json or html");
 			break;
 		case 's':
 			o.since = nudge_cli_time(&cli, "--since", optarg);
@@ -114,8 +112,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	if (optind != argc)
-		nudge_cli_usage(&cli, "no operands expected");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 0, "no operands expected");
 	if (html && (o.by != NUDGE_REPORT_CAMPAIGN || by_variant))
 		nudge_cli_usage(&cli, "--by does not go with --format html: the "
 		    "page shows every grouping");
@@ -154,8 +151,5 @@ main(int argc, char **argv)
 	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
 		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
 		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
-	if (rc != 0)
-		warnx("%s", ne.msg);
-	nudge_cli_close(&cli);
-	return rc;
+	return nudge_cli_end(&cli, rc, &ne);
 }

@@ -152,10 +152,8 @@ main(int argc, char **argv)
 			count = 1;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1)
-				nudge_cli_usage(&cli,
-				    "--format: expected ids, tsv, csv, json "
-				    "or table");
+			kind = nudge_cli_format(&cli, optarg,
+			    "ids, tsv, csv, json or table");
 			have_kind = 1;
 			break;
 		case OPT_EXPLAIN:
@@ -177,10 +175,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		nudge_cli_usage(&cli, "no expression");
+	nudge_cli_operands(&cli, &argc, &argv, 1, INT_MAX, "no expression");
 	expr = join(argc, argv);
 	if (!have_kind)
 		kind = isatty(STDOUT_FILENO) ? NUDGE_FMT_TABLE :

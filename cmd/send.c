@@ -289,9 +289,8 @@ main(int argc, char **argv)
 		    "URL, where ps(1) shows it: give username and "
 		    "password_env (or password_file) under channels: email: "
 		    "in the configuration, nudge-config(5)");
-	if (optind != argc)
-		nudge_cli_usage(&cli,
-		    "contacts come on standard input, not as operands");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 0,
+	    "contacts come on standard input, not as operands");
 	if (isatty(STDIN_FILENO))
 		nudge_cli_usage(&cli,
 		    "no contacts: pipe them in, e.g. nudge segment ... | "

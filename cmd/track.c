@@ -442,8 +442,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	nudge_cli_operands(&cli, &argc, &argv, 0, INT_MAX, NULL);
 	if (argc > 0 && strcmp(argv[0], "url") == 0)
 		return url(argc - 1, argv + 1, step);
 	if (argc > 0 && strcmp(argv[0], "form") == 0)

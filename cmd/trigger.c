@@ -236,10 +236,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		nudge_cli_usage(&cli, "no campaign files");
+	nudge_cli_operands(&cli, &argc, &argv, 1, INT_MAX, "no campaign files");
 	now = cli.now;
 	n = argc;
 	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)

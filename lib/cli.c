@@ -199,6 +199,16 @@ nudge_cli_sub(nudge_cli *c, int *argc, char ***argv,
 	nudge_cli_usage(c, "%s", why);
 }
 
+void
+nudge_cli_operands(const nudge_cli *c, int *argc, char ***argv, int min,
+    int max, const char *why)
+{
+	*argc -= optind;
+	*argv += optind;
+	if (*argc < min || *argc > max)
+		nudge_cli_usage(c, "%s", why);
+}
+
 enum nudge_fmt_kind
 nudge_cli_format(const nudge_cli *c, const char *arg, const char *kinds)
 {
@@ -230,9 +240,21 @@ nudge_cli_view(nudge_cli *c, int argc, char **argv, const char *kinds,
 
 	while ((ch = nudge_cli_getopt(c, argc, argv, "f:h", longopts)) != -1)
 		*kind = nudge_cli_format(c, optarg, kinds);
-	if (argc - optind != nargs)
-		nudge_cli_usage(c, "%s", why);
+	nudge_cli_operands(c, &argc, &argv, nargs, nargs, why);
 	return nudge_cli_store(c, NUDGE_STORE_READONLY);
+}
+
+int
+nudge_cli_table(nudge_cli *c, int argc, char **argv,
+    int (*write)(nudge_store *, enum nudge_fmt_kind, FILE *, nudge_err *))
+{
+	enum nudge_fmt_kind kind = NUDGE_FMT_TABLE;
+	nudge_store *st;
+	nudge_err ne;
+
+	st = nudge_cli_view(c, argc, argv, "table, tsv, csv or json", &kind,
+	    0, "no operands expected");
+	return nudge_cli_end(c, write(st, kind, stdout, &ne), &ne);
 }
 
 void

@@ -9,6 +9,7 @@
 #define NUDGE_CLI_H
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -84,6 +85,11 @@ int nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
 int nudge_cli_sub(nudge_cli *c, int *argc, char ***argv,
     const char *const *names);
 
+/* After the options: moves *argc and *argv to the operands, and exits
+ * 64 saying why when there are fewer than min or more than max. */
+void nudge_cli_operands(const nudge_cli *c, int *argc, char ***argv,
+    int min, int max, const char *why);
+
 /* The output format arg of --format, one of kinds ("table, tsv, csv or
  * json": the formats of fmt.h the command writes, as its usage says
  * them), or exits 64 with "--format: expected " and kinds. */
@@ -98,6 +104,13 @@ enum nudge_fmt_kind nudge_cli_format(const nudge_cli *c, const char *arg,
 nudge_store *nudge_cli_view(nudge_cli *c, int argc, char **argv,
     const char *kinds, enum nudge_fmt_kind *kind, int nargs,
     const char *why);
+
+/* A view that is one table of the store (nudge events types, nudge
+ * lists): nudge_cli_view's options with no operands, then write (a
+ * contactview.h writer) in the format asked (table, tsv, csv or json)
+ * on stdout.  Returns the exit code. */
+int nudge_cli_table(nudge_cli *c, int argc, char **argv,
+    int (*write)(nudge_store *, enum nudge_fmt_kind, FILE *, nudge_err *));
 
 /* Parses arg, the value of option opt ("--since"), as a time (ISO 8601,
  * nudge_time_parse), or exits 64 saying so in the one wording. */
