@@ -71,6 +71,13 @@ static const char import_short[] = "hnr:";
 
 static const char *const subs[] = { "add", "import", NULL };
 
+static const char *const parser_words[] = { "auto", "sisimai", "builtin",
+	NULL };
+static const enum nudge_dsn_parser parsers[] = { NUDGE_DSN_AUTO,
+	NUDGE_DSN_SISIMAI, NUDGE_DSN_BUILTIN };
+/* 'd' and 'm' of nudge_event_import_opts.date_order */
+static const char *const date_orders[] = { "dmy", "mdy", NULL };
+
 static nudge_cli cli = { .usage = usage_text };
 
 struct shown {
@@ -220,15 +227,8 @@ main(int argc, char **argv)
 			props[ao.nprops++] = optarg;
 			break;
 		case OPT_PARSER:
-			if (strcmp(optarg, "auto") == 0)
-				parser = NUDGE_DSN_AUTO;
-			else if (strcmp(optarg, "sisimai") == 0)
-				parser = NUDGE_DSN_SISIMAI;
-			else if (strcmp(optarg, "builtin") == 0)
-				parser = NUDGE_DSN_BUILTIN;
-			else
-				nudge_cli_usage(&cli, "--parser: expected auto, "
-				    "sisimai or builtin");
+			parser = parsers[nudge_cli_choice(&cli, "--parser",
+			    optarg, parser_words)];
 			break;
 		case OPT_SOURCE:
 			check_utf8("source", optarg);
@@ -244,13 +244,8 @@ main(int argc, char **argv)
 			props[nmaps++] = optarg;
 			break;
 		case OPT_DATE_ORDER:
-			if (strcmp(optarg, "dmy") == 0)
-				io.date_order = 'd';
-			else if (strcmp(optarg, "mdy") == 0)
-				io.date_order = 'm';
-			else
-				nudge_cli_usage(&cli, "--date-order: expected dmy "
-				    "or mdy");
+			io.date_order = "dm"[nudge_cli_choice(&cli,
+			    "--date-order", optarg, date_orders)];
 			break;
 		default:
 			nudge_cli_usage(&cli, NULL);

@@ -46,6 +46,13 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char *const update_words[] = { "all", "blanks", "none",
+	NULL };
+static const enum nudge_update updates[] = { NUDGE_UPDATE_ALL,
+	NUDGE_UPDATE_BLANKS, NUDGE_UPDATE_NONE };
+/* the index is o.key_phone */
+static const char *const key_words[] = { "email", "phone", NULL };
+
 struct rejects {
 	FILE *fp;          /* --rejects file, or NULL */
 	const char *path;
@@ -191,26 +198,16 @@ main(int argc, char **argv)
 			o.format = optarg;
 			break;
 		case 'u':
-			if (strcmp(optarg, "all") == 0)
-				o.update = NUDGE_UPDATE_ALL;
-			else if (strcmp(optarg, "blanks") == 0)
-				o.update = NUDGE_UPDATE_BLANKS;
-			else if (strcmp(optarg, "none") == 0)
-				o.update = NUDGE_UPDATE_NONE;
-			else
-				nudge_cli_usage(&cli, "--update: expected all, "
-				    "blanks or none");
+			o.update = updates[nudge_cli_choice(&cli, "--update",
+			    optarg, update_words)];
 			break;
 		case OPT_FORMATS:
 			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
 				printf("%-18s %s\n", fname, fwhat);
 			return 0;
 		case 'k':
-			if (strcmp(optarg, "phone") == 0)
-				o.key_phone = 1;
-			else if (strcmp(optarg, "email") != 0)
-				nudge_cli_usage(&cli,
-				    "--key: expected email or phone");
+			o.key_phone = nudge_cli_choice(&cli, "--key", optarg,
+			    key_words);
 			break;
 		case 'l':
 			if (*optarg == '\0')

@@ -54,6 +54,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* the index is struct out's json */
+static const char *const formats[] = { "tsv", "json", NULL };
+
 struct out {
 	int json;
 	int progress;       /* stderr is a terminal */
@@ -241,11 +244,8 @@ main(int argc, char **argv)
 			so.channel = optarg;
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") == 0)
-				out.json = 1;
-			else if (strcmp(optarg, "tsv") != 0)
-				nudge_cli_usage(&cli,
-				    "--format: expected tsv or json");
+			out.json = nudge_cli_choice(&cli, "--format", optarg,
+			    formats);
 			break;
 		case OPT_FROM:
 			so.from = optarg;

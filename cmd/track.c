@@ -44,6 +44,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* the languages of a form's snippet (signup.h) */
+static const char *const langs[] = { "en", "he", NULL };
+
 /* The largest request body read: webhooks are a few KiB. */
 #define MAXBODY (1 << 20)
 /* How long a request waits for the store's write lock (ms) before it
@@ -398,8 +401,8 @@ form(int argc, char **argv, const char *lang)
 
 	if (argc != 1)
 		nudge_cli_usage(&cli, "form: expected the name of a form");
-	if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "he") != 0)
-		nudge_cli_usage(&cli, "--lang: expected en or he");
+	if (lang != NULL)
+		(void)nudge_cli_choice(&cli, "--lang", lang, langs);
 	nudge_cli_config(&cli);
 	if (cli.cfg.tracking.base_url == NULL) {
 		warnx("the config has no tracking: base_url");

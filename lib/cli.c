@@ -172,13 +172,42 @@ nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
 	return ch;
 }
 
+/* Exits 64 saying "PREFIXexpected a, b or c", the words of words. */
+static void __attribute__((noreturn))
+expected(const nudge_cli *c, const char *prefix, const char *const *words)
+{
+	char why[160];
+	size_t len;
+	int i;
+
+	snprintf(why, sizeof why, "%sexpected ", prefix);
+	for (i = 0; words[i] != NULL; i++) {
+		len = strlen(why);
+		snprintf(why + len, sizeof why - len, "%s%s", i == 0 ? "" :
+		    words[i + 1] == NULL ? " or " : ", ", words[i]);
+	}
+	nudge_cli_usage(c, "%s", why);
+}
+
+int
+nudge_cli_choice(const nudge_cli *c, const char *opt, const char *arg,
+    const char *const *words)
+{
+	char prefix[64];
+	int i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strcmp(arg, words[i]) == 0)
+			return i;
+	snprintf(prefix, sizeof prefix, "%s: ", opt);
+	expected(c, prefix, words);
+}
+
 int
 nudge_cli_sub(nudge_cli *c, int *argc, char ***argv,
     const char *const *names)
 {
 	const char *sub = *argc > 1 ? (*argv)[1] : "";
-	char why[128] = "expected ";
-	size_t len;
 	int i;
 
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
@@ -191,12 +220,7 @@ nudge_cli_sub(nudge_cli *c, int *argc, char ***argv,
 			(*argv)++;
 			return i;
 		}
-	for (i = 0; names[i] != NULL; i++) {
-		len = strlen(why);
-		snprintf(why + len, sizeof why - len, "%s%s", i == 0 ? "" :
-		    names[i + 1] == NULL ? " or " : ", ", names[i]);
-	}
-	nudge_cli_usage(c, "%s", why);
+	expected(c, "", names);
 }
 
 void

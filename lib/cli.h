@@ -85,6 +85,12 @@ int nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
 int nudge_cli_sub(nudge_cli *c, int *argc, char ***argv,
     const char *const *names);
 
+/* The index of arg, the value of option opt ("--key"), among words
+ * (NULL-terminated), or exits 64 saying "--key: expected email or
+ * phone". */
+int nudge_cli_choice(const nudge_cli *c, const char *opt, const char *arg,
+    const char *const *words);
+
 /* After the options: moves *argc and *argv to the operands, and exits
  * 64 saying why when there are fewer than min or more than max. */
 void nudge_cli_operands(const nudge_cli *c, int *argc, char ***argv,
