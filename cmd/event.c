@@ -311,8 +311,7 @@ main(int argc, char **argv)
 	io.maps = props;
 	io.nmaps = nmaps;
 	if (io.type != NULL && !nudge_event_type_ok(io.type))
-		nudge_cli_usage(&cli, "--type: not an event type "
-		    "([a-z][a-z0-9_]*)");
+		nudge_cli_usage(&cli, "--type: %s", NUDGE_EVENT_TYPE_WANTED);
 	io.on_reject = rej == NULL ? show_reject : NULL;
 	io.arg = &sh;
 	if ((rc = nudge_event_import(st, in, &io, &cnt, &ne)) != 0) {

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "event.h"
 #include "fmt.h"
 #include "predict.h"
 
@@ -182,9 +183,9 @@ main(int argc, char **argv)
 			    "table, tsv, csv or json");
 			break;
 		case 't':
-			if (!nudge_is_name(optarg))
-				nudge_cli_usage(&cli, "--type: expected an "
-				    "event type such as purchase");
+			if (!nudge_event_type_ok(optarg))
+				nudge_cli_usage(&cli, "--type: %s",
+				    NUDGE_EVENT_TYPE_WANTED);
 			o.type = optarg;
 			break;
 		case OPT_DISCOUNT:

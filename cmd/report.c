@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "event.h"
 #include "fmt.h"
 #include "report.h"
 
@@ -97,10 +98,9 @@ main(int argc, char **argv)
 			tz = optarg;
 			break;
 		case OPT_CONVERSION:
-			if (!nudge_is_name(optarg))
-				nudge_cli_usage(&cli,
-				    "--conversion: expected an event type such "
-				    "as purchase");
+			if (!nudge_event_type_ok(optarg))
+				nudge_cli_usage(&cli, "--conversion: %s",
+				    NUDGE_EVENT_TYPE_WANTED);
 			o.conversion = optarg;
 			break;
 		case OPT_WINDOW:

@@ -1,8 +1,9 @@
 #!/bin/sh
 # What every command does the same way (lib/cli.c): --help prints its
 # usage and exits 0, an unknown option is one line naming it (with the
-# closest known one when there is one) then the usage, exit 64, and a
-# bad --now is said in one wording by every command that takes it.
+# closest known one when there is one) then the usage, exit 64; a bad
+# --now, or a bad event type, is said in one wording by every command
+# that takes it.
 . "$(dirname "$0")/lib.sh"
 
 cmds=$(cd "$TOP/cmd" && ls *.c | sed 's/\.c$//' | grep -v '^nudge$')
@@ -47,5 +48,19 @@ for c in $cmds; do
 done
 ok "five commands take --now (predict, segment, send, track, trigger)" \
 	test "$now_cmds" = 5
+
+# an option naming an event type: one check, one wording
+want="expected an event type such as purchase ([a-z][a-z0-9_]*)"
+exits "predict --type with a capital is 64" 64 nudge predict --type Buy
+is "and says what an event type is" "$(head -1 .err)" "nudge-predict: --type: $want"
+exits "predict --type with a hyphen is 64 (no event has it)" 64 \
+	nudge predict --type re-order
+exits "report --conversion with a capital is 64" 64 \
+	nudge report --conversion Buy
+is "in the same words" "$(head -1 .err)" "nudge-report: --conversion: $want"
+printf 'contact,type\n' >e.csv
+exits "event import --type with a capital is 64" 64 \
+	nudge event import --create --type Buy e.csv
+is "in the same words" "$(head -1 .err)" "nudge-event: --type: $want"
 plan "$_n"
 done_testing
