@@ -13,8 +13,6 @@
 #include "dsn.h"
 #include "event.h"
 
-#define SHOWN_REJECTS 10
-
 static const char usage_text[] =
     "usage: nudge event add --contact ref --type type [--channel channel]\n"
     "           [--campaign name] [--step step] [--at time] "
@@ -85,7 +83,7 @@ struct shown {
 	long n;
 };
 
-/* Without --rejects: the first SHOWN_REJECTS reasons on stderr. */
+/* Without --rejects: the first NUDGE_CLI_SHOWN reasons on stderr. */
 static void
 show_reject(void *arg, long line, const char *field, const char *why,
     const char *value, size_t vlen)
@@ -93,7 +91,7 @@ show_reject(void *arg, long line, const char *field, const char *why,
 	struct shown *sh = arg;
 	char q[256];
 
-	if (sh->n++ >= SHOWN_REJECTS)
+	if (sh->n++ >= NUDGE_CLI_SHOWN)
 		return;
 	if (value == NULL)
 		warnx("%s:%ld: %s%s%s", sh->name, line, field,
@@ -253,17 +251,13 @@ main(int argc, char **argv)
 	}
 	/* --create makes what is missing: the store, and contacts */
 	ao.create = io.create = cli.create;
-	nudge_cli_operands(&cli, &argc, &argv, 0, importing, importing ?
-	    "import takes one file" : "add takes no operands");
 	if (!importing) {
+		nudge_cli_operands(&cli, &argc, &argv, 0, 0,
+		    "add takes no operands");
 		if (ao.contact == NULL || ao.type == NULL)
 			nudge_cli_usage(&cli, "add needs --contact and --type");
 	} else {
-		if (argc == 1)
-			input = argv[0];
-		else if (isatty(STDIN_FILENO))
-			nudge_cli_usage(&cli,
-			    "no file given and stdin is a terminal");
+		input = nudge_cli_input(&cli, argc, argv);
 		mail = format != NULL && (strcmp(format, "dsn") == 0 ||
 		    strcmp(format, "sisimai") == 0);
 		if (mail) {
@@ -319,10 +313,7 @@ main(int argc, char **argv)
 		warnx("%s: nothing recorded", io.name);
 		goto done;
 	}
-	if (sh.n > SHOWN_REJECTS)
-		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
-		    "keeps them all)",
-		    io.name, sh.n - SHOWN_REJECTS);
+	nudge_cli_not_shown(io.name, sh.n);
 	if (cnt.orders != NULL)
 		warnx("%s: recognised as a %s export: one %s event per order",
 		    io.name, cnt.orders, io.type != NULL ? io.type :

@@ -14,8 +14,6 @@
 #include "contact.h"
 #include "listimport.h"
 
-#define SHOWN_REJECTS 10
-
 static const char usage_text[] =
     "usage: nudge import-list [-n] [-d ,|;|tab] [-f format] "
     "[-k email|phone] [-l name]...\n"
@@ -88,7 +86,7 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	char line[24];
 
 	if (rj->fp == NULL) {
-		if (rj->shown++ < SHOWN_REJECTS)
+		if (rj->shown++ < NUDGE_CLI_SHOWN)
 			warnx("%s:%ld: %s", rj->name, rec->line, reason);
 		return 0;
 	}
@@ -106,7 +104,7 @@ on_drop(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	struct rejects *rj = ctx;
 
 	(void)err;
-	if (rj->dropped_shown++ < SHOWN_REJECTS)
+	if (rj->dropped_shown++ < NUDGE_CLI_SHOWN)
 		warnx("%s:%ld: %s (kept the contact without it)", rj->name,
 		    rec->line, reason);
 	return 0;
@@ -134,7 +132,7 @@ summary_notes(const char *input, const nudge_import_stats *s,
 	if (s->dropped > 0)
 		warnx("%s: %ld row%s kept without a field that could not be "
 		    "read%s", input, s->dropped, s->dropped == 1 ? "" : "s",
-		    s->dropped > SHOWN_REJECTS ? " (the first 10 are shown)" :
+		    s->dropped > NUDGE_CLI_SHOWN ? " (the first 10 are shown)" :
 		    " (shown above)");
 	if (s->no_cc > 0) {
 		char hint[128] = "";
@@ -239,12 +237,8 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	nudge_cli_operands(&cli, &argc, &argv, 0, 1, "one input file at most");
-	input = argc == 1 ? argv[0] : "-";
+	input = nudge_cli_input(&cli, argc, argv);
 	if (strcmp(input, "-") == 0) {
-		if (argc == 0 && isatty(STDIN_FILENO))
-			nudge_cli_usage(&cli,
-			    "no input: give a CSV file, or pipe one in");
 		fp = stdin;
 		input = "(stdin)";
 	} else if ((fp = fopen(input, "r")) == NULL) {
@@ -274,10 +268,8 @@ main(int argc, char **argv)
 		warnx("%s", ne.msg);
 		warnx("%s: nothing imported", input);
 	} else {
-		if (rj.fp == NULL && rj.shown > SHOWN_REJECTS)
-			warnx("%s: %ld more rejected rows not shown (--rejects "
-			    "FILE keeps them all)", input,
-			    rj.shown - SHOWN_REJECTS);
+		if (rj.fp == NULL)
+			nudge_cli_not_shown(input, rj.shown);
 		if (strcmp(stats.encoding, "UTF-8") != 0 ||
 		    stats.delimiter != ',')
 			snprintf(how, sizeof how, "; read as %s, %s-separated",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "util.h"
@@ -231,6 +232,25 @@ nudge_cli_operands(const nudge_cli *c, int *argc, char ***argv, int min,
 	*argv += optind;
 	if (*argc < min || *argc > max)
 		nudge_cli_usage(c, "%s", why);
+}
+
+const char *
+nudge_cli_input(const nudge_cli *c, int argc, char **argv)
+{
+	nudge_cli_operands(c, &argc, &argv, 0, 1, "one input file at most");
+	if (argc == 1)
+		return argv[0];
+	if (isatty(STDIN_FILENO))
+		nudge_cli_usage(c, "no input: give a file, or pipe one in");
+	return "-";
+}
+
+void
+nudge_cli_not_shown(const char *name, long shown)
+{
+	if (shown > NUDGE_CLI_SHOWN)
+		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
+		    "keeps them all)", name, shown - NUDGE_CLI_SHOWN);
 }
 
 enum nudge_fmt_kind

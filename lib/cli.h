@@ -96,6 +96,21 @@ int nudge_cli_choice(const nudge_cli *c, const char *opt, const char *arg,
 void nudge_cli_operands(const nudge_cli *c, int *argc, char ***argv,
     int min, int max, const char *why);
 
+/* The input of a command that reads one file or standard input
+ * (import-list, event import), from its operands after the options: the
+ * one given ("-" is standard input), else "-" unless standard input is
+ * a terminal.  More than one, or none and a terminal, exits 64 saying
+ * so. */
+const char *nudge_cli_input(const nudge_cli *c, int argc, char **argv);
+
+/* How many rejected rows an import shows on stderr without --rejects. */
+#define NUDGE_CLI_SHOWN 10
+
+/* After an import that counted shown rejected rows (past
+ * NUDGE_CLI_SHOWN), says on stderr how many of them name's summary did
+ * not show. */
+void nudge_cli_not_shown(const char *name, long shown);
+
 /* The output format arg of --format, one of kinds ("table, tsv, csv or
  * json": the formats of fmt.h the command writes, as its usage says
  * them), or exits 64 with "--format: expected " and kinds. */

@@ -58,6 +58,13 @@ exits "predict --type with a hyphen is 64 (no event has it)" 64 \
 exits "report --conversion with a capital is 64" 64 \
 	nudge report --conversion Buy
 is "in the same words" "$(head -1 .err)" "nudge-report: --conversion: $want"
+# one input file or standard input: the same words for both importers
+for c in import-list "event import"; do
+	exits "$c with two files is 64" 64 nudge $c e.csv e.csv
+	is "and says one file at most" "$(head -1 .err)" \
+		"nudge-${c%% *}: one input file at most"
+done
+
 printf 'contact,type\n' >e.csv
 exits "event import --type with a capital is 64" 64 \
 	nudge event import --create --type Buy e.csv
