@@ -78,6 +78,16 @@ on_header(void *ctx, const nudge_csv_rec *hdr, nudge_err *err)
 	return 0;
 }
 
+/* A row's reason on stderr, while fewer than NUDGE_CLI_SHOWN of its kind
+ * (counted in *n) have been shown. */
+static void
+show(const struct rejects *rj, long *n, const nudge_csv_rec *rec,
+    const char *reason, const char *note)
+{
+	if ((*n)++ < NUDGE_CLI_SHOWN)
+		warnx("%s:%ld: %s%s", rj->name, rec->line, reason, note);
+}
+
 static int
 on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
     nudge_err *err)
@@ -86,8 +96,7 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	char line[24];
 
 	if (rj->fp == NULL) {
-		if (rj->shown++ < NUDGE_CLI_SHOWN)
-			warnx("%s:%ld: %s", rj->name, rec->line, reason);
+		show(rj, &rj->shown, rec, reason, "");
 		return 0;
 	}
 	snprintf(line, sizeof line, "%ld", rec->line);
@@ -104,9 +113,8 @@ on_drop(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	struct rejects *rj = ctx;
 
 	(void)err;
-	if (rj->dropped_shown++ < NUDGE_CLI_SHOWN)
-		warnx("%s:%ld: %s (kept the contact without it)", rj->name,
-		    rec->line, reason);
+	show(rj, &rj->dropped_shown, rec, reason,
+	    " (kept the contact without it)");
 	return 0;
 }
 
@@ -171,7 +179,7 @@ main(int argc, char **argv)
 	const char *input, *guessed = NULL, *fname = NULL, *fwhat;
 	char how[64] = "";
 	size_t i;
-	const char **lists = NULL, **maps = NULL, **tmp;
+	const char **lists, **maps;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
 	nudge_import_stats stats;
@@ -180,6 +188,10 @@ main(int argc, char **argv)
 	FILE *fp;
 	int ch, rc;
 
+	/* -l and -m may be repeated: never more often than argc */
+	if ((lists = calloc((size_t)argc, sizeof *lists)) == NULL ||
+	    (maps = calloc((size_t)argc, sizeof *maps)) == NULL)
+		err(EX_OSERR, NULL);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "d:f:hk:l:m:nr:u:",
 	    longopts)) != -1) {
 		switch (ch) {
@@ -202,6 +214,8 @@ main(int argc, char **argv)
 		case OPT_FORMATS:
 			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
 				printf("%-18s %s\n", fname, fwhat);
+			free(lists);
+			free(maps);
 			return 0;
 		case 'k':
 			o.key_phone = nudge_cli_choice(&cli, "--key", optarg,
@@ -211,17 +225,9 @@ main(int argc, char **argv)
 			if (*optarg == '\0')
 				nudge_cli_usage(&cli,
 				    "--list: empty list name");
-			if ((tmp = reallocarray(lists, o.nlists + 1,
-			    sizeof *lists)) == NULL)
-				err(EX_OSERR, NULL);
-			lists = tmp;
 			lists[o.nlists++] = optarg;
 			break;
 		case 'm':
-			if ((tmp = reallocarray(maps, o.nmaps + 1,
-			    sizeof *maps)) == NULL)
-				err(EX_OSERR, NULL);
-			maps = tmp;
 			maps[o.nmaps++] = optarg;
 			break;
 		case 'n':
