@@ -21,7 +21,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 int
 main(int argc, char **argv)
@@ -32,21 +32,15 @@ main(int argc, char **argv)
 	nudge_config cfg;
 	nudge_err ne;
 	size_t i;
-	int ch, rc;
+	int rc;
 
-	nudge_cli_init(&cli, usage_text);
-	while ((ch = nudge_cli_getopt(&cli, argc, argv, "h",
-	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
+	while (nudge_cli_getopt(&cli, argc, argv, "h", longopts) != -1)
 		nudge_cli_usage(&cli, NULL);
-	}
-	if (optind >= argc || argc - optind > 2)
-		nudge_cli_usage(&cli, "expected lists, types, campaigns or "
-		    "steps campaign");
-	what = argv[optind];
-	if (optind + 1 < argc)
-		arg = argv[optind + 1];
+	nudge_cli_operands(&cli, &argc, &argv, 1, 2,
+	    "expected lists, types, campaigns or steps campaign");
+	what = argv[0];
+	if (argc == 2)
+		arg = argv[1];
 	/* the steps of a campaign file: its ids, no store needed */
 	if (strcmp(what, "steps") == 0 && arg != NULL &&
 	    (dot = strrchr(arg, '.')) != NULL && (strcmp(dot, ".yaml") == 0 ||

@@ -13,8 +13,6 @@
 #include "dsn.h"
 #include "event.h"
 
-#define SHOWN_REJECTS 10
-
 static const char usage_text[] =
     "usage: nudge event add --contact ref --type type [--channel channel]\n"
     "           [--campaign name] [--step step] [--at time] "
@@ -69,14 +67,23 @@ static const struct option import_opts[] = {
 };
 static const char import_short[] = "hnr:";
 
-static nudge_cli cli;
+static const char *const subs[] = { "add", "import", NULL };
+
+static const char *const parser_words[] = { "auto", "sisimai", "builtin",
+	NULL };
+static const enum nudge_dsn_parser parsers[] = { NUDGE_DSN_AUTO,
+	NUDGE_DSN_SISIMAI, NUDGE_DSN_BUILTIN };
+/* 'd' and 'm' of nudge_event_import_opts.date_order */
+static const char *const date_orders[] = { "dmy", "mdy", NULL };
+
+static nudge_cli cli = { .usage = usage_text };
 
 struct shown {
 	const char *name;
 	long n;
 };
 
-/* Without --rejects: the first SHOWN_REJECTS reasons on stderr. */
+/* Without --rejects: the first NUDGE_CLI_SHOWN reasons on stderr. */
 static void
 show_reject(void *arg, long line, const char *field, const char *why,
     const char *value, size_t vlen)
@@ -84,7 +91,7 @@ show_reject(void *arg, long line, const char *field, const char *why,
 	struct shown *sh = arg;
 	char q[256];
 
-	if (sh->n++ >= SHOWN_REJECTS)
+	if (sh->n++ >= NUDGE_CLI_SHOWN)
 		return;
 	if (value == NULL)
 		warnx("%s:%ld: %s%s%s", sh->name, line, field,
@@ -168,7 +175,7 @@ import_dsn(nudge_store *st, const char *input,
 int
 main(int argc, char **argv)
 {
-	const char *format = NULL, *rejpath = NULL, *input = "-", *sub;
+	const char *format = NULL, *rejpath = NULL, *input = "-";
 	const struct option *longopts;
 	const char *shortopts;
 	enum nudge_dsn_parser parser = NUDGE_DSN_AUTO;
@@ -185,33 +192,13 @@ main(int argc, char **argv)
 	size_t nmaps = 0;
 	int64_t id;
 
-	nudge_cli_init(&cli, usage_text);
-	if (argc < 2)
-		nudge_cli_usage(&cli, "expected add or import");
-	sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
-		nudge_cli_option(&cli, 'h', NULL);
-	if (strcmp(sub, "--version") == 0)
-		nudge_cli_version();
-	if (strcmp(sub, "add") == 0) {
-		importing = 0;
-		longopts = add_opts;
-		shortopts = add_short;
-	} else if (strcmp(sub, "import") == 0) {
-		importing = 1;
-		longopts = import_opts;
-		shortopts = import_short;
-	} else {
-		nudge_cli_usage(&cli, "expected add or import");
-	}
-	argc--;
-	argv++;
+	importing = nudge_cli_sub(&cli, &argc, &argv, subs);
+	longopts = importing ? import_opts : add_opts;
+	shortopts = importing ? import_short : add_short;
 	if ((props = calloc((size_t)argc, sizeof *props)) == NULL)
 		err(EX_OSERR, NULL);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, shortopts,
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'n':
 			io.dry_run = 1;
@@ -238,15 +225,8 @@ main(int argc, char **argv)
 			props[ao.nprops++] = optarg;
 			break;
 		case OPT_PARSER:
-			if (strcmp(optarg, "auto") == 0)
-				parser = NUDGE_DSN_AUTO;
-			else if (strcmp(optarg, "sisimai") == 0)
-				parser = NUDGE_DSN_SISIMAI;
-			else if (strcmp(optarg, "builtin") == 0)
-				parser = NUDGE_DSN_BUILTIN;
-			else
-				nudge_cli_usage(&cli, "--parser: expected auto, "
-				    "sisimai or builtin");
+			parser = parsers[nudge_cli_choice(&cli, "--parser",
+			    optarg, parser_words)];
 			break;
 		case OPT_SOURCE:
 			check_utf8("source", optarg);
@@ -262,13 +242,8 @@ main(int argc, char **argv)
 			props[nmaps++] = optarg;
 			break;
 		case OPT_DATE_ORDER:
-			if (strcmp(optarg, "dmy") == 0)
-				io.date_order = 'd';
-			else if (strcmp(optarg, "mdy") == 0)
-				io.date_order = 'm';
-			else
-				nudge_cli_usage(&cli, "--date-order: expected dmy "
-				    "or mdy");
+			io.date_order = "dm"[nudge_cli_choice(&cli,
+			    "--date-order", optarg, date_orders)];
 			break;
 		default:
 			nudge_cli_usage(&cli, NULL);
@@ -276,21 +251,13 @@ main(int argc, char **argv)
 	}
 	/* --create makes what is missing: the store, and contacts */
 	ao.create = io.create = cli.create;
-	argc -= optind;
-	argv += optind;
 	if (!importing) {
-		if (argc > 0)
-			nudge_cli_usage(&cli, "add takes no operands");
+		nudge_cli_operands(&cli, &argc, &argv, 0, 0,
+		    "add takes no operands");
 		if (ao.contact == NULL || ao.type == NULL)
 			nudge_cli_usage(&cli, "add needs --contact and --type");
 	} else {
-		if (argc > 1)
-			nudge_cli_usage(&cli, "import takes one file");
-		if (argc == 1)
-			input = argv[0];
-		else if (isatty(STDIN_FILENO))
-			nudge_cli_usage(&cli,
-			    "no file given and stdin is a terminal");
+		input = nudge_cli_input(&cli, argc, argv);
 		mail = format != NULL && (strcmp(format, "dsn") == 0 ||
 		    strcmp(format, "sisimai") == 0);
 		if (mail) {
@@ -338,8 +305,7 @@ main(int argc, char **argv)
 	io.maps = props;
 	io.nmaps = nmaps;
 	if (io.type != NULL && !nudge_event_type_ok(io.type))
-		nudge_cli_usage(&cli, "--type: not an event type "
-		    "([a-z][a-z0-9_]*)");
+		nudge_cli_usage(&cli, "--type: %s", NUDGE_EVENT_TYPE_WANTED);
 	io.on_reject = rej == NULL ? show_reject : NULL;
 	io.arg = &sh;
 	if ((rc = nudge_event_import(st, in, &io, &cnt, &ne)) != 0) {
@@ -347,10 +313,7 @@ main(int argc, char **argv)
 		warnx("%s: nothing recorded", io.name);
 		goto done;
 	}
-	if (sh.n > SHOWN_REJECTS)
-		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
-		    "keeps them all)",
-		    io.name, sh.n - SHOWN_REJECTS);
+	nudge_cli_not_shown(io.name, sh.n);
 	if (cnt.orders != NULL)
 		warnx("%s: recognised as a %s export: one %s event per order",
 		    io.name, cnt.orders, io.type != NULL ? io.type :

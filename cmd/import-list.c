@@ -14,8 +14,6 @@
 #include "contact.h"
 #include "listimport.h"
 
-#define SHOWN_REJECTS 10
-
 static const char usage_text[] =
     "usage: nudge import-list [-n] [-d ,|;|tab] [-f format] "
     "[-k email|phone] [-l name]...\n"
@@ -46,6 +44,13 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char *const update_words[] = { "all", "blanks", "none",
+	NULL };
+static const enum nudge_update updates[] = { NUDGE_UPDATE_ALL,
+	NUDGE_UPDATE_BLANKS, NUDGE_UPDATE_NONE };
+/* the index is o.key_phone */
+static const char *const key_words[] = { "email", "phone", NULL };
+
 struct rejects {
 	FILE *fp;          /* --rejects file, or NULL */
 	const char *path;
@@ -54,7 +59,7 @@ struct rejects {
 	long dropped_shown;
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 static int
 write_fail(struct rejects *rj, nudge_err *err)
@@ -73,6 +78,16 @@ on_header(void *ctx, const nudge_csv_rec *hdr, nudge_err *err)
 	return 0;
 }
 
+/* A row's reason on stderr, while fewer than NUDGE_CLI_SHOWN of its kind
+ * (counted in *n) have been shown. */
+static void
+show(const struct rejects *rj, long *n, const nudge_csv_rec *rec,
+    const char *reason, const char *note)
+{
+	if ((*n)++ < NUDGE_CLI_SHOWN)
+		warnx("%s:%ld: %s%s", rj->name, rec->line, reason, note);
+}
+
 static int
 on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
     nudge_err *err)
@@ -81,8 +96,7 @@ on_reject(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	char line[24];
 
 	if (rj->fp == NULL) {
-		if (rj->shown++ < SHOWN_REJECTS)
-			warnx("%s:%ld: %s", rj->name, rec->line, reason);
+		show(rj, &rj->shown, rec, reason, "");
 		return 0;
 	}
 	snprintf(line, sizeof line, "%ld", rec->line);
@@ -99,9 +113,8 @@ on_drop(void *ctx, const nudge_csv_rec *rec, const char *reason,
 	struct rejects *rj = ctx;
 
 	(void)err;
-	if (rj->dropped_shown++ < SHOWN_REJECTS)
-		warnx("%s:%ld: %s (kept the contact without it)", rj->name,
-		    rec->line, reason);
+	show(rj, &rj->dropped_shown, rec, reason,
+	    " (kept the contact without it)");
 	return 0;
 }
 
@@ -127,7 +140,7 @@ summary_notes(const char *input, const nudge_import_stats *s,
 	if (s->dropped > 0)
 		warnx("%s: %ld row%s kept without a field that could not be "
 		    "read%s", input, s->dropped, s->dropped == 1 ? "" : "s",
-		    s->dropped > SHOWN_REJECTS ? " (the first 10 are shown)" :
+		    s->dropped > NUDGE_CLI_SHOWN ? " (the first 10 are shown)" :
 		    " (shown above)");
 	if (s->no_cc > 0) {
 		char hint[128] = "";
@@ -166,7 +179,7 @@ main(int argc, char **argv)
 	const char *input, *guessed = NULL, *fname = NULL, *fwhat;
 	char how[64] = "";
 	size_t i;
-	const char **lists = NULL, **maps = NULL, **tmp;
+	const char **lists, **maps;
 	struct rejects rj = { 0 };
 	nudge_import_opts o = { 0 };
 	nudge_import_stats stats;
@@ -175,11 +188,12 @@ main(int argc, char **argv)
 	FILE *fp;
 	int ch, rc;
 
-	nudge_cli_init(&cli, usage_text);
+	/* -l and -m may be repeated: never more often than argc */
+	if ((lists = calloc((size_t)argc, sizeof *lists)) == NULL ||
+	    (maps = calloc((size_t)argc, sizeof *maps)) == NULL)
+		err(EX_OSERR, NULL);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "d:f:hk:l:m:nr:u:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'd':
 			o.delimiter = delimiter(optarg);
@@ -194,42 +208,26 @@ main(int argc, char **argv)
 			o.format = optarg;
 			break;
 		case 'u':
-			if (strcmp(optarg, "all") == 0)
-				o.update = NUDGE_UPDATE_ALL;
-			else if (strcmp(optarg, "blanks") == 0)
-				o.update = NUDGE_UPDATE_BLANKS;
-			else if (strcmp(optarg, "none") == 0)
-				o.update = NUDGE_UPDATE_NONE;
-			else
-				nudge_cli_usage(&cli, "--update: expected all, "
-				    "blanks or none");
+			o.update = updates[nudge_cli_choice(&cli, "--update",
+			    optarg, update_words)];
 			break;
 		case OPT_FORMATS:
 			for (i = 0; nudge_import_format(i, &fname, &fwhat); i++)
 				printf("%-18s %s\n", fname, fwhat);
+			free(lists);
+			free(maps);
 			return 0;
 		case 'k':
-			if (strcmp(optarg, "phone") == 0)
-				o.key_phone = 1;
-			else if (strcmp(optarg, "email") != 0)
-				nudge_cli_usage(&cli,
-				    "--key: expected email or phone");
+			o.key_phone = nudge_cli_choice(&cli, "--key", optarg,
+			    key_words);
 			break;
 		case 'l':
 			if (*optarg == '\0')
 				nudge_cli_usage(&cli,
 				    "--list: empty list name");
-			if ((tmp = reallocarray(lists, o.nlists + 1,
-			    sizeof *lists)) == NULL)
-				err(EX_OSERR, NULL);
-			lists = tmp;
 			lists[o.nlists++] = optarg;
 			break;
 		case 'm':
-			if ((tmp = reallocarray(maps, o.nmaps + 1,
-			    sizeof *maps)) == NULL)
-				err(EX_OSERR, NULL);
-			maps = tmp;
 			maps[o.nmaps++] = optarg;
 			break;
 		case 'n':
@@ -245,15 +243,8 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		nudge_cli_usage(&cli, "one input file at most");
-	input = argc == 1 ? argv[0] : "-";
+	input = nudge_cli_input(&cli, argc, argv);
 	if (strcmp(input, "-") == 0) {
-		if (argc == 0 && isatty(STDIN_FILENO))
-			nudge_cli_usage(&cli,
-			    "no input: give a CSV file, or pipe one in");
 		fp = stdin;
 		input = "(stdin)";
 	} else if ((fp = fopen(input, "r")) == NULL) {
@@ -283,10 +274,8 @@ main(int argc, char **argv)
 		warnx("%s", ne.msg);
 		warnx("%s: nothing imported", input);
 	} else {
-		if (rj.fp == NULL && rj.shown > SHOWN_REJECTS)
-			warnx("%s: %ld more rejected rows not shown (--rejects "
-			    "FILE keeps them all)", input,
-			    rj.shown - SHOWN_REJECTS);
+		if (rj.fp == NULL)
+			nudge_cli_not_shown(input, rj.shown);
 		if (strcmp(stats.encoding, "UTF-8") != 0 ||
 		    stats.delimiter != ',')
 			snprintf(how, sizeof how, "; read as %s, %s-separated",

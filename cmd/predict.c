@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "event.h"
 #include "fmt.h"
 #include "predict.h"
 
@@ -42,7 +43,7 @@ static const struct option longopts[] = {
  * in and a handful of test orders out. */
 #define MIN_REPEAT 50
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 static nudge_fmt *out;
 
 static void
@@ -171,25 +172,20 @@ main(int argc, char **argv)
 	int64_t horizon = 90 * 86400;
 	int ch, rc, per_contact = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "cf:ht:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'c':
 			per_contact = 1;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS)
-				nudge_cli_usage(&cli, "--format: expected "
-				    "table, tsv, csv or json");
+			kind = nudge_cli_format(&cli, optarg,
+			    "table, tsv, csv or json");
 			break;
 		case 't':
-			if (!nudge_is_name(optarg))
-				nudge_cli_usage(&cli, "--type: expected an "
-				    "event type such as purchase");
+			if (!nudge_event_type_ok(optarg))
+				nudge_cli_usage(&cli, "--type: %s",
+				    NUDGE_EVENT_TYPE_WANTED);
 			o.type = optarg;
 			break;
 		case OPT_DISCOUNT:
@@ -212,8 +208,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	if (optind != argc)
-		nudge_cli_usage(&cli, "no operands expected");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 0, "no operands expected");
 	if (per_contact && o.holdout > 0)
 		nudge_cli_usage(&cli, "--contacts does not go with --holdout: "
 		    "predictions are made from all the purchases");
@@ -223,10 +218,8 @@ main(int argc, char **argv)
 	if (rc == 0)
 		rc = nudge_predict_save(st, &o, &f, d, n, cli.now, &ne);
 	if (rc != 0) {
-		warnx("%s", ne.msg);
 		free(d);
-		nudge_cli_close(&cli);
-		return rc;
+		return nudge_cli_end(&cli, rc, &ne);
 	}
 	if (!f.have_gg)
 		warnx("no order values or CLV: %s", f.gg_why);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "event.h"
 #include "fmt.h"
 #include "report.h"
 
@@ -42,7 +43,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 int
 main(int argc, char **argv)
@@ -54,11 +55,8 @@ main(int argc, char **argv)
 	const char *tz = NULL;
 	int ch, rc, html = 0, attr = 0, by_variant = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "b:c:f:hs:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'b':
 			if ((by_variant = strcmp(optarg, "variant") == 0))
@@ -73,11 +71,9 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			html = strcmp(optarg, "html") == 0;
-			if (!html && (nudge_fmt_kind_parse(optarg, &kind) == -1 ||
-			    kind == NUDGE_FMT_IDS))
-				nudge_cli_usage(&cli,
-				    "--format: expected table, tsv, csv, json or "
-				    "html");
+			if (!html)
+				kind = nudge_cli_format(&cli, optarg,
+				    "table, tsv, csv, json or html");
 			break;
 		case 's':
 			o.since = nudge_cli_time(&cli, "--since", optarg);
@@ -102,10 +98,9 @@ main(int argc, char **argv)
 			tz = optarg;
 			break;
 		case OPT_CONVERSION:
-			if (!nudge_is_name(optarg))
-				nudge_cli_usage(&cli,
-				    "--conversion: expected an event type such "
-				    "as purchase");
+			if (!nudge_event_type_ok(optarg))
+				nudge_cli_usage(&cli, "--conversion: %s",
+				    NUDGE_EVENT_TYPE_WANTED);
 			o.conversion = optarg;
 			break;
 		case OPT_WINDOW:
@@ -117,8 +112,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	if (optind != argc)
-		nudge_cli_usage(&cli, "no operands expected");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 0, "no operands expected");
 	if (html && (o.by != NUDGE_REPORT_CAMPAIGN || by_variant))
 		nudge_cli_usage(&cli, "--by does not go with --format html: the "
 		    "page shows every grouping");
@@ -157,8 +151,5 @@ main(int argc, char **argv)
 	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
 		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
 		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
-	if (rc != 0)
-		warnx("%s", ne.msg);
-	nudge_cli_close(&cli);
-	return rc;
+	return nudge_cli_end(&cli, rc, &ne);
 }

@@ -38,7 +38,7 @@ static const struct option longopts[] = {
 static const char *const default_fields[] = { "id", "email", "phone",
     "first_name", "last_name" };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 /* Splits --fields a,b,c in place. */
 static size_t
@@ -145,20 +145,15 @@ main(int argc, char **argv)
 	nudge_err ne;
 	char *expr;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "cf:h",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'c':
 			count = 1;
 			break;
 		case 'f':
-			if (nudge_fmt_kind_parse(optarg, &kind) == -1)
-				nudge_cli_usage(&cli,
-				    "--format: expected ids, tsv, csv, json "
-				    "or table");
+			kind = nudge_cli_format(&cli, optarg,
+			    "ids, tsv, csv, json or table");
 			have_kind = 1;
 			break;
 		case OPT_EXPLAIN:
@@ -180,10 +175,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		nudge_cli_usage(&cli, "no expression");
+	nudge_cli_operands(&cli, &argc, &argv, 1, INT_MAX, "no expression");
 	expr = join(argc, argv);
 	if (!have_kind)
 		kind = isatty(STDOUT_FILENO) ? NUDGE_FMT_TABLE :

@@ -54,6 +54,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* the index is struct out's json */
+static const char *const formats[] = { "tsv", "json", NULL };
+
 struct out {
 	int json;
 	int progress;       /* stderr is a terminal */
@@ -98,7 +101,7 @@ one_skip(const nudge_send_stats *s)
 	}
 }
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 /* TSV: tabs and newlines in a detail would break the stream's lines. */
 static void
@@ -222,11 +225,8 @@ main(int argc, char **argv)
 	enum nudge_skip one;
 	int ch, rc, again = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "c:hnt:",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'c':
 			so.campaign = optarg;
@@ -244,11 +244,8 @@ main(int argc, char **argv)
 			so.channel = optarg;
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") == 0)
-				out.json = 1;
-			else if (strcmp(optarg, "tsv") != 0)
-				nudge_cli_usage(&cli,
-				    "--format: expected tsv or json");
+			out.json = nudge_cli_choice(&cli, "--format", optarg,
+			    formats);
 			break;
 		case OPT_FROM:
 			so.from = optarg;
@@ -292,9 +289,8 @@ main(int argc, char **argv)
 		    "URL, where ps(1) shows it: give username and "
 		    "password_env (or password_file) under channels: email: "
 		    "in the configuration, nudge-config(5)");
-	if (optind != argc)
-		nudge_cli_usage(&cli,
-		    "contacts come on standard input, not as operands");
+	nudge_cli_operands(&cli, &argc, &argv, 0, 0,
+	    "contacts come on standard input, not as operands");
 	if (isatty(STDIN_FILENO))
 		nudge_cli_usage(&cli,
 		    "no contacts: pipe them in, e.g. nudge segment ... | "

@@ -44,6 +44,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* the languages of a form's snippet (signup.h) */
+static const char *const langs[] = { "en", "he", NULL };
+
 /* The largest request body read: webhooks are a few KiB. */
 #define MAXBODY (1 << 20)
 /* How long a request waits for the store's write lock (ms) before it
@@ -52,7 +55,7 @@ static const struct option longopts[] = {
  * notice.  NUDGE_TRACK_BUSY_MS overrides it. */
 #define BUSY_MS 250
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 /* What every request needs, loaded once per process: per request for a
  * CGI program, once for the FastCGI server. */
@@ -398,8 +401,8 @@ form(int argc, char **argv, const char *lang)
 
 	if (argc != 1)
 		nudge_cli_usage(&cli, "form: expected the name of a form");
-	if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "he") != 0)
-		nudge_cli_usage(&cli, "--lang: expected en or he");
+	if (lang != NULL)
+		(void)nudge_cli_choice(&cli, "--lang", lang, langs);
 	nudge_cli_config(&cli);
 	if (cli.cfg.tracking.base_url == NULL) {
 		warnx("the config has no tracking: base_url");
@@ -429,11 +432,8 @@ main(int argc, char **argv)
 	const char *step = "", *lang = NULL;
 	int ch;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "h",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case OPT_LANG:
 			lang = optarg;
@@ -445,8 +445,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	nudge_cli_operands(&cli, &argc, &argv, 0, INT_MAX, NULL);
 	if (argc > 0 && strcmp(argv[0], "url") == 0)
 		return url(argc - 1, argv + 1, step);
 	if (argc > 0 && strcmp(argv[0], "form") == 0)

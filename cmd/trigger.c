@@ -50,7 +50,7 @@ struct out {
 	long n;
 };
 
-static nudge_cli cli;
+static nudge_cli cli = { .usage = usage_text };
 
 static void
 on_due(void *arg, const nudge_due *d)
@@ -213,11 +213,8 @@ main(int argc, char **argv)
 	long jobs = 0;
 	int ch, i, n, rc, check = 0, explain = 0;
 
-	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hj:n",
 	    longopts)) != -1) {
-		if (nudge_cli_option(&cli, ch, optarg))
-			continue;
 		switch (ch) {
 		case 'j':
 			jobs = strtol(optarg, &end, 10);
@@ -239,10 +236,7 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		nudge_cli_usage(&cli, "no campaign files");
+	nudge_cli_operands(&cli, &argc, &argv, 1, INT_MAX, "no campaign files");
 	now = cli.now;
 	n = argc;
 	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)

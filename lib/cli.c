@@ -8,17 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "util.h"
-
-void
-nudge_cli_init(nudge_cli *c, const char *usage)
-{
-	memset(c, 0, sizeof *c);
-	c->usage = usage;
-	c->now = (int64_t)time(NULL);
-}
 
 void
 nudge_cli_usage(const nudge_cli *c, const char *why, ...)
@@ -73,8 +66,9 @@ nudge_cli_version(void)
 	exit(fflush(stdout) == EOF ? EX_IOERR : 0);
 }
 
-int
-nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
+/* getopt_long with our words for its errors; see nudge_cli_getopt */
+static int
+next_option(nudge_cli *c, int argc, char *const *argv,
     const char *shortopts, const struct option *longopts)
 {
 	char sub[80] = "", opts[128];
@@ -84,6 +78,7 @@ nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
 
 	if (!c->scanned) {
 		c->scanned = 1;
+		c->now = (int64_t)time(NULL);
 		/* for shell completion (completion/): the long options */
 		if (argc == 2 && strcmp(argv[1], "--list-options") == 0) {
 			for (lo = longopts; lo != NULL && lo->name != NULL; lo++)
@@ -139,8 +134,10 @@ nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
 	    (int)strcspn(arg, "="), arg);
 }
 
-int
-nudge_cli_option(nudge_cli *c, int ch, const char *arg)
+/* Handles ch when it is a common option and returns 1; returns 0 for
+ * any other ch, which is the command's. */
+static int
+common_option(nudge_cli *c, int ch, const char *arg)
 {
 	switch (ch) {
 	case 'h':
@@ -162,6 +159,146 @@ nudge_cli_option(nudge_cli *c, int ch, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+int
+nudge_cli_getopt(nudge_cli *c, int argc, char *const *argv,
+    const char *shortopts, const struct option *longopts)
+{
+	int ch;
+
+	while ((ch = next_option(c, argc, argv, shortopts, longopts)) != -1 &&
+	    common_option(c, ch, optarg))
+		;
+	return ch;
+}
+
+/* Exits 64 saying "PREFIXexpected a, b or c", the words of words. */
+static void __attribute__((noreturn))
+expected(const nudge_cli *c, const char *prefix, const char *const *words)
+{
+	char why[160];
+	size_t len;
+	int i;
+
+	snprintf(why, sizeof why, "%sexpected ", prefix);
+	for (i = 0; words[i] != NULL; i++) {
+		len = strlen(why);
+		snprintf(why + len, sizeof why - len, "%s%s", i == 0 ? "" :
+		    words[i + 1] == NULL ? " or " : ", ", words[i]);
+	}
+	nudge_cli_usage(c, "%s", why);
+}
+
+int
+nudge_cli_choice(const nudge_cli *c, const char *opt, const char *arg,
+    const char *const *words)
+{
+	char prefix[64];
+	int i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strcmp(arg, words[i]) == 0)
+			return i;
+	snprintf(prefix, sizeof prefix, "%s: ", opt);
+	expected(c, prefix, words);
+}
+
+int
+nudge_cli_sub(nudge_cli *c, int *argc, char ***argv,
+    const char *const *names)
+{
+	const char *sub = *argc > 1 ? (*argv)[1] : "";
+	int i;
+
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
+		common_option(c, 'h', NULL);
+	if (strcmp(sub, "--version") == 0)
+		nudge_cli_version();
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(sub, names[i]) == 0) {
+			(*argc)--;
+			(*argv)++;
+			return i;
+		}
+	expected(c, "", names);
+}
+
+void
+nudge_cli_operands(const nudge_cli *c, int *argc, char ***argv, int min,
+    int max, const char *why)
+{
+	*argc -= optind;
+	*argv += optind;
+	if (*argc < min || *argc > max)
+		nudge_cli_usage(c, "%s", why);
+}
+
+const char *
+nudge_cli_input(const nudge_cli *c, int argc, char **argv)
+{
+	nudge_cli_operands(c, &argc, &argv, 0, 1, "one input file at most");
+	if (argc == 1)
+		return argv[0];
+	if (isatty(STDIN_FILENO))
+		nudge_cli_usage(c, "no input: give a file, or pipe one in");
+	return "-";
+}
+
+void
+nudge_cli_not_shown(const char *name, long shown)
+{
+	if (shown > NUDGE_CLI_SHOWN)
+		warnx("%s: %ld more rejected rows not shown (--rejects FILE "
+		    "keeps them all)", name, shown - NUDGE_CLI_SHOWN);
+}
+
+enum nudge_fmt_kind
+nudge_cli_format(const nudge_cli *c, const char *arg, const char *kinds)
+{
+	enum nudge_fmt_kind kind;
+	const char *p;
+	size_t len = strlen(arg);
+
+	/* arg must be one of the words of kinds, not just any format */
+	for (p = kinds; len > 0 && (p = strstr(p, arg)) != NULL; p++)
+		if ((p == kinds || p[-1] == ' ') && (p[len] == '\0' ||
+		    p[len] == ',' || p[len] == ' ') &&
+		    nudge_fmt_kind_parse(arg, &kind) == 0)
+			return kind;
+	nudge_cli_usage(c, "--format: expected %s", kinds);
+}
+
+nudge_store *
+nudge_cli_view(nudge_cli *c, int argc, char **argv, const char *kinds,
+    enum nudge_fmt_kind *kind, int nargs, const char *why)
+{
+	static const struct option longopts[] = {
+		NUDGE_CLI_OPT_CONFIG,
+		NUDGE_CLI_OPT_DB,
+		{ "format", required_argument, NULL, 'f' },
+		NUDGE_CLI_OPT_HELP,
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = nudge_cli_getopt(c, argc, argv, "f:h", longopts)) != -1)
+		*kind = nudge_cli_format(c, optarg, kinds);
+	nudge_cli_operands(c, &argc, &argv, nargs, nargs, why);
+	return nudge_cli_store(c, NUDGE_STORE_READONLY);
+}
+
+int
+nudge_cli_table(nudge_cli *c, int argc, char **argv,
+    int (*write)(nudge_store *, enum nudge_fmt_kind, FILE *, nudge_err *))
+{
+	enum nudge_fmt_kind kind = NUDGE_FMT_TABLE;
+	nudge_store *st;
+	nudge_err ne;
+
+	st = nudge_cli_view(c, argc, argv, "table, tsv, csv or json", &kind,
+	    0, "no operands expected");
+	return nudge_cli_end(c, write(st, kind, stdout, &ne), &ne);
 }
 
 void
@@ -214,4 +351,13 @@ nudge_cli_close(nudge_cli *c)
 	if (c->loaded)
 		nudge_config_free(&c->cfg);
 	c->loaded = 0;
+}
+
+int
+nudge_cli_end(nudge_cli *c, int rc, const nudge_err *ne)
+{
+	if (rc != 0)
+		warnx("%s", ne->msg);
+	nudge_cli_close(c);
+	return rc;
 }

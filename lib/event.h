@@ -76,6 +76,10 @@ int nudge_event_contact(nudge_event_writer *w, const char *ref,
 
 /* True when s is an event type: [a-z][a-z0-9_]*, at most 64 bytes. */
 int nudge_event_type_ok(const char *s);
+/* What an option says of a value that is not (one wording for every
+ * command). */
+#define NUDGE_EVENT_TYPE_WANTED \
+	"expected an event type such as purchase ([a-z][a-z0-9_]*)"
 
 /* Whether an event of type t writes consent rows (unsubscribed, bounced,
  * complained, subscribed, inbound): a cheap first test. */
