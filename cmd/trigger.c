@@ -270,6 +270,8 @@ main(int argc, char **argv)
 		}
 	}
 	rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg : NULL);
+	for (i = 0; i < n; i++)
+		cs[i]->global_policy = &cli.cfg.policy;
 	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&
 	    rc == 0)
 		rc = i;

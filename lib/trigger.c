@@ -10,8 +10,10 @@
 #include <time.h>
 
 #include "abtest.h"
+#include "besthour.h"
 #include "channel.h"
 #include "clock.h"
+#include "policy.h"
 #include "segment.h"
 
 /* localtime_r and mktime read TZ: the pool's threads take turns */
@@ -602,6 +604,65 @@ ab_only_test(void *arg, const nudge_due *d)
 		f->fn(f->arg, d);
 }
 
+/* A step with `send_at: best_hour`: its best-hour variant waits for the
+ * contact's best hour (besthour.h); the fixed-time control share goes
+ * when due.  The hours allowed are those that start inside the step's
+ * within: window (in the campaign's zone) and outside quiet hours (the
+ * campaign's, else the config's), so that send does not hold a message
+ * past its hour. */
+struct hour_filter {
+	nudge_due_fn *fn;
+	void *arg;
+	nudge_besthour_now b;
+	nudge_policy_cfg pol;
+	int rc;
+	nudge_err err;
+};
+
+static int
+quiet_at(int64_t t, void *arg)
+{
+	const nudge_policy_cfg *p = arg;
+	char why[160];
+	nudge_err e;
+
+	return nudge_policy_quiet(p, t, why, sizeof why, &e) == 0 &&
+	    why[0] != '\0';
+}
+
+static void
+best_hour_only(void *arg, const nudge_due *d)
+{
+	struct hour_filter *f = arg;
+	const nudge_variant *v = nudge_ab_assign(d->c, d->s, d->contact_id);
+	int due = 1;
+
+	if (f->rc != 0)
+		return;
+	if (v != NULL && strcmp(v->id, "best-hour") == 0)
+		f->rc = nudge_besthour_due(&f->b, d->contact_id, &due, &f->err);
+	if (f->rc == 0 && due)
+		f->fn(f->arg, d);
+}
+
+static int
+hour_filter_start(struct run *r, const nudge_step *s, struct hour_filter *f,
+    nudge_err *err)
+{
+	const nudge_campaign *c = r->c;
+	int rc;
+
+	memset(f, 0, sizeof *f);
+	if ((rc = nudge_besthour_start(r->st, r->now, &f->b, err)) != 0)
+		return rc;
+	nudge_campaign_policy(c, c->global_policy, &f->pol);
+	pthread_mutex_lock(&tz_mu);
+	nudge_besthour_allow(&f->b, r->now, c->tz != NULL ? c->tz :
+	    f->pol.quiet_tz, s->within_from, s->within_to, quiet_at, &f->pol);
+	pthread_mutex_unlock(&tz_mu);
+	return 0;
+}
+
 /* Runs (or explains) the queries of step k in round sfx: without entry,
  * after each earlier step sent (with the steps between passed over);
  * with entry, on entry with the steps before passed over (direct: the
@@ -613,6 +674,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	const nudge_campaign *c = r->c;
 	nudge_buf sql = { 0 }, key = { 0 };
 	struct ab_filter abf;
+	struct hour_filter hf;
 	nudge_due_fn *fn = r->fn;
 	void *arg = r->arg;
 	nudge_seg q;
@@ -636,6 +698,14 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 			fn = ab_only_test;
 			arg = &abf;
 		}
+	}
+	if (c->steps[k].best_hour && r->explain == NULL) {
+		if ((rc = hour_filter_start(r, &c->steps[k], &hf, err)) != 0)
+			return rc;
+		hf.fn = fn;
+		hf.arg = arg;
+		fn = best_hour_only;
+		arg = &hf;
 	}
 	if (nudge_buf_printf(&key, "%s%s", c->steps[k].id, sfx) == -1 ||
 	    (r->explain != NULL && nudge_buf_printf(r->explain, "-- %s: "
@@ -714,6 +784,10 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	}
 	rc = run_due(r->st, c, &q, sql.s, &d, fn, arg, err);
 out:
+	if (rc == 0 && fn == best_hour_only && hf.rc != 0) {
+		*err = hf.err;
+		rc = hf.rc;
+	}
 	nudge_seg_free(&q);
 	nudge_buf_free(&sql);
 	nudge_buf_free(&key);
