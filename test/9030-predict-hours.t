@@ -5,7 +5,7 @@
 # formula of nudge-predict(1), in a time zone; recorded, safe to run again;
 # says in words when there is nothing to learn from.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 16
 
 nudge event import --create /dev/null 2>/dev/null
 exits "no opens at all: 65" 65 nudge predict hours
@@ -41,6 +41,17 @@ is "every fit is kept, the contacts' rows replaced" \
 	"$(sql "SELECT count(*), group_concat(DISTINCT timezone) FROM send_hour_fits;
 	SELECT count(*) FROM send_hours")" "2	Asia/Jerusalem
 $(wc -l <expected.tsv | tr -d ' ')"
+# the zone: the config's report timezone when --timezone is not given
+printf 'report:\n  timezone: Asia/Jerusalem\n' >config.yaml
+nudge predict hours --config config.yaml --now 2026-12-01 -c -f tsv >cfg \
+	2>/dev/null
+is "the config's report zone" \
+	"$(sort cfg | join -t '	' ids - | cut -f2-5 | sort)" \
+	"$(cat expected.tsv)"
+nudge predict hours --now 2026-12-01 -c -f tsv >utc 2>/dev/null
+is "else UTC, which moves the hours" \
+	"$(cmp -s utc cfg && echo same || echo differs) $(sql 'SELECT timezone
+	FROM send_hour_fits ORDER BY id DESC LIMIT 1')" "differs UTC"
 # another prior weight: a contact with one event follows the list more
 /usr/bin/python3 "$TESTDIR/predict/hours.py" events 7 Asia/Jerusalem 50 \
 	>/dev/null
