@@ -5,7 +5,7 @@
 # (the A/B variant hash) goes when due; send records the two groups as
 # variants, and report compares them.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 export NUDGE_FILE_NOSYNC=1
 
 # 20 contacts: 8 open at 09:xx UTC, 5 at 15:xx, 3 at 03:xx (outside the
@@ -99,6 +99,35 @@ is "at 15:20 the 15:00 readers" "$(due 2026-12-02T15:20:00Z best)" \
 	"$(want 15 | tr ' ' '\n' | grep . | while read -r i; do
 		case " $control" in *" $i "*) ;; *) echo "$i" ;; esac
 	done | tr '\n' ' ')"
+
+nudge trigger --now 2026-12-02T15:20:00Z campaigns/best.yaml |
+	nudge send --now 2026-12-02T15:20:00Z --transport "file://$T/out" \
+	>/dev/null 2>&1
+# every best-hour message opened and half of them clicked, no fixed-time one
+{
+	echo "contact,type,channel,campaign,step,at,proxy"
+	sql "SELECT c.email || ',opened,email,best,hello,2026-12-03T10:00:00Z,none'
+	FROM messages m JOIN contacts c ON c.id = m.contact_id
+	WHERE m.variant = 'best-hour'"
+	sql "SELECT c.email || ',clicked,email,best,hello,2026-12-03T10:00:00Z,'
+	FROM messages m JOIN contacts c ON c.id = m.contact_id
+	WHERE m.variant = 'best-hour' AND m.contact_id % 2 = 0"
+	# an image proxy's open of a fixed-time message is no open
+	sql "SELECT c.email || ',opened,email,best,hello,2026-12-03T10:00:00Z,apple'
+	FROM messages m JOIN contacts c ON c.id = m.contact_id
+	WHERE m.variant = 'fixed-time'"
+} >opens.csv
+ok "their opens and clicks" nudge event import opens.csv
+ok "nudge report --campaign best" nudge report --campaign best
+nb=$(sql "SELECT count(*) FROM messages WHERE variant = 'best-hour'")
+nc=$(sql "SELECT count(*) FROM messages WHERE variant = 'fixed-time'")
+is "compares the best hour with the fixed-time control, with 95% intervals" \
+	"$(sed -n '/^best hour of/,$p' .out | sed 's/interval [-+0-9. ]*to [-+0-9.]*/interval/')" \
+	"best hour of best: $nb messages sent at the contact's best hour, $nc at the fixed time
+opened: best hour 100.00% ($nb/$nb), fixed time 0.00% (0/$nc), difference +100.00 points (95% interval)
+clicked: best hour $(awk -v k="$(sql "SELECT count(*) FROM messages WHERE variant = 'best-hour' AND contact_id % 2 = 0")" -v n="$nb" 'BEGIN { printf "%.2f%% (%d/%d)", 100 * k / n, k, n }'), fixed time 0.00% (0/$nc), difference $(awk -v k="$(sql "SELECT count(*) FROM messages WHERE variant = 'best-hour' AND contact_id % 2 = 0")" -v n="$nb" 'BEGIN { printf "%+.2f", 100 * k / n }') points (95% interval)
+converted: best hour 0.00% (0/$nb), fixed time 0.00% (0/$nc), difference +0.00 points (95% interval)
+the best hour raised the clicked rate: 95 times in 100, an interval drawn this way holds the true difference"
 
 # a step without send_at: within: and control: are refused
 sed -e '/send_at:/d' campaigns/best.yaml >campaigns/bad.yaml
