@@ -645,19 +645,22 @@ best_hour_only(void *arg, const nudge_due *d)
 		f->fn(f->arg, d);
 }
 
+/* Puts f (sending on to fn, arg) in front of the due of step s of c. */
 static int
-hour_filter_start(struct run *r, const nudge_step *s, struct hour_filter *f,
-    nudge_err *err)
+hour_filter_start(nudge_store *st, const nudge_campaign *c,
+    const nudge_step *s, int64_t now, nudge_due_fn *fn, void *arg,
+    struct hour_filter *f, nudge_err *err)
 {
-	const nudge_campaign *c = r->c;
 	int rc;
 
 	memset(f, 0, sizeof *f);
-	if ((rc = nudge_besthour_start(r->st, r->now, &f->b, err)) != 0)
+	f->fn = fn;
+	f->arg = arg;
+	if ((rc = nudge_besthour_start(st, now, &f->b, err)) != 0)
 		return rc;
 	nudge_campaign_policy(c, c->global_policy, &f->pol);
 	pthread_mutex_lock(&tz_mu);
-	nudge_besthour_allow(&f->b, r->now, c->tz != NULL ? c->tz :
+	nudge_besthour_allow(&f->b, now, c->tz != NULL ? c->tz :
 	    f->pol.quiet_tz, s->within_from, s->within_to, quiet_at, &f->pol);
 	pthread_mutex_unlock(&tz_mu);
 	return 0;
@@ -700,10 +703,9 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 		}
 	}
 	if (c->steps[k].best_hour && r->explain == NULL) {
-		if ((rc = hour_filter_start(r, &c->steps[k], &hf, err)) != 0)
+		if ((rc = hour_filter_start(r->st, c, &c->steps[k], r->now, fn,
+		    arg, &hf, err)) != 0)
 			return rc;
-		hf.fn = fn;
-		hf.arg = arg;
 		fn = best_hour_only;
 		arg = &hf;
 	}
@@ -930,7 +932,10 @@ run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
     nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
 {
 	nudge_buf sql = { 0 }, key = { 0 };
+	struct hour_filter hf;
+	nudge_due_fn *sfn;
 	sqlite3_stmt *s = NULL;
+	void *sarg;
 	nudge_seg q;
 	nudge_due d;
 	size_t k;
@@ -962,6 +967,18 @@ run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
 		}
 		d.c = c;
 		d.s = &c->steps[k];
+		sfn = fn;
+		sarg = arg;
+		if (d.s->best_hour) {
+			if ((rc = hour_filter_start(st, c, d.s, now, fn, arg,
+			    &hf, err)) != 0) {
+				sqlite3_finalize(s);
+				s = NULL;
+				break;
+			}
+			sfn = best_hour_only;
+			sarg = &hf;
+		}
 		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 			int64_t id = sqlite3_column_int64(s, 0);
 			int64_t at = sqlite3_column_int64(s, 2);
@@ -980,10 +997,14 @@ run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
 			}
 			d.contact_id = id;
 			d.step = key.s;
-			fn(arg, &d);
+			sfn(sarg, &d);
 		}
 		if (rc == 0 && r != SQLITE_DONE)
 			rc = nudge_store_error(st, err, c->path);
+		if (rc == 0 && sfn == best_hour_only && hf.rc != 0) {
+			*err = hf.err;
+			rc = hf.rc;
+		}
 		sqlite3_finalize(s);
 		s = NULL;
 	}

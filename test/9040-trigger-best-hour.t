@@ -5,7 +5,7 @@
 # (the A/B variant hash) goes when due; send records the two groups as
 # variants, and report compares them.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 22
 export NUDGE_FILE_NOSYNC=1
 
 # 20 contacts: 8 open at 09:xx UTC, 5 at 15:xx, 3 at 03:xx (outside the
@@ -128,6 +128,36 @@ opened: best hour 100.00% ($nb/$nb), fixed time 0.00% (0/$nc), difference +100.0
 clicked: best hour $(awk -v k="$(sql "SELECT count(*) FROM messages WHERE variant = 'best-hour' AND contact_id % 2 = 0")" -v n="$nb" 'BEGIN { printf "%.2f%% (%d/%d)", 100 * k / n, k, n }'), fixed time 0.00% (0/$nc), difference $(awk -v k="$(sql "SELECT count(*) FROM messages WHERE variant = 'best-hour' AND contact_id % 2 = 0")" -v n="$nb" 'BEGIN { printf "%+.2f", 100 * k / n }') points (95% interval)
 converted: best hour 0.00% (0/$nb), fixed time 0.00% (0/$nc), difference +0.00 points (95% interval)
 the best hour raised the clicked rate: 95 times in 100, an interval drawn this way holds the true difference"
+
+# a journey started by an event waits for the best hour too
+cat >campaigns/journey.yaml <<'Y'
+name: journey
+entry: on purchase
+steps:
+  - id: thanks
+    channel: email
+    template: hello.txt
+    send_at: best_hour
+    within: "08:00-20:00"
+    control: 40%
+Y
+{
+	echo "email,type,at"
+	for i in $(seq 1 13); do echo "c$i@hours.example,purchase,2026-12-02T11:00:00Z"; done
+} >buy.csv
+ok "purchases of the 09:00 and 15:00 readers" nudge event import buy.csv
+jdue() {
+	nudge trigger --now "$1" campaigns/journey.yaml | cut -f1 | while read -r id; do
+		sql "SELECT substr(email, 2, instr(email, '@') - 2) FROM contacts WHERE id = $id"
+	done | sort -n | tr '\n' ' '
+}
+jcontrol=$(jdue 2026-12-02T21:30:00Z)
+diag "the journey's control share: $jcontrol"
+is "at 12:00 only the journey's control share is due" \
+	"$(jdue 2026-12-02T12:00:00Z)" "$jcontrol"
+is "at 15:20 the 15:00 readers' thanks too, the 09:00 readers' waits" \
+	"$(jdue 2026-12-02T15:20:00Z)" \
+	"$(echo $jcontrol 9 10 11 12 13 | tr ' ' '\n' | sort -nu | tr '\n' ' ')"
 
 # a step without send_at: within: and control: are refused
 sed -e '/send_at:/d' campaigns/best.yaml >campaigns/bad.yaml
