@@ -17,6 +17,25 @@ nudge_computed_count(void)
 	return n;
 }
 
+size_t
+nudge_computed_fields(void)
+{
+	size_t n = nudge_computed_count();
+
+	while (nudge_computed_field(n) != NULL)
+		n++;
+	return n;
+}
+
+const char *
+nudge_computed_field(size_t i)
+{
+	size_t n = nudge_computed_count();
+
+	return i < n ? nudge_seg_computed_name(i) :
+	    nudge_seg_predicted_name(i - n);
+}
+
 int
 nudge_computed_contact_sql(int64_t now, const unsigned char *use,
     nudge_seg *seg, int *id_param, nudge_err *err)
@@ -32,9 +51,19 @@ nudge_computed_contact_sql(int64_t now, const unsigned char *use,
 	if (nudge_buf_puts(&b, "SELECT c.email, c.phone, c.push_id, "
 	    "c.first_name, c.last_name, c.attrs") == -1)
 		goto nomem;
-	for (i = 0; (name = nudge_seg_computed_name(i)) != NULL; i++) {
+	for (i = 0; (name = use != NULL ? nudge_computed_field(i) :
+	    nudge_seg_computed_name(i)) != NULL; i++) {
 		if (use != NULL && !use[i])
 			continue;
+		if (nudge_seg_computed(name) == NULL) {
+			/* expected_order_value and clv_365d are money */
+			if (nudge_buf_printf(&b, ", (SELECT round(%s, %d) FROM "
+			    "predictions WHERE contact_id = c.id)", name,
+			    strstr(name, "value") != NULL || strncmp(name,
+			    "clv", 3) == 0 ? 2 : 4) == -1)
+				goto nomem;
+			continue;
+		}
 		if ((rc = nudge_seg_computed_sql(seg, name, &x, err)) != 0) {
 			nudge_buf_free(&b);
 			nudge_seg_free(seg);

@@ -12,15 +12,24 @@
 /* The number of computed fields the configuration defines. */
 size_t nudge_computed_count(void);
 
+/* The fields a template may name beside the contact's own: the
+ * configuration's computed fields (the first nudge_computed_count), then
+ * the figures of nudge predict (nudge_seg_predicted_name).  The count,
+ * and the i-th name or NULL past the last. */
+size_t nudge_computed_fields(void);
+const char *nudge_computed_field(size_t i);
+
 /*
  * Fills seg (free it with nudge_seg_free) with the query reading one
  * contact: SELECT email, phone, push_id, first_name, last_name, attrs,
- * then each computed field i (nudge_seg_computed_name) with use[i] set,
- * in that order, as columns 6, 7, ... (use NULL: every one), FROM
- * contacts c WHERE c.id = ?ID, with *id_param that ID: the computed
- * fields' parameters come first (bind them once with nudge_seg_bind).
- * Their windows count from now.  Each field is a correlated subquery
- * over the events (contact_id, type, at) index, so that loading the
+ * then each field i (nudge_computed_field) with use[i] set, in that
+ * order, as columns 6, 7, ... (use NULL: every computed field of the
+ * configuration, no prediction), FROM contacts c WHERE c.id = ?ID, with
+ * *id_param that ID: the computed fields' parameters come first (bind
+ * them once with nudge_seg_bind).  Their windows count from now.  Each
+ * field is a correlated subquery over the events (contact_id, type, at)
+ * index, a prediction a primary key lookup in predictions (probabilities
+ * and purchases rounded to 4 decimals, money to 2), so that loading the
  * contact stays the one query it was.  Errors: EX_OSERR, EX_USAGE.
  */
 int nudge_computed_contact_sql(int64_t now, const unsigned char *use,
