@@ -257,6 +257,10 @@ hours(enum nudge_fmt_kind kind, int per_contact, const char *tz,
 		nudge_cli_close(&cli);
 		return rc;
 	}
+	/* 100: about four events an hour of the day for the list */
+	if (f.events < 100)
+		warnx("only %ld human opens and clicks: the best hours are a "
+		    "rough guess for now, and firm up as contacts read", f.events);
 	if (per_contact) {
 		hours_contacts(d, n, kind);
 		warnx("%zu contacts, %ld human opens and clicks; the list's "
