@@ -33,6 +33,6 @@ is "the welcome campaign reached the 7 newsletter contacts" \
 like "too few purchases to predict from, in words" "$(cat demo.err)" \
 	'nudge-predict: too few customers to predict from: 1 of 4 bought twice'
 like "the best hour from the sample opens, and that it is a rough guess" \
-	"$(grep best_hour demo.out) $(grep 'rough guess' demo.err)" \
+	"$(grep '^best_hour ' demo.out) $(grep 'rough guess' demo.err)" \
 	'^best_hour +08:00 nudge-predict: only 10 human opens and clicks: the best hours are a rough guess'
 done_testing
