@@ -44,7 +44,7 @@ nudge_computed_contact_sql(int64_t now, const unsigned char *use,
 	const char *name;
 	char *x;
 	size_t i;
-	int rc;
+	int rc, pred = 0;
 
 	memset(seg, 0, sizeof *seg);
 	seg->now = now;
@@ -56,12 +56,15 @@ nudge_computed_contact_sql(int64_t now, const unsigned char *use,
 		if (use != NULL && !use[i])
 			continue;
 		if (nudge_seg_computed(name) == NULL) {
-			/* expected_order_value and clv_365d are money */
-			if (nudge_buf_printf(&b, ", (SELECT round(%s, %d) FROM "
-			    "predictions WHERE contact_id = c.id)", name,
+			/* expected_order_value and clv_365d are money; one
+			 * printf each, not round() and SQLite's own %!.15g
+			 * of the result */
+			if (nudge_buf_printf(&b, ", CASE WHEN p.%s IS NOT NULL"
+			    " THEN printf('%%.%df', p.%s) END", name,
 			    strstr(name, "value") != NULL || strncmp(name,
-			    "clv", 3) == 0 ? 2 : 4) == -1)
+			    "clv", 3) == 0 ? 2 : 4, name) == -1)
 				goto nomem;
+			pred = 1;
 			continue;
 		}
 		if ((rc = nudge_seg_computed_sql(seg, name, &x, err)) != 0) {
@@ -75,7 +78,9 @@ nudge_computed_contact_sql(int64_t now, const unsigned char *use,
 			goto nomem;
 	}
 	*id_param = (int)seg->nparams + 1;
-	if (nudge_buf_printf(&b, " FROM contacts c WHERE c.id = ?%d",
+	/* the predictions: one primary key lookup for them all */
+	if (nudge_buf_printf(&b, " FROM contacts c%s WHERE c.id = ?%d", pred ?
+	    " LEFT JOIN predictions p ON p.contact_id = c.id" : "",
 	    *id_param) == -1)
 		goto nomem;
 	seg->sql = b.s;

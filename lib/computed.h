@@ -28,8 +28,8 @@ const char *nudge_computed_field(size_t i);
  * *id_param that ID: the computed fields' parameters come first (bind
  * them once with nudge_seg_bind).  Their windows count from now.  Each
  * field is a correlated subquery over the events (contact_id, type, at)
- * index, a prediction a primary key lookup in predictions (probabilities
- * and purchases rounded to 4 decimals, money to 2), so that loading the
+ * index, the predictions one primary key lookup in predictions for all
+ * (probabilities and purchases with 4 decimals, money 2), so that loading the
  * contact stays the one query it was.  Errors: EX_OSERR, EX_USAGE.
  */
 int nudge_computed_contact_sql(int64_t now, const unsigned char *use,

@@ -25,9 +25,9 @@ ok "send renders them" nudge send --campaign x --template t.txt \
 	--transport "file://$T/out" --now 2026-01-05 <ids
 got=$(for f in out/new/*; do tr -d '\r' <"$f" | grep -v '^$' | tail -1; done | sort)
 is "each contact's figures, probabilities to 4 decimals, money to 2" "$got" \
-	"$( { sql "SELECT printf('%s %s %s %s %s', round(p_alive, 4), round(churn_risk, 4),
-	round(expected_purchases_90d, 4), round(expected_order_value, 2),
-	printf('%.2f', clv_365d)) FROM predictions ORDER BY p_alive LIMIT 3"
+	"$( { sql "SELECT printf('%.4f %.4f %.4f %.2f %.2f', p_alive, churn_risk,
+	expected_purchases_90d, expected_order_value, clv_365d)
+	FROM predictions ORDER BY p_alive LIMIT 3"
 	echo "none - - - -"; } | sort)"
 printf 'Subject: x\nFrom: a@b.example\n\n{{p_alvie}}\n' >bad.txt
 exits "a misspelt figure: 65" 65 nudge send --campaign y --template bad.txt \
