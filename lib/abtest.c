@@ -334,6 +334,24 @@ sgn(char *b, size_t len, double x, int d)
 	return b;
 }
 
+/* Prepares sql into *q with ?1 the campaign, ?2 the conversion event
+ * type (purchase by default) and ?3 the window in seconds (7 days by
+ * default). */
+static int
+campaign_query(nudge_store *st, const char *sql, const char *campaign,
+    const char *conversion, int64_t window, sqlite3_stmt **q, nudge_err *err)
+{
+	int rc;
+
+	if ((rc = nudge_store_prepare(st, q, sql, err)) != 0)
+		return rc;
+	sqlite3_bind_text(*q, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*q, 2, conversion != NULL ? conversion : "purchase",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_int64(*q, 3, window > 0 ? window : 7 * 86400);
+	return 0;
+}
+
 int
 nudge_ab_uplift(nudge_store *st, const char *campaign,
     const char *conversion, int64_t window, FILE *fp, nudge_err *err)
@@ -360,12 +378,9 @@ nudge_ab_uplift(nudge_store *st, const char *campaign,
 	char b1[32], b2[32], b3[32];
 	int rc, s, g;
 
-	if ((rc = nudge_store_prepare(st, &q, sql, err)) != 0)
+	if ((rc = campaign_query(st, sql, campaign, conversion, window, &q,
+	    err)) != 0)
 		return rc;
-	sqlite3_bind_text(q, 1, campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, conversion != NULL ? conversion : "purchase",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, window > 0 ? window : 7 * 86400);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		g = sqlite3_column_int(q, 0) != 0;
 		n[g] = sqlite3_column_double(q, 1);
@@ -441,41 +456,39 @@ rate_line(FILE *fp, const char *name, const double *k, const double *n)
 	return se > 0 && (d - Z95 * se > 0 || d + Z95 * se < 0);
 }
 
+/* per message of a best-hour step: its group, and whether the
+ * contact opened it (not an image proxy's fetch), clicked it, or
+ * converted within the window after it */
+static const char best_hour_sql[] =
+    "SELECT m.variant = 'fixed-time', count(*),"
+    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
+    " m.contact_id AND e.type = 'opened' AND e.campaign_id ="
+    " m.campaign_id AND e.step = m.step AND coalesce(json_extract("
+    " e.props, '$.proxy'), 'none') NOT IN ('apple', 'google',"
+    " 'yahoo'))),"
+    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
+    " m.contact_id AND e.type = 'clicked' AND e.campaign_id ="
+    " m.campaign_id AND e.step = m.step)),"
+    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
+    " m.contact_id AND e.type = ?2 AND e.at >= m.claimed_at AND"
+    " e.at <= m.claimed_at + ?3))"
+    " FROM messages m WHERE m.campaign_id = (SELECT k.id FROM"
+    " campaigns k WHERE k.name = ?1) AND m.status = 'sent' AND"
+    " m.variant IN ('best-hour', 'fixed-time') GROUP BY 1 ORDER BY 1";
+
 int
 nudge_ab_best_hour(nudge_store *st, const char *campaign,
     const char *conversion, int64_t window, FILE *fp, nudge_err *err)
 {
-	/* per message of a best-hour step: its group, and whether the
-	 * contact opened it (not an image proxy's fetch), clicked it, or
-	 * converted within the window after it */
-	static const char sql[] =
-	    "SELECT m.variant = 'fixed-time', count(*),"
-	    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
-	    " m.contact_id AND e.type = 'opened' AND e.campaign_id ="
-	    " m.campaign_id AND e.step = m.step AND coalesce(json_extract("
-	    " e.props, '$.proxy'), 'none') NOT IN ('apple', 'google',"
-	    " 'yahoo'))),"
-	    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
-	    " m.contact_id AND e.type = 'clicked' AND e.campaign_id ="
-	    " m.campaign_id AND e.step = m.step)),"
-	    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
-	    " m.contact_id AND e.type = ?2 AND e.at >= m.claimed_at AND"
-	    " e.at <= m.claimed_at + ?3))"
-	    " FROM messages m WHERE m.campaign_id = (SELECT k.id FROM"
-	    " campaigns k WHERE k.name = ?1) AND m.status = 'sent' AND"
-	    " m.variant IN ('best-hour', 'fixed-time') GROUP BY 1 ORDER BY 1";
 	static const char *const names[] = { "opened", "clicked",
 	    "converted" };
 	sqlite3_stmt *q = NULL;
 	double n[2] = { 0 }, k[3][2] = { { 0 } };
 	int rc, s, g, j, sig = 0;
 
-	if ((rc = nudge_store_prepare(st, &q, sql, err)) != 0)
+	if ((rc = campaign_query(st, best_hour_sql, campaign, conversion,
+	    window, &q, err)) != 0)
 		return rc;
-	sqlite3_bind_text(q, 1, campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, conversion != NULL ? conversion : "purchase",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, window > 0 ? window : 7 * 86400);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		g = sqlite3_column_int(q, 0) != 0;
 		n[g] = sqlite3_column_double(q, 1);

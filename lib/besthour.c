@@ -8,32 +8,6 @@
 
 #include "clock.h"
 
-/* Sets TZ to tz (NULL: UTC) and returns the old value to put back with
- * tz_restore (NULL when TZ was unset; "" when out of memory, which
- * tz_restore treats as unset). */
-static char *
-tz_set(const char *tz)
-{
-	const char *o = getenv("TZ");
-	char *old = o != NULL ? strdup(o) : NULL;
-
-	setenv("TZ", tz != NULL ? tz : "UTC", 1);
-	tzset();
-	return old;
-}
-
-static void
-tz_restore(char *old)
-{
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else {
-		unsetenv("TZ");
-	}
-	tzset();
-}
-
 /* The local hour and weekday of t in the zone TZ is set to.  Events come
  * in contact order, their times scattered: the last hour seen is kept,
  * since a contact's opens of one message often share it. */
@@ -161,7 +135,7 @@ nudge_besthour_run(nudge_store *st, int64_t end, const char *tz,
 	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, end);
-	old = tz_set(tz);
+	old = nudge_tz_set(tz);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		if (nev == cap) {
 			cap = cap > 0 ? 2 * cap : 4096;
@@ -177,7 +151,7 @@ nudge_besthour_run(nudge_store *st, int64_t end, const char *tz,
 		lw[w]++;
 		nev++;
 	}
-	tz_restore(old);
+	nudge_tz_restore(old);
 	if (nev > 0)
 		qsort(v, nev, sizeof *v, cmp_ev);
 	if (r == SQLITE_ROW)
@@ -314,9 +288,9 @@ nudge_besthour_start(nudge_store *st, int64_t now, nudge_besthour_now *b,
 		rc = nudge_store_error(st, err, "send_hour_fits");
 	}
 	sqlite3_finalize(s);
-	old = tz_set(b->tz[0] != '\0' ? b->tz : NULL);
+	old = nudge_tz_set(b->tz[0] != '\0' ? b->tz : NULL);
 	b->hour = localtime_r(&tt, &tm) != NULL ? tm.tm_hour : 0;
-	tz_restore(old);
+	nudge_tz_restore(old);
 	return rc;
 }
 
@@ -332,19 +306,19 @@ nudge_besthour_allow(nudge_besthour_now *b, int64_t now, const char *tz,
 
 	/* the start of the hour now in the fit's zone (a zone half an hour
 	 * off UTC starts its hours at :30 UTC) */
-	old = tz_set(b->tz[0] != '\0' ? b->tz : NULL);
+	old = nudge_tz_set(b->tz[0] != '\0' ? b->tz : NULL);
 	if (localtime_r(&tt, &tm) == NULL)
 		tm.tm_min = tm.tm_sec = 0;
-	tz_restore(old);
+	nudge_tz_restore(old);
 	start = now - tm.tm_min * 60 - tm.tm_sec;
 	for (j = 0; j < 24; j++) {
 		at = (time_t)(start + 3600 * j);
 		in = 1;
 		if (from >= 0) {
-			old = tz_set(tz);
+			old = nudge_tz_set(tz);
 			m = localtime_r(&at, &tm) != NULL ? tm.tm_hour * 60 +
 			    tm.tm_min : 0;
-			tz_restore(old);
+			nudge_tz_restore(old);
 			in = from < to ? m >= from && m < to : m >= from ||
 			    m < to;
 		}
