@@ -5,7 +5,7 @@
 # formula of nudge-predict(1), in a time zone; recorded, safe to run again;
 # says in words when there is nothing to learn from.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 
 nudge event import --create /dev/null 2>/dev/null
 exits "no opens at all: 65" 65 nudge predict hours
@@ -52,6 +52,11 @@ nudge predict hours --now 2026-12-01 -c -f tsv >utc 2>/dev/null
 is "else UTC, which moves the hours" \
 	"$(cmp -s utc cfg && echo same || echo differs) $(sql 'SELECT timezone
 	FROM send_hour_fits ORDER BY id DESC LIMIT 1')" "differs UTC"
+id=$(sql "SELECT id FROM contacts WHERE email = '$(head -1 expected.tsv | cut -f1)'")
+is "contact show tells the contact's best hour" \
+	"$(nudge contact show "$id" | sed -n '/^best_hour:/,/^$/p' | sed -n 4p |
+	awk '{ print $1, $2, $3, $4 }')" \
+	"$(head -1 expected.tsv | awk -F '\t' '{ print $3, $4, $2 }') Asia/Jerusalem"
 # another prior weight: a contact with one event follows the list more
 /usr/bin/python3 "$TESTDIR/predict/hours.py" events 7 Asia/Jerusalem 50 \
 	>/dev/null
