@@ -37,6 +37,11 @@ is "stored per contact, in the same zone" \
 	"$(sql "SELECT c.email, h.events, printf('%02d:00', h.best_hour)
 	FROM send_hours h JOIN contacts c ON c.id = h.contact_id ORDER BY 1")" \
 	"$(cut -f1-3 expected.tsv)"
+id=$(sql "SELECT id FROM contacts WHERE email = '$(head -1 expected.tsv | cut -f1)'")
+is "contact show tells the contact's best hour" \
+	"$(nudge contact show "$id" | sed -n '/^best_hour:/,/^$/p' | sed -n 4p |
+	awk '{ print $1, $2, $3, $4 }')" \
+	"$(head -1 expected.tsv | awk -F '\t' '{ print $3, $4, $2 }') Asia/Jerusalem"
 is "every fit is kept, the contacts' rows replaced" \
 	"$(sql "SELECT count(*), group_concat(DISTINCT timezone) FROM send_hour_fits;
 	SELECT count(*) FROM send_hours")" "2	Asia/Jerusalem
@@ -52,11 +57,6 @@ nudge predict hours --now 2026-12-01 -c -f tsv >utc 2>/dev/null
 is "else UTC, which moves the hours" \
 	"$(cmp -s utc cfg && echo same || echo differs) $(sql 'SELECT timezone
 	FROM send_hour_fits ORDER BY id DESC LIMIT 1')" "differs UTC"
-id=$(sql "SELECT id FROM contacts WHERE email = '$(head -1 expected.tsv | cut -f1)'")
-is "contact show tells the contact's best hour" \
-	"$(nudge contact show "$id" | sed -n '/^best_hour:/,/^$/p' | sed -n 4p |
-	awk '{ print $1, $2, $3, $4 }')" \
-	"$(head -1 expected.tsv | awk -F '\t' '{ print $3, $4, $2 }') Asia/Jerusalem"
 # another prior weight: a contact with one event follows the list more
 /usr/bin/python3 "$TESTDIR/predict/hours.py" events 7 Asia/Jerusalem 50 \
 	>/dev/null
