@@ -17,7 +17,8 @@
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day|bounce|link|variant] [-c name]\n"
+    "usage: nudge report [-b campaign|step|channel|day|bounce|link|churn|variant]\n"
+    "                    [-c name]\n"
     "                    [-f table|tsv|csv|json|html] [-s time] [--until time]\n"
     "                    [--attribution last-touch|first-touch|any]\n"
     "                    [--conversion type] [--tz zone] [--window duration]\n"
@@ -66,7 +67,7 @@ main(int argc, char **argv)
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
 				nudge_cli_usage(&cli,
 				    "--by: expected campaign, step, channel, "
-				    "day, bounce, link or variant");
+				    "day, bounce, link, churn or variant");
 			break;
 		case 'c':
 			o.campaign = optarg;

@@ -2,9 +2,10 @@
 # The figures of nudge predict in templates: {{p_alive}}, {{churn_risk}},
 # {{expected_purchases_90d}}, {{expected_order_value}}, {{clv_365d:money}}
 # read in send's one contact query from the predictions table; a contact
-# without a prediction gets the field's default; a misspelt one is refused.
+# without a prediction gets the field's default; a misspelt one is refused;
+# report --by churn groups the messages by the contacts' churn_risk band.
 . "$(dirname "$0")/lib.sh"
-plan 7
+plan 8
 export NUDGE_FILE_NOSYNC=1
 
 /usr/bin/python3 "$TESTDIR/predict/simulate.py" 400 7 0.8 6 0.6 3 5 4 20 \
@@ -29,6 +30,10 @@ is "each contact's figures, probabilities to 4 decimals, money to 2" "$got" \
 	expected_purchases_90d, expected_order_value, clv_365d)
 	FROM predictions ORDER BY p_alive LIMIT 3"
 	echo "none - - - -"; } | sort)"
+is "report --by churn: the messages by the contacts' churn_risk band" \
+	"$(nudge report --campaign x --by churn -f tsv | cut -f1-3)" \
+	"gone (70% and more)	3	3
+no prediction	1	1"
 printf 'Subject: x\nFrom: a@b.example\n\n{{p_alvie}}\n' >bad.txt
 exits "a misspelt figure: 65" 65 nudge send --campaign y --template bad.txt \
 	--transport "file://$T/out" --now 2026-01-05 <ids
