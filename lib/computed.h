@@ -19,6 +19,16 @@ size_t nudge_computed_count(void);
 size_t nudge_computed_fields(void);
 const char *nudge_computed_field(size_t i);
 
+/* The decimals field i is written with: 4 for p_alive, churn_risk and
+ * expected_purchases_90d, 2 for the money of expected_order_value and
+ * clv_365d, -1 for a computed field of the configuration (as SQLite
+ * writes its value). */
+int nudge_computed_decimals(size_t i);
+
+/* Writes v with d decimals (0 to 4) into buf (at least 32 bytes), as
+ * printf's %.*f would; returns the length. */
+size_t nudge_computed_fixed(double v, int d, char *buf);
+
 /*
  * Fills seg (free it with nudge_seg_free) with the query reading one
  * contact: SELECT email, phone, push_id, first_name, last_name, attrs,
@@ -29,7 +39,7 @@ const char *nudge_computed_field(size_t i);
  * them once with nudge_seg_bind).  Their windows count from now.  Each
  * field is a correlated subquery over the events (contact_id, type, at)
  * index, the predictions one primary key lookup in predictions for all
- * (probabilities and purchases with 4 decimals, money 2), so that loading the
+ * (their REAL values: see nudge_computed_decimals), so that loading the
  * contact stays the one query it was.  Errors: EX_OSERR, EX_USAGE.
  */
 int nudge_computed_contact_sql(int64_t now, const unsigned char *use,

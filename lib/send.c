@@ -438,11 +438,20 @@ load_contact(nudge_sender *s, int64_t id)
 	}
 	for (i = 0, col = 6; i < c->ncomp; i++) {
 		const unsigned char *v;
+		char num[32];
+		int dec;
 
 		c->coff[i] = -1;
 		if (!c->cuse[i])
 			continue;
-		v = sqlite3_column_text(s->get_contact, col++);
+		if ((dec = nudge_computed_decimals(i)) >= 0 &&
+		    sqlite3_column_type(s->get_contact, col) == SQLITE_FLOAT) {
+			nudge_computed_fixed(sqlite3_column_double(
+			    s->get_contact, col++), dec, num);
+			v = (const unsigned char *)num;
+		} else {
+			v = sqlite3_column_text(s->get_contact, col++);
+		}
 		if (v == NULL || *v == '\0')
 			continue;
 		c->coff[i] = (long)c->comp.len;
