@@ -5,7 +5,7 @@
 # formula of nudge-predict(1), in a time zone; recorded, safe to run again;
 # says in words when there is nothing to learn from.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 
 nudge event import --create /dev/null 2>/dev/null
 exits "no opens at all: 65" 65 nudge predict hours
@@ -65,4 +65,14 @@ nudge predict hours --now 2026-12-01 --timezone Asia/Jerusalem --prior 50 \
 is "--prior 50 as computed independently" \
 	"$(sort p50 | join -t '	' ids - | cut -f2-5 | sort)" "$(cat expected.tsv)"
 exits "--prior with the purchase models: 64" 64 nudge predict --prior 3
+# the migration: from the store before it, and again on a store that has it
+v=$(sql 'PRAGMA user_version')
+sql "PRAGMA user_version = $((v - 1))"
+ok "the newest migration runs again on a store that has it" \
+	nudge predict hours --now 2026-12-01 --timezone Asia/Jerusalem
+sql "DROP TABLE send_hours; DROP TABLE send_hour_fits; PRAGMA user_version = $((v - 1))"
+is "and makes the tables on the store before it" \
+	"$(nudge predict hours --now 2026-12-01 -f tsv >/dev/null 2>&1; sql "PRAGMA user_version;
+	SELECT count(*) FROM send_hour_fits")" "$v
+1"
 done_testing
