@@ -81,7 +81,8 @@ typedef struct nudge_besthour_now {
 
 /* Reads the latest fit into b and sets b->hour for now; allowed[] is
  * all 1 (the caller clears the hours it must not send in: see
- * nudge_besthour_allow).  Errors: store errors. */
+ * nudge_besthour_allow).  Not thread-safe: it sets TZ.  Errors: store
+ * errors. */
 int nudge_besthour_start(nudge_store *st, int64_t now, nudge_besthour_now *b,
     nudge_err *err);
 

@@ -648,14 +648,15 @@ hour_filter_start(nudge_store *st, const nudge_campaign *c,
 	memset(f, 0, sizeof *f);
 	f->fn = fn;
 	f->arg = arg;
-	if ((rc = nudge_besthour_start(st, now, &f->b, err)) != 0)
-		return rc;
 	nudge_campaign_policy(c, c->global_policy, &f->pol);
+	/* both set TZ, which the pool's threads share */
 	pthread_mutex_lock(&tz_mu);
-	nudge_besthour_allow(&f->b, now, c->tz != NULL ? c->tz :
-	    f->pol.quiet_tz, s->within_from, s->within_to, quiet_at, &f->pol);
+	if ((rc = nudge_besthour_start(st, now, &f->b, err)) == 0)
+		nudge_besthour_allow(&f->b, now, c->tz != NULL ? c->tz :
+		    f->pol.quiet_tz, s->within_from, s->within_to, quiet_at,
+		    &f->pol);
 	pthread_mutex_unlock(&tz_mu);
-	return 0;
+	return rc;
 }
 
 /* Runs (or explains) the queries of step k in round sfx: without entry,
