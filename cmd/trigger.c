@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "abtest.h"
+#include "besthour.h"
 #include "campaign.h"
 #include "cli.h"
 #include "contact.h"
@@ -280,7 +281,9 @@ main(int argc, char **argv)
 	for (i = 0; check && rc == 0 && i < n; i++) {
 		nudge_buf notes = { 0 };
 
-		if ((rc = nudge_ab_check(st, cs[i], now, &notes, &ne)) != 0)
+		if ((rc = nudge_ab_check(st, cs[i], now, &notes, &ne)) != 0 ||
+		    (st != NULL && (rc = nudge_besthour_check(st, cs[i], &notes,
+		    &ne)) != 0))
 			warnx("%s", ne.msg);
 		else if (notes.len > 0)
 			fprintf(stderr, "nudge-trigger: %s", notes.s);

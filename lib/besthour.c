@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "campaign.h"
 #include "clock.h"
 
 /* The local hour and weekday of t in the zone TZ is set to.  Events come
@@ -327,6 +328,37 @@ nudge_besthour_allow(nudge_besthour_now *b, int64_t now, const char *tz,
 		if (!in)
 			b->allowed[(b->hour + j) % 24] = 0;
 	}
+}
+
+int
+nudge_besthour_check(nudge_store *st, const nudge_campaign *c,
+    nudge_buf *notes, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc, r, fits = -1;
+
+	for (i = 0; i < c->nsteps; i++) {
+		if (!c->steps[i].best_hour)
+			continue;
+		if (fits < 0) {
+			if ((rc = nudge_store_prepare(st, &s, "SELECT EXISTS"
+			    " (SELECT 1 FROM send_hour_fits)", err)) != 0)
+				return rc;
+			r = sqlite3_step(s);
+			fits = r == SQLITE_ROW && sqlite3_column_int(s, 0);
+			sqlite3_finalize(s);
+			if (r != SQLITE_ROW)
+				return nudge_store_error(st, err,
+				    "send_hour_fits");
+		}
+		if (!fits && nudge_buf_printf(notes, "%s: step %s sends at each "
+		    "contact's best hour, but nudge predict hours has not run: "
+		    "every contact would get the window's first hour\n",
+		    c->path, c->steps[i].id) == -1)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	return 0;
 }
 
 int

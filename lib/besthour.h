@@ -96,6 +96,13 @@ void nudge_besthour_allow(nudge_besthour_now *b, int64_t now,
     const char *tz, int from, int to, int (*quiet)(int64_t, void *),
     void *arg);
 
+/* trigger --check: appends to notes a line for each step of c with
+ * send_at: best_hour when the store st has no hours fit yet (every
+ * contact would get the window's first hour).  Errors: store errors. */
+struct nudge_campaign;
+int nudge_besthour_check(nudge_store *st, const struct nudge_campaign *c,
+    nudge_buf *notes, nudge_err *err);
+
 /* Whether contact is due now (see nudge_besthour_now); *due is 1 when
  * no hour is allowed.  Errors: store errors. */
 int nudge_besthour_due(nudge_besthour_now *b, int64_t contact, int *due,

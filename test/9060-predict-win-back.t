@@ -4,7 +4,7 @@
 # predict; after it, exactly the customers whose predictions say gone
 # and worth it, at their best hour, the fixed-time share at once.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 10
 export NUDGE_FILE_NOSYNC=1
 export NUDGE_CONFIG="$TOP/samples/config.yaml"
 cp -R "$TOP/campaigns" campaigns
@@ -16,6 +16,9 @@ exits "and their events (one of a stranger: 65)" 65 nudge event import "$TOP/sam
 ok "600 customers' purchases" nudge event import --create sim.csv
 is "before nudge predict nobody is due" \
 	"$(nudge trigger --now 2026-01-05T09:10:00Z campaigns/win-back-predicted.yaml)" ""
+ok "trigger --check" nudge trigger --check campaigns/win-back-predicted.yaml
+is "says the best hours have not been learnt" "$(cat .err)" \
+	"nudge-trigger: campaigns/win-back-predicted.yaml: step email1 sends at each contact's best hour, but nudge predict hours has not run: every contact would get the window's first hour"
 ok "nudge predict" nudge predict --now 2026-01-05
 # consent: whether no record means yes is the config's; trigger says who
 # can get email: the predictions decide who of them is in
