@@ -18,7 +18,8 @@
 #include "report.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day|bounce|link|variant] [-c name]\n"
+    "usage: nudge report [-b campaign|step|channel|day|bounce|link|churn|variant]\n"
+    "                    [-c name]\n"
     "                    [-f table|tsv|csv|json|html] [-s time] [--until time]\n"
     "                    [--attribution last-touch|first-touch|any]\n"
     "                    [--conversion type] [--tz zone] [--window duration]\n"
@@ -64,7 +65,7 @@ main(int argc, char **argv)
 			if (nudge_report_by_parse(optarg, &o.by) == -1)
 				nudge_cli_usage(&cli,
 				    "--by: expected campaign, step, channel, "
-				    "day, bounce, link or variant");
+				    "day, bounce, link, churn or variant");
 			break;
 		case 'c':
 			o.campaign = optarg;
@@ -146,10 +147,14 @@ main(int argc, char **argv)
 		    stdout, &ne);
 	else
 		rc = nudge_report_write(st, &o, kind, stdout, &ne);
-	/* a campaign's holdout: its uplift in words after the table, or on
-	 * stderr when stdout is data (csv, tsv, json) */
+	/* a campaign's holdout and best hour: their differences in words
+	 * after the table, or on stderr when stdout is data (csv, tsv,
+	 * json) */
 	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
 		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
+		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
+	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
+		rc = nudge_ab_best_hour(st, o.campaign, o.conversion, o.window,
 		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
 	return nudge_cli_end(&cli, rc, &ne);
 }

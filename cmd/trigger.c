@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "abtest.h"
+#include "besthour.h"
 #include "campaign.h"
 #include "cli.h"
 #include "contact.h"
@@ -264,6 +265,8 @@ main(int argc, char **argv)
 		}
 	}
 	rc = check_names(cs, n, st, &cli.cfg, st == NULL ? ne.msg : NULL);
+	for (i = 0; i < n; i++)
+		cs[i]->global_policy = &cli.cfg.policy;
 	if (check && st != NULL && (i = check_fields(cs, n, st)) != 0 &&
 	    rc == 0)
 		rc = i;
@@ -272,7 +275,9 @@ main(int argc, char **argv)
 	for (i = 0; check && rc == 0 && i < n; i++) {
 		nudge_buf notes = { 0 };
 
-		if ((rc = nudge_ab_check(st, cs[i], now, &notes, &ne)) != 0)
+		if ((rc = nudge_ab_check(st, cs[i], now, &notes, &ne)) != 0 ||
+		    (st != NULL && (rc = nudge_besthour_check(st, cs[i], &notes,
+		    &ne)) != 0))
 			warnx("%s", ne.msg);
 		else if (notes.len > 0)
 			fprintf(stderr, "nudge-trigger: %s", notes.s);

@@ -334,6 +334,24 @@ sgn(char *b, size_t len, double x, int d)
 	return b;
 }
 
+/* Prepares sql into *q with ?1 the campaign, ?2 the conversion event
+ * type (purchase by default) and ?3 the window in seconds (7 days by
+ * default). */
+static int
+campaign_query(nudge_store *st, const char *sql, const char *campaign,
+    const char *conversion, int64_t window, sqlite3_stmt **q, nudge_err *err)
+{
+	int rc;
+
+	if ((rc = nudge_store_prepare(st, q, sql, err)) != 0)
+		return rc;
+	sqlite3_bind_text(*q, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*q, 2, conversion != NULL ? conversion : "purchase",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_int64(*q, 3, window > 0 ? window : 7 * 86400);
+	return 0;
+}
+
 int
 nudge_ab_uplift(nudge_store *st, const char *campaign,
     const char *conversion, int64_t window, FILE *fp, nudge_err *err)
@@ -360,12 +378,9 @@ nudge_ab_uplift(nudge_store *st, const char *campaign,
 	char b1[32], b2[32], b3[32];
 	int rc, s, g;
 
-	if ((rc = nudge_store_prepare(st, &q, sql, err)) != 0)
+	if ((rc = campaign_query(st, sql, campaign, conversion, window, &q,
+	    err)) != 0)
 		return rc;
-	sqlite3_bind_text(q, 1, campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, conversion != NULL ? conversion : "purchase",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, window > 0 ? window : 7 * 86400);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		g = sqlite3_column_int(q, 0) != 0;
 		n[g] = sqlite3_column_double(q, 1);
@@ -417,6 +432,87 @@ nudge_ab_uplift(nudge_store *st, const char *campaign,
 		fprintf(fp, "the campaign %s conversion: 95 times in 100, an "
 		    "interval drawn this way holds the true uplift\n", d > 0 ?
 		    "raised" : "lowered");
+	if (fflush(fp) == EOF || ferror(fp))
+		return nudge_errf(err, EX_IOERR, "stdout: write error");
+	return 0;
+}
+
+/* Writes "name: best hour P% (k/n), fixed time P% (k/n), difference
+ * D points (95% interval L to H)" for k[0]/n[0] (best hour) against
+ * k[1]/n[1]; returns whether the interval excludes zero. */
+static int
+rate_line(FILE *fp, const char *name, const double *k, const double *n)
+{
+	double p0 = n[0] > 0 ? k[0] / n[0] : 0, p1 = n[1] > 0 ? k[1] / n[1] : 0;
+	double d = p0 - p1, se = n[0] > 0 && n[1] > 0 ? sqrt(p0 * (1 - p0) /
+	    n[0] + p1 * (1 - p1) / n[1]) : 0;
+	char b1[32], b2[32], b3[32];
+
+	fprintf(fp, "%s: best hour %.2f%% (%.0f/%.0f), fixed time %.2f%% "
+	    "(%.0f/%.0f), difference %s points (95%% interval %s to %s)\n",
+	    name, 100 * p0, k[0], n[0], 100 * p1, k[1], n[1], sgn(b1,
+	    sizeof b1, 100 * d, 2), sgn(b2, sizeof b2, 100 * (d - Z95 * se),
+	    2), sgn(b3, sizeof b3, 100 * (d + Z95 * se), 2));
+	return se > 0 && (d - Z95 * se > 0 || d + Z95 * se < 0);
+}
+
+/* per message of a best-hour step: its group, and whether the
+ * contact opened it (not an image proxy's fetch), clicked it, or
+ * converted within the window after it */
+static const char best_hour_sql[] =
+    "SELECT m.variant = 'fixed-time', count(*),"
+    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
+    " m.contact_id AND e.type = 'opened' AND e.campaign_id ="
+    " m.campaign_id AND e.step = m.step AND coalesce(json_extract("
+    " e.props, '$.proxy'), 'none') NOT IN ('apple', 'google',"
+    " 'yahoo'))),"
+    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
+    " m.contact_id AND e.type = 'clicked' AND e.campaign_id ="
+    " m.campaign_id AND e.step = m.step)),"
+    " sum(EXISTS (SELECT 1 FROM events e WHERE e.contact_id ="
+    " m.contact_id AND e.type = ?2 AND e.at >= m.claimed_at AND"
+    " e.at <= m.claimed_at + ?3))"
+    " FROM messages m WHERE m.campaign_id = (SELECT k.id FROM"
+    " campaigns k WHERE k.name = ?1) AND m.status = 'sent' AND"
+    " m.variant IN ('best-hour', 'fixed-time') GROUP BY 1 ORDER BY 1";
+
+int
+nudge_ab_best_hour(nudge_store *st, const char *campaign,
+    const char *conversion, int64_t window, FILE *fp, nudge_err *err)
+{
+	static const char *const names[] = { "opened", "clicked",
+	    "converted" };
+	sqlite3_stmt *q = NULL;
+	double n[2] = { 0 }, k[3][2] = { { 0 } };
+	int rc, s, g, j, sig = 0;
+
+	if ((rc = campaign_query(st, best_hour_sql, campaign, conversion,
+	    window, &q, err)) != 0)
+		return rc;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		g = sqlite3_column_int(q, 0) != 0;
+		n[g] = sqlite3_column_double(q, 1);
+		for (j = 0; j < 3; j++)
+			k[j][g] = sqlite3_column_double(q, 2 + j);
+	}
+	sqlite3_finalize(q);
+	if (s != SQLITE_DONE)
+		return nudge_store_error(st, err, "messages");
+	if (n[0] + n[1] == 0)
+		return 0;
+	fprintf(fp, "best hour of %s: %.0f messages sent at the contact's "
+	    "best hour, %.0f at the fixed time\n", campaign, n[0], n[1]);
+	for (j = 0; j < 3; j++)
+		sig |= rate_line(fp, names[j], k[j], n) << j;
+	if (sig == 0)
+		fputs("every interval includes zero: these groups are too small "
+		    "to tell whether the best hour made a difference\n", fp);
+	for (j = 0; j < 3; j++)
+		if (sig & (1 << j))
+			fprintf(fp, "the best hour %s the %s rate: 95 times in "
+			    "100, an interval drawn this way holds the true "
+			    "difference\n", k[j][0] / n[0] > k[j][1] / n[1] ?
+			    "raised" : "lowered", names[j]);
 	if (fflush(fp) == EOF || ferror(fp))
 		return nudge_errf(err, EX_IOERR, "stdout: write error");
 	return 0;

@@ -89,6 +89,19 @@ double nudge_ab_base_rate(enum nudge_ab_metric m);
 int nudge_ab_uplift(nudge_store *st, const char *campaign,
     const char *conversion, int64_t window, FILE *fp, nudge_err *err);
 
+/*
+ * Writes the comparison of campaign's best-hour sends (send_at:
+ * best_hour) against its fixed-time control share to fp: messages sent
+ * in each group, and per group the share opened (image proxies' opens
+ * left out), clicked, and converted (a conversion event within window
+ * after the message), each difference with its 95% interval (normal
+ * approximation), and in words whether an interval excludes zero.
+ * Nothing when the campaign has no such message.  Errors: store errors,
+ * EX_IOERR.
+ */
+int nudge_ab_best_hour(nudge_store *st, const char *campaign,
+    const char *conversion, int64_t window, FILE *fp, nudge_err *err);
+
 /* Writes the A/B figures per (campaign, step, variant) to fp as
  * nudge_fmt kind: contacts sent, opened, clicked, converted and revenue,
  * and the test's decision.  Errors: store errors, EX_OSERR, EX_IOERR. */

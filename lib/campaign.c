@@ -472,16 +472,74 @@ read_test(struct rd *r, const nudge_ynode *m, nudge_step *s,
 	return 0;
 }
 
+/* `within: HH:MM-HH:MM`: the window of the day a best hour is chosen
+ * in; the end may be past midnight (22:00-02:00). */
+static int
+read_within(struct rd *r, const nudge_ynode *n, const char *where,
+    nudge_step *s)
+{
+	int h1, m1, h2, m2, len = 0;
+	char b[100];
+
+	if (n->kind != NUDGE_Y_SCALAR || sscanf(n->value, "%2d:%2d-%2d:%2d%n",
+	    &h1, &m1, &h2, &m2, &len) != 4 || n->value[len] != '\0' ||
+	    h1 < 0 || h1 > 23 || m1 < 0 || m1 > 59 || h2 < 0 || h2 > 24 ||
+	    m2 < 0 || m2 > 59 || (h2 == 24 && m2 != 0) || h1 * 60 + m1 ==
+	    h2 * 60 + m2)
+		return bad(r, n->line, n->col, where, "expected a window of "
+		    "the day such as 08:00-20:00, got %s", qv(b, sizeof b,
+		    n->kind == NUDGE_Y_SCALAR ? n->value : "a list"));
+	s->within_from = h1 * 60 + m1;
+	s->within_to = (h2 * 60 + m2) % 1440;
+	return 0;
+}
+
+/* A step with `send_at: best_hour` gets two variants of the step's own
+ * template, "fixed-time" (the control share, first: the contacts whose
+ * variant hash falls below the share) and "best-hour", so that the
+ * ledger, send and report --by variant tell them apart as they do an
+ * A/B test's. */
+static int
+best_hour_variants(struct rd *r, nudge_step *s, const char *where,
+    const nudge_ynode *within, const nudge_ynode *control)
+{
+	const nudge_ynode *n = within != NULL ? within : control;
+	char w[128];
+
+	if (!s->best_hour) {
+		if (n == NULL)
+			return 0;
+		snprintf(w, sizeof w, "%s: %s", where, n->key);
+		return bad(r, n->line, n->col, w, "only with send_at: "
+		    "best_hour");
+	}
+	if (s->nvariants > 0)
+		return bad(r, s->line, s->col, where, "send_at: best_hour does "
+		    "not go with variants: its fixed-time control share is "
+		    "compared as a variant of its own");
+	if (control == NULL)
+		s->control = 0.1;
+	if ((s->variants = calloc(2, sizeof *s->variants)) == NULL ||
+	    (s->variants[0].id = strdup("fixed-time")) == NULL ||
+	    (s->variants[1].id = strdup("best-hour")) == NULL)
+		return oom(r);
+	s->nvariants = 2;
+	s->variants[0].weight = s->control;
+	s->variants[1].weight = 1 - s->control;
+	return 0;
+}
+
 static int
 read_step(struct rd *r, const nudge_ynode *m, size_t k)
 {
 	nudge_step *s = &r->c->steps[k];
-	const nudge_ynode *test = NULL;
+	const nudge_ynode *test = NULL, *within = NULL, *control = NULL;
 	char where[64], b[100];
 	size_t i, j;
 	int rc = 0;
 
 	snprintf(where, sizeof where, "steps[%zu]", k + 1);
+	s->within_from = s->within_to = -1;
 	s->line = m->line;
 	s->col = m->col;
 	if (m->kind != NUDGE_Y_MAP)
@@ -528,6 +586,18 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 			rc = read_variants(r, n, s, w);
 		} else if (strcmp(n->key, "test") == 0) {
 			test = n;
+		} else if (strcmp(n->key, "send_at") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR || strcmp(n->value,
+			    "best_hour") != 0)
+				rc = bad(r, n->line, n->col, w, "expected "
+				    "best_hour");
+			s->best_hour = 1;
+		} else if (strcmp(n->key, "within") == 0) {
+			within = n;
+			rc = read_within(r, n, w, s);
+		} else if (strcmp(n->key, "control") == 0) {
+			control = n;
+			rc = share(r, n, w, &s->control);
 		} else if (strcmp(n->key, "fallback") == 0) {
 			if (n->kind != NUDGE_Y_SCALAR || (strcmp(n->value,
 			    "true") != 0 && strcmp(n->value, "false") != 0))
@@ -541,7 +611,8 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 		} else {
 			rc = bad(r, n->line, n->col, where, "unknown key \"%.64s\" "
 			    "(expected id, channel, template, variants, test, "
-			    "after, if, unless or fallback)", n->key);
+			    "after, if, unless, fallback, send_at, within or "
+			    "control)", n->key);
 		}
 	}
 	if (rc != 0)
@@ -553,6 +624,8 @@ read_step(struct rd *r, const nudge_ynode *m, size_t k)
 		    "push)");
 	if (s->tpl == NULL)
 		return bad(r, m->line, m->col, where, "no template");
+	if ((rc = best_hour_variants(r, s, where, within, control)) != 0)
+		return rc;
 	if (test != NULL) {
 		snprintf(b, sizeof b, "%s: test", where);
 		if (s->nvariants == 0)

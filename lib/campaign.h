@@ -43,6 +43,13 @@ typedef struct nudge_step {
 			      weight */
 	int64_t test_wait; /* `test: wait:` in seconds */
 	enum nudge_ab_metric test_metric;
+	int best_hour;     /* `send_at: best_hour`: the step's variants are
+			      then "fixed-time" (the control share, sent
+			      when due) and "best-hour" (held until the
+			      contact's best hour: besthour.h) */
+	int within_from, within_to; /* `within: HH:MM-HH:MM`, minutes of
+			      the day in the campaign's zone; -1: all day */
+	double control;    /* `control:` as a fraction in (0, 1) */
 	long line, col;    /* where the step starts in the file */
 	long cond_line, cond_col, unless_line, unless_col; /* where the
 				      expressions start */
@@ -80,6 +87,9 @@ typedef struct nudge_campaign {
 	nudge_policy_cfg policy; /* overrides: what is set (cap_max > 0,
 				    quiet_from >= 0, exclude, sunset > 0)
 				    replaces the config's */
+	const nudge_policy_cfg *global_policy; /* the config's, set by
+				    trigger's caller so that a best hour is
+				    not in its quiet hours; may be NULL */
 	nudge_step *steps;
 	size_t nsteps;
 	long aud_line, aud_col, goal_line, goal_col; /* where the

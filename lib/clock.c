@@ -168,3 +168,26 @@ nudge_tz_known(const char *name)
 	    (size_t)snprintf(file, sizeof file, "%s/%s", dir, name) <
 	    sizeof file && stat(file, &sb) == 0 && S_ISREG(sb.st_mode);
 }
+
+char *
+nudge_tz_set(const char *tz)
+{
+	const char *o = getenv("TZ");
+	char *old = o != NULL ? strdup(o) : NULL;
+
+	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	tzset();
+	return old;
+}
+
+void
+nudge_tz_restore(char *old)
+{
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+}

@@ -22,4 +22,10 @@ char *nudge_time_format(int64_t t, char *buf, unsigned long len);
  * /usr/share/zoneinfo): 1 or 0. */
 int nudge_tz_known(const char *name);
 
+/* Sets TZ to tz (NULL: UTC) for localtime_r and mktime, and returns what
+ * to give nudge_tz_restore to put the old TZ back (NULL when it was
+ * unset).  TZ is the process's: not thread-safe, the caller locks. */
+char *nudge_tz_set(const char *tz);
+void nudge_tz_restore(char *old);
+
 #endif

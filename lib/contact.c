@@ -654,6 +654,9 @@ check_field(void *ctx, const char *name, int has_def, const char *where)
 			return 0;
 	if (nudge_seg_computed(name) != NULL)
 		return 0;
+	for (i = 0; nudge_seg_predicted_name(i) != NULL; i++)
+		if (strcmp(name, nudge_seg_predicted_name(i)) == 0)
+			return 0;
 	if (strncmp(name, "attrs.", 6) == 0 && name[6] != '\0') {
 		for (i = 0; i < c->nseen; i++)
 			if (strcmp(c->seen[i], name + 6) == 0)

@@ -88,6 +88,16 @@ static const struct section sections[] = {
 	    ISO("f.fitted_at") " AS fitted_at"
 	    " FROM predictions p JOIN predict_fits f ON f.id = p.fit_id"
 	    " WHERE p.contact_id = ?1" },
+	/* her best hour to send (besthour.h), from her opens and clicks */
+	{ "best_hour", { "best_hour", "best_weekday", "events", "timezone",
+	    "fitted_at" }, 5,
+	    "SELECT printf('%02d:00', h.best_hour) AS best_hour,"
+	    " CASE h.best_wday WHEN 0 THEN 'Sunday' WHEN 1 THEN 'Monday'"
+	    " WHEN 2 THEN 'Tuesday' WHEN 3 THEN 'Wednesday' WHEN 4 THEN"
+	    " 'Thursday' WHEN 5 THEN 'Friday' ELSE 'Saturday' END AS"
+	    " best_weekday, h.events, f.timezone, " ISO("f.fitted_at")
+	    " AS fitted_at FROM send_hours h JOIN send_hour_fits f ON"
+	    " f.id = h.fit_id WHERE h.contact_id = ?1" },
 };
 
 #define NSECTIONS (sizeof sections / sizeof sections[0])

@@ -307,21 +307,13 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 static int
 local_minute(int64_t t, const char *tz, int *minute)
 {
-	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	char *old = nudge_tz_set(tz);
 	time_t tt = (time_t)t;
 	struct tm tm;
 	int ok;
 
-	setenv("TZ", tz != NULL ? tz : "UTC", 1);
-	tzset();
 	ok = localtime_r(&tt, &tm) != NULL;
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else {
-		unsetenv("TZ");
-	}
-	tzset();
+	nudge_tz_restore(old);
 	if (!ok)
 		return -1;
 	*minute = tm.tm_hour * 60 + tm.tm_min;

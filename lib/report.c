@@ -31,6 +31,13 @@ static const struct grouping {
 	[NUDGE_REPORT_BOUNCE] = { "bounce", NULL, { "campaign", "domain" },
 	    2 },
 	[NUDGE_REPORT_LINK] = { "link", NULL, { "campaign", "url" }, 2 },
+	/* the band of the contact's latest prediction, not of the day of
+	 * the message: who the campaigns reach among those slipping away */
+	[NUDGE_REPORT_CHURN] = { "churn", "coalesce((SELECT CASE WHEN"
+	    " p.churn_risk >= 0.7 THEN 'gone (70% and more)' WHEN p.churn_risk"
+	    " >= 0.3 THEN 'at risk (30% to 70%)' ELSE 'active (under 30%)' END"
+	    " FROM predictions p WHERE p.contact_id = e.contact_id),"
+	    " 'no prediction') AS k1", { "churn_risk" }, 1 },
 };
 
 static const char *const attributions[] = {

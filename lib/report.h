@@ -20,6 +20,9 @@ enum nudge_report_by {
 	NUDGE_REPORT_BOUNCE,   /* bounces and complaints by class, per
 				  campaign and receiving domain */
 	NUDGE_REPORT_LINK,     /* clicks per campaign and URL */
+	NUDGE_REPORT_CHURN,    /* the contact's churn_risk band now
+				  (nudge predict): active under 30%, at
+				  risk to 70%, gone from 70%, or none */
 };
 
 enum nudge_report_attribution {
@@ -63,14 +66,14 @@ typedef struct nudge_report_opts {
 int nudge_report_attribution_parse(const char *name,
     enum nudge_report_attribution *a);
 
-/* Sets *by from "campaign", "step", "channel", "day", "bounce" or
- * "link"; 0 or -1. */
+/* Sets *by from "campaign", "step", "channel", "day", "bounce", "link"
+ * or "churn"; 0 or -1. */
 int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 
 /*
  * Prepares the report as one query over the events that belong to a
  * campaign.  Each row holds the group's key columns (campaign; campaign,
- * step; channel; or day), then messages (sent events), contacts (distinct
+ * step; channel; day; or churn_risk band), then messages (sent events), contacts (distinct
  * contacts sent to), failed, bounced, opened, open_pct_contacts, clicked,
  * click_pct_contacts, unsubscribed, complained, converted,
  * conversion_pct_contacts (each a count of distinct contacts, each rate a

@@ -1516,6 +1516,13 @@ nudge_seg_computed_name(size_t i)
 	return i < ncomputeds ? computeds[i].name : NULL;
 }
 
+const char *
+nudge_seg_predicted_name(size_t i)
+{
+	return i < sizeof predicted / sizeof predicted[0] ? predicted[i] :
+	    NULL;
+}
+
 /* A property path after sum of, latest, most common: KEY(.KEY|[N])*,
  * as the JSON path "$.PATH"; "at" alone is the event's time.  *path is
  * NULL for "at"; *off is where the prop is. */

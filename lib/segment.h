@@ -114,6 +114,9 @@ int nudge_seg_set_computed(const char *const *names, const char *const *defs,
 const char *nudge_seg_computed(const char *name);
 /* The i-th computed field's name, or NULL past the last. */
 const char *nudge_seg_computed_name(size_t i);
+/* The i-th figure nudge predict keeps per contact (p_alive, churn_risk,
+ * ...: the predictions table's columns), or NULL past the last. */
+const char *nudge_seg_predicted_name(size_t i);
 /* The computed field name as an SQL expression on the contact row c (a
  * scalar subquery over events), its parameters added to seg's and its
  * window counted from seg->now.  *sql is the caller's to free.

@@ -49,7 +49,7 @@ struct contact {
 	nudge_buf attrs;      /* key \0 value \0 ... */
 	size_t nattrs;
 	nudge_buf comp;       /* computed fields' values, each \0-ended */
-	long *coff;           /* field i (nudge_seg_computed_name) in comp,
+	long *coff;           /* field i (nudge_computed_field) in comp,
 				 or -1; ncomp of them */
 	size_t ncomp;
 	unsigned char *cuse;  /* field i is read: some template names it */
@@ -312,7 +312,7 @@ lookup(void *ctx, const char *name, size_t *len)
 		return p;
 	}
 	for (i = 0; i < c->ncomp; i++) {
-		if (strcmp(name, nudge_seg_computed_name(i)) != 0)
+		if (strcmp(name, nudge_computed_field(i)) != 0)
 			continue;
 		if (c->coff[i] < 0)
 			return NULL;
@@ -349,7 +349,7 @@ contact_query(nudge_sender *s, nudge_err *err)
 	s->get_contact = NULL;
 	nudge_seg_free(q);
 	if (s->c.coff == NULL) {
-		s->c.ncomp = nudge_computed_count();
+		s->c.ncomp = nudge_computed_fields();
 		if (s->c.ncomp > 0 && ((s->c.coff = calloc(s->c.ncomp,
 		    sizeof *s->c.coff)) == NULL || (s->c.cuse =
 		    calloc(s->c.ncomp, 1)) == NULL))
@@ -371,8 +371,7 @@ note_computed(void *arg, const char *name, int has_def, const char *where)
 	(void)has_def;
 	(void)where;
 	for (i = 0; i < c->ncomp; i++)
-		if (!c->cuse[i] && strcmp(name, nudge_seg_computed_name(i)) ==
-		    0)
+		if (!c->cuse[i] && strcmp(name, nudge_computed_field(i)) == 0)
 			c->cuse[i] = 2;
 	return 0;
 }
@@ -439,11 +438,20 @@ load_contact(nudge_sender *s, int64_t id)
 	}
 	for (i = 0, col = 6; i < c->ncomp; i++) {
 		const unsigned char *v;
+		char num[32];
+		int dec;
 
 		c->coff[i] = -1;
 		if (!c->cuse[i])
 			continue;
-		v = sqlite3_column_text(s->get_contact, col++);
+		if ((dec = nudge_computed_decimals(i)) >= 0 &&
+		    sqlite3_column_type(s->get_contact, col) == SQLITE_FLOAT) {
+			nudge_computed_fixed(sqlite3_column_double(
+			    s->get_contact, col++), dec, num);
+			v = (const unsigned char *)num;
+		} else {
+			v = sqlite3_column_text(s->get_contact, col++);
+		}
 		if (v == NULL || *v == '\0')
 			continue;
 		c->coff[i] = (long)c->comp.len;

@@ -295,6 +295,30 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_status ON messages (status, updated_at)"
 	"  WHERE status = 'claimed' OR status = 'unknown';"
 	"CREATE INDEX messages_contact ON messages (contact_id);",
+	/* 9 -> 10: the best hour to send (besthour.c).  send_hour_fits keeps
+	 * every fit with its zone, its prior weight and the list's own
+	 * ranking of the hours; send_hours each contact's ranking from the
+	 * latest fit, replaced as a whole by the next.  A ranking is 24
+	 * letters, best hour first, 'a' for 00:00 to 'x' for 23:00.  IF
+	 * NOT EXISTS: safe to run again on a store that has them. */
+	"CREATE TABLE IF NOT EXISTS send_hour_fits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  fitted_at INTEGER NOT NULL,"
+	"  timezone TEXT NOT NULL,"
+	"  prior REAL NOT NULL,"
+	"  contacts INTEGER NOT NULL,"
+	"  events INTEGER NOT NULL,"
+	"  best_hour INTEGER NOT NULL,"
+	"  best_wday INTEGER NOT NULL,"
+	"  hours TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS send_hours ("
+	"  contact_id INTEGER PRIMARY KEY REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  fit_id INTEGER NOT NULL REFERENCES send_hour_fits (id),"
+	"  events INTEGER NOT NULL,"
+	"  best_hour INTEGER NOT NULL,"
+	"  best_wday INTEGER NOT NULL,"
+	"  hours TEXT NOT NULL);",
 };
 
 int

@@ -1650,16 +1650,9 @@ date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 		tz = "UTC";
 	if (strcmp(L->dzone, tz) == 0 && t >= L->dfrom && t < L->dto)
 		return nudge_buf_puts(b, L->dtext);
-	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", tz, 1);
-	tzset();
+	old = nudge_tz_set(tz);
 	ok = localtime_r(&tt, &tm) != NULL;
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else
-		unsetenv("TZ");
-	tzset();
+	nudge_tz_restore(old);
 	if (!ok)
 		return -2;
 	snprintf(L->dtext, sizeof L->dtext, "%d %s %d", tm.tm_mday,

@@ -10,8 +10,10 @@
 #include <time.h>
 
 #include "abtest.h"
+#include "besthour.h"
 #include "channel.h"
 #include "clock.h"
+#include "policy.h"
 #include "segment.h"
 
 /* localtime_r and mktime read TZ: the pool's threads take turns */
@@ -30,9 +32,7 @@ cal_start(const nudge_campaign *c, int64_t now)
 	int back;
 
 	pthread_mutex_lock(&tz_mu);
-	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", tz != NULL ? tz : "UTC", 1);
-	tzset();
+	old = nudge_tz_set(tz);
 	localtime_r(&tt, &tm);
 	for (back = 0;; back++) {
 		struct tm x = tm;
@@ -53,13 +53,7 @@ cal_start(const nudge_campaign *c, int64_t now)
 		if ((st = mktime(&x)) <= tt || back > 2)
 			break;
 	}
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else {
-		unsetenv("TZ");
-	}
-	tzset();
+	nudge_tz_restore(old);
 	pthread_mutex_unlock(&tz_mu);
 	return (int64_t)st;
 }
@@ -602,6 +596,69 @@ ab_only_test(void *arg, const nudge_due *d)
 		f->fn(f->arg, d);
 }
 
+/* A step with `send_at: best_hour`: its best-hour variant waits for the
+ * contact's best hour (besthour.h); the fixed-time control share goes
+ * when due.  The hours allowed are those that start inside the step's
+ * within: window (in the campaign's zone) and outside quiet hours (the
+ * campaign's, else the config's), so that send does not hold a message
+ * past its hour. */
+struct hour_filter {
+	nudge_due_fn *fn;
+	void *arg;
+	nudge_besthour_now b;
+	nudge_policy_cfg pol;
+	int rc;
+	nudge_err err;
+};
+
+static int
+quiet_at(int64_t t, void *arg)
+{
+	const nudge_policy_cfg *p = arg;
+	char why[160];
+	nudge_err e;
+
+	return nudge_policy_quiet(p, t, why, sizeof why, &e) == 0 &&
+	    why[0] != '\0';
+}
+
+static void
+best_hour_only(void *arg, const nudge_due *d)
+{
+	struct hour_filter *f = arg;
+	const nudge_variant *v = nudge_ab_assign(d->c, d->s, d->contact_id);
+	int due = 1;
+
+	if (f->rc != 0)
+		return;
+	if (v != NULL && strcmp(v->id, "best-hour") == 0)
+		f->rc = nudge_besthour_due(&f->b, d->contact_id, &due, &f->err);
+	if (f->rc == 0 && due)
+		f->fn(f->arg, d);
+}
+
+/* Puts f (sending on to fn, arg) in front of the due of step s of c. */
+static int
+hour_filter_start(nudge_store *st, const nudge_campaign *c,
+    const nudge_step *s, int64_t now, nudge_due_fn *fn, void *arg,
+    struct hour_filter *f, nudge_err *err)
+{
+	int rc;
+
+	memset(f, 0, sizeof *f);
+	f->fn = fn;
+	f->arg = arg;
+	nudge_campaign_policy(c, c->global_policy, &f->pol);
+	/* both set TZ, which the pool's threads share */
+	pthread_mutex_lock(&tz_mu);
+	if ((rc = nudge_besthour_start(st, now, &f->b, err)) == 0)
+		nudge_besthour_allow(&f->b, now, c->tz != NULL ? c->tz :
+		    f->pol.quiet_tz, s->within_from, s->within_to, quiet_at,
+		    &f->pol);
+	pthread_mutex_unlock(&tz_mu);
+	return rc;
+}
+
 /* Runs (or explains) the queries of step k in round sfx: without entry,
  * after each earlier step sent (with the steps between passed over);
  * with entry, on entry with the steps before passed over (direct: the
@@ -613,6 +670,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	const nudge_campaign *c = r->c;
 	nudge_buf sql = { 0 }, key = { 0 };
 	struct ab_filter abf;
+	struct hour_filter hf;
 	nudge_due_fn *fn = r->fn;
 	void *arg = r->arg;
 	nudge_seg q;
@@ -636,6 +694,13 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 			fn = ab_only_test;
 			arg = &abf;
 		}
+	}
+	if (c->steps[k].best_hour && r->explain == NULL) {
+		if ((rc = hour_filter_start(r->st, c, &c->steps[k], r->now, fn,
+		    arg, &hf, err)) != 0)
+			return rc;
+		fn = best_hour_only;
+		arg = &hf;
 	}
 	if (nudge_buf_printf(&key, "%s%s", c->steps[k].id, sfx) == -1 ||
 	    (r->explain != NULL && nudge_buf_printf(r->explain, "-- %s: "
@@ -714,6 +779,10 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	}
 	rc = run_due(r->st, c, &q, sql.s, &d, fn, arg, err);
 out:
+	if (rc == 0 && fn == best_hour_only && hf.rc != 0) {
+		*err = hf.err;
+		rc = hf.rc;
+	}
 	nudge_seg_free(&q);
 	nudge_buf_free(&sql);
 	nudge_buf_free(&key);
@@ -856,7 +925,10 @@ run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
     nudge_due_fn *fn, void *arg, nudge_buf *explain, nudge_err *err)
 {
 	nudge_buf sql = { 0 }, key = { 0 };
+	struct hour_filter hf;
+	nudge_due_fn *sfn;
 	sqlite3_stmt *s = NULL;
+	void *sarg;
 	nudge_seg q;
 	nudge_due d;
 	size_t k;
@@ -888,6 +960,18 @@ run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
 		}
 		d.c = c;
 		d.s = &c->steps[k];
+		sfn = fn;
+		sarg = arg;
+		if (d.s->best_hour) {
+			if ((rc = hour_filter_start(st, c, d.s, now, fn, arg,
+			    &hf, err)) != 0) {
+				sqlite3_finalize(s);
+				s = NULL;
+				break;
+			}
+			sfn = best_hour_only;
+			sarg = &hf;
+		}
 		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 			int64_t id = sqlite3_column_int64(s, 0);
 			int64_t at = sqlite3_column_int64(s, 2);
@@ -906,10 +990,14 @@ run_events(nudge_store *st, const nudge_campaign *c, int64_t now,
 			}
 			d.contact_id = id;
 			d.step = key.s;
-			fn(arg, &d);
+			sfn(sarg, &d);
 		}
 		if (rc == 0 && r != SQLITE_DONE)
 			rc = nudge_store_error(st, err, c->path);
+		if (rc == 0 && sfn == best_hour_only && hf.rc != 0) {
+			*err = hf.err;
+			rc = hf.rc;
+		}
 		sqlite3_finalize(s);
 		s = NULL;
 	}

@@ -68,5 +68,9 @@ step nudge predict
 nudge predict --now $now
 rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 65 ] || exit "$rc"
+# The opens and clicks so far: each contact's best hour to send, for
+# campaigns/win-back-predicted.yaml (send_at: best_hour).
+step nudge predict hours
+nudge predict hours --now $now || exit $?
 printf '\nThe store is demo/nudge.db; try: NUDGE_CONFIG=samples/config.yaml ./nudge segment --count %s\n' \
 	"'subscribed email'"

@@ -2,7 +2,7 @@
 # make demo: the samples import, and every seed segment gives the answer
 # worked out by hand from samples/contacts.csv and samples/events.csv.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 14
 
 NUDGE_DEMO_DIR="$T/demo" sh "$TOP/samples/demo.sh" >demo.out 2>demo.err
 is "the demo runs to the end" "$?" 0
@@ -30,4 +30,9 @@ like "and the report: oct-news-4: 3 messages reached 3 contacts, all opened" "$(
 	'^oct-news-4 +3 +3 +0 +0 +3 +100\.0 '
 is "the welcome campaign reached the 7 newsletter contacts" \
 	"$(ls "$T/demo/outbox/new" | wc -l)" 7
+like "too few purchases to predict from, in words" "$(cat demo.err)" \
+	'nudge-predict: too few customers to predict from: 1 of 4 bought twice'
+like "the best hour from the sample opens, and that it is a rough guess" \
+	"$(grep '^best_hour ' demo.out) $(grep 'rough guess' demo.err)" \
+	'^best_hour +08:00 nudge-predict: only 10 human opens and clicks: the best hours are a rough guess'
 done_testing

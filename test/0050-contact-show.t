@@ -77,6 +77,8 @@ at                    campaign  step    channel  status  attempts  error
 
 predictions: none
 
+best_hour: none
+
 marketing now (the send policy):
   email  unsubscribed (email, 2026-11-03, unsubscribe link)
   sms    may be sent

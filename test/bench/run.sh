@@ -892,6 +892,42 @@ part_predict() {
 	done | median >"$BENCH_TMP/predict.s"
 	emit predict-nudge seconds "$(cat "$BENCH_TMP/predict.s")"
 	emit predict-nudge peak_rss_mb "$(tail -n 1 "$BENCH_TMP/rss" | awk '{ printf "%.1f\n", $1 / 1024 }')"
+
+	# each contact's best hour from the store's opens (predict-gen's
+	# carry no proxy: all count)
+	for i in $(seq "$RUNS"); do
+		timed_run t rss_run "$BENCH_TMP/rss" "$BIN/nudge-predict" hours \
+		    --db "$pstore" --config "$CFG" --now 2027-01-01 || {
+			say "nudge predict hours failed (see $LOG)"; return 0; }
+		echo "$t"
+	done | median >"$BENCH_TMP/predict-hours.s"
+	emit predict-hours seconds "$(cat "$BENCH_TMP/predict-hours.s")"
+	emit predict-hours peak_rss_mb "$(tail -n 1 "$BENCH_TMP/rss" | awk '{ printf "%.1f\n", $1 / 1024 }')"
+
+	# NS messages rendered (--dry-run) from the bench template, and from
+	# the same naming five predictions: what the predictions add
+	have send "the predictions' send" || return 0
+	d=$BENCH_TMP/predict-send
+	rm -rf "$d"
+	mkdir -p "$d"
+	sqlite3 "$pstore" "INSERT OR IGNORE INTO attr_keys (key) VALUES ('city');
+		SELECT contact_id FROM predictions LIMIT $NS" >"$d/ids"
+	{ cat "$BENCH/mail.tmpl"; printf 'You are {{churn_risk}} likely to be gone; your year with us: {{clv_365d:money}} ({{p_alive}}, {{expected_purchases_90d}}, {{expected_order_value}}).\n'; } >"$d/pred.tmpl"
+	: >"$d/plain"
+	: >"$d/pred"
+	for i in $(seq "$RUNS"); do
+		for k in plain pred; do
+			tpl=$d/pred.tmpl
+			[ "$k" = plain ] && tpl=$BENCH/mail.tmpl
+			timed_run t "$BIN/nudge-send" --db "$pstore" --config "$CFG" \
+			    --campaign bench --template "$tpl" --dry-run \
+			    --now 2027-01-01 <"$d/ids" || {
+				say "send --dry-run with predictions failed (see $LOG)"; return 0; }
+			rate "$NS" "$t" >>"$d/$k"
+		done
+	done
+	emit send-predict-plain msgs_per_s "$(median <"$d/plain")"
+	emit send-predict-fields msgs_per_s "$(median <"$d/pred")"
 }
 
 # --- summary -------------------------------------------------------------
@@ -1009,6 +1045,15 @@ summary() {
 			    nc, ne, v["predict-nudge/seconds"],
 			    (v["predict-nudge/seconds"] >= 30 ? "  MISSED" : ""),
 			    v["predict-nudge/peak_rss_mb"]
+		if (has("predict-hours/seconds"))
+			printf "# predict hours: the best hour of %d contacts from their opens in %.1f s, peak RSS %s MB\n",
+			    nc, v["predict-hours/seconds"], v["predict-hours/peak_rss_mb"]
+		if (has("send-predict-fields/msgs_per_s")) {
+			o = v["send-predict-plain/msgs_per_s"] / v["send-predict-fields/msgs_per_s"] - 1
+			printf "# predict send: five predictions in a template add %+.0f%% to send --dry-run (%d against %d msgs/s) [<= +20%%]%s\n",
+			    100 * o, v["send-predict-fields/msgs_per_s"],
+			    v["send-predict-plain/msgs_per_s"], (o > 0.2 ? "  MISSED" : "")
+		}
 		if (has("sms-nudge/req_per_s")) {
 			n = v["sms-nudge/req_per_s"]
 			printf "# sms: nudge send %d req/s = %s the Python keep-alive loop [>= 5x], %s curl --parallel 4 [>= 2x], %s of wrk (%d req/s) [aim 0.5]; ledger %d sent, %d sent events\n",

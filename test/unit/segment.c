@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "computed.h"
 #include "fmt.h"
 #include "segment.h"
 #include "tap.h"
@@ -364,11 +365,51 @@ test_computed(void)
 	is_int(nudge_seg_computed("spent") == NULL, 1, "none left");
 }
 
+/* The predictions a template names: their names after the config's
+ * computed fields, their decimals, and the fixed-point writer that
+ * stands in for printf's %.*f. */
+static void
+test_predicted_fields(void)
+{
+	static const struct {
+		double v;
+		int d;
+		const char *want;
+	} fx[] = {
+		{ 0.08204, 4, "0.0820" }, { 1, 4, "1.0000" }, { 0, 4, "0.0000" },
+		{ 0.99995, 4, "1.0000" }, { 20.6, 2, "20.60" },
+		{ 1234567.891, 2, "1234567.89" }, { -0.5, 2, "-0.50" },
+		{ 7.125, 0, "7" }, { 1e15, 2, "1000000000000000.00" },
+	};
+	const char *names[] = { "spent" }, *defs[] = {
+	    "sum of total over purchase" };
+	char buf[32];
+	nudge_err err;
+	size_t i, n;
+
+	for (i = 0; i < sizeof fx / sizeof fx[0]; i++) {
+		n = nudge_computed_fixed(fx[i].v, fx[i].d, buf);
+		is_str(buf, fx[i].want, "as %.*f would");
+		is_int((int)n, (int)strlen(fx[i].want), "its length");
+	}
+	is_int(nudge_seg_set_computed(names, defs, 1, &err), 0, "one field");
+	is_int((int)nudge_computed_fields(), 6, "and the five predictions");
+	is_str(nudge_computed_field(0), "spent", "the config's first");
+	is_str(nudge_computed_field(1), "p_alive", "then the predictions");
+	is_int(nudge_computed_decimals(0), -1, "a computed field as is");
+	is_int(nudge_computed_decimals(1), 4, "p_alive with 4 decimals");
+	is_str(nudge_computed_field(5), "clv_365d", "clv_365d last");
+	is_int(nudge_computed_decimals(5), 2, "money with 2");
+	ok(nudge_computed_field(6) == NULL, "then none");
+	is_int(nudge_seg_set_computed(NULL, NULL, 0, &err), 0, "unset");
+}
+
 int
 main(void)
 {
 	test_cases();
 	test_computed();
+	test_predicted_fields();
 	test_store();
 	test_fmt();
 	return done_testing();
