@@ -79,6 +79,11 @@ struct nudge_sender_lane {
 				   also its address's index in fields[] */
 	char quiet[128];        /* why messages are held now, or "" */
 	struct chan *ch;
+	int64_t entry;          /* the entry event of a journey's instance
+				   (event.* in its template), or 0 */
+	char *own_step;         /* an instance's o.step ("STEP#EVENT"); its
+				   template, conditions and policy are its
+				   parent's (nudge_sender_add_instance) */
 	struct nudge_sender_lane *next;
 };
 
@@ -1629,6 +1634,12 @@ campaign_id(nudge_sender *s, struct nudge_sender_lane *l)
 static void
 lane_free(struct nudge_sender_lane *l)
 {
+	if (l->own_step != NULL) {
+		/* an instance: the rest is its parent's */
+		free(l->own_step);
+		free(l);
+		return;
+	}
 	nudge_tpl_free(l->tpl);
 	nudge_tplcond_free(l->cond);
 	nudge_policy_close(l->policy);
@@ -1700,6 +1711,29 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 fail:
 	lane_free(l);
 	return rc;
+}
+
+int
+nudge_sender_add_instance(nudge_sender *s, const nudge_sender_lane *parent,
+    const char *step, int64_t entry, nudge_sender_lane **out,
+    nudge_err *err)
+{
+	struct nudge_sender_lane *l;
+
+	*out = NULL;
+	if ((l = malloc(sizeof *l)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	*l = *parent;
+	if ((l->own_step = strdup(step)) == NULL) {
+		free(l);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	l->o.step = l->own_step;
+	l->entry = entry;
+	l->next = s->lanes;
+	s->lanes = l;
+	*out = l;
+	return 0;
 }
 
 /* Whether lane l's channel has a full window: its lines wait. */
