@@ -99,6 +99,8 @@ struct event {
 	const char *type;
 	char *channel, *campaign, *last_channel;
 	char *step;        /* `step "ID"`, or NULL */
+	const char *step_of; /* an SQL expression: step is "ID#" || it (the
+			      journey instance's, nudge_seg_ctx), or NULL */
 	size_t step_off;
 	/* where each name is, for nudge_seg.names */
 	size_t type_off, channel_off, campaign_off, last_channel_off, step_at;
@@ -1346,7 +1348,9 @@ event_where(struct parser *p, struct event *ev, nudge_buf *b)
 	if (ev->step != NULL) {
 		if ((n = param_text(p, ev->step)) == -1)
 			return -1;
-		if (nudge_buf_printf(b, " AND e.step = ?%d", n) == -1)
+		if (nudge_buf_printf(b, " AND e.step = ?%d", n) == -1 ||
+		    (ev->step_of != NULL && nudge_buf_printf(b, " || '#' || "
+		    "(%s)", ev->step_of) == -1))
 			return oom(p);
 	}
 	if (ev->last_n > 0) {
@@ -1449,6 +1453,11 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 		free(ev.step);
 		ev.step = sx;
 	}
+	if (ev.step != NULL && p->ctx != NULL && p->ctx->step_instance !=
+	    NULL && p->ctx->campaign != NULL && strcmp(ev.campaign,
+	    p->ctx->campaign) == 0)
+		/* a journey's steps of this instance */
+		ev.step_of = p->ctx->step_instance;
 	if (event_where(p, &ev, &b) == -1)
 		goto out;
 	if (ev.at_least > 1 || ev.has_agg) {
@@ -1660,6 +1669,11 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 			goto out;
 		snprintf(px, sizeof px, "json_extract(e.props, ?%d)", n);
 	}
+	if (ev.step != NULL && p->ctx != NULL && p->ctx->step_instance !=
+	    NULL && p->ctx->campaign != NULL && strcmp(ev.campaign,
+	    p->ctx->campaign) == 0)
+		/* a journey's steps of this instance */
+		ev.step_of = p->ctx->step_instance;
 	if (event_where(p, &ev, &b) == -1)
 		goto out;
 	*kind = fn == A_COUNT || fn == A_SUM || fn == A_AVG ? 0 :

@@ -129,6 +129,11 @@ typedef struct nudge_seg_ctx {
 	/* Appended to step ids of that campaign ("@2026-11-02T00:00:00Z"
 	 * for a round of a recurring campaign), or NULL. */
 	const char *step_suffix;
+	/* An SQL expression without parameters (the caller's own) of the
+	 * entry event's id of the journey instance being run: step ids of
+	 * that campaign are "ID#" || it (trigline.h), the events of this
+	 * instance's own messages.  NULL: none. */
+	const char *step_instance;
 	/* An SQL expression without parameters (the caller's own, never
 	 * user text) that bounds every event predicate from below, as
 	 * `AND e.contact_id = c.id AND e.at >= (event_since)`: a campaign's

@@ -56,7 +56,8 @@ struct contact {
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
-	nudge_evdata *ev;     /* latest.TYPE.PATH */
+	nudge_evdata *ev;     /* latest.TYPE.PATH, event.PATH */
+	int64_t entry;        /* the entry event of event.*, or 0 */
 	nudge_tplcond *cond;  /* the lane's {{#if}}s */
 	int failed;           /* a store error in latest.* */
 };
@@ -325,8 +326,9 @@ lookup(void *ctx, const char *name, size_t *len)
 		*len = strlen(p);
 		return p;
 	}
-	if (strncmp(name, "latest.", 7) == 0)
-		return nudge_evdata_lookup(c->ev, c->id, name, len, &c->failed);
+	if (strncmp(name, "latest.", 7) == 0 || strncmp(name, "event.", 6) == 0)
+		return nudge_evdata_lookup(c->ev, c->id, c->entry, name, len,
+		    &c->failed);
 	if (strncmp(name, "attrs.", 6) != 0)
 		return NULL;
 	for (i = 0, p = c->attrs.s; i < c->nattrs; i++) {
@@ -1094,6 +1096,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	if ((rc = track(s, l, cid, 0)) != 0)
 		return rc;
 	s->c.cond = l->cond;
+	s->c.entry = l->entry;
 	s->c.failed = 0;
 	env.lookup = lookup;
 	env.cond = cond;
@@ -1677,7 +1680,8 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
-	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0 ||
+	    (rc = nudge_contact_tpl_check(s->st, l->tpl, lo->entry_on,
+	    err)) != 0 ||
 	    (rc = use_computed(s, l->tpl, err)) != 0 ||
 	    (rc = nudge_tplcond_open(&l->cond, s->st, l->tpl, lo->now,
 	    err)) != 0)

@@ -37,6 +37,9 @@ typedef struct nudge_send_opts {
 				     campaign's overrides), or NULL */
 	const char *channel;      /* "email", "sms" or "push" */
 	const char *template_path;
+	const char *entry_on;     /* the campaign's entry: on EVENT (its
+				     steps' templates may name event.*), or
+				     NULL */
 	const char *variant;      /* the step's A/B variant (abtest.h),
 				     written into the ledger row, or NULL */
 	const char *subject;      /* replaces the rendered subject (a

@@ -118,6 +118,7 @@ open_step(struct ctx *x, struct step *st, long line)
 		so.step = st->step;
 		so.channel = s->channel;
 		so.template_path = s->tpl;
+		so.entry_on = c->entry_on;
 		so.policy = &st->pol;
 		if (strcmp(s->channel, "email") != 0) {
 			const nudge_http_cfg *h = x->o->cfg == NULL ? NULL :

@@ -1128,7 +1128,8 @@ outer_name(const char *name)
 	size_t i;
 
 	if (strncmp(name, "attrs.", 6) == 0 ||
-	    strncmp(name, "latest.", 7) == 0)
+	    strncmp(name, "latest.", 7) == 0 ||
+	    strncmp(name, "event.", 6) == 0)
 		return 1;
 	for (i = 0; i < sizeof cols / sizeof cols[0]; i++)
 		if (strcmp(name, cols[i]) == 0)

@@ -24,8 +24,11 @@ struct evtype {
 
 struct nudge_evdata {
 	nudge_store *st;
-	sqlite3_stmt *q, *x;
+	sqlite3_stmt *q, *x, *qe;
 	int64_t contact;        /* whose reads are kept, or 0 */
+	int64_t entry;          /* and of which entry event, or 0 */
+	struct evtype ent;      /* the entry event, once read */
+	int ent_read;
 	struct evval *v;
 	size_t nv, capv;
 	struct evtype *t;
@@ -47,6 +50,9 @@ nudge_evdata_open(nudge_evdata **out, nudge_store *st, nudge_err *err)
 	    "json_valid(props) THEN props END, at FROM events WHERE "
 	    "contact_id = ?1 AND type = ?2 ORDER BY at DESC, id DESC LIMIT 1",
 	    err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &d->qe, "SELECT CASE WHEN "
+	    "json_valid(props) THEN props END, at FROM events WHERE "
+	    "id = ?1 AND contact_id = ?2", err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &d->x, "SELECT json_extract(?1, ?2)",
 	    err)) != 0) {
 		nudge_evdata_free(d);
@@ -70,6 +76,35 @@ forget(nudge_evdata *d)
 		free(d->t[i].props);
 	}
 	d->nv = d->nt = 0;
+	free(d->ent.props);
+	memset(&d->ent, 0, sizeof d->ent);
+	d->ent_read = 0;
+}
+
+/* Steps q (bound) into e: its props and time, or nothing when q has no
+ * row.  Returns 0, or -1 on an error (*failed set). */
+static int
+read_event(sqlite3_stmt *q, struct evtype *e, int *failed)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_text(q, 0);
+
+		snprintf(e->at, sizeof e->at, "%lld",
+		    (long long)sqlite3_column_int64(q, 1));
+		if (p != NULL && (e->props = strdup((const char *)p)) ==
+		    NULL)
+			rc = SQLITE_NOMEM;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(e->props);
+		e->props = NULL;
+		*failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 /* The contact's latest event of type[0..tn), read once a message. */
@@ -79,7 +114,6 @@ event_of(nudge_evdata *d, int64_t contact, const char *type, size_t tn,
 {
 	struct evtype *e;
 	size_t i;
-	int rc;
 
 	for (i = 0; i < d->nt; i++)
 		if (strlen(d->t[i].type) == tn &&
@@ -99,24 +133,8 @@ event_of(nudge_evdata *d, int64_t contact, const char *type, size_t tn,
 		goto oom;
 	sqlite3_bind_int64(d->q, 1, contact);
 	sqlite3_bind_text(d->q, 2, type, (int)tn, SQLITE_STATIC);
-	rc = sqlite3_step(d->q);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *p = sqlite3_column_text(d->q, 0);
-
-		snprintf(e->at, sizeof e->at, "%lld",
-		    (long long)sqlite3_column_int64(d->q, 1));
-		if (p != NULL && (e->props = strdup((const char *)p)) ==
-		    NULL) {
-			sqlite3_reset(d->q);
-			free(e->type);
-			goto oom;
-		}
-	}
-	sqlite3_reset(d->q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(e->props);
+	if (read_event(d->q, e, failed) != 0) {
 		free(e->type);
-		*failed = 1;
 		return NULL;
 	}
 	d->nt++;
@@ -167,9 +185,24 @@ oom:
 	return NULL;
 }
 
+/* The entry event of the message: read once, by its id (the primary
+ * key), and only when it is contact's. */
+static struct evtype *
+entry_of(nudge_evdata *d, int64_t contact, int64_t entry, int *failed)
+{
+	if (!d->ent_read) {
+		sqlite3_bind_int64(d->qe, 1, entry);
+		sqlite3_bind_int64(d->qe, 2, contact);
+		if (read_event(d->qe, &d->ent, failed) != 0)
+			return NULL;
+		d->ent_read = 1;
+	}
+	return &d->ent;
+}
+
 const char *
-nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
-    size_t *len, int *failed)
+nudge_evdata_lookup(nudge_evdata *d, int64_t contact, int64_t entry,
+    const char *name, size_t *len, int *failed)
 {
 	const char *type = name + 7, *dot = strchr(type, '.');
 	struct evtype *e;
@@ -177,20 +210,25 @@ nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
 	size_t i;
 
 	*failed = 0;
-	if (strncmp(name, "latest.", 7) != 0 || dot == NULL || dot == type ||
-	    dot[1] == '\0')
+	if (strncmp(name, "event.", 6) == 0) {
+		if (entry == 0 || name[6] == '\0')
+			return NULL;
+		dot = name + 5;
+	} else if (strncmp(name, "latest.", 7) != 0 || dot == NULL ||
+	    dot == type || dot[1] == '\0')
 		return NULL;
-	if (d->contact != contact) {
+	if (d->contact != contact || d->entry != entry) {
 		forget(d);
 		d->contact = contact;
+		d->entry = entry;
 	}
 	for (i = 0; i < d->nv; i++)
 		if (strcmp(d->v[i].name, name) == 0) {
 			*len = d->v[i].len;
 			return d->v[i].val;
 		}
-	if ((e = event_of(d, contact, type, (size_t)(dot - type), failed)) ==
-	    NULL)
+	if ((e = name[0] == 'e' ? entry_of(d, contact, entry, failed) :
+	    event_of(d, contact, type, (size_t)(dot - type), failed)) == NULL)
 		return NULL;
 	if (d->nv == d->capv) {
 		size_t nc = d->capv ? d->capv * 2 : 8;
@@ -237,6 +275,7 @@ nudge_evdata_free(nudge_evdata *d)
 	free(d->t);
 	sqlite3_finalize(d->q);
 	sqlite3_finalize(d->x);
+	sqlite3_finalize(d->qe);
 	nudge_buf_free(&d->path);
 	free(d);
 }
