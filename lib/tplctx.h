@@ -42,7 +42,8 @@ void nudge_evdata_free(nudge_evdata *d);
  * compiled by the segment compiler when the template is loaded.  The
  * first time a condition is asked, its segment query runs once and its
  * contact ids are kept, sorted: each contact is then a binary search.
- * One query per condition and send, whatever the number of messages:
+ * One query per distinct condition (the text part and the HTML part
+ * usually ask the same) and send, whatever the number of messages:
  * evaluating the condition per contact (c.id = ? AND cond) reran the
  * uncorrelated IN (SELECT ...) subqueries the compiler makes for events
  * and lists for every message, a scan of all the type's events each

@@ -508,6 +508,25 @@ test_blocks(void)
 	is_str(render_env("Subject: x\n\n{{v:money}} {{v:number}} {{z:number}} "
 	    "{{z:money}}\n", &c, TEXT, "usd"), "-$1,234,567.89 -1,234,567.89 0 "
 	    "$0.00\n", "money in the environment's currency; rounding");
+	/* whole cents from integers, the rest (a tie, a third decimal)
+	 * as printf rounds them */
+	c.n = 0;
+	SET(&c, "a", "0.125");
+	SET(&c, "b", "1.005");
+	SET(&c, "d", "12.25");
+	SET(&c, "e", "-0.0");
+	SET(&c, "f", "1e3");
+	SET(&c, "g", "0.1");
+	SET(&c, "h", "-5.5");
+	is_str(render_env("Subject: x\n\n{{a:money}} {{b:money}} {{d:money}} "
+	    "{{e:money}} {{f:money}} {{g:money}} {{h:money}} {{h:number}} "
+	    "{{d:number}}\n", &c, TEXT, "USD"), "$0.12 $1.00 $12.25 $0.00 "
+	    "$1,000.00 $0.10 -$5.50 -5.5 12.25\n", "money and number: ties, "
+	    "binary fractions, negative zero, exponents");
+	c.n = 0;
+	SET(&c, "v", "-1234567.891");
+	SET(&c, "t", "2026-11-01T23:30:00Z");
+	SET(&c, "u", "1793575800");
 	is_str(render_env("Subject: x\n\n{{v:money}}\n", &c, TEXT, "CHF"),
 	    "-CHF 1,234,567.89\n", "a currency with no sign of its own");
 	is_str(render_env("Subject: x\n\n{{v:money}}\n", &c, TEXT, NULL),
