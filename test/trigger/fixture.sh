@@ -7,6 +7,9 @@ export NUDGE_FILE_NOSYNC=1
 nudge import-list "$TESTDIR/trigger/contacts.csv" 2>/dev/null || exit 1
 nudge event import "$TESTDIR/trigger/events.csv" 2>/dev/null || exit 1
 cp -R "$TOP/campaigns" campaigns
+# the VIP campaign names the computed field total_spent, which the
+# configurations of these tests do not define (5180 runs it)
+rm campaigns/vip.yaml
 DAY0=2026-11-10T10:00:00Z
 # trig TIME [FILES...]: the due lines, without the file field
 trig() {
