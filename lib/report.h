@@ -20,6 +20,8 @@ enum nudge_report_by {
 	NUDGE_REPORT_BOUNCE,   /* bounces and complaints by class, per
 				  campaign and receiving domain */
 	NUDGE_REPORT_LINK,     /* clicks per campaign and URL */
+	NUDGE_REPORT_FIELD,    /* the value of a computed field (field) of
+				  each event's contact */
 };
 
 enum nudge_report_attribution {
@@ -40,6 +42,9 @@ typedef struct nudge_report_opts {
 	int has_until;
 	int64_t until;           /* only events before this time */
 	enum nudge_report_by by;
+	const char *field;       /* NUDGE_REPORT_FIELD: the computed field
+				    (segment.h nudge_seg_computed) */
+	int64_t now;             /* the clock of the field's windows */
 	const char *conversion;  /* the event type that counts as a
 				    conversion: "purchase" when NULL */
 	int64_t window;          /* a conversion counts when it comes at
@@ -64,7 +69,8 @@ int nudge_report_attribution_parse(const char *name,
     enum nudge_report_attribution *a);
 
 /* Sets *by from "campaign", "step", "channel", "day", "bounce" or
- * "link"; 0 or -1. */
+ * "link"; 0 or -1.  A computed field's name is the caller's to check
+ * (NUDGE_REPORT_FIELD, once the configuration is read). */
 int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 
 /*

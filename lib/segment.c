@@ -2360,8 +2360,10 @@ nudge_seg_free(nudge_seg *seg)
 	memset(seg, 0, sizeof *seg);
 }
 
-int
-nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
+/* Binds seg's parameters to ?1..?nparams of s, text with destructor d. */
+static int
+bind_all(const nudge_seg *seg, sqlite3_stmt *s, sqlite3_destructor_type d,
+    nudge_err *err)
 {
 	size_t i;
 	int rc = SQLITE_OK;
@@ -2379,7 +2381,7 @@ nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
 			rc = sqlite3_bind_double(s, k, q->r);
 			break;
 		case NUDGE_SEG_TEXT:
-			rc = sqlite3_bind_text(s, k, q->s, -1, SQLITE_STATIC);
+			rc = sqlite3_bind_text(s, k, q->s, -1, d);
 			break;
 		}
 	}
@@ -2387,6 +2389,18 @@ nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
 		return nudge_errf(err, EX_SOFTWARE, "segment: bind ?%zu: %s",
 		    i, sqlite3_errstr(rc));
 	return 0;
+}
+
+int
+nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
+{
+	return bind_all(seg, s, SQLITE_STATIC, err);
+}
+
+int
+nudge_seg_bind_copy(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
+{
+	return bind_all(seg, s, SQLITE_TRANSIENT, err);
 }
 
 /* Adds a copy of q to seg's parameters. */
