@@ -9,10 +9,8 @@
 start_smtpd
 plan 12
 . "$TESTDIR/trigger/fixture.sh"
-printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
-export NUDGE_CONFIG="$T/cfg.yaml"
+smtp_config
 C=campaigns/abandoned-cart.yaml P=campaigns/post-purchase.yaml
-cron() { nudge trigger --now "$1" $C $P | nudge send --now "$1" >/dev/null 2>&1; }
 # body RCPT SUBJECT-WORD: the text parts of the messages to RCPT whose
 # subject has the word, in the order sent
 body() {
@@ -33,7 +31,7 @@ cat >events.jsonl <<'EOF'
 EOF
 exits "carts and purchases with items" 0 nudge event import events.jsonl
 
-exits "the run four hours after the cart" 0 cron 2026-11-10T12:30:00Z
+exits "the run four hours after the cart" 0 journeys 2026-11-10T12:30:00Z
 is "Ann's reminder shows her cart's items and total, in its currency" \
 	"$(body ann@example.com cart)" "subject: Ann, your cart is waiting
 Hi Ann,
@@ -61,7 +59,7 @@ is "keyed by their entry events" \
 1	P-8"
 # an event with no props: the defaults, not a skip
 nudge event add --contact cy@example.com --type cart_updated --at 2026-11-11T08:00:00Z >/dev/null
-exits "a cart with no items" 0 cron 2026-11-11T12:30:00Z
+exits "a cart with no items" 0 journeys 2026-11-11T12:30:00Z
 is "renders the defaults" "$(body cy@example.com cart | sed -n '4,5p')" \
 	"you left something in your cart. It is still there for you:
 Total: as in your cart"

@@ -26,3 +26,15 @@ run() {
 		nudge send --now "$_at" --transport "file://$T/out" \
 		    >"$T/.sent" 2>"$T/.senderr"
 }
+# smtp_config: NUDGE_CONFIG is ./cfg.yaml, email to the test's aiosmtpd
+# (start_smtpd first)
+smtp_config() {
+	printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
+	export NUDGE_CONFIG="$T/cfg.yaml"
+}
+# journeys TIME: a cron run of the example journeys, abandoned-cart and
+# post-purchase, trigger into send
+journeys() {
+	nudge trigger --now "$1" campaigns/abandoned-cart.yaml \
+	    campaigns/post-purchase.yaml | nudge send --now "$1" >/dev/null 2>&1
+}
