@@ -658,7 +658,7 @@ trigger_audience() {
 	waterfall) echo 'list "vip"' ;;
 	win-back) echo 'purchase and not purchase within 90d' ;;
 	weekly) echo 'not opened within 7d' ;;
-	vip) echo 'total_spent > 500 and purchase within 30d' ;;
+	vip) echo 'purchase within 1d and total_spent > 500' ;;
 	esac
 }
 
