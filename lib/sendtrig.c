@@ -197,8 +197,9 @@ instance(struct ctx *x, const nudge_trigline *t, nudge_sender_lane **lane)
 /*
  * The lane of line t of step st: kept out by a holdout (*lane NULL, the
  * line taken here), its A/B variant's (opened when first met), or st's
- * own; for a journey's instance, a lane of that instance made from it.  The rest of an A/B test's audience waits
- * for the winner (trigger offers it them after the test's wait).
+ * own; for a journey's instance, a lane of that instance made from it.
+ * The rest of an A/B test's audience waits for the winner (trigger
+ * offers it them after the test's wait).
  */
 static int
 lane_for(struct ctx *x, struct step *st, const nudge_trigline *t, long line,
