@@ -16,12 +16,12 @@
 #include "event.h"
 #include "fmt.h"
 #include "report.h"
+#include "segment.h"
 
 static const char usage_text[] =
-    "usage: nudge report [-b campaign|step|channel|day|bounce|link|churn|variant]\n"
-    "                    [-c name]\n"
-    "                    [-f table|tsv|csv|json|html] [-s time] [--until time]\n"
-    "                    [--attribution last-touch|first-touch|any]\n"
+    "usage: nudge report [-b campaign|step|channel|day|bounce|link|churn|variant|field]\n"
+    "                    [-c name] [-f table|tsv|csv|json|html] [-s time]\n"
+    "                    [--until time] [--attribution last-touch|first-touch|any]\n"
     "                    [--conversion type] [--tz zone] [--window duration]\n"
     "                    [--create] [--db file] [--config file]\n";
 
@@ -46,6 +46,28 @@ static const struct option longopts[] = {
 
 static nudge_cli cli = { .usage = usage_text };
 
+/* --by NAME that is neither a grouping nor a computed field: the usage
+ * error, with the closest of both. */
+static void
+by_usage(const char *name)
+{
+	static const char *const fixed[] = { "campaign", "step", "channel",
+		"day", "bounce", "link", "churn", "variant" };
+	const char *c[64], *best;
+	size_t n, i;
+
+	for (n = 0; n < sizeof fixed / sizeof fixed[0]; n++)
+		c[n] = fixed[n];
+	for (i = 0; n < sizeof c / sizeof c[0] &&
+	    (c[n] = nudge_seg_computed_name(i)) != NULL; i++)
+		n++;
+	best = nudge_closest(name, c, n);
+	nudge_cli_usage(&cli, "--by: \"%.60s\": expected campaign, step, "
+	    "channel, day, bounce, link, churn, variant or a computed field "
+	    "of the config%s%s%s", name, best != NULL ? "; did you mean \"" : "",
+	    best != NULL ? best : "", best != NULL ? "\"?" : "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -62,10 +84,12 @@ main(int argc, char **argv)
 		case 'b':
 			if ((by_variant = strcmp(optarg, "variant") == 0))
 				break;
-			if (nudge_report_by_parse(optarg, &o.by) == -1)
-				nudge_cli_usage(&cli,
-				    "--by: expected campaign, step, channel, "
-				    "day, bounce, link, churn or variant");
+			/* else a computed field, known once the config
+			 * is read */
+			if (nudge_report_by_parse(optarg, &o.by) == -1) {
+				o.by = NUDGE_REPORT_FIELD;
+				o.field = optarg;
+			}
 			break;
 		case 'c':
 			o.campaign = optarg;
@@ -118,6 +142,9 @@ main(int argc, char **argv)
 		nudge_cli_usage(&cli, "--by does not go with --format html: the "
 		    "page shows every grouping");
 	st = nudge_cli_store(&cli, 0);
+	if (o.by == NUDGE_REPORT_FIELD && nudge_seg_computed(o.field) == NULL)
+		by_usage(o.field);
+	o.now = cli.now;
 	/* the config's report: settings, where no option says otherwise */
 	if (o.conversion == NULL)
 		o.conversion = cli.cfg.report.conversion;

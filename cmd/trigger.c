@@ -146,7 +146,7 @@ check_fields(nudge_campaign **cs, int n, nudge_store *st)
 				    &e) != 0)
 					continue;  /* load_all said why */
 				if ((rc = nudge_contact_tpl_check(st, t,
-				    &e)) != 0 || (rc = nudge_tplcond_open(&c,
+				    cs[i]->entry_on, &e)) != 0 || (rc = nudge_tplcond_open(&c,
 				    st, t, time(NULL), &e)) != 0) {
 					warnx("%s", e.msg);
 					first = first != 0 ? first : rc;

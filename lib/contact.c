@@ -554,6 +554,7 @@ struct tplcheck {
 	nudge_err *err;
 	char **seen;          /* attrs keys found already */
 	size_t nseen;
+	const char *entry_on; /* the campaign's entry event, or NULL */
 };
 
 /* The hint for an unknown field: "; did you mean "x"?", or "". */
@@ -648,6 +649,18 @@ check_field(void *ctx, const char *name, int has_def, const char *where)
 	(void)has_def;  /* a default for every contact is the same typo */
 	if (strncmp(name, "latest.", 7) == 0)
 		return check_latest(c, name, where);
+	if (strncmp(name, "event.", 6) == 0) {
+		if (c->entry_on == NULL)
+			return nudge_errf(c->err, EX_DATAERR, "%s: \"%s\": "
+			    "event.* is the event that started a journey, and "
+			    "this message's campaign has no entry: on EVENT",
+			    where, name);
+		if (name[6] == '\0' || name[strlen(name) - 1] == '.')
+			return nudge_errf(c->err, EX_DATAERR, "%s: \"%s\": "
+			    "expected event.FIELD, such as event.total", where,
+			    name);
+		return 0;
+	}
 	for (i = 0; i < sizeof nudge_contact_tpl_fields /
 	    sizeof nudge_contact_tpl_fields[0]; i++)
 		if (strcmp(name, nudge_contact_tpl_fields[i]) == 0)
@@ -683,9 +696,10 @@ check_field(void *ctx, const char *name, int has_def, const char *where)
 }
 
 int
-nudge_contact_tpl_check(nudge_store *st, const nudge_tpl *t, nudge_err *err)
+nudge_contact_tpl_check(nudge_store *st, const nudge_tpl *t,
+    const char *entry_on, nudge_err *err)
 {
-	struct tplcheck c = { st, err, NULL, 0 };
+	struct tplcheck c = { st, err, NULL, 0, entry_on };
 	size_t i;
 	int rc;
 

@@ -95,10 +95,13 @@ extern const char *const nudge_contact_tpl_fields[9];
 /* Refuses a template that names a field no contact can have: not one of
  * nudge_contact_tpl_fields and not attrs.KEY with nudge_contact_attr_known
  * (a typo such as {{frist_name}} would skip every contact, or with a
- * default render the default for every one).  Returns 0, EX_DATAERR
+ * default render the default for every one), nor latest.TYPE.FIELD of a
+ * known type, nor a computed field; and event.FIELD unless entry_on (the
+ * campaign's entry: on EVENT) is not NULL: without an entry event it
+ * would render empty for every contact.  Returns 0, EX_DATAERR
  * ("file:line:col: unknown field "frist_name" ...; did you mean
  * "first_name"?"), or a store error. */
 int nudge_contact_tpl_check(nudge_store *st, const nudge_tpl *t,
-    nudge_err *err);
+    const char *entry_on, nudge_err *err);
 
 #endif

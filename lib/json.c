@@ -138,8 +138,22 @@ copy_string(const char *p, const char *e, char *out, size_t outlen)
 				break;
 			}
 			p += 4;
-			/* surrogates are not paired up: an id or an error
-			 * message seldom holds them */
+			if (u >= 0xd800 && u <= 0xdbff && e - p > 6 &&
+			    p[1] == '\\' && p[2] == 'u') {
+				/* a pair: one character past U+FFFF */
+				long lo = hex4(p + 3, e);
+
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					u = 0x10000 + ((u - 0xd800) << 10) +
+					    (lo - 0xdc00);
+					p += 6;
+					out[o++] = (char)(0xf0 | u >> 18);
+					out[o++] = (char)(0x80 | (u >> 12 & 63));
+					out[o++] = (char)(0x80 | (u >> 6 & 63));
+					out[o++] = (char)(0x80 | (u & 63));
+					break;
+				}
+			}
 			if (u < 0x80) {
 				out[o++] = (char)u;
 			} else if (u < 0x800) {
@@ -160,16 +174,13 @@ copy_string(const char *p, const char *e, char *out, size_t outlen)
 }
 
 int
-nudge_json_path(const char *text, size_t len, const char *path, char *out,
-    size_t outlen)
+nudge_json_find(const char *text, size_t len, const char *path,
+    const char **v, size_t *vn)
 {
 	const char *p = text, *e = text + len, *c = path, *end, *q;
 	size_t clen, klen;
 	long idx;
 
-	if (outlen == 0)
-		return -1;
-	out[0] = '\0';
 	for (;;) {
 		p = skip_ws(p, e);
 		if (p == e)
@@ -220,19 +231,41 @@ nudge_json_path(const char *text, size_t len, const char *path, char *out,
 		if (*c == '.')
 			c++;
 	}
-	if (*p == '"') {
-		copy_string(p, e, out, outlen);
-		return 0;
-	}
 	if ((end = skip_value(p, e, 0)) == NULL)
 		return -1;
-	if (end - p >= 4 && memcmp(p, "null", 4) == 0)
+	*v = p;
+	*vn = (size_t)(end - p);
+	return 0;
+}
+
+size_t
+nudge_json_unquote(const char *s, size_t n, char *out)
+{
+	copy_string(s, s + n, out, n + 6);
+	return strlen(out);
+}
+
+int
+nudge_json_path(const char *text, size_t len, const char *path, char *out,
+    size_t outlen)
+{
+	const char *v;
+	size_t n;
+
+	if (outlen == 0)
 		return -1;
-	clen = (size_t)(end - p);
-	if (clen >= outlen)
-		clen = outlen - 1;
-	memcpy(out, p, clen);
-	out[clen] = '\0';
+	out[0] = '\0';
+	if (nudge_json_find(text, len, path, &v, &n) != 0 ||
+	    (n == 4 && memcmp(v, "null", 4) == 0))
+		return -1;
+	if (*v == '"') {
+		copy_string(v, v + n, out, outlen);
+		return 0;
+	}
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
 	return 0;
 }
 

@@ -2,7 +2,10 @@
 #include "report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "segment.h"
 
 /* The figure columns of every grouping but bounce and link, in order
  * (reporthtml.c's F_ enum follows it). */
@@ -38,6 +41,9 @@ static const struct grouping {
 	    " >= 0.3 THEN 'at risk (30% to 70%)' ELSE 'active (under 30%)' END"
 	    " FROM predictions p WHERE p.contact_id = e.contact_id),"
 	    " 'no prediction') AS k1", { "churn_risk" }, 1 },
+	/* its name and keys are the field's: nudge_report_prepare */
+	[NUDGE_REPORT_FIELD] = { "", "(SELECT v FROM fv WHERE fv.cid ="
+	    " e.contact_id) AS k1", { "" }, 1 },
 };
 
 static const char *const attributions[] = {
@@ -193,7 +199,8 @@ nudge_report_by_parse(const char *name, enum nudge_report_by *by)
 	size_t i;
 
 	for (i = 0; i < sizeof groupings / sizeof groupings[0]; i++) {
-		if (strcmp(groupings[i].name, name) == 0) {
+		if (i != NUDGE_REPORT_FIELD &&
+		    strcmp(groupings[i].name, name) == 0) {
 			*by = (enum nudge_report_by)i;
 			return 0;
 		}
@@ -217,6 +224,8 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	    " THEN CAST(q.props ->> :value AS REAL) END";
 	char filter[200], qfilter[300], pname[32];
 	nudge_buf sql = { 0 };
+	nudge_seg fseg;
+	char *fsql = NULL;
 	size_t i;
 	int rc;
 
@@ -227,13 +236,35 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	if (o->by == NUDGE_REPORT_DAY && o->local_days)
 		gkeys = "date(e.at, 'unixepoch', 'localtime') AS k1";
 	filters(filter, sizeof filter, o, "e");
+	memset(&fseg, 0, sizeof fseg);
+	fseg.now = o->now;
+	nudge_buf_puts(&sql, "WITH ");
+	if (o->by == NUDGE_REPORT_FIELD) {
+		/*
+		 * fv: the field's value for each contact a campaign sent to,
+		 * computed once a contact (the segment compiler's aggregate,
+		 * c the contact) and looked up by the events' keys.  First in
+		 * the text, so that its ?N parameters keep their numbers and
+		 * the :named ones come after them.
+		 */
+		if ((rc = nudge_seg_computed_sql(&fseg, o->field, &fsql,
+		    err)) != 0) {
+			nudge_seg_free(&fseg);
+			return rc;
+		}
+		nudge_buf_printf(&sql, "fv AS MATERIALIZED (SELECT c.id AS cid,"
+		    " %s AS v FROM contacts c WHERE c.id IN (SELECT e.contact_id"
+		    " FROM events e WHERE e.type = 'sent'"
+		    " AND e.campaign_id IS NOT NULL%s)), ", fsql, filter);
+		free(fsql);
+	}
 	/*
 	 * ev: the campaign events in scope with their group.  Figures other
 	 * than messages, conversions and money count distinct contacts, so a
 	 * contact who opened twice is one open.
 	 */
 	nudge_buf_printf(&sql,
-	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
+	    "ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
 	    /* the parts an sms went out in (send's props) */
 	    " CASE WHEN e.type = 'sent' THEN CASE WHEN e.channel = 'sms' THEN"
 	    " coalesce(e.props ->> 'segments', 1) ELSE 1 END END AS parts"
@@ -324,10 +355,17 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	    g->nkeys == 2 ? ", agg.k2" : "");
 	if (sql.s == NULL) {
 		nudge_buf_free(&sql);
+		nudge_seg_free(&fseg);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
 	rc = nudge_store_prepare(st, stmt, sql.s, err);
 	nudge_buf_free(&sql);
+	if (rc == 0 && o->by == NUDGE_REPORT_FIELD &&
+	    (rc = nudge_seg_bind_copy(&fseg, *stmt, err)) != 0) {
+		sqlite3_finalize(*stmt);
+		*stmt = NULL;
+	}
+	nudge_seg_free(&fseg);
 	if (rc != 0)
 		return rc;
 	bind_common(*stmt, o);
@@ -345,7 +383,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 		    pname), o->price[i]);
 	}
 	for (i = 0; i < g->nkeys; i++)
-		names[i] = g->names[i];
+		names[i] = o->by == NUDGE_REPORT_FIELD ? o->field : g->names[i];
 	for (i = 0; i < sizeof figures / sizeof figures[0]; i++)
 		names[g->nkeys + i] = figures[i];
 	*cols = names;

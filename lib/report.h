@@ -23,6 +23,8 @@ enum nudge_report_by {
 	NUDGE_REPORT_CHURN,    /* the contact's churn_risk band now
 				  (nudge predict): active under 30%, at
 				  risk to 70%, gone from 70%, or none */
+	NUDGE_REPORT_FIELD,    /* the value of a computed field (field) of
+				  each event's contact */
 };
 
 enum nudge_report_attribution {
@@ -43,6 +45,9 @@ typedef struct nudge_report_opts {
 	int has_until;
 	int64_t until;           /* only events before this time */
 	enum nudge_report_by by;
+	const char *field;       /* NUDGE_REPORT_FIELD: the computed field
+				    (segment.h nudge_seg_computed) */
+	int64_t now;             /* the clock of the field's windows */
 	const char *conversion;  /* the event type that counts as a
 				    conversion: "purchase" when NULL */
 	int64_t window;          /* a conversion counts when it comes at
@@ -67,7 +72,8 @@ int nudge_report_attribution_parse(const char *name,
     enum nudge_report_attribution *a);
 
 /* Sets *by from "campaign", "step", "channel", "day", "bounce", "link"
- * or "churn"; 0 or -1. */
+ * or "churn"; 0 or -1.  A computed field's name is the caller's to check
+ * (NUDGE_REPORT_FIELD, once the configuration is read). */
 int nudge_report_by_parse(const char *name, enum nudge_report_by *by);
 
 /*

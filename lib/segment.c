@@ -99,6 +99,8 @@ struct event {
 	const char *type;
 	char *channel, *campaign, *last_channel;
 	char *step;        /* `step "ID"`, or NULL */
+	const char *step_of; /* an SQL expression: step is "ID#" || it (the
+			      journey instance's, nudge_seg_ctx), or NULL */
 	size_t step_off;
 	/* where each name is, for nudge_seg.names */
 	size_t type_off, channel_off, campaign_off, last_channel_off, step_at;
@@ -1346,7 +1348,9 @@ event_where(struct parser *p, struct event *ev, nudge_buf *b)
 	if (ev->step != NULL) {
 		if ((n = param_text(p, ev->step)) == -1)
 			return -1;
-		if (nudge_buf_printf(b, " AND e.step = ?%d", n) == -1)
+		if (nudge_buf_printf(b, " AND e.step = ?%d", n) == -1 ||
+		    (ev->step_of != NULL && nudge_buf_printf(b, " || '#' || "
+		    "(%s)", ev->step_of) == -1))
 			return oom(p);
 	}
 	if (ev->last_n > 0) {
@@ -1449,6 +1453,11 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 		free(ev.step);
 		ev.step = sx;
 	}
+	if (ev.step != NULL && p->ctx != NULL && p->ctx->step_instance !=
+	    NULL && p->ctx->campaign != NULL && strcmp(ev.campaign,
+	    p->ctx->campaign) == 0)
+		/* a journey's steps of this instance */
+		ev.step_of = p->ctx->step_instance;
 	if (event_where(p, &ev, &b) == -1)
 		goto out;
 	if (ev.at_least > 1 || ev.has_agg) {
@@ -1667,6 +1676,11 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 			goto out;
 		snprintf(px, sizeof px, "json_extract(e.props, ?%d)", n);
 	}
+	if (ev.step != NULL && p->ctx != NULL && p->ctx->step_instance !=
+	    NULL && p->ctx->campaign != NULL && strcmp(ev.campaign,
+	    p->ctx->campaign) == 0)
+		/* a journey's steps of this instance */
+		ev.step_of = p->ctx->step_instance;
 	if (event_where(p, &ev, &b) == -1)
 		goto out;
 	*kind = fn == A_COUNT || fn == A_SUM || fn == A_AVG ? 0 :
@@ -2353,8 +2367,10 @@ nudge_seg_free(nudge_seg *seg)
 	memset(seg, 0, sizeof *seg);
 }
 
-int
-nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
+/* Binds seg's parameters to ?1..?nparams of s, text with destructor d. */
+static int
+bind_all(const nudge_seg *seg, sqlite3_stmt *s, sqlite3_destructor_type d,
+    nudge_err *err)
 {
 	size_t i;
 	int rc = SQLITE_OK;
@@ -2372,7 +2388,7 @@ nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
 			rc = sqlite3_bind_double(s, k, q->r);
 			break;
 		case NUDGE_SEG_TEXT:
-			rc = sqlite3_bind_text(s, k, q->s, -1, SQLITE_STATIC);
+			rc = sqlite3_bind_text(s, k, q->s, -1, d);
 			break;
 		}
 	}
@@ -2380,6 +2396,18 @@ nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
 		return nudge_errf(err, EX_SOFTWARE, "segment: bind ?%zu: %s",
 		    i, sqlite3_errstr(rc));
 	return 0;
+}
+
+int
+nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
+{
+	return bind_all(seg, s, SQLITE_STATIC, err);
+}
+
+int
+nudge_seg_bind_copy(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err)
+{
+	return bind_all(seg, s, SQLITE_TRANSIENT, err);
 }
 
 /* Adds a copy of q to seg's parameters. */

@@ -132,6 +132,11 @@ typedef struct nudge_seg_ctx {
 	/* Appended to step ids of that campaign ("@2026-11-02T00:00:00Z"
 	 * for a round of a recurring campaign), or NULL. */
 	const char *step_suffix;
+	/* An SQL expression without parameters (the caller's own) of the
+	 * entry event's id of the journey instance being run: step ids of
+	 * that campaign are "ID#" || it (trigline.h), the events of this
+	 * instance's own messages.  NULL: none. */
+	const char *step_instance;
 	/* An SQL expression without parameters (the caller's own, never
 	 * user text) that bounds every event predicate from below, as
 	 * `AND e.contact_id = c.id AND e.at >= (event_since)`: a campaign's
@@ -165,8 +170,12 @@ int nudge_seg_append_unordered(nudge_seg *dst, const nudge_seg *src,
 int nudge_seg_param_add(nudge_seg *dst, enum nudge_seg_type type, int64_t i,
     const char *s, nudge_err *err);
 
-/* Binds seg's parameters to ?1..?nparams of s. */
+/* Binds seg's parameters to ?1..?nparams of s: text as seg holds it,
+ * so seg must outlive the binding; _copy binds copies, for a statement
+ * that outlives seg. */
 int nudge_seg_bind(const nudge_seg *seg, sqlite3_stmt *s, nudge_err *err);
+int nudge_seg_bind_copy(const nudge_seg *seg, sqlite3_stmt *s,
+    nudge_err *err);
 
 /* Makes out (free with nudge_seg_free) the query that prints seg: with
  * count set `SELECT count(*)`; else seg->sql when nfields is 0, or one

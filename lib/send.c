@@ -56,7 +56,8 @@ struct contact {
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
-	nudge_evdata *ev;     /* latest.TYPE.PATH */
+	nudge_evdata *ev;     /* latest.TYPE.PATH, event.PATH */
+	int64_t entry;        /* the entry event of event.*, or 0 */
 	nudge_tplcond *cond;  /* the lane's {{#if}}s */
 	int failed;           /* a store error in latest.* */
 };
@@ -79,6 +80,11 @@ struct nudge_sender_lane {
 				   also its address's index in fields[] */
 	char quiet[128];        /* why messages are held now, or "" */
 	struct chan *ch;
+	int64_t entry;          /* the entry event of a journey's instance
+				   (event.* in its template), or 0 */
+	char *own_step;         /* an instance's o.step ("STEP#EVENT"); its
+				   template, conditions and policy are its
+				   parent's (nudge_sender_add_instance) */
 	struct nudge_sender_lane *next;
 };
 
@@ -320,8 +326,9 @@ lookup(void *ctx, const char *name, size_t *len)
 		*len = strlen(p);
 		return p;
 	}
-	if (strncmp(name, "latest.", 7) == 0)
-		return nudge_evdata_lookup(c->ev, c->id, name, len, &c->failed);
+	if (strncmp(name, "latest.", 7) == 0 || strncmp(name, "event.", 6) == 0)
+		return nudge_evdata_lookup(c->ev, c->id, c->entry, name, len,
+		    &c->failed);
 	if (strncmp(name, "attrs.", 6) != 0)
 		return NULL;
 	for (i = 0, p = c->attrs.s; i < c->nattrs; i++) {
@@ -1097,6 +1104,7 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	if ((rc = track(s, l, cid, 0)) != 0)
 		return rc;
 	s->c.cond = l->cond;
+	s->c.entry = l->entry;
 	s->c.failed = 0;
 	env.lookup = lookup;
 	env.cond = cond;
@@ -1637,6 +1645,12 @@ campaign_id(nudge_sender *s, struct nudge_sender_lane *l)
 static void
 lane_free(struct nudge_sender_lane *l)
 {
+	if (l->own_step != NULL) {
+		/* an instance: the rest is its parent's */
+		free(l->own_step);
+		free(l);
+		return;
+	}
 	nudge_tpl_free(l->tpl);
 	nudge_tplcond_free(l->cond);
 	nudge_policy_close(l->policy);
@@ -1674,7 +1688,8 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 	l->col = (int)nudge_channel_find(lo->channel)->id;
 	l->ch = &s->ch[l->col];
 	if ((rc = nudge_tpl_load(lo->template_path, &l->tpl, err)) != 0 ||
-	    (rc = nudge_contact_tpl_check(s->st, l->tpl, err)) != 0 ||
+	    (rc = nudge_contact_tpl_check(s->st, l->tpl, lo->entry_on,
+	    err)) != 0 ||
 	    (rc = use_computed(s, l->tpl, err)) != 0 ||
 	    (rc = nudge_tplcond_open(&l->cond, s->st, l->tpl, lo->now,
 	    err)) != 0)
@@ -1708,6 +1723,29 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 fail:
 	lane_free(l);
 	return rc;
+}
+
+int
+nudge_sender_add_instance(nudge_sender *s, const nudge_sender_lane *parent,
+    const char *step, int64_t entry, nudge_sender_lane **out,
+    nudge_err *err)
+{
+	struct nudge_sender_lane *l;
+
+	*out = NULL;
+	if ((l = malloc(sizeof *l)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	*l = *parent;
+	if ((l->own_step = strdup(step)) == NULL) {
+		free(l);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	l->o.step = l->own_step;
+	l->entry = entry;
+	l->next = s->lanes;
+	s->lanes = l;
+	*out = l;
+	return 0;
 }
 
 /* Whether lane l's channel has a full window: its lines wait. */

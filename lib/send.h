@@ -37,6 +37,9 @@ typedef struct nudge_send_opts {
 				     campaign's overrides), or NULL */
 	const char *channel;      /* "email", "sms" or "push" */
 	const char *template_path;
+	const char *entry_on;     /* the campaign's entry: on EVENT (its
+				     steps' templates may name event.*), or
+				     NULL */
 	const char *variant;      /* the step's A/B variant (abtest.h),
 				     written into the ledger row, or NULL */
 	const char *subject;      /* replaces the rendered subject (a
@@ -117,6 +120,30 @@ int nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
     nudge_sender_lane **out, nudge_err *err);
 
 /*
+ * A lane for step ("STEP#EVENT"), an instance of a journey started by
+ * event entry (campaign.h entry: on), that sends as parent (the lane of
+ * STEP) does: the same template, conditions, policy and transport, read
+ * and prepared once for every instance, and entry's props as the
+ * template's event.*.  Only the step of its ledger key and results is
+ * its own.  The lane lives until the run closes.  Errors: EX_OSERR.
+ */
+int nudge_sender_add_instance(nudge_sender *s,
+    const nudge_sender_lane *parent, const char *step, int64_t entry,
+    nudge_sender_lane **out, nudge_err *err);
+
+/* The options lane l was opened with (its step's campaign, channel,
+ * template, policy). */
+const nudge_send_opts *nudge_sender_lane_opts(const nudge_sender_lane *l);
+
+/* Line (contact cid) of lane l is kept from its campaign: with row, a
+ * holdout's (abtest.h), the ledger gets a `held-out` row of its key and
+ * nothing is sent (a dry run writes nothing), reported as "held-out";
+ * without, it waits (an A/B test's rest before its winner), reported as
+ * "held" with why.  Returns 0 or a store error. */
+int nudge_sender_hold_out(nudge_sender *s, nudge_sender_lane *l, long line,
+    const char *text, int64_t cid, int row, const char *why);
+
+/*
  * Sends contact text (an id, email or E.164 phone; line its number in
  * the stream) by lane l.  Per contact: the policy (consent, suppression,
  * frequency cap counting this run's messages in flight on every
@@ -133,18 +160,6 @@ int nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
  * Returns 0, or a fatal code that stops the run (credentials, a command
  * that cannot run: EX_UNAVAILABLE; store errors; EX_OSERR).
  */
-/* The options lane l was opened with (its step's campaign, channel,
- * template, policy). */
-const nudge_send_opts *nudge_sender_lane_opts(const nudge_sender_lane *l);
-
-/* Line (contact cid) of lane l is kept from its campaign: with row, a
- * holdout's (abtest.h), the ledger gets a `held-out` row of its key and
- * nothing is sent (a dry run writes nothing), reported as "held-out";
- * without, it waits (an A/B test's rest before its winner), reported as
- * "held" with why.  Returns 0 or a store error. */
-int nudge_sender_hold_out(nudge_sender *s, nudge_sender_lane *l, long line,
-    const char *text, int64_t cid, int row, const char *why);
-
 int nudge_sender_take(nudge_sender *s, nudge_sender_lane *l, long line,
     const char *text);
 

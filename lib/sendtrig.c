@@ -118,6 +118,7 @@ open_step(struct ctx *x, struct step *st, long line)
 		so.step = st->step;
 		so.channel = s->channel;
 		so.template_path = s->tpl;
+		so.entry_on = c->entry_on;
 		so.policy = &st->pol;
 		if (strcmp(s->channel, "email") != 0) {
 			const nudge_http_cfg *h = x->o->cfg == NULL ? NULL :
@@ -181,16 +182,30 @@ step_for(struct ctx *x, const char *campaign, const char *step,
 	return 0;
 }
 
+/* Line t of a journey's instance (STEP#EVENT): *lane, the lane of STEP
+ * (or its variant's), becomes a lane of that instance, which shares all
+ * but its step and entry event.  Other lines keep *lane. */
+static int
+instance(struct ctx *x, const nudge_trigline *t, nudge_sender_lane **lane)
+{
+	if (t->entry_event == 0 || t->step == NULL)
+		return 0;
+	return nudge_sender_add_instance(x->s, *lane, t->step, t->entry_event,
+	    lane, x->err);
+}
+
 /*
- * The lane of contact text's line of step st: kept out by a holdout
- * (*lane NULL, the line taken here), its A/B variant's (opened when
- * first met), or st's own.  The rest of an A/B test's audience waits
- * for the winner (trigger offers it them after the test's wait).
+ * The lane of line t of step st: kept out by a holdout (*lane NULL, the
+ * line taken here), its A/B variant's (opened when first met), or st's
+ * own; for a journey's instance, a lane of that instance made from it.
+ * The rest of an A/B test's audience waits for the winner (trigger
+ * offers it them after the test's wait).
  */
 static int
-lane_for(struct ctx *x, struct step *st, long line, const char *text,
+lane_for(struct ctx *x, struct step *st, const nudge_trigline *t, long line,
     nudge_sender_lane **lane)
 {
+	const char *text = t->contact;
 	const nudge_step *s = st->s;
 	const nudge_variant *v;
 	nudge_send_opts so;
@@ -202,7 +217,7 @@ lane_for(struct ctx *x, struct step *st, long line, const char *text,
 	*lane = st->lane;
 	if (st->c == NULL || (st->c->holdout == 0 && (x->o->cfg == NULL ||
 	    x->o->cfg->holdout == 0) && s->nvariants == 0))
-		return 0;
+		return instance(x, t, lane);
 	/* the hashes are of contact ids: trigger writes ids */
 	if (nudge_contact_ref_kind(text) != NUDGE_REF_ID ||
 	    nudge_parse_i64(text, &cid) != 0) {
@@ -211,17 +226,20 @@ lane_for(struct ctx *x, struct step *st, long line, const char *text,
 			cid = 0;
 	}
 	if (cid <= 0)
-		return 0;  /* send says why */
+		return instance(x, t, lane);  /* send says why */
 	if (nudge_ab_held_out(st->c, x->o->cfg != NULL ? x->o->cfg->holdout :
 	    0, cid)) {
-		*lane = NULL;
 		snprintf(why, sizeof why, "holdout: kept from campaign %.100s, "
 		    "nothing sent", st->c->name);
-		return nudge_sender_hold_out(x->s, st->lane, line, text, cid, 1,
+		if ((rc = instance(x, t, lane)) != 0)
+			return rc;
+		rc = nudge_sender_hold_out(x->s, *lane, line, text, cid, 1,
 		    why);
+		*lane = NULL;
+		return rc;
 	}
 	if (s->nvariants == 0)
-		return 0;
+		return instance(x, t, lane);
 	if (s->test_share > 0 && !nudge_ab_in_test(st->c, s, cid)) {
 		if (!st->ab_read && (rc = nudge_ab_phase(x->st, st->c, s,
 		    x->o->now, &st->phase, st->winner, sizeof st->winner,
@@ -230,17 +248,20 @@ lane_for(struct ctx *x, struct step *st, long line, const char *text,
 		st->ab_read = 1;
 		if (st->phase != NUDGE_AB_DECIDED ||
 		    (v = nudge_ab_variant(s, st->winner)) == NULL) {
-			*lane = NULL;
 			snprintf(why, sizeof why, "the A/B test of step %.64s "
 			    "has no winner yet: the rest wait for it", s->id);
-			return nudge_sender_hold_out(x->s, st->lane, line, text,
+			if ((rc = instance(x, t, lane)) != 0)
+				return rc;
+			rc = nudge_sender_hold_out(x->s, *lane, line, text,
 			    cid, 0, why);
+			*lane = NULL;
+			return rc;
 		}
 	} else {
 		v = nudge_ab_assign(st->c, s, cid);
 	}
 	if ((*lane = st->vlanes[v - s->variants]) != NULL)
-		return 0;
+		return instance(x, t, lane);
 	so = *nudge_sender_lane_opts(st->lane);
 	so.template_path = v->tpl != NULL ? v->tpl : s->tpl;
 	so.subject = v->subject;
@@ -248,12 +269,13 @@ lane_for(struct ctx *x, struct step *st, long line, const char *text,
 	if ((rc = nudge_sender_add_lane(x->s, &so, lane, x->err)) != 0)
 		return rc;
 	st->vlanes[v - s->variants] = *lane;
-	return 0;
+	return instance(x, t, lane);
 }
 
 /* A line of a step with no transport: skipped, with why. */
 static void
-skip(struct ctx *x, const struct step *st, long line, const char *text)
+skip(struct ctx *x, const struct step *st, long line, const char *text,
+    const char *step)
 {
 	nudge_send_result r = { 0 };
 
@@ -262,7 +284,7 @@ skip(struct ctx *x, const struct step *st, long line, const char *text)
 	r.status = "skipped";
 	r.detail = st->why;
 	r.campaign = st->campaign;
-	r.step = st->step;
+	r.step = step;
 	r.skip = NUDGE_SKIP_NO_TRANSPORT;
 	x->stats->read++;
 	x->stats->skipped++;
@@ -301,7 +323,7 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 	struct ctx x = { st, o, dir, stats, err, NULL, NULL, 0, NULL, NULL };
 	struct step *sp = NULL;
 	nudge_sender_lane *lane;
-	char *line = NULL;
+	char *line = NULL, *hash;
 	nudge_trigline t;
 	size_t cap = 0, i;
 	long lineno = 0;
@@ -333,14 +355,23 @@ nudge_send_stream(nudge_store *st, FILE *in, const nudge_send_opts *o,
 		}
 		if (*t.contact == '\0')
 			continue;
-		if ((rc = step_for(&x, t.campaign, t.step, t.file, lineno,
-		    &sp)) != 0)
+		/* every instance of a journey's step (STEP#EVENT) goes by
+		 * the one step STEP: its template and policy read once, not
+		 * once an instance (lane_for) */
+		hash = t.entry_event != 0 && t.step != NULL ?
+		    strchr(t.step, '#') : NULL;
+		if (hash != NULL)
+			*hash = '\0';
+		rc = step_for(&x, t.campaign, t.step, t.file, lineno, &sp);
+		if (hash != NULL)
+			*hash = '#';
+		if (rc != 0)
 			break;
 		if (sp->lane == NULL) {
-			skip(&x, sp, lineno, t.contact);
+			skip(&x, sp, lineno, t.contact, t.step);
 			continue;
 		}
-		if ((rc = lane_for(&x, sp, lineno, t.contact, &lane)) != 0)
+		if ((rc = lane_for(&x, sp, &t, lineno, &lane)) != 0)
 			break;
 		if (lane != NULL && (rc = nudge_sender_take(x.s, lane, lineno,
 		    t.contact)) != 0)

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1128,7 +1129,8 @@ outer_name(const char *name)
 	size_t i;
 
 	if (strncmp(name, "attrs.", 6) == 0 ||
-	    strncmp(name, "latest.", 7) == 0)
+	    strncmp(name, "latest.", 7) == 0 ||
+	    strncmp(name, "event.", 6) == 0)
 		return 1;
 	for (i = 0; i < sizeof cols / sizeof cols[0]; i++)
 		if (strcmp(name, cols[i]) == 0)
@@ -1565,10 +1567,37 @@ num_parse(const char *v, size_t n, double *x)
 static int
 num_put(nudge_buf *b, double x, int dec, int fixed)
 {
+	static const double scale[] = { 1, 10, 100 };
 	char tmp[64], *dot, *p;
 	size_t ilen, i, start;
+	double y, r;
 
-	snprintf(tmp, sizeof tmp, "%.*f", dec, x);
+	/* an amount with at most dec decimals (12.25, 806), as nearly every
+	 * price is: its digits from an integer, as "%.*f" would print them
+	 * (within 1e-3 of an integer, the value is far from a rounding
+	 * tie); snprintf of a double cost more than the rest of a :money */
+	if (dec >= 0 && dec <= 2 && (y = x * scale[dec]) > -1e15 &&
+	    y < 1e15 && ((r = nearbyint(y)) - y) < 1e-3 && (y - r) < 1e-3) {
+		unsigned long long v = (unsigned long long)(r < 0 ? -r : r);
+		char dig[24];
+		int nd = 0, k;
+
+		p = tmp;
+		if (r < 0)
+			*p++ = '-';
+		do
+			dig[nd++] = (char)('0' + v % 10);
+		while ((v /= 10) > 0);
+		while (nd <= dec)
+			dig[nd++] = '0';
+		for (k = nd - 1; k >= 0; k--) {
+			*p++ = dig[k];
+			if (k == dec && dec > 0)
+				*p++ = '.';
+		}
+		*p = '\0';
+	} else
+		snprintf(tmp, sizeof tmp, "%.*f", dec, x);
 	if (strcmp(tmp, "-0") == 0 || strncmp(tmp, "-0.", 3) == 0) {
 		for (p = tmp + 1; *p == '0' || *p == '.'; p++)
 			;
@@ -1853,6 +1882,21 @@ cur_code(const char *v, size_t n, char cur[4])
 	return 1;
 }
 
+/* The name of the "currency" member beside name (a.b.total: a.b.currency)
+ * into sib, cut to fit.  Copied, not snprintf'd: it runs for every
+ * :money of every message. */
+static void
+sibling(char *sib, size_t sz, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	size_t n = dot != NULL ? (size_t)(dot + 1 - name) : 0;
+
+	if (n > sz - sizeof "currency")
+		n = sz - sizeof "currency";
+	memcpy(sib, name, n);
+	memcpy(sib + n, "currency", sizeof "currency");
+}
+
 /* The currency for :money of field name: the "currency" beside it (the
  * loop item's, the event's, attrs.currency); inside a loop, the one
  * beside the list (an item of latest.purchase.items is in
@@ -1861,23 +1905,19 @@ static void
 currency_of(struct rctx *r, const char *name, char cur[4])
 {
 	char sib[256];
-	const char *dot = strrchr(name, '.'), *v;
+	const char *v;
 	size_t n = 0;
 	int d;
 
 	cur[0] = '\0';
-	snprintf(sib, sizeof sib, "%.*scurrency",
-	    dot != NULL ? (int)(dot + 1 - name) : 0, name);
+	sibling(sib, sizeof sib, name);
 	v = resolve(r, sib, &r->out->scratch2, &n);
 	if (cur_code(v, n, cur))
 		return;
 	for (d = r->depth - 1; d >= 0; d--) {
-		const char *path = r->seg_name[d];
 		int keep = r->depth;
 
-		dot = strrchr(path, '.');
-		snprintf(sib, sizeof sib, "%.*scurrency",
-		    dot != NULL ? (int)(dot + 1 - path) : 0, path);
+		sibling(sib, sizeof sib, r->seg_name[d]);
 		r->depth = d;   /* the list's own scope */
 		v = resolve(r, sib, &r->out->scratch2, &n);
 		r->depth = keep;

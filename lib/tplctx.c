@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "names.h"
 #include "segment.h"
 
@@ -24,13 +25,15 @@ struct evtype {
 
 struct nudge_evdata {
 	nudge_store *st;
-	sqlite3_stmt *q, *x;
+	sqlite3_stmt *q, *qe;
 	int64_t contact;        /* whose reads are kept, or 0 */
+	int64_t entry;          /* and of which entry event, or 0 */
+	struct evtype ent;      /* the entry event, once read */
+	int ent_read;
 	struct evval *v;
 	size_t nv, capv;
 	struct evtype *t;
 	size_t nt, capt;
-	nudge_buf path;
 };
 
 int
@@ -43,12 +46,14 @@ nudge_evdata_open(nudge_evdata **out, nudge_store *st, nudge_err *err)
 	if ((d = calloc(1, sizeof *d)) == NULL)
 		return nudge_errf(err, EX_OSERR, "%s", strerror(errno));
 	d->st = st;
-	if ((rc = nudge_store_prepare(st, &d->q, "SELECT CASE WHEN "
-	    "json_valid(props) THEN props END, at FROM events WHERE "
-	    "contact_id = ?1 AND type = ?2 ORDER BY at DESC, id DESC LIMIT 1",
-	    err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &d->x, "SELECT json_extract(?1, ?2)",
-	    err)) != 0) {
+	/* props as stored: member() reads only the path it asks and finds
+	 * nothing where that is not JSON; json_valid() here parsed every
+	 * event's props whole, once a message */
+	if ((rc = nudge_store_prepare(st, &d->q, "SELECT props, at FROM "
+	    "events WHERE contact_id = ?1 AND type = ?2 ORDER BY at DESC, "
+	    "id DESC LIMIT 1", err)) != 0 ||
+	    (rc = nudge_store_prepare(st, &d->qe, "SELECT props, at FROM "
+	    "events WHERE id = ?1 AND contact_id = ?2", err)) != 0) {
 		nudge_evdata_free(d);
 		return rc;
 	}
@@ -70,6 +75,35 @@ forget(nudge_evdata *d)
 		free(d->t[i].props);
 	}
 	d->nv = d->nt = 0;
+	free(d->ent.props);
+	memset(&d->ent, 0, sizeof d->ent);
+	d->ent_read = 0;
+}
+
+/* Steps q (bound) into e: its props and time, or nothing when q has no
+ * row.  Returns 0, or -1 on an error (*failed set). */
+static int
+read_event(sqlite3_stmt *q, struct evtype *e, int *failed)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_text(q, 0);
+
+		snprintf(e->at, sizeof e->at, "%lld",
+		    (long long)sqlite3_column_int64(q, 1));
+		if (p != NULL && (e->props = strdup((const char *)p)) ==
+		    NULL)
+			rc = SQLITE_NOMEM;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(e->props);
+		e->props = NULL;
+		*failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 /* The contact's latest event of type[0..tn), read once a message. */
@@ -79,7 +113,6 @@ event_of(nudge_evdata *d, int64_t contact, const char *type, size_t tn,
 {
 	struct evtype *e;
 	size_t i;
-	int rc;
 
 	for (i = 0; i < d->nt; i++)
 		if (strlen(d->t[i].type) == tn &&
@@ -99,24 +132,8 @@ event_of(nudge_evdata *d, int64_t contact, const char *type, size_t tn,
 		goto oom;
 	sqlite3_bind_int64(d->q, 1, contact);
 	sqlite3_bind_text(d->q, 2, type, (int)tn, SQLITE_STATIC);
-	rc = sqlite3_step(d->q);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *p = sqlite3_column_text(d->q, 0);
-
-		snprintf(e->at, sizeof e->at, "%lld",
-		    (long long)sqlite3_column_int64(d->q, 1));
-		if (p != NULL && (e->props = strdup((const char *)p)) ==
-		    NULL) {
-			sqlite3_reset(d->q);
-			free(e->type);
-			goto oom;
-		}
-	}
-	sqlite3_reset(d->q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(e->props);
+	if (read_event(d->q, e, failed) != 0) {
 		free(e->type);
-		*failed = 1;
 		return NULL;
 	}
 	d->nt++;
@@ -126,50 +143,53 @@ oom:
 	return NULL;
 }
 
-/* The member path (a.b) of e's props, as json_extract gives it: a
- * malloc'd string, or NULL (*failed set on an error). */
+/* The member path (a.b; a number indexes a list) of e's props: a
+ * string unescaped, a number, a list or an object as written, in a
+ * malloc'd string; or NULL: no such member, or null (*failed set when
+ * out of memory).  Read by json.c, not SQLite's json_extract: a
+ * statement run per member cost more than the rest of a message. */
 static char *
-member(nudge_evdata *d, const struct evtype *e, const char *path,
-    size_t *len, int *failed)
+member(const struct evtype *e, const char *path, size_t *len, int *failed)
 {
-	const unsigned char *v;
-	const char *p, *seg;
-	char *r = NULL;
-	int rc;
+	const char *v;
+	size_t n;
+	char *r;
 
-	/* $."a"."b": quoted, so that any key (a-b) is one member */
-	nudge_buf_reset(&d->path);
-	if (nudge_buf_putc(&d->path, '$') == -1)
-		goto oom;
-	for (seg = path; seg != NULL; seg = p != NULL ? p + 1 : NULL) {
-		p = strchr(seg, '.');
-		if (nudge_buf_puts(&d->path, ".\"") == -1 ||
-		    nudge_buf_add(&d->path, seg, p != NULL ? (size_t)(p - seg) :
-		    strlen(seg)) == -1 || nudge_buf_putc(&d->path, '"') == -1)
-			goto oom;
-	}
-	sqlite3_bind_text(d->x, 1, e->props, -1, SQLITE_STATIC);
-	sqlite3_bind_text(d->x, 2, d->path.s, (int)d->path.len, SQLITE_STATIC);
-	rc = sqlite3_step(d->x);
-	if (rc == SQLITE_ROW && (v = sqlite3_column_text(d->x, 0)) != NULL) {
-		*len = (size_t)sqlite3_column_bytes(d->x, 0);
-		if ((r = malloc(*len + 1)) == NULL) {
-			sqlite3_reset(d->x);
-			goto oom;
-		}
-		memcpy(r, v, *len + 1);
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (nudge_json_find(e->props, strlen(e->props), path, &v, &n) != 0 ||
+	    (n == 4 && memcmp(v, "null", 4) == 0))
+		return NULL;
+	if ((r = malloc(n + 6)) == NULL) {
 		*failed = 1;
-	sqlite3_reset(d->x);
+		return NULL;
+	}
+	if (*v == '"') {
+		*len = nudge_json_unquote(v, n, r);
+	} else {
+		memcpy(r, v, n);
+		r[n] = '\0';
+		*len = n;
+	}
 	return r;
-oom:
-	*failed = 1;
-	return NULL;
+}
+
+/* The entry event of the message: read once, by its id (the primary
+ * key), and only when it is contact's. */
+static struct evtype *
+entry_of(nudge_evdata *d, int64_t contact, int64_t entry, int *failed)
+{
+	if (!d->ent_read) {
+		sqlite3_bind_int64(d->qe, 1, entry);
+		sqlite3_bind_int64(d->qe, 2, contact);
+		if (read_event(d->qe, &d->ent, failed) != 0)
+			return NULL;
+		d->ent_read = 1;
+	}
+	return &d->ent;
 }
 
 const char *
-nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
-    size_t *len, int *failed)
+nudge_evdata_lookup(nudge_evdata *d, int64_t contact, int64_t entry,
+    const char *name, size_t *len, int *failed)
 {
 	const char *type = name + 7, *dot = strchr(type, '.');
 	struct evtype *e;
@@ -177,20 +197,25 @@ nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
 	size_t i;
 
 	*failed = 0;
-	if (strncmp(name, "latest.", 7) != 0 || dot == NULL || dot == type ||
-	    dot[1] == '\0')
+	if (strncmp(name, "event.", 6) == 0) {
+		if (entry == 0 || name[6] == '\0')
+			return NULL;
+		dot = name + 5;
+	} else if (strncmp(name, "latest.", 7) != 0 || dot == NULL ||
+	    dot == type || dot[1] == '\0')
 		return NULL;
-	if (d->contact != contact) {
+	if (d->contact != contact || d->entry != entry) {
 		forget(d);
 		d->contact = contact;
+		d->entry = entry;
 	}
 	for (i = 0; i < d->nv; i++)
 		if (strcmp(d->v[i].name, name) == 0) {
 			*len = d->v[i].len;
 			return d->v[i].val;
 		}
-	if ((e = event_of(d, contact, type, (size_t)(dot - type), failed)) ==
-	    NULL)
+	if ((e = name[0] == 'e' ? entry_of(d, contact, entry, failed) :
+	    event_of(d, contact, type, (size_t)(dot - type), failed)) == NULL)
 		return NULL;
 	if (d->nv == d->capv) {
 		size_t nc = d->capv ? d->capv * 2 : 8;
@@ -209,7 +234,7 @@ nudge_evdata_lookup(nudge_evdata *d, int64_t contact, const char *name,
 		return NULL;
 	}
 	if (e->props != NULL)
-		v->val = member(d, e, dot + 1, &v->len, failed);
+		v->val = member(e, dot + 1, &v->len, failed);
 	if (v->val == NULL && !*failed && e->at[0] != '\0' &&
 	    strcmp(dot + 1, "at") == 0) {
 		/* the event's time, unless its props have an "at" */
@@ -236,14 +261,17 @@ nudge_evdata_free(nudge_evdata *d)
 	free(d->v);
 	free(d->t);
 	sqlite3_finalize(d->q);
-	sqlite3_finalize(d->x);
-	nudge_buf_free(&d->path);
+	sqlite3_finalize(d->qe);
 	free(d);
 }
 
 /* One condition: its query and, once asked, the contacts it holds for. */
 struct condset {
 	nudge_seg seg;
+	char *text;             /* the condition as written */
+	struct condset *same;   /* an earlier one with the same text (the
+				   text part's and the HTML's), read
+				   instead, or NULL */
 	int loaded;
 	int64_t *ids;           /* ascending */
 	size_t n;
@@ -305,6 +333,7 @@ static int
 add_cond(void *ctx, size_t i, const char *cond, const char *where)
 {
 	struct build *b = ctx;
+	struct condset *s;
 	struct unknown x;
 	nudge_seg seg;
 	nudge_err e;
@@ -314,7 +343,6 @@ add_cond(void *ctx, size_t i, const char *cond, const char *where)
 	char file[1024];
 	int rc;
 
-	(void)i;
 	split_where(where, file, sizeof file, &line, &col);
 	memset(&seg, 0, sizeof seg);
 	if ((rc = nudge_seg_compile(b->st, NULL, cond, b->now, &seg,
@@ -340,7 +368,17 @@ add_cond(void *ctx, size_t i, const char *cond, const char *where)
 		    "{{#if}}: %s", file, line, col + (long)(x.col > 0 ?
 		    x.col - 1 : 0), x.why);
 	}
-	b->c->set[b->c->n++].seg = seg;
+	for (i = 0; i < b->c->n; i++)
+		if (strcmp(b->c->set[i].text, cond) == 0)
+			break;
+	s = &b->c->set[b->c->n];
+	s->seg = seg;
+	s->same = i < b->c->n ? &b->c->set[i] : NULL;
+	if ((s->text = strdup(cond)) == NULL) {
+		nudge_seg_free(&s->seg);
+		return b->rc = nudge_errf(b->err, EX_OSERR, "out of memory");
+	}
+	b->c->n++;
 	return 0;
 }
 
@@ -423,7 +461,7 @@ nudge_tplcond_eval(nudge_tplcond *c, int64_t contact, size_t i, int *truth,
 
 	if (c == NULL || i >= c->n)
 		return nudge_errf(err, EX_SOFTWARE, "no condition %zu", i);
-	s = &c->set[i];
+	s = c->set[i].same != NULL ? c->set[i].same : &c->set[i];
 	if (!s->loaded && (rc = load_set(c, s, err)) != 0)
 		return rc;
 	lo = 0;
@@ -449,6 +487,7 @@ nudge_tplcond_free(nudge_tplcond *c)
 		return;
 	for (i = 0; i < c->n; i++) {
 		nudge_seg_free(&c->set[i].seg);
+		free(c->set[i].text);
 		free(c->set[i].ids);
 	}
 	free(c->set);

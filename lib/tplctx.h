@@ -20,19 +20,21 @@
  * time (Unix seconds) unless its props have an "at".  One indexed query
  * (events_contact) per event type and message, the props kept; each name
  * is read once a message (the text and HTML parts name the same).
- * Steps started by an event will bind that event's id for "event.PATH":
- * event_of() reading by id instead of the latest (not built yet).
+ * A step of a journey started by an event (campaign.h entry: on) reads
+ * that entry event's props as "event.PATH" ("event.at" its time) in the
+ * same way: one query by the event's id a message, the props kept.
  */
 typedef struct nudge_evdata nudge_evdata;
 
 /* Errors: EX_OSERR, store errors. */
 int nudge_evdata_open(nudge_evdata **out, nudge_store *st, nudge_err *err);
 
-/* The value of name (which starts "latest.") for contact, as a template
- * lookup (valid until the next call), or NULL: no such event, no such
- * member, a JSON null, or a store error (then *failed is set). */
+/* The value of name (which starts "latest." or "event.") for contact
+ * and the message's entry event (0: none, and event.* has no value), as
+ * a template lookup (valid until the next call), or NULL: no such event,
+ * no such member, a JSON null, or a store error (then *failed is set). */
 const char *nudge_evdata_lookup(nudge_evdata *d, int64_t contact,
-    const char *name, size_t *len, int *failed);
+    int64_t entry, const char *name, size_t *len, int *failed);
 void nudge_evdata_free(nudge_evdata *d);
 
 /*
@@ -40,7 +42,8 @@ void nudge_evdata_free(nudge_evdata *d);
  * compiled by the segment compiler when the template is loaded.  The
  * first time a condition is asked, its segment query runs once and its
  * contact ids are kept, sorted: each contact is then a binary search.
- * One query per condition and send, whatever the number of messages:
+ * One query per distinct condition (the text part and the HTML part
+ * usually ask the same) and send, whatever the number of messages:
  * evaluating the condition per contact (c.id = ? AND cond) reran the
  * uncorrelated IN (SELECT ...) subqueries the compiler makes for events
  * and lists for every message, a scan of all the type's events each

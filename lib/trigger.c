@@ -84,15 +84,16 @@ nudge_trigger_round(const nudge_campaign *c, int64_t now, char *buf,
 	    sizeof t));
 }
 
-/* Compiles expr (with the campaign's context) and appends its condition
- * to sql and its parameters to q. */
+/* Compiles expr (with the campaign's context: sfx and inst as
+ * nudge_seg_ctx's step_suffix and step_instance, since its event_since)
+ * and appends its condition to sql and its parameters to q. */
 static int
 add_cond(nudge_store *st, const nudge_campaign *c, const char *sfx,
-    const char *expr, const char *since, int64_t now, nudge_seg *q,
-    nudge_buf *sql, nudge_err *err)
+    const char *inst, const char *expr, const char *since, int64_t now,
+    nudge_seg *q, nudge_buf *sql, nudge_err *err)
 {
 	nudge_seg_ctx ctx = { .campaign = c->name, .step_suffix = *sfx !=
-	    '\0' ? sfx : NULL, .event_since = since };
+	    '\0' ? sfx : NULL, .event_since = since, .step_instance = inst };
 	nudge_seg seg;
 	nudge_err e;
 	int rc;
@@ -230,25 +231,37 @@ keys_in(nudge_seg *q, nudge_buf *sql, const nudge_campaign *c, size_t lo,
 	return 0;
 }
 
+/* Appends to b (" and " after what it holds) step k's if:, unless: and
+ * fallback as one segment expression.  Returns 0 or -1 (no memory). */
+static int
+step_expr(const nudge_campaign *c, size_t k, nudge_buf *b)
+{
+	const nudge_step *s = &c->steps[k];
+
+	if ((s->cond != NULL && nudge_buf_printf(b, "%s(%s)", b->len > 0 ?
+	    " and " : "", s->cond) == -1) || (s->unless != NULL &&
+	    nudge_buf_printf(b, "%snot (%s)", b->len > 0 ? " and " : "",
+	    s->unless) == -1) || (s->fallback && k > 0 &&
+	    nudge_buf_printf(b, "%snot opened step \"%s\" and not clicked "
+	    "step \"%s\"", b->len > 0 ? " and " : "", c->steps[k - 1].id,
+	    c->steps[k - 1].id) == -1))
+		return -1;
+	return 0;
+}
+
 /* Appends step k's if:, unless: and fallback conditions, if any. */
 static int
 step_conds(nudge_store *st, const nudge_campaign *c, size_t k,
     const char *sfx, int64_t now, nudge_seg *q, nudge_buf *sql,
     nudge_err *err)
 {
-	const nudge_step *s = &c->steps[k];
 	nudge_buf rest = { 0 };
 	int rc = 0;
 
-	if ((s->cond != NULL && nudge_buf_printf(&rest, "(%s)",
-	    s->cond) == -1) || (s->unless != NULL && nudge_buf_printf(&rest,
-	    "%snot (%s)", rest.len > 0 ? " and " : "", s->unless) == -1) ||
-	    (s->fallback && nudge_buf_printf(&rest, "%snot opened step "
-	    "\"%s\" and not clicked step \"%s\"", rest.len > 0 ? " and " :
-	    "", c->steps[k - 1].id, c->steps[k - 1].id) == -1))
+	if (step_expr(c, k, &rest) == -1)
 		rc = nudge_errf(err, EX_OSERR, "out of memory");
 	else if (rest.len > 0)
-		rc = add_cond(st, c, sfx, rest.s, NULL, now, q, sql, err);
+		rc = add_cond(st, c, sfx, NULL, rest.s, NULL, now, q, sql, err);
 	nudge_buf_free(&rest);
 	return rc;
 }
@@ -431,7 +444,7 @@ next_query(nudge_store *st, const nudge_campaign *c, size_t k, size_t j,
 	if (c->goal != NULL) {
 		if (nudge_buf_printf(&goal, "not (%s)", c->goal) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
-		rc = add_cond(st, c, sfx, goal.s, "j0.claimed_at", now, q, sql,
+		rc = add_cond(st, c, sfx, NULL, goal.s, "j0.claimed_at", now, q, sql,
 		    err);
 		nudge_buf_free(&goal);
 		if (rc != 0)
@@ -840,7 +853,7 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		    "%lld AND jy.at < ev0.at + %lld)", cn, (long long)c->limit,
 		    (long long)c->limit) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
-		if (c->audience != NULL && (rc = add_cond(st, c, "",
+		if (c->audience != NULL && (rc = add_cond(st, c, "", NULL,
 		    c->audience, NULL, now, q, sql, err)) != 0)
 			return rc;
 	} else {
@@ -900,15 +913,14 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 	if ((rc = reach(q, sql, "c.id", "c", s->channel, err)) != 0)
 		return rc;
 	if ((c->goal != NULL && nudge_buf_printf(&x, "not (%s)", c->goal) ==
-	    -1) || (s->cond != NULL && nudge_buf_printf(&x, "%s(%s)", x.len >
-	    0 ? " and " : "", s->cond) == -1) || (s->unless != NULL &&
-	    nudge_buf_printf(&x, "%snot (%s)", x.len > 0 ? " and " : "",
-	    s->unless) == -1)) {
+	    -1) || step_expr(c, k, &x) == -1) {
 		nudge_buf_free(&x);
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	}
 	if (x.len > 0)
-		rc = add_cond(st, c, "", x.s, "ev0.at", now, q, sql, err);
+		/* step "x" of this campaign: of this instance */
+		rc = add_cond(st, c, "", "ev0.id", x.s, "ev0.at", now, q, sql,
+		    err);
 	nudge_buf_free(&x);
 	if (rc == 0 && nudge_buf_puts(sql, " ORDER BY c.id, ev0.at, ev0.id") ==
 	    -1)

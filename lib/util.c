@@ -83,6 +83,12 @@ nudge_buf_puts(nudge_buf *b, const char *s)
 int
 nudge_buf_putc(nudge_buf *b, char c)
 {
+	/* the escapers and the MIME encoders write a byte at a time */
+	if (!b->failed && b->len + 2 <= b->cap) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+		return 0;
+	}
 	return nudge_buf_add(b, &c, 1);
 }
 

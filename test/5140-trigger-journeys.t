@@ -9,10 +9,8 @@
 start_smtpd
 plan 19
 . "$TESTDIR/trigger/fixture.sh"
-printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
-export NUDGE_CONFIG="$T/cfg.yaml"
+smtp_config
 C=campaigns/abandoned-cart.yaml P=campaigns/post-purchase.yaml
-cron() { nudge trigger --now "$1" $C $P | nudge send --now "$1" >/dev/null 2>&1; }
 subjects() {
 	for f in "$SMTPD_DIR"/*.eml; do
 		[ -e "$f" ] || continue
@@ -27,16 +25,16 @@ ev ann cart_updated 2026-11-10T08:00:00Z
 ev ann cart_updated 2026-11-10T08:30:00Z
 ev ann cart_updated 2026-11-10T09:00:00Z
 ev bob cart_updated 2026-11-10T08:00:00Z
-exits "before four hours nothing is due" 0 cron 2026-11-10T11:00:00Z
+exits "before four hours nothing is due" 0 journeys 2026-11-10T11:00:00Z
 is "no message yet" "$(subjects)" ""
 # Bob buys at 11:30: his cart journey ends, his post-purchase one starts
 ev bob purchase 2026-11-10T11:30:00Z
-exits "four hours on" 0 cron 2026-11-10T13:00:00Z
+exits "four hours on" 0 journeys 2026-11-10T13:00:00Z
 is "the cart reminder to Ann only (Bob bought), the thank-you to Bob" \
 	"$(subjects)" \
 " 1 Ann, your cart is waiting
  1 Thank you for your order, Bob"
-exits "an hour later" 0 cron 2026-11-10T14:00:00Z
+exits "an hour later" 0 journeys 2026-11-10T14:00:00Z
 is "the limit holds: one cart journey for Ann's three carts" \
 	"$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = 'abandoned-cart'")" 1
 is "and it is keyed by her first cart event" \
@@ -44,17 +42,17 @@ is "and it is keyed by her first cart event" \
 	"$(sql "SELECT min(at) FROM events WHERE type = 'cart_updated' AND contact_id = 1 AND at >= strftime('%s', '2026-11-10')")"
 # day 3: Bob buys again: a second post-purchase instance
 ev bob purchase 2026-11-13T10:00:00Z
-exits "day 3" 0 cron 2026-11-13T10:05:00Z
+exits "day 3" 0 journeys 2026-11-13T10:05:00Z
 is "a second thank-you for the second purchase" \
 	"$(subjects | grep Thank)" " 2 Thank you for your order, Bob"
 is "two instances of the post-purchase journey" \
 	"$(sql "SELECT count(DISTINCT entry_event) FROM messages WHERE step LIKE 'thanks#%'")" 2
 # day 14 and day 17: each instance's review request, 14 days after its
 # own thank-you
-exits "day 14" 0 cron 2026-11-24T14:00:00Z
+exits "day 14" 0 journeys 2026-11-24T14:00:00Z
 is "the first instance's review request" "$(subjects | grep 'How do')" \
 	" 1 How do you like it, Bob?"
-exits "day 17" 0 cron 2026-11-27T12:00:00Z
+exits "day 17" 0 journeys 2026-11-27T12:00:00Z
 is "then the second's" "$(subjects | grep 'How do')" \
 	" 2 How do you like it, Bob?"
 # exit with a condition: only a purchase of the same order ends it

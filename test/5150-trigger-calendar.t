@@ -9,8 +9,7 @@
 start_smtpd
 plan 12
 . "$TESTDIR/trigger/fixture.sh"
-printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' "$SMTPD_PORT" >cfg.yaml
-export NUDGE_CONFIG="$T/cfg.yaml"
+smtp_config
 cat >weekly.yaml <<'Y'
 name: weekly
 audience: list "vip"

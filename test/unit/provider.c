@@ -55,6 +55,9 @@ main(void)
 	is_str(path(pw, "status_code"), "200", "a number as written");
 	is_str(path("{\"a\": {\"b\": [1, {\"c\": \"x\\\"y\\u05d0\"}]}}",
 	    "a.b.1.c"), "x\"y\xd7\x90", "escapes and \\u decoded");
+	is_str(path("{\"n\": \"\\ud83d\\ude00 \\ud83d!\"}", "n"),
+	    "\xf0\x9f\x98\x80 ?!", "a surrogate pair is one character, a "
+	    "lone surrogate a ?");
 	is_str(path("{\"id\": null}", "id"), "(none)", "null is no value");
 	is_str(path("{\"sid\": \"SM1\"", "sid"), "SM1",
 	    "a cut answer still yields what came before the cut");

@@ -451,10 +451,16 @@ test_blocks(void)
 	    "\"price\":12.5,\"tags\":[\"x\",\"y\"]},{\"name\":\"Cup\\u00e9 "
 	    "\\ud83d\\ude00\",\"quantity\":1,\"price\":1210,\"currency\":"
 	    "\"eur\"}]";
+	static const char *const amounts[][2] = {
+		{ "0.125", "$0.12 0.12\n" }, { "1.005", "$1.00 1\n" },
+		{ "12.25", "$12.25 12.25\n" }, { "-0.0", "$0.00 0\n" },
+		{ "1e3", "$1,000.00 1,000\n" }, { "0.1", "$0.10 0.1\n" },
+		{ "-5.5", "-$5.50 -5.5\n" },
+	};
 	struct contact c = {0};
 	nudge_tpl *t;
 	nudge_buf b = {0};
-	size_t n;
+	size_t n, i;
 
 	SET(&c, "first_name", "Dana");
 	SET(&c, "latest.purchase.items", items);
@@ -508,6 +514,18 @@ test_blocks(void)
 	is_str(render_env("Subject: x\n\n{{v:money}} {{v:number}} {{z:number}} "
 	    "{{z:money}}\n", &c, TEXT, "usd"), "-$1,234,567.89 -1,234,567.89 0 "
 	    "$0.00\n", "money in the environment's currency; rounding");
+	/* whole cents from integers, the rest (a tie, a third decimal)
+	 * as printf rounds them: a value, its :money, its :number */
+	for (i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
+		c.n = 0;
+		set(&c, "v", amounts[i][0], strlen(amounts[i][0]));
+		is_str(render_env("Subject: x\n\n{{v:money}} {{v:number}}\n", &c,
+		    TEXT, "USD"), amounts[i][1], amounts[i][0]);
+	}
+	c.n = 0;
+	SET(&c, "v", "-1234567.891");
+	SET(&c, "t", "2026-11-01T23:30:00Z");
+	SET(&c, "u", "1793575800");
 	is_str(render_env("Subject: x\n\n{{v:money}}\n", &c, TEXT, "CHF"),
 	    "-CHF 1,234,567.89\n", "a currency with no sign of its own");
 	is_str(render_env("Subject: x\n\n{{v:money}}\n", &c, TEXT, NULL),
