@@ -696,6 +696,16 @@ on_event(struct rd *r, const nudge_ynode *n, const char *where,
 	return 0;
 }
 
+/* transactional: no, yes or requested as a nudge_msg_kind, or -1. */
+static int
+msg_kind(const char *v)
+{
+	return strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ?
+	    NUDGE_MSG_MARKETING : strcmp(v, "yes") == 0 ||
+	    strcmp(v, "true") == 0 ? NUDGE_MSG_TRANSACTIONAL :
+	    strcmp(v, "requested") == 0 ? NUDGE_MSG_REQUESTED : -1;
+}
+
 static int
 read_root(struct rd *r, const nudge_ynode *root)
 {
@@ -781,13 +791,18 @@ read_root(struct rd *r, const nudge_ynode *root)
 			lim = n;
 		} else if (strcmp(n->key, "holdout") == 0) {
 			rc = share(r, n, "holdout", &c->holdout);
+		} else if (strcmp(n->key, "transactional") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR ||
+			    (c->transactional = msg_kind(n->value)) < 0)
+				return bad(r, n->line, n->col, "transactional",
+				    "expected no, yes or requested");
 		} else if (strcmp(n->key, "policy") == 0) {
 			rc = nudge_config_read_policy(r->path, n, &c->policy,
 			    r->err);
 		} else {
 			rc = bad(r, n->line, n->col, "", "unknown key \"%.64s\" "
 			    "(expected name, audience, entry, exit, limit, "
-			    "timezone, goal, holdout, policy or steps)",
+			    "timezone, goal, holdout, transactional, policy or steps)",
 			    n->key);
 		}
 	}

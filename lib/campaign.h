@@ -77,6 +77,8 @@ typedef struct nudge_campaign {
 	double holdout;    /* `holdout:` as a fraction in [0, 1): the share
 			      of the audience kept from the campaign */
 	char *goal;        /* a segment expression, or NULL */
+	int transactional; /* `transactional:` a nudge_msg_kind: what
+			      consent stops its messages (policy.h) */
 	nudge_policy_cfg policy; /* overrides: what is set (cap_max > 0,
 				    quiet_from >= 0, exclude, sunset > 0)
 				    replaces the config's */

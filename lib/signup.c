@@ -344,16 +344,23 @@ plain(const char *v, size_t max)
 	return 1;
 }
 
-/* Records ev in the open transaction. */
+/* Records ev in the open transaction; with pending, also a `pending`
+ * consent row on ev's channel pointing at it: an address the form has
+ * just created is not consented there until it is confirmed, whatever
+ * the config's consent default (nudge-config(5) consent). */
 static int
-record(struct rq *q, nudge_event *ev)
+record(struct rq *q, nudge_event *ev, int pending)
 {
 	nudge_event_writer *w = NULL;
+	int64_t eid = 0;
 	int rc;
 
 	if ((rc = nudge_event_writer_open(&w, *q->st, q->o->now,
 	    q->err)) == 0)
-		rc = nudge_event_record(w, ev, NULL, q->err);
+		rc = nudge_event_record(w, ev, &eid, q->err);
+	if (rc == 0 && pending)
+		rc = nudge_event_consent(w, ev->contact_id, ev->channel,
+		    "pending", ev->at, ev->source, eid, q->err);
 	nudge_event_writer_close(w);
 	return rc;
 }
@@ -388,7 +395,7 @@ do_signup(struct rq *q)
 	char source[128];
 	int64_t n, cid = 0;
 	size_t i, j;
-	int rc, begun = 0;
+	int rc, begun = 0, created = 0;
 
 	if (q->r->body != NULL && nudge_track_form_parse(&fm, q->r->body,
 	    q->r->body_len) == -1) {
@@ -494,6 +501,8 @@ do_signup(struct rq *q)
 	} else if ((rc = nudge_contact_create(*q->st, email, NULL, q->o->now,
 	    &cid, q->err)) != 0)
 		goto fail;
+	else
+		created = 1;
 	snprintf(source, sizeof source, "form:%s", f->name);
 	if (prop(&props, "form", f->name) == -1 ||
 	    prop(&props, "ip", ip) == -1 ||
@@ -513,7 +522,7 @@ do_signup(struct rq *q)
 	ev.at = q->o->now;
 	ev.props_json = props.s;
 	ev.source = source;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, &ev, created)) != 0)
 		goto fail;
 	if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
 		goto fail;
@@ -636,14 +645,14 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 	ev.at = q->o->now;
 	ev.props_json = p.s;
 	ev.source = source;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, &ev, 0)) != 0)
 		goto out;
 	/* and signup_confirmed, for segments and the confirmation
 	 * campaign's audience: `subscribed` there is the consent state */
 	ev.type = "signup_confirmed";
 	ev.props_json = NULL;
 	ev.source = NULL;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, &ev, 0)) != 0)
 		goto out;
 	/* the lists, each still offered by the form */
 	if (sqlite3_prepare_v2((*q->st)->db, "SELECT value FROM json_each("

@@ -295,6 +295,37 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_status ON messages (status, updated_at)"
 	"  WHERE status = 'claimed' OR status = 'unknown';"
 	"CREATE INDEX messages_contact ON messages (contact_id);",
+	/* 9 -> 10: a consent status `pending`: an address a sign-up form
+	 * created and nobody has confirmed yet (signup.c) is not
+	 * consented on email whatever the config's default, until its
+	 * confirmation's `subscribed` row follows.  A CHECK cannot be
+	 * altered: consent is copied, ids kept, as in 2 -> 3; each
+	 * statement may run again on its own result. */
+	"DROP VIEW IF EXISTS consent_now;"
+	"DROP TABLE IF EXISTS consent_v10;"
+	"CREATE TABLE consent_v10 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status = 'subscribed'"
+	"    OR status = 'unsubscribed' OR status = 'bounced'"
+	"    OR status = 'complained' OR status = 'pending'),"
+	"  at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  event_id INTEGER,"
+	"  proof TEXT);"
+	"INSERT INTO consent_v10 SELECT id, contact_id, channel, status, at,"
+	"  source, event_id, proof FROM consent;"
+	"DROP TABLE consent;"
+	"ALTER TABLE consent_v10 RENAME TO consent;"
+	"CREATE INDEX IF NOT EXISTS consent_contact"
+	"  ON consent (contact_id, channel, at, id);"
+	"CREATE VIEW IF NOT EXISTS consent_now AS"
+	"  SELECT c.* FROM consent c WHERE NOT EXISTS ("
+	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id"
+	"      AND d.channel = c.channel"
+	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));",
 };
 
 int

@@ -1,0 +1,67 @@
+#!/bin/sh
+# An unconfirmed sign-up is not consent: a contact a form created and
+# nobody confirmed has a `pending` consent row on email, so no marketing
+# reaches it even though email is opt-out in the config and the
+# campaign's audience names no list: trigger passes it over, send skips
+# it saying why, `subscribed email` leaves it out.  Its confirmation
+# still goes (transactional: requested), and once confirmed it is
+# reached.  An address already known keeps its consent when it signs up.
+. "$(dirname "$0")/lib.sh"
+. "$TESTDIR/track.sh"
+start_smtpd
+plan 13
+
+track_setup
+cat >>"$NUDGE_CONFIG" <<EOF2
+consent: {email: opt-out, sms: opt-in}
+event_types: [purchase]
+channels:
+  email:
+    url: smtp://127.0.0.1:$SMTPD_PORT
+forms:
+  news:
+    lists: [news]
+    agree_text: "I agree to get the weekly news by email."
+EOF2
+printf 'email\nann@example.com\n' >known.csv
+ok "a store with a customer who never said anything about consent" \
+    nudge import-list known.csv
+mkdir -p camp/templates
+printf 'Subject: Hello\nFrom: Shop <shop@example.com>\nX-Nudge-Track: no\n\nHello\n' >camp/templates/hello.txt
+cat >camp/hello.yaml <<'EOF2'
+name: hello
+audience: not purchase within 1d
+steps:
+  - id: one
+    channel: email
+    template: templates/hello.txt
+EOF2
+form() { hit POST /s/news -A 'Mozilla/5.0 (test)' --data-raw "$1"; }
+id() { sql "SELECT id FROM contacts WHERE email = '$1'"; }
+
+is "Ann (known) and Dana (new) sign up" \
+    "$(form 'email=ann%40example.com') $(form 'email=dana%40example.com')" "200 200"
+is "Dana is pending on email, Ann has no consent row" \
+    "$(sql "SELECT c.email, n.status FROM consent_now n JOIN contacts c ON c.id = n.contact_id WHERE n.channel = 'email'")" \
+    "dana@example.com	pending"
+is "subscribed email leaves the pending contact out" \
+    "$(nudge segment -f ids 'subscribed email')" "$(id ann@example.com)"
+is "a campaign naming no list: trigger offers only Ann" \
+    "$(nudge trigger camp/hello.yaml | cut -f1)" "$(id ann@example.com)"
+is "send given Dana anyway skips her, saying why" \
+    "$(id dana@example.com | nudge send -c hello2 -t camp/templates/hello.txt 2>/dev/null | cut -f2,3 | sed 's/, 20[-0-9]*,/, DAY,/')" \
+    "skipped	pending (email, DAY, form:news)"
+ok "the confirmations go out" sh -c \
+    "nudge trigger '$TOP/campaigns/signup-confirm.yaml' | nudge send"
+is "to both, over SMTP" \
+    "$(cat "$SMTPD_DIR"/*.env | sed -n 's/^rcpt //p' | sort | tr '\n' ' ')" \
+    "ann@example.com dana@example.com "
+u=$(/usr/bin/python3 "$TESTDIR/signup/confirm-url.py" "$SMTPD_DIR" dana@example.com)
+is "Dana confirms" "$(hit POST "$u" --data '')" 200
+is "subscribed now" "$(sql "SELECT status FROM consent_now WHERE contact_id = $(id dana@example.com)")" subscribed
+is "the campaign now offers both" \
+    "$(nudge trigger camp/hello.yaml | cut -f1 | sort | tr '\n' ' ')" \
+    "$(id ann@example.com) $(id dana@example.com) "
+ok "and sends" sh -c "nudge trigger camp/hello.yaml | nudge send"
+is "reaching Dana" \
+    "$(cat "$SMTPD_DIR"/*.env | sed -n 's/^rcpt //p' | grep -c dana)" 2
