@@ -300,7 +300,12 @@ static const char *const migrations[] = {
 	 * consented on email whatever the config's default, until its
 	 * confirmation's `subscribed` row follows.  A CHECK cannot be
 	 * altered: consent is copied, ids kept, as in 2 -> 3; each
-	 * statement may run again on its own result. */
+	 * statement may run again on its own result.
+	 * And the name an attrs key was imported from ("Default Address
+	 * City" for default_address_city), kept beside attr_keys by its
+	 * writer (contact.c) for headers that show it. */
+	"CREATE TABLE IF NOT EXISTS attr_names (key TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL) WITHOUT ROWID;"
 	"DROP VIEW IF EXISTS consent_now;"
 	"DROP TABLE IF EXISTS consent_v10;"
 	"CREATE TABLE consent_v10 ("

@@ -35,7 +35,7 @@ is "a command's options" "$(comp 'nudge report --c')" \
 	"--campaign --config --conversion --create"
 is "a subcommand's options" "$(comp 'nudge event import --p')" "--parser"
 is "every command lists its long options" "$(nudge segment --list-options | tr '\n' ' ')" \
-	"--config --count --create --db --explain --fields --format --help --now --save --version "
+	"--config --count --create --db --explain --fields --format --help --now --original-names --save --version "
 is "list names from the store" "$(comp 'nudge import-list --list ')" \
 	"customers newsletter vip"
 is "event types" "$(comp 'nudge event add --type ')" "ad_view purchase"
@@ -67,7 +67,7 @@ if command -v zsh >/dev/null; then
 	is "zsh: step ids of the campaign on the line" \
 		"$(zcomp 7 nudge event add --campaign promo --step '')" "email1 sms2"
 	is "zsh: a subcommand's options" "$(zcomp 4 nudge contact show -)" \
-		"--config --db --format --help --version"
+		"--config --db --format --help --original-names --version"
 else
 	for i in 1 2 3 4; do _result 0 "# SKIP zsh is not installed"; done
 fi
