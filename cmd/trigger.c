@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "config.h"
 #include "names.h"
+#include "signup.h"
 #include "template.h"
 #include "track.h"
 #include "tplctx.h"
@@ -26,7 +27,7 @@ static const char usage_text[] =
     "usage: nudge trigger [-n] [-j jobs] [--check] [--explain] "
     "[--now time]\n"
     "                     [--create] [--db file] [--config file] "
-    "campaign.yaml ...\n";
+    "[campaign.yaml ...]\n";
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN };
 
@@ -241,15 +242,31 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0)
+	/* with forms, the confirmation journey runs too, unless a
+	 * campaign of its name is given in its place */
+	nudge_cli_config(&cli);
+	if (argc == 0 && cli.cfg.nforms == 0)
 		nudge_cli_usage(&cli, "no campaign files");
 	now = cli.now;
 	n = argc;
-	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
+	if ((cs = calloc((size_t)n + 1, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
 	rc = load_all(argv, n, cs, check);
 	if (rc != 0)
 		goto done;
+	for (i = 0; i < n && strcmp(cs[i]->name, NUDGE_SIGNUP_JOURNEY) != 0;
+	    i++)
+		;
+	if (cli.cfg.nforms > 0 && i == n) {
+		char journey[4400], *jp = journey;
+
+		if ((rc = nudge_signup_journey(journey, sizeof journey,
+		    &ne)) != 0)
+			errx(rc, "%s", ne.msg);
+		if ((rc = load_all(&jp, 1, cs + n, check)) != 0)
+			goto done;
+		n++;
+	}
 	if (check) {
 		/* --check reads the store when there is one, and never
 		 * makes one */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "channel.h"
 #include "clock.h"
@@ -1114,4 +1115,36 @@ nudge_signup_snippet(nudge_buf *out, const nudge_form_cfg *f,
 	    "</button></p>\n</form>\n", he ? "הרשמה" : "Sign up") == -1)
 		return -1;
 	return 0;
+}
+
+#ifndef CAMPAIGNDIR
+#define CAMPAIGNDIR "/usr/local/share/nudge/campaigns"
+#endif
+
+int
+nudge_signup_journey(char *path, size_t len, nudge_err *err)
+{
+	static const char file[] = NUDGE_SIGNUP_JOURNEY ".yaml";
+	char self[4096], here[4200];
+	ssize_t n;
+	char *slash;
+
+	here[0] = '\0';
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL)
+			*slash = '\0';
+		snprintf(here, sizeof here, "%s/campaigns/%s", self, file);
+		if (access(here, R_OK) == 0) {
+			snprintf(path, len, "%s", here);
+			return 0;
+		}
+	}
+	snprintf(path, len, "%s/%s", CAMPAIGNDIR, file);
+	if (access(path, R_OK) == 0)
+		return 0;
+	return nudge_errf(err, EX_OSFILE, "forms: the confirmation journey "
+	    "%s is neither %s nor %s: reinstall nudge, or give a campaign "
+	    "named %s", file, here[0] != '\0' ? here : "beside the program",
+	    path, NUDGE_SIGNUP_JOURNEY);
 }
