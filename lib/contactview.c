@@ -23,43 +23,31 @@ struct section {
 	const char *sql;
 };
 
-/* The contact's fields then its attrs, a row each; NULL fields left out.
+/* The contact's fields then its attrs, a row each; NULL fields left out;
+ * an attrs key named by the SQL expression attr over json_each's j.
  * (Kept apart: in JSON they are one object, not an array.) */
-static const char sql_fields[] =
-    "SELECT field, value FROM ("
-    " SELECT 1 o, 'id' field, id value FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 2, 'email', email FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 3, 'phone', phone FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 4, 'push_id', push_id FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 5, 'first_name', first_name FROM contacts"
-    "  WHERE id = ?1"
-    " UNION ALL SELECT 6, 'last_name', last_name FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 7, 'created_at', " ISO("created_at")
-    "  FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 8, 'updated_at', " ISO("updated_at")
-    "  FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 9, key, value FROM json_each((SELECT attrs FROM"
-    "  contacts WHERE id = ?1)))"
-    " WHERE value IS NOT NULL ORDER BY o, field";
+#define SQL_FIELDS(attr) \
+    "SELECT field, value FROM (" \
+    " SELECT 1 o, 'id' field, id value FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 2, 'email', email FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 3, 'phone', phone FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 4, 'push_id', push_id FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 5, 'first_name', first_name FROM contacts" \
+    "  WHERE id = ?1" \
+    " UNION ALL SELECT 6, 'last_name', last_name FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 7, 'created_at', " ISO("created_at") \
+    "  FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 8, 'updated_at', " ISO("updated_at") \
+    "  FROM contacts WHERE id = ?1" \
+    " UNION ALL SELECT 9, " attr ", j.value FROM json_each((SELECT attrs" \
+    "  FROM contacts WHERE id = ?1)) j)" \
+    " WHERE value IS NOT NULL ORDER BY o, field"
+
+static const char sql_fields[] = SQL_FIELDS("j.key");
 
 /* The same, each attrs key by the column name it was imported from. */
-static const char sql_fields_orig[] =
-    "SELECT field, value FROM ("
-    " SELECT 1 o, 'id' field, id value FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 2, 'email', email FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 3, 'phone', phone FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 4, 'push_id', push_id FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 5, 'first_name', first_name FROM contacts"
-    "  WHERE id = ?1"
-    " UNION ALL SELECT 6, 'last_name', last_name FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 7, 'created_at', " ISO("created_at")
-    "  FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 8, 'updated_at', " ISO("updated_at")
-    "  FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 9, coalesce((SELECT n.name FROM attr_names n"
-    "  WHERE n.key = j.key), j.key), j.value FROM json_each((SELECT attrs"
-    "  FROM contacts WHERE id = ?1)) j)"
-    " WHERE value IS NOT NULL ORDER BY o, field";
+static const char sql_fields_orig[] = SQL_FIELDS("coalesce((SELECT n.name"
+    " FROM attr_names n WHERE n.key = j.key), j.key)");
 
 static const char sql_json_fields[] =
     "SELECT json_object('id', id, 'email', email, 'phone', phone,"

@@ -12,15 +12,7 @@ plan 11
 
 track_setup
 cp "$NUDGE_CONFIG" noforms.yaml
-cat >>"$NUDGE_CONFIG" <<EOF2
-channels:
-  email:
-    url: smtp://127.0.0.1:$SMTPD_PORT
-forms:
-  news:
-    lists: [news]
-    agree_text: "I agree to get the weekly news by email."
-EOF2
+signup_config
 printf 'email\nann@example.com\n' >known.csv
 nudge import-list --list customers known.csv 2>/dev/null
 mkdir -p camp
