@@ -196,8 +196,11 @@ install: all
 	mkdir -p $(DESTDIR)$(DATADIR)/nudge/providers
 	cp samples/providers/*.yaml $(DESTDIR)$(DATADIR)/nudge/providers/
 	mkdir -p $(DESTDIR)$(DATADIR)/nudge/campaigns/templates
-	cp campaigns/signup-confirm.yaml $(DESTDIR)$(DATADIR)/nudge/campaigns/
-	cp campaigns/templates/signup-confirm.txt $(DESTDIR)$(DATADIR)/nudge/campaigns/templates/
+	cp campaigns/signup-confirm.yaml campaigns/signup-confirm-sms.yaml \
+	    $(DESTDIR)$(DATADIR)/nudge/campaigns/
+	cp campaigns/templates/signup-confirm.txt \
+	    campaigns/templates/signup-confirm.sms \
+	    $(DESTDIR)$(DATADIR)/nudge/campaigns/templates/
 	mkdir -p $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions
 	cp completion/nudge.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/nudge
 	cp completion/_nudge $(DESTDIR)$(DATADIR)/zsh/site-functions/_nudge

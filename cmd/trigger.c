@@ -212,7 +212,7 @@ main(int argc, char **argv)
 	int64_t now;
 	char *end;
 	long jobs = 0;
-	int ch, i, n, rc, check = 0, explain = 0;
+	int ch, i, j, n, rc, check = 0, explain = 0;
 
 	nudge_cli_init(&cli, usage_text);
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hj:n",
@@ -249,24 +249,26 @@ main(int argc, char **argv)
 		nudge_cli_usage(&cli, "no campaign files");
 	now = cli.now;
 	n = argc;
-	if ((cs = calloc((size_t)n + 1, sizeof *cs)) == NULL)
+	if ((cs = calloc((size_t)n + 2, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
 	rc = load_all(argv, n, cs, check);
-	if (rc != 0)
-		goto done;
-	for (i = 0; i < n && strcmp(cs[i]->name, NUDGE_SIGNUP_JOURNEY) != 0;
-	    i++)
-		;
-	if (cli.cfg.nforms > 0 && i == n) {
+	for (j = 0; rc == 0 && cli.cfg.nforms > 0 &&
+	    nudge_signup_journeys[j] != NULL; j++) {
 		char journey[4400], *jp = journey;
 
-		if ((rc = nudge_signup_journey(journey, sizeof journey,
-		    &ne)) != 0)
+		for (i = 0; i < n && strcmp(cs[i]->name,
+		    nudge_signup_journeys[j]) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		if ((rc = nudge_signup_journey(nudge_signup_journeys[j],
+		    journey, sizeof journey, &ne)) != 0)
 			errx(rc, "%s", ne.msg);
-		if ((rc = load_all(&jp, 1, cs + n, check)) != 0)
-			goto done;
-		n++;
+		if ((rc = load_all(&jp, 1, cs + n, check)) == 0)
+			n++;
 	}
+	if (rc != 0)
+		goto done;
 	if (check) {
 		/* --check reads the store when there is one, and never
 		 * makes one */

@@ -752,10 +752,27 @@ read_root(struct rd *r, const nudge_ynode *root)
 				;
 			else if (strncmp(v, "on ", 3) == 0 &&
 			    strncmp(v, "on the ", 7) != 0) {
-				rc = on_event(r, n, "entry", v + 3,
-				    &c->entry_on, NULL);
+				const char *ch = strstr(v + 3, " channel ");
+				char *t = ch != NULL ? strndup(v + 3,
+				    (size_t)(ch - v - 3)) : NULL;
+
+				if (ch != NULL && t == NULL)
+					return oom(r);
+				rc = on_event(r, n, "entry", t != NULL ? t :
+				    v + 3, &c->entry_on, NULL);
+				free(t);
 				c->entry_line = n->line;
 				c->entry_col = n->col;
+				if (rc == 0 && ch != NULL &&
+				    nudge_channel_find(ch + 9) == NULL)
+					rc = bad(r, n->line, n->col, "entry",
+					    "channel: expected email, sms or "
+					    "push, got %s", qv(b, sizeof b,
+					    ch + 9));
+				else if (rc == 0 && ch != NULL &&
+				    (c->entry_channel = strdup(ch + 9)) ==
+				    NULL)
+					return oom(r);
 			}
 			else if (strncmp(v, "every ", 6) != 0 ||
 			    nudge_duration_parse(v + 6, &c->every) != 0)
@@ -915,6 +932,7 @@ nudge_campaign_free(nudge_campaign *c)
 	free(c->goal);
 	free(c->tz);
 	free(c->entry_on);
+	free(c->entry_channel);
 	free(c->exit_on);
 	free(c->exit_prop);
 	free(c->policy.quiet_tz);

@@ -65,6 +65,8 @@ typedef struct nudge_campaign {
 			      policy's quiet-hours zone, else UTC */
 	char *entry_on;    /* `entry: on EVENT`: a journey instance per
 			      event of that type, or NULL */
+	char *entry_channel; /* `entry: on EVENT channel CHANNEL`: only
+				the events of that channel, or NULL */
 	char *exit_on;     /* `exit: on EVENT`: an event of that type after
 			      the entry event ends the instance, or NULL */
 	char *exit_prop;   /* `exit: on EVENT where PROP = entry.PROP`: the

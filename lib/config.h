@@ -139,6 +139,9 @@ typedef struct nudge_form_cfg {
 	int64_t rate_email;     /* requests per email per day; 3 */
 	int64_t max_pending;    /* unconfirmed requests at once; 1000 */
 	int64_t expire;         /* unconfirmed requests expire; 2 days */
+	int confirm_sms;        /* confirm: sms -- a code by SMS to the
+				   phone, entered at /s/confirm (signup.c);
+				   else a link by email */
 } nudge_form_cfg;
 
 typedef struct nudge_config {

@@ -580,9 +580,9 @@ nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
 	return 0;
 }
 
-const char *const nudge_contact_tpl_fields[9] = { "id", "email", "phone",
+const char *const nudge_contact_tpl_fields[10] = { "id", "email", "phone",
 	"push_id", "first_name", "last_name", "unsubscribe_url",
-	"confirm_url", "preferences_url" };
+	"confirm_url", "confirm_code", "preferences_url" };
 
 struct tplcheck {
 	nudge_store *st;

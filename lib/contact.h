@@ -95,9 +95,10 @@ int nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
 
 /* The fields a template rendered for a contact may name (send.c's lookup
  * supplies them): the columns id, email, phone, push_id, first_name,
- * last_name, unsubscribe_url, confirm_url and preferences_url (signup.h),
+ * last_name, unsubscribe_url, confirm_url, confirm_code and
+ * preferences_url (signup.h),
  * and attrs.KEY for a KEY some contact has. */
-extern const char *const nudge_contact_tpl_fields[9];
+extern const char *const nudge_contact_tpl_fields[10];
 
 /* Refuses a template that names a field no contact can have: not one of
  * nudge_contact_tpl_fields and not attrs.KEY with nudge_contact_attr_known

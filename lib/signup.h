@@ -36,15 +36,18 @@ int nudge_signup_handle(const nudge_track_opts *o, const nudge_track_req *r,
 int nudge_signup_snippet(nudge_buf *out, const nudge_form_cfg *f,
     const char *base, const char *lang);
 
-/* The confirmation journey shipped with nudge, a campaign named
- * NUDGE_SIGNUP_JOURNEY (campaigns/signup-confirm.yaml, entered by each
- * signup_pending event), which nudge-trigger(1) runs when the config
- * defines forms and no campaign of that name is given.  Writes its path
- * into path (len bytes): beside the running program when it has a
- * campaigns/ directory (a build tree), else the installed CAMPAIGNDIR.
- * Returns 0, or EX_OSFILE naming both places when neither has it. */
-#define NUDGE_SIGNUP_JOURNEY "signup-confirm"
-int nudge_signup_journey(char *path, size_t len, nudge_err *err);
+/* The confirmation journeys shipped with nudge, campaigns named as the
+ * NULL-ended nudge_signup_journeys (campaigns/NAME.yaml: by email, entered
+ * by each signup_pending on email; by SMS, a code), which
+ * nudge-trigger(1) runs when the config defines forms and no campaign of
+ * that name is given.  nudge_signup_journey writes the path of the one
+ * called name into path (len bytes): beside the running program when it
+ * has a campaigns/ directory (a build tree), else the installed
+ * CAMPAIGNDIR.  Returns 0, or EX_OSFILE naming both places when neither
+ * has it. */
+extern const char *const nudge_signup_journeys[];
+int nudge_signup_journey(const char *name, char *path, size_t len,
+    nudge_err *err);
 
 /* The name of the honeypot field: a person leaves it empty, a bot that
  * fills every field does not. */

@@ -773,6 +773,17 @@ event_query(nudge_store *st, const nudge_campaign *c, size_t k, int64_t now,
 		    tn, (long long)(now - s->after), (long long)(now - s->after -
 		    c->window), cn, pn) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
+		if (c->entry_channel != NULL) {
+			int chn = nudge_seg_param_add(q, NUDGE_SEG_TEXT, 0,
+			    c->entry_channel, err);
+
+			if (chn == -1)
+				return EX_OSERR;
+			if (nudge_buf_printf(sql, " AND ev0.channel = ?%d",
+			    chn) == -1)
+				return nudge_errf(err, EX_OSERR,
+				    "out of memory");
+		}
 		if (c->limit > 0 && nudge_buf_printf(sql, " AND NOT EXISTS "
 		    "(SELECT 1 FROM messages jx JOIN events jy ON jy.id = "
 		    "jx.entry_event WHERE jx.contact_id = ev0.contact_id AND "
