@@ -18,6 +18,8 @@ static const char usage_text[] =
 
 enum { OPT_ORIGINAL = 256 };
 
+static nudge_cli cli;
+
 static const struct option longopts[] = {
 	NUDGE_CLI_OPT_CONFIG,
 	NUDGE_CLI_OPT_DB,
@@ -26,8 +28,6 @@ static const struct option longopts[] = {
 	{ "original-names", no_argument, NULL, OPT_ORIGINAL },
 	{ NULL, 0, NULL, 0 },
 };
-
-static nudge_cli cli;
 
 int
 main(int argc, char **argv)

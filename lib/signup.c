@@ -598,13 +598,17 @@ out:
 	nudge_track_form_free(&fm);
 }
 
-/* The latest signup_pending event of contact cid not older than the
- * longest expire: of any form: its time, form and props (malloc'd into
- * *props), and whether a `subscribed` from a form came after it. */
+/* The latest signup_pending event on channel of contact cid not older
+ * than the longest expire: of any form: its id, time and props (malloc'd
+ * into *props), and whether a `subscribed` from a form came after it;
+ * q->form its form and q->lang the page's language.  A request whose form
+ * is gone, or older than that form's expire, leaves *at 0 (and q->form
+ * NULL): none is live. */
 static int
 pending(struct rq *q, int64_t cid, const char *channel, int64_t *eid,
-    int64_t *at, char *form, size_t flen, char **props, int *done)
+    int64_t *at, char **props, int *done)
 {
+	char form[128];
 	sqlite3_stmt *s;
 	int64_t oldest = 0;
 	size_t i;
@@ -634,7 +638,7 @@ pending(struct rq *q, int64_t cid, const char *channel, int64_t *eid,
 		const char *p = (const char *)sqlite3_column_text(s, 2);
 
 		*at = sqlite3_column_int64(s, 0);
-		snprintf(form, flen, "%s", f != NULL ? f : "");
+		snprintf(form, sizeof form, "%s", f != NULL ? f : "");
 		*done = sqlite3_column_int(s, 3);
 		*eid = sqlite3_column_int64(s, 4);
 		if (p != NULL && (*props = strdup(p)) == NULL)
@@ -643,6 +647,15 @@ pending(struct rq *q, int64_t cid, const char *channel, int64_t *eid,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return nudge_store_error(*q->st, q->err, "signup");
+	q->form = *at != 0 ? nudge_config_form(q->o->cfg, form) : NULL;
+	if (q->form != NULL && q->form->lang != NULL)
+		q->lang = q->form->lang;
+	else if (*props != NULL && strstr(*props, "\"lang\":\"he\"") != NULL)
+		q->lang = "he";
+	if (q->form == NULL || *at <= q->o->now - q->form->expire) {
+		q->form = NULL;
+		*at = 0;
+	}
 	return 0;
 }
 
@@ -753,6 +766,23 @@ out:
 	return rc;
 }
 
+/* The live request (at, props) of contact cid confirmed on channel in
+ * the open transaction, committed (*begun cleared), and the thank-you
+ * page.  0 or a store error. */
+static int
+confirmed(struct rq *q, int64_t cid, int64_t at, const char *props,
+    const char *channel, int *begun)
+{
+	int rc;
+
+	if ((rc = confirm(q, cid, q->form, at, props, channel)) != 0 ||
+	    (rc = nudge_store_commit(*q->st, q->err)) != 0)
+		return rc;
+	*begun = 0;
+	page(q, 200, P_THANKS, NULL, NULL);
+	return 0;
+}
+
 /* GET or POST /s/confirm/TOKEN. */
 static void
 do_confirm(struct rq *q, const char *tok)
@@ -761,7 +791,6 @@ do_confirm(struct rq *q, const char *tok)
 	    strcmp(q->r->method, "POST") == 0;
 	nudge_buf scratch = { 0 }, self = { 0 };
 	nudge_token t;
-	char form[128];
 	char *props = NULL;
 	int64_t at, eid;
 	int rc, done, begun = 0;
@@ -781,17 +810,12 @@ do_confirm(struct rq *q, const char *tok)
 			goto fail;
 		begun = 1;
 	}
-	if ((rc = pending(q, t.contact_id, "email", &eid, &at, form,
-	    sizeof form, &props, &done)) != 0)
+	if ((rc = pending(q, t.contact_id, "email", &eid, &at, &props,
+	    &done)) != 0)
 		goto fail;
 	if (q->oom)
 		goto out;
-	q->form = at != 0 ? nudge_config_form(q->o->cfg, form) : NULL;
-	if (q->form != NULL && q->form->lang != NULL)
-		q->lang = q->form->lang;
-	else if (props != NULL && strstr(props, "\"lang\":\"he\"") != NULL)
-		q->lang = "he";
-	if (q->form == NULL || at <= q->o->now - q->form->expire) {
+	if (at == 0) {
 		nudge_errf(q->err, EX_DATAERR, "signup: contact %lld: no "
 		    "pending request (expired, or its form is gone)",
 		    (long long)t.contact_id);
@@ -813,15 +837,11 @@ do_confirm(struct rq *q, const char *tok)
 			page(q, 200, P_CONFIRM, self.s, NULL);
 		goto out;
 	}
-	if (!done) {
-		if ((rc = confirm(q, t.contact_id, q->form, at, props,
-		    "email")) != 0)
-			goto fail;
-		if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 0;
-	}
-	page(q, 200, P_THANKS, NULL, NULL);
+	if (done)
+		page(q, 200, P_THANKS, NULL, NULL);
+	else if ((rc = confirmed(q, t.contact_id, at, props, "email",
+	    &begun)) != 0)
+		goto fail;
 	goto out;
 fail:
 	store_failed(q, rc);
@@ -849,7 +869,7 @@ do_code(struct rq *q, const char *rest)
 	nudge_form fm = { 0 };
 	nudge_buf props = { 0 };
 	nudge_event ev = { 0 };
-	char phone[NUDGE_PHONE_MAX], want[7], form[128], idtext[24];
+	char phone[NUDGE_PHONE_MAX], want[7], idtext[24];
 	const char *p[1] = { idtext };
 	char *req = NULL;
 	enum ferr e = E_CODE;
@@ -886,15 +906,12 @@ do_code(struct rq *q, const char *rest)
 	begun = 1;
 	if ((rc = nudge_contact_find(*q->st, phone, NULL, &cid, q->err)) != 0)
 		goto fail;
-	if (cid != 0 && (rc = pending(q, cid, "sms", &eid, &at, form,
-	    sizeof form, &req, &done)) != 0)
+	if (cid != 0 && (rc = pending(q, cid, "sms", &eid, &at, &req,
+	    &done)) != 0)
 		goto fail;
 	if (q->oom)
 		goto out;
-	q->form = eid != 0 ? nudge_config_form(q->o->cfg, form) : NULL;
-	if (q->form != NULL && q->form->lang != NULL)
-		q->lang = q->form->lang;
-	if (q->form == NULL || at <= q->o->now - q->form->expire) {
+	if (at == 0) {
 		nudge_errf(q->err, EX_DATAERR, "signup: confirm: %s: no live "
 		    "request", phone);
 		code_page(q, 400, &e);
@@ -941,11 +958,8 @@ do_code(struct rq *q, const char *rest)
 		code_page(q, 400, &e);
 		goto out;
 	}
-	if ((rc = confirm(q, cid, q->form, at, req, "sms")) != 0 ||
-	    (rc = nudge_store_commit(*q->st, q->err)) != 0)
+	if ((rc = confirmed(q, cid, at, req, "sms", &begun)) != 0)
 		goto fail;
-	begun = 0;
-	page(q, 200, P_THANKS, NULL, NULL);
 	goto out;
 fail:
 	store_failed(q, rc);
