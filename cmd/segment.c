@@ -263,6 +263,7 @@ done:
 	nudge_buf_free(&out);
 	nudge_cli_close(&cli);
 	free(userfields);
+	free(heads);
 	free(expr);
 	return rc;
 }
