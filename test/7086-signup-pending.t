@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
 start_smtpd
-plan 13
+plan 15
 
 track_setup
 signup_config 'consent: {email: opt-out, sms: opt-in}' 'event_types: [purchase]'
@@ -55,3 +55,27 @@ is "the campaign now offers both" \
 ok "and sends" sh -c "nudge trigger camp/hello.yaml | nudge send"
 is "reaching Dana" \
     "$(cat "$SMTPD_DIR"/*.env | sed -n 's/^rcpt //p' | grep -c dana)" 2
+
+# A store of schema 9 (consent's CHECK without pending, no attr_names)
+# migrates, its consent rows kept with their ids.
+sql "DROP VIEW consent_now; DROP TABLE attr_names;
+    CREATE TABLE consent_v9 AS SELECT * FROM consent WHERE status <> 'pending';
+    DROP TABLE consent;
+    CREATE TABLE consent (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL
+      REFERENCES contacts (id) ON DELETE CASCADE, channel TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status = 'subscribed' OR status =
+      'unsubscribed' OR status = 'bounced' OR status = 'complained'),
+      at INTEGER NOT NULL, source TEXT NOT NULL, event_id INTEGER, proof TEXT);
+    INSERT INTO consent SELECT * FROM consent_v9; DROP TABLE consent_v9;
+    CREATE INDEX consent_contact ON consent (contact_id, channel, at, id);
+    CREATE VIEW consent_now AS SELECT c.* FROM consent c WHERE NOT EXISTS (
+      SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id AND
+      d.channel = c.channel AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));
+    PRAGMA user_version = 9"
+before=$(sql "SELECT id, contact_id, channel, status, source FROM consent ORDER BY id")
+is "a sign-up on a store of schema 9 migrates it first" \
+    "$(form 'email=zoe%40example.com') $(sql 'PRAGMA user_version') $(sql "SELECT count(*) FROM sqlite_master WHERE name = 'attr_names'")" "200 10 1"
+is "the old consent rows kept, the new one pending" \
+    "$(sql "SELECT id, contact_id, channel, status, source FROM consent ORDER BY id")" \
+    "$before
+$(($(echo "$before" | tail -n 1 | cut -f1) + 1))	$(id zoe@example.com)	email	pending	form:news"

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/track.sh"
 start_emu
-plan 24
+plan 25
 
 export SMS_TOKEN=s3cr3t
 track_setup
@@ -65,6 +65,8 @@ is "the number is pending on sms, the request on sms" \
     "$(sql "SELECT c.phone, n.channel, n.status, n.source, e.channel FROM consent_now n JOIN contacts c ON c.id = n.contact_id JOIN events e ON e.id = n.event_id")" \
     "+972521234567	sms	pending	form:club	sms"
 is "not a number: 400" "$(join 12)" 400
+is "the code page in Hebrew for a Hebrew browser, right to left" \
+    "$(hit GET /s/confirm -H 'Accept-Language: he')$(grep -c '<html lang="he" dir="rtl">' b)$(grep -c '<h1>הקלידו את הקוד</h1>' b)" "20011"
 ok "cron texts the code" cron
 c1=$(texted +972521234567)
 like "a six-digit code" "$c1" '^[0-9]{6}$'
