@@ -11,23 +11,20 @@
 #include "fmt.h"
 
 static const char usage_text[] =
-    "usage: nudge contact show [-f table|json] [--original-names] [--db file]\n"
-    "                          [--config file] id|email|phone\n"
+    "usage: nudge contact show [-f table|json] [--db file] [--config file] "
+    "id|email|phone\n"
     "       nudge contact find [-f ids|tsv|csv|json|table] [--db file] "
     "[--config file] text\n";
-
-enum { OPT_ORIGINAL = 256 };
-
-static nudge_cli cli;
 
 static const struct option longopts[] = {
 	NUDGE_CLI_OPT_CONFIG,
 	NUDGE_CLI_OPT_DB,
 	{ "format", required_argument, NULL, 'f' },
 	NUDGE_CLI_OPT_HELP,
-	{ "original-names", no_argument, NULL, OPT_ORIGINAL },
 	{ NULL, 0, NULL, 0 },
 };
+
+static nudge_cli cli;
 
 int
 main(int argc, char **argv)
@@ -38,7 +35,7 @@ main(int argc, char **argv)
 	nudge_err ne;
 	int64_t id;
 	long found;
-	int ch, rc, show, original = 0;
+	int ch, rc, show;
 
 	nudge_cli_init(&cli, usage_text);
 	if (argc < 2)
@@ -69,15 +66,10 @@ main(int argc, char **argv)
 				    show ? "table or json" :
 				    "ids, tsv, csv, json or table");
 			break;
-		case OPT_ORIGINAL:
-			original = 1;
-			break;
 		default:
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	if (original && !show)
-		nudge_cli_usage(&cli, "--original-names: only with show");
 	if (argc - optind != 1)
 		nudge_cli_usage(&cli, "expected one %s",
 		    show ? "contact: an id, email or phone" : "text to find");
@@ -90,7 +82,7 @@ main(int argc, char **argv)
 			rc = nudge_errf(&ne, EX_DATAERR, "no such contact: %s",
 			    argv[optind]);
 		if (rc == 0)
-			rc = nudge_cview_show(st, id, kind, original, &cli.cfg.policy,
+			rc = nudge_cview_show(st, id, kind, &cli.cfg.policy,
 			    cli.now, stdout, &ne);
 	} else {
 		rc = nudge_cview_find(st, argv[optind], country, kind, stdout,

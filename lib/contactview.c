@@ -24,30 +24,26 @@ struct section {
 };
 
 /* The contact's fields then its attrs, a row each; NULL fields left out;
- * an attrs key named by the SQL expression attr over json_each's j.
+ * an attrs key imported from a column of another name shows it, as
+ * "default_address_city (Default Address City)" (attr_names, contact.h).
  * (Kept apart: in JSON they are one object, not an array.) */
-#define SQL_FIELDS(attr) \
-    "SELECT field, value FROM (" \
-    " SELECT 1 o, 'id' field, id value FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 2, 'email', email FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 3, 'phone', phone FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 4, 'push_id', push_id FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 5, 'first_name', first_name FROM contacts" \
-    "  WHERE id = ?1" \
-    " UNION ALL SELECT 6, 'last_name', last_name FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 7, 'created_at', " ISO("created_at") \
-    "  FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 8, 'updated_at', " ISO("updated_at") \
-    "  FROM contacts WHERE id = ?1" \
-    " UNION ALL SELECT 9, " attr ", j.value FROM json_each((SELECT attrs" \
-    "  FROM contacts WHERE id = ?1)) j)" \
-    " WHERE value IS NOT NULL ORDER BY o, field"
-
-static const char sql_fields[] = SQL_FIELDS("j.key");
-
-/* The same, each attrs key by the column name it was imported from. */
-static const char sql_fields_orig[] = SQL_FIELDS("coalesce((SELECT n.name"
-    " FROM attr_names n WHERE n.key = j.key), j.key)");
+static const char sql_fields[] =
+    "SELECT field, value FROM ("
+    " SELECT 1 o, 'id' field, id value FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 2, 'email', email FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 3, 'phone', phone FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 4, 'push_id', push_id FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 5, 'first_name', first_name FROM contacts"
+    "  WHERE id = ?1"
+    " UNION ALL SELECT 6, 'last_name', last_name FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 7, 'created_at', " ISO("created_at")
+    "  FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 8, 'updated_at', " ISO("updated_at")
+    "  FROM contacts WHERE id = ?1"
+    " UNION ALL SELECT 9, j.key || coalesce((SELECT ' (' || n.name || ')'"
+    "  FROM attr_names n WHERE n.key = j.key AND n.name <> j.key), ''),"
+    "  j.value FROM json_each((SELECT attrs FROM contacts WHERE id = ?1)) j)"
+    " WHERE value IS NOT NULL ORDER BY o, field";
 
 static const char sql_json_fields[] =
     "SELECT json_object('id', id, 'email', email, 'phone', phone,"
@@ -314,8 +310,7 @@ out:
 
 int
 nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
-    int original, const nudge_policy_cfg *pc, int64_t now, FILE *fp,
-    nudge_err *err)
+    const nudge_policy_cfg *pc, int64_t now, FILE *fp, nudge_err *err)
 {
 	static const char *const fcols[] = { "field", "value" };
 	nudge_buf b = { 0 };
@@ -357,8 +352,7 @@ nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
 		sqlite3_stmt *s;
 
 		fprintf(fp, "contact %lld:\n", (long long)id);
-		if ((rc = prep(st, &s, original ? sql_fields_orig :
-		    sql_fields, id, err)) != 0 ||
+		if ((rc = prep(st, &s, sql_fields, id, err)) != 0 ||
 		    (rc = nudge_fmt_query(fp, NUDGE_FMT_TABLE, fcols, 2, st,
 		    s, "contact", err)) != 0)
 			goto out;

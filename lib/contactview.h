@@ -30,7 +30,7 @@
  */
 struct nudge_policy_cfg;
 int nudge_cview_show(nudge_store *st, int64_t id, enum nudge_fmt_kind kind,
-    int original, const struct nudge_policy_cfg *pc, int64_t now, FILE *fp,
+    const struct nudge_policy_cfg *pc, int64_t now, FILE *fp,
     nudge_err *err);
 
 /* Writes the contacts whose email, phone, first or last name or full

@@ -67,7 +67,7 @@ if command -v zsh >/dev/null; then
 	is "zsh: step ids of the campaign on the line" \
 		"$(zcomp 7 nudge event add --campaign promo --step '')" "email1 sms2"
 	is "zsh: a subcommand's options" "$(zcomp 4 nudge contact show -)" \
-		"--config --db --format --help --original-names --version"
+		"--config --db --format --help --version"
 else
 	for i in 1 2 3 4; do _result 0 "# SKIP zsh is not installed"; done
 fi
