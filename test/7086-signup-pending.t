@@ -56,8 +56,9 @@ ok "and sends" sh -c "nudge trigger camp/hello.yaml | nudge send"
 is "reaching Dana" \
     "$(cat "$SMTPD_DIR"/*.env | sed -n 's/^rcpt //p' | grep -c dana)" 2
 
-# A store of schema 9 (consent's CHECK without pending, no attr_names)
-# migrates, its consent rows kept with their ids.
+# A store from before the newest migration (consent's CHECK without
+# pending, no attr_names) migrates, its consent rows kept with their ids.
+v=$(sql 'PRAGMA user_version')
 sql "DROP VIEW consent_now; DROP TABLE attr_names;
     CREATE TABLE consent_v9 AS SELECT * FROM consent WHERE status <> 'pending';
     DROP TABLE consent;
@@ -71,10 +72,10 @@ sql "DROP VIEW consent_now; DROP TABLE attr_names;
     CREATE VIEW consent_now AS SELECT c.* FROM consent c WHERE NOT EXISTS (
       SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id AND
       d.channel = c.channel AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));
-    PRAGMA user_version = 9"
+    PRAGMA user_version = $((v - 1))"
 before=$(sql "SELECT id, contact_id, channel, status, source FROM consent ORDER BY id")
-is "a sign-up on a store of schema 9 migrates it first" \
-    "$(form 'email=zoe%40example.com') $(sql 'PRAGMA user_version') $(sql "SELECT count(*) FROM sqlite_master WHERE name = 'attr_names'")" "200 10 1"
+is "a sign-up on the older store migrates it first" \
+    "$(form 'email=zoe%40example.com') $(sql 'PRAGMA user_version') $(sql "SELECT count(*) FROM sqlite_master WHERE name = 'attr_names'")" "200 $v 1"
 is "the old consent rows kept, the new one pending" \
     "$(sql "SELECT id, contact_id, channel, status, source FROM consent ORDER BY id")" \
     "$before
