@@ -10,7 +10,8 @@ PKG_CONFIG ?= pkg-config
 VERSION ?= 0.1
 
 override CFLAGS += -pthread -std=c17 -D_GNU_SOURCE -DNUDGE_VERSION=\"$(VERSION)\" \
-	-DPROVIDERDIR=\"$(DATADIR)/nudge/providers\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+	-DPROVIDERDIR=\"$(DATADIR)/nudge/providers\" \
+	-DCAMPAIGNDIR=\"$(DATADIR)/nudge/campaigns\" -Wall -Wextra -Wpedantic -Wshadow -Wconversion
 ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
@@ -131,7 +132,7 @@ CC_FUZZ      ?= clang
 FUZZ_SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -pthread -std=c17 -D_GNU_SOURCE \
 	-DNUDGE_VERSION=\"$(VERSION)\" -DPROVIDERDIR=\"$(DATADIR)/nudge/providers\" \
-	$(FUZZ_SAN) $(DEP_CFLAGS)
+	-DCAMPAIGNDIR=\"$(DATADIR)/nudge/campaigns\" $(FUZZ_SAN) $(DEP_CFLAGS)
 FUZZ_LIB_OBJ := $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
 
@@ -199,6 +200,12 @@ install: all
 	for m in $(MANS); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	mkdir -p $(DESTDIR)$(DATADIR)/nudge/providers
 	cp samples/providers/*.yaml $(DESTDIR)$(DATADIR)/nudge/providers/
+	mkdir -p $(DESTDIR)$(DATADIR)/nudge/campaigns/templates
+	cp campaigns/signup-confirm.yaml campaigns/signup-confirm-sms.yaml \
+	    $(DESTDIR)$(DATADIR)/nudge/campaigns/
+	cp campaigns/templates/signup-confirm.txt \
+	    campaigns/templates/signup-confirm.sms \
+	    $(DESTDIR)$(DATADIR)/nudge/campaigns/templates/
 	mkdir -p $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions
 	cp completion/nudge.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/nudge
 	cp completion/_nudge $(DESTDIR)$(DATADIR)/zsh/site-functions/_nudge

@@ -10,16 +10,18 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "contact.h"
 #include "fmt.h"
 #include "names.h"
 #include "segment.h"
 
 static const char usage_text[] =
     "usage: nudge segment [-c] [-f ids|tsv|csv|json|table] [--explain]\n"
-    "                     [--fields field,...] [--now time] [--save name]\n"
-    "                     [--create] [--db file] [--config file] expr ...\n";
+    "                     [--fields field,...] [--now time] [--original-names]\n"
+    "                     [--save name] [--create] [--db file] [--config file]\n"
+    "                     expr ...\n";
 
-enum { OPT_EXPLAIN = 256, OPT_FIELDS, OPT_SAVE };
+enum { OPT_EXPLAIN = 256, OPT_FIELDS, OPT_ORIGINAL, OPT_SAVE };
 
 static const struct option longopts[] = {
 	NUDGE_CLI_OPT_CONFIG,
@@ -31,6 +33,7 @@ static const struct option longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	NUDGE_CLI_OPT_HELP,
 	NUDGE_CLI_OPT_NOW,
+	{ "original-names", no_argument, NULL, OPT_ORIGINAL },
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -130,6 +133,29 @@ warn_names(nudge_store *st, const nudge_config *cfg, const nudge_seg *seg)
 	nudge_names_free(k);
 }
 
+/* The headers of --original-names: each field, an attrs key by the
+ * column name it was last imported from (contact.h); in one allocation. */
+static int
+original_names(nudge_store *st, const char *const *fields, size_t n,
+    const char ***out, nudge_err *e)
+{
+	const size_t w = 256;
+	const char **h;
+	char *names;
+	size_t i;
+	int rc = 0;
+
+	if ((h = calloc(n, sizeof *h + w)) == NULL)
+		err(EX_OSERR, NULL);
+	names = (char *)(h + n);
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = nudge_contact_attr_name(st, fields[i], names + i * w, w, e);
+		h[i] = names + i * w;
+	}
+	*out = h;
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,7 +164,8 @@ main(int argc, char **argv)
 	const char **userfields = NULL;
 	size_t nfields = sizeof default_fields / sizeof default_fields[0];
 	enum nudge_fmt_kind kind = NUDGE_FMT_IDS;
-	int ch, rc, count = 0, explain = 0, have_kind = 0;
+	int ch, rc, count = 0, explain = 0, have_kind = 0, original = 0;
+	const char **heads = NULL;
 	nudge_store *st;
 	nudge_seg seg, q = { 0 };
 	nudge_buf out = { 0 };
@@ -163,6 +190,9 @@ main(int argc, char **argv)
 			free(userfields);
 			nfields = split_fields(optarg, &userfields);
 			fields = userfields;
+			break;
+		case OPT_ORIGINAL:
+			original = 1;
 			break;
 		case OPT_SAVE:
 			if (!nudge_is_name(optarg))
@@ -208,9 +238,14 @@ main(int argc, char **argv)
 		rc = print_explain(&q, &ne);
 	else if (count)
 		rc = print_count(st, &q, &ne);
+	else if ((save == NULL || have_kind) && original &&
+	    kind != NUDGE_FMT_IDS && (rc = original_names(st, fields, nfields,
+	    &heads, &ne)) != 0)
+		;
 	else if (save == NULL || have_kind)
 		rc = nudge_seg_write(st, &q, kind, kind == NUDGE_FMT_IDS ?
-		    default_fields : fields, nfields, stdout, &ne);
+		    default_fields : heads != NULL ? heads : fields, nfields,
+		    stdout, &ne);
 fail:
 	if (rc != 0)
 		warnx("%s", ne.msg);
@@ -220,6 +255,7 @@ done:
 	nudge_buf_free(&out);
 	nudge_cli_close(&cli);
 	free(userfields);
+	free(heads);
 	free(expr);
 	return rc;
 }

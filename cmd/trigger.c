@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "config.h"
 #include "names.h"
+#include "signup.h"
 #include "template.h"
 #include "track.h"
 #include "tplctx.h"
@@ -27,7 +28,7 @@ static const char usage_text[] =
     "usage: nudge trigger [-n] [-j jobs] [--check] [--explain] "
     "[--now time]\n"
     "                     [--create] [--db file] [--config file] "
-    "campaign.yaml ...\n";
+    "[campaign.yaml ...]\n";
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN };
 
@@ -212,7 +213,7 @@ main(int argc, char **argv)
 	int64_t now;
 	char *end;
 	long jobs = 0;
-	int ch, i, n, rc, check = 0, explain = 0;
+	int ch, i, j, n, rc, check = 0, explain = 0;
 
 	while ((ch = nudge_cli_getopt(&cli, argc, argv, "hj:n",
 	    longopts)) != -1) {
@@ -237,12 +238,31 @@ main(int argc, char **argv)
 			nudge_cli_usage(&cli, NULL);
 		}
 	}
-	nudge_cli_operands(&cli, &argc, &argv, 1, INT_MAX, "no campaign files");
+	/* with forms, the confirmation journey runs too, unless a
+	 * campaign of its name is given in its place */
+	nudge_cli_config(&cli);
+	nudge_cli_operands(&cli, &argc, &argv, cli.cfg.nforms > 0 ? 0 : 1,
+	    INT_MAX, "no campaign files");
 	now = cli.now;
 	n = argc;
-	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
+	if ((cs = calloc((size_t)n + 2, sizeof *cs)) == NULL)
 		err(EX_OSERR, NULL);
 	rc = load_all(argv, n, cs, check);
+	for (j = 0; rc == 0 && cli.cfg.nforms > 0 &&
+	    nudge_signup_journeys[j] != NULL; j++) {
+		char journey[4400], *jp = journey;
+
+		for (i = 0; i < n && strcmp(cs[i]->name,
+		    nudge_signup_journeys[j]) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		if ((rc = nudge_signup_journey(nudge_signup_journeys[j],
+		    journey, sizeof journey, &ne)) != 0)
+			errx(rc, "%s", ne.msg);
+		if ((rc = load_all(&jp, 1, cs + n, check)) == 0)
+			n++;
+	}
 	if (rc != 0)
 		goto done;
 	if (check) {

@@ -769,6 +769,16 @@ on_event(struct rd *r, const nudge_ynode *n, const char *where,
 	return 0;
 }
 
+/* transactional: no, yes or requested as a nudge_msg_kind, or -1. */
+static int
+msg_kind(const char *v)
+{
+	return strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ?
+	    NUDGE_MSG_MARKETING : strcmp(v, "yes") == 0 ||
+	    strcmp(v, "true") == 0 ? NUDGE_MSG_TRANSACTIONAL :
+	    strcmp(v, "requested") == 0 ? NUDGE_MSG_REQUESTED : -1;
+}
+
 static int
 read_root(struct rd *r, const nudge_ynode *root)
 {
@@ -815,10 +825,27 @@ read_root(struct rd *r, const nudge_ynode *root)
 				;
 			else if (strncmp(v, "on ", 3) == 0 &&
 			    strncmp(v, "on the ", 7) != 0) {
-				rc = on_event(r, n, "entry", v + 3,
-				    &c->entry_on, NULL);
+				const char *ch = strstr(v + 3, " channel ");
+				char *t = ch != NULL ? strndup(v + 3,
+				    (size_t)(ch - v - 3)) : NULL;
+
+				if (ch != NULL && t == NULL)
+					return oom(r);
+				rc = on_event(r, n, "entry", t != NULL ? t :
+				    v + 3, &c->entry_on, NULL);
+				free(t);
 				c->entry_line = n->line;
 				c->entry_col = n->col;
+				if (rc == 0 && ch != NULL &&
+				    nudge_channel_find(ch + 9) == NULL)
+					rc = bad(r, n->line, n->col, "entry",
+					    "channel: expected email, sms or "
+					    "push, got %s", qv(b, sizeof b,
+					    ch + 9));
+				else if (rc == 0 && ch != NULL &&
+				    (c->entry_channel = strdup(ch + 9)) ==
+				    NULL)
+					return oom(r);
 			}
 			else if (strncmp(v, "every ", 6) != 0 ||
 			    nudge_duration_parse(v + 6, &c->every) != 0)
@@ -854,13 +881,18 @@ read_root(struct rd *r, const nudge_ynode *root)
 			lim = n;
 		} else if (strcmp(n->key, "holdout") == 0) {
 			rc = share(r, n, "holdout", &c->holdout);
+		} else if (strcmp(n->key, "transactional") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR ||
+			    (c->transactional = msg_kind(n->value)) < 0)
+				return bad(r, n->line, n->col, "transactional",
+				    "expected no, yes or requested");
 		} else if (strcmp(n->key, "policy") == 0) {
 			rc = nudge_config_read_policy(r->path, n, &c->policy,
 			    r->err);
 		} else {
 			rc = bad(r, n->line, n->col, "", "unknown key \"%.64s\" "
 			    "(expected name, audience, entry, exit, limit, "
-			    "timezone, goal, holdout, policy or steps)",
+			    "timezone, goal, holdout, transactional, policy or steps)",
 			    n->key);
 		}
 	}
@@ -973,6 +1005,7 @@ nudge_campaign_free(nudge_campaign *c)
 	free(c->goal);
 	free(c->tz);
 	free(c->entry_on);
+	free(c->entry_channel);
 	free(c->exit_on);
 	free(c->exit_prop);
 	free(c->policy.quiet_tz);

@@ -72,6 +72,8 @@ typedef struct nudge_campaign {
 			      policy's quiet-hours zone, else UTC */
 	char *entry_on;    /* `entry: on EVENT`: a journey instance per
 			      event of that type, or NULL */
+	char *entry_channel; /* `entry: on EVENT channel CHANNEL`: only
+				the events of that channel, or NULL */
 	char *exit_on;     /* `exit: on EVENT`: an event of that type after
 			      the entry event ends the instance, or NULL */
 	char *exit_prop;   /* `exit: on EVENT where PROP = entry.PROP`: the
@@ -84,6 +86,8 @@ typedef struct nudge_campaign {
 	double holdout;    /* `holdout:` as a fraction in [0, 1): the share
 			      of the audience kept from the campaign */
 	char *goal;        /* a segment expression, or NULL */
+	int transactional; /* `transactional:` a nudge_msg_kind: what
+			      consent stops its messages (policy.h) */
 	nudge_policy_cfg policy; /* overrides: what is set (cap_max > 0,
 				    quiet_from >= 0, exclude, sunset > 0)
 				    replaces the config's */

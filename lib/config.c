@@ -1089,7 +1089,7 @@ read_form(struct rd *r, const nudge_ynode *m, nudge_form_cfg *f,
 {
 	char P[160], b[100];
 	size_t i, j;
-	int rc;
+	int rc, ask_email = 0, confirm = 0;
 
 	snprintf(P, sizeof P, "forms: %.100s: ", m->key);
 	if (!nudge_is_name(m->key))
@@ -1119,8 +1119,10 @@ read_form(struct rd *r, const nudge_ynode *m, nudge_form_cfg *f,
 				else if (v->kind == NUDGE_Y_SCALAR &&
 				    strcmp(v->value, "name") == 0)
 					f->ask_name = 1;
-				else if (!(v->kind == NUDGE_Y_SCALAR &&
-				    strcmp(v->value, "email") == 0))
+				else if (v->kind == NUDGE_Y_SCALAR &&
+				    strcmp(v->value, "email") == 0)
+					ask_email = 1;
+				else
 					return nudge_errf(err, EX_DATAERR,
 					    "%s:%ld:%ld: %sfields: expected "
 					    "email, phone or name, got %s",
@@ -1159,11 +1161,23 @@ read_form(struct rd *r, const nudge_ynode *m, nudge_form_cfg *f,
 			    err);
 		else if (strcmp(k, "expire") == 0)
 			rc = set_duration(r, n, P, &f->expire, err);
-		else
+		else if (strcmp(k, "confirm") == 0) {
+			if (n->kind != NUDGE_Y_SCALAR ||
+			    (strcmp(n->value, "email") != 0 &&
+			    strcmp(n->value, "sms") != 0))
+				return badf(r, n, P, err, "confirm: expected "
+				    "email or sms");
+			confirm = n->value[0] == 's' ? 2 : 1;
+		} else
 			rc = unknown(r, n, P, err);
 		if (rc != 0)
 			return rc;
 	}
+	/* a form that asks for a phone and no email confirms by SMS */
+	f->confirm_sms = confirm == 2 || (confirm == 0 && f->ask_phone &&
+	    !ask_email);
+	if (f->confirm_sms)
+		f->ask_phone = 1;
 	if (f->agree_text == NULL)
 		return badf(r, m, "forms: ", err, "agree_text: missing: the "
 		    "text a person agrees to is the proof of consent");

@@ -68,6 +68,18 @@ typedef struct nudge_tracking_cfg {
 				   longer: it may cost a segment) */
 } nudge_tracking_cfg;
 
+/* What consent stops a message of (send --transactional, a campaign's
+ * transactional:): marketing needs consent; a transactional message (a
+ * receipt) is not capped or excluded but still stopped by any consent
+ * row other than subscribed; a requested one (the confirmation of a
+ * sign-up, asked for a moment ago) is stopped only by a bounce or a
+ * complaint, not by an unsubscribe or a pending sign-up. */
+enum nudge_msg_kind {
+	NUDGE_MSG_MARKETING,
+	NUDGE_MSG_TRANSACTIONAL,
+	NUDGE_MSG_REQUESTED
+};
+
 /* policy: the global send policy; a campaign may override it. */
 typedef struct nudge_policy_cfg {
 	int64_t cap_max;        /* frequency_cap: max; 0 means no cap */
@@ -127,6 +139,9 @@ typedef struct nudge_form_cfg {
 	int64_t rate_email;     /* requests per email per day; 3 */
 	int64_t max_pending;    /* unconfirmed requests at once; 1000 */
 	int64_t expire;         /* unconfirmed requests expire; 2 days */
+	int confirm_sms;        /* confirm: sms -- a code by SMS to the
+				   phone, entered at /s/confirm (signup.c);
+				   else a link by email */
 } nudge_form_cfg;
 
 typedef struct nudge_config {

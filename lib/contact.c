@@ -469,9 +469,9 @@ nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
 
 int
 nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
-    size_t n, nudge_err *err)
+    const char *const *names, size_t n, nudge_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = NULL, *nm = NULL;
 	size_t i;
 	int rc;
 
@@ -486,12 +486,47 @@ nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
 	    "json_each(c.attrs) j WHERE c.attrs <> '{}' AND j.key = ?1)",
 	    err)) != 0)
 		return rc;
+	if (names != NULL && (rc = nudge_store_prepare(st, &nm, "INSERT OR "
+	    "REPLACE INTO attr_names (key, name) SELECT ?1, ?2 WHERE EXISTS "
+	    "(SELECT 1 FROM attr_keys WHERE key = ?1)", err)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
+	}
 	for (i = 0; i < n && rc == 0; i++) {
 		sqlite3_bind_text(s, 1, keys[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = nudge_store_error(st, err, "attr_keys");
 		sqlite3_reset(s);
+		if (rc != 0 || nm == NULL || names[i] == NULL)
+			continue;
+		sqlite3_bind_text(nm, 1, keys[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(nm, 2, names[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(nm) != SQLITE_DONE)
+			rc = nudge_store_error(st, err, "attr_names");
+		sqlite3_reset(nm);
 	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(nm);
+	return rc;
+}
+
+int
+nudge_contact_attr_name(nudge_store *st, const char *key, char *name,
+    size_t len, nudge_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	snprintf(name, len, "%s", key);
+	if ((rc = nudge_store_prepare(st, &s, "SELECT name FROM attr_names "
+	    "WHERE key = ?1", err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(s,
+		    0));
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    nudge_store_error(st, err, "attr_names");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -545,9 +580,9 @@ nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
 	return 0;
 }
 
-const char *const nudge_contact_tpl_fields[9] = { "id", "email", "phone",
+const char *const nudge_contact_tpl_fields[10] = { "id", "email", "phone",
 	"push_id", "first_name", "last_name", "unsubscribe_url",
-	"confirm_url", "preferences_url" };
+	"confirm_url", "confirm_code", "preferences_url" };
 
 struct tplcheck {
 	nudge_store *st;

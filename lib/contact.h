@@ -72,8 +72,13 @@ int nudge_contact_create(nudge_store *st, const char *ref,
  *
  * nudge_contact_attr_keys_note adds those of keys[0..n) that some contact
  * has to attr_keys: every writer of contacts.attrs calls it in the
- * transaction that wrote them.  A known key costs one lookup.  Returns 0
- * or a store error.
+ * transaction that wrote them.  A known key costs one lookup.  names, if
+ * not NULL, are the names the keys were made from (an export's column
+ * "Default Address City" for default_address_city): each known key's
+ * replaces the one kept (attr_names).  Returns 0 or a store error.
+ *
+ * nudge_contact_attr_name writes into name (len bytes) the name key was
+ * last imported from, else key itself.  Returns 0 or a store error.
  *
  * nudge_contact_attr_keys sets *keys to the known keys, sorted, *n of
  * them, in one allocation (free(*keys) frees all): the candidates of a
@@ -82,15 +87,18 @@ int nudge_contact_create(nudge_store *st, const char *ref,
 int nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
     nudge_err *err);
 int nudge_contact_attr_keys_note(nudge_store *st, const char *const *keys,
-    size_t n, nudge_err *err);
+    const char *const *names, size_t n, nudge_err *err);
+int nudge_contact_attr_name(nudge_store *st, const char *key, char *name,
+    size_t len, nudge_err *err);
 int nudge_contact_attr_keys(nudge_store *st, char ***keys, size_t *n,
     nudge_err *err);
 
 /* The fields a template rendered for a contact may name (send.c's lookup
  * supplies them): the columns id, email, phone, push_id, first_name,
- * last_name, unsubscribe_url, confirm_url and preferences_url (signup.h),
+ * last_name, unsubscribe_url, confirm_url, confirm_code and
+ * preferences_url (signup.h),
  * and attrs.KEY for a KEY some contact has. */
-extern const char *const nudge_contact_tpl_fields[9];
+extern const char *const nudge_contact_tpl_fields[10];
 
 /* Refuses a template that names a field no contact can have: not one of
  * nudge_contact_tpl_fields and not attrs.KEY with nudge_contact_attr_known

@@ -23,7 +23,9 @@ struct section {
 	const char *sql;
 };
 
-/* The contact's fields then its attrs, a row each; NULL fields left out.
+/* The contact's fields then its attrs, a row each; NULL fields left out;
+ * an attrs key imported from a column of another name shows it, as
+ * "default_address_city (Default Address City)" (attr_names, contact.h).
  * (Kept apart: in JSON they are one object, not an array.) */
 static const char sql_fields[] =
     "SELECT field, value FROM ("
@@ -38,8 +40,9 @@ static const char sql_fields[] =
     "  FROM contacts WHERE id = ?1"
     " UNION ALL SELECT 8, 'updated_at', " ISO("updated_at")
     "  FROM contacts WHERE id = ?1"
-    " UNION ALL SELECT 9, key, value FROM json_each((SELECT attrs FROM"
-    "  contacts WHERE id = ?1)))"
+    " UNION ALL SELECT 9, j.key || coalesce((SELECT ' (' || n.name || ')'"
+    "  FROM attr_names n WHERE n.key = j.key AND n.name <> j.key), ''),"
+    "  j.value FROM json_each((SELECT attrs FROM contacts WHERE id = ?1)) j)"
     " WHERE value IS NOT NULL ORDER BY o, field";
 
 static const char sql_json_fields[] =

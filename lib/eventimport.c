@@ -207,19 +207,31 @@ hdr_is(const char *h, size_t n, const char *want)
  * currency and items, an array of {name, sku, quantity, price}.
  */
 enum { O_KEY, O_EMAIL, O_PHONE, O_AT, O_TOTAL, O_CUR, O_NAME, O_SKU, O_QTY,
-	O_PRICE, O_N };
+	O_PRICE, O_STATUS, O_N };
 
+/*
+ * The layouts, as the tools write them (samples/exports/, test 3010):
+ * Shopify admin's "Export orders" CSV, whose Paid at is empty for an
+ * order not paid; and the WooCommerce Customer/Order/Coupon Export
+ * plugin's "Default - One Row per Item", whose time is the order's
+ * `date` (a paid_date or order_date column, as other exporters name
+ * it, is taken first) and whose `status` says whether it was paid.
+ */
 static const struct orders_fmt {
 	const char *name;
-	const char *cols[O_N];   /* normalised column names */
+	const char *cols[O_N];   /* normalised column names; NULL: none */
+	const char *at2, *at3;   /* O_AT's column when cols[O_AT] is absent */
+	const char *paid;        /* the statuses of a paid order, as
+				    "|a|b|", or NULL: O_AT says */
 	int unit_price;          /* O_PRICE is the line's total: divide */
 } orders_fmts[] = {
 	{ "shopify-orders", { "name", "email", "phone", "paid_at", "total",
 	  "currency", "lineitem_name", "lineitem_sku", "lineitem_quantity",
-	  "lineitem_price" }, 1 },
+	  "lineitem_price", NULL }, NULL, NULL, NULL, 1 },
 	{ "woocommerce", { "order_id", "billing_email", "billing_phone",
 	  "paid_date", "order_total", "order_currency", "item_name",
-	  "item_sku", "item_quantity", "item_total" }, 0 },
+	  "item_sku", "item_quantity", "item_total", "status" },
+	  "order_date", "date", "|processing|completed|", 0 },
 };
 
 struct order {
@@ -228,30 +240,42 @@ struct order {
 	char **f;
 	size_t *len, cap, nitems;
 	nudge_csv_rec rec;
-	char *v[O_AT + 3];             /* contact, at, total, currency */
+	char *v[5];                    /* contact, at, total, currency,
+					  status */
 };
 
-/* Which orders format hdr is, filling col[] (index or -1); NULL: none.
- * Woo's paid_date may be absent: order_date then. */
+/* The column (index) of hdr whose normalised name is name, or -1. */
+static long
+col_named(const nudge_csv_rec *hdr, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < hdr->n; i++) {
+		char n[64];
+
+		nudge_import_attr_key(hdr->f[i], n, sizeof n);
+		if (strcmp(n, name) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Which orders format hdr is, filling col[] (index or -1); NULL: none. */
 static const struct orders_fmt *
 orders_fmt(const nudge_csv_rec *hdr, long *col)
 {
-	size_t k, i;
+	const struct orders_fmt *f;
+	size_t k;
 	int o;
 
 	for (k = 0; k < sizeof orders_fmts / sizeof orders_fmts[0]; k++) {
-		for (o = 0; o < O_N; o++) {
-			col[o] = -1;
-			for (i = 0; i < hdr->n; i++) {
-				char n[64];
-
-				nudge_import_attr_key(hdr->f[i], n, sizeof n);
-				if (strcmp(n, orders_fmts[k].cols[o]) == 0 ||
-				    (k == 1 && o == O_AT && col[o] == -1 &&
-				    strcmp(n, "order_date") == 0))
-					col[o] = (long)i;
-			}
-		}
+		f = &orders_fmts[k];
+		for (o = 0; o < O_N; o++)
+			col[o] = col_named(hdr, f->cols[o]);
+		if (col[O_AT] == -1)
+			col[O_AT] = col_named(hdr, f->at2);
+		if (col[O_AT] == -1)
+			col[O_AT] = col_named(hdr, f->at3);
 		if (col[O_KEY] != -1 && col[O_AT] != -1 && col[O_NAME] != -1 &&
 		    col[O_TOTAL] != -1 && (col[O_EMAIL] != -1 ||
 		    col[O_PHONE] != -1))
@@ -303,7 +327,7 @@ order_start(struct order *od, const nudge_csv_rec *r, const char *key)
 	nudge_buf_reset(&od->key);
 	nudge_buf_reset(&od->first);
 	nudge_buf_reset(&od->items);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		free(od->v[i]);
 		od->v[i] = NULL;
 	}
@@ -348,7 +372,8 @@ order_add(struct order *od, const struct orders_fmt *fm, const nudge_csv_rec *r,
 	    set_once(&od->v[0], v != NULL && *v != '\0' ? v : NULL) == -1 ||
 	    set_once(&od->v[1], ocell(r, col[O_AT])) == -1 ||
 	    set_once(&od->v[2], ocell(r, col[O_TOTAL])) == -1 ||
-	    set_once(&od->v[3], ocell(r, col[O_CUR])) == -1)
+	    set_once(&od->v[3], ocell(r, col[O_CUR])) == -1 ||
+	    set_once(&od->v[4], ocell(r, col[O_STATUS])) == -1)
 		return -1;
 	if (name == NULL)
 		return 0;
@@ -374,8 +399,11 @@ out:
 
 /* Records the open order: 0, 1 rejected (im->r* say why), or a code. */
 static int
-order_flush(struct imp *im, struct order *od, const char *atcol)
+order_flush(struct imp *im, struct order *od, const struct orders_fmt *fm,
+    const nudge_csv_rec *hdr, const long *col)
 {
+	const char *atcol = hdr->f[col[O_AT]];
+	char bar[80];
 	const nudge_event_import_opts *o = im->o;
 	struct row r;
 	size_t k;
@@ -406,6 +434,11 @@ order_flush(struct imp *im, struct order *od, const char *atcol)
 	if (r.v[F_AT] == NULL)
 		return reject(im, atcol, "missing: the order is not paid",
 		    NULL);
+	snprintf(bar, sizeof bar, "|%s|", od->v[4] != NULL ? od->v[4] : "");
+	if (fm->paid != NULL && col[O_STATUS] != -1 &&
+	    strstr(fm->paid, bar) == NULL)
+		return reject(im, hdr->f[col[O_STATUS]], "the order is not "
+		    "paid", od->v[4] != NULL ? od->v[4] : "");
 	return take_row(im, &r);
 }
 
@@ -419,7 +452,7 @@ order_free(struct order *od)
 	nudge_buf_free(&od->items);
 	free(od->f);
 	free(od->len);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		free(od->v[i]);
 }
 
@@ -443,7 +476,7 @@ import_orders(struct imp *im, nudge_csv *c, const nudge_csv_rec *hdr,
 		    ocell(rec, col[O_KEY]) : NULL;
 		if (od.open && (rc == 0 || (key != NULL &&
 		    strcmp(key, od.key.s) != 0))) {
-			int r = order_flush(im, &od, hdr->f[col[O_AT]]);
+			int r = order_flush(im, &od, fm, hdr, col);
 
 			if (r == 0) {
 				im->n->recorded++;

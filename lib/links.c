@@ -97,6 +97,21 @@ nudge_links_confirm(const nudge_links *l, const nudge_links_msg *m,
 }
 
 int
+nudge_links_code(const nudge_links *l, const nudge_links_msg *m,
+    char code[7], nudge_err *err)
+{
+	const char *h = m->step != NULL ? strchr(m->step, '#') : NULL;
+	long long ev = h != NULL ? strtoll(h + 1, NULL, 10) : 0;
+
+	code[0] = '\0';
+	if (ev > 0 && nudge_token_code(l->secret, l->keylen, m->contact_id,
+	    (int64_t)ev, code) != 0)
+		return nudge_errf(err, EX_SOFTWARE, "confirmation code: "
+		    "HMAC failed");
+	return 0;
+}
+
+int
 nudge_links_prefs(const nudge_links *l, const char *unsub, nudge_buf *url,
     nudge_err *err)
 {

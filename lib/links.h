@@ -41,6 +41,13 @@ int nudge_links_unsub(const nudge_links *l, const nudge_links_msg *m,
 int nudge_links_confirm(const nudge_links *l, const nudge_links_msg *m,
     nudge_buf *url, nudge_err *err);
 
+/* Writes into code the six-digit confirmation code of a sign-up by SMS
+ * (nudge_token_code) for the message's contact and the request that
+ * started its journey (the step's "#EVENT"); "" when the step has none.
+ * Errors: EX_SOFTWARE (OpenSSL). */
+int nudge_links_code(const nudge_links *l, const nudge_links_msg *m,
+    char code[7], nudge_err *err);
+
 /* Replaces url's contents with the preference page's URL
  * (base/s/prefs/TOKEN, signup.h) for unsub, the message's unsubscribe
  * URL as nudge_links_unsub made it: the same token.  Errors: EX_OSERR. */

@@ -1669,7 +1669,8 @@ run_pipeline(struct imp *im, nudge_csv *csv, nudge_import_stats *stats,
 	return rc;
 }
 
-/* The attrs keys of the columns, into the store's attr_keys (contact.h). */
+/* The attrs keys of the columns, into the store's attr_keys, with the
+ * column names they were made from (contact.h). */
 static int
 note_keys(struct imp *im)
 {
@@ -1677,12 +1678,15 @@ note_keys(struct imp *im)
 	size_t i, n = 0;
 	int rc;
 
-	if ((keys = calloc(im->ncols + 1, sizeof *keys)) == NULL)
+	if ((keys = calloc(2 * im->ncols + 1, sizeof *keys)) == NULL)
 		return nudge_errf(im->err, EX_OSERR, "out of memory");
 	for (i = 0; i < im->ncols; i++)
-		if (im->cols[i].f == F_ATTR)
-			keys[n++] = im->cols[i].key;
-	rc = nudge_contact_attr_keys_note(im->st, keys, n, im->err);
+		if (im->cols[i].f == F_ATTR) {
+			keys[n] = im->cols[i].attr;
+			keys[im->ncols + n++] = im->cols[i].key;
+		}
+	rc = nudge_contact_attr_keys_note(im->st, keys, keys + im->ncols, n,
+	    im->err);
 	free(keys);
 	return rc;
 }

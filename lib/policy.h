@@ -60,9 +60,11 @@ enum nudge_skip {
 const char *nudge_skip_name(enum nudge_skip s);
 
 /* Decides for contact_id on channel (email, sms or push).  transactional
- * messages (a receipt, a password reset) are not stopped by the
- * frequency cap or the exclusion segment, only by consent; their sent
- * events (props {"transactional":true}) do not count against the cap.
+ * is a nudge_msg_kind (config.h): transactional messages (a receipt, a
+ * password reset) are not stopped by the frequency cap or the exclusion
+ * segment, only by consent; their sent events (props
+ * {"transactional":true}) do not count against the cap.  Requested ones
+ * (a sign-up's confirmation) are stopped only by a bounce or complaint.
  * Sets *skip to NUDGE_SKIP_NONE when it may be sent, else to the class of
  * why not, and reason (at least 64 bytes are useful; cut to len) to the
  * words of this case, first match wins:

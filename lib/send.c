@@ -55,6 +55,7 @@ struct contact {
 	unsigned char *cuse;  /* field i is read: some template names it */
 	const char *unsub;    /* {{unsubscribe_url}}, or NULL */
 	const char *confirm;  /* {{confirm_url}} (signup.h), or NULL */
+	const char *code;     /* {{confirm_code}} (signup.h), or NULL */
 	const char *prefs;    /* {{preferences_url}} (signup.h), or NULL */
 	nudge_evdata *ev;     /* latest.TYPE.PATH, event.PATH */
 	int64_t entry;        /* the entry event of event.*, or 0 */
@@ -165,6 +166,7 @@ struct nudge_sender {
 	nudge_links *links;     /* tracking (links.c), or NULL */
 	nudge_buf unsub;        /* this message's unsubscribe URL */
 	nudge_buf confirm;      /* and its sign-up confirmation URL */
+	char code[7];           /* and code, in a journey of a request */
 	nudge_buf prefs;        /* and its preference page's URL */
 	nudge_buf plain;        /* an SMS before link tracking, measured */
 	sqlite3_stmt *get_contact, *get_attrs;
@@ -303,6 +305,10 @@ lookup(void *ctx, const char *name, size_t *len)
 	if (strcmp(name, "confirm_url") == 0) {
 		*len = c->confirm != NULL ? strlen(c->confirm) : 0;
 		return c->confirm;
+	}
+	if (strcmp(name, "confirm_code") == 0) {
+		*len = c->code != NULL ? strlen(c->code) : 0;
+		return c->code;
 	}
 	if (strcmp(name, "preferences_url") == 0) {
 		*len = c->prefs != NULL ? strlen(c->prefs) : 0;
@@ -980,6 +986,9 @@ track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after
 		if (nudge_links_confirm(s->links, &m, &s->confirm, s->err) != 0)
 			return EX_OSERR;
 		s->c.confirm = s->confirm.s;
+		if (nudge_links_code(s->links, &m, s->code, s->err) != 0)
+			return EX_SOFTWARE;
+		s->c.code = s->code[0] != '\0' ? s->code : NULL;
 		s->c.prefs = NULL;
 		if (nudge_links_prefs(s->links, s->unsub.s, &s->prefs,
 		    s->err) != 0)

@@ -120,6 +120,8 @@ open_step(struct ctx *x, struct step *st, long line)
 		so.template_path = s->tpl;
 		so.entry_on = c->entry_on;
 		so.policy = &st->pol;
+		if (c->transactional > so.transactional)
+			so.transactional = c->transactional;
 		if (strcmp(s->channel, "email") != 0) {
 			const nudge_http_cfg *h = x->o->cfg == NULL ? NULL :
 			    strcmp(s->channel, "sms") == 0 ? &x->o->cfg->sms :

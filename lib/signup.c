@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "channel.h"
 #include "clock.h"
@@ -29,10 +30,10 @@
 #define TAIL "</body>\n</html>\n"
 
 enum page { P_CHECK, P_CONFIRM, P_THANKS, P_EXPIRED, P_BADADDR,
-	P_NOTFOUND, P_SAVED, P_PREFS, P_NPAGES };
+	P_NOTFOUND, P_CODE, P_SAVED, P_PREFS, P_NPAGES };
 
 static const char *const page_names[P_NPAGES] = { "check", "confirm",
-	"thanks", "expired", "error", "notfound", "saved", "prefs" };
+	"thanks", "expired", "error", "notfound", "code", "saved", "prefs" };
 
 static const char *const pages_en[P_NPAGES] = {
 	HEAD("en", "ltr") "<h1>Check your mail</h1>\n<p>We have sent a "
@@ -51,6 +52,14 @@ static const char *const pages_en[P_NPAGES] = {
 	"<p>Go back and try again.</p>\n" TAIL,
 	HEAD("en", "ltr") "<h1>Not found</h1>\n<p>This page does not exist."
 	"</p>\n" TAIL,
+	HEAD("en", "ltr") "<h1>Enter your code</h1>\n<p>We send a code by "
+	"text message to the number you gave.  Enter it here to confirm your "
+	"subscription.</p>\n<p>{{error|}}</p>\n<form method=\"post\" action="
+	"\"{{action}}\">\n<p><label>Phone <input type=\"tel\" name=\"phone"
+	"\" required></label></p>\n<p><label>Code <input "
+	"name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+	"maxlength=\"6\" required></label></p>\n<button type=\"submit\">"
+	"Confirm</button>\n</form>\n" TAIL,
 	HEAD("en", "ltr") "<h1>Your choices are saved</h1>\n<p>You will get "
 	"only what you chose.</p>\n" TAIL,
 	NULL,	/* made by prefs_page */
@@ -72,6 +81,14 @@ static const char *const pages_he[P_NPAGES] = {
 	"<p>חזרו ונסו שוב.</p>\n" TAIL,
 	HEAD("he", "rtl") "<h1>הדף לא נמצא</h1>\n<p>הדף הזה אינו קיים.</p>\n"
 	TAIL,
+	HEAD("he", "rtl") "<h1>הקלידו את הקוד</h1>\n<p>אנחנו שולחים קוד "
+	"בהודעת SMS למספר שמסרתם.  הקלידו אותו כאן כדי לאשר את ההרשמה.</p>\n"
+	"<p>{{error|}}</p>\n<form method=\"post\" action=\"{{action}}\">\n"
+	"<p><label>טלפון <input type=\"tel\" name=\"phone\" required>"
+	"</label></p>\n<p><label>קוד <input name=\"code\" "
+	"inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength="
+	"\"6\" required></label></p>\n<button type=\"submit\">אישור</button>"
+	"\n</form>\n" TAIL,
 	HEAD("he", "rtl") "<h1>הבחירות שלכם נשמרו</h1>\n<p>תקבלו רק את מה "
 	"שבחרתם.</p>\n" TAIL,
 	NULL,	/* made by prefs_page */
@@ -100,12 +117,19 @@ static const char *const prefs_he[] = {
 };
 
 /* The field errors, by language. */
-enum ferr { E_EMAIL, E_PHONE, E_NAME, E_LIST };
+enum ferr { E_EMAIL, E_PHONE, E_NAME, E_LIST, E_CODE, E_TRIES };
 static const char *const ferr_en[] = { "That is not an email address.",
 	"That is not a phone number.", "The name is too long.",
-	"That list is not offered here." };
+	"That list is not offered here.",
+	"That code is not right, or not for this number.",
+	"Too many wrong codes: please sign up again." };
 static const char *const ferr_he[] = { "זו אינה כתובת דואר אלקטרוני.",
-	"זה אינו מספר טלפון.", "השם ארוך מדי.", "הרשימה הזו אינה מוצעת כאן." };
+	"זה אינו מספר טלפון.", "השם ארוך מדי.", "הרשימה הזו אינה מוצעת כאן.",
+	"הקוד שגוי, או שאינו של המספר הזה.",
+	"יותר מדי קודים שגויים: אנא הירשמו שוב." };
+
+/* Wrong codes allowed for one request of a sign-up by SMS. */
+#define CODE_TRIES 5
 
 struct page_ctx {
 	const char *title, *action, *error;
@@ -344,16 +368,23 @@ plain(const char *v, size_t max)
 	return 1;
 }
 
-/* Records ev in the open transaction. */
+/* Records ev in the open transaction; with pending, also a `pending`
+ * consent row on ev's channel pointing at it: an address the form has
+ * just created is not consented there until it is confirmed, whatever
+ * the config's consent default (nudge-config(5) consent). */
 static int
-record(struct rq *q, nudge_event *ev)
+record(struct rq *q, nudge_event *ev, int pending)
 {
 	nudge_event_writer *w = NULL;
+	int64_t eid = 0;
 	int rc;
 
 	if ((rc = nudge_event_writer_open(&w, *q->st, q->o->now,
 	    q->err)) == 0)
-		rc = nudge_event_record(w, ev, NULL, q->err);
+		rc = nudge_event_record(w, ev, &eid, q->err);
+	if (rc == 0 && pending)
+		rc = nudge_event_consent(w, ev->contact_id, ev->channel,
+		    "pending", ev->at, ev->source, eid, q->err);
 	nudge_event_writer_close(w);
 	return rc;
 }
@@ -374,6 +405,27 @@ prop(nudge_buf *b, const char *k, const char *v)
  * (the events_type_at and events_contact indexes), so a flood of
  * requests from one address leaves at most rate_ip of them.
  */
+/* Answers with the page asking for the code of a sign-up by SMS, posting
+ * to base/s/confirm; error (an enum ferr) or NULL. */
+static void
+code_page(struct rq *q, int status, const enum ferr *error)
+{
+	const char *b = q->o->base_url;
+	size_t bl = strlen(b);
+	nudge_buf self = { 0 };
+
+	while (bl > 0 && b[bl - 1] == '/')
+		bl--;
+	if (nudge_buf_add(&self, b, bl) == -1 ||
+	    nudge_buf_puts(&self, "/s/confirm") == -1)
+		q->oom = 1;
+	else
+		page(q, status, P_CODE, self.s, error == NULL ? NULL :
+		    strcmp(q->lang, "he") == 0 ? ferr_he[*error] :
+		    ferr_en[*error]);
+	nudge_buf_free(&self);
+}
+
 static void
 do_signup(struct rq *q)
 {
@@ -388,7 +440,8 @@ do_signup(struct rq *q)
 	char source[128];
 	int64_t n, cid = 0;
 	size_t i, j;
-	int rc, begun = 0;
+	int rc, begun = 0, created = 0;
+	const int sms = f->confirm_sms;
 
 	if (q->r->body != NULL && nudge_track_form_parse(&fm, q->r->body,
 	    q->r->body_len) == -1) {
@@ -402,7 +455,9 @@ do_signup(struct rq *q)
 		goto check;
 	}
 	v = nudge_track_form_get(&fm, "email");
-	if (v == NULL || nudge_email_norm(v, strlen(v), email, &why) != 0) {
+	email[0] = '\0';
+	if (!sms && (v == NULL || nudge_email_norm(v, strlen(v), email,
+	    &why) != 0)) {
 		nudge_errf(q->err, EX_DATAERR, "signup: %s: email: not an "
 		    "address", f->name);
 		field_error(q, E_EMAIL);
@@ -413,6 +468,12 @@ do_signup(struct rq *q)
 	    country : NULL, phone, &why) != 0) {
 		nudge_errf(q->err, EX_DATAERR, "signup: %s: phone: %s", f->name,
 		    why);
+		field_error(q, E_PHONE);
+		goto out;
+	}
+	if (sms && phone[0] == '\0') {
+		nudge_errf(q->err, EX_DATAERR, "signup: %s: phone: missing",
+		    f->name);
 		field_error(q, E_PHONE);
 		goto out;
 	}
@@ -473,7 +534,7 @@ do_signup(struct rq *q)
 		    "pending (max_pending): ignored", f->name, (long long)n);
 		goto check;
 	}
-	if ((rc = nudge_contact_find(*q->st, email, NULL, &cid,
+	if ((rc = nudge_contact_find(*q->st, sms ? phone : email, NULL, &cid,
 	    q->err)) != 0)
 		goto fail;
 	if (cid != 0) {
@@ -491,9 +552,11 @@ do_signup(struct rq *q)
 			    f->name, (long long)f->rate_email);
 			goto check;
 		}
-	} else if ((rc = nudge_contact_create(*q->st, email, NULL, q->o->now,
-	    &cid, q->err)) != 0)
+	} else if ((rc = nudge_contact_create(*q->st, sms ? phone : email,
+	    NULL, q->o->now, &cid, q->err)) != 0)
 		goto fail;
+	else
+		created = 1;
 	snprintf(source, sizeof source, "form:%s", f->name);
 	if (prop(&props, "form", f->name) == -1 ||
 	    prop(&props, "ip", ip) == -1 ||
@@ -501,7 +564,8 @@ do_signup(struct rq *q)
 	    prop(&props, "agree_text", f->agree_text) == -1 ||
 	    prop(&props, "lists", nudge_buf_str(&lists)) == -1 ||
 	    prop(&props, "lang", q->lang) == -1 ||
-	    (phone[0] != '\0' && prop(&props, "phone", phone) == -1) ||
+	    (!sms && phone[0] != '\0' && prop(&props, "phone", phone) ==
+	    -1) ||
 	    (f->ask_name && prop(&props, "name", nudge_track_form_get(&fm,
 	    "name")) == -1) || nudge_event_props_end(&props) == NULL) {
 		q->oom = 1;
@@ -509,17 +573,20 @@ do_signup(struct rq *q)
 	}
 	ev.contact_id = cid;
 	ev.type = "signup_pending";
-	ev.channel = "email";
+	ev.channel = sms ? "sms" : "email";
 	ev.at = q->o->now;
 	ev.props_json = props.s;
 	ev.source = source;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, &ev, created)) != 0)
 		goto fail;
 	if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
 		goto fail;
 	begun = 0;
 check:
-	page(q, 200, P_CHECK, NULL, NULL);
+	if (sms)
+		code_page(q, 200, NULL);
+	else
+		page(q, 200, P_CHECK, NULL, NULL);
 	goto out;
 fail:
 	store_failed(q, rc);
@@ -531,19 +598,24 @@ out:
 	nudge_track_form_free(&fm);
 }
 
-/* The latest signup_pending event of contact cid not older than the
- * longest expire: of any form: its time, form and props (malloc'd into
- * *props), and whether a `subscribed` from a form came after it. */
+/* The latest signup_pending event on channel of contact cid not older
+ * than the longest expire: of any form: its id, time and props (malloc'd
+ * into *props), and whether a `subscribed` from a form came after it;
+ * q->form its form and q->lang the page's language.  A request whose form
+ * is gone, or older than that form's expire, leaves *at 0 (and q->form
+ * NULL): none is live. */
 static int
-pending(struct rq *q, int64_t cid, int64_t *at, char *form, size_t flen,
-    char **props, int *done)
+pending(struct rq *q, int64_t cid, const char *channel, int64_t *eid,
+    int64_t *at, char **props, int *done)
 {
+	char form[128];
 	sqlite3_stmt *s;
 	int64_t oldest = 0;
 	size_t i;
 	int rc;
 
 	*at = 0;
+	*eid = 0;
 	*done = 0;
 	*props = NULL;
 	for (i = 0; i < q->o->cfg->nforms; i++)
@@ -552,26 +624,38 @@ pending(struct rq *q, int64_t cid, int64_t *at, char *form, size_t flen,
 	if (sqlite3_prepare_v2((*q->st)->db, "SELECT e.at, e.props ->> 'form',"
 	    " e.props, EXISTS (SELECT 1 FROM events d WHERE d.contact_id ="
 	    " e.contact_id AND d.type = 'subscribed' AND d.at >= e.at AND"
-	    " d.props ->> 'form' = e.props ->> 'form')"
+	    " d.props ->> 'form' = e.props ->> 'form'), e.id"
 	    " FROM events e WHERE e.contact_id = ?1 AND e.type ="
-	    " 'signup_pending' AND e.at > ?2 ORDER BY e.at DESC, e.id DESC"
-	    " LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+	    " 'signup_pending' AND e.at > ?2 AND e.channel = ?3"
+	    " ORDER BY e.at DESC, e.id DESC LIMIT 1", -1, &s, NULL) !=
+	    SQLITE_OK)
 		return nudge_store_error(*q->st, q->err, "signup");
 	sqlite3_bind_int64(s, 1, cid);
 	sqlite3_bind_int64(s, 2, q->o->now - oldest);
+	sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *f = (const char *)sqlite3_column_text(s, 1);
 		const char *p = (const char *)sqlite3_column_text(s, 2);
 
 		*at = sqlite3_column_int64(s, 0);
-		snprintf(form, flen, "%s", f != NULL ? f : "");
+		snprintf(form, sizeof form, "%s", f != NULL ? f : "");
 		*done = sqlite3_column_int(s, 3);
+		*eid = sqlite3_column_int64(s, 4);
 		if (p != NULL && (*props = strdup(p)) == NULL)
 			q->oom = 1;
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return nudge_store_error(*q->st, q->err, "signup");
+	q->form = *at != 0 ? nudge_config_form(q->o->cfg, form) : NULL;
+	if (q->form != NULL && q->form->lang != NULL)
+		q->lang = q->form->lang;
+	else if (*props != NULL && strstr(*props, "\"lang\":\"he\"") != NULL)
+		q->lang = "he";
+	if (q->form == NULL || *at <= q->o->now - q->form->expire) {
+		q->form = NULL;
+		*at = 0;
+	}
 	return 0;
 }
 
@@ -599,7 +683,7 @@ exec3(struct rq *q, const char *sql, int64_t a, int64_t b, int64_t c)
  * contact has none. */
 static int
 confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
-    const char *props)
+    const char *props, const char *channel)
 {
 	nudge_event ev = { 0 };
 	nudge_buf p = { 0 };
@@ -632,18 +716,18 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 	s = NULL;
 	ev.contact_id = cid;
 	ev.type = "subscribed";
-	ev.channel = "email";
+	ev.channel = channel;
 	ev.at = q->o->now;
 	ev.props_json = p.s;
 	ev.source = source;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, &ev, 0)) != 0)
 		goto out;
 	/* and signup_confirmed, for segments and the confirmation
 	 * campaign's audience: `subscribed` there is the consent state */
 	ev.type = "signup_confirmed";
 	ev.props_json = NULL;
 	ev.source = NULL;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, &ev, 0)) != 0)
 		goto out;
 	/* the lists, each still offered by the form */
 	if (sqlite3_prepare_v2((*q->st)->db, "SELECT value FROM json_each("
@@ -682,6 +766,23 @@ out:
 	return rc;
 }
 
+/* The live request (at, props) of contact cid confirmed on channel in
+ * the open transaction, committed (*begun cleared), and the thank-you
+ * page.  0 or a store error. */
+static int
+confirmed(struct rq *q, int64_t cid, int64_t at, const char *props,
+    const char *channel, int *begun)
+{
+	int rc;
+
+	if ((rc = confirm(q, cid, q->form, at, props, channel)) != 0 ||
+	    (rc = nudge_store_commit(*q->st, q->err)) != 0)
+		return rc;
+	*begun = 0;
+	page(q, 200, P_THANKS, NULL, NULL);
+	return 0;
+}
+
 /* GET or POST /s/confirm/TOKEN. */
 static void
 do_confirm(struct rq *q, const char *tok)
@@ -690,9 +791,8 @@ do_confirm(struct rq *q, const char *tok)
 	    strcmp(q->r->method, "POST") == 0;
 	nudge_buf scratch = { 0 }, self = { 0 };
 	nudge_token t;
-	char form[128];
 	char *props = NULL;
-	int64_t at;
+	int64_t at, eid;
 	int rc, done, begun = 0;
 
 	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
@@ -710,17 +810,12 @@ do_confirm(struct rq *q, const char *tok)
 			goto fail;
 		begun = 1;
 	}
-	if ((rc = pending(q, t.contact_id, &at, form, sizeof form, &props,
+	if ((rc = pending(q, t.contact_id, "email", &eid, &at, &props,
 	    &done)) != 0)
 		goto fail;
 	if (q->oom)
 		goto out;
-	q->form = at != 0 ? nudge_config_form(q->o->cfg, form) : NULL;
-	if (q->form != NULL && q->form->lang != NULL)
-		q->lang = q->form->lang;
-	else if (props != NULL && strstr(props, "\"lang\":\"he\"") != NULL)
-		q->lang = "he";
-	if (q->form == NULL || at <= q->o->now - q->form->expire) {
+	if (at == 0) {
 		nudge_errf(q->err, EX_DATAERR, "signup: contact %lld: no "
 		    "pending request (expired, or its form is gone)",
 		    (long long)t.contact_id);
@@ -742,14 +837,11 @@ do_confirm(struct rq *q, const char *tok)
 			page(q, 200, P_CONFIRM, self.s, NULL);
 		goto out;
 	}
-	if (!done) {
-		if ((rc = confirm(q, t.contact_id, q->form, at, props)) != 0)
-			goto fail;
-		if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 0;
-	}
-	page(q, 200, P_THANKS, NULL, NULL);
+	if (done)
+		page(q, 200, P_THANKS, NULL, NULL);
+	else if ((rc = confirmed(q, t.contact_id, at, props, "email",
+	    &begun)) != 0)
+		goto fail;
 	goto out;
 fail:
 	store_failed(q, rc);
@@ -759,6 +851,124 @@ out:
 	free(props);
 	nudge_buf_free(&scratch);
 	nudge_buf_free(&self);
+}
+
+/* GET /s/confirm (rest: what follows it, nothing): the page asking for
+ * the code of a sign-up by SMS.
+ * POST: the phone's latest live request checked against its code
+ * (nudge_token_code); a wrong code is a signup_code_failed event, and
+ * after CODE_TRIES of them the request takes no more.  A phone that is
+ * unknown, or has no live request, gets the wrong-code answer: the page
+ * says nothing of who signed up. */
+static void
+do_code(struct rq *q, const char *rest)
+{
+	const char *country = q->o->cfg->default_country;
+	const char *v, *code, *why, *ip = q->r->remote_addr != NULL ?
+	    q->r->remote_addr : "";
+	nudge_form fm = { 0 };
+	nudge_buf props = { 0 };
+	nudge_event ev = { 0 };
+	char phone[NUDGE_PHONE_MAX], want[7], idtext[24];
+	const char *p[1] = { idtext };
+	char *req = NULL;
+	enum ferr e = E_CODE;
+	int64_t cid = 0, eid = 0, at = 0, n;
+	int rc, done = 0, begun = 0;
+
+	if (*rest != '\0') {
+		page(q, 404, P_NOTFOUND, NULL, NULL);
+		return;
+	}
+	if (q->r->method == NULL || strcmp(q->r->method, "POST") != 0) {
+		code_page(q, 200, NULL);
+		return;
+	}
+	if (q->r->body != NULL && nudge_track_form_parse(&fm, q->r->body,
+	    q->r->body_len) == -1) {
+		q->oom = 1;
+		goto out;
+	}
+	v = nudge_track_form_get(&fm, "phone");
+	code = nudge_track_form_get(&fm, "code");
+	if (v == NULL || nudge_phone_norm(v, strlen(v), country[0] != '\0' ?
+	    country : NULL, phone, &why) != 0) {
+		nudge_errf(q->err, EX_DATAERR, "signup: confirm: phone: not a "
+		    "number");
+		e = E_PHONE;
+		code_page(q, 400, &e);
+		goto out;
+	}
+	if ((rc = open_store(q)) != 0)
+		goto out;
+	if ((rc = nudge_store_begin(*q->st, q->err)) != 0)
+		goto fail;
+	begun = 1;
+	if ((rc = nudge_contact_find(*q->st, phone, NULL, &cid, q->err)) != 0)
+		goto fail;
+	if (cid != 0 && (rc = pending(q, cid, "sms", &eid, &at, &req,
+	    &done)) != 0)
+		goto fail;
+	if (q->oom)
+		goto out;
+	if (at == 0) {
+		nudge_errf(q->err, EX_DATAERR, "signup: confirm: %s: no live "
+		    "request", phone);
+		code_page(q, 400, &e);
+		goto out;
+	}
+	if (done) {
+		page(q, 200, P_THANKS, NULL, NULL);
+		goto out;
+	}
+	snprintf(idtext, sizeof idtext, "%lld", (long long)cid);
+	if ((rc = count(q, "SELECT count(*) FROM events WHERE contact_id = ?2"
+	    " AND type = 'signup_code_failed' AND at >= ?1", p, 1, at,
+	    &n)) != 0)
+		goto fail;
+	if (n >= CODE_TRIES) {
+		nudge_errf(q->err, EX_DATAERR, "signup: confirm: %s: %d wrong "
+		    "codes: the request takes no more", phone, CODE_TRIES);
+		e = E_TRIES;
+		code_page(q, 429, &e);
+		goto out;
+	}
+	if (nudge_token_code(q->o->key, q->o->keylen, cid, eid, want) != 0) {
+		rc = nudge_errf(q->err, EX_SOFTWARE, "signup: HMAC failed");
+		goto fail;
+	}
+	if (code == NULL || strlen(code) != 6 || !nudge_ct_equal(code, want,
+	    6)) {
+		if (prop(&props, "ip", ip) == -1 ||
+		    nudge_event_props_end(&props) == NULL) {
+			q->oom = 1;
+			goto out;
+		}
+		ev.contact_id = cid;
+		ev.type = "signup_code_failed";
+		ev.channel = "sms";
+		ev.at = q->o->now;
+		ev.props_json = props.s;
+		if ((rc = record(q, &ev, 0)) != 0 ||
+		    (rc = nudge_store_commit(*q->st, q->err)) != 0)
+			goto fail;
+		begun = 0;
+		nudge_errf(q->err, EX_DATAERR, "signup: confirm: %s: a wrong "
+		    "code", phone);
+		code_page(q, 400, &e);
+		goto out;
+	}
+	if ((rc = confirmed(q, cid, at, req, "sms", &begun)) != 0)
+		goto fail;
+	goto out;
+fail:
+	store_failed(q, rc);
+out:
+	if (begun)
+		nudge_store_rollback(*q->st);
+	free(req);
+	nudge_buf_free(&props);
+	nudge_track_form_free(&fm);
 }
 
 /* The latest consent status of contact cid on consent channel ch into
@@ -1002,14 +1212,16 @@ nudge_signup_handle(const nudge_track_opts *o, const nudge_track_req *r,
 	static const struct {
 		const char *prefix;
 		void (*fn)(struct rq *, const char *);
-	} links[] = { { "prefs/", do_prefs }, { "confirm/", do_confirm } };
+	} links[] = { { "prefs/", do_prefs }, { "confirm/", do_confirm },
+	    { "confirm", do_code } };
 	struct rq q = { o, r, resp, st, err, NULL, "en", NULL, NULL, 0, 0 };
 	const char *path = r->path + 3;
 	const char *method = r->method != NULL ? r->method : "";
 	size_t i;
 
 	q.lang = accept_lang(r->accept_language);
-	/* the pages of a signed link: GET shows, POST records */
+	/* the pages of a signed link, and the code's: GET shows, POST
+	 * records */
 	for (i = 0; i < sizeof links / sizeof links[0]; i++) {
 		size_t n = strlen(links[i].prefix);
 
@@ -1077,17 +1289,18 @@ nudge_signup_snippet(nudge_buf *out, const nudge_form_cfg *f,
 	    nudge_buf_puts(out, "/s/") == -1 || esc(out, f->name) == -1 ||
 	    nudge_buf_printf(out, "\" accept-charset=\"utf-8\"%s>\n",
 	    he ? " dir=\"rtl\" lang=\"he\"" : "") == -1 ||
-	    nudge_buf_printf(out, "  <p><label>%s <input type=\"email\" "
-	    "name=\"email\" required autocomplete=\"email\"></label></p>\n",
-	    he ? "דואר אלקטרוני" : "Email") == -1)
+	    (!f->confirm_sms && nudge_buf_printf(out, "  <p><label>%s <input "
+	    "type=\"email\" name=\"email\" required autocomplete=\"email\">"
+	    "</label></p>\n", he ? "דואר אלקטרוני" : "Email") == -1))
 		return -1;
 	if (f->ask_name && nudge_buf_printf(out, "  <p><label>%s <input "
 	    "name=\"name\" maxlength=\"100\" autocomplete=\"given-name\">"
 	    "</label></p>\n", he ? "שם" : "Name") == -1)
 		return -1;
 	if (f->ask_phone && nudge_buf_printf(out, "  <p><label>%s <input "
-	    "type=\"tel\" name=\"phone\" autocomplete=\"tel\"></label></p>\n",
-	    he ? "טלפון" : "Phone") == -1)
+	    "type=\"tel\" name=\"phone\"%s autocomplete=\"tel\"></label>"
+	    "</p>\n", he ? "טלפון" : "Phone", f->confirm_sms ? " required" :
+	    "") == -1)
 		return -1;
 	for (i = 0; f->nlists > 1 && i < f->nlists; i++)
 		if (nudge_buf_puts(out, "  <p><label><input type=\"checkbox\" "
@@ -1105,4 +1318,40 @@ nudge_signup_snippet(nudge_buf *out, const nudge_form_cfg *f,
 	    "</button></p>\n</form>\n", he ? "הרשמה" : "Sign up") == -1)
 		return -1;
 	return 0;
+}
+
+#ifndef CAMPAIGNDIR
+#define CAMPAIGNDIR "/usr/local/share/nudge/campaigns"
+#endif
+
+const char *const nudge_signup_journeys[] = { "signup-confirm",
+	"signup-confirm-sms", NULL };
+
+int
+nudge_signup_journey(const char *name, char *path, size_t len,
+    nudge_err *err)
+{
+	char self[4096], here[4096 + 160], file[128];
+	ssize_t n;
+	char *slash;
+
+	snprintf(file, sizeof file, "%s.yaml", name);
+	here[0] = '\0';
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL)
+			*slash = '\0';
+		snprintf(here, sizeof here, "%s/campaigns/%s", self, file);
+		if (access(here, R_OK) == 0) {
+			snprintf(path, len, "%s", here);
+			return 0;
+		}
+	}
+	snprintf(path, len, "%s/%s", CAMPAIGNDIR, file);
+	if (access(path, R_OK) == 0)
+		return 0;
+	return nudge_errf(err, EX_OSFILE, "forms: the confirmation journey "
+	    "%s is neither %s nor %s: reinstall nudge, or give a campaign "
+	    "named %s", file, here[0] != '\0' ? here : "beside the program",
+	    path, name);
 }

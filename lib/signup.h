@@ -3,8 +3,8 @@
  * (a `signup_pending` event), the confirmation link's POST records
  * `subscribed` with that proof and adds the lists; the pages people read
  * are templates in English or Hebrew.  The confirmation message itself is
- * sent by the ordinary pipeline (a campaign whose audience is
- * signup_pending, its template naming {{confirm_url}}), so that the CGI
+ * sent by the ordinary pipeline (a journey entered by signup_pending, its
+ * template naming {{confirm_url}}: nudge_signup_journey), so that the CGI
  * stays fast and links no libcurl. */
 #ifndef NUDGE_SIGNUP_H
 #define NUDGE_SIGNUP_H
@@ -35,6 +35,19 @@ int nudge_signup_handle(const nudge_track_opts *o, const nudge_track_req *r,
  * NULL: the form's, else English).  0 or -1 (memory). */
 int nudge_signup_snippet(nudge_buf *out, const nudge_form_cfg *f,
     const char *base, const char *lang);
+
+/* The confirmation journeys shipped with nudge, campaigns named as the
+ * NULL-ended nudge_signup_journeys (campaigns/NAME.yaml: by email, entered
+ * by each signup_pending on email; by SMS, a code), which
+ * nudge-trigger(1) runs when the config defines forms and no campaign of
+ * that name is given.  nudge_signup_journey writes the path of the one
+ * called name into path (len bytes): beside the running program when it
+ * has a campaigns/ directory (a build tree), else the installed
+ * CAMPAIGNDIR.  Returns 0, or EX_OSFILE naming both places when neither
+ * has it. */
+extern const char *const nudge_signup_journeys[];
+int nudge_signup_journey(const char *name, char *path, size_t len,
+    nudge_err *err);
 
 /* The name of the honeypot field: a person leaves it empty, a bot that
  * fills every field does not. */

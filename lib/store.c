@@ -22,6 +22,23 @@
  * is kept by the event writer (event.c) so
  * that "in last N campaigns" is an index lookup.
  */
+/* The consent table's first columns, up to its status CHECK left open
+ * (2 -> 3 closes it, 9 -> 10 adds pending), and its consent_now view:
+ * each written by more than one migration. */
+#define CONSENT_HEAD \
+	"  id INTEGER PRIMARY KEY," \
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)" \
+	"    ON DELETE CASCADE," \
+	"  channel TEXT NOT NULL," \
+	"  status TEXT NOT NULL CHECK (status = 'subscribed'" \
+	"    OR status = 'unsubscribed' OR status = 'bounced'" \
+	"    OR status = 'complained'"
+#define CONSENT_NOW \
+	"  SELECT c.* FROM consent c WHERE NOT EXISTS (" \
+	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id" \
+	"      AND d.channel = c.channel" \
+	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));"
+
 static const char *const migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE contacts ("
@@ -60,10 +77,7 @@ static const char *const migrations[] = {
 	"  event_id INTEGER);"
 	"CREATE INDEX consent_contact ON consent (contact_id, channel, at, id);"
 	"CREATE VIEW consent_now AS"
-	"  SELECT c.* FROM consent c WHERE NOT EXISTS ("
-	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id"
-	"      AND d.channel = c.channel"
-	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));"
+	CONSENT_NOW
 	"CREATE TABLE campaigns ("
 	"  id INTEGER PRIMARY KEY,"
 	"  name TEXT NOT NULL UNIQUE,"
@@ -159,13 +173,8 @@ static const char *const migrations[] = {
 	/* the view names consent: a rename checks every view */
 	"DROP VIEW consent_now;"
 	"CREATE TABLE consent_v3 ("
-	"  id INTEGER PRIMARY KEY,"
-	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)"
-	"    ON DELETE CASCADE,"
-	"  channel TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status = 'subscribed'"
-	"    OR status = 'unsubscribed' OR status = 'bounced'"
-	"    OR status = 'complained'),"
+	CONSENT_HEAD
+	"),"
 	"  at INTEGER NOT NULL,"
 	"  source TEXT NOT NULL,"
 	"  event_id INTEGER);"
@@ -175,10 +184,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE consent_v3 RENAME TO consent;"
 	"CREATE INDEX consent_contact ON consent (contact_id, channel, at, id);"
 	"CREATE VIEW consent_now AS"
-	"  SELECT c.* FROM consent c WHERE NOT EXISTS ("
-	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id"
-	"      AND d.channel = c.channel"
-	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));",
+	CONSENT_NOW,
 	/* 3 -> 4: the attrs keys any contact has had (contact.c), so that
 	 * send can refuse a template field no contact has without a scan
 	 * of every contact's attrs (0.8 s a million) at each run.  Kept by
@@ -319,6 +325,34 @@ static const char *const migrations[] = {
 	"  best_hour INTEGER NOT NULL,"
 	"  best_wday INTEGER NOT NULL,"
 	"  hours TEXT NOT NULL);",
+	/* 10 -> 11: a consent status `pending`: an address a sign-up form
+	 * created and nobody has confirmed yet (signup.c) is not
+	 * consented on email whatever the config's default, until its
+	 * confirmation's `subscribed` row follows.  A CHECK cannot be
+	 * altered: consent is copied, ids kept, as in 2 -> 3; each
+	 * statement may run again on its own result.
+	 * And the name an attrs key was imported from ("Default Address
+	 * City" for default_address_city), kept beside attr_keys by its
+	 * writer (contact.c) for headers that show it. */
+	"CREATE TABLE IF NOT EXISTS attr_names (key TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL) WITHOUT ROWID;"
+	"DROP VIEW IF EXISTS consent_now;"
+	"DROP TABLE IF EXISTS consent_v11;"
+	"CREATE TABLE consent_v11 ("
+	CONSENT_HEAD
+	" OR status = 'pending'),"
+	"  at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  event_id INTEGER,"
+	"  proof TEXT);"
+	"INSERT INTO consent_v11 SELECT id, contact_id, channel, status, at,"
+	"  source, event_id, proof FROM consent;"
+	"DROP TABLE consent;"
+	"ALTER TABLE consent_v11 RENAME TO consent;"
+	"CREATE INDEX IF NOT EXISTS consent_contact"
+	"  ON consent (contact_id, channel, at, id);"
+	"CREATE VIEW IF NOT EXISTS consent_now AS"
+	CONSENT_NOW,
 };
 
 int

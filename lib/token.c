@@ -1,6 +1,7 @@
 /* token: signed tracking tokens, base64 and HMAC over OpenSSL libcrypto. */
 #include "token.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -110,6 +111,25 @@ nudge_hmac(int mdlen, const void *key, size_t keylen, const void *msg,
 	if (HMAC(mdlen == 20 ? EVP_sha1() : EVP_sha256(), key, (int)keylen,
 	    msg, n, md, &len) == NULL || len != (unsigned)mdlen)
 		return -1;
+	return 0;
+}
+
+int
+nudge_token_code(const void *key, size_t keylen, int64_t contact,
+    int64_t event, char out[7])
+{
+	unsigned char md[32];
+	char msg[64];
+	uint32_t v;
+	int n;
+
+	n = snprintf(msg, sizeof msg, "code:%lld:%lld", (long long)contact,
+	    (long long)event);
+	if (nudge_hmac(32, key, keylen, msg, (size_t)n, md) != 0)
+		return -1;
+	v = ((uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 |
+	    (uint32_t)md[2] << 8 | md[3]) % 1000000u;
+	snprintf(out, 7, "%06u", (unsigned)v);
 	return 0;
 }
 

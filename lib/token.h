@@ -82,6 +82,14 @@ int nudge_b64_decode(nudge_buf *out, const char *s, size_t n, int url);
 int nudge_hmac(int mdlen, const void *key, size_t keylen, const void *msg,
     size_t n, unsigned char *md);
 
+/* The confirmation code of a sign-up by SMS (signup.c): six digits from
+ * the HMAC-SHA256 of "code:CONTACT:EVENT" (EVENT the request's
+ * signup_pending event) with key, so that send writes it and track checks
+ * it without the store keeping it.  out gets 6 digits and a NUL.  0, or
+ * -1 when OpenSSL fails. */
+int nudge_token_code(const void *key, size_t keylen, int64_t contact,
+    int64_t event, char out[7]);
+
 /* Constant-time equality of a[0..n) and b[0..n). */
 int nudge_ct_equal(const void *a, const void *b, size_t n);
 

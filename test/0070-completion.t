@@ -35,7 +35,7 @@ is "a command's options" "$(comp 'nudge report --c')" \
 	"--campaign --config --conversion --create"
 is "a subcommand's options" "$(comp 'nudge event import --p')" "--parser"
 is "every command lists its long options" "$(nudge segment --list-options | tr '\n' ' ')" \
-	"--config --count --create --db --explain --fields --format --help --now --save --version "
+	"--config --count --create --db --explain --fields --format --help --now --original-names --save --version "
 is "list names from the store" "$(comp 'nudge import-list --list ')" \
 	"customers newsletter vip"
 is "event types" "$(comp 'nudge event add --type ')" "ad_view purchase"

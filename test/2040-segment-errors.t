@@ -39,6 +39,7 @@ is "caret placed by character" "$(cat "$T/.err")" 'nudge-segment: column 24: exp
 exits "no expression is a usage error" 64 nudge segment
 ok "--help exits 0" nudge segment --help
 is "--help prints the usage" "$(cat "$T/.out")" "usage: nudge segment [-c] [-f ids|tsv|csv|json|table] [--explain]
-                     [--fields field,...] [--now time] [--save name]
-                     [--create] [--db file] [--config file] expr ..."
+                     [--fields field,...] [--now time] [--original-names]
+                     [--save name] [--create] [--db file] [--config file]
+                     expr ..."
 done_testing

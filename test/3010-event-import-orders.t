@@ -3,8 +3,15 @@
 # become one purchase event per order at its paid time, with order, total,
 # currency and items; any other CSV goes in with --type and --map; times
 # with UTC offsets and spreadsheet dates, --date-order for the ambiguous.
+# The samples follow the real layouts column for column: Shopify admin's
+# "Export orders" CSV (79 columns, Name ... Payment References, as a
+# 2025 export shows them: docs.xbp.app/docs/development/integrations/
+# shopify/order-format), and the WooCommerce Customer/Order/Coupon Export
+# plugin's "Default - One Row per Item" format (56 columns, order_id ...
+# download_permissions_granted: its CSV_Export_Format_Definition::
+# get_predefined_formats), CRLF as that plugin writes by default.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
 S="$TESTDIR/../samples/exports"
 printf 'default_country: IL\n' >config.yaml
@@ -29,15 +36,17 @@ exits "a segment of buyers" 0 \
 	nudge segment --config config.yaml 'purchase within 3650d'
 is "three contacts bought" "$(wc -l <.out | tr -d ' ')" 3
 
-exits "woocommerce orders (one contact unknown)" 65 \
+exits "woocommerce orders (one contact unknown, one order on hold)" 65 \
 	nudge event import --config config.yaml "$S/woocommerce-orders.csv"
 like "recognised" "$(cat .err)" "recognised as a woocommerce export"
 like "the unknown contact named with its row" "$(cat .err)" \
 	'woocommerce-orders.csv:5: contact: no such contact: "ghost@example.com"'
-is "at paid_date, unit prices from the line totals, order as text" \
-	"$(ev "json_extract(e.props, '\$.order') IN ('2001', '2002')")" \
-"noa@example.com	purchase	2026-11-20 10:16:30	{\"order\":\"2001\",\"total\":90.00,\"currency\":\"ILS\",\"items\":[{\"name\":\"Coaster\",\"sku\":\"CST-03\",\"quantity\":3,\"price\":30.00}]}
-rivka@example.com	purchase	2026-11-21 18:01:00	{\"order\":\"2002\",\"total\":210.00,\"currency\":\"ILS\",\"items\":[{\"name\":\"Mug\",\"sku\":\"MUG-01\",\"quantity\":2,\"price\":100.00},{\"name\":\"Gift wrap\",\"quantity\":1,\"price\":0.00}]}"
+like "an order whose status is not processing or completed is not a purchase" \
+	"$(cat .err)" 'woocommerce-orders.csv:6: status: the order is not paid: "on-hold"'
+is "at the order's date, unit prices from the line totals, order as text" \
+	"$(ev "json_extract(e.props, '\$.order') IN ('2001', '2002', '2004')")" \
+"noa@example.com	purchase	2026-11-20 10:15:00	{\"order\":\"2001\",\"total\":90.00,\"currency\":\"ILS\",\"items\":[{\"name\":\"Coaster\",\"sku\":\"CST-03\",\"quantity\":3,\"price\":30.00}]}
+rivka@example.com	purchase	2026-11-21 18:00:00	{\"order\":\"2002\",\"total\":210.00,\"currency\":\"ILS\",\"items\":[{\"name\":\"Mug\",\"sku\":\"MUG-01\",\"quantity\":2,\"price\":100.00},{\"name\":\"Gift wrap\",\"quantity\":1,\"price\":0.00}]}"
 
 # any other CSV
 printf 'Email,When,Page,Junk\ndana@example.com,2026-11-24T14:03:12+02:00,/sale,x\nmoshe@example.com,24/11/2026 14:03,/home,y\njohn@example.com,11/24/2026 09:00,/,z\n' >visits.csv

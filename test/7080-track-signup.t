@@ -67,8 +67,9 @@ is "the pending request holds the proof" \
     e.props ->> 'name' FROM events e WHERE e.type = 'signup_pending' AND
     e.contact_id = (SELECT id FROM contacts WHERE email = 'dana@example.com')")" \
     "email	news	127.0.0.1	Mozilla/5.0 (test)	I agree to get the weekly news & offers by email.	news,offers	Dana"
-is "no consent and no list before the confirmation" \
-    "$(sql "SELECT count(*) FROM consent") $(sql "SELECT count(*) FROM list_members m JOIN lists l ON l.id = m.list_id WHERE l.name <> 'customers'")" "0 0"
+is "before the confirmation: the new address pending, the known one untouched, no list" \
+    "$(sql "SELECT c.email, n.channel, n.status, n.source FROM consent n JOIN contacts c ON c.id = n.contact_id") $(sql "SELECT count(*) FROM list_members m JOIN lists l ON l.id = m.list_id WHERE l.name <> 'customers'")" \
+    "dana@example.com	email	pending	form:news 0"
 
 ok "cron sends the confirmations" cron
 is "one to each pending address, over SMTP" "$(rcpts)" \
@@ -77,7 +78,7 @@ u=$(/usr/bin/python3 "$TESTDIR/signup/confirm-url.py" "$SMTPD_DIR" dana@example.
 is "the confirm link shows a page" "$(hit GET "$u")" 200
 like "with a button that posts back to the link, no script" \
     "$(tr -d '\n' <b)" "<form method=\"post\" action=\"$HTTPD_URL$u\"><button type=\"submit\">Confirm</button></form>"
-is "following the link records nothing" "$(sql "SELECT count(*) FROM consent")" 0
+is "following the link records nothing" "$(sql "SELECT count(*) FROM consent")" 1
 is "the button: 200" "$(hit POST "$u" -A 'Phone/1.0' --data '')" 200
 like "a thank-you page" "$(cat b)" '<h1>Thank you</h1>'
 is "subscribed on email, from the form, with the proof" \

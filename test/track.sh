@@ -42,3 +42,14 @@ hit() {
 path_of() { printf '%s\n' "${1#"$HTTPD_URL"}"; }
 
 events() { sql 'SELECT count(*) FROM events'; }
+
+# signup_config [KEY: VALUE...]: appends to the config an email channel on
+# the test's SMTP server and a form "news" adding to the list news, with
+# the extra lines given (as "consent: {email: opt-out}").
+signup_config() {
+	for _l in "$@"; do printf '%s\n' "$_l"; done >>"$NUDGE_CONFIG"
+	printf 'channels:\n  email:\n    url: smtp://127.0.0.1:%s\n' \
+	    "$SMTPD_PORT" >>"$NUDGE_CONFIG"
+	printf 'forms:\n  news:\n    lists: [news]\n    agree_text: "I agree to get the weekly news by email."\n' \
+	    >>"$NUDGE_CONFIG"
+}

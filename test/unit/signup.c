@@ -158,7 +158,7 @@ test_roundtrip(void)
 
 static nudge_form_cfg form = { "news", NULL, 0, 1, 1,
 	"I agree to <news> & \"offers\".", NULL, NULL, NULL, NULL, 5, 3,
-	1000, 172800 };
+	1000, 172800, 0 };
 static nudge_config cfg;
 
 static int
