@@ -56,8 +56,9 @@ one(nudge_store *st, const char *expr, const nudge_seg_ctx *ctx)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	nudge_seg_ctx ctx = { "welcome", "@2027-01-01T00:00:00Z",
-		"c.created_at", 0 };
+	nudge_seg_ctx ctx = { .campaign = "welcome",
+		.step_suffix = "@2027-01-01T00:00:00Z",
+		.event_since = "c.created_at" };
 	nudge_store *st = fuzz_store();
 	char *expr;
 
