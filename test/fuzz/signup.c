@@ -46,8 +46,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char *lists[] = { "news", "vip", NULL };
-	static nudge_form_cfg form = { "news", lists, 2, 1, 1, "I agree.",
-		NULL, "#abc", NULL, NULL, 1000000, 1000, 100000000, 172800 };
+	static nudge_form_cfg form = { .name = "news", .lists = lists,
+		.nlists = 2, .ask_phone = 1, .ask_name = 1,
+		.agree_text = "I agree.", .color = "#abc", .rate_ip = 1000000,
+		.rate_email = 1000, .max_pending = 100000000,
+		.expire = 172800 };
 	static nudge_config cfg;
 	nudge_track_opts o = { key, sizeof key - 1, "https://t.example/t",
 		NULL, NULL, FUZZ_NOW, opener, NULL, 1, &cfg, NULL };
