@@ -168,3 +168,36 @@ nudge_tz_known(const char *name)
 	    (size_t)snprintf(file, sizeof file, "%s/%s", dir, name) <
 	    sizeof file && stat(file, &sb) == 0 && S_ISREG(sb.st_mode);
 }
+
+char *
+nudge_tz_enter(const char *tz)
+{
+	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+
+	setenv("TZ", tz != NULL ? tz : "UTC", 1);
+	tzset();
+	return old;
+}
+
+void
+nudge_tz_leave(char *old)
+{
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+}
+
+int
+nudge_tz_local(int64_t t, const char *tz, struct tm *tm)
+{
+	char *old = nudge_tz_enter(tz);
+	time_t tt = (time_t)t;
+	int ok = localtime_r(&tt, tm) != NULL;
+
+	nudge_tz_leave(old);
+	return ok ? 0 : -1;
+}

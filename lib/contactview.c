@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "contact.h"
+#include "names.h"
 
 #define ISO(x) "strftime('%Y-%m-%dT%H:%M:%SZ', " x ", 'unixepoch')"
 
@@ -472,20 +473,12 @@ nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 	return nudge_fmt_query(fp, kind, cols, 7, st, s, "lists", err);
 }
 
-/* Distinct event types, one seek each of events_type_at (as names.c). */
-#define SQL_TYPES \
-    "WITH RECURSIVE t(x) AS (" \
-    " SELECT (SELECT type FROM events ORDER BY type LIMIT 1)" \
-    " UNION ALL" \
-    " SELECT (SELECT type FROM events WHERE type > t.x ORDER BY type" \
-    "  LIMIT 1) FROM t WHERE t.x IS NOT NULL)"
-
 int
 nudge_cview_types(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
     nudge_err *err)
 {
 	static const char *const cols[] = { "type", "events", "last_seen" };
-	static const char sql[] = SQL_TYPES
+	static const char sql[] = NUDGE_NAMES_SQL_TYPES
 	    " SELECT x, (SELECT count(*) FROM events WHERE type = x),"
 	    " " ISO("(SELECT max(at) FROM events WHERE type = x)")
 	    " FROM t WHERE x IS NOT NULL";
@@ -502,18 +495,6 @@ nudge_cview_names(nudge_store *st, const char *what, const char *campaign,
     FILE *fp, nudge_err *err)
 {
 	static const char *const cols[] = { "name" };
-	/* a campaign's steps by a skip-scan of the ledger's unique key
-	 * (campaign_id, step, contact_id), as names.c */
-	static const char sql_steps[] =
-	    "WITH RECURSIVE k(id) AS (SELECT id FROM campaigns WHERE name = ?1),"
-	    " t(x) AS ("
-	    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id"
-	    "  FROM k) ORDER BY step LIMIT 1)"
-	    " UNION ALL"
-	    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id"
-	    "  FROM k) AND step > t.x ORDER BY step LIMIT 1)"
-	    " FROM t WHERE t.x IS NOT NULL)"
-	    " SELECT x FROM t WHERE x IS NOT NULL AND x != ''";
 	const char *sql;
 	sqlite3_stmt *s;
 	int rc;
@@ -523,15 +504,15 @@ nudge_cview_names(nudge_store *st, const char *what, const char *campaign,
 	else if (strcmp(what, "campaigns") == 0)
 		sql = "SELECT name FROM campaigns ORDER BY name";
 	else if (strcmp(what, "types") == 0)
-		sql = SQL_TYPES " SELECT x FROM t WHERE x IS NOT NULL";
+		sql = NUDGE_NAMES_SQL_TYPES " SELECT x FROM t WHERE x IS NOT NULL";
 	else if (strcmp(what, "steps") == 0 && campaign != NULL)
-		sql = sql_steps;
+		sql = NUDGE_NAMES_SQL_STEPS;
 	else
 		return nudge_errf(err, EX_USAGE, "expected lists, types, "
 		    "campaigns or steps CAMPAIGN");
 	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
 		return rc;
-	if (campaign != NULL && sql == sql_steps)
+	if (campaign != NULL && strcmp(what, "steps") == 0)
 		sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT);
 	return nudge_fmt_query(fp, NUDGE_FMT_IDS, cols, 1, st, s, what, err);
 }

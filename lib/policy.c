@@ -301,28 +301,14 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	return 0;
 }
 
-/* The minute of the day at t in the zone tz (NULL: UTC).  localtime_r
- * reads TZ, so TZ is set for the call and put back: not thread-safe, like
- * the rest of a policy. */
+/* The minute of the day at t in the zone tz (NULL: UTC); not
+ * thread-safe (nudge_tz_local), like the rest of a policy. */
 static int
 local_minute(int64_t t, const char *tz, int *minute)
 {
-	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
-	time_t tt = (time_t)t;
 	struct tm tm;
-	int ok;
 
-	setenv("TZ", tz != NULL ? tz : "UTC", 1);
-	tzset();
-	ok = localtime_r(&tt, &tm) != NULL;
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else {
-		unsetenv("TZ");
-	}
-	tzset();
-	if (!ok)
+	if (nudge_tz_local(t, tz, &tm) == -1)
 		return -1;
 	*minute = tm.tm_hour * 60 + tm.tm_min;
 	return 0;

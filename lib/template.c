@@ -1633,34 +1633,21 @@ money_put(nudge_buf *b, double x, const char *cur)
 }
 
 /* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026",
- * keeping the day in L.  localtime_r reads TZ, so TZ is set for the call
- * and put back: not thread-safe (a send renders on one thread). */
+ * keeping the day in L.  Not thread-safe (nudge_tz_local): a send
+ * renders on one thread. */
 static int
 date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 {
 	static const char *const month[] = { "January", "February", "March",
 		"April", "May", "June", "July", "August", "September",
 		"October", "November", "December" };
-	char *old;
-	time_t tt = (time_t)t;
 	struct tm tm;
-	int ok;
 
 	if (tz == NULL)
 		tz = "UTC";
 	if (strcmp(L->dzone, tz) == 0 && t >= L->dfrom && t < L->dto)
 		return nudge_buf_puts(b, L->dtext);
-	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", tz, 1);
-	tzset();
-	ok = localtime_r(&tt, &tm) != NULL;
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else
-		unsetenv("TZ");
-	tzset();
-	if (!ok)
+	if (nudge_tz_local(t, tz, &tm) == -1)
 		return -2;
 	snprintf(L->dtext, sizeof L->dtext, "%d %s %d", tm.tm_mday,
 	    month[tm.tm_mon], tm.tm_year + 1900);

@@ -30,9 +30,7 @@ cal_start(const nudge_campaign *c, int64_t now)
 	int back;
 
 	pthread_mutex_lock(&tz_mu);
-	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", tz != NULL ? tz : "UTC", 1);
-	tzset();
+	old = nudge_tz_enter(tz);
 	localtime_r(&tt, &tm);
 	for (back = 0;; back++) {
 		struct tm x = tm;
@@ -53,13 +51,7 @@ cal_start(const nudge_campaign *c, int64_t now)
 		if ((st = mktime(&x)) <= tt || back > 2)
 			break;
 	}
-	if (old != NULL) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else {
-		unsetenv("TZ");
-	}
-	tzset();
+	nudge_tz_leave(old);
 	pthread_mutex_unlock(&tz_mu);
 	return (int64_t)st;
 }
