@@ -308,6 +308,16 @@ open_store(struct rq *q)
 	return rc;
 }
 
+/* Prepares sql on the open store into *s; 0, or the store's code with
+ * err "what: ..." */
+static int
+prep(struct rq *q, sqlite3_stmt **s, const char *sql, const char *what)
+{
+	if (sqlite3_prepare_v2((*q->st)->db, sql, -1, s, NULL) != SQLITE_OK)
+		return nudge_store_error(*q->st, q->err, what);
+	return 0;
+}
+
 /* One number from a query with text parameters p[0..np). */
 static int
 count(struct rq *q, const char *sql, const char *const *p, int np,
@@ -317,8 +327,8 @@ count(struct rq *q, const char *sql, const char *const *p, int np,
 	int i, rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2((*q->st)->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(*q->st, q->err, "signup");
+	if ((rc = prep(q, &s, sql, "signup")) != 0)
+		return rc;
 	sqlite3_bind_int64(s, 1, at);
 	for (i = 0; i < np; i++)
 		sqlite3_bind_text(s, i + 2, p[i], -1, SQLITE_STATIC);
@@ -344,16 +354,25 @@ plain(const char *v, size_t max)
 	return 1;
 }
 
-/* Records ev in the open transaction. */
+/* Records an email event of contact cid now, of type with props_json
+ * and source (both may be NULL), in the open transaction. */
 static int
-record(struct rq *q, nudge_event *ev)
+record(struct rq *q, int64_t cid, const char *type, const char *props_json,
+    const char *source)
 {
 	nudge_event_writer *w = NULL;
+	nudge_event ev = { 0 };
 	int rc;
 
+	ev.contact_id = cid;
+	ev.type = type;
+	ev.channel = "email";
+	ev.at = q->o->now;
+	ev.props_json = props_json;
+	ev.source = source;
 	if ((rc = nudge_event_writer_open(&w, *q->st, q->o->now,
 	    q->err)) == 0)
-		rc = nudge_event_record(w, ev, NULL, q->err);
+		rc = nudge_event_record(w, &ev, NULL, q->err);
 	nudge_event_writer_close(w);
 	return rc;
 }
@@ -384,7 +403,6 @@ do_signup(struct rq *q)
 	const char *v, *why, *ip = q->r->remote_addr != NULL ?
 	    q->r->remote_addr : "";
 	const char *country = q->o->cfg->default_country;
-	nudge_event ev = { 0 };
 	char source[128];
 	int64_t n, cid = 0;
 	size_t i, j;
@@ -507,13 +525,7 @@ do_signup(struct rq *q)
 		q->oom = 1;
 		goto out;
 	}
-	ev.contact_id = cid;
-	ev.type = "signup_pending";
-	ev.channel = "email";
-	ev.at = q->o->now;
-	ev.props_json = props.s;
-	ev.source = source;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, cid, "signup_pending", props.s, source)) != 0)
 		goto fail;
 	if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
 		goto fail;
@@ -549,14 +561,14 @@ pending(struct rq *q, int64_t cid, int64_t *at, char *form, size_t flen,
 	for (i = 0; i < q->o->cfg->nforms; i++)
 		if (q->o->cfg->forms[i].expire > oldest)
 			oldest = q->o->cfg->forms[i].expire;
-	if (sqlite3_prepare_v2((*q->st)->db, "SELECT e.at, e.props ->> 'form',"
+	if ((rc = prep(q, &s, "SELECT e.at, e.props ->> 'form',"
 	    " e.props, EXISTS (SELECT 1 FROM events d WHERE d.contact_id ="
 	    " e.contact_id AND d.type = 'subscribed' AND d.at >= e.at AND"
 	    " d.props ->> 'form' = e.props ->> 'form')"
 	    " FROM events e WHERE e.contact_id = ?1 AND e.type ="
 	    " 'signup_pending' AND e.at > ?2 ORDER BY e.at DESC, e.id DESC"
-	    " LIMIT 1", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(*q->st, q->err, "signup");
+	    " LIMIT 1", "signup")) != 0)
+		return rc;
 	sqlite3_bind_int64(s, 1, cid);
 	sqlite3_bind_int64(s, 2, q->o->now - oldest);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -581,8 +593,8 @@ exec3(struct rq *q, const char *sql, int64_t a, int64_t b, int64_t c)
 	sqlite3_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2((*q->st)->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(*q->st, q->err, "signup");
+	if ((rc = prep(q, &s, sql, "signup")) != 0)
+		return rc;
 	sqlite3_bind_int64(s, 1, a);
 	sqlite3_bind_int64(s, 2, b);
 	sqlite3_bind_int64(s, 3, c);
@@ -601,7 +613,6 @@ static int
 confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
     const char *props)
 {
-	nudge_event ev = { 0 };
 	nudge_buf p = { 0 };
 	sqlite3_stmt *s = NULL;
 	char source[128], when[32];
@@ -610,10 +621,10 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 	nudge_time_format(at, when, sizeof when);
 	snprintf(source, sizeof source, "form:%s", f->name);
 	/* the request's proof, and when and from where it was confirmed */
-	if (sqlite3_prepare_v2((*q->st)->db, "SELECT json_set(?1,"
+	if ((rc = prep(q, &s, "SELECT json_set(?1,"
 	    " '$.requested_at', ?2, '$.confirmed_ip', ?3,"
-	    " '$.confirmed_user_agent', ?4)", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(*q->st, q->err, "signup");
+	    " '$.confirmed_user_agent', ?4)", "signup")) != 0)
+		return rc;
 	sqlite3_bind_text(s, 1, props, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, when, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, q->r->remote_addr, -1, SQLITE_STATIC);
@@ -630,28 +641,17 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	ev.contact_id = cid;
-	ev.type = "subscribed";
-	ev.channel = "email";
-	ev.at = q->o->now;
-	ev.props_json = p.s;
-	ev.source = source;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, cid, "subscribed", p.s, source)) != 0)
 		goto out;
 	/* and signup_confirmed, for segments and the confirmation
 	 * campaign's audience: `subscribed` there is the consent state */
-	ev.type = "signup_confirmed";
-	ev.props_json = NULL;
-	ev.source = NULL;
-	if ((rc = record(q, &ev)) != 0)
+	if ((rc = record(q, cid, "signup_confirmed", NULL, NULL)) != 0)
 		goto out;
 	/* the lists, each still offered by the form */
-	if (sqlite3_prepare_v2((*q->st)->db, "SELECT value FROM json_each("
+	if ((rc = prep(q, &s, "SELECT value FROM json_each("
 	    "'[\"' || replace(?1 ->> 'lists', ',', '\",\"') || '\"]')"
-	    " WHERE ?1 ->> 'lists' <> ''", -1, &s, NULL) != SQLITE_OK) {
-		rc = nudge_store_error(*q->st, q->err, "signup");
+	    " WHERE ?1 ->> 'lists' <> ''", "signup")) != 0)
 		goto out;
-	}
 	sqlite3_bind_text(s, 1, props, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(s, 0);
@@ -682,6 +682,62 @@ out:
 	return rc;
 }
 
+/* The start of a signed-link page (/s/confirm/TOKEN, /s/prefs/TOKEN):
+ * opens tok into t, which must be of kind (else a 404 page and bad in
+ * err), and the store, in a transaction when post (*begun then set).  0,
+ * or -1 when the page is answered. */
+static int
+link_start(struct rq *q, const char *bad, const char *tok,
+    enum nudge_token_kind kind, int post, nudge_token *t, nudge_buf *scratch,
+    int *begun)
+{
+	int rc;
+
+	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
+	    q->o->now, t, scratch) != NUDGE_TOKEN_OK || t->kind != kind) {
+		nudge_errf(q->err, EX_DATAERR, "%s", bad);
+		page(q, 404, P_NOTFOUND, NULL, NULL);
+		return -1;
+	}
+	if (open_store(q) != 0)
+		return -1;
+	if (post) {
+		if ((rc = nudge_store_begin(*q->st, q->err)) != 0) {
+			store_failed(q, rc);
+			return -1;
+		}
+		*begun = 1;
+	}
+	return 0;
+}
+
+/* The end of a signed-link page's POST: commits its transaction and
+ * answers with page pg; 0 or the store's code. */
+static int
+link_commit(struct rq *q, int *begun, enum page pg)
+{
+	int rc;
+
+	if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
+		return rc;
+	*begun = 0;
+	page(q, 200, pg, NULL, NULL);
+	return 0;
+}
+
+/* The link of this page, base_url "/s/PAGE/TOKEN", into self; 0 or -1. */
+static int
+self_url(struct rq *q, nudge_buf *self, const char *page_, const char *tok)
+{
+	const char *b = q->o->base_url;
+	size_t bl = strlen(b);
+
+	while (bl > 0 && b[bl - 1] == '/')
+		bl--;
+	return nudge_buf_add(self, b, bl) == -1 ||
+	    nudge_buf_printf(self, "/s/%s/%s", page_, tok) == -1 ? -1 : 0;
+}
+
 /* GET or POST /s/confirm/TOKEN. */
 static void
 do_confirm(struct rq *q, const char *tok)
@@ -695,21 +751,9 @@ do_confirm(struct rq *q, const char *tok)
 	int64_t at;
 	int rc, done, begun = 0;
 
-	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
-	    q->o->now, &t, &scratch) != NUDGE_TOKEN_OK ||
-	    t.kind != NUDGE_TOKEN_CONFIRM) {
-		nudge_errf(q->err, EX_DATAERR, "signup: a bad or expired "
-		    "confirmation token");
-		page(q, 404, P_NOTFOUND, NULL, NULL);
+	if (link_start(q, "signup: a bad or expired confirmation token", tok,
+	    NUDGE_TOKEN_CONFIRM, post, &t, &scratch, &begun) != 0)
 		goto out;
-	}
-	if ((rc = open_store(q)) != 0)
-		goto out;
-	if (post) {
-		if ((rc = nudge_store_begin(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 1;
-	}
 	if ((rc = pending(q, t.contact_id, &at, form, sizeof form, &props,
 	    &done)) != 0)
 		goto fail;
@@ -728,28 +772,18 @@ do_confirm(struct rq *q, const char *tok)
 		goto out;
 	}
 	if (!post) {
-		const char *b = q->o->base_url;
-		size_t bl = strlen(b);
-
-		while (bl > 0 && b[bl - 1] == '/')
-			bl--;
 		if (done)
 			page(q, 200, P_THANKS, NULL, NULL);
-		else if (nudge_buf_add(&self, b, bl) == -1 ||
-		    nudge_buf_printf(&self, "/s/confirm/%s", tok) == -1)
+		else if (self_url(q, &self, "confirm", tok) == -1)
 			q->oom = 1;
 		else
 			page(q, 200, P_CONFIRM, self.s, NULL);
 		goto out;
 	}
-	if (!done) {
-		if ((rc = confirm(q, t.contact_id, q->form, at, props)) != 0)
-			goto fail;
-		if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 0;
-	}
-	page(q, 200, P_THANKS, NULL, NULL);
+	/* a second confirmation commits nothing and thanks again */
+	if ((!done && (rc = confirm(q, t.contact_id, q->form, at,
+	    props)) != 0) || (rc = link_commit(q, &begun, P_THANKS)) != 0)
+		goto fail;
 	goto out;
 fail:
 	store_failed(q, rc);
@@ -770,10 +804,10 @@ consent_of(struct rq *q, int64_t cid, const char *ch, char *st, size_t len)
 	int rc;
 
 	snprintf(st, len, "subscribed");
-	if (sqlite3_prepare_v2((*q->st)->db, "SELECT status FROM consent"
+	if ((rc = prep(q, &s, "SELECT status FROM consent"
 	    " WHERE contact_id = ?1 AND channel = ?2 ORDER BY at DESC, id DESC"
-	    " LIMIT 1", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(*q->st, q->err, "consent");
+	    " LIMIT 1", "consent")) != 0)
+		return rc;
 	sqlite3_bind_int64(s, 1, cid);
 	sqlite3_bind_text(s, 2, ch, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -821,31 +855,17 @@ do_prefs(struct rq *q, const char *tok)
 	nudge_event ev = { 0 };
 	sqlite3_stmt *s = NULL;
 	nudge_token t;
-	const char *b = q->o->base_url;
-	size_t n = 0, i, k, bl = strlen(b);
+	size_t n = 0, i, k;
 	int64_t eid;
 	int rc, begun = 0, leave, has[NUDGE_NCHANNELS];
 
-	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
-	    q->o->now, &t, &scratch) != NUDGE_TOKEN_OK ||
-	    t.kind != NUDGE_TOKEN_UNSUB) {
-		nudge_errf(q->err, EX_DATAERR, "prefs: a bad or expired token");
-		page(q, 404, P_NOTFOUND, NULL, NULL);
+	if (link_start(q, "prefs: a bad or expired token", tok,
+	    NUDGE_TOKEN_UNSUB, post, &t, &scratch, &begun) != 0)
 		goto out;
-	}
-	if ((rc = open_store(q)) != 0)
-		goto out;
-	if (post) {
-		if ((rc = nudge_store_begin(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 1;
-	}
-	if (sqlite3_prepare_v2((*q->st)->db, "SELECT coalesce(email, '') <> '',"
+	if ((rc = prep(q, &s, "SELECT coalesce(email, '') <> '',"
 	    " coalesce(phone, '') <> '', coalesce(push_id, '') <> ''"
-	    " FROM contacts WHERE id = ?", -1, &s, NULL) != SQLITE_OK) {
-		rc = nudge_store_error(*q->st, q->err, "contacts");
+	    " FROM contacts WHERE id = ?", "contacts")) != 0)
 		goto fail;
-	}
 	sqlite3_bind_int64(s, 1, t.contact_id);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		sqlite3_finalize(s);
@@ -881,11 +901,8 @@ do_prefs(struct rq *q, const char *tok)
 			goto fail;
 		vals[i] = ch[i].name;
 	}
-	while (bl > 0 && b[bl - 1] == '/')
-		bl--;
 	if (!post) {
-		if (nudge_buf_add(&self, b, bl) == -1 ||
-		    nudge_buf_printf(&self, "/s/prefs/%s", tok) == -1 ||
+		if (self_url(q, &self, "prefs", tok) == -1 ||
 		    nudge_buf_puts(&src, pc[0]) == -1) {
 			q->oom = 1;
 			goto out;
@@ -975,10 +992,8 @@ do_prefs(struct rq *q, const char *tok)
 	}
 	nudge_event_writer_close(w);
 	w = NULL;
-	if ((rc = nudge_store_commit(*q->st, q->err)) != 0)
+	if ((rc = link_commit(q, &begun, P_SAVED)) != 0)
 		goto fail;
-	begun = 0;
-	page(q, 200, P_SAVED, NULL, NULL);
 	goto out;
 fail:
 	store_failed(q, rc);
