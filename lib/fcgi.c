@@ -161,7 +161,8 @@ conn(int fd, size_t maxbody, nudge_fcgi_handler *h, void *arg,
 			params_done = toolarge = 0;
 			if (((unsigned)(unsigned char)in->s[0] << 8 |
 			    (unsigned char)in->s[1]) != RESPONDER) {
-				if (end_request(fd, &id, UNKNOWN_ROLE, keep) == -1)
+				if (end_request(fd, &id, UNKNOWN_ROLE,
+				    keep) == -1)
 					return;
 			}
 			break;

@@ -350,6 +350,28 @@ nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt, const char *sql,
 }
 
 int
+nudge_store_prepare_n(nudge_store *st, sqlite3_stmt **stmt,
+    const char *const *sql, size_t n, nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_store_prepare(st, &stmt[i], sql[i], err)) != 0)
+			return rc;
+	return 0;
+}
+
+void
+nudge_store_finalize_n(sqlite3_stmt **stmt, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sqlite3_finalize(stmt[i]);
+}
+
+int
 nudge_store_cached(nudge_store *st, const char *sql, sqlite3_stmt **stmt,
     nudge_err *err)
 {
