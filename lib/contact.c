@@ -393,7 +393,6 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 {
 	char key[NUDGE_EMAIL_MAX + 1], sql[128];
 	const char *col = "id";
-	sqlite3_stmt *s;
 	int rc;
 
 	if ((rc = ref_key(ref, country, key, &col, err)) != 0)
@@ -403,15 +402,9 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 		    "from an id: give an email or phone", ref);
 	snprintf(sql, sizeof sql, "INSERT INTO contacts (%s, created_at, "
 	    "updated_at) VALUES (?, ?, ?)", col);
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "create contact");
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "create contact");
+	if ((rc = nudge_store_run(st, "create contact", err, sql, "tii", key,
+	    now, now)) != 0)
+		return rc;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }

@@ -379,21 +379,10 @@ nudge_ledger_retry(nudge_ledger *l, int64_t id, const char *error,
 int
 nudge_ledger_release(nudge_ledger *l, int64_t id, nudge_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	/* rare (a run the breaker stopped): not worth a kept statement */
-	if ((rc = nudge_store_prepare(l->st, &s, "DELETE FROM messages"
-	    " WHERE id = ?1 AND status = 'claimed' AND claimed_by = ?2",
-	    err)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, l->me, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(l->st, err, "ledger release");
-	return 0;
+	return nudge_store_run(l->st, "ledger release", err, "DELETE FROM"
+	    " messages WHERE id = ?1 AND status = 'claimed' AND claimed_by = ?2",
+	    "it", id, l->me);
 }
 
 struct lost {

@@ -2589,24 +2589,12 @@ int
 nudge_seg_save(nudge_store *st, const char *name, const char *expr,
     int64_t now, nudge_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	if (!nudge_is_name(name))
 		return nudge_errf(err, EX_USAGE, "not a segment name: \"%s\" "
 		    "(lower-case letters, digits, _ and -, starting with a "
 		    "letter)", name);
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO segments (name, expr, "
-	    "created_at, updated_at) VALUES (?1, ?2, ?3, ?3) "
-	    "ON CONFLICT (name) DO UPDATE SET expr = excluded.expr, "
-	    "updated_at = excluded.updated_at", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "segments");
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "save segment");
-	return 0;
+	return nudge_store_run(st, "save segment", err, "INSERT INTO segments"
+	    " (name, expr, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
+	    " ON CONFLICT (name) DO UPDATE SET expr = excluded.expr,"
+	    " updated_at = excluded.updated_at", "tti", name, expr, now);
 }

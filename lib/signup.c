@@ -587,24 +587,6 @@ pending(struct rq *q, int64_t cid, int64_t *at, char *form, size_t flen,
 	return 0;
 }
 
-static int
-exec3(struct rq *q, const char *sql, int64_t a, int64_t b, int64_t c)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((rc = prep(q, &s, sql, "signup")) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, a);
-	sqlite3_bind_int64(s, 2, b);
-	sqlite3_bind_int64(s, 3, c);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(*q->st, q->err, "signup");
-	return 0;
-}
-
 /* The subscription of the pending request (form f, props) confirmed:
  * `subscribed` on email with the request's proof and the confirmation's
  * own, the lists joined, the name and phone given kept where the
@@ -664,9 +646,10 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 		if (j == f->nlists)
 			continue;
 		if ((rc = nudge_store_list_id(*q->st, name, 1, q->o->now, &lid,
-		    q->err)) != 0 || (rc = exec3(q, "INSERT OR IGNORE INTO"
-		    " list_members (list_id, contact_id, added_at)"
-		    " VALUES (?1, ?2, ?3)", lid, cid, q->o->now)) != 0)
+		    q->err)) != 0 || (rc = nudge_store_run(*q->st, "signup", q->err,
+		    "INSERT OR IGNORE INTO list_members (list_id, contact_id,"
+		    " added_at) VALUES (?1, ?2, ?3)", "iii", lid, cid,
+		    q->o->now)) != 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {

@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,31 @@ nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt, const char *sql,
 }
 
 int
+nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
+    const char *sql, const char *kinds, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, what);
+	va_start(ap, kinds);
+	for (i = 0; kinds[i] != '\0'; i++)
+		if (kinds[i] == 'i')
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+		else
+			sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1,
+			    SQLITE_STATIC);
+	va_end(ap);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(st, err, what);
+	return 0;
+}
+
+int
 nudge_store_prepare_n(nudge_store *st, sqlite3_stmt **stmt,
     const char *const *sql, size_t n, nudge_err *err)
 {
@@ -672,23 +698,15 @@ int
 nudge_store_list_id(nudge_store *st, const char *name, int create,
     int64_t now, int64_t *id, nudge_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if ((rc = id_by_name(st, "lists", name, id, err)) != 0)
 		return rc;
 	if (*id != 0 || !create)
 		return 0;
-	if (sqlite3_prepare_v2(st->db,
-	    "INSERT INTO lists (name, created_at) VALUES (?, ?)", -1, &s,
-	    NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "lists");
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "lists");
+	if ((rc = nudge_store_run(st, "lists", err, "INSERT INTO lists (name,"
+	    " created_at) VALUES (?, ?)", "ti", name, now)) != 0)
+		return rc;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
