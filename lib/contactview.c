@@ -433,6 +433,23 @@ nudge_cview_find(nudge_store *st, const char *text, const char *country,
 	return rc;
 }
 
+/* Writes the rows of sql, its ?1 bound to p1 when not NULL, to fp as
+ * nudge_fmt_query does. */
+static int
+rows(nudge_store *st, const char *sql, const char *p1, FILE *fp,
+    enum nudge_fmt_kind kind, const char *const *cols, size_t ncols,
+    const char *what, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
+		return rc;
+	if (p1 != NULL)
+		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
+	return nudge_fmt_query(fp, kind, cols, ncols, st, s, what, err);
+}
+
 int
 nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
     nudge_err *err)
@@ -465,12 +482,8 @@ nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 	    " SELECT n.name, n.members, coalesce(k.sub, 0), coalesce(k.uns, 0),"
 	    " coalesce(k.bou, 0), coalesce(k.com, 0), n.members - coalesce(k.n, 0)"
 	    " FROM n LEFT JOIN k ON k.list_id = n.id ORDER BY n.name";
-	sqlite3_stmt *s;
-	int rc;
 
-	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
-		return rc;
-	return nudge_fmt_query(fp, kind, cols, 7, st, s, "lists", err);
+	return rows(st, sql, NULL, fp, kind, cols, 7, "lists", err);
 }
 
 int
@@ -482,12 +495,8 @@ nudge_cview_types(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 	    " SELECT x, (SELECT count(*) FROM events WHERE type = x),"
 	    " " ISO("(SELECT max(at) FROM events WHERE type = x)")
 	    " FROM t WHERE x IS NOT NULL";
-	sqlite3_stmt *s;
-	int rc;
 
-	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
-		return rc;
-	return nudge_fmt_query(fp, kind, cols, 3, st, s, "events", err);
+	return rows(st, sql, NULL, fp, kind, cols, 3, "events", err);
 }
 
 int
@@ -496,8 +505,6 @@ nudge_cview_names(nudge_store *st, const char *what, const char *campaign,
 {
 	static const char *const cols[] = { "name" };
 	const char *sql;
-	sqlite3_stmt *s;
-	int rc;
 
 	if (strcmp(what, "lists") == 0)
 		sql = "SELECT name FROM lists ORDER BY name";
@@ -510,9 +517,6 @@ nudge_cview_names(nudge_store *st, const char *what, const char *campaign,
 	else
 		return nudge_errf(err, EX_USAGE, "expected lists, types, "
 		    "campaigns or steps CAMPAIGN");
-	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
-		return rc;
-	if (campaign != NULL && strcmp(what, "steps") == 0)
-		sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT);
-	return nudge_fmt_query(fp, NUDGE_FMT_IDS, cols, 1, st, s, what, err);
+	return rows(st, sql, strcmp(what, "steps") == 0 ? campaign : NULL, fp,
+	    NUDGE_FMT_IDS, cols, 1, what, err);
 }
