@@ -409,17 +409,16 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 			    "can be declared in the config's event_types)");
 		break;
 	case NUDGE_SEG_NAME_LIST:
+	case NUDGE_SEG_NAME_CAMPAIGN: {
+		const char *what = u->kind == NUDGE_SEG_NAME_LIST ? "list" :
+		    "campaign";
+
 		r = best != NULL && strcasecmp(best, u->name) == 0 ?
-		    nudge_buf_printf(why, "list \"%s\" is unknown; there is "
-		    "\"%s\" (list names are case-sensitive)", a, b) :
-		    nudge_buf_printf(why, "no list \"%s\"", a);
+		    nudge_buf_printf(why, "%s \"%s\" is unknown; there is "
+		    "\"%s\" (%s names are case-sensitive)", what, a, b, what) :
+		    nudge_buf_printf(why, "no %s \"%s\"", what, a);
 		break;
-	case NUDGE_SEG_NAME_CAMPAIGN:
-		r = best != NULL && strcasecmp(best, u->name) == 0 ?
-		    nudge_buf_printf(why, "campaign \"%s\" is unknown; there is "
-		    "\"%s\" (campaign names are case-sensitive)", a, b) :
-		    nudge_buf_printf(why, "no campaign \"%s\"", a);
-		break;
+	}
 	case NUDGE_SEG_NAME_STEP:
 		r = nudge_buf_printf(why, "campaign \"%s\" has no step \"%s\"",
 		    qt(q, sizeof q, u->campaign), a);
