@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static const char *skip_value(const char *p, const char *e, int depth);
 
 static const char *
@@ -85,33 +87,6 @@ skip_value(const char *p, const char *e, int depth)
 	return NULL;
 }
 
-/* The four hex digits at p (before e) as a number, or -1.  By hand, not
- * sscanf: the text need not be NUL-terminated, and sscanf would also take
- * a sign or spaces. */
-static long
-hex4(const char *p, const char *e)
-{
-	long u = 0;
-	int i;
-
-	if (e - p < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		u <<= 4;
-		if (c >= '0' && c <= '9')
-			u |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			u |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			u |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return u;
-}
-
 /* Copies the JSON string at p (its opening quote) unescaped. */
 static void
 copy_string(const char *p, const char *e, char *out, size_t outlen)
@@ -133,7 +108,7 @@ copy_string(const char *p, const char *e, char *out, size_t outlen)
 		case 'b': out[o++] = '\b'; break;
 		case 'f': out[o++] = '\f'; break;
 		case 'u':
-			if ((u = hex4(p + 1, e)) == -1) {
+			if ((u = nudge_hex4(p + 1, e)) == -1) {
 				out[o++] = '?';
 				break;
 			}

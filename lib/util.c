@@ -433,3 +433,31 @@ nudge_parse_share(const char *s, double *out)
 	*out = v / 100;
 	return 0;
 }
+
+int
+nudge_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long
+nudge_hex4(const char *s, const char *e)
+{
+	long u = 0;
+	int i, d;
+
+	if (e - s < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((d = nudge_hexval(s[i])) < 0)
+			return -1;
+		u = u << 4 | d;
+	}
+	return u;
+}

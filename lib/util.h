@@ -98,6 +98,14 @@ int nudge_parse_rate(const char *s, double *per_s);
  * 0 or -1. */
 int nudge_parse_share(const char *s, double *out);
 
+/* The value of the hex digit c (either case), or -1. */
+int nudge_hexval(int c);
+
+/* The four hex digits at s (before e) as a number, or -1 (the XXXX of a
+ * \uXXXX escape).  By hand, not sscanf: the text need not be
+ * NUL-terminated, and sscanf would also take a sign or spaces. */
+long nudge_hex4(const char *s, const char *e);
+
 /* True when s is a name: [a-z][a-z0-9_-]* up to 64 bytes (event types,
  * channels). */
 int nudge_is_name(const char *s);
