@@ -350,29 +350,56 @@ nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt, const char *sql,
 	return 0;
 }
 
-int
-nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
-    const char *sql, const char *kinds, ...)
+/* nudge_store_run's and nudge_store_one's body: *out (when not NULL) the
+ * first column of the first row, 0 for none. */
+static int
+run_v(nudge_store *st, const char *what, nudge_err *err, int64_t *out,
+    const char *sql, const char *kinds, va_list ap)
 {
 	sqlite3_stmt *s;
-	va_list ap;
 	int i, rc;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return nudge_store_error(st, err, what);
-	va_start(ap, kinds);
 	for (i = 0; kinds[i] != '\0'; i++)
 		if (kinds[i] == 'i')
 			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
 		else
 			sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1,
 			    SQLITE_STATIC);
-	va_end(ap);
 	rc = sqlite3_step(s);
+	if (out != NULL)
+		*out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE && (out == NULL || rc != SQLITE_ROW))
 		return nudge_store_error(st, err, what);
 	return 0;
+}
+
+int
+nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
+    const char *sql, const char *kinds, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, kinds);
+	rc = run_v(st, what, err, NULL, sql, kinds, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+nudge_store_one(nudge_store *st, const char *what, nudge_err *err,
+    int64_t *out, const char *sql, const char *kinds, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, kinds);
+	rc = run_v(st, what, err, out, sql, kinds, ap);
+	va_end(ap);
+	return rc;
 }
 
 int

@@ -77,6 +77,11 @@ int nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt,
 int nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
     const char *sql, const char *kinds, ...);
 
+/* The same for a query of one number: *out the first column of its first
+ * row, 0 when it has none. */
+int nudge_store_one(nudge_store *st, const char *what, nudge_err *err,
+    int64_t *out, const char *sql, const char *kinds, ...);
+
 /* A module's fixed set of statements, kept for its life: prepares sql[i]
  * into stmt[i] for each i < n, stopping at the first error (as
  * nudge_store_prepare); nudge_store_finalize_n then finalizes them all,
