@@ -302,8 +302,8 @@ nudge_ab_decide(nudge_store *st, const nudge_campaign *c,
 	}
 	if (!record)
 		goto out;
-	if ((rc = nudge_store_run(st, "ab_results", err, "INSERT INTO"
-	    " ab_results (campaign, step, winner, metric, significant, why,"
+	if ((rc = nudge_store_run(st, "ab_results", err, NULL, "INSERT"
+	    " INTO ab_results (campaign, step, winner, metric, significant, why,"
 	    " decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 	    " ON CONFLICT DO NOTHING", "ttttiti", c->name, s->id, v->id,
 	    nudge_ab_metric_name(s->test_metric), (int64_t)sig, why->s,

@@ -402,8 +402,8 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 		    "from an id: give an email or phone", ref);
 	snprintf(sql, sizeof sql, "INSERT INTO contacts (%s, created_at, "
 	    "updated_at) VALUES (?, ?, ?)", col);
-	if ((rc = nudge_store_run(st, "create contact", err, sql, "tii", key,
-	    now, now)) != 0)
+	if ((rc = nudge_store_run(st, "create contact", err, NULL, sql, "tii",
+	    key, now, now)) != 0)
 		return rc;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -420,7 +420,7 @@ attr_scan(nudge_store *st, const char *key, int *found, nudge_err *err)
 	/* json_each compares the key as it is, whatever its characters (a
 	 * JSON path would have to quote dots and quotes); the EXISTS stops
 	 * at the first contact that has it */
-	if ((rc = nudge_store_one(st, "attrs", err, &n, "SELECT EXISTS"
+	if ((rc = nudge_store_run(st, "attrs", err, &n, "SELECT EXISTS"
 	    " (SELECT 1 FROM contacts c, json_each(c.attrs) j"
 	    " WHERE c.attrs <> '{}' AND j.key = ?1)", "t", key)) == 0)
 		*found = n != 0;
@@ -435,7 +435,7 @@ nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
 	int rc;
 
 	*found = 0;
-	if ((rc = nudge_store_one(st, "attr_keys", err, &n, "SELECT EXISTS"
+	if ((rc = nudge_store_run(st, "attr_keys", err, &n, "SELECT EXISTS"
 	    " (SELECT 1 FROM attr_keys WHERE key = ?1)", "t", key)) != 0)
 		return rc;
 	*found = n != 0;

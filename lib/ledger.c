@@ -380,8 +380,9 @@ int
 nudge_ledger_release(nudge_ledger *l, int64_t id, nudge_err *err)
 {
 	/* rare (a run the breaker stopped): not worth a kept statement */
-	return nudge_store_run(l->st, "ledger release", err, "DELETE FROM"
-	    " messages WHERE id = ?1 AND status = 'claimed' AND claimed_by = ?2",
+	return nudge_store_run(l->st, "ledger release", err, NULL, "DELETE"
+	    " FROM messages WHERE id = ?1 AND status = 'claimed'"
+	    " AND claimed_by = ?2",
 	    "it", id, l->me);
 }
 

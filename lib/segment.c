@@ -2599,8 +2599,9 @@ nudge_seg_save(nudge_store *st, const char *name, const char *expr,
 		return nudge_errf(err, EX_USAGE, "not a segment name: \"%s\" "
 		    "(lower-case letters, digits, _ and -, starting with a "
 		    "letter)", name);
-	return nudge_store_run(st, "save segment", err, "INSERT INTO segments"
-	    " (name, expr, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
+	return nudge_store_run(st, "save segment", err, NULL, "INSERT INTO"
+	    " segments (name, expr, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?3)"
 	    " ON CONFLICT (name) DO UPDATE SET expr = excluded.expr,"
 	    " updated_at = excluded.updated_at", "tti", name, expr, now);
 }

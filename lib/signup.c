@@ -646,10 +646,10 @@ confirm(struct rq *q, int64_t cid, const nudge_form_cfg *f, int64_t at,
 		if (j == f->nlists)
 			continue;
 		if ((rc = nudge_store_list_id(*q->st, name, 1, q->o->now, &lid,
-		    q->err)) != 0 || (rc = nudge_store_run(*q->st, "signup", q->err,
-		    "INSERT OR IGNORE INTO list_members (list_id, contact_id,"
-		    " added_at) VALUES (?1, ?2, ?3)", "iii", lid, cid,
-		    q->o->now)) != 0)
+		    q->err)) != 0 || (rc = nudge_store_run(*q->st, "signup",
+		    q->err, NULL, "INSERT OR IGNORE INTO list_members (list_id,"
+		    " contact_id, added_at) VALUES (?1, ?2, ?3)", "iii", lid,
+		    cid, q->o->now)) != 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {

@@ -70,16 +70,12 @@ int nudge_store_exec(nudge_store *st, const char *sql, nudge_err *err);
 int nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt,
     const char *sql, nudge_err *err);
 
-/* Runs the write statement sql once, its parameters bound in order by
- * kinds, one letter each: 'i' an int64_t, 't' a const char * (NULL
- * binds NULL).  For a rare write, not worth a kept statement.  0, or
- * the store's code with err "what: ...". */
+/* Runs sql once, its parameters bound in order by kinds, one letter
+ * each: 'i' an int64_t, 't' a const char * (NULL binds NULL).  For a
+ * rare write or lookup, not worth a kept statement.  With out, a query
+ * of one number: *out the first column of its first row, 0 when it has
+ * none.  0, or the store's code with err "what: ...". */
 int nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
-    const char *sql, const char *kinds, ...);
-
-/* The same for a query of one number: *out the first column of its first
- * row, 0 when it has none. */
-int nudge_store_one(nudge_store *st, const char *what, nudge_err *err,
     int64_t *out, const char *sql, const char *kinds, ...);
 
 /* A module's fixed set of statements, kept for its life: prepares sql[i]
