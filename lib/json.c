@@ -12,14 +12,6 @@
 
 static const char *skip_value(const char *p, const char *e, int depth);
 
-static const char *
-skip_ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
 /* Skips a JSON string at p (at its opening quote). */
 static const char *
 skip_string(const char *p, const char *e)
@@ -43,14 +35,14 @@ skip_value(const char *p, const char *e, int depth)
 {
 	char close;
 
-	p = skip_ws(p, e);
+	p = nudge_json_skip_ws(p, e);
 	if (p == e || depth > 64)
 		return NULL;
 	if (*p == '"')
 		return skip_string(p, e);
 	if (*p == '{' || *p == '[') {
 		close = *p == '{' ? '}' : ']';
-		p = skip_ws(p + 1, e);
+		p = nudge_json_skip_ws(p + 1, e);
 		if (p < e && *p == close)
 			return p + 1;
 		for (;;) {
@@ -58,20 +50,20 @@ skip_value(const char *p, const char *e, int depth)
 				if (p == e || *p != '"' ||
 				    (p = skip_string(p, e)) == NULL)
 					return NULL;
-				p = skip_ws(p, e);
+				p = nudge_json_skip_ws(p, e);
 				if (p == e || *p++ != ':')
 					return NULL;
 			}
 			if ((p = skip_value(p, e, depth + 1)) == NULL)
 				return NULL;
-			p = skip_ws(p, e);
+			p = nudge_json_skip_ws(p, e);
 			if (p == e)
 				return NULL;
 			if (*p == close)
 				return p + 1;
 			if (*p++ != ',')
 				return NULL;
-			p = skip_ws(p, e);
+			p = nudge_json_skip_ws(p, e);
 		}
 	}
 	if (strchr("-0123456789", *p) != NULL) {
@@ -146,20 +138,20 @@ nudge_json_path(const char *text, size_t len, const char *path, char *out,
 		return -1;
 	out[0] = '\0';
 	for (;;) {
-		p = skip_ws(p, e);
+		p = nudge_json_skip_ws(p, e);
 		if (p == e)
 			return -1;
 		if (*c == '\0')
 			break;
 		clen = strcspn(c, ".");
 		if (*p == '{') {
-			p = skip_ws(p + 1, e);
+			p = nudge_json_skip_ws(p + 1, e);
 			for (;;) {
 				if (p == e || *p != '"' ||
 				    (end = skip_string(p, e)) == NULL)
 					return -1;
 				klen = (size_t)(end - p - 2);
-				q = skip_ws(end, e);
+				q = nudge_json_skip_ws(end, e);
 				if (q == e || *q != ':')
 					return -1;
 				q++;
@@ -169,23 +161,23 @@ nudge_json_path(const char *text, size_t len, const char *path, char *out,
 				}
 				if ((p = skip_value(q, e, 0)) == NULL)
 					return -1;
-				p = skip_ws(p, e);
+				p = nudge_json_skip_ws(p, e);
 				if (p == e || *p != ',')
 					return -1;
-				p = skip_ws(p + 1, e);
+				p = nudge_json_skip_ws(p + 1, e);
 			}
 		} else if (*p == '[' && isdigit((unsigned char)*c)) {
 			idx = strtol(c, NULL, 10);
-			p = skip_ws(p + 1, e);
+			p = nudge_json_skip_ws(p + 1, e);
 			for (; idx > 0; idx--) {
 				if ((p = skip_value(p, e, 0)) == NULL)
 					return -1;
-				p = skip_ws(p, e);
+				p = nudge_json_skip_ws(p, e);
 				if (p == e || *p != ',')
 					return -1;
 				p++;
 			}
-			p = skip_ws(p, e);
+			p = nudge_json_skip_ws(p, e);
 			if (p < e && *p == ']')
 				return -1;
 		} else {
@@ -209,12 +201,6 @@ nudge_json_path(const char *text, size_t len, const char *path, char *out,
 	memcpy(out, p, clen);
 	out[clen] = '\0';
 	return 0;
-}
-
-const char *
-nudge_json_skip_ws(const char *p, const char *e)
-{
-	return skip_ws(p, e);
 }
 
 const char *
