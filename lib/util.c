@@ -274,6 +274,13 @@ nudge_strdup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+int
+nudge_strset(char **dst, const char *s)
+{
+	free(*dst);
+	return (*dst = strdup(s)) == NULL ? -1 : 0;
+}
+
 size_t
 nudge_edit_distance(const char *a, const char *b)
 {

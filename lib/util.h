@@ -61,6 +61,10 @@ const char *nudge_quote(char *dst, size_t dstlen, const char *s, size_t n);
 /* strdup that returns NULL for NULL. */
 char *nudge_strdup(const char *s);
 
+/* Replaces *dst (freed) by a copy of s; 0, or -1 when memory runs out
+ * (*dst then NULL). */
+int nudge_strset(char **dst, const char *s);
+
 /* The edit distance of a and b in bytes: insertions, deletions,
  * substitutions and swaps of two neighbours (optimal string alignment).
  * Strings past 64 bytes are compared on their first 64. */
