@@ -1962,21 +1962,6 @@ parse_expr(struct parser *p, int neg, nudge_buf *out)
 	return parse_join(p, neg, "or", out, 0);
 }
 
-/* Appends s with every "c.id" replaced by id. */
-static int
-add_renamed(nudge_buf *b, const char *s, const char *id)
-{
-	const char *q;
-
-	while ((q = strstr(s, "c.id")) != NULL) {
-		if (nudge_buf_add(b, s, (size_t)(q - s)) == -1 ||
-		    nudge_buf_puts(b, id) == -1)
-			return -1;
-		s = q + 4;
-	}
-	return nudge_buf_puts(b, s);
-}
-
 /* Whether parameters ?a and ?b of seg hold the same value. */
 static int
 same_param(const nudge_seg *seg, unsigned long a, unsigned long b)
@@ -2132,7 +2117,7 @@ fast_sql(const struct shared *sh, const nudge_seg *seg, nudge_buf *sql)
 		    narrow(seg, d, q, sql) == -1)
 			return -1;
 		rc = nudge_buf_puts(sql, " AND ") |
-		    add_renamed(sql, q->sql, d->set.idcol);
+		    nudge_buf_replace(sql, q->sql, "c.id", d->set.idcol);
 	}
 	if (nex == 0) {
 		/* GROUP BY sorts as it removes repeats: the ORDER BY is

@@ -113,23 +113,6 @@ struct page_ctx {
 	size_t nvals;
 };
 
-/* The built-in page src with the form's colour (checked by config.c to
- * be #rgb or #rrggbb: it needs no escaping) for the default one: the
- * template engine takes no placeholder in CSS. */
-static int
-colour(nudge_buf *b, const char *src, const char *color)
-{
-	const char *p;
-
-	while ((p = strstr(src, "#1a73e8")) != NULL) {
-		if (nudge_buf_add(b, src, (size_t)(p - src)) == -1 ||
-		    nudge_buf_puts(b, color) == -1)
-			return -1;
-		src = p + 7;
-	}
-	return nudge_buf_puts(b, src);
-}
-
 static const char *
 page_lookup(void *ctx, const char *name, size_t *len)
 {
@@ -228,7 +211,12 @@ page(struct rq *q, int status, enum page p, const char *action,
 		src = nudge_buf_str(&own);
 	else if (q->form != NULL && q->form->color != NULL) {
 		nudge_buf_reset(&own);
-		if (colour(&own, src, q->form->color) == -1) {
+		/* the built-in page with the form's colour (checked by
+		 * config.c to be #rgb or #rrggbb: it needs no escaping) for
+		 * the default one: the template engine takes no placeholder
+		 * in CSS */
+		if (nudge_buf_replace(&own, src, "#1a73e8",
+		    q->form->color) == -1) {
 			q->oom = 1;
 			goto out;
 		}

@@ -158,6 +158,22 @@ nudge_buf_json_str(nudge_buf *b, const char *s, size_t n)
 	return nudge_buf_putc(b, '"');
 }
 
+int
+nudge_buf_replace(nudge_buf *b, const char *s, const char *from,
+    const char *to)
+{
+	size_t n = strlen(from);
+	const char *p;
+
+	while ((p = strstr(s, from)) != NULL) {
+		if (nudge_buf_add(b, s, (size_t)(p - s)) == -1 ||
+		    nudge_buf_puts(b, to) == -1)
+			return -1;
+		s = p + n;
+	}
+	return nudge_buf_puts(b, s);
+}
+
 void
 nudge_buf_reset(nudge_buf *b)
 {

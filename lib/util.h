@@ -45,6 +45,9 @@ int nudge_buf_printf(nudge_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
 int nudge_buf_json_str(nudge_buf *b, const char *s, size_t n);
+/* Appends s with every from (not empty) in it replaced by to. */
+int nudge_buf_replace(nudge_buf *b, const char *s, const char *from,
+    const char *to);
 void nudge_buf_reset(nudge_buf *b);
 void nudge_buf_free(nudge_buf *b);
 /* Returns the contents (or "" if nothing was added). */
