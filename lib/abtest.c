@@ -302,22 +302,12 @@ nudge_ab_decide(nudge_store *st, const nudge_campaign *c,
 	}
 	if (!record)
 		goto out;
-	if ((rc = nudge_store_prepare(st, &q, "INSERT INTO ab_results "
-	    "(campaign, step, winner, metric, significant, why, decided_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-	    err)) != 0)
-		goto out;
-	sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, s->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, v->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, nudge_ab_metric_name(s->test_metric), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int(q, 5, sig);
-	sqlite3_bind_text(q, 6, why->s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 7, now);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		rc = nudge_store_error(st, err, "ab_results");
-	else
+	if ((rc = nudge_store_run(st, "ab_results", err, NULL, "INSERT"
+	    " INTO ab_results (campaign, step, winner, metric, significant, why,"
+	    " decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	    " ON CONFLICT DO NOTHING", "ttttiti", c->name, s->id, v->id,
+	    nudge_ab_metric_name(s->test_metric), (int64_t)sig, why->s,
+	    now)) == 0)
 		*recorded = sqlite3_changes(st->db) == 1;
 out:
 	sqlite3_finalize(q);

@@ -136,7 +136,7 @@ nudge_besthour_run(nudge_store *st, int64_t end, const char *tz,
 	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, end);
-	old = nudge_tz_set(tz);
+	old = nudge_tz_enter(tz);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		if (nev == cap) {
 			cap = cap > 0 ? 2 * cap : 4096;
@@ -152,7 +152,7 @@ nudge_besthour_run(nudge_store *st, int64_t end, const char *tz,
 		lw[w]++;
 		nev++;
 	}
-	nudge_tz_restore(old);
+	nudge_tz_leave(old);
 	if (nev > 0)
 		qsort(v, nev, sizeof *v, cmp_ev);
 	if (r == SQLITE_ROW)
@@ -289,9 +289,9 @@ nudge_besthour_start(nudge_store *st, int64_t now, nudge_besthour_now *b,
 		rc = nudge_store_error(st, err, "send_hour_fits");
 	}
 	sqlite3_finalize(s);
-	old = nudge_tz_set(b->tz[0] != '\0' ? b->tz : NULL);
+	old = nudge_tz_enter(b->tz[0] != '\0' ? b->tz : NULL);
 	b->hour = localtime_r(&tt, &tm) != NULL ? tm.tm_hour : 0;
-	nudge_tz_restore(old);
+	nudge_tz_leave(old);
 	return rc;
 }
 
@@ -307,19 +307,19 @@ nudge_besthour_allow(nudge_besthour_now *b, int64_t now, const char *tz,
 
 	/* the start of the hour now in the fit's zone (a zone half an hour
 	 * off UTC starts its hours at :30 UTC) */
-	old = nudge_tz_set(b->tz[0] != '\0' ? b->tz : NULL);
+	old = nudge_tz_enter(b->tz[0] != '\0' ? b->tz : NULL);
 	if (localtime_r(&tt, &tm) == NULL)
 		tm.tm_min = tm.tm_sec = 0;
-	nudge_tz_restore(old);
+	nudge_tz_leave(old);
 	start = now - tm.tm_min * 60 - tm.tm_sec;
 	for (j = 0; j < 24; j++) {
 		at = (time_t)(start + 3600 * j);
 		in = 1;
 		if (from >= 0) {
-			old = nudge_tz_set(tz);
+			old = nudge_tz_enter(tz);
 			m = localtime_r(&at, &tm) != NULL ? tm.tm_hour * 60 +
 			    tm.tm_min : 0;
-			nudge_tz_restore(old);
+			nudge_tz_leave(old);
 			in = from < to ? m >= from && m < to : m >= from ||
 			    m < to;
 		}

@@ -70,10 +70,7 @@ text(struct rd *r, const nudge_ynode *n, const char *where, char **dst)
 		if (*p < 0x20 || *p == 0x7f)
 			return bad(r, n->line, n->col, where, "control "
 			    "characters are not allowed");
-	free(*dst);
-	if ((*dst = strdup(n->value)) == NULL)
-		return oom(r);
-	return 0;
+	return nudge_strset(dst, n->value) == -1 ? oom(r) : 0;
 }
 
 static int

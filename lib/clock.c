@@ -170,10 +170,9 @@ nudge_tz_known(const char *name)
 }
 
 char *
-nudge_tz_set(const char *tz)
+nudge_tz_enter(const char *tz)
 {
-	const char *o = getenv("TZ");
-	char *old = o != NULL ? strdup(o) : NULL;
+	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
 
 	setenv("TZ", tz != NULL ? tz : "UTC", 1);
 	tzset();
@@ -181,7 +180,7 @@ nudge_tz_set(const char *tz)
 }
 
 void
-nudge_tz_restore(char *old)
+nudge_tz_leave(char *old)
 {
 	if (old != NULL) {
 		setenv("TZ", old, 1);
@@ -190,4 +189,15 @@ nudge_tz_restore(char *old)
 		unsetenv("TZ");
 	}
 	tzset();
+}
+
+int
+nudge_tz_local(int64_t t, const char *tz, struct tm *tm)
+{
+	char *old = nudge_tz_enter(tz);
+	time_t tt = (time_t)t;
+	int ok = localtime_r(&tt, tm) != NULL;
+
+	nudge_tz_leave(old);
+	return ok ? 0 : -1;
 }

@@ -4,6 +4,7 @@
 #define NUDGE_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Parses YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.frac]] with Z, +HH:MM, +HHMM or
  * nothing (UTC) after it (a space may stand for the T, and one may come
@@ -22,10 +23,15 @@ char *nudge_time_format(int64_t t, char *buf, unsigned long len);
  * /usr/share/zoneinfo): 1 or 0. */
 int nudge_tz_known(const char *name);
 
-/* Sets TZ to tz (NULL: UTC) for localtime_r and mktime, and returns what
- * to give nudge_tz_restore to put the old TZ back (NULL when it was
- * unset).  TZ is the process's: not thread-safe, the caller locks. */
-char *nudge_tz_set(const char *tz);
-void nudge_tz_restore(char *old);
+/* localtime_r and mktime read the zone from TZ.  nudge_tz_enter sets TZ
+ * to tz (NULL: UTC) and returns what to give nudge_tz_leave, which puts
+ * the old TZ back (or unsets it).  The process has one TZ: a caller with
+ * threads holds a lock from enter to leave. */
+char *nudge_tz_enter(const char *tz);
+void nudge_tz_leave(char *old);
+
+/* The broken-down time of t in zone tz (NULL: UTC), through
+ * nudge_tz_enter and _leave (so not thread-safe); 0, or -1. */
+int nudge_tz_local(int64_t t, const char *tz, struct tm *tm);
 
 #endif

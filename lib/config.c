@@ -158,10 +158,7 @@ set_text(struct rd *r, const nudge_ynode *n, const char *prefix,
 
 	if ((rc = want_text(r, n, prefix, err)) != 0)
 		return rc;
-	free(*dst);
-	if ((*dst = strdup(n->value)) == NULL)
-		return oom(err);
-	return 0;
+	return nudge_strset(dst, n->value) == -1 ? oom(err) : 0;
 }
 
 static int

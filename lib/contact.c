@@ -393,7 +393,6 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 {
 	char key[NUDGE_EMAIL_MAX + 1], sql[128];
 	const char *col = "id";
-	sqlite3_stmt *s;
 	int rc;
 
 	if ((rc = ref_key(ref, country, key, &col, err)) != 0)
@@ -403,15 +402,9 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 		    "from an id: give an email or phone", ref);
 	snprintf(sql, sizeof sql, "INSERT INTO contacts (%s, created_at, "
 	    "updated_at) VALUES (?, ?, ?)", col);
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "create contact");
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "create contact");
+	if ((rc = nudge_store_run(st, "create contact", err, NULL, sql, "tii",
+	    key, now, now)) != 0)
+		return rc;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
@@ -421,24 +414,16 @@ nudge_contact_create(nudge_store *st, const char *ref, const char *country,
 static int
 attr_scan(nudge_store *st, const char *key, int *found, nudge_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t n;
 	int rc;
 
 	/* json_each compares the key as it is, whatever its characters (a
 	 * JSON path would have to quote dots and quotes); the EXISTS stops
 	 * at the first contact that has it */
-	if ((rc = nudge_store_prepare(st, &s, "SELECT EXISTS (SELECT 1 FROM "
-	    "contacts c, json_each(c.attrs) j WHERE c.attrs <> '{}' AND "
-	    "j.key = ?1)", err)) != 0)
-		return rc;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*found = sqlite3_column_int(s, 0);
-		rc = 0;
-	} else {
-		rc = nudge_store_error(st, err, "attrs");
-	}
-	sqlite3_finalize(s);
+	if ((rc = nudge_store_run(st, "attrs", err, &n, "SELECT EXISTS"
+	    " (SELECT 1 FROM contacts c, json_each(c.attrs) j"
+	    " WHERE c.attrs <> '{}' AND j.key = ?1)", "t", key)) == 0)
+		*found = n != 0;
 	return rc;
 }
 
@@ -446,21 +431,14 @@ int
 nudge_contact_attr_known(nudge_store *st, const char *key, int *found,
     nudge_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t n;
 	int rc;
 
 	*found = 0;
-	if ((rc = nudge_store_prepare(st, &s, "SELECT EXISTS (SELECT 1 FROM "
-	    "attr_keys WHERE key = ?1)", err)) != 0)
+	if ((rc = nudge_store_run(st, "attr_keys", err, &n, "SELECT EXISTS"
+	    " (SELECT 1 FROM attr_keys WHERE key = ?1)", "t", key)) != 0)
 		return rc;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*found = sqlite3_column_int(s, 0);
-		rc = 0;
-	} else {
-		rc = nudge_store_error(st, err, "attr_keys");
-	}
-	sqlite3_finalize(s);
+	*found = n != 0;
 	/* a miss is the error path: worth a scan to be sure */
 	if (rc == 0 && !*found)
 		rc = attr_scan(st, key, found, err);

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "contact.h"
+#include "names.h"
 
 #define ISO(x) "strftime('%Y-%m-%dT%H:%M:%SZ', " x ", 'unixepoch')"
 
@@ -445,6 +446,23 @@ nudge_cview_find(nudge_store *st, const char *text, const char *country,
 	return rc;
 }
 
+/* Writes the rows of sql, its ?1 bound to p1 when not NULL, to fp as
+ * nudge_fmt_query does. */
+static int
+rows(nudge_store *st, const char *sql, const char *p1, FILE *fp,
+    enum nudge_fmt_kind kind, const char *const *cols, size_t ncols,
+    const char *what, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
+		return rc;
+	if (p1 != NULL)
+		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
+	return nudge_fmt_query(fp, kind, cols, ncols, st, s, what, err);
+}
+
 int
 nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
     nudge_err *err)
@@ -477,37 +495,21 @@ nudge_cview_lists(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
 	    " SELECT n.name, n.members, coalesce(k.sub, 0), coalesce(k.uns, 0),"
 	    " coalesce(k.bou, 0), coalesce(k.com, 0), n.members - coalesce(k.n, 0)"
 	    " FROM n LEFT JOIN k ON k.list_id = n.id ORDER BY n.name";
-	sqlite3_stmt *s;
-	int rc;
 
-	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
-		return rc;
-	return nudge_fmt_query(fp, kind, cols, 7, st, s, "lists", err);
+	return rows(st, sql, NULL, fp, kind, cols, 7, "lists", err);
 }
-
-/* Distinct event types, one seek each of events_type_at (as names.c). */
-#define SQL_TYPES \
-    "WITH RECURSIVE t(x) AS (" \
-    " SELECT (SELECT type FROM events ORDER BY type LIMIT 1)" \
-    " UNION ALL" \
-    " SELECT (SELECT type FROM events WHERE type > t.x ORDER BY type" \
-    "  LIMIT 1) FROM t WHERE t.x IS NOT NULL)"
 
 int
 nudge_cview_types(nudge_store *st, enum nudge_fmt_kind kind, FILE *fp,
     nudge_err *err)
 {
 	static const char *const cols[] = { "type", "events", "last_seen" };
-	static const char sql[] = SQL_TYPES
+	static const char sql[] = NUDGE_NAMES_SQL_TYPES
 	    " SELECT x, (SELECT count(*) FROM events WHERE type = x),"
 	    " " ISO("(SELECT max(at) FROM events WHERE type = x)")
 	    " FROM t WHERE x IS NOT NULL";
-	sqlite3_stmt *s;
-	int rc;
 
-	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
-		return rc;
-	return nudge_fmt_query(fp, kind, cols, 3, st, s, "events", err);
+	return rows(st, sql, NULL, fp, kind, cols, 3, "events", err);
 }
 
 int
@@ -515,36 +517,19 @@ nudge_cview_names(nudge_store *st, const char *what, const char *campaign,
     FILE *fp, nudge_err *err)
 {
 	static const char *const cols[] = { "name" };
-	/* a campaign's steps by a skip-scan of the ledger's unique key
-	 * (campaign_id, step, contact_id), as names.c */
-	static const char sql_steps[] =
-	    "WITH RECURSIVE k(id) AS (SELECT id FROM campaigns WHERE name = ?1),"
-	    " t(x) AS ("
-	    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id"
-	    "  FROM k) ORDER BY step LIMIT 1)"
-	    " UNION ALL"
-	    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id"
-	    "  FROM k) AND step > t.x ORDER BY step LIMIT 1)"
-	    " FROM t WHERE t.x IS NOT NULL)"
-	    " SELECT x FROM t WHERE x IS NOT NULL AND x != ''";
 	const char *sql;
-	sqlite3_stmt *s;
-	int rc;
 
 	if (strcmp(what, "lists") == 0)
 		sql = "SELECT name FROM lists ORDER BY name";
 	else if (strcmp(what, "campaigns") == 0)
 		sql = "SELECT name FROM campaigns ORDER BY name";
 	else if (strcmp(what, "types") == 0)
-		sql = SQL_TYPES " SELECT x FROM t WHERE x IS NOT NULL";
+		sql = NUDGE_NAMES_SQL_TYPES " SELECT x FROM t WHERE x IS NOT NULL";
 	else if (strcmp(what, "steps") == 0 && campaign != NULL)
-		sql = sql_steps;
+		sql = NUDGE_NAMES_SQL_STEPS;
 	else
 		return nudge_errf(err, EX_USAGE, "expected lists, types, "
 		    "campaigns or steps CAMPAIGN");
-	if ((rc = nudge_store_prepare(st, &s, sql, err)) != 0)
-		return rc;
-	if (campaign != NULL && sql == sql_steps)
-		sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT);
-	return nudge_fmt_query(fp, NUDGE_FMT_IDS, cols, 1, st, s, what, err);
+	return rows(st, sql, strcmp(what, "steps") == 0 ? campaign : NULL, fp,
+	    NUDGE_FMT_IDS, cols, 1, what, err);
 }

@@ -30,6 +30,9 @@ struct report {
 	nudge_buf dec[3];               /* base64-decoded parts */
 };
 
+/* A run's statements, sqls[] below. */
+enum { DUP, FIX, CNOW, SOFT, NSQL };
+
 struct run {
 	nudge_store *st;
 	const nudge_dsn_opts *o;
@@ -37,7 +40,7 @@ struct run {
 	nudge_err *err;
 	nudge_event_writer *w;
 	nudge_ledger *ledger;
-	sqlite3_stmt *dup, *fix, *cnow, *soft;
+	sqlite3_stmt *s[NSQL];	/* sqls[] */
 	const char *source;
 	const char *parser;     /* "nudge" or "sisimai": in each bounce */
 	const char *name;       /* the input's name */
@@ -45,6 +48,36 @@ struct run {
 	size_t norigins, corigins;
 	long fallback;          /* files nudge's reader read after Sisimai */
 	nudge_buf val, addr, key;
+};
+
+/* The run's statements: an earlier report of the same bounce (by the
+ * message or the report's identity), its reclassification, the email
+ * consent now (and whether a hard bounce or complaint other than its
+ * own event stands behind it), the soft bounces since the last sign of
+ * life. */
+static const char *const sqls[NSQL] = {
+	[DUP] = "SELECT id,"
+	" json_extract(props, '$.reason'),"
+	" coalesce(json_extract(props, '$.report') = ?4, 0) AS same"
+	" FROM events WHERE contact_id = ?1 AND type = ?2 AND ((?3 <> 0"
+	" AND message_id = ?3) OR json_extract(props, '$.report') = ?4)"
+	" ORDER BY same DESC, id DESC LIMIT 1",
+	[FIX] = "UPDATE events SET props ="
+	" json_set(props, '$.reason', ?1, '$.class', ?2, '$.parser', ?3,"
+	" '$.was', ?4) WHERE id = ?5",
+	[CNOW] = "SELECT status, event_id,"
+	" EXISTS (SELECT 1 FROM events e WHERE e.contact_id = ?1"
+	"  AND e.id <> consent.event_id AND (e.type = 'complained' OR"
+	"  (e.type = 'bounced' AND coalesce(json_extract(e.props,"
+	"  '$.class'), 'hard') = 'hard')))"
+	" FROM consent WHERE contact_id = ?1 AND channel = 'email'"
+	" ORDER BY at DESC, id DESC LIMIT 1",
+	[SOFT] = "SELECT count(*) FROM events"
+	" WHERE contact_id = ?1 AND type = 'bounced' AND at >= ?2"
+	" AND at > coalesce((SELECT max(at) FROM events WHERE"
+	" contact_id = ?1 AND type IN ('opened', 'clicked', 'delivered')),"
+	" 0)"
+	" AND json_extract(props, '$.class') = 'soft'",
 };
 
 /* Splits a message at its first empty line into header and body. */
@@ -357,26 +390,26 @@ reclassify(struct run *u, const char *where, int64_t cid, int64_t eid,
 	char why[200];
 	int rc;
 
-	sqlite3_reset(u->fix);
-	sqlite3_bind_text(u->fix, 1, v->reason->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(u->fix, 2, nudge_bounce_class_name(v->cls), -1,
+	sqlite3_reset(u->s[FIX]);
+	sqlite3_bind_text(u->s[FIX], 1, v->reason->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(u->s[FIX], 2, nudge_bounce_class_name(v->cls), -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_text(u->fix, 3, u->parser, -1, SQLITE_STATIC);
-	sqlite3_bind_text(u->fix, 4, was, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(u->fix, 5, eid);
-	rc = sqlite3_step(u->fix);
-	sqlite3_reset(u->fix);
+	sqlite3_bind_text(u->s[FIX], 3, u->parser, -1, SQLITE_STATIC);
+	sqlite3_bind_text(u->s[FIX], 4, was, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(u->s[FIX], 5, eid);
+	rc = sqlite3_step(u->s[FIX]);
+	sqlite3_reset(u->s[FIX]);
 	if (rc != SQLITE_DONE)
 		return nudge_store_error(u->st, u->err, "events");
 	u->n->reclassified++;
 	if (oldhard && !newhard) {
-		sqlite3_reset(u->cnow);
-		sqlite3_bind_int64(u->cnow, 1, cid);
-		rc = sqlite3_step(u->cnow);
-		if (rc == SQLITE_ROW && strcmp(col(u->cnow, 0), "bounced") ==
-		    0 && sqlite3_column_int64(u->cnow, 1) == eid &&
-		    sqlite3_column_int(u->cnow, 2) == 0) {
-			sqlite3_reset(u->cnow);
+		sqlite3_reset(u->s[CNOW]);
+		sqlite3_bind_int64(u->s[CNOW], 1, cid);
+		rc = sqlite3_step(u->s[CNOW]);
+		if (rc == SQLITE_ROW && strcmp(col(u->s[CNOW], 0), "bounced") ==
+		    0 && sqlite3_column_int64(u->s[CNOW], 1) == eid &&
+		    sqlite3_column_int(u->s[CNOW], 2) == 0) {
+			sqlite3_reset(u->s[CNOW]);
 			snprintf(why, sizeof why, "%s: re-read as %s (%s), "
 			    "not a dead address", u->source, v->reason->name,
 			    nudge_bounce_class_name(v->cls));
@@ -388,7 +421,7 @@ reclassify(struct run *u, const char *where, int64_t cid, int64_t eid,
 			    v->reason->name);
 			return 0;
 		}
-		sqlite3_reset(u->cnow);
+		sqlite3_reset(u->s[CNOW]);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return nudge_store_error(u->st, u->err, "consent");
 	} else if (!oldhard && newhard) {
@@ -416,24 +449,24 @@ soft_limit(struct run *u, const char *where, int64_t cid, int64_t at,
 
 	if (u->o->soft_limit <= 0)
 		return 0;
-	sqlite3_reset(u->soft);
-	sqlite3_bind_int64(u->soft, 1, cid);
-	sqlite3_bind_int64(u->soft, 2, at - u->o->soft_within);
-	rc = sqlite3_step(u->soft);
-	k = rc == SQLITE_ROW ? sqlite3_column_int64(u->soft, 0) : 0;
-	sqlite3_reset(u->soft);
+	sqlite3_reset(u->s[SOFT]);
+	sqlite3_bind_int64(u->s[SOFT], 1, cid);
+	sqlite3_bind_int64(u->s[SOFT], 2, at - u->o->soft_within);
+	rc = sqlite3_step(u->s[SOFT]);
+	k = rc == SQLITE_ROW ? sqlite3_column_int64(u->s[SOFT], 0) : 0;
+	sqlite3_reset(u->s[SOFT]);
 	if (rc != SQLITE_ROW)
 		return nudge_store_error(u->st, u->err, "events");
 	if (k < u->o->soft_limit)
 		return 0;
-	sqlite3_reset(u->cnow);
-	sqlite3_bind_int64(u->cnow, 1, cid);
-	rc = sqlite3_step(u->cnow);
-	if (rc == SQLITE_ROW && strcmp(col(u->cnow, 0), "bounced") == 0) {
-		sqlite3_reset(u->cnow);
+	sqlite3_reset(u->s[CNOW]);
+	sqlite3_bind_int64(u->s[CNOW], 1, cid);
+	rc = sqlite3_step(u->s[CNOW]);
+	if (rc == SQLITE_ROW && strcmp(col(u->s[CNOW], 0), "bounced") == 0) {
+		sqlite3_reset(u->s[CNOW]);
 		return 0;       /* suppressed already */
 	}
-	sqlite3_reset(u->cnow);
+	sqlite3_reset(u->s[CNOW]);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return nudge_store_error(u->st, u->err, "consent");
 	snprintf(why, sizeof why, "%s: %lld soft bounces within %lld days",
@@ -484,20 +517,20 @@ report(struct run *u, const char *where, const struct verdict *v)
 	    chan, sizeof chan, u->err)) != 0)
 		return rc;
 	/* seen before: the same ledger row, or the same report */
-	sqlite3_reset(u->dup);
-	sqlite3_bind_int64(u->dup, 1, cid);
-	sqlite3_bind_text(u->dup, 2, v->type, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(u->dup, 3, ev.message_id);
-	sqlite3_bind_text(u->dup, 4, v->key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(u->dup);
+	sqlite3_reset(u->s[DUP]);
+	sqlite3_bind_int64(u->s[DUP], 1, cid);
+	sqlite3_bind_text(u->s[DUP], 2, v->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(u->s[DUP], 3, ev.message_id);
+	sqlite3_bind_text(u->s[DUP], 4, v->key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(u->s[DUP]);
 	if (rc == SQLITE_ROW) {
 		const nudge_bounce_reason *old;
 		char was[64];
-		int same = sqlite3_column_int(u->dup, 2);
+		int same = sqlite3_column_int(u->s[DUP], 2);
 
-		eid = sqlite3_column_int64(u->dup, 0);
-		snprintf(was, sizeof was, "%s", col(u->dup, 1));
-		sqlite3_reset(u->dup);
+		eid = sqlite3_column_int64(u->s[DUP], 0);
+		snprintf(was, sizeof was, "%s", col(u->s[DUP], 1));
+		sqlite3_reset(u->s[DUP]);
 		old = nudge_bounce_reason_find(was);
 		/* the same report read again with another verdict
 		 * corrects it; another report of the same ledger row is
@@ -514,10 +547,10 @@ report(struct run *u, const char *where, const struct verdict *v)
 			return 0;
 		}
 	} else if (rc != SQLITE_DONE) {
-		sqlite3_reset(u->dup);
+		sqlite3_reset(u->s[DUP]);
 		return nudge_store_error(u->st, u->err, "events");
 	}
-	sqlite3_reset(u->dup);
+	sqlite3_reset(u->s[DUP]);
 	if (ev.message_id != 0) {
 		ev.campaign = campaign;
 		ev.step = step[0] != '\0' ? step : NULL;
@@ -1267,28 +1300,7 @@ nudge_dsn_import(nudge_store *st, const char *path, const nudge_dsn_opts *o,
 	u.parser = sis ? "sisimai" : "nudge";
 	if ((rc = nudge_ledger_open(&u.ledger, st, err)) != 0 ||
 	    (rc = nudge_event_writer_open(&u.w, st, o->now, err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &u.dup, "SELECT id,"
-	    " json_extract(props, '$.reason'),"
-	    " coalesce(json_extract(props, '$.report') = ?4, 0) AS same"
-	    " FROM events WHERE contact_id = ?1 AND type = ?2 AND ((?3 <> 0"
-	    " AND message_id = ?3) OR json_extract(props, '$.report') = ?4)"
-	    " ORDER BY same DESC, id DESC LIMIT 1", err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &u.fix, "UPDATE events SET props ="
-	    " json_set(props, '$.reason', ?1, '$.class', ?2, '$.parser', ?3,"
-	    " '$.was', ?4) WHERE id = ?5", err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &u.cnow, "SELECT status, event_id,"
-	    " EXISTS (SELECT 1 FROM events e WHERE e.contact_id = ?1"
-	    "  AND e.id <> consent.event_id AND (e.type = 'complained' OR"
-	    "  (e.type = 'bounced' AND coalesce(json_extract(e.props,"
-	    "  '$.class'), 'hard') = 'hard')))"
-	    " FROM consent WHERE contact_id = ?1 AND channel = 'email'"
-	    " ORDER BY at DESC, id DESC LIMIT 1", err)) != 0 ||
-	    (rc = nudge_store_prepare(st, &u.soft, "SELECT count(*) FROM events"
-	    " WHERE contact_id = ?1 AND type = 'bounced' AND at >= ?2"
-	    " AND at > coalesce((SELECT max(at) FROM events WHERE"
-	    " contact_id = ?1 AND type IN ('opened', 'clicked', 'delivered')),"
-	    " 0)"
-	    " AND json_extract(props, '$.class') = 'soft'", err)) != 0 ||
+	    (rc = nudge_store_prepare_n(st, u.s, sqls, NSQL, err)) != 0 ||
 	    (rc = nudge_store_begin(st, err)) != 0)
 		goto out;
 	if (sis == 2) {
@@ -1307,10 +1319,7 @@ nudge_dsn_import(nudge_store *st, const char *path, const nudge_dsn_opts *o,
 	else
 		nudge_store_rollback(st);
 out:
-	sqlite3_finalize(u.dup);
-	sqlite3_finalize(u.fix);
-	sqlite3_finalize(u.cnow);
-	sqlite3_finalize(u.soft);
+	nudge_store_finalize_n(u.s, NSQL);
 	nudge_event_writer_close(u.w);
 	nudge_ledger_close(u.ledger);
 	nudge_buf_free(&b);

@@ -25,47 +25,50 @@ struct camp {
 	unsigned long sent_gen;
 };
 
+/* The writer's statements, sqls[] below. */
+enum {
+	INS_EVENT, INS_CONSENT, BY_EMAIL, BY_PHONE, BY_ID, NEW_EMAIL,
+	NEW_PHONE, CAMP_GET, CAMP_PUT, CAMP_SENT, NSQL
+};
+
 struct nudge_event_writer {
 	nudge_store *st;
 	int64_t now;
-	sqlite3_stmt *ins_event, *ins_consent;
-	sqlite3_stmt *by_email, *by_phone, *by_id;
-	sqlite3_stmt *new_email, *new_phone;
-	sqlite3_stmt *camp_get, *camp_put, *camp_sent;
+	sqlite3_stmt *s[NSQL];	/* sqls[] */
 	/* campaign name -> id: open addressing, at most half full */
 	struct camp *tab;
 	size_t cap, used;
 	struct camp *last;   /* rows often repeat the previous campaign */
 };
 
-static const char *const sqls[] = {
-	"INSERT INTO events (contact_id, type, channel, campaign_id, step,"
-	" message_id, at, props) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	"INSERT INTO consent (contact_id, channel, status, at, source,"
-	" event_id) VALUES (?, ?, ?, ?, ?, ?)",
-	"SELECT id FROM contacts WHERE email = ?",
-	"SELECT id FROM contacts WHERE phone = ?",
-	"SELECT id FROM contacts WHERE id = ?",
-	"INSERT INTO contacts (email, created_at, updated_at) VALUES (?, ?, ?)",
-	"INSERT INTO contacts (phone, created_at, updated_at) VALUES (?, ?, ?)",
-	"SELECT id FROM campaigns WHERE name = ?",
+static const char *const sqls[NSQL] = {
+	[INS_EVENT] = "INSERT INTO events (contact_id, type, channel,"
+	" campaign_id, step, message_id, at, props)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[INS_CONSENT] = "INSERT INTO consent (contact_id, channel, status, at,"
+	" source, event_id) VALUES (?, ?, ?, ?, ?, ?)",
+	[BY_EMAIL] = "SELECT id FROM contacts WHERE email = ?",
+	[BY_PHONE] = "SELECT id FROM contacts WHERE phone = ?",
+	[BY_ID] = "SELECT id FROM contacts WHERE id = ?",
+	[NEW_EMAIL] = "INSERT INTO contacts (email, created_at, updated_at)"
+	" VALUES (?, ?, ?)",
+	[NEW_PHONE] = "INSERT INTO contacts (phone, created_at, updated_at)"
+	" VALUES (?, ?, ?)",
+	[CAMP_GET] = "SELECT id FROM campaigns WHERE name = ?",
 	/* another process may add the same campaign at the same time */
-	"INSERT INTO campaigns (name, created_at) VALUES (?, ?)"
+	[CAMP_PUT] = "INSERT INTO campaigns (name, created_at) VALUES (?, ?)"
 	" ON CONFLICT (name) DO NOTHING",
 	/* a campaign's first sent event dates it, for "in last N
 	 * campaigns" (segment.c), and names its channel */
-	"UPDATE campaigns SET first_sent_at = ?2,"
+	[CAMP_SENT] = "UPDATE campaigns SET first_sent_at = ?2,"
 	" channel = coalesce(channel, ?3) WHERE id = ?1"
 	" AND (first_sent_at IS NULL OR first_sent_at > ?2)",
 };
-
 int
 nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
     int64_t now, nudge_err *err)
 {
 	nudge_event_writer *w;
-	sqlite3_stmt **slot[10];
-	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -73,22 +76,9 @@ nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	w->st = st;
 	w->now = now;
-	slot[0] = &w->ins_event;
-	slot[1] = &w->ins_consent;
-	slot[2] = &w->by_email;
-	slot[3] = &w->by_phone;
-	slot[4] = &w->by_id;
-	slot[5] = &w->new_email;
-	slot[6] = &w->new_phone;
-	slot[7] = &w->camp_get;
-	slot[8] = &w->camp_put;
-	slot[9] = &w->camp_sent;
-	for (i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
-		rc = nudge_store_prepare(st, slot[i], sqls[i], err);
-		if (rc != 0) {
-			nudge_event_writer_close(w);
-			return rc;
-		}
+	if ((rc = nudge_store_prepare_n(st, w->s, sqls, NSQL, err)) != 0) {
+		nudge_event_writer_close(w);
+		return rc;
 	}
 	*out = w;
 	return 0;
@@ -101,16 +91,7 @@ nudge_event_writer_close(nudge_event_writer *w)
 
 	if (w == NULL)
 		return;
-	sqlite3_finalize(w->ins_event);
-	sqlite3_finalize(w->ins_consent);
-	sqlite3_finalize(w->by_email);
-	sqlite3_finalize(w->by_phone);
-	sqlite3_finalize(w->by_id);
-	sqlite3_finalize(w->new_email);
-	sqlite3_finalize(w->new_phone);
-	sqlite3_finalize(w->camp_get);
-	sqlite3_finalize(w->camp_put);
-	sqlite3_finalize(w->camp_sent);
+	nudge_store_finalize_n(w->s, NSQL);
 	for (i = 0; i < w->cap; i++)
 		free(w->tab[i].name);
 	free(w->tab);
@@ -213,19 +194,19 @@ nudge_event_campaign_id(nudge_event_writer *w, const char *name,
 			}
 		}
 	}
-	sqlite3_bind_text(w->camp_get, 1, name, -1, SQLITE_STATIC);
-	if ((rc = step_id(w, w->camp_get, id, err, "campaigns")) != 0)
+	sqlite3_bind_text(w->s[CAMP_GET], 1, name, -1, SQLITE_STATIC);
+	if ((rc = step_id(w, w->s[CAMP_GET], id, err, "campaigns")) != 0)
 		return rc;
 	if (*id == 0) {
-		sqlite3_bind_text(w->camp_put, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(w->camp_put, 2, w->now);
-		if ((rc = step_insert(w, w->camp_put, id, err,
+		sqlite3_bind_text(w->s[CAMP_PUT], 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->s[CAMP_PUT], 2, w->now);
+		if ((rc = step_insert(w, w->s[CAMP_PUT], id, err,
 		    "campaigns")) != 0)
 			return rc;
 		if (sqlite3_changes(w->st->db) == 0) {
-			sqlite3_bind_text(w->camp_get, 1, name, -1,
+			sqlite3_bind_text(w->s[CAMP_GET], 1, name, -1,
 			    SQLITE_STATIC);
-			if ((rc = step_id(w, w->camp_get, id, err,
+			if ((rc = step_id(w, w->s[CAMP_GET], id, err,
 			    "campaigns")) != 0)
 				return rc;
 		}
@@ -264,8 +245,8 @@ nudge_event_contact(nudge_event_writer *w, const char *ref,
 	case NUDGE_REF_ID:
 		if (nudge_parse_i64(ref, &v) == -1 || v <= 0)
 			return nudge_errf(err, EX_DATAERR, "not a contact id");
-		sqlite3_bind_int64(w->by_id, 1, v);
-		if ((rc = step_id(w, w->by_id, id, err, "contacts")) != 0)
+		sqlite3_bind_int64(w->s[BY_ID], 1, v);
+		if ((rc = step_id(w, w->s[BY_ID], id, err, "contacts")) != 0)
 			return rc;
 		if (*id == 0 && create)
 			return nudge_errf(err, EX_DATAERR, "no such contact "
@@ -276,16 +257,16 @@ nudge_event_contact(nudge_event_writer *w, const char *ref,
 		if (nudge_email_norm(ref, strlen(ref), key, &why) == -1)
 			return nudge_errf(err, EX_DATAERR,
 			    "not an email address (%s)", why);
-		find = w->by_email;
-		make = w->new_email;
+		find = w->s[BY_EMAIL];
+		make = w->s[NEW_EMAIL];
 		break;
 	default:
 		if (nudge_phone_norm(ref, strlen(ref), country, key,
 		    &why) == -1)
 			return nudge_errf(err, EX_DATAERR,
 			    "not a contact id, email or phone (%s)", why);
-		find = w->by_phone;
-		make = w->new_phone;
+		find = w->s[BY_PHONE];
+		make = w->s[NEW_PHONE];
 		break;
 	}
 	sqlite3_bind_text(find, 1, key, -1, SQLITE_STATIC);
@@ -307,7 +288,7 @@ static int
 consent_row(nudge_event_writer *w, const nudge_event *ev, const char *channel,
     const char *status, int64_t eid, nudge_err *err)
 {
-	sqlite3_stmt *s = w->ins_consent;
+	sqlite3_stmt *s = w->s[INS_CONSENT];
 
 	sqlite3_bind_int64(s, 1, ev->contact_id);
 	sqlite3_bind_text(s, 2, channel, -1, SQLITE_STATIC);
@@ -413,13 +394,14 @@ first_sent(nudge_event_writer *w, struct camp *k, int64_t at,
 
 	if (k->sent_gen == gen && k->sent_at <= at)
 		return 0;
-	sqlite3_bind_int64(w->camp_sent, 1, k->id);
-	sqlite3_bind_int64(w->camp_sent, 2, at);
+	sqlite3_bind_int64(w->s[CAMP_SENT], 1, k->id);
+	sqlite3_bind_int64(w->s[CAMP_SENT], 2, at);
 	if (channel != NULL)
-		sqlite3_bind_text(w->camp_sent, 3, channel, -1, SQLITE_STATIC);
-	rc = sqlite3_step(w->camp_sent);
-	sqlite3_reset(w->camp_sent);
-	sqlite3_clear_bindings(w->camp_sent);
+		sqlite3_bind_text(w->s[CAMP_SENT], 3, channel, -1,
+		    SQLITE_STATIC);
+	rc = sqlite3_step(w->s[CAMP_SENT]);
+	sqlite3_reset(w->s[CAMP_SENT]);
+	sqlite3_clear_bindings(w->s[CAMP_SENT]);
 	if (rc != SQLITE_DONE)
 		return nudge_store_error(w->st, err, "campaigns");
 	k->sent_at = at;
@@ -431,7 +413,7 @@ int
 nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
     int64_t *id, nudge_err *err)
 {
-	sqlite3_stmt *s = w->ins_event;
+	sqlite3_stmt *s = w->s[INS_EVENT];
 	int64_t cid = 0, eid = 0;
 	char q[128];
 	int rc;

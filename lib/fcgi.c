@@ -43,13 +43,15 @@ nudge_fcgi_is_listener(int fd)
 	    v != 0;
 }
 
+/* Reads (wr 0) or writes (wr 1) all n bytes at p, through EINTR; 0, or
+ * -1 on an error or, reading, the end of the stream. */
 static int
-readn(int fd, void *p, size_t n)
+full(int fd, void *p, size_t n, int wr)
 {
 	char *s = p;
 
 	while (n > 0) {
-		ssize_t r = read(fd, s, n);
+		ssize_t r = wr ? write(fd, s, n) : read(fd, s, n);
 
 		if (r == -1 && errno == EINTR)
 			continue;
@@ -62,40 +64,27 @@ readn(int fd, void *p, size_t n)
 }
 
 static int
-writen(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t r = write(fd, s, n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		s += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int
-record(int fd, int type, unsigned id, const void *p, size_t n)
+record(int fd, int type, unsigned id, void *p, size_t n)
 {
 	unsigned char h[8] = { 1, (unsigned char)type,
 		(unsigned char)(id >> 8), (unsigned char)id,
 		(unsigned char)(n >> 8), (unsigned char)n, 0, 0 };
 
-	return writen(fd, h, 8) == -1 || (n > 0 && writen(fd, p, n) == -1) ?
+	return full(fd, h, 8, 1) == -1 || (n > 0 && full(fd, p, n, 1) == -1) ?
 	    -1 : 0;
 }
 
+/* Ends request *id (then 0) with status: 0, or -1 when the connection
+ * is done (the write failed, or the web server did not ask to keep it). */
 static int
-end_request(int fd, unsigned id, int status)
+end_request(int fd, unsigned *id, int status, int keep)
 {
 	unsigned char b[8] = { 0, 0, 0, 0, (unsigned char)status, 0, 0, 0 };
 
-	return record(fd, END_REQUEST, id, b, sizeof b);
+	if (record(fd, END_REQUEST, *id, b, sizeof b) == -1 || !keep)
+		return -1;
+	*id = 0;
+	return 0;
 }
 
 /* Appends the name-value pairs of p[0..n) to r; -1 when malformed. */
@@ -148,7 +137,7 @@ conn(int fd, size_t maxbody, nudge_fcgi_handler *h, void *arg,
 		size_t len, plen;
 		int type;
 
-		if (readn(fd, hd, 8) == -1 || hd[0] != 1)
+		if (full(fd, hd, 8, 0) == -1 || hd[0] != 1)
 			return;
 		type = hd[1];
 		len = (size_t)hd[4] << 8 | hd[5];
@@ -157,8 +146,8 @@ conn(int fd, size_t maxbody, nudge_fcgi_handler *h, void *arg,
 		while (in->len < len)
 			if (nudge_buf_putc(in, '\0') == -1)
 				return;
-		if ((len > 0 && readn(fd, in->s, len) == -1) ||
-		    (plen > 0 && readn(fd, pad, plen) == -1))
+		if ((len > 0 && full(fd, in->s, len, 0) == -1) ||
+		    (plen > 0 && full(fd, pad, plen, 0) == -1))
 			return;
 		switch (type) {
 		case BEGIN_REQUEST:
@@ -172,17 +161,14 @@ conn(int fd, size_t maxbody, nudge_fcgi_handler *h, void *arg,
 			params_done = toolarge = 0;
 			if (((unsigned)(unsigned char)in->s[0] << 8 |
 			    (unsigned char)in->s[1]) != RESPONDER) {
-				if (end_request(fd, id, UNKNOWN_ROLE) == -1 ||
-				    !keep)
+				if (end_request(fd, &id, UNKNOWN_ROLE,
+				    keep) == -1)
 					return;
-				id = 0;
 			}
 			break;
 		case ABORT_REQUEST:
-			if (end_request(fd, id, REQUEST_COMPLETE) == -1 ||
-			    !keep)
+			if (end_request(fd, &id, REQUEST_COMPLETE, keep) == -1)
 				return;
-			id = 0;
 			break;
 		case PARAMS:
 			if (len == 0)
@@ -223,10 +209,8 @@ conn(int fd, size_t maxbody, nudge_fcgi_handler *h, void *arg,
 				}
 			}
 			if (record(fd, STDOUT, id, NULL, 0) == -1 ||
-			    end_request(fd, id, REQUEST_COMPLETE) == -1 ||
-			    !keep)
+			    end_request(fd, &id, REQUEST_COMPLETE, keep) == -1)
 				return;
-			id = 0;
 			break;
 		case GET_VALUES:
 			if (record(fd, GET_VALUES_RESULT, 0, NULL, 0) == -1)

@@ -327,24 +327,20 @@ nudge_fmt_row(nudge_fmt *f, const nudge_fmt_val *v, nudge_err *err)
 		    nudge_buf_putc(&f->line, '\n');
 		break;
 	case NUDGE_FMT_TSV:
+	case NUDGE_FMT_CSV: {
+		const int tsv = f->kind == NUDGE_FMT_TSV;
+
 		for (i = 0; i < f->ncols && rc == 0; i++) {
 			if (i > 0)
-				rc = nudge_buf_putc(&f->line, '\t');
+				rc = nudge_buf_putc(&f->line, tsv ? '\t' : ',');
 			if (rc == 0 && v[i].s != NULL)
-				rc = add_escaped(&f->line, v[i].s, v[i].n, 1);
-		}
-		rc = rc | nudge_buf_putc(&f->line, '\n');
-		break;
-	case NUDGE_FMT_CSV:
-		for (i = 0; i < f->ncols && rc == 0; i++) {
-			if (i > 0)
-				rc = nudge_buf_putc(&f->line, ',');
-			if (rc == 0 && v[i].s != NULL)
-				rc = nudge_fmt_csv_field(&f->line, v[i].s,
+				rc = tsv ? add_escaped(&f->line, v[i].s, v[i].n,
+				    1) : nudge_fmt_csv_field(&f->line, v[i].s,
 				    v[i].n);
 		}
-		rc = rc | nudge_buf_puts(&f->line, "\r\n");
+		rc = rc | nudge_buf_puts(&f->line, tsv ? "\n" : "\r\n");
 		break;
+	}
 	case NUDGE_FMT_JSON:
 		rc = nudge_buf_putc(&f->line, '{');
 		for (i = 0; i < f->ncols && rc == 0; i++) {

@@ -8,15 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *skip_value(const char *p, const char *e, int depth);
+#include "util.h"
 
-static const char *
-skip_ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
+static const char *skip_value(const char *p, const char *e, int depth);
 
 /* Skips a JSON string at p (at its opening quote). */
 static const char *
@@ -41,14 +35,14 @@ skip_value(const char *p, const char *e, int depth)
 {
 	char close;
 
-	p = skip_ws(p, e);
+	p = nudge_json_skip_ws(p, e);
 	if (p == e || depth > 64)
 		return NULL;
 	if (*p == '"')
 		return skip_string(p, e);
 	if (*p == '{' || *p == '[') {
 		close = *p == '{' ? '}' : ']';
-		p = skip_ws(p + 1, e);
+		p = nudge_json_skip_ws(p + 1, e);
 		if (p < e && *p == close)
 			return p + 1;
 		for (;;) {
@@ -56,20 +50,20 @@ skip_value(const char *p, const char *e, int depth)
 				if (p == e || *p != '"' ||
 				    (p = skip_string(p, e)) == NULL)
 					return NULL;
-				p = skip_ws(p, e);
+				p = nudge_json_skip_ws(p, e);
 				if (p == e || *p++ != ':')
 					return NULL;
 			}
 			if ((p = skip_value(p, e, depth + 1)) == NULL)
 				return NULL;
-			p = skip_ws(p, e);
+			p = nudge_json_skip_ws(p, e);
 			if (p == e)
 				return NULL;
 			if (*p == close)
 				return p + 1;
 			if (*p++ != ',')
 				return NULL;
-			p = skip_ws(p, e);
+			p = nudge_json_skip_ws(p, e);
 		}
 	}
 	if (strchr("-0123456789", *p) != NULL) {
@@ -83,33 +77,6 @@ skip_value(const char *p, const char *e, int depth)
 	if (e - p >= 5 && memcmp(p, "false", 5) == 0)
 		return p + 5;
 	return NULL;
-}
-
-/* The four hex digits at p (before e) as a number, or -1.  By hand, not
- * sscanf: the text need not be NUL-terminated, and sscanf would also take
- * a sign or spaces. */
-static long
-hex4(const char *p, const char *e)
-{
-	long u = 0;
-	int i;
-
-	if (e - p < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		u <<= 4;
-		if (c >= '0' && c <= '9')
-			u |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			u |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			u |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return u;
 }
 
 /* Copies the JSON string at p (its opening quote) unescaped. */
@@ -133,7 +100,7 @@ copy_string(const char *p, const char *e, char *out, size_t outlen)
 		case 'b': out[o++] = '\b'; break;
 		case 'f': out[o++] = '\f'; break;
 		case 'u':
-			if ((u = hex4(p + 1, e)) == -1) {
+			if ((u = nudge_hex4(p + 1, e)) == -1) {
 				out[o++] = '?';
 				break;
 			}
@@ -141,7 +108,7 @@ copy_string(const char *p, const char *e, char *out, size_t outlen)
 			if (u >= 0xd800 && u <= 0xdbff && e - p > 6 &&
 			    p[1] == '\\' && p[2] == 'u') {
 				/* a pair: one character past U+FFFF */
-				long lo = hex4(p + 3, e);
+				long lo = nudge_hex4(p + 3, e);
 
 				if (lo >= 0xdc00 && lo <= 0xdfff) {
 					u = 0x10000 + ((u - 0xd800) << 10) +
@@ -182,20 +149,20 @@ nudge_json_find(const char *text, size_t len, const char *path,
 	long idx;
 
 	for (;;) {
-		p = skip_ws(p, e);
+		p = nudge_json_skip_ws(p, e);
 		if (p == e)
 			return -1;
 		if (*c == '\0')
 			break;
 		clen = strcspn(c, ".");
 		if (*p == '{') {
-			p = skip_ws(p + 1, e);
+			p = nudge_json_skip_ws(p + 1, e);
 			for (;;) {
 				if (p == e || *p != '"' ||
 				    (end = skip_string(p, e)) == NULL)
 					return -1;
 				klen = (size_t)(end - p - 2);
-				q = skip_ws(end, e);
+				q = nudge_json_skip_ws(end, e);
 				if (q == e || *q != ':')
 					return -1;
 				q++;
@@ -205,23 +172,23 @@ nudge_json_find(const char *text, size_t len, const char *path,
 				}
 				if ((p = skip_value(q, e, 0)) == NULL)
 					return -1;
-				p = skip_ws(p, e);
+				p = nudge_json_skip_ws(p, e);
 				if (p == e || *p != ',')
 					return -1;
-				p = skip_ws(p + 1, e);
+				p = nudge_json_skip_ws(p + 1, e);
 			}
 		} else if (*p == '[' && isdigit((unsigned char)*c)) {
 			idx = strtol(c, NULL, 10);
-			p = skip_ws(p + 1, e);
+			p = nudge_json_skip_ws(p + 1, e);
 			for (; idx > 0; idx--) {
 				if ((p = skip_value(p, e, 0)) == NULL)
 					return -1;
-				p = skip_ws(p, e);
+				p = nudge_json_skip_ws(p, e);
 				if (p == e || *p != ',')
 					return -1;
 				p++;
 			}
-			p = skip_ws(p, e);
+			p = nudge_json_skip_ws(p, e);
 			if (p < e && *p == ']')
 				return -1;
 		} else {
@@ -267,12 +234,6 @@ nudge_json_path(const char *text, size_t len, const char *path, char *out,
 	memcpy(out, v, n);
 	out[n] = '\0';
 	return 0;
-}
-
-const char *
-nudge_json_skip_ws(const char *p, const char *e)
-{
-	return skip_ws(p, e);
 }
 
 const char *

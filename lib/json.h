@@ -25,7 +25,14 @@ size_t nudge_json_unquote(const char *s, size_t n, char *out);
  * p..e holds none whole; nesting deeper than the reader allows is none. */
 const char *nudge_json_skip_value(const char *p, const char *e);
 
-/* p after any JSON blanks (before e). */
-const char *nudge_json_skip_ws(const char *p, const char *e);
+/* p after any JSON blanks (before e).  Inline: the readers (json.c,
+ * template.c's) call it at every token. */
+static inline const char *
+nudge_json_skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
 
 #endif

@@ -15,9 +15,12 @@
 #include "event.h"
 #include "journal.h"
 
+/* The ledger's statements, sqls[] below. */
+enum { INS, FIND, TAKE, OUT, RETRY, STATUS, NSQL };
+
 struct nudge_ledger {
 	nudge_store *st;
-	sqlite3_stmt *ins, *find, *take, *out, *retry, *status;
+	sqlite3_stmt *s[NSQL];	/* sqls[] */
 	long given_back;	/* by the last recover */
 	long journalled;	/* outcomes it read from journals */
 	char me[320];
@@ -120,6 +123,35 @@ nudge_ledger_key(char *buf, size_t len, int64_t campaign_id,
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+static const char *const sqls[NSQL] = {
+	[INS] = "INSERT INTO messages (campaign_id, step, contact_id, channel,"
+	" status, attempts, claimed_at, updated_at, claimed_by, variant,"
+	" entry_event)"
+	" VALUES (?1, ?2, ?3, ?4, ?7, ?8, ?5, ?5, ?6, ?9, ?10)"
+	" ON CONFLICT (campaign_id, step, contact_id, entry_event)"
+	" DO NOTHING",
+	[FIND] = "SELECT id, status FROM messages"
+	" WHERE campaign_id = ?1 AND step = ?2 AND contact_id = ?3"
+	" AND entry_event = ?4",
+	[TAKE] = "UPDATE messages SET status = 'claimed',"
+	" attempts = attempts + 1, channel = ?2, claimed_at = ?3,"
+	" updated_at = ?3, claimed_by = ?4, error = NULL"
+	" WHERE id = ?1 AND status = 'unknown'",
+	/* From claimed only by its claimer; from unknown by anyone, since a
+	 * late outcome is the truth a recovery could not know; sent ->
+	 * bounced for a bounce that comes back later. */
+	[OUT] = "UPDATE messages SET status = ?2,"
+	" provider_id = CASE WHEN ?2 = 'sent' THEN ?3 ELSE provider_id END,"
+	" error = CASE WHEN ?2 = 'sent' THEN NULL ELSE ?3 END,"
+	" updated_at = ?4 WHERE id = ?1 AND ("
+	" (status = 'claimed' AND claimed_by = ?5) OR status = 'unknown'"
+	" OR (status = 'sent' AND ?2 = 'bounced'))",
+	[RETRY] = "UPDATE messages SET attempts = attempts + 1, error = ?2,"
+	" updated_at = ?3 WHERE id = ?1 AND status = 'claimed'"
+	" AND claimed_by = ?4",
+	[STATUS] = "SELECT status, claimed_by FROM messages WHERE id = ?1",
+};
+
 int
 nudge_ledger_open(nudge_ledger **out, nudge_store *st, nudge_err *err)
 {
@@ -138,37 +170,7 @@ nudge_ledger_open(nudge_ledger **out, nudge_store *st, nudge_err *err)
 	snprintf(l->me, sizeof l->me, "%ld@%s:%llu", (long)getpid(), host,
 	    start);
 	if ((rc = nudge_store_exec(st, "PRAGMA synchronous = FULL", err)) ||
-	    (rc = nudge_store_prepare(st, &l->ins,
-	    "INSERT INTO messages (campaign_id, step, contact_id, channel,"
-	    " status, attempts, claimed_at, updated_at, claimed_by, variant,"
-	    " entry_event)"
-	    " VALUES (?1, ?2, ?3, ?4, ?7, ?8, ?5, ?5, ?6, ?9, ?10)"
-	    " ON CONFLICT (campaign_id, step, contact_id, entry_event)"
-	    " DO NOTHING", err)) ||
-	    (rc = nudge_store_prepare(st, &l->find,
-	    "SELECT id, status FROM messages"
-	    " WHERE campaign_id = ?1 AND step = ?2 AND contact_id = ?3"
-	    " AND entry_event = ?4", err)) ||
-	    (rc = nudge_store_prepare(st, &l->take,
-	    "UPDATE messages SET status = 'claimed', attempts = attempts + 1,"
-	    " channel = ?2, claimed_at = ?3, updated_at = ?3, claimed_by = ?4,"
-	    " error = NULL WHERE id = ?1 AND status = 'unknown'", err)) ||
-	    /* From claimed only by its claimer; from unknown by anyone,
-	     * since a late outcome is the truth a recovery could not know;
-	     * sent -> bounced for a bounce that comes back later. */
-	    (rc = nudge_store_prepare(st, &l->out,
-	    "UPDATE messages SET status = ?2,"
-	    " provider_id = CASE WHEN ?2 = 'sent' THEN ?3 ELSE provider_id END,"
-	    " error = CASE WHEN ?2 = 'sent' THEN NULL ELSE ?3 END,"
-	    " updated_at = ?4 WHERE id = ?1 AND ("
-	    " (status = 'claimed' AND claimed_by = ?5) OR status = 'unknown'"
-	    " OR (status = 'sent' AND ?2 = 'bounced'))", err)) ||
-	    (rc = nudge_store_prepare(st, &l->retry,
-	    "UPDATE messages SET attempts = attempts + 1, error = ?2,"
-	    " updated_at = ?3 WHERE id = ?1 AND status = 'claimed'"
-	    " AND claimed_by = ?4", err)) ||
-	    (rc = nudge_store_prepare(st, &l->status,
-	    "SELECT status, claimed_by FROM messages WHERE id = ?1", err))) {
+	    (rc = nudge_store_prepare_n(st, l->s, sqls, NSQL, err))) {
 		nudge_ledger_close(l);
 		return rc;
 	}
@@ -181,12 +183,7 @@ nudge_ledger_close(nudge_ledger *l)
 {
 	if (l == NULL)
 		return;
-	sqlite3_finalize(l->ins);
-	sqlite3_finalize(l->find);
-	sqlite3_finalize(l->take);
-	sqlite3_finalize(l->out);
-	sqlite3_finalize(l->retry);
-	sqlite3_finalize(l->status);
+	nudge_store_finalize_n(l->s, NSQL);
 	free(l);
 }
 
@@ -242,47 +239,48 @@ nudge_ledger_claim_as(nudge_ledger *l, int64_t campaign_id,
 	 * that the insert-or-take below is one atomic decision. */
 	if (own && (rc = nudge_store_begin(l->st, err)) != 0)
 		return rc;
-	sqlite3_bind_int64(l->ins, 1, campaign_id);
-	sqlite3_bind_text(l->ins, 2, step, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->ins, 3, contact_id);
-	sqlite3_bind_text(l->ins, 4, channel, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->ins, 5, now);
-	sqlite3_bind_text(l->ins, 6, l->me, -1, SQLITE_STATIC);
-	sqlite3_bind_text(l->ins, 7, held_out ? "held-out" : "claimed", -1,
+	sqlite3_bind_int64(l->s[INS], 1, campaign_id);
+	sqlite3_bind_text(l->s[INS], 2, step, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->s[INS], 3, contact_id);
+	sqlite3_bind_text(l->s[INS], 4, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->s[INS], 5, now);
+	sqlite3_bind_text(l->s[INS], 6, l->me, -1, SQLITE_STATIC);
+	sqlite3_bind_text(l->s[INS], 7, held_out ? "held-out" : "claimed", -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_int(l->ins, 8, held_out ? 0 : 1);
+	sqlite3_bind_int(l->s[INS], 8, held_out ? 0 : 1);
 	if (variant != NULL)
-		sqlite3_bind_text(l->ins, 9, variant, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->ins, 10, entry);
-	if ((n = step_write(l, l->ins, "claim", &rc, err)) < 0)
+		sqlite3_bind_text(l->s[INS], 9, variant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->s[INS], 10, entry);
+	if ((n = step_write(l, l->s[INS], "claim", &rc, err)) < 0)
 		goto fail;
 	if (n == 1) {
 		*id = sqlite3_last_insert_rowid(l->st->db);
 		*result = NUDGE_CLAIM_WON;
 	} else {
-		sqlite3_bind_int64(l->find, 1, campaign_id);
-		sqlite3_bind_text(l->find, 2, step, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(l->find, 3, contact_id);
-		sqlite3_bind_int64(l->find, 4, entry);
-		if (sqlite3_step(l->find) != SQLITE_ROW) {
+		sqlite3_bind_int64(l->s[FIND], 1, campaign_id);
+		sqlite3_bind_text(l->s[FIND], 2, step, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(l->s[FIND], 3, contact_id);
+		sqlite3_bind_int64(l->s[FIND], 4, entry);
+		if (sqlite3_step(l->s[FIND]) != SQLITE_ROW) {
 			rc = nudge_store_error(l->st, err, "claim");
-			sqlite3_reset(l->find);
+			sqlite3_reset(l->s[FIND]);
 			goto fail;
 		}
-		*id = sqlite3_column_int64(l->find, 0);
-		status = (const char *)sqlite3_column_text(l->find, 1);
+		*id = sqlite3_column_int64(l->s[FIND], 0);
+		status = (const char *)sqlite3_column_text(l->s[FIND], 1);
 		if (status != NULL && strcmp(status, "unknown") == 0)
 			*result = NUDGE_CLAIM_UNKNOWN;
-		sqlite3_reset(l->find);
-		sqlite3_clear_bindings(l->find);
+		sqlite3_reset(l->s[FIND]);
+		sqlite3_clear_bindings(l->s[FIND]);
 		if (*result == NUDGE_CLAIM_UNKNOWN && resend_unknown) {
-			sqlite3_bind_int64(l->take, 1, *id);
-			sqlite3_bind_text(l->take, 2, channel, -1,
+			sqlite3_bind_int64(l->s[TAKE], 1, *id);
+			sqlite3_bind_text(l->s[TAKE], 2, channel, -1,
 			    SQLITE_STATIC);
-			sqlite3_bind_int64(l->take, 3, now);
-			sqlite3_bind_text(l->take, 4, l->me, -1,
+			sqlite3_bind_int64(l->s[TAKE], 3, now);
+			sqlite3_bind_text(l->s[TAKE], 4, l->me, -1,
 			    SQLITE_STATIC);
-			if ((n = step_write(l, l->take, "claim", &rc, err)) < 0)
+			if ((n = step_write(l, l->s[TAKE], "claim", &rc,
+			    err)) < 0)
 				goto fail;
 			if (n == 1)
 				*result = NUDGE_CLAIM_WON;
@@ -307,10 +305,10 @@ refused(nudge_ledger *l, int64_t id, const char *to, nudge_err *err)
 	const char *status, *by;
 	int rc;
 
-	sqlite3_bind_int64(l->status, 1, id);
-	if ((rc = sqlite3_step(l->status)) == SQLITE_ROW) {
-		status = (const char *)sqlite3_column_text(l->status, 0);
-		by = (const char *)sqlite3_column_text(l->status, 1);
+	sqlite3_bind_int64(l->s[STATUS], 1, id);
+	if ((rc = sqlite3_step(l->s[STATUS])) == SQLITE_ROW) {
+		status = (const char *)sqlite3_column_text(l->s[STATUS], 0);
+		by = (const char *)sqlite3_column_text(l->s[STATUS], 1);
 		if (strcmp(status, "claimed") == 0)
 			rc = nudge_errf(err, EX_DATAERR, "message %" PRId64
 			    ": claimed by %s, not by this process: cannot "
@@ -324,7 +322,7 @@ refused(nudge_ledger *l, int64_t id, const char *to, nudge_err *err)
 	} else {
 		rc = nudge_store_error(l->st, err, "ledger");
 	}
-	sqlite3_reset(l->status);
+	sqlite3_reset(l->s[STATUS]);
 	return rc;
 }
 
@@ -359,43 +357,33 @@ nudge_ledger_outcome(nudge_ledger *l, int64_t id, enum nudge_outcome out,
 	    "unknown" };
 	const char *to = names[out];
 
-	sqlite3_bind_int64(l->out, 1, id);
-	sqlite3_bind_text(l->out, 2, to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(l->out, 3, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->out, 4, now);
-	sqlite3_bind_text(l->out, 5, l->me, -1, SQLITE_STATIC);
-	return transition(l, l->out, id, to, err);
+	sqlite3_bind_int64(l->s[OUT], 1, id);
+	sqlite3_bind_text(l->s[OUT], 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(l->s[OUT], 3, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->s[OUT], 4, now);
+	sqlite3_bind_text(l->s[OUT], 5, l->me, -1, SQLITE_STATIC);
+	return transition(l, l->s[OUT], id, to, err);
 }
 
 int
 nudge_ledger_retry(nudge_ledger *l, int64_t id, const char *error,
     int64_t now, nudge_err *err)
 {
-	sqlite3_bind_int64(l->retry, 1, id);
-	sqlite3_bind_text(l->retry, 2, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->retry, 3, now);
-	sqlite3_bind_text(l->retry, 4, l->me, -1, SQLITE_STATIC);
-	return transition(l, l->retry, id, "retried", err);
+	sqlite3_bind_int64(l->s[RETRY], 1, id);
+	sqlite3_bind_text(l->s[RETRY], 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->s[RETRY], 3, now);
+	sqlite3_bind_text(l->s[RETRY], 4, l->me, -1, SQLITE_STATIC);
+	return transition(l, l->s[RETRY], id, "retried", err);
 }
 
 int
 nudge_ledger_release(nudge_ledger *l, int64_t id, nudge_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	/* rare (a run the breaker stopped): not worth a kept statement */
-	if ((rc = nudge_store_prepare(l->st, &s, "DELETE FROM messages"
-	    " WHERE id = ?1 AND status = 'claimed' AND claimed_by = ?2",
-	    err)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, l->me, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(l->st, err, "ledger release");
-	return 0;
+	return nudge_store_run(l->st, "ledger release", err, NULL, "DELETE"
+	    " FROM messages WHERE id = ?1 AND status = 'claimed'"
+	    " AND claimed_by = ?2",
+	    "it", id, l->me);
 }
 
 struct lost {

@@ -173,14 +173,8 @@ unescape(nudge_buf *out, const char *s, size_t n)
 				if (hex)
 					j++;
 				for (; j < n && j < i + 10; j++) {
-					int c = s[j], d = -1;
-
-					if (c >= '0' && c <= '9')
-						d = c - '0';
-					else if (hex && c >= 'a' && c <= 'f')
-						d = c - 'a' + 10;
-					else if (hex && c >= 'A' && c <= 'F')
-						d = c - 'A' + 10;
+					int c = s[j], d = hex ? nudge_hexval(c) :
+					    c >= '0' && c <= '9' ? c - '0' : -1;
 
 					if (d < 0)
 						break;

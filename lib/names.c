@@ -193,31 +193,8 @@ loaded(const nudge_names *k, const char *name)
 	return NULL;
 }
 
-/*
- * Distinct event types, one index seek each (a skip-scan of
- * events_type_at): SELECT DISTINCT type would read every entry of the
- * index, 10M on a big store, where this reads one per type.
- */
-static const char sql_types[] =
-    "WITH RECURSIVE t(x) AS ("
-    " SELECT (SELECT type FROM events ORDER BY type LIMIT 1)"
-    " UNION ALL"
-    " SELECT (SELECT type FROM events WHERE type > t.x ORDER BY type LIMIT 1)"
-    " FROM t WHERE t.x IS NOT NULL)"
+static const char sql_types[] = NUDGE_NAMES_SQL_TYPES
     " SELECT x FROM t WHERE x IS NOT NULL";
-
-/* The same for the steps of campaign ?1 in the ledger, over its unique
- * key (campaign_id, step, contact_id). */
-static const char sql_steps[] =
-    "WITH RECURSIVE k(id) AS (SELECT id FROM campaigns WHERE name = ?1),"
-    " t(x) AS ("
-    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id"
-    "  FROM k) ORDER BY step LIMIT 1)"
-    " UNION ALL"
-    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id"
-    "  FROM k) AND step > t.x ORDER BY step LIMIT 1)"
-    " FROM t WHERE t.x IS NOT NULL)"
-    " SELECT x FROM t WHERE x IS NOT NULL AND x != ''";
 
 /* Fills c with the known names of u's kind (for a step: of its
  * campaign). */
@@ -261,7 +238,7 @@ candidates(nudge_names *k, const nudge_seg_name *u, struct cands *c,
 					return nudge_errf(err, EX_OSERR,
 					    "out of memory");
 		} else if (k->st != NULL) {
-			rc = collect(k->st, sql_steps, u->campaign, c, err);
+			rc = collect(k->st, NUDGE_NAMES_SQL_STEPS, u->campaign, c, err);
 			/* events imported with a step have no ledger row:
 			 * the campaign's events then (a scan of them, only
 			 * for a hint) */
@@ -432,17 +409,16 @@ nudge_names_check(nudge_names *k, const nudge_seg_name *u, nudge_buf *why,
 			    "can be declared in the config's event_types)");
 		break;
 	case NUDGE_SEG_NAME_LIST:
+	case NUDGE_SEG_NAME_CAMPAIGN: {
+		const char *what = u->kind == NUDGE_SEG_NAME_LIST ? "list" :
+		    "campaign";
+
 		r = best != NULL && strcasecmp(best, u->name) == 0 ?
-		    nudge_buf_printf(why, "list \"%s\" is unknown; there is "
-		    "\"%s\" (list names are case-sensitive)", a, b) :
-		    nudge_buf_printf(why, "no list \"%s\"", a);
+		    nudge_buf_printf(why, "%s \"%s\" is unknown; there is "
+		    "\"%s\" (%s names are case-sensitive)", what, a, b, what) :
+		    nudge_buf_printf(why, "no %s \"%s\"", what, a);
 		break;
-	case NUDGE_SEG_NAME_CAMPAIGN:
-		r = best != NULL && strcasecmp(best, u->name) == 0 ?
-		    nudge_buf_printf(why, "campaign \"%s\" is unknown; there is "
-		    "\"%s\" (campaign names are case-sensitive)", a, b) :
-		    nudge_buf_printf(why, "no campaign \"%s\"", a);
-		break;
+	}
 	case NUDGE_SEG_NAME_STEP:
 		r = nudge_buf_printf(why, "campaign \"%s\" has no step \"%s\"",
 		    qt(q, sizeof q, u->campaign), a);

@@ -16,6 +16,32 @@
 
 typedef struct nudge_names nudge_names;
 
+/*
+ * The distinct event types as rows x of t (ending in one NULL row), one
+ * index seek each (a skip-scan of events_type_at): SELECT DISTINCT type
+ * would read every entry of the index, 10M on a big store, where this
+ * reads one per type.  A query goes on with its own SELECT ... FROM t.
+ */
+#define NUDGE_NAMES_SQL_TYPES \
+    "WITH RECURSIVE t(x) AS (" \
+    " SELECT (SELECT type FROM events ORDER BY type LIMIT 1)" \
+    " UNION ALL" \
+    " SELECT (SELECT type FROM events WHERE type > t.x ORDER BY type" \
+    "  LIMIT 1) FROM t WHERE t.x IS NOT NULL)"
+
+/* The same for the steps of campaign ?1 in the ledger, over its unique
+ * key (campaign_id, step, contact_id): the whole query, one step a row. */
+#define NUDGE_NAMES_SQL_STEPS \
+    "WITH RECURSIVE k(id) AS (SELECT id FROM campaigns WHERE name = ?1)," \
+    " t(x) AS (" \
+    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id" \
+    "  FROM k) ORDER BY step LIMIT 1)" \
+    " UNION ALL" \
+    " SELECT (SELECT step FROM messages WHERE campaign_id = (SELECT id" \
+    "  FROM k) AND step > t.x ORDER BY step LIMIT 1)" \
+    " FROM t WHERE t.x IS NOT NULL)" \
+    " SELECT x FROM t WHERE x IS NOT NULL AND x != ''"
+
 /* Starts a lookup over st (NULL: no store, see nudge_names_check) and
  * cfg's event_types (cfg may be NULL).  Both must outlive k.  Errors:
  * EX_OSERR. */

@@ -242,10 +242,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	    nudge_seg_consent_optin(channel))
 		return skip(why, NUDGE_SKIP_NO_CONSENT, reason, len,
 		    "no consent (%s is opt-in)", channel);
-	if (*status != '\0' && strcmp(status, "subscribed") != 0 &&
-	    (transactional < NUDGE_MSG_REQUESTED ||
-	    strcmp(status, "bounced") == 0 ||
-	    strcmp(status, "complained") == 0)) {
+	if (*status != '\0' && strcmp(status, "subscribed") != 0) {
 		nudge_time_format(at, day, sizeof day);
 		return skip(why, strcmp(status, "unsubscribed") == 0 ?
 		    NUDGE_SKIP_UNSUBSCRIBED : strcmp(status, "bounced") == 0 ?
@@ -304,20 +301,14 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	return 0;
 }
 
-/* The minute of the day at t in the zone tz (NULL: UTC).  localtime_r
- * reads TZ, so TZ is set for the call and put back: not thread-safe, like
- * the rest of a policy. */
+/* The minute of the day at t in the zone tz (NULL: UTC); not
+ * thread-safe (nudge_tz_local), like the rest of a policy. */
 static int
 local_minute(int64_t t, const char *tz, int *minute)
 {
-	char *old = nudge_tz_set(tz);
-	time_t tt = (time_t)t;
 	struct tm tm;
-	int ok;
 
-	ok = localtime_r(&tt, &tm) != NULL;
-	nudge_tz_restore(old);
-	if (!ok)
+	if (nudge_tz_local(t, tz, &tm) == -1)
 		return -1;
 	*minute = tm.tm_hour * 60 + tm.tm_min;
 	return 0;

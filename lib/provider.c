@@ -82,10 +82,7 @@ text(const char *path, const nudge_ynode *n, char **dst, nudge_err *err)
 	if (n->kind != NUDGE_Y_SCALAR)
 		return bad(path, n, err, "expected a value, not a %s",
 		    n->kind == NUDGE_Y_MAP ? "map" : "list");
-	free(*dst);
-	if ((*dst = strdup(n->value)) == NULL)
-		return oom(err);
-	return 0;
+	return nudge_strset(dst, n->value) == -1 ? oom(err) : 0;
 }
 
 static int

@@ -1005,6 +1005,48 @@ parse_expr(struct parser *p, int neg, nudge_buf *out);
 static int
 parse_factor(struct parser *p, int neg, nudge_buf *out);
 
+/* Starts sub, a parser of text (a saved segment's, a computed field's)
+ * within p, sharing p's parameters; an error in it is reported at off,
+ * the place in p that names it. */
+static void
+sub_start(struct parser *sub, const struct parser *p, const char *text,
+    size_t off)
+{
+	*sub = *p;
+	sub->s = text;
+	sub->pos = 0;
+	if (!sub->in_ref) {
+		sub->in_ref = 1;
+		sub->ref_at = off;
+	}
+}
+
+/* After sub's parse (r its result), what is left must be the end
+ * (expected end).  0, or -1 with sub's error made p's at off: a usage
+ * error "in WHERE: column N: " and sub's message cut at width. */
+static int
+sub_end(struct parser *p, struct parser *sub, int r, const char *end,
+    size_t off, const char *where, int width)
+{
+	struct tok t;
+
+	if (r == 0) {
+		peek(sub, &t);
+		if (t.kind != T_END)
+			expected(sub, &t, end);
+	}
+	if (sub->code == 0)
+		return 0;
+	p->code = sub->code;
+	p->err_off = off;
+	if (sub->code == EX_USAGE)
+		snprintf(p->msg, sizeof p->msg, "in %s: column %zu: %.*s",
+		    where, column(sub->s, sub->err_off), width, sub->msg);
+	else
+		memcpy(p->msg, sub->msg, sizeof p->msg);
+	return -1;
+}
+
 /* @NAME: the saved segment's text, parsed in place as if in parentheses. */
 static int
 parse_ref(struct parser *p, int neg, nudge_buf *out)
@@ -1014,7 +1056,7 @@ parse_ref(struct parser *p, int neg, nudge_buf *out)
 	sqlite3_stmt *s = NULL;
 	nudge_buf chain = { 0 };
 	nudge_err e;
-	char *name, *text = NULL;
+	char *name, *text = NULL, where[80];
 	size_t ref_off;
 	int i, rc;
 
@@ -1067,29 +1109,12 @@ parse_ref(struct parser *p, int neg, nudge_buf *out)
 	} else {
 		goto store;
 	}
-	sub = *p;
-	sub.s = text;
-	sub.pos = 0;
+	sub_start(&sub, p, text, ref_off);
 	sub.stack[sub.nstack++] = name;
-	if (!sub.in_ref) {
-		sub.in_ref = 1;
-		sub.ref_at = ref_off;
-	}
-	if (parse_expr(&sub, neg, out) == 0) {
-		peek(&sub, &t);
-		if (t.kind != T_END)
-			expected(&sub, &t, "\"and\", \"or\" or the end");
-	}
-	if (sub.code != 0) {
-		p->code = sub.code;
-		p->err_off = ref_off;
-		if (sub.code == EX_USAGE)
-			snprintf(p->msg, sizeof p->msg, "in @%s: column %zu: "
-			    "%.800s", name, column(text, sub.err_off), sub.msg);
-		else
-			memcpy(p->msg, sub.msg, sizeof p->msg);
+	snprintf(where, sizeof where, "@%s", name);
+	if (sub_end(p, &sub, parse_expr(&sub, neg, out),
+	    "\"and\", \"or\" or the end", ref_off, where, 800) == -1)
 		goto out;
-	}
 	free(text);
 	free(name);
 	sqlite3_finalize(s);
@@ -1152,6 +1177,26 @@ before_agg(const struct parser *p, const struct tok *t)
 	return o.kind == T_OP;
 }
 
+/* The next token as a value into *val (replacing what was there) and its
+ * offset into *off: a string in double quotes when str, else a word
+ * that is not a keyword; -1 (expected what) when it is not. */
+static int
+take_value(struct parser *p, int str, const char *what, char **val,
+    size_t *off)
+{
+	struct tok t;
+
+	peek(p, &t);
+	if (str ? t.kind != T_STR : t.kind != T_WORD || is_keyword(p, &t))
+		return expected(p, &t, what);
+	free(*val);
+	if ((*val = str ? str_value(p, &t) : tok_text(p, &t)) == NULL)
+		return oom(p);
+	*off = t.off;
+	advance(p, &t);
+	return 0;
+}
+
 /* "in last N [CHANNEL] campaigns", after "in". */
 static int
 parse_last(struct parser *p, struct event *ev)
@@ -1163,13 +1208,9 @@ parse_last(struct parser *p, struct event *ev)
 		return -1;
 	peek(p, &t);
 	if (!is_kw(p, &t, "campaigns") && !is_kw(p, &t, "campaign")) {
-		if (t.kind != T_WORD || is_keyword(p, &t))
-			return expected(p, &t, "\"campaigns\" or a channel");
-		free(ev->last_channel);
-		if ((ev->last_channel = tok_text(p, &t)) == NULL)
-			return oom(p);
-		ev->last_channel_off = t.off;
-		advance(p, &t);
+		if (take_value(p, 0, "\"campaigns\" or a channel",
+		    &ev->last_channel, &ev->last_channel_off) == -1)
+			return -1;
 		peek(p, &t);
 		if (!is_kw(p, &t, "campaigns") && !is_kw(p, &t, "campaign"))
 			return expected(p, &t, "\"campaigns\"");
@@ -1234,38 +1275,21 @@ parse_event_tail(struct parser *p, struct event *ev)
 				return -1;
 		} else if (is_kw(p, &t, "channel")) {
 			advance(p, &t);
-			peek(p, &t);
-			if (t.kind != T_WORD || is_keyword(p, &t))
-				return expected(p, &t, "a channel after "
-				    "\"channel\"");
-			free(ev->channel);
-			if ((ev->channel = tok_text(p, &t)) == NULL)
-				return oom(p);
-			ev->channel_off = t.off;
-			advance(p, &t);
+			if (take_value(p, 0, "a channel after \"channel\"",
+			    &ev->channel, &ev->channel_off) == -1)
+				return -1;
 		} else if (is_kw(p, &t, "campaign")) {
 			advance(p, &t);
-			peek(p, &t);
-			if (t.kind != T_STR)
-				return expected(p, &t, "a campaign name in "
-				    "double quotes after \"campaign\"");
-			free(ev->campaign);
-			if ((ev->campaign = str_value(p, &t)) == NULL)
-				return oom(p);
-			ev->campaign_off = t.off;
-			advance(p, &t);
+			if (take_value(p, 1, "a campaign name in double quotes "
+			    "after \"campaign\"", &ev->campaign,
+			    &ev->campaign_off) == -1)
+				return -1;
 		} else if (is_kw(p, &t, "step")) {
 			ev->step_off = t.off;
 			advance(p, &t);
-			peek(p, &t);
-			if (t.kind != T_STR)
-				return expected(p, &t, "a step id in double "
-				    "quotes after \"step\"");
-			free(ev->step);
-			if ((ev->step = str_value(p, &t)) == NULL)
-				return oom(p);
-			ev->step_at = t.off;
-			advance(p, &t);
+			if (take_value(p, 1, "a step id in double quotes after "
+			    "\"step\"", &ev->step, &ev->step_at) == -1)
+				return -1;
 		} else if (is_kw(p, &t, "in")) {
 			advance(p, &t);
 			if (parse_last(p, ev) == -1)
@@ -1730,30 +1754,12 @@ computed_sql(struct parser *p, const char *name, const char *def, size_t off,
     nudge_buf *x, int *kind)
 {
 	struct parser sub;
-	struct tok t;
+	char where[128];
 
-	sub = *p;
-	sub.s = def;
-	sub.pos = 0;
-	if (!sub.in_ref) {
-		sub.in_ref = 1;
-		sub.ref_at = off;
-	}
-	if (parse_agg(&sub, x, kind) == 0) {
-		peek(&sub, &t);
-		if (t.kind != T_END)
-			expected(&sub, &t, "the end of the computed field");
-	}
-	if (sub.code == 0)
-		return 0;
-	p->code = sub.code;
-	p->err_off = off;
-	if (sub.code == EX_USAGE)
-		snprintf(p->msg, sizeof p->msg, "in computed field %s: column "
-		    "%zu: %.700s", name, column(def, sub.err_off), sub.msg);
-	else
-		memcpy(p->msg, sub.msg, sizeof p->msg);
-	return -1;
+	sub_start(&sub, p, def, off);
+	snprintf(where, sizeof where, "computed field %s", name);
+	return sub_end(p, &sub, parse_agg(&sub, x, kind),
+	    "the end of the computed field", off, where, 700);
 }
 
 int
@@ -1977,21 +1983,6 @@ parse_expr(struct parser *p, int neg, nudge_buf *out)
 	return parse_join(p, neg, "or", out, 0);
 }
 
-/* Appends s with every "c.id" replaced by id. */
-static int
-add_renamed(nudge_buf *b, const char *s, const char *id)
-{
-	const char *q;
-
-	while ((q = strstr(s, "c.id")) != NULL) {
-		if (nudge_buf_add(b, s, (size_t)(q - s)) == -1 ||
-		    nudge_buf_puts(b, id) == -1)
-			return -1;
-		s = q + 4;
-	}
-	return nudge_buf_puts(b, s);
-}
-
 /* Whether parameters ?a and ?b of seg hold the same value. */
 static int
 same_param(const nudge_seg *seg, unsigned long a, unsigned long b)
@@ -2147,7 +2138,7 @@ fast_sql(const struct shared *sh, const nudge_seg *seg, nudge_buf *sql)
 		    narrow(seg, d, q, sql) == -1)
 			return -1;
 		rc = nudge_buf_puts(sql, " AND ") |
-		    add_renamed(sql, q->sql, d->set.idcol);
+		    nudge_buf_replace(sql, q->sql, "c.id", d->set.idcol);
 	}
 	if (nex == 0) {
 		/* GROUP BY sorts as it removes repeats: the ORDER BY is
@@ -2624,24 +2615,13 @@ int
 nudge_seg_save(nudge_store *st, const char *name, const char *expr,
     int64_t now, nudge_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	if (!nudge_is_name(name))
 		return nudge_errf(err, EX_USAGE, "not a segment name: \"%s\" "
 		    "(lower-case letters, digits, _ and -, starting with a "
 		    "letter)", name);
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO segments (name, expr, "
-	    "created_at, updated_at) VALUES (?1, ?2, ?3, ?3) "
-	    "ON CONFLICT (name) DO UPDATE SET expr = excluded.expr, "
-	    "updated_at = excluded.updated_at", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "segments");
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "save segment");
-	return 0;
+	return nudge_store_run(st, "save segment", err, NULL, "INSERT INTO"
+	    " segments (name, expr, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?3)"
+	    " ON CONFLICT (name) DO UPDATE SET expr = excluded.expr,"
+	    " updated_at = excluded.updated_at", "tti", name, expr, now);
 }

@@ -840,8 +840,7 @@ keep(nudge_sender *s, struct nudge_sender_lane *l, struct slot *sl, long line,
 		result(s, l, line, text, cid, "rendered", why);
 		return 0;
 	}
-	free(sl->input);
-	if ((sl->input = strdup(text)) == NULL)
+	if (nudge_strset(&sl->input, text) == -1)
 		return nudge_errf(s->err, EX_OSERR, "out of memory");
 	sl->line = line;
 	sl->contact_id = cid;

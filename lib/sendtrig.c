@@ -274,6 +274,19 @@ lane_for(struct ctx *x, struct step *st, const nudge_trigline *t, long line,
 	return instance(x, t, lane);
 }
 
+/* Counts r, a line skipped for reason k, and hands it on. */
+static void
+skipped(struct ctx *x, nudge_send_result *r, enum nudge_skip k)
+{
+	r->status = "skipped";
+	r->skip = k;
+	x->stats->read++;
+	x->stats->skipped++;
+	x->stats->skips[k]++;
+	if (x->o->on_result != NULL)
+		x->o->on_result(x->o->arg, r);
+}
+
 /* A line of a step with no transport: skipped, with why. */
 static void
 skip(struct ctx *x, const struct step *st, long line, const char *text,
@@ -283,16 +296,10 @@ skip(struct ctx *x, const struct step *st, long line, const char *text,
 
 	r.line = line;
 	r.input = text;
-	r.status = "skipped";
 	r.detail = st->why;
 	r.campaign = st->campaign;
 	r.step = step;
-	r.skip = NUDGE_SKIP_NO_TRANSPORT;
-	x->stats->read++;
-	x->stats->skipped++;
-	x->stats->skips[NUDGE_SKIP_NO_TRANSPORT]++;
-	if (x->o->on_result != NULL)
-		x->o->on_result(x->o->arg, &r);
+	skipped(x, &r, NUDGE_SKIP_NO_TRANSPORT);
 }
 
 /* A line that cannot be a contact line whatever its fields: skipped, the
@@ -308,14 +315,8 @@ reject(struct ctx *x, long line, const char *text, size_t n, const char *why)
 	snprintf(detail, sizeof detail, "%s (line %ld): \"%s\"", why, line, q);
 	r.line = line;
 	r.input = q;
-	r.status = "skipped";
 	r.detail = detail;
-	r.skip = NUDGE_SKIP_BAD_REF;
-	x->stats->read++;
-	x->stats->skipped++;
-	x->stats->skips[NUDGE_SKIP_BAD_REF]++;
-	if (x->o->on_result != NULL)
-		x->o->on_result(x->o->arg, &r);
+	skipped(x, &r, NUDGE_SKIP_BAD_REF);
 }
 
 int

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,41 @@
  * is kept by the event writer (event.c) so
  * that "in last N campaigns" is an index lookup.
  */
+/*
+ * Pieces the migrations repeat, named once: the text they make is the
+ * same as written out.  The ledger's columns from 2 -> 3 on, up to
+ * claimed_by, its status CHECK widened by more: the migrations that copy
+ * messages into a new table (SQLite cannot alter a CHECK or a UNIQUE)
+ * create it with them, copy them, and swap it in with its indexes.
+ */
+#define MESSAGES_COLUMNS(more) \
+	"  id INTEGER PRIMARY KEY," \
+	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id)," \
+	"  step TEXT NOT NULL DEFAULT ''," \
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)," \
+	"  channel TEXT NOT NULL," \
+	"  status TEXT NOT NULL CHECK (status = 'claimed' OR status = 'sent'" \
+	"    OR status = 'failed' OR status = 'bounced' OR status = 'unknown'" \
+	more ")," \
+	"  attempts INTEGER NOT NULL DEFAULT 0," \
+	"  provider_id TEXT," \
+	"  error TEXT," \
+	"  claimed_at INTEGER NOT NULL," \
+	"  updated_at INTEGER NOT NULL," \
+	"  claimed_by TEXT,"
+#define MESSAGES_COPY(v) \
+	"INSERT INTO messages_v" #v \
+	" SELECT id, campaign_id, step, contact_id," \
+	"  channel, status, attempts, provider_id, error, claimed_at," \
+	"  updated_at, claimed_by"
+#define MESSAGES_SWAP(v) \
+	"DROP TABLE messages;" \
+	"ALTER TABLE messages_v" #v " RENAME TO messages;" \
+	"CREATE INDEX messages_status ON messages (status, updated_at)" \
+	"  WHERE status = 'claimed' OR status = 'unknown';" \
+	"CREATE INDEX messages_contact ON messages (contact_id);"
 /* The consent table's first columns, up to its status CHECK left open
- * (2 -> 3 closes it, 9 -> 10 adds pending), and its consent_now view:
- * each written by more than one migration. */
+ * (10 -> 11 adds pending). */
 #define CONSENT_HEAD \
 	"  id INTEGER PRIMARY KEY," \
 	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)" \
@@ -33,7 +66,9 @@
 	"  status TEXT NOT NULL CHECK (status = 'subscribed'" \
 	"    OR status = 'unsubscribed' OR status = 'bounced'" \
 	"    OR status = 'complained'"
+/* consent's current state: a contact's latest row on a channel */
 #define CONSENT_NOW \
+	"CREATE VIEW consent_now AS" \
 	"  SELECT c.* FROM consent c WHERE NOT EXISTS (" \
 	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id" \
 	"      AND d.channel = c.channel" \
@@ -76,7 +111,6 @@ static const char *const migrations[] = {
 	"  source TEXT NOT NULL,"
 	"  event_id INTEGER);"
 	"CREATE INDEX consent_contact ON consent (contact_id, channel, at, id);"
-	"CREATE VIEW consent_now AS"
 	CONSENT_NOW
 	"CREATE TABLE campaigns ("
 	"  id INTEGER PRIMARY KEY,"
@@ -148,33 +182,20 @@ static const char *const migrations[] = {
 	 * one update a campaign and transaction. */
 	"DROP TRIGGER IF EXISTS events_first_sent;"
 	"CREATE TABLE messages_v3 ("
-	"  id INTEGER PRIMARY KEY,"
-	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
-	"  step TEXT NOT NULL DEFAULT '',"
-	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
-	"  channel TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status = 'claimed' OR status = 'sent'"
-	"    OR status = 'failed' OR status = 'bounced' OR status = 'unknown'),"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  provider_id TEXT,"
-	"  error TEXT,"
-	"  claimed_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL,"
-	"  claimed_by TEXT,"
+	MESSAGES_COLUMNS("")
 	"  UNIQUE (campaign_id, step, contact_id));"
-	"INSERT INTO messages_v3 SELECT id, campaign_id, step, contact_id,"
-	"  channel, status, attempts, provider_id, error, claimed_at,"
-	"  updated_at, claimed_by FROM messages;"
-	"DROP TABLE messages;"
-	"ALTER TABLE messages_v3 RENAME TO messages;"
-	"CREATE INDEX messages_status ON messages (status, updated_at)"
-	"  WHERE status = 'claimed' OR status = 'unknown';"
-	"CREATE INDEX messages_contact ON messages (contact_id);"
+	MESSAGES_COPY(3) " FROM messages;"
+	MESSAGES_SWAP(3)
 	/* the view names consent: a rename checks every view */
 	"DROP VIEW consent_now;"
 	"CREATE TABLE consent_v3 ("
-	CONSENT_HEAD
-	"),"
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id)"
+	"    ON DELETE CASCADE,"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status = 'subscribed'"
+	"    OR status = 'unsubscribed' OR status = 'bounced'"
+	"    OR status = 'complained'),"
 	"  at INTEGER NOT NULL,"
 	"  source TEXT NOT NULL,"
 	"  event_id INTEGER);"
@@ -183,7 +204,6 @@ static const char *const migrations[] = {
 	"DROP TABLE consent;"
 	"ALTER TABLE consent_v3 RENAME TO consent;"
 	"CREATE INDEX consent_contact ON consent (contact_id, channel, at, id);"
-	"CREATE VIEW consent_now AS"
 	CONSENT_NOW,
 	/* 3 -> 4: the attrs keys any contact has had (contact.c), so that
 	 * send can refuse a template field no contact has without a scan
@@ -207,30 +227,11 @@ static const char *const migrations[] = {
 	 * kept) as in 2 -> 3.  ab_results holds each test's decision: one
 	 * row a (campaign, step), written once. */
 	"CREATE TABLE messages_v7 ("
-	"  id INTEGER PRIMARY KEY,"
-	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
-	"  step TEXT NOT NULL DEFAULT '',"
-	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
-	"  channel TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status = 'claimed' OR status = 'sent'"
-	"    OR status = 'failed' OR status = 'bounced' OR status = 'unknown'"
-	"    OR status = 'held-out'),"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  provider_id TEXT,"
-	"  error TEXT,"
-	"  claimed_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL,"
-	"  claimed_by TEXT,"
+	MESSAGES_COLUMNS("    OR status = 'held-out'")
 	"  variant TEXT,"
 	"  UNIQUE (campaign_id, step, contact_id));"
-	"INSERT INTO messages_v7 SELECT id, campaign_id, step, contact_id,"
-	"  channel, status, attempts, provider_id, error, claimed_at,"
-	"  updated_at, claimed_by, NULL FROM messages;"
-	"DROP TABLE messages;"
-	"ALTER TABLE messages_v7 RENAME TO messages;"
-	"CREATE INDEX messages_status ON messages (status, updated_at)"
-	"  WHERE status = 'claimed' OR status = 'unknown';"
-	"CREATE INDEX messages_contact ON messages (contact_id);"
+	MESSAGES_COPY(7) ", NULL FROM messages;"
+	MESSAGES_SWAP(7)
 	"CREATE TABLE IF NOT EXISTS ab_results ("
 	"  campaign TEXT NOT NULL,"
 	"  step TEXT NOT NULL,"
@@ -276,31 +277,12 @@ static const char *const migrations[] = {
 	 * again.  A UNIQUE constraint cannot be altered: messages is
 	 * copied, ids kept, as in 6 -> 7. */
 	"CREATE TABLE messages_v9 ("
-	"  id INTEGER PRIMARY KEY,"
-	"  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
-	"  step TEXT NOT NULL DEFAULT '',"
-	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
-	"  channel TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status = 'claimed' OR status = 'sent'"
-	"    OR status = 'failed' OR status = 'bounced' OR status = 'unknown'"
-	"    OR status = 'held-out'),"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  provider_id TEXT,"
-	"  error TEXT,"
-	"  claimed_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL,"
-	"  claimed_by TEXT,"
+	MESSAGES_COLUMNS("    OR status = 'held-out'")
 	"  variant TEXT,"
 	"  entry_event INTEGER NOT NULL DEFAULT 0,"
 	"  UNIQUE (campaign_id, step, contact_id, entry_event));"
-	"INSERT INTO messages_v9 SELECT id, campaign_id, step, contact_id,"
-	"  channel, status, attempts, provider_id, error, claimed_at,"
-	"  updated_at, claimed_by, variant, 0 FROM messages;"
-	"DROP TABLE messages;"
-	"ALTER TABLE messages_v9 RENAME TO messages;"
-	"CREATE INDEX messages_status ON messages (status, updated_at)"
-	"  WHERE status = 'claimed' OR status = 'unknown';"
-	"CREATE INDEX messages_contact ON messages (contact_id);",
+	MESSAGES_COPY(9) ", variant, 0 FROM messages;"
+	MESSAGES_SWAP(9),
 	/* 9 -> 10: the best hour to send (besthour.c).  send_hour_fits keeps
 	 * every fit with its zone, its prior weight and the list's own
 	 * ranking of the hours; send_hours each contact's ranking from the
@@ -351,7 +333,6 @@ static const char *const migrations[] = {
 	"ALTER TABLE consent_v11 RENAME TO consent;"
 	"CREATE INDEX IF NOT EXISTS consent_contact"
 	"  ON consent (contact_id, channel, at, id);"
-	"CREATE VIEW IF NOT EXISTS consent_now AS"
 	CONSENT_NOW,
 };
 
@@ -405,6 +386,55 @@ nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt, const char *sql,
 	    NULL) != SQLITE_OK)
 		return nudge_store_error(st, err, "prepare");
 	return 0;
+}
+
+int
+nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
+    int64_t *out, const char *sql, const char *kinds, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return nudge_store_error(st, err, what);
+	va_start(ap, kinds);
+	for (i = 0; kinds[i] != '\0'; i++)
+		if (kinds[i] == 'i')
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+		else
+			sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1,
+			    SQLITE_STATIC);
+	va_end(ap);
+	rc = sqlite3_step(s);
+	if (out != NULL)
+		*out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && (out == NULL || rc != SQLITE_ROW))
+		return nudge_store_error(st, err, what);
+	return 0;
+}
+
+int
+nudge_store_prepare_n(nudge_store *st, sqlite3_stmt **stmt,
+    const char *const *sql, size_t n, nudge_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = nudge_store_prepare(st, &stmt[i], sql[i], err)) != 0)
+			return rc;
+	return 0;
+}
+
+void
+nudge_store_finalize_n(sqlite3_stmt **stmt, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sqlite3_finalize(stmt[i]);
 }
 
 int
@@ -708,23 +738,15 @@ int
 nudge_store_list_id(nudge_store *st, const char *name, int create,
     int64_t now, int64_t *id, nudge_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if ((rc = id_by_name(st, "lists", name, id, err)) != 0)
 		return rc;
 	if (*id != 0 || !create)
 		return 0;
-	if (sqlite3_prepare_v2(st->db,
-	    "INSERT INTO lists (name, created_at) VALUES (?, ?)", -1, &s,
-	    NULL) != SQLITE_OK)
-		return nudge_store_error(st, err, "lists");
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return nudge_store_error(st, err, "lists");
+	if ((rc = nudge_store_run(st, "lists", err, NULL, "INSERT INTO lists"
+	    " (name, created_at) VALUES (?, ?)", "ti", name, now)) != 0)
+		return rc;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }

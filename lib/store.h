@@ -70,6 +70,22 @@ int nudge_store_exec(nudge_store *st, const char *sql, nudge_err *err);
 int nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt,
     const char *sql, nudge_err *err);
 
+/* Runs sql once, its parameters bound in order by kinds, one letter
+ * each: 'i' an int64_t, 't' a const char * (NULL binds NULL).  For a
+ * rare write or lookup, not worth a kept statement.  With out, a query
+ * of one number: *out the first column of its first row, 0 when it has
+ * none.  0, or the store's code with err "what: ...". */
+int nudge_store_run(nudge_store *st, const char *what, nudge_err *err,
+    int64_t *out, const char *sql, const char *kinds, ...);
+
+/* A module's fixed set of statements, kept for its life: prepares sql[i]
+ * into stmt[i] for each i < n, stopping at the first error (as
+ * nudge_store_prepare); nudge_store_finalize_n then finalizes them all,
+ * the NULL ones (not prepared) too. */
+int nudge_store_prepare_n(nudge_store *st, sqlite3_stmt **stmt,
+    const char *const *sql, size_t n, nudge_err *err);
+void nudge_store_finalize_n(sqlite3_stmt **stmt, size_t n);
+
 /* Sets *stmt to sql prepared once for the life of the store and reset
  * for a new run: for a statement run once per message or line, where
  * preparing it again would cost more than running it (a primary key

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "json.h"
 
 /* Where a placeholder's value lands, which decides its escaping. */
 enum ctx {
@@ -1288,21 +1289,13 @@ case_filter(int f, nudge_buf *b)
  * find an object's member, never building a tree.  Values are spans of
  * the text; strings are unescaped only when printed.
  */
-static const char *
-jws(const char *s, const char *e)
-{
-	while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-		s++;
-	return s;
-}
-
 /* Returns the end of the JSON value at s, or NULL when it is not one. */
 static const char *
 jskip(const char *s, const char *e, int depth)
 {
 	char close;
 
-	s = jws(s, e);
+	s = nudge_json_skip_ws(s, e);
 	if (s >= e)
 		return NULL;
 	if (*s == '"') {
@@ -1318,21 +1311,21 @@ jskip(const char *s, const char *e, int depth)
 		close = *s == '[' ? ']' : '}';
 		if (depth > 64)
 			return NULL;
-		s = jws(s + 1, e);
+		s = nudge_json_skip_ws(s + 1, e);
 		if (s < e && *s == close)
 			return s + 1;
 		for (;;) {
 			if (close == '}') {
 				if ((s = jskip(s, e, depth + 1)) == NULL)
 					return NULL;
-				s = jws(s, e);
+				s = nudge_json_skip_ws(s, e);
 				if (s >= e || *s != ':')
 					return NULL;
 				s++;
 			}
 			if ((s = jskip(s, e, depth + 1)) == NULL)
 				return NULL;
-			s = jws(s, e);
+			s = nudge_json_skip_ws(s, e);
 			if (s >= e)
 				return NULL;
 			if (*s == ',')
@@ -1355,13 +1348,13 @@ jskip(const char *s, const char *e, int depth)
 static int
 jnext(const char *arr, size_t n, size_t *pos, const char **v, size_t *vn)
 {
-	const char *e = arr + n, *s = jws(arr + *pos, e), *ve;
+	const char *e = arr + n, *s = nudge_json_skip_ws(arr + *pos, e), *ve;
 
 	if (s >= e || *s == ']' || (ve = jskip(s, e, 0)) == NULL || ve == s)
 		return 0;
 	*v = s;
 	*vn = (size_t)(ve - s);
-	s = jws(ve, e);
+	s = nudge_json_skip_ws(ve, e);
 	if (s < e && *s == ',')
 		s++;
 	*pos = (size_t)(s - arr);
@@ -1379,10 +1372,10 @@ jget(const char *o, size_t n, const char *path, const char **v, size_t *vn)
 	for (;;) {
 		dot = strchr(seg, '.');
 		sl = dot != NULL ? (size_t)(dot - seg) : strlen(seg);
-		s = jws(o, e);
+		s = nudge_json_skip_ws(o, e);
 		if (s >= e || *s != '{')
 			return 0;
-		s = jws(s + 1, e);
+		s = nudge_json_skip_ws(s + 1, e);
 		for (;;) {
 			const char *k, *ke, *ve;
 
@@ -1391,10 +1384,10 @@ jget(const char *o, size_t n, const char *path, const char **v, size_t *vn)
 			k = s + 1;
 			if ((ke = jskip(s, e, 0)) == NULL)
 				return 0;
-			s = jws(ke, e);
+			s = nudge_json_skip_ws(ke, e);
 			if (s >= e || *s != ':')
 				return 0;
-			s = jws(s + 1, e);
+			s = nudge_json_skip_ws(s + 1, e);
 			if ((ve = jskip(s, e, 0)) == NULL)
 				return 0;
 			if ((size_t)(ke - 1 - k) == sl &&
@@ -1403,9 +1396,9 @@ jget(const char *o, size_t n, const char *path, const char **v, size_t *vn)
 				e = ve;
 				break;
 			}
-			s = jws(ve, e);
+			s = nudge_json_skip_ws(ve, e);
 			if (s < e && *s == ',')
-				s = jws(s + 1, e);
+				s = nudge_json_skip_ws(s + 1, e);
 			else
 				return 0;
 		}
@@ -1446,30 +1439,6 @@ put_utf8(nudge_buf *b, unsigned long c)
 	return nudge_buf_add(b, u, n);
 }
 
-static long
-hex4(const char *s, const char *e)
-{
-	long c = 0;
-	int i;
-
-	if (e - s < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		int d = s[i];
-
-		c <<= 4;
-		if (d >= '0' && d <= '9')
-			c |= d - '0';
-		else if (d >= 'a' && d <= 'f')
-			c |= d - 'a' + 10;
-		else if (d >= 'A' && d <= 'F')
-			c |= d - 'A' + 10;
-		else
-			return -1;
-	}
-	return c;
-}
-
 /* The text of the JSON value v[0..n): a string unescaped into b, a number
  * or true/false as written, an array or object as its JSON; NULL for
  * null (no value) or on memory failure (*oom set). */
@@ -1481,7 +1450,7 @@ jtext(const char *v, size_t n, nudge_buf *b, size_t *len, int *oom)
 	while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
 	    e[-1] == '\r'))
 		e--;
-	v = jws(v, e);
+	v = nudge_json_skip_ws(v, e);
 	if ((size_t)(e - v) == 4 && memcmp(v, "null", 4) == 0)
 		return NULL;
 	if (v >= e || *v != '"') {
@@ -1506,14 +1475,14 @@ jtext(const char *v, size_t n, nudge_buf *b, size_t *len, int *oom)
 		case 'r': c = '\r'; break;
 		case 't': c = '\t'; break;
 		case 'u':
-			if ((c = hex4(s + 1, e)) < 0) {
+			if ((c = nudge_hex4(s + 1, e)) < 0) {
 				c = 0xfffd;
 				break;
 			}
 			s += 4;
 			if (c >= 0xd800 && c < 0xdc00 && e - s > 6 &&
 			    s[1] == '\\' && s[2] == 'u') {
-				long lo = hex4(s + 3, e);
+				long lo = nudge_hex4(s + 3, e);
 
 				if (lo >= 0xdc00 && lo < 0xe000) {
 					c = 0x10000 + ((c - 0xd800) << 10) +
@@ -1662,27 +1631,21 @@ money_put(nudge_buf *b, double x, const char *cur)
 }
 
 /* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026",
- * keeping the day in L.  localtime_r reads TZ, so TZ is set for the call
- * and put back: not thread-safe (a send renders on one thread). */
+ * keeping the day in L.  Not thread-safe (nudge_tz_local): a send
+ * renders on one thread. */
 static int
 date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 {
 	static const char *const month[] = { "January", "February", "March",
 		"April", "May", "June", "July", "August", "September",
 		"October", "November", "December" };
-	char *old;
-	time_t tt = (time_t)t;
 	struct tm tm;
-	int ok;
 
 	if (tz == NULL)
 		tz = "UTC";
 	if (strcmp(L->dzone, tz) == 0 && t >= L->dfrom && t < L->dto)
 		return nudge_buf_puts(b, L->dtext);
-	old = nudge_tz_set(tz);
-	ok = localtime_r(&tt, &tm) != NULL;
-	nudge_tz_restore(old);
-	if (!ok)
+	if (nudge_tz_local(t, tz, &tm) == -1)
 		return -2;
 	snprintf(L->dtext, sizeof L->dtext, "%d %s %d", tm.tm_mday,
 	    month[tm.tm_mon], tm.tm_year + 1900);
@@ -2086,7 +2049,7 @@ loop_start(struct rctx *r, const nudge_tpl *t, size_t i, size_t *next)
 		return nudge_errf(r->err, EX_OSERR, "%s", strerror(ENOMEM));
 	if (v == NULL)
 		return 0;
-	s = jws(v, v + n);
+	s = nudge_json_skip_ws(v, v + n);
 	if (s == v + n)
 		return 0;
 	if (*s != '[')

@@ -121,18 +121,6 @@ open_store(struct req *q)
 	return rc;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char *
 pct_decode(const char *s, size_t n)
 {
@@ -147,8 +135,8 @@ pct_decode(const char *s, size_t n)
 		if (s[i] == '+')
 			*p++ = ' ';
 		else if (s[i] == '%' && i + 2 < n &&
-		    (a = hexval(s[i + 1])) >= 0 &&
-		    (b = hexval(s[i + 2])) >= 0) {
+		    (a = nudge_hexval(s[i + 1])) >= 0 &&
+		    (b = nudge_hexval(s[i + 2])) >= 0) {
 			*p++ = (char)(a << 4 | b);
 			i += 2;
 		} else

@@ -32,7 +32,7 @@ cal_start(const nudge_campaign *c, int64_t now)
 	int back;
 
 	pthread_mutex_lock(&tz_mu);
-	old = nudge_tz_set(tz);
+	old = nudge_tz_enter(tz);
 	localtime_r(&tt, &tm);
 	for (back = 0;; back++) {
 		struct tm x = tm;
@@ -53,7 +53,7 @@ cal_start(const nudge_campaign *c, int64_t now)
 		if ((st = mktime(&x)) <= tt || back > 2)
 			break;
 	}
-	nudge_tz_restore(old);
+	nudge_tz_leave(old);
 	pthread_mutex_unlock(&tz_mu);
 	return (int64_t)st;
 }
@@ -150,7 +150,9 @@ reach(nudge_seg *q, nudge_buf *sql, const char *id, const char *row,
 	return 0;
 }
 
-/* Whether step i's channel is also that of a step in [lo, i). */
+/* Whether step i's channel is also that of a step in [lo, i).  When it
+ * is not, step i can be due with steps [lo, i) passed over (a contact
+ * who cannot get one of them cannot get i). */
 static int
 seen_channel(const nudge_campaign *c, size_t lo, size_t i)
 {
@@ -160,19 +162,6 @@ seen_channel(const nudge_campaign *c, size_t lo, size_t i)
 		if (strcmp(c->steps[j].channel, c->steps[i].channel) == 0)
 			return 1;
 	return 0;
-}
-
-/* Whether step k can be due with steps [lo, k) passed over: none of them
- * is on k's channel (a contact who cannot get one cannot get k). */
-static int
-passable(const nudge_campaign *c, size_t lo, size_t k)
-{
-	size_t i;
-
-	for (i = lo; i < k; i++)
-		if (strcmp(c->steps[i].channel, c->steps[k].channel) == 0)
-			return 0;
-	return 1;
 }
 
 /* Appends " AND NOT (reach)" for each channel of steps [lo, k), once. */
@@ -702,7 +691,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	int rc = 0, json = 0;
 
 	memset(&q, 0, sizeof q);
-	if (entry ? !passable(c, 0, k) || (direct && k > 0) : k == 0)
+	if (entry ? seen_channel(c, 0, k) || (direct && k > 0) : k == 0)
 		return 0;
 	if (c->steps[k].test_share > 0 && r->explain == NULL) {
 		enum nudge_ab_phase ph;
@@ -735,7 +724,7 @@ run_step(struct run *r, size_t k, const char *sfx, int entry, int direct,
 	d.s = &c->steps[k];
 	d.step = key.s;
 	for (j = entry ? 0 : k; j-- > 0 && rc == 0;) {
-		if (!passable(c, j + 1, k))
+		if (seen_channel(c, j + 1, k))
 			continue;
 		nudge_seg_free(&q);
 		nudge_buf_reset(&sql);

@@ -164,6 +164,22 @@ nudge_buf_json_str(nudge_buf *b, const char *s, size_t n)
 	return nudge_buf_putc(b, '"');
 }
 
+int
+nudge_buf_replace(nudge_buf *b, const char *s, const char *from,
+    const char *to)
+{
+	size_t n = strlen(from);
+	const char *p;
+
+	while ((p = strstr(s, from)) != NULL) {
+		if (nudge_buf_add(b, s, (size_t)(p - s)) == -1 ||
+		    nudge_buf_puts(b, to) == -1)
+			return -1;
+		s = p + n;
+	}
+	return nudge_buf_puts(b, s);
+}
+
 void
 nudge_buf_reset(nudge_buf *b)
 {
@@ -278,6 +294,13 @@ char *
 nudge_strdup(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
+}
+
+int
+nudge_strset(char **dst, const char *s)
+{
+	free(*dst);
+	return (*dst = strdup(s)) == NULL ? -1 : 0;
 }
 
 size_t
@@ -438,4 +461,32 @@ nudge_parse_share(const char *s, double *out)
 		return -1;
 	*out = v / 100;
 	return 0;
+}
+
+int
+nudge_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long
+nudge_hex4(const char *s, const char *e)
+{
+	long u = 0;
+	int i, d;
+
+	if (e - s < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((d = nudge_hexval(s[i])) < 0)
+			return -1;
+		u = u << 4 | d;
+	}
+	return u;
 }

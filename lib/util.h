@@ -45,6 +45,9 @@ int nudge_buf_printf(nudge_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
 int nudge_buf_json_str(nudge_buf *b, const char *s, size_t n);
+/* Appends s with every from (not empty) in it replaced by to. */
+int nudge_buf_replace(nudge_buf *b, const char *s, const char *from,
+    const char *to);
 void nudge_buf_reset(nudge_buf *b);
 void nudge_buf_free(nudge_buf *b);
 /* Returns the contents (or "" if nothing was added). */
@@ -60,6 +63,10 @@ const char *nudge_quote(char *dst, size_t dstlen, const char *s, size_t n);
 
 /* strdup that returns NULL for NULL. */
 char *nudge_strdup(const char *s);
+
+/* Replaces *dst (freed) by a copy of s; 0, or -1 when memory runs out
+ * (*dst then NULL). */
+int nudge_strset(char **dst, const char *s);
 
 /* The edit distance of a and b in bytes: insertions, deletions,
  * substitutions and swaps of two neighbours (optimal string alignment).
@@ -97,6 +104,14 @@ int nudge_parse_rate(const char *s, double *per_s);
  * holdout or test share, the global holdout) into *out as a fraction;
  * 0 or -1. */
 int nudge_parse_share(const char *s, double *out);
+
+/* The value of the hex digit c (either case), or -1. */
+int nudge_hexval(int c);
+
+/* The four hex digits at s (before e) as a number, or -1 (the XXXX of a
+ * \uXXXX escape).  By hand, not sscanf: the text need not be
+ * NUL-terminated, and sscanf would also take a sign or spaces. */
+long nudge_hex4(const char *s, const char *e);
 
 /* True when s is a name: [a-z][a-z0-9_-]* up to 64 bytes (event types,
  * channels). */

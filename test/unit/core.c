@@ -242,10 +242,42 @@ test_store(void)
 		printf("# cleanup failed\n");
 }
 
+static void
+test_util(void)
+{
+	nudge_buf b = { 0 };
+	char *s = NULL;
+
+	ok(nudge_buf_replace(&b, "a c.id b c.id", "c.id", "m.contact_id") == 0,
+	    "buf_replace: returns 0");
+	is_str(nudge_buf_str(&b), "a m.contact_id b m.contact_id",
+	    "buf_replace: every occurrence");
+	nudge_buf_reset(&b);
+	nudge_buf_replace(&b, "color: #1a73e8", "#1a73e8", "#c00");
+	is_str(nudge_buf_str(&b), "color: #c00", "buf_replace: at the end");
+	nudge_buf_reset(&b);
+	nudge_buf_replace(&b, "none here", "#1a73e8", "#c00");
+	is_str(nudge_buf_str(&b), "none here", "buf_replace: no occurrence");
+	nudge_buf_free(&b);
+	is_int(nudge_hexval('7'), 7, "hexval: digit");
+	is_int(nudge_hexval('b'), 11, "hexval: lower case");
+	is_int(nudge_hexval('F'), 15, "hexval: upper case");
+	is_int(nudge_hexval('g'), -1, "hexval: not a digit");
+	is_int(nudge_hex4("00e9", "00e9" + 4), 0xe9, "hex4: four digits");
+	is_int(nudge_hex4("00e", "00e" + 3), -1, "hex4: too short");
+	is_int(nudge_hex4("00x9", "00x9" + 4), -1, "hex4: not hex");
+	ok(nudge_strset(&s, "one") == 0 && strcmp(s, "one") == 0,
+	    "strset: a copy");
+	ok(nudge_strset(&s, "two") == 0 && strcmp(s, "two") == 0,
+	    "strset: replaces");
+	free(s);
+}
+
 int
 main(void)
 {
 	test_utf8();
+	test_util();
 	test_clock();
 	test_contact();
 	test_csv();
