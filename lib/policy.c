@@ -242,7 +242,10 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	    nudge_seg_consent_optin(channel))
 		return skip(why, NUDGE_SKIP_NO_CONSENT, reason, len,
 		    "no consent (%s is opt-in)", channel);
-	if (*status != '\0' && strcmp(status, "subscribed") != 0) {
+	if (*status != '\0' && strcmp(status, "subscribed") != 0 &&
+	    (transactional < NUDGE_MSG_REQUESTED ||
+	    strcmp(status, "bounced") == 0 ||
+	    strcmp(status, "complained") == 0)) {
 		nudge_time_format(at, day, sizeof day);
 		return skip(why, strcmp(status, "unsubscribed") == 0 ?
 		    NUDGE_SKIP_UNSUBSCRIBED : strcmp(status, "bounced") == 0 ?
