@@ -295,6 +295,29 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_status ON messages (status, updated_at)"
 	"  WHERE status = 'claimed' OR status = 'unknown';"
 	"CREATE INDEX messages_contact ON messages (contact_id);",
+	/* 9 -> 10: event imports that commit in batches (eventimport.c).
+	 * event_imports: one row per input file (its fingerprint: size,
+	 * first and last MiB, the options that change what a row records),
+	 * the last line whose batch committed, and whether it ran to the
+	 * end: a rerun of the same file skips what is recorded.
+	 * dropped_indexes: the CREATE statements of the indexes a bulk
+	 * import dropped, committed with the drop, so that a killed import's
+	 * rerun (or the next import) builds them again.  IF NOT EXISTS: safe
+	 * to run again. */
+	"CREATE TABLE IF NOT EXISTS event_imports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  line INTEGER NOT NULL DEFAULT 0,"
+	"  done INTEGER NOT NULL DEFAULT 0,"
+	"  started_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS event_imports_fp"
+	"  ON event_imports (fingerprint);"
+	"CREATE TABLE IF NOT EXISTS dropped_indexes ("
+	"  name TEXT PRIMARY KEY,"
+	"  tbl TEXT NOT NULL,"
+	"  sql TEXT NOT NULL);",
 };
 
 int

@@ -1,8 +1,11 @@
 #!/bin/sh
-# An import is one transaction: a fatal error, a kill -9 or a dry run leave
-# the store as it was; a locked store is exit 75.
+# An import's batch is one transaction: a fatal error or a kill -9 before
+# the first commit, an import from a pipe (one batch) or a dry run leave
+# the store as it was; a large file killed mid-way keeps its committed
+# batches, and the same import again completes it exactly; a locked
+# store is exit 75.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 15
 
 : >empty.csv
 nudge event import --create empty.csv 2>/dev/null
@@ -65,11 +68,14 @@ while [ $n -lt $((600 * SLOW)) ]; do
 done
 ok "the large import was still running when killed" kill -9 $pid
 wait $pid 2>/dev/null
-like "it had spilled uncommitted pages into the WAL" "$sz" '^[0-9]{7,}$'
-sqlite3 "$NUDGE_DB" .dump >after.sql
-cmp_file "kill -9 mid-import (large file) leaves the store unchanged" \
-	before.sql after.sql
+like "it had written pages into the WAL" "$sz" '^[0-9]{7,}$'
 is "and the store is sound" "$(sql 'PRAGMA integrity_check')" ok
+ok "the same import again completes it" nudge event import big.csv
+is "every row once" "$(sql "SELECT count(*), count(DISTINCT campaign_id)
+	FROM events WHERE type = 'sent'")" "1500000	50"
+sql "DELETE FROM events WHERE type = 'sent'; DELETE FROM campaigns;
+	DELETE FROM event_imports WHERE name = 'big.csv'"
+sqlite3 "$NUDGE_DB" .dump >before.sql
 
 # --dry-run of good rows
 printf 'contact,type\n1,opened\n1,clicked\n' >good.csv
