@@ -64,13 +64,13 @@ struct imp {
 	 * of the same file (journal row jid, 0: not journalled, one
 	 * transaction); pending rows recorded since the last commit */
 	int64_t skip_to, jid;
-	long batch, pending;
+	long batch, pending, last_line;
 	int rebuilding;      /* the events indexes are dropped */
 	sqlite3_stmt *ordered;
 };
 
-static int batch_commit(struct imp *im, long line);
-static int rebuild(nudge_store *st, nudge_err *err);
+static int batch_commit(struct imp *im);
+static int rebuild(struct imp *im, nudge_err *err);
 
 /* Whether the contact of ev has an event of its type and time for the
  * order key already: an order a re-exported file holds again.  Through
@@ -177,8 +177,9 @@ take_row(struct imp *im, struct row *r)
 	if ((rc = nudge_event_record(im->w, &ev, NULL, &im->rerr)) != 0)
 		return rc;
 	im->n->recorded++;
+	im->last_line = r->line;
 	if (++im->pending >= im->batch)
-		return batch_commit(im, r->line);
+		return batch_commit(im);
 	return 0;
 }
 
@@ -491,7 +492,7 @@ import_orders(struct imp *im, nudge_csv *c, const nudge_csv_rec *hdr,
 	im->n->orders = fm->name;
 	/* ordered() looks each order up: the indexes must be there */
 	if (im->rebuilding) {
-		if ((rc = rebuild(im->st, err)) != 0)
+		if ((rc = rebuild(im, err)) != 0)
 			return rc;
 		im->rebuilding = 0;
 	}
@@ -1050,10 +1051,12 @@ worth_rebuild(nudge_store *st, FILE *in, int64_t min)
 
 /* Runs, for each index dropped_indexes lists for events, "DROP INDEX IF
  * EXISTS name" (drop set), else its CREATE statement unless the index is
- * there.  The list is read first: SQLite refuses a schema change while
- * a statement reads. */
+ * there, and takes it off the list; each CREATE is committed on its own
+ * when im is journalled, so the WAL holds one index at a time.  The list
+ * is read first: SQLite refuses a schema change while a statement
+ * reads. */
 static int
-drop_listed(nudge_store *st, const char *drop, nudge_err *err)
+drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
 {
 	sqlite3_stmt *s;
 	nudge_buf b = { 0 };
@@ -1062,7 +1065,8 @@ drop_listed(nudge_store *st, const char *drop, nudge_err *err)
 
 	if ((rc = nudge_store_prepare(st, &s, "SELECT CASE WHEN ?1 THEN "
 	    "'DROP INDEX IF EXISTS \"' || replace(name, '\"', '\"\"') || '\"' "
-	    "ELSE sql END FROM dropped_indexes d WHERE tbl = 'events' AND "
+	    "ELSE sql || '; DELETE FROM dropped_indexes WHERE name = ' || "
+	    "quote(name) END FROM dropped_indexes d WHERE tbl = 'events' AND "
 	    "(?1 OR NOT EXISTS (SELECT 1 FROM sqlite_schema m WHERE "
 	    "m.type = 'index' AND m.name = d.name))", err)) != 0)
 		return rc;
@@ -1082,7 +1086,9 @@ drop_listed(nudge_store *st, const char *drop, nudge_err *err)
 	rc = 0;
 	for (p = b.s; rc == 0 && p != NULL && p < b.s + b.len;
 	    p += strlen(p) + 1)
-		rc = nudge_store_exec(st, p, err);
+		if ((rc = nudge_store_exec(st, p, err)) == 0 && im != NULL &&
+		    im->jid != 0 && (rc = batch_commit(im)) != 0)
+			*err = im->rerr;
 	nudge_buf_free(&b);
 	return rc;
 }
@@ -1099,7 +1105,7 @@ drop_indexes(nudge_store *st, nudge_err *err)
 	    "WHERE type = 'index' AND tbl_name = 'events' AND "
 	    "sql IS NOT NULL", err)) != 0)
 		return rc;
-	return drop_listed(st, "drop", err);
+	return drop_listed(st, "drop", NULL, err);
 }
 
 /* Whether an import left the events indexes dropped (killed before its
@@ -1122,15 +1128,16 @@ indexes_dropped(nudge_store *st)
 /* Creates the indexes drop_indexes (of this run or of a killed one)
  * dropped, and forgets them. */
 static int
-rebuild(nudge_store *st, nudge_err *err)
+rebuild(struct imp *im, nudge_err *err)
 {
+	nudge_store *st = im->st;
 	int rc;
 
 	/* The sorter's memory follows the cache size: page cache plus
 	 * sort buffer stay near the import's own peak. */
 	if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -"
 	    REBUILD_CACHE_KIB, err)) != 0 ||
-	    (rc = drop_listed(st, NULL, err)) != 0)
+	    (rc = drop_listed(st, NULL, im, err)) != 0)
 		return rc;
 	return nudge_store_exec(st, "DELETE FROM dropped_indexes WHERE "
 	    "tbl = 'events'", err);
@@ -1260,11 +1267,11 @@ journal_note(struct imp *im, long line, int done, nudge_err *err)
 	    nudge_store_error(im->st, err, "event_imports");
 }
 
-/* Commits the rows recorded so far with the journal's line, and starts
- * the next batch.  The checkpoint after each commit lets the WAL start
+/* Commits the rows recorded so far with the journal's line (the last
+ * recorded row's), and starts the next batch.  The checkpoint after each commit lets the WAL start
  * over, so it holds about one batch, not the whole import. */
 static int
-batch_commit(struct imp *im, long line)
+batch_commit(struct imp *im)
 {
 	int rc;
 
@@ -1274,7 +1281,7 @@ batch_commit(struct imp *im, long line)
 	if (im->o->rejects != NULL && fflush(im->o->rejects) == EOF)
 		return nudge_errf(&im->rerr, EX_IOERR, "rejects: %s",
 		    strerror(errno));
-	if ((rc = journal_note(im, line, 0, &im->rerr)) != 0 ||
+	if ((rc = journal_note(im, im->last_line, 0, &im->rerr)) != 0 ||
 	    (rc = nudge_store_commit(im->st, &im->rerr)) != 0)
 		return rc;
 	im->n->committed = im->n->recorded;
@@ -1339,7 +1346,7 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 	nudge_event_writer_close(im.w);
 	im.w = NULL;
 	if (rc == 0 && !o->dry_run) {
-		if ((!im.rebuilding || (rc = rebuild(st, err)) == 0) &&
+		if ((!im.rebuilding || (rc = rebuild(&im, err)) == 0) &&
 		    (rc = journal_note(&im, LONG_MAX, 1, err)) == 0 &&
 		    (rc = nudge_store_commit(st, err)) == 0)
 			n->committed = n->recorded;
