@@ -2,6 +2,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static const char usage_text[] =
     "           [--campaign name] [--step step] [--at time] "
     "[--prop key=value ...]\n"
     "           [--source text] [--create] [--db file] [--config file]\n"
-    "       nudge event import [-n] [-r rejects]\n"
+    "       nudge event import [-n] [-r rejects] [--batch rows]\n"
     "           [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]\n"
     "           [--type type] [--map column=field ...] "
     "[--date-order dmy | mdy]\n"
@@ -28,7 +29,7 @@ static const char usage_text[] =
 enum {
 	OPT_AT = 256, OPT_CAMPAIGN, OPT_CHANNEL, OPT_CONTACT, OPT_FORMAT,
 	OPT_PROP, OPT_SOURCE, OPT_STEP, OPT_TYPE, OPT_PARSER, OPT_MAP,
-	OPT_DATE_ORDER
+	OPT_DATE_ORDER, OPT_BATCH
 };
 
 /* Each subcommand has its own table: an option of the other one is
@@ -51,6 +52,7 @@ static const struct option add_opts[] = {
 static const char add_short[] = "h";
 
 static const struct option import_opts[] = {
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	NUDGE_CLI_OPT_CONFIG,
 	NUDGE_CLI_OPT_CREATE,
 	{ "date-order", required_argument, NULL, OPT_DATE_ORDER },
@@ -189,6 +191,7 @@ main(int argc, char **argv)
 	nudge_err ne;
 	FILE *in = stdin, *rej = NULL;
 	int ch, rc, importing, created = 0;
+	int64_t batch;
 	size_t nmaps = 0;
 	int64_t id;
 
@@ -208,6 +211,13 @@ main(int argc, char **argv)
 			break;
 		case OPT_AT:
 			ao.at = optarg;
+			break;
+		case OPT_BATCH:
+			if (nudge_parse_i64(optarg, &batch) == -1 || batch < 1 ||
+			    batch > LONG_MAX)
+				nudge_cli_usage(&cli, "--batch: expected a number "
+				    "of rows above 0");
+			io.batch = (long)batch;
 			break;
 		case OPT_CAMPAIGN:
 			ao.campaign = optarg;
@@ -310,7 +320,12 @@ main(int argc, char **argv)
 	io.arg = &sh;
 	if ((rc = nudge_event_import(st, in, &io, &cnt, &ne)) != 0) {
 		warnx("%s", ne.msg);
-		warnx("%s: nothing recorded", io.name);
+		if (cnt.committed == 0)
+			warnx("%s: nothing recorded", io.name);
+		else
+			warnx("%s: %ld rows recorded in the batches committed "
+			    "before; the same import again records the rest",
+			    io.name, cnt.committed);
 		goto done;
 	}
 	nudge_cli_not_shown(io.name, sh.n);
@@ -327,6 +342,9 @@ main(int argc, char **argv)
 		    cnt.read,
 		    cnt.recorded, cnt.rejected,
 		    io.dry_run ? " (dry run: nothing stored)" : "");
+	if (cnt.skipped > 0)
+		warnx("%s: skipped %ld %s the store holds already", io.name,
+		    cnt.skipped, cnt.orders != NULL ? "orders" : "rows");
 	rc = cnt.rejected > 0 ? EX_DATAERR : 0;
 done:
 	if (rej != NULL && fclose(rej) == EOF && rc == 0) {

@@ -136,6 +136,9 @@ typedef struct nudge_event_import_opts {
 				    than the events table) is imported with
 				    its indexes rebuilt at the end; 0 means
 				    32 MiB */
+	long batch;              /* commit every this many recorded rows
+				    (0: NUDGE_EVENT_BATCH); a dry run is
+				    one transaction */
 	FILE *rejects;           /* rejected rows go here, or NULL */
 	const char *type;        /* --type: the type of rows without one */
 	const char *const *maps; /* --map COLUMN=FIELD (CSV) */
@@ -149,6 +152,10 @@ typedef struct nudge_event_import_opts {
 
 typedef struct nudge_event_counts {
 	long read, recorded, rejected, created;
+	long skipped;            /* rows an earlier run of the same file
+				    recorded (a killed import's rerun), and
+				    orders the store holds already */
+	long committed;          /* rows recorded in committed batches */
 	const char *orders;      /* "shopify-orders" or "woocommerce" when
 				    the CSV was read as an orders export:
 				    one event per order, rejected counts
@@ -164,15 +171,24 @@ typedef struct nudge_event_counts {
 int nudge_event_time(const char *s, int date_order, int64_t *at,
     const char **why);
 
-/* Imports events from in, streaming, in constant memory, as one
- * transaction (BEGIN IMMEDIATE ... COMMIT; ROLLBACK for a dry run).
+/* Imports events from in, streaming, in constant memory, committing
+ * every o->batch recorded rows (one transaction for a dry run).
  * A bad row is rejected (counted, written to o->rejects, passed to
  * o->on_reject) and the import goes on; the good rows are recorded.
- * Returns 0 when the import ran to the end, whatever was rejected.
- * Fatal errors roll everything back: EX_DATAERR (a CSV header without a
- * contact or type column, a quote left open, a field over the limit),
- * EX_IOERR (reading in or writing rejects), EX_TEMPFAIL (store locked),
- * other store errors, EX_OSERR. */
+ * A regular file is journalled in event_imports by its fingerprint
+ * (size, first and last MiB, and the options that change what its rows
+ * record): each batch commits with the last line it covers, so a rerun
+ * of the same file after a kill records only the rows after that line,
+ * and a rerun after a complete import records none (counted in
+ * n->skipped; their rejects are reported again).  An orders export
+ * records an order only when its contact has no event of the same type,
+ * time and order already, so that a re-exported file adds only the new
+ * orders.  Returns 0 when the import ran to the end, whatever was
+ * rejected.  Fatal errors roll back the open batch only: EX_DATAERR (a
+ * CSV header without a contact or type column, a quote left open, a
+ * field over the limit), EX_IOERR (reading in or writing rejects),
+ * EX_TEMPFAIL (store locked), other store errors, EX_OSERR. */
+#define NUDGE_EVENT_BATCH 100000
 int nudge_event_import(nudge_store *st, FILE *in,
     const nudge_event_import_opts *o, nudge_event_counts *n, nudge_err *err);
 

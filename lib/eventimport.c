@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "csvin.h"
@@ -43,6 +45,7 @@ struct row {
 	const char *v[NF];   /* NULL or "" when absent */
 	const char *cname;   /* the column the contact came from */
 	const char *aname;   /* the column the time came from, or NULL */
+	const char *order;   /* an orders export's order key, or NULL */
 	long line;
 };
 
@@ -57,7 +60,43 @@ struct imp {
 	nudge_err rerr;
 	char src[512];
 	int rejects_started;
+	/* batches: rows up to line skip_to were recorded by an earlier run
+	 * of the same file (journal row jid, 0: not journalled, one
+	 * transaction); pending rows recorded since the last commit */
+	int64_t skip_to, jid;
+	long batch, pending, last_line;
+	int rebuilding;      /* the events indexes are dropped */
+	sqlite3_stmt *ordered;
 };
+
+static int batch_commit(struct imp *im);
+static int rebuild(struct imp *im, nudge_err *err);
+
+/* Whether the contact of ev has an event of its type and time for the
+ * order key already: an order a re-exported file holds again.  Through
+ * events_contact (contact_id, type, at), which import_orders makes sure
+ * exists. */
+static int
+ordered(struct imp *im, const nudge_event *ev, const char *key, int *have)
+{
+	int rc;
+
+	if (im->ordered == NULL && (rc = nudge_store_prepare(im->st,
+	    &im->ordered, "SELECT 1 FROM events WHERE contact_id = ?1 AND "
+	    "type = ?2 AND at = ?3 AND json_extract(props, '$.order') = ?4",
+	    &im->rerr)) != 0)
+		return rc;
+	sqlite3_bind_int64(im->ordered, 1, ev->contact_id);
+	sqlite3_bind_text(im->ordered, 2, ev->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(im->ordered, 3, ev->at);
+	sqlite3_bind_text(im->ordered, 4, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(im->ordered);
+	sqlite3_reset(im->ordered);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(im->st, &im->rerr, "events");
+	*have = rc == SQLITE_ROW;
+	return 0;
+}
 
 static int
 reject(struct imp *im, const char *field, const char *why, const char *value)
@@ -68,14 +107,15 @@ reject(struct imp *im, const char *field, const char *why, const char *value)
 	return 1;
 }
 
-/* Checks and records one row: 0 recorded, 1 rejected (im->r* say why), or
- * a fatal code. */
+/* Checks and records one row, counting it: 0 recorded (or skipped: an
+ * earlier run recorded it), 1 rejected (im->r* say why), or a fatal code
+ * (im->rerr says why).  Commits the batch when it is full. */
 static int
 take_row(struct imp *im, struct row *r)
 {
 	const nudge_event_import_opts *o = im->o;
 	nudge_event ev;
-	int created, rc, i;
+	int created, have = 0, rc, i;
 
 	for (i = 0; i < NF; i++)
 		if (r->v[i] != NULL && r->v[i][0] == '\0')
@@ -120,10 +160,26 @@ take_row(struct imp *im, struct row *r)
 			ev.source = im->src;
 		}
 	}
-	if ((rc = nudge_event_record(im->w, &ev, NULL, &im->rerr)) != 0)
-		return rc;
 	if (created)
 		im->n->created++;
+	if (r->line <= im->skip_to) {
+		im->n->skipped++;
+		return 0;
+	}
+	if (r->order != NULL) {
+		if ((rc = ordered(im, &ev, r->order, &have)) != 0)
+			return rc;
+		if (have) {
+			im->n->skipped++;
+			return 0;
+		}
+	}
+	if ((rc = nudge_event_record(im->w, &ev, NULL, &im->rerr)) != 0)
+		return rc;
+	im->n->recorded++;
+	im->last_line = r->line;
+	if (++im->pending >= im->batch)
+		return batch_commit(im);
 	return 0;
 }
 
@@ -423,6 +479,7 @@ order_flush(struct imp *im, struct order *od, const struct orders_fmt *fm,
 		return nudge_errf(&im->rerr, EX_OSERR, "out of memory");
 	memset(&r, 0, sizeof r);
 	r.line = od->rec.line;
+	r.order = od->key.s;
 	r.v[F_CONTACT] = od->v[0];
 	r.cname = "contact";
 	r.v[F_TYPE] = o->type != NULL ? o->type : "purchase";
@@ -466,6 +523,12 @@ import_orders(struct imp *im, nudge_csv *c, const nudge_csv_rec *hdr,
 
 	memset(&od, 0, sizeof od);
 	im->n->orders = fm->name;
+	/* ordered() looks each order up: the indexes must be there */
+	if (im->rebuilding) {
+		if ((rc = rebuild(im, err)) != 0)
+			return rc;
+		im->rebuilding = 0;
+	}
 	for (;;) {
 		const char *key;
 
@@ -478,15 +541,13 @@ import_orders(struct imp *im, nudge_csv *c, const nudge_csv_rec *hdr,
 		    strcmp(key, od.key.s) != 0))) {
 			int r = order_flush(im, &od, fm, hdr, col);
 
-			if (r == 0) {
-				im->n->recorded++;
-			} else if (r == 1) {
+			if (r == 1) {
 				if ((r = csv_reject(im, hdr, &od.rec, err)) !=
 				    0) {
 					rc = r;
 					break;
 				}
-			} else {
+			} else if (r != 0) {
 				*err = im->rerr;
 				rc = r;
 				break;
@@ -721,10 +782,8 @@ csv_row(struct imp *im, const struct csv_cols *h, const nudge_csv_rec *rec,
 		    strlen(h->pkey[i]) : h->hl[i], rec->f[i], rec->len[i]) ==
 		    -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
-	if ((rc = take_row(im, &r)) == 0) {
-		im->n->recorded++;
+	if ((rc = take_row(im, &r)) == 0)
 		return 0;
-	}
 	if (rc == 1)
 		return csv_reject(im, &h->hdr, rec, err);
 	*err = im->rerr;
@@ -938,11 +997,7 @@ json_row(struct imp *im, struct json_imp *j, const char *line, size_t n,
 	if ((rc = json_check(im, j, line, n, err)) != 0 ||
 	    (rc = json_fields(im, j, line, n, &r, err)) != 0)
 		return rc;
-	if ((rc = take_row(im, &r)) == 0) {
-		im->n->recorded++;
-		return 0;
-	}
-	if (rc != 1)
+	if ((rc = take_row(im, &r)) != 0 && rc != 1)
 		*err = im->rerr;
 	return rc;
 }
@@ -1027,82 +1082,245 @@ worth_rebuild(nudge_store *st, FILE *in, int64_t min)
 	return sb.st_size / IMPORT_ROW_BYTES >= have;
 }
 
-/* Drops the events table's indexes, keeping their CREATE statements in
- * *out (*n of them) for rebuild(). */
+/* Runs, for each index dropped_indexes lists for events, "DROP INDEX IF
+ * EXISTS name" (drop set), else its CREATE statement unless the index is
+ * there, and takes it off the list; each CREATE is committed on its own
+ * when im is journalled, so the WAL holds one index at a time.  The list
+ * is read first: SQLite refuses a schema change while a statement
+ * reads. */
 static int
-drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
+drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
 {
 	sqlite3_stmt *s;
-	char **v = NULL, **nv, *drop;
-	size_t cnt = 0, i;
+	nudge_buf b = { 0 };
+	const char *p;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if ((rc = nudge_store_prepare(st, &s, "SELECT name, sql FROM "
-	    "sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND "
-	    "sql IS NOT NULL", err)) != 0)
+	if ((rc = nudge_store_prepare(st, &s, "SELECT CASE WHEN ?1 THEN "
+	    "'DROP INDEX IF EXISTS \"' || replace(name, '\"', '\"\"') || '\"' "
+	    "ELSE sql || '; DELETE FROM dropped_indexes WHERE name = ' || "
+	    "quote(name) END FROM dropped_indexes d WHERE tbl = 'events' AND "
+	    "(?1 OR NOT EXISTS (SELECT 1 FROM sqlite_schema m WHERE "
+	    "m.type = 'index' AND m.name = d.name))", err)) != 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((nv = realloc(v, (cnt + 1) * 2 * sizeof *v)) == NULL)
-			goto oom;
-		v = nv;
-		v[2 * cnt] = nudge_strdup((const char *)
-		    sqlite3_column_text(s, 0));
-		v[2 * cnt + 1] = nudge_strdup((const char *)
-		    sqlite3_column_text(s, 1));
-		cnt++;
-		if (v[2 * cnt - 2] == NULL || v[2 * cnt - 1] == NULL)
-			goto oom;
-	}
+	sqlite3_bind_int(s, 1, drop != NULL);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (nudge_buf_puts(&b, (const char *)sqlite3_column_text(s,
+		    0)) == -1 || nudge_buf_add(&b, "", 1) == -1) {
+			sqlite3_finalize(s);
+			nudge_buf_free(&b);
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		}
 	sqlite3_finalize(s);
-	s = NULL;
 	if (rc != SQLITE_DONE) {
-		rc = nudge_store_error(st, err, "indexes");
-		goto fail;
+		nudge_buf_free(&b);
+		return nudge_store_error(st, err, "indexes");
 	}
-	for (i = 0; i < cnt; i++) {
-		if ((drop = sqlite3_mprintf("DROP INDEX \"%w\"", v[2 * i])) ==
-		    NULL)
-			goto oom;
-		rc = nudge_store_exec(st, drop, err);
-		sqlite3_free(drop);
-		if (rc != 0)
-			goto fail;
-	}
-	/* keep only the CREATE statements */
-	for (i = 0; i < cnt; i++) {
-		free(v[2 * i]);
-		v[i] = v[2 * i + 1];
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-oom:
-	rc = nudge_errf(err, EX_OSERR, "out of memory");
-fail:
-	sqlite3_finalize(s);
-	for (i = 0; i < 2 * cnt; i++)
-		free(v[i]);
-	free(v);
+	rc = 0;
+	for (p = b.s; rc == 0 && p != NULL && p < b.s + b.len;
+	    p += strlen(p) + 1)
+		if ((rc = nudge_store_exec(st, p, err)) == 0 && im != NULL &&
+		    im->jid != 0 && (rc = batch_commit(im)) != 0)
+			*err = im->rerr;
+	nudge_buf_free(&b);
 	return rc;
 }
 
+/* Drops the events table's indexes, their CREATE statements kept in
+ * dropped_indexes in the same transaction for rebuild(). */
 static int
-rebuild(nudge_store *st, char **create, size_t n, nudge_err *err)
+drop_indexes(nudge_store *st, nudge_err *err)
 {
-	size_t i;
+	int rc;
+
+	if ((rc = nudge_store_exec(st, "INSERT OR REPLACE INTO dropped_indexes "
+	    "(name, tbl, sql) SELECT name, tbl_name, sql FROM sqlite_schema "
+	    "WHERE type = 'index' AND tbl_name = 'events' AND "
+	    "sql IS NOT NULL", err)) != 0)
+		return rc;
+	return drop_listed(st, "drop", NULL, err);
+}
+
+/* Whether an import left the events indexes dropped (killed before its
+ * rebuild): its rerun, or the next import, builds them. */
+static int
+indexes_dropped(nudge_store *st)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM dropped_indexes "
+	    "WHERE tbl = 'events'", -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n > 0;
+}
+
+/* Creates the indexes drop_indexes (of this run or of a killed one)
+ * dropped, and forgets them. */
+static int
+rebuild(struct imp *im, nudge_err *err)
+{
+	nudge_store *st = im->st;
 	int rc;
 
 	/* The sorter's memory follows the cache size: page cache plus
 	 * sort buffer stay near the import's own peak. */
-	if (n > 0 && (rc = nudge_store_exec(st, "PRAGMA cache_size = -"
-	    REBUILD_CACHE_KIB, err)) != 0)
+	if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -"
+	    REBUILD_CACHE_KIB, err)) != 0 ||
+	    (rc = drop_listed(st, NULL, im, err)) != 0)
 		return rc;
-	for (i = 0; i < n; i++)
-		if ((rc = nudge_store_exec(st, create[i], err)) != 0)
-			return rc;
+	return nudge_store_exec(st, "DELETE FROM dropped_indexes WHERE "
+	    "tbl = 'events'", err);
+}
+
+/* The fingerprint of a regular file fd for the journal: its size, a
+ * hash of its first and last MiB, and of the options that change what
+ * its rows record.  Reading 2 MiB costs a few ms; a whole-file hash
+ * would read a 10 GB file twice.  -1 when fd is not a regular file. */
+static int
+fingerprint(int fd, const nudge_event_import_opts *o, char *out, size_t len)
+{
+	enum { PART = 1 << 20 };
+	struct stat sb;
+	uint64_t h[3];
+	char *buf;
+	ssize_t got;
+	off_t at[2];
+	size_t i;
+	int k;
+
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (buf = malloc(PART)) == NULL)
+		return -1;
+	at[0] = 0;
+	at[1] = sb.st_size > PART ? sb.st_size - PART : 0;
+	for (k = 0; k < 2; k++) {
+		if ((got = pread(fd, buf, PART, at[k])) < 0) {
+			free(buf);
+			return -1;
+		}
+		h[k] = nudge_fnv64(NUDGE_FNV64_INIT, buf, (size_t)got);
+	}
+	free(buf);
+	h[2] = NUDGE_FNV64_INIT;
+#define FP_STR(x) ((x) != NULL ? (x) : ""), ((x) != NULL ? strlen(x) + 1 : 0)
+	h[2] = nudge_fnv64(h[2], FP_STR(o->type));
+	h[2] = nudge_fnv64(h[2], FP_STR(o->country));
+	h[2] = nudge_fnv64(h[2], FP_STR(o->source));
+	for (i = 0; i < o->nmaps; i++)
+		h[2] = nudge_fnv64(h[2], FP_STR(o->maps[i]));
+#undef FP_STR
+	snprintf(out, len, "%lld-%d%d%d-%016llx%016llx%016llx",
+	    (long long)sb.st_size, (int)o->format, o->create, o->date_order,
+	    (unsigned long long)h[0], (unsigned long long)h[1],
+	    (unsigned long long)h[2]);
 	return 0;
+}
+
+/* Finds the journal row of this file (a rerun: skip what it recorded),
+ * or with fp set to its fingerprint, im->jid 0, for journal_add.  fp is
+ * "" for input that is not a regular file: not journalled. */
+static int
+journal_find(struct imp *im, FILE *in, char *fp, size_t len, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*fp = '\0';
+	if (fingerprint(fileno(in), im->o, fp, len) == -1) {
+		*fp = '\0';
+		return 0;
+	}
+	if ((rc = nudge_store_prepare(im->st, &s, "SELECT id, line, done FROM "
+	    "event_imports WHERE fingerprint = ?1 ORDER BY id DESC LIMIT 1",
+	    err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, fp, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		im->jid = sqlite3_column_int64(s, 0);
+		im->skip_to = sqlite3_column_int(s, 2) ? INT64_MAX :
+		    sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return nudge_store_error(im->st, err, "event_imports");
+	return 0;
+}
+
+/* Starts the journal row of a file journal_find did not find, in the
+ * import's first transaction: an import that fails before its first
+ * commit leaves no trace. */
+static int
+journal_add(struct imp *im, const char *fp, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (im->jid != 0 || *fp == '\0')
+		return 0;
+	if ((rc = nudge_store_prepare(im->st, &s, "INSERT INTO event_imports "
+	    "(name, fingerprint, started_at, updated_at) VALUES (?1, ?2, ?3, "
+	    "?3)", err)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, im->o->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, im->o->now);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(im->st, err, "event_imports");
+	im->jid = sqlite3_last_insert_rowid(im->st->db);
+	return 0;
+}
+
+/* Notes in the journal that every row up to line is recorded (done: the
+ * whole file), in the open transaction. */
+static int
+journal_note(struct imp *im, long line, int done, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (im->jid == 0)
+		return 0;
+	if ((rc = nudge_store_prepare(im->st, &s, "UPDATE event_imports SET "
+	    "line = max(line, ?2), done = ?3, updated_at = ?4 WHERE id = ?1",
+	    err)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, im->jid);
+	sqlite3_bind_int64(s, 2, line);
+	sqlite3_bind_int(s, 3, done);
+	sqlite3_bind_int64(s, 4, im->o->now);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 :
+	    nudge_store_error(im->st, err, "event_imports");
+}
+
+/* Commits the rows recorded so far with the journal's line (the last
+ * recorded row's), and starts the next batch.  The checkpoint after each commit lets the WAL start
+ * over, so it holds about one batch, not the whole import. */
+static int
+batch_commit(struct imp *im)
+{
+	int rc;
+
+	im->pending = 0;
+	if (im->jid == 0)
+		return 0;
+	if (im->o->rejects != NULL && fflush(im->o->rejects) == EOF)
+		return nudge_errf(&im->rerr, EX_IOERR, "rejects: %s",
+		    strerror(errno));
+	if ((rc = journal_note(im, im->last_line, 0, &im->rerr)) != 0 ||
+	    (rc = nudge_store_commit(im->st, &im->rerr)) != 0)
+		return rc;
+	im->n->committed = im->n->recorded;
+	(void)sqlite3_wal_checkpoint_v2(im->st->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return nudge_store_begin(im->st, &im->rerr);
 }
 
 int
@@ -1111,8 +1329,7 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 {
 	struct imp im;
 	sqlite3_stmt *s;
-	char sql[128], **idx = NULL;
-	size_t nidx = 0, i;
+	char sql[128], fp[128] = "";
 	int rc, old_cache = 0, rebuilding;
 
 	memset(n, 0, sizeof *n);
@@ -1120,13 +1337,20 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 	im.st = st;
 	im.o = o;
 	im.n = n;
+	im.batch = o->batch > 0 ? o->batch : NUDGE_EVENT_BATCH;
 	if (sqlite3_prepare_v2(st->db, "PRAGMA cache_size", -1, &s, NULL) ==
 	    SQLITE_OK) {
 		if (sqlite3_step(s) == SQLITE_ROW)
 			old_cache = sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 	}
-	rebuilding = worth_rebuild(st, in, o->rebuild_bytes);
+	/* journalled first: a rerun of an import that ran to the end
+	 * records nothing, and drops no index for it */
+	if (!o->dry_run && (rc = journal_find(&im, in, fp, sizeof fp, err)) !=
+	    0)
+		return rc;
+	rebuilding = indexes_dropped(st) || (im.skip_to != INT64_MAX &&
+	    worth_rebuild(st, in, o->rebuild_bytes));
 	/* CREATE INDEX sorts in temporary files: on disk, not in memory.
 	 * Foreign keys are off for the import: every contact_id and
 	 * campaign_id it writes was just looked up or inserted in this
@@ -1138,10 +1362,12 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 	    rebuilding ? "PRAGMA temp_store = FILE" : "");
 	if ((rc = nudge_store_exec(st, sql, err)) != 0)
 		return rc;
-	if ((rc = nudge_store_begin(st, err)) != 0)
+	if ((rc = nudge_store_begin(st, err)) != 0 ||
+	    (rc = journal_add(&im, fp, err)) != 0)
 		goto out;
-	if (rebuilding && (rc = drop_indexes(st, &idx, &nidx, err)) != 0)
+	if (rebuilding && (rc = drop_indexes(st, err)) != 0)
 		goto out;
+	im.rebuilding = rebuilding;
 	if ((rc = nudge_event_writer_open(&im.w, st, o->now, err)) != 0)
 		goto out;
 	if (o->format == NUDGE_EVENT_JSON)
@@ -1153,16 +1379,16 @@ nudge_event_import(nudge_store *st, FILE *in, const nudge_event_import_opts *o,
 	nudge_event_writer_close(im.w);
 	im.w = NULL;
 	if (rc == 0 && !o->dry_run) {
-		if ((rc = rebuild(st, idx, nidx, err)) == 0)
-			rc = nudge_store_commit(st, err);
+		if ((!im.rebuilding || (rc = rebuild(&im, err)) == 0) &&
+		    (rc = journal_note(&im, LONG_MAX, 1, err)) == 0 &&
+		    (rc = nudge_store_commit(st, err)) == 0)
+			n->committed = n->recorded;
 	}
 out:
 	nudge_event_writer_close(im.w);
+	sqlite3_finalize(im.ordered);
 	nudge_store_rollback(st);
 	nudge_buf_free(&im.props);
-	for (i = 0; i < nidx; i++)
-		free(idx[i]);
-	free(idx);
 	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rebuilding)
 		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL,

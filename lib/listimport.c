@@ -770,10 +770,8 @@ cell(const nudge_csv_rec *r, int have, size_t *n)
 static uint64_t
 hash64(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325u;
+	uint64_t h = nudge_fnv64(NUDGE_FNV64_INIT, s, strlen(s));
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
 	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
 	h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
 	return h ^ (h >> 31);

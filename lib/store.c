@@ -334,6 +334,29 @@ static const char *const migrations[] = {
 	"CREATE INDEX IF NOT EXISTS consent_contact"
 	"  ON consent (contact_id, channel, at, id);"
 	CONSENT_NOW,
+	/* 11 -> 12: event imports that commit in batches (eventimport.c).
+	 * event_imports: one row per input file (its fingerprint: size,
+	 * first and last MiB, the options that change what a row records),
+	 * the last line whose batch committed, and whether it ran to the
+	 * end: a rerun of the same file skips what is recorded.
+	 * dropped_indexes: the CREATE statements of the indexes a bulk
+	 * import dropped, committed with the drop, so that a killed import's
+	 * rerun (or the next import) builds them again.  IF NOT EXISTS: safe
+	 * to run again. */
+	"CREATE TABLE IF NOT EXISTS event_imports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  line INTEGER NOT NULL DEFAULT 0,"
+	"  done INTEGER NOT NULL DEFAULT 0,"
+	"  started_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS event_imports_fp"
+	"  ON event_imports (fingerprint);"
+	"CREATE TABLE IF NOT EXISTS dropped_indexes ("
+	"  name TEXT PRIMARY KEY,"
+	"  tbl TEXT NOT NULL,"
+	"  sql TEXT NOT NULL);",
 };
 
 int
@@ -686,8 +709,15 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		nudge_store_close(st);
 		return nudge_store_open(out, path, flags, err);
 	}
-	if ((rc = nudge_store_exec(st, "PRAGMA foreign_keys = ON;"
-	    "PRAGMA temp_store = MEMORY", err)) != 0)
+	/* A reader (segment, trigger, report) sorts in temporary files:
+	 * SQLite's sorter then sorts cache-sized runs and merges them, where
+	 * with temp_store = MEMORY it sorts the whole set as one list: the
+	 * win-back audience's GROUP BY of 3.7M purchases (1M contacts, 10M
+	 * events) 0.73 s of CPU against 1.87 s.  Small sorts never reach the
+	 * file. */
+	if ((rc = nudge_store_exec(st, (flags & NUDGE_STORE_READONLY) ?
+	    "PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE" :
+	    "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY", err)) != 0)
 		goto fail;
 	*out = st;
 	return 0;

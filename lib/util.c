@@ -490,3 +490,14 @@ nudge_hex4(const char *s, const char *e)
 	}
 	return u;
 }
+
+uint64_t
+nudge_fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3u;
+	return h;
+}

@@ -117,4 +117,10 @@ long nudge_hex4(const char *s, const char *e);
  * channels). */
 int nudge_is_name(const char *s);
 
+/* 64-bit FNV-1a of p[0..n) continued from h (start with
+ * NUDGE_FNV64_INIT), for fingerprints and hash tables, not for
+ * anything an adversary chooses. */
+#define NUDGE_FNV64_INIT 0xcbf29ce484222325u
+uint64_t nudge_fnv64(uint64_t h, const void *p, size_t n);
+
 #endif

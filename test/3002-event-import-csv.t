@@ -53,7 +53,7 @@ is "one campaign" "$(sql 'SELECT id, name FROM campaigns')" "1	promo"
 is "no contact created without --create" \
 	"$(sql 'SELECT count(*) FROM contacts')" 2
 
-sql 'DELETE FROM events; DELETE FROM campaigns'
+sql 'DELETE FROM events; DELETE FROM campaigns; DELETE FROM event_imports'
 exits "with --rejects: still 65" 65 nudge event import --rejects rej.csv \
 	events.csv
 is "with --rejects stderr has only the summary" "$(cat .err)" \
@@ -124,7 +124,7 @@ is "--help prints the usage" "$(cat help.txt)" \
 "usage: nudge event add --contact ref --type type [--channel channel]
            [--campaign name] [--step step] [--at time] [--prop key=value ...]
            [--source text] [--create] [--db file] [--config file]
-       nudge event import [-n] [-r rejects]
+       nudge event import [-n] [-r rejects] [--batch rows]
            [--format csv | json | dsn | sisimai] [--parser auto | sisimai | builtin]
            [--type type] [--map column=field ...] [--date-order dmy | mdy]
            [--create] [--source text] [--db file] [--config file] [file | -]"

@@ -54,7 +54,7 @@ is "sent set the campaign's first_sent_at" \
 	"$(sql 'SELECT name, first_sent_at, channel FROM campaigns')" \
 	"promo	1793491200	email"
 
-sql 'DELETE FROM events; DELETE FROM campaigns'
+sql 'DELETE FROM events; DELETE FROM campaigns; DELETE FROM event_imports'
 exits "with --rejects" 65 nudge event import -r rej.tsv events.jsonl
 is "stderr has the summary only" "$(cat .err)" \
 	"nudge-event: events.jsonl: read 13, recorded 4, rejected 9"

@@ -291,7 +291,8 @@ part_events() {
 
 # --- (c) segments --------------------------------------------------------
 
-# The seed segments; sql/segN.sql is the hand-written SQL for segN.
+# The seed segments (1-7) and the win-back audience (8); sql/segN.sql is
+# the hand-written SQL for segN.
 seg_expr() {
 	case $1 in
 	1) echo 'list "newsletter" and not opened within 7d' ;;
@@ -301,6 +302,7 @@ seg_expr() {
 	5) echo 'ad_view source = "facebook" at least 2 times within 30d' ;;
 	6) echo 'sales_call within 14d' ;;
 	7) echo 'not received within 1d and not purchase within 2d' ;;
+	8) echo 'purchase and not purchase within 90d' ;;
 	esac
 }
 
@@ -316,7 +318,7 @@ part_segment() {
 	have segment "nudge segment (the hand-written SQL still runs)" || nudge=0
 	say "segments on $STORE: median of $QRUNS runs after a warm-up"
 	n=1
-	while [ $n -le 7 ]; do
+	while [ $n -le 8 ]; do
 		expr=$(seg_expr $n)
 		sql=$BENCH/sql/seg$n.sql
 		sqlite3 -readonly "$STORE" <"$sql" >"$BENCH_TMP/ids" 2>>"$LOG" ||
@@ -990,7 +992,7 @@ summary() {
 		if (has("events-nudge/events_per_s"))
 			printf "# events: nudge event import %d events/s, peak RSS %s MB\n",
 			    v["events-nudge/events_per_s"], v["events-nudge/peak_rss_mb"]
-		for (i = 1; i <= 7; i++) {
+		for (i = 1; i <= 8; i++) {
 			s = "seg" i
 			if (!has(s "-sql/seconds"))
 				continue
