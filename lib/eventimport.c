@@ -994,8 +994,9 @@ worth_rebuild(nudge_store *st, FILE *in, int64_t min)
 	return sb.st_size / IMPORT_ROW_BYTES >= have;
 }
 
-/* Drops the events table's indexes, keeping their CREATE statements in
- * *out (*n of them) for rebuild(). */
+/* Drops the events table's indexes and triggers (the triggers keep
+ * event.h's counts, which would probe an index at every row), keeping
+ * their CREATE statements in *out (*n of them) for rebuild(). */
 static int
 drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
 {
@@ -1006,16 +1007,19 @@ drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = nudge_store_prepare(st, &s, "SELECT name, sql FROM "
-	    "sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND "
-	    "sql IS NOT NULL", err)) != 0)
+	if ((rc = nudge_store_prepare(st, &s, "SELECT name, sql, type FROM "
+	    "sqlite_schema WHERE type IN ('index', 'trigger') AND "
+	    "tbl_name = 'events' AND sql IS NOT NULL", err)) != 0)
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((nv = realloc(v, (cnt + 1) * 2 * sizeof *v)) == NULL)
 			goto oom;
 		v = nv;
-		v[2 * cnt] = nudge_strdup((const char *)
-		    sqlite3_column_text(s, 0));
+		drop = sqlite3_mprintf("DROP %s \"%w\"",
+		    (const char *)sqlite3_column_text(s, 2),
+		    (const char *)sqlite3_column_text(s, 0));
+		v[2 * cnt] = drop != NULL ? nudge_strdup(drop) : NULL;
+		sqlite3_free(drop);
 		v[2 * cnt + 1] = nudge_strdup((const char *)
 		    sqlite3_column_text(s, 1));
 		cnt++;
@@ -1028,15 +1032,9 @@ drop_indexes(nudge_store *st, char ***out, size_t *n, nudge_err *err)
 		rc = nudge_store_error(st, err, "indexes");
 		goto fail;
 	}
-	for (i = 0; i < cnt; i++) {
-		if ((drop = sqlite3_mprintf("DROP INDEX \"%w\"", v[2 * i])) ==
-		    NULL)
-			goto oom;
-		rc = nudge_store_exec(st, drop, err);
-		sqlite3_free(drop);
-		if (rc != 0)
+	for (i = 0; i < cnt; i++)
+		if ((rc = nudge_store_exec(st, v[2 * i], err)) != 0)
 			goto fail;
-	}
 	/* keep only the CREATE statements */
 	for (i = 0; i < cnt; i++) {
 		free(v[2 * i]);
@@ -1069,6 +1067,10 @@ rebuild(nudge_store *st, char **create, size_t n, nudge_err *err)
 	for (i = 0; i < n; i++)
 		if ((rc = nudge_store_exec(st, create[i], err)) != 0)
 			return rc;
+	/* the counts the dropped triggers did not keep, from the events */
+	for (i = 0; i < n; i++)
+		if (strncmp(create[i], "CREATE TRIGGER", 14) == 0)
+			return nudge_store_exec(st, NUDGE_EVENT_COUNTS_SQL, err);
 	return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "event.h"
+
 /* The figure columns of every grouping but bounce and link, in order
  * (reporthtml.c's F_ enum follows it). */
 static const char *const figures[] = { "messages", "contacts", "failed",
@@ -194,6 +196,89 @@ nudge_report_by_parse(const char *name, enum nudge_report_by *by)
 	return -1;
 }
 
+/* The channel prices of o as an SQL factor of parts over the channel
+ * column: a campaign's cost is the sum of parts times it. */
+static void
+price(nudge_buf *sql, const nudge_report_opts *o)
+{
+	size_t i;
+
+	nudge_buf_printf(sql, "CASE channel");
+	for (i = 0; i < o->nprices; i++)
+		nudge_buf_printf(sql, " WHEN :pc%zu THEN :pp%zu", i, i);
+	nudge_buf_printf(sql, " ELSE 0 END");
+}
+
+/* agg, the figures of each group but conversions, from ev. */
+static void
+agg_events(nudge_buf *sql, const nudge_report_opts *o, const char *keys)
+{
+	size_t i;
+
+	nudge_buf_printf(sql, " agg AS (SELECT %s, min(at) AS first_at,"
+	    " count(*) FILTER (WHERE type = 'sent') AS messages,"
+	    " count(DISTINCT CASE WHEN type = 'sent' THEN contact_id END)"
+	    " AS contacts", keys);
+	for (i = 2; i < sizeof figures / sizeof figures[0]; i++) {
+		const char *f = figures[i];
+
+		/* the other figures are named after their event type */
+		if (strcmp(f, "converted") == 0)
+			break;
+		if (strstr(f, "_pct") != NULL)
+			continue;
+		nudge_buf_printf(sql, ", count(DISTINCT CASE WHEN type = '%s'"
+		    " THEN contact_id END) AS %s", f, f);
+	}
+	nudge_buf_printf(sql, ", coalesce(sum(CASE WHEN channel = 'sms' THEN"
+	    " parts END), 0) AS sms_segments, ");
+	if (o->nprices == 0)
+		nudge_buf_printf(sql, "NULL AS cost");
+	else {
+		nudge_buf_printf(sql, "coalesce(sum(parts * ");
+		price(sql, o);
+		nudge_buf_printf(sql, "), 0) AS cost");
+	}
+	nudge_buf_printf(sql, " FROM ev GROUP BY %s", keys);
+}
+
+/* agg per campaign over all time, from the counts the writers keep
+ * (event.h): a campaign's contacts of a type are its row's, messages
+ * its sent events; filter (over e) may name one campaign. */
+static void
+agg_counted(nudge_buf *sql, const nudge_report_opts *o, const char *filter)
+{
+	size_t i;
+
+	nudge_buf_printf(sql, " agg AS (SELECT c.name AS k1,"
+	    " min(e.first_at) AS first_at, coalesce(sum(e.events)"
+	    " FILTER (WHERE e.type = 'sent'), 0) AS messages");
+	for (i = 1; i < sizeof figures / sizeof figures[0]; i++) {
+		const char *f = figures[i];
+
+		if (strcmp(f, "converted") == 0)
+			break;
+		if (strstr(f, "_pct") != NULL)
+			continue;
+		nudge_buf_printf(sql, ", coalesce(sum(e.contacts) FILTER (WHERE"
+		    " e.type = '%s'), 0) AS %s", i == 1 ? "sent" : f, f);
+	}
+	nudge_buf_printf(sql, ", (SELECT coalesce(sum(parts) FILTER (WHERE"
+	    " channel = 'sms'), 0) FROM campaign_channels h WHERE"
+	    " h.campaign_id = c.id) AS sms_segments, ");
+	if (o->nprices == 0)
+		nudge_buf_printf(sql, "NULL AS cost");
+	else {
+		nudge_buf_printf(sql, "(SELECT coalesce(sum(parts * ");
+		price(sql, o);
+		nudge_buf_printf(sql, "), 0) FROM campaign_channels h WHERE"
+		    " h.campaign_id = c.id) AS cost");
+	}
+	nudge_buf_printf(sql, " FROM campaign_counts e JOIN campaigns c"
+	    " ON c.id = e.campaign_id WHERE e.events > 0%s GROUP BY c.id",
+	    filter);
+}
+
 int
 nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
     sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,
@@ -203,6 +288,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	const struct grouping *g = &groupings[o->by];
 	const char *keys = g->nkeys == 2 ? "k1, k2" : "k1";
 	const char *gkeys = g->keys;
+	int counted;
 	/* a conversion's value, in the configured currency only */
 	static const char val[] = "CASE WHEN :currency IS NULL OR"
 	    " q.props ->> 'currency' IS NULL OR"
@@ -223,16 +309,21 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	/*
 	 * ev: the campaign events in scope with their group.  Figures other
 	 * than messages, conversions and money count distinct contacts, so a
-	 * contact who opened twice is one open.
+	 * contact who opened twice is one open.  Per campaign over all time
+	 * the counts kept by the writers (event.h) give the same figures
+	 * from a few rows a campaign: ev is not needed.
 	 */
-	nudge_buf_printf(&sql,
-	    "WITH ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
-	    /* the parts an sms went out in (send's props) */
-	    " CASE WHEN e.type = 'sent' THEN CASE WHEN e.channel = 'sms' THEN"
-	    " coalesce(e.props ->> 'segments', 1) ELSE 1 END END AS parts"
-	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
-	    " WHERE e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
-	    " 'unsubscribed', 'complained')%s),", gkeys, filter);
+	counted = o->by == NUDGE_REPORT_CAMPAIGN && !o->has_since &&
+	    !o->has_until;
+	nudge_buf_printf(&sql, "WITH");
+	if (!counted)
+		nudge_buf_printf(&sql,
+		    " ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
+		    /* the parts an sms went out in (send's props) */
+		    " CASE WHEN e.type = 'sent' THEN %s END AS parts"
+		    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
+		    " WHERE e.type IN %s%s),", gkeys, NUDGE_EVENT_PARTS("e"),
+		    NUDGE_EVENT_COUNTED, filter);
 	/*
 	 * cr: one row per (group, conversion) credited.  Last- and
 	 * first-touch find, for each conversion, its one message among all
@@ -274,33 +365,12 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	}
 	nudge_buf_printf(&sql,
 	    " conv AS (SELECT %s, count(*) AS n, count(DISTINCT contact_id)"
-	    " AS k, sum(val) AS rev FROM cr GROUP BY %s),"
-	    " agg AS (SELECT %s, min(at) AS first_at,"
-	    " count(*) FILTER (WHERE type = 'sent') AS messages,"
-	    " count(DISTINCT CASE WHEN type = 'sent' THEN contact_id END)"
-	    " AS contacts", keys, keys, keys);
-	for (i = 2; i < sizeof figures / sizeof figures[0]; i++) {
-		const char *f = figures[i];
-
-		/* the other figures are named after their event type */
-		if (strcmp(f, "converted") == 0)
-			break;
-		if (strstr(f, "_pct") != NULL)
-			continue;
-		nudge_buf_printf(&sql, ", count(DISTINCT CASE WHEN type = '%s'"
-		    " THEN contact_id END) AS %s", f, f);
-	}
-	nudge_buf_printf(&sql, ", coalesce(sum(CASE WHEN channel = 'sms' THEN"
-	    " parts END), 0) AS sms_segments, ");
-	if (o->nprices == 0)
-		nudge_buf_printf(&sql, "NULL AS cost");
-	else {
-		nudge_buf_printf(&sql, "coalesce(sum(parts * CASE channel");
-		for (i = 0; i < o->nprices; i++)
-			nudge_buf_printf(&sql, " WHEN :pc%zu THEN :pp%zu", i, i);
-		nudge_buf_printf(&sql, " ELSE 0 END), 0) AS cost");
-	}
-	nudge_buf_printf(&sql, " FROM ev GROUP BY %s)"
+	    " AS k, sum(val) AS rev FROM cr GROUP BY %s),", keys, keys);
+	if (counted)
+		agg_counted(&sql, o, filter);
+	else
+		agg_events(&sql, o, keys);
+	nudge_buf_printf(&sql, ")"
 	    " SELECT agg.k1%s, messages, contacts, failed, bounced,"
 	    " opened, round(100.0 * opened / nullif(contacts, 0), 1),"
 	    " clicked, round(100.0 * clicked / nullif(contacts, 0), 1),"
@@ -312,7 +382,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	    " round(coalesce(conv.rev, 0) / nullif(cost, 0), 2)"
 	    " FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
 	    " ORDER BY first_at, agg.k1%s",
-	    keys, g->nkeys == 2 ? ", agg.k2" : "",
+	    g->nkeys == 2 ? ", agg.k2" : "",
 	    g->nkeys == 2 ? " AND conv.k2 IS agg.k2" : "",
 	    g->nkeys == 2 ? ", agg.k2" : "");
 	if (sql.s == NULL) {
