@@ -294,7 +294,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	    " q.props ->> 'currency' IS NULL OR"
 	    " upper(q.props ->> 'currency') = :currency"
 	    " THEN CAST(q.props ->> :value AS REAL) END";
-	char filter[200], qfilter[300], pname[32];
+	char filter[200], qfilter[300], probe[300], pname[32];
 	nudge_buf sql = { 0 };
 	size_t i;
 	int rc;
@@ -328,12 +328,17 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	 * cr: one row per (group, conversion) credited.  Last- and
 	 * first-touch find, for each conversion, its one message among all
 	 * of the contact's (any campaign, any channel, whatever the
-	 * filters): a probe of events_contact per conversion, O(conversions
-	 * log events); the filters then keep the conversions whose message
+	 * filters): a probe of events_type_contact per conversion,
+	 * O(conversions log events), the conversions taken in contact
+	 * order from the same index so that each probe lands next to the
+	 * one before; the filters then keep the conversions whose message
 	 * they select, so no conversion is credited twice.  With a campaign
-	 * only the conversions of its contacts are probed.  Any credits a
-	 * conversion to every group with a message in the window before it
-	 * (O(sent) probes), once per group.
+	 * only the conversions of its contacts are probed.  Per campaign
+	 * over all time the probe's campaign is the group: a credited
+	 * conversion's row is read (for its value) in id order, an
+	 * uncredited one's not at all.  Any credits a conversion to every
+	 * group with a message in the window before it (O(sent) probes),
+	 * once per group.
 	 */
 	if (o->attribution == NUDGE_ATTR_ANY)
 		nudge_buf_printf(&sql,
@@ -344,24 +349,42 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 		    " AND q.at >= e.at AND q.at <= e.at + :window"
 		    " WHERE e.type = 'sent'%s),", gkeys, val, filter);
 	else {
+		const char *dir = o->attribution == NUDGE_ATTR_FIRST ? "ASC" :
+		    "DESC";
+
 		snprintf(qfilter, sizeof qfilter, "%s%s%s",
 		    o->has_since ? " AND q.at >= :since" : "",
 		    o->has_until ? " AND q.at < :until + :window" : "",
 		    o->campaign != NULL ? " AND q.contact_id IN (SELECT"
 		    " contact_id FROM events WHERE campaign_id = (SELECT id FROM"
 		    " campaigns WHERE name = :campaign) AND type = 'sent')" : "");
-		nudge_buf_printf(&sql,
-		    " cr AS (SELECT %s, p.contact_id, p.val FROM"
-		    " (SELECT q.contact_id, %s AS val, (SELECT s.id FROM events s"
-		    " WHERE s.contact_id = q.contact_id AND s.type = 'sent'"
+		snprintf(probe, sizeof probe, "FROM events s"
+		    " WHERE s.type = 'sent' AND s.contact_id = q.contact_id"
 		    " AND s.at <= q.at AND s.at >= q.at - :window"
 		    " AND s.campaign_id IS NOT NULL ORDER BY s.at %s, s.id %s"
-		    " LIMIT 1) AS sid FROM events q WHERE q.type = :conversion%s)"
-		    " p JOIN events e ON e.id = p.sid"
-		    " JOIN campaigns c ON c.id = e.campaign_id WHERE 1%s),",
-		    gkeys, val, o->attribution == NUDGE_ATTR_FIRST ? "ASC" :
-		    "DESC", o->attribution == NUDGE_ATTR_FIRST ? "ASC" : "DESC",
-		    qfilter, filter);
+		    " LIMIT 1", dir, dir);
+		if (counted)
+			nudge_buf_printf(&sql,
+			    " cq AS MATERIALIZED (SELECT q.id AS pid,"
+			    " q.contact_id, (SELECT s.campaign_id %s) AS cid"
+			    " FROM events q INDEXED BY events_type_contact"
+			    " WHERE q.type = :conversion%s),"
+			    " cp AS MATERIALIZED (SELECT * FROM cq WHERE"
+			    " cid IS NOT NULL%s ORDER BY pid),"
+			    " cr AS (SELECT c.name AS k1, p.contact_id, %s AS val"
+			    " FROM cp p JOIN events q ON q.id = p.pid"
+			    " JOIN campaigns c ON c.id = p.cid),", probe, qfilter,
+			    o->campaign != NULL ? " AND cid = (SELECT id FROM"
+			    " campaigns WHERE name = :campaign)" : "", val);
+		else
+			nudge_buf_printf(&sql,
+			    " cr AS (SELECT %s, p.contact_id, p.val FROM"
+			    " (SELECT q.contact_id, %s AS val, (SELECT s.id %s)"
+			    " AS sid FROM events q INDEXED BY events_type_contact"
+			    " WHERE q.type = :conversion%s) p JOIN events e"
+			    " ON e.id = p.sid JOIN campaigns c"
+			    " ON c.id = e.campaign_id WHERE 1%s),",
+			    gkeys, val, probe, qfilter, filter);
 	}
 	nudge_buf_printf(&sql,
 	    " conv AS (SELECT %s, count(*) AS n, count(DISTINCT contact_id)"
