@@ -152,8 +152,11 @@ main(int argc, char **argv)
 		    stdout, &ne);
 	else
 		rc = nudge_report_write(st, &o, kind, stdout, &ne);
-	/* a campaign's holdout: its uplift in words after the table, or on
-	 * stderr when stdout is data (csv, tsv, json) */
+	/* a campaign's A/B winners and its holdout's uplift, in words after
+	 * the table, or on stderr when stdout is data (csv, tsv, json) */
+	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
+		rc = nudge_ab_decisions(st, o.campaign,
+		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
 	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
 		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
 		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
