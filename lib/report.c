@@ -196,87 +196,61 @@ nudge_report_by_parse(const char *name, enum nudge_report_by *by)
 	return -1;
 }
 
-/* The channel prices of o as an SQL factor of parts over the channel
- * column: a campaign's cost is the sum of parts times it. */
+/*
+ * agg, the figures of each group but conversions: from ev, or per
+ * campaign over all time (counted) from the counts the writers keep
+ * (event.h), where a type's contacts are its row's, messages the sent
+ * row's events, and filter (over e) may name one campaign.  Parts (and
+ * so SMS segments and cost) are ev's or campaign_channels'.
+ */
 static void
-price(nudge_buf *sql, const nudge_report_opts *o)
+agg(nudge_buf *sql, const nudge_report_opts *o, int counted,
+    const char *keys, const char *filter)
 {
+	/* a sum of parts times something, over ev or campaign_channels */
+	const char *sum = counted ? " (SELECT coalesce(sum(parts * " :
+	    " coalesce(sum(parts * ";
+	const char *end = counted ? "), 0) FROM campaign_channels h"
+	    " WHERE h.campaign_id = c.id)" : "), 0)";
 	size_t i;
 
-	nudge_buf_printf(sql, "CASE channel");
-	for (i = 0; i < o->nprices; i++)
-		nudge_buf_printf(sql, " WHEN :pc%zu THEN :pp%zu", i, i);
-	nudge_buf_printf(sql, " ELSE 0 END");
-}
-
-/* agg, the figures of each group but conversions, from ev. */
-static void
-agg_events(nudge_buf *sql, const nudge_report_opts *o, const char *keys)
-{
-	size_t i;
-
-	nudge_buf_printf(sql, " agg AS (SELECT %s, min(at) AS first_at,"
-	    " count(*) FILTER (WHERE type = 'sent') AS messages,"
-	    " count(DISTINCT CASE WHEN type = 'sent' THEN contact_id END)"
-	    " AS contacts", keys);
-	for (i = 2; i < sizeof figures / sizeof figures[0]; i++) {
-		const char *f = figures[i];
-
-		/* the other figures are named after their event type */
-		if (strcmp(f, "converted") == 0)
-			break;
-		if (strstr(f, "_pct") != NULL)
-			continue;
-		nudge_buf_printf(sql, ", count(DISTINCT CASE WHEN type = '%s'"
-		    " THEN contact_id END) AS %s", f, f);
-	}
-	nudge_buf_printf(sql, ", coalesce(sum(CASE WHEN channel = 'sms' THEN"
-	    " parts END), 0) AS sms_segments, ");
-	if (o->nprices == 0)
-		nudge_buf_printf(sql, "NULL AS cost");
-	else {
-		nudge_buf_printf(sql, "coalesce(sum(parts * ");
-		price(sql, o);
-		nudge_buf_printf(sql, "), 0) AS cost");
-	}
-	nudge_buf_printf(sql, " FROM ev GROUP BY %s", keys);
-}
-
-/* agg per campaign over all time, from the counts the writers keep
- * (event.h): a campaign's contacts of a type are its row's, messages
- * its sent events; filter (over e) may name one campaign. */
-static void
-agg_counted(nudge_buf *sql, const nudge_report_opts *o, const char *filter)
-{
-	size_t i;
-
-	nudge_buf_printf(sql, " agg AS (SELECT c.name AS k1,"
-	    " min(e.first_at) AS first_at, coalesce(sum(e.events)"
-	    " FILTER (WHERE e.type = 'sent'), 0) AS messages");
+	if (counted)
+		nudge_buf_printf(sql, " agg AS (SELECT c.name AS k1,"
+		    " min(e.first_at) AS first_at, coalesce(sum(e.events)"
+		    " FILTER (WHERE e.type = 'sent'), 0) AS messages");
+	else
+		nudge_buf_printf(sql, " agg AS (SELECT %s, min(at) AS first_at,"
+		    " count(*) FILTER (WHERE type = 'sent') AS messages", keys);
 	for (i = 1; i < sizeof figures / sizeof figures[0]; i++) {
-		const char *f = figures[i];
+		/* the other figures are named after their event type */
+		const char *f = figures[i], *t = i == 1 ? "sent" : f;
 
 		if (strcmp(f, "converted") == 0)
 			break;
 		if (strstr(f, "_pct") != NULL)
 			continue;
-		nudge_buf_printf(sql, ", coalesce(sum(e.contacts) FILTER (WHERE"
-		    " e.type = '%s'), 0) AS %s", i == 1 ? "sent" : f, f);
+		nudge_buf_printf(sql, counted ? ", coalesce(sum(e.contacts)"
+		    " FILTER (WHERE e.type = '%s'), 0) AS %s" :
+		    ", count(DISTINCT CASE WHEN type = '%s' THEN contact_id"
+		    " END) AS %s", t, f);
 	}
-	nudge_buf_printf(sql, ", (SELECT coalesce(sum(parts) FILTER (WHERE"
-	    " channel = 'sms'), 0) FROM campaign_channels h WHERE"
-	    " h.campaign_id = c.id) AS sms_segments, ");
+	nudge_buf_printf(sql, ",%s(channel = 'sms')%s AS sms_segments,", sum,
+	    end);
 	if (o->nprices == 0)
-		nudge_buf_printf(sql, "NULL AS cost");
+		nudge_buf_printf(sql, " NULL");
 	else {
-		nudge_buf_printf(sql, "(SELECT coalesce(sum(parts * ");
-		price(sql, o);
-		nudge_buf_printf(sql, "), 0) FROM campaign_channels h WHERE"
-		    " h.campaign_id = c.id) AS cost");
+		/* each channel's price of a part */
+		nudge_buf_printf(sql, "%sCASE channel", sum);
+		for (i = 0; i < o->nprices; i++)
+			nudge_buf_printf(sql, " WHEN :pc%zu THEN :pp%zu", i, i);
+		nudge_buf_printf(sql, " ELSE 0 END%s", end);
 	}
-	nudge_buf_printf(sql, " FROM campaign_counts e JOIN campaigns c"
-	    " ON c.id = e.campaign_id WHERE e.events > 0%s GROUP BY c.id",
-	    filter);
+	if (counted)
+		nudge_buf_printf(sql, " AS cost FROM campaign_counts e"
+		    " JOIN campaigns c ON c.id = e.campaign_id"
+		    " WHERE e.events > 0%s GROUP BY c.id", filter);
+	else
+		nudge_buf_printf(sql, " AS cost FROM ev GROUP BY %s", keys);
 }
 
 int
@@ -389,10 +363,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	nudge_buf_printf(&sql,
 	    " conv AS (SELECT %s, count(*) AS n, count(DISTINCT contact_id)"
 	    " AS k, sum(val) AS rev FROM cr GROUP BY %s),", keys, keys);
-	if (counted)
-		agg_counted(&sql, o, filter);
-	else
-		agg_events(&sql, o, keys);
+	agg(&sql, o, counted, keys, filter);
 	nudge_buf_printf(&sql, ")"
 	    " SELECT agg.k1%s, messages, contacts, failed, bounced,"
 	    " opened, round(100.0 * opened / nullif(contacts, 0), 1),"
