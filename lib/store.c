@@ -346,9 +346,9 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER events_count_delete AFTER DELETE ON events"
 	" WHEN " COUNTED("OLD") " BEGIN"
 	" UPDATE campaign_counts SET events = events - 1,"
-	" contacts = contacts - NOT EXISTS (SELECT 1 FROM events e"
+	" contacts = contacts - (NOT EXISTS (SELECT 1 FROM events e"
 	" WHERE e.campaign_id = OLD.campaign_id AND e.type = OLD.type"
-	" AND e.contact_id = OLD.contact_id)"
+	" AND e.contact_id = OLD.contact_id))"
 	" WHERE campaign_id = OLD.campaign_id AND type = OLD.type;"
 	" UPDATE campaign_channels SET parts = parts - "
 	NUDGE_EVENT_PARTS("OLD")
