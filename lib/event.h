@@ -12,7 +12,7 @@
 
 /*
  * The per-campaign counts behind nudge report's default view (report.c),
- * kept by triggers on events (store.c, schema 10) so that the report
+ * kept by triggers on events (store.c's migrations) so that the report
  * reads a few rows a campaign, not every event of it:
  * campaign_counts: a campaign's events of each counted type, the
  * distinct contacts they concern and the first one's time;

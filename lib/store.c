@@ -24,8 +24,8 @@
  * is kept by the event writer (event.c) so
  * that "in last N campaigns" is an index lookup.
  */
-/* Of schema 10: the triggers that keep event.h's counts.  COUNTED(R):
- * row R (NEW or OLD) is counted. */
+/* Of the migration that makes event.h's counts and their triggers:
+ * COUNTED(R), row R (NEW or OLD) is counted. */
 #define COUNTED(r) "(" r ".campaign_id IS NOT NULL AND " r ".type IN " \
 	NUDGE_EVENT_COUNTED ")"
 
