@@ -339,12 +339,14 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 		    " LIMIT 1", dir, dir);
 		if (counted)
 			nudge_buf_printf(&sql,
-			    " cq AS MATERIALIZED (SELECT q.id AS pid,"
-			    " q.contact_id, (SELECT s.campaign_id %s) AS cid"
+			    /* LIMIT -1: the probes stream, each once, not
+			     * flattened into a WHERE that would run them
+			     * again */
+			    " cp AS MATERIALIZED (SELECT * FROM (SELECT q.id AS"
+			    " pid, q.contact_id, (SELECT s.campaign_id %s) AS cid"
 			    " FROM events q INDEXED BY events_type_contact"
-			    " WHERE q.type = :conversion%s),"
-			    " cp AS MATERIALIZED (SELECT * FROM cq WHERE"
-			    " cid IS NOT NULL%s ORDER BY pid),"
+			    " WHERE q.type = :conversion%s LIMIT -1)"
+			    " WHERE cid IS NOT NULL%s ORDER BY pid),"
 			    " cr AS (SELECT c.name AS k1, p.contact_id, %s AS val"
 			    " FROM cp p JOIN events q ON q.id = p.pid"
 			    " JOIN campaigns c ON c.id = p.cid),", probe, qfilter,
