@@ -174,9 +174,12 @@ main(int argc, char **argv)
 		    stdout, &ne);
 	else
 		rc = nudge_report_write(st, &o, kind, stdout, &ne);
-	/* a campaign's holdout and best hour: their differences in words
-	 * after the table, or on stderr when stdout is data (csv, tsv,
-	 * json) */
+	/* a campaign's A/B winners, its holdout's uplift and its best hour:
+	 * in words after the table, or on stderr when stdout is data (csv,
+	 * tsv, json) */
+	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
+		rc = nudge_ab_decisions(st, o.campaign,
+		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
 	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
 		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
 		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);

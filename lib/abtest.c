@@ -509,6 +509,28 @@ nudge_ab_best_hour(nudge_store *st, const char *campaign,
 }
 
 int
+nudge_ab_decisions(nudge_store *st, const char *campaign, FILE *fp,
+    nudge_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, s;
+
+	if ((rc = nudge_store_prepare(st, &q, "SELECT why FROM ab_results"
+	    " WHERE campaign = ?1 ORDER BY decided_at, step", err)) != 0)
+		return rc;
+	sqlite3_bind_text(q, 1, campaign, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW)
+		fprintf(fp, "winner: %s\n", (const char *)
+		    sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (s != SQLITE_DONE)
+		return nudge_store_error(st, err, "ab_results");
+	if (fflush(fp) == EOF || ferror(fp))
+		return nudge_errf(err, EX_IOERR, "stdout: write error");
+	return 0;
+}
+
+int
 nudge_ab_report(nudge_store *st, const char *campaign,
     const char *conversion, int kind, FILE *fp, nudge_err *err)
 {

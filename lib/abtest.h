@@ -102,6 +102,13 @@ int nudge_ab_uplift(nudge_store *st, const char *campaign,
 int nudge_ab_best_hour(nudge_store *st, const char *campaign,
     const char *conversion, int64_t window, FILE *fp, nudge_err *err);
 
+/* Writes the A/B decisions of campaign to fp, a line each step:
+ * "winner: " and why it won (the metric per variant and the test, as
+ * trigger wrote them).  Nothing when no test of it is decided.
+ * Errors: store errors, EX_IOERR. */
+int nudge_ab_decisions(nudge_store *st, const char *campaign, FILE *fp,
+    nudge_err *err);
+
 /* Writes the A/B figures per (campaign, step, variant) to fp as
  * nudge_fmt kind: contacts sent, opened, clicked, converted and revenue,
  * and the test's decision.  Errors: store errors, EX_OSERR, EX_IOERR. */

@@ -10,6 +10,35 @@
 #include "store.h"
 #include "util.h"
 
+/*
+ * The per-campaign counts behind nudge report's default view (report.c),
+ * kept by triggers on events (store.c's migrations) so that the report
+ * reads a few rows a campaign, not every event of it:
+ * campaign_counts: a campaign's events of each counted type, the
+ * distinct contacts they concern and the first one's time;
+ * campaign_channels: its sent events' parts per channel (an SMS's
+ * segments, else 1), for sms_segments and cost.
+ * NUDGE_EVENT_COUNTED: the counted types, as an SQL list.
+ * NUDGE_EVENT_PARTS(e): an event's parts, e its row.
+ * NUDGE_EVENT_COUNTS_SQL recomputes both tables from events: the
+ * migration that makes them, and an import that dropped the triggers
+ * with the indexes (eventimport.c), run it.
+ */
+#define NUDGE_EVENT_COUNTED "('sent', 'failed', 'bounced', 'opened'," \
+	" 'clicked', 'unsubscribed', 'complained')"
+#define NUDGE_EVENT_PARTS(e) "CASE WHEN " e ".channel = 'sms' THEN" \
+	" coalesce(" e ".props ->> 'segments', 1) ELSE 1 END"
+#define NUDGE_EVENT_COUNTS_SQL \
+	"DELETE FROM campaign_counts; DELETE FROM campaign_channels;" \
+	"INSERT INTO campaign_counts SELECT campaign_id, type, count(*)," \
+	" count(DISTINCT contact_id), min(at) FROM events" \
+	" WHERE campaign_id IS NOT NULL AND type IN " NUDGE_EVENT_COUNTED \
+	" GROUP BY campaign_id, type;" \
+	"INSERT INTO campaign_channels SELECT campaign_id," \
+	" coalesce(channel, ''), sum(" NUDGE_EVENT_PARTS("events") ")" \
+	" FROM events WHERE campaign_id IS NOT NULL AND type = 'sent'" \
+	" GROUP BY 1, 2;"
+
 /* One event, ready to store: every reference resolved, every field
  * checked by the caller or by nudge_event_record.  Strings are borrowed. */
 typedef struct nudge_event {

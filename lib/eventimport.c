@@ -1082,12 +1082,12 @@ worth_rebuild(nudge_store *st, FILE *in, int64_t min)
 	return sb.st_size / IMPORT_ROW_BYTES >= have;
 }
 
-/* Runs, for each index dropped_indexes lists for events, "DROP INDEX IF
- * EXISTS name" (drop set), else its CREATE statement unless the index is
- * there, and takes it off the list; each CREATE is committed on its own
- * when im is journalled, so the WAL holds one index at a time.  The list
- * is read first: SQLite refuses a schema change while a statement
- * reads. */
+/* Runs, for each index or trigger dropped_indexes lists for events, in
+ * the order listed, "DROP INDEX (TRIGGER) IF EXISTS name" (drop set),
+ * else its CREATE statement unless it is there, and takes it off the
+ * list; each is committed on its own when im is journalled, so the WAL
+ * holds one index at a time.  The list is read first: SQLite refuses a
+ * schema change while a statement reads. */
 static int
 drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
 {
@@ -1097,11 +1097,14 @@ drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
 	int rc;
 
 	if ((rc = nudge_store_prepare(st, &s, "SELECT CASE WHEN ?1 THEN "
-	    "'DROP INDEX IF EXISTS \"' || replace(name, '\"', '\"\"') || '\"' "
+	    "'DROP ' || CASE WHEN sql LIKE 'CREATE TRIGGER%' THEN 'TRIGGER' "
+	    "ELSE 'INDEX' END || ' IF EXISTS \"' || replace(name, '\"', "
+	    "'\"\"') || '\"' "
 	    "ELSE sql || '; DELETE FROM dropped_indexes WHERE name = ' || "
 	    "quote(name) END FROM dropped_indexes d WHERE tbl = 'events' AND "
 	    "(?1 OR NOT EXISTS (SELECT 1 FROM sqlite_schema m WHERE "
-	    "m.type = 'index' AND m.name = d.name))", err)) != 0)
+	    "m.type IN ('index', 'trigger') AND m.name = d.name)) "
+	    "ORDER BY d.rowid", err)) != 0)
 		return rc;
 	sqlite3_bind_int(s, 1, drop != NULL);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -1126,8 +1129,13 @@ drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
 	return rc;
 }
 
-/* Drops the events table's indexes, their CREATE statements kept in
- * dropped_indexes in the same transaction for rebuild(). */
+/* Drops the events table's indexes and triggers (the triggers keep
+ * event.h's counts, which would probe an index at every row), their
+ * CREATE statements kept in dropped_indexes in the same transaction for
+ * rebuild(): the indexes first, then the triggers, then (a row of its
+ * own, "(counts)", that no index or trigger is named) the recount of
+ * what the dropped triggers did not keep, so that a rebuild killed at
+ * any point leaves the rest listed, the recount after the triggers. */
 static int
 drop_indexes(nudge_store *st, nudge_err *err)
 {
@@ -1135,8 +1143,13 @@ drop_indexes(nudge_store *st, nudge_err *err)
 
 	if ((rc = nudge_store_exec(st, "INSERT OR REPLACE INTO dropped_indexes "
 	    "(name, tbl, sql) SELECT name, tbl_name, sql FROM sqlite_schema "
-	    "WHERE type = 'index' AND tbl_name = 'events' AND "
-	    "sql IS NOT NULL", err)) != 0)
+	    "WHERE type IN ('index', 'trigger') AND tbl_name = 'events' AND "
+	    "sql IS NOT NULL ORDER BY type = 'trigger', name", err)) != 0 ||
+	    (rc = nudge_store_run(st, "indexes", err, NULL,
+	    "INSERT OR REPLACE INTO dropped_indexes (name, tbl, sql) SELECT "
+	    "'(counts)', 'events', ?1 WHERE EXISTS (SELECT 1 FROM "
+	    "sqlite_schema WHERE type = 'trigger' AND tbl_name = 'events')",
+	    "t", NUDGE_EVENT_COUNTS_SQL)) != 0)
 		return rc;
 	return drop_listed(st, "drop", NULL, err);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "segment.h"
+#include "event.h"
 
 /* The figure columns of every grouping but bounce and link, in order
  * (reporthtml.c's F_ enum follows it). */
@@ -208,6 +209,63 @@ nudge_report_by_parse(const char *name, enum nudge_report_by *by)
 	return -1;
 }
 
+/*
+ * agg, the figures of each group but conversions: from ev, or per
+ * campaign over all time (counted) from the counts the writers keep
+ * (event.h), where a type's contacts are its row's, messages the sent
+ * row's events, and filter (over e) may name one campaign.  Parts (and
+ * so SMS segments and cost) are ev's or campaign_channels'.
+ */
+static void
+agg(nudge_buf *sql, const nudge_report_opts *o, int counted,
+    const char *keys, const char *filter)
+{
+	/* a sum of parts times something, over ev or campaign_channels */
+	const char *sum = counted ? " (SELECT coalesce(sum(parts * " :
+	    " coalesce(sum(parts * ";
+	const char *end = counted ? "), 0) FROM campaign_channels h"
+	    " WHERE h.campaign_id = c.id)" : "), 0)";
+	size_t i;
+
+	if (counted)
+		nudge_buf_printf(sql, " agg AS (SELECT c.name AS k1,"
+		    " min(e.first_at) AS first_at, coalesce(sum(e.events)"
+		    " FILTER (WHERE e.type = 'sent'), 0) AS messages");
+	else
+		nudge_buf_printf(sql, " agg AS (SELECT %s, min(at) AS first_at,"
+		    " count(*) FILTER (WHERE type = 'sent') AS messages", keys);
+	for (i = 1; i < sizeof figures / sizeof figures[0]; i++) {
+		/* the other figures are named after their event type */
+		const char *f = figures[i], *t = i == 1 ? "sent" : f;
+
+		if (strcmp(f, "converted") == 0)
+			break;
+		if (strstr(f, "_pct") != NULL)
+			continue;
+		nudge_buf_printf(sql, counted ? ", coalesce(sum(e.contacts)"
+		    " FILTER (WHERE e.type = '%s'), 0) AS %s" :
+		    ", count(DISTINCT CASE WHEN type = '%s' THEN contact_id"
+		    " END) AS %s", t, f);
+	}
+	nudge_buf_printf(sql, ",%s(channel = 'sms')%s AS sms_segments,", sum,
+	    end);
+	if (o->nprices == 0)
+		nudge_buf_printf(sql, " NULL");
+	else {
+		/* each channel's price of a part */
+		nudge_buf_printf(sql, "%sCASE channel", sum);
+		for (i = 0; i < o->nprices; i++)
+			nudge_buf_printf(sql, " WHEN :pc%zu THEN :pp%zu", i, i);
+		nudge_buf_printf(sql, " ELSE 0 END%s", end);
+	}
+	if (counted)
+		nudge_buf_printf(sql, " AS cost FROM campaign_counts e"
+		    " JOIN campaigns c ON c.id = e.campaign_id"
+		    " WHERE e.events > 0%s GROUP BY c.id", filter);
+	else
+		nudge_buf_printf(sql, " AS cost FROM ev GROUP BY %s", keys);
+}
+
 int
 nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
     sqlite3_stmt **stmt, const char *const **cols, size_t *ncols,
@@ -217,12 +275,13 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	const struct grouping *g = &groupings[o->by];
 	const char *keys = g->nkeys == 2 ? "k1, k2" : "k1";
 	const char *gkeys = g->keys;
+	int counted;
 	/* a conversion's value, in the configured currency only */
 	static const char val[] = "CASE WHEN :currency IS NULL OR"
 	    " q.props ->> 'currency' IS NULL OR"
 	    " upper(q.props ->> 'currency') = :currency"
 	    " THEN CAST(q.props ->> :value AS REAL) END";
-	char filter[200], qfilter[300], pname[32];
+	char filter[200], qfilter[300], probe[300], pname[32];
 	nudge_buf sql = { 0 };
 	nudge_seg fseg;
 	char *fsql = NULL;
@@ -261,26 +320,35 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	/*
 	 * ev: the campaign events in scope with their group.  Figures other
 	 * than messages, conversions and money count distinct contacts, so a
-	 * contact who opened twice is one open.
+	 * contact who opened twice is one open.  Per campaign over all time
+	 * the counts kept by the writers (event.h) give the same figures
+	 * from a few rows a campaign: ev is not needed.
 	 */
-	nudge_buf_printf(&sql,
-	    "ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
-	    /* the parts an sms went out in (send's props) */
-	    " CASE WHEN e.type = 'sent' THEN CASE WHEN e.channel = 'sms' THEN"
-	    " coalesce(e.props ->> 'segments', 1) ELSE 1 END END AS parts"
-	    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
-	    " WHERE e.type IN ('sent', 'failed', 'bounced', 'opened', 'clicked',"
-	    " 'unsubscribed', 'complained')%s),", gkeys, filter);
+	counted = o->by == NUDGE_REPORT_CAMPAIGN && !o->has_since &&
+	    !o->has_until;
+	if (!counted)
+		nudge_buf_printf(&sql,
+		    "ev AS (SELECT %s, e.type, e.contact_id, e.at, e.channel,"
+		    /* the parts an sms went out in (send's props) */
+		    " CASE WHEN e.type = 'sent' THEN %s END AS parts"
+		    " FROM events e JOIN campaigns c ON c.id = e.campaign_id"
+		    " WHERE e.type IN %s%s),", gkeys, NUDGE_EVENT_PARTS("e"),
+		    NUDGE_EVENT_COUNTED, filter);
 	/*
 	 * cr: one row per (group, conversion) credited.  Last- and
 	 * first-touch find, for each conversion, its one message among all
 	 * of the contact's (any campaign, any channel, whatever the
-	 * filters): a probe of events_contact per conversion, O(conversions
-	 * log events); the filters then keep the conversions whose message
+	 * filters): a probe of events_type_contact per conversion,
+	 * O(conversions log events), the conversions taken in contact
+	 * order from the same index so that each probe lands next to the
+	 * one before; the filters then keep the conversions whose message
 	 * they select, so no conversion is credited twice.  With a campaign
-	 * only the conversions of its contacts are probed.  Any credits a
-	 * conversion to every group with a message in the window before it
-	 * (O(sent) probes), once per group.
+	 * only the conversions of its contacts are probed.  Per campaign
+	 * over all time the probe's campaign is the group: a credited
+	 * conversion's row is read (for its value) in id order, an
+	 * uncredited one's not at all.  Any credits a conversion to every
+	 * group with a message in the window before it (O(sent) probes),
+	 * once per group.
 	 */
 	if (o->attribution == NUDGE_ATTR_ANY)
 		nudge_buf_printf(&sql,
@@ -291,54 +359,50 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 		    " AND q.at >= e.at AND q.at <= e.at + :window"
 		    " WHERE e.type = 'sent'%s),", gkeys, val, filter);
 	else {
+		const char *dir = o->attribution == NUDGE_ATTR_FIRST ? "ASC" :
+		    "DESC";
+
 		snprintf(qfilter, sizeof qfilter, "%s%s%s",
 		    o->has_since ? " AND q.at >= :since" : "",
 		    o->has_until ? " AND q.at < :until + :window" : "",
 		    o->campaign != NULL ? " AND q.contact_id IN (SELECT"
 		    " contact_id FROM events WHERE campaign_id = (SELECT id FROM"
 		    " campaigns WHERE name = :campaign) AND type = 'sent')" : "");
-		nudge_buf_printf(&sql,
-		    " cr AS (SELECT %s, p.contact_id, p.val FROM"
-		    " (SELECT q.contact_id, %s AS val, (SELECT s.id FROM events s"
-		    " WHERE s.contact_id = q.contact_id AND s.type = 'sent'"
+		snprintf(probe, sizeof probe, "FROM events s"
+		    " WHERE s.type = 'sent' AND s.contact_id = q.contact_id"
 		    " AND s.at <= q.at AND s.at >= q.at - :window"
 		    " AND s.campaign_id IS NOT NULL ORDER BY s.at %s, s.id %s"
-		    " LIMIT 1) AS sid FROM events q WHERE q.type = :conversion%s)"
-		    " p JOIN events e ON e.id = p.sid"
-		    " JOIN campaigns c ON c.id = e.campaign_id WHERE 1%s),",
-		    gkeys, val, o->attribution == NUDGE_ATTR_FIRST ? "ASC" :
-		    "DESC", o->attribution == NUDGE_ATTR_FIRST ? "ASC" : "DESC",
-		    qfilter, filter);
+		    " LIMIT 1", dir, dir);
+		if (counted)
+			nudge_buf_printf(&sql,
+			    /* LIMIT -1: the probes stream, each once, not
+			     * flattened into a WHERE that would run them
+			     * again */
+			    " cp AS MATERIALIZED (SELECT * FROM (SELECT q.id AS"
+			    " pid, q.contact_id, (SELECT s.campaign_id %s) AS cid"
+			    " FROM events q INDEXED BY events_type_contact"
+			    " WHERE q.type = :conversion%s LIMIT -1)"
+			    " WHERE cid IS NOT NULL%s ORDER BY pid),"
+			    " cr AS (SELECT c.name AS k1, p.contact_id, %s AS val"
+			    " FROM cp p JOIN events q ON q.id = p.pid"
+			    " JOIN campaigns c ON c.id = p.cid),", probe, qfilter,
+			    o->campaign != NULL ? " AND cid = (SELECT id FROM"
+			    " campaigns WHERE name = :campaign)" : "", val);
+		else
+			nudge_buf_printf(&sql,
+			    " cr AS (SELECT %s, p.contact_id, p.val FROM"
+			    " (SELECT q.contact_id, %s AS val, (SELECT s.id %s)"
+			    " AS sid FROM events q INDEXED BY events_type_contact"
+			    " WHERE q.type = :conversion%s) p JOIN events e"
+			    " ON e.id = p.sid JOIN campaigns c"
+			    " ON c.id = e.campaign_id WHERE 1%s),",
+			    gkeys, val, probe, qfilter, filter);
 	}
 	nudge_buf_printf(&sql,
 	    " conv AS (SELECT %s, count(*) AS n, count(DISTINCT contact_id)"
-	    " AS k, sum(val) AS rev FROM cr GROUP BY %s),"
-	    " agg AS (SELECT %s, min(at) AS first_at,"
-	    " count(*) FILTER (WHERE type = 'sent') AS messages,"
-	    " count(DISTINCT CASE WHEN type = 'sent' THEN contact_id END)"
-	    " AS contacts", keys, keys, keys);
-	for (i = 2; i < sizeof figures / sizeof figures[0]; i++) {
-		const char *f = figures[i];
-
-		/* the other figures are named after their event type */
-		if (strcmp(f, "converted") == 0)
-			break;
-		if (strstr(f, "_pct") != NULL)
-			continue;
-		nudge_buf_printf(&sql, ", count(DISTINCT CASE WHEN type = '%s'"
-		    " THEN contact_id END) AS %s", f, f);
-	}
-	nudge_buf_printf(&sql, ", coalesce(sum(CASE WHEN channel = 'sms' THEN"
-	    " parts END), 0) AS sms_segments, ");
-	if (o->nprices == 0)
-		nudge_buf_printf(&sql, "NULL AS cost");
-	else {
-		nudge_buf_printf(&sql, "coalesce(sum(parts * CASE channel");
-		for (i = 0; i < o->nprices; i++)
-			nudge_buf_printf(&sql, " WHEN :pc%zu THEN :pp%zu", i, i);
-		nudge_buf_printf(&sql, " ELSE 0 END), 0) AS cost");
-	}
-	nudge_buf_printf(&sql, " FROM ev GROUP BY %s)"
+	    " AS k, sum(val) AS rev FROM cr GROUP BY %s),", keys, keys);
+	agg(&sql, o, counted, keys, filter);
+	nudge_buf_printf(&sql, ")"
 	    " SELECT agg.k1%s, messages, contacts, failed, bounced,"
 	    " opened, round(100.0 * opened / nullif(contacts, 0), 1),"
 	    " clicked, round(100.0 * clicked / nullif(contacts, 0), 1),"
@@ -350,7 +414,7 @@ nudge_report_prepare(nudge_store *st, const nudge_report_opts *o,
 	    " round(coalesce(conv.rev, 0) / nullif(cost, 0), 2)"
 	    " FROM agg LEFT JOIN conv ON conv.k1 IS agg.k1%s"
 	    " ORDER BY first_at, agg.k1%s",
-	    keys, g->nkeys == 2 ? ", agg.k2" : "",
+	    g->nkeys == 2 ? ", agg.k2" : "",
 	    g->nkeys == 2 ? " AND conv.k2 IS agg.k2" : "",
 	    g->nkeys == 2 ? ", agg.k2" : "");
 	if (sql.s == NULL) {

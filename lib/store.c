@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "event.h"
+
 /*
  * Each entry moves the schema from version i to i + 1 and runs inside the
  * migration's transaction.  Never edit a released entry: add one.
@@ -73,6 +75,10 @@
 	"    SELECT 1 FROM consent d WHERE d.contact_id = c.contact_id" \
 	"      AND d.channel = c.channel" \
 	"      AND (d.at > c.at OR (d.at = c.at AND d.id > c.id)));"
+/* Of the migration that makes event.h's counts and their triggers:
+ * COUNTED(R), row R (NEW or OLD) is counted. */
+#define COUNTED(r) "(" r ".campaign_id IS NOT NULL AND " r ".type IN " \
+	NUDGE_EVENT_COUNTED ")"
 
 static const char *const migrations[] = {
 	/* 0 -> 1 */
@@ -357,6 +363,71 @@ static const char *const migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  tbl TEXT NOT NULL,"
 	"  sql TEXT NOT NULL);",
+	/* 12 -> 13: the per-campaign counts of nudge report's default view
+	 * (event.h), kept by triggers for every writer: an insert adds its
+	 * event, a delete (a contact's, by cascade) takes it away.  A
+	 * contact counts once a campaign and type, while an event of that
+	 * key is left (a probe of events_campaign).  Nothing updates a
+	 * counted event's key or parts: such an update is refused rather
+	 * than let the counts drift.  events_type_contact: a type's
+	 * events in contact order, and a contact's sends in the order of
+	 * (at, id) with their campaign, so that last- and first-touch find
+	 * a purchase's message without a sort or a read of its row
+	 * (report.c). */
+	"CREATE INDEX IF NOT EXISTS events_type_contact"
+	" ON events (type, contact_id, at, id, campaign_id);"
+	"CREATE TABLE IF NOT EXISTS campaign_counts ("
+	" campaign_id INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" events INTEGER NOT NULL,"
+	" contacts INTEGER NOT NULL,"
+	" first_at INTEGER NOT NULL,"
+	" PRIMARY KEY (campaign_id, type)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS campaign_channels ("
+	" campaign_id INTEGER NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" parts INTEGER NOT NULL,"
+	" PRIMARY KEY (campaign_id, channel)) WITHOUT ROWID;"
+	"DROP TRIGGER IF EXISTS events_count_insert;"
+	"CREATE TRIGGER events_count_insert AFTER INSERT ON events"
+	" WHEN " COUNTED("NEW") " BEGIN"
+	" INSERT INTO campaign_counts VALUES (NEW.campaign_id, NEW.type, 1,"
+	" NOT EXISTS (SELECT 1 FROM events e"
+	" WHERE e.campaign_id = NEW.campaign_id AND e.type = NEW.type"
+	" AND e.contact_id = NEW.contact_id AND e.id <> NEW.id), NEW.at)"
+	" ON CONFLICT DO UPDATE SET events = events + 1,"
+	" contacts = contacts + excluded.contacts,"
+	" first_at = min(first_at, excluded.first_at);"
+	" INSERT INTO campaign_channels SELECT NEW.campaign_id,"
+	" coalesce(NEW.channel, ''), " NUDGE_EVENT_PARTS("NEW")
+	" WHERE NEW.type = 'sent'"
+	" ON CONFLICT DO UPDATE SET parts = parts + excluded.parts;"
+	" END;"
+	"DROP TRIGGER IF EXISTS events_count_delete;"
+	"CREATE TRIGGER events_count_delete AFTER DELETE ON events"
+	" WHEN " COUNTED("OLD") " BEGIN"
+	" UPDATE campaign_counts SET events = events - 1,"
+	" contacts = contacts - (NOT EXISTS (SELECT 1 FROM events e"
+	" WHERE e.campaign_id = OLD.campaign_id AND e.type = OLD.type"
+	" AND e.contact_id = OLD.contact_id))"
+	" WHERE campaign_id = OLD.campaign_id AND type = OLD.type;"
+	" UPDATE campaign_channels SET parts = parts - "
+	NUDGE_EVENT_PARTS("OLD")
+	" WHERE OLD.type = 'sent' AND campaign_id = OLD.campaign_id"
+	" AND channel = coalesce(OLD.channel, '');"
+	" END;"
+	"DROP TRIGGER IF EXISTS events_count_update;"
+	"CREATE TRIGGER events_count_update BEFORE UPDATE OF contact_id, type,"
+	" channel, campaign_id, props ON events"
+	" WHEN (" COUNTED("OLD") " OR " COUNTED("NEW") ") AND"
+	" (OLD.campaign_id IS NOT NEW.campaign_id OR OLD.type IS NOT NEW.type"
+	" OR OLD.contact_id IS NOT NEW.contact_id"
+	" OR (OLD.type = 'sent' AND (OLD.channel IS NOT NEW.channel"
+	" OR OLD.props IS NOT NEW.props))) BEGIN"
+	" SELECT RAISE(ABORT, 'a counted event''s campaign, type, contact,"
+	" channel or props cannot change: delete it and insert it again');"
+	" END;"
+	NUDGE_EVENT_COUNTS_SQL,
 };
 
 int

@@ -11,7 +11,7 @@
  * SQLite file is refused instead of being rewritten. */
 #define NUDGE_APPLICATION_ID 0x6e756467
 /* The newest schema this build knows; see migrations[] in store.c. */
-#define NUDGE_SCHEMA_VERSION 12
+#define NUDGE_SCHEMA_VERSION 13
 
 #define NUDGE_STORE_CACHE 8
 

@@ -296,8 +296,8 @@ test_rebuild(void)
 	nudge_err err;
 	char path[300], csv[300];
 	const char *schema = "SELECT group_concat(sql, ';') FROM (SELECT sql "
-	    "FROM sqlite_schema WHERE tbl_name = 'events' AND type = 'index' "
-	    "ORDER BY name)";
+	    "FROM sqlite_schema WHERE tbl_name = 'events' AND "
+	    "type IN ('index', 'trigger') ORDER BY name)";
 	char want[1024];
 	FILE *fp;
 	int i;
@@ -307,7 +307,9 @@ test_rebuild(void)
 	if (nudge_store_open(&st, path, NUDGE_STORE_CREATE, &err) != 0)
 		return;
 	snprintf(want, sizeof want, "%s", qs(st, schema));
-	ok(strstr(want, "events_contact") != NULL, "the schema has indexes");
+	ok(strstr(want, "events_contact") != NULL &&
+	    strstr(want, "events_count_insert") != NULL,
+	    "the schema has indexes and triggers");
 	nudge_store_exec(st, "INSERT INTO contacts (email, created_at, "
 	    "updated_at) VALUES ('a@example.com', 0, 0)", &err);
 	fp = fopen(csv, "w");
@@ -329,7 +331,10 @@ test_rebuild(void)
 	ok(nudge_event_import(st, fp, &o, &n, &err) == 0 && n.recorded == 3000,
 	    "import with a rebuild");
 	fclose(fp);
-	is_str(qs(st, schema), want, "the same indexes afterwards");
+	is_str(qs(st, schema), want, "the same indexes and triggers afterwards");
+	is_str(qs(st, "SELECT events || ' ' || contacts || ' ' || first_at "
+	    "FROM campaign_counts WHERE campaign_id = 1 AND type = 'sent'"),
+	    "600 1 1000000", "the counts the triggers did not keep, recomputed");
 	is_str(qs(st, "PRAGMA integrity_check"), "ok",
 	    "indexes agree with the table");
 	is_int(q1(st, "SELECT count(*) FROM events INDEXED BY events_campaign "

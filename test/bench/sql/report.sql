@@ -1,8 +1,9 @@
 -- nudge report --format csv, all campaigns, last-touch, 7-day window, by
 -- hand: per campaign its messages, contacts, converted, conversions and
 -- revenue.  Each purchase is credited to the one sent message of any
--- campaign that came last before it within 7 days (a probe of
--- events_contact per purchase).
+-- campaign that came last before it within 7 days (a probe of the
+-- contact's sends per purchase, through whichever index the planner
+-- picks); messages and contacts by counting the sent events.
 WITH cr AS (
   SELECT e.campaign_id AS cid, p.contact_id,
          CAST(p.props ->> 'total' AS REAL) AS val
