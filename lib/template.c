@@ -1119,6 +1119,21 @@ nudge_tpl_track(const nudge_tpl *t)
 	return !t->notrack;
 }
 
+int
+nudge_tpl_threadsafe(const nudge_tpl *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->nseg; i++)
+		for (k = 0; k < t->seg[i].nfilt; k++)
+			if (t->seg[i].filt[k] == F_DATE)
+				return 0;
+	for (i = 0; i < t->nvar; i++)
+		if (!nudge_tpl_threadsafe(t->var[i].t))
+			return 0;
+	return 1;
+}
+
 /* True when a name inside an #each is not the loop item's own. */
 static int
 outer_name(const char *name)
@@ -1634,7 +1649,7 @@ money_put(nudge_buf *b, double x, const char *cur)
 
 /* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026",
  * keeping the day in L.  localtime_r reads TZ, so TZ is set for the call
- * and put back: not thread-safe (a send renders on one thread). */
+ * and put back: not thread-safe (nudge_tpl_threadsafe). */
 static int
 date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 {
