@@ -84,7 +84,7 @@ open_store(void *arg, nudge_store **st, nudge_err *err)
 	if (env != NULL && (nudge_parse_i64(env, &ms) == -1 || ms < 0 ||
 	    ms > 60000))
 		ms = BUSY_MS;
-	nudge_store_per_request(*st, (int)ms);
+	nudge_store_per_request(*st, (int)ms, !a->persistent);
 	if (a->persistent)
 		a->st = *st;
 	return 0;

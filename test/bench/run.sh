@@ -758,16 +758,16 @@ part_track() {
 		die "a click answered $code, not 302"
 	fi
 	say "track: wrk -t2 -c8 -d${secs}s on each of 5 URLs"
-	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	before=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	track_wrk track-click "$click"
-	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	after=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	emit track-click events_recorded "$((after - before))"
 	track_wrk track-open "$open"
 	# the same through the FastCGI server (two processes, store kept open)
 	fclick=$(echo "$click" | sed "s|:$port/t/|:$port/f/|")
-	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	before=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	track_wrk track-fcgi-click "$fclick"
-	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	after=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	emit track-fcgi-click events_recorded "$((after - before))"
 	track_wrk track-cgi-floor "http://127.0.0.1:$port/zero"
 	track_wrk track-static-gif "http://127.0.0.1:$port/pixel.gif"
