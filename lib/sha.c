@@ -175,24 +175,32 @@ final(struct ctx *c, unsigned char *md)
 	}
 }
 
-void
-nudge_sha1(const void *p, size_t n, unsigned char md[NUDGE_SHA1_LEN])
+/* One hash of p[0..n) with sha1 or SHA-256, as the key of an HMAC
+ * (key, key[0..keylen) first; NULL: none) would start it. */
+static void
+hash(int sha1, const unsigned char *key, size_t keylen, const void *p,
+    size_t n, unsigned char *md)
 {
 	struct ctx c;
 
-	init(&c, 1);
+	init(&c, sha1);
+	if (key != NULL)
+		update(&c, key, keylen);
 	update(&c, p, n);
 	final(&c, md);
+	explicit_bzero(&c, sizeof c);
+}
+
+void
+nudge_sha1(const void *p, size_t n, unsigned char md[NUDGE_SHA1_LEN])
+{
+	hash(1, NULL, 0, p, n, md);
 }
 
 void
 nudge_sha256(const void *p, size_t n, unsigned char md[NUDGE_SHA256_LEN])
 {
-	struct ctx c;
-
-	init(&c, 0);
-	update(&c, p, n);
-	final(&c, md);
+	hash(0, NULL, 0, p, n, md);
 }
 
 int
@@ -200,7 +208,6 @@ nudge_sha_hmac(int mdlen, const void *key, size_t keylen, const void *msg,
     size_t n, unsigned char *md)
 {
 	unsigned char k[64], pad[64], inner[NUDGE_SHA256_LEN];
-	struct ctx c;
 	int sha1 = mdlen == NUDGE_SHA1_LEN;
 	size_t i;
 
@@ -214,19 +221,12 @@ nudge_sha_hmac(int mdlen, const void *key, size_t keylen, const void *msg,
 		memcpy(k, key, keylen);
 	for (i = 0; i < sizeof pad; i++)
 		pad[i] = k[i] ^ 0x36;
-	init(&c, sha1);
-	update(&c, pad, sizeof pad);
-	update(&c, msg, n);
-	final(&c, inner);
+	hash(sha1, pad, sizeof pad, msg, n, inner);
 	for (i = 0; i < sizeof pad; i++)
 		pad[i] = k[i] ^ 0x5c;
-	init(&c, sha1);
-	update(&c, pad, sizeof pad);
-	update(&c, inner, (size_t)mdlen);
-	final(&c, md);
+	hash(sha1, pad, sizeof pad, inner, (size_t)mdlen, md);
 	explicit_bzero(k, sizeof k);
 	explicit_bzero(pad, sizeof pad);
 	explicit_bzero(inner, sizeof inner);
-	explicit_bzero(&c, sizeof c);
 	return 0;
 }
