@@ -42,6 +42,8 @@
 #define WAIT_MAX 65536
 /* Render threads at the most, whatever the number of cores. */
 #define WORKERS_MAX 16
+/* Slots queued for the render threads before they are woken. */
+#define WAKE 8
 
 /* The contact being rendered, as the template's lookup sees it. */
 struct contact {
@@ -1157,7 +1159,10 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		pthread_mutex_lock(&s->mu);
 		s->qslot[s->end++] = s->nslots - 1;
 		s->queued++;
-		pthread_cond_signal(&s->more);
+		/* the render threads wake for a run of slots, not for each:
+		 * a wake-up is a futex call and a thread switch */
+		if (s->end - s->next >= WAKE)
+			pthread_cond_broadcast(&s->more);
 		pthread_mutex_unlock(&s->mu);
 		return 0;
 	}
@@ -1487,6 +1492,8 @@ settle(nudge_sender *s)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->mu);
+	if (s->next < s->end)
+		pthread_cond_broadcast(&s->more);
 	while (s->queued > 0)
 		pthread_cond_wait(&s->built, &s->mu);
 	s->next = s->end = 0;
