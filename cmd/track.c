@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
@@ -89,7 +87,7 @@ open_store(void *arg, nudge_store **st, nudge_err *err)
 	if (env != NULL && (nudge_parse_i64(env, &ms) == -1 || ms < 0 ||
 	    ms > 60000))
 		ms = BUSY_MS;
-	nudge_store_per_request(*st, (int)ms);
+	nudge_store_per_request(*st, (int)ms, !a->persistent);
 	if (a->persistent)
 		a->st = *st;
 	return 0;
@@ -452,9 +450,6 @@ main(int argc, char **argv)
 		return form(argc - 1, argv + 1, lang);
 	if (argc > 0)
 		nudge_cli_usage(&cli, "unknown operand");
-	/* Only HMAC and SHA-256 from the default provider: reading the
-	 * system's openssl.cnf costs a fair part of a request. */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	if (getenv("GATEWAY_INTERFACE") != NULL)
 		return cgi(cli.config, cli.db);
 	if (nudge_fcgi_is_listener(STDIN_FILENO))

@@ -10,10 +10,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
 
 #include "event.h"
 #include "journal.h"
+#include "sha.h"
 
 /* The ledger's statements, sqls[] below. */
 enum { INS, FIND, TAKE, OUT, RETRY, STATUS, NSQL };
@@ -747,10 +747,10 @@ void
 nudge_track_msgid_local(const char *key, char *buf)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[NUDGE_SHA256_LEN];
 	int i;
 
-	SHA256((const unsigned char *)key, strlen(key), md);
+	nudge_sha256(key, strlen(key), md);
 	for (i = 0; i < 16; i++) {
 		buf[2 * i] = hex[md[i] >> 4];
 		buf[2 * i + 1] = hex[md[i] & 15];

@@ -46,6 +46,25 @@ nudge_links_open(nudge_links **out, const nudge_config *cfg, nudge_err *err)
 	return 0;
 }
 
+int
+nudge_links_clone(const nudge_links *l, nudge_links **out, nudge_err *err)
+{
+	nudge_links *c;
+
+	*out = NULL;
+	if (l == NULL)
+		return 0;
+	if ((c = calloc(1, sizeof *c)) == NULL ||
+	    (c->base = strdup(l->base)) == NULL ||
+	    (c->secret = strdup(l->secret)) == NULL) {
+		nudge_links_close(c);
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	}
+	c->keylen = l->keylen;
+	*out = c;
+	return 0;
+}
+
 void
 nudge_links_close(nudge_links *l)
 {

@@ -28,6 +28,11 @@ typedef struct nudge_links_msg {
  * (nudge_config_secret), EX_OSERR. */
 int nudge_links_open(nudge_links **out, const nudge_config *cfg,
     nudge_err *err);
+/* Sets *out to a copy of l with its own scratch buffers (NULL for a
+ * NULL l), for another thread: one nudge_links is used by one thread at
+ * a time (nudge_links_rewrite writes its buffers).  Errors: EX_OSERR. */
+int nudge_links_clone(const nudge_links *l, nudge_links **out,
+    nudge_err *err);
 /* Frees l, wiping the secret (NULL is fine). */
 void nudge_links_close(nudge_links *l);
 

@@ -11,7 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <openssl/sha.h>
+#include "sha.h"
 
 #define FOLD 78 /* the preferred line length; 998 is the hard limit */
 
@@ -727,11 +727,10 @@ build(const nudge_mime_msg *m, nudge_buf *b, nudge_buf *tmp, nudge_err *err)
 	if (nudge_buf_puts(b, "Message-ID: <") == -1)
 		goto oom;
 	if (m->msgid_key != NULL) {
-		unsigned char md[SHA256_DIGEST_LENGTH];
+		unsigned char md[NUDGE_SHA256_LEN];
 		uint64_t a = 0, c = 0;
 
-		SHA256((const unsigned char *)m->msgid_key,
-		    strlen(m->msgid_key), md);
+		nudge_sha256(m->msgid_key, strlen(m->msgid_key), md);
 		for (i = 0; i < 8; i++) {
 			a = a << 8 | md[i];
 			c = c << 8 | md[8 + i];

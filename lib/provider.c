@@ -11,9 +11,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
 
 #include "yaml.h"
+#include "sha.h"
 
 #ifndef PROVIDERDIR
 #define PROVIDERDIR "/usr/local/share/nudge/providers"
@@ -480,11 +480,11 @@ put_esc(nudge_buf *b, const char *v, size_t n, enum esc how)
 static const char *
 key_uuid(const char *key, char *out)
 {
-	unsigned char h[SHA_DIGEST_LENGTH];
+	unsigned char h[NUDGE_SHA1_LEN];
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
 
-	SHA1((const unsigned char *)key, strlen(key), h);
+	nudge_sha1(key, strlen(key), h);
 	h[6] = (unsigned char)((h[6] & 0x0f) | 0x50);
 	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
 	for (i = 0; i < 16; i++) {

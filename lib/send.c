@@ -3,9 +3,11 @@
 #include "send.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bounce.h"
 #include "channel.h"
@@ -38,6 +40,10 @@
 /* Lines waiting for a busy channel, all channels, at the most: then the
  * run waits for room. */
 #define WAIT_MAX 65536
+/* Render threads at the most, whatever the number of cores. */
+#define WORKERS_MAX 16
+/* Slots queued for the render threads before they are woken. */
+#define WAKE 8
 
 /* The contact being rendered, as the template's lookup sees it. */
 struct contact {
@@ -80,6 +86,9 @@ struct nudge_sender_lane {
 	int col;                /* the channel's nudge_channel_id, which is
 				   also its address's index in fields[] */
 	char quiet[128];        /* why messages are held now, or "" */
+	int apart;              /* renders on the render threads: its
+				   template reads nothing from the store
+				   and is thread-safe (apart_ok) */
 	struct chan *ch;
 	int64_t entry;          /* the entry event of a journey's instance
 				   (event.* in its template), or 0 */
@@ -113,17 +122,52 @@ struct chan {
 	size_t nwait;
 };
 
+/* What renders a message: its output buffers and link rewriter, one
+ * per thread (the caller's and each render thread's). */
+struct render {
+	nudge_tpl_out out;
+	nudge_links *links;     /* tracking (links.c), or NULL */
+	nudge_buf unsub;        /* this message's unsubscribe URL */
+	nudge_buf confirm;      /* and its sign-up confirmation URL */
+	char code[7];           /* and code, in a journey of a request */
+	nudge_buf prefs;        /* and its preference page's URL */
+	nudge_buf plain;        /* an SMS before link tracking, measured */
+};
+
+/* Where a slot's message is. */
+enum slot_state {
+	SLOT_BUILT,             /* built (or being filled by the caller) */
+	SLOT_QUEUED,            /* its contact read, for a render thread */
+	SLOT_SKIP,              /* not built: the line is skipped (why) */
+	SLOT_FAIL               /* not built: a fatal error (rc, why) */
+};
+
 /* A message of the batch being claimed. */
 struct slot {
 	long line;
 	char *input;
 	int64_t contact_id;
 	struct nudge_sender_lane *lane;
+	struct contact c;       /* its fields, read by the caller's thread */
+	enum slot_state state;
+	int rc;                 /* SLOT_SKIP, SLOT_FAIL: build's code */
+	enum nudge_skip skip;   /* SLOT_SKIP: the class of why */
+	nudge_err why;          /* why not built; else what a dry run
+				   shows (its size, its segments) */
 	char from[NUDGE_EMAIL_MAX + 1], to[NUDGE_EMAIL_MAX + 1];
 	nudge_buf msg;
 	nudge_buf title;        /* push */
 	nudge_sms_count sc;     /* sms */
 	int tracked;            /* sms: the segments link tracking added */
+};
+
+/* A render thread.  It reads the slots the caller queued (their contact
+ * already read) and the lanes, both left alone by the caller until the
+ * batch is settled, and writes only the slot it took and its own r. */
+struct worker {
+	pthread_t th;
+	nudge_sender *s;
+	struct render r;
 };
 
 /* What the transport carries back to us with each outcome. */
@@ -162,19 +206,25 @@ struct nudge_sender {
 	int jfail;              /* the journal cannot be written: no more
 				   messages start, the rest are held */
 	nudge_event_writer *ew;
-	nudge_tpl_out out;
-	nudge_links *links;     /* tracking (links.c), or NULL */
-	nudge_buf unsub;        /* this message's unsubscribe URL */
-	nudge_buf confirm;      /* and its sign-up confirmation URL */
-	char code[7];           /* and code, in a journey of a request */
-	nudge_buf prefs;        /* and its preference page's URL */
-	nudge_buf plain;        /* an SMS before link tracking, measured */
+	struct render r;        /* the caller's thread's; r.links is the
+				   tracking (links.c), or NULL */
 	sqlite3_stmt *get_contact, *get_attrs;
 	int id_param;           /* get_contact's ?N for the contact id */
 	nudge_seg contact_q;    /* its query: parameters bound from here */
 	sqlite3_stmt *topic_q;  /* --topic: the contact's latest row */
-	struct contact c;
+	struct contact c;       /* the computed fields read (ncomp, cuse),
+				   and the contact of a lane's hold-out */
 	struct slot slots[BATCH_HTTP];
+	/* The render threads and their queue: qslot[next..end) are the
+	 * slots waiting for one, queued those not yet built; all under mu.
+	 * The caller waits (built) for queued to fall to 0 before it claims
+	 * the batch. */
+	struct worker *w;
+	size_t nw;
+	pthread_mutex_t mu;
+	pthread_cond_t more, built;
+	size_t qslot[BATCH_HTTP], next, end, queued;
+	int quit;
 	size_t nslots, nemail;
 	nudge_delivery *done;   /* outcomes not yet written: OUTCOMES */
 	size_t ndone;
@@ -416,15 +466,20 @@ cond(void *ctx, size_t i, int *truth, nudge_err *err)
 	return nudge_tplcond_eval(c->cond, c->id, i, truth, err);
 }
 
-/* Loads contact id's fields and attrs for the template. */
+/* Loads contact id's fields, attrs and the computed fields the run's
+ * templates name into c, for the template. */
 static int
-load_contact(nudge_sender *s, int64_t id)
+load_contact(nudge_sender *s, struct contact *c, int64_t id)
 {
-	struct contact *c = &s->c;
 	const unsigned char *attrs = NULL;
 	size_t i;
 	int rc, col;
 
+	if (c->coff == NULL && s->c.ncomp > 0 &&
+	    (c->coff = calloc(s->c.ncomp, sizeof *c->coff)) == NULL)
+		return nudge_errf(s->err, EX_OSERR, "out of memory");
+	c->ncomp = s->c.ncomp;
+	c->ev = s->c.ev;
 	c->id = id;
 	c->idtext[nudge_fmt_i64(c->idtext, id)] = '\0';
 	nudge_buf_reset(&c->vals);
@@ -455,7 +510,7 @@ load_contact(nudge_sender *s, int64_t id)
 		int dec;
 
 		c->coff[i] = -1;
-		if (!c->cuse[i])
+		if (!s->c.cuse[i])
 			continue;
 		if ((dec = nudge_computed_decimals(i)) >= 0 &&
 		    sqlite3_column_type(s->get_contact, col) == SQLITE_FLOAT) {
@@ -788,22 +843,22 @@ on_delivery(void *arg, const nudge_delivery *d)
 	s->done[s->ndone++] = *d;
 }
 
-/* The envelope sender and From: of this message. */
+/* The envelope sender and From: of the message r rendered. */
 static int
-pick_from(nudge_sender *s, const struct nudge_sender_lane *l, struct slot *sl, char *name,
-    size_t namelen)
+pick_from(const struct render *r, const struct nudge_sender_lane *l,
+    struct slot *sl, char *name, size_t namelen, nudge_err *err)
 {
-	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
+	const nudge_buf *tf = &r->out.part[NUDGE_TPL_FROM];
 	const nudge_email_cfg *ec = l->o.cfg != NULL ? &l->o.cfg->email : NULL;
 	const char *spec = l->o.from != NULL ? l->o.from :
 	    tf->len > 0 ? tf->s : ec != NULL ? ec->from : NULL;
 
 	if (spec == NULL)
-		return nudge_errf(s->err, EX_USAGE, "no sender: give --from, a "
+		return nudge_errf(err, EX_USAGE, "no sender: give --from, a "
 		    "From: in the template, or channels: email: from: in the "
 		    "config");
 	return nudge_mime_mailbox(spec, name, namelen, sl->from,
-	    sizeof sl->from, s->err);
+	    sizeof sl->from, err);
 }
 
 /* A built message (sl->msg): with --dry-run reported as rendered with
@@ -876,24 +931,25 @@ msg_text(const struct nudge_sender_lane *l, const nudge_buf *body,
 	return 0;
 }
 
-/* sms, push: the rendered text (and title) of the contact in s->c for
+/* sms, push: the text (and title) r rendered for the contact of sl, for
  * its phone or push id, with the sender id and STOP wording of the
- * config; adds it to the batch.  plain: an sms's segments before link
- * tracking rewrote it (0: not rewritten). */
+ * config, into sl; sl->why says what a dry run shows.  plain: an sms's
+ * segments before link tracking rewrote it (0: not rewritten). */
 static int
-take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text,
-    int64_t cid, int plain)
+build_msg(const nudge_sender *s, const struct render *r, struct slot *sl,
+    int plain)
 {
+	const struct nudge_sender_lane *l = sl->lane;
 	const nudge_send_opts *o = &l->o;
-	struct slot *sl = &s->slots[s->nslots];
-	const nudge_buf *tf = &s->out.part[NUDGE_TPL_FROM];
-	const nudge_buf *title = &s->out.part[NUDGE_TPL_TITLE];
+	const nudge_buf *tf = &r->out.part[NUDGE_TPL_FROM];
+	const nudge_buf *title = &r->out.part[NUDGE_TPL_TITLE];
 	int sms = l->col == 1;
 	const char *to, *sender = NULL;
-	char why[160];
+	char *why = sl->why.msg;
+	size_t whyn = sizeof sl->why.msg;
 
 	/* take_line saw the phone or push id (l->col) is there */
-	to = s->c.vals.s + s->c.off[l->col];
+	to = sl->c.vals.s + sl->c.off[l->col];
 	nudge_strcpy(sl->to, sizeof sl->to, to);
 	if (o->from != NULL)
 		sender = o->from;
@@ -903,10 +959,10 @@ take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *te
 		sender = nudge_config_sms_sender(o->cfg, to);
 	nudge_strcpy(sl->from, sizeof sl->from, sender != NULL ? sender : "");
 	nudge_buf_reset(&sl->title);
-	if (msg_text(l, &s->out.part[NUDGE_TPL_TEXT], &sl->msg) == -1 ||
+	if (msg_text(l, &r->out.part[NUDGE_TPL_TEXT], &sl->msg) == -1 ||
 	    nudge_buf_add(&sl->title, title->s != NULL ? title->s : "",
 	    title->len) == -1)
-		return nudge_errf(s->err, EX_OSERR, "out of memory");
+		return nudge_errf(&sl->why, EX_OSERR, "out of memory");
 	memset(&sl->sc, 0, sizeof sl->sc);
 	sl->tracked = 0;
 	if (sms) {
@@ -918,18 +974,18 @@ take_msg(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *te
 	 * after link tracking, and what tracking added */
 	why[0] = '\0';
 	if (sms && s->o->dry_run && sl->tracked > 0)
-		snprintf(why, sizeof why, "%d segments (%s, %zu %s; %d "
+		snprintf(why, whyn, "%d segments (%s, %zu %s; %d "
 		    "without link tracking)", sl->sc.segments,
 		    nudge_sms_encoding(&sl->sc), sl->sc.units,
 		    sl->sc.ucs2 ? "UTF-16 units" : "septets", plain);
 	else if (sms && s->o->dry_run)
-		snprintf(why, sizeof why, "%d segment%s (%s, %zu %s)",
+		snprintf(why, whyn, "%d segment%s (%s, %zu %s)",
 		    sl->sc.segments, sl->sc.segments > 1 ? "s" : "",
 		    nudge_sms_encoding(&sl->sc), sl->sc.units,
 		    sl->sc.ucs2 ? "UTF-16 units" : "septets");
 	else if (s->o->dry_run)
-		snprintf(why, sizeof why, "%zu bytes", sl->msg.len);
-	return keep(s, l, sl, line, text, cid, why);
+		snprintf(why, whyn, "%zu bytes", sl->msg.len);
+	return 0;
 }
 
 /* Hands one claimed sms or push message to the transport, the ledger key
@@ -961,43 +1017,46 @@ submit_msg(nudge_sender *s, struct slot *sl, struct pending *p)
 static int
 rewrites(const nudge_sender *s, const struct nudge_sender_lane *l)
 {
-	return s->links != NULL && nudge_tpl_track(l->tpl) && !(l->col == 1 &&
+	return s->r.links != NULL && nudge_tpl_track(l->tpl) && !(l->col == 1 &&
 	    l->o.cfg != NULL && l->o.cfg->tracking.sms_untracked);
 }
 
-/* Tracking (links.c), when the config has it: before rendering, the
- * contact's {{unsubscribe_url}}; after, tracked links and the open pixel
- * unless the template says X-Nudge-Track: no. */
+/* Tracking (links.c) by r, when the config has it: before rendering,
+ * the {{unsubscribe_url}} of sl's contact; after, tracked links and the
+ * open pixel unless the template says X-Nudge-Track: no. */
 static int
-track(nudge_sender *s, const struct nudge_sender_lane *l, int64_t cid, int after)
+track(const nudge_sender *s, struct render *r, struct slot *sl, int after)
 {
+	const struct nudge_sender_lane *l = sl->lane;
+	struct contact *c = &sl->c;
 	nudge_links_msg m = { l->campaign_id, l->o.step != NULL ?
-	    l->o.step : "", cid, l->o.now };
+	    l->o.step : "", sl->contact_id, l->o.now };
 
-	if (s->links == NULL)
+	if (r->links == NULL)
 		return 0;
 	if (!after) {
-		s->c.unsub = NULL;
-		if (nudge_links_unsub(s->links, &m, &s->unsub, s->err) != 0)
+		c->unsub = NULL;
+		if (nudge_links_unsub(r->links, &m, &r->unsub, &sl->why) != 0)
 			return EX_OSERR;
-		s->c.unsub = s->unsub.s;
-		s->c.confirm = NULL;
-		if (nudge_links_confirm(s->links, &m, &s->confirm, s->err) != 0)
+		c->unsub = r->unsub.s;
+		c->confirm = NULL;
+		if (nudge_links_confirm(r->links, &m, &r->confirm,
+		    &sl->why) != 0)
 			return EX_OSERR;
-		s->c.confirm = s->confirm.s;
-		if (nudge_links_code(s->links, &m, s->code, s->err) != 0)
+		c->confirm = r->confirm.s;
+		if (nudge_links_code(r->links, &m, r->code, &sl->why) != 0)
 			return EX_SOFTWARE;
-		s->c.code = s->code[0] != '\0' ? s->code : NULL;
-		s->c.prefs = NULL;
-		if (nudge_links_prefs(s->links, s->unsub.s, &s->prefs,
-		    s->err) != 0)
+		c->code = r->code[0] != '\0' ? r->code : NULL;
+		c->prefs = NULL;
+		if (nudge_links_prefs(r->links, r->unsub.s, &r->prefs,
+		    &sl->why) != 0)
 			return EX_OSERR;
-		s->c.prefs = s->prefs.s;
+		c->prefs = r->prefs.s;
 		return 0;
 	}
 	if (!rewrites(s, l))
 		return 0;
-	return nudge_links_rewrite(s->links, &m, &s->out, s->err);
+	return nudge_links_rewrite(r->links, &m, &r->out, &sl->why);
 }
 
 /* Sets *left when contact cid's latest consent row for the topic (the
@@ -1026,21 +1085,22 @@ left_topic(nudge_sender *s, int64_t cid, const char *topic, int *left)
 	return 0;
 }
 
-/* Resolves, checks and renders one line of lane l; adds it to the batch
- * or reports why not.  Returns 0 (also when the line was skipped) or a
+static int build(const nudge_sender *s, struct render *r, struct slot *sl);
+
+/* Resolves, checks and renders one line of lane l (queues its rendering
+ * for a render thread when the lane is apart); adds it to the batch or
+ * reports why not.  Returns 0 (also when the line was skipped) or a
  * fatal code. */
 static int
 take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *text)
 {
 	const nudge_send_opts *o = &l->o;
-	char reason[256], name[256], key[96], unsub[NUDGE_EMAIL_MAX + 40];
+	char reason[256];
 	enum nudge_skip why;
-	struct slot *sl = &s->slots[s->nslots];
-	nudge_mime_msg m = { 0 };
-	nudge_tpl_env env;
+	struct slot *sl;
 	int64_t cid;
 	nudge_err e;
-	int rc, plain;
+	int rc;
 
 	/* the reads of the lines between two waits share one read
 	 * transaction (one WAL snapshot and lock, not one a statement);
@@ -1100,44 +1160,94 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 		    "cannot be written" : "not sent: the provider is down");
 		return 0;
 	}
-	if ((rc = load_contact(s, cid)) != 0)
+	sl = &s->slots[s->nslots];
+	if ((rc = load_contact(s, &sl->c, cid)) != 0)
 		return rc;
-	if (s->c.off[l->col] < 0) {
+	if (sl->c.off[l->col] < 0) {
 		why = l->col == 0 ? NUDGE_SKIP_NO_EMAIL : l->col == 1 ?
 		    NUDGE_SKIP_NO_PHONE : NUDGE_SKIP_NO_PUSH_ID;
 		skipped(s, l, line, text, cid, why,
 		    nudge_channels[l->col].no_address);
 		return 0;
 	}
-	if ((rc = track(s, l, cid, 0)) != 0)
+	sl->lane = l;
+	sl->contact_id = cid;
+	sl->skip = NUDGE_SKIP_NONE;
+	if (l->apart && !s->o->dry_run) {
+		/* rendered by a render thread while this one reads the next
+		 * contacts; settle() reports a skip when the batch is claimed */
+		sl->state = SLOT_QUEUED;
+		if ((rc = keep(s, l, sl, line, text, cid, "")) != 0)
+			return rc;
+		pthread_mutex_lock(&s->mu);
+		s->qslot[s->end++] = s->nslots - 1;
+		s->queued++;
+		/* the render threads wake for a run of slots, not for each:
+		 * a wake-up is a futex call and a thread switch */
+		if (s->end - s->next >= WAKE)
+			pthread_cond_broadcast(&s->more);
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	sl->state = SLOT_BUILT;
+	if ((rc = build(s, &s->r, sl)) != 0) {
+		if (sl->skip == NUDGE_SKIP_NONE) {
+			*s->err = sl->why;
+			return rc;
+		}
+		skipped(s, l, line, text, cid, sl->skip, sl->why.msg);
+		return 0;
+	}
+	return keep(s, l, sl, line, text, cid, sl->why.msg);
+}
+
+/* Renders and builds the message of sl (its lane, contact id and
+ * contact's fields set) with r: the tracking URLs, the template, a
+ * variant's subject, tracked links, then MIME (email) or the text (sms,
+ * push).  Touches only sl and r, and the store only through the lookups
+ * of a lane that is not apart (latest.*, {{#if}}): a render thread runs
+ * it for the slots queued.  Returns 0 (sl->why: what a dry run shows),
+ * EX_DATAERR with sl->skip set (the line is skipped: sl->why says why),
+ * or a fatal code (sl->why). */
+static int
+build(const nudge_sender *s, struct render *r, struct slot *sl)
+{
+	const struct nudge_sender_lane *l = sl->lane;
+	const nudge_send_opts *o = &l->o;
+	char name[256], key[96], toname[256], unsub[NUDGE_EMAIL_MAX + 40];
+	nudge_mime_msg m = { 0 };
+	nudge_tpl_env env;
+	int rc, plain;
+
+	sl->why.msg[0] = '\0';
+	if ((rc = track(s, r, sl, 0)) != 0)
 		return rc;
-	s->c.cond = l->cond;
-	s->c.entry = l->entry;
-	s->c.failed = 0;
+	sl->c.cond = l->cond;
+	sl->c.entry = l->entry;
+	sl->c.failed = 0;
 	env.lookup = lookup;
 	env.cond = cond;
-	env.ctx = &s->c;
+	env.ctx = &sl->c;
 	env.currency = o->cfg != NULL && o->cfg->currency[0] != '\0' ?
 	    o->cfg->currency : NULL;
 	env.tz = l->o.policy != NULL ? l->o.policy->quiet_tz : o->cfg != NULL ?
 	    o->cfg->policy.quiet_tz : NULL;
-	rc = nudge_tpl_render_env(l->tpl, &env, &s->out, &e);
-	if (rc == 0 && s->c.failed)
-		return nudge_store_error(s->st, s->err, "read an event");
+	rc = nudge_tpl_render_env(l->tpl, &env, &r->out, &sl->why);
+	if (rc == 0 && sl->c.failed)
+		/* latest.*: only a lane that is not apart reads the store,
+		 * on the caller's thread */
+		return nudge_store_error(s->st, &sl->why, "read an event");
 	if (rc != 0) {
-		if (rc != EX_DATAERR) {
-			*s->err = e;
-			return rc;
-		}
-		skipped(s, l, line, text, cid, NUDGE_SKIP_TEMPLATE, e.msg);
-		return 0;
+		if (rc == EX_DATAERR)
+			sl->skip = NUDGE_SKIP_TEMPLATE;
+		return rc;
 	}
 	if (o->subject != NULL) {
 		/* an A/B variant's subject, written as is */
-		nudge_buf_reset(&s->out.part[NUDGE_TPL_SUBJECT]);
-		if (nudge_buf_puts(&s->out.part[NUDGE_TPL_SUBJECT],
+		nudge_buf_reset(&r->out.part[NUDGE_TPL_SUBJECT]);
+		if (nudge_buf_puts(&r->out.part[NUDGE_TPL_SUBJECT],
 		    o->subject) == -1)
-			return nudge_errf(s->err, EX_OSERR, "out of memory");
+			return nudge_errf(&sl->why, EX_OSERR, "out of memory");
 	}
 	/* an sms measured before its links grow (when tracking rewrites
 	 * them): a longer link may cost a segment, which the dry run and
@@ -1146,60 +1256,57 @@ take_line(nudge_sender *s, struct nudge_sender_lane *l, long line, const char *t
 	if (l->col == 1 && rewrites(s, l)) {
 		nudge_sms_count sc;
 
-		if (msg_text(l, &s->out.part[NUDGE_TPL_TEXT], &s->plain) == -1)
-			return nudge_errf(s->err, EX_OSERR, "out of memory");
-		nudge_sms_measure(s->plain.s, s->plain.len, &sc);
+		if (msg_text(l, &r->out.part[NUDGE_TPL_TEXT], &r->plain) == -1)
+			return nudge_errf(&sl->why, EX_OSERR, "out of memory");
+		nudge_sms_measure(r->plain.s, r->plain.len, &sc);
 		plain = sc.segments;
 	}
 	/* tracked links in every channel's text, before either builder */
-	if ((rc = track(s, l, cid, 1)) != 0)
+	if ((rc = track(s, r, sl, 1)) != 0)
 		return rc;
 	if (l->col != 0)
-		return take_msg(s, l, line, text, cid, plain);
-	if ((rc = pick_from(s, l, sl, name, sizeof name)) != 0)
+		return build_msg(s, r, sl, plain);
+	if ((rc = pick_from(r, l, sl, name, sizeof name, &sl->why)) != 0)
 		return rc;
-	snprintf(sl->to, sizeof sl->to, "%s", s->c.vals.s + s->c.off[0]);
+	snprintf(sl->to, sizeof sl->to, "%s", sl->c.vals.s + sl->c.off[0]);
 	snprintf(unsub, sizeof unsub, "mailto:%s?subject=unsubscribe",
 	    sl->from);
 	m.from_addr = sl->from;
 	m.from_name = name[0] != '\0' ? name : NULL;
 	m.to_addr = sl->to;
 	m.to_name = NULL;
-	if (s->c.off[3] >= 0) {
-		snprintf(reason, sizeof reason, "%s%s%s",
-		    s->c.vals.s + s->c.off[3], s->c.off[4] >= 0 ? " " : "",
-		    s->c.off[4] >= 0 ? s->c.vals.s + s->c.off[4] : "");
-		m.to_name = reason;
+	if (sl->c.off[3] >= 0) {
+		snprintf(toname, sizeof toname, "%s%s%s",
+		    sl->c.vals.s + sl->c.off[3], sl->c.off[4] >= 0 ? " " : "",
+		    sl->c.off[4] >= 0 ? sl->c.vals.s + sl->c.off[4] : "");
+		m.to_name = toname;
 	}
-	m.reply_to = s->out.part[NUDGE_TPL_REPLY_TO].len > 0 ?
-	    s->out.part[NUDGE_TPL_REPLY_TO].s : o->cfg != NULL ?
+	m.reply_to = r->out.part[NUDGE_TPL_REPLY_TO].len > 0 ?
+	    r->out.part[NUDGE_TPL_REPLY_TO].s : o->cfg != NULL ?
 	    o->cfg->email.reply_to : NULL;
-	m.subject = nudge_buf_str(&s->out.part[NUDGE_TPL_SUBJECT]);
+	m.subject = nudge_buf_str(&r->out.part[NUDGE_TPL_SUBJECT]);
 	m.date = o->now;
 	m.msgid_key = nudge_ledger_key(key, sizeof key, l->campaign_id,
-	    o->step, cid);
-	m.text = nudge_buf_str(&s->out.part[NUDGE_TPL_TEXT]);
-	m.text_len = s->out.part[NUDGE_TPL_TEXT].len;
-	if (s->out.part[NUDGE_TPL_HTML].len > 0) {
-		m.html = s->out.part[NUDGE_TPL_HTML].s;
-		m.html_len = s->out.part[NUDGE_TPL_HTML].len;
+	    o->step, sl->contact_id);
+	m.text = nudge_buf_str(&r->out.part[NUDGE_TPL_TEXT]);
+	m.text_len = r->out.part[NUDGE_TPL_TEXT].len;
+	if (r->out.part[NUDGE_TPL_HTML].len > 0) {
+		m.html = r->out.part[NUDGE_TPL_HTML].s;
+		m.html_len = r->out.part[NUDGE_TPL_HTML].len;
 	}
-	if (s->out.part[NUDGE_TPL_PREHEADER].len > 0)
-		m.preheader = s->out.part[NUDGE_TPL_PREHEADER].s;
+	if (r->out.part[NUDGE_TPL_PREHEADER].len > 0)
+		m.preheader = r->out.part[NUDGE_TPL_PREHEADER].s;
 	m.unsub_mailto = unsub;
-	if (s->links != NULL && nudge_links_https(s->links))
-		m.unsub_https = s->unsub.s;
+	if (r->links != NULL && nudge_links_https(r->links))
+		m.unsub_https = r->unsub.s;
 	nudge_buf_reset(&sl->msg);
-	if ((rc = nudge_mime_build(&m, &sl->msg, &e)) != 0) {
-		if (rc != EX_DATAERR) {
-			*s->err = e;
-			return rc;
-		}
-		skipped(s, l, line, text, cid, NUDGE_SKIP_MESSAGE, e.msg);
-		return 0;
+	if ((rc = nudge_mime_build(&m, &sl->msg, &sl->why)) != 0) {
+		if (rc == EX_DATAERR)
+			sl->skip = NUDGE_SKIP_MESSAGE;
+		return rc;
 	}
-	snprintf(reason, sizeof reason, "%zu bytes", sl->msg.len);
-	return keep(s, l, sl, line, text, cid, reason);
+	snprintf(sl->why.msg, sizeof sl->why.msg, "%zu bytes", sl->msg.len);
+	return 0;
 }
 
 const nudge_send_opts *
@@ -1293,6 +1400,157 @@ poll_all(nudge_sender *s, int timeout_ms, size_t want)
 	return s->rc;
 }
 
+static void
+contact_free(struct contact *c)
+{
+	nudge_buf_free(&c->vals);
+	nudge_buf_free(&c->attrs);
+	nudge_buf_free(&c->comp);
+	free(c->coff);
+}
+
+static void
+render_free(struct render *r)
+{
+	nudge_tpl_out_free(&r->out);
+	nudge_links_close(r->links);
+	nudge_buf_free(&r->unsub);
+	nudge_buf_free(&r->confirm);
+	nudge_buf_free(&r->prefs);
+	nudge_buf_free(&r->plain);
+}
+
+/* A render thread: builds the queued slots, in the order queued, until
+ * the run stops it. */
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	nudge_sender *s = w->s;
+	struct slot *sl;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->quit && s->next == s->end)
+			pthread_cond_wait(&s->more, &s->mu);
+		if (s->quit)
+			break;
+		sl = &s->slots[s->qslot[s->next++]];
+		pthread_mutex_unlock(&s->mu);
+		rc = build(s, &w->r, sl);
+		sl->rc = rc;
+		sl->state = rc == 0 ? SLOT_BUILT : sl->skip != NUDGE_SKIP_NONE ?
+		    SLOT_SKIP : SLOT_FAIL;
+		pthread_mutex_lock(&s->mu);
+		if (--s->queued == 0)
+			pthread_cond_signal(&s->built);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Starts the render threads, one per core online (at most WORKERS_MAX),
+ * each with its own copy of the link rewriter.  Rendering and MIME are
+ * most of what a message costs the caller's thread, which keeps the
+ * store (claims, outcomes, events) and the journal to itself.  Errors:
+ * EX_OSERR. */
+static int
+workers_start(nudge_sender *s, nudge_err *err)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i;
+	int rc;
+
+	if (n < 1)
+		n = 1;
+	if (n > WORKERS_MAX)
+		n = WORKERS_MAX;
+	if ((s->w = calloc((size_t)n, sizeof *s->w)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	for (i = 0; i < (size_t)n; i++) {
+		s->w[i].s = s;
+		if ((rc = nudge_links_clone(s->r.links, &s->w[i].r.links,
+		    err)) != 0)
+			return rc;
+		if (pthread_create(&s->w[i].th, NULL, work, &s->w[i]) != 0) {
+			render_free(&s->w[i].r);
+			return nudge_errf(err, EX_OSERR, "cannot start a render "
+			    "thread: %s", strerror(errno));
+		}
+		s->nw++;
+	}
+	return 0;
+}
+
+/* Stops and joins the render threads (a slot being built is finished
+ * first; those still queued are left: the run is over). */
+static void
+workers_stop(nudge_sender *s)
+{
+	size_t i;
+
+	if (s->w == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->quit = 1;
+	pthread_cond_broadcast(&s->more);
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < s->nw; i++) {
+		pthread_join(s->w[i].th, NULL);
+		render_free(&s->w[i].r);
+	}
+	free(s->w);
+	s->w = NULL;
+	s->nw = 0;
+}
+
+/* Waits until every queued slot of the batch is built, then reports the
+ * lines the render threads skipped, in the batch's order, and takes
+ * them out of it.  Returns 0 or the first fatal code of a build. */
+static int
+settle(nudge_sender *s)
+{
+	struct slot tmp;
+	size_t i, j;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->next < s->end)
+		pthread_cond_broadcast(&s->more);
+	while (s->queued > 0)
+		pthread_cond_wait(&s->built, &s->mu);
+	s->next = s->end = 0;
+	pthread_mutex_unlock(&s->mu);
+	for (i = j = 0; i < s->nslots; i++) {
+		struct slot *sl = &s->slots[i];
+
+		if (sl->state == SLOT_FAIL && rc == 0) {
+			*s->err = sl->why;
+			rc = sl->rc;
+		}
+		if (sl->state == SLOT_SKIP || sl->state == SLOT_FAIL) {
+			/* keep() counted it in flight and in the batch */
+			if (s->o->campaign == NULL)
+				inflight_add(s, sl->lane, sl->contact_id, -1);
+			if (sl->lane->col == 0)
+				s->nemail--;
+			if (sl->state == SLOT_SKIP)
+				skipped(s, sl->lane, sl->line, sl->input,
+				    sl->contact_id, sl->skip, sl->why.msg);
+			continue;
+		}
+		if (i != j) {
+			tmp = s->slots[j];
+			s->slots[j] = *sl;
+			*sl = tmp;
+		}
+		j++;
+	}
+	s->nslots = j;
+	return rc;
+}
+
 /* Claims the batch in one transaction, then hands what it won to the
  * transports: nothing leaves before its claim is on disk. */
 static int
@@ -1303,6 +1561,8 @@ flush_batch(nudge_sender *s)
 	size_t i;
 	int rc = 0;
 
+	if ((rc = settle(s)) != 0)
+		return rc;
 	if (s->nslots == 0)
 		return 0;
 	/* the outcomes recorded since the last commit ride in the claims'
@@ -1588,11 +1848,14 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 	s->o = o;
 	s->stats = stats;
 	s->err = err;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->more, NULL);
+	pthread_cond_init(&s->built, NULL);
 	for (i = 0; i < 3; i++) {
 		s->ch[i].name = nudge_channels[i].name;
 		s->ch[i].tail = &s->ch[i].head;
 	}
-	if ((rc = nudge_links_open(&s->links, o->cfg, err)) != 0 ||
+	if ((rc = nudge_links_open(&s->r.links, o->cfg, err)) != 0 ||
 	    (rc = nudge_event_writer_open(&s->ew, st, o->now, err)) != 0 ||
 	    (rc = contact_query(s, err)) != 0 ||
 	    (rc = nudge_store_prepare(st, &s->get_attrs, "SELECT key, value"
@@ -1622,6 +1885,8 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 			*err = je;
 			goto fail;
 		}
+		if ((rc = workers_start(s, err)) != 0)
+			goto fail;
 	}
 	*out = s;
 	return 0;
@@ -1648,6 +1913,28 @@ campaign_id(nudge_sender *s, struct nudge_sender_lane *l)
 		l->campaign_id = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	return 0;
+}
+
+/* nudge_tpl_each_field: a latest.TYPE.PATH reads the store. */
+static int
+reads_events(void *arg, const char *name, int has_def, const char *where)
+{
+	(void)arg;
+	(void)has_def;
+	(void)where;
+	return strncmp(name, "latest.", 7) == 0 ||
+	    strncmp(name, "event.", 6) == 0;
+}
+
+/* Whether lane l's messages may render on a render thread: its template
+ * reads nothing from the store while it renders (no latest.*, event.*
+ * or {{#if}}: those read through the caller's connection) and is
+ * thread-safe (nudge_tpl_threadsafe). */
+static int
+apart_ok(const struct nudge_sender_lane *l)
+{
+	return l->cond == NULL && nudge_tpl_threadsafe(l->tpl) &&
+	    nudge_tpl_each_field(l->tpl, reads_events, NULL) == 0;
 }
 
 static void
@@ -1724,6 +2011,7 @@ nudge_sender_add_lane(nudge_sender *s, const nudge_send_opts *lo,
 		goto fail;
 	if (!lo->dry_run && (rc = open_chan(s, &l->o, l->ch)) != 0)
 		goto fail;
+	l->apart = s->w != NULL && apart_ok(l);
 	l->next = s->lanes;
 	s->lanes = l;
 	*out = l;
@@ -1901,6 +2189,7 @@ nudge_sender_close(nudge_sender *s)
 
 	if (s == NULL)
 		return;
+	workers_stop(s);
 	nudge_store_read_end(s->st);
 	/* a run stopped by a delivery (credentials, TLS): its transport
 	 * hands back the rest at once (not sent: claims given back) or as
@@ -1937,12 +2226,13 @@ nudge_sender_close(nudge_sender *s)
 		free(s->slots[i].input);
 		nudge_buf_free(&s->slots[i].msg);
 		nudge_buf_free(&s->slots[i].title);
+		contact_free(&s->slots[i].c);
 	}
-	nudge_buf_free(&s->c.vals);
-	nudge_buf_free(&s->c.attrs);
-	nudge_buf_free(&s->c.comp);
-	free(s->c.coff);
+	contact_free(&s->c);
 	free(s->c.cuse);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->more);
+	pthread_cond_destroy(&s->built);
 	sqlite3_finalize(s->get_contact);
 	nudge_seg_free(&s->contact_q);
 	sqlite3_finalize(s->get_attrs);
@@ -1950,12 +2240,7 @@ nudge_sender_close(nudge_sender *s)
 	nudge_evdata_free(s->c.ev);
 	nudge_ledger_close(s->ledger);
 	nudge_event_writer_close(s->ew);
-	nudge_tpl_out_free(&s->out);
-	nudge_links_close(s->links);
-	nudge_buf_free(&s->unsub);
-	nudge_buf_free(&s->confirm);
-	nudge_buf_free(&s->prefs);
-	nudge_buf_free(&s->plain);
+	render_free(&s->r);
 	free(s->fl.id);
 	free(s->fl.n);
 	free(s);

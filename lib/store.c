@@ -859,16 +859,43 @@ nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
 	return id_by_name(st, "campaigns", name, id, err);
 }
 
+/* The WAL hook of a one-request connection (nudge_store_per_request),
+ * in place of the automatic checkpoint: once the log holds
+ * NUDGE_STORE_REQUEST_CKPT pages, checkpoints it and truncates it to
+ * nothing.  Such a connection, the store's only one, rebuilds the WAL
+ * index at open from every frame the log holds since its last restart,
+ * and an automatic (passive) checkpoint never restarts it when each
+ * writer is a new process: the log only grew, and a click read all of it
+ * (1,341 reads after 1,000 clicks; a 108 MB log in one bench run).  The
+ * checkpoint does not wait for readers (a send's snapshot): it then
+ * copies what it can and the next writer tries again. */
+static int
+truncate_log(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	nudge_store *st = arg;
+
+	if (frames < NUDGE_STORE_REQUEST_CKPT)
+		return SQLITE_OK;
+	sqlite3_busy_timeout(db, 0);
+	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+	    NULL);
+	sqlite3_busy_timeout(db, st->busy_ms);
+	return SQLITE_OK;
+}
+
 void
-nudge_store_per_request(nudge_store *st, int busy_ms)
+nudge_store_per_request(nudge_store *st, int busy_ms, int one_shot)
 {
 	int persist = 1;
 
 	sqlite3_busy_timeout(st->db, busy_ms);
+	if (!one_shot)
+		return;
+	st->busy_ms = busy_ms;
+	sqlite3_wal_hook(st->db, truncate_log, st);
 	/* By default the close of a store's last connection checkpoints
 	 * the WAL, fsyncs and deletes it, for the next request to create
-	 * it again: leave that to the automatic checkpoints of later
-	 * writers. */
+	 * it again: truncate_log does it once in a while instead. */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
 	    &persist);

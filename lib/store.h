@@ -12,6 +12,9 @@
 #define NUDGE_APPLICATION_ID 0x6e756467
 /* The newest schema this build knows; see migrations[] in store.c. */
 #define NUDGE_SCHEMA_VERSION 13
+/* WAL pages between the checkpoints of a one-request connection
+ * (nudge_store_per_request). */
+#define NUDGE_STORE_REQUEST_CKPT 64
 
 #define NUDGE_STORE_CACHE 8
 
@@ -26,6 +29,7 @@ typedef struct nudge_store {
 	unsigned long rollbacks;  /* transactions rolled back so far: what
 				     a writer knows of the store since is
 				     void */
+	int busy_ms;              /* nudge_store_per_request's */
 } nudge_store;
 
 enum {
@@ -113,11 +117,14 @@ int nudge_store_list_id(nudge_store *st, const char *name, int create,
 int nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
     nudge_err *err);
 
-/* Tunes a connection for a process that answers one request and exits
- * (nudge track as a CGI program), where it is most often the store's
- * only connection: waits at most busy_ms for the write lock, and leaves
- * the WAL file in place at close instead of checkpointing and deleting
- * it for the next request to create again. */
-void nudge_store_per_request(nudge_store *st, int busy_ms);
+/* Tunes a connection that answers requests (nudge track): waits at most
+ * busy_ms for the write lock.  With one_shot, for a process that answers
+ * one request and exits (a CGI program), where it is most often the
+ * store's only connection: leaves the WAL file in place at close instead
+ * of checkpointing and deleting it for the next request to create again,
+ * and once the WAL holds NUDGE_STORE_REQUEST_CKPT pages checkpoints it
+ * and truncates it, because such a connection's open reads every frame
+ * of the WAL to rebuild its index. */
+void nudge_store_per_request(nudge_store *st, int busy_ms, int one_shot);
 
 #endif

@@ -1121,6 +1121,21 @@ nudge_tpl_track(const nudge_tpl *t)
 	return !t->notrack;
 }
 
+int
+nudge_tpl_threadsafe(const nudge_tpl *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->nseg; i++)
+		for (k = 0; k < t->seg[i].nfilt; k++)
+			if (t->seg[i].filt[k] == F_DATE)
+				return 0;
+	for (i = 0; i < t->nvar; i++)
+		if (!nudge_tpl_threadsafe(t->var[i].t))
+			return 0;
+	return 1;
+}
+
 /* True when a name inside an #each is not the loop item's own. */
 static int
 outer_name(const char *name)
@@ -1631,8 +1646,8 @@ money_put(nudge_buf *b, double x, const char *cur)
 }
 
 /* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026",
- * keeping the day in L.  Not thread-safe (nudge_tz_local): a send
- * renders on one thread. */
+ * keeping the day in L.  Not thread-safe (nudge_tz_local reads TZ): see
+ * nudge_tpl_threadsafe. */
 static int
 date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 {

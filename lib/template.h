@@ -70,12 +70,17 @@ unsigned nudge_tpl_parts(const nudge_tpl *t);
  * written, with no open pixel); true otherwise. */
 int nudge_tpl_track(const nudge_tpl *t);
 
+/* True when t may render on several threads at once (each with its own
+ * out); false when it uses the :date filter, which sets the process's TZ
+ * around localtime_r: such a template renders on one thread. */
+int nudge_tpl_threadsafe(const nudge_tpl *t);
+
 /* Renders t for the contact behind ctx into out.  Returns 0, EX_DATAERR
  * when a field has no value and no default (the error names it: skip that
  * contact) or a field filling a whole URL attribute is not an http, https
  * or mailto URL, or EX_OSERR (memory); after an error the parts in out
  * are unspecified.  t is only read: threads may share it, each with its
- * own out. */
+ * own out, when nudge_tpl_threadsafe says so. */
 int nudge_tpl_render(const nudge_tpl *t, nudge_tpl_lookup lookup, void *ctx,
     nudge_tpl_out *out, nudge_err *err);
 

@@ -1,12 +1,10 @@
-/* token: signed tracking tokens, base64 and HMAC over OpenSSL libcrypto. */
+/* token: signed tracking tokens, base64 and HMAC (sha.c). */
 #include "token.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "sha.h"
 
 #define VERSION 1
 /* The longest token nudge_token_open reads, in base64 characters. */
@@ -106,12 +104,7 @@ int
 nudge_hmac(int mdlen, const void *key, size_t keylen, const void *msg,
     size_t n, unsigned char *md)
 {
-	unsigned int len = 0;
-
-	if (HMAC(mdlen == 20 ? EVP_sha1() : EVP_sha256(), key, (int)keylen,
-	    msg, n, md, &len) == NULL || len != (unsigned)mdlen)
-		return -1;
-	return 0;
+	return nudge_sha_hmac(mdlen, key, keylen, msg, n, md);
 }
 
 int
@@ -136,7 +129,14 @@ nudge_token_code(const void *key, size_t keylen, int64_t contact,
 int
 nudge_ct_equal(const void *a, const void *b, size_t n)
 {
-	return CRYPTO_memcmp(a, b, n) == 0;
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	/* every byte compared, whatever the first difference */
+	for (i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
 }
 
 static int
@@ -226,7 +226,7 @@ nudge_token_seal(const nudge_token *t, const void *key, size_t keylen,
 nomem:
 	rc = nudge_errf(err, EX_OSERR, "out of memory");
 out:
-	OPENSSL_cleanse(md, sizeof md);
+	explicit_bzero(md, sizeof md);
 	nudge_buf_free(&p);
 	return rc;
 }

@@ -438,8 +438,10 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # send_run NAME CMD...: runs CMD (stdin from $d/ids) $RUNS times into the
 # sink and emits NAME msgs_per_s (median), and the CPU of the client and
-# of the sink (100 = one core) of the median run; each run with a fresh
-# copy of the store ($d/run.db) and a fresh campaign.
+# of the sink (100 = one core) and the client's messages per CPU-second
+# (user + system, its children's too: the figure a loaded machine does
+# not bend) of the median run; each run with a fresh copy of the store
+# ($d/run.db) and a fresh campaign.
 send_run() {
 	_name=$1
 	shift
@@ -455,10 +457,11 @@ send_run() {
 		_t1=$(ns)
 		_s1=$(ticks "$SINK")
 		_w=$(secs "$_t0" "$_t1")
-		printf '%s %s %s\n' "$(rate "$NS" "$_w")" \
+		printf '%s %s %s %s\n' "$(rate "$NS" "$_w")" \
 		    "$(awk -v w="$_w" '{ printf "%d", 100 * ($1 + $2) / w }' "$d/cpu")" \
 		    "$(awk -v a="$_s0" -v b="$_s1" -v w="$_w" -v hz="$(getconf CLK_TCK)" \
-		    'BEGIN { printf "%d", 100 * (b - a) / hz / w }')" >>"$d/runs"
+		    'BEGIN { printf "%d", 100 * (b - a) / hz / w }')" \
+		    "$(awk -v n="$NS" '{ c = $1 + $2; printf "%d", (c > 0 ? n / c : 0) }' "$d/cpu")" >>"$d/runs"
 		_i=$((_i + 1))
 	done
 	# the median run by rate, with its CPU figures
@@ -466,6 +469,7 @@ send_run() {
 	emit "$_name" msgs_per_s "$(cut -d' ' -f1 "$d/med")"
 	emit "$_name" cpu_pct_client "$(cut -d' ' -f2 "$d/med")"
 	emit "$_name" cpu_pct_sink "$(cut -d' ' -f3 "$d/med")"
+	emit "$_name" msgs_per_cpu_s "$(cut -d' ' -f4 "$d/med")"
 }
 
 # check_ledger: every message of the last run is in the ledger as sent,
@@ -792,16 +796,16 @@ part_track() {
 		die "a click answered $code, not 302"
 	fi
 	say "track: wrk -t2 -c8 -d${secs}s on each of 5 URLs"
-	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	before=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	track_wrk track-click "$click"
-	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	after=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	emit track-click events_recorded "$((after - before))"
 	track_wrk track-open "$open"
 	# the same through the FastCGI server (two processes, store kept open)
 	fclick=$(echo "$click" | sed "s|:$port/t/|:$port/f/|")
-	before=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	before=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	track_wrk track-fcgi-click "$fclick"
-	after=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
+	after=$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM events WHERE type = 'clicked'")
 	emit track-fcgi-click events_recorded "$((after - before))"
 	track_wrk track-cgi-floor "http://127.0.0.1:$port/zero"
 	track_wrk track-static-gif "http://127.0.0.1:$port/pixel.gif"
@@ -1039,6 +1043,11 @@ summary() {
 			printf "# send: best nudge %d msgs/s = %s smtplib 4 processes [>= 1.5x], %s smtplib 1 connection [>= 5x]; 1 connection each: %s\n",
 			    b, x(b, v["send-smtplib-4/msgs_per_s"]), x(b, v["send-smtplib-1/msgs_per_s"]),
 			    x(v["send-nudge-1/msgs_per_s"], v["send-smtplib-1/msgs_per_s"])
+			printf "# send, messages per CPU-second of the client: nudge %d (1 connection), %d (4), %d (8); smtplib %d (1 connection), %d (4 processes); curl --parallel 4: %s\n",
+			    v["send-nudge-1/msgs_per_cpu_s"], v["send-nudge-4/msgs_per_cpu_s"],
+			    v["send-nudge-8/msgs_per_cpu_s"], v["send-smtplib-1/msgs_per_cpu_s"],
+			    v["send-smtplib-4/msgs_per_cpu_s"],
+			    has("send-curl-parallel4/msgs_per_cpu_s") ? v["send-curl-parallel4/msgs_per_cpu_s"] : "-"
 		}
 		if (has("send-nudge-dryrun/msgs_per_s"))
 			printf "# send --dry-run (render and build): %d msgs/s [>= 50000]\n", v["send-nudge-dryrun/msgs_per_s"]

@@ -1,11 +1,57 @@
-/* Unit tests for token: base64 both ways, HMAC against RFC 4231, and
+/* Unit tests for token: base64 both ways, SHA-1 and SHA-256 against
+ * FIPS 180 examples, HMAC against RFC 2202 and 4231, and
  * tokens that round-trip and refuse forgery, truncation, tampering,
  * another key, another kind and expiry. */
 #include <stdio.h>
 #include <string.h>
 
+#include "sha.h"
 #include "tap.h"
 #include "token.h"
+
+/* md[0..n) as lower-case hex, in a static buffer. */
+static const char *
+hex(const unsigned char *md, size_t n)
+{
+	static char h[2 * NUDGE_SHA256_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(h + 2 * i, 3, "%02x", md[i]);
+	return h;
+}
+
+static void
+test_sha(void)
+{
+	static const char two[] =
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	unsigned char md[NUDGE_SHA256_LEN], big[131];
+
+	nudge_sha1("abc", 3, md);
+	is_str(hex(md, 20), "a9993e364706816aba3e25717850c26c9cd0d89d",
+	    "SHA-1 of abc (FIPS 180)");
+	nudge_sha256("abc", 3, md);
+	is_str(hex(md, 32), "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad", "SHA-256 of abc");
+	nudge_sha256(two, strlen(two), md);
+	is_str(hex(md, 32), "248d6a61d20638b8e5c026930c3e6039"
+	    "a33ce45964ff2167f6ecedd419db06c1", "SHA-256 over two blocks");
+	nudge_sha256("", 0, md);
+	is_str(hex(md, 32), "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855", "SHA-256 of nothing");
+	ok(nudge_hmac(20, "Jefe", 4, "what do ya want for nothing?", 28,
+	    md) == 0, "HMAC-SHA1");
+	is_str(hex(md, 20), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+	    "HMAC-SHA1 matches RFC 2202 case 2");
+	memset(big, 0xaa, sizeof big);
+	ok(nudge_hmac(32, big, sizeof big, "Test Using Larger Than Block-Size "
+	    "Key - Hash Key First", 54, md) == 0, "HMAC-SHA256, a long key");
+	is_str(hex(md, 32), "60e431591ee0b67f0d8a26aacbf5b77f"
+	    "8e0bc6213728c5140546040f0ee37f54",
+	    "a key longer than a block is hashed first (RFC 4231 case 6)");
+	ok(nudge_hmac(48, "k", 1, "m", 1, md) == -1, "no HMAC-SHA384");
+}
 
 static const char key[] = "s3cret-tracking-key";
 
@@ -139,6 +185,7 @@ int
 main(void)
 {
 	test_b64();
+	test_sha();
 	test_hmac();
 	test_tokens();
 	return done_testing();
