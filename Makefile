@@ -20,7 +20,7 @@ override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PKGS := sqlite3 yaml-0.1 libcrypto
+PKGS := sqlite3 yaml-0.1
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libcurl 2>/dev/null)
 override CFLAGS += $(DEP_CFLAGS)
 # libcsv ships no .pc file.  --as-needed keeps a library out of a command

@@ -3,7 +3,7 @@
 # installs what is missing; otherwise it prints the exact apt-get line and
 # fails, so `make demo` and `make check` work on a fresh Debian machine.
 PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libyaml-dev
-libcsv-dev libssl-dev sqlite3 python3-aiosmtpd lighttpd mandoc tzdata curl
+libcsv-dev sqlite3 python3-aiosmtpd lighttpd mandoc tzdata curl
 openssl libsisimai-perl chromium jq zsh"
 # `deps.sh bench`: also the peers and sinks of `make bench` (Postfix for
 # its smtp-sink, installed with no mail configuration at all)
