@@ -5,7 +5,7 @@
 
 cmds=$(cd "$TOP/cmd" && ls *.c | sed 's/\.c$//' | grep -v '^nudge$')
 n=$(echo "$cmds" | wc -l)
-plan $((7 + 4 * n))
+plan $((6 + 5 * n))
 
 exits "nudge with no command is a usage error" 64 nudge
 exits "nudge --help" 0 nudge --help
