@@ -405,18 +405,55 @@ prop(nudge_buf *b, const char *k, const char *v)
  * (the events_type_at and events_contact indexes), so a flood of
  * requests from one address leaves at most rate_ip of them.
  */
+/* Appends base, a base URL, without its trailing slashes: the pages'
+ * own addresses (/s/...) follow it.  0 or -1 (out of memory). */
+static int
+base_put(nudge_buf *out, const char *base)
+{
+	size_t n = strlen(base);
+
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return nudge_buf_add(out, base, n);
+}
+
+/* The start of a signed-link page (/s/confirm/TOKEN, /s/prefs/TOKEN):
+ * opens tok into t, which must be of kind (else a 404 page, and bad in
+ * the error), then the store, in a transaction when post (*begun then
+ * set).  0, or -1 when the page is answered. */
+static int
+link_start(struct rq *q, const char *bad, const char *tok,
+    enum nudge_token_kind kind, int post, nudge_token *t, nudge_buf *scratch,
+    int *begun)
+{
+	int rc;
+
+	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
+	    q->o->now, t, scratch) != NUDGE_TOKEN_OK || t->kind != kind) {
+		nudge_errf(q->err, EX_DATAERR, "%s", bad);
+		page(q, 404, P_NOTFOUND, NULL, NULL);
+		return -1;
+	}
+	if (open_store(q) != 0)
+		return -1;
+	if (post) {
+		if ((rc = nudge_store_begin(*q->st, q->err)) != 0) {
+			store_failed(q, rc);
+			return -1;
+		}
+		*begun = 1;
+	}
+	return 0;
+}
+
 /* Answers with the page asking for the code of a sign-up by SMS, posting
  * to base/s/confirm; error (an enum ferr) or NULL. */
 static void
 code_page(struct rq *q, int status, const enum ferr *error)
 {
-	const char *b = q->o->base_url;
-	size_t bl = strlen(b);
 	nudge_buf self = { 0 };
 
-	while (bl > 0 && b[bl - 1] == '/')
-		bl--;
-	if (nudge_buf_add(&self, b, bl) == -1 ||
+	if (base_put(&self, q->o->base_url) == -1 ||
 	    nudge_buf_puts(&self, "/s/confirm") == -1)
 		q->oom = 1;
 	else
@@ -795,21 +832,9 @@ do_confirm(struct rq *q, const char *tok)
 	int64_t at, eid;
 	int rc, done, begun = 0;
 
-	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
-	    q->o->now, &t, &scratch) != NUDGE_TOKEN_OK ||
-	    t.kind != NUDGE_TOKEN_CONFIRM) {
-		nudge_errf(q->err, EX_DATAERR, "signup: a bad or expired "
-		    "confirmation token");
-		page(q, 404, P_NOTFOUND, NULL, NULL);
+	if (link_start(q, "signup: a bad or expired confirmation token", tok,
+	    NUDGE_TOKEN_CONFIRM, post, &t, &scratch, &begun) != 0)
 		goto out;
-	}
-	if ((rc = open_store(q)) != 0)
-		goto out;
-	if (post) {
-		if ((rc = nudge_store_begin(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 1;
-	}
 	if ((rc = pending(q, t.contact_id, "email", &eid, &at, &props,
 	    &done)) != 0)
 		goto fail;
@@ -823,14 +848,9 @@ do_confirm(struct rq *q, const char *tok)
 		goto out;
 	}
 	if (!post) {
-		const char *b = q->o->base_url;
-		size_t bl = strlen(b);
-
-		while (bl > 0 && b[bl - 1] == '/')
-			bl--;
 		if (done)
 			page(q, 200, P_THANKS, NULL, NULL);
-		else if (nudge_buf_add(&self, b, bl) == -1 ||
+		else if (base_put(&self, q->o->base_url) == -1 ||
 		    nudge_buf_printf(&self, "/s/confirm/%s", tok) == -1)
 			q->oom = 1;
 		else
@@ -1031,25 +1051,13 @@ do_prefs(struct rq *q, const char *tok)
 	nudge_event ev = { 0 };
 	sqlite3_stmt *s = NULL;
 	nudge_token t;
-	const char *b = q->o->base_url;
-	size_t n = 0, i, k, bl = strlen(b);
+	size_t n = 0, i, k;
 	int64_t eid;
 	int rc, begun = 0, leave, has[NUDGE_NCHANNELS];
 
-	if (nudge_token_open(tok, strlen(tok), q->o->key, q->o->keylen,
-	    q->o->now, &t, &scratch) != NUDGE_TOKEN_OK ||
-	    t.kind != NUDGE_TOKEN_UNSUB) {
-		nudge_errf(q->err, EX_DATAERR, "prefs: a bad or expired token");
-		page(q, 404, P_NOTFOUND, NULL, NULL);
+	if (link_start(q, "prefs: a bad or expired token", tok,
+	    NUDGE_TOKEN_UNSUB, post, &t, &scratch, &begun) != 0)
 		goto out;
-	}
-	if ((rc = open_store(q)) != 0)
-		goto out;
-	if (post) {
-		if ((rc = nudge_store_begin(*q->st, q->err)) != 0)
-			goto fail;
-		begun = 1;
-	}
 	if (sqlite3_prepare_v2((*q->st)->db, "SELECT coalesce(email, '') <> '',"
 	    " coalesce(phone, '') <> '', coalesce(push_id, '') <> ''"
 	    " FROM contacts WHERE id = ?", -1, &s, NULL) != SQLITE_OK) {
@@ -1091,10 +1099,8 @@ do_prefs(struct rq *q, const char *tok)
 			goto fail;
 		vals[i] = ch[i].name;
 	}
-	while (bl > 0 && b[bl - 1] == '/')
-		bl--;
 	if (!post) {
-		if (nudge_buf_add(&self, b, bl) == -1 ||
+		if (base_put(&self, q->o->base_url) == -1 ||
 		    nudge_buf_printf(&self, "/s/prefs/%s", tok) == -1 ||
 		    nudge_buf_puts(&src, pc[0]) == -1) {
 			q->oom = 1;
@@ -1280,12 +1286,10 @@ nudge_signup_snippet(nudge_buf *out, const nudge_form_cfg *f,
 {
 	const int he = strcmp(lang != NULL ? lang : f->lang != NULL ? f->lang :
 	    "en", "he") == 0;
-	size_t bl = strlen(base), i;
+	size_t i;
 
-	while (bl > 0 && base[bl - 1] == '/')
-		bl--;
 	if (nudge_buf_printf(out, "<form method=\"post\" action=\"") == -1 ||
-	    nudge_buf_add(out, base, bl) == -1 ||
+	    base_put(out, base) == -1 ||
 	    nudge_buf_puts(out, "/s/") == -1 || esc(out, f->name) == -1 ||
 	    nudge_buf_printf(out, "\" accept-charset=\"utf-8\"%s>\n",
 	    he ? " dir=\"rtl\" lang=\"he\"" : "") == -1 ||
