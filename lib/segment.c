@@ -1219,6 +1219,23 @@ parse_last(struct parser *p, struct event *ev)
 	return 0;
 }
 
+/* Notes the names event predicate ev uses, as written (type, before
+ * "received" became "sent"), before the context fills any in: its type,
+ * channels, campaign and step.  0 or -1. */
+static int
+use_event(struct parser *p, const struct event *ev, const char *type)
+{
+	return use(p, NUDGE_SEG_NAME_EVENT, type, NULL, ev->type_off) == -1 ||
+	    (ev->channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL, ev->channel,
+	    NULL, ev->channel_off) == -1) ||
+	    (ev->last_channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL,
+	    ev->last_channel, NULL, ev->last_channel_off) == -1) ||
+	    (ev->campaign != NULL && use(p, NUDGE_SEG_NAME_CAMPAIGN,
+	    ev->campaign, NULL, ev->campaign_off) == -1) ||
+	    (ev->step != NULL && use(p, NUDGE_SEG_NAME_STEP, ev->step,
+	    ev->campaign, ev->step_at) == -1) ? -1 : 0;
+}
+
 /* The filters, count and window after an event type, in any order. */
 static int
 parse_event_tail(struct parser *p, struct event *ev)
@@ -1445,16 +1462,7 @@ parse_event(struct parser *p, int neg, nudge_buf *out)
 	ev.type_off = t.off;
 	if (parse_event_tail(p, &ev) == -1)
 		goto out;
-	/* the names as written, before the context fills any in */
-	if (use(p, NUDGE_SEG_NAME_EVENT, type, NULL, ev.type_off) == -1 ||
-	    (ev.channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL, ev.channel,
-	    NULL, ev.channel_off) == -1) ||
-	    (ev.last_channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL,
-	    ev.last_channel, NULL, ev.last_channel_off) == -1) ||
-	    (ev.campaign != NULL && use(p, NUDGE_SEG_NAME_CAMPAIGN,
-	    ev.campaign, NULL, ev.campaign_off) == -1) ||
-	    (ev.step != NULL && use(p, NUDGE_SEG_NAME_STEP, ev.step,
-	    ev.campaign, ev.step_at) == -1))
+	if (use_event(p, &ev, type) == -1)
 		goto out;
 	if (ev.step != NULL && ev.campaign == NULL) {
 		/* `step "x"` alone: a step of the campaign being run */
@@ -1685,13 +1693,7 @@ parse_agg(struct parser *p, nudge_buf *x, int *kind)
 		    "or step");
 		goto out;
 	}
-	if (use(p, NUDGE_SEG_NAME_EVENT, type, NULL, ev.type_off) == -1 ||
-	    (ev.channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL, ev.channel,
-	    NULL, ev.channel_off) == -1) ||
-	    (ev.last_channel != NULL && use(p, NUDGE_SEG_NAME_CHANNEL,
-	    ev.last_channel, NULL, ev.last_channel_off) == -1) ||
-	    (ev.campaign != NULL && use(p, NUDGE_SEG_NAME_CAMPAIGN,
-	    ev.campaign, NULL, ev.campaign_off) == -1))
+	if (use_event(p, &ev, type) == -1)
 		goto out;
 	if (path == NULL) {
 		snprintf(px, sizeof px, "e.at");
