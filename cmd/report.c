@@ -177,14 +177,14 @@ main(int argc, char **argv)
 	/* a campaign's A/B winners, its holdout's uplift and its best hour:
 	 * in words after the table, or on stderr when stdout is data (csv,
 	 * tsv, json) */
-	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
-		rc = nudge_ab_decisions(st, o.campaign,
-		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
-	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
-		rc = nudge_ab_uplift(st, o.campaign, o.conversion, o.window,
-		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
-	if (rc == 0 && !html && !by_variant && o.campaign != NULL)
-		rc = nudge_ab_best_hour(st, o.campaign, o.conversion, o.window,
-		    kind == NUDGE_FMT_TABLE ? stdout : stderr, &ne);
+	if (rc == 0 && !html && !by_variant && o.campaign != NULL) {
+		FILE *words = kind == NUDGE_FMT_TABLE ? stdout : stderr;
+
+		if ((rc = nudge_ab_decisions(st, o.campaign, words, &ne)) ==
+		    0 && (rc = nudge_ab_uplift(st, o.campaign, o.conversion,
+		    o.window, words, &ne)) == 0)
+			rc = nudge_ab_best_hour(st, o.campaign, o.conversion,
+			    o.window, words, &ne);
+	}
 	return nudge_cli_end(&cli, rc, &ne);
 }
