@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,10 +170,16 @@ nudge_tz_known(const char *name)
 	    sizeof file && stat(file, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* The process has one TZ: every enter waits for the leave before it. */
+static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+
 char *
 nudge_tz_enter(const char *tz)
 {
-	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	char *old;
+
+	pthread_mutex_lock(&tz_mu);
+	old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
 
 	setenv("TZ", tz != NULL ? tz : "UTC", 1);
 	tzset();
@@ -189,6 +196,7 @@ nudge_tz_leave(char *old)
 		unsetenv("TZ");
 	}
 	tzset();
+	pthread_mutex_unlock(&tz_mu);
 }
 
 int

@@ -25,13 +25,14 @@ int nudge_tz_known(const char *name);
 
 /* localtime_r and mktime read the zone from TZ.  nudge_tz_enter sets TZ
  * to tz (NULL: UTC) and returns what to give nudge_tz_leave, which puts
- * the old TZ back (or unsets it).  The process has one TZ: a caller with
- * threads holds a lock from enter to leave. */
+ * the old TZ back (or unsets it).  The process has one TZ: enter takes a
+ * lock that leave gives back, so threads take turns between the two (an
+ * enter must not be nested in another). */
 char *nudge_tz_enter(const char *tz);
 void nudge_tz_leave(char *old);
 
 /* The broken-down time of t in zone tz (NULL: UTC), through
- * nudge_tz_enter and _leave (so not thread-safe); 0, or -1. */
+ * nudge_tz_enter and _leave; 0, or -1. */
 int nudge_tz_local(int64_t t, const char *tz, struct tm *tm);
 
 #endif

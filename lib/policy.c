@@ -304,8 +304,7 @@ nudge_policy_check(nudge_policy *p, int64_t contact_id, const char *channel,
 	return 0;
 }
 
-/* The minute of the day at t in the zone tz (NULL: UTC); not
- * thread-safe (nudge_tz_local), like the rest of a policy. */
+/* The minute of the day at t in the zone tz (NULL: UTC). */
 static int
 local_minute(int64_t t, const char *tz, int *minute)
 {

@@ -1928,8 +1928,8 @@ reads_events(void *arg, const char *name, int has_def, const char *where)
 
 /* Whether lane l's messages may render on a render thread: its template
  * reads nothing from the store while it renders (no latest.*, event.*
- * or {{#if}}: those read through the caller's connection) and is
- * thread-safe (nudge_tpl_threadsafe). */
+ * or {{#if}}: those read through the caller's connection) and gains
+ * from threads (nudge_tpl_threadsafe). */
 static int
 apart_ok(const struct nudge_sender_lane *l)
 {

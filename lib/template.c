@@ -1646,8 +1646,8 @@ money_put(nudge_buf *b, double x, const char *cur)
 }
 
 /* Appends the day of t in zone tz (NULL: UTC) as "2 December 2026",
- * keeping the day in L.  Not thread-safe (nudge_tz_local reads TZ): see
- * nudge_tpl_threadsafe. */
+ * keeping the day in L.  nudge_tz_local takes the process's one TZ in
+ * turns: see nudge_tpl_threadsafe. */
 static int
 date_put(nudge_buf *b, int64_t t, const char *tz, struct loops *L)
 {

@@ -70,9 +70,10 @@ unsigned nudge_tpl_parts(const nudge_tpl *t);
  * written, with no open pixel); true otherwise. */
 int nudge_tpl_track(const nudge_tpl *t);
 
-/* True when t may render on several threads at once (each with its own
- * out); false when it uses the :date filter, which sets the process's TZ
- * around localtime_r: such a template renders on one thread. */
+/* True when t gains from rendering on several threads at once (each with
+ * its own out); false when it uses the :date filter, which takes the
+ * process's one TZ in turns (clock.h): threads would wait on each other,
+ * so such a template renders on one thread. */
 int nudge_tpl_threadsafe(const nudge_tpl *t);
 
 /* Renders t for the contact behind ctx into out.  Returns 0, EX_DATAERR

@@ -17,9 +17,6 @@
 #include "policy.h"
 #include "segment.h"
 
-/* localtime_r and mktime read TZ: the pool's threads take turns */
-static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
-
 /* The start of the calendar round of c at now: the latest time at or
  * before now that is c's minute of the day on c's day (every day, the
  * weekday, the day of the month) in c's time zone. */
@@ -32,7 +29,6 @@ cal_start(const nudge_campaign *c, int64_t now)
 	struct tm tm;
 	int back;
 
-	pthread_mutex_lock(&tz_mu);
 	old = nudge_tz_enter(tz);
 	localtime_r(&tt, &tm);
 	for (back = 0;; back++) {
@@ -55,7 +51,6 @@ cal_start(const nudge_campaign *c, int64_t now)
 			break;
 	}
 	nudge_tz_leave(old);
-	pthread_mutex_unlock(&tz_mu);
 	return (int64_t)st;
 }
 
@@ -662,13 +657,10 @@ hour_filter_start(nudge_store *st, const nudge_campaign *c,
 	f->fn = fn;
 	f->arg = arg;
 	nudge_campaign_policy(c, c->global_policy, &f->pol);
-	/* both set TZ, which the pool's threads share */
-	pthread_mutex_lock(&tz_mu);
 	if ((rc = nudge_besthour_start(st, now, &f->b, err)) == 0)
 		nudge_besthour_allow(&f->b, now, c->tz != NULL ? c->tz :
 		    f->pol.quiet_tz, s->within_from, s->within_to, quiet_at,
 		    &f->pol);
-	pthread_mutex_unlock(&tz_mu);
 	return rc;
 }
 
