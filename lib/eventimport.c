@@ -1083,13 +1083,13 @@ worth_rebuild(nudge_store *st, FILE *in, int64_t min)
 }
 
 /* Runs, for each index or trigger dropped_indexes lists for events, in
- * the order listed, "DROP INDEX (TRIGGER) IF EXISTS name" (drop set),
+ * the order listed, "DROP INDEX (TRIGGER) IF EXISTS name" (with drop),
  * else its CREATE statement unless it is there, and takes it off the
  * list; each is committed on its own when im is journalled, so the WAL
  * holds one index at a time.  The list is read first: SQLite refuses a
  * schema change while a statement reads. */
 static int
-drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
+drop_listed(nudge_store *st, int drop, struct imp *im, nudge_err *err)
 {
 	sqlite3_stmt *s;
 	nudge_buf b = { 0 };
@@ -1106,7 +1106,7 @@ drop_listed(nudge_store *st, const char *drop, struct imp *im, nudge_err *err)
 	    "m.type IN ('index', 'trigger') AND m.name = d.name)) "
 	    "ORDER BY d.rowid", err)) != 0)
 		return rc;
-	sqlite3_bind_int(s, 1, drop != NULL);
+	sqlite3_bind_int(s, 1, drop);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (nudge_buf_puts(&b, (const char *)sqlite3_column_text(s,
 		    0)) == -1 || nudge_buf_add(&b, "", 1) == -1) {
@@ -1151,7 +1151,7 @@ drop_indexes(nudge_store *st, nudge_err *err)
 	    "sqlite_schema WHERE type = 'trigger' AND tbl_name = 'events')",
 	    "t", NUDGE_EVENT_COUNTS_SQL)) != 0)
 		return rc;
-	return drop_listed(st, "drop", NULL, err);
+	return drop_listed(st, 1, NULL, err);
 }
 
 /* Whether an import left the events indexes dropped (killed before its
@@ -1159,16 +1159,12 @@ drop_indexes(nudge_store *st, nudge_err *err)
 static int
 indexes_dropped(nudge_store *st)
 {
-	sqlite3_stmt *s;
-	int n = 0;
+	nudge_err e;
+	int64_t n = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM dropped_indexes "
-	    "WHERE tbl = 'events'", -1, &s, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n > 0;
+	return nudge_store_run(st, "dropped_indexes", &e, &n, "SELECT "
+	    "count(*) FROM dropped_indexes WHERE tbl = 'events'", "") == 0 &&
+	    n > 0;
 }
 
 /* Creates the indexes drop_indexes (of this run or of a killed one)
@@ -1183,7 +1179,7 @@ rebuild(struct imp *im, nudge_err *err)
 	 * sort buffer stay near the import's own peak. */
 	if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -"
 	    REBUILD_CACHE_KIB, err)) != 0 ||
-	    (rc = drop_listed(st, NULL, im, err)) != 0)
+	    (rc = drop_listed(st, 0, im, err)) != 0)
 		return rc;
 	return nudge_store_exec(st, "DELETE FROM dropped_indexes WHERE "
 	    "tbl = 'events'", err);
