@@ -88,7 +88,7 @@ struct nudge_sender_lane {
 	char quiet[128];        /* why messages are held now, or "" */
 	int apart;              /* renders on the render threads: its
 				   template reads nothing from the store
-				   and is thread-safe (apart_ok) */
+				   and gains from threads (apart_ok) */
 	struct chan *ch;
 	int64_t entry;          /* the entry event of a journey's instance
 				   (event.* in its template), or 0 */
