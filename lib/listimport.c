@@ -2,6 +2,8 @@
 #include "listimport.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -141,11 +143,17 @@ struct imp {
 	nudge_buf src;       /* ["SOURCE",NOW]: where a field came from */
 	nudge_buf src_all;   /* {"*":["SOURCE",NOW]}: a new contact's */
 	nudge_err *err;
-	/* The bulk path, for an import into an empty store: see bulk_start. */
+	/* The bulk path, for an import into an empty store: see bulk_start.
+	 * bulk is 1 while the hash tables find duplicates (the first
+	 * bulk_window rows), 2 after, while the filter does. */
 	int bulk;
-	long bulk_rows, bulk_max;
+	long bulk_rows, bulk_max, bulk_window;
 	uint64_t *hemail, *hphone; /* (hash tag << 32 | contact id), 0 empty */
 	sqlite3_stmt *byid;
+	uint64_t *filter;    /* the filter's bits (see filter_add) */
+	size_t filter_blocks; /* its 512-bit blocks, a power of two */
+	FILE *later;         /* the rows put off until the indexes are back */
+	long nlater;
 };
 
 /*
@@ -195,11 +203,13 @@ struct pipeline {
 	struct imp *im;
 };
 
-/* Rows the bulk path takes before it builds the indexes and goes on row by
- * row: it bounds the two hash tables (BULK_SLOTS 8-byte slots each, 32 MiB
- * in all, at most 72% full), so memory stays constant for any file. */
+/* Rows the bulk path's hash tables take (BULK_SLOTS 8-byte slots each, 32
+ * MiB in all, at most 72% full); after them a filter of FILTER_BLOCKS
+ * 512-bit blocks (32 MiB) takes over, so memory stays constant for any
+ * file (see bulk_filter_start). */
 #define BULK_SLOTS (1u << 21)
-#define BULK_MAX 1500000L
+#define BULK_WINDOW 1500000L
+#define FILTER_BLOCKS (1u << 19)
 
 static void
 norm_header(const char *in, char *out, size_t len)
@@ -821,6 +831,32 @@ bulk_add(uint64_t *t, const char *key, int64_t id)
 }
 
 /*
+ * The filter (a blocked Bloom filter) says whether a key may have been seen
+ * before: each key sets one bit in each of the eight words of one 512-bit
+ * block (one cache line), so a test costs one cache miss.  It never says
+ * no for a key it was given; it may say yes for one it was not (about 1 in
+ * 400 when it holds 20M keys), which only costs that row a later turn.
+ * Returns whether every bit was set already, and sets them.
+ */
+static int
+filter_add(struct imp *im, const char *key)
+{
+	uint64_t h = hash64(key), g, *b;
+	int i, all = 1;
+
+	g = (h ^ (h >> 33) ^ 0x5bd1e9955bd1e995u) * 0xff51afd7ed558ccdu;
+	g ^= g >> 29;
+	b = im->filter + (size_t)(h & (im->filter_blocks - 1)) * 8;
+	for (i = 0; i < 8; i++) {
+		uint64_t m = (uint64_t)1 << ((g >> (6 * i)) & 63);
+
+		all &= (b[i] & m) != 0;
+		b[i] |= m;
+	}
+	return all;
+}
+
+/*
  * Keeping the email and phone indexes up to date costs about 3 us a row
  * (a random B-tree insert each), most of an import's time.  Into an empty
  * store, the bulk path drops them, finds duplicates within the file with
@@ -843,13 +879,23 @@ bulk_start(struct imp *im)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return nudge_store_error(im->st, im->err, "count contacts");
-	/* Test knobs: the bulk path off, or ending after fewer rows. */
+	/* Test knobs: the bulk path off, ending after fewer rows, the hash
+	 * tables handing over to the filter sooner, a smaller filter (one
+	 * that is wrong more often). */
 	if (!empty || getenv("NUDGE_IMPORT_NO_BULK") != NULL)
 		return 0;
-	im->bulk_max = BULK_MAX;
-	if ((e = getenv("NUDGE_IMPORT_BULK_MAX")) != NULL && atol(e) > 0 &&
-	    atol(e) < BULK_MAX)
+	im->bulk_max = LONG_MAX;
+	if ((e = getenv("NUDGE_IMPORT_BULK_MAX")) != NULL && atol(e) > 0)
 		im->bulk_max = atol(e);
+	im->bulk_window = BULK_WINDOW;
+	if ((e = getenv("NUDGE_IMPORT_BULK_WINDOW")) != NULL && atol(e) > 0 &&
+	    atol(e) < BULK_WINDOW)
+		im->bulk_window = atol(e);
+	im->filter_blocks = FILTER_BLOCKS;
+	if ((e = getenv("NUDGE_IMPORT_FILTER_BLOCKS")) != NULL && atol(e) > 0)
+		while (im->filter_blocks > 1 &&
+		    im->filter_blocks > (size_t)atol(e))
+			im->filter_blocks /= 2;
 	if ((im->hemail = calloc(BULK_SLOTS, sizeof *im->hemail)) == NULL ||
 	    (im->hphone = calloc(BULK_SLOTS, sizeof *im->hphone)) == NULL) {
 		free(im->hemail);
@@ -867,9 +913,162 @@ bulk_start(struct imp *im)
 	return 0;
 }
 
-/* Builds the indexes the bulk path dropped and returns to row by row. */
+/*
+ * The hash tables are full (bulk_window rows): the filter takes over.  It
+ * starts with every email and phone the store now holds.  A row after this
+ * whose email and phone the filter has not seen shares neither with any
+ * contact or with any earlier row: it is a new contact, inserted at once.
+ * Any other row (a duplicate, or the filter's mistake) is put off, in file
+ * order, until the indexes are back (later_put, bulk_end).  Each row's keys
+ * go into the filter, those of the rows put off too, so a row that shares
+ * a key with one put off is put off as well and the two keep their order:
+ * every row meets the store as it would have row by row.
+ */
+static int bulk_end(struct imp *im, nudge_import_stats *stats);
+
 static int
-bulk_end(struct imp *im)
+bulk_filter_start(struct imp *im, nudge_import_stats *stats)
+{
+	sqlite3_stmt *s;
+	const unsigned char *v;
+	int rc, k;
+
+	free(im->hemail);
+	free(im->hphone);
+	im->hemail = im->hphone = NULL;
+	if ((im->filter = calloc(im->filter_blocks, 64)) == NULL)
+		return bulk_end(im, stats); /* row by row, then */
+	if ((rc = nudge_store_prepare(im->st, &s, "SELECT email, phone FROM"
+	    " contacts", im->err)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		for (k = 0; k < 2; k++)
+			if ((v = sqlite3_column_text(s, k)) != NULL)
+				filter_add(im, (const char *)v);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return nudge_store_error(im->st, im->err, "read contacts");
+	im->bulk = 2;
+	return 0;
+}
+
+/* Keeps a row for after the indexes are back, in a temporary file: the
+ * row as it is in memory, its fields' offsets and lengths, its bytes. */
+static int
+later_put(struct imp *im, const struct row *w)
+{
+	size_t n = w->rec.n;
+
+	if (im->later == NULL && (im->later = tmpfile()) == NULL)
+		return nudge_errf(im->err, EX_CANTCREAT, "a temporary file for "
+		    "the import: %s", strerror(errno));
+	if (fwrite(w, sizeof *w, 1, im->later) != 1 ||
+	    fwrite(w->off, sizeof *w->off, n, im->later) != n ||
+	    fwrite(w->len, sizeof *w->len, n, im->later) != n ||
+	    (w->b.len > 0 && fwrite(w->b.s, 1, w->b.len, im->later) !=
+	    w->b.len))
+		return nudge_errf(im->err, EX_IOERR, "write a temporary file "
+		    "for the import: %s", strerror(errno));
+	im->nlater++;
+	return 0;
+}
+
+static int upsert_row(struct imp *im, const struct row *w,
+    nudge_import_stats *stats);
+static void row_seal(struct row *w);
+
+/* Applies the rows later_put kept, in their order, row by row. */
+static int
+later_replay(struct imp *im, nudge_import_stats *stats)
+{
+	struct row h, w;
+	char *bytes = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (im->later == NULL)
+		return 0;
+	memset(&w, 0, sizeof w);
+	if (fflush(im->later) != 0 || fseek(im->later, 0, SEEK_SET) != 0)
+		rc = nudge_errf(im->err, EX_IOERR, "read a temporary file for "
+		    "the import: %s", strerror(errno));
+	for (; rc == 0 && im->nlater > 0; im->nlater--) {
+		nudge_buf b;
+		size_t n, *off, *len, capf;
+		char **ptr;
+
+		if (fread(&h, sizeof h, 1, im->later) != 1)
+			goto short_read;
+		n = h.rec.n;
+		if (n > w.capf) {
+			if ((off = realloc(w.off, n * sizeof *off)) != NULL)
+				w.off = off;
+			if ((len = realloc(w.len, n * sizeof *len)) != NULL)
+				w.len = len;
+			if ((ptr = realloc(w.ptr, n * sizeof *ptr)) != NULL)
+				w.ptr = ptr;
+			if (off == NULL || len == NULL || ptr == NULL) {
+				rc = nudge_errf(im->err, EX_OSERR,
+				    "out of memory");
+				break;
+			}
+			w.capf = n;
+		}
+		if (h.b.len > cap) {
+			char *nb = realloc(bytes, h.b.len);
+
+			if (nb == NULL) {
+				rc = nudge_errf(im->err, EX_OSERR,
+				    "out of memory");
+				break;
+			}
+			bytes = nb;
+			cap = h.b.len;
+		}
+		if (fread(w.off, sizeof *w.off, n, im->later) != n ||
+		    fread(w.len, sizeof *w.len, n, im->later) != n ||
+		    (h.b.len > 0 && fread(bytes, 1, h.b.len, im->later) !=
+		    h.b.len))
+			goto short_read;
+		nudge_buf_reset(&w.b);
+		if (h.b.len > 0 && nudge_buf_add(&w.b, bytes, h.b.len) == -1) {
+			rc = nudge_errf(im->err, EX_OSERR, "out of memory");
+			break;
+		}
+		/* the row as it was, over this process's buffers */
+		b = w.b;
+		off = w.off;
+		len = w.len;
+		ptr = w.ptr;
+		capf = w.capf;
+		w = h;
+		w.b = b;
+		w.off = off;
+		w.len = len;
+		w.ptr = ptr;
+		w.capf = capf;
+		row_seal(&w);
+		rc = upsert_row(im, &w, stats);
+		continue;
+short_read:
+		rc = nudge_errf(im->err, EX_IOERR, "read a temporary file for "
+		    "the import: %s", ferror(im->later) ? strerror(errno) :
+		    "cut short");
+	}
+	free(bytes);
+	nudge_buf_free(&w.b);
+	free(w.off);
+	free(w.len);
+	free(w.ptr);
+	fclose(im->later);
+	im->later = NULL;
+	return rc;
+}
+
+/* Builds the indexes the bulk path dropped, applies the rows it put off,
+ * and returns to row by row. */
+static int
+bulk_end(struct imp *im, nudge_import_stats *stats)
 {
 	int rc;
 
@@ -878,7 +1077,8 @@ bulk_end(struct imp *im)
 	im->bulk = 0;
 	free(im->hemail);
 	free(im->hphone);
-	im->hemail = im->hphone = NULL;
+	free(im->filter);
+	im->hemail = im->hphone = im->filter = NULL;
 	/* The sort spills to temporary files, not memory (the store keeps
 	 * temp_store in memory for queries' small ephemeral tables), so the
 	 * import's RSS stays bounded; threads lets the sorter use the second
@@ -890,7 +1090,7 @@ bulk_end(struct imp *im)
 	    "PRAGMA threads = 0; PRAGMA temp_store = MEMORY;"
 	    "PRAGMA cache_size = -32768", im->err)) != 0)
 		return rc;
-	return 0;
+	return later_replay(im, stats);
 }
 
 /* The bulk path's half of import_row: which contact the row is (*cid, 0
@@ -1360,17 +1560,15 @@ apply_consent(struct imp *im, const struct row *w, int64_t cid,
 	return 0;
 }
 
-/* The writer's half: upserts the checked row and its memberships, or
- * reports it rejected. */
+/* The writer's half: upserts the checked row and its memberships (or puts
+ * it off, see bulk_filter_start), or reports it rejected. */
 static int
 apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 {
 	const nudge_import_opts *o = im->o;
 	const nudge_csv_rec *r = &w->rec;
-	const char *v, *ep = row_str(w, w->email), *pp = row_str(w, w->phone);
-	size_t n, i;
-	int64_t cid = 0, other;
-	int rc, kp = w->by_phone;
+	const char *ep = row_str(w, w->email), *pp = row_str(w, w->phone);
+	int rc;
 
 	stats->read++;
 	if (w->reason >= 0)
@@ -1391,11 +1589,40 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 		    row_str(w, w->note), im->err)) != 0)
 			return rc;
 	}
+	if (im->bulk == 2) {
+		/* past the hash tables: a row the filter may have seen a
+		 * key of waits for the indexes (bulk_filter_start) */
+		int seen = 0;
+
+		if (ep != NULL)
+			seen |= filter_add(im, ep);
+		if (pp != NULL)
+			seen |= filter_add(im, pp);
+		if (seen)
+			return later_put(im, w);
+	}
+	return upsert_row(im, w, stats);
+}
+
+/* The row's contact: found (by the bulk path's tables, or by its key) and
+ * updated, or inserted; then its lists and consent. */
+static int
+upsert_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
+{
+	const nudge_import_opts *o = im->o;
+	const nudge_csv_rec *r = &w->rec;
+	const char *v, *ep = row_str(w, w->email), *pp = row_str(w, w->phone);
+	size_t n, i;
+	int64_t cid = 0, other;
+	int rc, kp = w->by_phone;
+
 	nudge_buf_reset(&im->attrs);
 	if (w->attrs >= 0 && nudge_buf_puts(&im->attrs, row_str(w, w->attrs)) ==
 	    -1)
 		return nudge_errf(im->err, EX_OSERR, "out of memory");
-	if (im->bulk) {
+	if (im->bulk == 2) {
+		/* a new contact: the filter has seen neither key */
+	} else if (im->bulk) {
 		int conflict;
 
 		if ((rc = bulk_match(im, kp, ep, pp, &cid, &conflict)) != 0)
@@ -1451,7 +1678,7 @@ apply_row(struct imp *im, const struct row *w, nudge_import_stats *stats)
 		else
 			stats->unchanged++;
 	}
-	if (im->bulk) {
+	if (im->bulk == 1) {
 		/* Entries for what the row may have set; stale ones for what
 		 * it replaced are weeded out by bulk_find. */
 		if (ep != NULL)
@@ -1497,6 +1724,9 @@ imp_free(struct imp *im)
 	sqlite3_finalize(im->byid);
 	free(im->hemail);
 	free(im->hphone);
+	free(im->filter);
+	if (im->later != NULL)
+		fclose(im->later);
 	for (i = 0; i < im->ncols; i++) {
 		free(im->cols[i].key);
 		free(im->cols[i].attr);
@@ -1594,8 +1824,13 @@ write_rows(struct pipeline *pl, int threaded, nudge_import_stats *stats,
 		}
 		for (i = 0; i < bt->n && rc == 0; i++) {
 			rc = apply_row(im, &bt->rows[i], stats);
-			if (rc == 0 && im->bulk && ++im->bulk_rows >= im->bulk_max)
-				rc = bulk_end(im);
+			if (rc != 0 || !im->bulk)
+				continue;
+			if (++im->bulk_rows >= im->bulk_max)
+				rc = bulk_end(im, stats);
+			else if (im->bulk == 1 &&
+			    im->bulk_rows >= im->bulk_window)
+				rc = bulk_filter_start(im, stats);
 		}
 		if (threaded) {
 			pthread_mutex_lock(&pl->mu);
@@ -1749,7 +1984,7 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	}
 	rc = run_pipeline(&im, csv, stats, err);
 	if (rc == 0)
-		rc = bulk_end(&im);
+		rc = bulk_end(&im, stats);
 	if (rc == 0 && !o->dry_run)
 		rc = note_keys(&im);
 	if (rc != 0 || o->dry_run)
