@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "contact.h"
@@ -959,9 +960,23 @@ later_put(struct imp *im, const struct row *w)
 {
 	size_t n = w->rec.n;
 
-	if (im->later == NULL && (im->later = tmpfile()) == NULL)
-		return nudge_errf(im->err, EX_CANTCREAT, "a temporary file for "
-		    "the import: %s", strerror(errno));
+	if (im->later == NULL) {
+		const char *tmp = getenv("TMPDIR");
+		char path[4096];
+		int fd;
+
+		snprintf(path, sizeof path, "%s/nudge-import.XXXXXX",
+		    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+		if ((fd = mkstemp(path)) == -1)
+			return nudge_errf(im->err, EX_CANTCREAT, "%s: %s", path,
+			    strerror(errno));
+		unlink(path); /* gone when the import ends, however it ends */
+		if ((im->later = fdopen(fd, "w+")) == NULL) {
+			close(fd);
+			return nudge_errf(im->err, EX_OSERR, "%s: %s", path,
+			    strerror(errno));
+		}
+	}
 	if (fwrite(w, sizeof *w, 1, im->later) != 1 ||
 	    fwrite(w->off, sizeof *w->off, n, im->later) != n ||
 	    fwrite(w->len, sizeof *w->len, n, im->later) != n ||
