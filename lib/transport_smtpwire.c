@@ -378,15 +378,19 @@ hello_failed(nudge_transport *t, struct slot *s, int rc, long code,
 
 /* EHLO's answer: the extensions this client uses. */
 static void
-ehlo_line(struct wconn *c, const char *p, size_t n)
+ehlo_line(struct wconn *c, const char *line, size_t n)
 {
-	char kw[16];
+	char kw[16], l[512];
+	const char *p = l;
 	size_t k;
 
-	if (n < 4)
+	/* a copy: the line in the read buffer ends in no NUL */
+	if (n < 4 || n >= sizeof l)
 		return;
+	memcpy(l, line, n);
+	l[n] = '\0';
 	p += 4;
-	n -= 4;
+	n = strlen(p);
 	k = strcspn(p, " =\r\n");
 	if (k >= sizeof kw || k > n)
 		return;

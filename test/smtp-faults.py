@@ -27,6 +27,9 @@ Options (faults):
   --bytewise            every reply is written one byte a write, each
                         write flushed, 1 ms apart
   --slow SECS           every reply waits SECS first
+  --pipelining          offer PIPELINING (RFC 2920)
+  --long-lines          an EHLO line and the reply to each end of data
+                        of 6000 characters (more than a client's buffer)
 AUTH PLAIN and LOGIN are offered (also in plaintext): user "nudge" with
 password "s3cret pass" succeeds.
 """
@@ -63,6 +66,10 @@ class Handler:
         session.host_name = hostname
         session.nmsg = 0
         self.log("sessions", hostname)
+        if self.o.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        if self.o.long_lines:
+            responses.insert(1, "250-X-LONG " + "x" * 6000)
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address,
@@ -107,6 +114,8 @@ class Handler:
             self.stalled += 1
             self.log("stalled", name)
             await asyncio.sleep(30)
+        if self.o.long_lines:
+            return "250 2.0.0 Ok: queued as " + name + " " + "y" * 6000
         return "250 2.0.0 Ok: queued as " + name
 
 
@@ -168,6 +177,8 @@ async def main():
     ap.add_argument("--rcpt-421", type=int)
     ap.add_argument("--bytewise", action="store_true")
     ap.add_argument("--slow", type=float, default=0)
+    ap.add_argument("--pipelining", action="store_true")
+    ap.add_argument("--long-lines", action="store_true")
     o = ap.parse_args()
     loop = asyncio.get_running_loop()
     handler = Handler(o.dir, o)
