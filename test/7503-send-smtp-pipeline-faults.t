@@ -3,10 +3,11 @@
 # misbehave: an answer to an end of data that never comes (the next
 # message's commands already out behind it), a 421 that closes the
 # session, replies written a byte at a time, and reply lines longer than
-# the client's buffer.
+# the client's buffer; AUTH LOGIN when PLAIN is not offered, and a
+# server that offers neither.
 . "$(dirname "$0")/lib.sh"
 . "$TESTDIR/faults/head.sh"
-plan 9
+plan 13
 
 # The first answer stalls past timeout_ms: that message may have
 # arrived (unknown, not retried); the one behind it had not reached its
@@ -48,4 +49,21 @@ is "the id is the reply's head, cut" \
 	"$(sort -n l1.out | head -1 | cut -f3 | cut -c1-34)/$(sort -n l1.out | head -1 | cut -f3 | tr -d y | wc -c)/$(sort -n l1.out | head -1 | cut -f3 | wc -c)" \
 	"250 2.0.0 Ok: queued as 000001 yyy/32/256"
 is "one session carried them" "$(wc -l <"$FDIR/sessions")" 1
+# AUTH: LOGIN when the server offers only LOGIN; a wrong password stops
+# the run; a server that offers no AUTH PLAIN or LOGIN gets nothing.
+export SMTP_PW='s3cret pass'
+printf 'channels:\n  email:\n    username: nudge\n    password_env: SMTP_PW\n    max_retries: 0\n' >auth.yaml
+start_faults login --pipelining --auth-only LOGIN
+blast a1 --config auth.yaml --transport smtp://127.0.0.1:$FPORT
+is "AUTH LOGIN: exit 0, all sent, the server did authenticate" \
+	"$rc $(cut -f2 a1.out | sort | uniq -c | tr -s ' ')/$(sort -u "$FDIR/commands")" \
+	"0  3 sent/AUTH"
+SMTP_PW='wr0ng' blast a2 --config auth.yaml --transport smtp://127.0.0.1:$FPORT
+is "AUTH LOGIN, a wrong password: exit 69, nothing more arrived" \
+	"$rc $(ls "$FDIR" | grep -c '\.eml$')" "69 3"
+like "it says so" "$(cat a2.out a2.err)" "refused the user name or password \(535"
+start_faults noauth --auth-only none
+blast a3 --config auth.yaml --transport smtp://127.0.0.1:$FPORT
+like "no AUTH offered: exit 69, said why" "$rc $(cat a3.out a3.err)" \
+	"^69 .*offers no AUTH PLAIN or LOGIN"
 done_testing

@@ -30,6 +30,7 @@ Options (faults):
   --pipelining          offer PIPELINING (RFC 2920)
   --long-lines          an EHLO line and the reply to each end of data
                         of 6000 characters (more than a client's buffer)
+  --auth-only MECH      offer only AUTH MECH (LOGIN or PLAIN), or none
 AUTH PLAIN and LOGIN are offered (also in plaintext): user "nudge" with
 password "s3cret pass" succeeds.
 """
@@ -179,6 +180,7 @@ async def main():
     ap.add_argument("--slow", type=float, default=0)
     ap.add_argument("--pipelining", action="store_true")
     ap.add_argument("--long-lines", action="store_true")
+    ap.add_argument("--auth-only", choices=["LOGIN", "PLAIN", "none"])
     o = ap.parse_args()
     loop = asyncio.get_running_loop()
     handler = Handler(o.dir, o)
@@ -186,6 +188,9 @@ async def main():
               authenticator=authenticator, auth_require_tls=False)
     if o.starttls:
         kw["tls_context"] = context(*o.starttls)
+    if o.auth_only:
+        kw["auth_exclude_mechanism"] = [m for m in ("LOGIN", "PLAIN")
+                                        if m != o.auth_only]
     server = await loop.create_server(
         lambda: FaultySMTP(handler, **kw), "127.0.0.1", 0,
         ssl=context(*o.tls) if o.tls else None)
