@@ -43,6 +43,8 @@ enum {
 
 enum { W_CLOSED, W_CONNECTING, W_HELLO, W_READY };
 
+#define NO_AUTH "the server offers no AUTH PLAIN or LOGIN"
+
 #define RING 16		/* at most 8 commands are ever outstanding */
 #define INBUF 4096	/* a longer reply line is cut (its head kept) */
 
@@ -163,6 +165,12 @@ settle(nudge_transport *t, struct msg *m, long code, int rc,
 	}
 	retry = nudge_transport_smtp_failure(code, rc, errbuf, reply,
 	    after_data, &d);
+	if (rc == CURLE_LOGIN_DENIED && code == 0 &&
+	    strcmp(errbuf, NO_AUTH) == 0)
+		/* not a wrong password: no password can pass */
+		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: %s, which a "
+		    "configured username needs: nothing sent", t->info.host,
+		    t->info.port, NO_AUTH);
 	if (retry && m->attempts <= t->o.max_retries) {
 		retry_later(t, m, d.status, 0);
 		return 0;
@@ -426,8 +434,7 @@ hello_done(nudge_transport *t, struct slot *s, int *freed)
 
 	if (t->o.username != NULL) {
 		if (!c->auth_plain && !c->auth_login) {
-			cur_fail(c, CURLE_LOGIN_DENIED, 0, "", "the server "
-			    "offers no AUTH PLAIN or LOGIN");
+			cur_fail(c, CURLE_LOGIN_DENIED, 0, "", NO_AUTH);
 			return conn_abort(t, s, CURLE_LOGIN_DENIED, c->cur_err,
 			    freed);
 		}
