@@ -118,28 +118,29 @@ wire_busy(const struct slot *s)
 int
 nudge_transport_smtp_stuff(nudge_buf *out, const char *p, size_t n)
 {
-	size_t i = 0, j;
+	size_t run = 0, i = 0, j;
 	const char *nl;
-	int bol = 1;
 
-	while (i < n) {
-		if (bol && p[i] == '.')
-			nudge_buf_putc(out, '.');
-		if ((nl = memchr(p + i, '\n', n - i)) == NULL) {
-			nudge_buf_add(out, p + i, n - i);
-			bol = 0;
-			break;
-		}
+	/* p[run..i) is copied as it is, in one piece up to each fix */
+	if (n > 0 && p[0] == '.')
+		nudge_buf_putc(out, '.');
+	while ((nl = memchr(p + i, '\n', n - i)) != NULL) {
 		j = (size_t)(nl - p);
-		if (j > i && p[j - 1] == '\r') {
-			nudge_buf_add(out, p + i, j + 1 - i);
-		} else {
-			nudge_buf_add(out, p + i, j - i);
+		if (j == 0 || p[j - 1] != '\r') {
+			nudge_buf_add(out, p + run, j - run);
 			nudge_buf_add(out, "\r\n", 2);
+			run = j + 1;
 		}
 		i = j + 1;
+		if (i < n && p[i] == '.') {
+			nudge_buf_add(out, p + run, i - run);
+			nudge_buf_putc(out, '.');
+			run = i;
+		}
 	}
-	return nudge_buf_puts(out, bol ? ".\r\n" : "\r\n.\r\n");
+	nudge_buf_add(out, p + run, n - run);
+	return nudge_buf_puts(out, n == 0 || p[n - 1] == '\n' ? ".\r\n" :
+	    "\r\n.\r\n");
 }
 
 /* ---- outcomes ---- */
