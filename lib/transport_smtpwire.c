@@ -11,12 +11,12 @@
  * rendering, was send's limit (issue 21).  TLS (smtps://, STARTTLS) stays
  * libcurl's (transport_smtp.c).
  *
- * Every outcome goes through nudge_transport_smtp_failure, with the
+ * Every failure is classified by nudge_transport_smtp_failure, with the
  * CURLcode libcurl would have given (a refused connection, a timeout, a
  * lost connection, a refused command), so what a message comes to is
  * the same as over libcurl: a message whose end of data was written and
  * got no answer is NUDGE_UNKNOWN, one that had not reached it is tried
- * again. */
+ * again; retries, the breaker and the outcomes are transport.c's. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
