@@ -320,8 +320,17 @@ fail:
 static int
 smtp_open(nudge_transport *t, nudge_err *err)
 {
-	int i;
+	int i, rc;
 
+	if (!t->info.is_http && t->info.tls == NUDGE_TLS_NONE) {
+		/* plaintext SMTP: nudge's own client, pipelined */
+		t->wire = 1;
+		if ((rc = wire_open(t, err)) != 0)
+			return rc;
+		t->tokens = 1;
+		t->tok_at = now_us();
+		return 0;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (t->multi = curl_multi_init()) == NULL)
 		return nudge_errf(err, EX_SOFTWARE, "libcurl: cannot start");
@@ -344,7 +353,26 @@ smtp_open(nudge_transport *t, nudge_err *err)
 static int
 slot_start(nudge_transport *t, struct slot *s, struct msg *m)
 {
+	if (t->wire)
+		return wire_start(t, s, m);
 	return t->info.is_http ? http_start(t, s, m) : smtp_start(t, s, m);
+}
+
+/* Whether slot s can take no message now. */
+static int
+slot_busy(const nudge_transport *t, const struct slot *s)
+{
+	return t->wire ? wire_busy(s) : s->m != NULL;
+}
+
+/* Wakes the network thread from its poll. */
+static void
+loop_wake(nudge_transport *t)
+{
+	if (t->wire)
+		wire_wake(t);
+	else
+		curl_multi_wakeup(t->multi);
 }
 
 /* Copies what the classifier said of an attempt into d. */
@@ -586,7 +614,7 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 	}
 	/* picked first, then started together (start_picked) */
 	for (i = 0; i < t->nslots && t->qhead != NULL; i++) {
-		if (t->slots[i].m != NULL)
+		if (slot_busy(t, &t->slots[i]))
 			continue;
 		if (t->o.rate > 0) {
 			if (t->tokens < 1.0) {
@@ -636,15 +664,24 @@ loop_step(nudge_transport *t, nudge_err *err)
 	next = fill(t, err, &rc);
 	if (rc != 0)
 		return rc;
-	if (curl_multi_perform(t->multi, &running) != CURLM_OK)
-		return nudge_errf(err, EX_SOFTWARE, "libcurl: multi failed");
-	while ((cm = curl_multi_info_read(t->multi, &left)) != NULL) {
-		if (cm->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, &s);
-		if (slot_done(t, s, cm->data.result) == -1)
+	if (t->wire) {
+		/* the sockets of nudge's own SMTP client */
+		if ((done = wire_perform(t, &next)) == -1)
 			return nudge_errf(err, EX_OSERR, "out of memory");
-		done = 1;
+	} else {
+		if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+			return nudge_errf(err, EX_SOFTWARE,
+			    "libcurl: multi failed");
+		while ((cm = curl_multi_info_read(t->multi, &left)) != NULL) {
+			if (cm->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE,
+			    &s);
+			if (slot_done(t, s, cm->data.result) == -1)
+				return nudge_errf(err, EX_OSERR,
+				    "out of memory");
+			done = 1;
+		}
 	}
 	if (done)
 		return 0;
@@ -662,7 +699,9 @@ loop_step(nudge_transport *t, nudge_err *err)
 	else
 		t->idle = 1;
 	pthread_mutex_unlock(&t->mu);
-	if (wait > 0 && curl_multi_poll(t->multi, NULL, 0, (int)wait,
+	if (t->wire)
+		wire_poll(t, wait);
+	else if (wait > 0 && curl_multi_poll(t->multi, NULL, 0, (int)wait,
 	    NULL) != CURLM_OK)
 		return nudge_errf(err, EX_SOFTWARE, "libcurl: poll failed");
 	pthread_mutex_lock(&t->mu);
@@ -788,7 +827,7 @@ nudge_transport_open(nudge_transport **out, const char *url,
 	*out = NULL;
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		return nudge_errf(err, EX_OSERR, "out of memory");
-	t->dirfd = t->tmpfd = t->newfd = -1;
+	t->dirfd = t->tmpfd = t->newfd = t->wakefd = -1;
 	if (opts != NULL)
 		t->o = *opts;
 	t->o.username = t->o.password = t->o.ca_file = NULL;
@@ -920,7 +959,7 @@ enqueue(nudge_transport *t, struct msg *m)
 		pthread_mutex_unlock(&t->mu);
 		t->pending++;
 		if (wake)
-			curl_multi_wakeup(t->multi);
+			loop_wake(t);
 		return;
 	}
 	t->pending++;
@@ -1070,7 +1109,7 @@ nudge_transport_close(nudge_transport *t)
 		pthread_mutex_lock(&t->mu);
 		t->quit = 1;
 		pthread_mutex_unlock(&t->mu);
-		curl_multi_wakeup(t->multi);
+		loop_wake(t);
 		pthread_join(t->thr, NULL);
 		t->threaded = 0;
 		pthread_cond_destroy(&t->cv);
@@ -1078,10 +1117,13 @@ nudge_transport_close(nudge_transport *t)
 		free_list(t->inq);
 		free(t->res2);
 	}
+	if (t->wire)
+		wire_close(t);
 	for (i = 0; t->slots != NULL && i < t->nslots; i++) {
 		s = &t->slots[i];
 		if (s->m != NULL) {
-			curl_multi_remove_handle(t->multi, s->easy);
+			if (!t->wire)
+				curl_multi_remove_handle(t->multi, s->easy);
 			msg_free(s->m);
 		}
 		curl_slist_free_all(s->rcpt);

@@ -210,4 +210,9 @@ int nudge_transport_smtp_failure(long code, int rc, const char *errbuf,
     const char *reply, int after_data, nudge_delivery *d);
 long nudge_transport_retry_after(const char *buf, size_t n, int64_t now);
 
+/* Appends the message p[0..n) to out as SMTP DATA content, dot-stuffed,
+ * bare LFs made CRLF, with the end of data (transport_smtpwire.c).  0,
+ * or -1 when memory runs out. */
+int nudge_transport_smtp_stuff(nudge_buf *out, const char *p, size_t n);
+
 #endif

@@ -5,6 +5,7 @@
 #ifndef NUDGE_TRANSPORT_INT_H
 #define NUDGE_TRANSPORT_INT_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -27,9 +28,12 @@ struct msg {
 };
 
 /* One easy handle; with the multi's connection pool capped at the number
- * of slots, each slot's transfers reuse one connection. */
+ * of slots, each slot's transfers reuse one connection.  Over nudge's own
+ * SMTP client (transport_smtpwire.c) a slot is a connection (w) and no
+ * easy handle; m is then the message in its envelope. */
 struct slot {
 	CURL *easy;
+	struct wconn *w;	/* smtpwire: the connection */
 	struct msg *m;		/* NULL when idle */
 	struct curl_slist *rcpt;
 	char errbuf[CURL_ERROR_SIZE];
@@ -68,6 +72,10 @@ struct nudge_transport {
 	int unsynced;
 	char host[64];
 	/* smtp:// */
+	int wire;		/* plaintext smtp: transport_smtpwire.c, its
+				   sockets polled, woken by wakefd */
+	int wakefd;
+	struct pollfd *pfd;
 	CURLM *multi;
 	struct slot *slots;
 	int nslots;
@@ -131,6 +139,15 @@ int file_submit(nudge_transport *t, const char *data, size_t len,
 int smtp_slot_init(nudge_transport *t, struct slot *s);
 int smtp_start(nudge_transport *t, struct slot *s, struct msg *m);
 int smtp_done(nudge_transport *t, struct slot *s, CURLcode rc);
+
+/* transport_smtpwire.c */
+int wire_open(nudge_transport *t, nudge_err *err);
+int wire_busy(const struct slot *s);
+int wire_start(nudge_transport *t, struct slot *s, struct msg *m);
+int wire_perform(nudge_transport *t, int64_t *next);
+void wire_poll(nudge_transport *t, long wait_ms);
+void wire_wake(nudge_transport *t);
+void wire_close(nudge_transport *t);
 
 /* transport_http.c */
 int http_slot_init(nudge_transport *t, struct slot *s);

@@ -137,7 +137,8 @@ done_testing() {
 	[ "$_failed" = 0 ]
 }
 
-# start_smtpd: starts test/smtpd.py (a real SMTP server, python3-aiosmtpd)
+# start_smtpd [--pipelining]: starts test/smtpd.py (a real SMTP server,
+# python3-aiosmtpd; the option offers PIPELINING)
 # on a free loopback port, waits until it listens and exports SMTPD_PORT
 # and SMTPD_DIR (where each received message is saved as NNNNNN.eml with
 # its envelope in NNNNNN.env).  It is stopped by PID at exit.  Skips the
@@ -147,7 +148,7 @@ start_smtpd() {
 		skip_all "python3-aiosmtpd is not installed"
 	SMTPD_DIR="$T/smtpd"
 	mkdir -p "$SMTPD_DIR"
-	/usr/bin/python3 "$TESTDIR/smtpd.py" "$SMTPD_DIR" \
+	/usr/bin/python3 "$TESTDIR/smtpd.py" "$SMTPD_DIR" "$@" \
 	    2>"$T/smtpd.log" </dev/null &
 	CLEANUP_PIDS="$CLEANUP_PIDS $!"
 	_i=0

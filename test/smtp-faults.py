@@ -27,6 +27,10 @@ Options (faults):
   --bytewise            every reply is written one byte a write, each
                         write flushed, 1 ms apart
   --slow SECS           every reply waits SECS first
+  --pipelining          offer PIPELINING (RFC 2920)
+  --long-lines          an EHLO line and the reply to each end of data
+                        of 6000 characters (more than a client's buffer)
+  --auth-only MECH      offer only AUTH MECH (LOGIN or PLAIN), or none
 AUTH PLAIN and LOGIN are offered (also in plaintext): user "nudge" with
 password "s3cret pass" succeeds.
 """
@@ -63,6 +67,10 @@ class Handler:
         session.host_name = hostname
         session.nmsg = 0
         self.log("sessions", hostname)
+        if self.o.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        if self.o.long_lines:
+            responses.insert(1, "250-X-LONG " + "x" * 6000)
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address,
@@ -107,6 +115,8 @@ class Handler:
             self.stalled += 1
             self.log("stalled", name)
             await asyncio.sleep(30)
+        if self.o.long_lines:
+            return "250 2.0.0 Ok: queued as " + name + " " + "y" * 6000
         return "250 2.0.0 Ok: queued as " + name
 
 
@@ -168,6 +178,9 @@ async def main():
     ap.add_argument("--rcpt-421", type=int)
     ap.add_argument("--bytewise", action="store_true")
     ap.add_argument("--slow", type=float, default=0)
+    ap.add_argument("--pipelining", action="store_true")
+    ap.add_argument("--long-lines", action="store_true")
+    ap.add_argument("--auth-only", choices=["LOGIN", "PLAIN", "none"])
     o = ap.parse_args()
     loop = asyncio.get_running_loop()
     handler = Handler(o.dir, o)
@@ -175,6 +188,9 @@ async def main():
               authenticator=authenticator, auth_require_tls=False)
     if o.starttls:
         kw["tls_context"] = context(*o.starttls)
+    if o.auth_only:
+        kw["auth_exclude_mechanism"] = [m for m in ("LOGIN", "PLAIN")
+                                        if m != o.auth_only]
     server = await loop.create_server(
         lambda: FaultySMTP(handler, **kw), "127.0.0.1", 0,
         ssl=context(*o.tls) if o.tls else None)

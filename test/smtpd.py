@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""smtpd.py DIR: a real SMTP server (Debian's python3-aiosmtpd) for the
+"""smtpd.py DIR [--pipelining]: a real SMTP server (Debian's python3-aiosmtpd) for the
 tests, on a free port of 127.0.0.1.  Once it listens it writes the port to
 DIR/port (atomically: the harness waits for that file).
 
@@ -23,6 +23,13 @@ always fail):
   full...       552 5.2.2 mailbox full to RCPT TO (soft)
   rejectN...    554 5.7.1 to the end of data (a 5xx that is not a bounce)
   dropN...      the connection is closed after the data, with no reply
+With --pipelining the server offers PIPELINING (RFC 2920), which
+aiosmtpd does not by default (it reads pipelined commands all the same).
+Either way each MAIL FROM and each end of data adds a line to
+DIR/pipeline, "PEERPORT mail grouped" when the RCPT TO and DATA after it
+had arrived before its reply was written (else "mail alone"), and
+"PEERPORT data next" when the next MAIL FROM had arrived with the end of
+data (else "data end"): what the client sent without waiting.
 AUTH PLAIN and LOGIN are offered in plaintext (loopback only): user
 "nudge" with password "s3cret pass" succeeds, anything else gets 535.
 Every session is counted in DIR/sessions (one line per EHLO/HELO), so a
@@ -45,6 +52,7 @@ class Handler:
         self.dir = outdir
         self.seq = 0
         self.seen = {}
+        self.pipelining = False
 
     def fault(self, address, kinds):
         """The fault this recipient asks for now, or None."""
@@ -57,6 +65,22 @@ class Handler:
             return None
         return m.group(1)
 
+    def ahead(self, server):
+        """What the client sent that the server has not read yet."""
+        return bytes(getattr(server._reader, "_buffer", b""))
+
+    def log(self, session, what):
+        with open(os.path.join(self.dir, "pipeline"), "a") as f:
+            f.write("%s %s\n" % (session.peer[1], what))
+
+    async def handle_MAIL(self, server, session, envelope, address,
+                          mail_options):
+        self.log(session, "mail grouped" if b"DATA\r\n" in
+                 self.ahead(server).upper() else "mail alone")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
     def write(self, name, data):
         tmp = os.path.join(self.dir, name + ".tmp")
         with open(tmp, "wb") as f:
@@ -66,6 +90,8 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname,
                           responses):
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         with open(os.path.join(self.dir, "sessions"), "a") as f:
             f.write(hostname + "\n")
         return responses
@@ -86,6 +112,8 @@ class Handler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server, session, envelope):
+        self.log(session, "data next" if self.ahead(server).upper()
+                 .startswith(b"MAIL FROM") else "data end")
         f = None
         for r in envelope.rcpt_tos:
             f = f or self.fault(r, ("reject", "drop"))
@@ -116,9 +144,10 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=good, handled=False)
 
 
-async def main(outdir):
+async def main(outdir, opts):
     loop = asyncio.get_running_loop()
     handler = Handler(outdir)
+    handler.pipelining = "--pipelining" in opts
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="smtpd.test", ident="nudge-smtpd",
                      authenticator=authenticator, auth_require_tls=False),
@@ -133,4 +162,4 @@ async def main(outdir):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], sys.argv[2:]))

@@ -358,6 +358,35 @@ fail:
 	return 1;
 }
 
+/* One case of nudge_transport_smtp_stuff: in[0..n) becomes want. */
+static void
+stuff(const char *in, size_t n, const char *want, const char *desc)
+{
+	nudge_buf b = { 0 };
+	char d[120];
+
+	snprintf(d, sizeof d, "DATA content: %s", desc);
+	ok(nudge_transport_smtp_stuff(&b, in, n) == 0 &&
+	    b.len == strlen(want) && memcmp(b.s, want, b.len) == 0, d);
+	nudge_buf_free(&b);
+}
+
+static void
+test_stuff(void)
+{
+	stuff("", 0, ".\r\n", "empty: the end of data alone");
+	stuff("a\r\n", 3, "a\r\n.\r\n", "ends with CRLF: the end follows");
+	stuff("a", 1, "a\r\n.\r\n", "no line end last: CRLF added");
+	stuff(".a\r\n.\r\n..\r\nb.c\r\n", 16,
+	    "..a\r\n..\r\n...\r\nb.c\r\n.\r\n",
+	    "a dot starting a line doubled, not inside one");
+	stuff("a\nb\n\n.c\n", 8, "a\r\nb\r\n\r\n..c\r\n.\r\n",
+	    "bare LFs made CRLF, dots after them doubled");
+	stuff("a\rb\r\n", 5, "a\rb\r\n.\r\n", "a lone CR kept");
+	stuff("x\r\n.", 4, "x\r\n..\r\n.\r\n",
+	    "a last line of one dot, no line end");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -366,5 +395,6 @@ main(int argc, char **argv)
 	test_parse();
 	test_file();
 	test_misc();
+	test_stuff();
 	return done_testing();
 }
