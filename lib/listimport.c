@@ -959,24 +959,12 @@ static int
 later_put(struct imp *im, const struct row *w)
 {
 	size_t n = w->rec.n;
+	int rc;
 
-	if (im->later == NULL) {
-		const char *tmp = getenv("TMPDIR");
-		char path[4096];
-		int fd;
-
-		snprintf(path, sizeof path, "%s/nudge-import.XXXXXX",
-		    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-		if ((fd = mkstemp(path)) == -1)
-			return nudge_errf(im->err, EX_CANTCREAT, "%s: %s", path,
-			    strerror(errno));
-		unlink(path); /* gone when the import ends, however it ends */
-		if ((im->later = fdopen(fd, "w+")) == NULL) {
-			close(fd);
-			return nudge_errf(im->err, EX_OSERR, "%s: %s", path,
-			    strerror(errno));
-		}
-	}
+	/* gone when the import ends, however it ends */
+	if (im->later == NULL &&
+	    (rc = nudge_tmpfile("import", &im->later, im->err)) != 0)
+		return rc;
 	if (fwrite(w, sizeof *w, 1, im->later) != 1 ||
 	    fwrite(w->off, sizeof *w->off, n, im->later) != n ||
 	    fwrite(w->len, sizeof *w->len, n, im->later) != n ||

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 int
 nudge_errf(nudge_err *err, int code, const char *fmt, ...)
@@ -294,6 +296,27 @@ char *
 nudge_strdup(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
+}
+
+int
+nudge_tmpfile(const char *stem, FILE **out, nudge_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/nudge-%s.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp", stem);
+	if ((fd = mkstemp(path)) == -1)
+		return nudge_errf(err, EX_CANTCREAT, "%s: %s", path,
+		    strerror(errno));
+	unlink(path);
+	if ((*out = fdopen(fd, "w+")) == NULL) {
+		close(fd);
+		return nudge_errf(err, EX_OSERR, "%s: %s", path,
+		    strerror(errno));
+	}
+	return 0;
 }
 
 int

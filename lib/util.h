@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sysexits.h>
 
 #define NUDGE_OK 0
@@ -60,6 +61,12 @@ int nudge_utf8_valid(const char *s, size_t n);
 /* Copies s, quoting it for an error message: control characters escaped,
  * cut at max bytes with "..." (on a character boundary). */
 const char *nudge_quote(char *dst, size_t dstlen, const char *s, size_t n);
+
+/* Opens in *out a new temporary file in $TMPDIR (else /tmp), named from
+ * stem ("nudge-STEM.XXXXXX") and unlinked at once, so that it is gone
+ * however the process ends, for reading and writing: 0, or EX_CANTCREAT
+ * or EX_OSERR with err set. */
+int nudge_tmpfile(const char *stem, FILE **out, nudge_err *err);
 
 /* strdup that returns NULL for NULL. */
 char *nudge_strdup(const char *s);
