@@ -240,8 +240,15 @@ struct tev {
 	const char *source;
 };
 
+/* The campaign and ledger row of an event (lookup_msg) */
+static const char msg_sql[] = "SELECT c.name, m.id, m.channel"
+    " FROM campaigns c LEFT JOIN messages m"
+    " ON m.campaign_id = c.id AND m.step = ?1 AND m.contact_id = ?2"
+    " WHERE c.id = ?3";
+
 /* Fills m for e.  keep, when not NULL, holds the statement from one call
- * to the next (a drain's many entries); the caller finalizes it. */
+ * to the next (a drain's many entries, or prepared by the caller before
+ * it took the write lock); the caller finalizes it. */
 static int
 lookup_msg(nudge_store *st, const struct tev *e, struct msg *m,
     sqlite3_stmt **keep, nudge_err *err)
@@ -251,10 +258,8 @@ lookup_msg(nudge_store *st, const struct tev *e, struct msg *m,
 
 	memset(m, 0, sizeof *m);
 	strcpy(m->channel, "email");
-	if (s == NULL && sqlite3_prepare_v2(st->db, "SELECT c.name, m.id,"
-	    " m.channel FROM campaigns c LEFT JOIN messages m"
-	    " ON m.campaign_id = c.id AND m.step = ?1 AND m.contact_id = ?2"
-	    " WHERE c.id = ?3", -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL && sqlite3_prepare_v2(st->db, msg_sql, -1, &s, NULL) !=
+	    SQLITE_OK)
 		return nudge_store_error(st, err, "messages");
 	if (keep != NULL)
 		*keep = s;
@@ -325,6 +330,11 @@ store_tev(nudge_store *st, nudge_event_writer *w, const struct tev *e,
 	int rc, replay;
 
 	if ((rc = lookup_msg(st, e, &m, keep, err)) != 0)
+		return rc;
+	/* the token's campaign id, named by the row just read: no query
+	 * for the id by name */
+	if (m.campaign[0] != '\0' && (rc = nudge_event_campaign_known(w,
+	    m.campaign, e->campaign, err)) != 0)
 		return rc;
 	if (strcmp(e->type, "unsubscribed") == 0) {
 		if ((rc = unsub_replay(st, e, m.channel, &replay, err)) != 0)
@@ -534,28 +544,29 @@ record_token(struct req *q, const nudge_token *t, const char *type,
 	struct tev e = { type, t->contact_id, t->campaign_id, t->step,
 	    q->o->now, props, source };
 	nudge_event_writer *w = NULL;
+	sqlite3_stmt *msg = NULL;
 	const char *path;
 	char name[64], why[sizeof q->err->msg];
 	int rc;
 
+	/* the statements are compiled before the write lock is taken, so
+	 * that a click holds it for the few page writes of its insert and
+	 * commit: concurrent clicks wait on one another for that long */
 	if (q->st == NULL && (rc = q->o->open(q->o->arg, &q->st,
 	    q->err)) != 0)
 		q->st = NULL;
-	else if ((rc = nudge_store_begin(q->st, q->err)) == 0) {
-		if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
-		    q->err)) == 0 && (rc = store_tev(q->st, w, &e,
-		    NULL, q->err)) == 0) {
-			nudge_event_writer_close(w);
-			if ((rc = nudge_store_commit(q->st, q->err)) == 0) {
-				q->wrote = 1;
-				return 0;
-			}
-		} else {
-			nudge_event_writer_close(w);
+	else if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
+	    q->err)) == 0 && (rc = nudge_event_writer_prepare(w, type,
+	    q->err)) == 0 && (rc = nudge_store_prepare(q->st, &msg, msg_sql,
+	    q->err)) == 0 && (rc = nudge_store_begin(q->st, q->err)) == 0) {
+		if ((rc = store_tev(q->st, w, &e, &msg, q->err)) != 0)
 			nudge_store_rollback(q->st);
-		}
+		else if ((rc = nudge_store_commit(q->st, q->err)) == 0)
+			q->wrote = 1;
 	}
-	if (!spoolable(rc))
+	sqlite3_finalize(msg);
+	nudge_event_writer_close(w);
+	if (rc == 0 || !spoolable(rc))
 		return rc;
 	path = q->o->store_path != NULL ? q->o->store_path :
 	    q->st != NULL ? q->st->path : NULL;
