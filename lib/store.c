@@ -630,7 +630,7 @@ pragma_int(nudge_store *st, const char *sql, int *out, nudge_err *err)
 static int
 check_identity(nudge_store *st, int *version, nudge_err *err)
 {
-	int app, tables, rc;
+	int app, tables = 0, rc;
 
 	if ((rc = pragma_int(st, "PRAGMA application_id", &app, err)) != 0) {
 		if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_NOTADB)
@@ -641,8 +641,9 @@ check_identity(nudge_store *st, int *version, nudge_err *err)
 	}
 	if ((rc = pragma_int(st, "PRAGMA user_version", version, err)) != 0)
 		return rc;
-	if ((rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema",
-	    &tables, err)) != 0)
+	/* a file without nudge's id is nudge's only while it is empty */
+	if (app != NUDGE_APPLICATION_ID && (rc = pragma_int(st,
+	    "SELECT count(*) FROM sqlite_schema", &tables, err)) != 0)
 		return rc;
 	if (app != NUDGE_APPLICATION_ID && (app != 0 || tables != 0))
 		return nudge_errf(err, EX_DATAERR,
