@@ -29,6 +29,30 @@ override CFLAGS += $(DEP_CFLAGS)
 LIBS := -pthread -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv \
         $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null) -lm
 
+# The commands linked statically (glibc, SQLite, libyaml; -static-pie, so
+# that the kernel still places them at random): nudge-track runs once per
+# request as a CGI program, and a dynamic one spends a third of its
+# instructions in ld.so binding libsqlite3's symbols (callgrind: 3.9M a
+# click against 2.6M; HACKING.md).  `make STATIC_CMDS=` links every command
+# dynamically; `make STATIC_CMDS='track event'` adds one.  send is never
+# static: libcurl and its resolver need glibc's shared NSS modules.  When
+# an archive is missing (Debian's libsqlite3-dev, libyaml-dev and
+# libc6-dev ship them), for SAN=1 (the sanitizers' runtimes are shared
+# objects) and under `make check-valgrind` (memcheck replaces malloc in
+# shared objects only), the commands link dynamically like the rest.
+# ld warns that SQLite's load_extension would need glibc's shared
+# libraries at run time: nudge never loads an extension.
+STATIC_CMDS ?= track
+STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs $(PKGS) 2>/dev/null) -lm
+STATIC_MISSING := $(foreach l,$(patsubst -l%,%,$(filter -l%,$(STATIC_LIBS))) c,\
+	$(if $(findstring /,$(shell $(CC) -print-file-name=lib$(l).a)),,lib$(l).a))
+STATIC_OK := $(if $(SAN)$(strip $(STATIC_MISSING)),,$(findstring -lsqlite3,$(STATIC_LIBS)))
+STATIC_BINS := $(if $(STATIC_OK),$(patsubst %,nudge-%,$(filter-out send,$(STATIC_CMDS))))
+# The commands' link depends on which are static: a change relinks them.
+LINK_STAMP := lib/link-static
+$(shell echo '$(STATIC_BINS)' | cmp -s - $(LINK_STAMP) 2>/dev/null || \
+	echo '$(STATIC_BINS)' >$(LINK_STAMP))
+
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 LIB_OBJ  := $(LIB_SRC:.c=.o)
 CMD_SRC  := $(sort $(filter-out cmd/nudge.c,$(wildcard cmd/*.c)))
@@ -55,8 +79,12 @@ cmd/%.o: cmd/%.c lib/*.h
 nudge: cmd/nudge.o lib/libnudge.a
 	$(CC) $(LDFLAGS) -o $@ cmd/nudge.o lib/libnudge.a
 
-nudge-%: cmd/%.o lib/libnudge.a
+nudge-%: cmd/%.o lib/libnudge.a $(LINK_STAMP)
 	$(CC) $(LDFLAGS) -o $@ $< lib/libnudge.a $(LIBS)
+
+$(STATIC_BINS): nudge-%: cmd/%.o lib/libnudge.a $(LINK_STAMP)
+	$(CC) $(LDFLAGS) -static-pie -o $@ $< lib/libnudge.a -pthread \
+	    $(STATIC_LIBS) -lcsv
 
 test/unit/%.t: test/unit/%.c test/unit/tap.h lib/libnudge.a lib/*.h
 	$(CC) $(CFLAGS) -Ilib -Itest/unit $(LDFLAGS) -o $@ $< lib/libnudge.a $(LIBS)
@@ -92,7 +120,7 @@ deps:
 # (test/valgrind/vg): an error or a definite/indirect leak fails the test.
 # Slow (see README); the reports with errors are listed at the end.
 check-valgrind: deps
-	$(MAKE) all $(UNITS) $(FUZZ_REGRESS)
+	$(MAKE) all $(UNITS) $(FUZZ_REGRESS) STATIC_CMDS=
 	rm -rf test/valgrind/bin test/valgrind/log
 	mkdir -p test/valgrind/bin test/valgrind/log
 	for c in nudge $(CMDS); do ln -s ../vg test/valgrind/bin/$$c; done
@@ -225,7 +253,7 @@ lint:
 	    -Ilib --suppress=missingIncludeSystem lib cmd; fi
 
 clean:
-	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a test/unit/*.t $(BENCH_TOOLS) test/torture/failmalloc.so
+	rm -f nudge nudge-* cmd/*.o lib/*.o lib/libnudge.a $(LINK_STAMP) test/unit/*.t $(BENCH_TOOLS) test/torture/failmalloc.so
 	rm -rf test/fuzz/*.regress build/fuzz build/fuzz-afl test/valgrind/bin test/valgrind/log
 
 .PHONY: all check check-valgrind deps demo screenshot bench bench-scale install lint clean torture fuzz fuzz-build fuzz-afl

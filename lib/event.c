@@ -34,7 +34,7 @@ enum {
 struct nudge_event_writer {
 	nudge_store *st;
 	int64_t now;
-	sqlite3_stmt *s[NSQL];	/* sqls[] */
+	sqlite3_stmt *s[NSQL];	/* sqls[], each prepared at its first use */
 	/* campaign name -> id: open addressing, at most half full */
 	struct camp *tab;
 	size_t cap, used;
@@ -69,18 +69,30 @@ nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
     int64_t now, nudge_err *err)
 {
 	nudge_event_writer *w;
-	int rc;
 
 	*out = NULL;
 	if ((w = calloc(1, sizeof *w)) == NULL)
 		return nudge_errf(err, EX_OSERR, "out of memory");
 	w->st = st;
 	w->now = now;
-	if ((rc = nudge_store_prepare_n(st, w->s, sqls, NSQL, err)) != 0) {
-		nudge_event_writer_close(w);
-		return rc;
-	}
 	*out = w;
+	return 0;
+}
+
+/* Sets *s to the writer's statement k, prepared at its first use: a
+ * writer that records one event (a click through nudge-track, one
+ * `nudge event add`) uses two or three of the ten, and preparing an
+ * INSERT costs as much as running it many times over.  Errors: store
+ * errors. */
+static int
+stmt(nudge_event_writer *w, int k, sqlite3_stmt **s, nudge_err *err)
+{
+	int rc;
+
+	if (w->s[k] == NULL && (rc = nudge_store_prepare(w->st, &w->s[k],
+	    sqls[k], err)) != 0)
+		return rc;
+	*s = w->s[k];
 	return 0;
 }
 
@@ -96,6 +108,20 @@ nudge_event_writer_close(nudge_event_writer *w)
 		free(w->tab[i].name);
 	free(w->tab);
 	free(w);
+}
+
+int
+nudge_event_writer_prepare(nudge_event_writer *w, const char *type,
+    nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = stmt(w, INS_EVENT, &s, err)) != 0)
+		return rc;
+	if (type != NULL && nudge_event_is_consent_type(type))
+		return stmt(w, INS_CONSENT, &s, err);
+	return 0;
 }
 
 /* A name (util.h) without '-', so that a type is also a word of the
@@ -170,10 +196,34 @@ camp_grow(nudge_event_writer *w)
 	return 0;
 }
 
+/* Adds name (hash h) -> id to the cache, as its last entry. */
+static int
+camp_add(nudge_event_writer *w, const char *name, uint32_t h, int64_t id,
+    nudge_err *err)
+{
+	size_t j;
+
+	if ((w->used + 1) * 2 > w->cap && camp_grow(w) == -1)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	for (j = h & (w->cap - 1); w->tab[j].name != NULL;
+	    j = (j + 1) & (w->cap - 1))
+		;
+	if ((w->tab[j].name = strdup(name)) == NULL)
+		return nudge_errf(err, EX_OSERR, "out of memory");
+	w->tab[j].hash = h;
+	w->tab[j].id = id;
+	w->tab[j].sent_at = 0;
+	w->tab[j].sent_gen = 0;
+	w->used++;
+	w->last = &w->tab[j];
+	return 0;
+}
+
 int
 nudge_event_campaign_id(nudge_event_writer *w, const char *name,
     int64_t *id, nudge_err *err)
 {
+	sqlite3_stmt *get, *put;
 	uint32_t h;
 	size_t j;
 	int rc;
@@ -194,37 +244,43 @@ nudge_event_campaign_id(nudge_event_writer *w, const char *name,
 			}
 		}
 	}
-	sqlite3_bind_text(w->s[CAMP_GET], 1, name, -1, SQLITE_STATIC);
-	if ((rc = step_id(w, w->s[CAMP_GET], id, err, "campaigns")) != 0)
+	if ((rc = stmt(w, CAMP_GET, &get, err)) != 0)
+		return rc;
+	sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
+	if ((rc = step_id(w, get, id, err, "campaigns")) != 0)
 		return rc;
 	if (*id == 0) {
-		sqlite3_bind_text(w->s[CAMP_PUT], 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(w->s[CAMP_PUT], 2, w->now);
-		if ((rc = step_insert(w, w->s[CAMP_PUT], id, err,
-		    "campaigns")) != 0)
+		if ((rc = stmt(w, CAMP_PUT, &put, err)) != 0)
+			return rc;
+		sqlite3_bind_text(put, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 2, w->now);
+		if ((rc = step_insert(w, put, id, err, "campaigns")) != 0)
 			return rc;
 		if (sqlite3_changes(w->st->db) == 0) {
-			sqlite3_bind_text(w->s[CAMP_GET], 1, name, -1,
-			    SQLITE_STATIC);
-			if ((rc = step_id(w, w->s[CAMP_GET], id, err,
-			    "campaigns")) != 0)
+			sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
+			if ((rc = step_id(w, get, id, err, "campaigns")) != 0)
 				return rc;
 		}
 	}
-	if ((w->used + 1) * 2 > w->cap && camp_grow(w) == -1)
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	for (j = h & (w->cap - 1); w->tab[j].name != NULL;
-	    j = (j + 1) & (w->cap - 1))
-		;
-	if ((w->tab[j].name = strdup(name)) == NULL)
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	w->tab[j].hash = h;
-	w->tab[j].id = *id;
-	w->tab[j].sent_at = 0;
-	w->tab[j].sent_gen = 0;
-	w->used++;
-	w->last = &w->tab[j];
-	return 0;
+	return camp_add(w, name, h, *id, err);
+}
+
+int
+nudge_event_campaign_known(nudge_event_writer *w, const char *name,
+    int64_t id, nudge_err *err)
+{
+	uint32_t h = fnv1a(name);
+	size_t j;
+
+	if (w->cap > 0)
+		for (j = h & (w->cap - 1); w->tab[j].name != NULL;
+		    j = (j + 1) & (w->cap - 1))
+			if (w->tab[j].hash == h &&
+			    strcmp(w->tab[j].name, name) == 0) {
+				w->last = &w->tab[j];
+				return 0;
+			}
+	return camp_add(w, name, h, id, err);
 }
 
 int
@@ -236,7 +292,7 @@ nudge_event_contact(nudge_event_writer *w, const char *ref,
 	const char *why;
 	sqlite3_stmt *find, *make;
 	int64_t v;
-	int rc;
+	int k, rc;
 
 	*id = 0;
 	if (created != NULL)
@@ -245,8 +301,10 @@ nudge_event_contact(nudge_event_writer *w, const char *ref,
 	case NUDGE_REF_ID:
 		if (nudge_parse_i64(ref, &v) == -1 || v <= 0)
 			return nudge_errf(err, EX_DATAERR, "not a contact id");
-		sqlite3_bind_int64(w->s[BY_ID], 1, v);
-		if ((rc = step_id(w, w->s[BY_ID], id, err, "contacts")) != 0)
+		if ((rc = stmt(w, BY_ID, &find, err)) != 0)
+			return rc;
+		sqlite3_bind_int64(find, 1, v);
+		if ((rc = step_id(w, find, id, err, "contacts")) != 0)
 			return rc;
 		if (*id == 0 && create)
 			return nudge_errf(err, EX_DATAERR, "no such contact "
@@ -257,23 +315,26 @@ nudge_event_contact(nudge_event_writer *w, const char *ref,
 		if (nudge_email_norm(ref, strlen(ref), key, &why) == -1)
 			return nudge_errf(err, EX_DATAERR,
 			    "not an email address (%s)", why);
-		find = w->s[BY_EMAIL];
-		make = w->s[NEW_EMAIL];
+		k = BY_EMAIL;
 		break;
 	default:
 		if (nudge_phone_norm(ref, strlen(ref), country, key,
 		    &why) == -1)
 			return nudge_errf(err, EX_DATAERR,
 			    "not a contact id, email or phone (%s)", why);
-		find = w->s[BY_PHONE];
-		make = w->s[NEW_PHONE];
+		k = BY_PHONE;
 		break;
 	}
+	if ((rc = stmt(w, k, &find, err)) != 0)
+		return rc;
 	sqlite3_bind_text(find, 1, key, -1, SQLITE_STATIC);
 	if ((rc = step_id(w, find, id, err, "contacts")) != 0)
 		return rc;
 	if (*id != 0 || !create)
 		return 0;
+	if ((rc = stmt(w, k == BY_EMAIL ? NEW_EMAIL : NEW_PHONE, &make,
+	    err)) != 0)
+		return rc;
 	sqlite3_bind_text(make, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(make, 2, w->now);
 	sqlite3_bind_int64(make, 3, w->now);
@@ -288,8 +349,11 @@ static int
 consent_row(nudge_event_writer *w, const nudge_event *ev, const char *channel,
     const char *status, int64_t eid, nudge_err *err)
 {
-	sqlite3_stmt *s = w->s[INS_CONSENT];
+	sqlite3_stmt *s;
+	int rc;
 
+	if ((rc = stmt(w, INS_CONSENT, &s, err)) != 0)
+		return rc;
 	sqlite3_bind_int64(s, 1, ev->contact_id);
 	sqlite3_bind_text(s, 2, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, status, -1, SQLITE_STATIC);
@@ -390,18 +454,20 @@ first_sent(nudge_event_writer *w, struct camp *k, int64_t at,
     const char *channel, nudge_err *err)
 {
 	unsigned long gen = w->st->rollbacks + 1;
+	sqlite3_stmt *s;
 	int rc;
 
 	if (k->sent_gen == gen && k->sent_at <= at)
 		return 0;
-	sqlite3_bind_int64(w->s[CAMP_SENT], 1, k->id);
-	sqlite3_bind_int64(w->s[CAMP_SENT], 2, at);
+	if ((rc = stmt(w, CAMP_SENT, &s, err)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, k->id);
+	sqlite3_bind_int64(s, 2, at);
 	if (channel != NULL)
-		sqlite3_bind_text(w->s[CAMP_SENT], 3, channel, -1,
-		    SQLITE_STATIC);
-	rc = sqlite3_step(w->s[CAMP_SENT]);
-	sqlite3_reset(w->s[CAMP_SENT]);
-	sqlite3_clear_bindings(w->s[CAMP_SENT]);
+		sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return nudge_store_error(w->st, err, "campaigns");
 	k->sent_at = at;
@@ -413,7 +479,7 @@ int
 nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
     int64_t *id, nudge_err *err)
 {
-	sqlite3_stmt *s = w->s[INS_EVENT];
+	sqlite3_stmt *s;
 	int64_t cid = 0, eid = 0;
 	char q[128];
 	int rc;
@@ -428,6 +494,8 @@ nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
 		    ev->channel, strlen(ev->channel)));
 	if (ev->campaign != NULL &&
 	    (rc = nudge_event_campaign_id(w, ev->campaign, &cid, err)) != 0)
+		return rc;
+	if ((rc = stmt(w, INS_EVENT, &s, err)) != 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, ev->contact_id);
 	sqlite3_bind_text(s, 2, ev->type, -1, SQLITE_STATIC);

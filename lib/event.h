@@ -60,11 +60,19 @@ typedef struct nudge_event {
  * over one store connection.  Not thread-safe; one per connection. */
 typedef struct nudge_event_writer nudge_event_writer;
 
-/* Prepares the writer; now is the created_at of campaigns and contacts
- * it creates.  Errors: store errors, EX_OSERR. */
+/* Makes a writer; now is the created_at of campaigns and contacts it
+ * creates.  Each of its statements is prepared at its first use, so that
+ * recording one event prepares only what that event needs.
+ * Errors: EX_OSERR. */
 int nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
     int64_t now, nudge_err *err);
 void nudge_event_writer_close(nudge_event_writer *w);
+/* Prepares now what recording an event of type (NULL: any) needs, so
+ * that a caller can do it before it takes the write lock: nudge-track
+ * holds the lock for the insert and the commit only, not for compiling
+ * the insert and the triggers on events with it.  Errors: store errors. */
+int nudge_event_writer_prepare(nudge_event_writer *w, const char *type,
+    nudge_err *err);
 
 /* Stores ev and its consent rows: `unsubscribed` unsubscribes ev's
  * channel, or email, sms and push when it has none; `bounced` and
@@ -91,6 +99,13 @@ int nudge_event_consent(nudge_event_writer *w, int64_t contact_id,
  * hash lookup.  Errors: store errors, EX_OSERR. */
 int nudge_event_campaign_id(nudge_event_writer *w, const char *name,
     int64_t *id, nudge_err *err);
+
+/* Tells the writer that the campaign called name has id id (read by the
+ * caller in the same transaction), so that an event of it costs no
+ * query: nudge-track knows the id from the token and the name from the
+ * ledger.  Errors: EX_OSERR. */
+int nudge_event_campaign_known(nudge_event_writer *w, const char *name,
+    int64_t id, nudge_err *err);
 
 /* Finds the contact that ref names (an id, an email or a phone,
  * normalised with country as nudge_contact_find does) with the writer's

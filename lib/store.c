@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -629,7 +630,7 @@ pragma_int(nudge_store *st, const char *sql, int *out, nudge_err *err)
 static int
 check_identity(nudge_store *st, int *version, nudge_err *err)
 {
-	int app, tables, rc;
+	int app, tables = 0, rc;
 
 	if ((rc = pragma_int(st, "PRAGMA application_id", &app, err)) != 0) {
 		if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_NOTADB)
@@ -640,8 +641,9 @@ check_identity(nudge_store *st, int *version, nudge_err *err)
 	}
 	if ((rc = pragma_int(st, "PRAGMA user_version", version, err)) != 0)
 		return rc;
-	if ((rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema",
-	    &tables, err)) != 0)
+	/* a file without nudge's id is nudge's only while it is empty */
+	if (app != NUDGE_APPLICATION_ID && (rc = pragma_int(st,
+	    "SELECT count(*) FROM sqlite_schema", &tables, err)) != 0)
 		return rc;
 	if (app != NUDGE_APPLICATION_ID && (app != 0 || tables != 0))
 		return nudge_errf(err, EX_DATAERR,
@@ -859,27 +861,83 @@ nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
 	return id_by_name(st, "campaigns", name, id, err);
 }
 
+/* The busy handler of a connection that answers requests
+ * (nudge_store_per_request): tries the lock again after 50 us, then
+ * after twice as long each time up to 1 ms, until busy_ms have passed
+ * since the first try.  SQLite's own (sqlite3_busy_timeout) sleeps 1, 2,
+ * 5, 10, 15 ms and so on, made for locks held long: a click waits for
+ * another's insert and commit, a lock held for some 100 us, and slept
+ * on for milliseconds after it was free, so that a burst of clicks spent
+ * most of its time asleep (and the unlucky ones their whole 250 ms, to
+ * be spooled). */
+static int
+busy_poll(void *arg, int n)
+{
+	nudge_store *st = arg;
+	struct timespec ts;
+	int64_t now, us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (n == 0)
+		st->busy_since = now;
+	if (now - st->busy_since >= (int64_t)st->busy_ms * 1000)
+		return 0;
+	us = n < 5 ? 50 << n : 1000;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+static void
+set_busy(nudge_store *st)
+{
+	if (st->busy_ms > 0)
+		sqlite3_busy_handler(st->db, busy_poll, st);
+	else
+		sqlite3_busy_timeout(st->db, 0);
+}
+
 /* The WAL hook of a one-request connection (nudge_store_per_request),
- * in place of the automatic checkpoint: once the log holds
- * NUDGE_STORE_REQUEST_CKPT pages, checkpoints it and truncates it to
- * nothing.  Such a connection, the store's only one, rebuilds the WAL
+ * in place of the automatic checkpoint: each time the log grows past a
+ * multiple of NUDGE_STORE_REQUEST_CKPT pages, checkpoints it and
+ * truncates it to nothing.
+ * Such a connection, when it is the store's only one, rebuilds the WAL
  * index at open from every frame the log holds since its last restart,
  * and an automatic (passive) checkpoint never restarts it when each
  * writer is a new process: the log only grew, and a click read all of it
- * (1,341 reads after 1,000 clicks; a 108 MB log in one bench run).  The
- * checkpoint does not wait for readers (a send's snapshot): it then
- * copies what it can and the next writer tries again. */
+ * (1,341 reads after 1,000 clicks; a 108 MB log in one bench run).
+ * Only at a crossing, not at every commit once the log is that long: a
+ * checkpoint of new pages syncs the log and the database (two fsyncs,
+ * some 5 ms here), and under a burst of clicks the log cannot be
+ * truncated (each click reads from it) and stays long; checkpointing at
+ * every commit then cost 0.7 fsyncs a click.
+ * The pages are copied by a passive checkpoint, which lets other
+ * connections write meanwhile, and only then truncated, which keeps
+ * writers out: a truncating checkpoint alone keeps them out while it
+ * copies and syncs.  Neither waits for readers (a send's snapshot) or
+ * writers: the checkpoint then does what it can and the next crossing
+ * tries again. */
 static int
 truncate_log(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	nudge_store *st = arg;
+	int wrote = 0, hi;
 
-	if (frames < NUDGE_STORE_REQUEST_CKPT)
+	/* the pages this connection wrote since the last call: those of
+	 * this commit */
+	(void)sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &wrote, &hi,
+	    1);
+	if (frames / NUDGE_STORE_REQUEST_CKPT == (frames - wrote) /
+	    NUDGE_STORE_REQUEST_CKPT)
 		return SQLITE_OK;
 	sqlite3_busy_timeout(db, 0);
+	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+	    NULL);
 	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
 	    NULL);
-	sqlite3_busy_timeout(db, st->busy_ms);
+	set_busy(st);
 	return SQLITE_OK;
 }
 
@@ -888,10 +946,10 @@ nudge_store_per_request(nudge_store *st, int busy_ms, int one_shot)
 {
 	int persist = 1;
 
-	sqlite3_busy_timeout(st->db, busy_ms);
+	st->busy_ms = busy_ms;
+	set_busy(st);
 	if (!one_shot)
 		return;
-	st->busy_ms = busy_ms;
 	sqlite3_wal_hook(st->db, truncate_log, st);
 	/* By default the close of a store's last connection checkpoints
 	 * the WAL, fsyncs and deletes it, for the next request to create

@@ -30,6 +30,7 @@ typedef struct nudge_store {
 				     a writer knows of the store since is
 				     void */
 	int busy_ms;              /* nudge_store_per_request's */
+	int64_t busy_since;       /* its busy handler's first try (us) */
 } nudge_store;
 
 enum {
@@ -118,7 +119,9 @@ int nudge_store_campaign_id(nudge_store *st, const char *name, int64_t *id,
     nudge_err *err);
 
 /* Tunes a connection that answers requests (nudge track): waits at most
- * busy_ms for the write lock.  With one_shot, for a process that answers
+ * busy_ms for the write lock, trying it again every 50 us to 1 ms (not
+ * SQLite's sleeps of 1 to 100 ms: a click holds the lock for less than
+ * one).  With one_shot, for a process that answers
  * one request and exits (a CGI program), where it is most often the
  * store's only connection: leaves the WAL file in place at close instead
  * of checkpointing and deleting it for the next request to create again,

@@ -240,6 +240,12 @@ struct tev {
 	const char *source;
 };
 
+/* The campaign and ledger row of an event (lookup_msg) */
+static const char msg_sql[] = "SELECT c.name, m.id, m.channel"
+    " FROM campaigns c LEFT JOIN messages m"
+    " ON m.campaign_id = c.id AND m.step = ?1 AND m.contact_id = ?2"
+    " WHERE c.id = ?3";
+
 /* Fills m for e.  keep, when not NULL, holds the statement from one call
  * to the next (a drain's many entries); the caller finalizes it. */
 static int
@@ -251,10 +257,8 @@ lookup_msg(nudge_store *st, const struct tev *e, struct msg *m,
 
 	memset(m, 0, sizeof *m);
 	strcpy(m->channel, "email");
-	if (s == NULL && sqlite3_prepare_v2(st->db, "SELECT c.name, m.id,"
-	    " m.channel FROM campaigns c LEFT JOIN messages m"
-	    " ON m.campaign_id = c.id AND m.step = ?1 AND m.contact_id = ?2"
-	    " WHERE c.id = ?3", -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL && sqlite3_prepare_v2(st->db, msg_sql, -1, &s, NULL) !=
+	    SQLITE_OK)
 		return nudge_store_error(st, err, "messages");
 	if (keep != NULL)
 		*keep = s;
@@ -312,32 +316,48 @@ unsub_replay(nudge_store *st, const struct tev *e, const char *channel,
 	return 0;
 }
 
-/* Records e with w, inside the caller's write transaction (so that two
- * replays of one unsubscribe at once record it once); keep as for
- * lookup_msg.  Errors:
- * EX_DATAERR (the contact is gone), store errors. */
+/* Reads what e's event needs to know of its message (lookup_msg) and
+ * tells w its campaign's id; keep as for lookup_msg.  Errors: store
+ * errors. */
 static int
-store_tev(nudge_store *st, nudge_event_writer *w, const struct tev *e,
-    sqlite3_stmt **keep, nudge_err *err)
+read_msg(nudge_store *st, nudge_event_writer *w, const struct tev *e,
+    struct msg *m, sqlite3_stmt **keep, nudge_err *err)
+{
+	int rc;
+
+	if ((rc = lookup_msg(st, e, m, keep, err)) != 0)
+		return rc;
+	/* the token's campaign id, named by the row just read: no query
+	 * for the id by name */
+	if (m->campaign[0] != '\0' && (rc = nudge_event_campaign_known(w,
+	    m->campaign, e->campaign, err)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Records e, whose message is m (read_msg), with w, inside the caller's
+ * write transaction (so that two replays of one unsubscribe at once
+ * record it once).  Errors: EX_DATAERR (the contact is gone), store
+ * errors. */
+static int
+write_tev(nudge_store *st, nudge_event_writer *w, const struct tev *e,
+    const struct msg *m, nudge_err *err)
 {
 	nudge_event ev = { 0 };
-	struct msg m;
 	int rc, replay;
 
-	if ((rc = lookup_msg(st, e, &m, keep, err)) != 0)
-		return rc;
 	if (strcmp(e->type, "unsubscribed") == 0) {
-		if ((rc = unsub_replay(st, e, m.channel, &replay, err)) != 0)
+		if ((rc = unsub_replay(st, e, m->channel, &replay, err)) != 0)
 			return rc;
 		if (replay)
 			return 0;
 	}
 	ev.contact_id = e->contact;
 	ev.type = e->type;
-	ev.channel = m.channel;
-	ev.campaign = m.campaign[0] != '\0' ? m.campaign : NULL;
+	ev.channel = m->channel;
+	ev.campaign = m->campaign[0] != '\0' ? m->campaign : NULL;
 	ev.step = e->step[0] != '\0' ? e->step : NULL;
-	ev.message_id = m.id;
+	ev.message_id = m->id;
 	ev.at = e->at;
 	ev.props_json = e->props;
 	ev.source = e->source;
@@ -534,28 +554,30 @@ record_token(struct req *q, const nudge_token *t, const char *type,
 	struct tev e = { type, t->contact_id, t->campaign_id, t->step,
 	    q->o->now, props, source };
 	nudge_event_writer *w = NULL;
+	struct msg m;
 	const char *path;
 	char name[64], why[sizeof q->err->msg];
 	int rc;
 
+	/* the statements are compiled, and the message read, before the
+	 * write lock is taken, so that a click holds it for its insert and
+	 * commit only: concurrent clicks wait on one another for that
+	 * long (the ledger row and the campaign's name do not change once
+	 * the message is sent) */
 	if (q->st == NULL && (rc = q->o->open(q->o->arg, &q->st,
 	    q->err)) != 0)
 		q->st = NULL;
-	else if ((rc = nudge_store_begin(q->st, q->err)) == 0) {
-		if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
-		    q->err)) == 0 && (rc = store_tev(q->st, w, &e,
-		    NULL, q->err)) == 0) {
-			nudge_event_writer_close(w);
-			if ((rc = nudge_store_commit(q->st, q->err)) == 0) {
-				q->wrote = 1;
-				return 0;
-			}
-		} else {
-			nudge_event_writer_close(w);
+	else if ((rc = nudge_event_writer_open(&w, q->st, q->o->now,
+	    q->err)) == 0 && (rc = nudge_event_writer_prepare(w, type,
+	    q->err)) == 0 && (rc = read_msg(q->st, w, &e, &m, NULL,
+	    q->err)) == 0 && (rc = nudge_store_begin(q->st, q->err)) == 0) {
+		if ((rc = write_tev(q->st, w, &e, &m, q->err)) != 0)
 			nudge_store_rollback(q->st);
-		}
+		else if ((rc = nudge_store_commit(q->st, q->err)) == 0)
+			q->wrote = 1;
 	}
-	if (!spoolable(rc))
+	nudge_event_writer_close(w);
+	if (rc == 0 || !spoolable(rc))
 		return rc;
 	path = q->o->store_path != NULL ? q->o->store_path :
 	    q->st != NULL ? q->st->path : NULL;
@@ -654,6 +676,7 @@ drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
 	nudge_event_writer *w = NULL;
 	sqlite3_stmt *parse = NULL, *seen = NULL, *msg = NULL;
 	nudge_buf b = { 0 };
+	struct msg m;
 	struct tev e;
 	size_t i;
 	int rc, r;
@@ -698,7 +721,8 @@ drain_batch(nudge_store *st, int dfd, const char *dir, char **names,
 		}
 		if ((rc = nudge_store_exec(st, "SAVEPOINT spool", err)) != 0)
 			goto fail;
-		rc = store_tev(st, w, &e, &msg, err);
+		if ((rc = read_msg(st, w, &e, &m, &msg, err)) == 0)
+			rc = write_tev(st, w, &e, &m, err);
 		if (rc == EX_DATAERR) /* the contact is gone: drop it */
 			rc = nudge_store_exec(st, "ROLLBACK TO spool", err);
 		if (rc != 0 || (rc = nudge_store_exec(st, "RELEASE spool",

@@ -204,6 +204,22 @@ test_yaml(void)
 	    strncmp(err.msg, "t.yaml:", 7) == 0, "syntax error has position");
 }
 
+/* The first column of the first row of sql, as text ("" for none). */
+static const char *
+pragma_text(nudge_store *st, const char *sql)
+{
+	static char v[32];
+	sqlite3_stmt *s;
+
+	v[0] = '\0';
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return v;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(v, sizeof v, "%s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return v;
+}
+
 static void
 test_store(void)
 {
@@ -221,6 +237,16 @@ test_store(void)
 	    "created");
 	nudge_store_close(st);
 	ok(nudge_store_open(&st, path, 0, &err) == 0, "reopened");
+	/* the durability nudge-track(1) documents for opens and clicks:
+	 * WAL, synchronous=NORMAL (a commit is not flushed; a power loss
+	 * may lose the last ones, never corrupt the file) */
+	is_str(pragma_text(st, "PRAGMA journal_mode"), "wal",
+	    "store: journal_mode is WAL");
+	is_str(pragma_text(st, "PRAGMA synchronous"), "1",
+	    "store: synchronous is NORMAL (1)");
+	nudge_store_per_request(st, 250, 1);
+	is_str(pragma_text(st, "PRAGMA synchronous"), "1",
+	    "store: still NORMAL for a one-request connection");
 	nudge_store_exec(st, "PRAGMA user_version = 99", &err);
 	nudge_store_close(st);
 	ok(nudge_store_open(&st, path, 0, &err) == EX_DATAERR &&

@@ -202,6 +202,26 @@ test_writer(nudge_store *st)
 	is_int(nudge_event_record(w, &ev, NULL, &err), EX_DATAERR,
 	    "bad channel refused");
 	nudge_event_writer_close(w);
+
+	/* a writer told a campaign's id (nudge-track: from the token) uses
+	 * it without a query: a name the store does not hold is neither
+	 * looked up nor created */
+	ok(nudge_event_writer_open(&w, st, 1000, &err) == 0 &&
+	    nudge_event_writer_prepare(w, "opened", &err) == 0,
+	    "a writer with its insert prepared ahead");
+	ok(nudge_event_campaign_known(w, "told", c2, &err) == 0,
+	    "told a campaign's id");
+	memset(&ev, 0, sizeof ev);
+	ev.contact_id = id;
+	ev.type = "opened";
+	ev.campaign = "told";
+	ev.at = 8000;
+	ok(nudge_event_record(w, &ev, NULL, &err) == 0, "opened recorded");
+	is_int(q1(st, "SELECT campaign_id FROM events WHERE type = 'opened'"),
+	    c2, "with the id it was told");
+	is_int(q1(st, "SELECT count(*) FROM campaigns WHERE name = 'told'"),
+	    0, "and no campaign made by that name");
+	nudge_event_writer_close(w);
 }
 
 struct seen {
