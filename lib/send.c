@@ -1865,9 +1865,9 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 		goto fail;
 	if (!o->dry_run) {
 		/* claims, outcomes and events touch index pages all over a
-		 * big store: 32 MB of cache instead of 2 saves the rereads */
-		/* the event writer does the counting trigger's work: a
-		 * third of a sent event's cost is the trigger's (store.h) */
+		 * big store: 32 MB of cache instead of 2 saves the rereads;
+		 * the event writers count the events, not the trigger (more
+		 * than half of a sent event's cost: store.h) */
 		if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -32768",
 		    err)) != 0 ||
 		    (rc = nudge_store_own_counts(st, 1, err)) != 0)
