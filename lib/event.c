@@ -28,7 +28,7 @@ struct camp {
 /* The writer's statements, sqls[] below. */
 enum {
 	INS_EVENT, INS_CONSENT, BY_EMAIL, BY_PHONE, BY_ID, NEW_EMAIL,
-	NEW_PHONE, CAMP_GET, CAMP_PUT, CAMP_SENT, NSQL
+	NEW_PHONE, CAMP_GET, CAMP_PUT, CAMP_SENT, CNT_EVENT, CNT_PARTS, NSQL
 };
 
 struct nudge_event_writer {
@@ -63,6 +63,18 @@ static const char *const sqls[NSQL] = {
 	[CAMP_SENT] = "UPDATE campaigns SET first_sent_at = ?2,"
 	" channel = coalesce(channel, ?3) WHERE id = ?1"
 	" AND (first_sent_at IS NULL OR first_sent_at > ?2)",
+	/* events_count_insert's statements (store.c), NEW.* bound: for a
+	 * store whose triggers are off (nudge_store_own_counts) */
+	[CNT_EVENT] = "INSERT INTO campaign_counts VALUES (?1, ?2, 1,"
+	" NOT EXISTS (SELECT 1 FROM events e WHERE e.campaign_id = ?1"
+	" AND e.type = ?2 AND e.contact_id = ?3 AND e.id <> ?4), ?5)"
+	" ON CONFLICT DO UPDATE SET events = events + 1,"
+	" contacts = contacts + excluded.contacts,"
+	" first_at = min(first_at, excluded.first_at)",
+	[CNT_PARTS] = "INSERT INTO campaign_channels SELECT n.campaign_id,"
+	" coalesce(n.channel, ''), " NUDGE_EVENT_PARTS("n")
+	" FROM (SELECT ?1 AS campaign_id, ?2 AS channel, ?3 AS props) n"
+	" WHERE true ON CONFLICT DO UPDATE SET parts = parts + excluded.parts",
 };
 int
 nudge_event_writer_open(nudge_event_writer **out, nudge_store *st,
@@ -391,6 +403,54 @@ stop_word(const char *props)
 	return 0;
 }
 
+/* Whether events of type (a name) are counted: in NUDGE_EVENT_COUNTED. */
+static int
+counted(const char *type)
+{
+	const char *p = NUDGE_EVENT_COUNTED;
+	size_t n = strlen(type);
+
+	while ((p = strchr(p, '\'')) != NULL) {
+		if (strncmp(p + 1, type, n) == 0 && p[n + 1] == '\'')
+			return 1;
+		if ((p = strchr(p + 1, '\'')) == NULL)
+			break;
+		p++;
+	}
+	return 0;
+}
+
+/* events_count_insert's work for event eid of campaign cid, when the
+ * store's triggers are off (nudge_store_own_counts). */
+static int
+count_own(nudge_event_writer *w, const nudge_event *ev, int64_t cid,
+    int64_t eid, nudge_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!counted(ev->type))
+		return 0;
+	if ((rc = stmt(w, CNT_EVENT, &s, err)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, cid);
+	sqlite3_bind_text(s, 2, ev->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, ev->contact_id);
+	sqlite3_bind_int64(s, 4, eid);
+	sqlite3_bind_int64(s, 5, ev->at);
+	if ((rc = step_insert(w, s, NULL, err, "campaign_counts")) != 0 ||
+	    strcmp(ev->type, "sent") != 0)
+		return rc;
+	if ((rc = stmt(w, CNT_PARTS, &s, err)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, cid);
+	if (ev->channel != NULL)
+		sqlite3_bind_text(s, 2, ev->channel, -1, SQLITE_STATIC);
+	if (ev->props_json != NULL)
+		sqlite3_bind_text(s, 3, ev->props_json, -1, SQLITE_STATIC);
+	return step_insert(w, s, NULL, err, "campaign_channels");
+}
+
 /* The consent side of an event: see nudge_event_record. */
 static int
 consent(nudge_event_writer *w, const nudge_event *ev, int64_t eid,
@@ -514,6 +574,9 @@ nudge_event_record(nudge_event_writer *w, const nudge_event *ev,
 		return rc;
 	if (id != NULL)
 		*id = eid;
+	if (cid != 0 && w->st->own_counts &&
+	    (rc = count_own(w, ev, cid, eid, err)) != 0)
+		return rc;
 	if (cid != 0 && strcmp(ev->type, "sent") == 0 &&
 	    (rc = first_sent(w, w->last, ev->at, ev->channel, err)) != 0)
 		return rc;

@@ -581,6 +581,20 @@ nudge_store_writing(const nudge_store *st)
 }
 
 int
+nudge_store_own_counts(nudge_store *st, int on, nudge_err *err)
+{
+	int now = -1;
+
+	if (sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_TRIGGER,
+	    on ? 0 : 1, &now) != SQLITE_OK || now != (on ? 0 : 1))
+		return nudge_errf(err, EX_SOFTWARE,
+		    "%s: SQLite would not turn triggers %s", st->path,
+		    on ? "off" : "on");
+	st->own_counts = on;
+	return 0;
+}
+
+int
 nudge_store_begin(nudge_store *st, nudge_err *err)
 {
 	nudge_store_read_end(st);

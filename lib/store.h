@@ -31,6 +31,8 @@ typedef struct nudge_store {
 				     void */
 	int busy_ms;              /* nudge_store_per_request's */
 	int64_t busy_since;       /* its busy handler's first try (us) */
+	int own_counts;           /* nudge_store_own_counts: triggers off,
+				     the event writers count */
 } nudge_store;
 
 enum {
@@ -70,6 +72,19 @@ int nudge_store_writing(const nudge_store *st);
 int nudge_store_begin(nudge_store *st, nudge_err *err);
 int nudge_store_commit(nudge_store *st, nudge_err *err);
 void nudge_store_rollback(nudge_store *st);
+
+/* With on, turns this connection's triggers off
+ * (SQLITE_DBCONFIG_ENABLE_TRIGGER) and has every event writer on it do
+ * the counting trigger's work itself (event.c count_own), with the same
+ * result: the trigger's WHEN builds a table for its IN list at every row
+ * (SQLite does for more than two constants), most of an insert's cost.
+ * Other connections and processes keep the trigger.  Only for a
+ * connection that writes events through event writers alone, inserting
+ * and never updating or deleting them (send): the other triggers on
+ * events are off too.  Expires the connection's prepared statements
+ * (SQLite prepares them again at their next step).  Errors: EX_SOFTWARE
+ * (the SQLite library refused). */
+int nudge_store_own_counts(nudge_store *st, int on, nudge_err *err);
 
 int nudge_store_exec(nudge_store *st, const char *sql, nudge_err *err);
 int nudge_store_prepare(nudge_store *st, sqlite3_stmt **stmt,

@@ -365,6 +365,98 @@ test_rebuild(void)
 	nudge_store_close(st);
 }
 
+/* The counts as text: campaign_counts, then campaign_channels. */
+static const char *
+counts(nudge_store *st)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof buf, "%s / ", qs(st, "SELECT group_concat(r, ' ')"
+	    " FROM (SELECT campaign_id || ':' || type || ':' || events || ':'"
+	    " || contacts || ':' || first_at AS r FROM campaign_counts"
+	    " ORDER BY campaign_id, type)"));
+	snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s",
+	    qs(st, "SELECT group_concat(r, ' ') FROM (SELECT campaign_id"
+	    " || ':' || channel || ':' || parts AS r FROM campaign_channels"
+	    " ORDER BY campaign_id, channel)"));
+	return buf;
+}
+
+/* With the store's triggers off (nudge_store_own_counts), the writer
+ * counts; another connection's trigger counts its own; on again, the
+ * trigger counts: the counts are those recomputed from the events. */
+static void
+test_own_counts(void)
+{
+	static const struct {
+		int own;	/* 1 on, 0 off, 2 another connection */
+		const char *contact, *type, *channel, *campaign, *props;
+		int64_t at;
+	} evs[] = {
+		{ 0, "a@example.com", "sent", "email", "x", NULL, 500 },
+		{ 1, "a@example.com", "sent", "email", "x", NULL, 400 },
+		{ 1, "b@example.com", "sent", "sms", "x",
+		    "{\"segments\":3}", 600 },
+		{ 2, "b@example.com", "sent", "sms", "x", NULL, 300 },
+		{ 1, "c@example.com", "sent", "sms", "y", NULL, 700 },
+		{ 1, "b@example.com", "failed", "email", "x", NULL, 800 },
+		{ 1, "b@example.com", "opened", "email", "x", NULL, 900 },
+		{ 1, "b@example.com", "opened", "email", "x", NULL, 950 },
+		{ 1, "a@example.com", "purchase", NULL, "x", NULL, 990 },
+		{ 1, "a@example.com", "clicked", "email", NULL, NULL, 991 },
+		{ 0, "c@example.com", "sent", "email", "y", NULL, 100 },
+	};
+	nudge_event_writer *w, *w2;
+	nudge_store *st, *st2;
+	nudge_event ev;
+	nudge_err err;
+	char path[300], got[1024];
+	size_t i;
+	int bad = 0, on = 0;
+
+	snprintf(path, sizeof path, "%s/o.db", dir);
+	if (!ok(nudge_store_open(&st, path, NUDGE_STORE_CREATE, &err) == 0 &&
+	    nudge_store_open(&st2, path, 0, &err) == 0 &&
+	    nudge_event_writer_open(&w, st, 1000, &err) == 0 &&
+	    nudge_event_writer_open(&w2, st2, 1000, &err) == 0,
+	    "two connections, a writer each"))
+		return;
+	nudge_store_exec(st, "INSERT INTO contacts (email, created_at,"
+	    " updated_at) VALUES ('a@example.com', 0, 0),"
+	    " ('b@example.com', 0, 0), ('c@example.com', 0, 0)", &err);
+	for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+		if (evs[i].own != 2 && evs[i].own != on) {
+			if (nudge_store_own_counts(st, evs[i].own, &err) != 0)
+				bad++;
+			on = evs[i].own;
+		}
+		memset(&ev, 0, sizeof ev);
+		ev.contact_id = 1 + (evs[i].contact[0] - 'a');
+		ev.type = evs[i].type;
+		ev.channel = evs[i].channel;
+		ev.campaign = evs[i].campaign;
+		ev.props_json = evs[i].props;
+		ev.at = evs[i].at;
+		if (nudge_event_record(evs[i].own == 2 ? w2 : w, &ev, NULL,
+		    &err) != 0)
+			bad++;
+		if (i == 2)
+			is_int(st->own_counts, 1, "the store counts by hand");
+	}
+	ok(bad == 0, "the events are recorded");
+	is_int(st->own_counts, 0, "and by the trigger again");
+	snprintf(got, sizeof got, "%s", counts(st));
+	is_str(got, "1:failed:1:1:800 1:opened:2:1:900 1:sent:4:2:300 "
+	    "2:sent:2:1:100 / 1:email:2 1:sms:4 2:email:1 2:sms:1",
+	    "the counts, each event once");
+	nudge_store_exec(st, NUDGE_EVENT_COUNTS_SQL, &err);
+	is_str(counts(st), got, "the same as recomputed from the events");
+	nudge_event_writer_close(w2);
+	nudge_event_writer_close(w);
+	nudge_store_close(st2);
+	nudge_store_close(st);
+}
+
 int
 main(void)
 {
@@ -383,6 +475,7 @@ main(void)
 	test_import(st);
 	nudge_store_close(st);
 	test_rebuild();
+	test_own_counts();
 	{
 		char cmd[300];
 
