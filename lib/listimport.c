@@ -1939,6 +1939,57 @@ note_keys(struct imp *im)
 	return rc;
 }
 
+/*
+ * The first import into an empty store writes every page of it.  In WAL
+ * mode each page is written twice, to the WAL and again by the checkpoint
+ * into the store, and the index builds look their pages up in a WAL that
+ * grows with the file (sqlite3WalFindFrame).  With a rollback journal
+ * the new pages go to the store once and the journal holds only the few
+ * pages the empty store had.  The price is the lock: until the import
+ * ends, other commands wait (busy_timeout) or find the store busy, as
+ * nudge-import-list(1) says.  Only when no other connection has the store
+ * open (leaving WAL needs it alone; otherwise the import goes on in WAL,
+ * saying nothing).  Returns whether the journal mode was changed: WAL
+ * comes back at the end, and a store left in this mode by a kill comes
+ * back to WAL (its journal rolled back first) at its next open
+ * (nudge_store_open).
+ */
+static int
+hold_store(nudge_store *st, const nudge_import_opts *o)
+{
+	sqlite3_stmt *s;
+	int empty = 0, held = 0;
+
+	if (o->dry_run || getenv("NUDGE_IMPORT_NO_BULK") != NULL ||
+	    getenv("NUDGE_IMPORT_WAL") != NULL)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS (SELECT 1 FROM"
+	    " contacts)", -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		empty = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (!empty)
+		return 0;
+	sqlite3_busy_timeout(st->db, 0);
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = DELETE", -1, &s,
+	    NULL) == SQLITE_OK) {
+		held = sqlite3_step(s) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(s, 0), "delete") ==
+		    0;
+		sqlite3_finalize(s);
+	}
+	sqlite3_busy_timeout(st->db, st->busy_ms > 0 ? st->busy_ms : 5000);
+	return held;
+}
+
+/* Puts the store back in WAL mode after hold_store. */
+static void
+release_store(nudge_store *st)
+{
+	sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+}
+
 int
 nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
     nudge_import_stats *stats, nudge_err *err)
@@ -1946,7 +1997,7 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	struct imp im = { .st = st, .o = o, .err = err };
 	const nudge_csv_rec *r;
 	nudge_csv *csv = NULL;
-	int rc;
+	int rc, held = 0;
 
 	memset(stats, 0, sizeof *stats);
 	if ((rc = nudge_csv_open(&csv, fp, o->name, err)) != 0)
@@ -1991,6 +2042,7 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 	}
 	if (o->on_header != NULL && (rc = o->on_header(o->ctx, r, err)) != 0)
 		goto out;
+	held = hold_store(st, o);
 	if ((rc = nudge_store_begin(st, err)) != 0)
 		goto out;
 	if ((rc = bulk_start(&im)) != 0 || (rc = prepare(&im)) != 0) {
@@ -2008,6 +2060,8 @@ nudge_import_contacts(nudge_store *st, FILE *fp, const nudge_import_opts *o,
 		rc = nudge_store_commit(st, err);
 out:
 	imp_free(&im);
+	if (held)
+		release_store(st);
 	nudge_csv_close(csv);
 	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return rc;
