@@ -729,6 +729,17 @@ config_once(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Whether a rollback journal is there beside the store at path. */
+static int
+hot_journal(const char *path)
+{
+	char j[4096];
+
+	if ((size_t)snprintf(j, sizeof j, "%s-journal", path) >= sizeof j)
+		return 0;
+	return access(j, F_OK) == 0;
+}
+
 int
 nudge_store_open(nudge_store **out, const char *path, int flags,
     nudge_err *err)
@@ -753,6 +764,16 @@ nudge_store_open(nudge_store **out, const char *path, int flags,
 		    "%s: not a nudge store (a directory)", path);
 	}
 	(void)pthread_once(&once, config_once);
+	if ((flags & NUDGE_STORE_READONLY) && hot_journal(path)) {
+		/* A rollback journal beside the store: a first import into
+		 * an empty store (listimport.c, hold_store) was killed.  A
+		 * reader cannot roll it back; a writer's open does, and puts
+		 * the store back in WAL mode.  If it cannot, the reader's
+		 * open says why. */
+		if (nudge_store_open(&st, path, flags &
+		    ~NUDGE_STORE_READONLY, err) == 0)
+			nudge_store_close(st);
+	}
 	if ((st = calloc(1, sizeof *st)) == NULL ||
 	    (st->path = strdup(path)) == NULL) {
 		free(st);
