@@ -22,7 +22,12 @@
  * NUDGE_EVENT_PARTS(e): an event's parts, e its row.
  * NUDGE_EVENT_COUNTS_SQL recomputes both tables from events: the
  * migration that makes them, and an import that dropped the triggers
- * with the indexes (eventimport.c), run it.
+ * with the indexes (eventimport.c), run it.  The channels are added up
+ * row by row into their few keys, as the insert trigger does, over one
+ * sequential scan of the table (NOT INDEXED): through events_type_at
+ * (type = 'sent') it read each sent row by a random lookup and then
+ * sorted them all for the GROUP BY; 2M events: 0.81 s of CPU against
+ * 0.43 s, and at 100M the lookups are reads from disk.
  */
 #define NUDGE_EVENT_COUNTED "('sent', 'failed', 'bounced', 'opened'," \
 	" 'clicked', 'unsubscribed', 'complained')"
@@ -35,9 +40,10 @@
 	" WHERE campaign_id IS NOT NULL AND type IN " NUDGE_EVENT_COUNTED \
 	" GROUP BY campaign_id, type;" \
 	"INSERT INTO campaign_channels SELECT campaign_id," \
-	" coalesce(channel, ''), sum(" NUDGE_EVENT_PARTS("events") ")" \
-	" FROM events WHERE campaign_id IS NOT NULL AND type = 'sent'" \
-	" GROUP BY 1, 2;"
+	" coalesce(channel, ''), " NUDGE_EVENT_PARTS("events") \
+	" FROM events NOT INDEXED" \
+	" WHERE campaign_id IS NOT NULL AND type = 'sent'" \
+	" ON CONFLICT DO UPDATE SET parts = parts + excluded.parts;"
 
 /* One event, ready to store: every reference resolved, every field
  * checked by the caller or by nudge_event_record.  Strings are borrowed. */

@@ -333,9 +333,11 @@ test_rebuild(void)
 	nudge_store_exec(st, "INSERT INTO contacts (email, created_at, "
 	    "updated_at) VALUES ('a@example.com', 0, 0)", &err);
 	fp = fopen(csv, "w");
-	fprintf(fp, "contact,type,campaign,at\n");
+	/* every third an SMS in two parts: campaign_channels' recount */
+	fprintf(fp, "contact,type,campaign,at,channel,segments\n");
 	for (i = 0; i < 3000; i++)
-		fprintf(fp, "1,sent,c%d,@%d\n", i % 5, 1000000 + i);
+		fprintf(fp, "1,sent,c%d,@%d,%s\n", i % 5, 1000000 + i,
+		    i % 3 == 0 ? "sms,2" : "email,");
 	fclose(fp);
 	memset(&o, 0, sizeof o);
 	o.name = "r.csv";
@@ -355,6 +357,10 @@ test_rebuild(void)
 	is_str(qs(st, "SELECT events || ' ' || contacts || ' ' || first_at "
 	    "FROM campaign_counts WHERE campaign_id = 1 AND type = 'sent'"),
 	    "600 1 1000000", "the counts the triggers did not keep, recomputed");
+	is_str(qs(st, "SELECT group_concat(channel || ' ' || parts, ',') "
+	    "FROM (SELECT * FROM campaign_channels WHERE campaign_id = 1 "
+	    "ORDER BY channel)"), "email 400,sms 400",
+	    "the channels' parts recomputed (SMS segments)");
 	is_str(qs(st, "PRAGMA integrity_check"), "ok",
 	    "indexes agree with the table");
 	is_int(q1(st, "SELECT count(*) FROM events INDEXED BY events_campaign "
