@@ -223,7 +223,7 @@ bench:
 	@sh test/bench/run.sh
 
 # run.sh's import, events, segment and trigger parts at 10M contacts and
-# 100M events (about an hour and 50 GB; it checks the disk first), each
+# 100M events (about an hour and 60 GB; it checks the disk first), each
 # figure beside its 1M/10M value: test/bench/scale.sh.
 bench-scale:
 	@sh test/deps.sh bench

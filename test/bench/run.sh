@@ -984,7 +984,7 @@ summary() {
 		print "# summary (targets in brackets)"
 		if (has("import-nudge/rows_per_s")) {
 			n = v["import-nudge/rows_per_s"]
-			printf "# import: nudge %d rows/s = %s the bare sqlite3 .import [>= 0.5x: within 2x], %s import-typical.py [~4x]; peak RSS %s MB [< 64]; re-import %d rows/s\n",
+			printf "# import: nudge %d rows/s = %s the bare sqlite3 .import [>= 0.5x], %s import-typical.py [>= 3x]; peak RSS %s MB [< 64]; re-import %d rows/s\n",
 			    n, x(n, v["import-sqlite3-bare/rows_per_s"]),
 			    x(n, v["import-python-typical/rows_per_s"]),
 			    v["import-nudge/peak_rss_mb"], v["reimport-nudge/rows_per_s"]
