@@ -657,6 +657,17 @@ on_readable(nudge_transport *t, struct slot *s, int *freed)
 
 /* ---- connections ---- */
 
+/* No address of the host took the connection; e is the last errno. */
+static int
+connect_failed(nudge_transport *t, struct slot *s, int e, int *freed)
+{
+	char q[200];
+
+	snprintf(q, sizeof q, "Failed to connect to %.100s port %ld: %s",
+	    t->info.host, t->info.port, strerror(e));
+	return conn_abort(t, s, CURLE_COULDNT_CONNECT, q, freed);
+}
+
 static int
 try_connect(nudge_transport *t, struct slot *s, int *freed)
 {
@@ -698,9 +709,7 @@ try_connect(nudge_transport *t, struct slot *s, int *freed)
 		e = errno;
 		close(fd);
 	}
-	snprintf(q, sizeof q, "Failed to connect to %.100s port %ld: %s",
-	    t->info.host, t->info.port, strerror(e));
-	return conn_abort(t, s, CURLE_COULDNT_CONNECT, q, freed);
+	return connect_failed(t, s, e, freed);
 }
 
 /* The connection attempt on c->fd ended: open, or the next address. */
@@ -710,7 +719,6 @@ connected(nudge_transport *t, struct slot *s, int *freed)
 	struct wconn *c = s->w;
 	int e = 0;
 	socklen_t el = sizeof e;
-	char q[200];
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el) == -1)
 		e = errno;
@@ -726,9 +734,7 @@ connected(nudge_transport *t, struct slot *s, int *freed)
 	c->state = W_CLOSED;
 	if (c->ainext != NULL)
 		return try_connect(t, s, freed);
-	snprintf(q, sizeof q, "Failed to connect to %.100s port %ld: %s",
-	    t->info.host, t->info.port, strerror(e));
-	return conn_abort(t, s, CURLE_COULDNT_CONNECT, q, freed);
+	return connect_failed(t, s, e, freed);
 }
 
 static int
