@@ -60,12 +60,9 @@ sqlite3 "$NUDGE_DB" .dump >after.sql
 cmp_file "and stores nothing" before.sql after.sql
 
 # Another writer holds the lock past the 5 s busy timeout: exit 75.
-(echo 'BEGIN IMMEDIATE;'; sleep $((8 + 5 * SLOW)); echo 'COMMIT;') | sqlite3 "$NUDGE_DB" &
-lockpid=$!
-sleep 1
+store_lock
 exits "a locked store is 75 for import" 75 nudge event import good.csv
 like "it says locked" "$(head -n 1 .err)" 'database is locked'
 exits "and for add" 75 nudge event add --contact 1 --type opened
-kill $lockpid
-wait $lockpid 2>/dev/null
+store_unlock
 done_testing

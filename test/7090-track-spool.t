@@ -26,23 +26,6 @@ spooled() { ls "$spool" 2>/dev/null | grep -c '^e'; }
 printf 'Subject: hi\nFrom: shop@example.com\n\nhello\n' >t.txt
 printf 'name: later\naudience: list "news"\nsteps:\n  - {id: s1, channel: email, template: t.txt}\n' >later.yaml
 
-# lock: another process takes the store's write lock and keeps it until
-# unlock (as an event import does for its whole run)
-lock() {
-	rm -f "$T/locked"
-	/usr/bin/python3 -c '
-import os, sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-while os.path.exists(sys.argv[2]):
-    time.sleep(0.02)
-c.execute("ROLLBACK")' "$NUDGE_DB" "$T/locked" &
-	lockpid=$!
-	CLEANUP_PIDS="$CLEANUP_PIDS $lockpid"
-	while [ ! -e "$T/locked" ]; do sleep 0.02; done
-}
-unlock() { rm -f "$T/locked"; wait "$lockpid"; }
 # clicks N URL: N clicks, 8 at a time; prints "count status location"
 clicks() {
 	for i in $(seq 1 "$1"); do echo "$2"; done |
@@ -55,7 +38,7 @@ n=1000
 wrapped && n=100
 # the store's directory as a shared one would be: the spool gets its mode
 chmod 2770 "$T"
-lock
+store_lock
 t0=$(date +%s)
 is "$n clicks while the store is locked all redirect to the link" \
     "$(clicks $n "$HTTPD_URL$c")" "$n 302 https://shop.example/a?b=1"
@@ -72,7 +55,7 @@ is "as usual" "$(cat "$T/b")" "unsubscribed"
 like "the server log says where it went" "$(tail -n 1 "$T/lighttpd.out")" \
     "POST /u/.*: 200: spooled as $spool/e[0-9a-f]{16}-[0-9]+-0: $NUDGE_DB: begin: database is locked"
 is "nothing of it is in the store" "$(sql 'SELECT count(*) FROM consent')" 0
-unlock
+store_unlock
 
 is "a trigger that starts after the answer honours the unsubscribe" \
     "$(nudge trigger later.yaml | cut -f1-3)" "2	later	s1"
@@ -91,9 +74,9 @@ like "each spooled event names its spool entry" \
     "$(sql "SELECT props FROM events WHERE type = 'opened'")" \
     '^\{"proxy":"none","spool":"e[0-9a-f]{16}-[0-9]+-[0-9]+"\}$'
 
-lock
+store_lock
 is "an unsubscribe by bob while locked" "$(hit POST "$u2" --data-raw 'confirm=yes')" 200
-unlock
+store_unlock
 is "a send that starts after the answer honours it" \
     "$(echo 2 | nudge send -c later2 -t t.txt --transport "file://$T/out" 2>/dev/null | cut -f1,2)" \
     "2	skipped"
@@ -101,9 +84,9 @@ is "bob is unsubscribed" "$(sql 'SELECT count(*) FROM consent_now WHERE contact_
 
 # Two drains at once, and a drain killed between its commit and the
 # removal of its entries (the entries put back)
-lock
+store_lock
 is "100 more clicks while locked" "$(clicks 100 "$HTTPD_URL$c")" "100 302 https://shop.example/a?b=1"
-unlock
+store_unlock
 cp -R "$spool" saved
 nudge send -c d1 -t t.txt --transport "file://$T/out" </dev/null >/dev/null 2>&1 &
 d1=$!
@@ -116,9 +99,9 @@ nudge trigger later.yaml >/dev/null
 is "entries a killed drain left after its commit are not recorded again" \
     "$(count clicked)" $((n + 100))
 is "but removed" "$(spooled)" 0
-lock
+store_lock
 clicks 100 "$HTTPD_URL$c" >/dev/null
-unlock
+store_unlock
 for i in 1 2 3 4 5 6; do
 	nudge trigger later.yaml >/dev/null 2>&1 &
 	p=$!
@@ -130,11 +113,11 @@ nudge trigger later.yaml >/dev/null
 is "drains killed at any point lose and double nothing" "$(count clicked)" $((n + 200))
 
 # FastCGI: the same, and each request that writes drains 100 entries
-lock
+store_lock
 is "clicks through FastCGI while locked redirect too" \
     "$(clicks 150 "$HTTPD_FURL$c")" "150 302 https://shop.example/a?b=1"
 is "into the spool" "$(spooled)" 150
-unlock
+store_unlock
 fclick() { curl -s -o /dev/null -w '%{http_code}' "$HTTPD_FURL$c"; }
 is "the next click is recorded at once, and drains 100 of the spool" \
     "$(fclick) $(spooled)" "302 50"
@@ -146,12 +129,12 @@ is "the store holds every click" "$(count clicked)" $((n + 352))
 # has it, as the newest ones here are)
 v=$(sql 'PRAGMA user_version')
 sql "PRAGMA user_version = $((v - 1))"
-lock
+store_lock
 is "a click while another process migrates the store redirects at once" \
     "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$HTTPD_URL$c" |
     awk -v slow="$SLOW" '{ print $1, ($2 < 2.5 * slow ? "fast" : "slow " $2) }')" "302 fast"
 is "into the spool" "$(spooled)" 1
-unlock
+store_unlock
 is "the next click migrates the store and drains the spool" \
     "$(hit GET "$c") $(sql 'PRAGMA user_version') $(spooled) $(count clicked)" \
     "302 $v 0 $((n + 354))"

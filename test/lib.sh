@@ -133,6 +133,24 @@ skip_wrapped() {
 	echo "ok $_n - $1 # SKIP under valgrind: the process is valgrind's"
 }
 
+# store_lock: another process takes the store's write lock (BEGIN
+# IMMEDIATE) and keeps it until store_unlock, however long that is.
+store_lock() {
+	rm -f "$T/locked"
+	/usr/bin/python3 -c '
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+while os.path.exists(sys.argv[2]):
+    time.sleep(0.02)
+c.execute("ROLLBACK")' "$NUDGE_DB" "$T/locked" &
+	lockpid=$!
+	CLEANUP_PIDS="$CLEANUP_PIDS $lockpid"
+	while [ ! -e "$T/locked" ]; do sleep 0.02; done
+}
+store_unlock() { rm -f "$T/locked"; wait "$lockpid"; }
+
 done_testing() {
 	[ "$_failed" = 0 ]
 }
