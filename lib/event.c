@@ -65,15 +65,8 @@ static const char *const sqls[NSQL] = {
 	" AND (first_sent_at IS NULL OR first_sent_at > ?2)",
 	/* events_count_insert's statements (store.c), NEW.* bound: for a
 	 * store whose triggers are off (nudge_store_own_counts) */
-	[CNT_EVENT] = "INSERT INTO campaign_counts VALUES (?1, ?2, 1,"
-	" NOT EXISTS (SELECT 1 FROM events e WHERE e.campaign_id = ?1"
-	" AND e.type = ?2 AND e.contact_id = ?3 AND e.id <> ?4), ?5)"
-	" ON CONFLICT DO UPDATE SET events = events + 1,"
-	" contacts = contacts + excluded.contacts,"
-	" first_at = min(first_at, excluded.first_at)",
-	[CNT_PARTS] = "INSERT INTO campaign_channels SELECT n.campaign_id,"
-	" coalesce(n.channel, ''), " NUDGE_EVENT_PARTS("n")
-	" FROM (SELECT ?1 AS campaign_id, ?2 AS channel, ?3 AS props) n"
+	[CNT_EVENT] = NUDGE_EVENT_COUNT_ONE("?1", "?2", "?3", "?4", "?5"),
+	[CNT_PARTS] = NUDGE_EVENT_PARTS_OF("n") " FROM (SELECT ?1 AS campaign_id, ?2 AS channel, ?3 AS props) n"
 	" WHERE true ON CONFLICT DO UPDATE SET parts = parts + excluded.parts",
 };
 int

@@ -33,6 +33,23 @@
 	" 'clicked', 'unsubscribed', 'complained')"
 #define NUDGE_EVENT_PARTS(e) "CASE WHEN " e ".channel = 'sms' THEN" \
 	" coalesce(" e ".props ->> 'segments', 1) ELSE 1 END"
+/* NUDGE_EVENT_COUNT_ONE(cid, type, contact, id, at): counts one event,
+ * its columns given as SQL expressions, into campaign_counts: the insert
+ * trigger's statement (NEW.*), and a writer's with the triggers off
+ * (event.c, nudge_store_own_counts: parameters).  NUDGE_EVENT_PARTS_OF(e):
+ * the head of the statement that adds event e's parts into
+ * campaign_channels, the same two. */
+#define NUDGE_EVENT_COUNT_ONE(cid, type, contact, id, at) \
+	"INSERT INTO campaign_counts VALUES (" cid ", " type ", 1," \
+	" NOT EXISTS (SELECT 1 FROM events e" \
+	" WHERE e.campaign_id = " cid " AND e.type = " type \
+	" AND e.contact_id = " contact " AND e.id <> " id "), " at ")" \
+	" ON CONFLICT DO UPDATE SET events = events + 1," \
+	" contacts = contacts + excluded.contacts," \
+	" first_at = min(first_at, excluded.first_at)"
+#define NUDGE_EVENT_PARTS_OF(e) \
+	"INSERT INTO campaign_channels SELECT " e ".campaign_id," \
+	" coalesce(" e ".channel, ''), " NUDGE_EVENT_PARTS(e)
 #define NUDGE_EVENT_COUNTS_SQL \
 	"DELETE FROM campaign_counts; DELETE FROM campaign_channels;" \
 	"INSERT INTO campaign_counts SELECT campaign_id, type, count(*)," \
