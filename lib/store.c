@@ -903,10 +903,8 @@ busy_poll(void *arg, int n)
 {
 	nudge_store *st = arg;
 	struct timespec ts;
-	int64_t now, us;
+	int64_t now = nudge_mono_us(), us;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	if (n == 0)
 		st->busy_since = now;
 	if (now - st->busy_since >= (int64_t)st->busy_ms * 1000)

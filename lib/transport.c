@@ -25,15 +25,6 @@
 
 #include "transport_int.h"
 
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* True for 127.0.0.0/8, ::1, ::ffff:127.x and the name "localhost": the
  * literal forms only, so deciding needs no resolver. */
 static int
@@ -328,7 +319,7 @@ smtp_open(nudge_transport *t, nudge_err *err)
 		if ((rc = wire_open(t, err)) != 0)
 			return rc;
 		t->tokens = 1;
-		t->tok_at = now_us();
+		t->tok_at = nudge_mono_us();
 		return 0;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
@@ -346,7 +337,7 @@ smtp_open(nudge_transport *t, nudge_err *err)
 			return nudge_errf(err, EX_SOFTWARE,
 			    "libcurl: cannot set up a transfer");
 	t->tokens = 1;
-	t->tok_at = now_us();
+	t->tok_at = nudge_mono_us();
 	return 0;
 }
 
@@ -605,7 +596,7 @@ fill(nudge_transport *t, nudge_err *err, int *rc)
 		cap = t->o.burst > 0 ? t->o.burst : t->nslots;
 		/* microseconds: at a high rate a millisecond clock would
 		 * add whole batches of tokens at once, or none */
-		int64_t us = now_us();
+		int64_t us = nudge_mono_us();
 
 		t->tokens += (double)(us - t->tok_at) * t->o.rate / 1e6;
 		if (t->tokens > cap)

@@ -102,6 +102,8 @@ char *nudge_strcpy(char *dst, size_t len, const char *src);
 /* The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for timeouts
  * and ages, never for dates. */
 int64_t nudge_mono_ms(void);
+/* The same in microseconds: for waits shorter than a millisecond. */
+int64_t nudge_mono_us(void);
 
 /* Parses a rate, "N/s", "N/m", "N/h" or a bare N (per second), N a
  * number above 0 and at most 1e6, into messages per second; 0 or -1. */
