@@ -718,9 +718,10 @@ u64_cmp(const void *a, const void *b)
  * MROWS rows an INSERT ... VALUES (the last few one by one), so SQLite
  * appends each list's run with one cursor instead of seeking from the
  * root for every membership: 3.2k instructions one against 6.6k.  (A
- * json_each source cost a third more than VALUES.)  The same rows as one by one: list_members was empty
- * (the store was), every added_at is the import's time, and without
- * --replace-lists nothing the import does reads the table before the end.
+ * json_each source cost a third more than VALUES.)  The same rows as one
+ * by one: list_members was empty (the store was), every added_at is the
+ * import's time, and without --replace-lists nothing the import does
+ * reads the table before the end.
  */
 static int
 members_flush(struct imp *im, nudge_import_stats *stats)
