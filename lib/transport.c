@@ -318,24 +318,25 @@ smtp_open(nudge_transport *t, nudge_err *err)
 		t->wire = 1;
 		if ((rc = wire_open(t, err)) != 0)
 			return rc;
-		t->tokens = 1;
-		t->tok_at = nudge_mono_us();
-		return 0;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (t->multi = curl_multi_init()) == NULL)
-		return nudge_errf(err, EX_SOFTWARE, "libcurl: cannot start");
-	curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)t->nslots);
-	curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)t->nslots);
-	curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, (long)t->nslots);
-	if ((t->slots = calloc((size_t)t->nslots, sizeof *t->slots)) == NULL)
-		return nudge_errf(err, EX_OSERR, "out of memory");
-	for (i = 0; i < t->nslots; i++)
-		if (slot_init(t, &t->slots[i]) == -1)
+	} else {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+		    (t->multi = curl_multi_init()) == NULL)
 			return nudge_errf(err, EX_SOFTWARE,
-			    "libcurl: cannot set up a transfer");
+			    "libcurl: cannot start");
+		curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+		    (long)t->nslots);
+		curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+		    (long)t->nslots);
+		curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS,
+		    (long)t->nslots);
+		if ((t->slots = calloc((size_t)t->nslots,
+		    sizeof *t->slots)) == NULL)
+			return nudge_errf(err, EX_OSERR, "out of memory");
+		for (i = 0; i < t->nslots; i++)
+			if (slot_init(t, &t->slots[i]) == -1)
+				return nudge_errf(err, EX_SOFTWARE,
+				    "libcurl: cannot set up a transfer");
+	}
 	t->tokens = 1;
 	t->tok_at = nudge_mono_us();
 	return 0;
