@@ -238,7 +238,7 @@ cgi(const char *cfgpath, const char *dbpath)
 	nudge_buf out = { 0 };
 	char *body = NULL;
 	int64_t len = 0;
-	size_t got = 0, off;
+	size_t got = 0;
 
 	if (app_load(&a, cfgpath, dbpath) != 0)
 		reply_text(&out, 500, "not configured\n");
@@ -262,17 +262,8 @@ cgi(const char *cfgpath, const char *dbpath)
 	}
 	/* one write(2), not stdio: the response is whole in out, and
 	 * stdout's first use costs a buffer's allocation (2% of a click) */
-	for (off = 0; off < out.len; ) {
-		ssize_t w = write(STDOUT_FILENO, out.s + off, out.len - off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1) {
-			warn("stdout");
-			break;
-		}
-		off += (size_t)w;
-	}
+	if (nudge_write_all(STDOUT_FILENO, out.s, out.len) == -1)
+		warn("stdout");
 	free(body);
 	nudge_buf_free(&out);
 	app_free(&a);

@@ -455,7 +455,6 @@ spool_put(const char *path, const struct tev *e, char *name, size_t len,
 	char *dir = NULL, tmp[96];
 	int dfd = -1, fd = -1, rc = 0, sync = strcmp(e->type,
 	    "unsubscribed") == 0;
-	size_t off;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(name, len, "e%016llx-%ld-%u", (unsigned long long)ts.tv_sec *
@@ -498,15 +497,8 @@ spool_put(const char *path, const struct tev *e, char *name, size_t len,
 		    strerror(errno));
 		goto out;
 	}
-	for (off = 0; off < b.len; ) {
-		ssize_t w = write(fd, b.s + off, b.len - off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			goto ioerr;
-		off += (size_t)w;
-	}
+	if (nudge_write_all(fd, b.s, b.len) == -1)
+		goto ioerr;
 	if ((sync && fsync(fd) == -1) || close(fd) == -1) {
 		fd = -1;
 		goto ioerr;

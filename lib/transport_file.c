@@ -48,23 +48,6 @@ file_open(nudge_transport *t, nudge_err *err)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes tmp/NAME, fsyncs it, renames it to new/NAME without replacing
  * anything: a reader of new/ never sees a partial message. */
 int
@@ -95,7 +78,7 @@ file_submit(nudge_transport *t, const char *data, size_t len, void *cookie,
 	if (fd == -1)
 		return nudge_errf(err, EX_IOERR, "%s/tmp/%s: %s",
 		    t->info.host, name, strerror(errno));
-	if (write_all(fd, data, len) == -1 ||
+	if (nudge_write_all(fd, data, len) == -1 ||
 	    (!t->o.nosync && fsync(fd) == -1)) {
 		nudge_errf(err, EX_IOERR, "%s/tmp/%s: %s", t->info.host, name,
 		    strerror(errno));

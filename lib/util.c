@@ -462,6 +462,24 @@ nudge_is_name(const char *s)
 	return 1;
 }
 
+int
+nudge_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int64_t
 nudge_mono_ms(void)
 {

@@ -99,6 +99,10 @@ size_t nudge_fmt_i64(char *buf, int64_t v);
  * returns dst. */
 char *nudge_strcpy(char *dst, size_t len, const char *src);
 
+/* Writes all n bytes at p to fd, through EINTR and short writes: 0, or
+ * -1 with errno set. */
+int nudge_write_all(int fd, const void *p, size_t n);
+
 /* The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for timeouts
  * and ages, never for dates. */
 int64_t nudge_mono_ms(void);
