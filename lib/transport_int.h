@@ -136,6 +136,11 @@ int file_submit(nudge_transport *t, const char *data, size_t len,
     void *cookie, nudge_err *err);
 
 /* transport_smtp.c */
+/* The error text of a server that offers no AUTH nudge's own client
+ * can use, when a username is configured (transport_smtpwire.c). */
+#define NO_AUTH "the server offers no AUTH PLAIN or LOGIN"
+int smtp_settle(nudge_transport *t, struct msg *m, long code, int rc,
+    const char *errbuf, const char *reply, int after_data);
 int smtp_slot_init(nudge_transport *t, struct slot *s);
 int smtp_start(nudge_transport *t, struct slot *s, struct msg *m);
 int smtp_done(nudge_transport *t, struct slot *s, CURLcode rc);

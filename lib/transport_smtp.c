@@ -169,9 +169,8 @@ int
 smtp_done(nudge_transport *t, struct slot *s, CURLcode rc)
 {
 	struct msg *m = s->m;
-	nudge_delivery d;
 	long code = 0;
-	int after_data, retry;
+	int after_data;
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
@@ -190,21 +189,39 @@ smtp_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	s->rcpt = NULL;
 	s->m = NULL;
 
+	/* all of the message went out (a send error: maybe not its end),
+	 * then no answer came */
+	after_data = strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
+	    rc != CURLE_SEND_ERROR;
+	return smtp_settle(t, m, code, (int)rc, s->errbuf, s->reply,
+	    after_data);
+}
+
+/*
+ * Ends message m of either SMTP client (libcurl's, nudge's own) with rc
+ * (a CURLcode: CURLE_OK, sent), the last reply's code (0: none), the
+ * error text errbuf ("": none), the last reply line reply and after_data
+ * (nudge_transport_smtp_failure): its outcome handed out, or a retry
+ * scheduled.  0, or -1 (memory).
+ */
+int
+smtp_settle(nudge_transport *t, struct msg *m, long code, int rc,
+    const char *errbuf, const char *reply, int after_data)
+{
+	nudge_delivery d;
+	int retry;
+
 	memset(&d, 0, sizeof d);
 	d.cookie = m->cookie;
 	d.attempts = m->attempts;
 	d.code = (int)code;
 	if (rc == CURLE_OK) {
 		d.status = NUDGE_SENT;
-		snprintf(d.id, sizeof d.id, "%s", s->reply);
+		snprintf(d.id, sizeof d.id, "%s", reply);
 		return finish(t, m, &d, NULL);
 	}
-	/* all of the message went out (a send error: maybe not its end),
-	 * then no answer came */
-	after_data = strncmp(s->reply, "354", 3) == 0 && m->off == m->len &&
-	    rc != CURLE_SEND_ERROR;
-	retry = nudge_transport_smtp_failure(code, (int)rc, s->errbuf,
-	    s->reply, after_data, &d);
+	retry = nudge_transport_smtp_failure(code, rc, errbuf, reply,
+	    after_data, &d);
 	if (rc == CURLE_USE_SSL_FAILED)
 		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server "
 		    "does not offer STARTTLS and TLS is required: nothing sent "
@@ -213,8 +230,14 @@ smtp_done(nudge_transport *t, struct slot *s, CURLcode rc)
 	else if (rc == CURLE_PEER_FAILED_VERIFICATION)
 		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: the server's "
 		    "certificate is not trusted: %.100s (tls_ca_file trusts a "
-		    "private CA)", t->info.host, t->info.port, s->errbuf[0] ?
-		    s->errbuf : curl_easy_strerror(rc));
+		    "private CA)", t->info.host, t->info.port, errbuf[0] ?
+		    errbuf : curl_easy_strerror(rc));
+	else if (rc == CURLE_LOGIN_DENIED && code == 0 &&
+	    strcmp(errbuf, NO_AUTH) == 0)
+		/* not a wrong password: no password can pass */
+		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: %s, which a "
+		    "configured username needs: nothing sent", t->info.host,
+		    t->info.port, NO_AUTH);
 	if (retry && m->attempts <= t->o.max_retries) {
 		retry_later(t, m, d.status, 0);
 		return 0;

@@ -43,7 +43,6 @@ enum {
 
 enum { W_CLOSED, W_CONNECTING, W_HELLO, W_READY };
 
-#define NO_AUTH "the server offers no AUTH PLAIN or LOGIN"
 
 #define RING 16		/* at most 8 commands are ever outstanding */
 #define INBUF 4096	/* a longer reply line is cut (its head kept) */
@@ -145,40 +144,6 @@ nudge_transport_smtp_stuff(nudge_buf *out, const char *p, size_t n)
 
 /* ---- outcomes ---- */
 
-/* The end of an attempt of m: sent (rc CURLE_OK, reply the server's id)
- * or classified as libcurl's transfer would be; retried while it may be.
- * 0, or -1 (memory). */
-static int
-settle(nudge_transport *t, struct msg *m, long code, int rc,
-    const char *errbuf, const char *reply, int after_data)
-{
-	nudge_delivery d;
-	int retry;
-
-	memset(&d, 0, sizeof d);
-	d.cookie = m->cookie;
-	d.attempts = m->attempts;
-	d.code = (int)code;
-	if (rc == CURLE_OK) {
-		d.status = NUDGE_SENT;
-		nudge_strcpy(d.id, sizeof d.id, reply);
-		return finish(t, m, &d, NULL);
-	}
-	retry = nudge_transport_smtp_failure(code, rc, errbuf, reply,
-	    after_data, &d);
-	if (rc == CURLE_LOGIN_DENIED && code == 0 &&
-	    strcmp(errbuf, NO_AUTH) == 0)
-		/* not a wrong password: no password can pass */
-		snprintf(d.detail, sizeof d.detail, "%.60s:%ld: %s, which a "
-		    "configured username needs: nothing sent", t->info.host,
-		    t->info.port, NO_AUTH);
-	if (retry && m->attempts <= t->o.max_retries) {
-		retry_later(t, m, d.status, 0);
-		return 0;
-	}
-	return finish(t, m, &d, "the server refused the login");
-}
-
 /* The message in its envelope failed (the first failure counts). */
 static void
 cur_fail(struct wconn *c, int rc, long code, const char *reply,
@@ -219,17 +184,17 @@ conn_abort(nudge_transport *t, struct slot *s, int rc, const char *why,
 	c->pipelining = 0;
 	if ((m = c->dot) != NULL) {
 		c->dot = NULL;
-		if (settle(t, m, 0, rc, why, "", c->written >= c->dot_end) ==
+		if (smtp_settle(t, m, 0, rc, why, "", c->written >= c->dot_end) ==
 		    -1)
 			r = -1;
 	}
 	if ((m = s->m) != NULL) {
 		s->m = NULL;
 		if (c->cur_rc != CURLE_OK) {
-			if (settle(t, m, c->cur_code, c->cur_rc, c->cur_err,
+			if (smtp_settle(t, m, c->cur_code, c->cur_rc, c->cur_err,
 			    c->cur_reply, 0) == -1)
 				r = -1;
-		} else if (settle(t, m, 0, rc, why, "", 0) == -1) {
+		} else if (smtp_settle(t, m, 0, rc, why, "", 0) == -1) {
 			r = -1;
 		}
 	}
@@ -366,7 +331,7 @@ cur_done(nudge_transport *t, struct slot *s, int *freed)
 	*freed = 1;
 	if (c->cur_mail_ok && push(c->cmd, c->ch, &c->cn, E_RSET) == -1)
 		return -1;
-	if (settle(t, m, c->cur_code, c->cur_rc, c->cur_err, c->cur_reply,
+	if (smtp_settle(t, m, c->cur_code, c->cur_rc, c->cur_err, c->cur_reply,
 	    0) == -1)
 		return -1;
 	return pump(t, s, freed);
@@ -552,8 +517,8 @@ on_reply(nudge_transport *t, struct slot *s, int code, int *freed)
 		if (m == NULL)
 			return 0;
 		if (ok)
-			return settle(t, m, code, CURLE_OK, "", s->reply, 0);
-		return settle(t, m, code, CURLE_SEND_ERROR, "", s->reply, 0);
+			return smtp_settle(t, m, code, CURLE_OK, "", s->reply, 0);
+		return smtp_settle(t, m, code, CURLE_SEND_ERROR, "", s->reply, 0);
 	default:	/* E_RSET, E_QUIT */
 		return 0;
 	}
