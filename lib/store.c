@@ -422,6 +422,12 @@ static const char *const migrations[] = {
 	" channel or props cannot change: delete it and insert it again');"
 	" END;"
 	NUDGE_EVENT_COUNTS_SQL,
+	/* 13 -> 14: the unique keys leave out the contacts without one
+	 * (NUDGE_CONTACTS_KEYS); the same constraint, as SQLite never
+	 * counted NULLs as equal. */
+	"DROP INDEX contacts_email;"
+	"DROP INDEX contacts_phone;"
+	NUDGE_CONTACTS_KEYS,
 };
 
 int

@@ -3,9 +3,12 @@
 # (indexes dropped and rebuilt, duplicates found by hashing).  It must
 # store exactly what the row-by-row path stores, also when it hands over
 # to the row-by-row path halfway (NUDGE_IMPORT_BULK_MAX), and whether the
-# rows are read by a thread of their own or not (NUDGE_IMPORT_NO_THREAD).
+# rows are read by a thread of their own or not (NUDGE_IMPORT_NO_THREAD),
+# and when the memberships it keeps go to a temporary file in sorted runs
+# of 7, to be merged at the end (NUDGE_IMPORT_MBUF), the same membership
+# in several runs too.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 16
 
 printf 'default_country: IL\n' >config.yaml
 # duplicates in other case, phones shared between contacts, a contact
@@ -39,6 +42,10 @@ NUDGE_IMPORT_BULK_MAX=1000 nudge import-list --config config.yaml \
 is "bulk then row by row: exit 65" "$?" 65
 NUDGE_IMPORT_NO_THREAD=1 nudge import-list --config config.yaml --db one.db \
 	--rejects one.rej mix.csv 2>one.err
+NUDGE_IMPORT_MBUF=7 nudge import-list --config config.yaml --db runs.db \
+	--rejects runs.rej mix.csv 2>runs.err
+is "bulk with runs of 7 memberships: exit 65" "$?" 65
+state runs.db >runs.state
 state one.db >one.state
 state rows.db >rows.state
 state bulk.db >bulk.state
@@ -51,6 +58,9 @@ cmp_file "the same rejects (one thread)" rows.rej one.rej
 cmp_file "the same rejects (bulk)" rows.rej bulk.rej
 cmp_file "the same rejects (hand-over)" rows.rej half.rej
 cmp_file "the same summary" rows.err bulk.err
+cmp_file "memberships merged from runs: what row by row stores" \
+	rows.state runs.state
+cmp_file "and the same summary (memberships counted once)" rows.err runs.err
 is "a phone given up is free for another; one in use is not" \
 	"$(sqlite3 bulk.db "SELECT email, phone FROM contacts WHERE email IN ('move@example.com', 'take@example.com', 'late@example.com') ORDER BY id")" \
 "move@example.com|+972599999998

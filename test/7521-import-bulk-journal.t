@@ -5,8 +5,9 @@
 # empty: the next open, a reader's too, rolls the journal back and returns to
 # WAL, and a rerun stores what a clean import stores.  With another
 # connection open on the store it cannot leave WAL and goes on in it,
-# saying nothing.  Its memberships (540,000: two flushes of the ones kept
-# and the rest) are those that writing each as its row comes gives.
+# saying nothing.  Its memberships (540,000: two sorted runs moved to a
+# temporary file, merged at the end with the rest) are those that writing
+# each as its row comes gives.
 . "$(dirname "$0")/lib.sh"
 plan 16
 
