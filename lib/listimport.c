@@ -1376,8 +1376,8 @@ bulk_end(struct imp *im, nudge_import_stats *stats)
 	 * temp_store in memory for queries' small ephemeral tables), so the
 	 * import's RSS stays bounded; threads lets the sorter use the second
 	 * core.  The sorter's runs are the page cache's size: 2 MiB ones
-	 * (that stay in the CPU's cache) made the two builds 0.98 s -> 0.83
-	 * s at 1M contacts, against 8 MiB. */
+	 * (that stay in the CPU's cache) made the two builds 1.24 s -> 1.09
+	 * s at 1M contacts (medians of four), against 8 MiB. */
 	if ((rc = nudge_store_exec(im->st, "PRAGMA temp_store = FILE;"
 	    "PRAGMA threads = 2; PRAGMA cache_size = -2048;"
 	    NUDGE_CONTACTS_KEYS

@@ -93,8 +93,7 @@ static const char *const migrations[] = {
 	"  attrs TEXT NOT NULL DEFAULT '{}',"
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL);"
-	"CREATE UNIQUE INDEX contacts_email ON contacts (email);"
-	"CREATE UNIQUE INDEX contacts_phone ON contacts (phone);"
+	NUDGE_CONTACTS_KEYS
 	"CREATE INDEX contacts_push ON contacts (push_id)"
 	"  WHERE push_id IS NOT NULL;"
 	"CREATE TABLE lists ("
@@ -422,12 +421,6 @@ static const char *const migrations[] = {
 	" channel or props cannot change: delete it and insert it again');"
 	" END;"
 	NUDGE_EVENT_COUNTS_SQL,
-	/* 13 -> 14: the unique keys leave out the contacts without one
-	 * (NUDGE_CONTACTS_KEYS); the same constraint, as SQLite never
-	 * counted NULLs as equal. */
-	"DROP INDEX contacts_email;"
-	"DROP INDEX contacts_phone;"
-	NUDGE_CONTACTS_KEYS,
 };
 
 int

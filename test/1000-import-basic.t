@@ -28,6 +28,6 @@ is "stdin is named (stdin); existing rows unchanged" "$(cat .err)" \
 "nudge-import-list: (stdin): read 3, inserted 0, updated 0, unchanged 3, rejected 0; 3 list memberships added"
 is "store is WAL with a schema version" \
 	"$(sql 'PRAGMA journal_mode; PRAGMA user_version; PRAGMA application_id')" "wal
-14
+13
 1853187175"
 done_testing

@@ -97,7 +97,7 @@ main(int argc, char **argv)
 		}
 	}
 	for (; n < ne; n++) {
-		sqlite3_bind_int64(e, 1, 1 + (sqlite3_int64)(unif() * nc));
+		sqlite3_bind_int64(e, 1, 1 + (sqlite3_int64)(unif() * (double)nc));
 		sqlite3_bind_text(e, 2, "opened", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(e, 3, (sqlite3_int64)(t0 + unif() * span));
 		sqlite3_bind_null(e, 4);
