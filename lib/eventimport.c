@@ -1176,9 +1176,13 @@ rebuild(struct imp *im, nudge_err *err)
 	int rc;
 
 	/* The sorter's memory follows the cache size: page cache plus
-	 * sort buffer stay near the import's own peak. */
-	if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -"
-	    REBUILD_CACHE_KIB, err)) != 0 ||
+	 * sort buffer stay near the import's own peak.  Its two helper
+	 * threads sort one run while the main thread reads the next: the
+	 * four builds of 10M events 26.8 s -> 19.8 s on a quiet 2-core
+	 * machine (the recount's GROUP BY sorts with them too); when the
+	 * other core is busy they gain nothing and cost little. */
+	if ((rc = nudge_store_exec(st, "PRAGMA threads = 2;"
+	    "PRAGMA cache_size = -" REBUILD_CACHE_KIB, err)) != 0 ||
 	    (rc = drop_listed(st, 0, im, err)) != 0)
 		return rc;
 	return nudge_store_exec(st, "DELETE FROM dropped_indexes WHERE "
@@ -1400,8 +1404,8 @@ out:
 	nudge_buf_free(&im.props);
 	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rebuilding)
-		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL,
-		    NULL);
+		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY;"
+		    "PRAGMA threads = 0", NULL, NULL, NULL);
 	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", old_cache);
 	if (old_cache != 0)
 		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
