@@ -747,6 +747,22 @@ members_put(struct imp *im, uint64_t v, nudge_import_stats *stats)
 	return 0;
 }
 
+/* Adds one membership now, one statement for it. */
+static int
+member_add(struct imp *im, int64_t list, int64_t cid,
+    nudge_import_stats *stats)
+{
+	int rc;
+
+	sqlite3_bind_int64(im->member, 1, list);
+	sqlite3_bind_int64(im->member, 2, cid);
+	sqlite3_bind_int64(im->member, 3, im->o->now);
+	if ((rc = step_done(im, im->member, "add to list")) != 0)
+		return rc;
+	stats->memberships += sqlite3_changes(im->st->db);
+	return 0;
+}
+
 /* The last few, one by one. */
 static int
 members_put_end(struct imp *im, nudge_import_stats *stats)
@@ -754,16 +770,11 @@ members_put_end(struct imp *im, nudge_import_stats *stats)
 	size_t j;
 	int rc;
 
-	for (j = 0; j < im->npend; j++) {
-		sqlite3_bind_int64(im->member, 1,
-		    (int64_t)(im->mpend[j] >> MCID_BITS));
-		sqlite3_bind_int64(im->member, 2,
-		    (int64_t)(im->mpend[j] & (((uint64_t)1 << MCID_BITS) - 1)));
-		sqlite3_bind_int64(im->member, 3, im->o->now);
-		if ((rc = step_done(im, im->member, "add to list")) != 0)
+	for (j = 0; j < im->npend; j++)
+		if ((rc = member_add(im, (int64_t)(im->mpend[j] >> MCID_BITS),
+		    (int64_t)(im->mpend[j] & (((uint64_t)1 << MCID_BITS) - 1)),
+		    stats)) != 0)
 			return rc;
-		stats->memberships += sqlite3_changes(im->st->db);
-	}
 	im->npend = 0;
 	return 0;
 }
@@ -959,14 +970,9 @@ memberships(struct imp *im, int64_t cid, nudge_import_stats *stats)
 		if ((rc = step_done(im, im->unlist, "replace lists")) != 0)
 			return rc;
 	}
-	for (i = 0; i < im->nrow; i++) {
-		sqlite3_bind_int64(im->member, 1, im->row_lists[i]);
-		sqlite3_bind_int64(im->member, 2, cid);
-		sqlite3_bind_int64(im->member, 3, im->o->now);
-		if ((rc = step_done(im, im->member, "add to list")) != 0)
+	for (i = 0; i < im->nrow; i++)
+		if ((rc = member_add(im, im->row_lists[i], cid, stats)) != 0)
 			return rc;
-		stats->memberships += sqlite3_changes(im->st->db);
-	}
 	return 0;
 }
 
