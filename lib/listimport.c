@@ -916,7 +916,8 @@ members_flush(struct imp *im, nudge_import_stats *stats)
 	size_t i;
 	int rc = 0;
 
-	qsort(im->mbuf, im->nmbuf, sizeof *im->mbuf, u64_cmp);
+	if (im->nmbuf > 0) /* mbuf is NULL when none are kept */
+		qsort(im->mbuf, im->nmbuf, sizeof *im->mbuf, u64_cmp);
 	if (im->nruns > 0)
 		rc = members_merge(im, stats);
 	else
