@@ -201,6 +201,21 @@ camp_grow(nudge_event_writer *w)
 	return 0;
 }
 
+/* The cache's entry of name (hash h), made its last; NULL if none. */
+static struct camp *
+camp_find(nudge_event_writer *w, const char *name, uint32_t h)
+{
+	size_t j;
+
+	if (w->cap == 0)
+		return NULL;
+	for (j = h & (w->cap - 1); w->tab[j].name != NULL;
+	    j = (j + 1) & (w->cap - 1))
+		if (w->tab[j].hash == h && strcmp(w->tab[j].name, name) == 0)
+			return w->last = &w->tab[j];
+	return NULL;
+}
+
 /* Adds name (hash h) -> id to the cache, as its last entry. */
 static int
 camp_add(nudge_event_writer *w, const char *name, uint32_t h, int64_t id,
@@ -229,8 +244,8 @@ nudge_event_campaign_id(nudge_event_writer *w, const char *name,
     int64_t *id, nudge_err *err)
 {
 	sqlite3_stmt *get, *put;
+	struct camp *k;
 	uint32_t h;
-	size_t j;
 	int rc;
 
 	if (w->last != NULL && strcmp(w->last->name, name) == 0) {
@@ -238,16 +253,9 @@ nudge_event_campaign_id(nudge_event_writer *w, const char *name,
 		return 0;
 	}
 	h = fnv1a(name);
-	if (w->cap > 0) {
-		for (j = h & (w->cap - 1); w->tab[j].name != NULL;
-		    j = (j + 1) & (w->cap - 1)) {
-			if (w->tab[j].hash == h &&
-			    strcmp(w->tab[j].name, name) == 0) {
-				w->last = &w->tab[j];
-				*id = w->tab[j].id;
-				return 0;
-			}
-		}
+	if ((k = camp_find(w, name, h)) != NULL) {
+		*id = k->id;
+		return 0;
 	}
 	if ((rc = stmt(w, CAMP_GET, &get, err)) != 0)
 		return rc;
@@ -275,16 +283,9 @@ nudge_event_campaign_known(nudge_event_writer *w, const char *name,
     int64_t id, nudge_err *err)
 {
 	uint32_t h = fnv1a(name);
-	size_t j;
 
-	if (w->cap > 0)
-		for (j = h & (w->cap - 1); w->tab[j].name != NULL;
-		    j = (j + 1) & (w->cap - 1))
-			if (w->tab[j].hash == h &&
-			    strcmp(w->tab[j].name, name) == 0) {
-				w->last = &w->tab[j];
-				return 0;
-			}
+	if (camp_find(w, name, h) != NULL)
+		return 0;
 	return camp_add(w, name, h, id, err);
 }
 
