@@ -201,7 +201,6 @@ struct nudge_sender {
 	nudge_ledger *ledger;
 	nudge_journal *journal; /* in flight: what may have left, or NULL */
 	int clean;              /* finished: the journal can go */
-	int own_counts;         /* nudge_store_own_counts is on */
 	struct chan *stopped;   /* the channel of a delivery that stopped
 				   the run (NUDGE_STOP_RUN), or NULL */
 	int jfail;              /* the journal cannot be written: no more
@@ -1870,10 +1869,8 @@ nudge_sender_open(nudge_sender **out, nudge_store *st,
 		 * than half of a sent event's cost: store.h) */
 		if ((rc = nudge_store_exec(st, "PRAGMA cache_size = -32768",
 		    err)) != 0 ||
-		    (rc = nudge_store_own_counts(st, 1, err)) != 0)
-			goto fail;
-		s->own_counts = 1;
-		if ((rc = nudge_ledger_open(&s->ledger, st, err)) != 0 ||
+		    (rc = nudge_store_own_counts(st, 1, err)) != 0 ||
+		    (rc = nudge_ledger_open(&s->ledger, st, err)) != 0 ||
 		    (rc = nudge_ledger_recover(s->ledger, o->now, 0, NULL, NULL,
 		    &lost, err)) != 0)
 			goto fail;
@@ -2206,7 +2203,7 @@ nudge_sender_close(nudge_sender *s)
 		record_done(s, 0);
 	if (s->in_txn)
 		nudge_store_commit(s->st, NULL);
-	if (s->own_counts)
+	if (s->st->own_counts)
 		(void)nudge_store_own_counts(s->st, 0, NULL);
 	free(s->done);
 	for (i = 0; i < 3; i++) {
