@@ -723,6 +723,26 @@ u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A membership the bulk path keeps: list << MCID_BITS | contact, so that
+ * sorting them sorts by (list, contact). */
+static uint64_t
+m_pack(int64_t list, int64_t cid)
+{
+	return (uint64_t)list << MCID_BITS | (uint64_t)cid;
+}
+
+static int64_t
+m_list(uint64_t v)
+{
+	return (int64_t)(v >> MCID_BITS);
+}
+
+static int64_t
+m_cid(uint64_t v)
+{
+	return (int64_t)(v & (((uint64_t)1 << MCID_BITS) - 1));
+}
+
 /* Writes one membership, in order, MROWS to an INSERT (members_flush). */
 static int
 members_put(struct imp *im, uint64_t v, nudge_import_stats *stats)
@@ -735,9 +755,9 @@ members_put(struct imp *im, uint64_t v, nudge_import_stats *stats)
 		return 0;
 	for (j = 0; j < MROWS; j++) {
 		sqlite3_bind_int64(im->mflush, (int)j * 2 + 2,
-		    (int64_t)(im->mpend[j] >> MCID_BITS));
+		    m_list(im->mpend[j]));
 		sqlite3_bind_int64(im->mflush, (int)j * 2 + 3,
-		    (int64_t)(im->mpend[j] & (((uint64_t)1 << MCID_BITS) - 1)));
+		    m_cid(im->mpend[j]));
 	}
 	im->npend = 0;
 	sqlite3_bind_int64(im->mflush, 1, im->o->now);
@@ -771,9 +791,8 @@ members_put_end(struct imp *im, nudge_import_stats *stats)
 	int rc;
 
 	for (j = 0; j < im->npend; j++)
-		if ((rc = member_add(im, (int64_t)(im->mpend[j] >> MCID_BITS),
-		    (int64_t)(im->mpend[j] & (((uint64_t)1 << MCID_BITS) - 1)),
-		    stats)) != 0)
+		if ((rc = member_add(im, m_list(im->mpend[j]),
+		    m_cid(im->mpend[j]), stats)) != 0)
 			return rc;
 	im->npend = 0;
 	return 0;
@@ -951,8 +970,7 @@ memberships(struct imp *im, int64_t cid, nudge_import_stats *stats)
 				    (rc = members_spill(im)) != 0)
 					return rc;
 				im->mbuf[im->nmbuf++] =
-				    (uint64_t)im->row_lists[i] << MCID_BITS |
-				    (uint64_t)cid;
+				    m_pack(im->row_lists[i], cid);
 			}
 			return 0;
 		}
@@ -1036,6 +1054,13 @@ hash64(const char *s, size_t n)
 	return h ^ (h >> 31);
 }
 
+/* The first slot of hash h in a bulk path's table. */
+static size_t
+bulk_slot(uint64_t h)
+{
+	return (size_t)h & (BULK_SLOTS - 1);
+}
+
 /* The contact whose email (col 0) or phone (col 1) is key, in the bulk
  * path's table: each candidate whose tag matches is checked against the
  * store, so a stale entry (a contact whose phone changed since) or a hash
@@ -1045,7 +1070,7 @@ bulk_find(struct imp *im, const uint64_t *t, int col, const char *key,
     uint64_t h, int64_t *id)
 {
 	uint64_t tag = h >> 32;
-	size_t i = (size_t)h & (BULK_SLOTS - 1);
+	size_t i = bulk_slot(h);
 	int rc;
 
 	*id = 0;
@@ -1071,7 +1096,7 @@ bulk_find(struct imp *im, const uint64_t *t, int col, const char *key,
 static void
 bulk_add(uint64_t *t, uint64_t h, int64_t id)
 {
-	size_t i = (size_t)h & (BULK_SLOTS - 1);
+	size_t i = bulk_slot(h);
 
 	while (t[i] != 0)
 		i = (i + 1) & (BULK_SLOTS - 1);
@@ -1086,15 +1111,20 @@ bulk_add(uint64_t *t, uint64_t h, int64_t id)
  * 400 when it holds 20M keys), which only costs that row a later turn.
  * Returns whether every bit was set already, and sets them.
  */
+static uint64_t *
+filter_block(const struct imp *im, uint64_t h)
+{
+	return im->filter + (size_t)(h & (im->filter_blocks - 1)) * 8;
+}
+
 static int
 filter_add(struct imp *im, uint64_t h)
 {
-	uint64_t g, *b;
+	uint64_t g, *b = filter_block(im, h);
 	int i, all = 1;
 
 	g = (h ^ (h >> 33) ^ 0x5bd1e9955bd1e995u) * 0xff51afd7ed558ccdu;
 	g ^= g >> 29;
-	b = im->filter + (size_t)(h & (im->filter_blocks - 1)) * 8;
 	for (i = 0; i < 8; i++) {
 		uint64_t m = (uint64_t)1 << ((g >> (6 * i)) & 63);
 
@@ -1103,6 +1133,10 @@ filter_add(struct imp *im, uint64_t h)
 	}
 	return all;
 }
+
+/* Whether the store has no contact yet: the bulk path's and the journal's
+ * condition (bulk_start, hold_store). */
+#define EMPTY_SQL "SELECT NOT EXISTS (SELECT 1 FROM contacts)"
 
 /*
  * Keeping the email and phone indexes up to date costs about 3 us a row
@@ -1115,18 +1149,13 @@ filter_add(struct imp *im, uint64_t h)
 static int
 bulk_start(struct imp *im)
 {
-	sqlite3_stmt *s;
 	const char *e;
-	int rc, empty;
+	int64_t empty;
+	int rc;
 
-	if (sqlite3_prepare_v2(im->st->db, "SELECT NOT EXISTS (SELECT 1 FROM"
-	    " contacts)", -1, &s, NULL) != SQLITE_OK)
-		return nudge_store_error(im->st, im->err, "count contacts");
-	rc = sqlite3_step(s);
-	empty = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
-		return nudge_store_error(im->st, im->err, "count contacts");
+	if ((rc = nudge_store_run(im->st, "count contacts", im->err, &empty,
+	    EMPTY_SQL, "")) != 0)
+		return rc;
 	/* Test knobs: the bulk path off, ending after fewer rows, the hash
 	 * tables handing over to the filter sooner, a smaller filter (one
 	 * that is wrong more often), fewer memberships kept in memory. */
@@ -2117,16 +2146,14 @@ bulk_probes(const struct imp *im, const struct row *w, const void **at)
 		return 0;
 	if (im->bulk == 1) {
 		if (w->email >= 0)
-			at[n++] = &im->hemail[w->hemail & (BULK_SLOTS - 1)];
+			at[n++] = &im->hemail[bulk_slot(w->hemail)];
 		if (w->phone >= 0)
-			at[n++] = &im->hphone[w->hphone & (BULK_SLOTS - 1)];
+			at[n++] = &im->hphone[bulk_slot(w->hphone)];
 	} else if (im->bulk == 2) {
 		if (w->email >= 0)
-			at[n++] = im->filter + (size_t)(w->hemail &
-			    (im->filter_blocks - 1)) * 8;
+			at[n++] = filter_block(im, w->hemail);
 		if (w->phone >= 0)
-			at[n++] = im->filter + (size_t)(w->hphone &
-			    (im->filter_blocks - 1)) * 8;
+			at[n++] = filter_block(im, w->hphone);
 	}
 	return n;
 }
@@ -2299,18 +2326,15 @@ static int
 hold_store(nudge_store *st, const nudge_import_opts *o)
 {
 	sqlite3_stmt *s;
-	int empty = 0, held = 0;
+	nudge_err e;
+	int64_t empty = 0;
+	int held = 0;
 
 	if (o->dry_run || getenv("NUDGE_IMPORT_NO_BULK") != NULL ||
 	    getenv("NUDGE_IMPORT_WAL") != NULL)
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS (SELECT 1 FROM"
-	    " contacts)", -1, &s, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		empty = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (!empty)
+	if (nudge_store_run(st, "count contacts", &e, &empty, EMPTY_SQL,
+	    "") != 0 || !empty)
 		return 0;
 	sqlite3_busy_timeout(st->db, 0);
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = DELETE", -1, &s,
