@@ -13,15 +13,7 @@ awk 'BEGIN { print "email,first_name,lists"
 nudge import-list big.csv 2>/dev/null &
 pid=$!
 # kill it once it is well into the file: the WAL has grown past 1 MB
-n=0
-while [ "$n" -lt 200 ]; do
-	s=$(stat -c %s "$NUDGE_DB-wal" 2>/dev/null || echo 0)
-	[ "$s" -gt 1000000 ] && break
-	sleep 0.05
-	n=$((n + 1))
-done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+kill_past "$NUDGE_DB-wal" 1000000 "$pid"
 rc=$?
 is "the import was killed (not finished)" "$rc" 137
 is "the store is intact" "$(sql 'PRAGMA integrity_check')" ok

@@ -41,15 +41,7 @@ nudge import-list --config config.yaml header.csv 2>/dev/null # empty
 nudge import-list --config config.yaml big.csv 2>/dev/null &
 pid=$!
 # kill it once it is well into the file: the store has grown past 2 MB
-n=0
-while [ "$n" -lt 400 ]; do
-	s=$(stat -c %s "$NUDGE_DB" 2>/dev/null || echo 0)
-	[ "$s" -gt 2000000 ] && break
-	sleep 0.05
-	n=$((n + 1))
-done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+kill_past "$NUDGE_DB" 2000000 "$pid" 400
 rc=$?
 is "the import was killed (not finished)" "$rc" 137
 ok "it left a rollback journal" test -f "$NUDGE_DB-journal"

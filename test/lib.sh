@@ -151,6 +151,20 @@ c.execute("ROLLBACK")' "$NUDGE_DB" "$T/locked" &
 }
 store_unlock() { rm -f "$T/locked"; wait "$lockpid"; }
 
+# kill_past FILE BYTES PID [TRIES]: kill -9 the background process PID
+# once FILE has grown past BYTES (or after TRIES waits of 0.05 s, 200 by
+# default), and wait for it; returns its status (137: the kill ended it).
+kill_past() {
+	_kp=0
+	while [ "$_kp" -lt "${4:-200}" ]; do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt "$2" ] && break
+		sleep 0.05
+		_kp=$((_kp + 1))
+	done
+	kill -9 "$3" 2>/dev/null
+	wait "$3" 2>/dev/null
+}
+
 done_testing() {
 	[ "$_failed" = 0 ]
 }
